@@ -1,0 +1,95 @@
+#include "config.h"
+#include "core/conf.h"
+#include "core/err.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct sw_conf_key conf_keys[] = {
+    {"SLIPWAY_DATABASE_URL", "postgresql:///slipway", "all",
+     "libpq connection string or URI of the PostgreSQL database"},
+    {"SLIPWAY_REDIS_URL", "redis://127.0.0.1:6379", "all",
+     "Redis address: redis://HOST:PORT[/DB] or unix:///PATH[?db=N]"},
+    {"SLIPWAY_LISTEN", "127.0.0.1:8080", "panel",
+     "address the API listens on, HOST:PORT; port 0 picks a free one"},
+    {"SLIPWAY_ADDR_FILE", NULL, "panel",
+     "if set, the panel writes the address it bound (http://HOST:PORT) to this file"},
+    {"SLIPWAY_SECRET_KEY", NULL, "panel, slipwayctl",
+     "64 hex digits (32 bytes): key for token hashes; required"},
+    {"SLIPWAY_LOG_LEVEL", "info", "all", "debug, info, warn, error or off"},
+    {"SLIPWAY_THREADS", "0", "panel", "HTTP worker threads; 0 means one per core"},
+    {"SLIPWAY_DB_POOL", "0", "panel", "PostgreSQL connections of the panel; 0 means threads + 2"},
+    {"SLIPWAY_SESSION_TTL", "86400", "panel", "lifetime of a login token, seconds"},
+    {"SLIPWAY_NODE_ID", NULL, "engine", "id of the node this engine serves; required"},
+    {"SLIPWAY_USAGE_INTERVAL", "60", "engine", "seconds between usage samples"},
+    {"SLIPWAY_HEARTBEAT_INTERVAL", "5", "engine", "seconds between node heartbeats"},
+    {"SLIPWAY_TEMPLATES_DIR", SW_DATADIR "/templates", "engine",
+     "folder of domain XML templates"},
+    {"SLIPWAY_MIGRATIONS_DIR", SW_DATADIR "/migrations", "slipwayctl",
+     "folder of NNNN_name.sql migrations"},
+    {"SLIPWAY_CONSUMER", NULL, "provisioner, engine, billing",
+     "consumer name in Redis groups; default HOSTNAME-PID"},
+    {"SLIPWAY_CLAIM_IDLE_MS", "60000", "provisioner, engine, billing",
+     "stream entries pending longer than this are reclaimed from dead consumers"},
+    {NULL, NULL, NULL, NULL},
+};
+
+const struct sw_conf_key *sw_conf_table(void)
+{
+    return conf_keys;
+}
+
+static const struct sw_conf_key *find_key(const char *name)
+{
+    for (const struct sw_conf_key *k = conf_keys; k->name; k++)
+        if (strcmp(k->name, name) == 0)
+            return k;
+    return NULL;
+}
+
+const char *sw_conf_get(const char *name)
+{
+    const struct sw_conf_key *k = find_key(name);
+    if (!k)
+        abort(); /* a key missing from the table is a bug */
+    const char *v = getenv(name);
+    if (v && *v)
+        return v;
+    return k->def;
+}
+
+const char *sw_conf_require(const char *name, struct sw_err *err)
+{
+    const char *v = sw_conf_get(name);
+    if (!v || !*v) {
+        SW_ERR(err, SW_EINVALID, "%s is not set", name);
+        return NULL;
+    }
+    return v;
+}
+
+int sw_conf_long(const char *name, long min, long max, long *out, struct sw_err *err)
+{
+    const char *v = sw_conf_require(name, err);
+    if (!v)
+        return -1;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end != '\0' || n < min || n > max) {
+        SW_ERR(err, SW_EINVALID, "%s must be an integer from %ld to %ld, not \"%s\"", name, min,
+               max, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+void sw_conf_print_markdown(FILE *f)
+{
+    fprintf(f, "| variable | default | used by | meaning |\n|---|---|---|---|\n");
+    for (const struct sw_conf_key *k = conf_keys; k->name; k++)
+        fprintf(f, "| `%s` | %s%s%s | %s | %s |\n", k->name, k->def ? "`" : "",
+                k->def ? k->def : "(none)", k->def ? "`" : "", k->used_by, k->help);
+}

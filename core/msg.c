@@ -1,0 +1,260 @@
+#include "config.h"
+#include "core/msg.h"
+#include "core/alloc.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *sw_msg_node_stream(const char *node_id, char out[64])
+{
+    snprintf(out, 64, "%s%s", SW_STREAM_NODE_PREFIX, node_id);
+    return out;
+}
+
+static json_t *parse(const char *s, const struct sw_jfield *fields, struct sw_err *err)
+{
+    if (!s) {
+        SW_ERR(err, SW_EINVALID, "message has no body");
+        return NULL;
+    }
+    json_t *o = sw_json_parse_object(s, strlen(s), err);
+    if (o && sw_json_check(o, fields, err) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int get_uuid(const json_t *o, const char *key, char out[SW_UUID_LEN + 1],
+                    struct sw_err *err)
+{
+    const char *v = sw_json_str(o, key);
+    if (!sw_uuid_valid(v)) {
+        SW_ERR(err, SW_EINVALID, "field \"%s\" must be a UUID", key);
+        return -1;
+    }
+    memcpy(out, v, SW_UUID_LEN + 1);
+    return 0;
+}
+
+static int get_str(const json_t *o, const char *key, char *out, size_t n, struct sw_err *err)
+{
+    const char *v = sw_json_str(o, key);
+    if (!v)
+        v = "";
+    if (strlen(v) >= n) {
+        SW_ERR(err, SW_EINVALID, "field \"%s\" is longer than %zu bytes", key, n - 1);
+        return -1;
+    }
+    memcpy(out, v, strlen(v) + 1);
+    return 0;
+}
+
+static int get_enum(const json_t *o, const char *key, int (*parse_fn)(const char *), int *out,
+                    struct sw_err *err)
+{
+    int v = parse_fn(sw_json_str(o, key));
+    if (v < 0) {
+        SW_ERR(err, SW_EINVALID, "field \"%s\" has an unknown value", key);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int get_count(const json_t *o, const char *key, int64_t *out, struct sw_err *err)
+{
+    int64_t v = sw_json_int(o, key, 0);
+    if (v < 0) {
+        SW_ERR(err, SW_EINVALID, "field \"%s\" must not be negative", key);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static char *dump_and_free(json_t *o)
+{
+    char *s = sw_json_dump(o);
+    json_decref(o);
+    return s;
+}
+
+/* ---- job ---- */
+
+static const struct sw_jfield job_fields[] = {
+    {"job_id", SW_JT_STRING, true},
+    {"server_id", SW_JT_STRING, true},
+    {"type", SW_JT_STRING, true},
+    {NULL, 0, false},
+};
+
+char *sw_msg_job_encode(const struct sw_msg_job *m)
+{
+    return dump_and_free(json_pack("{s:s, s:s, s:s}", "job_id", m->job_id, "server_id",
+                                   m->server_id, "type", sw_job_type_name(m->type)));
+}
+
+int sw_msg_job_decode(const char *s, struct sw_msg_job *m, struct sw_err *err)
+{
+    json_t *o = parse(s, job_fields, err);
+    if (!o)
+        return -1;
+    int rc = (get_uuid(o, "job_id", m->job_id, err) < 0 ||
+              get_uuid(o, "server_id", m->server_id, err) < 0 ||
+              get_enum(o, "type", sw_job_type_parse, &m->type, err) < 0)
+                 ? -1
+                 : 0;
+    json_decref(o);
+    return rc;
+}
+
+/* ---- node job ---- */
+
+static const struct sw_jfield node_job_fields[] = {
+    {"job_id", SW_JT_STRING, true},   {"server_id", SW_JT_STRING, true},
+    {"node_id", SW_JT_STRING, true},  {"type", SW_JT_STRING, true},
+    {"kind", SW_JT_STRING, true},     {"vcpus", SW_JT_INT, true},
+    {"ram_mb", SW_JT_INT, true},      {"max_ram_mb", SW_JT_INT, true},
+    {"swap_mb", SW_JT_INT, true},     {"disk_gb", SW_JT_INT, true},
+    {"hostname", SW_JT_STRING, true}, {"os", SW_JT_STRING, true},
+    {NULL, 0, false},
+};
+
+char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
+{
+    return dump_and_free(json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "job_id", m->job_id,
+        "server_id", m->server_id, "node_id", m->node_id, "type", sw_job_type_name(m->type),
+        "kind", sw_plan_kind_name(m->kind), "vcpus", (json_int_t)m->vcpus, "ram_mb",
+        (json_int_t)m->ram_mb, "max_ram_mb", (json_int_t)m->max_ram_mb, "swap_mb",
+        (json_int_t)m->swap_mb, "disk_gb", (json_int_t)m->disk_gb, "hostname", m->hostname,
+        "os", m->os));
+}
+
+int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_err *err)
+{
+    json_t *o = parse(s, node_job_fields, err);
+    if (!o)
+        return -1;
+    int rc = -1;
+    if (get_uuid(o, "job_id", m->job_id, err) < 0 ||
+        get_uuid(o, "server_id", m->server_id, err) < 0 ||
+        get_uuid(o, "node_id", m->node_id, err) < 0 ||
+        get_enum(o, "type", sw_job_type_parse, &m->type, err) < 0 ||
+        get_enum(o, "kind", sw_plan_kind_parse, &m->kind, err) < 0 ||
+        get_count(o, "vcpus", &m->vcpus, err) < 0 || get_count(o, "ram_mb", &m->ram_mb, err) < 0 ||
+        get_count(o, "max_ram_mb", &m->max_ram_mb, err) < 0 ||
+        get_count(o, "swap_mb", &m->swap_mb, err) < 0 ||
+        get_count(o, "disk_gb", &m->disk_gb, err) < 0 ||
+        get_str(o, "hostname", m->hostname, sizeof m->hostname, err) < 0 ||
+        get_str(o, "os", m->os, sizeof m->os, err) < 0)
+        goto out;
+    if (m->max_ram_mb < m->ram_mb) {
+        SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(o);
+    return rc;
+}
+
+/* ---- result ---- */
+
+static const struct sw_jfield result_fields[] = {
+    {"job_id", SW_JT_STRING, true},     {"server_id", SW_JT_STRING, true},
+    {"node_id", SW_JT_STRING, true},    {"type", SW_JT_STRING, true},
+    {"ok", SW_JT_BOOL, true},           {"retryable", SW_JT_BOOL, false},
+    {"error_code", SW_JT_STRING, false}, {"error", SW_JT_STRING, false},
+    {"domain_state", SW_JT_STRING, false},
+    {NULL, 0, false},
+};
+
+char *sw_msg_result_encode(const struct sw_msg_result *m)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "job_id", m->job_id, "server_id",
+                          m->server_id, "node_id", m->node_id, "type",
+                          sw_job_type_name(m->type), "ok", m->ok, "domain_state",
+                          m->domain_state);
+    if (!m->ok) {
+        json_object_set_new(o, "retryable", json_boolean(m->retryable));
+        json_object_set_new(o, "error_code", json_string(m->error_code));
+        json_object_set_new(o, "error", json_string(m->error));
+    }
+    return dump_and_free(o);
+}
+
+int sw_msg_result_decode(const char *s, struct sw_msg_result *m, struct sw_err *err)
+{
+    json_t *o = parse(s, result_fields, err);
+    if (!o)
+        return -1;
+    m->ok = sw_json_bool(o, "ok", false);
+    m->retryable = sw_json_bool(o, "retryable", false);
+    int rc = (get_uuid(o, "job_id", m->job_id, err) < 0 ||
+              get_uuid(o, "server_id", m->server_id, err) < 0 ||
+              get_uuid(o, "node_id", m->node_id, err) < 0 ||
+              get_enum(o, "type", sw_job_type_parse, &m->type, err) < 0 ||
+              get_str(o, "error_code", m->error_code, sizeof m->error_code, err) < 0 ||
+              get_str(o, "error", m->error, sizeof m->error, err) < 0 ||
+              get_str(o, "domain_state", m->domain_state, sizeof m->domain_state, err) < 0)
+                 ? -1
+                 : 0;
+    json_decref(o);
+    return rc;
+}
+
+/* ---- usage ---- */
+
+static const struct sw_jfield usage_fields[] = {
+    {"sample_id", SW_JT_STRING, true}, {"server_id", SW_JT_STRING, true},
+    {"node_id", SW_JT_STRING, true},   {"ts", SW_JT_INT, true},
+    {"period_s", SW_JT_INT, true},     {"cpu_ns", SW_JT_INT, true},
+    {"mem_mb", SW_JT_INT, true},       {"mem_max_mb", SW_JT_INT, true},
+    {"net_rx_bytes", SW_JT_INT, true}, {"net_tx_bytes", SW_JT_INT, true},
+    {"disk_rd_bytes", SW_JT_INT, true}, {"disk_wr_bytes", SW_JT_INT, true},
+    {NULL, 0, false},
+};
+
+char *sw_msg_usage_encode(const struct sw_msg_usage *m)
+{
+    return dump_and_free(json_pack(
+        "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sample_id",
+        m->sample_id, "server_id", m->server_id, "node_id", m->node_id, "ts", (json_int_t)m->ts,
+        "period_s", (json_int_t)m->period_s, "cpu_ns", (json_int_t)m->cpu_ns, "mem_mb",
+        (json_int_t)m->mem_mb, "mem_max_mb", (json_int_t)m->mem_max_mb, "net_rx_bytes",
+        (json_int_t)m->net_rx_bytes, "net_tx_bytes", (json_int_t)m->net_tx_bytes,
+        "disk_rd_bytes", (json_int_t)m->disk_rd_bytes, "disk_wr_bytes",
+        (json_int_t)m->disk_wr_bytes));
+}
+
+int sw_msg_usage_decode(const char *s, struct sw_msg_usage *m, struct sw_err *err)
+{
+    json_t *o = parse(s, usage_fields, err);
+    if (!o)
+        return -1;
+    int rc = -1;
+    if (get_str(o, "sample_id", m->sample_id, sizeof m->sample_id, err) < 0 ||
+        get_uuid(o, "server_id", m->server_id, err) < 0 ||
+        get_uuid(o, "node_id", m->node_id, err) < 0 || get_count(o, "ts", &m->ts, err) < 0 ||
+        get_count(o, "period_s", &m->period_s, err) < 0 ||
+        get_count(o, "cpu_ns", &m->cpu_ns, err) < 0 || get_count(o, "mem_mb", &m->mem_mb, err) < 0 ||
+        get_count(o, "mem_max_mb", &m->mem_max_mb, err) < 0 ||
+        get_count(o, "net_rx_bytes", &m->net_rx_bytes, err) < 0 ||
+        get_count(o, "net_tx_bytes", &m->net_tx_bytes, err) < 0 ||
+        get_count(o, "disk_rd_bytes", &m->disk_rd_bytes, err) < 0 ||
+        get_count(o, "disk_wr_bytes", &m->disk_wr_bytes, err) < 0)
+        goto out;
+    if (m->sample_id[0] == '\0' || m->period_s <= 0 || m->period_s > 86400) {
+        SW_ERR(err, SW_EINVALID, "sample_id must be set and period_s within 1..86400");
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(o);
+    return rc;
+}

@@ -1,0 +1,102 @@
+/* msg.h - the messages daemons exchange over Redis streams.
+ *
+ * Every stream entry has one field "m" holding one of these as a JSON
+ * object. Decoders are strict (unknown fields, wrong types and bad ids are
+ * SW_EINVALID) so a consumer can dead-letter a poison message at once.
+ * Encoders return an owned string (free()).
+ *
+ * Streams:
+ *   "jobs"        panel outbox -> provisioner        struct sw_msg_job
+ *   "node:<id>"   provisioner  -> that node's engine struct sw_msg_node_job
+ *   "results"     engine       -> provisioner        struct sw_msg_result
+ *   "usage"       engine       -> billing            struct sw_msg_usage
+ *   "dead:<s>"    dead letters of stream <s>         (id, m, why fields)
+ * Consumer groups: "provisioners" on jobs and results, "engine" on each
+ * node stream, "billing" on usage.
+ */
+#ifndef SW_MSG_H
+#define SW_MSG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/crypto.h"
+
+struct sw_err;
+
+#define SW_STREAM_JOBS "jobs"
+#define SW_STREAM_RESULTS "results"
+#define SW_STREAM_USAGE "usage"
+#define SW_STREAM_NODE_PREFIX "node:"
+#define SW_GROUP_PROVISIONERS "provisioners"
+#define SW_GROUP_ENGINE "engine"
+#define SW_GROUP_BILLING "billing"
+
+typedef char sw_uuid_t[SW_UUID_LEN + 1];
+
+/* A job was committed; the provisioner reads the job row for the rest. */
+struct sw_msg_job {
+    sw_uuid_t job_id;
+    sw_uuid_t server_id;
+    int type; /* enum sw_job_type */
+};
+
+/* Work for one node's engine. Sizes are what the server's plan gives it;
+ * the domain's name is "sw-<server_id>" and its UUID is the server id. */
+struct sw_msg_node_job {
+    sw_uuid_t job_id;
+    sw_uuid_t server_id;
+    sw_uuid_t node_id;
+    int type; /* enum sw_job_type */
+    int kind; /* enum sw_plan_kind */
+    int64_t vcpus;
+    int64_t ram_mb;     /* guaranteed */
+    int64_t max_ram_mb; /* burst ceiling (= ram_mb when none) */
+    int64_t swap_mb;
+    int64_t disk_gb;
+    char hostname[254];
+    char os[64]; /* template os, e.g. "debian-12" */
+};
+
+/* The engine's answer to one node job. */
+struct sw_msg_result {
+    sw_uuid_t job_id;
+    sw_uuid_t server_id;
+    sw_uuid_t node_id;
+    int type; /* enum sw_job_type */
+    bool ok;
+    bool retryable;   /* when !ok: worth another delivery */
+    char error_code[24]; /* when !ok: sw_errc_name() */
+    char error[256];     /* when !ok: tenant-safe message */
+    char domain_state[24]; /* running|stopped|suspended|absent */
+};
+
+/* One usage sample of one server over [ts - period_s, ts). Counters are
+ * deltas over the period. sample_id is "<server_id>:<ts>", so a replayed
+ * sample has the same id. */
+struct sw_msg_usage {
+    char sample_id[64];
+    sw_uuid_t server_id;
+    sw_uuid_t node_id;
+    int64_t ts;       /* unix seconds, end of the period */
+    int64_t period_s;
+    int64_t cpu_ns;
+    int64_t mem_mb;     /* current balloon / in use at ts */
+    int64_t mem_max_mb;
+    int64_t net_rx_bytes, net_tx_bytes;
+    int64_t disk_rd_bytes, disk_wr_bytes;
+};
+
+char *sw_msg_job_encode(const struct sw_msg_job *m);
+int sw_msg_job_decode(const char *s, struct sw_msg_job *m, struct sw_err *err);
+char *sw_msg_node_job_encode(const struct sw_msg_node_job *m);
+int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_err *err);
+char *sw_msg_result_encode(const struct sw_msg_result *m);
+int sw_msg_result_decode(const char *s, struct sw_msg_result *m, struct sw_err *err);
+char *sw_msg_usage_encode(const struct sw_msg_usage *m);
+int sw_msg_usage_decode(const char *s, struct sw_msg_usage *m, struct sw_err *err);
+
+/* Writes "node:<node_id>" into out[64]. */
+const char *sw_msg_node_stream(const char *node_id, char out[64]);
+
+#endif

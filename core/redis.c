@@ -1,0 +1,416 @@
+#include "config.h"
+#include "core/redis.h"
+#include "core/alloc.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct sw_redis {
+    redisContext *c;
+    char *url;
+    char *host; /* or socket path */
+    int port;   /* 0 for a unix socket */
+    int db;
+    bool broken;
+};
+
+long long sw_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int parse_url(struct sw_redis *r, const char *url, struct sw_err *err)
+{
+    if (strncmp(url, "unix://", 7) == 0) {
+        const char *path = url + 7;
+        const char *q = strchr(path, '?');
+        r->host = q ? sw_strndup(path, (size_t)(q - path)) : sw_strdup(path);
+        r->port = 0;
+        if (q && strncmp(q, "?db=", 4) == 0)
+            r->db = atoi(q + 4);
+    } else if (strncmp(url, "redis://", 8) == 0) {
+        const char *hp = url + 8;
+        const char *at = strchr(hp, '@'); /* no auth support: reject rather than leak */
+        if (at) {
+            SW_ERR(err, SW_EINVALID, "redis URLs with credentials are not supported");
+            return -1;
+        }
+        const char *colon = strrchr(hp, ':');
+        const char *slash = strchr(hp, '/');
+        if (!colon || (slash && colon > slash)) {
+            r->host = slash ? sw_strndup(hp, (size_t)(slash - hp)) : sw_strdup(hp);
+            r->port = 6379;
+        } else {
+            r->host = sw_strndup(hp, (size_t)(colon - hp));
+            r->port = atoi(colon + 1);
+        }
+        if (slash)
+            r->db = atoi(slash + 1);
+    } else {
+        SW_ERR(err, SW_EINVALID, "redis URL must start with redis:// or unix://");
+        return -1;
+    }
+    if (!*r->host || r->port < 0 || r->port > 65535 || r->db < 0) {
+        SW_ERR(err, SW_EINVALID, "malformed redis URL");
+        return -1;
+    }
+    return 0;
+}
+
+static void *command_argv(struct sw_redis *r, int argc, const char **argv, struct sw_err *err)
+{
+    redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+    if (!rep) {
+        r->broken = true;
+        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "redis is unavailable");
+        sw_err_detail(err, "%s", r->c->errstr);
+        return NULL;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        SW_ERR(err, SW_EINTERNAL, "redis command failed");
+        sw_err_detail(err, "%s: %s", argv[0], rep->str);
+        freeReplyObject(rep);
+        return NULL;
+    }
+    return rep;
+}
+
+static int do_connect(struct sw_redis *r, struct sw_err *err)
+{
+    struct timeval tv = {5, 0};
+    r->c = r->port ? redisConnectWithTimeout(r->host, r->port, tv)
+                   : redisConnectUnixWithTimeout(r->host, tv);
+    if (!r->c || r->c->err) {
+        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not connect to redis");
+        sw_err_detail(err, "at \"%s\": %s", r->url, r->c ? r->c->errstr : "out of memory");
+        if (r->c)
+            redisFree(r->c);
+        r->c = NULL;
+        r->broken = true;
+        return -1;
+    }
+    r->broken = false;
+    if (r->db) {
+        char dbs[16];
+        snprintf(dbs, sizeof dbs, "%d", r->db);
+        const char *argv[] = {"SELECT", dbs};
+        redisReply *rep = command_argv(r, 2, argv, err);
+        if (!rep)
+            return -1;
+        freeReplyObject(rep);
+    }
+    return 0;
+}
+
+struct sw_redis *sw_redis_connect(const char *url, struct sw_err *err)
+{
+    struct sw_redis *r = sw_calloc(1, sizeof *r);
+    r->url = sw_strdup(url);
+    if (parse_url(r, url, err) < 0 || do_connect(r, err) < 0) {
+        sw_redis_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void sw_redis_free(struct sw_redis *r)
+{
+    if (!r)
+        return;
+    if (r->c)
+        redisFree(r->c);
+    free(r->url);
+    free(r->host);
+    free(r);
+}
+
+int sw_redis_reconnect(struct sw_redis *r, struct sw_err *err)
+{
+    if (r->c)
+        redisFree(r->c);
+    r->c = NULL;
+    return do_connect(r, err);
+}
+
+bool sw_redis_broken(const struct sw_redis *r)
+{
+    return r->broken || !r->c;
+}
+
+static redisReply *cmd(struct sw_redis *r, int argc, const char **argv, struct sw_err *err)
+{
+    if (!r->c && sw_redis_reconnect(r, err) < 0)
+        return NULL;
+    return command_argv(r, argc, argv, err);
+}
+
+int sw_redis_ping(struct sw_redis *r, struct sw_err *err)
+{
+    const char *argv[] = {"PING"};
+    redisReply *rep = cmd(r, 1, argv, err);
+    if (!rep)
+        return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+int sw_stream_group_create(struct sw_redis *r, const char *stream, const char *group,
+                           struct sw_err *err)
+{
+    const char *argv[] = {"XGROUP", "CREATE", stream, group, "0", "MKSTREAM"};
+    if (!r->c && sw_redis_reconnect(r, err) < 0)
+        return -1;
+    redisReply *rep = redisCommandArgv(r->c, 6, argv, NULL);
+    if (!rep) {
+        r->broken = true;
+        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "redis is unavailable");
+        sw_err_detail(err, "%s", r->c->errstr);
+        return -1;
+    }
+    int rc = 0;
+    if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "BUSYGROUP", 9) != 0) {
+        SW_ERR(err, SW_EINTERNAL, "could not create a stream group");
+        sw_err_detail(err, "%s/%s: %s", stream, group, rep->str);
+        rc = -1;
+    }
+    freeReplyObject(rep);
+    return rc;
+}
+
+char *sw_stream_add(struct sw_redis *r, const char *stream, const char *payload,
+                    struct sw_err *err)
+{
+    const char *argv[] = {"XADD", stream, "*", "m", payload};
+    redisReply *rep = cmd(r, 5, argv, err);
+    if (!rep)
+        return NULL;
+    char *id = rep->type == REDIS_REPLY_STRING ? sw_strdup(rep->str) : NULL;
+    freeReplyObject(rep);
+    if (!id)
+        SW_ERR(err, SW_EINTERNAL, "unexpected reply to XADD");
+    return id;
+}
+
+int sw_stream_ack(struct sw_redis *r, const char *stream, const char *group, const char *id,
+                  struct sw_err *err)
+{
+    const char *argv[] = {"XACK", stream, group, id};
+    redisReply *rep = cmd(r, 4, argv, err);
+    if (!rep)
+        return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+long long sw_stream_len(struct sw_redis *r, const char *stream, struct sw_err *err)
+{
+    const char *argv[] = {"XLEN", stream};
+    redisReply *rep = cmd(r, 2, argv, err);
+    if (!rep)
+        return -1;
+    long long n = rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    freeReplyObject(rep);
+    return n;
+}
+
+void sw_stream_batch_release(struct sw_stream_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->v[i].id);
+        free(b->v[i].payload);
+    }
+    free(b->v);
+    b->v = NULL;
+    b->n = 0;
+}
+
+/* Parses an array of [id, [field, value, ...]] entries into b. */
+static void parse_entries(const redisReply *arr, struct sw_stream_batch *b)
+{
+    if (!arr || arr->type != REDIS_REPLY_ARRAY || arr->elements == 0)
+        return;
+    b->v = sw_realloc(b->v, (b->n + arr->elements) * sizeof *b->v);
+    for (size_t i = 0; i < arr->elements; i++) {
+        const redisReply *e = arr->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
+            e->element[0]->type != REDIS_REPLY_STRING)
+            continue; /* a deleted entry (nil) */
+        struct sw_stream_entry *out = &b->v[b->n++];
+        out->id = sw_strdup(e->element[0]->str);
+        out->payload = NULL;
+        out->deliveries = 1;
+        if (e->elements >= 2 && e->element[1]->type == REDIS_REPLY_ARRAY) {
+            const redisReply *kv = e->element[1];
+            for (size_t k = 0; k + 1 < kv->elements; k += 2) {
+                if (kv->element[k]->type == REDIS_REPLY_STRING &&
+                    strcmp(kv->element[k]->str, "m") == 0 &&
+                    kv->element[k + 1]->type == REDIS_REPLY_STRING) {
+                    out->payload = sw_strndup(kv->element[k + 1]->str,
+                                              kv->element[k + 1]->len);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+int sw_stream_read_group(struct sw_redis *r, const char *stream, const char *group,
+                         const char *consumer, long count, long block_ms,
+                         struct sw_stream_batch *b, struct sw_err *err)
+{
+    char cs[24], bs[24];
+    snprintf(cs, sizeof cs, "%ld", count);
+    snprintf(bs, sizeof bs, "%ld", block_ms);
+    const char *argv[] = {"XREADGROUP", "GROUP", group, consumer, "COUNT", cs,
+                          "BLOCK", bs, "STREAMS", stream, ">"};
+    redisReply *rep = cmd(r, 11, argv, err);
+    if (!rep)
+        return -1;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
+        const redisReply *s = rep->element[0];
+        if (s->type == REDIS_REPLY_ARRAY && s->elements == 2)
+            parse_entries(s->element[1], b);
+    }
+    freeReplyObject(rep);
+    return 0;
+}
+
+static long pending_deliveries(struct sw_redis *r, const char *stream, const char *group,
+                               const char *id, struct sw_err *err)
+{
+    const char *argv[] = {"XPENDING", stream, group, id, id, "1"};
+    redisReply *rep = cmd(r, 6, argv, err);
+    if (!rep)
+        return -1;
+    long n = 1;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1) {
+        const redisReply *e = rep->element[0];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements == 4 &&
+            e->element[3]->type == REDIS_REPLY_INTEGER)
+            n = (long)e->element[3]->integer;
+    }
+    freeReplyObject(rep);
+    return n;
+}
+
+int sw_stream_autoclaim(struct sw_redis *r, const char *stream, const char *group,
+                        const char *consumer, long min_idle_ms, long count,
+                        struct sw_stream_batch *b, struct sw_err *err)
+{
+    char is[24], cs[24];
+    snprintf(is, sizeof is, "%ld", min_idle_ms);
+    snprintf(cs, sizeof cs, "%ld", count);
+    const char *argv[] = {"XAUTOCLAIM", stream, group, consumer, is, "0-0", "COUNT", cs};
+    redisReply *rep = cmd(r, 8, argv, err);
+    if (!rep)
+        return -1;
+    size_t before = b->n;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2)
+        parse_entries(rep->element[1], b);
+    freeReplyObject(rep);
+    for (size_t i = before; i < b->n; i++) {
+        long d = pending_deliveries(r, stream, group, b->v[i].id, err);
+        if (d < 0)
+            return -1;
+        b->v[i].deliveries = d;
+    }
+    return 0;
+}
+
+int sw_consumer_setup(struct sw_redis *r, struct sw_consumer *c, struct sw_err *err)
+{
+    if (c->block_ms <= 0)
+        c->block_ms = 1000;
+    if (c->min_idle_ms <= 0)
+        c->min_idle_ms = 60000;
+    if (c->max_deliveries <= 0)
+        c->max_deliveries = 5;
+    if (c->count <= 0)
+        c->count = 16;
+    return sw_stream_group_create(r, c->stream, c->group, err);
+}
+
+static int dead_letter(struct sw_redis *r, struct sw_consumer *c,
+                       const struct sw_stream_entry *e, const char *why, struct sw_err *err)
+{
+    char *dead = sw_asprintf("dead:%s", c->stream);
+    const char *argv[] = {"XADD", dead, "*", "id", e->id, "m", e->payload ? e->payload : "",
+                          "why", why};
+    redisReply *rep = cmd(r, 9, argv, err);
+    free(dead);
+    if (!rep)
+        return -1;
+    freeReplyObject(rep);
+    char q[600];
+    sw_warn("stream.dead_letter", "stream=%s id=%s deliveries=%ld why=%s", c->stream, e->id,
+            e->deliveries, sw_log_quote(q, sizeof q, why));
+    return sw_stream_ack(r, c->stream, c->group, e->id, err);
+}
+
+static int handle_batch(struct sw_redis *r, struct sw_consumer *c, struct sw_stream_batch *b,
+                        struct sw_err *err)
+{
+    int handled = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct sw_stream_entry *e = &b->v[i];
+        if (e->deliveries > c->max_deliveries) {
+            if (dead_letter(r, c, e, "too many deliveries", err) < 0)
+                return -1;
+            continue;
+        }
+        struct sw_err herr;
+        sw_err_clear(&herr);
+        enum sw_msg_result res = c->handle(c->ctx, e, &herr);
+        handled++;
+        if (res == SW_MSG_DONE) {
+            if (sw_stream_ack(r, c->stream, c->group, e->id, err) < 0)
+                return -1;
+        } else if (res == SW_MSG_POISON) {
+            if (dead_letter(r, c, e, herr.msg[0] ? herr.msg : "poison message", err) < 0)
+                return -1;
+        } else {
+            sw_log_err(SW_LOG_WARN, "stream.retry_later", &herr);
+        }
+    }
+    return handled;
+}
+
+int sw_consumer_step(struct sw_redis *r, struct sw_consumer *c, struct sw_err *err)
+{
+    struct sw_stream_batch b = {0, NULL};
+    int total = 0;
+    long long now = sw_now_ms();
+    if (now - c->last_claim_ms >= c->min_idle_ms / 4) {
+        c->last_claim_ms = now;
+        if (sw_stream_autoclaim(r, c->stream, c->group, c->consumer, c->min_idle_ms, c->count,
+                                &b, err) < 0)
+            goto fail;
+        int n = handle_batch(r, c, &b, err);
+        if (n < 0)
+            goto fail;
+        total += n;
+        sw_stream_batch_release(&b);
+    }
+    if (sw_stream_read_group(r, c->stream, c->group, c->consumer, c->count, c->block_ms, &b,
+                             err) < 0) {
+        /* NOGROUP after a Redis restart without persistence: recreate. */
+        if (err && !sw_redis_broken(r) && strstr(err->detail, "NOGROUP"))
+            sw_consumer_setup(r, c, NULL);
+        goto fail;
+    }
+    int n = handle_batch(r, c, &b, err);
+    if (n < 0)
+        goto fail;
+    total += n;
+    sw_stream_batch_release(&b);
+    return total;
+fail:
+    sw_stream_batch_release(&b);
+    return -1;
+}

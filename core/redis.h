@@ -1,0 +1,98 @@
+/* redis.h - Redis connection and stream helpers, and the consumer step
+ * every daemon's stream loop is built from.
+ *
+ * Stream entries carry one field, "m", whose value is a JSON message
+ * (see msg.h). Redis only carries messages; PostgreSQL is the truth.
+ *
+ * Delivery contract of sw_consumer_step():
+ *  - new entries are read with XREADGROUP; entries pending longer than
+ *    min_idle_ms (a crashed consumer's) are taken over with XAUTOCLAIM;
+ *  - the handler returns SW_MSG_DONE after its effect is committed (the
+ *    entry is then XACKed), SW_MSG_RETRY to leave it pending (it comes
+ *    back after min_idle_ms), or SW_MSG_POISON to dead-letter it now;
+ *  - an entry delivered more than max_deliveries times is moved to the
+ *    stream "dead:<stream>" with its id and the last error, and XACKed,
+ *    without calling the handler again.
+ */
+#ifndef SW_REDIS_H
+#define SW_REDIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sw_err;
+struct sw_redis;
+
+/* Returns owned; free with sw_redis_free(). URL: redis://HOST:PORT[/DB] or
+ * unix:///PATH[?db=N]. */
+struct sw_redis *sw_redis_connect(const char *url, struct sw_err *err);
+void sw_redis_free(struct sw_redis *r);
+/* Drops and re-opens the connection (after an error). */
+int sw_redis_reconnect(struct sw_redis *r, struct sw_err *err);
+int sw_redis_ping(struct sw_redis *r, struct sw_err *err);
+/* True when the last command failed at the connection level. */
+bool sw_redis_broken(const struct sw_redis *r);
+
+/* XGROUP CREATE stream group 0 MKSTREAM; an existing group is fine. */
+int sw_stream_group_create(struct sw_redis *r, const char *stream, const char *group,
+                           struct sw_err *err);
+/* XADD stream * m payload. Returns the owned entry id (free()), or NULL. */
+char *sw_stream_add(struct sw_redis *r, const char *stream, const char *payload,
+                    struct sw_err *err);
+int sw_stream_ack(struct sw_redis *r, const char *stream, const char *group, const char *id,
+                  struct sw_err *err);
+/* XLEN; -1 on error. */
+long long sw_stream_len(struct sw_redis *r, const char *stream, struct sw_err *err);
+
+struct sw_stream_entry {
+    char *id;
+    char *payload; /* NULL when the entry has no "m" field (poison) */
+    long deliveries;
+};
+
+struct sw_stream_batch {
+    size_t n;
+    struct sw_stream_entry *v;
+};
+
+void sw_stream_batch_release(struct sw_stream_batch *b);
+
+/* XREADGROUP GROUP group consumer COUNT count BLOCK block_ms STREAMS stream >
+ * Fills b (empty on timeout). deliveries is 1 for new entries. */
+int sw_stream_read_group(struct sw_redis *r, const char *stream, const char *group,
+                         const char *consumer, long count, long block_ms,
+                         struct sw_stream_batch *b, struct sw_err *err);
+/* XAUTOCLAIM of entries idle >= min_idle_ms, with their delivery counts. */
+int sw_stream_autoclaim(struct sw_redis *r, const char *stream, const char *group,
+                        const char *consumer, long min_idle_ms, long count,
+                        struct sw_stream_batch *b, struct sw_err *err);
+
+enum sw_msg_result { SW_MSG_DONE = 0, SW_MSG_RETRY, SW_MSG_POISON };
+
+struct sw_consumer {
+    const char *stream;
+    const char *group;
+    const char *consumer;
+    long block_ms;       /* default 1000 */
+    long min_idle_ms;    /* default 60000 */
+    int max_deliveries;  /* default 5 */
+    long count;          /* default 16 */
+    /* Called once per delivered entry. payload may be NULL (malformed
+     * entry); err carries the reason for RETRY and POISON. */
+    enum sw_msg_result (*handle)(void *ctx, const struct sw_stream_entry *e, struct sw_err *err);
+    void *ctx;
+    /* Internal: when the last XAUTOCLAIM ran (monotonic ms). */
+    long long last_claim_ms;
+};
+
+/* One step: reclaim idle entries (at most every min_idle_ms/4), then read
+ * and handle new ones. Returns the number handled, or -1 on a Redis error
+ * (the caller reconnects and calls sw_consumer_setup again). */
+int sw_consumer_step(struct sw_redis *r, struct sw_consumer *c, struct sw_err *err);
+/* Creates the group (idempotent); call after every (re)connect. */
+int sw_consumer_setup(struct sw_redis *r, struct sw_consumer *c, struct sw_err *err);
+
+/* Monotonic milliseconds. */
+long long sw_now_ms(void);
+
+#endif
