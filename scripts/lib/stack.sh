@@ -1,0 +1,135 @@
+# shellcheck shell=bash
+# stack.sh - start and stop a private PostgreSQL cluster and Redis server in
+# a directory. Sourced by scripts/up, scripts/test and the test harness.
+#
+#   sw_pg_start DIR [fast]   initdb (once) and start; sets SW_PG_URL
+#   sw_pg_stop DIR
+#   sw_redis_start DIR       sets SW_REDIS_URL
+#   sw_redis_stop DIR
+#
+# PostgreSQL refuses to run as root, so as root it runs as the "postgres"
+# user (created by Debian's postgresql package). Both servers listen only
+# on unix sockets inside DIR (or under /tmp when DIR's path is too long for
+# a socket), so nothing here can collide with another stack's ports.
+
+SW_PG_BIN=${SW_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+
+sw__as_pg() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# A directory for sockets: DIR/run when short enough, else a short one in /tmp.
+sw__sockdir() {
+    local dir=$1 d
+    d="$(cd "$dir" && pwd)/run"
+    if [ ${#d} -gt 80 ]; then
+        if [ -f "$dir/.sockdir" ]; then
+            d=$(cat "$dir/.sockdir")
+        else
+            d=$(mktemp -d /tmp/sw-sock.XXXXXX)
+            echo "$d" >"$dir/.sockdir"
+        fi
+    fi
+    mkdir -p "$d"
+    chmod 755 "$d"
+    echo "$d"
+}
+
+sw_pg_start() {
+    local dir=$1 mode=${2:-} sock data log
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    sock=$(sw__sockdir "$dir")
+    data=$dir/pg
+    log=$dir/pg.log
+    if [ "$(id -u)" = 0 ]; then
+        # the postgres user must reach the data and socket directories
+        if ! runuser -u postgres -- test -x "$dir"; then
+            echo "stack: user postgres cannot enter $dir; choose a directory whose parents are world-searchable" >&2
+            return 1
+        fi
+        chown postgres "$sock"
+        touch "$log" && chown postgres "$log"
+    fi
+    if [ ! -f "$data/PG_VERSION" ]; then
+        mkdir -p "$data"
+        [ "$(id -u)" = 0 ] && chown postgres "$data"
+        chmod 700 "$data"
+        sw__as_pg "$SW_PG_BIN/initdb" -D "$data" -U slipway --auth=trust -E UTF8 \
+            --no-locale --no-sync >"$dir/initdb.log" 2>&1 || {
+            echo "stack: initdb failed, see $dir/initdb.log" >&2
+            return 1
+        }
+        {
+            echo "listen_addresses = ''"
+            echo "unix_socket_directories = '$sock'"
+            echo "max_connections = 300"
+            echo "shared_buffers = 256MB"
+            if [ "$mode" = fast ]; then
+                # test clusters: durability traded for speed; they are thrown away
+                echo "fsync = off"
+                echo "synchronous_commit = off"
+                echo "full_page_writes = off"
+            fi
+        } >>"$data/postgresql.conf"
+    fi
+    if ! sw__as_pg "$SW_PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        sw__as_pg "$SW_PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null || {
+            echo "stack: PostgreSQL did not start, see $log" >&2
+            return 1
+        }
+    fi
+    SW_PG_SOCK=$sock
+    SW_PG_URL="postgresql:///slipway?host=$sock&user=slipway"
+    if ! "$SW_PG_BIN/psql" -qAt "postgresql:///postgres?host=$sock&user=slipway" \
+        -c "select 1 from pg_database where datname = 'slipway'" | grep -q 1; then
+        "$SW_PG_BIN/createdb" -h "$sock" -U slipway slipway
+    fi
+    export SW_PG_URL SW_PG_SOCK
+}
+
+sw_pg_stop() {
+    local data=$1/pg
+    [ -f "$data/postmaster.pid" ] || return 0
+    sw__as_pg "$SW_PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+sw_redis_start() {
+    local dir=$1 sock
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    sock=$(sw__sockdir "$dir")/redis.sock
+    if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
+        :
+    else
+        redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save '' \
+            --appendonly no --daemonize yes --pidfile "$dir/redis.pid" \
+            --logfile "$dir/redis.log" --dir "$dir" >/dev/null || return 1
+        local i
+        for i in $(seq 1 100); do
+            [ -S "$sock" ] && break
+            sleep 0.05
+        done
+        [ -S "$sock" ] || { echo "stack: redis did not start, see $dir/redis.log" >&2; return 1; }
+    fi
+    SW_REDIS_SOCK=$sock
+    SW_REDIS_URL="unix://$sock"
+    export SW_REDIS_URL SW_REDIS_SOCK
+}
+
+sw_redis_stop() {
+    local pidf=$1/redis.pid pid
+    [ -f "$pidf" ] || return 0
+    pid=$(cat "$pidf")
+    kill "$pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    rm -f "$pidf"
+}
