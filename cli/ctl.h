@@ -1,0 +1,11 @@
+/* ctl.h - slipwayctl's commands. */
+#ifndef SW_CTL_H
+#define SW_CTL_H
+
+struct sw_db;
+struct sw_err;
+
+/* Applies pending migrations from dir; *applied counts them. */
+int sw_ctl_migrate(struct sw_db *db, const char *dir, int *applied, struct sw_err *err);
+
+#endif
