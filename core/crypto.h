@@ -19,6 +19,9 @@ struct sw_err;
 #define SW_SECRET_KEY_BYTES 32
 #define SW_PASSWORD_HASH_MAX 128
 
+/* A UUID in text form with its NUL. */
+typedef char sw_uuid_t[SW_UUID_LEN + 1];
+
 /* Must be called once before anything else here; -1 if libsodium fails. */
 int sw_crypto_init(void);
 

@@ -32,7 +32,6 @@ struct sw_err;
 #define SW_GROUP_ENGINE "engine"
 #define SW_GROUP_BILLING "billing"
 
-typedef char sw_uuid_t[SW_UUID_LEN + 1];
 
 /* A job was committed; the provisioner reads the job row for the rest. */
 struct sw_msg_job {

@@ -92,6 +92,7 @@ CREATE TABLE servers (
     location_id uuid REFERENCES locations (id), -- requested; NULL: any
     node_id     uuid REFERENCES nodes (id),     -- set by the claim
     hostname    text NOT NULL,
+    ssh_keys    text[] NOT NULL DEFAULT '{}',
     state       text NOT NULL DEFAULT 'pending'
                 CHECK (state IN ('pending', 'provisioning', 'running', 'stopped', 'suspended',
                                  'terminating', 'terminated', 'failed')),

@@ -1,0 +1,177 @@
+#include "config.h"
+#include "panel/api.h"
+#include "core/alloc.h"
+#include "core/db.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/msg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sw_api_reply(struct sw_resp *resp, int status, json_t *body)
+{
+    json_decref(resp->body);
+    resp->status = status;
+    resp->body = body;
+    return 0;
+}
+
+json_t *sw_api_json_col(const char *text)
+{
+    json_error_t je;
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, &je) : json_null();
+    if (!v)
+        abort(); /* the database rendered it: a bug, not input */
+    return v;
+}
+
+json_t *sw_api_body(struct sw_req *req, const struct sw_jfield *fields, struct sw_err *err)
+{
+    json_t *o = sw_json_parse_object(req->body, req->body_len, err);
+    if (o && sw_json_check(o, fields, err) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+char *sw_api_scope(const struct sw_req *req, const char *col)
+{
+    switch (req->who.kind) {
+    case SW_ACCT_OPERATOR:
+        return sw_strdup("$1::uuid IS NOT NULL");
+    case SW_ACCT_RESELLER:
+        return sw_asprintf("(%s = $1::uuid OR %s IN (SELECT sa.id FROM accounts sa"
+                           " WHERE sa.reseller_id = $1::uuid))",
+                           col, col);
+    default:
+        return sw_asprintf("%s = $1::uuid", col);
+    }
+}
+
+static int parse_limit(const struct sw_req *req, long *limit, struct sw_err *err)
+{
+    const char *l = req->query(req, "limit");
+    *limit = 50;
+    if (!l)
+        return 0;
+    char *end;
+    long v = strtol(l, &end, 10);
+    if (!*l || *end || v < 1 || v > 200) {
+        SW_ERR(err, SW_EINVALID, "limit must be an integer from 1 to 200");
+        return -1;
+    }
+    *limit = v;
+    return 0;
+}
+
+int sw_api_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                const char *json_expr, const char *table, const char *where, int nparams,
+                const char *const *params)
+{
+    long limit;
+    if (parse_limit(req, &limit, err) < 0)
+        return -1;
+    const char *cursor = req->query(req, "cursor");
+    if (cursor && !sw_uuid_valid(cursor)) {
+        SW_ERR(err, SW_EINVALID, "cursor is malformed");
+        return -1;
+    }
+    if (nparams > 8) {
+        SW_ERR(err, SW_EINTERNAL, "too many list parameters");
+        return -1;
+    }
+    char lim[24];
+    snprintf(lim, sizeof lim, "%ld", limit + 1);
+    const char *all[10];
+    for (int i = 0; i < nparams; i++)
+        all[i] = params[i];
+    all[nparams] = cursor;
+    all[nparams + 1] = lim;
+    /* The cursor is the last id seen; rows after it in (created_at, id)
+     * order. table, json_expr and where are static strings of the caller. */
+    char *sql = sw_asprintf("SELECT %s, t.id FROM %s t WHERE (%s) AND ($%d::uuid IS NULL OR "
+                            "(t.created_at, t.id) > (SELECT c.created_at, c.id FROM %s c "
+                            "WHERE c.id = $%d::uuid)) ORDER BY t.created_at, t.id LIMIT $%d",
+                            json_expr, table, where, nparams + 1, table, nparams + 1,
+                            nparams + 2);
+    PGresult *res = sw_db_exec(req->db, err, sql, nparams + 2, all);
+    free(sql);
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, sw_api_json_col(sw_db_get(res, i, 0)));
+    json_t *next = n > limit ? json_string(sw_db_get(res, (int)limit - 1, 1)) : json_null();
+    PQclear(res);
+    return sw_api_reply(resp, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+int sw_api_one(struct sw_req *req, struct sw_resp *resp, struct sw_err *err, int status,
+               const char *what, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *res = sw_db_exec(req->db, err, sql, nparams, params);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        SW_ERR(err, SW_ENOTFOUND, "%s not found", what);
+        return -1;
+    }
+    json_t *v = sw_api_json_col(sw_db_get(res, 0, 0));
+    PQclear(res);
+    return sw_api_reply(resp, status, v);
+}
+
+const char *sw_api_param_uuid(const struct sw_req *req, int i, const char *what,
+                              struct sw_err *err)
+{
+    const char *v = req->params[i];
+    if (!sw_uuid_valid(v)) {
+        SW_ERR(err, SW_ENOTFOUND, "%s not found", what);
+        return NULL;
+    }
+    return v;
+}
+
+bool sw_api_hostname_valid(const char *s)
+{
+    size_t total = strlen(s);
+    if (total == 0 || total > 253)
+        return false;
+    size_t label = 0;
+    for (size_t i = 0; i <= total; i++) {
+        char c = s[i];
+        if (c == '.' || c == '\0') {
+            if (label == 0 || label > 63 || s[i - 1] == '-')
+                return false;
+            label = 0;
+            continue;
+        }
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && !(c == '-' && label > 0))
+            return false;
+        label++;
+    }
+    return true;
+}
+
+int sw_api_enqueue_job(struct sw_db *db, const char *job_id, const char *server_id,
+                       int job_type, struct sw_err *err)
+{
+    struct sw_msg_job m;
+    memcpy(m.job_id, job_id, sizeof m.job_id);
+    memcpy(m.server_id, server_id, sizeof m.server_id);
+    m.type = job_type;
+    char *payload = sw_msg_job_encode(&m);
+    long r = sw_db_run(db, err,
+                       "WITH o AS (INSERT INTO outbox (stream, payload) VALUES ($1, $2))"
+                       " SELECT pg_notify('outbox', '')",
+                       SW_PARAMS(SW_STREAM_JOBS, payload));
+    free(payload);
+    return r < 0 ? -1 : 0;
+}

@@ -1,0 +1,120 @@
+/* api.h - what every panel handler sees: the request, the response, the
+ * caller, and the helpers shared by handlers.
+ *
+ * Lifetimes: a request's strings are borrowed from the HTTP adapter and
+ * valid until the handler returns; req->db is borrowed from the pool for the
+ * request. A handler returns 0 with resp filled, or -1 with err set (the
+ * router maps err->code to an HTTP status in one table).
+ */
+#ifndef SW_PANEL_API_H
+#define SW_PANEL_API_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/crypto.h"
+
+struct sw_db;
+struct sw_db_pool;
+struct sw_err;
+struct sw_redis;
+
+/* Who may call a route: a bitmask of roles. */
+enum sw_role {
+    SW_ROLE_PUBLIC = 0,   /* no authentication */
+    SW_ROLE_CUSTOMER = 1u << 0,
+    SW_ROLE_RESELLER = 1u << 1,
+    SW_ROLE_OPERATOR = 1u << 2,
+};
+#define SW_ROLE_ANY (SW_ROLE_CUSTOMER | SW_ROLE_RESELLER | SW_ROLE_OPERATOR)
+
+struct sw_principal {
+    char account_id[SW_UUID_LEN + 1];
+    char token_id[SW_UUID_LEN + 1];
+    int kind;       /* enum sw_account_kind */
+    unsigned role;  /* enum sw_role bit */
+    bool read_only; /* token scope "read" */
+};
+
+/* Process-wide state of the panel. */
+struct sw_panel {
+    struct sw_db_pool *pool;
+    unsigned char key[SW_SECRET_KEY_BYTES];
+    char *redis_url;
+    long session_ttl_s;
+    /* One Redis connection for health checks, behind a lock. */
+    pthread_mutex_t redis_mu;
+    struct sw_redis *redis;
+};
+
+#define SW_MAX_PATH_PARAMS 4
+
+struct sw_req {
+    struct sw_panel *app;
+    const char *method;
+    const char *path;
+    const char *params[SW_MAX_PATH_PARAMS]; /* {id} captures, in order */
+    const char *body;
+    size_t body_len;
+    const char *remote; /* client address */
+    const char *authorization;
+    const char *idempotency_key;
+    /* Query string lookup: borrowed value or NULL. */
+    const char *(*query)(const struct sw_req *req, const char *key);
+    void *conn; /* adapter's connection, for query() */
+    struct sw_principal who;
+    struct sw_db *db;
+};
+
+struct sw_resp {
+    int status;
+    json_t *body; /* owned; sent and released by the adapter */
+};
+
+typedef int (*sw_handler_fn)(struct sw_req *req, struct sw_resp *resp, struct sw_err *err);
+
+/* ---- helpers (api.c) ---- */
+
+/* Sets resp to status with body (stolen reference). Returns 0. */
+int sw_api_reply(struct sw_resp *resp, int status, json_t *body);
+/* Parses a JSON text column value into a new reference (abort on bad JSON:
+ * the database rendered it). */
+json_t *sw_api_json_col(const char *text);
+/* Parses the request body as a strict JSON object checked against fields. */
+struct sw_jfield;
+json_t *sw_api_body(struct sw_req *req, const struct sw_jfield *fields, struct sw_err *err);
+
+/* SQL condition that limits rows to what the caller may see; `col` is the
+ * owner column expression (e.g. "t.owner_id"), the caller's account id is
+ * always $1. Returns owned (free()). This is the one place tenancy lives. */
+char *sw_api_scope(const struct sw_req *req, const char *col);
+
+/* Runs a keyset-paginated list: SELECT <json_expr> FROM <table> t WHERE
+ * <where> ORDER BY t.created_at, t.id, honouring ?limit= (default 50, max
+ * 200) and ?cursor= (the last id seen). params are the where clause's ($1..)
+ * and the helper appends its own after them. Answers {items, next_cursor}. */
+int sw_api_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                const char *json_expr, const char *table, const char *where, int nparams,
+                const char *const *params);
+
+/* Runs a query returning one JSON column in one row and replies with it
+ * under status; no row is SW_ENOTFOUND naming `what`. */
+int sw_api_one(struct sw_req *req, struct sw_resp *resp, struct sw_err *err, int status,
+               const char *what, const char *sql, int nparams, const char *const *params);
+
+/* Path parameter i as a UUID; a malformed one is SW_ENOTFOUND for `what`
+ * (an id that cannot exist is simply not found). */
+const char *sw_api_param_uuid(const struct sw_req *req, int i, const char *what,
+                              struct sw_err *err);
+
+/* RFC 1123 host name: labels of [A-Za-z0-9-], 1..63 chars, not starting or
+ * ending with '-', total at most 253. */
+bool sw_api_hostname_valid(const char *s);
+
+/* Adds an outbox row for a job in the current transaction and notifies. */
+int sw_api_enqueue_job(struct sw_db *db, const char *job_id, const char *server_id,
+                       int job_type, struct sw_err *err);
+
+#endif

@@ -1,0 +1,197 @@
+/* auth.c - bearer tokens, login, and the caller's own account and tokens. */
+#include "config.h"
+#include "panel/handlers.h"
+#include "core/db.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/token.h"
+
+#include <sodium.h>
+#include <string.h>
+
+static const unsigned role_of_kind[] = {
+    [SW_ACCT_OPERATOR] = SW_ROLE_OPERATOR,
+    [SW_ACCT_RESELLER] = SW_ROLE_RESELLER,
+    [SW_ACCT_CUSTOMER] = SW_ROLE_CUSTOMER,
+};
+
+int sw_auth_bearer(struct sw_req *req, struct sw_err *err)
+{
+    const char *h = req->authorization;
+    if (!h || strncmp(h, "Bearer ", 7) != 0) {
+        SW_ERR(err, SW_EUNAUTHENTICATED, "an Authorization: Bearer token is required");
+        return -1;
+    }
+    const char *token = h + 7;
+    if (strlen(token) != SW_TOKEN_LEN || strncmp(token, SW_TOKEN_PREFIX, 4) != 0) {
+        SW_ERR(err, SW_EUNAUTHENTICATED, "the token is malformed");
+        return -1;
+    }
+    char hash[SW_TOKEN_HASH_HEX + 1];
+    sw_token_hash(req->app->key, token, hash);
+    /* The lookup is by hash, an exact index probe; the hash of a guess
+     * reveals nothing about stored hashes, so timing leaks nothing useful.
+     * last_used_at is refreshed at most once a minute to spare writes. */
+    PGresult *res = sw_db_exec(
+        req->db, err,
+        "WITH t AS (SELECT k.id, k.account_id, k.scope, k.token_hash, a.kind, a.state,"
+        "  (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 s') AS stale"
+        "  FROM api_tokens k JOIN accounts a ON a.id = k.account_id"
+        "  WHERE k.token_hash = $1 AND k.revoked_at IS NULL"
+        "  AND (k.expires_at IS NULL OR k.expires_at > now())),"
+        " u AS (UPDATE api_tokens SET last_used_at = now()"
+        "  WHERE id = (SELECT id FROM t WHERE stale))"
+        " SELECT id, account_id, scope, kind, state, token_hash FROM t",
+        SW_PARAMS(hash));
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1 || !sw_ct_streq(sw_db_get(res, 0, 5), hash)) {
+        PQclear(res);
+        SW_ERR(err, SW_EUNAUTHENTICATED, "the token is unknown, expired or revoked");
+        return -1;
+    }
+    int kind = sw_account_kind_parse(sw_db_get(res, 0, 3));
+    if (kind < 0 || strcmp(sw_db_get(res, 0, 4), "active") != 0) {
+        PQclear(res);
+        SW_ERR(err, SW_EUNAUTHENTICATED, "the account is suspended");
+        return -1;
+    }
+    snprintf(req->who.token_id, sizeof req->who.token_id, "%s", sw_db_get(res, 0, 0));
+    snprintf(req->who.account_id, sizeof req->who.account_id, "%s", sw_db_get(res, 0, 1));
+    req->who.read_only = strcmp(sw_db_get(res, 0, 2), "read") == 0;
+    req->who.kind = kind;
+    req->who.role = role_of_kind[kind];
+    PQclear(res);
+    return 0;
+}
+
+static const struct sw_jfield login_fields[] = {
+    {"email", SW_JT_STRING, true},
+    {"password", SW_JT_STRING, true},
+    {NULL, 0, false},
+};
+
+/* A fixed hash to verify against when the account does not exist, so an
+ * unknown email costs as much time as a wrong password. */
+static const char *dummy_hash(void)
+{
+    static char h[SW_PASSWORD_HASH_MAX];
+    static int ready;
+    if (!ready) {
+        if (crypto_pwhash_str(h, "slipway-dummy", 13, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0)
+            ready = 1;
+    }
+    return h;
+}
+
+SW_HANDLER(sw_h_login)
+{
+    json_t *b = sw_api_body(req, login_fields, err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    const char *email = sw_json_str(b, "email"), *password = sw_json_str(b, "password");
+    if (strlen(email) > 254 || strlen(password) > 1024) {
+        SW_ERR(err, SW_EINVALID, "email or password is too long");
+        goto out;
+    }
+    PGresult *res = sw_db_exec(req->db, err,
+                               "SELECT id, password_hash, state FROM accounts"
+                               " WHERE lower(email) = lower($1)",
+                               SW_PARAMS(email));
+    if (!res)
+        goto out;
+    bool found = PQntuples(res) == 1 && sw_db_get(res, 0, 1);
+    bool ok = sw_password_verify(found ? sw_db_get(res, 0, 1) : dummy_hash(), password) && found;
+    if (!ok || strcmp(sw_db_get(res, 0, 2), "active") != 0) {
+        PQclear(res);
+        SW_ERR(err, SW_EUNAUTHENTICATED, "email or password is wrong");
+        goto out;
+    }
+    char account[SW_UUID_LEN + 1], token[SW_TOKEN_LEN + 1], tid[SW_UUID_LEN + 1], exp[40];
+    snprintf(account, sizeof account, "%s", sw_db_get(res, 0, 0));
+    PQclear(res);
+    if (sw_token_issue(req->db, req->app->key, account, "login", "session", "full",
+                       req->app->session_ttl_s, token, tid, exp, err) < 0)
+        goto out;
+    sw_api_reply(resp, 200, json_pack("{s:s, s:s, s:s}", "token", token, "token_id", tid,
+                                      "expires_at", exp));
+    sodium_memzero(token, sizeof token);
+    rc = 0;
+out:
+    json_decref(b);
+    return rc;
+}
+
+SW_HANDLER(sw_h_account_get)
+{
+    return sw_api_one(req, resp, err, 200, "account",
+                      "SELECT sw_account_json(a) FROM accounts a WHERE a.id = $1",
+                      SW_PARAMS(req->who.account_id));
+}
+
+static const struct sw_jfield token_fields[] = {
+    {"name", SW_JT_STRING, true},
+    {"scopes", SW_JT_ARRAY, false},
+    {"ttl_s", SW_JT_INT, false},
+    {NULL, 0, false},
+};
+
+SW_HANDLER(sw_h_account_token_create)
+{
+    json_t *b = sw_api_body(req, token_fields, err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    const char *name = sw_json_str(b, "name");
+    const char *scope = "full";
+    json_t *scopes = json_object_get(b, "scopes");
+    int64_t ttl = sw_json_int(b, "ttl_s", 0);
+    if (strlen(name) > 100 || ttl < 0 || ttl > 10LL * 365 * 86400) {
+        SW_ERR(err, SW_EINVALID, "name must be at most 100 bytes and ttl_s within 10 years");
+        goto out;
+    }
+    if (scopes) {
+        const char *s = json_array_size(scopes) == 1
+                            ? json_string_value(json_array_get(scopes, 0))
+                            : NULL;
+        if (!s || (strcmp(s, "read") != 0 && strcmp(s, "full") != 0)) {
+            SW_ERR(err, SW_EINVALID, "scopes must be [\"read\"] or [\"full\"]");
+            goto out;
+        }
+        scope = s;
+    }
+    char token[SW_TOKEN_LEN + 1], tid[SW_UUID_LEN + 1], exp[40];
+    if (sw_token_issue(req->db, req->app->key, req->who.account_id, name, "api", scope,
+                       (long)ttl, token, tid, exp, err) < 0)
+        goto out;
+    sw_api_reply(resp, 201, json_pack("{s:s, s:s, s:s, s:[s], s:s?}", "id", tid, "token", token,
+                                      "name", name, "scopes", scope, "expires_at",
+                                      exp[0] ? exp : NULL));
+    sodium_memzero(token, sizeof token);
+    rc = 0;
+out:
+    json_decref(b);
+    return rc;
+}
+
+SW_HANDLER(sw_h_account_token_delete)
+{
+    const char *id = sw_api_param_uuid(req, 0, "token", err);
+    if (!id)
+        return -1;
+    long n = sw_db_run(req->db, err,
+                       "UPDATE api_tokens SET revoked_at = now()"
+                       " WHERE id = $2 AND account_id = $1 AND revoked_at IS NULL",
+                       SW_PARAMS(req->who.account_id, id));
+    if (n < 0)
+        return -1;
+    if (n == 0) {
+        SW_ERR(err, SW_ENOTFOUND, "token not found");
+        return -1;
+    }
+    return sw_api_reply(resp, 204, NULL);
+}

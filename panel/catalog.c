@@ -1,0 +1,24 @@
+/* catalog.c - what every account may look at before ordering. */
+#include "config.h"
+#include "panel/handlers.h"
+#include "core/db.h"
+
+SW_HANDLER(sw_h_plans_list)
+{
+    return sw_api_list(req, resp, err, "sw_plan_json(t)", "plans",
+                       "t.state = 'active' AND $1::uuid IS NOT NULL",
+                       SW_PARAMS(req->who.account_id));
+}
+
+SW_HANDLER(sw_h_templates_list)
+{
+    return sw_api_list(req, resp, err, "sw_template_json(t)", "templates",
+                       "t.state = 'active' AND $1::uuid IS NOT NULL",
+                       SW_PARAMS(req->who.account_id));
+}
+
+SW_HANDLER(sw_h_locations_list)
+{
+    return sw_api_list(req, resp, err, "sw_location_json(t)", "locations",
+                       "$1::uuid IS NOT NULL", SW_PARAMS(req->who.account_id));
+}

@@ -1,0 +1,231 @@
+/* http.c - libmicrohttpd adapter: collects a request (method, path, query,
+ * headers, body up to SW_HTTP_MAX_BODY), hands it to the router, and sends
+ * the JSON answer. Per-request memory is released when MHD reports the
+ * request completed. */
+#include "config.h"
+#include "panel/http.h"
+#include "panel/api.h"
+#include "panel/router.h"
+#include "core/alloc.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct sw_http {
+    struct MHD_Daemon *d;
+    struct sw_panel *app;
+};
+
+struct req_ctx {
+    char *body;
+    size_t len, cap;
+    bool too_large;
+    bool answered;
+};
+
+static const char *query_lookup(const struct sw_req *req, const char *key)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body && !text)
+        abort();
+    size_t len = text ? strlen(text) : 0;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE
+                                                                              : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    if (text)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const char *code,
+                                  const char *msg)
+{
+    json_t *b = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
+    enum MHD_Result r = send_json(conn, status, b);
+    json_decref(b);
+    return r;
+}
+
+static void remote_addr(struct MHD_Connection *conn, char *buf, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(buf, n, "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                  (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                  (socklen_t)n);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct sw_http *h = cls;
+    struct req_ctx *c = *con_cls;
+    if (!c) {
+        c = sw_calloc(1, sizeof *c);
+        *con_cls = c;
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > SW_HTTP_MAX_BODY) {
+            /* Refuse before reading the body; MHD closes the connection. */
+            c->answered = true;
+            return send_error(conn, 413, "payload_too_large",
+                              "request body is larger than 1 MiB");
+        }
+        return MHD_YES;
+    }
+    if (c->answered) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        if (!c->too_large && c->len + n > SW_HTTP_MAX_BODY)
+            c->too_large = true;
+        if (!c->too_large) {
+            if (c->len + n + 1 > c->cap) {
+                c->cap = (c->len + n + 1) * 2;
+                if (c->cap > SW_HTTP_MAX_BODY + 1)
+                    c->cap = SW_HTTP_MAX_BODY + 1;
+                c->body = sw_realloc(c->body, c->cap);
+            }
+            memcpy(c->body + c->len, upload_data, n);
+            c->len += n;
+            c->body[c->len] = '\0';
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    c->answered = true;
+    if (c->too_large)
+        return send_error(conn, 413, "payload_too_large", "request body is larger than 1 MiB");
+
+    char addr[INET6_ADDRSTRLEN + 1];
+    remote_addr(conn, addr, sizeof addr);
+    struct sw_req req = {
+        .app = h->app,
+        .method = method,
+        .path = url,
+        .body = c->body,
+        .body_len = c->len,
+        .remote = addr,
+        .authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_AUTHORIZATION),
+        .idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key"),
+        .query = query_lookup,
+        .conn = conn,
+    };
+    struct sw_resp resp = {0, NULL};
+    sw_router_dispatch(&req, &resp);
+    enum MHD_Result r = send_json(conn, resp.status, resp.body);
+    json_decref(resp.body);
+    return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct req_ctx *c = *con_cls;
+    if (!c)
+        return;
+    free(c->body);
+    free(c);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[512], q[600];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    sw_warn("http.mhd", "msg=%s", sw_log_quote(q, sizeof q, buf));
+}
+
+struct sw_http *sw_http_start(struct sw_panel *app, const char *listen, unsigned threads,
+                              unsigned *port, struct sw_err *err)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon) {
+        SW_ERR(err, SW_EINVALID, "SLIPWAY_LISTEN must be HOST:PORT, not \"%s\"", listen);
+        return NULL;
+    }
+    char host[64];
+    size_t hl = (size_t)(colon - listen);
+    if (hl >= sizeof host) {
+        SW_ERR(err, SW_EINVALID, "SLIPWAY_LISTEN host is too long");
+        return NULL;
+    }
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)p);
+    if (*end || p < 0 || p > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        SW_ERR(err, SW_EINVALID, "SLIPWAY_LISTEN must be IPV4:PORT, not \"%s\"", listen);
+        return NULL;
+    }
+    struct sw_http *h = sw_calloc(1, sizeof *h);
+    h->app = app;
+    h->d = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
+    if (!h->d) {
+        SW_ERR(err, SW_EUNAVAILABLE, "could not listen on %s", listen);
+        free(h);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    *port = di ? di->port : (unsigned)p;
+    return h;
+}
+
+void sw_http_stop(struct sw_http *h)
+{
+    if (!h)
+        return;
+    MHD_stop_daemon(h->d);
+    free(h);
+}

@@ -1,0 +1,96 @@
+/* slipway-panel - the HTTP API daemon. */
+#include "config.h"
+#include "panel/api.h"
+#include "panel/http.h"
+#include "core/conf.h"
+#include "core/crypto.h"
+#include "core/db.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/redis.h"
+#include "core/alloc.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int die(const struct sw_err *err)
+{
+    sw_log_err(SW_LOG_ERROR, "panel.start_failed", err);
+    return 1;
+}
+
+int main(void)
+{
+    struct sw_err err = {0};
+    if (sw_log_init("panel", sw_conf_get("SLIPWAY_LOG_LEVEL")) < 0) {
+        fprintf(stderr, "SLIPWAY_LOG_LEVEL must be debug, info, warn, error or off\n");
+        return 1;
+    }
+    if (sw_crypto_init() < 0) {
+        SW_ERR(&err, SW_EINTERNAL, "libsodium failed to initialise");
+        return die(&err);
+    }
+    struct sw_panel app = {0};
+    const char *hex = sw_conf_require("SLIPWAY_SECRET_KEY", &err);
+    long threads, pool, ttl;
+    if (!hex || sw_secret_key_parse(hex, app.key, &err) < 0 ||
+        sw_conf_long("SLIPWAY_THREADS", 0, 256, &threads, &err) < 0 ||
+        sw_conf_long("SLIPWAY_DB_POOL", 0, 1000, &pool, &err) < 0 ||
+        sw_conf_long("SLIPWAY_SESSION_TTL", 60, 365L * 86400, &ttl, &err) < 0)
+        return die(&err);
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? n : 2;
+    }
+    if (pool == 0)
+        pool = threads + 2;
+    app.session_ttl_s = ttl;
+    app.redis_url = sw_strdup(sw_conf_get("SLIPWAY_REDIS_URL"));
+    pthread_mutex_init(&app.redis_mu, NULL);
+    app.pool = sw_db_pool_new(sw_conf_get("SLIPWAY_DATABASE_URL"), (int)pool, &err);
+    if (!app.pool)
+        return die(&err);
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* worker threads inherit the mask */
+    signal(SIGPIPE, SIG_IGN);
+
+    unsigned port = 0;
+    const char *listen = sw_conf_get("SLIPWAY_LISTEN");
+    struct sw_http *http = sw_http_start(&app, listen, (unsigned)threads, &port, &err);
+    if (!http)
+        return die(&err);
+    char host[64];
+    snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
+    char *url = sw_asprintf("http://%s:%u", host, port);
+    const char *addr_file = sw_conf_get("SLIPWAY_ADDR_FILE");
+    if (addr_file) {
+        char *tmp = sw_asprintf("%s.tmp", addr_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%s\n", url) < 0 || fclose(f) != 0 || rename(tmp, addr_file) != 0) {
+            SW_ERR(&err, SW_EINTERNAL, "could not write SLIPWAY_ADDR_FILE");
+            free(tmp);
+            return die(&err);
+        }
+        free(tmp);
+    }
+    sw_info("panel.listening", "url=%s threads=%ld db_pool=%ld", url, threads, pool);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    sw_info("panel.stopping", "signal=%d", sig);
+    sw_http_stop(http);
+    sw_db_pool_free(app.pool);
+    sw_redis_free(app.redis);
+    sodium_memzero(app.key, sizeof app.key);
+    free(app.redis_url);
+    free(url);
+    return 0;
+}

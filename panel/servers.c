@@ -1,0 +1,157 @@
+/* servers.c - a tenant's servers, their jobs and usage. Every query is
+ * scoped by sw_api_scope(): another tenant's server is not found. */
+#include "config.h"
+#include "panel/handlers.h"
+#include "core/alloc.h"
+#include "core/db.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+SW_HANDLER(sw_h_servers_list)
+{
+    char *scope = sw_api_scope(req, "t.owner_id");
+    int rc = sw_api_list(req, resp, err, "sw_server_json(t)", "servers", scope,
+                         SW_PARAMS(req->who.account_id));
+    free(scope);
+    return rc;
+}
+
+SW_HANDLER(sw_h_server_get)
+{
+    const char *id = sw_api_param_uuid(req, 0, "server", err);
+    if (!id)
+        return -1;
+    char *scope = sw_api_scope(req, "t.owner_id");
+    char *sql = sw_asprintf("SELECT sw_server_json(t) FROM servers t WHERE t.id = $2 AND %s",
+                            scope);
+    int rc = sw_api_one(req, resp, err, 200, "server", sql, SW_PARAMS(req->who.account_id, id));
+    free(sql);
+    free(scope);
+    return rc;
+}
+
+struct terminate_tx {
+    const struct sw_req *req;
+    const char *server_id;
+    json_t *job; /* out */
+};
+
+static int terminate_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct terminate_tx *t = ctx;
+    char *scope = sw_api_scope(t->req, "t.owner_id");
+    char *sql = sw_asprintf("SELECT t.state FROM servers t WHERE t.id = $2 AND %s FOR UPDATE",
+                            scope);
+    PGresult *res = sw_db_exec(db, err, sql, SW_PARAMS(t->req->who.account_id, t->server_id));
+    free(sql);
+    free(scope);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        SW_ERR(err, SW_ENOTFOUND, "server not found");
+        return -1;
+    }
+    char state[24];
+    snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 0));
+    PQclear(res);
+    if (strcmp(state, "terminated") == 0) {
+        SW_ERR(err, SW_ECONFLICT, "server is already terminated");
+        return -1;
+    }
+    if (strcmp(state, "terminating") == 0) {
+        /* Asked twice: answer with the terminate job already under way. */
+        res = sw_db_exec(db, err,
+                         "SELECT sw_job_json(j) FROM jobs j WHERE j.server_id = $1"
+                         " AND j.type = 'terminate' ORDER BY j.created_at DESC LIMIT 1",
+                         SW_PARAMS(t->server_id));
+        if (!res)
+            return -1;
+        t->job = sw_api_json_col(sw_db_get(res, 0, 0));
+        PQclear(res);
+        return 0;
+    }
+    sw_uuid_t job_id;
+    sw_uuid_new(job_id);
+    res = sw_db_exec(db, err,
+                     "WITH s AS (UPDATE servers SET state = 'terminating', updated_at = now()"
+                     " WHERE id = $2)"
+                     " INSERT INTO jobs (id, server_id, account_id, type)"
+                     " VALUES ($1, $2, $3, 'terminate') RETURNING sw_job_json(jobs)",
+                     SW_PARAMS(job_id, t->server_id, t->req->who.account_id));
+    if (!res)
+        return -1;
+    t->job = sw_api_json_col(sw_db_get(res, 0, 0));
+    PQclear(res);
+    return sw_api_enqueue_job(db, job_id, t->server_id, SW_JOB_TERMINATE, err);
+}
+
+SW_HANDLER(sw_h_server_delete)
+{
+    struct terminate_tx t = {req, sw_api_param_uuid(req, 0, "server", err), NULL};
+    if (!t.server_id)
+        return -1;
+    if (sw_db_tx(req->db, terminate_tx, &t, err) < 0) {
+        json_decref(t.job);
+        return -1;
+    }
+    return sw_api_reply(resp, 202, json_pack("{s:o}", "job", t.job));
+}
+
+SW_HANDLER(sw_h_server_usage)
+{
+    const char *id = sw_api_param_uuid(req, 0, "server", err);
+    if (!id)
+        return -1;
+    const char *from = req->query(req, "from"), *to = req->query(req, "to");
+    if ((from && strlen(from) > 40) || (to && strlen(to) > 40)) {
+        SW_ERR(err, SW_EINVALID, "from and to must be RFC 3339 timestamps");
+        return -1;
+    }
+    char *scope = sw_api_scope(req, "t.owner_id");
+    /* Per hour: CPU seconds, RAM MiB-hours (mem_mb x seconds / 3600),
+     * network and disk bytes. Default window: the last 24 hours. */
+    char *sql = sw_asprintf(
+        "WITH w AS (SELECT coalesce($3::timestamptz, now() - interval '24 hours') AS f,"
+        "  coalesce($4::timestamptz, now()) AS t),"
+        " srv AS (SELECT t.id FROM servers t WHERE t.id = $2 AND %s),"
+        " h AS (SELECT date_trunc('hour', u.ts) AS hour, sum(u.cpu_ns) AS cpu_ns,"
+        "  sum(u.mem_mb * u.period_s) AS mem_mb_s, sum(u.net_rx_bytes) AS rx,"
+        "  sum(u.net_tx_bytes) AS tx, sum(u.disk_rd_bytes) AS rd, sum(u.disk_wr_bytes) AS wr,"
+        "  count(*) AS n FROM usage_samples u, w WHERE u.server_id = (SELECT id FROM srv)"
+        "  AND u.ts > w.f AND u.ts <= w.t GROUP BY 1)"
+        " SELECT json_build_object('server_id', (SELECT id FROM srv),"
+        "  'from', (SELECT sw_ts(f) FROM w), 'to', (SELECT sw_ts(t) FROM w),"
+        "  'items', coalesce((SELECT json_agg(json_build_object('hour', sw_ts(hour),"
+        "   'cpu_seconds', round(cpu_ns / 1e9, 3), 'ram_mb_hours', round(mem_mb_s / 3600.0, 3),"
+        "   'net_rx_bytes', rx, 'net_tx_bytes', tx, 'disk_read_bytes', rd,"
+        "   'disk_write_bytes', wr, 'samples', n) ORDER BY hour) FROM h), '[]'::json))"
+        " WHERE EXISTS (SELECT 1 FROM srv)",
+        scope);
+    int rc = sw_api_one(req, resp, err, 200, "server", sql,
+                        SW_PARAMS(req->who.account_id, id, from, to));
+    free(sql);
+    free(scope);
+    if (rc < 0 && err->code == SW_EINVALID)
+        SW_ERR(err, SW_EINVALID, "from and to must be RFC 3339 timestamps");
+    return rc;
+}
+
+SW_HANDLER(sw_h_job_get)
+{
+    const char *id = sw_api_param_uuid(req, 0, "job", err);
+    if (!id)
+        return -1;
+    char *scope = sw_api_scope(req, "t.owner_id");
+    char *sql = sw_asprintf("SELECT sw_job_json(j) FROM jobs j JOIN servers t ON t.id = j.server_id"
+                            " WHERE j.id = $2 AND %s",
+                            scope);
+    int rc = sw_api_one(req, resp, err, 200, "job", sql, SW_PARAMS(req->who.account_id, id));
+    free(sql);
+    free(scope);
+    return rc;
+}
