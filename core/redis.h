@@ -67,7 +67,7 @@ int sw_stream_autoclaim(struct sw_redis *r, const char *stream, const char *grou
                         const char *consumer, long min_idle_ms, long count,
                         struct sw_stream_batch *b, struct sw_err *err);
 
-enum sw_msg_result { SW_MSG_DONE = 0, SW_MSG_RETRY, SW_MSG_POISON };
+enum sw_msg_outcome { SW_MSG_DONE = 0, SW_MSG_RETRY, SW_MSG_POISON };
 
 struct sw_consumer {
     const char *stream;
@@ -79,7 +79,7 @@ struct sw_consumer {
     long count;          /* default 16 */
     /* Called once per delivered entry. payload may be NULL (malformed
      * entry); err carries the reason for RETRY and POISON. */
-    enum sw_msg_result (*handle)(void *ctx, const struct sw_stream_entry *e, struct sw_err *err);
+    enum sw_msg_outcome (*handle)(void *ctx, const struct sw_stream_entry *e, struct sw_err *err);
     void *ctx;
     /* Internal: when the last XAUTOCLAIM ran (monotonic ms). */
     long long last_claim_ms;

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The slice, end to end over HTTP against real PostgreSQL, Redis and
+# libvirt's test driver: bootstrap, inventory, a customer orders one server
+# of each plan kind, each ends running on a node that hosts its kind, usage
+# reaches billing, another customer sees 404, malformed JSON is 400, an
+# order that fits nowhere fails with no_capacity, terminate frees the claim.
+. "$(dirname "$0")/../lib/harness.sh"
+sw_t_stack
+slipwayctl migrate >/dev/null || exit 99
+OP=$(slipwayctl bootstrap) || exit 99
+sw_t_panel
+sw_t_daemon provisioner slipway-provisioner
+sw_t_daemon billing slipway-billing
+
+j() { jq -r "$1" <<<"$SW_BODY"; }
+api() { sw_t_api "$@"; }
+
+api POST /v1/admin/locations "$OP" '{"code":"fra1","name":"Frankfurt"}'
+sw_t_eq "operator creates a location" 201 "$SW_STATUS"
+LOC=$(j .id)
+
+# Two simulated nodes: one for containers and hvm, one for pv.
+declare -A NODE
+for spec in "ct-hvm:8:16384:[\"container\",\"hvm\"]" "pv:4:8192:[\"pv\"]"; do
+    IFS=: read -r name cpus ram kinds <<<"$spec"
+    slipwayctl node-file "$SW_T_DIR/$name.xml" "$cpus" "$ram"
+    api POST /v1/admin/nodes "$OP" "{\"name\":\"$name\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$SW_T_DIR/$name.xml\",\"kinds\":$kinds,\"cpus\":$cpus,\"ram_mb\":$ram,\"disk_gb\":500}"
+    sw_t_eq "operator registers node $name" 201 "$SW_STATUS"
+    NODE[$name]=$(j .id)
+    sw_t_daemon "engine-$name" env SLIPWAY_NODE_ID="${NODE[$name]}" SLIPWAY_USAGE_INTERVAL=1 \
+        SLIPWAY_HEARTBEAT_INTERVAL=1 slipway-engine
+done
+
+declare -A PLAN TPL
+for kind in container pv hvm; do
+    api POST /v1/admin/plans "$OP" "{\"name\":\"$kind-1\",\"kind\":\"$kind\",\"vcpus\":1,\"ram_mb\":512,\"burst_ram_mb\":$([ $kind = hvm ] && echo 1024 || echo 0),\"swap_mb\":$([ $kind = container ] && echo 256 || echo 0),\"disk_gb\":10,\"price_hourly\":{\"amount\":1,\"currency\":\"EUR\"},\"price_monthly\":{\"amount\":400,\"currency\":\"EUR\"}}"
+    sw_t_eq "operator creates a $kind plan" 201 "$SW_STATUS"
+    PLAN[$kind]=$(j .id)
+    api POST /v1/admin/templates "$OP" "{\"name\":\"Debian 12\",\"kind\":\"$kind\",\"os\":\"debian-12\"}"
+    sw_t_eq "operator creates a $kind template" 201 "$SW_STATUS"
+    TPL[$kind]=$(j .id)
+done
+api POST /v1/admin/plans "$OP" '{"name":"huge","kind":"pv","vcpus":64,"ram_mb":262144,"disk_gb":10,"price_hourly":{"amount":1,"currency":"EUR"},"price_monthly":{"amount":1,"currency":"EUR"}}'
+HUGE=$(j .id)
+
+for who in alice bob; do
+    api POST /v1/admin/accounts "$OP" "{\"kind\":\"customer\",\"email\":\"$who@example.com\",\"name\":\"$who\",\"password\":\"$who-secret-pw\"}"
+    sw_t_eq "operator creates customer $who" 201 "$SW_STATUS"
+done
+api POST /v1/auth/login "" '{"email":"alice@example.com","password":"alice-secret-pw"}'
+sw_t_eq "alice logs in" 200 "$SW_STATUS"
+ALICE=$(j .token)
+api POST /v1/auth/login "" '{"email":"bob@example.com","password":"wrong"}'
+sw_t_eq "a wrong password is 401" 401 "$SW_STATUS"
+api POST /v1/auth/login "" '{"email":"bob@example.com","password":"bob-secret-pw"}'
+BOB=$(j .token)
+
+server_state() { api GET "/v1/servers/$1" "$ALICE"; j .state; }
+is_state() { [ "$(server_state "$1")" = "$2" ]; }
+
+declare -A SRV
+for kind in container pv hvm; do
+    t0=$(date +%s%N)
+    api POST /v1/orders "$ALICE" "{\"plan_id\":\"${PLAN[$kind]}\",\"template_id\":\"${TPL[$kind]}\",\"hostname\":\"$kind.example.com\"}"
+    sw_t_eq "alice orders a $kind server: 202" 202 "$SW_STATUS"
+    sw_t_eq "the answer carries a queued create job" "create queued" "$(j '.job.type + " " + .job.state')"
+    SRV[$kind]=$(j .server.id)
+    if sw_t_wait "$kind server running" 30 is_state "${SRV[$kind]}" running; then
+        t1=$(date +%s%N)
+        sw_t_ok "$kind server is running after $(((t1 - t0) / 1000000)) ms"
+    else
+        sw_t_fail "$kind server never ran (state $(server_state "${SRV[$kind]}"))"
+    fi
+done
+
+node_of() { sw_t_psql -c "select n.name from servers s join nodes n on n.id = s.node_id where s.id = '$1'"; }
+sw_t_eq "the pv server is on the pv node" "pv" "$(node_of "${SRV[pv]}")"
+sw_t_eq "the hvm server is on the hvm node" "ct-hvm" "$(node_of "${SRV[hvm]}")"
+sw_t_eq "the container server is on the container node" "ct-hvm" "$(node_of "${SRV[container]}")"
+sw_t_eq "every running server holds one allocation" "3" \
+    "$(sw_t_psql -c "select count(*) from allocations")"
+sw_t_check "the engine started the hvm domain" \
+    grep -q "${SRV[hvm]}" "$SW_T_DIR/engine-ct-hvm.log"
+
+usage_rows() { sw_t_psql -c "select count(*) from usage_samples where server_id = '$1'"; }
+has_usage() {
+    api GET "/v1/servers/$1/usage" "$ALICE"
+    [ "$SW_STATUS" = 200 ] && [ "$(j '[.items[].samples] | add // 0')" -ge 2 ]
+}
+sw_t_check "usage samples of the hvm server reach billing" \
+    sw_t_wait "usage rows" 30 has_usage "${SRV[hvm]}"
+sw_t_check "usage answer has hourly items with RAM MiB-hours" \
+    test "$(j '.items[0].ram_mb_hours > 0')" = true
+dups=$(sw_t_psql -c "select count(*) - count(distinct sample_id) from usage_samples")
+sw_t_eq "no usage sample is stored twice" 0 "$dups"
+
+# Tenancy: bob sees nothing of alice's.
+api GET "/v1/servers/${SRV[hvm]}" "$BOB"
+sw_t_eq "bob asking for alice's server gets 404" 404 "$SW_STATUS"
+sw_t_eq "the 404 has the error shape" "not_found" "$(j .error.code)"
+api DELETE "/v1/servers/${SRV[hvm]}" "$BOB"
+sw_t_eq "bob cannot terminate alice's server (404)" 404 "$SW_STATUS"
+api GET "/v1/servers/${SRV[hvm]}/usage" "$BOB"
+sw_t_eq "bob cannot read alice's usage (404)" 404 "$SW_STATUS"
+api GET /v1/servers "$BOB"
+sw_t_eq "bob's server list is empty" 0 "$(j '.items | length')"
+api GET /v1/servers "$ALICE"
+sw_t_eq "alice's server list has her 3 servers" 3 "$(j '.items | length')"
+api GET /v1/admin/nodes "$ALICE"
+sw_t_eq "a customer on an operator route gets 403" 403 "$SW_STATUS"
+api GET /v1/servers ""
+sw_t_eq "no token is 401" 401 "$SW_STATUS"
+
+# Bad input.
+api POST /v1/orders "$ALICE" '{"plan_id": '
+sw_t_eq "malformed JSON is 400" 400 "$SW_STATUS"
+sw_t_eq "with code invalid_request" "invalid_request" "$(j .error.code)"
+sw_t_check "and a message" test -n "$(j .error.message)"
+api POST /v1/orders "$ALICE" "{\"plan_id\":\"${PLAN[hvm]}\",\"template_id\":\"${TPL[hvm]}\",\"hostname\":\"x\",\"owner_id\":\"$LOC\"}"
+sw_t_eq "an unknown field is 400" 400 "$SW_STATUS"
+api POST /v1/orders "$ALICE" "{\"plan_id\":\"${PLAN[hvm]}\",\"template_id\":\"${TPL[hvm]}\",\"hostname\":\"bad_host!\"}"
+sw_t_eq "a bad hostname is 400" 400 "$SW_STATUS"
+api POST /v1/orders "$ALICE" "{\"plan_id\":\"${PLAN[hvm]}\",\"template_id\":\"${TPL[pv]}\",\"hostname\":\"x\"}"
+sw_t_eq "a template of another kind is 422" 422 "$SW_STATUS"
+before=$(sw_t_psql -c "select count(*) from servers")
+sw_t_eq "rejected orders created nothing" 3 "$before"
+
+# An order nothing can host fails clearly.
+api POST /v1/orders "$ALICE" "{\"plan_id\":\"$HUGE\",\"template_id\":\"${TPL[pv]}\",\"hostname\":\"huge\"}"
+HUGE_SRV=$(j .server.id)
+HUGE_JOB=$(j .job.id)
+job_state() { api GET "/v1/jobs/$1" "$ALICE"; [ "$(j .state)" = "$2" ]; }
+sw_t_check "an order that fits no node fails" sw_t_wait "huge job failed" 30 job_state "$HUGE_JOB" failed
+sw_t_eq "with error code no_capacity" "no_capacity" "$(j .error.code)"
+sw_t_eq "and the server is failed" failed "$(server_state "$HUGE_SRV")"
+
+# Terminate.
+api DELETE "/v1/servers/${SRV[hvm]}" "$ALICE"
+sw_t_eq "alice terminates her hvm server: 202" 202 "$SW_STATUS"
+sw_t_eq "with a terminate job" terminate "$(j .job.type)"
+sw_t_check "the server becomes terminated" \
+    sw_t_wait "terminated" 30 is_state "${SRV[hvm]}" terminated
+sw_t_eq "its allocation is released" 0 \
+    "$(sw_t_psql -c "select count(*) from allocations where server_id = '${SRV[hvm]}'")"
+api DELETE "/v1/servers/${SRV[hvm]}" "$ALICE"
+sw_t_eq "terminating it again is 409" 409 "$SW_STATUS"
+sw_t_eq "no job is left unfinished" 0 \
+    "$(sw_t_psql -c "select count(*) from jobs where state in ('queued', 'running')")"
+sw_t_done

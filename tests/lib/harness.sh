@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# harness.sh - sourced by integration and e2e tests.
+#
+# Gives each test its own PostgreSQL cluster, Redis server and daemons in a
+# temporary directory, always torn down on exit (set SW_KEEP=1 to keep the
+# directory for a post-mortem). Checks count passes and failures; the test
+# exits non-zero if any check failed and prints the daemons' log tails.
+set -u
+SW_SRCDIR=${SW_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SW_BUILDDIR=${SW_BUILDDIR:-$SW_SRCDIR/build}
+# shellcheck source=../../scripts/lib/stack.sh
+. "$SW_SRCDIR/scripts/lib/stack.sh"
+
+SW_T_DIR=$(mktemp -d /tmp/swt.XXXXXX)
+chmod 755 "$SW_T_DIR"
+SW_T_PASS=0
+SW_T_FAIL=0
+SW_T_PIDS=()
+SW_T_NAMES=()
+
+export PATH="$SW_BUILDDIR/cli:$SW_BUILDDIR/panel:$SW_BUILDDIR/provisioner:$SW_BUILDDIR/engines:$SW_BUILDDIR/billing:$PATH"
+export SLIPWAY_MIGRATIONS_DIR="$SW_SRCDIR/migrations"
+export SLIPWAY_TEMPLATES_DIR="$SW_SRCDIR/templates"
+export SLIPWAY_LOG_LEVEL=${SLIPWAY_LOG_LEVEL:-info}
+SLIPWAY_SECRET_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export SLIPWAY_SECRET_KEY
+
+sw_t_cleanup() {
+    local rc=$?
+    local i
+    for i in "${!SW_T_PIDS[@]}"; do
+        kill "${SW_T_PIDS[$i]}" 2>/dev/null
+    done
+    for i in "${!SW_T_PIDS[@]}"; do
+        wait "${SW_T_PIDS[$i]}" 2>/dev/null
+    done
+    if [ "$SW_T_FAIL" -gt 0 ] || [ "$rc" -ne 0 ]; then
+        for i in "${!SW_T_NAMES[@]}"; do
+            echo "---- last lines of ${SW_T_NAMES[$i]}.log ----"
+            tail -n 15 "$SW_T_DIR/${SW_T_NAMES[$i]}.log" 2>/dev/null
+        done
+    fi
+    sw_pg_stop "$SW_T_DIR"
+    sw_redis_stop "$SW_T_DIR"
+    if [ -f "$SW_T_DIR/.sockdir" ]; then rm -rf "$(cat "$SW_T_DIR/.sockdir")"; fi
+    if [ "${SW_KEEP:-0}" = 1 ]; then
+        echo "kept $SW_T_DIR"
+    else
+        rm -rf "$SW_T_DIR"
+    fi
+}
+trap sw_t_cleanup EXIT
+
+sw_t_ok() { SW_T_PASS=$((SW_T_PASS + 1)); echo "ok - $*"; }
+sw_t_fail() { SW_T_FAIL=$((SW_T_FAIL + 1)); echo "FAIL - $*"; }
+# sw_t_check DESC CMD...: passes when CMD succeeds.
+sw_t_check() {
+    local desc=$1; shift
+    if "$@"; then sw_t_ok "$desc"; else sw_t_fail "$desc"; fi
+}
+# sw_t_eq DESC EXPECTED ACTUAL
+sw_t_eq() {
+    if [ "$2" = "$3" ]; then sw_t_ok "$1"; else sw_t_fail "$1: expected '$2', got '$3'"; fi
+}
+# Ends the test: exit status from the checks.
+sw_t_done() {
+    echo "$SW_T_PASS passed, $SW_T_FAIL failed"
+    [ "$SW_T_FAIL" -eq 0 ] && [ "$SW_T_PASS" -gt 0 ]
+    exit $?
+}
+
+# Starts PostgreSQL and Redis and points SLIPWAY_* at them.
+sw_t_stack() {
+    sw_pg_start "$SW_T_DIR" fast || exit 99
+    sw_redis_start "$SW_T_DIR" || exit 99
+    export SLIPWAY_DATABASE_URL=$SW_PG_URL SLIPWAY_REDIS_URL=$SW_REDIS_URL
+}
+
+sw_t_psql() { psql "$SLIPWAY_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 "$@"; }
+sw_t_redis() { redis-cli -s "$SW_REDIS_SOCK" "$@"; }
+
+# sw_t_daemon NAME COMMAND [ARGS...]: starts it in the background, logging
+# to $SW_T_DIR/NAME.log; environment assignments may precede via env(1).
+sw_t_daemon() {
+    local name=$1; shift
+    "$@" >>"$SW_T_DIR/$name.log" 2>&1 &
+    SW_T_PIDS+=($!)
+    SW_T_NAMES+=("$name")
+    eval "SW_T_PID_${name//[^A-Za-z0-9_]/_}=$!"
+}
+
+# sw_t_wait DESC SECONDS CMD...: polls CMD every 0.1 s until it succeeds.
+sw_t_wait() {
+    local desc=$1 secs=$2; shift 2
+    local end=$((SECONDS + secs))
+    while [ $SECONDS -le $end ]; do
+        if "$@" 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "timed out after ${secs}s waiting for: $desc"
+    return 1
+}
+
+# Starts the panel on a free port; sets SW_URL.
+sw_t_panel() {
+    rm -f "$SW_T_DIR/panel.addr"
+    sw_t_daemon panel env SLIPWAY_LISTEN=127.0.0.1:0 SLIPWAY_ADDR_FILE="$SW_T_DIR/panel.addr" \
+        slipway-panel
+    sw_t_wait "panel address" 20 test -s "$SW_T_DIR/panel.addr" || exit 99
+    SW_URL=$(cat "$SW_T_DIR/panel.addr")
+    export SW_URL
+}
+
+# sw_t_api METHOD PATH TOKEN [BODY]: sets SW_STATUS and SW_BODY.
+sw_t_api() {
+    local method=$1 path=$2 token=$3 body=${4:-}
+    local out=$SW_T_DIR/.resp args=(-s -o "$out" -w '%{http_code}' -X "$method")
+    [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+    [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+    SW_STATUS=$(curl "${args[@]}" "$SW_URL$path")
+    SW_BODY=$(cat "$out")
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Layering is checked, not hoped for: core/ includes no daemon header, and
+# no daemon includes another daemon's headers. Daemons talk only through
+# PostgreSQL and Redis.
+set -u
+src=${SW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+cd "$src" || exit 99
+daemons="panel provisioner engines billing cli"
+bad=0
+check() { # folder, forbidden folders...
+    local dir=$1; shift
+    local f
+    for f in "$@"; do
+        local hits
+        hits=$(grep -rnE "#include \"$f/" "$dir" --include='*.c' --include='*.h' 2>/dev/null)
+        if [ -n "$hits" ]; then
+            echo "layering: $dir/ must not include $f/ headers:"
+            echo "$hits"
+            bad=1
+        fi
+    done
+}
+check core $daemons
+for d in $daemons; do
+    others=()
+    for o in $daemons; do [ "$o" = "$d" ] || others+=("$o"); done
+    check "$d" "${others[@]}"
+done
+# libmicrohttpd is the panel adapter's business alone.
+mhd=$(grep -rlnE "#include <microhttpd.h>" --include='*.c' --include='*.h' core panel provisioner engines billing cli 2>/dev/null | grep -v '^panel/http.c$')
+if [ -n "$mhd" ]; then
+    echo "layering: only panel/http.c may include microhttpd.h: $mhd"
+    bad=1
+fi
+[ $bad = 0 ] && echo "layering: ok"
+exit $bad

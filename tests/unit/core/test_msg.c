@@ -1,0 +1,125 @@
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/msg.h"
+
+#define SID "0b1c2d3e-4f50-4612-8734-9a8b7c6d5e4f"
+#define JID "11111111-2222-4333-8444-555555555555"
+#define NID "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+
+static void test_job_roundtrip(void **state)
+{
+    (void)state;
+    struct sw_msg_job a = {JID, SID, SW_JOB_TERMINATE}, b;
+    struct sw_err err = {0};
+    char *s = sw_msg_job_encode(&a);
+    assert_int_equal(sw_msg_job_decode(s, &b, &err), 0);
+    assert_string_equal(b.job_id, JID);
+    assert_string_equal(b.server_id, SID);
+    assert_int_equal(b.type, SW_JOB_TERMINATE);
+    free(s);
+}
+
+static void test_node_job_roundtrip(void **state)
+{
+    (void)state;
+    struct sw_msg_node_job a = {.type = SW_JOB_CREATE, .kind = SW_KIND_HVM, .vcpus = 2,
+                                .ram_mb = 512, .max_ram_mb = 2048, .swap_mb = 0, .disk_gb = 20};
+    strcpy(a.job_id, JID);
+    strcpy(a.server_id, SID);
+    strcpy(a.node_id, NID);
+    strcpy(a.hostname, "web1.example.com");
+    strcpy(a.os, "debian-12");
+    struct sw_msg_node_job b;
+    struct sw_err err = {0};
+    char *s = sw_msg_node_job_encode(&a);
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
+    assert_memory_equal(&a.vcpus, &b.vcpus, sizeof a.vcpus);
+    assert_int_equal(b.max_ram_mb, 2048);
+    assert_int_equal(b.kind, SW_KIND_HVM);
+    assert_string_equal(b.hostname, "web1.example.com");
+    free(s);
+}
+
+static void test_result_and_usage_roundtrip(void **state)
+{
+    (void)state;
+    struct sw_msg_result r = {.type = SW_JOB_CREATE, .ok = false, .retryable = true};
+    strcpy(r.job_id, JID);
+    strcpy(r.server_id, SID);
+    strcpy(r.node_id, NID);
+    strcpy(r.error_code, "unavailable");
+    strcpy(r.error, "hypervisor is down");
+    strcpy(r.domain_state, "absent");
+    struct sw_msg_result r2;
+    struct sw_err err = {0};
+    char *s = sw_msg_result_encode(&r);
+    assert_int_equal(sw_msg_result_decode(s, &r2, &err), 0);
+    assert_false(r2.ok);
+    assert_true(r2.retryable);
+    assert_string_equal(r2.error, "hypervisor is down");
+    free(s);
+
+    struct sw_msg_usage u = {.ts = 1700000000, .period_s = 60, .cpu_ns = 123456789,
+                             .mem_mb = 512, .mem_max_mb = 1024, .net_rx_bytes = 10};
+    strcpy(u.sample_id, SID ":1700000000");
+    strcpy(u.server_id, SID);
+    strcpy(u.node_id, NID);
+    struct sw_msg_usage u2;
+    s = sw_msg_usage_encode(&u);
+    assert_int_equal(sw_msg_usage_decode(s, &u2, &err), 0);
+    assert_int_equal(u2.cpu_ns, 123456789);
+    assert_string_equal(u2.sample_id, SID ":1700000000");
+    free(s);
+}
+
+static void test_poison(void **state)
+{
+    (void)state;
+    struct sw_msg_job j;
+    struct sw_msg_usage u;
+    struct sw_err err = {0};
+    const char *bad[] = {
+        NULL,
+        "",
+        "not json",
+        "{\"job_id\":\"x\",\"server_id\":\"" SID "\",\"type\":\"create\"}",
+        "{\"job_id\":\"" JID "\",\"server_id\":\"" SID "\",\"type\":\"explode\"}",
+        "{\"job_id\":\"" JID "\",\"server_id\":\"" SID "\",\"type\":\"create\",\"x\":1}",
+        "{\"job_id\":\"" JID "\",\"server_id\":\"" SID "\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(sw_msg_job_decode(bad[i], &j, &err), -1);
+        assert_int_equal(err.code, SW_EINVALID);
+    }
+    /* negative counters and a zero period are refused */
+    const char *neg = "{\"sample_id\":\"s\",\"server_id\":\"" SID "\",\"node_id\":\"" NID
+                      "\",\"ts\":1,\"period_s\":60,\"cpu_ns\":-5,\"mem_mb\":1,\"mem_max_mb\":1,"
+                      "\"net_rx_bytes\":0,\"net_tx_bytes\":0,\"disk_rd_bytes\":0,"
+                      "\"disk_wr_bytes\":0}";
+    assert_int_equal(sw_msg_usage_decode(neg, &u, &err), -1);
+    const char *zero = "{\"sample_id\":\"s\",\"server_id\":\"" SID "\",\"node_id\":\"" NID
+                       "\",\"ts\":1,\"period_s\":0,\"cpu_ns\":5,\"mem_mb\":1,\"mem_max_mb\":1,"
+                       "\"net_rx_bytes\":0,\"net_tx_bytes\":0,\"disk_rd_bytes\":0,"
+                       "\"disk_wr_bytes\":0}";
+    assert_int_equal(sw_msg_usage_decode(zero, &u, &err), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_job_roundtrip),
+        cmocka_unit_test(test_node_job_roundtrip),
+        cmocka_unit_test(test_result_and_usage_roundtrip),
+        cmocka_unit_test(test_poison),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

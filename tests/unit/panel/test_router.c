@@ -1,0 +1,92 @@
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "panel/api.h"
+#include "panel/router.h"
+
+static void test_match(void **state)
+{
+    (void)state;
+    char buf[256];
+    const char *p[SW_MAX_PATH_PARAMS] = {0};
+    assert_int_equal(sw_router_match("/v1/servers", "/v1/servers", buf, sizeof buf, p), 0);
+    assert_int_equal(sw_router_match("/v1/servers/{id}", "/v1/servers/abc", buf, sizeof buf, p), 1);
+    assert_string_equal(p[0], "abc");
+    assert_int_equal(sw_router_match("/v1/servers/{id}/usage", "/v1/servers/abc/usage", buf,
+                                     sizeof buf, p), 1);
+    assert_string_equal(p[0], "abc");
+    assert_int_equal(sw_router_match("/v1/servers/{id}", "/v1/servers/", buf, sizeof buf, p), -1);
+    assert_int_equal(sw_router_match("/v1/servers/{id}", "/v1/servers/a/b", buf, sizeof buf, p), -1);
+    assert_int_equal(sw_router_match("/v1/servers", "/v1/servers/", buf, sizeof buf, p), -1);
+    assert_int_equal(sw_router_match("/v1/servers", "/v1/server", buf, sizeof buf, p), -1);
+    assert_int_equal(sw_router_match("/v1/servers", "v1/servers", buf, sizeof buf, p), -1);
+}
+
+static void test_table_is_sane(void **state)
+{
+    (void)state;
+    size_t n;
+    const struct sw_route *r = sw_routes(&n);
+    assert_true(n > 10);
+    for (size_t i = 0; i < n; i++) {
+        assert_non_null(r[i].fn);
+        assert_true(r[i].pattern[0] == '/');
+        /* every admin route is operator-only */
+        if (strncmp(r[i].pattern, "/v1/admin/", 10) == 0)
+            assert_int_equal(r[i].roles, SW_ROLE_OPERATOR);
+        for (size_t j = 0; j < i; j++)
+            assert_false(strcmp(r[i].method, r[j].method) == 0 &&
+                         strcmp(r[i].pattern, r[j].pattern) == 0);
+    }
+}
+
+static void test_status_map(void **state)
+{
+    (void)state;
+    const char *code;
+    assert_int_equal(sw_router_status(SW_EINVALID, &code), 400);
+    assert_string_equal(code, "invalid_request");
+    assert_int_equal(sw_router_status(SW_ENOTFOUND, &code), 404);
+    assert_int_equal(sw_router_status(SW_ECONFLICT, &code), 409);
+    assert_int_equal(sw_router_status(SW_EUNPROCESSABLE, &code), 422);
+    assert_int_equal(sw_router_status(SW_EUNAVAILABLE, &code), 503);
+    assert_int_equal(sw_router_status(SW_EINTERNAL, &code), 500);
+}
+
+static void test_hostname(void **state)
+{
+    (void)state;
+    assert_true(sw_api_hostname_valid("web1"));
+    assert_true(sw_api_hostname_valid("web-1.example.com"));
+    assert_true(sw_api_hostname_valid("1.example"));
+    assert_false(sw_api_hostname_valid(""));
+    assert_false(sw_api_hostname_valid("-web"));
+    assert_false(sw_api_hostname_valid("web-"));
+    assert_false(sw_api_hostname_valid("a..b"));
+    assert_false(sw_api_hostname_valid("a.b."));
+    assert_false(sw_api_hostname_valid("web_1"));
+    assert_false(sw_api_hostname_valid("<x/>"));
+    char label[70];
+    memset(label, 'a', 64);
+    label[64] = '\0';
+    assert_false(sw_api_hostname_valid(label));
+    label[63] = '\0';
+    assert_true(sw_api_hostname_valid(label));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_match),
+        cmocka_unit_test(test_table_is_sane),
+        cmocka_unit_test(test_status_map),
+        cmocka_unit_test(test_hostname),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

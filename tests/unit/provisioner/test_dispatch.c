@@ -1,0 +1,98 @@
+/* Unit tests for provisioner/dispatch.c: the node job built from a job row. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/msg.h"
+#include "provisioner/dispatch.h"
+#include "provisioner/jobdb.h"
+
+#define JOB "11111111-1111-4111-8111-111111111111"
+#define SRV "22222222-2222-4222-8222-222222222222"
+#define NODE "33333333-3333-4333-8333-333333333333"
+
+static struct sw_job_row mkrow(int kind, int64_t ram, int64_t burst, int64_t swap)
+{
+    struct sw_job_row r;
+    memset(&r, 0, sizeof r);
+    strcpy(r.job_id, JOB);
+    strcpy(r.server_id, SRV);
+    r.type = SW_JOB_CREATE;
+    r.plan = (struct sw_plan_size){kind, 2, ram, burst, swap, 40};
+    strcpy(r.hostname, "web1.example.com");
+    strcpy(r.os, "debian-12");
+    r.template_kind = kind;
+    return r;
+}
+
+static void test_hvm_sizes(void **state)
+{
+    (void)state;
+    struct sw_job_row r = mkrow(SW_KIND_HVM, 1024, 8192, 0);
+    struct sw_msg_node_job m;
+    sw_dispatch_build(&r, NODE, &m);
+    assert_string_equal(m.job_id, JOB);
+    assert_string_equal(m.server_id, SRV);
+    assert_string_equal(m.node_id, NODE);
+    assert_int_equal(m.type, SW_JOB_CREATE);
+    assert_int_equal(m.kind, SW_KIND_HVM);
+    assert_int_equal(m.vcpus, 2);
+    assert_int_equal(m.ram_mb, 2048); /* guarantee: max / 4 */
+    assert_int_equal(m.max_ram_mb, 8192);
+    assert_int_equal(m.disk_gb, 40);
+    assert_string_equal(m.hostname, "web1.example.com");
+    assert_string_equal(m.os, "debian-12");
+}
+
+static void test_container_and_pv_sizes(void **state)
+{
+    (void)state;
+    struct sw_job_row r = mkrow(SW_KIND_CONTAINER, 1024, 0, 512);
+    struct sw_msg_node_job m;
+    sw_dispatch_build(&r, NODE, &m);
+    assert_int_equal(m.ram_mb, 1024);
+    assert_int_equal(m.max_ram_mb, 1536);
+    assert_int_equal(m.swap_mb, 512);
+    r = mkrow(SW_KIND_PV, 4096, 0, 0);
+    r.type = SW_JOB_TERMINATE;
+    sw_dispatch_build(&r, NODE, &m);
+    assert_int_equal(m.type, SW_JOB_TERMINATE);
+    assert_int_equal(m.ram_mb, 4096);
+    assert_int_equal(m.max_ram_mb, 4096);
+}
+
+/* What we build, the engine's decoder accepts. */
+static void test_round_trip(void **state)
+{
+    (void)state;
+    struct sw_job_row r = mkrow(SW_KIND_HVM, 2048, 4096, 0);
+    struct sw_msg_node_job m, back;
+    sw_dispatch_build(&r, NODE, &m);
+    char *s = sw_msg_node_job_encode(&m);
+    struct sw_err err;
+    sw_err_clear(&err);
+    assert_int_equal(sw_msg_node_job_decode(s, &back, &err), 0);
+    free(s);
+    assert_int_equal(back.ram_mb, m.ram_mb);
+    assert_int_equal(back.max_ram_mb, m.max_ram_mb);
+    assert_string_equal(back.os, "debian-12");
+    assert_string_equal(back.node_id, NODE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hvm_sizes),
+        cmocka_unit_test(test_container_and_pv_sizes),
+        cmocka_unit_test(test_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,144 @@
+/* Unit tests for provisioner/jobstate.c: the job state machine table. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "core/enums.h"
+#include "provisioner/jobstate.h"
+
+static void test_every_type_has_an_effect(void **state)
+{
+    (void)state;
+    for (int t = 0; t < SW_JOB__COUNT; t++) {
+        const struct sw_job_effect *e = sw_jobstate_effect(t);
+        assert_non_null(e);
+        assert_int_equal(e->type, t);
+    }
+    assert_null(sw_jobstate_effect(-1));
+    assert_null(sw_jobstate_effect(SW_JOB__COUNT));
+}
+
+static void test_routes(void **state)
+{
+    (void)state;
+    assert_int_equal(sw_jobstate_effect(SW_JOB_CREATE)->route, SW_ROUTE_PLACE);
+    assert_int_equal(sw_jobstate_effect(SW_JOB_TERMINATE)->route, SW_ROUTE_NODE_OR_DONE);
+    const int on_node[] = {SW_JOB_START, SW_JOB_STOP, SW_JOB_REBOOT, SW_JOB_SUSPEND,
+                           SW_JOB_UNSUSPEND};
+    for (size_t i = 0; i < sizeof on_node / sizeof on_node[0]; i++)
+        assert_int_equal(sw_jobstate_effect(on_node[i])->route, SW_ROUTE_NODE);
+    assert_int_equal(sw_jobstate_effect(SW_JOB_RESIZE)->route, SW_ROUTE_UNSUPPORTED);
+}
+
+static void test_create(void **state)
+{
+    (void)state;
+    const struct sw_job_effect *e = sw_jobstate_effect(SW_JOB_CREATE);
+    assert_int_equal(e->srv_dispatch, SW_SRV_PROVISIONING);
+    assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_PROVISIONING),
+                     SW_SRV_RUNNING);
+    assert_int_equal(sw_jobstate_server_after(e, false, NULL, SW_SRV_PROVISIONING),
+                     SW_SRV_FAILED);
+    /* no_capacity before any node: pending -> failed */
+    assert_int_equal(sw_jobstate_server_after(e, false, NULL, SW_SRV_PENDING), SW_SRV_FAILED);
+    /* a late create result never touches a server being terminated */
+    assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_TERMINATING),
+                     SW_SRV_KEEP);
+    assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_TERMINATED),
+                     SW_SRV_KEEP);
+    assert_string_equal(e->order_ok, "completed");
+    assert_string_equal(e->order_fail, "failed");
+    assert_false(e->release_ok);
+    assert_true(e->release_fail);
+}
+
+static void test_terminate(void **state)
+{
+    (void)state;
+    const struct sw_job_effect *e = sw_jobstate_effect(SW_JOB_TERMINATE);
+    assert_int_equal(e->srv_dispatch, SW_SRV_TERMINATING);
+    assert_int_equal(sw_jobstate_server_after(e, true, "absent", SW_SRV_TERMINATING),
+                     SW_SRV_TERMINATED);
+    assert_int_equal(sw_jobstate_server_after(e, false, "running", SW_SRV_TERMINATING),
+                     SW_SRV_KEEP);
+    assert_int_equal(sw_jobstate_server_after(e, true, NULL, SW_SRV_TERMINATED), SW_SRV_KEEP);
+    assert_true(e->release_ok);
+    assert_false(e->release_fail);
+    assert_null(e->order_ok);
+}
+
+static void test_power(void **state)
+{
+    (void)state;
+    const struct {
+        int type, ok_state;
+    } cases[] = {
+        {SW_JOB_START, SW_SRV_RUNNING},        {SW_JOB_STOP, SW_SRV_STOPPED},
+        {SW_JOB_REBOOT, SW_SRV_RUNNING},       {SW_JOB_SUSPEND, SW_SRV_SUSPENDED},
+        {SW_JOB_UNSUSPEND, SW_SRV_RUNNING},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct sw_job_effect *e = sw_jobstate_effect(cases[i].type);
+        assert_int_equal(e->srv_dispatch, SW_SRV_KEEP);
+        int from = cases[i].ok_state == SW_SRV_RUNNING ? SW_SRV_STOPPED : SW_SRV_RUNNING;
+        if (cases[i].type == SW_JOB_UNSUSPEND)
+            from = SW_SRV_SUSPENDED;
+        assert_int_equal(sw_jobstate_server_after(e, true, NULL, from), cases[i].ok_state);
+        /* already there: nothing to change */
+        assert_int_equal(sw_jobstate_server_after(e, true, NULL, cases[i].ok_state),
+                         SW_SRV_KEEP);
+        /* failure: what the engine says the domain is */
+        assert_int_equal(sw_jobstate_server_after(e, false, "stopped", SW_SRV_RUNNING),
+                         SW_SRV_STOPPED);
+        assert_int_equal(sw_jobstate_server_after(e, false, "absent", SW_SRV_RUNNING),
+                         SW_SRV_KEEP);
+        assert_int_equal(sw_jobstate_server_after(e, false, "", SW_SRV_RUNNING), SW_SRV_KEEP);
+        /* never resurrects */
+        assert_int_equal(sw_jobstate_server_after(e, true, NULL, SW_SRV_TERMINATED),
+                         SW_SRV_KEEP);
+        assert_int_equal(sw_jobstate_server_after(e, true, NULL, SW_SRV_TERMINATING),
+                         SW_SRV_KEEP);
+        assert_int_equal(sw_jobstate_server_after(e, true, NULL, SW_SRV_FAILED), SW_SRV_KEEP);
+        assert_false(e->release_ok || e->release_fail);
+        assert_null(e->order_ok);
+    }
+}
+
+static void test_helpers(void **state)
+{
+    (void)state;
+    assert_int_equal(sw_jobstate_from_domain("running"), SW_SRV_RUNNING);
+    assert_int_equal(sw_jobstate_from_domain("stopped"), SW_SRV_STOPPED);
+    assert_int_equal(sw_jobstate_from_domain("suspended"), SW_SRV_SUSPENDED);
+    assert_int_equal(sw_jobstate_from_domain("absent"), -1);
+    assert_int_equal(sw_jobstate_from_domain(NULL), -1);
+    assert_true(sw_jobstate_terminal(SW_JOBST_SUCCEEDED));
+    assert_true(sw_jobstate_terminal(SW_JOBST_FAILED));
+    assert_true(sw_jobstate_terminal(SW_JOBST_DEAD));
+    assert_false(sw_jobstate_terminal(SW_JOBST_QUEUED));
+    assert_false(sw_jobstate_terminal(SW_JOBST_RUNNING));
+    assert_true(sw_jobstate_should_retry(true, 1));
+    assert_false(sw_jobstate_should_retry(true, SW_JOB_MAX_ATTEMPTS));
+    assert_false(sw_jobstate_should_retry(false, 1));
+    const struct sw_job_effect *e = sw_jobstate_effect(SW_JOB_START);
+    assert_int_equal(sw_jobstate_server_after(e, true, NULL, -1), SW_SRV_KEEP);
+    assert_int_equal(sw_jobstate_server_after(e, true, NULL, SW_SRV__COUNT), SW_SRV_KEEP);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_type_has_an_effect),
+        cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_create),
+        cmocka_unit_test(test_terminate),
+        cmocka_unit_test(test_power),
+        cmocka_unit_test(test_helpers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
