@@ -366,7 +366,7 @@ static int handle_batch(struct sw_redis *r, struct sw_consumer *c, struct sw_str
         }
         struct sw_err herr;
         sw_err_clear(&herr);
-        enum sw_msg_result res = c->handle(c->ctx, e, &herr);
+        enum sw_msg_outcome res = c->handle(c->ctx, e, &herr);
         handled++;
         if (res == SW_MSG_DONE) {
             if (sw_stream_ack(r, c->stream, c->group, e->id, err) < 0)

@@ -114,7 +114,8 @@ sw_t_panel() {
 # sw_t_api METHOD PATH TOKEN [BODY]: sets SW_STATUS and SW_BODY.
 sw_t_api() {
     local method=$1 path=$2 token=$3 body=${4:-}
-    local out=$SW_T_DIR/.resp args=(-s -o "$out" -w '%{http_code}' -X "$method")
+    local out=$SW_T_DIR/.resp
+    local args=(-s -o "$out" -w '%{http_code}' -X "$method")
     [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
     [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
     SW_STATUS=$(curl "${args[@]}" "$SW_URL$path")
