@@ -1,0 +1,221 @@
+#include "config.h"
+#include "engines/domxml.h"
+#include "core/alloc.h"
+#include "core/err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A growable string; every append either fits or aborts (sw_realloc). */
+struct buf {
+    char *s;
+    size_t len, cap;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->s = sw_realloc(b->s, cap);
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static char *buf_steal(struct buf *b)
+{
+    if (!b->s)
+        return sw_strdup("");
+    return SW_STEAL(&b->s);
+}
+
+void sw_domxml_vars_init(struct sw_domxml_vars *vars)
+{
+    memset(vars, 0, sizeof *vars);
+}
+
+void sw_domxml_vars_release(struct sw_domxml_vars *vars)
+{
+    for (size_t i = 0; i < vars->n; i++)
+        free(vars->v[i].value);
+    vars->n = 0;
+}
+
+void sw_domxml_set(struct sw_domxml_vars *vars, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *value = sw_vasprintf(fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; i < vars->n; i++) {
+        if (strcmp(vars->v[i].name, name) == 0) {
+            free(vars->v[i].value);
+            vars->v[i].value = value;
+            return;
+        }
+    }
+    if (vars->n == SW_DOMXML_MAX_VARS)
+        abort(); /* a template with this many variables is a bug */
+    vars->v[vars->n].name = name;
+    vars->v[vars->n].value = value;
+    vars->n++;
+}
+
+const char *sw_domxml_get(const struct sw_domxml_vars *vars, const char *name)
+{
+    for (size_t i = 0; i < vars->n; i++)
+        if (strcmp(vars->v[i].name, name) == 0)
+            return vars->v[i].value;
+    return NULL;
+}
+
+static const char *const xml_entities[256] = {
+    ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&apos;",
+};
+
+char *sw_domxml_escape(const char *s)
+{
+    struct buf b = {0};
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        const char *ent = xml_entities[*p];
+        if (ent)
+            buf_add(&b, ent, strlen(ent));
+        else if (*p < 0x20 || *p == 0x7f)
+            buf_add(&b, "?", 1);
+        else
+            buf_add(&b, (const char *)p, 1);
+    }
+    return buf_steal(&b);
+}
+
+static int is_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+char *sw_domxml_render(const char *tmpl, const struct sw_domxml_vars *vars, struct sw_err *err)
+{
+    struct buf b = {0};
+    const char *p = tmpl;
+    for (;;) {
+        const char *open = strstr(p, "{{");
+        if (!open) {
+            buf_add(&b, p, strlen(p));
+            break;
+        }
+        buf_add(&b, p, (size_t)(open - p));
+        const char *name = open + 2;
+        size_t n = 0;
+        while (is_name_char(name[n]))
+            n++;
+        if (n == 0 || n >= 64 || strncmp(name + n, "}}", 2) != 0) {
+            SW_ERR(err, SW_EINTERNAL, "domain template is malformed");
+            sw_err_detail(err, "unterminated or empty placeholder at offset %zu",
+                          (size_t)(open - tmpl));
+            free(b.s);
+            return NULL;
+        }
+        char key[64];
+        memcpy(key, name, n);
+        key[n] = '\0';
+        const char *value = sw_domxml_get(vars, key);
+        if (!value) {
+            SW_ERR(err, SW_EINTERNAL, "domain template is malformed");
+            sw_err_detail(err, "unknown placeholder \"%s\"", key);
+            free(b.s);
+            return NULL;
+        }
+        char *esc = sw_domxml_escape(value);
+        buf_add(&b, esc, strlen(esc));
+        free(esc);
+        p = name + n + 2;
+    }
+    return buf_steal(&b);
+}
+
+char *sw_domxml_load(const char *dir, const char *kind, const char *hv, struct sw_err *err)
+{
+    SW_AUTOFREE char *path = sw_asprintf("%s/domain/%s-%s.xml", dir, kind, hv);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            SW_ERR(err, SW_EUNSUPPORTED, "%s servers are not supported on %s nodes", kind, hv);
+        else
+            SW_ERR(err, SW_EINTERNAL, "could not read a domain template");
+        sw_err_detail(err, "\"%s\": %s", path, strerror(errno));
+        return NULL;
+    }
+    struct buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        buf_add(&b, chunk, n);
+        if (b.len > SW_DOMXML_MAX_TEMPLATE)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed || b.len > SW_DOMXML_MAX_TEMPLATE || memchr(b.s ? b.s : "", '\0', b.len)) {
+        SW_ERR(err, SW_EINTERNAL, "could not read a domain template");
+        sw_err_detail(err, "\"%s\": %s", path,
+                      failed ? "read error" : "too large or not text");
+        free(b.s);
+        return NULL;
+    }
+    return buf_steal(&b);
+}
+
+/* Copies the value of attr='...' (or "...") of the tag starting at tag into out. */
+static int tag_attr(const char *tag, const char *attr, char out[64])
+{
+    const char *end = strchr(tag, '>');
+    char pat[32];
+    snprintf(pat, sizeof pat, " %s=", attr);
+    const char *p = strstr(tag, pat);
+    if (!end || !p || p > end)
+        return -1;
+    p += strlen(pat);
+    char quote = *p;
+    if (quote != '\'' && quote != '"')
+        return -1;
+    const char *v = p + 1;
+    const char *q = strchr(v, quote);
+    if (!q || q > end || q == v || (size_t)(q - v) >= 64)
+        return -1;
+    memcpy(out, v, (size_t)(q - v));
+    out[q - v] = '\0';
+    return 0;
+}
+
+size_t sw_domxml_targets(const char *xml, const char *element, char out[][64], size_t max)
+{
+    char open_tag[32], close_tag[32];
+    snprintf(open_tag, sizeof open_tag, "<%s", element);
+    snprintf(close_tag, sizeof close_tag, "</%s>", element);
+    size_t olen = strlen(open_tag);
+    size_t n = 0;
+    const char *p = xml;
+    while (n < max && (p = strstr(p, open_tag)) != NULL) {
+        p += olen;
+        if (*p != ' ' && *p != '>' && *p != '\n' && *p != '\t')
+            continue; /* <interfaces>, <disk_x>: another element */
+        const char *end = strstr(p, close_tag);
+        if (!end)
+            break;
+        for (const char *t = strstr(p, "<target "); t && t < end; t = strstr(t + 1, "<target ")) {
+            if (tag_attr(t, "dev", out[n]) == 0) {
+                n++;
+                break;
+            }
+        }
+        p = end;
+    }
+    return n;
+}

@@ -1,0 +1,56 @@
+/* domxml.h - libvirt domain XML from templates/domain/<kind>-<hypervisor>.xml.
+ *
+ * A template is a complete domain XML document with {{name}} placeholders
+ * (name: [a-z0-9_]+). Every value is XML-escaped when substituted, so a
+ * hostile hostname or os name can never add elements or attributes; a
+ * placeholder without a value is an error (a template bug), never left in.
+ */
+#ifndef SW_ENGINES_DOMXML_H
+#define SW_ENGINES_DOMXML_H
+
+#include <stddef.h>
+
+struct sw_err;
+
+#define SW_DOMXML_MAX_VARS 48
+#define SW_DOMXML_MAX_TEMPLATE (1024 * 1024)
+
+struct sw_domxml_var {
+    const char *name; /* borrowed: a string literal */
+    char *value;      /* owned, unescaped */
+};
+
+struct sw_domxml_vars {
+    size_t n;
+    struct sw_domxml_var v[SW_DOMXML_MAX_VARS];
+};
+
+void sw_domxml_vars_init(struct sw_domxml_vars *vars);
+/* Frees the values. */
+void sw_domxml_vars_release(struct sw_domxml_vars *vars);
+/* Sets (or replaces) name's value, printf-formatted. name must be a string
+ * literal; more than SW_DOMXML_MAX_VARS names is a bug and aborts. */
+void sw_domxml_set(struct sw_domxml_vars *vars, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Borrowed value, or NULL. */
+const char *sw_domxml_get(const struct sw_domxml_vars *vars, const char *name);
+
+/* Returns owned (free()): s with & < > " ' as entities and control
+ * characters (not allowed in XML 1.0) replaced by '?'. */
+char *sw_domxml_escape(const char *s);
+
+/* Substitutes every {{name}} of tmpl with its escaped value. Returns owned
+ * (free()), or NULL with SW_EINTERNAL for an unknown name or an
+ * unterminated placeholder. */
+char *sw_domxml_render(const char *tmpl, const struct sw_domxml_vars *vars, struct sw_err *err);
+
+/* Reads dir/domain/<kind>-<hv>.xml. Returns owned (free()), or NULL with
+ * SW_EUNSUPPORTED when there is no such template, SW_EINTERNAL otherwise. */
+char *sw_domxml_load(const char *dir, const char *kind, const char *hv, struct sw_err *err);
+
+/* Scans libvirt-formatted domain XML for the <target dev='X'/> of each
+ * <element> ("interface" or "disk") and copies up to max names into out.
+ * Returns how many were found (at most max). */
+size_t sw_domxml_targets(const char *xml, const char *element, char out[][64], size_t max);
+
+#endif

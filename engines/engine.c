@@ -1,0 +1,504 @@
+/* engine.c - slipway-engine, the daemon of one node.
+ *
+ * Threads: main (setup, then waits for SIGTERM/SIGINT), the consumer (stream
+ * "node:<id>", group "engine": runs each job through the driver table,
+ * XADDs its result to "results", and only then lets the entry be ACKed),
+ * and the sampler (usage samples to "usage" every SLIPWAY_USAGE_INTERVAL
+ * seconds, aligned to the interval; the node heartbeat in PostgreSQL every
+ * SLIPWAY_HEARTBEAT_INTERVAL seconds). Each thread has its own Redis
+ * connection; the one libvirt connection is shared and stays open for the
+ * life of the process. See engines/README.md.
+ */
+#include "config.h"
+#include "engines/driver.h"
+#include "engines/job.h"
+#include "engines/usage.h"
+#include "engines/virt.h"
+#include "core/alloc.h"
+#include "core/conf.h"
+#include "core/crypto.h"
+#include "core/db.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/msg.h"
+#include "core/redis.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define USAGE_QUEUE_MAX 10000 /* unsent samples kept while Redis is down */
+
+struct engine {
+    /* configuration */
+    sw_uuid_t node_id;
+    const char *db_url;
+    const char *redis_url;
+    const char *templates_dir;
+    char consumer[128];
+    char stream[64];
+    long usage_interval_s;
+    long heartbeat_interval_s;
+    long claim_idle_ms;
+
+    /* the node */
+    char *uri;
+    virConnectPtr conn;
+    struct sw_engine eng;
+    struct sw_usage *usage;
+    struct sw_db *db; /* the sampler thread's once it runs */
+
+    /* the consumer thread's Redis connection, for the handler */
+    struct sw_redis *consumer_redis;
+
+    atomic_bool stopping;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* broadcast when stopping */
+};
+
+/* ---- configuration ---- */
+
+static const struct num_key {
+    const char *name;
+    long min, max;
+    size_t offset;
+} num_keys[] = {
+    {"SLIPWAY_USAGE_INTERVAL", 1, 86400, offsetof(struct engine, usage_interval_s)},
+    {"SLIPWAY_HEARTBEAT_INTERVAL", 1, 3600, offsetof(struct engine, heartbeat_interval_s)},
+    {"SLIPWAY_CLAIM_IDLE_MS", 1000, 86400000, offsetof(struct engine, claim_idle_ms)},
+};
+
+static int load_config(struct engine *e, struct sw_err *err)
+{
+    const char *node = sw_conf_require("SLIPWAY_NODE_ID", err);
+    if (!node)
+        return -1;
+    if (!sw_uuid_valid(node)) {
+        SW_ERR(err, SW_EINVALID, "SLIPWAY_NODE_ID must be a UUID, not \"%s\"", node);
+        return -1;
+    }
+    snprintf(e->node_id, sizeof e->node_id, "%s", node);
+    sw_msg_node_stream(e->node_id, e->stream);
+    for (size_t i = 0; i < sizeof num_keys / sizeof num_keys[0]; i++)
+        if (sw_conf_long(num_keys[i].name, num_keys[i].min, num_keys[i].max,
+                         (long *)((char *)e + num_keys[i].offset), err) < 0)
+            return -1;
+    if (!(e->db_url = sw_conf_require("SLIPWAY_DATABASE_URL", err)) ||
+        !(e->redis_url = sw_conf_require("SLIPWAY_REDIS_URL", err)) ||
+        !(e->templates_dir = sw_conf_require("SLIPWAY_TEMPLATES_DIR", err)))
+        return -1;
+    const char *consumer = sw_conf_get("SLIPWAY_CONSUMER");
+    if (consumer) {
+        snprintf(e->consumer, sizeof e->consumer, "%s", consumer);
+    } else {
+        char host[64] = "engine";
+        gethostname(host, sizeof host - 1);
+        snprintf(e->consumer, sizeof e->consumer, "%s-%ld", host, (long)getpid());
+    }
+    return 0;
+}
+
+/* Reads the node's row: its libvirt URI and the kinds it hosts. */
+static int load_node(struct engine *e, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(e->db, err,
+                               "SELECT engine_uri, array_to_string(kinds, ',') FROM nodes "
+                               "WHERE id = $1",
+                               SW_PARAMS(e->node_id));
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        SW_ERR(err, SW_ENOTFOUND, "node %s is not registered", e->node_id);
+        return -1;
+    }
+    e->uri = sw_strdup(sw_db_get(res, 0, 0));
+    SW_AUTOFREE char *kinds = sw_strdup(sw_db_get(res, 0, 1) ? sw_db_get(res, 0, 1) : "");
+    PQclear(res);
+    char *save = NULL;
+    for (char *k = strtok_r(kinds, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+        int kind = sw_plan_kind_parse(k);
+        if (kind >= 0)
+            e->eng.kinds |= 1u << kind;
+    }
+    if (!e->eng.kinds) {
+        SW_ERR(err, SW_EINVALID, "node %s hosts no known plan kind", e->node_id);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- waiting ---- */
+
+static bool stopping(struct engine *e)
+{
+    return atomic_load(&e->stopping);
+}
+
+/* Sleeps ms or until the engine stops; false when it stops. */
+static bool nap(struct engine *e, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&e->mu);
+    while (!stopping(e) && pthread_cond_timedwait(&e->cv, &e->mu, &ts) == 0)
+        ;
+    pthread_mutex_unlock(&e->mu);
+    return !stopping(e);
+}
+
+static long next_backoff(long b)
+{
+    long n = b ? b * 2 : BACKOFF_MIN_MS;
+    if (n > BACKOFF_MAX_MS)
+        n = BACKOFF_MAX_MS;
+    return n;
+}
+
+/* Logs the first failure of an outage as an error, the rest at debug. */
+static void log_outage(bool *down, const char *event, const struct sw_err *err)
+{
+    sw_log_err(*down ? SW_LOG_DEBUG : SW_LOG_ERROR, event, err);
+    *down = true;
+}
+
+/* ---- consumer ---- */
+
+static enum sw_msg_outcome on_entry(void *ctx, const struct sw_stream_entry *entry,
+                                   struct sw_err *err)
+{
+    struct engine *e = ctx;
+    struct sw_msg_result res;
+    if (sw_engine_job_handle(&e->eng, e->usage, entry->payload, &res, err) < 0)
+        return SW_MSG_POISON;
+    SW_AUTOFREE char *payload = sw_msg_result_encode(&res);
+    SW_AUTOFREE char *id = sw_stream_add(e->consumer_redis, SW_STREAM_RESULTS, payload, err);
+    /* Not published: leave the entry pending. It comes back after the claim
+     * idle time and the job runs again, which is harmless (idempotent). */
+    if (!id)
+        return SW_MSG_RETRY;
+    return SW_MSG_DONE;
+}
+
+static void *consumer_main(void *arg)
+{
+    struct engine *e = arg;
+    struct sw_consumer c = {
+        .stream = e->stream,
+        .group = SW_GROUP_ENGINE,
+        .consumer = e->consumer,
+        .block_ms = 1000,
+        .min_idle_ms = e->claim_idle_ms,
+        .handle = on_entry,
+        .ctx = e,
+    };
+    bool need_setup = true, down = false;
+    long backoff = 0;
+    while (!stopping(e)) {
+        struct sw_err err;
+        sw_err_clear(&err);
+        int rc = 0;
+        if (!e->consumer_redis) {
+            e->consumer_redis = sw_redis_connect(e->redis_url, &err);
+            rc = e->consumer_redis ? 0 : -1;
+            need_setup = true;
+        } else if (sw_redis_broken(e->consumer_redis)) {
+            rc = sw_redis_reconnect(e->consumer_redis, &err);
+            need_setup = true;
+        }
+        if (rc == 0 && need_setup && (rc = sw_consumer_setup(e->consumer_redis, &c, &err)) == 0) {
+            need_setup = false;
+            if (down)
+                sw_info("consumer.redis_back", "stream=%s", e->stream);
+            down = false;
+            backoff = 0;
+        }
+        if (rc == 0 && sw_consumer_step(e->consumer_redis, &c, &err) >= 0)
+            continue;
+        log_outage(&down, "consumer.redis_error", &err);
+        need_setup = true;
+        backoff = next_backoff(backoff);
+        nap(e, backoff + (long)(sw_now_ms() % (backoff / 4 + 1)));
+    }
+    sw_redis_free(e->consumer_redis);
+    e->consumer_redis = NULL;
+    return NULL;
+}
+
+/* ---- sampler and heartbeat ---- */
+
+struct usage_queue {
+    size_t n;
+    char *v[USAGE_QUEUE_MAX];
+};
+
+static void queue_push(struct usage_queue *q, char *payload)
+{
+    if (q->n == USAGE_QUEUE_MAX) {
+        sw_warn("usage.dropped", "reason=queue_full max=%d", USAGE_QUEUE_MAX);
+        free(q->v[0]);
+        memmove(q->v, q->v + 1, (q->n - 1) * sizeof q->v[0]);
+        q->n--;
+    }
+    q->v[q->n++] = payload;
+}
+
+static void queue_release(struct usage_queue *q)
+{
+    for (size_t i = 0; i < q->n; i++)
+        free(q->v[i]);
+    q->n = 0;
+}
+
+struct sampler {
+    struct engine *e;
+    struct sw_redis *redis;
+    struct usage_queue queue;
+    bool redis_down, db_down, libvirt_down, node_missing;
+};
+
+static void heartbeat(struct sampler *s)
+{
+    struct engine *e = s->e;
+    struct sw_err err;
+    sw_err_clear(&err);
+    if (!e->db && !(e->db = sw_db_connect(e->db_url, &err))) {
+        log_outage(&s->db_down, "heartbeat.db_error", &err);
+        return;
+    }
+    long n = sw_db_run(e->db, &err, "UPDATE nodes SET last_heartbeat_at = now() WHERE id = $1",
+                       SW_PARAMS(e->node_id));
+    if (n < 0) {
+        log_outage(&s->db_down, "heartbeat.db_error", &err);
+        return;
+    }
+    if (s->db_down)
+        sw_info("heartbeat.db_back", "node=%s", e->node_id);
+    s->db_down = false;
+    if (n == 0 && !s->node_missing)
+        sw_warn("heartbeat.node_missing", "node=%s", e->node_id);
+    s->node_missing = n == 0;
+}
+
+static void sample(struct sampler *s, int64_t ts)
+{
+    struct engine *e = s->e;
+    struct sw_err err;
+    sw_err_clear(&err);
+    struct sw_usage_reading *r;
+    size_t n;
+    if (sw_usage_read_all(e->conn, &r, &n, &err) < 0) {
+        log_outage(&s->libvirt_down, "usage.libvirt_error", &err);
+        return;
+    }
+    s->libvirt_down = false;
+    struct sw_msg_usage *m;
+    size_t k = sw_usage_step(e->usage, r, n, ts, &m);
+    for (size_t i = 0; i < k; i++)
+        queue_push(&s->queue, sw_msg_usage_encode(&m[i]));
+    free(m);
+    free(r);
+    sw_debug("usage.sampled", "ts=%lld domains=%zu samples=%zu", (long long)ts, n, k);
+}
+
+/* Publishes queued samples in order; what fails stays for the next tick. */
+static void flush(struct sampler *s)
+{
+    struct engine *e = s->e;
+    struct sw_err err;
+    sw_err_clear(&err);
+    if (s->queue.n == 0)
+        return;
+    if (!s->redis && !(s->redis = sw_redis_connect(e->redis_url, &err)))
+        goto fail;
+    if (sw_redis_broken(s->redis) && sw_redis_reconnect(s->redis, &err) < 0)
+        goto fail;
+    size_t sent = 0;
+    for (; sent < s->queue.n; sent++) {
+        char *id = sw_stream_add(s->redis, SW_STREAM_USAGE, s->queue.v[sent], &err);
+        if (!id)
+            break;
+        free(id);
+        free(s->queue.v[sent]);
+    }
+    memmove(s->queue.v, s->queue.v + sent, (s->queue.n - sent) * sizeof s->queue.v[0]);
+    s->queue.n -= sent;
+    if (s->queue.n == 0) {
+        if (s->redis_down)
+            sw_info("usage.redis_back", "sent=%zu", sent);
+        s->redis_down = false;
+        return;
+    }
+fail:
+    log_outage(&s->redis_down, "usage.redis_error", &err);
+}
+
+static long long wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *sampler_main(void *arg)
+{
+    struct sampler s = {.e = arg};
+    struct engine *e = s.e;
+    long long next_beat = sw_now_ms();
+    int64_t interval = e->usage_interval_s;
+    int64_t next_ts = sw_usage_period_end(wall_ms() / 1000, interval) + interval;
+    while (!stopping(e)) {
+        if (sw_now_ms() >= next_beat) {
+            heartbeat(&s);
+            next_beat = sw_now_ms() + e->heartbeat_interval_s * 1000;
+        }
+        int64_t now = wall_ms() / 1000;
+        if (now >= next_ts) {
+            int64_t ts = sw_usage_period_end(now, interval);
+            sample(&s, ts);
+            flush(&s);
+            next_ts = ts + interval;
+        }
+        long long wait = next_beat - sw_now_ms();
+        long long to_tick = next_ts * 1000 - wall_ms();
+        if (to_tick < wait)
+            wait = to_tick;
+        /* At most a second, so a wall clock step is noticed. */
+        nap(e, wait < 10 ? 10 : wait > 1000 ? 1000 : (long)wait);
+    }
+    /* A last try for samples still queued. */
+    flush(&s);
+    if (s.queue.n)
+        sw_warn("usage.unsent", "samples=%zu", s.queue.n);
+    queue_release(&s.queue);
+    sw_redis_free(s.redis);
+    return NULL;
+}
+
+/* ---- main ---- */
+
+static const char usage_text[] =
+    "usage: slipway-engine\n"
+    "The engine of one node. Configured by the environment: SLIPWAY_NODE_ID (required),\n"
+    "SLIPWAY_DATABASE_URL, SLIPWAY_REDIS_URL, SLIPWAY_USAGE_INTERVAL,\n"
+    "SLIPWAY_HEARTBEAT_INTERVAL, SLIPWAY_TEMPLATES_DIR, SLIPWAY_CONSUMER,\n"
+    "SLIPWAY_CLAIM_IDLE_MS, SLIPWAY_LOG_LEVEL (see slipwayctl config).\n";
+
+static int run(struct engine *e, const sigset_t *sigs)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    if (sw_crypto_init() < 0 || sw_virt_init(&err) < 0) {
+        sw_error("engine.init_failed", "what=libraries");
+        return 1;
+    }
+    if (!(e->db = sw_db_connect(e->db_url, &err)) || load_node(e, &err) < 0) {
+        sw_log_err(SW_LOG_ERROR, "engine.node_unavailable", &err);
+        return 1;
+    }
+    const struct sw_hypervisor *hv = sw_hypervisor_from_uri(e->uri, &err);
+    if (!hv || !(e->conn = sw_virt_open(e->uri, &err))) {
+        sw_log_err(SW_LOG_ERROR, "engine.libvirt_unavailable", &err);
+        return 1;
+    }
+    e->eng.conn = e->conn;
+    e->eng.hv = hv;
+    e->eng.domain_type = sw_virt_domain_type(e->conn, hv);
+    e->eng.templates_dir = e->templates_dir;
+    e->eng.node_id = e->node_id;
+    e->usage = sw_usage_new(e->node_id, e->usage_interval_s);
+
+    char q[600];
+    sw_info("engine.started",
+            "node=%s uri=%s hypervisor=%s domain_type=%s kinds=0x%x stream=%s consumer=%s "
+            "usage_interval_s=%ld heartbeat_interval_s=%ld",
+            e->node_id, sw_log_quote(q, sizeof q, e->uri), hv->name, e->eng.domain_type,
+            e->eng.kinds, e->stream, e->consumer, e->usage_interval_s, e->heartbeat_interval_s);
+
+    pthread_t consumer, sampler;
+    if (pthread_create(&consumer, NULL, consumer_main, e) != 0) {
+        sw_error("engine.init_failed", "what=consumer_thread");
+        return 1;
+    }
+    if (pthread_create(&sampler, NULL, sampler_main, e) != 0) {
+        sw_error("engine.init_failed", "what=sampler_thread");
+        atomic_store(&e->stopping, true);
+        pthread_join(consumer, NULL);
+        return 1;
+    }
+    int sig = 0;
+    sigwait(sigs, &sig);
+    sw_info("engine.stopping", "signal=%d", sig);
+    pthread_mutex_lock(&e->mu);
+    atomic_store(&e->stopping, true);
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    pthread_join(consumer, NULL);
+    pthread_join(sampler, NULL);
+    sw_info("engine.stopped", "node=%s", e->node_id);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        fputs(usage_text, strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+        return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    }
+    if (sw_log_init("engine", sw_conf_get("SLIPWAY_LOG_LEVEL")) < 0) {
+        fprintf(stderr, "slipway-engine: SLIPWAY_LOG_LEVEL must be debug, info, warn, error "
+                        "or off\n");
+        return 2;
+    }
+    struct engine e;
+    memset(&e, 0, sizeof e);
+    struct sw_err err;
+    sw_err_clear(&err);
+    if (load_config(&e, &err) < 0) {
+        sw_log_err(SW_LOG_ERROR, "engine.config_invalid", &err);
+        return 2;
+    }
+
+    /* Signals are taken by sigwait() in main only; a peer closing a socket
+     * must not kill the process. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&e.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&e.mu, NULL);
+    atomic_init(&e.stopping, false);
+
+    int rc = run(&e, &sigs);
+
+    sw_usage_free(e.usage);
+    sw_db_free(e.db);
+    if (e.conn)
+        virConnectClose(e.conn);
+    free(e.uri);
+    pthread_cond_destroy(&e.cv);
+    pthread_mutex_destroy(&e.mu);
+    return rc;
+}

@@ -1,0 +1,78 @@
+#include "config.h"
+#include "engines/job.h"
+#include "engines/driver.h"
+#include "engines/usage.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/redis.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Seeds the usage table with the counters of a domain the job just booted. */
+static void seed_usage(struct sw_engine *eng, struct sw_usage *usage, const char *server_id)
+{
+    virDomainPtr dom = virDomainLookupByUUIDString(eng->conn, server_id);
+    if (!dom)
+        return; /* gone again: the sampler will not see it either */
+    struct sw_usage_reading r;
+    if (sw_usage_read_domain(dom, &r, NULL) == 0)
+        sw_usage_booted(usage, &r, (int64_t)time(NULL));
+    virDomainFree(dom);
+}
+
+int sw_engine_job_handle(struct sw_engine *eng, struct sw_usage *usage, const char *payload,
+                         struct sw_msg_result *res, struct sw_err *err)
+{
+    struct sw_msg_node_job job;
+    memset(&job, 0, sizeof job);
+    if (sw_msg_node_job_decode(payload, &job, err) < 0)
+        return -1;
+    if (strcasecmp(job.node_id, eng->node_id) != 0) {
+        SW_ERR(err, SW_EINVALID, "the job is addressed to another node");
+        sw_err_detail(err, "job %s for node %s reached node %s", job.job_id, job.node_id,
+                      eng->node_id);
+        return -1;
+    }
+
+    long long t0 = sw_now_ms();
+    struct sw_engine_outcome out;
+    struct sw_err operr;
+    sw_err_clear(&operr);
+    int rc = sw_engine_run(eng, &job, &out, &operr);
+    long long ms = sw_now_ms() - t0;
+
+    memset(res, 0, sizeof *res);
+    memcpy(res->job_id, job.job_id, sizeof res->job_id);
+    memcpy(res->server_id, job.server_id, sizeof res->server_id);
+    memcpy(res->node_id, job.node_id, sizeof res->node_id);
+    res->type = job.type;
+    res->ok = rc == 0;
+    snprintf(res->domain_state, sizeof res->domain_state, "%s", out.domain_state);
+
+    const char *type = sw_job_type_name(job.type);
+    const char *kind = sw_plan_kind_name(job.kind);
+    if (rc == 0) {
+        if (out.booted && usage && eng->conn)
+            seed_usage(eng, usage, job.server_id);
+        sw_info("job.done", "job=%s server=%s type=%s kind=%s state=%s ms=%lld", job.job_id,
+                job.server_id, type, kind, res->domain_state, ms);
+        return 0;
+    }
+    res->retryable = operr.retryable;
+    snprintf(res->error_code, sizeof res->error_code, "%s", sw_errc_name(operr.code));
+    snprintf(res->error, sizeof res->error, "%s", operr.msg);
+    char m[600], d[1100];
+    const char *file = operr.file ? strrchr(operr.file, '/') : NULL;
+    sw_warn("job.failed",
+            "job=%s server=%s type=%s kind=%s state=%s ms=%lld code=%s retryable=%d msg=%s "
+            "detail=%s at=%s:%d",
+            job.job_id, job.server_id, type, kind, res->domain_state[0] ? res->domain_state : "-",
+            ms, res->error_code, operr.retryable ? 1 : 0, sw_log_quote(m, sizeof m, operr.msg),
+            sw_log_quote(d, sizeof d, operr.detail),
+            file ? file + 1 : (operr.file ? operr.file : "?"), operr.line);
+    return 0;
+}

@@ -1,0 +1,43 @@
+/* pv.c - the pv (Xen-style paravirtualised) plan kind: the guest runs its
+ * own kernel, booted directly from the template's kernel and initrd; RAM is
+ * pre-allocated (the domain boots with its guaranteed size and is never
+ * overcommitted); the CPU weight follows Xen's credit scheduler (256 per
+ * vCPU, Xen's default weight). */
+#include "config.h"
+#include "engines/domxml.h"
+#include "engines/driver.h"
+#include "engines/virt.h"
+#include "core/enums.h"
+
+static void pv_domain_vars(const struct sw_engine *eng, const struct sw_msg_node_job *job,
+                           struct sw_domxml_vars *v)
+{
+    (void)eng;
+    const char *state = sw_domxml_get(v, "state_dir");
+    sw_domxml_set(v, "current_memory_kib", "%lld", (long long)job->ram_mb * 1024);
+    sw_domxml_set(v, "cpu_shares", "%lld", (long long)job->vcpus * 256);
+    sw_domxml_set(v, "kernel", "%s/kernels/%s/vmlinuz", state, job->os);
+    sw_domxml_set(v, "initrd", "%s/kernels/%s/initrd.img", state, job->os);
+    sw_domxml_set(v, "cmdline", "root=/dev/xvda ro console=hvc0");
+}
+
+static const struct sw_engine_driver pv_driver = {
+    .kind = SW_KIND_PV,
+    .name = "pv",
+    .domain_vars = pv_domain_vars,
+    .create = sw_virt_create,
+    .start = sw_virt_start,
+    .stop = sw_virt_stop,
+    .reboot = sw_virt_reboot,
+    .suspend = sw_virt_suspend,
+    .unsuspend = sw_virt_unsuspend,
+    .terminate = sw_virt_terminate,
+    .reinstall = NULL,
+    .resize = NULL,
+    .reset_password = NULL,
+};
+
+const struct sw_engine_driver *sw_engine_pv_driver(void)
+{
+    return &pv_driver;
+}

@@ -1,0 +1,170 @@
+/* Tests of engines/driver.c: the dispatcher and the kinds' tables. None of
+ * these reach libvirt (the engine has no connection). */
+#include "config.h"
+#include "engines/driver.h"
+#include "core/enums.h"
+#include "core/err.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SERVER_ID "5f0c6a7e-2b1d-4c3e-9a8b-7d6e5f4a3b2c"
+
+static void job_for(struct sw_msg_node_job *job, int kind, int type)
+{
+    memset(job, 0, sizeof *job);
+    snprintf(job->server_id, sizeof job->server_id, SERVER_ID);
+    job->kind = kind;
+    job->type = type;
+}
+
+static struct sw_engine offline_engine(void)
+{
+    struct sw_engine eng;
+    memset(&eng, 0, sizeof eng);
+    eng.hv = sw_hypervisor_from_uri("test:///default", NULL);
+    eng.templates_dir = SW_TEST_SRCDIR "/templates";
+    return eng;
+}
+
+/* Operations no kind implements yet are SW_EUNSUPPORTED, named in the message. */
+static void test_unsupported_op(void **state)
+{
+    (void)state;
+    static const int later[] = {SW_JOB_REINSTALL, SW_JOB_RESIZE, SW_JOB_RESET_PASSWORD};
+    struct sw_engine eng = offline_engine();
+    for (int kind = 0; kind < SW_KIND__COUNT; kind++) {
+        for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+            struct sw_msg_node_job job;
+            job_for(&job, kind, later[i]);
+            struct sw_engine_outcome out;
+            struct sw_err err;
+            sw_err_clear(&err);
+            assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
+            assert_int_equal(err.code, SW_EUNSUPPORTED);
+            assert_false(err.retryable);
+            char want[128];
+            snprintf(want, sizeof want, "%s is not supported for %s servers",
+                     sw_job_type_name(later[i]), sw_plan_kind_name(kind));
+            assert_string_equal(err.msg, want);
+            assert_string_equal(out.domain_state, "");
+            assert_false(out.booted);
+        }
+    }
+}
+
+/* A kind the node does not host is refused before its driver runs. */
+static void test_kind_not_hosted(void **state)
+{
+    (void)state;
+    struct sw_engine eng = offline_engine();
+    eng.kinds = 1u << SW_KIND_HVM;
+    struct sw_msg_node_job job;
+    job_for(&job, SW_KIND_CONTAINER, SW_JOB_CREATE);
+    struct sw_engine_outcome out;
+    struct sw_err err;
+    sw_err_clear(&err);
+    assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EUNSUPPORTED);
+    assert_string_equal(err.msg, "this node does not host container servers");
+}
+
+static void test_unknown_kind_and_type(void **state)
+{
+    (void)state;
+    struct sw_engine eng = offline_engine();
+    struct sw_msg_node_job job;
+    struct sw_engine_outcome out;
+    struct sw_err err;
+    job_for(&job, SW_KIND__COUNT, SW_JOB_START);
+    assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EINVALID);
+    job_for(&job, -1, SW_JOB_START);
+    assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EINVALID);
+    job_for(&job, SW_KIND_HVM, SW_JOB__COUNT);
+    assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EINVALID);
+    assert_null(sw_engine_driver_get(SW_KIND__COUNT));
+    assert_null(sw_engine_driver_get(-1));
+}
+
+/* Every kind's table: its own kind, its name, the issue-2 operations. */
+static void test_tables(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < SW_KIND__COUNT; kind++) {
+        const struct sw_engine_driver *d = sw_engine_driver_get(kind);
+        assert_non_null(d);
+        assert_int_equal(d->kind, kind);
+        assert_string_equal(d->name, sw_plan_kind_name(kind));
+        assert_non_null(d->domain_vars);
+        assert_non_null(d->create);
+        assert_non_null(d->start);
+        assert_non_null(d->stop);
+        assert_non_null(d->reboot);
+        assert_non_null(d->suspend);
+        assert_non_null(d->unsuspend);
+        assert_non_null(d->terminate);
+    }
+}
+
+static void test_hypervisor_from_uri(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *uri;
+        const char *name;
+    } cases[] = {
+        {"test:///default", "test"},
+        {"test:///tmp/x/node.xml", "test"},
+        {"qemu:///system", "qemu"},
+        {"qemu+ssh://root@h1/system", "qemu"},
+        {"qemu+tls://h1/system", "qemu"},
+        {"xen:///system", "xen"},
+        {"lxc:///system", "lxc"},
+        {"vbox:///session", NULL},
+        {"qemux:///system", NULL},
+        {"", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sw_err err;
+        sw_err_clear(&err);
+        const struct sw_hypervisor *hv = sw_hypervisor_from_uri(cases[i].uri, &err);
+        if (cases[i].name) {
+            assert_non_null(hv);
+            assert_string_equal(hv->name, cases[i].name);
+        } else {
+            assert_null(hv);
+            assert_int_equal(err.code, SW_EUNSUPPORTED);
+        }
+    }
+}
+
+static void test_domain_name(void **state)
+{
+    (void)state;
+    char name[64];
+    assert_string_equal(sw_engine_domain_name("5F0C6A7E-2B1D-4C3E-9A8B-7D6E5F4A3B2C", name),
+                        "sw-5f0c6a7e-2b1d-4c3e-9a8b-7d6e5f4a3b2c");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unsupported_op),
+        cmocka_unit_test(test_kind_not_hosted),
+        cmocka_unit_test(test_unknown_kind_and_type),
+        cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_hypervisor_from_uri),
+        cmocka_unit_test(test_domain_name),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,182 @@
+/* Tests of engines/job.c: stream payload in, result message out, on the
+ * test driver; poison payloads are refused for dead-lettering. */
+#include "config.h"
+#include "engines/job.h"
+#include "engines/usage.h"
+#include "tests/unit/engines/testnode.h"
+#include "core/alloc.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/msg.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SERVER "d0000000-0000-4000-8000-000000000001"
+
+static int setup(void **state)
+{
+    sw_log_init("test", "off");
+    struct sw_testnode *t = sw_calloc(1, sizeof *t);
+    if (sw_testnode_open(t) < 0) {
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct sw_testnode *t = *state;
+    sw_testnode_close(t);
+    free(t);
+    return 0;
+}
+
+/* Encodes a job, handles it, and round-trips the result through its decoder. */
+static int handle(struct sw_testnode *t, struct sw_usage *u, const struct sw_msg_node_job *job,
+                  struct sw_msg_result *res)
+{
+    SW_AUTOFREE char *payload = sw_msg_node_job_encode(job);
+    struct sw_err err;
+    sw_err_clear(&err);
+    int rc = sw_engine_job_handle(&t->eng, u, payload, res, &err);
+    if (rc == 0) {
+        SW_AUTOFREE char *out = sw_msg_result_encode(res);
+        struct sw_msg_result back;
+        memset(&back, 0, sizeof back);
+        assert_int_equal(sw_msg_result_decode(out, &back, &err), 0);
+        assert_string_equal(back.job_id, job->job_id);
+        assert_int_equal(back.ok, res->ok);
+    }
+    return rc;
+}
+
+static void test_poison(void **state)
+{
+    struct sw_testnode *t = *state;
+    static const char *const bad[] = {
+        NULL,
+        "",
+        "not json",
+        "[]",
+        "{\"job_id\":\"x\"}",
+        "{\"job_id\":\"10000000-0000-4000-8000-000000000000\",\"server_id\":\"" SERVER "\","
+        "\"node_id\":\"00000000-0000-4000-8000-00000000000a\",\"type\":\"explode\",\"kind\":\"hvm\","
+        "\"vcpus\":1,\"ram_mb\":1,\"max_ram_mb\":1,\"swap_mb\":0,\"disk_gb\":1,"
+        "\"hostname\":\"h\",\"os\":\"debian-12\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct sw_msg_result res;
+        struct sw_err err;
+        sw_err_clear(&err);
+        assert_int_equal(sw_engine_job_handle(&t->eng, NULL, bad[i], &res, &err), -1);
+        assert_int_equal(err.code, SW_EINVALID);
+        assert_true(err.msg[0] != '\0');
+    }
+}
+
+static void test_other_node(void **state)
+{
+    struct sw_testnode *t = *state;
+    struct sw_msg_node_job job;
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_CREATE, SERVER);
+    snprintf(job.node_id, sizeof job.node_id, "00000000-0000-4000-8000-00000000000b");
+    struct sw_msg_result res;
+    assert_int_equal(handle(t, NULL, &job, &res), -1);
+    assert_null(virDomainLookupByUUIDString(t->conn, SERVER)); /* nothing was run */
+}
+
+static void test_create_and_failures(void **state)
+{
+    struct sw_testnode *t = *state;
+    struct sw_msg_node_job job;
+    struct sw_msg_result res;
+
+    /* start before create: a failed result, not poison */
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_START, SERVER);
+    assert_int_equal(handle(t, NULL, &job, &res), 0);
+    assert_false(res.ok);
+    assert_string_equal(res.error_code, "not_found");
+    assert_false(res.retryable);
+    assert_string_equal(res.domain_state, "absent");
+    assert_string_equal(res.server_id, SERVER);
+    assert_int_equal(res.type, SW_JOB_START);
+
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_CREATE, SERVER);
+    assert_int_equal(handle(t, NULL, &job, &res), 0);
+    assert_true(res.ok);
+    assert_string_equal(res.domain_state, "running");
+    assert_string_equal(res.error_code, "");
+
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_RESIZE, SERVER);
+    assert_int_equal(handle(t, NULL, &job, &res), 0);
+    assert_false(res.ok);
+    assert_string_equal(res.error_code, "unsupported");
+    assert_string_equal(res.error, "resize is not supported for pv servers");
+    assert_string_equal(res.domain_state, "running");
+
+    /* a kind the node does not host */
+    t->eng.kinds = 1u << SW_KIND_HVM;
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_STOP, SERVER);
+    assert_int_equal(handle(t, NULL, &job, &res), 0);
+    assert_false(res.ok);
+    assert_string_equal(res.error_code, "unsupported");
+    t->eng.kinds = 0;
+
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_TERMINATE, SERVER);
+    assert_int_equal(handle(t, NULL, &job, &res), 0);
+    assert_true(res.ok);
+    assert_string_equal(res.domain_state, "absent");
+}
+
+/* A domain the job boots is seeded in the usage table: its first sample
+ * covers [boot, ts), not a baseline. */
+static void test_boot_seeds_usage(void **state)
+{
+    struct sw_testnode *t = *state;
+    struct sw_usage *u = sw_usage_new(SW_TEST_NODE_ID, 60);
+    struct sw_msg_node_job job;
+    struct sw_msg_result res;
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_CREATE, SERVER);
+    int64_t before = (int64_t)time(NULL);
+    assert_int_equal(handle(t, u, &job, &res), 0);
+    assert_true(res.ok);
+
+    struct sw_usage_reading *r;
+    size_t n;
+    struct sw_err err;
+    assert_int_equal(sw_usage_read_all(t->conn, &r, &n, &err), 0);
+    assert_int_equal(n, 1);
+    int64_t ts = before + 100;
+    struct sw_msg_usage *m;
+    assert_int_equal(sw_usage_step(u, r, n, ts, &m), 1);
+    assert_true(m[0].period_s >= 99 && m[0].period_s <= 100);
+    free(m);
+    free(r);
+    sw_usage_free(u);
+
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_TERMINATE, SERVER);
+    assert_int_equal(handle(t, NULL, &job, &res), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_poison, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_and_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_boot_seeds_usage, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
