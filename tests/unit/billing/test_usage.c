@@ -1,11 +1,14 @@
 /* Unit tests for billing/usage.c: the pure parts (sample id rule, error
  * disposition). Storing is covered by tests/integration/provisioner_flow.sh. */
 #include "config.h"
+/* cmocka needs these first, in this order */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <string.h>
 
@@ -47,11 +50,11 @@ static void test_disposition(void **state)
     sw_err_clear(&err);
     const struct {
         enum sw_errc code;
-        enum sw_msg_result want;
+        enum sw_msg_outcome want;
     } cases[] = {
-        {SW_EINVALID, SW_MSG_POISON},     /* FK violation: unknown server or node */
-        {SW_ENOTFOUND, SW_MSG_POISON},    {SW_ECONFLICT, SW_MSG_POISON},
-        {SW_EUNAVAILABLE, SW_MSG_RETRY},  /* database down, serialization */
+        {SW_EINVALID, SW_MSG_POISON}, /* FK violation: unknown server or node */
+        {SW_ENOTFOUND, SW_MSG_POISON},   {SW_ECONFLICT, SW_MSG_POISON},
+        {SW_EUNAVAILABLE, SW_MSG_RETRY}, /* database down, serialization */
         {SW_EINTERNAL, SW_MSG_RETRY},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

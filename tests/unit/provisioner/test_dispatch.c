@@ -1,10 +1,13 @@
 /* Unit tests for provisioner/dispatch.c: the node job built from a job row. */
 #include "config.h"
+/* cmocka needs these first, in this order */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,13 @@
 /* Unit tests for provisioner/jobstate.c: the job state machine table. */
 #include "config.h"
+/* cmocka needs these first, in this order */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <string.h>
 
@@ -42,15 +45,12 @@ static void test_create(void **state)
     assert_int_equal(e->srv_dispatch, SW_SRV_PROVISIONING);
     assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_PROVISIONING),
                      SW_SRV_RUNNING);
-    assert_int_equal(sw_jobstate_server_after(e, false, NULL, SW_SRV_PROVISIONING),
-                     SW_SRV_FAILED);
+    assert_int_equal(sw_jobstate_server_after(e, false, NULL, SW_SRV_PROVISIONING), SW_SRV_FAILED);
     /* no_capacity before any node: pending -> failed */
     assert_int_equal(sw_jobstate_server_after(e, false, NULL, SW_SRV_PENDING), SW_SRV_FAILED);
     /* a late create result never touches a server being terminated */
-    assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_TERMINATING),
-                     SW_SRV_KEEP);
-    assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_TERMINATED),
-                     SW_SRV_KEEP);
+    assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_TERMINATING), SW_SRV_KEEP);
+    assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_TERMINATED), SW_SRV_KEEP);
     assert_string_equal(e->order_ok, "completed");
     assert_string_equal(e->order_fail, "failed");
     assert_false(e->release_ok);
@@ -78,8 +78,8 @@ static void test_power(void **state)
     const struct {
         int type, ok_state;
     } cases[] = {
-        {SW_JOB_START, SW_SRV_RUNNING},        {SW_JOB_STOP, SW_SRV_STOPPED},
-        {SW_JOB_REBOOT, SW_SRV_RUNNING},       {SW_JOB_SUSPEND, SW_SRV_SUSPENDED},
+        {SW_JOB_START, SW_SRV_RUNNING},     {SW_JOB_STOP, SW_SRV_STOPPED},
+        {SW_JOB_REBOOT, SW_SRV_RUNNING},    {SW_JOB_SUSPEND, SW_SRV_SUSPENDED},
         {SW_JOB_UNSUSPEND, SW_SRV_RUNNING},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -90,19 +90,15 @@ static void test_power(void **state)
             from = SW_SRV_SUSPENDED;
         assert_int_equal(sw_jobstate_server_after(e, true, NULL, from), cases[i].ok_state);
         /* already there: nothing to change */
-        assert_int_equal(sw_jobstate_server_after(e, true, NULL, cases[i].ok_state),
-                         SW_SRV_KEEP);
+        assert_int_equal(sw_jobstate_server_after(e, true, NULL, cases[i].ok_state), SW_SRV_KEEP);
         /* failure: what the engine says the domain is */
         assert_int_equal(sw_jobstate_server_after(e, false, "stopped", SW_SRV_RUNNING),
                          SW_SRV_STOPPED);
-        assert_int_equal(sw_jobstate_server_after(e, false, "absent", SW_SRV_RUNNING),
-                         SW_SRV_KEEP);
+        assert_int_equal(sw_jobstate_server_after(e, false, "absent", SW_SRV_RUNNING), SW_SRV_KEEP);
         assert_int_equal(sw_jobstate_server_after(e, false, "", SW_SRV_RUNNING), SW_SRV_KEEP);
         /* never resurrects */
-        assert_int_equal(sw_jobstate_server_after(e, true, NULL, SW_SRV_TERMINATED),
-                         SW_SRV_KEEP);
-        assert_int_equal(sw_jobstate_server_after(e, true, NULL, SW_SRV_TERMINATING),
-                         SW_SRV_KEEP);
+        assert_int_equal(sw_jobstate_server_after(e, true, NULL, SW_SRV_TERMINATED), SW_SRV_KEEP);
+        assert_int_equal(sw_jobstate_server_after(e, true, NULL, SW_SRV_TERMINATING), SW_SRV_KEEP);
         assert_int_equal(sw_jobstate_server_after(e, true, NULL, SW_SRV_FAILED), SW_SRV_KEEP);
         assert_false(e->release_ok || e->release_fail);
         assert_null(e->order_ok);

@@ -1,10 +1,13 @@
 /* Unit tests for provisioner/placement.c: filter, score, rank. */
 #include "config.h"
+/* cmocka needs these first, in this order */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <stdio.h>
 #include <string.h>
@@ -73,8 +76,8 @@ static void test_no_fit(void **state)
 {
     (void)state;
     struct sw_place_node v[2] = {mknode(1, LOC_A), mknode(2, LOC_A)};
-    v[0].used.v[SW_RC_MEM_GUAR] = 15000;  /* short of guaranteed memory */
-    v[1].used.v[SW_RC_VCPU] = 31;          /* short of vCPUs: 31 + 2 > 32 */
+    v[0].used.v[SW_RC_MEM_GUAR] = 15000; /* short of guaranteed memory */
+    v[1].used.v[SW_RC_VCPU] = 31;        /* short of vCPUs: 31 + 2 > 32 */
     struct sw_place_req r = mkreq(SW_KIND_PV, NULL);
     size_t order[2];
     struct sw_place_tally t;
@@ -243,8 +246,8 @@ static void test_kinds_parse(void **state)
     assert_int_equal(k, 1u << SW_KIND_PV);
     assert_int_equal(sw_place_kinds_parse("{}", &k), 0);
     assert_int_equal(k, 0);
-    const char *bad[] = {NULL, "", "pv", "{pv", "{pv,}", "{,pv}", "{xen}", "{pv}x", "{pv,,hvm}",
-                         "{averyveryverylongkindname}"};
+    const char *bad[] = {NULL,    "",      "pv",    "{pv",       "{pv,}",
+                         "{,pv}", "{xen}", "{pv}x", "{pv,,hvm}", "{averyveryverylongkindname}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(sw_place_kinds_parse(bad[i], &k), -1);
 }

@@ -1,0 +1,240 @@
+#include "config.h"
+
+#include "core/alloc.h"
+#include "core/db.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/resource.h"
+#include "provisioner/claim.h"
+#include "provisioner/jobdb.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Tries per candidate when its generation moved under us, and full
+ * re-rankings (fresh node data) before giving up for now. */
+#define CLAIM_TRIES_PER_NODE 3
+#define CLAIM_ROUNDS 3
+
+static const char sql_nodes[] =
+    "SELECT n.id, n.location_id, n.state, n.kinds::text, n.cpus, n.ram_mb,"
+    "       n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text, n.ram_ratio::text,"
+    "       n.generation, coalesce(u.vcpus, 0), coalesce(u.mem_guar, 0),"
+    "       coalesce(u.mem_max, 0), coalesce(u.disk, 0)"
+    "  FROM nodes n"
+    "  LEFT JOIN LATERAL ("
+    "       SELECT sum(a.vcpus) AS vcpus, sum(a.mem_guar_mb) AS mem_guar,"
+    "              sum(a.mem_max_mb) AS mem_max, sum(a.disk_gb) AS disk"
+    "         FROM allocations a WHERE a.node_id = n.id) u ON true"
+    " WHERE $1::uuid IS NULL OR n.id = $1::uuid"
+    " ORDER BY n.id";
+
+static int parse_node(const PGresult *res, int i, struct sw_place_node *n)
+{
+    const char *id = sw_db_get(res, i, 0), *loc = sw_db_get(res, i, 1);
+    memset(n, 0, sizeof *n);
+    if (!id || !loc || strlen(id) > SW_UUID_LEN || strlen(loc) > SW_UUID_LEN)
+        return -1;
+    memcpy(n->id, id, strlen(id) + 1);
+    memcpy(n->location_id, loc, strlen(loc) + 1);
+    n->state = sw_node_state_parse(sw_db_get(res, i, 2));
+    if (n->state < 0 || sw_place_kinds_parse(sw_db_get(res, i, 3), &n->kinds) < 0 ||
+        sw_ratio_parse(sw_db_get(res, i, 8), &n->inv.cpu_ratio_milli) < 0 ||
+        sw_ratio_parse(sw_db_get(res, i, 9), &n->inv.ram_ratio_milli) < 0)
+        return -1;
+    n->inv.cpus = sw_db_get_i64(res, i, 4);
+    n->inv.ram_mb = sw_db_get_i64(res, i, 5);
+    n->inv.reserved_ram_mb = sw_db_get_i64(res, i, 6);
+    n->inv.disk_gb = sw_db_get_i64(res, i, 7);
+    n->generation = sw_db_get_i64(res, i, 10);
+    n->used.v[SW_RC_VCPU] = sw_db_get_i64(res, i, 11);
+    n->used.v[SW_RC_MEM_GUAR] = sw_db_get_i64(res, i, 12);
+    n->used.v[SW_RC_MEM_MAX] = sw_db_get_i64(res, i, 13);
+    n->used.v[SW_RC_DISK] = sw_db_get_i64(res, i, 14);
+    return 0;
+}
+
+struct sw_place_node *sw_claim_load_nodes(struct sw_db *db, const char *node_id, size_t *n,
+                                          struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err, sql_nodes, SW_PARAMS(node_id));
+    if (!res)
+        return NULL;
+    int rows = PQntuples(res);
+    struct sw_place_node *v = sw_calloc(rows > 0 ? (size_t)rows : 1, sizeof *v);
+    size_t k = 0;
+    for (int i = 0; i < rows; i++) {
+        if (parse_node(res, i, &v[k]) < 0) {
+            const char *id = sw_db_get(res, i, 0);
+            sw_warn("node.skipped", "node=%s why=\"state, kinds or ratios do not parse\"",
+                    id ? id : "?");
+            continue;
+        }
+        k++;
+    }
+    PQclear(res);
+    *n = k;
+    return v;
+}
+
+void sw_claim_request(const struct sw_job_row *row, struct sw_place_req *req)
+{
+    memset(req, 0, sizeof *req);
+    req->kind = row->plan.kind;
+    req->location_id = row->location_id[0] ? row->location_id : NULL;
+    sw_plan_demand(&row->plan, &req->want);
+}
+
+/* ---- one try on one node, in one transaction ---- */
+
+enum try_outcome { TRY_CLAIMED, TRY_TAKEN, TRY_SERVER_GONE, TRY_NO_ROOM, TRY_CONFLICT };
+
+struct try_ctx {
+    const char *job_id;
+    const char *node_id;
+    int outcome; /* enum try_outcome */
+    int64_t generation;
+};
+
+static int try_tx(struct sw_db *db, void *arg, struct sw_err *err)
+{
+    struct try_ctx *c = arg;
+    struct sw_job_row row;
+    int found = sw_jobdb_load(db, c->job_id, true, &row, err);
+    if (found < 0)
+        return -1;
+    if (found == 0 || row.state != SW_JOBST_QUEUED) {
+        c->outcome = TRY_TAKEN;
+        return 0;
+    }
+    if (row.srv_state != SW_SRV_PENDING) {
+        c->outcome = TRY_SERVER_GONE;
+        return 0;
+    }
+
+    /* Re-read the node and its use, and re-check the fit. */
+    size_t n = 0;
+    struct sw_place_node *node = sw_claim_load_nodes(db, c->node_id, &n, err);
+    if (!node)
+        return -1;
+    struct sw_place_req req;
+    sw_claim_request(&row, &req);
+    if (n != 1 || sw_place_check(node, &req, NULL) != SW_PLACE_FITS) {
+        free(node);
+        c->outcome = TRY_NO_ROOM;
+        return 0;
+    }
+    char gen[24];
+    snprintf(gen, sizeof gen, "%lld", (long long)node->generation);
+    c->generation = node->generation;
+    free(node);
+
+    /* The guard: any claim on this node committed since our read moved
+     * the generation, and a concurrent one holds the row lock until it
+     * commits, after which this matches no row. */
+    long rows = sw_db_run(db, err,
+                          "UPDATE nodes SET generation = generation + 1"
+                          " WHERE id = $1 AND generation = $2",
+                          SW_PARAMS(c->node_id, gen));
+    if (rows < 0)
+        return -1;
+    if (rows == 0) {
+        c->outcome = TRY_CONFLICT;
+        return 0;
+    }
+
+    char a[SW_RC__COUNT][24];
+    for (int k = 0; k < SW_RC__COUNT; k++)
+        snprintf(a[k], sizeof a[k], "%lld", (long long)req.want.v[k]);
+    if (sw_db_run(db, err,
+                  "INSERT INTO allocations (server_id, node_id, vcpus, mem_guar_mb,"
+                  " mem_max_mb, disk_gb) VALUES ($1, $2, $3, $4, $5, $6)"
+                  " ON CONFLICT (server_id) DO UPDATE SET node_id = excluded.node_id,"
+                  " vcpus = excluded.vcpus, mem_guar_mb = excluded.mem_guar_mb,"
+                  " mem_max_mb = excluded.mem_max_mb, disk_gb = excluded.disk_gb,"
+                  " created_at = now()",
+                  SW_PARAMS(row.server_id, c->node_id, a[SW_RC_VCPU], a[SW_RC_MEM_GUAR],
+                            a[SW_RC_MEM_MAX], a[SW_RC_DISK])) < 0)
+        return -1;
+    if (sw_jobdb_mark_running(db, &row, c->node_id, SW_SRV_PROVISIONING, err) < 0)
+        return -1;
+    c->outcome = TRY_CLAIMED;
+    return 0;
+}
+
+/* What a try means for the whole placement: -1 to go on trying. */
+static const int try_final[] = {
+    [TRY_CLAIMED] = SW_CLAIM_OK,
+    [TRY_TAKEN] = SW_CLAIM_TAKEN,
+    [TRY_SERVER_GONE] = SW_CLAIM_SERVER_GONE,
+    [TRY_NO_ROOM] = -1,
+    [TRY_CONFLICT] = -1,
+};
+
+/* 2-20 ms, growing with the try number. */
+static void jitter(int attempt)
+{
+    long us = 2000L * (attempt + 1) + (long)randombytes_uniform(18000);
+    struct timespec ts = {0, us * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+int sw_claim_place(struct sw_db *db, const struct sw_job_row *row, struct sw_claim_result *res,
+                   struct sw_err *err)
+{
+    struct sw_place_req req;
+    sw_claim_request(row, &req);
+    memset(res, 0, sizeof *res);
+    for (int round = 0; round < CLAIM_ROUNDS; round++) {
+        size_t n = 0;
+        struct sw_place_node *nodes = sw_claim_load_nodes(db, NULL, &n, err);
+        if (!nodes)
+            return -1;
+        size_t *order = sw_calloc(n ? n : 1, sizeof *order);
+        struct sw_place_tally tally;
+        size_t fit = sw_place_rank(nodes, n, &req, randombytes_random(), order, &tally);
+        if (fit == 0) {
+            sw_place_tally_format(&tally, res->why, sizeof res->why);
+            res->outcome = SW_CLAIM_NO_CAPACITY;
+            free(order);
+            free(nodes);
+            return 0;
+        }
+        for (size_t i = 0; i < fit; i++) {
+            const struct sw_place_node *cand = &nodes[order[i]];
+            for (int t = 0; t < CLAIM_TRIES_PER_NODE; t++) {
+                struct try_ctx c = {row->job_id, cand->id, TRY_NO_ROOM, 0};
+                if (sw_db_tx(db, try_tx, &c, err) < 0) {
+                    free(order);
+                    free(nodes);
+                    return -1;
+                }
+                if (try_final[c.outcome] >= 0) {
+                    res->outcome = try_final[c.outcome];
+                    memcpy(res->node_id, cand->id, sizeof res->node_id);
+                    if (c.outcome == TRY_CLAIMED)
+                        sw_info("job.claimed",
+                                "job=%s server=%s node=%s generation=%lld round=%d try=%d",
+                                row->job_id, row->server_id, cand->id, (long long)c.generation + 1,
+                                round, t);
+                    free(order);
+                    free(nodes);
+                    return 0;
+                }
+                if (c.outcome == TRY_NO_ROOM)
+                    break; /* next candidate */
+                sw_debug("claim.conflict", "job=%s node=%s try=%d", row->job_id, cand->id, t);
+                jitter(t);
+            }
+        }
+        free(order);
+        free(nodes);
+    }
+    res->outcome = SW_CLAIM_CONTENDED;
+    snprintf(res->why, sizeof res->why, "claims kept colliding after %d rounds", CLAIM_ROUNDS);
+    return 0;
+}

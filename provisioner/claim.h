@@ -1,0 +1,45 @@
+/* claim.h - placing a create job: load the nodes with their use, rank them
+ * (placement.h), and claim one in a single transaction guarded by the
+ * node's generation (optimistic concurrency; see README.md "Claim").
+ */
+#ifndef SW_CLAIM_H
+#define SW_CLAIM_H
+
+#include <stddef.h>
+
+#include "core/msg.h"
+#include "provisioner/placement.h"
+
+struct sw_db;
+struct sw_err;
+struct sw_job_row;
+
+enum sw_claim_outcome {
+    SW_CLAIM_OK = 0,      /* claimed: node_id holds the node; the job is running */
+    SW_CLAIM_TAKEN,       /* the job is no longer queued (another provisioner moved it) */
+    SW_CLAIM_SERVER_GONE, /* the server is no longer pending (e.g. terminated meanwhile) */
+    SW_CLAIM_NO_CAPACITY, /* no node fits; why holds the tally for the log */
+    SW_CLAIM_CONTENDED,   /* every try collided with other claims; retry later */
+};
+
+struct sw_claim_result {
+    int outcome; /* enum sw_claim_outcome */
+    sw_uuid_t node_id;
+    char why[256];
+};
+
+/* Loads nodes with the sum of their allocations, all of them (node_id NULL)
+ * or one. Returns owned (free()); *n is the count. NULL with err on error;
+ * an empty list is a non-NULL pointer with *n = 0. Rows whose ratios do not
+ * parse are skipped with a warning. */
+struct sw_place_node *sw_claim_load_nodes(struct sw_db *db, const char *node_id, size_t *n,
+                                          struct sw_err *err);
+
+/* Builds the placement request of a job's plan and location. */
+void sw_claim_request(const struct sw_job_row *row, struct sw_place_req *req);
+
+/* Places and claims row's create job. 0 with res->outcome set, -1 on error. */
+int sw_claim_place(struct sw_db *db, const struct sw_job_row *row, struct sw_claim_result *res,
+                   struct sw_err *err);
+
+#endif

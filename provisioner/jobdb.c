@@ -1,0 +1,183 @@
+#include "config.h"
+
+#include "core/db.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "provisioner/jobdb.h"
+#include "provisioner/jobstate.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define JOB_SELECT                                                                                 \
+    "SELECT j.id, j.server_id, j.type, j.state, j.attempts, j.node_id,"                            \
+    "       s.state, s.node_id, s.location_id, s.hostname,"                                        \
+    "       p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb, p.swap_mb, p.disk_gb,"                      \
+    "       t.os, t.kind"                                                                          \
+    "  FROM jobs j"                                                                                \
+    "  JOIN servers s ON s.id = j.server_id"                                                       \
+    "  JOIN plans p ON p.id = s.plan_id"                                                           \
+    "  JOIN templates t ON t.id = s.template_id"                                                   \
+    " WHERE j.id = $1"
+
+static const char sql_load[] = JOB_SELECT;
+static const char sql_load_lock[] = JOB_SELECT " FOR UPDATE OF j, s";
+
+/* Copies a column into out[n]: "" for NULL, -1 when it does not fit. */
+static int copy_col(const PGresult *res, int col, char *out, size_t n)
+{
+    const char *v = sw_db_get(res, 0, col);
+    if (!v)
+        v = "";
+    size_t len = strlen(v);
+    if (len >= n)
+        return -1;
+    memcpy(out, v, len + 1);
+    return 0;
+}
+
+struct enum_col {
+    int col;
+    int (*parse)(const char *);
+    size_t off;
+};
+
+static const struct enum_col enum_cols[] = {
+    {2, sw_job_type_parse, offsetof(struct sw_job_row, type)},
+    {3, sw_job_state_parse, offsetof(struct sw_job_row, state)},
+    {6, sw_server_state_parse, offsetof(struct sw_job_row, srv_state)},
+    {10, sw_plan_kind_parse, offsetof(struct sw_job_row, plan.kind)},
+    {17, sw_plan_kind_parse, offsetof(struct sw_job_row, template_kind)},
+};
+
+struct str_col {
+    int col;
+    size_t off, size;
+};
+
+#define STR_COL(c, field)                                                                          \
+    {                                                                                              \
+        c, offsetof(struct sw_job_row, field), sizeof(((struct sw_job_row *)0)->field)             \
+    }
+
+static const struct str_col str_cols[] = {
+    STR_COL(0, job_id),      STR_COL(1, server_id),   STR_COL(5, job_node_id),
+    STR_COL(7, srv_node_id), STR_COL(8, location_id), STR_COL(9, hostname),
+    STR_COL(16, os),
+};
+
+int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job_row *row,
+                  struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err, lock ? sql_load_lock : sql_load, SW_PARAMS(job_id));
+    if (!res)
+        return -1;
+    int rc = -1;
+    if (PQntuples(res) == 0) {
+        rc = 0;
+        goto out;
+    }
+    memset(row, 0, sizeof *row);
+    for (size_t i = 0; i < sizeof str_cols / sizeof str_cols[0]; i++) {
+        if (copy_col(res, str_cols[i].col, (char *)row + str_cols[i].off, str_cols[i].size) < 0) {
+            SW_ERR(err, SW_EINVALID, "job %s has a value too long for a node job", job_id);
+            sw_err_detail(err, "column %s", PQfname(res, str_cols[i].col));
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < sizeof enum_cols / sizeof enum_cols[0]; i++) {
+        int v = enum_cols[i].parse(sw_db_get(res, 0, enum_cols[i].col));
+        if (v < 0) {
+            SW_ERR(err, SW_EINTERNAL, "job %s has an unknown enumeration value", job_id);
+            sw_err_detail(err, "column %s", PQfname(res, enum_cols[i].col));
+            goto out;
+        }
+        *(int *)(void *)((char *)row + enum_cols[i].off) = v;
+    }
+    row->attempts = (int)sw_db_get_i64(res, 0, 4);
+    row->plan.vcpus = sw_db_get_i64(res, 0, 11);
+    row->plan.ram_mb = sw_db_get_i64(res, 0, 12);
+    row->plan.burst_ram_mb = sw_db_get_i64(res, 0, 13);
+    row->plan.swap_mb = sw_db_get_i64(res, 0, 14);
+    row->plan.disk_gb = sw_db_get_i64(res, 0, 15);
+    rc = 1;
+out:
+    PQclear(res);
+    return rc;
+}
+
+int sw_jobdb_mark_running(struct sw_db *db, const struct sw_job_row *row, const char *node_id,
+                          int srv_state, struct sw_err *err)
+{
+    if (sw_db_run(db, err,
+                  "UPDATE jobs SET state = 'running', attempts = attempts + 1,"
+                  " started_at = coalesce(started_at, now()), node_id = $2,"
+                  " error = NULL, error_code = NULL, updated_at = now() WHERE id = $1",
+                  SW_PARAMS(row->job_id, node_id)) < 0)
+        return -1;
+    if (srv_state == SW_SRV_KEEP)
+        return 0;
+    return sw_db_run(db, err,
+                     "UPDATE servers SET state = $2, node_id = $3, error = NULL,"
+                     " updated_at = now() WHERE id = $1",
+                     SW_PARAMS(row->server_id, sw_server_state_name(srv_state), node_id)) < 0
+               ? -1
+               : 0;
+}
+
+int sw_jobdb_note_retry(struct sw_db *db, const struct sw_job_row *row, const char *error_code,
+                        const char *error, struct sw_err *err)
+{
+    return sw_db_run(db, err,
+                     "UPDATE jobs SET attempts = attempts + 1, error = $2, error_code = $3,"
+                     " updated_at = now() WHERE id = $1",
+                     SW_PARAMS(row->job_id, error, error_code)) < 0
+               ? -1
+               : 0;
+}
+
+int sw_jobdb_finish(struct sw_db *db, const struct sw_job_row *row, bool ok, const char *error_code,
+                    const char *error, const char *domain_state, struct sw_err *err)
+{
+    const struct sw_job_effect *e = sw_jobstate_effect(row->type);
+    if (!e) {
+        SW_ERR(err, SW_EINTERNAL, "job %s has an unknown type", row->job_id);
+        return -1;
+    }
+    const char *jstate = sw_job_state_name(ok ? SW_JOBST_SUCCEEDED : SW_JOBST_FAILED);
+    if (ok)
+        error_code = error = NULL;
+    else if (!error_code || !*error_code)
+        error_code = "internal";
+    if (!ok && (!error || !*error))
+        error = "the job failed";
+    if (sw_db_run(db, err,
+                  "UPDATE jobs SET state = $2, error = $3, error_code = $4, progress = 100,"
+                  " finished_at = now(), updated_at = now() WHERE id = $1",
+                  SW_PARAMS(row->job_id, jstate, error, error_code)) < 0)
+        return -1;
+
+    if (e->srv_from & SW_SRVMASK(row->srv_state)) {
+        int next = sw_jobstate_server_after(e, ok, domain_state, row->srv_state);
+        const char *sname = next == SW_SRV_KEEP ? NULL : sw_server_state_name(next);
+        if (sw_db_run(db, err,
+                      "UPDATE servers SET state = coalesce($2, state), error = $3,"
+                      " updated_at = now() WHERE id = $1",
+                      SW_PARAMS(row->server_id, sname, error)) < 0)
+            return -1;
+    }
+
+    const char *ostate = ok ? e->order_ok : e->order_fail;
+    if (ostate && sw_db_run(db, err,
+                            "UPDATE orders SET state = $2 WHERE server_id = $1"
+                            " AND state = 'accepted'",
+                            SW_PARAMS(row->server_id, ostate)) < 0)
+        return -1;
+
+    if ((ok ? e->release_ok : e->release_fail) &&
+        sw_db_run(db, err, "DELETE FROM allocations WHERE server_id = $1",
+                  SW_PARAMS(row->server_id)) < 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,55 @@
+/* jobdb.h - the job's rows in PostgreSQL: load a job with its server, plan
+ * and template, move it to running, finish it. The state changes follow
+ * the table in jobstate.c; every writer here expects the job and server
+ * rows locked (sw_jobdb_load(..., lock = true) inside a transaction).
+ */
+#ifndef SW_JOBDB_H
+#define SW_JOBDB_H
+
+#include <stdbool.h>
+
+#include "core/msg.h"
+#include "core/resource.h"
+
+struct sw_db;
+struct sw_err;
+
+/* One job as the consumers need it. Node ids are "" when NULL. */
+struct sw_job_row {
+    sw_uuid_t job_id;
+    sw_uuid_t server_id;
+    int type;  /* enum sw_job_type */
+    int state; /* enum sw_job_state */
+    int attempts;
+    sw_uuid_t job_node_id;
+    int srv_state; /* enum sw_server_state */
+    sw_uuid_t srv_node_id;
+    sw_uuid_t location_id; /* requested location; "" for any */
+    char hostname[254];
+    struct sw_plan_size plan;
+    char os[64];
+    int template_kind; /* enum sw_plan_kind */
+};
+
+/* Loads job_id. With lock, the job and server rows are locked FOR UPDATE
+ * (call inside a transaction). Returns 1 when found, 0 when not, -1 on error. */
+int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job_row *row,
+                  struct sw_err *err);
+
+/* A queued job goes to node_id: state running, attempts + 1, started_at,
+ * node_id; the server takes srv_state unless it is SW_SRV_KEEP. */
+int sw_jobdb_mark_running(struct sw_db *db, const struct sw_job_row *row, const char *node_id,
+                          int srv_state, struct sw_err *err);
+
+/* A failed but retryable attempt that will be dispatched again: attempts
+ * + 1, error recorded; the job stays running. */
+int sw_jobdb_note_retry(struct sw_db *db, const struct sw_job_row *row, const char *error_code,
+                        const char *error, struct sw_err *err);
+
+/* Finishes the job (succeeded, or failed with error_code and error, progress
+ * 100, finished_at) and applies its effect on the server, the order and the
+ * allocation. domain_state may be NULL. */
+int sw_jobdb_finish(struct sw_db *db, const struct sw_job_row *row, bool ok, const char *error_code,
+                    const char *error, const char *domain_state, struct sw_err *err);
+
+#endif

@@ -1,0 +1,90 @@
+#include "config.h"
+
+#include "core/enums.h"
+#include "provisioner/jobstate.h"
+
+#include <string.h>
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A server that exists on a node and is not on its way out. */
+#define LIVE                                                                                       \
+    (SW_SRVMASK(SW_SRV_RUNNING) | SW_SRVMASK(SW_SRV_STOPPED) | SW_SRVMASK(SW_SRV_SUSPENDED))
+/* Anything but gone. */
+#define NOT_GONE (((1u << SW_SRV__COUNT) - 1) & ~SW_SRVMASK(SW_SRV_TERMINATED))
+
+static const struct sw_job_effect effects[] = {
+    [SW_JOB_CREATE] = {SW_JOB_CREATE, SW_ROUTE_PLACE, SW_SRV_PROVISIONING, SW_SRV_RUNNING,
+                       SW_SRV_FAILED, SW_SRVMASK(SW_SRV_PENDING) | SW_SRVMASK(SW_SRV_PROVISIONING),
+                       "completed", "failed", false, true},
+    [SW_JOB_START] = {SW_JOB_START, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_RUNNING, SW_SRV_FROM_DOMAIN,
+                      LIVE, NULL, NULL, false, false},
+    [SW_JOB_STOP] = {SW_JOB_STOP, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_STOPPED, SW_SRV_FROM_DOMAIN,
+                     LIVE, NULL, NULL, false, false},
+    [SW_JOB_REBOOT] = {SW_JOB_REBOOT, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_RUNNING,
+                       SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
+    [SW_JOB_REINSTALL] = {SW_JOB_REINSTALL, SW_ROUTE_UNSUPPORTED, SW_SRV_KEEP, SW_SRV_KEEP,
+                          SW_SRV_KEEP, 0, NULL, NULL, false, false},
+    [SW_JOB_RESIZE] = {SW_JOB_RESIZE, SW_ROUTE_UNSUPPORTED, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
+                       0, NULL, NULL, false, false},
+    [SW_JOB_SUSPEND] = {SW_JOB_SUSPEND, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_SUSPENDED,
+                        SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
+    [SW_JOB_UNSUSPEND] = {SW_JOB_UNSUSPEND, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_RUNNING,
+                          SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
+    /* A failed terminate leaves the server "terminating" with its error,
+     * for an operator; it keeps its allocation until the domain is gone. */
+    [SW_JOB_TERMINATE] = {SW_JOB_TERMINATE, SW_ROUTE_NODE_OR_DONE, SW_SRV_TERMINATING,
+                          SW_SRV_TERMINATED, SW_SRV_KEEP, NOT_GONE, NULL, NULL, true, false},
+    [SW_JOB_RESET_PASSWORD] = {SW_JOB_RESET_PASSWORD, SW_ROUTE_UNSUPPORTED, SW_SRV_KEEP,
+                               SW_SRV_KEEP, SW_SRV_KEEP, 0, NULL, NULL, false, false},
+};
+
+_Static_assert(N(effects) == SW_JOB__COUNT, "one effect per job type");
+
+const struct sw_job_effect *sw_jobstate_effect(int type)
+{
+    return (type >= 0 && (size_t)type < N(effects)) ? &effects[type] : NULL;
+}
+
+static const struct {
+    const char *name;
+    int state;
+} domain_states[] = {
+    {"running", SW_SRV_RUNNING},
+    {"stopped", SW_SRV_STOPPED},
+    {"suspended", SW_SRV_SUSPENDED},
+};
+
+int sw_jobstate_from_domain(const char *domain_state)
+{
+    for (size_t i = 0; domain_state && i < N(domain_states); i++)
+        if (strcmp(domain_states[i].name, domain_state) == 0)
+            return domain_states[i].state;
+    return -1;
+}
+
+int sw_jobstate_server_after(const struct sw_job_effect *e, bool ok, const char *domain_state,
+                             int current_state)
+{
+    if (current_state < 0 || current_state >= SW_SRV__COUNT ||
+        !(e->srv_from & SW_SRVMASK(current_state)))
+        return SW_SRV_KEEP;
+    int s = ok ? e->srv_ok : e->srv_fail;
+    if (s == SW_SRV_FROM_DOMAIN) {
+        s = sw_jobstate_from_domain(domain_state);
+        if (s < 0)
+            return SW_SRV_KEEP;
+    }
+    return s == current_state ? SW_SRV_KEEP : s;
+}
+
+bool sw_jobstate_terminal(int job_state)
+{
+    return job_state == SW_JOBST_SUCCEEDED || job_state == SW_JOBST_FAILED ||
+           job_state == SW_JOBST_DEAD;
+}
+
+bool sw_jobstate_should_retry(bool retryable, int attempts)
+{
+    return retryable && attempts < SW_JOB_MAX_ATTEMPTS;
+}

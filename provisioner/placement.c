@@ -1,0 +1,201 @@
+#include "config.h"
+
+#include "core/alloc.h"
+#include "core/enums.h"
+#include "provisioner/placement.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const node_states[] = {
+    [SW_NODE_ACTIVE] = "active", [SW_NODE_DRAINING] = "draining", [SW_NODE_OFFLINE] = "offline"};
+
+static const char *const verdicts[] = {
+    [SW_PLACE_FITS] = "fits",
+    [SW_PLACE_NOT_ACTIVE] = "not_active",
+    [SW_PLACE_WRONG_KIND] = "wrong_kind",
+    [SW_PLACE_WRONG_LOCATION] = "wrong_location",
+    [SW_PLACE_NO_ROOM] = "no_room",
+};
+
+const char *sw_node_state_name(int v)
+{
+    return (v >= 0 && (size_t)v < N(node_states)) ? node_states[v] : "?";
+}
+
+int sw_node_state_parse(const char *s)
+{
+    for (size_t i = 0; s && i < N(node_states); i++)
+        if (strcmp(node_states[i], s) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *sw_place_verdict_name(int v)
+{
+    return (v >= 0 && (size_t)v < N(verdicts)) ? verdicts[v] : "?";
+}
+
+int sw_place_kinds_parse(const char *s, unsigned *kinds)
+{
+    if (!s || *s != '{')
+        return -1;
+    unsigned set = 0;
+    const char *p = s + 1;
+    if (*p == '}')
+        return p[1] == '\0' ? (*kinds = 0, 0) : -1;
+    for (;;) {
+        size_t len = strcspn(p, ",}");
+        char word[16];
+        if (len == 0 || len >= sizeof word)
+            return -1;
+        memcpy(word, p, len);
+        word[len] = '\0';
+        int k = sw_plan_kind_parse(word);
+        if (k < 0)
+            return -1;
+        set |= 1u << k;
+        p += len;
+        if (*p == '}')
+            break;
+        if (*p != ',')
+            return -1; /* unterminated */
+        p++;
+    }
+    if (p[1] != '\0')
+        return -1;
+    *kinds = set;
+    return 0;
+}
+
+enum sw_place_verdict sw_place_check(const struct sw_place_node *n, const struct sw_place_req *r,
+                                     int *short_class)
+{
+    if (n->state != SW_NODE_ACTIVE)
+        return SW_PLACE_NOT_ACTIVE;
+    if (r->kind < 0 || r->kind >= SW_KIND__COUNT || !(n->kinds & (1u << r->kind)))
+        return SW_PLACE_WRONG_KIND;
+    if (r->location_id && *r->location_id && strcasecmp(r->location_id, n->location_id) != 0)
+        return SW_PLACE_WRONG_LOCATION;
+    if (!sw_node_fits(&n->inv, &n->used, &r->want, short_class))
+        return SW_PLACE_NO_ROOM;
+    return SW_PLACE_FITS;
+}
+
+/* ---- weighers: each returns a score in [0, 1000000] for a node that fits ---- */
+
+/* Spread: the larger the share of guaranteed memory left free after
+ * placing, the better (fills nodes evenly; right for pv and dedicated
+ * pools, and a safe default until a stack weigher lands for bursting
+ * container pools). */
+static int64_t weigh_mem_guar_spread(const struct sw_place_node *n, const struct sw_place_req *r)
+{
+    struct sw_amounts cap;
+    sw_node_capacity(&n->inv, &cap);
+    int64_t c = cap.v[SW_RC_MEM_GUAR];
+    int64_t left = c - n->used.v[SW_RC_MEM_GUAR] - r->want.v[SW_RC_MEM_GUAR];
+    if (c <= 0 || left <= 0)
+        return 0;
+    return left * 1000000 / c;
+}
+
+struct sw_place_weigher {
+    const char *name;
+    int64_t weight;
+    int64_t (*fn)(const struct sw_place_node *n, const struct sw_place_req *r);
+};
+
+static const struct sw_place_weigher weighers[] = {
+    {"mem_guar_spread", 1, weigh_mem_guar_spread},
+};
+
+int64_t sw_place_score(const struct sw_place_node *n, const struct sw_place_req *r)
+{
+    int64_t s = 0;
+    for (size_t i = 0; i < N(weighers); i++)
+        s += weighers[i].weight * weighers[i].fn(n, r);
+    return s;
+}
+
+/* ---- rank ---- */
+
+struct ranked {
+    size_t idx;
+    int64_t score;
+    const char *id;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    int c = strcmp(x->id, y->id);
+    if (c)
+        return c;
+    return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+size_t sw_place_rank(const struct sw_place_node *nodes, size_t n, const struct sw_place_req *r,
+                     uint32_t pick, size_t *order, struct sw_place_tally *tally)
+{
+    if (tally)
+        memset(tally, 0, sizeof *tally);
+    if (n == 0)
+        return 0;
+    struct ranked *v = sw_calloc(n, sizeof *v);
+    size_t fit = 0;
+    for (size_t i = 0; i < n; i++) {
+        int short_class = -1;
+        enum sw_place_verdict vd = sw_place_check(&nodes[i], r, &short_class);
+        if (tally) {
+            tally->by_verdict[vd]++;
+            if (vd == SW_PLACE_NO_ROOM && short_class >= 0 && short_class < SW_RC__COUNT)
+                tally->short_of[short_class]++;
+        }
+        if (vd != SW_PLACE_FITS)
+            continue;
+        v[fit].idx = i;
+        v[fit].score = sw_place_score(&nodes[i], r);
+        v[fit].id = nodes[i].id;
+        fit++;
+    }
+    qsort(v, fit, sizeof *v, cmp_ranked);
+    if (fit > 0) {
+        size_t k = fit < SW_PLACE_TOP_K ? fit : SW_PLACE_TOP_K;
+        size_t chosen = pick % k;
+        order[0] = v[chosen].idx;
+        size_t o = 1;
+        for (size_t i = 0; i < fit; i++)
+            if (i != chosen)
+                order[o++] = v[i].idx;
+    }
+    free(v);
+    return fit;
+}
+
+const char *sw_place_tally_format(const struct sw_place_tally *t, char *buf, size_t len)
+{
+    size_t total = 0, o = 0;
+    for (int i = 0; i < SW_PLACE__COUNT; i++)
+        total += t->by_verdict[i];
+    int w = snprintf(buf, len, "nodes=%zu", total);
+    o = w > 0 ? (size_t)w : 0;
+    for (int i = 0; i < SW_PLACE__COUNT && o < len; i++) {
+        if (t->by_verdict[i] == 0)
+            continue;
+        w = snprintf(buf + o, len - o, " %s=%zu", sw_place_verdict_name(i), t->by_verdict[i]);
+        o += w > 0 ? (size_t)w : 0;
+    }
+    for (int c = 0; c < SW_RC__COUNT && o < len; c++) {
+        if (t->short_of[c] == 0)
+            continue;
+        w = snprintf(buf + o, len - o, " short_%s=%zu", sw_res_class_name(c), t->short_of[c]);
+        o += w > 0 ? (size_t)w : 0;
+    }
+    return buf;
+}

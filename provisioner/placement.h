@@ -1,0 +1,92 @@
+/* placement.h - choosing a node for a server: pure functions over plain
+ * structs, no I/O (the claim in claim.c is the edge that talks to PG).
+ *
+ * Three steps, as in DESIGN.md "Placement":
+ *   filter  sw_place_check(): active, hosts the plan kind, in the requested
+ *           location, and fits every resource class (core/resource.h);
+ *   score   sw_place_score(): a weighted sum of the weighers in the table
+ *           in placement.c (today one: spread on guaranteed memory);
+ *   pick    sw_place_rank(): sorts the fitting nodes by score and puts a
+ *           random one of the top few first, so that parallel provisioners
+ *           rarely race for the same node; the rest follow as alternates.
+ */
+#ifndef SW_PLACEMENT_H
+#define SW_PLACEMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/crypto.h"
+#include "core/resource.h"
+
+/* nodes.state */
+enum sw_node_state { SW_NODE_ACTIVE = 0, SW_NODE_DRAINING, SW_NODE_OFFLINE, SW_NODE__COUNT };
+
+const char *sw_node_state_name(int v);
+int sw_node_state_parse(const char *s);
+
+/* How many nodes of the best ones sw_place_rank() picks among. */
+#define SW_PLACE_TOP_K 3
+
+/* One candidate node as placement sees it. */
+struct sw_place_node {
+    char id[SW_UUID_LEN + 1];
+    char location_id[SW_UUID_LEN + 1];
+    int state;      /* enum sw_node_state */
+    unsigned kinds; /* bit (1u << enum sw_plan_kind) per hosted kind */
+    struct sw_node_inv inv;
+    struct sw_amounts used; /* sum of the node's allocations */
+    int64_t generation;
+};
+
+/* What is being placed. */
+struct sw_place_req {
+    int kind;                /* enum sw_plan_kind */
+    const char *location_id; /* borrowed; NULL or "": any location */
+    struct sw_amounts want;  /* sw_plan_demand() of the plan */
+};
+
+/* Why sw_place_check() rejected a node. */
+enum sw_place_verdict {
+    SW_PLACE_FITS = 0,
+    SW_PLACE_NOT_ACTIVE,
+    SW_PLACE_WRONG_KIND,
+    SW_PLACE_WRONG_LOCATION,
+    SW_PLACE_NO_ROOM,
+    SW_PLACE__COUNT
+};
+
+const char *sw_place_verdict_name(int v);
+
+/* Parses a PostgreSQL text[] of kinds ("{container,hvm}") into a bit set;
+ * returns -1 when malformed or naming an unknown kind. */
+int sw_place_kinds_parse(const char *s, unsigned *kinds);
+
+/* Filters one node. *short_class (if non-NULL) is set for SW_PLACE_NO_ROOM. */
+enum sw_place_verdict sw_place_check(const struct sw_place_node *n, const struct sw_place_req *r,
+                                     int *short_class);
+
+/* Score of a node that fits (higher is better); weighted sum of weighers. */
+int64_t sw_place_score(const struct sw_place_node *n, const struct sw_place_req *r);
+
+/* Per-verdict counts over a node list, for the "no capacity" message. */
+struct sw_place_tally {
+    size_t by_verdict[SW_PLACE__COUNT];
+    size_t short_of[SW_RC__COUNT]; /* among SW_PLACE_NO_ROOM: first short class */
+};
+
+/* Ranks nodes for r. Writes the indexes of the fitting nodes into order
+ * (room for n entries): order[0] is the one picked among the best
+ * SW_PLACE_TOP_K by `pick` (any random number; pick % k chooses), the rest
+ * follow best first as alternates. Ties are broken by node id so that the
+ * result depends only on the inputs. Returns how many fit (0: none). tally
+ * may be NULL. */
+size_t sw_place_rank(const struct sw_place_node *nodes, size_t n, const struct sw_place_req *r,
+                     uint32_t pick, size_t *order, struct sw_place_tally *tally);
+
+/* Writes a one-line summary of a tally for the log ("nodes=3 not_active=1
+ * no_room=2 short_MEM_GUAR=2") into buf. Returns buf. */
+const char *sw_place_tally_format(const struct sw_place_tally *t, char *buf, size_t len);
+
+#endif
