@@ -47,10 +47,20 @@ sw_pg_start() {
     data=$dir/pg
     log=$dir/pg.log
     if [ "$(id -u)" = 0 ]; then
-        # the postgres user must reach the data and socket directories
+        # The postgres user must reach the data directory. A checkout under
+        # a private home (/root is 0700) is not reachable: keep the cluster
+        # in /var/lib/slipway instead, named after DIR, and remember it.
         if ! runuser -u postgres -- test -x "$dir"; then
-            echo "stack: user postgres cannot enter $dir; choose a directory whose parents are world-searchable" >&2
-            return 1
+            data=/var/lib/slipway/$(echo "$dir" | md5sum | cut -c1-12)/pg
+            mkdir -p "$(dirname "$data")"
+            chmod 755 /var/lib/slipway "$(dirname "$data")"
+            log=$(dirname "$data")/pg.log
+            echo "$data" >"$dir/.pgdata"
+        fi
+        if ! runuser -u postgres -- test -x "$sock"; then
+            sock=/tmp/sw-sock-$(echo "$dir" | md5sum | cut -c1-12)
+            mkdir -p "$sock" && chmod 755 "$sock"
+            echo "$sock" >"$dir/.sockdir"
         fi
         chown postgres "$sock"
         touch "$log" && chown postgres "$log"
@@ -94,6 +104,7 @@ sw_pg_start() {
 
 sw_pg_stop() {
     local data=$1/pg
+    [ -f "$1/.pgdata" ] && data=$(cat "$1/.pgdata")
     [ -f "$data/postmaster.pid" ] || return 0
     sw__as_pg "$SW_PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
 }
