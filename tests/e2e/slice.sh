@@ -140,6 +140,8 @@ sw_t_eq "alice terminates her hvm server: 202" 202 "$SW_STATUS"
 sw_t_eq "with a terminate job" terminate "$(j .job.type)"
 sw_t_check "the server becomes terminated" \
     sw_t_wait "terminated" 30 is_state "${SRV[hvm]}" terminated
+domain_gone() { grep -q "type=terminate kind=hvm state=absent" "$SW_T_DIR/engine-ct-hvm.log"; }
+sw_t_check "the engine reports its domain gone" sw_t_wait "domain absent" 10 domain_gone
 sw_t_eq "its allocation is released" 0 \
     "$(sw_t_psql -c "select count(*) from allocations where server_id = '${SRV[hvm]}'")"
 api DELETE "/v1/servers/${SRV[hvm]}" "$ALICE"
