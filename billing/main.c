@@ -13,14 +13,12 @@
 #include "core/log.h"
 #include "core/msg.h"
 #include "core/redis.h"
+#include "core/worker.h"
 
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 static volatile sig_atomic_t stopping;
 
@@ -57,43 +55,10 @@ static enum sw_msg_outcome handle_usage(void *ctx, const struct sw_stream_entry 
     return SW_MSG_DONE;
 }
 
-static void sleep_ms(long ms)
+static bool is_stopping(void *arg)
 {
-    while (ms > 0 && !stopping) {
-        long step = ms < 100 ? ms : 100;
-        struct timespec ts = {0, step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
-    }
-}
-
-static long next_backoff(long prev)
-{
-    long next = prev <= 0 ? 100 : prev * 2;
-    if (next > 5000)
-        next = 5000;
-    return next / 2 + (long)randombytes_uniform((uint32_t)(next / 2) + 1);
-}
-
-static int connect_all(struct billing *b, struct sw_consumer *c, struct sw_err *err)
-{
-    if (!b->db) {
-        b->db = sw_db_connect(b->db_url, err);
-        if (!b->db)
-            return -1;
-    } else if (b->suspect && sw_db_run(b->db, err, "SELECT 1", 0, NULL) < 0) {
-        return -1;
-    }
-    if (!b->redis) {
-        b->redis = sw_redis_connect(b->redis_url, err);
-        if (!b->redis || sw_consumer_setup(b->redis, c, err) < 0)
-            return -1;
-    } else if (sw_redis_broken(b->redis) || b->suspect) {
-        if (sw_redis_reconnect(b->redis, err) < 0 || sw_consumer_setup(b->redis, c, err) < 0)
-            return -1;
-    }
-    b->suspect = false;
-    return 0;
+    (void)arg;
+    return stopping != 0;
 }
 
 int main(int argc, char **argv)
@@ -124,15 +89,7 @@ int main(int argc, char **argv)
         sw_log_err(SW_LOG_ERROR, "startup.failed", &err);
         return 2;
     }
-    char *owned = NULL;
-    const char *consumer = sw_conf_get("SLIPWAY_CONSUMER");
-    if (!consumer) {
-        char host[256];
-        if (gethostname(host, sizeof host) < 0)
-            snprintf(host, sizeof host, "billing");
-        host[sizeof host - 1] = '\0';
-        consumer = owned = sw_asprintf("%s-%ld", host, (long)getpid());
-    }
+    char *consumer = sw_conf_consumer_name();
 
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
@@ -152,26 +109,20 @@ int main(int argc, char **argv)
     };
     sw_info("billing.started", "stream=%s group=%s consumer=%s claim_idle_ms=%ld", c.stream,
             c.group, consumer, idle_ms);
-    long backoff = 0;
-    bool down = false;
-    while (!stopping) {
-        sw_err_clear(&err);
-        if (connect_all(&b, &c, &err) < 0 || sw_consumer_step(b.redis, &c, &err) < 0) {
-            sw_log_err(down ? SW_LOG_DEBUG : SW_LOG_WARN, "billing.degraded", &err);
-            down = true;
-            b.suspect = true;
-            backoff = next_backoff(backoff);
-            sleep_ms(backoff);
-            continue;
-        }
-        if (down)
-            sw_info("billing.recovered", "consumer=%s", consumer);
-        down = false;
-        backoff = 0;
-    }
+    const struct sw_worker w = {
+        .name = "billing",
+        .db_url = b.db_url,
+        .redis_url = b.redis_url,
+        .consumer = &c,
+        .db = &b.db,
+        .redis = &b.redis,
+        .suspect = &b.suspect,
+        .stopping = is_stopping,
+    };
+    sw_worker_run(&w);
     sw_db_free(b.db);
     sw_redis_free(b.redis);
     sw_info("billing.stopped", "consumer=%s", c.consumer);
-    free(owned);
+    free(consumer);
     return 0;
 }

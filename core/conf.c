@@ -1,10 +1,12 @@
 #include "config.h"
 #include "core/conf.h"
+#include "core/alloc.h"
 #include "core/err.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_DATABASE_URL", "postgresql:///slipway", "all",
@@ -84,6 +86,18 @@ int sw_conf_long(const char *name, long min, long max, long *out, struct sw_err 
     }
     *out = n;
     return 0;
+}
+
+char *sw_conf_consumer_name(void)
+{
+    const char *v = sw_conf_get("SLIPWAY_CONSUMER");
+    if (v)
+        return sw_strdup(v);
+    char host[256];
+    if (gethostname(host, sizeof host) < 0)
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    return sw_asprintf("%s-%ld", host, (long)getpid());
 }
 
 void sw_conf_print_markdown(FILE *f)

@@ -25,6 +25,10 @@ const char *sw_conf_require(const char *name, struct sw_err *err);
 /* Parses an integer key within [min, max]; fails with SW_EINVALID naming the key. */
 int sw_conf_long(const char *name, long min, long max, long *out, struct sw_err *err);
 
+/* The consumer name for Redis groups: SLIPWAY_CONSUMER, else HOSTNAME-PID.
+ * Returns owned (free()). */
+char *sw_conf_consumer_name(void);
+
 /* The table, terminated by a zeroed entry; static storage. */
 const struct sw_conf_key *sw_conf_table(void);
 /* Prints the table as a Markdown table (slipwayctl config). */

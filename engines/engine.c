@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/msg.h"
 #include "core/redis.h"
+#include "core/worker.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -34,8 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
 #define USAGE_QUEUE_MAX 10000 /* unsent samples kept while Redis is down */
 
 struct engine {
@@ -96,14 +95,8 @@ static int load_config(struct engine *e, struct sw_err *err)
         !(e->redis_url = sw_conf_require("SLIPWAY_REDIS_URL", err)) ||
         !(e->templates_dir = sw_conf_require("SLIPWAY_TEMPLATES_DIR", err)))
         return -1;
-    const char *consumer = sw_conf_get("SLIPWAY_CONSUMER");
-    if (consumer) {
-        snprintf(e->consumer, sizeof e->consumer, "%s", consumer);
-    } else {
-        char host[64] = "engine";
-        gethostname(host, sizeof host - 1);
-        snprintf(e->consumer, sizeof e->consumer, "%s-%ld", host, (long)getpid());
-    }
+    SW_AUTOFREE char *consumer = sw_conf_consumer_name();
+    snprintf(e->consumer, sizeof e->consumer, "%s", consumer);
     return 0;
 }
 
@@ -162,14 +155,6 @@ static bool nap(struct engine *e, long ms)
     return !stopping(e);
 }
 
-static long next_backoff(long b)
-{
-    long n = b ? b * 2 : BACKOFF_MIN_MS;
-    if (n > BACKOFF_MAX_MS)
-        n = BACKOFF_MAX_MS;
-    return n;
-}
-
 /* Logs the first failure of an outage as an error, the rest at debug. */
 static void log_outage(bool *down, const char *event, const struct sw_err *err)
 {
@@ -195,6 +180,11 @@ static enum sw_msg_outcome on_entry(void *ctx, const struct sw_stream_entry *ent
     return SW_MSG_DONE;
 }
 
+static bool stopping_cb(void *arg)
+{
+    return stopping(arg);
+}
+
 static void *consumer_main(void *arg)
 {
     struct engine *e = arg;
@@ -207,34 +197,15 @@ static void *consumer_main(void *arg)
         .handle = on_entry,
         .ctx = e,
     };
-    bool need_setup = true, down = false;
-    long backoff = 0;
-    while (!stopping(e)) {
-        struct sw_err err;
-        sw_err_clear(&err);
-        int rc = 0;
-        if (!e->consumer_redis) {
-            e->consumer_redis = sw_redis_connect(e->redis_url, &err);
-            rc = e->consumer_redis ? 0 : -1;
-            need_setup = true;
-        } else if (sw_redis_broken(e->consumer_redis)) {
-            rc = sw_redis_reconnect(e->consumer_redis, &err);
-            need_setup = true;
-        }
-        if (rc == 0 && need_setup && (rc = sw_consumer_setup(e->consumer_redis, &c, &err)) == 0) {
-            need_setup = false;
-            if (down)
-                sw_info("consumer.redis_back", "stream=%s", e->stream);
-            down = false;
-            backoff = 0;
-        }
-        if (rc == 0 && sw_consumer_step(e->consumer_redis, &c, &err) >= 0)
-            continue;
-        log_outage(&down, "consumer.redis_error", &err);
-        need_setup = true;
-        backoff = next_backoff(backoff);
-        nap(e, backoff + (long)(sw_now_ms() % (backoff / 4 + 1)));
-    }
+    const struct sw_worker w = {
+        .name = "engine",
+        .redis_url = e->redis_url,
+        .consumer = &c,
+        .redis = &e->consumer_redis,
+        .stopping = stopping_cb,
+        .stop_arg = e,
+    };
+    sw_worker_run(&w);
     sw_redis_free(e->consumer_redis);
     e->consumer_redis = NULL;
     return NULL;

@@ -252,6 +252,6 @@ void *sw_jobs_main(void *arg)
         .handle = sw_jobs_handle,
         .ctx = t,
     };
-    sw_worker_run(t, &c);
+    sw_prov_run_consumer(t, &c);
     return NULL;
 }

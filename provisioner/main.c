@@ -46,15 +46,8 @@ static int load_conf(struct sw_prov_conf *conf, char **owned_consumer, struct sw
     if (!conf->redis_url ||
         sw_conf_long("SLIPWAY_CLAIM_IDLE_MS", 100, 86400000L, &conf->claim_idle_ms, err) < 0)
         return -1;
-    conf->consumer = sw_conf_get("SLIPWAY_CONSUMER");
-    if (!conf->consumer) {
-        char host[256];
-        if (gethostname(host, sizeof host) < 0)
-            snprintf(host, sizeof host, "provisioner");
-        host[sizeof host - 1] = '\0';
-        *owned_consumer = sw_asprintf("%s-%ld", host, (long)getpid());
-        conf->consumer = *owned_consumer;
-    }
+    *owned_consumer = sw_conf_consumer_name();
+    conf->consumer = *owned_consumer;
     return 0;
 }
 

@@ -35,8 +35,6 @@ void sw_prov_stop(void);
 bool sw_prov_stopping(void);
 /* Sleeps up to ms, waking early once sw_prov_stopping(). */
 void sw_prov_sleep_ms(long ms);
-/* Next backoff delay: 0 -> 100 ms, doubling up to 5 s, with jitter. */
-long sw_prov_backoff(long prev_ms);
 
 /* Logs a thread's trouble: at warn when an outage starts (first), at debug
  * while it lasts, so one outage is one warning. */
@@ -47,9 +45,9 @@ void sw_prov_log_degraded(const char *thread, bool first, const struct sw_err *e
  * thread's connections suspect when a dependency was unavailable). */
 enum sw_msg_outcome sw_prov_disposition(struct sw_prov_thread *t, const struct sw_err *err);
 
-/* Runs a consumer until stopped: connects (and reconnects with backoff)
- * PostgreSQL and Redis, sets the group up, and steps. c->ctx must be t. */
-void sw_worker_run(struct sw_prov_thread *t, struct sw_consumer *c);
+/* Runs a consumer until stopped through core's sw_worker_run() on the
+ * thread's own connections. c->ctx must be t. */
+void sw_prov_run_consumer(struct sw_prov_thread *t, struct sw_consumer *c);
 
 /* Thread entry points; arg is a struct sw_prov_thread *. */
 void *sw_relay_main(void *arg);

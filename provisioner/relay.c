@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/redis.h"
+#include "core/worker.h"
 #include "provisioner/prov.h"
 
 #include <errno.h>
@@ -172,7 +173,7 @@ void *sw_relay_main(void *arg)
         if (connect_all(&rl, &err) < 0 || drain(&rl, &err) < 0) {
             sw_prov_log_degraded(rl.t->name, !down, &err);
             down = true;
-            backoff = sw_prov_backoff(backoff);
+            backoff = sw_backoff_next(backoff);
             sw_prov_sleep_ms(backoff);
             continue;
         }

@@ -114,6 +114,6 @@ void *sw_results_main(void *arg)
         .handle = sw_results_handle,
         .ctx = t,
     };
-    sw_worker_run(t, &c);
+    sw_prov_run_consumer(t, &c);
     return NULL;
 }
