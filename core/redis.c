@@ -323,7 +323,8 @@ int sw_stream_autoclaim(struct sw_redis *r, const char *stream, const char *grou
     return 0;
 }
 
-int sw_consumer_setup(struct sw_redis *r, struct sw_consumer *c, struct sw_err *err)
+/* Zero fields take their documented defaults. */
+static void consumer_defaults(struct sw_consumer *c)
 {
     if (c->block_ms <= 0)
         c->block_ms = 1000;
@@ -333,6 +334,11 @@ int sw_consumer_setup(struct sw_redis *r, struct sw_consumer *c, struct sw_err *
         c->max_deliveries = 5;
     if (c->count <= 0)
         c->count = 16;
+}
+
+int sw_consumer_setup(struct sw_redis *r, struct sw_consumer *c, struct sw_err *err)
+{
+    consumer_defaults(c);
     return sw_stream_group_create(r, c->stream, c->group, err);
 }
 
@@ -385,6 +391,7 @@ int sw_consumer_step(struct sw_redis *r, struct sw_consumer *c, struct sw_err *e
 {
     struct sw_stream_batch b = {0, NULL};
     int total = 0;
+    consumer_defaults(c);
     long long now = sw_now_ms();
     if (now - c->last_claim_ms >= c->min_idle_ms / 4) {
         c->last_claim_ms = now;
