@@ -2,6 +2,7 @@
 #include "core/crypto.h"
 #include "core/err.h"
 
+#include <semaphore.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -83,11 +84,41 @@ bool sw_ct_streq(const char *a, const char *b)
     return sodium_memcmp(a, b, la) == 0;
 }
 
+static unsigned long long pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+static size_t pw_mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+static sem_t pw_slots;
+static bool pw_limited;
+
+void sw_password_configure(unsigned long long opslimit, size_t memlimit, unsigned concurrency)
+{
+    pw_ops = opslimit;
+    pw_mem = memlimit;
+    if (concurrency > 0 && !pw_limited) {
+        sem_init(&pw_slots, 0, concurrency);
+        pw_limited = true;
+    }
+}
+
+static void slot_take(void)
+{
+    if (pw_limited)
+        while (sem_wait(&pw_slots) != 0)
+            ;
+}
+
+static void slot_give(void)
+{
+    if (pw_limited)
+        sem_post(&pw_slots);
+}
+
 int sw_password_hash(const char *password, char out[SW_PASSWORD_HASH_MAX], struct sw_err *err)
 {
     _Static_assert(SW_PASSWORD_HASH_MAX >= crypto_pwhash_STRBYTES, "hash buffer too small");
-    if (crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    slot_take();
+    int rc = crypto_pwhash_str(out, password, strlen(password), pw_ops, pw_mem);
+    slot_give();
+    if (rc != 0) {
         SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not hash the password: out of memory");
         return -1;
     }
@@ -96,5 +127,13 @@ int sw_password_hash(const char *password, char out[SW_PASSWORD_HASH_MAX], struc
 
 bool sw_password_verify(const char *hash, const char *password)
 {
-    return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+    slot_take();
+    bool ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+    slot_give();
+    return ok;
+}
+
+bool sw_password_needs_rehash(const char *hash)
+{
+    return crypto_pwhash_str_needs_rehash(hash, pw_ops, pw_mem) != 0;
 }

@@ -42,8 +42,16 @@ void sw_token_hash(const unsigned char key[SW_SECRET_KEY_BYTES], const char *tok
 /* Constant-time comparison of two equal-length strings; false if lengths differ. */
 bool sw_ct_streq(const char *a, const char *b);
 
+/* Sets the argon2id cost (opslimit, memlimit in bytes) and how many hashes
+ * may run at once; callers beyond that wait their turn (a queue, not a
+ * pile-up of 128 MiB allocations). Defaults: libsodium's INTERACTIVE, no
+ * limit. Call before any thread hashes. */
+void sw_password_configure(unsigned long long opslimit, size_t memlimit, unsigned concurrency);
+
 /* argon2id string into out; -1 with err (out of memory) on failure. */
 int sw_password_hash(const char *password, char out[SW_PASSWORD_HASH_MAX], struct sw_err *err);
 bool sw_password_verify(const char *hash, const char *password);
+/* True when hash was made with other parameters than the configured ones. */
+bool sw_password_needs_rehash(const char *hash);
 
 #endif

@@ -175,6 +175,10 @@ void sw_db_rollback(struct sw_db *db)
 
 int sw_db_tx(struct sw_db *db, sw_db_tx_fn fn, void *ctx, struct sw_err *err)
 {
+    /* Inside a transaction already: join it; the outermost sw_db_tx owns
+     * the commit and the retries. */
+    if (db->in_tx)
+        return fn(db, ctx, err);
     for (int attempt = 0;; attempt++) {
         sw_err_clear(err);
         if (sw_db_begin(db, err) == 0) {

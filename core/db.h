@@ -46,7 +46,8 @@ void sw_db_rollback(struct sw_db *db);
 
 /* Runs fn inside BEGIN..COMMIT. fn returns 0 to commit, -1 to roll back
  * (with err set). Serialization failures and deadlocks are retried up to
- * 5 times with jittered backoff. */
+ * 5 times with jittered backoff. Called inside an open transaction, it
+ * joins it: fn runs once and the outermost call commits or retries. */
 typedef int (*sw_db_tx_fn)(struct sw_db *db, void *ctx, struct sw_err *err);
 int sw_db_tx(struct sw_db *db, sw_db_tx_fn fn, void *ctx, struct sw_err *err);
 

@@ -18,6 +18,8 @@ enum sw_errc {
     SW_ENOTFOUND,        /* no such object (or not yours) */
     SW_ECONFLICT,        /* state or uniqueness conflict */
     SW_EUNPROCESSABLE,   /* well-formed but cannot be done (quota, capacity) */
+    SW_ETOO_LARGE,       /* input over a size limit */
+    SW_ERATE_LIMITED,    /* too many requests; try later */
     SW_EUNSUPPORTED,     /* operation not supported here */
     SW_EUNAVAILABLE,     /* dependency down; usually retryable */
     SW_EINTERNAL,        /* a bug or an unexpected state */

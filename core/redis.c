@@ -208,6 +208,37 @@ int sw_stream_ack(struct sw_redis *r, const char *stream, const char *group, con
     return 0;
 }
 
+long long sw_redis_incr(struct sw_redis *r, const char *key, long ttl_s, struct sw_err *err)
+{
+    const char *argv[] = {"INCR", key};
+    redisReply *rep = cmd(r, 2, argv, err);
+    if (!rep)
+        return -1;
+    long long n = rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    freeReplyObject(rep);
+    if (n == 1) {
+        char ttl[24];
+        snprintf(ttl, sizeof ttl, "%ld", ttl_s);
+        const char *ex[] = {"EXPIRE", key, ttl};
+        rep = cmd(r, 3, ex, err);
+        if (!rep)
+            return -1;
+        freeReplyObject(rep);
+    }
+    return n;
+}
+
+long long sw_redis_get_int(struct sw_redis *r, const char *key, struct sw_err *err)
+{
+    const char *argv[] = {"GET", key};
+    redisReply *rep = cmd(r, 2, argv, err);
+    if (!rep)
+        return -1;
+    long long n = rep->type == REDIS_REPLY_STRING ? strtoll(rep->str, NULL, 10) : 0;
+    freeReplyObject(rep);
+    return n;
+}
+
 long long sw_stream_len(struct sw_redis *r, const char *stream, struct sw_err *err)
 {
     const char *argv[] = {"XLEN", stream};

@@ -41,6 +41,13 @@ char *sw_stream_add(struct sw_redis *r, const char *stream, const char *payload,
                     struct sw_err *err);
 int sw_stream_ack(struct sw_redis *r, const char *stream, const char *group, const char *id,
                   struct sw_err *err);
+/* INCR key, and on the first increment EXPIRE it after ttl_s; returns the
+ * new count or -1. For fixed-window rate limits. */
+long long sw_redis_incr(struct sw_redis *r, const char *key, long ttl_s, struct sw_err *err);
+
+/* GET key as an integer; 0 when absent, -1 on error. */
+long long sw_redis_get_int(struct sw_redis *r, const char *key, struct sw_err *err);
+
 /* XLEN; -1 on error. */
 long long sw_stream_len(struct sw_redis *r, const char *stream, struct sw_err *err);
 

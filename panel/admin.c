@@ -531,3 +531,23 @@ out:
     json_decref(b);
     return rc;
 }
+
+const struct sw_route sw_routes_admin[] = {
+    {"GET", "/v1/admin/locations", OP, SW_OWN_NONE, sw_h_admin_locations_list, "locations"},
+    {"POST", "/v1/admin/locations", OP, SW_OWN_NONE, sw_h_admin_locations_create,
+     "create a location"},
+    {"GET", "/v1/admin/nodes", OP, SW_OWN_NONE, sw_h_admin_nodes_list, "nodes"},
+    {"POST", "/v1/admin/nodes", OP, SW_OWN_NONE, sw_h_admin_nodes_create, "register a node"},
+    {"GET", "/v1/admin/nodes/{id}", OP, SW_OWN_OPERATOR, sw_h_admin_node_get, "one node"},
+    {"GET", "/v1/admin/nodes/{id}/capacity", OP, SW_OWN_OPERATOR, sw_h_admin_node_capacity,
+     "a node's capacity per resource class"},
+    {"GET", "/v1/admin/plans", OP, SW_OWN_NONE, sw_h_admin_plans_list, "all plans"},
+    {"POST", "/v1/admin/plans", OP, SW_OWN_NONE, sw_h_admin_plans_create, "create a plan"},
+    {"GET", "/v1/admin/templates", OP, SW_OWN_NONE, sw_h_admin_templates_list, "all templates"},
+    {"POST", "/v1/admin/templates", OP, SW_OWN_NONE, sw_h_admin_templates_create,
+     "create a template"},
+    {"GET", "/v1/admin/accounts", OP, SW_OWN_NONE, sw_h_admin_accounts_list, "accounts"},
+    {"POST", "/v1/admin/accounts", OP, SW_OWN_NONE, sw_h_admin_accounts_create,
+     "create an account"},
+    SW_ROUTES_END,
+};

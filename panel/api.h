@@ -18,6 +18,7 @@
 
 struct sw_db;
 struct sw_db_pool;
+struct sw_route;
 struct sw_err;
 struct sw_redis;
 
@@ -44,6 +45,8 @@ struct sw_panel {
     unsigned char key[SW_SECRET_KEY_BYTES];
     char *redis_url;
     long session_ttl_s;
+    long login_fail_account, login_fail_address; /* per 15 minutes */
+    long order_rate;                             /* per minute; 0: none */
     /* One Redis connection for health checks, behind a lock. */
     pthread_mutex_t redis_mu;
     struct sw_redis *redis;
@@ -53,6 +56,7 @@ struct sw_panel {
 
 struct sw_req {
     struct sw_panel *app;
+    const struct sw_route *route; /* matched route */
     const char *method;
     const char *path;
     const char *params[SW_MAX_PATH_PARAMS]; /* {id} captures, in order */
@@ -70,7 +74,10 @@ struct sw_req {
 
 struct sw_resp {
     int status;
-    json_t *body; /* owned; sent and released by the adapter */
+    json_t *body;             /* owned; sent and released by the adapter */
+    char *text;               /* owned; sent instead of body when set */
+    const char *content_type; /* for text; static storage */
+    const char *replayed;     /* "true" on an Idempotency-Key replay */
 };
 
 typedef int (*sw_handler_fn)(struct sw_req *req, struct sw_resp *resp, struct sw_err *err);
@@ -112,6 +119,15 @@ const char *sw_api_param_uuid(const struct sw_req *req, int i, const char *what,
 /* RFC 1123 host name: labels of [A-Za-z0-9-], 1..63 chars, not starting or
  * ending with '-', total at most 253. */
 bool sw_api_hostname_valid(const char *s);
+
+/* Fixed-window rate limit shared by every panel (Redis): counts one hit on
+ * name:id and returns true when the count is within limit per window_s.
+ * When Redis is unreachable it allows (and logs), so an outage of the
+ * limiter does not take the API down. ratelimit.c */
+bool sw_api_rate_ok(struct sw_req *req, const char *name, const char *id, long limit,
+                    long window_s);
+/* Reads the count of name:id without adding to it (0 when unknown). */
+long sw_api_rate_count(struct sw_req *req, const char *name, const char *id, long window_s);
 
 /* Adds an outbox row for a job in the current transaction and notifies. */
 int sw_api_enqueue_job(struct sw_db *db, const char *job_id, const char *server_id,

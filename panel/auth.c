@@ -8,7 +8,9 @@
 #include "core/log.h"
 #include "core/token.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const unsigned role_of_kind[] = {
@@ -75,16 +77,19 @@ static const struct sw_jfield login_fields[] = {
 
 /* A fixed hash to verify against when the account does not exist, so an
  * unknown email costs as much time as a wrong password. */
+static char dummy[SW_PASSWORD_HASH_MAX];
+
+static void make_dummy_hash(void)
+{
+    if (sw_password_hash("slipway-dummy-password", dummy, NULL) < 0)
+        dummy[0] = '\0';
+}
+
 static const char *dummy_hash(void)
 {
-    static char h[SW_PASSWORD_HASH_MAX];
-    static int ready;
-    if (!ready) {
-        if (crypto_pwhash_str(h, "slipway-dummy", 13, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0)
-            ready = 1;
-    }
-    return h;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_dummy_hash);
+    return dummy;
 }
 
 SW_HANDLER(sw_h_login)
@@ -98,6 +103,19 @@ SW_HANDLER(sw_h_login)
         SW_ERR(err, SW_EINVALID, "email or password is too long");
         goto out;
     }
+    /* Failures are limited per account (by email, so unknown ones count
+     * too) and per client address over 15 minutes, before any hashing. */
+    char lemail[256];
+    size_t i;
+    for (i = 0; email[i] && i < sizeof lemail - 1; i++)
+        lemail[i] = (char)((email[i] >= 'A' && email[i] <= 'Z') ? email[i] + 32 : email[i]);
+    lemail[i] = '\0';
+    if (sw_api_rate_count(req, "loginfail-addr", req->remote, 900) >=
+            req->app->login_fail_address ||
+        sw_api_rate_count(req, "loginfail-acct", lemail, 900) >= req->app->login_fail_account) {
+        SW_ERR(err, SW_ERATE_LIMITED, "too many failed logins; try again in 15 minutes");
+        goto out;
+    }
     PGresult *res = sw_db_exec(req->db, err,
                                "SELECT id, password_hash, state FROM accounts"
                                " WHERE lower(email) = lower($1)",
@@ -108,12 +126,22 @@ SW_HANDLER(sw_h_login)
     bool ok = sw_password_verify(found ? sw_db_get(res, 0, 1) : dummy_hash(), password) && found;
     if (!ok || strcmp(sw_db_get(res, 0, 2), "active") != 0) {
         PQclear(res);
+        sw_api_rate_ok(req, "loginfail-addr", req->remote, 0, 900);
+        sw_api_rate_ok(req, "loginfail-acct", lemail, 0, 900);
         SW_ERR(err, SW_EUNAUTHENTICATED, "email or password is wrong");
         goto out;
     }
     char account[SW_UUID_LEN + 1], token[SW_TOKEN_LEN + 1], tid[SW_UUID_LEN + 1], exp[40];
     snprintf(account, sizeof account, "%s", sw_db_get(res, 0, 0));
+    bool rehash = sw_password_needs_rehash(sw_db_get(res, 0, 1));
     PQclear(res);
+    if (rehash) {
+        /* The cost parameters changed since this hash was made. */
+        char hash[SW_PASSWORD_HASH_MAX];
+        if (sw_password_hash(password, hash, err) == 0)
+            sw_db_run(req->db, NULL, "UPDATE accounts SET password_hash = $2 WHERE id = $1",
+                      SW_PARAMS(account, hash));
+    }
     if (sw_token_issue(req->db, req->app->key, account, "login", "session", "full",
                        req->app->session_ttl_s, token, tid, exp, err) < 0)
         goto out;
@@ -178,6 +206,18 @@ out:
     return rc;
 }
 
+SW_HANDLER(sw_h_account_tokens_list)
+{
+    return sw_api_list(req, resp, err,
+                       "json_build_object('id', t.id, 'name', t.name, 'kind', t.kind,"
+                       " 'scopes', json_build_array(t.scope), 'expires_at', sw_ts(t.expires_at),"
+                       " 'last_used_at', sw_ts(t.last_used_at), 'created_at', sw_ts(t.created_at))",
+                       "api_tokens",
+                       "t.account_id = $1::uuid AND t.revoked_at IS NULL"
+                       " AND (t.expires_at IS NULL OR t.expires_at > now())",
+                       SW_PARAMS(req->who.account_id));
+}
+
 SW_HANDLER(sw_h_account_token_delete)
 {
     const char *id = sw_api_param_uuid(req, 0, "token", err);
@@ -195,3 +235,15 @@ SW_HANDLER(sw_h_account_token_delete)
     }
     return sw_api_reply(resp, 204, NULL);
 }
+
+const struct sw_route sw_routes_auth[] = {
+    {"POST", "/v1/auth/login", PUBLIC, SW_OWN_NONE, sw_h_login, "log in with email and password"},
+    {"GET", "/v1/account", ANY, SW_OWN_NONE, sw_h_account_get, "the caller's account"},
+    {"GET", "/v1/account/tokens", ANY, SW_OWN_NONE, sw_h_account_tokens_list,
+     "the caller's API tokens (never the secrets)"},
+    {"POST", "/v1/account/tokens", ANY, SW_OWN_NONE, sw_h_account_token_create,
+     "create an API token"},
+    {"DELETE", "/v1/account/tokens/{id}", ANY, SW_OWN_TOKEN, sw_h_account_token_delete,
+     "revoke an API token"},
+    SW_ROUTES_END,
+};

@@ -22,3 +22,10 @@ SW_HANDLER(sw_h_locations_list)
     return sw_api_list(req, resp, err, "sw_location_json(t)", "locations",
                        "$1::uuid IS NOT NULL", SW_PARAMS(req->who.account_id));
 }
+
+const struct sw_route sw_routes_catalog[] = {
+    {"GET", "/v1/plans", ANY, SW_OWN_NONE, sw_h_plans_list, "plans this account may order"},
+    {"GET", "/v1/templates", ANY, SW_OWN_NONE, sw_h_templates_list, "OS templates"},
+    {"GET", "/v1/locations", ANY, SW_OWN_NONE, sw_h_locations_list, "locations"},
+    SW_ROUTES_END,
+};

@@ -5,6 +5,7 @@
 #include "core/redis.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 static bool redis_ok(struct sw_panel *app)
 {
@@ -21,6 +22,24 @@ static bool redis_ok(struct sw_panel *app)
     return ok;
 }
 
+/* Operators, or anything on this machine (a local Prometheus), may read it. */
+SW_HANDLER(sw_h_metrics)
+{
+    bool local = strcmp(req->remote, "127.0.0.1") == 0 || strcmp(req->remote, "::1") == 0;
+    if (!local) {
+        if (sw_auth_bearer(req, err) < 0)
+            return -1;
+        if (req->who.role != SW_ROLE_OPERATOR) {
+            SW_ERR(err, SW_EFORBIDDEN, "metrics are for operators");
+            return -1;
+        }
+    }
+    resp->status = 200;
+    resp->text = sw_metrics_render(req->db);
+    resp->content_type = "text/plain; version=0.0.4";
+    return 0;
+}
+
 SW_HANDLER(sw_h_healthz)
 {
     bool db = sw_db_run(req->db, NULL, "SELECT 1", 0, NULL) >= 0;
@@ -31,3 +50,10 @@ SW_HANDLER(sw_h_healthz)
                                   "database", db ? "ok" : "down", "redis",
                                   redis ? "ok" : "down"));
 }
+
+const struct sw_route sw_routes_health[] = {
+    {"GET", "/healthz", PUBLIC, SW_OWN_NONE, sw_h_healthz, "liveness: PostgreSQL and Redis reachable"},
+    {"GET", "/metrics", PUBLIC, SW_OWN_NONE, sw_h_metrics,
+     "Prometheus metrics (operator token, or from this machine)"},
+    SW_ROUTES_END,
+};

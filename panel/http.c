@@ -34,7 +34,8 @@ static const char *query_lookup(const struct sw_req *req, const char *key)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t *body)
+static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t *body,
+                                 const char *replayed)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     if (body && !text)
@@ -49,6 +50,8 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t
     }
     if (text)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (replayed)
+        MHD_add_response_header(r, "Idempotent-Replayed", replayed);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
@@ -58,7 +61,7 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const
                                   const char *msg)
 {
     json_t *b = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
-    enum MHD_Result r = send_json(conn, status, b);
+    enum MHD_Result r = send_json(conn, status, b, NULL);
     json_decref(b);
     return r;
 }
@@ -141,9 +144,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .query = query_lookup,
         .conn = conn,
     };
-    struct sw_resp resp = {0, NULL};
+    struct sw_resp resp = {0};
     sw_router_dispatch(&req, &resp);
-    enum MHD_Result r = send_json(conn, resp.status, resp.body);
+    enum MHD_Result r;
+    if (resp.text) {
+        struct MHD_Response *mr = MHD_create_response_from_buffer(
+            strlen(resp.text), resp.text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                resp.content_type ? resp.content_type : "text/plain");
+        r = MHD_queue_response(conn, (unsigned)resp.status, mr);
+        MHD_destroy_response(mr);
+    } else {
+        r = send_json(conn, resp.status, resp.body, resp.replayed);
+    }
     json_decref(resp.body);
     return r;
 }

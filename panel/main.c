@@ -2,6 +2,7 @@
 #include "config.h"
 #include "panel/api.h"
 #include "panel/http.h"
+#include "panel/router.h"
 #include "core/conf.h"
 #include "core/crypto.h"
 #include "core/db.h"
@@ -42,12 +43,30 @@ int main(void)
         sw_conf_long("SLIPWAY_DB_POOL", 0, 1000, &pool, &err) < 0 ||
         sw_conf_long("SLIPWAY_SESSION_TTL", 60, 365L * 86400, &ttl, &err) < 0)
         return die(&err);
+    long ops, mem_mb;
+    if (sw_conf_long("SLIPWAY_PWHASH_OPSLIMIT", 1, 20, &ops, &err) < 0 ||
+        sw_conf_long("SLIPWAY_PWHASH_MEMLIMIT_MB", 8, 4096, &mem_mb, &err) < 0 ||
+        sw_conf_long("SLIPWAY_LOGIN_FAILURES_PER_ACCOUNT", 1, 1000000,
+                     &app.login_fail_account, &err) < 0 ||
+        sw_conf_long("SLIPWAY_LOGIN_FAILURES_PER_ADDRESS", 1, 1000000,
+                     &app.login_fail_address, &err) < 0 ||
+        sw_conf_long("SLIPWAY_ORDER_RATE", 0, 1000000, &app.order_rate, &err) < 0)
+        return die(&err);
+    char why[256];
+    if (sw_router_check(why, sizeof why) < 0) {
+        SW_ERR(&err, SW_EINTERNAL, "%s", why);
+        return die(&err);
+    }
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? n : 2;
     }
     if (pool == 0)
         pool = threads + 2;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* At most one password hash per core at once; the rest queue. */
+    sw_password_configure((unsigned long long)ops, (size_t)mem_mb * 1024 * 1024,
+                          cores > 0 ? (unsigned)cores : 2);
     app.session_ttl_s = ttl;
     app.redis_url = sw_strdup(sw_conf_get("SLIPWAY_REDIS_URL"));
     pthread_mutex_init(&app.redis_mu, NULL);

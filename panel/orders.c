@@ -153,6 +153,11 @@ SW_HANDLER(sw_h_orders_create)
     }
     if (validate_keys(o.ssh_keys, err) < 0)
         goto out;
+    if (!sw_api_rate_ok(req, "orders", req->who.account_id, req->app->order_rate, 60)) {
+        SW_ERR(err, SW_ERATE_LIMITED, "too many orders: at most %ld a minute",
+               req->app->order_rate);
+        goto out;
+    }
     if (sw_db_tx(req->db, order_tx, &o, err) < 0)
         goto out;
     rc = sw_api_reply(resp, 202, o.answer);
@@ -185,3 +190,10 @@ SW_HANDLER(sw_h_order_get)
     free(scope);
     return rc;
 }
+
+const struct sw_route sw_routes_orders[] = {
+    {"POST", "/v1/orders", CU, SW_OWN_NONE, sw_h_orders_create, "order a server"},
+    {"GET", "/v1/orders", ANY, SW_OWN_NONE, sw_h_orders_list, "orders"},
+    {"GET", "/v1/orders/{id}", ANY, SW_OWN_ORDER, sw_h_order_get, "one order"},
+    SW_ROUTES_END,
+};

@@ -1,53 +1,74 @@
 #include "config.h"
 #include "panel/router.h"
 #include "panel/handlers.h"
+#include "core/alloc.h"
+#include "core/crypto.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/log.h"
 
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#define OP SW_ROLE_OPERATOR
-#define RS SW_ROLE_RESELLER
-#define CU SW_ROLE_CUSTOMER
-#define ANY SW_ROLE_ANY
-
-static const struct sw_route routes[] = {
-    {"GET", "/healthz", SW_ROLE_PUBLIC, sw_h_healthz, "liveness: PostgreSQL and Redis reachable"},
-    {"POST", "/v1/auth/login", SW_ROLE_PUBLIC, sw_h_login, "log in with email and password"},
-    {"GET", "/v1/account", ANY, sw_h_account_get, "the caller's account"},
-    {"POST", "/v1/account/tokens", ANY, sw_h_account_token_create, "create an API token"},
-    {"DELETE", "/v1/account/tokens/{id}", ANY, sw_h_account_token_delete, "revoke an API token"},
-    {"GET", "/v1/plans", ANY, sw_h_plans_list, "plans this account may order"},
-    {"GET", "/v1/templates", ANY, sw_h_templates_list, "OS templates"},
-    {"GET", "/v1/locations", ANY, sw_h_locations_list, "locations"},
-    {"POST", "/v1/orders", CU, sw_h_orders_create, "order a server"},
-    {"GET", "/v1/orders", ANY, sw_h_orders_list, "orders"},
-    {"GET", "/v1/orders/{id}", ANY, sw_h_order_get, "one order"},
-    {"GET", "/v1/servers", ANY, sw_h_servers_list, "servers"},
-    {"GET", "/v1/servers/{id}", ANY, sw_h_server_get, "one server"},
-    {"DELETE", "/v1/servers/{id}", ANY, sw_h_server_delete, "terminate a server"},
-    {"GET", "/v1/servers/{id}/usage", ANY, sw_h_server_usage, "a server's usage per hour"},
-    {"GET", "/v1/jobs/{id}", ANY, sw_h_job_get, "one job"},
-    {"GET", "/v1/admin/locations", OP, sw_h_admin_locations_list, "locations"},
-    {"POST", "/v1/admin/locations", OP, sw_h_admin_locations_create, "create a location"},
-    {"GET", "/v1/admin/nodes", OP, sw_h_admin_nodes_list, "nodes"},
-    {"POST", "/v1/admin/nodes", OP, sw_h_admin_nodes_create, "register a node"},
-    {"GET", "/v1/admin/nodes/{id}", OP, sw_h_admin_node_get, "one node"},
-    {"GET", "/v1/admin/nodes/{id}/capacity", OP, sw_h_admin_node_capacity,
-     "a node's capacity per resource class"},
-    {"GET", "/v1/admin/plans", OP, sw_h_admin_plans_list, "all plans"},
-    {"POST", "/v1/admin/plans", OP, sw_h_admin_plans_create, "create a plan"},
-    {"GET", "/v1/admin/templates", OP, sw_h_admin_templates_list, "all templates"},
-    {"POST", "/v1/admin/templates", OP, sw_h_admin_templates_create, "create a template"},
-    {"GET", "/v1/admin/accounts", OP, sw_h_admin_accounts_list, "accounts"},
-    {"POST", "/v1/admin/accounts", OP, sw_h_admin_accounts_create, "create an account"},
+/* Every resource file's table, in matching order. */
+static const struct sw_route *const tables[] = {
+    sw_routes_health, sw_routes_auth,  sw_routes_catalog,  sw_routes_orders,
+    sw_routes_servers, sw_routes_admin, sw_routes_reseller,
 };
 
-const struct sw_route *sw_routes(size_t *count)
+static const struct sw_route **flat;
+static size_t nflat;
+static pthread_once_t flat_once = PTHREAD_ONCE_INIT;
+
+static void build_flat(void)
 {
-    *count = sizeof routes / sizeof routes[0];
-    return routes;
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const struct sw_route *r = tables[t]; r->method; r++)
+            nflat++;
+    flat = sw_calloc(nflat, sizeof *flat);
+    size_t i = 0;
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const struct sw_route *r = tables[t]; r->method; r++)
+            flat[i++] = r;
+}
+
+const struct sw_route *const *sw_routes(size_t *count)
+{
+    pthread_once(&flat_once, build_flat);
+    *count = nflat;
+    return flat;
+}
+
+int sw_router_check(char *msg, size_t n)
+{
+    size_t count;
+    const struct sw_route *const *r = sw_routes(&count);
+    for (size_t i = 0; i < count; i++) {
+        bool has_id = strchr(r[i]->pattern, '{') != NULL;
+        const char *why = NULL;
+        if (r[i]->owner <= SW_OWN_UNSET || r[i]->owner >= SW_OWN__COUNT)
+            why = "declares no owner check";
+        else if (r[i]->owner == SW_OWN_OPERATOR && r[i]->roles != SW_ROLE_OPERATOR)
+            why = "has operator-owned objects but is open to other roles";
+        else if (has_id && r[i]->owner == SW_OWN_NONE)
+            why = "names an object but checks no owner";
+        else if (!has_id && r[i]->owner != SW_OWN_NONE)
+            why = "checks an owner but names no object";
+        else if (!r[i]->fn)
+            why = "has no handler";
+        for (size_t j = 0; !why && j < i; j++)
+            if (strcmp(r[i]->method, r[j]->method) == 0 &&
+                strcmp(r[i]->pattern, r[j]->pattern) == 0)
+                why = "is registered twice";
+        if (why) {
+            snprintf(msg, n, "route %s %s %s", r[i]->method, r[i]->pattern, why);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static const struct {
@@ -60,8 +81,10 @@ static const struct {
     {SW_EFORBIDDEN, 403, "forbidden"},
     {SW_ENOTFOUND, 404, "not_found"},
     {SW_ECONFLICT, 409, "conflict"},
+    {SW_ETOO_LARGE, 413, "payload_too_large"},
     {SW_EUNPROCESSABLE, 422, "unprocessable"},
     {SW_EUNSUPPORTED, 422, "unprocessable"},
+    {SW_ERATE_LIMITED, 429, "rate_limited"},
     {SW_EUNAVAILABLE, 503, "unavailable"},
     {SW_EINTERNAL, 500, "internal"},
 };
@@ -113,39 +136,141 @@ int sw_router_match(const char *pattern, const char *path, char *buf, size_t n,
     return np;
 }
 
+/* How each owner kind finds the path's object among what the caller may
+ * see; %s is sw_api_scope() of the owner column, $1 the caller, $2 the id. */
+static const struct {
+    const char *what;
+    const char *sql;
+    const char *owner_col;
+} owner_checks[SW_OWN__COUNT] = {
+    [SW_OWN_SERVER] = {"server", "SELECT 1 FROM servers t WHERE t.id = $2::uuid AND %s",
+                       "t.owner_id"},
+    [SW_OWN_ORDER] = {"order", "SELECT 1 FROM orders t WHERE t.id = $2::uuid AND %s",
+                      "t.account_id"},
+    [SW_OWN_JOB] = {"job",
+                    "SELECT 1 FROM jobs j JOIN servers t ON t.id = j.server_id"
+                    " WHERE j.id = $2::uuid AND %s",
+                    "t.owner_id"},
+    [SW_OWN_TOKEN] = {"token",
+                      "SELECT 1 FROM api_tokens t WHERE t.id = $2::uuid AND"
+                      " t.account_id = $1::uuid AND t.revoked_at IS NULL AND %s",
+                      "t.account_id"},
+    [SW_OWN_CUSTOMER] = {"customer",
+                         "SELECT 1 FROM accounts t WHERE t.id = $2::uuid"
+                         " AND t.kind = 'customer' AND %s",
+                         "t.id"},
+};
+
+static int check_owner(struct sw_req *req, struct sw_err *err)
+{
+    enum sw_owner o = req->route->owner;
+    if (!owner_checks[o].sql)
+        return 0; /* SW_OWN_NONE; SW_OWN_OPERATOR routes are operator-only */
+    const char *id = req->params[0];
+    if (!sw_uuid_valid(id)) {
+        SW_ERR(err, SW_ENOTFOUND, "%s not found", owner_checks[o].what);
+        return -1;
+    }
+    char *scope = sw_api_scope(req, owner_checks[o].owner_col);
+    char *sql = sw_asprintf(owner_checks[o].sql, scope);
+    PGresult *res = sw_db_exec(req->db, err, sql, SW_PARAMS(req->who.account_id, id));
+    free(sql);
+    free(scope);
+    if (!res)
+        return -1;
+    int found = PQntuples(res);
+    PQclear(res);
+    if (!found) {
+        SW_ERR(err, SW_ENOTFOUND, "%s not found", owner_checks[o].what);
+        return -1;
+    }
+    return 0;
+}
+
 static void reply_error(struct sw_resp *resp, const struct sw_err *err)
 {
     const char *api_code;
     int status = sw_router_status(err->code, &api_code);
     const char *msg = err->msg[0] ? err->msg : api_code;
-    if (status >= 500 && err->code == SW_EINTERNAL)
+    if (err->code == SW_EINTERNAL)
         msg = "internal error";
     json_decref(resp->body);
+    free(resp->text);
+    resp->text = NULL;
     resp->status = status;
     resp->body = json_pack("{s:{s:s, s:s}}", "error", "code", api_code, "message", msg);
 }
 
+/* The object a write acted on: the path's id, else the created object's. */
+static const char *object_of(const struct sw_req *req, const struct sw_resp *resp)
+{
+    if (req->params[0])
+        return req->params[0];
+    static const char *const paths[] = {"id", "server", "job", "order"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        json_t *v = json_object_get(resp->body, paths[i]);
+        if (json_is_string(v))
+            return json_string_value(v);
+        if (json_is_object(v) && json_is_string(json_object_get(v, "id")))
+            return json_string_value(json_object_get(v, "id"));
+    }
+    return NULL;
+}
+
+static void audit(struct sw_req *req, const struct sw_resp *resp, const struct sw_err *err)
+{
+    sw_uuid_t id;
+    sw_uuid_new(id);
+    char status[8], action[160];
+    snprintf(status, sizeof status, "%d", resp->status);
+    snprintf(action, sizeof action, "%s %s", req->method, req->route->pattern);
+    const char *api_code = "ok";
+    if (resp->status >= 400)
+        sw_router_status(err->code, &api_code);
+    struct sw_err aerr = {0};
+    if (sw_db_run(req->db, &aerr,
+                  "INSERT INTO audit_log (id, actor_id, token_id, action, object_id, status,"
+                  " result, remote, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                  SW_PARAMS(id, req->who.account_id[0] ? req->who.account_id : NULL,
+                            req->who.token_id[0] ? req->who.token_id : NULL, action,
+                            object_of(req, resp), status, api_code, req->remote,
+                            req->idempotency_key)) < 0)
+        sw_log_err(SW_LOG_ERROR, "audit.failed", &aerr);
+}
+
+static double elapsed_s(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp)
 {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct sw_err err = {0};
     char pathbuf[2048];
-    const struct sw_route *route = NULL;
+    size_t count, index = 0;
+    const struct sw_route *const *routes = sw_routes(&count);
     bool path_known = false;
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+    req->route = NULL;
+    for (size_t i = 0; i < count; i++) {
         const char *params[SW_MAX_PATH_PARAMS] = {0};
         char buf[2048];
-        if (sw_router_match(routes[i].pattern, req->path, buf, sizeof buf, params) < 0)
+        if (sw_router_match(routes[i]->pattern, req->path, buf, sizeof buf, params) < 0)
             continue;
         path_known = true;
-        if (strcmp(routes[i].method, req->method) != 0)
+        if (strcmp(routes[i]->method, req->method) != 0)
             continue;
-        route = &routes[i];
+        req->route = routes[i];
+        index = i;
         memcpy(pathbuf, buf, sizeof pathbuf);
         for (int k = 0; k < SW_MAX_PATH_PARAMS; k++)
             req->params[k] = params[k] ? pathbuf + (params[k] - buf) : NULL;
         break;
     }
-    if (!route) {
+    if (!req->route) {
         if (path_known)
             SW_ERR(&err, SW_EINVALID, "method %.16s is not allowed on this path", req->method);
         else
@@ -153,9 +278,12 @@ void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp)
         reply_error(resp, &err);
         if (path_known)
             resp->status = 405;
+        sw_metrics_observe(count, resp->status, elapsed_s(&t0));
         return;
     }
 
+    const struct sw_route *route = req->route;
+    bool write = strcmp(req->method, "GET") != 0;
     req->db = sw_db_pool_get(req->app->pool);
     int rc = 0;
     if (route->roles != SW_ROLE_PUBLIC) {
@@ -167,16 +295,20 @@ void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp)
                                                        : "customer");
             rc = -1;
         }
-        if (rc == 0 && req->who.read_only && strcmp(req->method, "GET") != 0) {
+        if (rc == 0 && req->who.read_only && write) {
             SW_ERR(&err, SW_EFORBIDDEN, "this token is read-only");
             rc = -1;
         }
+        if (rc == 0)
+            rc = check_owner(req, &err);
     }
-    if (rc == 0)
-        rc = route->fn(req, resp, &err);
-    sw_db_pool_put(req->app->pool, req->db);
-    req->db = NULL;
-
+    if (rc == 0) {
+        if (req->idempotency_key && strcmp(req->method, "POST") == 0 &&
+            route->roles != SW_ROLE_PUBLIC)
+            rc = sw_idem_run(req, resp, &err);
+        else
+            rc = route->fn(req, resp, &err);
+    }
     if (rc < 0) {
         if (err.code == SW_EINTERNAL || err.code == SW_EUNAVAILABLE || err.code == SW_OK)
             sw_log_err(SW_LOG_ERROR, "http.error", &err);
@@ -184,8 +316,17 @@ void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp)
             SW_ERR(&err, SW_EINTERNAL, "internal error");
         reply_error(resp, &err);
     }
+    /* Writes are audited, refused ones too, once the caller is known (or on
+     * a public route such as login); anonymous knocking on protected routes
+     * is counted in metrics instead, so it cannot flood the table. */
+    if (write && (req->who.account_id[0] || route->roles == SW_ROLE_PUBLIC))
+        audit(req, resp, &err);
+    sw_db_pool_put(req->app->pool, req->db);
+    req->db = NULL;
+    double secs = elapsed_s(&t0);
+    sw_metrics_observe(index, resp->status, secs);
     char q[300];
-    sw_info("http.request", "method=%s route=%s status=%d remote=%s account=%s", req->method,
-            sw_log_quote(q, sizeof q, route->pattern), resp->status, req->remote,
-            req->who.account_id[0] ? req->who.account_id : "-");
+    sw_info("http.request", "method=%s route=%s status=%d ms=%.1f remote=%s account=%s",
+            req->method, sw_log_quote(q, sizeof q, route->pattern), resp->status, secs * 1000,
+            req->remote, req->who.account_id[0] ? req->who.account_id : "-");
 }

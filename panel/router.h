@@ -1,11 +1,18 @@
 /* router.h - the route table and dispatch.
  *
- * Every route declares who may call it (roles); a route without roles is
- * public. The router authenticates, checks the role (403 when above the
- * caller), refuses writes with a read-only token, borrows a database
- * connection for the request, runs the handler and maps its error to an
- * HTTP status through one table. Ownership of the target object is checked
- * by the handler's query through sw_api_scope() (404 for another tenant's).
+ * Each resource file exports its own table (sw_routes_<file>[], ended by
+ * SW_ROUTES_END); router.c lists the tables. Every route declares two
+ * things, and the router enforces both before the handler runs:
+ *   roles - who may call it (a bitmask of enum sw_role; 0 = public);
+ *           403 when the route is above the caller;
+ *   owner - how the object named by the path's {id} is checked against the
+ *           caller (enum sw_owner): the router looks it up through the one
+ *           tenancy scope, sw_api_scope(), and answers 404 when the caller
+ *           may not see it. SW_OWN_UNSET is refused at start, so a route
+ *           cannot be registered without saying.
+ * The router also authenticates, refuses writes with read-only tokens,
+ * applies Idempotency-Key to POSTs, writes the audit log for every write,
+ * counts metrics, and maps handler errors to HTTP in one table.
  */
 #ifndef SW_PANEL_ROUTER_H
 #define SW_PANEL_ROUTER_H
@@ -14,16 +21,36 @@
 
 #include "panel/api.h"
 
+enum sw_owner {
+    SW_OWN_UNSET = 0, /* invalid: every route must say */
+    SW_OWN_NONE,      /* no object in the path: a collection, or the caller itself */
+    SW_OWN_SERVER,    /* {id}: a server the caller may see */
+    SW_OWN_ORDER,     /* {id}: an order the caller may see */
+    SW_OWN_JOB,       /* {id}: a job on a server the caller may see */
+    SW_OWN_TOKEN,     /* {id}: one of the caller's own API tokens */
+    SW_OWN_CUSTOMER,  /* {id}: a customer account the caller administers */
+    SW_OWN_OPERATOR,  /* {id}: an operator-only object; operator routes only */
+    SW_OWN__COUNT
+};
+
 struct sw_route {
     const char *method;
     const char *pattern; /* "/v1/servers/{id}" */
     unsigned roles;      /* enum sw_role bits; 0 = public */
+    enum sw_owner owner;
     sw_handler_fn fn;
     const char *summary;
 };
 
-/* The table; static storage. */
-const struct sw_route *sw_routes(size_t *count);
+#define SW_ROUTES_END {NULL, NULL, 0, SW_OWN_UNSET, NULL, NULL}
+
+/* Every route, in table order; static storage. Index i is the route's id
+ * in metrics. */
+const struct sw_route *const *sw_routes(size_t *count);
+
+/* Checks the tables (owner set, operator-owned routes operator-only, no
+ * duplicates); -1 with a message naming the route. */
+int sw_router_check(char *msg, size_t n);
 
 /* Handles one request completely; resp is always filled. */
 void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp);
@@ -35,5 +62,20 @@ int sw_router_match(const char *pattern, const char *path, char *buf, size_t n,
 
 /* HTTP status and API error code for an error code. */
 int sw_router_status(int errc, const char **api_code);
+
+/* ---- metrics.c ---- */
+
+/* Counts one answered request of route index (or count for unmatched). */
+void sw_metrics_observe(size_t route, int status, double seconds);
+/* Renders the Prometheus text; returns owned. */
+char *sw_metrics_render(struct sw_db *db);
+
+/* ---- idempotency.c ---- */
+
+/* Runs the handler under the request's Idempotency-Key (a POST by an
+ * authenticated caller): replays a finished first answer, 409 while the
+ * first is running, 422 for another body under the same key; otherwise
+ * runs the handler and records its answer in the same transaction. */
+int sw_idem_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err);
 
 #endif

@@ -102,6 +102,155 @@ SW_HANDLER(sw_h_server_delete)
     return sw_api_reply(resp, 202, json_pack("{s:o}", "job", t.job));
 }
 
+/* ---- actions ---- */
+
+static const struct sw_jfield action_fields[] = {
+    {"type", SW_JT_STRING, true},
+    {"plan_id", SW_JT_STRING, false},
+    {"template_id", SW_JT_STRING, false},
+    {NULL, 0, false},
+};
+
+/* Which server states accept which action. Jobs on one server run one at a
+ * time in the order accepted, so "stop" then "start" both queue; what is
+ * refused here can never become valid by waiting. */
+struct action_rule {
+    int type;                /* enum sw_job_type */
+    const char *param;       /* required body field, or NULL */
+    const char *param_table; /* where that id must be active, of the server's kind */
+};
+
+static const struct action_rule action_rules[] = {
+    {SW_JOB_START, NULL, NULL},
+    {SW_JOB_STOP, NULL, NULL},
+    {SW_JOB_REBOOT, NULL, NULL},
+    {SW_JOB_REINSTALL, "template_id", "templates"},
+    {SW_JOB_RESIZE, "plan_id", "plans"},
+    {SW_JOB_RESET_PASSWORD, NULL, NULL},
+};
+
+struct action_tx {
+    const struct sw_req *req;
+    const char *server_id;
+    const struct action_rule *rule;
+    const char *param_id;
+    json_t *job; /* out */
+};
+
+static int action_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct action_tx *a = ctx;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT s.state, p.kind FROM servers s JOIN plans p"
+                               " ON p.id = s.plan_id WHERE s.id = $1 FOR UPDATE OF s",
+                               SW_PARAMS(a->server_id));
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        SW_ERR(err, SW_ENOTFOUND, "server not found");
+        return -1;
+    }
+    char state[24], kind[24];
+    snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 0));
+    snprintf(kind, sizeof kind, "%s", sw_db_get(res, 0, 1));
+    PQclear(res);
+    if (!strcmp(state, "terminated") || !strcmp(state, "terminating")) {
+        SW_ERR(err, SW_ECONFLICT, "the server is %s and accepts no action", state);
+        return -1;
+    }
+    if (!strcmp(state, "pending") || !strcmp(state, "provisioning") || !strcmp(state, "failed")) {
+        SW_ERR(err, SW_ECONFLICT, "the server is %s; only terminate is possible", state);
+        return -1;
+    }
+    if (!strcmp(state, "suspended")) {
+        SW_ERR(err, SW_ECONFLICT, "the server is suspended by its provider; it must be "
+                                  "unsuspended first");
+        return -1;
+    }
+    json_t *params = json_object();
+    if (a->rule->param) {
+        char *sql = sw_asprintf("SELECT 1 FROM %s WHERE id = $1 AND state = 'active' AND kind = $2",
+                                a->rule->param_table);
+        res = sw_db_exec(db, err, sql, SW_PARAMS(a->param_id, kind));
+        free(sql);
+        if (!res) {
+            json_decref(params);
+            return -1;
+        }
+        int ok = PQntuples(res);
+        PQclear(res);
+        if (!ok) {
+            json_decref(params);
+            SW_ERR(err, SW_EUNPROCESSABLE, "%s names no active %s server's %s", a->rule->param,
+                   kind, a->rule->param_table);
+            return -1;
+        }
+        json_object_set_new(params, a->rule->param, json_string(a->param_id));
+    }
+    char *ptext = sw_json_dump(params);
+    json_decref(params);
+    sw_uuid_t job_id;
+    sw_uuid_new(job_id);
+    res = sw_db_exec(db, err,
+                     "INSERT INTO jobs (id, server_id, account_id, type, params)"
+                     " VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING sw_job_json(jobs)",
+                     SW_PARAMS(job_id, a->server_id, a->req->who.account_id,
+                               sw_job_type_name(a->rule->type), ptext));
+    free(ptext);
+    if (!res)
+        return -1;
+    a->job = sw_api_json_col(sw_db_get(res, 0, 0));
+    PQclear(res);
+    return sw_api_enqueue_job(db, job_id, a->server_id, a->rule->type, err);
+}
+
+SW_HANDLER(sw_h_server_action)
+{
+    json_t *b = sw_api_body(req, action_fields, err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    struct action_tx a = {req, req->params[0], NULL, NULL, NULL};
+    int type = sw_job_type_parse(sw_json_str(b, "type"));
+    for (size_t i = 0; i < sizeof action_rules / sizeof action_rules[0]; i++)
+        if (action_rules[i].type == type)
+            a.rule = &action_rules[i];
+    if (!a.rule) {
+        SW_ERR(err, SW_EINVALID,
+               "type must be start, stop, reboot, reinstall, resize or reset_password");
+        goto out;
+    }
+    /* Only the rule's own parameter may be given. */
+    for (size_t i = 1; action_fields[i].name; i++) {
+        const char *f = action_fields[i].name;
+        bool wanted = a.rule->param && !strcmp(a.rule->param, f);
+        if (json_object_get(b, f) && !wanted) {
+            SW_ERR(err, SW_EINVALID, "%s does not apply to %s", f, sw_json_str(b, "type"));
+            goto out;
+        }
+        if (wanted) {
+            a.param_id = sw_json_str(b, f);
+            if (!sw_uuid_valid(a.param_id)) {
+                SW_ERR(err, SW_EINVALID, "%s must be a UUID", f);
+                goto out;
+            }
+        }
+    }
+    if (a.rule->param && !a.param_id) {
+        SW_ERR(err, SW_EINVALID, "%s is required for %s", a.rule->param, sw_json_str(b, "type"));
+        goto out;
+    }
+    if (sw_db_tx(req->db, action_tx, &a, err) < 0) {
+        json_decref(a.job);
+        goto out;
+    }
+    rc = sw_api_reply(resp, 202, json_pack("{s:o}", "job", a.job));
+out:
+    json_decref(b);
+    return rc;
+}
+
 SW_HANDLER(sw_h_server_usage)
 {
     const char *id = sw_api_param_uuid(req, 0, "server", err);
@@ -155,3 +304,15 @@ SW_HANDLER(sw_h_job_get)
     free(scope);
     return rc;
 }
+
+const struct sw_route sw_routes_servers[] = {
+    {"GET", "/v1/servers", ANY, SW_OWN_NONE, sw_h_servers_list, "servers"},
+    {"GET", "/v1/servers/{id}", ANY, SW_OWN_SERVER, sw_h_server_get, "one server"},
+    {"DELETE", "/v1/servers/{id}", ANY, SW_OWN_SERVER, sw_h_server_delete, "terminate a server"},
+    {"POST", "/v1/servers/{id}/actions", ANY, SW_OWN_SERVER, sw_h_server_action,
+     "start, stop, reboot, reinstall, resize or reset the password of a server"},
+    {"GET", "/v1/servers/{id}/usage", ANY, SW_OWN_SERVER, sw_h_server_usage,
+     "a server's usage per hour"},
+    {"GET", "/v1/jobs/{id}", ANY, SW_OWN_JOB, sw_h_job_get, "one job"},
+    SW_ROUTES_END,
+};

@@ -32,17 +32,20 @@ static void test_table_is_sane(void **state)
 {
     (void)state;
     size_t n;
-    const struct sw_route *r = sw_routes(&n);
+    const struct sw_route *const *r = sw_routes(&n);
     assert_true(n > 10);
+    char why[256] = "";
+    assert_int_equal(sw_router_check(why, sizeof why), 0);
     for (size_t i = 0; i < n; i++) {
-        assert_non_null(r[i].fn);
-        assert_true(r[i].pattern[0] == '/');
+        assert_non_null(r[i]->fn);
+        assert_true(r[i]->pattern[0] == '/');
+        assert_true(r[i]->owner > SW_OWN_UNSET);
         /* every admin route is operator-only */
-        if (strncmp(r[i].pattern, "/v1/admin/", 10) == 0)
-            assert_int_equal(r[i].roles, SW_ROLE_OPERATOR);
-        for (size_t j = 0; j < i; j++)
-            assert_false(strcmp(r[i].method, r[j].method) == 0 &&
-                         strcmp(r[i].pattern, r[j].pattern) == 0);
+        if (strncmp(r[i]->pattern, "/v1/admin/", 10) == 0)
+            assert_int_equal(r[i]->roles, SW_ROLE_OPERATOR);
+        /* every reseller route is reseller-only */
+        if (strncmp(r[i]->pattern, "/v1/reseller/", 13) == 0)
+            assert_int_equal(r[i]->roles, SW_ROLE_RESELLER);
     }
 }
 
@@ -57,6 +60,9 @@ static void test_status_map(void **state)
     assert_int_equal(sw_router_status(SW_EUNPROCESSABLE, &code), 422);
     assert_int_equal(sw_router_status(SW_EUNAVAILABLE, &code), 503);
     assert_int_equal(sw_router_status(SW_EINTERNAL, &code), 500);
+    assert_int_equal(sw_router_status(SW_ERATE_LIMITED, &code), 429);
+    assert_string_equal(code, "rate_limited");
+    assert_int_equal(sw_router_status(SW_ETOO_LARGE, &code), 413);
 }
 
 static void test_hostname(void **state)

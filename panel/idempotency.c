@@ -1,0 +1,166 @@
+/* idempotency.c - Idempotency-Key for POSTs (API.md).
+ *
+ * The key row is claimed in its own short transaction (state 'running'),
+ * so a concurrent retry sees it at once and gets 409. The handler then
+ * runs in one transaction together with the update that stores its answer
+ * (state 'done'): the effect and the recorded answer commit together, so a
+ * crash leaves either both or neither. A 4xx answer is recorded too (the
+ * retry would fail the same way); a 5xx or 409 frees the key so the client
+ * may try again. A 'running' row older than 10 minutes is taken over: its
+ * request died before committing anything. Keys live at least 24 hours.
+ */
+#include "config.h"
+#include "panel/router.h"
+#include "core/db.h"
+#include "core/err.h"
+#include "core/json.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool key_valid(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 255)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e)
+            return false;
+    return true;
+}
+
+static void body_hash(const struct sw_req *req, char out[65])
+{
+    crypto_hash_sha256_state st;
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)req->method, strlen(req->method));
+    crypto_hash_sha256_update(&st, (const unsigned char *)" ", 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)req->path, strlen(req->path));
+    crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
+    if (req->body)
+        crypto_hash_sha256_update(&st, (const unsigned char *)req->body, req->body_len);
+    crypto_hash_sha256_final(&st, h);
+    sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+/* Claims the key. Returns 1 when this request owns it, 0 when resp was
+ * filled from a finished first request, -1 with err (409, 422, ...). */
+static int claim(struct sw_req *req, const char *hash, struct sw_resp *resp, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(
+        req->db, err,
+        "INSERT INTO idempotency_keys (account_id, key, method, path, body_hash, state)"
+        " VALUES ($1, $2, $3, $4, $5, 'running') ON CONFLICT DO NOTHING RETURNING 1",
+        SW_PARAMS(req->who.account_id, req->idempotency_key, req->method, req->path, hash));
+    if (!res)
+        return -1;
+    int mine = PQntuples(res);
+    PQclear(res);
+    if (mine)
+        return 1;
+    /* Taken: a stale 'running' row is taken over in the same statement
+     * that reads it, so two retries cannot both take it. */
+    res = sw_db_exec(
+        req->db, err,
+        "WITH t AS (UPDATE idempotency_keys SET updated_at = now()"
+        "  WHERE account_id = $1 AND key = $2 AND state = 'running' AND body_hash = $3"
+        "  AND updated_at < now() - interval '10 minutes' RETURNING 1)"
+        " SELECT k.body_hash, k.state, k.status, k.response, EXISTS (SELECT 1 FROM t)"
+        " FROM idempotency_keys k WHERE k.account_id = $1 AND k.key = $2",
+        SW_PARAMS(req->who.account_id, req->idempotency_key, hash));
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) { /* expired and deleted meanwhile: rare; ask for a retry */
+        PQclear(res);
+        SW_ERR_RETRY(err, SW_ECONFLICT, "the Idempotency-Key was just released; retry");
+        return -1;
+    }
+    int rc = -1;
+    if (strcmp(sw_db_get(res, 0, 0), hash) != 0) {
+        SW_ERR(err, SW_EUNPROCESSABLE,
+               "this Idempotency-Key was already used with another request");
+    } else if (sw_db_get_bool(res, 0, 4)) {
+        rc = 1; /* taken over */
+    } else if (strcmp(sw_db_get(res, 0, 1), "running") == 0) {
+        SW_ERR(err, SW_ECONFLICT, "a request with this Idempotency-Key is still running");
+    } else {
+        json_error_t je;
+        resp->status = (int)sw_db_get_i64(res, 0, 2);
+        const char *text = sw_db_get(res, 0, 3);
+        resp->body = text && *text ? json_loads(text, 0, &je) : NULL;
+        resp->replayed = "true";
+        rc = 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
+struct run_ctx {
+    struct sw_req *req;
+    struct sw_resp *resp;
+    struct sw_err *herr; /* the handler's own error, kept apart from commit errors */
+    bool handler_failed;
+};
+
+static int run_tx(struct sw_db *db, void *arg, struct sw_err *err)
+{
+    struct run_ctx *c = arg;
+    json_decref(c->resp->body); /* a retried transaction starts the answer over */
+    c->resp->body = NULL;
+    sw_err_clear(c->herr);
+    c->handler_failed = false;
+    if (c->req->route->fn(c->req, c->resp, c->herr) < 0) {
+        c->handler_failed = true;
+        *err = *c->herr;
+        return -1;
+    }
+    char status[8];
+    snprintf(status, sizeof status, "%d", c->resp->status);
+    char *text = c->resp->body ? sw_json_dump(c->resp->body) : NULL;
+    long n = sw_db_run(db, err,
+                       "UPDATE idempotency_keys SET state = 'done', status = $3, response = $4,"
+                       " updated_at = now() WHERE account_id = $1 AND key = $2",
+                       SW_PARAMS(c->req->who.account_id, c->req->idempotency_key, status, text));
+    free(text);
+    return n < 0 ? -1 : 0;
+}
+
+int sw_idem_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err)
+{
+    if (!key_valid(req->idempotency_key)) {
+        SW_ERR(err, SW_EINVALID, "Idempotency-Key must be 1 to 255 visible ASCII characters");
+        return -1;
+    }
+    char hash[65];
+    body_hash(req, hash);
+    int c = claim(req, hash, resp, err);
+    if (c <= 0)
+        return c;
+    struct sw_err herr = {0};
+    struct run_ctx ctx = {req, resp, &herr, false};
+    if (sw_db_tx(req->db, run_tx, &ctx, err) == 0)
+        return 0;
+    /* Failed: record a client error so a retry gets the same answer; free
+     * the key after a server error or a conflict so a retry can succeed. */
+    const char *api_code;
+    int status = sw_router_status(err->code, &api_code);
+    if (ctx.handler_failed && status >= 400 && status < 500 && status != 409 && status != 429) {
+        char st[8];
+        snprintf(st, sizeof st, "%d", status);
+        json_t *b = json_pack("{s:{s:s, s:s}}", "error", "code", api_code, "message", err->msg);
+        char *text = sw_json_dump(b);
+        json_decref(b);
+        sw_db_run(req->db, NULL,
+                  "UPDATE idempotency_keys SET state = 'done', status = $3, response = $4,"
+                  " updated_at = now() WHERE account_id = $1 AND key = $2",
+                  SW_PARAMS(req->who.account_id, req->idempotency_key, st, text));
+        free(text);
+    } else {
+        sw_db_run(req->db, NULL, "DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2",
+                  SW_PARAMS(req->who.account_id, req->idempotency_key));
+    }
+    return -1;
+}

@@ -1,0 +1,147 @@
+/* metrics.c - request counters and latency histograms per route, kept in
+ * atomics, rendered with job and order counts as Prometheus text. */
+#include "config.h"
+#include "panel/router.h"
+#include "core/alloc.h"
+#include "core/db.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int statuses[] = {200, 201, 202, 204, 400, 401, 403, 404, 405,
+                               409, 413, 422, 429, 500, 503};
+#define NSTATUS (sizeof statuses / sizeof statuses[0])
+static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                 0.05,   0.1,   0.25,   0.5,   1,    2.5};
+#define NBUCKET (sizeof buckets / sizeof buckets[0])
+
+struct route_stats {
+    atomic_uint_fast64_t by_status[NSTATUS + 1]; /* last: any other status */
+    atomic_uint_fast64_t le[NBUCKET];            /* cumulative at render */
+    atomic_uint_fast64_t count;
+    atomic_uint_fast64_t sum_us;
+};
+
+static struct route_stats *stats; /* one per route, plus one for unmatched */
+static size_t nroutes;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init(void)
+{
+    sw_routes(&nroutes);
+    stats = sw_calloc(nroutes + 1, sizeof *stats);
+}
+
+void sw_metrics_observe(size_t route, int status, double seconds)
+{
+    pthread_once(&once, init);
+    if (route > nroutes)
+        route = nroutes;
+    struct route_stats *s = &stats[route];
+    size_t k = 0;
+    while (k < NSTATUS && statuses[k] != status)
+        k++;
+    atomic_fetch_add(&s->by_status[k], 1);
+    for (size_t b = 0; b < NBUCKET; b++) {
+        if (seconds <= buckets[b]) {
+            atomic_fetch_add(&s->le[b], 1);
+            break;
+        }
+    }
+    atomic_fetch_add(&s->count, 1);
+    atomic_fetch_add(&s->sum_us, (uint_fast64_t)(seconds * 1e6));
+}
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = sw_vasprintf(fmt, ap);
+    va_end(ap);
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->p = sw_realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->len, s, n + 1);
+    b->len += n;
+    free(s);
+}
+
+char *sw_metrics_render(struct sw_db *db)
+{
+    pthread_once(&once, init);
+    size_t n;
+    const struct sw_route *const *routes = sw_routes(&n);
+    struct buf b = {NULL, 0, 0};
+    put(&b, "# HELP slipway_http_requests_total HTTP requests answered, by route and status.\n"
+            "# TYPE slipway_http_requests_total counter\n");
+    for (size_t r = 0; r <= nroutes; r++) {
+        const char *m = r < nroutes ? routes[r]->method : "";
+        const char *p = r < nroutes ? routes[r]->pattern : "unmatched";
+        for (size_t k = 0; k <= NSTATUS; k++) {
+            uint_fast64_t v = atomic_load(&stats[r].by_status[k]);
+            if (!v)
+                continue;
+            if (k < NSTATUS)
+                put(&b, "slipway_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
+                    m, p, statuses[k], (unsigned long long)v);
+            else
+                put(&b, "slipway_http_requests_total{method=\"%s\",route=\"%s\",status=\"other\"} %llu\n",
+                    m, p, (unsigned long long)v);
+        }
+    }
+    put(&b, "# HELP slipway_http_request_seconds Time to answer, by route.\n"
+            "# TYPE slipway_http_request_seconds histogram\n");
+    for (size_t r = 0; r <= nroutes; r++) {
+        uint_fast64_t count = atomic_load(&stats[r].count);
+        if (!count)
+            continue;
+        const char *m = r < nroutes ? routes[r]->method : "";
+        const char *p = r < nroutes ? routes[r]->pattern : "unmatched";
+        uint_fast64_t cum = 0;
+        for (size_t k = 0; k < NBUCKET; k++) {
+            cum += atomic_load(&stats[r].le[k]);
+            put(&b, "slipway_http_request_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
+                m, p, buckets[k], (unsigned long long)cum);
+        }
+        put(&b, "slipway_http_request_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
+            m, p, (unsigned long long)count);
+        put(&b, "slipway_http_request_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n", m, p,
+            (double)atomic_load(&stats[r].sum_us) / 1e6);
+        put(&b, "slipway_http_request_seconds_count{method=\"%s\",route=\"%s\"} %llu\n", m, p,
+            (unsigned long long)count);
+    }
+    PGresult *res = sw_db_exec(db, NULL,
+                               "SELECT s.state, (SELECT count(*) FROM jobs j WHERE j.state = s.state)"
+                               " FROM unnest(ARRAY['queued','running','succeeded','failed','dead'])"
+                               " AS s(state)",
+                               0, NULL);
+    if (res) {
+        put(&b, "# HELP slipway_jobs Jobs by state.\n# TYPE slipway_jobs gauge\n");
+        for (int i = 0; i < PQntuples(res); i++)
+            put(&b, "slipway_jobs{state=\"%s\"} %s\n", sw_db_get(res, i, 0), sw_db_get(res, i, 1));
+        PQclear(res);
+    }
+    res = sw_db_exec(db, NULL, "SELECT state, count(*) FROM orders GROUP BY state ORDER BY 1", 0,
+                     NULL);
+    if (res) {
+        put(&b, "# HELP slipway_orders Orders by state.\n# TYPE slipway_orders gauge\n");
+        for (int i = 0; i < PQntuples(res); i++)
+            put(&b, "slipway_orders{state=\"%s\"} %s\n", sw_db_get(res, i, 0),
+                sw_db_get(res, i, 1));
+        PQclear(res);
+    }
+    return b.p;
+}
