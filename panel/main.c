@@ -24,9 +24,23 @@ static int die(const struct sw_err *err)
     return 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     struct sw_err err = {0};
+    if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+        /* The route table, for the OpenAPI check and the authorization matrix. */
+        json_t *routes = sw_routes_json();
+        char *text = json_dumps(routes, JSON_INDENT(1));
+        puts(text);
+        free(text);
+        json_decref(routes);
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "usage: slipway-panel [--routes]\n"
+                        "Serves the API; configured by environment variables (slipwayctl config).\n");
+        return 2;
+    }
     if (sw_log_init("panel", sw_conf_get("SLIPWAY_LOG_LEVEL")) < 0) {
         fprintf(stderr, "SLIPWAY_LOG_LEVEL must be debug, info, warn, error or off\n");
         return 1;

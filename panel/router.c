@@ -71,6 +71,39 @@ int sw_router_check(char *msg, size_t n)
     return 0;
 }
 
+static const char *const owner_names[SW_OWN__COUNT] = {
+    [SW_OWN_UNSET] = "unset",   [SW_OWN_NONE] = "none",   [SW_OWN_SERVER] = "server",
+    [SW_OWN_ORDER] = "order",   [SW_OWN_JOB] = "job",     [SW_OWN_TOKEN] = "token",
+    [SW_OWN_CUSTOMER] = "customer", [SW_OWN_OPERATOR] = "operator",
+};
+
+const char *sw_owner_name(int owner)
+{
+    return owner >= 0 && owner < SW_OWN__COUNT ? owner_names[owner] : "?";
+}
+
+json_t *sw_routes_json(void)
+{
+    size_t n;
+    const struct sw_route *const *r = sw_routes(&n);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *roles = json_array();
+        if (r[i]->roles & SW_ROLE_CUSTOMER)
+            json_array_append_new(roles, json_string("customer"));
+        if (r[i]->roles & SW_ROLE_RESELLER)
+            json_array_append_new(roles, json_string("reseller"));
+        if (r[i]->roles & SW_ROLE_OPERATOR)
+            json_array_append_new(roles, json_string("operator"));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:b, s:s, s:s}", "method",
+                                           r[i]->method, "pattern", r[i]->pattern, "roles", roles,
+                                           "public", r[i]->roles == SW_ROLE_PUBLIC, "owner",
+                                           sw_owner_name(r[i]->owner), "summary",
+                                           r[i]->summary));
+    }
+    return a;
+}
+
 static const struct {
     enum sw_errc code;
     int status;

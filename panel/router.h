@@ -52,6 +52,12 @@ const struct sw_route *const *sw_routes(size_t *count);
  * duplicates); -1 with a message naming the route. */
 int sw_router_check(char *msg, size_t n);
 
+/* Name of an owner kind ("server", ...); static storage. */
+const char *sw_owner_name(int owner);
+/* The table as JSON: [{method, pattern, roles: [..], owner, summary}].
+ * Returns a new reference. */
+json_t *sw_routes_json(void);
+
 /* Handles one request completely; resp is always filled. */
 void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp);
 
