@@ -1,6 +1,7 @@
-/* admin.c - operator routes: locations, nodes, plans, templates, accounts. */
+/* admin.c - operator routes for the inventory: locations, nodes (and their
+ * capacity), IP pools. Catalogue, accounts and operations live in
+ * admin_catalog.c, admin_accounts.c and admin_ops.c. */
 #include "config.h"
-#include "panel/handlers.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
 #include "core/db.h"
@@ -8,80 +9,36 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/resource.h"
+#include "panel/admin_util.h"
+#include "panel/handlers.h"
 
+#include <arpa/inet.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- validation helpers ---- */
-
-struct int_rule {
-    const char *field;
-    int64_t min, max;
-};
-
-/* Checks every present integer field against its bounds. */
-static int check_ints(const json_t *b, const struct int_rule *rules, struct sw_err *err)
-{
-    for (const struct int_rule *r = rules; r->field; r++) {
-        json_t *v = json_object_get(b, r->field);
-        if (!v)
-            continue;
-        int64_t x = (int64_t)json_integer_value(v);
-        if (x < r->min || x > r->max) {
-            SW_ERR(err, SW_EINVALID, "%s must be from %lld to %lld", r->field,
-                   (long long)r->min, (long long)r->max);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int check_len(const json_t *b, const char *field, size_t min, size_t max,
-                     struct sw_err *err)
-{
-    const char *s = sw_json_str(b, field);
-    if (!s)
-        return 0;
-    size_t n = strlen(s);
-    if (n < min || n > max) {
-        SW_ERR(err, SW_EINVALID, "%s must be %zu to %zu bytes long", field, min, max);
-        return -1;
-    }
-    return 0;
-}
-
-static const char *i64(char buf[24], int64_t v)
-{
-    snprintf(buf, 24, "%lld", (long long)v);
-    return buf;
-}
-
-static int check_kind(const char *s, const char *field, struct sw_err *err)
-{
-    if (sw_plan_kind_parse(s) < 0) {
-        SW_ERR(err, SW_EINVALID, "%s must be container, pv or hvm", field);
-        return -1;
-    }
-    return 0;
-}
-
-static int check_uuid_field(const json_t *b, const char *field, struct sw_err *err)
-{
-    const char *s = sw_json_str(b, field);
-    if (s && !sw_uuid_valid(s)) {
-        SW_ERR(err, SW_EINVALID, "%s must be a UUID", field);
-        return -1;
-    }
-    return 0;
-}
+#define i64 sw_adm_i64
+#define check_len sw_adm_check_len
 
 /* Inserts with RETURNING <json> and answers 201 with it. */
 static int insert_reply(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
                         const char *what, const char *sql, int n, const char *const *params)
 {
     return sw_api_one(req, resp, err, 201, what, sql, n, params);
+}
+
+static int location_exists(struct sw_req *req, const char *id, struct sw_err *err)
+{
+    bool found;
+    if (sw_adm_exists(req->db, &found, err, "SELECT 1 FROM locations WHERE id = $1",
+                      SW_PARAMS(id)) < 0)
+        return -1;
+    if (!found) {
+        SW_ERR(err, SW_EINVALID, "location_id names no location");
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- locations ---- */
@@ -121,17 +78,28 @@ out:
 
 /* ---- nodes ---- */
 
+static const char *const node_states[] = {"active", "draining", "offline", NULL};
+
 static const struct sw_jfield node_fields[] = {
-    {"name", SW_JT_STRING, true},         {"location_id", SW_JT_STRING, true},
-    {"engine_uri", SW_JT_STRING, true},   {"kinds", SW_JT_ARRAY, true},
-    {"cpus", SW_JT_INT, true},            {"ram_mb", SW_JT_INT, true},
-    {"disk_gb", SW_JT_INT, true},         {"reserved_ram_mb", SW_JT_INT, false},
-    {"cpu_ratio", SW_JT_NUMBER, false},   {"ram_ratio", SW_JT_NUMBER, false},
-    {"state", SW_JT_STRING, false},
-    {NULL, 0, false},
+    {"name", SW_JT_STRING, true},       {"location_id", SW_JT_STRING, true},
+    {"engine_uri", SW_JT_STRING, true}, {"kinds", SW_JT_ARRAY, true},
+    {"cpus", SW_JT_INT, true},          {"ram_mb", SW_JT_INT, true},
+    {"disk_gb", SW_JT_INT, true},       {"reserved_ram_mb", SW_JT_INT, false},
+    {"cpu_ratio", SW_JT_NUMBER, false}, {"ram_ratio", SW_JT_NUMBER, false},
+    {"state", SW_JT_STRING, false},     {NULL, 0, false},
 };
 
-static const struct int_rule node_ints[] = {
+/* What PATCH may change: the inventory and the state, not the name or the
+ * location (a node that moves is a new node). */
+static const struct sw_jfield node_patch_fields[] = {
+    {"engine_uri", SW_JT_STRING, false}, {"kinds", SW_JT_ARRAY, false},
+    {"cpus", SW_JT_INT, false},          {"ram_mb", SW_JT_INT, false},
+    {"disk_gb", SW_JT_INT, false},       {"reserved_ram_mb", SW_JT_INT, false},
+    {"cpu_ratio", SW_JT_NUMBER, false},  {"ram_ratio", SW_JT_NUMBER, false},
+    {"state", SW_JT_STRING, false},      {NULL, 0, false},
+};
+
+static const struct sw_adm_int_rule node_ints[] = {
     {"cpus", 1, 4096},
     {"ram_mb", 256, 64LL * 1024 * 1024},
     {"disk_gb", 1, 1000000},
@@ -140,58 +108,57 @@ static const struct int_rule node_ints[] = {
 };
 
 /* Hypervisor URI schemes an engine can drive. */
-static const char *const engine_schemes[] = {"test:///", "qemu://", "qemu+ssh://", "xen://",
-                                             "xen+ssh://", "lxc://", "openvz://", NULL};
+static const char *const engine_schemes[] = {"test:///",   "qemu://", "qemu+ssh://", "xen://",
+                                             "xen+ssh://", "lxc://",  "openvz://",   NULL};
 
-static int parse_ratio_field(const json_t *b, const char *field, int64_t dflt, char out[24],
-                             struct sw_err *err)
+static int check_engine_uri(const json_t *b, struct sw_err *err)
 {
-    json_t *v = json_object_get(b, field);
-    int64_t milli = dflt;
-    if (v) {
-        double d = json_number_value(v);
-        double m = d * 1000.0;
-        if (!(d > 0 && d <= 1000) || fabs(m - round(m)) > 1e-6) {
-            SW_ERR(err, SW_EINVALID, "%s must be above 0, at most 1000, with up to 3 decimals",
-                   field);
-            return -1;
-        }
-        milli = (int64_t)llround(m);
+    const char *uri = sw_json_str(b, "engine_uri");
+    if (!uri)
+        return 0;
+    if (check_len(b, "engine_uri", 1, 1024, err) < 0)
+        return -1;
+    const char *const *sch = engine_schemes;
+    while (*sch && strncmp(uri, *sch, strlen(*sch)) != 0)
+        sch++;
+    if (!*sch) {
+        SW_ERR(err, SW_EINVALID,
+               "engine_uri must be a libvirt URI (test:///, qemu://, xen://, lxc://, openvz://)");
+        return -1;
     }
-    sw_ratio_format(milli, out);
     return 0;
 }
 
-/* kinds: a non-empty array of distinct plan kinds, written as a PostgreSQL
- * array literal into out (at most "{container,pv,hvm}"). */
-static int parse_kinds(const json_t *arr, char out[64], unsigned *mask, struct sw_err *err)
+/* A ratio field: above 0, at most 1000, up to 3 decimals; in thousandths.
+ * Absent: *milli is left alone. */
+static int parse_ratio_field(const json_t *b, const char *field, int64_t *milli, struct sw_err *err)
 {
-    size_t n = json_array_size(arr);
-    *mask = 0;
-    strcpy(out, "{");
-    for (size_t i = 0; i < n; i++) {
-        const char *k = json_string_value(json_array_get(arr, i));
-        int kind = sw_plan_kind_parse(k);
-        if (kind < 0 || (*mask & (1u << kind))) {
-            SW_ERR(err, SW_EINVALID, "kinds must list distinct values of container, pv, hvm");
-            return -1;
-        }
-        *mask |= 1u << kind;
-        strcat(out, i ? "," : "");
-        strcat(out, k);
-    }
-    if (n == 0) {
-        SW_ERR(err, SW_EINVALID, "kinds must not be empty");
+    json_t *v = json_object_get(b, field);
+    if (!v)
+        return 0;
+    double d = json_number_value(v);
+    double m = d * 1000.0;
+    if (!(d > 0 && d <= 1000) || fabs(m - round(m)) > 1e-6) {
+        SW_ERR(err, SW_EINVALID, "%s must be above 0, at most 1000, with up to 3 decimals", field);
         return -1;
     }
-    strcat(out, "}");
+    *milli = (int64_t)llround(m);
     return 0;
 }
 
 SW_HANDLER(sw_h_admin_nodes_list)
 {
-    return sw_api_list(req, resp, err, "sw_node_json(t)", "nodes", "$1::uuid IS NOT NULL",
-                       SW_PARAMS(req->who.account_id));
+    static const char *const kinds[] = {"container", "pv", "hvm", NULL};
+    const char *loc, *state, *kind;
+    if (sw_adm_query_uuid(req, "location_id", &loc, err) < 0 ||
+        sw_adm_query_enum(req, "state", node_states, &state, err) < 0 ||
+        sw_adm_query_enum(req, "kind", kinds, &kind, err) < 0)
+        return -1;
+    return sw_api_list(req, resp, err, "sw_node_json(t)", "nodes",
+                       "$1::uuid IS NOT NULL AND ($2::uuid IS NULL OR t.location_id = $2)"
+                       " AND ($3::text IS NULL OR t.state = $3)"
+                       " AND ($4::text IS NULL OR $4 = ANY (t.kinds))",
+                       SW_PARAMS(req->who.account_id, loc, state, kind));
 }
 
 SW_HANDLER(sw_h_admin_nodes_create)
@@ -202,47 +169,28 @@ SW_HANDLER(sw_h_admin_nodes_create)
     int rc = -1;
     char kinds[64], cpu_ratio[24], ram_ratio[24], c[24], r[24], d[24], rr[24];
     unsigned mask;
-    const char *uri = sw_json_str(b, "engine_uri");
     const char *state = sw_json_str(b, "state");
-    if (check_len(b, "name", 1, 64, err) < 0 || check_uuid_field(b, "location_id", err) < 0 ||
-        check_len(b, "engine_uri", 1, 1024, err) < 0 || check_ints(b, node_ints, err) < 0 ||
-        parse_kinds(json_object_get(b, "kinds"), kinds, &mask, err) < 0)
+    if (check_len(b, "name", 1, 64, err) < 0 ||
+        sw_adm_check_uuid_field(b, "location_id", err) < 0 || check_engine_uri(b, err) < 0 ||
+        sw_adm_check_ints(b, node_ints, err) < 0 ||
+        sw_adm_parse_kinds(json_object_get(b, "kinds"), "kinds", false, kinds, &mask, err) < 0 ||
+        sw_adm_check_enum(b, "state", node_states, err) < 0)
         goto out;
-    const char *const *sch = engine_schemes;
-    while (*sch && strncmp(uri, *sch, strlen(*sch)) != 0)
-        sch++;
-    if (!*sch) {
-        SW_ERR(err, SW_EINVALID,
-               "engine_uri must be a libvirt URI (test:///, qemu://, xen://, lxc://, openvz://)");
-        goto out;
-    }
-    if (state && strcmp(state, "active") && strcmp(state, "draining") && strcmp(state, "offline")) {
-        SW_ERR(err, SW_EINVALID, "state must be active, draining or offline");
-        goto out;
-    }
     /* Default ratios by what the node hosts: CPU 16 for container-only
      * nodes, else 4; memory 1.0 when it hosts pv (never overcommitted),
      * else 1.5. */
-    int64_t dcpu = mask == (1u << SW_KIND_CONTAINER) ? 16000 : 4000;
-    int64_t dram = (mask & (1u << SW_KIND_PV)) ? 1000 : 1500;
-    if (parse_ratio_field(b, "cpu_ratio", dcpu, cpu_ratio, err) < 0 ||
-        parse_ratio_field(b, "ram_ratio", dram, ram_ratio, err) < 0)
+    int64_t cpu_milli = mask == (1u << SW_KIND_CONTAINER) ? 16000 : 4000;
+    int64_t ram_milli = (mask & (1u << SW_KIND_PV)) ? 1000 : 1500;
+    if (parse_ratio_field(b, "cpu_ratio", &cpu_milli, err) < 0 ||
+        parse_ratio_field(b, "ram_ratio", &ram_milli, err) < 0)
         goto out;
     int64_t ram = sw_json_int(b, "ram_mb", 0), reserved = sw_json_int(b, "reserved_ram_mb", 0);
     if (reserved >= ram) {
         SW_ERR(err, SW_EINVALID, "reserved_ram_mb must be below ram_mb");
         goto out;
     }
-    PGresult *lr = sw_db_exec(req->db, err, "SELECT 1 FROM locations WHERE id = $1",
-                              SW_PARAMS(sw_json_str(b, "location_id")));
-    if (!lr)
+    if (location_exists(req, sw_json_str(b, "location_id"), err) < 0)
         goto out;
-    int have = PQntuples(lr);
-    PQclear(lr);
-    if (!have) {
-        SW_ERR(err, SW_EINVALID, "location_id names no location");
-        goto out;
-    }
     sw_uuid_t id;
     sw_uuid_new(id);
     rc = insert_reply(
@@ -250,9 +198,10 @@ SW_HANDLER(sw_h_admin_nodes_create)
         "INSERT INTO nodes (id, name, location_id, engine_uri, kinds, cpus, ram_mb, disk_gb,"
         " reserved_ram_mb, cpu_ratio, ram_ratio, state) VALUES ($1, $2, $3, $4, $5::text[], $6,"
         " $7, $8, $9, $10::numeric, $11::numeric, $12) RETURNING sw_node_json(nodes)",
-        SW_PARAMS(id, sw_json_str(b, "name"), sw_json_str(b, "location_id"), uri, kinds,
-                  i64(c, sw_json_int(b, "cpus", 0)), i64(r, ram),
-                  i64(d, sw_json_int(b, "disk_gb", 0)), i64(rr, reserved), cpu_ratio, ram_ratio,
+        SW_PARAMS(id, sw_json_str(b, "name"), sw_json_str(b, "location_id"),
+                  sw_json_str(b, "engine_uri"), kinds, i64(c, sw_json_int(b, "cpus", 0)),
+                  i64(r, ram), i64(d, sw_json_int(b, "disk_gb", 0)), i64(rr, reserved),
+                  sw_ratio_format(cpu_milli, cpu_ratio), sw_ratio_format(ram_milli, ram_ratio),
                   state ? state : "active"));
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a node named \"%s\" exists", sw_json_str(b, "name"));
@@ -266,8 +215,42 @@ SW_HANDLER(sw_h_admin_node_get)
     const char *id = sw_api_param_uuid(req, 0, "node", err);
     if (!id)
         return -1;
-    return sw_api_one(req, resp, err, 200, "node", "SELECT sw_node_json(n) FROM nodes n WHERE n.id = $1",
-                      SW_PARAMS(id));
+    return sw_api_one(req, resp, err, 200, "node",
+                      "SELECT sw_node_json(n) FROM nodes n WHERE n.id = $1", SW_PARAMS(id));
+}
+
+/* What the ledger holds on a node, per resource class. */
+static int node_used(struct sw_db *db, const char *id, struct sw_amounts *used, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT coalesce(sum(vcpus), 0), coalesce(sum(mem_guar_mb), 0),"
+                               " coalesce(sum(mem_max_mb), 0), coalesce(sum(disk_gb), 0)"
+                               " FROM allocations WHERE node_id = $1",
+                               SW_PARAMS(id));
+    if (!res)
+        return -1;
+    for (int c = 0; c < SW_RC__COUNT; c++)
+        used->v[c] = sw_db_get_i64(res, 0, c);
+    PQclear(res);
+    return 0;
+}
+
+#define NODE_INV_COLS                                                                              \
+    "n.cpus, n.ram_mb, n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text, n.ram_ratio::text"
+
+/* Reads the inventory columns (NODE_INV_COLS from col 0) of res row 0. */
+static int node_inv_of(const PGresult *res, struct sw_node_inv *inv, struct sw_err *err)
+{
+    inv->cpus = sw_db_get_i64(res, 0, 0);
+    inv->ram_mb = sw_db_get_i64(res, 0, 1);
+    inv->reserved_ram_mb = sw_db_get_i64(res, 0, 2);
+    inv->disk_gb = sw_db_get_i64(res, 0, 3);
+    if (sw_ratio_parse(sw_db_get(res, 0, 4), &inv->cpu_ratio_milli) < 0 ||
+        sw_ratio_parse(sw_db_get(res, 0, 5), &inv->ram_ratio_milli) < 0) {
+        SW_ERR(err, SW_EINTERNAL, "node has a malformed ratio");
+        return -1;
+    }
+    return 0;
 }
 
 SW_HANDLER(sw_h_admin_node_capacity)
@@ -276,13 +259,7 @@ SW_HANDLER(sw_h_admin_node_capacity)
     if (!id)
         return -1;
     PGresult *res = sw_db_exec(
-        req->db, err,
-        "SELECT n.cpus, n.ram_mb, n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text,"
-        " n.ram_ratio::text, coalesce(sum(a.vcpus), 0), coalesce(sum(a.mem_guar_mb), 0),"
-        " coalesce(sum(a.mem_max_mb), 0), coalesce(sum(a.disk_gb), 0)"
-        " FROM nodes n LEFT JOIN allocations a ON a.node_id = n.id WHERE n.id = $1"
-        " GROUP BY n.id",
-        SW_PARAMS(id));
+        req->db, err, "SELECT " NODE_INV_COLS " FROM nodes n WHERE n.id = $1", SW_PARAMS(id));
     if (!res)
         return -1;
     if (PQntuples(res) != 1) {
@@ -290,20 +267,13 @@ SW_HANDLER(sw_h_admin_node_capacity)
         SW_ERR(err, SW_ENOTFOUND, "node not found");
         return -1;
     }
-    struct sw_node_inv inv = {
-        .cpus = sw_db_get_i64(res, 0, 0), .ram_mb = sw_db_get_i64(res, 0, 1),
-        .reserved_ram_mb = sw_db_get_i64(res, 0, 2), .disk_gb = sw_db_get_i64(res, 0, 3)};
-    if (sw_ratio_parse(sw_db_get(res, 0, 4), &inv.cpu_ratio_milli) < 0 ||
-        sw_ratio_parse(sw_db_get(res, 0, 5), &inv.ram_ratio_milli) < 0) {
-        PQclear(res);
-        SW_ERR(err, SW_EINTERNAL, "node has a malformed ratio");
-        return -1;
-    }
-    struct sw_amounts cap, used;
-    sw_node_capacity(&inv, &cap);
-    for (int c = 0; c < SW_RC__COUNT; c++)
-        used.v[c] = sw_db_get_i64(res, 0, 6 + c);
+    struct sw_node_inv inv;
+    int ok = node_inv_of(res, &inv, err);
     PQclear(res);
+    struct sw_amounts cap, used;
+    if (ok < 0 || node_used(req->db, id, &used, err) < 0)
+        return -1;
+    sw_node_capacity(&inv, &cap);
     const int64_t total[SW_RC__COUNT] = {inv.cpus, inv.ram_mb, inv.ram_mb, inv.disk_gb};
     const int64_t reserved[SW_RC__COUNT] = {0, inv.reserved_ram_mb, inv.reserved_ram_mb, 0};
     const int64_t ratio[SW_RC__COUNT] = {inv.cpu_ratio_milli, 1000, inv.ram_ratio_milli, 1000};
@@ -313,220 +283,333 @@ SW_HANDLER(sw_h_admin_node_capacity)
                             json_pack("{s:I, s:I, s:f, s:I, s:I, s:I}", "total",
                                       (json_int_t)total[c], "reserved", (json_int_t)reserved[c],
                                       "ratio", (double)ratio[c] / 1000.0, "capacity",
-                                      (json_int_t)cap.v[c], "used", (json_int_t)used.v[c],
-                                      "free", (json_int_t)(cap.v[c] - used.v[c])));
+                                      (json_int_t)cap.v[c], "used", (json_int_t)used.v[c], "free",
+                                      (json_int_t)(cap.v[c] - used.v[c])));
     return sw_api_reply(resp, 200, json_pack("{s:s, s:o}", "node_id", id, "classes", classes));
 }
 
-/* ---- plans ---- */
-
-static const struct sw_jfield plan_fields[] = {
-    {"name", SW_JT_STRING, true},         {"kind", SW_JT_STRING, true},
-    {"vcpus", SW_JT_INT, true},           {"ram_mb", SW_JT_INT, true},
-    {"burst_ram_mb", SW_JT_INT, false},   {"swap_mb", SW_JT_INT, false},
-    {"disk_gb", SW_JT_INT, true},         {"bandwidth_gb", SW_JT_INT, false},
-    {"price_hourly", SW_JT_OBJECT, true}, {"price_monthly", SW_JT_OBJECT, true},
-    {NULL, 0, false},
+struct node_patch {
+    const char *id;
+    const json_t *b;
+    json_t *node; /* out */
 };
 
-static const struct int_rule plan_ints[] = {
-    {"vcpus", 1, 256},
-    {"ram_mb", 64, 4LL * 1024 * 1024},
-    {"burst_ram_mb", 0, 4LL * 1024 * 1024},
-    {"swap_mb", 0, 4LL * 1024 * 1024},
-    {"disk_gb", 1, 100000},
-    {"bandwidth_gb", 0, 10000000},
-    {NULL, 0, 0},
-};
-
-static const struct sw_jfield money_fields[] = {
-    {"amount", SW_JT_INT, true},
-    {"currency", SW_JT_STRING, true},
-    {NULL, 0, false},
-};
-
-/* Money: {"amount": integer minor units >= 0, "currency": "XYZ"}. */
-static int parse_money(const json_t *b, const char *field, int64_t *amount, const char **cur,
-                       struct sw_err *err)
+/* One transaction: lock the node, merge the change into its inventory,
+ * refuse what would leave its allocations without room or without a kind
+ * they need, write it and bump the generation so that a claim that read
+ * the old inventory re-checks (its "generation = $read" guard fails). */
+static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 {
-    const json_t *m = json_object_get(b, field);
-    struct sw_err sub = {0};
-    if (sw_json_check(m, money_fields, &sub) < 0) {
-        SW_ERR(err, SW_EINVALID, "%s: %s", field, sub.msg);
+    struct node_patch *p = ctx;
+    const json_t *b = p->b;
+    json_decref(p->node);
+    p->node = NULL;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT " NODE_INV_COLS ", n.engine_uri, n.kinds::text, n.state"
+                               " FROM nodes n WHERE n.id = $1 FOR UPDATE",
+                               SW_PARAMS(p->id));
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        SW_ERR(err, SW_ENOTFOUND, "node not found");
         return -1;
     }
-    *amount = sw_json_int(m, "amount", -1);
-    *cur = sw_json_str(m, "currency");
-    if (*amount < 0 || *amount > 1000000000000LL) {
-        SW_ERR(err, SW_EINVALID, "%s.amount must be from 0 to 10^12 minor units", field);
+    struct sw_node_inv inv;
+    if (node_inv_of(res, &inv, err) < 0) {
+        PQclear(res);
         return -1;
     }
-    if (strlen(*cur) != 3 || strspn(*cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3) {
-        SW_ERR(err, SW_EINVALID, "%s.currency must be an ISO 4217 code like \"EUR\"", field);
+    char uri[1100], kinds[64], state[16];
+    snprintf(uri, sizeof uri, "%s", sw_db_get(res, 0, 6));
+    snprintf(kinds, sizeof kinds, "%s", sw_db_get(res, 0, 7));
+    snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 8));
+    PQclear(res);
+
+    unsigned mask = 0;
+    for (int k = 0; k < SW_KIND__COUNT; k++)
+        if (strstr(kinds, sw_plan_kind_name(k)))
+            mask |= 1u << k;
+    if (json_object_get(b, "kinds") &&
+        sw_adm_parse_kinds(json_object_get(b, "kinds"), "kinds", false, kinds, &mask, err) < 0)
         return -1;
+    if (sw_json_str(b, "engine_uri"))
+        snprintf(uri, sizeof uri, "%s", sw_json_str(b, "engine_uri"));
+    if (sw_json_str(b, "state"))
+        snprintf(state, sizeof state, "%s", sw_json_str(b, "state"));
+    inv.cpus = sw_json_int(b, "cpus", inv.cpus);
+    inv.ram_mb = sw_json_int(b, "ram_mb", inv.ram_mb);
+    inv.disk_gb = sw_json_int(b, "disk_gb", inv.disk_gb);
+    inv.reserved_ram_mb = sw_json_int(b, "reserved_ram_mb", inv.reserved_ram_mb);
+    if (parse_ratio_field(b, "cpu_ratio", &inv.cpu_ratio_milli, err) < 0 ||
+        parse_ratio_field(b, "ram_ratio", &inv.ram_ratio_milli, err) < 0)
+        return -1;
+    if (inv.reserved_ram_mb >= inv.ram_mb) {
+        SW_ERR(err, SW_EINVALID, "reserved_ram_mb (%lld) must be below ram_mb (%lld)",
+               (long long)inv.reserved_ram_mb, (long long)inv.ram_mb);
+        return -1;
+    }
+
+    /* The node row is locked: no claim can add to its ledger meanwhile. */
+    struct sw_amounts cap, used;
+    if (node_used(db, p->id, &used, err) < 0)
+        return -1;
+    sw_node_capacity(&inv, &cap);
+    for (int c = 0; c < SW_RC__COUNT; c++) {
+        if (used.v[c] > cap.v[c]) {
+            SW_ERR(err, SW_ECONFLICT,
+                   "the node's allocations would not fit: %s used %lld, new capacity %lld",
+                   sw_res_class_name(c), (long long)used.v[c], (long long)cap.v[c]);
+            return -1;
+        }
+    }
+    res = sw_db_exec(db, err,
+                     "SELECT p.kind, count(*) FROM allocations a JOIN servers s ON s.id ="
+                     " a.server_id JOIN plans p ON p.id = s.plan_id WHERE a.node_id = $1"
+                     " GROUP BY p.kind ORDER BY p.kind",
+                     SW_PARAMS(p->id));
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        int k = sw_plan_kind_parse(sw_db_get(res, i, 0));
+        if (k >= 0 && !(mask & (1u << k))) {
+            SW_ERR(err, SW_ECONFLICT, "kinds must keep %s: %lld %s server(s) live on this node",
+                   sw_plan_kind_name(k), (long long)sw_db_get_i64(res, i, 1), sw_plan_kind_name(k));
+            PQclear(res);
+            return -1;
+        }
+    }
+    PQclear(res);
+
+    char c[24], r[24], d[24], rr[24], cr[24], rmr[24];
+    res = sw_db_exec(
+        db, err,
+        "WITH u AS (UPDATE nodes SET engine_uri = $2, kinds = $3::text[], cpus = $4, ram_mb = $5,"
+        "  disk_gb = $6, reserved_ram_mb = $7, cpu_ratio = $8::numeric, ram_ratio = $9::numeric,"
+        "  state = $10, generation = generation + 1"
+        "  WHERE id = $1 AND (engine_uri, kinds, cpus, ram_mb, disk_gb, reserved_ram_mb,"
+        "  cpu_ratio, ram_ratio, state) IS DISTINCT FROM ($2, $3::text[], $4, $5, $6, $7,"
+        "  $8::numeric, $9::numeric, $10) RETURNING sw_node_json(nodes) AS j)"
+        " SELECT coalesce((SELECT j FROM u), (SELECT sw_node_json(n) FROM nodes n"
+        " WHERE n.id = $1))",
+        SW_PARAMS(p->id, uri, kinds, i64(c, inv.cpus), i64(r, inv.ram_mb), i64(d, inv.disk_gb),
+                  i64(rr, inv.reserved_ram_mb), sw_ratio_format(inv.cpu_ratio_milli, cr),
+                  sw_ratio_format(inv.ram_ratio_milli, rmr), state));
+    if (!res)
+        return -1;
+    p->node = sw_api_json_col(sw_db_get(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+SW_HANDLER(sw_h_admin_node_patch)
+{
+    const char *id = sw_api_param_uuid(req, 0, "node", err);
+    if (!id)
+        return -1;
+    json_t *b = sw_api_body(req, node_patch_fields, err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    struct node_patch p = {id, b, NULL};
+    if (json_object_size(b) == 0) {
+        SW_ERR(err, SW_EINVALID, "the body names no field to change");
+        goto out;
+    }
+    char kinds[64];
+    unsigned mask;
+    if (check_engine_uri(b, err) < 0 || sw_adm_check_ints(b, node_ints, err) < 0 ||
+        sw_adm_check_enum(b, "state", node_states, err) < 0 ||
+        (json_object_get(b, "kinds") &&
+         sw_adm_parse_kinds(json_object_get(b, "kinds"), "kinds", false, kinds, &mask, err) < 0))
+        goto out;
+    int64_t milli;
+    if (parse_ratio_field(b, "cpu_ratio", &milli, err) < 0 ||
+        parse_ratio_field(b, "ram_ratio", &milli, err) < 0)
+        goto out;
+    if (sw_db_tx(req->db, node_patch_tx, &p, err) < 0)
+        goto out;
+    rc = sw_api_reply(resp, 200, p.node);
+    p.node = NULL;
+out:
+    json_decref(p.node);
+    json_decref(b);
+    return rc;
+}
+
+/* ---- IP pools ---- */
+
+static const struct sw_jfield pool_fields[] = {
+    {"location_id", SW_JT_STRING, true},
+    {"network", SW_JT_STRING, true},
+    {"gateway", SW_JT_STRING, false},
+    {"family", SW_JT_INT, false},
+    {NULL, 0, false},
+};
+
+struct ip_prefix {
+    int family; /* 4 or 6 */
+    unsigned char a[16];
+    int bits;   /* 32 or 128 */
+    int prefix; /* mask length */
+};
+
+/* "ADDR/LEN" with no host bits set. */
+static bool parse_prefix(const char *s, struct ip_prefix *p)
+{
+    char buf[64];
+    const char *slash = strchr(s, '/');
+    if (!slash || (size_t)(slash - s) >= sizeof buf || slash == s)
+        return false;
+    memcpy(buf, s, (size_t)(slash - s));
+    buf[slash - s] = '\0';
+    memset(p->a, 0, sizeof p->a);
+    if (inet_pton(AF_INET, buf, p->a) == 1) {
+        p->family = 4;
+        p->bits = 32;
+    } else if (inet_pton(AF_INET6, buf, p->a) == 1) {
+        p->family = 6;
+        p->bits = 128;
+    } else {
+        return false;
+    }
+    const char *l = slash + 1;
+    if (!*l || strlen(l) > 3 || strspn(l, "0123456789") != strlen(l) || (l[0] == '0' && l[1]))
+        return false;
+    p->prefix = atoi(l);
+    return p->prefix <= p->bits;
+}
+
+/* Is bit i (from the most significant) of a set? */
+static bool bit_at(const unsigned char *a, int i)
+{
+    return (a[i / 8] >> (7 - i % 8)) & 1;
+}
+
+static bool host_bits_zero(const struct ip_prefix *p)
+{
+    for (int i = p->prefix; i < p->bits; i++)
+        if (bit_at(p->a, i))
+            return false;
+    return true;
+}
+
+static bool host_bits_all_ones(const unsigned char *a, int prefix, int bits)
+{
+    for (int i = prefix; i < bits; i++)
+        if (!bit_at(a, i))
+            return false;
+    return true;
+}
+
+static bool same_prefix(const unsigned char *a, const unsigned char *b, int prefix)
+{
+    for (int i = 0; i < prefix; i++)
+        if (bit_at(a, i) != bit_at(b, i))
+            return false;
+    return true;
+}
+
+/* Pool sizes an operator may register: no IPv4 pool wider than a /8, no
+ * IPv6 prefix wider than a /16. */
+static int check_pool(const json_t *b, struct ip_prefix *net, struct sw_err *err)
+{
+    const char *network = sw_json_str(b, "network");
+    if (strlen(network) > 60 || !parse_prefix(network, net)) {
+        SW_ERR(err, SW_EINVALID,
+               "network must be a CIDR prefix like \"192.0.2.0/24\" or \"2001:db8::/48\"");
+        return -1;
+    }
+    if (!host_bits_zero(net)) {
+        SW_ERR(err, SW_EINVALID, "network has host bits set: the /%d prefix must end in zeros",
+               net->prefix);
+        return -1;
+    }
+    if (net->family == 4 && net->prefix < 8) {
+        SW_ERR(err, SW_EINVALID, "network: an IPv4 pool must be a /8 or narrower");
+        return -1;
+    }
+    if (net->family == 6 && net->prefix < 16) {
+        SW_ERR(err, SW_EINVALID, "network: an IPv6 pool must be a /16 or narrower");
+        return -1;
+    }
+    json_t *fam = json_object_get(b, "family");
+    if (fam && json_integer_value(fam) != net->family) {
+        SW_ERR(err, SW_EINVALID, "family must be %d for an IPv%d network (or be left out)",
+               net->family, net->family);
+        return -1;
+    }
+    const char *gw = sw_json_str(b, "gateway");
+    if (gw) {
+        unsigned char g[16] = {0};
+        int af = net->family == 4 ? AF_INET : AF_INET6;
+        if (strlen(gw) > 45 || inet_pton(af, gw, g) != 1) {
+            SW_ERR(err, SW_EINVALID, "gateway must be an IPv%d address", net->family);
+            return -1;
+        }
+        /* Not the network address, nor IPv4's broadcast, where a prefix
+         * has them (a /31, /32, /127 or /128 has none). */
+        bool edge = net->bits - net->prefix >= 2 &&
+                    (memcmp(g, net->a, sizeof g) == 0 ||
+                     (net->family == 4 && host_bits_all_ones(g, net->prefix, net->bits)));
+        if (!same_prefix(g, net->a, net->prefix) || edge) {
+            SW_ERR(err, SW_EINVALID, "gateway must be a host address inside %s", network);
+            return -1;
+        }
     }
     return 0;
 }
 
-SW_HANDLER(sw_h_admin_plans_list)
+SW_HANDLER(sw_h_admin_pools_list)
 {
-    return sw_api_list(req, resp, err, "sw_plan_json(t)", "plans", "$1::uuid IS NOT NULL",
-                       SW_PARAMS(req->who.account_id));
+    static const char *const families[] = {"4", "6", NULL};
+    const char *loc, *family;
+    if (sw_adm_query_uuid(req, "location_id", &loc, err) < 0 ||
+        sw_adm_query_enum(req, "family", families, &family, err) < 0)
+        return -1;
+    return sw_api_list(req, resp, err, "sw_ip_pool_json(t)", "ip_pools",
+                       "$1::uuid IS NOT NULL AND ($2::uuid IS NULL OR t.location_id = $2)"
+                       " AND ($3::int IS NULL OR t.family = $3)",
+                       SW_PARAMS(req->who.account_id, loc, family));
 }
 
-SW_HANDLER(sw_h_admin_plans_create)
+SW_HANDLER(sw_h_admin_pools_create)
 {
-    json_t *b = sw_api_body(req, plan_fields, err);
+    json_t *b = sw_api_body(req, pool_fields, err);
     if (!b)
         return -1;
     int rc = -1;
-    int64_t ph, pm;
-    const char *ch, *cm;
-    if (check_len(b, "name", 1, 64, err) < 0 || check_kind(sw_json_str(b, "kind"), "kind", err) < 0 ||
-        check_ints(b, plan_ints, err) < 0 || parse_money(b, "price_hourly", &ph, &ch, err) < 0 ||
-        parse_money(b, "price_monthly", &pm, &cm, err) < 0)
+    struct ip_prefix net;
+    if (sw_adm_check_uuid_field(b, "location_id", err) < 0 || check_pool(b, &net, err) < 0 ||
+        location_exists(req, sw_json_str(b, "location_id"), err) < 0)
         goto out;
-    if (strcmp(ch, cm) != 0) {
-        SW_ERR(err, SW_EINVALID, "price_hourly and price_monthly must share a currency");
+    const char *network = sw_json_str(b, "network");
+    /* Name the pool it overlaps; the exclusion constraint (0005) is what
+     * holds under concurrent creates. */
+    PGresult *res = sw_db_exec(req->db, err,
+                               "SELECT p.network::text, p.id FROM ip_pools p"
+                               " WHERE p.network && $1::cidr ORDER BY p.network LIMIT 1",
+                               SW_PARAMS(network));
+    if (!res)
+        goto out;
+    if (PQntuples(res) == 1) {
+        SW_ERR(err, SW_ECONFLICT, "network %s overlaps pool %s (%s)", network, sw_db_get(res, 0, 0),
+               sw_db_get(res, 0, 1));
+        PQclear(res);
         goto out;
     }
-    int64_t ram = sw_json_int(b, "ram_mb", 0), burst = sw_json_int(b, "burst_ram_mb", 0);
-    if (burst != 0 && burst < ram) {
-        SW_ERR(err, SW_EINVALID, "burst_ram_mb must be 0 or at least ram_mb");
-        goto out;
-    }
+    PQclear(res);
     sw_uuid_t id;
-    char v[24], r[24], bu[24], sw[24], d[24], bw[24], h[24], m[24];
+    char fam[24];
     sw_uuid_new(id);
-    rc = insert_reply(
-        req, resp, err, "plan",
-        "INSERT INTO plans (id, name, kind, vcpus, ram_mb, burst_ram_mb, swap_mb, disk_gb,"
-        " bandwidth_gb, price_hourly, price_monthly, currency) VALUES ($1, $2, $3, $4, $5, $6,"
-        " $7, $8, $9, $10, $11, $12) RETURNING sw_plan_json(plans)",
-        SW_PARAMS(id, sw_json_str(b, "name"), sw_json_str(b, "kind"),
-                  i64(v, sw_json_int(b, "vcpus", 0)), i64(r, ram), i64(bu, burst),
-                  i64(sw, sw_json_int(b, "swap_mb", 0)), i64(d, sw_json_int(b, "disk_gb", 0)),
-                  i64(bw, sw_json_int(b, "bandwidth_gb", 0)), i64(h, ph), i64(m, pm), ch));
+    rc =
+        insert_reply(req, resp, err, "ip pool",
+                     "INSERT INTO ip_pools (id, location_id, family, network, gateway)"
+                     " VALUES ($1, $2, $3, $4::cidr, $5::inet) RETURNING sw_ip_pool_json(ip_pools)",
+                     SW_PARAMS(id, sw_json_str(b, "location_id"), i64(fam, net.family), network,
+                               sw_json_str(b, "gateway")));
     if (rc < 0 && err->code == SW_ECONFLICT)
-        SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", sw_json_str(b, "name"));
-out:
-    json_decref(b);
-    return rc;
-}
-
-/* ---- templates ---- */
-
-static const struct sw_jfield template_fields[] = {
-    {"name", SW_JT_STRING, true},
-    {"kind", SW_JT_STRING, true},
-    {"os", SW_JT_STRING, true},
-    {NULL, 0, false},
-};
-
-SW_HANDLER(sw_h_admin_templates_list)
-{
-    return sw_api_list(req, resp, err, "sw_template_json(t)", "templates",
-                       "$1::uuid IS NOT NULL", SW_PARAMS(req->who.account_id));
-}
-
-SW_HANDLER(sw_h_admin_templates_create)
-{
-    json_t *b = sw_api_body(req, template_fields, err);
-    if (!b)
-        return -1;
-    int rc = -1;
-    const char *os = sw_json_str(b, "os");
-    if (check_len(b, "name", 1, 64, err) < 0 || check_len(b, "os", 1, 63, err) < 0 ||
-        check_kind(sw_json_str(b, "kind"), "kind", err) < 0)
-        goto out;
-    if (strspn(os, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != strlen(os)) {
-        SW_ERR(err, SW_EINVALID, "os must use only a-z, 0-9, '.', '-' and '_'");
-        goto out;
-    }
-    sw_uuid_t id;
-    sw_uuid_new(id);
-    rc = insert_reply(req, resp, err, "template",
-                      "INSERT INTO templates (id, name, kind, os) VALUES ($1, $2, $3, $4)"
-                      " RETURNING sw_template_json(templates)",
-                      SW_PARAMS(id, sw_json_str(b, "name"), sw_json_str(b, "kind"), os));
-    if (rc < 0 && err->code == SW_ECONFLICT)
-        SW_ERR(err, SW_ECONFLICT, "a %s template named \"%s\" exists", sw_json_str(b, "kind"),
-               sw_json_str(b, "name"));
-out:
-    json_decref(b);
-    return rc;
-}
-
-/* ---- accounts ---- */
-
-static const struct sw_jfield account_fields[] = {
-    {"kind", SW_JT_STRING, true},      {"email", SW_JT_STRING, true},
-    {"name", SW_JT_STRING, true},      {"password", SW_JT_STRING, false},
-    {"reseller_id", SW_JT_STRING, false},
-    {NULL, 0, false},
-};
-
-static bool email_valid(const char *e)
-{
-    const char *at = strchr(e, '@');
-    return at && at != e && at[1] && !strchr(at + 1, '@') && strlen(e) <= 254 &&
-           !strpbrk(e, " \t\r\n\"<>,;");
-}
-
-SW_HANDLER(sw_h_admin_accounts_list)
-{
-    return sw_api_list(req, resp, err, "sw_account_json(t)", "accounts", "$1::uuid IS NOT NULL",
-                       SW_PARAMS(req->who.account_id));
-}
-
-SW_HANDLER(sw_h_admin_accounts_create)
-{
-    json_t *b = sw_api_body(req, account_fields, err);
-    if (!b)
-        return -1;
-    int rc = -1;
-    const char *kind = sw_json_str(b, "kind"), *email = sw_json_str(b, "email");
-    const char *password = sw_json_str(b, "password"), *reseller = sw_json_str(b, "reseller_id");
-    char hash[SW_PASSWORD_HASH_MAX];
-    if (strcmp(kind, "customer") != 0 && strcmp(kind, "reseller") != 0) {
-        SW_ERR(err, SW_EINVALID, "kind must be customer or reseller");
-        goto out;
-    }
-    if (!email_valid(email)) {
-        SW_ERR(err, SW_EINVALID, "email is not a valid address");
-        goto out;
-    }
-    if (check_len(b, "name", 1, 100, err) < 0 || check_len(b, "password", 8, 1024, err) < 0 ||
-        check_uuid_field(b, "reseller_id", err) < 0)
-        goto out;
-    if (reseller && strcmp(kind, "customer") != 0) {
-        SW_ERR(err, SW_EINVALID, "only a customer has a reseller_id");
-        goto out;
-    }
-    if (reseller) {
-        PGresult *r = sw_db_exec(req->db, err,
-                                 "SELECT 1 FROM accounts WHERE id = $1 AND kind = 'reseller'",
-                                 SW_PARAMS(reseller));
-        if (!r)
-            goto out;
-        int ok = PQntuples(r);
-        PQclear(r);
-        if (!ok) {
-            SW_ERR(err, SW_EINVALID, "reseller_id names no reseller");
-            goto out;
-        }
-    }
-    if (password && sw_password_hash(password, hash, err) < 0)
-        goto out;
-    sw_uuid_t id;
-    sw_uuid_new(id);
-    rc = insert_reply(req, resp, err, "account",
-                      "INSERT INTO accounts (id, kind, email, name, password_hash, reseller_id)"
-                      " VALUES ($1, $2, $3, $4, $5, $6) RETURNING sw_account_json(accounts)",
-                      SW_PARAMS(id, kind, email, sw_json_str(b, "name"), password ? hash : NULL,
-                                reseller));
-    if (rc < 0 && err->code == SW_ECONFLICT)
-        SW_ERR(err, SW_ECONFLICT, "an account with that email exists");
+        SW_ERR(err, SW_ECONFLICT, "network %s overlaps another pool", network);
 out:
     json_decref(b);
     return rc;
@@ -536,18 +619,17 @@ const struct sw_route sw_routes_admin[] = {
     {"GET", "/v1/admin/locations", OP, SW_OWN_NONE, sw_h_admin_locations_list, "locations"},
     {"POST", "/v1/admin/locations", OP, SW_OWN_NONE, sw_h_admin_locations_create,
      "create a location"},
-    {"GET", "/v1/admin/nodes", OP, SW_OWN_NONE, sw_h_admin_nodes_list, "nodes"},
+    {"GET", "/v1/admin/nodes", OP, SW_OWN_NONE, sw_h_admin_nodes_list,
+     "nodes (?location_id=, ?state=, ?kind=)"},
     {"POST", "/v1/admin/nodes", OP, SW_OWN_NONE, sw_h_admin_nodes_create, "register a node"},
     {"GET", "/v1/admin/nodes/{id}", OP, SW_OWN_OPERATOR, sw_h_admin_node_get, "one node"},
+    {"PATCH", "/v1/admin/nodes/{id}", OP, SW_OWN_OPERATOR, sw_h_admin_node_patch,
+     "change a node's inventory, ratios or state (refused when its allocations would not fit)"},
     {"GET", "/v1/admin/nodes/{id}/capacity", OP, SW_OWN_OPERATOR, sw_h_admin_node_capacity,
      "a node's capacity per resource class"},
-    {"GET", "/v1/admin/plans", OP, SW_OWN_NONE, sw_h_admin_plans_list, "all plans"},
-    {"POST", "/v1/admin/plans", OP, SW_OWN_NONE, sw_h_admin_plans_create, "create a plan"},
-    {"GET", "/v1/admin/templates", OP, SW_OWN_NONE, sw_h_admin_templates_list, "all templates"},
-    {"POST", "/v1/admin/templates", OP, SW_OWN_NONE, sw_h_admin_templates_create,
-     "create a template"},
-    {"GET", "/v1/admin/accounts", OP, SW_OWN_NONE, sw_h_admin_accounts_list, "accounts"},
-    {"POST", "/v1/admin/accounts", OP, SW_OWN_NONE, sw_h_admin_accounts_create,
-     "create an account"},
+    {"GET", "/v1/admin/ip-pools", OP, SW_OWN_NONE, sw_h_admin_pools_list,
+     "IP pools (?location_id=, ?family=)"},
+    {"POST", "/v1/admin/ip-pools", OP, SW_OWN_NONE, sw_h_admin_pools_create,
+     "add an IPv4 range or IPv6 prefix to a location"},
     SW_ROUTES_END,
 };

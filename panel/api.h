@@ -126,6 +126,9 @@ bool sw_api_hostname_valid(const char *s);
  * limiter does not take the API down. ratelimit.c */
 bool sw_api_rate_ok(struct sw_req *req, const char *name, const char *id, long limit,
                     long window_s);
+/* Counts one hit on name:id and returns the window's count (0 when Redis
+ * is unreachable). */
+long sw_api_rate_hit(struct sw_req *req, const char *name, const char *id, long window_s);
 /* Reads the count of name:id without adding to it (0 when unknown). */
 long sw_api_rate_count(struct sw_req *req, const char *name, const char *id, long window_s);
 

@@ -35,23 +35,31 @@ int sw_auth_bearer(struct sw_req *req, struct sw_err *err)
     sw_token_hash(req->app->key, token, hash);
     /* The lookup is by hash, an exact index probe; the hash of a guess
      * reveals nothing about stored hashes, so timing leaks nothing useful.
-     * last_used_at is refreshed at most once a minute to spare writes. */
+     * It is a plain read: last_used_at is refreshed at most once a minute
+     * to spare writes, by a second statement only when it is due (a write
+     * in the lookup itself, even one updating nothing, made every request
+     * a writing statement). */
     PGresult *res = sw_db_exec(
         req->db, err,
-        "WITH t AS (SELECT k.id, k.account_id, k.scope, k.token_hash, a.kind, a.state,"
-        "  (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 s') AS stale"
-        "  FROM api_tokens k JOIN accounts a ON a.id = k.account_id"
-        "  WHERE k.token_hash = $1 AND k.revoked_at IS NULL"
-        "  AND (k.expires_at IS NULL OR k.expires_at > now())),"
-        " u AS (UPDATE api_tokens SET last_used_at = now()"
-        "  WHERE id = (SELECT id FROM t WHERE stale))"
-        " SELECT id, account_id, scope, kind, state, token_hash FROM t",
+        "SELECT k.id, k.account_id, k.scope, a.kind, a.state, k.token_hash,"
+        " (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 s') AS stale"
+        " FROM api_tokens k JOIN accounts a ON a.id = k.account_id"
+        " WHERE k.token_hash = $1 AND k.revoked_at IS NULL"
+        " AND (k.expires_at IS NULL OR k.expires_at > now())",
         SW_PARAMS(hash));
     if (!res)
         return -1;
     if (PQntuples(res) != 1 || !sw_ct_streq(sw_db_get(res, 0, 5), hash)) {
         PQclear(res);
         SW_ERR(err, SW_EUNAUTHENTICATED, "the token is unknown, expired or revoked");
+        return -1;
+    }
+    if (sw_db_get_bool(res, 0, 6) &&
+        sw_db_run(req->db, err,
+                  "UPDATE api_tokens SET last_used_at = now() WHERE id = $1"
+                  " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 s')",
+                  SW_PARAMS(sw_db_get(res, 0, 0))) < 0) {
+        PQclear(res);
         return -1;
     }
     int kind = sw_account_kind_parse(sw_db_get(res, 0, 3));
@@ -126,8 +134,8 @@ SW_HANDLER(sw_h_login)
     bool ok = sw_password_verify(found ? sw_db_get(res, 0, 1) : dummy_hash(), password) && found;
     if (!ok || strcmp(sw_db_get(res, 0, 2), "active") != 0) {
         PQclear(res);
-        sw_api_rate_ok(req, "loginfail-addr", req->remote, 0, 900);
-        sw_api_rate_ok(req, "loginfail-acct", lemail, 0, 900);
+        sw_api_rate_hit(req, "loginfail-addr", req->remote, 900);
+        sw_api_rate_hit(req, "loginfail-acct", lemail, 900);
         SW_ERR(err, SW_EUNAUTHENTICATED, "email or password is wrong");
         goto out;
     }

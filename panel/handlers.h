@@ -21,6 +21,9 @@ extern const struct sw_route sw_routes_catalog[];  /* catalog.c */
 extern const struct sw_route sw_routes_orders[];   /* orders.c */
 extern const struct sw_route sw_routes_servers[];  /* servers.c */
 extern const struct sw_route sw_routes_admin[];    /* admin.c */
+extern const struct sw_route sw_routes_admin_catalog[];  /* admin_catalog.c */
+extern const struct sw_route sw_routes_admin_accounts[]; /* admin_accounts.c */
+extern const struct sw_route sw_routes_admin_ops[];      /* admin_ops.c */
 extern const struct sw_route sw_routes_reseller[]; /* reseller.c */
 
 /* auth.c: resolves the bearer token into req->who; -1 with

@@ -2,6 +2,7 @@
  * scoped by sw_api_scope(): another tenant's server is not found. */
 #include "config.h"
 #include "panel/handlers.h"
+#include "panel/orders.h"
 #include "core/alloc.h"
 #include "core/db.h"
 #include "core/enums.h"
@@ -34,72 +35,9 @@ SW_HANDLER(sw_h_server_get)
     return rc;
 }
 
-struct terminate_tx {
-    const struct sw_req *req;
-    const char *server_id;
-    json_t *job; /* out */
-};
-
-static int terminate_tx(struct sw_db *db, void *ctx, struct sw_err *err)
-{
-    struct terminate_tx *t = ctx;
-    char *scope = sw_api_scope(t->req, "t.owner_id");
-    char *sql = sw_asprintf("SELECT t.state FROM servers t WHERE t.id = $2 AND %s FOR UPDATE",
-                            scope);
-    PGresult *res = sw_db_exec(db, err, sql, SW_PARAMS(t->req->who.account_id, t->server_id));
-    free(sql);
-    free(scope);
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "server not found");
-        return -1;
-    }
-    char state[24];
-    snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 0));
-    PQclear(res);
-    if (strcmp(state, "terminated") == 0) {
-        SW_ERR(err, SW_ECONFLICT, "server is already terminated");
-        return -1;
-    }
-    if (strcmp(state, "terminating") == 0) {
-        /* Asked twice: answer with the terminate job already under way. */
-        res = sw_db_exec(db, err,
-                         "SELECT sw_job_json(j) FROM jobs j WHERE j.server_id = $1"
-                         " AND j.type = 'terminate' ORDER BY j.created_at DESC LIMIT 1",
-                         SW_PARAMS(t->server_id));
-        if (!res)
-            return -1;
-        t->job = sw_api_json_col(sw_db_get(res, 0, 0));
-        PQclear(res);
-        return 0;
-    }
-    sw_uuid_t job_id;
-    sw_uuid_new(job_id);
-    res = sw_db_exec(db, err,
-                     "WITH s AS (UPDATE servers SET state = 'terminating', updated_at = now()"
-                     " WHERE id = $2)"
-                     " INSERT INTO jobs (id, server_id, account_id, type)"
-                     " VALUES ($1, $2, $3, 'terminate') RETURNING sw_job_json(jobs)",
-                     SW_PARAMS(job_id, t->server_id, t->req->who.account_id));
-    if (!res)
-        return -1;
-    t->job = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return sw_api_enqueue_job(db, job_id, t->server_id, SW_JOB_TERMINATE, err);
-}
-
 SW_HANDLER(sw_h_server_delete)
 {
-    struct terminate_tx t = {req, sw_api_param_uuid(req, 0, "server", err), NULL};
-    if (!t.server_id)
-        return -1;
-    if (sw_db_tx(req->db, terminate_tx, &t, err) < 0) {
-        json_decref(t.job);
-        return -1;
-    }
-    return sw_api_reply(resp, 202, json_pack("{s:o}", "job", t.job));
+    return sw_order_terminate(req, resp, req->params[0], err);
 }
 
 /* ---- actions ---- */
@@ -136,6 +74,32 @@ struct action_tx {
     const char *param_id;
     json_t *job; /* out */
 };
+
+/* A resize grows a reseller's use by the difference between the plans: its
+ * quota admits the growth (a shrink is never refused). */
+static int resize_admit(struct sw_db *db, const struct action_tx *a, const char *kind,
+                        struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(
+        db, err,
+        "SELECT o.reseller_id, GREATEST(n.vcpus - p.vcpus, 0),"
+        " GREATEST(n.ram_mb - p.ram_mb, 0), GREATEST(n.disk_gb - p.disk_gb, 0)"
+        " FROM servers s JOIN accounts o ON o.id = s.owner_id JOIN plans p ON p.id = s.plan_id,"
+        " plans n WHERE s.id = $1 AND n.id = $2",
+        SW_PARAMS(a->server_id, a->param_id));
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) == 1 && sw_db_get(res, 0, 0)) {
+        struct sw_quota_add add = {.kind = kind};
+        add.v[SW_QUOTA_VCPUS] = sw_db_get_i64(res, 0, 1);
+        add.v[SW_QUOTA_RAM_MB] = sw_db_get_i64(res, 0, 2);
+        add.v[SW_QUOTA_DISK_GB] = sw_db_get_i64(res, 0, 3);
+        rc = sw_quota_admit(db, sw_db_get(res, 0, 0), &add, false, err);
+    }
+    PQclear(res);
+    return rc;
+}
 
 static int action_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 {
@@ -187,6 +151,10 @@ static int action_tx(struct sw_db *db, void *ctx, struct sw_err *err)
             return -1;
         }
         json_object_set_new(params, a->rule->param, json_string(a->param_id));
+    }
+    if (a->rule->type == SW_JOB_RESIZE && resize_admit(db, a, kind, err) < 0) {
+        json_decref(params);
+        return -1;
     }
     char *ptext = sw_json_dump(params);
     json_decref(params);

@@ -1,0 +1,591 @@
+/* admin_accounts.c - operator routes for accounts and resellers: create,
+ * list, reseller quotas, suspend and unsuspend.
+ *
+ * Suspension: a suspended account's tokens stop working at once (auth.c
+ * admits active accounts only), and its running or stopped servers (a
+ * reseller's: its whole subtree's) become suspended in the same commit,
+ * each with an ordinary suspend job that brings its domain in line and a
+ * hold (suspension_holds, 0005) naming the state to go back to. Unsuspend
+ * reverses exactly the held servers (state back, unsuspend job): a server
+ * that was suspended already, by its reseller, by billing or by hand,
+ * stays suspended. Servers still being created are left alone and listed
+ * as skipped in the answer. */
+#include "config.h"
+#include "core/alloc.h"
+#include "core/crypto.h"
+#include "core/db.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "panel/admin_util.h"
+#include "panel/handlers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define i64 sw_adm_i64
+
+static bool email_valid(const char *e)
+{
+    const char *at = strchr(e, '@');
+    return at && at != e && at[1] && !strchr(at + 1, '@') && strlen(e) <= 254 &&
+           !strpbrk(e, " \t\r\n\"<>,;");
+}
+
+/* email, name, password: the checks every new account passes; hashes the
+ * password (if any) into hash. */
+static int check_identity(const json_t *b, char hash[SW_PASSWORD_HASH_MAX], struct sw_err *err)
+{
+    const char *password = sw_json_str(b, "password");
+    if (!email_valid(sw_json_str(b, "email"))) {
+        SW_ERR(err, SW_EINVALID, "email is not a valid address");
+        return -1;
+    }
+    if (sw_adm_check_len(b, "name", 1, 100, err) < 0 ||
+        sw_adm_check_len(b, "password", 8, 1024, err) < 0)
+        return -1;
+    return password ? sw_password_hash(password, hash, err) : 0;
+}
+
+/* ---- accounts ---- */
+
+static const struct sw_jfield account_fields[] = {
+    {"kind", SW_JT_STRING, true},         {"email", SW_JT_STRING, true},
+    {"name", SW_JT_STRING, true},         {"password", SW_JT_STRING, false},
+    {"reseller_id", SW_JT_STRING, false}, {NULL, 0, false},
+};
+
+static const char *const account_kinds[] = {"customer", "reseller", NULL};
+static const char *const account_states[] = {"active", "suspended", "deleted", NULL};
+
+SW_HANDLER(sw_h_admin_accounts_list)
+{
+    static const char *const kinds[] = {"operator", "reseller", "customer", NULL};
+    const char *kind, *state, *reseller;
+    if (sw_adm_query_enum(req, "kind", kinds, &kind, err) < 0 ||
+        sw_adm_query_enum(req, "state", account_states, &state, err) < 0 ||
+        sw_adm_query_uuid(req, "reseller_id", &reseller, err) < 0)
+        return -1;
+    return sw_api_list(req, resp, err, "sw_account_json(t)", "accounts",
+                       "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.kind = $2)"
+                       " AND ($3::text IS NULL OR t.state = $3)"
+                       " AND ($4::uuid IS NULL OR t.reseller_id = $4)",
+                       SW_PARAMS(req->who.account_id, kind, state, reseller));
+}
+
+SW_HANDLER(sw_h_admin_accounts_create)
+{
+    json_t *b = sw_api_body(req, account_fields, err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    const char *kind = sw_json_str(b, "kind"), *reseller = sw_json_str(b, "reseller_id");
+    char hash[SW_PASSWORD_HASH_MAX];
+    if (sw_adm_check_enum(b, "kind", account_kinds, err) < 0 ||
+        sw_adm_check_uuid_field(b, "reseller_id", err) < 0)
+        goto out;
+    if (reseller && strcmp(kind, "customer") != 0) {
+        SW_ERR(err, SW_EINVALID, "only a customer has a reseller_id");
+        goto out;
+    }
+    if (reseller) {
+        bool found;
+        if (sw_adm_exists(req->db, &found, err,
+                          "SELECT 1 FROM accounts WHERE id = $1 AND kind = 'reseller'",
+                          SW_PARAMS(reseller)) < 0)
+            goto out;
+        if (!found) {
+            SW_ERR(err, SW_EINVALID, "reseller_id names no reseller");
+            goto out;
+        }
+    }
+    if (check_identity(b, hash, err) < 0)
+        goto out;
+    sw_uuid_t id;
+    sw_uuid_new(id);
+    rc = sw_api_one(req, resp, err, 201, "account",
+                    "INSERT INTO accounts (id, kind, email, name, password_hash, reseller_id)"
+                    " VALUES ($1, $2, $3, $4, $5, $6) RETURNING sw_account_json(accounts)",
+                    SW_PARAMS(id, kind, sw_json_str(b, "email"), sw_json_str(b, "name"),
+                              sw_json_str(b, "password") ? hash : NULL, reseller));
+    if (rc < 0 && err->code == SW_ECONFLICT)
+        SW_ERR(err, SW_ECONFLICT, "an account with that email exists");
+out:
+    json_decref(b);
+    return rc;
+}
+
+/* ---- suspend / unsuspend ---- */
+
+struct suspension {
+    const struct sw_req *req;
+    const char *id;
+    json_t *jobs, *skipped; /* out */
+    json_t *servers;        /* out: [{server_id, state, job_id}] changed */
+    json_t *account;        /* out */
+};
+
+static void suspension_reset(struct suspension *s)
+{
+    json_decref(s->jobs);
+    json_decref(s->skipped);
+    json_decref(s->servers);
+    json_decref(s->account);
+    s->jobs = json_array();
+    s->skipped = json_array();
+    s->servers = json_array();
+    s->account = NULL;
+}
+
+static void changed(struct suspension *s, const char *server_id, const char *state,
+                    const char *job_id)
+{
+    json_array_append_new(s->servers, json_pack("{s:s, s:s, s:s?}", "server_id", server_id, "state",
+                                                state, "job_id", job_id));
+}
+
+static void skip(struct suspension *s, const char *server_id, const char *state, const char *why)
+{
+    json_array_append_new(s->skipped, json_pack("{s:s, s:s, s:s}", "server_id", server_id, "state",
+                                                state, "reason", why));
+}
+
+/* Sets the server's state at once (as the reseller's verbs do: a
+ * suspended server accepts no action of its customer from this commit on)
+ * and queues the job that brings the domain in line, with its outbox row.
+ * A suspend records the hold of the suspended account with the state to
+ * restore. */
+static int add_job(struct sw_db *db, struct suspension *s, const char *server_id, int type,
+                   const char *prev_state, const char *new_state, struct sw_err *err)
+{
+    sw_uuid_t job_id;
+    sw_uuid_new(job_id);
+    PGresult *res = sw_db_exec(
+        db, err,
+        "WITH j AS (INSERT INTO jobs (id, server_id, account_id, type) VALUES ($1, $2, $3, $4)"
+        "  RETURNING sw_job_json(jobs) AS js),"
+        " s AS (UPDATE servers SET state = $7, updated_at = now() WHERE id = $2),"
+        " h AS (INSERT INTO suspension_holds (account_id, server_id, job_id, prev_state)"
+        "  SELECT $5, $2, $1, $6 WHERE $6::text IS NOT NULL ON CONFLICT (account_id, server_id)"
+        "  DO UPDATE SET job_id = EXCLUDED.job_id, prev_state = EXCLUDED.prev_state,"
+        "  created_at = now())"
+        " SELECT js FROM j",
+        SW_PARAMS(job_id, server_id, s->req->who.account_id, sw_job_type_name(type), s->id,
+                  prev_state, new_state));
+    if (!res)
+        return -1;
+    json_array_append_new(s->jobs, sw_api_json_col(sw_db_get(res, 0, 0)));
+    PQclear(res);
+    changed(s, server_id, new_state, job_id);
+    return sw_api_enqueue_job(db, job_id, server_id, type, err);
+}
+
+static int account_row(struct sw_db *db, struct suspension *s, const char *set_state,
+                       struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "UPDATE accounts SET state = $2 WHERE id = $1"
+                               " RETURNING sw_account_json(accounts)",
+                               SW_PARAMS(s->id, set_state));
+    if (!res)
+        return -1;
+    s->account = sw_api_json_col(sw_db_get(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+static int suspend_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct suspension *s = ctx;
+    suspension_reset(s);
+    PGresult *res = sw_db_exec(db, err, "SELECT state FROM accounts WHERE id = $1 FOR UPDATE",
+                               SW_PARAMS(s->id));
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        SW_ERR(err, SW_ENOTFOUND, "account not found");
+        return -1;
+    }
+    char state[16];
+    snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 0));
+    PQclear(res);
+    if (strcmp(s->id, s->req->who.account_id) == 0) {
+        SW_ERR(err, SW_ECONFLICT, "an operator cannot suspend their own account");
+        return -1;
+    }
+    if (strcmp(state, "active") != 0) {
+        SW_ERR(err, SW_ECONFLICT, "the account is already %s", state);
+        return -1;
+    }
+    if (account_row(db, s, "suspended", err) < 0)
+        return -1;
+    /* The subtree's servers that are not suspended or on their way out;
+     * locked, so no action slips in between. */
+    res = sw_db_exec(db, err,
+                     "SELECT s.id, s.state, EXISTS (SELECT 1 FROM jobs j WHERE j.server_id = s.id"
+                     "  AND j.type = 'suspend' AND j.state IN ('queued', 'running'))"
+                     " FROM servers s JOIN accounts o ON o.id = s.owner_id"
+                     " WHERE (o.id = $1 OR o.reseller_id = $1)"
+                     " AND s.state IN ('pending', 'provisioning', 'running', 'stopped')"
+                     " ORDER BY s.created_at, s.id FOR UPDATE OF s",
+                     SW_PARAMS(s->id));
+    if (!res)
+        return -1;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+        const char *sid = sw_db_get(res, i, 0), *sstate = sw_db_get(res, i, 1);
+        if (sw_db_get_bool(res, i, 2))
+            skip(s, sid, sstate, "a suspend job is already under way");
+        else if (strcmp(sstate, "running") && strcmp(sstate, "stopped"))
+            skip(s, sid, sstate, "still being created: suspend it once it runs");
+        else
+            rc = add_job(db, s, sid, SW_JOB_SUSPEND, sstate, "suspended", err);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int unsuspend_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct suspension *s = ctx;
+    suspension_reset(s);
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT a.state, r.id, r.state FROM accounts a LEFT JOIN accounts r"
+                               " ON r.id = a.reseller_id WHERE a.id = $1 FOR UPDATE OF a",
+                               SW_PARAMS(s->id));
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        SW_ERR(err, SW_ENOTFOUND, "account not found");
+        return -1;
+    }
+    bool suspended = strcmp(sw_db_get(res, 0, 0), "suspended") == 0;
+    bool reseller_suspended = sw_db_get(res, 0, 2) && !strcmp(sw_db_get(res, 0, 2), "suspended");
+    char reseller[SW_UUID_LEN + 1];
+    snprintf(reseller, sizeof reseller, "%s", sw_db_get(res, 0, 1) ? sw_db_get(res, 0, 1) : "");
+    PQclear(res);
+    if (!suspended) {
+        SW_ERR(err, SW_ECONFLICT, "the account is not suspended");
+        return -1;
+    }
+    if (reseller_suspended) {
+        SW_ERR(err, SW_ECONFLICT,
+               "the account's reseller %s is suspended; unsuspend the reseller first", reseller);
+        return -1;
+    }
+    if (account_row(db, s, "active", err) < 0)
+        return -1;
+    res = sw_db_exec(db, err,
+                     "SELECT h.server_id, s.state, j.state, o.id, o.state, h.prev_state"
+                     " FROM suspension_holds h JOIN servers s ON s.id = h.server_id"
+                     " JOIN jobs j ON j.id = h.job_id JOIN accounts o ON o.id = s.owner_id"
+                     " WHERE h.account_id = $1 ORDER BY h.created_at, h.server_id FOR UPDATE OF s",
+                     SW_PARAMS(s->id));
+    if (!res)
+        return -1;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+        const char *sid = sw_db_get(res, i, 0), *state = sw_db_get(res, i, 1);
+        const char *job_state = sw_db_get(res, i, 2), *owner = sw_db_get(res, i, 3);
+        const char *prev = sw_db_get(res, i, 5);
+        bool job_done = strcmp(job_state, "queued") != 0 && strcmp(job_state, "running") != 0;
+        if (strcmp(owner, s->id) != 0 && strcmp(sw_db_get(res, i, 4), "suspended") == 0) {
+            /* A reseller's customer that is suspended itself: the hold
+             * passes to the customer, whose own unsuspend releases it. */
+            rc = sw_db_run(db, err,
+                           "INSERT INTO suspension_holds (account_id, server_id, job_id,"
+                           " prev_state) SELECT $3, server_id, job_id, prev_state"
+                           " FROM suspension_holds WHERE account_id = $1 AND server_id = $2"
+                           " ON CONFLICT DO NOTHING",
+                           SW_PARAMS(s->id, sid, owner)) < 0
+                     ? -1
+                     : 0;
+            skip(s, sid, state, "its own account is suspended: it stays suspended");
+        } else if (strcmp(state, "suspended") != 0) {
+            skip(s, sid, state, "no longer suspended");
+        } else if (strcmp(prev, "stopped") == 0 && job_done) {
+            /* Suspending a stopped domain changed nothing on the node, and
+             * its job is over: only the state goes back. (An unsuspend job
+             * would be answered "running" by the provisioner.) */
+            rc = sw_db_run(db, err,
+                           "UPDATE servers SET state = 'stopped', updated_at = now()"
+                           " WHERE id = $1",
+                           SW_PARAMS(sid)) < 0
+                     ? -1
+                     : 0;
+            changed(s, sid, "stopped", NULL);
+        } else {
+            rc = add_job(db, s, sid, SW_JOB_UNSUSPEND, NULL, prev, err);
+        }
+    }
+    PQclear(res);
+    if (rc == 0 && sw_db_run(db, err, "DELETE FROM suspension_holds WHERE account_id = $1",
+                             SW_PARAMS(s->id)) < 0)
+        rc = -1;
+    return rc;
+}
+
+static int suspension_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                          sw_db_tx_fn fn)
+{
+    struct suspension s = {req, sw_api_param_uuid(req, 0, "account", err), NULL, NULL, NULL, NULL};
+    if (!s.id)
+        return -1;
+    int rc = sw_db_tx(req->db, fn, &s, err);
+    if (rc == 0) {
+        /* 202 when jobs were started, as every write that starts work. */
+        int status = json_array_size(s.jobs) ? 202 : 200;
+        rc = sw_api_reply(resp, status,
+                          json_pack("{s:o, s:o, s:o, s:o}", "account", s.account, "servers",
+                                    s.servers, "jobs", s.jobs, "skipped", s.skipped));
+        s.account = s.jobs = s.skipped = s.servers = NULL;
+    }
+    json_decref(s.account);
+    json_decref(s.servers);
+    json_decref(s.jobs);
+    json_decref(s.skipped);
+    return rc;
+}
+
+SW_HANDLER(sw_h_admin_account_suspend)
+{
+    return suspension_run(req, resp, err, suspend_tx);
+}
+
+SW_HANDLER(sw_h_admin_account_unsuspend)
+{
+    return suspension_run(req, resp, err, unsuspend_tx);
+}
+
+/* ---- resellers ---- */
+
+/* The quota fields; null is "no limit" (kinds: null is every kind). */
+static const char *const quota_nullable[] = {
+    "max_servers", "max_vcpus", "max_ram_mb", "max_disk_gb", "max_ipv4", "kinds", NULL};
+
+static const struct sw_adm_int_rule quota_ints[] = {
+    {"max_servers", 0, 1000000},        {"max_vcpus", 0, 100000000},
+    {"max_ram_mb", 0, 1000000000000LL}, {"max_disk_gb", 0, 1000000000000LL},
+    {"max_ipv4", 0, 100000000},         {NULL, 0, 0},
+};
+
+static const struct sw_jfield reseller_fields[] = {
+    {"email", SW_JT_STRING, true},     {"name", SW_JT_STRING, true},
+    {"password", SW_JT_STRING, false}, {"max_servers", SW_JT_INT, false},
+    {"max_vcpus", SW_JT_INT, false},   {"max_ram_mb", SW_JT_INT, false},
+    {"max_disk_gb", SW_JT_INT, false}, {"max_ipv4", SW_JT_INT, false},
+    {"kinds", SW_JT_ARRAY, false},     {NULL, 0, false},
+};
+
+static const struct sw_jfield reseller_patch_fields[] = {
+    {"name", SW_JT_STRING, false},     {"max_servers", SW_JT_INT, false},
+    {"max_vcpus", SW_JT_INT, false},   {"max_ram_mb", SW_JT_INT, false},
+    {"max_disk_gb", SW_JT_INT, false}, {"max_ipv4", SW_JT_INT, false},
+    {"kinds", SW_JT_ARRAY, false},     {NULL, 0, false},
+};
+
+/* The quota row's values from the body: text of each limit (NULL: no
+ * limit), the kinds array literal, and the names given (a text[] literal),
+ * so that an upsert changes only those. */
+struct quota_in {
+    char v[5][24];
+    const char *p[5];
+    char kinds[64];
+    char given[128];
+};
+
+static int quota_parse(const json_t *b, struct quota_in *q, struct sw_err *err)
+{
+    if (sw_adm_check_ints(b, quota_ints, err) < 0)
+        return -1;
+    strcpy(q->given, "{");
+    for (int i = 0; i < 5; i++) {
+        json_t *v = json_object_get(b, quota_ints[i].field);
+        q->p[i] = v && !json_is_null(v) ? i64(q->v[i], (int64_t)json_integer_value(v)) : NULL;
+        if (v) {
+            strcat(q->given, q->given[1] ? "," : "");
+            strcat(q->given, quota_ints[i].field);
+        }
+    }
+    json_t *k = json_object_get(b, "kinds");
+    strcpy(q->kinds, "{container,pv,hvm}");
+    if (k) {
+        unsigned mask;
+        if (!json_is_null(k) && sw_adm_parse_kinds(k, "kinds", true, q->kinds, &mask, err) < 0)
+            return -1;
+        strcat(q->given, q->given[1] ? ",kinds" : "kinds");
+    }
+    strcat(q->given, "}");
+    return 0;
+}
+
+static int quota_upsert(struct sw_db *db, const char *id, const struct quota_in *q,
+                        struct sw_err *err)
+{
+    return sw_db_run(
+               db, err,
+               "INSERT INTO reseller_quotas AS r (reseller_id, max_servers, max_vcpus, max_ram_mb,"
+               " max_disk_gb, max_ipv4, kinds) VALUES ($1, $2, $3, $4, $5, $6, $7::text[])"
+               " ON CONFLICT (reseller_id) DO UPDATE SET"
+               " max_servers = CASE WHEN 'max_servers' = ANY ($8::text[])"
+               "  THEN EXCLUDED.max_servers ELSE r.max_servers END,"
+               " max_vcpus = CASE WHEN 'max_vcpus' = ANY ($8::text[])"
+               "  THEN EXCLUDED.max_vcpus ELSE r.max_vcpus END,"
+               " max_ram_mb = CASE WHEN 'max_ram_mb' = ANY ($8::text[])"
+               "  THEN EXCLUDED.max_ram_mb ELSE r.max_ram_mb END,"
+               " max_disk_gb = CASE WHEN 'max_disk_gb' = ANY ($8::text[])"
+               "  THEN EXCLUDED.max_disk_gb ELSE r.max_disk_gb END,"
+               " max_ipv4 = CASE WHEN 'max_ipv4' = ANY ($8::text[])"
+               "  THEN EXCLUDED.max_ipv4 ELSE r.max_ipv4 END,"
+               " kinds = CASE WHEN 'kinds' = ANY ($8::text[]) THEN EXCLUDED.kinds ELSE r.kinds END,"
+               " updated_at = now()",
+               SW_PARAMS(id, q->p[0], q->p[1], q->p[2], q->p[3], q->p[4], q->kinds, q->given)) < 0
+               ? -1
+               : 0;
+}
+
+SW_HANDLER(sw_h_admin_resellers_list)
+{
+    const char *state;
+    if (sw_adm_query_enum(req, "state", account_states, &state, err) < 0)
+        return -1;
+    return sw_api_list(req, resp, err, "sw_admin_reseller_json(t)", "accounts",
+                       "$1::uuid IS NOT NULL AND t.kind = 'reseller'"
+                       " AND ($2::text IS NULL OR t.state = $2)",
+                       SW_PARAMS(req->who.account_id, state));
+}
+
+struct reseller_tx {
+    const char *id;
+    const json_t *b;
+    const struct quota_in *q;
+    const char *hash; /* create only */
+    json_t *out;
+};
+
+static int reseller_create_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct reseller_tx *t = ctx;
+    json_decref(t->out);
+    t->out = NULL;
+    if (sw_db_run(
+            db, err,
+            "INSERT INTO accounts (id, kind, email, name, password_hash)"
+            " VALUES ($1, 'reseller', $2, $3, $4)",
+            SW_PARAMS(t->id, sw_json_str(t->b, "email"), sw_json_str(t->b, "name"), t->hash)) < 0) {
+        if (err->code == SW_ECONFLICT)
+            SW_ERR(err, SW_ECONFLICT, "an account with that email exists");
+        return -1;
+    }
+    if (quota_upsert(db, t->id, t->q, err) < 0)
+        return -1;
+    PGresult *res =
+        sw_db_exec(db, err, "SELECT sw_admin_reseller_json(a) FROM accounts a WHERE a.id = $1",
+                   SW_PARAMS(t->id));
+    if (!res)
+        return -1;
+    t->out = sw_api_json_col(sw_db_get(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+SW_HANDLER(sw_h_admin_resellers_create)
+{
+    json_t *b = sw_adm_body_nullable(req, reseller_fields, quota_nullable, err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    char hash[SW_PASSWORD_HASH_MAX];
+    struct quota_in q;
+    sw_uuid_t id;
+    sw_uuid_new(id);
+    struct reseller_tx t = {id, b, &q, NULL, NULL};
+    if (check_identity(b, hash, err) < 0 || quota_parse(b, &q, err) < 0)
+        goto out;
+    t.hash = sw_json_str(b, "password") ? hash : NULL;
+    if (sw_db_tx(req->db, reseller_create_tx, &t, err) < 0)
+        goto out;
+    rc = sw_api_reply(resp, 201, t.out);
+    t.out = NULL;
+out:
+    json_decref(t.out);
+    json_decref(b);
+    return rc;
+}
+
+static int reseller_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct reseller_tx *t = ctx;
+    json_decref(t->out);
+    t->out = NULL;
+    long n = sw_db_run(db, err,
+                       "UPDATE accounts SET name = coalesce($2, name) WHERE id = $1"
+                       " AND kind = 'reseller'",
+                       SW_PARAMS(t->id, sw_json_str(t->b, "name")));
+    if (n < 0)
+        return -1;
+    if (n == 0) {
+        SW_ERR(err, SW_ENOTFOUND, "reseller not found");
+        return -1;
+    }
+    if (strcmp(t->q->given, "{}") != 0 && quota_upsert(db, t->id, t->q, err) < 0)
+        return -1;
+    PGresult *res =
+        sw_db_exec(db, err, "SELECT sw_admin_reseller_json(a) FROM accounts a WHERE a.id = $1",
+                   SW_PARAMS(t->id));
+    if (!res)
+        return -1;
+    t->out = sw_api_json_col(sw_db_get(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+/* Lowering a limit below what the subtree holds is allowed: nothing is
+ * taken away, further orders are refused (the answer shows the use). */
+SW_HANDLER(sw_h_admin_reseller_patch)
+{
+    const char *id = sw_api_param_uuid(req, 0, "reseller", err);
+    if (!id)
+        return -1;
+    json_t *b = sw_adm_body_nullable(req, reseller_patch_fields, quota_nullable, err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    struct quota_in q;
+    struct reseller_tx t = {id, b, &q, NULL, NULL};
+    if (json_object_size(b) == 0) {
+        SW_ERR(err, SW_EINVALID, "the body names no field to change");
+        goto out;
+    }
+    if (sw_adm_check_len(b, "name", 1, 100, err) < 0 || quota_parse(b, &q, err) < 0)
+        goto out;
+    if (sw_db_tx(req->db, reseller_patch_tx, &t, err) < 0)
+        goto out;
+    rc = sw_api_reply(resp, 200, t.out);
+    t.out = NULL;
+out:
+    json_decref(t.out);
+    json_decref(b);
+    return rc;
+}
+
+const struct sw_route sw_routes_admin_accounts[] = {
+    {"GET", "/v1/admin/accounts", OP, SW_OWN_NONE, sw_h_admin_accounts_list,
+     "accounts (?kind=, ?state=, ?reseller_id=)"},
+    {"POST", "/v1/admin/accounts", OP, SW_OWN_NONE, sw_h_admin_accounts_create,
+     "create an account"},
+    {"POST", "/v1/admin/accounts/{id}/suspend", OP, SW_OWN_OPERATOR, sw_h_admin_account_suspend,
+     "suspend an account: its tokens stop working, its (subtree's) servers get suspend jobs"},
+    {"POST", "/v1/admin/accounts/{id}/unsuspend", OP, SW_OWN_OPERATOR, sw_h_admin_account_unsuspend,
+     "unsuspend an account and exactly the servers its suspension suspended"},
+    {"GET", "/v1/admin/resellers", OP, SW_OWN_NONE, sw_h_admin_resellers_list,
+     "resellers with their quota and use (?state=)"},
+    {"POST", "/v1/admin/resellers", OP, SW_OWN_NONE, sw_h_admin_resellers_create,
+     "create a reseller account with its quota"},
+    {"PATCH", "/v1/admin/resellers/{id}", OP, SW_OWN_OPERATOR, sw_h_admin_reseller_patch,
+     "change a reseller's name or quota (null: no limit)"},
+    SW_ROUTES_END,
+};

@@ -1,0 +1,73 @@
+/* admin_util.h - input checks shared by the operator routes (admin*.c).
+ *
+ * Every check returns 0, or -1 with err set to SW_EINVALID and a message
+ * that names the offending field. A field that is absent passes (required
+ * fields are sw_api_body()'s business).
+ */
+#ifndef SW_PANEL_ADMIN_UTIL_H
+#define SW_PANEL_ADMIN_UTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sw_err;
+struct sw_req;
+struct sw_jfield;
+
+struct sw_adm_int_rule {
+    const char *field;
+    int64_t min, max;
+};
+
+/* Checks every present integer field of b against its bounds (rules end
+ * with {NULL}). */
+int sw_adm_check_ints(const json_t *b, const struct sw_adm_int_rule *rules, struct sw_err *err);
+
+/* A present string field must be min..max bytes long. */
+int sw_adm_check_len(const json_t *b, const char *field, size_t min, size_t max,
+                     struct sw_err *err);
+
+/* A present string field must be a UUID. */
+int sw_adm_check_uuid_field(const json_t *b, const char *field, struct sw_err *err);
+
+/* A present string field must be one of values (NULL-terminated); the
+ * message lists them. */
+int sw_adm_check_enum(const json_t *b, const char *field, const char *const *values,
+                      struct sw_err *err);
+
+/* s must be a plan kind (container, pv, hvm). */
+int sw_adm_check_kind(const char *s, const char *field, struct sw_err *err);
+
+/* Decimal text of v in buf[24]; returns buf. */
+const char *sw_adm_i64(char buf[24], int64_t v);
+
+/* field (an array, e.g. "kinds") must list distinct plan kinds; empty is
+ * refused unless allow_empty. Writes a PostgreSQL array literal into
+ * out[64] in the enum's order whatever the input's ("{container,hvm}"), and
+ * the kinds as bits (1 << kind) into *mask. */
+int sw_adm_parse_kinds(const json_t *arr, const char *field, bool allow_empty, char out[64],
+                       unsigned *mask, struct sw_err *err);
+
+/* Parses the request body like sw_api_body(), except that the fields named
+ * in nullable (NULL-terminated) may also be JSON null ("no limit"); their
+ * type in fields is the non-null one. Returns owned, or NULL with err. */
+json_t *sw_adm_body_nullable(struct sw_req *req, const struct sw_jfield *fields,
+                             const char *const *nullable, struct sw_err *err);
+
+/* Query parameter key: borrowed value or NULL when absent. A present value
+ * must be a UUID (else -1, "<key> must be a UUID") or, for
+ * sw_adm_query_enum, one of values. */
+int sw_adm_query_uuid(const struct sw_req *req, const char *key, const char **out,
+                      struct sw_err *err);
+int sw_adm_query_enum(const struct sw_req *req, const char *key, const char *const *values,
+                      const char **out, struct sw_err *err);
+
+/* Runs sql and stores whether it returned a row in *found:
+ *   sw_adm_exists(db, &found, err, "SELECT 1 FROM t WHERE id = $1", SW_PARAMS(id)); */
+struct sw_db;
+int sw_adm_exists(struct sw_db *db, bool *found, struct sw_err *err, const char *sql, int nparams,
+                  const char *const *params);
+
+#endif
