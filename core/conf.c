@@ -20,7 +20,7 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_SECRET_KEY", NULL, "panel, slipwayctl",
      "64 hex digits (32 bytes): key for token hashes; required"},
     {"SLIPWAY_LOG_LEVEL", "info", "all", "debug, info, warn, error or off"},
-    {"SLIPWAY_THREADS", "0", "panel", "HTTP worker threads; 0 means one per core"},
+    {"SLIPWAY_THREADS", "0", "panel", "HTTP worker threads; 0 means two per core"},
     {"SLIPWAY_DB_POOL", "0", "panel", "PostgreSQL connections of the panel; 0 means threads + 2"},
     {"SLIPWAY_SESSION_TTL", "86400", "panel", "lifetime of a login token, seconds"},
     {"SLIPWAY_PWHASH_OPSLIMIT", "3", "panel", "argon2id passes per password hash"},

@@ -10,10 +10,40 @@
 #include <time.h>
 #include <sodium.h>
 
+/* A pool connection prepares each distinct statement text once per session
+ * and then only binds and executes it: parsing and planning were most of
+ * PostgreSQL's work for the panel's short queries (bench/api.sh). Open
+ * addressing over STMT_SLOTS, at most STMT_MAX statements per session; past
+ * that, statements run unprepared as before. The cache belongs to one
+ * backend session: a reset connection (new backend pid) starts afresh.
+ *
+ * PostgreSQL plans a prepared statement for its parameters 5 times, then
+ * may keep one generic plan, made from the table sizes of that moment, until
+ * an ANALYZE or DDL invalidates it. A table that was nearly empty then (a new
+ * installation) could keep a sequential scan while it grows. So a statement
+ * is prepared again after 4, 16, 64, ... uses, then every STMT_REPLAN_MAX:
+ * its plan follows the tables' growth at a negligible cost. */
+#define STMT_SLOTS 512 /* a power of two, twice STMT_MAX */
+#define STMT_MAX 256
+#define STMT_REPLAN_FIRST 4
+#define STMT_REPLAN_MAX 65536
+
+struct sw_stmt {
+    uint64_t hash;
+    char *sql;         /* NULL: empty slot */
+    unsigned id;       /* the statement is named "sw_<id>" */
+    uint32_t uses;     /* executions since it was prepared */
+    uint32_t replan_at; /* prepare again at this many uses */
+};
+
 struct sw_db {
     PGconn *conn;
     char *url;
     bool in_tx;
+    struct sw_stmt *stmts; /* NULL: statements are not cached */
+    unsigned nstmt;    /* statements cached */
+    unsigned next_id;  /* names are never reused within a session */
+    int backend_pid;   /* the session the cached statements live in */
 };
 
 struct sw_db_pool {
@@ -47,10 +77,21 @@ struct sw_db *sw_db_connect(const char *url, struct sw_err *err)
     return db;
 }
 
+static void stmt_forget_all(struct sw_db *db)
+{
+    for (unsigned i = 0; db->stmts && i < STMT_SLOTS; i++) {
+        free(db->stmts[i].sql);
+        db->stmts[i].sql = NULL;
+    }
+    db->nstmt = 0;
+}
+
 void sw_db_free(struct sw_db *db)
 {
     if (!db)
         return;
+    stmt_forget_all(db);
+    free(db->stmts);
     PQfinish(db->conn);
     free(db->url);
     free(db);
@@ -106,16 +147,95 @@ void sw_db_map_error(struct sw_db *db, const PGresult *res, struct sw_err *err)
                   primary ? primary : PQerrorMessage(db->conn));
 }
 
-static PGresult *exec_once(struct sw_db *db, const char *sql, int nparams,
-                           const char *const *params)
+static uint64_t stmt_hash(const char *s)
 {
-    return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot holding sql, or the empty slot where it would go. */
+static struct sw_stmt *stmt_slot(struct sw_db *db, const char *sql, uint64_t h)
+{
+    for (unsigned i = (unsigned)h & (STMT_SLOTS - 1);; i = (i + 1) & (STMT_SLOTS - 1)) {
+        struct sw_stmt *s = &db->stmts[i];
+        if (!s->sql || (s->hash == h && strcmp(s->sql, sql) == 0))
+            return s;
+    }
+}
+
+/* Failures that mean a cached statement no longer fits the session: it is
+ * gone (26000, say after DISCARD ALL), or a schema change altered its
+ * result columns (0A000 "cached plan must not change result type"). */
+static bool stmt_stale(const PGresult *res)
+{
+    const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    return st && (strcmp(st, "26000") == 0 ||
+                  (strcmp(st, "0A000") == 0 && msg &&
+                   strcmp(msg, "cached plan must not change result type") == 0));
+}
+
+static PGresult *exec_once(struct sw_db *db, const char *sql, int nparams,
+                           const char *const *params, struct sw_stmt **used)
+{
+    *used = NULL;
+    if (!db->stmts)
+        return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    int pid = PQbackendPID(db->conn);
+    if (pid != db->backend_pid) {
+        stmt_forget_all(db);
+        db->backend_pid = pid;
+        db->next_id = 0;
+    }
+    uint64_t h = stmt_hash(sql);
+    struct sw_stmt *s = stmt_slot(db, sql, h);
+    char name[40];
+    bool replan = s->sql && ++s->uses >= s->replan_at &&
+                  PQtransactionStatus(db->conn) != PQTRANS_INERROR;
+    if (replan) {
+        /* Statements are not transactional: this holds inside one too. */
+        snprintf(name, sizeof name, "DEALLOCATE sw_%u", s->id);
+        PQclear(PQexec(db->conn, name));
+    }
+    if (!s->sql || replan) {
+        if (!s->sql && db->nstmt >= STMT_MAX)
+            return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        snprintf(name, sizeof name, "sw_%u", db->next_id);
+        /* Parameter types are inferred from the text, as PQexecParams does;
+         * a statement that fails to parse fails here the same way. */
+        PGresult *res = PQprepare(db->conn, name, sql, 0, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            if (replan) { /* forget it; it is prepared again next time */
+                free(s->sql);
+                s->sql = NULL;
+                stmt_forget_all(db); /* an emptied slot would break probe chains */
+            }
+            return res;
+        }
+        PQclear(res);
+        if (!s->sql) {
+            s->sql = sw_strdup(sql);
+            s->hash = h;
+            s->replan_at = STMT_REPLAN_FIRST;
+            db->nstmt++;
+        } else {
+            s->replan_at = s->replan_at < STMT_REPLAN_MAX ? s->replan_at * 4 : STMT_REPLAN_MAX;
+        }
+        s->id = db->next_id++;
+        s->uses = 0;
+    }
+    snprintf(name, sizeof name, "sw_%u", s->id);
+    *used = s;
+    return PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
 }
 
 PGresult *sw_db_exec(struct sw_db *db, struct sw_err *err, const char *sql, int nparams,
                      const char *const *params)
 {
-    PGresult *res = exec_once(db, sql, nparams, params);
+    struct sw_stmt *used;
+    PGresult *res = exec_once(db, sql, nparams, params, &used);
     if (PQstatus(db->conn) != CONNECTION_OK && !db->in_tx) {
         /* The connection broke before or during the statement: outside a
          * transaction nothing was committed that a retry could double,
@@ -127,11 +247,31 @@ PGresult *sw_db_exec(struct sw_db *db, struct sw_err *err, const char *sql, int 
             sw_db_map_error(db, NULL, err);
             return NULL;
         }
-        res = exec_once(db, sql, nparams, params);
+        res = exec_once(db, sql, nparams, params, &used);
     }
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
+    if (used && stmt_stale(res)) {
+        /* Forget every cached statement (a schema change may have staled
+         * them all); they are prepared again under new names as they come.
+         * The stale ones stay in the session, unused. */
+        stmt_forget_all(db);
+        if (!db->in_tx) {
+            /* Nothing ran: run it again, prepared afresh. */
+            PQclear(res);
+            res = exec_once(db, sql, nparams, params, &used);
+            st = PQresultStatus(res);
+            if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+                return res;
+        } else {
+            /* The transaction is aborted; sw_db_tx runs it again. */
+            PQclear(res);
+            SW_ERR_RETRY(err, SW_EUNAVAILABLE, "concurrent update, try again");
+            sw_err_detail(err, "a prepared statement went stale after a schema change");
+            return NULL;
+        }
+    }
     sw_db_map_error(db, res, err);
     PQclear(res);
     return NULL;
@@ -232,6 +372,7 @@ struct sw_db_pool *sw_db_pool_new(const char *url, int size, struct sw_err *err)
             sw_db_pool_free(p);
             return NULL;
         }
+        p->all[i]->stmts = sw_calloc(STMT_SLOTS, sizeof *p->all[i]->stmts);
         p->free_list[p->nfree++] = p->all[i];
     }
     p->size = size;
