@@ -187,11 +187,11 @@ SW_HANDLER(sw_h_admin_audit_list)
 
 const struct sw_route sw_routes_admin_ops[] = {
     {"GET", "/v1/admin/jobs", OP, SW_OWN_NONE, sw_h_admin_jobs_list,
-     "every job, dead ones too (?state=, ?type=, ?server_id=, ?node_id=)"},
+     "every job, dead ones too (?state=, ?type=, ?server_id=, ?node_id=)", 0},
     {"POST", "/v1/admin/jobs/{id}/retry", OP, SW_OWN_OPERATOR, sw_h_admin_job_retry,
-     "re-queue a failed or dead job (attempts kept, a new outbox row)"},
+     "re-queue a failed or dead job (attempts kept, a new outbox row)", 0},
     {"GET", "/v1/admin/audit", OP, SW_OWN_NONE, sw_h_admin_audit_list,
      "the audit log: who did what to which object, when, from where (?actor_id=,"
-     " ?object_id=, ?action= prefix, ?since=, ?until=, ?result=)"},
+     " ?object_id=, ?action= prefix, ?since=, ?until=, ?result=)", 0},
     SW_ROUTES_END,
 };

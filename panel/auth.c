@@ -1,5 +1,6 @@
 /* auth.c - bearer tokens, login, and the caller's own account and tokens. */
 #include "config.h"
+#include "panel/authcache.h"
 #include "panel/handlers.h"
 #include "core/db.h"
 #include "core/enums.h"
@@ -33,16 +34,29 @@ int sw_auth_bearer(struct sw_req *req, struct sw_err *err)
     }
     char hash[SW_TOKEN_HASH_HEX + 1];
     sw_token_hash(req->app->key, token, hash);
+    bool refresh = false;
+    if (sw_authcache_get(hash, &req->who, &refresh)) {
+        if (refresh)
+            sw_db_run(req->db, NULL,
+                      "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1"
+                      " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 s')",
+                      SW_PARAMS(hash));
+        return 0;
+    }
+    uint64_t epoch = sw_authcache_epoch();
     /* The lookup is by hash, an exact index probe; the hash of a guess
      * reveals nothing about stored hashes, so timing leaks nothing useful.
      * It is a plain read: last_used_at is refreshed at most once a minute
      * to spare writes, by a second statement only when it is due (a write
      * in the lookup itself, even one updating nothing, made every request
-     * a writing statement). */
+     * a writing statement). A suspended reseller's customers still log in
+     * (to see their suspended servers); orders refuse them (orders.c). */
     PGresult *res = sw_db_exec(
         req->db, err,
         "SELECT k.id, k.account_id, k.scope, a.kind, a.state, k.token_hash,"
-        " (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 s') AS stale"
+        " (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 s') AS stale,"
+        " NULL, a.reseller_id,"
+        " coalesce(extract(epoch FROM k.expires_at)::bigint, 0)"
         " FROM api_tokens k JOIN accounts a ON a.id = k.account_id"
         " WHERE k.token_hash = $1 AND k.revoked_at IS NULL"
         " AND (k.expires_at IS NULL OR k.expires_at > now())",
@@ -73,6 +87,7 @@ int sw_auth_bearer(struct sw_req *req, struct sw_err *err)
     req->who.read_only = strcmp(sw_db_get(res, 0, 2), "read") == 0;
     req->who.kind = kind;
     req->who.role = role_of_kind[kind];
+    sw_authcache_put(hash, &req->who, sw_db_get(res, 0, 8), sw_db_get_i64(res, 0, 9), epoch);
     PQclear(res);
     return 0;
 }
@@ -245,13 +260,13 @@ SW_HANDLER(sw_h_account_token_delete)
 }
 
 const struct sw_route sw_routes_auth[] = {
-    {"POST", "/v1/auth/login", PUBLIC, SW_OWN_NONE, sw_h_login, "log in with email and password"},
-    {"GET", "/v1/account", ANY, SW_OWN_NONE, sw_h_account_get, "the caller's account"},
+    {"POST", "/v1/auth/login", PUBLIC, SW_OWN_NONE, sw_h_login, "log in with email and password", 0},
+    {"GET", "/v1/account", ANY, SW_OWN_NONE, sw_h_account_get, "the caller's account", 0},
     {"GET", "/v1/account/tokens", ANY, SW_OWN_NONE, sw_h_account_tokens_list,
-     "the caller's API tokens (never the secrets)"},
+     "the caller's API tokens (never the secrets)", 0},
     {"POST", "/v1/account/tokens", ANY, SW_OWN_NONE, sw_h_account_token_create,
-     "create an API token"},
+     "create an API token", 0},
     {"DELETE", "/v1/account/tokens/{id}", ANY, SW_OWN_TOKEN, sw_h_account_token_delete,
-     "revoke an API token"},
+     "revoke an API token", SW_RF_AUTH},
     SW_ROUTES_END,
 };

@@ -30,8 +30,8 @@ SW_HANDLER(sw_h_locations_list)
 }
 
 const struct sw_route sw_routes_catalog[] = {
-    {"GET", "/v1/plans", ANY, SW_OWN_NONE, sw_h_plans_list, "plans this account may order"},
-    {"GET", "/v1/templates", ANY, SW_OWN_NONE, sw_h_templates_list, "OS templates"},
-    {"GET", "/v1/locations", ANY, SW_OWN_NONE, sw_h_locations_list, "locations"},
+    {"GET", "/v1/plans", ANY, SW_OWN_NONE, sw_h_plans_list, "plans this account may order", 0},
+    {"GET", "/v1/templates", ANY, SW_OWN_NONE, sw_h_templates_list, "OS templates", 0},
+    {"GET", "/v1/locations", ANY, SW_OWN_NONE, sw_h_locations_list, "locations", 0},
     SW_ROUTES_END,
 };

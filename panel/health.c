@@ -52,8 +52,8 @@ SW_HANDLER(sw_h_healthz)
 }
 
 const struct sw_route sw_routes_health[] = {
-    {"GET", "/healthz", PUBLIC, SW_OWN_NONE, sw_h_healthz, "liveness: PostgreSQL and Redis reachable"},
+    {"GET", "/healthz", PUBLIC, SW_OWN_NONE, sw_h_healthz, "liveness: PostgreSQL and Redis reachable", 0},
     {"GET", "/metrics", PUBLIC, SW_OWN_NONE, sw_h_metrics,
-     "Prometheus metrics (operator token, or from this machine)"},
+     "Prometheus metrics (operator token, or from this machine)", 0},
     SW_ROUTES_END,
 };

@@ -1,6 +1,7 @@
 /* slipway-panel - the HTTP API daemon. */
 #include "config.h"
 #include "panel/api.h"
+#include "panel/authcache.h"
 #include "panel/http.h"
 #include "panel/router.h"
 #include "core/conf.h"
@@ -92,6 +93,9 @@ int main(int argc, char **argv)
     if (!app.pool)
         return die(&err);
 
+    if (sw_authcache_start(sw_conf_get("SLIPWAY_DATABASE_URL"), &err) < 0)
+        return die(&err);
+
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -124,6 +128,7 @@ int main(int argc, char **argv)
     sigwait(&sigs, &sig);
     sw_info("panel.stopping", "signal=%d", sig);
     sw_http_stop(http);
+    sw_authcache_stop();
     sw_db_pool_free(app.pool);
     sw_redis_free(app.redis);
     sodium_memzero(app.key, sizeof app.key);

@@ -142,15 +142,17 @@ static int one_json(struct sw_db *db, struct sw_err *err, json_t **out, const ch
     return 0;
 }
 
-/* The owner: a customer, not deleted (404) nor suspended (422). Its row is
+/* The owner: a customer, not deleted (404) nor suspended, nor of a suspended
+ * reseller (422). Its row is
  * share-locked until commit, so deleting it waits for this order (and then
  * sees its server). Fills reseller (empty when the operator's own). */
 static int lock_owner(struct sw_db *db, const char *owner, char reseller[SW_UUID_LEN + 1],
                       struct sw_err *err)
 {
     PGresult *res = sw_db_exec(db, err,
-                               "SELECT state, reseller_id FROM accounts"
-                               " WHERE id = $1 AND kind = 'customer' FOR SHARE",
+                               "SELECT c.state, c.reseller_id, coalesce(r.state, 'active')"
+                               " FROM accounts c LEFT JOIN accounts r ON r.id = c.reseller_id"
+                               " WHERE c.id = $1 AND c.kind = 'customer' FOR SHARE OF c",
                                SW_PARAMS(owner));
     if (!res)
         return -1;
@@ -161,6 +163,13 @@ static int lock_owner(struct sw_db *db, const char *owner, char reseller[SW_UUID
     }
     if (strcmp(sw_db_get(res, 0, 0), "active") != 0) {
         SW_ERR(err, SW_EUNPROCESSABLE, "the customer account is %s", sw_db_get(res, 0, 0));
+        PQclear(res);
+        return -1;
+    }
+    if (strcmp(sw_db_get(res, 0, 2), "active") != 0) {
+        /* The reseller's whole subtree is suspended with it: its customers
+         * may log in and look, but nothing new is provisioned. */
+        SW_ERR(err, SW_EUNPROCESSABLE, "the customer's provider account is suspended");
         PQclear(res);
         return -1;
     }
@@ -400,8 +409,8 @@ SW_HANDLER(sw_h_order_get)
 }
 
 const struct sw_route sw_routes_orders[] = {
-    {"POST", "/v1/orders", CU, SW_OWN_NONE, sw_h_orders_create, "order a server"},
-    {"GET", "/v1/orders", ANY, SW_OWN_NONE, sw_h_orders_list, "orders"},
-    {"GET", "/v1/orders/{id}", ANY, SW_OWN_ORDER, sw_h_order_get, "one order"},
+    {"POST", "/v1/orders", CU, SW_OWN_NONE, sw_h_orders_create, "order a server", 0},
+    {"GET", "/v1/orders", ANY, SW_OWN_NONE, sw_h_orders_list, "orders", 0},
+    {"GET", "/v1/orders/{id}", ANY, SW_OWN_ORDER, sw_h_order_get, "one order", 0},
     SW_ROUTES_END,
 };

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "panel/router.h"
+#include "panel/authcache.h"
 #include "panel/handlers.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
@@ -343,6 +344,8 @@ void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp)
         else
             rc = route->fn(req, resp, &err);
     }
+    if (rc == 0 && (route->flags & SW_RF_AUTH))
+        sw_authcache_flush();
     if (rc < 0) {
         if (err.code == SW_EINTERNAL || err.code == SW_EUNAVAILABLE || err.code == SW_OK)
             sw_log_err(SW_LOG_ERROR, "http.error", &err);

@@ -33,6 +33,13 @@ enum sw_owner {
     SW_OWN__COUNT
 };
 
+/* Route flags. */
+enum {
+    /* Changes authentication state (revokes tokens, suspends accounts): on
+     * success the router empties this panel's token cache (authcache.h). */
+    SW_RF_AUTH = 1u << 0,
+};
+
 struct sw_route {
     const char *method;
     const char *pattern; /* "/v1/servers/{id}" */
@@ -40,9 +47,10 @@ struct sw_route {
     enum sw_owner owner;
     sw_handler_fn fn;
     const char *summary;
+    unsigned flags; /* SW_RF_* */
 };
 
-#define SW_ROUTES_END {NULL, NULL, 0, SW_OWN_UNSET, NULL, NULL}
+#define SW_ROUTES_END {NULL, NULL, 0, SW_OWN_UNSET, NULL, NULL, 0}
 
 /* Every route, in table order; static storage. Index i is the route's id
  * in metrics. */

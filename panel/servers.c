@@ -274,13 +274,13 @@ SW_HANDLER(sw_h_job_get)
 }
 
 const struct sw_route sw_routes_servers[] = {
-    {"GET", "/v1/servers", ANY, SW_OWN_NONE, sw_h_servers_list, "servers"},
-    {"GET", "/v1/servers/{id}", ANY, SW_OWN_SERVER, sw_h_server_get, "one server"},
-    {"DELETE", "/v1/servers/{id}", ANY, SW_OWN_SERVER, sw_h_server_delete, "terminate a server"},
+    {"GET", "/v1/servers", ANY, SW_OWN_NONE, sw_h_servers_list, "servers", 0},
+    {"GET", "/v1/servers/{id}", ANY, SW_OWN_SERVER, sw_h_server_get, "one server", 0},
+    {"DELETE", "/v1/servers/{id}", ANY, SW_OWN_SERVER, sw_h_server_delete, "terminate a server", 0},
     {"POST", "/v1/servers/{id}/actions", ANY, SW_OWN_SERVER, sw_h_server_action,
-     "start, stop, reboot, reinstall, resize or reset the password of a server"},
+     "start, stop, reboot, reinstall, resize or reset the password of a server", 0},
     {"GET", "/v1/servers/{id}/usage", ANY, SW_OWN_SERVER, sw_h_server_usage,
-     "a server's usage per hour"},
-    {"GET", "/v1/jobs/{id}", ANY, SW_OWN_JOB, sw_h_job_get, "one job"},
+     "a server's usage per hour", 0},
+    {"GET", "/v1/jobs/{id}", ANY, SW_OWN_JOB, sw_h_job_get, "one job", 0},
     SW_ROUTES_END,
 };

@@ -317,6 +317,8 @@ sw_t_eq "its customer's server gets the suspend job" "suspend $C1" "$(j '[.jobs[
 sw_t_eq "and is suspended" suspended "$(server_state "$C1")"
 st "the reseller's token stops working" 401 GET /v1/reseller/quota "$RST"
 st "carol cannot start her suspended server" 409 POST "/v1/servers/$C1/actions" "$CAROL" '{"type":"start"}'
+st "nor order while her reseller is suspended" 422 POST /v1/orders "$CAROL" "{\"plan_id\":\"$P_PV\",\"template_id\":\"$T_PV\",\"hostname\":\"c2.example.com\"}"
+sw_t_eq "saying why" "the customer's provider account is suspended" "$(j .error.message)"
 st "suspend carol too" 200 POST "/v1/admin/accounts/$CAROL_ID/suspend" "$OP"
 sw_t_eq "her server is suspended already: no job" 0 "$(j '.jobs | length')"
 conflict "carol cannot be unsuspended before her reseller" "unsuspend the reseller first" \
@@ -376,7 +378,8 @@ sw_t_eq "the refused suspensions" 2 "$(j '.items | length')"
 st "an actor who did nothing admin" 200 GET "/v1/admin/audit?actor_id=$CAROL_ID&action=$(enc 'POST /v1/admin')" "$OP"
 sw_t_eq "has no admin entries" 0 "$(j '.items | length')"
 st "carol's own writes" 200 GET "/v1/admin/audit?actor_id=$CAROL_ID" "$OP"
-sw_t_eq "her order and her refused start" "POST /v1/orders 202,POST /v1/servers/{id}/actions 409" \
+sw_t_eq "her order, her refused order and her refused start" \
+    "POST /v1/orders 202,POST /v1/orders 422,POST /v1/servers/{id}/actions 409" \
     "$(j '[.items[] | "\(.action) \(.status)"] | sort | join(",")')"
 st "since a future time" 200 GET "/v1/admin/audit?since=2999-01-01T00:00:00Z" "$OP"
 sw_t_eq "nothing" 0 "$(j '.items | length')"
