@@ -19,7 +19,7 @@
 #include <string.h>
 
 #define i64 sw_adm_i64
-#define check_len sw_adm_check_len
+#define check_len sw_api_check_len
 
 /* Inserts with RETURNING <json> and answers 201 with it. */
 static int insert_reply(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,

@@ -42,8 +42,8 @@ static int check_identity(const json_t *b, char hash[SW_PASSWORD_HASH_MAX], stru
         SW_ERR(err, SW_EINVALID, "email is not a valid address");
         return -1;
     }
-    if (sw_adm_check_len(b, "name", 1, 100, err) < 0 ||
-        sw_adm_check_len(b, "password", 8, 1024, err) < 0)
+    if (sw_api_check_len(b, "name", 1, 100, err) < 0 ||
+        sw_api_check_len(b, "password", 8, 1024, err) < 0)
         return -1;
     return password ? sw_password_hash(password, hash, err) : 0;
 }
@@ -560,7 +560,7 @@ SW_HANDLER(sw_h_admin_reseller_patch)
         SW_ERR(err, SW_EINVALID, "the body names no field to change");
         goto out;
     }
-    if (sw_adm_check_len(b, "name", 1, 100, err) < 0 || quota_parse(b, &q, err) < 0)
+    if (sw_api_check_len(b, "name", 1, 100, err) < 0 || quota_parse(b, &q, err) < 0)
         goto out;
     if (sw_db_tx(req->db, reseller_patch_tx, &t, err) < 0)
         goto out;

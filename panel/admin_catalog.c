@@ -106,7 +106,7 @@ SW_HANDLER(sw_h_admin_plans_create)
     int rc = -1;
     int64_t ph, pm;
     const char *ch, *cm;
-    if (sw_adm_check_len(b, "name", 1, 64, err) < 0 ||
+    if (sw_api_check_len(b, "name", 1, 64, err) < 0 ||
         sw_adm_check_kind(sw_json_str(b, "kind"), "kind", err) < 0 ||
         sw_adm_check_ints(b, plan_ints, err) < 0 ||
         parse_money(b, "price_hourly", &ph, &ch, err) < 0 ||
@@ -288,7 +288,7 @@ SW_HANDLER(sw_h_admin_plan_patch)
         SW_ERR(err, SW_EINVALID, "the body names no field to change");
         goto out;
     }
-    if (sw_adm_check_len(b, "name", 1, 64, err) < 0 ||
+    if (sw_api_check_len(b, "name", 1, 64, err) < 0 ||
         (json_object_get(b, "kind") &&
          sw_adm_check_kind(sw_json_str(b, "kind"), "kind", err) < 0) ||
         sw_adm_check_ints(b, plan_ints, err) < 0 ||
@@ -419,7 +419,7 @@ SW_HANDLER(sw_h_admin_templates_create)
         return -1;
     int rc = -1;
     const char *os = sw_json_str(b, "os");
-    if (sw_adm_check_len(b, "name", 1, 64, err) < 0 || sw_adm_check_len(b, "os", 1, 63, err) < 0 ||
+    if (sw_api_check_len(b, "name", 1, 64, err) < 0 || sw_api_check_len(b, "os", 1, 63, err) < 0 ||
         sw_adm_check_kind(sw_json_str(b, "kind"), "kind", err) < 0)
         goto out;
     if (strspn(os, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != strlen(os)) {
@@ -455,7 +455,7 @@ SW_HANDLER(sw_h_admin_template_patch)
         SW_ERR(err, SW_EINVALID, "the body names no field to change");
         goto out;
     }
-    if (sw_adm_check_len(b, "name", 1, 64, err) < 0 ||
+    if (sw_api_check_len(b, "name", 1, 64, err) < 0 ||
         sw_adm_check_enum(b, "state", catalog_states, err) < 0)
         goto out;
     rc = sw_api_one(req, resp, err, 200, "template",

@@ -27,19 +27,6 @@ int sw_adm_check_ints(const json_t *b, const struct sw_adm_int_rule *rules, stru
     return 0;
 }
 
-int sw_adm_check_len(const json_t *b, const char *field, size_t min, size_t max, struct sw_err *err)
-{
-    const char *s = sw_json_str(b, field);
-    if (!s)
-        return 0;
-    size_t n = strlen(s);
-    if (n < min || n > max) {
-        SW_ERR(err, SW_EINVALID, "%s must be %zu to %zu bytes long", field, min, max);
-        return -1;
-    }
-    return 0;
-}
-
 int sw_adm_check_uuid_field(const json_t *b, const char *field, struct sw_err *err)
 {
     const char *s = sw_json_str(b, field);

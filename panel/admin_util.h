@@ -25,9 +25,6 @@ struct sw_adm_int_rule {
  * with {NULL}). */
 int sw_adm_check_ints(const json_t *b, const struct sw_adm_int_rule *rules, struct sw_err *err);
 
-/* A present string field must be min..max bytes long. */
-int sw_adm_check_len(const json_t *b, const char *field, size_t min, size_t max,
-                     struct sw_err *err);
 
 /* A present string field must be a UUID. */
 int sw_adm_check_uuid_field(const json_t *b, const char *field, struct sw_err *err);

@@ -260,6 +260,29 @@ const char *sw_api_param_uuid(const struct sw_req *req, int i, const char *what,
     return v;
 }
 
+int sw_api_check_len(const json_t *body, const char *field, size_t min, size_t max,
+                     struct sw_err *err)
+{
+    const char *s = sw_json_str(body, field);
+    if (!s)
+        return 0;
+    size_t n = strlen(s);
+    if (n < min || n > max) {
+        SW_ERR(err, SW_EINVALID, "%s must be %zu to %zu bytes long", field, min, max);
+        return -1;
+    }
+    return 0;
+}
+
+int sw_api_list_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                       const char *json_expr, const char *table, const char *owner_col)
+{
+    char *scope = sw_api_scope(req, owner_col);
+    int rc = sw_api_list(req, resp, err, json_expr, table, scope, SW_PARAMS(req->who.account_id));
+    free(scope);
+    return rc;
+}
+
 bool sw_api_hostname_valid(const char *s)
 {
     size_t total = strlen(s);

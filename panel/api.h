@@ -116,6 +116,16 @@ int sw_api_one(struct sw_req *req, struct sw_resp *resp, struct sw_err *err, int
 const char *sw_api_param_uuid(const struct sw_req *req, int i, const char *what,
                               struct sw_err *err);
 
+/* When body has string field, checks its length in bytes is within
+ * [min, max]; -1 with SW_EINVALID naming the field. Absent is fine. */
+int sw_api_check_len(const json_t *body, const char *field, size_t min, size_t max,
+                     struct sw_err *err);
+
+/* A list of the caller's objects: sw_api_list() limited by sw_api_scope()
+ * of owner_col. */
+int sw_api_list_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                       const char *json_expr, const char *table, const char *owner_col);
+
 /* RFC 1123 host name: labels of [A-Za-z0-9-], 1..63 chars, not starting or
  * ending with '-', total at most 253. */
 bool sw_api_hostname_valid(const char *s);

@@ -385,11 +385,7 @@ SW_HANDLER(sw_h_orders_create)
 
 SW_HANDLER(sw_h_orders_list)
 {
-    char *scope = sw_api_scope(req, "t.account_id");
-    int rc = sw_api_list(req, resp, err, "sw_order_json(t)", "orders", scope,
-                         SW_PARAMS(req->who.account_id));
-    free(scope);
-    return rc;
+    return sw_api_list_scoped(req, resp, err, "sw_order_json(t)", "orders", "t.account_id");
 }
 
 SW_HANDLER(sw_h_order_get)

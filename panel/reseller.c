@@ -38,20 +38,6 @@ static bool email_valid(const char *e)
            !strpbrk(e, " \t\r\n\"<>,;");
 }
 
-static int check_len(const json_t *b, const char *field, size_t min, size_t max,
-                     struct sw_err *err)
-{
-    const char *s = sw_json_str(b, field);
-    if (!s)
-        return 0;
-    size_t n = strlen(s);
-    if (n < min || n > max) {
-        SW_ERR(err, SW_EINVALID, "%s must be %zu to %zu bytes long", field, min, max);
-        return -1;
-    }
-    return 0;
-}
-
 /* A billing system's id: 1 to 128 bytes, no control characters. */
 static bool external_id_valid(const char *s)
 {
@@ -130,7 +116,7 @@ static int check_customer(const json_t *b, struct sw_err *err)
         SW_ERR(err, SW_EINVALID, "email is not a valid address");
         return -1;
     }
-    if (check_len(b, "name", 1, 100, err) < 0 || check_len(b, "password", 8, 1024, err) < 0)
+    if (sw_api_check_len(b, "name", 1, 100, err) < 0 || sw_api_check_len(b, "password", 8, 1024, err) < 0)
         return -1;
     if (ext && !external_id_valid(ext)) {
         SW_ERR(err, SW_EINVALID, "external_id must be 1 to 128 bytes without control characters");

@@ -14,11 +14,7 @@
 
 SW_HANDLER(sw_h_servers_list)
 {
-    char *scope = sw_api_scope(req, "t.owner_id");
-    int rc = sw_api_list(req, resp, err, "sw_server_json(t)", "servers", scope,
-                         SW_PARAMS(req->who.account_id));
-    free(scope);
-    return rc;
+    return sw_api_list_scoped(req, resp, err, "sw_server_json(t)", "servers", "t.owner_id");
 }
 
 SW_HANDLER(sw_h_server_get)
