@@ -8,4 +8,9 @@ struct sw_err;
 /* Applies pending migrations from dir; *applied counts them. */
 int sw_ctl_migrate(struct sw_db *db, const char *dir, int *applied, struct sw_err *err);
 
+/* Runs the ballooning controller over a scenario file, printing a JSON
+ * line per tick to out. */
+#include <stdio.h>
+int sw_ctl_balloon_sim(const char *path, FILE *out, struct sw_err *err);
+
 #endif

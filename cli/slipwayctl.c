@@ -150,6 +150,19 @@ static int cmd_node_file(int argc, char **argv)
     return fclose(f) == 0 ? 0 : 1;
 }
 
+/* balloon-sim SCENARIO.json */
+static int cmd_balloon_sim(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "slipwayctl: usage: balloon-sim SCENARIO.json\n");
+        return 2;
+    }
+    struct sw_err err = {0};
+    if (sw_ctl_balloon_sim(argv[1], stdout, &err) < 0)
+        return fail(&err);
+    return 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct ctl_cmd commands[] = {
@@ -159,6 +172,8 @@ static const struct ctl_cmd commands[] = {
     {"config", "config", "print every configuration variable as a Markdown table", cmd_config},
     {"node-file", "node-file PATH CPUS RAM_MB",
      "write a libvirt test-driver node file for a simulated node", cmd_node_file},
+    {"balloon-sim", "balloon-sim SCENARIO.json",
+     "run the ballooning controller over a scenario; a JSON line per tick", cmd_balloon_sim},
     {"help", "help", "this list", cmd_help},
     {NULL, NULL, NULL, NULL},
 };
