@@ -228,6 +228,29 @@ long long sw_redis_incr(struct sw_redis *r, const char *key, long ttl_s, struct 
     return n;
 }
 
+int sw_redis_run_id(struct sw_redis *r, char out[41], struct sw_err *err)
+{
+    const char *argv[] = {"INFO", "server"};
+    redisReply *rep = cmd(r, 2, argv, err);
+    if (!rep)
+        return -1;
+    const char *p = rep->type == REDIS_REPLY_STRING ? strstr(rep->str, "run_id:") : NULL;
+    int rc = -1;
+    if (p) {
+        p += 7;
+        size_t n = strcspn(p, "\r\n");
+        if (n > 0 && n <= 40) {
+            memcpy(out, p, n);
+            out[n] = '\0';
+            rc = 0;
+        }
+    }
+    freeReplyObject(rep);
+    if (rc < 0)
+        SW_ERR(err, SW_EINTERNAL, "redis did not report its run_id");
+    return rc;
+}
+
 long long sw_redis_get_int(struct sw_redis *r, const char *key, struct sw_err *err)
 {
     const char *argv[] = {"GET", key};
@@ -399,6 +422,8 @@ static int handle_batch(struct sw_redis *r, struct sw_consumer *c, struct sw_str
         if (e->deliveries > c->max_deliveries) {
             if (dead_letter(r, c, e, "too many deliveries", err) < 0)
                 return -1;
+            if (c->on_dead)
+                c->on_dead(c->ctx, e, "too many deliveries");
             continue;
         }
         struct sw_err herr;

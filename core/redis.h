@@ -45,6 +45,10 @@ int sw_stream_ack(struct sw_redis *r, const char *stream, const char *group, con
  * new count or -1. For fixed-window rate limits. */
 long long sw_redis_incr(struct sw_redis *r, const char *key, long ttl_s, struct sw_err *err);
 
+/* The server's run_id (INFO server) into out[41]: it changes when Redis
+ * restarts, which without persistence means every stream was lost. */
+int sw_redis_run_id(struct sw_redis *r, char out[41], struct sw_err *err);
+
 /* GET key as an integer; 0 when absent, -1 on error. */
 long long sw_redis_get_int(struct sw_redis *r, const char *key, struct sw_err *err);
 
@@ -88,6 +92,10 @@ struct sw_consumer {
      * entry); err carries the reason for RETRY and POISON. */
     enum sw_msg_outcome (*handle)(void *ctx, const struct sw_stream_entry *e, struct sw_err *err);
     void *ctx;
+    /* Optional (NULL: none): called after an entry was dead-lettered for
+     * too many deliveries (not for poison), so the owner can give up on
+     * what it stood for. Best effort: nothing retries it. */
+    void (*on_dead)(void *ctx, const struct sw_stream_entry *e, const char *why);
     /* Internal: when the last XAUTOCLAIM ran (monotonic ms). */
     long long last_claim_ms;
 };

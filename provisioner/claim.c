@@ -18,10 +18,15 @@
 /* Tries per candidate when its generation moved under us, and full
  * re-rankings (fresh node data) before giving up for now. */
 #define CLAIM_TRIES_PER_NODE 3
+#define CLAIM_CANDIDATES 8 /* nodes one round tries, best first */
 #define CLAIM_ROUNDS 3
 
 static const char sql_nodes[] =
-    "SELECT n.id, n.location_id, n.state, n.kinds::text, n.cpus, n.ram_mb,"
+    "SELECT n.id, n.location_id,"
+    "       CASE WHEN n.state = 'active' AND n.last_heartbeat_at IS NOT NULL"
+    "                 AND n.last_heartbeat_at < now() - make_interval(secs => 3 * $2::int)"
+    "            THEN 'offline' ELSE n.state END,"
+    "       n.kinds::text, n.cpus, n.ram_mb,"
     "       n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text, n.ram_ratio::text,"
     "       n.generation, coalesce(u.vcpus, 0), coalesce(u.mem_guar, 0),"
     "       coalesce(u.mem_max, 0), coalesce(u.disk, 0)"
@@ -32,6 +37,14 @@ static const char sql_nodes[] =
     "         FROM allocations a WHERE a.node_id = n.id) u ON true"
     " WHERE $1::uuid IS NULL OR n.id = $1::uuid"
     " ORDER BY n.id";
+
+long sw_claim_heartbeat_s(void)
+{
+    const char *v = getenv("SLIPWAY_HEARTBEAT_INTERVAL");
+    char *end = NULL;
+    long s = v && *v ? strtol(v, &end, 10) : 0;
+    return s > 0 && s < 86400 && end && *end == '\0' ? s : 5;
+}
 
 static int parse_node(const PGresult *res, int i, struct sw_place_node *n)
 {
@@ -61,7 +74,9 @@ static int parse_node(const PGresult *res, int i, struct sw_place_node *n)
 struct sw_place_node *sw_claim_load_nodes(struct sw_db *db, const char *node_id, size_t *n,
                                           struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(db, err, sql_nodes, SW_PARAMS(node_id));
+    char hb[16];
+    snprintf(hb, sizeof hb, "%ld", sw_claim_heartbeat_s());
+    PGresult *res = sw_db_exec(db, err, sql_nodes, SW_PARAMS(node_id, hb));
     if (!res)
         return NULL;
     int rows = PQntuples(res);
@@ -98,6 +113,9 @@ struct try_ctx {
     const char *node_id;
     int outcome; /* enum try_outcome */
     int64_t generation;
+    const char *alternates;  /* JSON array of the node ids to fall back on */
+    char ipv4[64], ipv6[64]; /* "" for none */
+    bool v4_full, v6_full;   /* the location has pools of the family, all full */
 };
 
 static int try_tx(struct sw_db *db, void *arg, struct sw_err *err)
@@ -131,6 +149,8 @@ static int try_tx(struct sw_db *db, void *arg, struct sw_err *err)
     char gen[24];
     snprintf(gen, sizeof gen, "%lld", (long long)node->generation);
     c->generation = node->generation;
+    sw_uuid_t loc;
+    memcpy(loc, node->location_id, sizeof loc);
     free(node);
 
     /* The guard: any claim on this node committed since our read moved
@@ -162,6 +182,26 @@ static int try_tx(struct sw_db *db, void *arg, struct sw_err *err)
         return -1;
     if (sw_jobdb_mark_running(db, &row, c->node_id, SW_SRV_PROVISIONING, err) < 0)
         return -1;
+    /* The alternates a failed build moves to (README.md "Alternates"). */
+    if (sw_db_run(db, err,
+                  "UPDATE jobs SET params = (params - 'reclaim')"
+                  " || jsonb_build_object('alternates', $2::jsonb) WHERE id = $1",
+                  SW_PARAMS(row.job_id, c->alternates)) < 0)
+        return -1;
+    /* Addresses from the node's location, in this same transaction. */
+    PGresult *ip = sw_db_exec(db, err,
+                              "SELECT coalesce(host(ipv4), ''), coalesce(ipv6::text, ''),"
+                              " coalesce(v4_exhausted::text, 'nopool'),"
+                              " coalesce(v6_exhausted::text, 'nopool')"
+                              " FROM sw_ipam_assign($1, $2)",
+                              SW_PARAMS(row.server_id, loc));
+    if (!ip)
+        return -1;
+    snprintf(c->ipv4, sizeof c->ipv4, "%s", sw_db_get(ip, 0, 0) ? sw_db_get(ip, 0, 0) : "");
+    snprintf(c->ipv6, sizeof c->ipv6, "%s", sw_db_get(ip, 0, 1) ? sw_db_get(ip, 0, 1) : "");
+    c->v4_full = sw_db_get(ip, 0, 2) && strcmp(sw_db_get(ip, 0, 2), "true") == 0;
+    c->v6_full = sw_db_get(ip, 0, 3) && strcmp(sw_db_get(ip, 0, 3), "true") == 0;
+    PQclear(ip);
     c->outcome = TRY_CLAIMED;
     return 0;
 }
@@ -183,56 +223,134 @@ static void jitter(int attempt)
     nanosleep(&ts, NULL);
 }
 
+/* JSON array of up to SW_CLAIM_ALTERNATES ids: ids[from..n) */
+static void alternates_json(char *out, size_t size, const char *const *ids, size_t from, size_t n)
+{
+    size_t len = (size_t)snprintf(out, size, "[");
+    for (size_t i = from, k = 0; i < n && k < SW_CLAIM_ALTERNATES && len < size; i++, k++)
+        len += (size_t)snprintf(out + len, size - len, "%s\"%s\"", k ? "," : "", ids[i]);
+    if (len < size)
+        snprintf(out + len, size - len, "]");
+}
+
+/* One try-loop on one candidate: 1 decided (res set), 0 go on, -1 error. */
+static int claim_on(struct sw_db *db, const struct sw_job_row *row, const char *node_id,
+                    const char *loc, const char *alternates, int round, struct sw_claim_result *res,
+                    struct sw_err *err)
+{
+    for (int t = 0; t < CLAIM_TRIES_PER_NODE; t++) {
+        struct try_ctx c = {.job_id = row->job_id,
+                            .node_id = node_id,
+                            .outcome = TRY_NO_ROOM,
+                            .alternates = alternates};
+        if (sw_db_tx(db, try_tx, &c, err) < 0)
+            return -1;
+        if (try_final[c.outcome] >= 0) {
+            res->outcome = try_final[c.outcome];
+            snprintf(res->node_id, sizeof res->node_id, "%s", node_id);
+            if (c.outcome == TRY_CLAIMED) {
+                sw_info("job.claimed",
+                        "job=%s server=%s node=%s generation=%lld round=%d try=%d"
+                        " ipv4=%s ipv6=%s alternates=%s",
+                        row->job_id, row->server_id, node_id, (long long)c.generation + 1, round, t,
+                        c.ipv4[0] ? c.ipv4 : "none", c.ipv6[0] ? c.ipv6 : "none", alternates);
+                if (c.v4_full || c.v6_full)
+                    sw_warn("ipam.exhausted", "server=%s location=%s ipv4_full=%d ipv6_full=%d",
+                            row->server_id, loc, c.v4_full, c.v6_full);
+            }
+            return 1;
+        }
+        if (c.outcome == TRY_NO_ROOM)
+            return 0; /* next candidate */
+        sw_debug("claim.conflict", "job=%s node=%s try=%d", row->job_id, node_id, t);
+        jitter(t);
+    }
+    return 0;
+}
+
+/* After a failed build (results.c moved the job back to queued with
+ * params.reclaim): the job's alternates, in order, and nothing else. */
+static int claim_alternates(struct sw_db *db, const struct sw_job_row *row, char *list,
+                            struct sw_claim_result *res, struct sw_err *err)
+{
+    const char *ids[SW_CLAIM_ALTERNATES];
+    size_t n = 0;
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && n < SW_CLAIM_ALTERNATES;
+         tok = strtok_r(NULL, ",", &save))
+        ids[n++] = tok;
+    for (size_t i = 0; i < n; i++) {
+        char alts[4 + SW_CLAIM_ALTERNATES * (SW_UUID_LEN + 3)];
+        alternates_json(alts, sizeof alts, ids, i + 1, n);
+        int rc = claim_on(db, row, ids[i], "-", alts, 0, res, err);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
+    /* Exhausted: the job fails; an operator's retry places it afresh. */
+    if (sw_db_run(db, err, "UPDATE jobs SET params = params - 'reclaim' WHERE id = $1",
+                  SW_PARAMS(row->job_id)) < 0)
+        return -1;
+    res->outcome = SW_CLAIM_NO_CAPACITY;
+    snprintf(res->why, sizeof res->why, "alternates=%zu why=alternates_exhausted", n);
+    return 0;
+}
+
 int sw_claim_place(struct sw_db *db, const struct sw_job_row *row, struct sw_claim_result *res,
                    struct sw_err *err)
 {
+    memset(res, 0, sizeof *res);
+    PGresult *ar = sw_db_exec(db, err,
+                              "SELECT coalesce((params->>'reclaim')::boolean, false),"
+                              " coalesce((SELECT string_agg(x, ',' ORDER BY o)"
+                              "   FROM jsonb_array_elements_text(CASE WHEN"
+                              "     jsonb_typeof(params->'alternates') = 'array'"
+                              "     THEN params->'alternates' ELSE '[]' END)"
+                              "   WITH ORDINALITY AS a(x, o)), '')"
+                              " FROM jobs WHERE id = $1",
+                              SW_PARAMS(row->job_id));
+    if (!ar)
+        return -1;
+    if (PQntuples(ar) == 1 && strcmp(sw_db_get(ar, 0, 0), "t") == 0) {
+        char list[SW_CLAIM_ALTERNATES * (SW_UUID_LEN + 1) + 1];
+        snprintf(list, sizeof list, "%s", sw_db_get(ar, 0, 1));
+        PQclear(ar);
+        return claim_alternates(db, row, list, res, err);
+    }
+    PQclear(ar);
+
     struct sw_place_req req;
     sw_claim_request(row, &req);
-    memset(res, 0, sizeof *res);
     for (int round = 0; round < CLAIM_ROUNDS; round++) {
         size_t n = 0;
         struct sw_place_node *nodes = sw_claim_load_nodes(db, NULL, &n, err);
         if (!nodes)
             return -1;
-        size_t *order = sw_calloc(n ? n : 1, sizeof *order);
+        /* The pick and its next best, without sorting every node: a claim
+         * tries at most CLAIM_CANDIDATES before reloading the nodes. */
+        size_t order[CLAIM_CANDIDATES];
         struct sw_place_tally tally;
-        size_t fit = sw_place_rank(nodes, n, &req, randombytes_random(), order, &tally);
+        size_t fit = sw_place_rank_top(nodes, n, &req, randombytes_random(), order,
+                                       CLAIM_CANDIDATES, &tally);
+        if (fit > CLAIM_CANDIDATES)
+            fit = CLAIM_CANDIDATES;
         if (fit == 0) {
             sw_place_tally_format(&tally, res->why, sizeof res->why);
             res->outcome = SW_CLAIM_NO_CAPACITY;
-            free(order);
             free(nodes);
             return 0;
         }
-        for (size_t i = 0; i < fit; i++) {
-            const struct sw_place_node *cand = &nodes[order[i]];
-            for (int t = 0; t < CLAIM_TRIES_PER_NODE; t++) {
-                struct try_ctx c = {row->job_id, cand->id, TRY_NO_ROOM, 0};
-                if (sw_db_tx(db, try_tx, &c, err) < 0) {
-                    free(order);
-                    free(nodes);
-                    return -1;
-                }
-                if (try_final[c.outcome] >= 0) {
-                    res->outcome = try_final[c.outcome];
-                    memcpy(res->node_id, cand->id, sizeof res->node_id);
-                    if (c.outcome == TRY_CLAIMED)
-                        sw_info("job.claimed",
-                                "job=%s server=%s node=%s generation=%lld round=%d try=%d",
-                                row->job_id, row->server_id, cand->id, (long long)c.generation + 1,
-                                round, t);
-                    free(order);
-                    free(nodes);
-                    return 0;
-                }
-                if (c.outcome == TRY_NO_ROOM)
-                    break; /* next candidate */
-                sw_debug("claim.conflict", "job=%s node=%s try=%d", row->job_id, cand->id, t);
-                jitter(t);
-            }
+        const char **ids = sw_calloc(fit, sizeof *ids);
+        for (size_t i = 0; i < fit; i++)
+            ids[i] = nodes[order[i]].id;
+        int rc = 0;
+        for (size_t i = 0; i < fit && rc == 0; i++) {
+            char alts[4 + SW_CLAIM_ALTERNATES * (SW_UUID_LEN + 3)];
+            alternates_json(alts, sizeof alts, ids, i + 1, fit);
+            rc = claim_on(db, row, ids[i], nodes[order[i]].location_id, alts, round, res, err);
         }
-        free(order);
+        free(ids);
         free(nodes);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
     }
     res->outcome = SW_CLAIM_CONTENDED;
     snprintf(res->why, sizeof res->why, "claims kept colliding after %d rounds", CLAIM_ROUNDS);

@@ -14,6 +14,10 @@ struct sw_db;
 struct sw_err;
 struct sw_job_row;
 
+/* Nodes kept on a create job, after the one claimed, to move to when the
+ * build fails there (jobs.params.alternates). */
+#define SW_CLAIM_ALTERNATES 2
+
 enum sw_claim_outcome {
     SW_CLAIM_OK = 0,      /* claimed: node_id holds the node; the job is running */
     SW_CLAIM_TAKEN,       /* the job is no longer queued (another provisioner moved it) */
@@ -34,6 +38,11 @@ struct sw_claim_result {
  * parse are skipped with a warning. */
 struct sw_place_node *sw_claim_load_nodes(struct sw_db *db, const char *node_id, size_t *n,
                                           struct sw_err *err);
+
+/* SLIPWAY_HEARTBEAT_INTERVAL in seconds (default 5). A node that has
+ * heartbeated and whose last heartbeat is older than 3 intervals is loaded
+ * as offline, so placement skips it. */
+long sw_claim_heartbeat_s(void);
 
 /* Builds the placement request of a job's plan and location. */
 void sw_claim_request(const struct sw_job_row *row, struct sw_place_req *req);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "core/db.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -45,6 +46,55 @@ int sw_dispatch_send(struct sw_redis *r, const struct sw_job_row *row, const cha
         return -1;
     sw_info("job.dispatched", "job=%s server=%s type=%s node=%s entry=%s", row->job_id,
             row->server_id, sw_job_type_name(row->type), node_id, id);
+    free(id);
+    return 0;
+}
+
+int sw_dispatch_blocked(struct sw_db *db, const char *job_id, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT EXISTS (SELECT 1 FROM jobs e, jobs j WHERE j.id = $1"
+                               "  AND e.server_id = j.server_id AND e.id <> j.id"
+                               "  AND e.state IN ('queued', 'running')"
+                               "  AND (e.created_at, e.id) < (j.created_at, j.id))",
+                               SW_PARAMS(job_id));
+    if (!res)
+        return -1;
+    const char *v = sw_db_get(res, 0, 0);
+    int blocked = v && strcmp(v, "t") == 0;
+    PQclear(res);
+    return blocked;
+}
+
+int sw_dispatch_kick_next(struct sw_db *db, struct sw_redis *r, const char *server_id,
+                          struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT id, type FROM jobs WHERE server_id = $1"
+                               " AND state = 'queued' ORDER BY created_at, id LIMIT 1",
+                               SW_PARAMS(server_id));
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    struct sw_msg_job m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.job_id, sizeof m.job_id, "%s", sw_db_get(res, 0, 0));
+    snprintf(m.server_id, sizeof m.server_id, "%s", server_id);
+    m.type = sw_job_type_parse(sw_db_get(res, 0, 1));
+    PQclear(res);
+    if (m.type < 0) {
+        SW_ERR(err, SW_EINTERNAL, "job %s has an unknown type", m.job_id);
+        return -1;
+    }
+    char *payload = sw_msg_job_encode(&m);
+    char *id = sw_stream_add(r, SW_STREAM_JOBS, payload, err);
+    free(payload);
+    if (!id)
+        return -1;
+    sw_debug("job.kicked", "job=%s server=%s entry=%s", m.job_id, server_id, id);
     free(id);
     return 0;
 }

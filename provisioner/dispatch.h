@@ -20,4 +20,17 @@ void sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
 int sw_dispatch_send(struct sw_redis *r, const struct sw_job_row *row, const char *node_id,
                      struct sw_err *err);
 
+struct sw_db;
+
+/* One job at a time per server, in order: true when server_id has a job
+ * created before job_id (by created_at, then id) that is still queued or
+ * running; job_id must then wait. -1 on error. */
+int sw_dispatch_blocked(struct sw_db *db, const char *job_id, struct sw_err *err);
+
+/* Announces server_id's next queued job (the oldest) on the "jobs" stream,
+ * so the jobs consumer starts it once the job before it finished. Nothing
+ * queued: nothing to do. */
+int sw_dispatch_kick_next(struct sw_db *db, struct sw_redis *r, const char *server_id,
+                          struct sw_err *err);
+
 #endif

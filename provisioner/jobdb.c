@@ -8,6 +8,7 @@
 #include "provisioner/jobstate.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #define JOB_SELECT                                                                                 \
@@ -111,7 +112,10 @@ int sw_jobdb_mark_running(struct sw_db *db, const struct sw_job_row *row, const 
                           int srv_state, struct sw_err *err)
 {
     if (sw_db_run(db, err,
-                  "UPDATE jobs SET state = 'running', attempts = attempts + 1,"
+                  /* started_at NULL: a first start, or an operator's retry
+                   * (panel/admin_ops.c clears it): the count starts again */
+                  "UPDATE jobs SET state = 'running',"
+                  " attempts = CASE WHEN started_at IS NULL THEN 1 ELSE attempts + 1 END,"
                   " started_at = coalesce(started_at, now()), node_id = $2,"
                   " error = NULL, error_code = NULL, updated_at = now() WHERE id = $1",
                   SW_PARAMS(row->job_id, node_id)) < 0)
@@ -127,12 +131,15 @@ int sw_jobdb_mark_running(struct sw_db *db, const struct sw_job_row *row, const 
 }
 
 int sw_jobdb_note_retry(struct sw_db *db, const struct sw_job_row *row, const char *error_code,
-                        const char *error, struct sw_err *err)
+                        const char *error, long delay_ms, struct sw_err *err)
 {
+    char ms[24];
+    snprintf(ms, sizeof ms, "%ld", delay_ms);
     return sw_db_run(db, err,
                      "UPDATE jobs SET attempts = attempts + 1, error = $2, error_code = $3,"
+                     " retry_at = now() + make_interval(secs => $4::bigint / 1000.0),"
                      " updated_at = now() WHERE id = $1",
-                     SW_PARAMS(row->job_id, error, error_code)) < 0
+                     SW_PARAMS(row->job_id, error, error_code, ms)) < 0
                ? -1
                : 0;
 }
@@ -140,12 +147,21 @@ int sw_jobdb_note_retry(struct sw_db *db, const struct sw_job_row *row, const ch
 int sw_jobdb_finish(struct sw_db *db, const struct sw_job_row *row, bool ok, const char *error_code,
                     const char *error, const char *domain_state, struct sw_err *err)
 {
+    return sw_jobdb_finish_as(db, row, ok ? SW_JOBST_SUCCEEDED : SW_JOBST_FAILED, error_code, error,
+                              domain_state, err);
+}
+
+int sw_jobdb_finish_as(struct sw_db *db, const struct sw_job_row *row, int job_state,
+                       const char *error_code, const char *error, const char *domain_state,
+                       struct sw_err *err)
+{
+    bool ok = job_state == SW_JOBST_SUCCEEDED;
     const struct sw_job_effect *e = sw_jobstate_effect(row->type);
     if (!e) {
         SW_ERR(err, SW_EINTERNAL, "job %s has an unknown type", row->job_id);
         return -1;
     }
-    const char *jstate = sw_job_state_name(ok ? SW_JOBST_SUCCEEDED : SW_JOBST_FAILED);
+    const char *jstate = sw_job_state_name(job_state);
     if (ok)
         error_code = error = NULL;
     else if (!error_code || !*error_code)
@@ -154,7 +170,7 @@ int sw_jobdb_finish(struct sw_db *db, const struct sw_job_row *row, bool ok, con
         error = "the job failed";
     if (sw_db_run(db, err,
                   "UPDATE jobs SET state = $2, error = $3, error_code = $4, progress = 100,"
-                  " finished_at = now(), updated_at = now() WHERE id = $1",
+                  " retry_at = NULL, finished_at = now(), updated_at = now() WHERE id = $1",
                   SW_PARAMS(row->job_id, jstate, error, error_code)) < 0)
         return -1;
 
@@ -175,9 +191,40 @@ int sw_jobdb_finish(struct sw_db *db, const struct sw_job_row *row, bool ok, con
                             SW_PARAMS(row->server_id, ostate)) < 0)
         return -1;
 
+    /* The allocation and the addresses go together (README.md "IPAM"). */
     if ((ok ? e->release_ok : e->release_fail) &&
-        sw_db_run(db, err, "DELETE FROM allocations WHERE server_id = $1",
+        sw_db_run(db, err,
+                  "WITH a AS (DELETE FROM allocations WHERE server_id = $1)"
+                  " SELECT sw_ipam_release($1)",
                   SW_PARAMS(row->server_id)) < 0)
         return -1;
     return 0;
+}
+
+int sw_jobdb_move_to_alternate(struct sw_db *db, const struct sw_job_row *row,
+                               const char *error_code, const char *error, struct sw_err *err)
+{
+    long moved = sw_db_run(db, err,
+                           "UPDATE jobs SET state = 'queued', node_id = NULL, error = $2,"
+                           " error_code = $3, retry_at = NULL, updated_at = now(),"
+                           " params = params || jsonb_build_object('reclaim', true,"
+                           "   'failed_nodes', coalesce(params->'failed_nodes', '[]')"
+                           "                   || to_jsonb(node_id::text))"
+                           " WHERE id = $1 AND state = 'running' AND type = 'create'"
+                           " AND jsonb_typeof(params->'alternates') = 'array'"
+                           " AND jsonb_array_length(params->'alternates') > 0",
+                           SW_PARAMS(row->job_id, error && *error ? error : "the build failed",
+                                     error_code && *error_code ? error_code : "internal"));
+    if (moved <= 0)
+        return moved < 0 ? -1 : 0;
+    if (sw_db_run(db, err,
+                  "WITH a AS (DELETE FROM allocations WHERE server_id = $1)"
+                  " SELECT sw_ipam_release($1)",
+                  SW_PARAMS(row->server_id)) < 0 ||
+        sw_db_run(db, err,
+                  "UPDATE servers SET state = 'pending', node_id = NULL, updated_at = now()"
+                  " WHERE id = $1",
+                  SW_PARAMS(row->server_id)) < 0)
+        return -1;
+    return 1;
 }

@@ -36,20 +36,37 @@ struct sw_job_row {
 int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job_row *row,
                   struct sw_err *err);
 
-/* A queued job goes to node_id: state running, attempts + 1, started_at,
+/* A queued job goes to node_id: state running, attempts + 1 (1 when
+ * started_at is NULL: a first start or an operator's retry), started_at,
  * node_id; the server takes srv_state unless it is SW_SRV_KEEP. */
 int sw_jobdb_mark_running(struct sw_db *db, const struct sw_job_row *row, const char *node_id,
                           int srv_state, struct sw_err *err);
 
 /* A failed but retryable attempt that will be dispatched again: attempts
- * + 1, error recorded; the job stays running. */
+ * + 1, error recorded, retry_at = now() + delay_ms (the sweeper dispatches
+ * it then); the job stays running. */
 int sw_jobdb_note_retry(struct sw_db *db, const struct sw_job_row *row, const char *error_code,
-                        const char *error, struct sw_err *err);
+                        const char *error, long delay_ms, struct sw_err *err);
 
 /* Finishes the job (succeeded, or failed with error_code and error, progress
  * 100, finished_at) and applies its effect on the server, the order and the
  * allocation. domain_state may be NULL. */
 int sw_jobdb_finish(struct sw_db *db, const struct sw_job_row *row, bool ok, const char *error_code,
                     const char *error, const char *domain_state, struct sw_err *err);
+
+/* sw_jobdb_finish() with the job's final state given: succeeded, failed or
+ * dead (dead has the effects of a failure). */
+int sw_jobdb_finish_as(struct sw_db *db, const struct sw_job_row *row, int job_state,
+                       const char *error_code, const char *error, const char *domain_state,
+                       struct sw_err *err);
+
+/* A create whose build failed on its node (non-retryable) moves to the
+ * next alternate: when jobs.params.alternates is not empty, the claim is
+ * released (allocation and addresses), the server goes back to pending,
+ * the job back to queued with params.reclaim (claim.c then tries only the
+ * alternates) and the failed node appended to params.failed_nodes. Returns
+ * 1 when moved, 0 when there is no alternate left, -1 on error. */
+int sw_jobdb_move_to_alternate(struct sw_db *db, const struct sw_job_row *row,
+                               const char *error_code, const char *error, struct sw_err *err);
 
 #endif

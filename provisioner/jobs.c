@@ -61,6 +61,8 @@ static enum sw_msg_outcome finish_queued(struct sw_prov_thread *t, const struct 
     if (sw_db_tx(t->db, finish_tx, &c, err) < 0)
         return sw_prov_disposition(t, err);
     if (c.done) {
+        if (sw_dispatch_kick_next(t->db, t->redis, row->server_id, err) < 0)
+            return sw_prov_disposition(t, err);
         char q[300];
         if (ok)
             sw_info("job.succeeded", "job=%s server=%s type=%s", row->job_id, row->server_id,
@@ -178,6 +180,8 @@ static enum sw_msg_outcome start_on_node(struct sw_prov_thread *t, struct sw_job
     case START_TAKEN:
         return resume(t, row->job_id, err);
     case START_FINISHED:
+        if (sw_dispatch_kick_next(t->db, t->redis, row->server_id, err) < 0)
+            return sw_prov_disposition(t, err);
         if (c.ok)
             sw_info("job.succeeded", "job=%s server=%s type=%s node=none", row->job_id,
                     row->server_id, sw_job_type_name(row->type));
@@ -233,12 +237,73 @@ enum sw_msg_outcome sw_jobs_handle(void *ctx, const struct sw_stream_entry *e, s
     }
     if (sw_jobstate_terminal(row.state)) {
         sw_debug("job.skipped", "job=%s state=%s", row.job_id, sw_job_state_name(row.state));
+        /* A replay: make sure the server's next job was not left behind. */
+        if (sw_dispatch_kick_next(t->db, t->redis, row.server_id, err) < 0)
+            return sw_prov_disposition(t, err);
         return SW_MSG_DONE;
     }
     if (row.state == SW_JOBST_RUNNING)
         return resume(t, row.job_id, err);
+    /* One job at a time per server, in order: an earlier job still queued
+     * or running makes this one wait (queued, acked); whoever finishes
+     * that job announces the next one again (sw_dispatch_kick_next). */
+    int blocked = sw_dispatch_blocked(t->db, row.job_id, err);
+    if (blocked < 0)
+        return sw_prov_disposition(t, err);
+    if (blocked) {
+        sw_info("job.waiting",
+                "job=%s server=%s type=%s why=\"an earlier job of the server"
+                " is not finished\"",
+                row.job_id, row.server_id, sw_job_type_name(row.type));
+        return SW_MSG_DONE;
+    }
     const struct sw_job_effect *eff = sw_jobstate_effect(row.type);
     return routes[eff->route](t, &row, err);
+}
+
+/* ---- an entry core dead-lettered after too many deliveries ---- */
+
+struct dead_ctx {
+    const char *job_id;
+    const char *why;
+    bool done;
+};
+
+static int dead_tx(struct sw_db *db, void *arg, struct sw_err *err)
+{
+    struct dead_ctx *c = arg;
+    struct sw_job_row row;
+    int found = sw_jobdb_load(db, c->job_id, true, &row, err);
+    if (found <= 0 || row.state != SW_JOBST_QUEUED)
+        return found < 0 ? -1 : 0;
+    c->done = true;
+    char msg[200];
+    snprintf(msg, sizeof msg, "the job's message was dead-lettered (%s)", c->why);
+    return sw_jobdb_finish_as(db, &row, SW_JOBST_DEAD, "undeliverable", msg, NULL, err);
+}
+
+/* A queued job whose "jobs" entry core gave up on becomes dead (an operator
+ * may retry it), so it does not stay queued forever; a running job is left
+ * to its result. */
+static void jobs_on_dead(void *ctx, const struct sw_stream_entry *e, const char *why)
+{
+    struct sw_prov_thread *t = ctx;
+    struct sw_msg_job m;
+    struct sw_err err;
+    sw_err_clear(&err);
+    if (!e->payload || sw_msg_job_decode(e->payload, &m, &err) < 0 || !t->db)
+        return;
+    struct dead_ctx c = {m.job_id, why, false};
+    if (sw_db_tx(t->db, dead_tx, &c, &err) < 0) {
+        sw_log_err(SW_LOG_WARN, "job.dead_failed", &err);
+        return;
+    }
+    if (!c.done)
+        return;
+    sw_warn("job.dead", "job=%s server=%s type=%s why=undeliverable", m.job_id, m.server_id,
+            sw_job_type_name(m.type));
+    if (t->redis && sw_dispatch_kick_next(t->db, t->redis, m.server_id, &err) < 0)
+        sw_log_err(SW_LOG_WARN, "job.kick_failed", &err);
 }
 
 void *sw_jobs_main(void *arg)
@@ -251,6 +316,7 @@ void *sw_jobs_main(void *arg)
         .min_idle_ms = t->conf->claim_idle_ms,
         .handle = sw_jobs_handle,
         .ctx = t,
+        .on_dead = jobs_on_dead,
     };
     sw_prov_run_consumer(t, &c);
     return NULL;

@@ -88,3 +88,14 @@ bool sw_jobstate_should_retry(bool retryable, int attempts)
 {
     return retryable && attempts < SW_JOB_MAX_ATTEMPTS;
 }
+
+long sw_jobstate_backoff_ms(int attempts, uint32_t rnd)
+{
+    long base = 1000;
+    for (int i = 1; i < attempts && base < 60000; i++)
+        base *= 2;
+    if (base > 60000)
+        base = 60000;
+    long half = base / 2;
+    return half + (long)(rnd % (uint32_t)(half + 1));
+}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* How the jobs consumer starts a queued job of this type. */
 enum sw_job_route {
@@ -54,10 +55,16 @@ int sw_jobstate_from_domain(const char *domain_state);
 /* Job states a consumer must leave alone (succeeded, failed, dead). */
 bool sw_jobstate_terminal(int job_state);
 
-/* Attempts after which a retryable engine failure is final. */
-#define SW_JOB_MAX_ATTEMPTS 3
+/* Deliveries to an engine after which a retryable failure makes the job
+ * dead. */
+#define SW_JOB_MAX_ATTEMPTS 5
 
 /* True when a failed, retryable result should be dispatched again. */
 bool sw_jobstate_should_retry(bool retryable, int attempts);
+
+/* Backoff before dispatching again after the attempts-th delivery failed:
+ * base 1 s doubling per attempt (1, 2, 4, 8 s, capped at 60 s), "equal
+ * jitter": a uniform value in [base/2, base] drawn from rnd. */
+long sw_jobstate_backoff_ms(int attempts, uint32_t rnd);
 
 #endif

@@ -27,6 +27,7 @@ static const struct {
     {"relay", sw_relay_main},
     {"jobs", sw_jobs_main},
     {"results", sw_results_main},
+    {"sweeper", sw_sweeper_main},
 };
 
 #define NTHREADS (sizeof threads / sizeof threads[0])

@@ -86,39 +86,99 @@ enum sw_place_verdict sw_place_check(const struct sw_place_node *n, const struct
     return SW_PLACE_FITS;
 }
 
+/* ---- policy: by kind, one table ---- */
+
+static const char *const policies[] = {
+    [SW_PLACE_BY_KIND] = "by_kind", [SW_PLACE_SPREAD] = "spread", [SW_PLACE_STACK] = "stack"};
+
+const char *sw_place_policy_name(int v)
+{
+    return (v >= 0 && (size_t)v < N(policies)) ? policies[v] : "?";
+}
+
+/* What each kind does by default. hvm appears twice: a plan that bursts
+ * (MEM_MAX above MEM_GUAR) is in a burst pool and stacks; a dedicated one
+ * (MEM_MAX == MEM_GUAR) spreads like pv. */
+static const struct {
+    int policy, policy_if_burst;
+} kind_policy[SW_KIND__COUNT] = {
+    [SW_KIND_CONTAINER] = {SW_PLACE_STACK, SW_PLACE_STACK},
+    [SW_KIND_PV] = {SW_PLACE_SPREAD, SW_PLACE_SPREAD},
+    [SW_KIND_HVM] = {SW_PLACE_SPREAD, SW_PLACE_STACK},
+};
+
+int sw_place_policy_of(const struct sw_place_req *r)
+{
+    if (r->policy > SW_PLACE_BY_KIND && r->policy < SW_PLACE_POLICY__COUNT)
+        return r->policy;
+    if (r->kind < 0 || r->kind >= SW_KIND__COUNT)
+        return SW_PLACE_SPREAD;
+    bool burst = r->want.v[SW_RC_MEM_MAX] > r->want.v[SW_RC_MEM_GUAR];
+    return burst ? kind_policy[r->kind].policy_if_burst : kind_policy[r->kind].policy;
+}
+
 /* ---- weighers: each returns a score in [0, 1000000] for a node that fits ---- */
 
-/* Spread: the larger the share of guaranteed memory left free after
- * placing, the better (fills nodes evenly; right for pv and dedicated
- * pools, and a safe default until a stack weigher lands for bursting
- * container pools). */
-static int64_t weigh_mem_guar_spread(const struct sw_place_node *n, const struct sw_place_req *r)
+/* Millionths of class c's capacity left free on n after placing r. */
+static int64_t free_share(const struct sw_place_node *n, const struct sw_place_req *r, int c)
 {
     struct sw_amounts cap;
     sw_node_capacity(&n->inv, &cap);
-    int64_t c = cap.v[SW_RC_MEM_GUAR];
-    int64_t left = c - n->used.v[SW_RC_MEM_GUAR] - r->want.v[SW_RC_MEM_GUAR];
-    if (c <= 0 || left <= 0)
+    int64_t total = cap.v[c];
+    int64_t left = total - n->used.v[c] - r->want.v[c];
+    if (total <= 0 || left <= 0)
         return 0;
-    return left * 1000000 / c;
+    return left * 1000000 / total;
+}
+
+/* Spread: the larger the share of guaranteed memory left free after
+ * placing, the better (fills nodes evenly; pv and dedicated pools). */
+static int64_t weigh_mem_guar_spread(const struct sw_place_node *n, const struct sw_place_req *r)
+{
+    return free_share(n, r, SW_RC_MEM_GUAR);
+}
+
+/* Stack: the smaller the share of maximum memory (RAM+swap for a container,
+ * the burst ceiling for hvm) left free after placing, the better: the
+ * fullest node that still fits takes it, and whole nodes stay free for big
+ * plans. */
+static int64_t weigh_mem_max_stack(const struct sw_place_node *n, const struct sw_place_req *r)
+{
+    return 1000000 - free_share(n, r, SW_RC_MEM_MAX);
+}
+
+/* Stack on vCPUs too, at half the weight: among nodes equally full in
+ * memory, the busier CPU pool takes it. */
+static int64_t weigh_vcpu_stack(const struct sw_place_node *n, const struct sw_place_req *r)
+{
+    return 1000000 - free_share(n, r, SW_RC_VCPU);
 }
 
 struct sw_place_weigher {
     const char *name;
+    int policy; /* enum sw_place_policy it belongs to */
     int64_t weight;
     int64_t (*fn)(const struct sw_place_node *n, const struct sw_place_req *r);
 };
 
 static const struct sw_place_weigher weighers[] = {
-    {"mem_guar_spread", 1, weigh_mem_guar_spread},
+    {"mem_guar_spread", SW_PLACE_SPREAD, 1, weigh_mem_guar_spread},
+    {"mem_max_stack", SW_PLACE_STACK, 2, weigh_mem_max_stack},
+    {"vcpu_stack", SW_PLACE_STACK, 1, weigh_vcpu_stack},
 };
 
-int64_t sw_place_score(const struct sw_place_node *n, const struct sw_place_req *r)
+static int64_t score_with(const struct sw_place_node *n, const struct sw_place_req *r, int policy)
 {
     int64_t s = 0;
     for (size_t i = 0; i < N(weighers); i++)
-        s += weighers[i].weight * weighers[i].fn(n, r);
+        if (weighers[i].policy == policy)
+            s += weighers[i].weight * weighers[i].fn(n, r);
     return s;
+}
+
+int64_t sw_place_score(const struct sw_place_node *n, const struct sw_place_req *r)
+{
+    return score_with(n, r, sw_place_policy_of(r));
 }
 
 /* ---- rank ---- */
@@ -148,6 +208,7 @@ size_t sw_place_rank(const struct sw_place_node *nodes, size_t n, const struct s
     if (n == 0)
         return 0;
     struct ranked *v = sw_calloc(n, sizeof *v);
+    int policy = sw_place_policy_of(r);
     size_t fit = 0;
     for (size_t i = 0; i < n; i++) {
         int short_class = -1;
@@ -160,7 +221,7 @@ size_t sw_place_rank(const struct sw_place_node *nodes, size_t n, const struct s
         if (vd != SW_PLACE_FITS)
             continue;
         v[fit].idx = i;
-        v[fit].score = sw_place_score(&nodes[i], r);
+        v[fit].score = score_with(&nodes[i], r, policy);
         v[fit].id = nodes[i].id;
         fit++;
     }
@@ -175,6 +236,68 @@ size_t sw_place_rank(const struct sw_place_node *nodes, size_t n, const struct s
                 order[o++] = v[i].idx;
     }
     free(v);
+    return fit;
+}
+
+/* x ranks before y (same order as cmp_ranked). */
+static bool better(const struct ranked *x, const struct ranked *y)
+{
+    return cmp_ranked(x, y) < 0;
+}
+
+/* Most entries sw_place_rank_top() keeps on the stack. */
+#define TOP_KEEP 64
+
+size_t sw_place_rank_top(const struct sw_place_node *nodes, size_t n, const struct sw_place_req *r,
+                         uint32_t pick, size_t *order, size_t max, struct sw_place_tally *tally)
+{
+    if (max == 0)
+        max = 1;
+    if (max + SW_PLACE_TOP_K > TOP_KEEP) {
+        /* many alternates asked for: the full ranking, cut */
+        size_t *all = sw_calloc(n ? n : 1, sizeof *all);
+        size_t fit = sw_place_rank(nodes, n, r, pick, all, tally);
+        memcpy(order, all, (fit < max ? fit : max) * sizeof *order);
+        free(all);
+        return fit;
+    }
+    if (tally)
+        memset(tally, 0, sizeof *tally);
+    /* The best `keep` so far, best first: enough for the pick among the
+     * top K and max - 1 alternates after it. */
+    struct ranked best[TOP_KEEP];
+    size_t keep = max + SW_PLACE_TOP_K - 1, have = 0, fit = 0;
+    int policy = sw_place_policy_of(r);
+    for (size_t i = 0; i < n; i++) {
+        int short_class = -1;
+        enum sw_place_verdict vd = sw_place_check(&nodes[i], r, &short_class);
+        if (tally) {
+            tally->by_verdict[vd]++;
+            if (vd == SW_PLACE_NO_ROOM && short_class >= 0 && short_class < SW_RC__COUNT)
+                tally->short_of[short_class]++;
+        }
+        if (vd != SW_PLACE_FITS)
+            continue;
+        fit++;
+        struct ranked c = {i, score_with(&nodes[i], r, policy), nodes[i].id};
+        if (have == keep && !better(&c, &best[have - 1]))
+            continue;
+        size_t at = have < keep ? have++ : have - 1;
+        while (at > 0 && better(&c, &best[at - 1])) {
+            best[at] = best[at - 1];
+            at--;
+        }
+        best[at] = c;
+    }
+    if (fit == 0)
+        return 0;
+    size_t k = fit < SW_PLACE_TOP_K ? fit : SW_PLACE_TOP_K;
+    size_t chosen = pick % k;
+    order[0] = best[chosen].idx;
+    size_t o = 1;
+    for (size_t i = 0; i < have && o < max; i++)
+        if (i != chosen)
+            order[o++] = best[i].idx;
     return fit;
 }
 

@@ -5,10 +5,14 @@
  *   filter  sw_place_check(): active, hosts the plan kind, in the requested
  *           location, and fits every resource class (core/resource.h);
  *   score   sw_place_score(): a weighted sum of the weighers in the table
- *           in placement.c (today one: spread on guaranteed memory);
+ *           in placement.c that belong to the request's policy: spread
+ *           (emptiest node first) for pv and dedicated hvm, stack (fullest
+ *           node that still fits first) for container and bursting hvm;
  *   pick    sw_place_rank(): sorts the fitting nodes by score and puts a
  *           random one of the top few first, so that parallel provisioners
  *           rarely race for the same node; the rest follow as alternates.
+ *           sw_place_rank_top() does the same but keeps only the best few,
+ *           in O(nodes) (no sort): what a large cluster should call.
  */
 #ifndef SW_PLACEMENT_H
 #define SW_PLACEMENT_H
@@ -40,12 +44,28 @@ struct sw_place_node {
     int64_t generation;
 };
 
+/* How fitting nodes are weighed. */
+enum sw_place_policy {
+    SW_PLACE_BY_KIND = 0, /* the default: sw_place_policy_of() decides by kind */
+    SW_PLACE_SPREAD,      /* emptiest first: fills nodes evenly */
+    SW_PLACE_STACK,       /* fullest first: packs, keeps whole nodes free */
+    SW_PLACE_POLICY__COUNT
+};
+
+const char *sw_place_policy_name(int v);
+
 /* What is being placed. */
 struct sw_place_req {
     int kind;                /* enum sw_plan_kind */
     const char *location_id; /* borrowed; NULL or "": any location */
     struct sw_amounts want;  /* sw_plan_demand() of the plan */
+    int policy;              /* enum sw_place_policy; 0 (memset): by kind */
 };
+
+/* The policy r is weighed with: r->policy unless SW_PLACE_BY_KIND; by kind:
+ * pv spread; container stack; hvm stack when the plan bursts (MEM_MAX above
+ * MEM_GUAR: a burst pool), spread when dedicated. */
+int sw_place_policy_of(const struct sw_place_req *r);
 
 /* Why sw_place_check() rejected a node. */
 enum sw_place_verdict {
@@ -84,6 +104,15 @@ struct sw_place_tally {
  * may be NULL. */
 size_t sw_place_rank(const struct sw_place_node *nodes, size_t n, const struct sw_place_req *r,
                      uint32_t pick, size_t *order, struct sw_place_tally *tally);
+
+/* As sw_place_rank(), but writes at most max indexes (max >= 1): order[0]
+ * picked among the best SW_PLACE_TOP_K by pick, then the next best as
+ * alternates, best first; same order as sw_place_rank()'s first max
+ * entries. One pass over the nodes and no allocation, so it stays well
+ * under a millisecond at 10,000 nodes. Returns how many fit in all (the
+ * number written is the smaller of that and max). */
+size_t sw_place_rank_top(const struct sw_place_node *nodes, size_t n, const struct sw_place_req *r,
+                         uint32_t pick, size_t *order, size_t max, struct sw_place_tally *tally);
 
 /* Writes a one-line summary of a tally for the log ("nodes=3 not_active=1
  * no_room=2 short_MEM_GUAR=2") into buf. Returns buf. */

@@ -21,7 +21,7 @@ struct sw_prov_conf {
 };
 
 struct sw_prov_thread {
-    const char *name; /* "relay", "jobs", "results"; static storage */
+    const char *name; /* "relay", "jobs", "results", "sweeper"; static storage */
     const struct sw_prov_conf *conf;
     struct sw_db *db;       /* owned by the thread; NULL until connected */
     struct sw_redis *redis; /* owned by the thread; NULL until connected */
@@ -53,6 +53,7 @@ void sw_prov_run_consumer(struct sw_prov_thread *t, struct sw_consumer *c);
 void *sw_relay_main(void *arg);
 void *sw_jobs_main(void *arg);
 void *sw_results_main(void *arg);
+void *sw_sweeper_main(void *arg);
 
 /* Stream handlers (ctx is a struct sw_prov_thread *). */
 enum sw_msg_outcome sw_jobs_handle(void *ctx, const struct sw_stream_entry *e, struct sw_err *err);

@@ -16,15 +16,17 @@
 #include "provisioner/jobstate.h"
 #include "provisioner/prov.h"
 
+#include <sodium.h>
 #include <string.h>
 #include <strings.h>
 
-enum result_outcome { RES_IGNORED, RES_FINISHED, RES_REDISPATCH };
+enum result_outcome { RES_IGNORED, RES_FINISHED, RES_RETRY_LATER, RES_DEAD, RES_MOVED };
 
 struct result_ctx {
     const struct sw_msg_result *m;
     struct sw_job_row row; /* as locked */
     int outcome;           /* enum result_outcome */
+    long delay_ms;         /* RES_RETRY_LATER: when */
     bool poison;
 };
 
@@ -57,8 +59,23 @@ static int result_tx(struct sw_db *db, void *arg, struct sw_err *err)
         return 0;
     }
     if (!m->ok && sw_jobstate_should_retry(m->retryable, row->attempts)) {
-        c->outcome = RES_REDISPATCH;
-        return sw_jobdb_note_retry(db, row, m->error_code, m->error, err);
+        c->outcome = RES_RETRY_LATER;
+        c->delay_ms = sw_jobstate_backoff_ms(row->attempts, randombytes_random());
+        return sw_jobdb_note_retry(db, row, m->error_code, m->error, c->delay_ms, err);
+    }
+    if (!m->ok && m->retryable) {
+        c->outcome = RES_DEAD; /* retryable, but out of attempts */
+        return sw_jobdb_finish_as(db, row, SW_JOBST_DEAD, m->error_code, m->error, m->domain_state,
+                                  err);
+    }
+    if (!m->ok && row->type == SW_JOB_CREATE && row->srv_state == SW_SRV_PROVISIONING) {
+        int moved = sw_jobdb_move_to_alternate(db, row, m->error_code, m->error, err);
+        if (moved < 0)
+            return -1;
+        if (moved) {
+            c->outcome = RES_MOVED;
+            return 0;
+        }
     }
     c->outcome = RES_FINISHED;
     return sw_jobdb_finish(db, row, m->ok, m->error_code, m->error, m->domain_state, err);
@@ -78,16 +95,37 @@ enum sw_msg_outcome sw_results_handle(void *ctx, const struct sw_stream_entry *e
         return SW_MSG_POISON;
     char q[300];
     switch (c.outcome) {
+    case RES_RETRY_LATER:
+        /* the sweeper dispatches it again at retry_at */
+        sw_warn("job.retrying",
+                "job=%s server=%s type=%s node=%s attempt=%d delay_ms=%ld"
+                " code=%s error=%s",
+                c.row.job_id, c.row.server_id, sw_job_type_name(c.row.type), c.row.job_node_id,
+                c.row.attempts + 1, c.delay_ms, m.error_code[0] ? m.error_code : "internal",
+                sw_log_quote(q, sizeof q, m.error));
+        return SW_MSG_DONE;
+    default:
+        break;
+    }
+    /* The job is finished (now or before): the server's next job may go. */
+    if (sw_dispatch_kick_next(t->db, t->redis, c.row.server_id, err) < 0)
+        return sw_prov_disposition(t, err);
+    switch (c.outcome) {
     case RES_IGNORED:
         sw_debug("result.skipped", "job=%s state=%s", c.row.job_id, sw_job_state_name(c.row.state));
         return SW_MSG_DONE;
-    case RES_REDISPATCH:
-        sw_warn("job.retrying", "job=%s server=%s type=%s node=%s attempt=%d code=%s error=%s",
-                c.row.job_id, c.row.server_id, sw_job_type_name(c.row.type), c.row.job_node_id,
-                c.row.attempts + 1, m.error_code[0] ? m.error_code : "internal",
+    case RES_MOVED:
+        sw_warn("job.moved",
+                "job=%s server=%s failed_node=%s code=%s error=%s"
+                " why=\"the build failed; claiming the next alternate\"",
+                c.row.job_id, c.row.server_id, m.node_id,
+                m.error_code[0] ? m.error_code : "internal", sw_log_quote(q, sizeof q, m.error));
+        return SW_MSG_DONE;
+    case RES_DEAD:
+        sw_warn("job.dead", "job=%s server=%s type=%s node=%s attempts=%d code=%s error=%s",
+                c.row.job_id, c.row.server_id, sw_job_type_name(c.row.type), m.node_id,
+                c.row.attempts, m.error_code[0] ? m.error_code : "internal",
                 sw_log_quote(q, sizeof q, m.error));
-        if (sw_dispatch_send(t->redis, &c.row, c.row.job_node_id, err) < 0)
-            return sw_prov_disposition(t, err);
         return SW_MSG_DONE;
     default:
         if (m.ok)

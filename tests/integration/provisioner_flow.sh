@@ -8,8 +8,12 @@
 # nothing lost or doubled, a crashed consumer's entry reclaimed, outbox
 # republish after a crash between XADD and COMMIT, Redis restarting empty,
 # poison messages dead-lettered while the daemons go on, retryable engine
-# failures, concurrent claims never overcommitting a node, usage stored
-# once per sample id, and a clean SIGTERM.
+# failures, concurrent claims never overcommitting a node, IPv4/IPv6
+# addresses assigned once and released on terminate, one job at a time per
+# server in order, retries with backoff and dead after 5 deliveries, a
+# dead-lettered jobs entry making its job dead, a failed build moving to
+# its alternates, offline nodes skipped, usage stored once per sample id,
+# and a clean SIGTERM.
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
 for f in "$SW_SRCDIR"/migrations/[0-9][0-9][0-9][0-9]_*.sql; do
@@ -223,7 +227,12 @@ sleep 1
 sw_redis_start "$SW_T_DIR" || exit 99
 sw_t_check "a job committed while Redis was down is dispatched after it returns" \
     sw_t_wait "S7 running" 30 is "select state from jobs where id = '$J7'" running
-sw_t_check "to its node stream" len_is "node:$N1" 1
+node_has() { r XRANGE "node:$N1" - + | grep -q "\"job_id\":\"$1\""; }
+sw_t_check "to its node stream" node_has "$J7"
+# Every stream went with Redis: a job dispatched before the restart and never
+# answered (no engine runs here) is dispatched again at once, not lost.
+sw_t_check "an unanswered job dispatched before the restart is dispatched again" \
+    sw_t_wait "J6 redispatched" 15 node_has "$J6"
 
 # ---- PostgreSQL goes away: the result waits and is applied once it is back ----
 sw_pg_stop "$SW_T_DIR"
@@ -260,6 +269,171 @@ sw_t_eq "the other 10 failed with no_capacity" 10 \
     "$(q "select count(*) from jobs j join servers s on s.id = j.server_id where s.location_id = '$LOC_C' and j.error_code = 'no_capacity'")"
 sw_t_eq "10 node jobs on node:n3" 10 "$(xlen "node:$N3")"
 sw_t_eq "one generation bump per claim" 10 "$(q "select generation from nodes where id = '$N3'")"
+
+# ---- IPAM, per-server order, backoff and dead, alternates, offline nodes ----
+LOC_D=$(uuid) LOC_E=$(uuid) LOC_F=$(uuid)
+N4=$(uuid) N5=$(uuid) N7=$(uuid) N8=$(uuid) NF1=$(uuid) NF2=$(uuid) NF3=$(uuid)
+q "
+INSERT INTO locations (id, code, name) VALUES ('$LOC_D', 'd', 'D'), ('$LOC_E', 'e', 'E'),
+    ('$LOC_F', 'f', 'F');
+-- D: two nodes that never heartbeated (so they count as alive), an IPv4 /29
+-- with its gateway at .1 (hosts .2 to .6) and an IPv6 /62 (four /64s).
+-- E: n7 last heard of a minute ago (offline), n8 just now. F: three nodes, no pools.
+INSERT INTO nodes (id, name, location_id, engine_uri, kinds, cpus, ram_mb, disk_gb,
+                   reserved_ram_mb, cpu_ratio, ram_ratio, state, last_heartbeat_at) VALUES
+    ('$N4', 'n4', '$LOC_D', 'test:///default', '{pv}', 64, 65536, 5000, 0, 4, 1, 'active', NULL),
+    ('$N5', 'n5', '$LOC_D', 'test:///default', '{pv}', 64, 65536, 5000, 0, 4, 1, 'active', NULL),
+    ('$N7', 'n7', '$LOC_E', 'test:///default', '{pv}', 64, 65536, 5000, 0, 4, 1, 'active',
+     now() - interval '60 seconds'),
+    ('$N8', 'n8', '$LOC_E', 'test:///default', '{pv}', 8, 8192, 500, 0, 4, 1, 'active', now()),
+    ('$NF1', 'nf1', '$LOC_F', 'test:///default', '{pv}', 64, 65536, 5000, 0, 4, 1, 'active', NULL),
+    ('$NF2', 'nf2', '$LOC_F', 'test:///default', '{pv}', 64, 65536, 5000, 0, 4, 1, 'active', NULL),
+    ('$NF3', 'nf3', '$LOC_F', 'test:///default', '{pv}', 64, 65536, 5000, 0, 4, 1, 'active', NULL);
+INSERT INTO ip_pools (id, location_id, family, network, gateway) VALUES
+    ('$(uuid)', '$LOC_D', 4, '192.0.2.0/29', '192.0.2.1'),
+    ('$(uuid)', '$LOC_D', 6, '2001:db8:d::/62', NULL);" >/dev/null || exit 99
+# nodeof SERVER; ips SERVER; on_node NODE JOB: node jobs for JOB on NODE's stream
+nodeof() { q "select node_id from servers where id = '$1'"; }
+ips() { q "select coalesce(host(ipv4), '-') || ' ' || coalesce(ipv6::text, '-') from servers where id = '$1'"; }
+on_node() { r --raw XRANGE "node:$1" - + | grep -c "\"job_id\":\"$2\"" || true; }
+on_node_is() { [ "$(on_node "$1" "$2")" = "$3" ]; }   # on_node_is NODE JOB N
+
+# IPAM: five orders in one transaction race for the /29's five host addresses
+SQL="BEGIN;" DS=()
+for i in 1 2 3 4 5; do
+    s=$(uuid) j=$(uuid) o=$(uuid) DS+=("$s")
+    SQL="$SQL
+INSERT INTO servers (id, owner_id, plan_id, template_id, location_id, hostname)
+    VALUES ('$s', '$CUST', '$P_PV', '$T_PV', '$LOC_D', 'd$i.example.com');
+INSERT INTO orders (id, account_id, server_id, plan_id, price_amount, price_currency)
+    VALUES ('$o', '$CUST', '$s', '$P_PV', 500, 'EUR');
+INSERT INTO jobs (id, server_id, account_id, type) VALUES ('$j', '$s', '$CUST', 'create');
+INSERT INTO outbox (stream, payload) VALUES ('jobs',
+    '{\"job_id\":\"$j\",\"server_id\":\"$s\",\"type\":\"create\"}');"
+done
+q "$SQL SELECT pg_notify('outbox', ''); COMMIT;" >/dev/null || exit 99
+dsettled() { is "select count(*) from servers where location_id = '$LOC_D' and state = 'provisioning'" 5; }
+sw_t_check "five concurrent claims in D all placed" sw_t_wait "D placed" 30 dsettled
+sw_t_eq "each got its own IPv4 host address (.2-.6: not network, gateway, broadcast)" \
+    "192.0.2.2 192.0.2.3 192.0.2.4 192.0.2.5 192.0.2.6" \
+    "$(q "select string_agg(host(ipv4), ' ' order by ipv4) from servers where location_id = '$LOC_D'")"
+sw_t_eq "four got a /64 each, the fifth none (the /62 is full)" \
+    "2001:db8:d::/64 2001:db8:d:1::/64 2001:db8:d:2::/64 2001:db8:d:3::/64|1" \
+    "$(q "select string_agg(ipv6::text, ' ' order by ipv6) || '|' || count(*) filter (where ipv6 is null) from servers where location_id = '$LOC_D'")"
+sw_t_eq "and ip_assignments holds exactly those" "9 9" \
+    "$(q "select count(*) || ' ' || count(distinct address) from ip_assignments a join servers s on s.id = a.server_id where s.location_id = '$LOC_D'")"
+sw_t_eq "D's nodes never heartbeated and still take servers" 0 \
+    "$(q "select count(*) from servers where location_id = '$LOC_D' and node_id not in ('$N4', '$N5')")"
+# a sixth order in D: placed, but no IPv4 left (exhausted is logged, not an error)
+read -r S6D J6D < <(new_order "$P_PV" "$T_PV" "$LOC_D")
+sw_t_check "a sixth order in D is placed" sw_t_wait "S6D running" 15 is "select state from jobs where id = '$J6D'" running
+sw_t_eq "without addresses: D's pools are full" "- -" "$(ips "$S6D")"
+
+# per-server order: terminate queued while the create runs waits for it
+SD=$(q "select id from servers where location_id = '$LOC_D' and host(ipv4) = '192.0.2.2'")
+JDC=$(q "select id from jobs where server_id = '$SD' and type = 'create'")
+ND=$(nodeof "$SD")
+JDT=$(new_job "$SD" terminate terminating)
+sleep 2
+sw_t_eq "a terminate behind a running create waits, queued" "queued - 0 0" "$(job "$JDT") $(on_node "$ND" "$JDT")"
+result "$JDC" "$SD" "$ND" create true
+sw_t_check "the create's result releases the terminate" \
+    sw_t_wait "terminate dispatched" 15 on_node_is "$ND" "$JDT" 1
+result "$JDT" "$SD" "$ND" terminate true false absent
+sw_t_check "terminated" sw_t_wait "SD terminated" 15 is "select state from servers where id = '$SD'" terminated
+sw_t_eq "its addresses are released with the allocation" "- - 0 0" \
+    "$(ips "$SD") $(q "select count(*) from ip_assignments where server_id = '$SD'") $(allocs "$SD")"
+read -r S7D J7D < <(new_order "$P_PV" "$T_PV" "$LOC_D")
+sw_t_check "a new order in D is placed" sw_t_wait "S7D running" 15 is "select state from jobs where id = '$J7D'" running
+sw_t_eq "and gets the released addresses" "192.0.2.2 2001:db8:d::/64" "$(ips "$S7D")"
+
+# stop and start back to back run in that order, one at a time
+SO=${DS[1]}
+JOC=$(q "select id from jobs where server_id = '$SO' and type = 'create'")
+NO=$(nodeof "$SO")
+result "$JOC" "$SO" "$NO" create true
+sw_t_check "server running" sw_t_wait "SO running" 15 is "select state from servers where id = '$SO'" running
+JSTOP=$(new_job "$SO" stop)
+JSTART=$(new_job "$SO" start)
+sw_t_check "stop dispatched" sw_t_wait "stop dispatched" 15 on_node_is "$NO" "$JSTOP" 1
+sleep 1
+sw_t_eq "start waits for the stop" "queued - 0 0" "$(job "$JSTART") $(on_node "$NO" "$JSTART")"
+result "$JSTOP" "$SO" "$NO" stop true false stopped
+sw_t_check "then start is dispatched" sw_t_wait "start dispatched" 15 on_node_is "$NO" "$JSTART" 1
+sw_t_eq "after the stop on the node's stream" "stop start" \
+    "$(r --raw XRANGE "node:$NO" - + | grep '^{' | jq -r --arg s "$SO" 'select(.server_id == $s) | .type' | tail -2 | paste -sd ' ')"
+result "$JSTART" "$SO" "$NO" start true false running
+sw_t_check "server running again" sw_t_wait "SO running 2" 15 is "select state from servers where id = '$SO'" running
+
+# retries back off; the fifth retryable failure makes the job dead
+JRB=$(new_job "$SO" reboot)
+sw_t_check "reboot dispatched" sw_t_wait "reboot dispatched" 15 on_node_is "$NO" "$JRB" 1
+for n in 1 2 3 4; do
+    result "$JRB" "$SO" "$NO" reboot false true running
+    sw_t_check "retryable failure $n: not dispatched again at once" \
+        sw_t_wait "retry_at $n" 5 is "select attempts || ' ' || (retry_at > now()) from jobs where id = '$JRB'" "$((n + 1)) true"
+    sw_t_eq "still $n deliveries" "$n" "$(on_node "$NO" "$JRB")"
+    sw_t_check "but after its backoff" sw_t_wait "redispatch $n" 20 on_node_is "$NO" "$JRB" $((n + 1))
+done
+sw_t_check "backoff grows: the 4th wait is at least 4 s (2^3 s with equal jitter)" \
+    test "$(grep -c "job=$JRB.*delay_ms=[4-8][0-9][0-9][0-9] " "$SW_T_DIR"/prov*.log | awk -F: '{s += $2} END {print s}')" -ge 1
+result "$JRB" "$SO" "$NO" reboot false true running
+sw_t_check "the 5th retryable failure makes it dead" \
+    sw_t_wait "dead" 15 is "select state || ' ' || attempts from jobs where id = '$JRB'" "dead 5"
+sw_t_eq "5 deliveries in all" 5 "$(on_node "$NO" "$JRB")"
+JAFTER=$(new_job "$SO" stop)
+sw_t_check "a dead job does not block the server's next job" \
+    sw_t_wait "after dead" 15 on_node_is "$NO" "$JAFTER" 1
+
+# a failed build moves to the next alternate; then the server fails
+read -r SF JF < <(new_order "$P_PV" "$T_PV" "$LOC_F")
+sw_t_check "F: placed" sw_t_wait "SF running" 15 is "select state from jobs where id = '$JF'" running
+F1=$(nodeof "$SF")
+sw_t_eq "with the two other nodes of F as alternates" 2 \
+    "$(q "select count(*) from jobs, jsonb_array_elements_text(params->'alternates') x where id = '$JF' and x not in ('$F1')")"
+sw_t_eq "no pool in F: no address" "- -" "$(ips "$SF")"
+F2=$(q "select params->'alternates'->>0 from jobs where id = '$JF'")
+F3=$(q "select params->'alternates'->>1 from jobs where id = '$JF'")
+result "$JF" "$SF" "$F1" create false false absent
+sw_t_check "the build failed on the first node: claimed on the first alternate" \
+    sw_t_wait "F2" 15 is "select node_id from allocations where server_id = '$SF'" "$F2"
+sw_t_check "and dispatched there" sw_t_wait "F2 dispatched" 15 on_node_is "$F2" "$JF" 1
+sw_t_eq "job running on it, server provisioning there, one allocation" "running $F2 provisioning $F2 1" \
+    "$(q "select j.state || ' ' || j.node_id || ' ' || s.state || ' ' || s.node_id from jobs j join servers s on s.id = j.server_id where j.id = '$JF'") $(allocs "$SF")"
+result "$JF" "$SF" "$F2" create false false absent
+sw_t_check "failed again: the second alternate" sw_t_wait "F3" 15 on_node_is "$F3" "$JF" 1
+sw_t_eq "failed nodes recorded" "[\"$F1\", \"$F2\"]" "$(q "select params->'failed_nodes' from jobs where id = '$JF'")"
+result "$JF" "$SF" "$F3" create false false absent
+sw_t_check "alternates exhausted: the job fails" sw_t_wait "JF failed" 15 is "select state from jobs where id = '$JF'" failed
+sw_t_eq "server and order failed, nothing held" "failed failed 0" "$(srv "$SF") $(ord "$SF") $(allocs "$SF")"
+
+# offline nodes: n7's last heartbeat is older than 3 intervals
+for i in 1 2 3; do
+    q "update nodes set last_heartbeat_at = now() where id = '$N8'" >/dev/null   # n8's engine
+    read -r SE JE < <(new_order "$P_PV" "$T_PV" "$LOC_E")
+    sw_t_check "E order $i placed" sw_t_wait "SE running" 15 is "select state from jobs where id = '$JE'" running
+    sw_t_eq "on n8, never on n7 (offline)" "$N8" "$(nodeof "$SE")"
+done
+q "update nodes set last_heartbeat_at = now() - interval '16 seconds' where id = '$N8'" >/dev/null
+read -r SE JE < <(new_order "$P_PV" "$T_PV" "$LOC_E")
+sw_t_check "n8 silent for 3 intervals: no_capacity" \
+    sw_t_wait "E no_capacity" 15 is "select error_code from jobs where id = '$JE'" no_capacity
+q "update nodes set last_heartbeat_at = now() where id = '$N8'" >/dev/null
+
+# a jobs entry dead-lettered by core after 5 deliveries: its queued job becomes dead
+for p in "prov$PROV" provb provc; do
+    eval "kill -TERM \$SW_T_PID_$p; wait \$SW_T_PID_$p"
+done
+JDL=$(uuid)
+q "insert into jobs (id, server_id, account_id, type) values ('$JDL', '$SO', '$CUST', 'reboot')" >/dev/null
+ID=$(r XADD jobs '*' m "{\"job_id\":\"$JDL\",\"server_id\":\"$SO\",\"type\":\"reboot\"}")
+r XREADGROUP GROUP provisioners ghost COUNT 100 STREAMS jobs '>' >/dev/null
+for i in 1 2 3 4 5; do r XCLAIM jobs provisioners ghost 0 "$ID" >/dev/null; done
+DL0=$(xlen dead:jobs)
+restart_prov
+sw_t_check "the over-delivered entry is dead-lettered" sw_t_wait "dead-lettered" 20 len_is dead:jobs $((DL0 + 1))
+sw_t_check "and its job is dead, not queued forever" \
+    sw_t_wait "JDL dead" 15 is "select state || ' ' || error_code from jobs where id = '$JDL'" "dead undeliverable"
 
 # ---- billing: one row per sample id ----
 sw_t_daemon billing slipway-billing

@@ -121,9 +121,28 @@ static void test_helpers(void **state)
     assert_true(sw_jobstate_should_retry(true, 1));
     assert_false(sw_jobstate_should_retry(true, SW_JOB_MAX_ATTEMPTS));
     assert_false(sw_jobstate_should_retry(false, 1));
+    assert_int_equal(SW_JOB_MAX_ATTEMPTS, 5);
+    assert_true(sw_jobstate_should_retry(true, SW_JOB_MAX_ATTEMPTS - 1));
     const struct sw_job_effect *e = sw_jobstate_effect(SW_JOB_START);
     assert_int_equal(sw_jobstate_server_after(e, true, NULL, -1), SW_SRV_KEEP);
     assert_int_equal(sw_jobstate_server_after(e, true, NULL, SW_SRV__COUNT), SW_SRV_KEEP);
+}
+
+/* 1 s, 2 s, 4 s ... (capped at 60 s), each with equal jitter in [base/2, base]. */
+static void test_backoff(void **state)
+{
+    (void)state;
+    static const long base[] = {0, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000};
+    for (int a = 1; a <= 8; a++) {
+        assert_int_equal(sw_jobstate_backoff_ms(a, 0), base[a] / 2);
+        assert_int_equal(sw_jobstate_backoff_ms(a, (uint32_t)(base[a] / 2)), base[a]);
+        for (uint32_t r = 0; r < 100000; r += 7919) {
+            long d = sw_jobstate_backoff_ms(a, r * 2654435761u);
+            assert_true(d >= base[a] / 2 && d <= base[a]);
+        }
+    }
+    assert_int_equal(sw_jobstate_backoff_ms(0, 0), 500);
+    assert_int_equal(sw_jobstate_backoff_ms(1000, 0), 30000);
 }
 
 int main(void)
@@ -135,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_terminate),
         cmocka_unit_test(test_power),
         cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_backoff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

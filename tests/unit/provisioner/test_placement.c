@@ -266,6 +266,222 @@ static void test_names(void **state)
     assert_string_equal(sw_place_verdict_name(-1), "?");
 }
 
+/* ---- policy and weighers ---- */
+
+static struct sw_place_req mkreq_plan(int kind, int64_t vcpus, int64_t ram, int64_t burst,
+                                      int64_t swap, int64_t disk)
+{
+    struct sw_place_req r;
+    memset(&r, 0, sizeof r);
+    struct sw_plan_size p = {kind, vcpus, ram, burst, swap, disk};
+    sw_plan_demand(&p, &r.want);
+    r.kind = kind;
+    return r;
+}
+
+static void test_policy_by_kind(void **state)
+{
+    (void)state;
+    struct sw_place_req pv = mkreq_plan(SW_KIND_PV, 2, 2048, 0, 0, 40);
+    struct sw_place_req ct = mkreq_plan(SW_KIND_CONTAINER, 1, 1024, 0, 0, 10);
+    struct sw_place_req ct_swap = mkreq_plan(SW_KIND_CONTAINER, 1, 1024, 0, 512, 10);
+    struct sw_place_req burst = mkreq_plan(SW_KIND_HVM, 2, 2048, 8192, 0, 40);
+    struct sw_place_req dedicated = mkreq_plan(SW_KIND_HVM, 2, 2048, 0, 0, 40);
+    assert_int_equal(sw_place_policy_of(&pv), SW_PLACE_SPREAD);
+    assert_int_equal(sw_place_policy_of(&ct), SW_PLACE_STACK);
+    assert_int_equal(sw_place_policy_of(&ct_swap), SW_PLACE_STACK);
+    assert_int_equal(sw_place_policy_of(&burst), SW_PLACE_STACK);
+    assert_int_equal(sw_place_policy_of(&dedicated), SW_PLACE_SPREAD);
+    /* an explicit policy wins */
+    pv.policy = SW_PLACE_STACK;
+    assert_int_equal(sw_place_policy_of(&pv), SW_PLACE_STACK);
+    burst.policy = SW_PLACE_SPREAD;
+    assert_int_equal(sw_place_policy_of(&burst), SW_PLACE_SPREAD);
+    assert_string_equal(sw_place_policy_name(SW_PLACE_STACK), "stack");
+    assert_string_equal(sw_place_policy_name(SW_PLACE_SPREAD), "spread");
+    assert_string_equal(sw_place_policy_name(99), "?");
+}
+
+/* Stack: the fuller node wins, by 2 x MEM_MAX share used + 1 x VCPU share. */
+static void test_score_stack(void **state)
+{
+    (void)state;
+    struct sw_place_node a = mknode(1, LOC_A), b = mknode(2, LOC_A);
+    a.used.v[SW_RC_MEM_MAX] = 1000;
+    b.used.v[SW_RC_MEM_MAX] = 12000;
+    struct sw_place_req r = mkreq_plan(SW_KIND_CONTAINER, 2, 2048, 0, 0, 40);
+    assert_true(sw_place_score(&b, &r) > sw_place_score(&a, &r));
+    /* cap MEM_MAX 23040, VCPU 32 */
+    int64_t mem = 1000000 - (23040 - 12000 - 2048) * 1000000LL / 23040;
+    int64_t cpu = 1000000 - (32 - 2) * 1000000LL / 32;
+    assert_int_equal(sw_place_score(&b, &r), 2 * mem + cpu);
+    /* the same nodes, spread: the emptier wins */
+    r.policy = SW_PLACE_SPREAD;
+    a.used.v[SW_RC_MEM_GUAR] = 1000;
+    b.used.v[SW_RC_MEM_GUAR] = 12000;
+    assert_true(sw_place_score(&a, &r) > sw_place_score(&b, &r));
+    /* ranking: a stacking container goes to the fuller node */
+    struct sw_place_node v[2] = {a, b};
+    size_t order[2];
+    r.policy = SW_PLACE_BY_KIND;
+    assert_int_equal(sw_place_rank(v, 2, &r, 0, order, NULL), 2);
+    assert_int_equal(order[0], 1);
+    r.policy = SW_PLACE_SPREAD;
+    assert_int_equal(sw_place_rank(v, 2, &r, 0, order, NULL), 2);
+    assert_int_equal(order[0], 0);
+}
+
+/* sw_place_rank_top() returns sw_place_rank()'s first max entries, for
+ * both policies, any pick, with ties and nodes that do not fit. */
+static void test_rank_top_matches_rank(void **state)
+{
+    (void)state;
+    enum { NN = 200 };
+    static struct sw_place_node v[NN];
+    uint32_t x = 12345;
+    for (int i = 0; i < NN; i++) {
+        v[i] = mknode((i * 7919) % 1000, LOC_A);
+        x = x * 1103515245u + 12345u;
+        v[i].used.v[SW_RC_MEM_GUAR] = (int64_t)((x >> 8) % 8) * 2000; /* many ties */
+        v[i].used.v[SW_RC_MEM_MAX] = v[i].used.v[SW_RC_MEM_GUAR] + (int64_t)((x >> 12) % 4) * 1000;
+        v[i].used.v[SW_RC_VCPU] = (int64_t)((x >> 16) % 33);
+        if (i % 17 == 0)
+            v[i].state = SW_NODE_DRAINING;
+    }
+    static size_t all[NN], top[NN];
+    for (int pol = SW_PLACE_BY_KIND; pol < SW_PLACE_POLICY__COUNT; pol++) {
+        for (int kind = 0; kind < SW_KIND__COUNT; kind++) {
+            struct sw_place_req r = mkreq_plan(kind, 2, 2048, 4096, 1024, 40);
+            r.policy = pol;
+            for (uint32_t pick = 0; pick < 5; pick++) {
+                for (size_t max = 1; max <= 70; max += 23) {
+                    struct sw_place_tally t1, t2;
+                    size_t f1 = sw_place_rank(v, NN, &r, pick, all, &t1);
+                    size_t f2 = sw_place_rank_top(v, NN, &r, pick, top, max, &t2);
+                    assert_int_equal(f1, f2);
+                    assert_true(f1 > 0);
+                    assert_memory_equal(&t1, &t2, sizeof t1);
+                    for (size_t i = 0; i < max && i < f1; i++)
+                        assert_int_equal(top[i], all[i]);
+                }
+            }
+        }
+    }
+    /* nothing fits */
+    struct sw_place_req big = mkreq_plan(SW_KIND_PV, 2, 1 << 20, 0, 0, 40);
+    struct sw_place_tally t;
+    assert_int_equal(sw_place_rank_top(v, NN, &big, 0, top, 3, &t), 0);
+    assert_int_equal(t.by_verdict[SW_PLACE_NO_ROOM], NN - (NN + 16) / 17);
+    assert_int_equal(sw_place_rank_top(v, 0, &big, 0, top, 3, NULL), 0);
+}
+
+/* Containers: RAM+swap of all containers may not pass the node's RAM+swap.
+ * Nodes carry no swap field; MEM_MAX (RAM x ram_ratio) is that ceiling: a
+ * container takes ram+swap of MEM_MAX and ram of MEM_GUAR. */
+static void test_container_swap(void **state)
+{
+    (void)state;
+    struct sw_place_node n = mknode(1, LOC_A); /* MEM_GUAR 15360, MEM_MAX 23040 */
+    n.kinds = 1u << SW_KIND_CONTAINER;
+    n.inv.cpu_ratio_milli = 16000; /* 128 vCPUs */
+    struct sw_place_req r = mkreq_plan(SW_KIND_CONTAINER, 1, 2048, 0, 2048, 10);
+    assert_int_equal(r.want.v[SW_RC_MEM_GUAR], 2048);
+    assert_int_equal(r.want.v[SW_RC_MEM_MAX], 4096);
+    int placed = 0, short_class = -1;
+    while (sw_place_check(&n, &r, &short_class) == SW_PLACE_FITS) {
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            n.used.v[c] += r.want.v[c];
+        placed++;
+    }
+    assert_int_equal(placed, 5); /* 5 x 4096 = 20480 <= 23040 < 6 x 4096 */
+    assert_int_equal(short_class, SW_RC_MEM_MAX);
+    /* without swap, guaranteed memory binds first: 7 x 2048 <= 15360 */
+    struct sw_place_node m = mknode(2, LOC_A);
+    struct sw_place_req noswap = mkreq_plan(SW_KIND_CONTAINER, 1, 2048, 0, 0, 10);
+    placed = 0;
+    while (sw_place_check(&m, &noswap, &short_class) == SW_PLACE_FITS) {
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            m.used.v[c] += noswap.want.v[c];
+        placed++;
+    }
+    assert_int_equal(placed, 7);
+    assert_int_equal(short_class, SW_RC_MEM_GUAR);
+}
+
+/* How many of r fit on an empty copy of n, and the class that stops it. */
+static int fill(struct sw_place_node n, const struct sw_place_req *r, int *short_class)
+{
+    int k = 0;
+    while (sw_place_check(&n, r, short_class) == SW_PLACE_FITS) {
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            n.used.v[c] += r->want.v[c];
+        k++;
+    }
+    return k;
+}
+
+/* The worked example of provisioner/README.md "Resource model". */
+static void test_worked_example(void **state)
+{
+    (void)state;
+    struct sw_place_node n = mknode(1, LOC_A);
+    n.inv.cpus = 16;
+    n.inv.ram_mb = 65536;
+    n.inv.reserved_ram_mb = 1024;
+    n.inv.disk_gb = 1000;
+    n.inv.cpu_ratio_milli = 4000; /* the default for a node that hosts pv or hvm */
+    n.inv.ram_ratio_milli = 1000; /* the default for a node that hosts pv */
+    struct sw_amounts cap;
+    sw_node_capacity(&n.inv, &cap);
+    assert_int_equal(cap.v[SW_RC_VCPU], 64);
+    assert_int_equal(cap.v[SW_RC_MEM_GUAR], 64512);
+    assert_int_equal(cap.v[SW_RC_MEM_MAX], 64512);
+    assert_int_equal(cap.v[SW_RC_DISK], 1000);
+
+    struct sw_place_req p = mkreq_plan(SW_KIND_PV, 2, 4096, 0, 0, 50);
+    struct sw_place_req h = mkreq_plan(SW_KIND_HVM, 2, 2048, 8192, 0, 50);
+    struct sw_place_req c = mkreq_plan(SW_KIND_CONTAINER, 1, 1024, 0, 1024, 20);
+    const int64_t wp[] = {2, 4096, 4096, 50}, wh[] = {2, 2048, 8192, 50}, wc[] = {1, 1024, 2048, 20};
+    for (int k = 0; k < SW_RC__COUNT; k++) {
+        assert_int_equal(p.want.v[k], wp[k]);
+        assert_int_equal(h.want.v[k], wh[k]);
+        assert_int_equal(c.want.v[k], wc[k]);
+    }
+    int sc = -1;
+    assert_int_equal(fill(n, &p, &sc), 15);
+    assert_int_equal(sc, SW_RC_MEM_GUAR);
+    assert_int_equal(fill(n, &h, &sc), 7);
+    assert_int_equal(sc, SW_RC_MEM_MAX);
+    assert_int_equal(fill(n, &c, &sc), 31);
+    assert_int_equal(sc, SW_RC_MEM_MAX);
+
+    /* the same node hosting only container and hvm: ram_ratio 1.5 */
+    struct sw_place_node o = n;
+    o.inv.ram_ratio_milli = 1500;
+    assert_int_equal(fill(o, &h, &sc), 11);
+    assert_int_equal(sc, SW_RC_MEM_MAX);
+    assert_int_equal(fill(o, &c, &sc), 47);
+    assert_int_equal(sc, SW_RC_MEM_MAX);
+    /* container-only (cpu_ratio 16): still 47, MEM_MAX binds before disk (50) */
+    o.inv.cpu_ratio_milli = 16000;
+    assert_int_equal(fill(o, &c, &sc), 47);
+
+    /* mixed, ratio 1.0: 4 pv + 3 hvm + 10 containers fit; one more hvm or
+     * pv does not (MEM_MAX 61440 + 8192 or + 4096 > 64512), one more
+     * container does (61440 + 2048) */
+    for (int k = 0; k < SW_RC__COUNT; k++)
+        n.used.v[k] = 4 * wp[k] + 3 * wh[k] + 10 * wc[k];
+    assert_int_equal(n.used.v[SW_RC_VCPU], 24);
+    assert_int_equal(n.used.v[SW_RC_MEM_GUAR], 32768);
+    assert_int_equal(n.used.v[SW_RC_MEM_MAX], 61440);
+    assert_int_equal(n.used.v[SW_RC_DISK], 550);
+    assert_int_equal(sw_place_check(&n, &h, &sc), SW_PLACE_NO_ROOM);
+    assert_int_equal(sc, SW_RC_MEM_MAX);
+    assert_int_equal(sw_place_check(&n, &p, &sc), SW_PLACE_NO_ROOM);
+    assert_int_equal(sc, SW_RC_MEM_MAX);
+    assert_int_equal(sw_place_check(&n, &c, NULL), SW_PLACE_FITS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +496,11 @@ int main(void)
         cmocka_unit_test(test_ties_by_id),
         cmocka_unit_test(test_kinds_parse),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_policy_by_kind),
+        cmocka_unit_test(test_score_stack),
+        cmocka_unit_test(test_rank_top_matches_rank),
+        cmocka_unit_test(test_container_swap),
+        cmocka_unit_test(test_worked_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,457 @@
+/* bench/scheduler.c - placement speed and packing, in memory, and the claim
+ * transaction's rate against PostgreSQL. Run by bench/scheduler.sh, which
+ * prints the table; each mode prints one line of key=value figures.
+ *
+ *   scheduler decisions NODES COUNT
+ *       COUNT placement decisions (sw_place_rank_top, 1 pick + 2 alternates)
+ *       over NODES nodes of mixed kinds with a plan mix, each decision
+ *       applied to its node and the oldest of the last 2,000 released, so
+ *       the cluster stays part full; decisions/s and p50/p99/max per
+ *       decision. "full" as a third argument ranks with sw_place_rank()
+ *       (every fitting node, sorted) instead, for reference.
+ *   scheduler fill NODES CPUS RAM_MB DISK_GB VCPUS INST_RAM_MB INST_DISK_GB CPU_RATIO
+ *       fills an empty cluster of identical pv nodes with one instance size
+ *       until nothing fits (what hspace --standard-alloc does); instances
+ *       placed and seconds.
+ *   scheduler claims CONNINFO CLAIMERS SECONDS
+ *       CLAIMERS threads, each with its own connection, claim servers onto
+ *       the nodes of the database for SECONDS: rank in memory over a
+ *       snapshot, then the claim transaction of provisioner/claim.c (re-read
+ *       the node and its use, re-check the fit, bump the generation under
+ *       the "generation = read" guard, insert the allocation, mark the
+ *       server provisioning). Claims/s, conflicts (guard matched no row),
+ *       and whether the ledger stayed within capacity on every node.
+ */
+#include "config.h"
+
+#include "core/enums.h"
+#include "core/resource.h"
+#include "provisioner/placement.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : (x > y);
+}
+
+/* ---- decisions ---- */
+
+#define ALL_KINDS ((1u << SW_KIND_CONTAINER) | (1u << SW_KIND_PV) | (1u << SW_KIND_HVM))
+
+static void mk_node(struct sw_place_node *n, size_t i)
+{
+    memset(n, 0, sizeof *n);
+    snprintf(n->id, sizeof n->id, "00000000-0000-4000-8000-%012u", (unsigned)i);
+    snprintf(n->location_id, sizeof n->location_id, "aaaaaaaa-0000-4000-8000-%012u", (unsigned)(i % 4));
+    n->state = i % 50 == 49 ? SW_NODE_DRAINING : SW_NODE_ACTIVE;
+    /* a third container-only (cpu 16, ram 1.5), a third hvm burst pools
+     * (cpu 4, ram 1.5), a third pv + hvm (cpu 4, ram 1.0): the panel's
+     * defaults by kinds */
+    switch (i % 3) {
+    case 0:
+        n->kinds = 1u << SW_KIND_CONTAINER;
+        n->inv = (struct sw_node_inv){32, 131072, 4096, 2000, 16000, 1500};
+        break;
+    case 1:
+        n->kinds = 1u << SW_KIND_HVM;
+        n->inv = (struct sw_node_inv){48, 262144, 8192, 4000, 4000, 1500};
+        break;
+    default:
+        n->kinds = (1u << SW_KIND_PV) | (1u << SW_KIND_HVM);
+        n->inv = (struct sw_node_inv){32, 196608, 4096, 4000, 4000, 1000};
+        break;
+    }
+}
+
+/* The plan mix: weight, plan. */
+static const struct {
+    int weight;
+    struct sw_plan_size plan;
+} plan_mix[] = {
+    {30, {SW_KIND_CONTAINER, 1, 1024, 0, 512, 20}},
+    {10, {SW_KIND_CONTAINER, 2, 4096, 0, 2048, 60}},
+    {20, {SW_KIND_HVM, 2, 2048, 4096, 0, 40}},
+    {10, {SW_KIND_HVM, 4, 8192, 16384, 0, 100}},
+    {10, {SW_KIND_HVM, 2, 4096, 0, 0, 80}}, /* dedicated */
+    {20, {SW_KIND_PV, 2, 4096, 0, 0, 60}},
+};
+#define N_PLANS (sizeof plan_mix / sizeof plan_mix[0])
+
+static int pick_plan(void)
+{
+    int total = 0;
+    for (size_t i = 0; i < N_PLANS; i++)
+        total += plan_mix[i].weight;
+    int r = (int)(rnd() % (uint32_t)total);
+    for (size_t i = 0; i < N_PLANS; i++) {
+        if (r < plan_mix[i].weight)
+            return (int)i;
+        r -= plan_mix[i].weight;
+    }
+    return 0;
+}
+
+#define LIVE 2000
+
+static int run_decisions(size_t nodes, size_t count, bool full)
+{
+    struct sw_place_node *v = calloc(nodes, sizeof *v);
+    size_t *order = calloc(nodes, sizeof *order);
+    double *lat = calloc(count, sizeof *lat);
+    struct {
+        size_t node;
+        struct sw_amounts want;
+    } live[LIVE];
+    size_t nlive = 0, next_live = 0, none = 0;
+    if (!v || !order || !lat)
+        return 1;
+    for (size_t i = 0; i < nodes; i++) {
+        mk_node(&v[i], i);
+        /* start 40-80% used in memory, proportionally elsewhere */
+        struct sw_amounts cap;
+        sw_node_capacity(&v[i].inv, &cap);
+        int pct = 40 + (int)(rnd() % 41);
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            v[i].used.v[c] = cap.v[c] * pct / 100;
+    }
+    struct sw_place_req reqs[N_PLANS];
+    for (size_t p = 0; p < N_PLANS; p++) {
+        memset(&reqs[p], 0, sizeof reqs[p]);
+        reqs[p].kind = plan_mix[p].plan.kind;
+        sw_plan_demand(&plan_mix[p].plan, &reqs[p].want);
+    }
+    double t0 = now_s();
+    for (size_t d = 0; d < count; d++) {
+        struct sw_place_req *r = &reqs[pick_plan()];
+        uint32_t pick = rnd();
+        double a = now_s();
+        size_t fit = full ? sw_place_rank(v, nodes, r, pick, order, NULL)
+                          : sw_place_rank_top(v, nodes, r, pick, order, 3, NULL);
+        double b = now_s();
+        lat[d] = b - a;
+        if (fit == 0) {
+            none++;
+            continue;
+        }
+        /* apply it; release the oldest of the last LIVE placements */
+        if (nlive == LIVE) {
+            for (int c = 0; c < SW_RC__COUNT; c++)
+                v[live[next_live].node].used.v[c] -= live[next_live].want.v[c];
+        } else {
+            nlive++;
+        }
+        live[next_live].node = order[0];
+        live[next_live].want = r->want;
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            v[order[0]].used.v[c] += r->want.v[c];
+        next_live = (next_live + 1) % LIVE;
+    }
+    double total = now_s() - t0;
+    qsort(lat, count, sizeof *lat, cmp_double);
+    double sum = 0;
+    for (size_t d = 0; d < count; d++)
+        sum += lat[d];
+    printf("decisions nodes=%zu count=%zu ranker=%s per_s=%.0f wall_per_s=%.0f p50_us=%.1f "
+           "p99_us=%.1f max_us=%.1f no_fit=%zu\n",
+           nodes, count, full ? "full_sort" : "top3", (double)count / sum, (double)count / total,
+           lat[count / 2] * 1e6, lat[(size_t)((double)count * 0.99)] * 1e6, lat[count - 1] * 1e6,
+           none);
+    free(v);
+    free(order);
+    free(lat);
+    return 0;
+}
+
+/* ---- fill (hspace --standard-alloc) ---- */
+
+static int run_fill(size_t nodes, int64_t cpus, int64_t ram, int64_t disk, int64_t vcpus,
+                    int64_t iram, int64_t idisk, int64_t cpu_milli)
+{
+    struct sw_place_node *v = calloc(nodes, sizeof *v);
+    size_t order[3];
+    if (!v)
+        return 1;
+    for (size_t i = 0; i < nodes; i++) {
+        snprintf(v[i].id, sizeof v[i].id, "00000000-0000-4000-8000-%012u", (unsigned)i);
+        v[i].state = SW_NODE_ACTIVE;
+        v[i].kinds = ALL_KINDS;
+        v[i].inv = (struct sw_node_inv){cpus, ram, 0, disk, cpu_milli, 1000};
+    }
+    struct sw_plan_size p = {SW_KIND_PV, vcpus, iram, 0, 0, idisk};
+    struct sw_place_req r;
+    memset(&r, 0, sizeof r);
+    r.kind = SW_KIND_PV;
+    sw_plan_demand(&p, &r.want);
+    size_t placed = 0;
+    struct sw_place_tally t;
+    double t0 = now_s();
+    while (sw_place_rank_top(v, nodes, &r, rnd(), order, 3, &t) > 0) {
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            v[order[0]].used.v[c] += r.want.v[c];
+        placed++;
+    }
+    double secs = now_s() - t0;
+    char why[160];
+    sw_place_tally_format(&t, why, sizeof why);
+    printf("fill nodes=%zu instances=%zu seconds=%.6f stop=\"%s\"\n", nodes, placed, secs, why);
+    free(v);
+    return 0;
+}
+
+/* ---- claims against PostgreSQL ---- */
+
+static const char sql_node[] =
+    "SELECT n.id, n.location_id, n.state, n.kinds::text, n.cpus, n.ram_mb,"
+    "       n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text, n.ram_ratio::text,"
+    "       n.generation, coalesce(u.vcpus, 0), coalesce(u.mem_guar, 0),"
+    "       coalesce(u.mem_max, 0), coalesce(u.disk, 0)"
+    "  FROM nodes n"
+    "  LEFT JOIN LATERAL ("
+    "       SELECT sum(a.vcpus) AS vcpus, sum(a.mem_guar_mb) AS mem_guar,"
+    "              sum(a.mem_max_mb) AS mem_max, sum(a.disk_gb) AS disk"
+    "         FROM allocations a WHERE a.node_id = n.id) u ON true"
+    " WHERE $1::uuid IS NULL OR n.id = $1::uuid"
+    " ORDER BY n.id";
+
+static int parse_node(const PGresult *res, int i, struct sw_place_node *n)
+{
+    memset(n, 0, sizeof *n);
+    snprintf(n->id, sizeof n->id, "%s", PQgetvalue(res, i, 0));
+    snprintf(n->location_id, sizeof n->location_id, "%s", PQgetvalue(res, i, 1));
+    n->state = sw_node_state_parse(PQgetvalue(res, i, 2));
+    if (n->state < 0 || sw_place_kinds_parse(PQgetvalue(res, i, 3), &n->kinds) < 0 ||
+        sw_ratio_parse(PQgetvalue(res, i, 8), &n->inv.cpu_ratio_milli) < 0 ||
+        sw_ratio_parse(PQgetvalue(res, i, 9), &n->inv.ram_ratio_milli) < 0)
+        return -1;
+    n->inv.cpus = atoll(PQgetvalue(res, i, 4));
+    n->inv.ram_mb = atoll(PQgetvalue(res, i, 5));
+    n->inv.reserved_ram_mb = atoll(PQgetvalue(res, i, 6));
+    n->inv.disk_gb = atoll(PQgetvalue(res, i, 7));
+    n->generation = atoll(PQgetvalue(res, i, 10));
+    for (int c = 0; c < SW_RC__COUNT; c++)
+        n->used.v[c] = atoll(PQgetvalue(res, i, 11 + c));
+    return 0;
+}
+
+struct claimer {
+    const char *conninfo;
+    int index, of;
+    double seconds;
+    size_t claims, conflicts, no_room, errors;
+    double busy;
+};
+
+static bool ok(PGresult *res, ExecStatusType want, struct claimer *c)
+{
+    if (PQresultStatus(res) == want)
+        return true;
+    if (c->errors++ < 3)
+        fprintf(stderr, "claimer %d: %s", c->index, PQresultErrorMessage(res));
+    return false;
+}
+
+static void *claimer_main(void *arg)
+{
+    struct claimer *c = arg;
+    PGconn *db = PQconnectdb(c->conninfo);
+    if (PQstatus(db) != CONNECTION_OK) {
+        fprintf(stderr, "claimer %d: %s", c->index, PQerrorMessage(db));
+        c->errors++;
+        PQfinish(db);
+        return NULL;
+    }
+    PGresult *res;
+    PQclear(PQprepare(db, "node", sql_node, 1, NULL));
+    PQclear(PQprepare(db, "bump",
+                      "UPDATE nodes SET generation = generation + 1"
+                      " WHERE id = $1 AND generation = $2",
+                      2, NULL));
+    PQclear(PQprepare(db, "alloc",
+                      "INSERT INTO allocations (server_id, node_id, vcpus, mem_guar_mb,"
+                      " mem_max_mb, disk_gb) VALUES ($1, $2, $3, $4, $5, $6)",
+                      6, NULL));
+    PQclear(PQprepare(db, "server",
+                      "UPDATE servers SET state = 'provisioning', node_id = $2,"
+                      " updated_at = now() WHERE id = $1 AND state = 'pending'",
+                      2, NULL));
+    /* this claimer's servers: pending ones with id hash % of == index */
+    char a1[16], a2[16];
+    snprintf(a1, sizeof a1, "%d", c->of);
+    snprintf(a2, sizeof a2, "%d", c->index);
+    const char *sp[2] = {a1, a2};
+    PGresult *srv = PQexecParams(db,
+                                 "SELECT s.id, p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb,"
+                                 " p.swap_mb, p.disk_gb FROM servers s JOIN plans p ON"
+                                 " p.id = s.plan_id WHERE s.state = 'pending' AND"
+                                 " abs(hashtext(s.id::text)) % $1::int = $2::int ORDER BY s.id",
+                                 2, NULL, sp, NULL, NULL, 0);
+    res = PQexecParams(db, sql_node, 1, NULL, (const char *[]){NULL}, NULL, NULL, 0);
+    if (!ok(srv, PGRES_TUPLES_OK, c) || !ok(res, PGRES_TUPLES_OK, c)) {
+        PQclear(srv);
+        PQclear(res);
+        PQfinish(db);
+        return NULL;
+    }
+    size_t n = (size_t)PQntuples(res);
+    struct sw_place_node *nodes = calloc(n ? n : 1, sizeof *nodes);
+    for (size_t i = 0; i < n; i++)
+        parse_node(res, (int)i, &nodes[i]);
+    PQclear(res);
+
+    uint64_t seed = 0x1234567ull + (uint64_t)c->index * 7919u;
+    int ns = PQntuples(srv);
+    double t0 = now_s(), end = t0 + c->seconds;
+    for (int s = 0; s < ns && now_s() < end; s++) {
+        const char *sid = PQgetvalue(srv, s, 0);
+        struct sw_plan_size p = {sw_plan_kind_parse(PQgetvalue(srv, s, 1)),
+                                 atoll(PQgetvalue(srv, s, 2)), atoll(PQgetvalue(srv, s, 3)),
+                                 atoll(PQgetvalue(srv, s, 4)), atoll(PQgetvalue(srv, s, 5)),
+                                 atoll(PQgetvalue(srv, s, 6))};
+        struct sw_place_req r;
+        memset(&r, 0, sizeof r);
+        r.kind = p.kind;
+        sw_plan_demand(&p, &r.want);
+        size_t order[3];
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        size_t fit = sw_place_rank_top(nodes, n, &r, (uint32_t)(seed >> 20), order, 3, NULL);
+        bool done = false;
+        for (size_t k = 0; k < fit && k < 3 && !done; k++) {
+            struct sw_place_node *cand = &nodes[order[k]];
+            for (int t = 0; t < 3 && !done; t++) {
+                PQclear(PQexec(db, "BEGIN"));
+                const char *np[1] = {cand->id};
+                res = PQexecPrepared(db, "node", 1, np, NULL, NULL, 0);
+                if (!ok(res, PGRES_TUPLES_OK, c) || PQntuples(res) != 1) {
+                    PQclear(res);
+                    PQclear(PQexec(db, "ROLLBACK"));
+                    break;
+                }
+                parse_node(res, 0, cand); /* refresh the snapshot */
+                PQclear(res);
+                if (sw_place_check(cand, &r, NULL) != SW_PLACE_FITS) {
+                    PQclear(PQexec(db, "ROLLBACK"));
+                    c->no_room++;
+                    break; /* next candidate */
+                }
+                char gen[24];
+                snprintf(gen, sizeof gen, "%lld", (long long)cand->generation);
+                const char *bp[2] = {cand->id, gen};
+                res = PQexecPrepared(db, "bump", 2, bp, NULL, NULL, 0);
+                if (!ok(res, PGRES_COMMAND_OK, c)) {
+                    PQclear(res);
+                    PQclear(PQexec(db, "ROLLBACK"));
+                    break;
+                }
+                bool moved = strcmp(PQcmdTuples(res), "0") == 0;
+                PQclear(res);
+                if (moved) {
+                    PQclear(PQexec(db, "ROLLBACK"));
+                    c->conflicts++;
+                    continue; /* re-read this node (claim.c adds 2-20 ms jitter here) */
+                }
+                char w[SW_RC__COUNT][24];
+                for (int x = 0; x < SW_RC__COUNT; x++)
+                    snprintf(w[x], sizeof w[x], "%lld", (long long)r.want.v[x]);
+                const char *ap[6] = {sid, cand->id, w[0], w[1], w[2], w[3]};
+                res = PQexecPrepared(db, "alloc", 6, ap, NULL, NULL, 0);
+                bool good = ok(res, PGRES_COMMAND_OK, c);
+                PQclear(res);
+                const char *up[2] = {sid, cand->id};
+                res = good ? PQexecPrepared(db, "server", 2, up, NULL, NULL, 0) : NULL;
+                good = good && ok(res, PGRES_COMMAND_OK, c);
+                PQclear(res);
+                res = PQexec(db, good ? "COMMIT" : "ROLLBACK");
+                good = good && ok(res, PGRES_COMMAND_OK, c);
+                PQclear(res);
+                if (!good)
+                    break;
+                cand->generation++;
+                for (int x = 0; x < SW_RC__COUNT; x++)
+                    cand->used.v[x] += r.want.v[x];
+                c->claims++;
+                done = true;
+            }
+        }
+    }
+    c->busy = now_s() - t0;
+    PQclear(srv);
+    free(nodes);
+    PQfinish(db);
+    return NULL;
+}
+
+static int run_claims(const char *conninfo, int claimers, double seconds)
+{
+    struct claimer c[64];
+    pthread_t th[64];
+    if (claimers < 1 || claimers > 64)
+        return 1;
+    double t0 = now_s();
+    for (int i = 0; i < claimers; i++) {
+        c[i] = (struct claimer){.conninfo = conninfo, .index = i, .of = claimers,
+                                .seconds = seconds};
+        pthread_create(&th[i], NULL, claimer_main, &c[i]);
+    }
+    size_t claims = 0, conflicts = 0, no_room = 0, errors = 0;
+    double busy = 0;
+    for (int i = 0; i < claimers; i++) {
+        pthread_join(th[i], NULL);
+        claims += c[i].claims;
+        conflicts += c[i].conflicts;
+        no_room += c[i].no_room;
+        errors += c[i].errors;
+        busy = c[i].busy > busy ? c[i].busy : busy;
+    }
+    double wall = now_s() - t0;
+    (void)wall;
+    printf("claims claimers=%d claims=%zu seconds=%.3f per_s=%.0f conflicts=%zu "
+           "stale_no_room=%zu errors=%zu\n",
+           claimers, claims, busy, (double)claims / busy, conflicts, no_room, errors);
+    return errors ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 4 && strcmp(argv[1], "decisions") == 0)
+        return run_decisions(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10),
+                             argc > 4 && strcmp(argv[4], "full") == 0);
+    if (argc == 10 && strcmp(argv[1], "fill") == 0) {
+        int64_t cpu_milli;
+        if (sw_ratio_parse(argv[9], &cpu_milli) < 0)
+            return 2;
+        return run_fill(strtoul(argv[2], NULL, 10), atoll(argv[3]), atoll(argv[4]),
+                        atoll(argv[5]), atoll(argv[6]), atoll(argv[7]), atoll(argv[8]), cpu_milli);
+    }
+    if (argc == 5 && strcmp(argv[1], "claims") == 0)
+        return run_claims(argv[2], atoi(argv[3]), atof(argv[4]));
+    fprintf(stderr, "usage: scheduler decisions NODES COUNT [full]\n"
+                    "       scheduler fill NODES CPUS RAM_MB DISK_GB VCPUS RAM_MB DISK_GB "
+                    "CPU_RATIO\n"
+                    "       scheduler claims CONNINFO CLAIMERS SECONDS\n");
+    return 2;
+}

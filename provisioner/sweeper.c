@@ -1,0 +1,241 @@
+/* sweeper.c - the provisioner's periodic work, in its own thread with its
+ * own connections:
+ *
+ *  - retries: a running job whose engine answer was a retryable failure
+ *    has retry_at set (results.c, exponential backoff with jitter); once it
+ *    is due, the job is dispatched again to its node and retry_at cleared,
+ *    in one transaction that locks the job (FOR UPDATE SKIP LOCKED, so
+ *    several provisioners share the work; a crash between the XADD and the
+ *    COMMIT dispatches it again, which the engine's idempotency absorbs);
+ *  - lost wake-ups: a queued job that no earlier job of its server blocks,
+ *    and that has waited longer than SWEEP_STALE_S, is announced again on
+ *    "jobs" (a duplicate is harmless: the jobs consumer decides from
+ *    PostgreSQL);
+ *  - lost messages: a running job with no answer for SWEEP_RUNNING_S since
+ *    it was last dispatched is dispatched again to its node. Its node entry
+ *    or its result may have been lost (a Redis restarted without
+ *    persistence loses every stream); the engine's operations are
+ *    idempotent and a second result for a finished job changes nothing;
+ *  - Redis restarts: when Redis's run_id changes, every stream is gone, so
+ *    every running job dispatched before the change is dispatched again and
+ *    every waiting queued job announced again at once, not after the
+ *    timeouts.
+ */
+#include "config.h"
+
+#include "core/db.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/msg.h"
+#include "core/redis.h"
+#include "core/worker.h"
+#include "provisioner/dispatch.h"
+#include "provisioner/jobdb.h"
+#include "provisioner/prov.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SWEEP_POLL_MS 200
+#define SWEEP_STALE_S "30"
+#define SWEEP_STALE_EVERY_MS 5000
+#define SWEEP_BATCH "50"
+#define SWEEP_RUNNING_S "30"
+
+static int connect_all(struct sw_prov_thread *t, struct sw_err *err)
+{
+    if (!t->db) {
+        t->db = sw_db_connect(t->conf->db_url, err);
+        if (!t->db)
+            return -1;
+    } else if (PQstatus(sw_db_conn(t->db)) != CONNECTION_OK) {
+        PQreset(sw_db_conn(t->db));
+        if (PQstatus(sw_db_conn(t->db)) != CONNECTION_OK) {
+            SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not reconnect to the database");
+            sw_err_detail(err, "%s", PQerrorMessage(sw_db_conn(t->db)));
+            return -1;
+        }
+    }
+    if (!t->redis) {
+        t->redis = sw_redis_connect(t->conf->redis_url, err);
+        if (!t->redis)
+            return -1;
+    } else if (sw_redis_broken(t->redis) && sw_redis_reconnect(t->redis, err) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+struct retry_ctx {
+    struct sw_prov_thread *t;
+    int sent;
+};
+
+static int retry_tx(struct sw_db *db, void *arg, struct sw_err *err)
+{
+    struct retry_ctx *c = arg;
+    c->sent = 0;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT id FROM jobs WHERE state = 'running' AND retry_at <= now()"
+                               " ORDER BY retry_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED",
+                               0, NULL);
+    if (!res)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        struct sw_job_row row;
+        int found = sw_jobdb_load(db, sw_db_get(res, i, 0), false, &row, err);
+        if (found < 0) {
+            rc = -1;
+            break;
+        }
+        if (found == 0 || row.state != SW_JOBST_RUNNING || !row.job_node_id[0])
+            continue;
+        sw_info("job.redispatch", "job=%s server=%s type=%s node=%s attempt=%d", row.job_id,
+                row.server_id, sw_job_type_name(row.type), row.job_node_id, row.attempts);
+        if (sw_dispatch_send(c->t->redis, &row, row.job_node_id, err) < 0 ||
+            sw_db_run(db, err, "UPDATE jobs SET retry_at = NULL WHERE id = $1",
+                      SW_PARAMS(row.job_id)) < 0)
+            rc = -1;
+        else
+            c->sent++;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* Running jobs with no answer: dispatched again. since: NULL for those
+ * silent for SWEEP_RUNNING_S, or a time (a Redis restart) for all
+ * dispatched before it. */
+struct silent_ctx {
+    struct sw_prov_thread *t;
+    const char *since;
+    int sent;
+};
+
+static int silent_tx(struct sw_db *db, void *arg, struct sw_err *err)
+{
+    struct silent_ctx *c = arg;
+    c->sent = 0;
+    PGresult *res = sw_db_exec(
+        db, err,
+        "SELECT id FROM jobs WHERE state = 'running' AND retry_at IS NULL AND node_id IS NOT NULL"
+        " AND updated_at < coalesce($1::timestamptz,"
+        "  now() - interval '" SWEEP_RUNNING_S " seconds')"
+        " ORDER BY updated_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED",
+        SW_PARAMS(c->since));
+    if (!res)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        struct sw_job_row row;
+        int found = sw_jobdb_load(db, sw_db_get(res, i, 0), false, &row, err);
+        if (found < 0) {
+            rc = -1;
+            break;
+        }
+        if (found == 0 || row.state != SW_JOBST_RUNNING || !row.job_node_id[0])
+            continue;
+        sw_warn("job.silent", "job=%s server=%s type=%s node=%s why=%s", row.job_id,
+                row.server_id, sw_job_type_name(row.type), row.job_node_id,
+                c->since ? "redis_restarted" : "no_answer");
+        if (sw_dispatch_send(c->t->redis, &row, row.job_node_id, err) < 0 ||
+            sw_db_run(db, err, "UPDATE jobs SET updated_at = now() WHERE id = $1",
+                      SW_PARAMS(row.job_id)) < 0)
+            rc = -1;
+        else
+            c->sent++;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int kick_stale(struct sw_prov_thread *t, const char *since, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(t->db, err,
+                               "SELECT DISTINCT j.server_id FROM jobs j WHERE j.state = 'queued'"
+                               " AND j.updated_at < coalesce($1::timestamptz,"
+                               "  now() - interval '" SWEEP_STALE_S " seconds')"
+                               " AND NOT EXISTS (SELECT 1 FROM jobs e"
+                               "   WHERE e.server_id = j.server_id AND e.id <> j.id"
+                               "   AND e.state IN ('queued', 'running')"
+                               "   AND (e.created_at, e.id) < (j.created_at, j.id))"
+                               " LIMIT " SWEEP_BATCH,
+                               SW_PARAMS(since));
+    if (!res)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        const char *sid = sw_db_get(res, i, 0);
+        sw_info("job.stale", "server=%s why=\"a queued job waited too long; announced again\"",
+                sid);
+        rc = sw_dispatch_kick_next(t->db, t->redis, sid, err);
+    }
+    PQclear(res);
+    return rc;
+}
+
+void *sw_sweeper_main(void *arg)
+{
+    struct sw_prov_thread *t = arg;
+    long backoff = 0;
+    bool down = false;
+    long long last_stale = sw_now_ms();
+    char run_id[41] = "";
+    char reset_at[64] = ""; /* set while catching up after a Redis restart */
+    sw_info("thread.started", "thread=%s", t->name);
+    while (!sw_prov_stopping()) {
+        struct sw_err err;
+        sw_err_clear(&err);
+        struct retry_ctx c = {t, 0};
+        int rc = connect_all(t, &err);
+        if (rc == 0)
+            rc = sw_db_tx(t->db, retry_tx, &c, &err);
+        /* A new run_id: Redis restarted, and its streams are gone. */
+        char now_id[41];
+        if (rc == 0 && sw_redis_run_id(t->redis, now_id, &err) == 0) {
+            if (run_id[0] && strcmp(run_id, now_id) != 0) {
+                PGresult *r = sw_db_exec(t->db, &err, "SELECT now()::text", 0, NULL);
+                if (r) {
+                    snprintf(reset_at, sizeof reset_at, "%s", sw_db_get(r, 0, 0));
+                    PQclear(r);
+                }
+                sw_warn("redis.restarted", "old_run_id=%s new_run_id=%s msg=\"dispatching "
+                        "unanswered jobs again\"", run_id, now_id);
+            }
+            snprintf(run_id, sizeof run_id, "%s", now_id);
+        } else if (rc == 0) {
+            rc = -1;
+        }
+        const char *since = reset_at[0] ? reset_at : NULL;
+        struct silent_ctx sc = {t, since, 0};
+        if (rc == 0 && (since || sw_now_ms() - last_stale >= SWEEP_STALE_EVERY_MS)) {
+            rc = sw_db_tx(t->db, silent_tx, &sc, &err);
+            if (rc == 0)
+                rc = kick_stale(t, since, &err);
+            if (rc == 0) {
+                last_stale = sw_now_ms();
+                if (since && sc.sent == 0)
+                    reset_at[0] = '\0'; /* caught up */
+                c.sent += sc.sent;
+            }
+        }
+        if (rc < 0) {
+            sw_prov_log_degraded(t->name, !down, &err);
+            down = true;
+            backoff = sw_backoff_next(backoff);
+            sw_prov_sleep_ms(backoff);
+            continue;
+        }
+        if (down)
+            sw_info("thread.recovered", "thread=%s", t->name);
+        down = false;
+        backoff = 0;
+        if (c.sent == 0)
+            sw_prov_sleep_ms(SWEEP_POLL_MS);
+    }
+    sw_info("thread.stopped", "thread=%s", t->name);
+    return NULL;
+}
