@@ -348,7 +348,11 @@ sw_t_check "a new order in D is placed" sw_t_wait "S7D running" 15 is "select st
 sw_t_eq "and gets the released addresses" "192.0.2.2 2001:db8:d::/64" "$(ips "$S7D")"
 
 # stop and start back to back run in that order, one at a time
-SO=${DS[1]}
+# any of the concurrently claimed servers but SD, which was terminated above
+# (which one got .2, and so became SD, depends on timing)
+for s in "${DS[@]}"; do
+    if [ "$s" != "$SD" ]; then SO=$s; break; fi
+done
 JOC=$(q "select id from jobs where server_id = '$SO' and type = 'create'")
 NO=$(nodeof "$SO")
 result "$JOC" "$SO" "$NO" create true
