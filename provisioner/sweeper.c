@@ -68,19 +68,33 @@ static int connect_all(struct sw_prov_thread *t, struct sw_err *err)
     return 0;
 }
 
-struct retry_ctx {
+/* Dispatches again the running jobs a query names: those whose retry is due
+ * (their retry_at cleared) or those silent too long (their updated_at
+ * stamped), each in the transaction that locks it. */
+struct redispatch {
     struct sw_prov_thread *t;
+    const char *select; /* ids of jobs, locked FOR UPDATE SKIP LOCKED; $1 = since */
+    const char *mark;   /* run on each job dispatched; $1 = the job id */
+    const char *event;  /* log event */
+    const char *since;  /* NULL or a time: see silent_sql */
     int sent;
 };
 
-static int retry_tx(struct sw_db *db, void *arg, struct sw_err *err)
+static const char retry_sql[] =
+    "SELECT id FROM jobs WHERE state = 'running' AND retry_at <= now() AND $1::text IS NULL"
+    " ORDER BY retry_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED";
+/* Running jobs with no answer: since NULL for those silent SWEEP_RUNNING_S,
+ * or a time (a Redis restart) for all dispatched before it. */
+static const char silent_sql[] =
+    "SELECT id FROM jobs WHERE state = 'running' AND retry_at IS NULL AND node_id IS NOT NULL"
+    " AND updated_at < coalesce($1::timestamptz, now() - interval '" SWEEP_RUNNING_S " seconds')"
+    " ORDER BY updated_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED";
+
+static int redispatch_tx(struct sw_db *db, void *arg, struct sw_err *err)
 {
-    struct retry_ctx *c = arg;
+    struct redispatch *c = arg;
     c->sent = 0;
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT id FROM jobs WHERE state = 'running' AND retry_at <= now()"
-                               " ORDER BY retry_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED",
-                               0, NULL);
+    PGresult *res = sw_db_exec(db, err, c->select, SW_PARAMS(c->since));
     if (!res)
         return -1;
     int rc = 0;
@@ -93,57 +107,11 @@ static int retry_tx(struct sw_db *db, void *arg, struct sw_err *err)
         }
         if (found == 0 || row.state != SW_JOBST_RUNNING || !row.job_node_id[0])
             continue;
-        sw_info("job.redispatch", "job=%s server=%s type=%s node=%s attempt=%d", row.job_id,
-                row.server_id, sw_job_type_name(row.type), row.job_node_id, row.attempts);
+        sw_info(c->event, "job=%s server=%s type=%s node=%s attempt=%d why=%s", row.job_id,
+                row.server_id, sw_job_type_name(row.type), row.job_node_id, row.attempts,
+                c->since ? "redis_restarted" : "due");
         if (sw_dispatch_send(c->t->redis, &row, row.job_node_id, err) < 0 ||
-            sw_db_run(db, err, "UPDATE jobs SET retry_at = NULL WHERE id = $1",
-                      SW_PARAMS(row.job_id)) < 0)
-            rc = -1;
-        else
-            c->sent++;
-    }
-    PQclear(res);
-    return rc;
-}
-
-/* Running jobs with no answer: dispatched again. since: NULL for those
- * silent for SWEEP_RUNNING_S, or a time (a Redis restart) for all
- * dispatched before it. */
-struct silent_ctx {
-    struct sw_prov_thread *t;
-    const char *since;
-    int sent;
-};
-
-static int silent_tx(struct sw_db *db, void *arg, struct sw_err *err)
-{
-    struct silent_ctx *c = arg;
-    c->sent = 0;
-    PGresult *res = sw_db_exec(
-        db, err,
-        "SELECT id FROM jobs WHERE state = 'running' AND retry_at IS NULL AND node_id IS NOT NULL"
-        " AND updated_at < coalesce($1::timestamptz,"
-        "  now() - interval '" SWEEP_RUNNING_S " seconds')"
-        " ORDER BY updated_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED",
-        SW_PARAMS(c->since));
-    if (!res)
-        return -1;
-    int rc = 0;
-    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
-        struct sw_job_row row;
-        int found = sw_jobdb_load(db, sw_db_get(res, i, 0), false, &row, err);
-        if (found < 0) {
-            rc = -1;
-            break;
-        }
-        if (found == 0 || row.state != SW_JOBST_RUNNING || !row.job_node_id[0])
-            continue;
-        sw_warn("job.silent", "job=%s server=%s type=%s node=%s why=%s", row.job_id,
-                row.server_id, sw_job_type_name(row.type), row.job_node_id,
-                c->since ? "redis_restarted" : "no_answer");
-        if (sw_dispatch_send(c->t->redis, &row, row.job_node_id, err) < 0 ||
-            sw_db_run(db, err, "UPDATE jobs SET updated_at = now() WHERE id = $1",
-                      SW_PARAMS(row.job_id)) < 0)
+            sw_db_run(db, err, c->mark, SW_PARAMS(row.job_id)) < 0)
             rc = -1;
         else
             c->sent++;
@@ -189,10 +157,11 @@ void *sw_sweeper_main(void *arg)
     while (!sw_prov_stopping()) {
         struct sw_err err;
         sw_err_clear(&err);
-        struct retry_ctx c = {t, 0};
+        struct redispatch c = {t, retry_sql, "UPDATE jobs SET retry_at = NULL WHERE id = $1",
+                               "job.redispatch", NULL, 0};
         int rc = connect_all(t, &err);
         if (rc == 0)
-            rc = sw_db_tx(t->db, retry_tx, &c, &err);
+            rc = sw_db_tx(t->db, redispatch_tx, &c, &err);
         /* A new run_id: Redis restarted, and its streams are gone. */
         char now_id[41];
         if (rc == 0 && sw_redis_run_id(t->redis, now_id, &err) == 0) {
@@ -210,9 +179,10 @@ void *sw_sweeper_main(void *arg)
             rc = -1;
         }
         const char *since = reset_at[0] ? reset_at : NULL;
-        struct silent_ctx sc = {t, since, 0};
+        struct redispatch sc = {t, silent_sql, "UPDATE jobs SET updated_at = now() WHERE id = $1",
+                                "job.silent", since, 0};
         if (rc == 0 && (since || sw_now_ms() - last_stale >= SWEEP_STALE_EVERY_MS)) {
-            rc = sw_db_tx(t->db, silent_tx, &sc, &err);
+            rc = sw_db_tx(t->db, redispatch_tx, &sc, &err);
             if (rc == 0)
                 rc = kick_stale(t, since, &err);
             if (rc == 0) {
