@@ -466,6 +466,19 @@ struct reseller_tx {
     json_t *out;
 };
 
+/* The reseller as the operator sees it (quota, customers, use) into t->out. */
+static int load_reseller(struct sw_db *db, struct reseller_tx *t, struct sw_err *err)
+{
+    PGresult *res =
+        sw_db_exec(db, err, "SELECT sw_admin_reseller_json(a) FROM accounts a WHERE a.id = $1",
+                   SW_PARAMS(t->id));
+    if (!res)
+        return -1;
+    t->out = sw_api_json_col(sw_db_get(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
 static int reseller_create_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 {
     struct reseller_tx *t = ctx;
@@ -482,14 +495,7 @@ static int reseller_create_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     }
     if (quota_upsert(db, t->id, t->q, err) < 0)
         return -1;
-    PGresult *res =
-        sw_db_exec(db, err, "SELECT sw_admin_reseller_json(a) FROM accounts a WHERE a.id = $1",
-                   SW_PARAMS(t->id));
-    if (!res)
-        return -1;
-    t->out = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return 0;
+    return load_reseller(db, t, err);
 }
 
 SW_HANDLER(sw_h_admin_resellers_create)
@@ -533,14 +539,7 @@ static int reseller_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     }
     if (strcmp(t->q->given, "{}") != 0 && quota_upsert(db, t->id, t->q, err) < 0)
         return -1;
-    PGresult *res =
-        sw_db_exec(db, err, "SELECT sw_admin_reseller_json(a) FROM accounts a WHERE a.id = $1",
-                   SW_PARAMS(t->id));
-    if (!res)
-        return -1;
-    t->out = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return 0;
+    return load_reseller(db, t, err);
 }
 
 /* Lowering a limit below what the subtree holds is allowed: nothing is

@@ -85,17 +85,24 @@ static int parse_money(const json_t *b, const char *field, int64_t *amount, cons
     return 0;
 }
 
-SW_HANDLER(sw_h_admin_plans_list)
+/* Plans or templates, filtered by ?state= and ?kind=. */
+static int catalog_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                        const char *json_expr, const char *table)
 {
     static const char *const kinds[] = {"container", "pv", "hvm", NULL};
     const char *state, *kind;
     if (sw_adm_query_enum(req, "state", catalog_states, &state, err) < 0 ||
         sw_adm_query_enum(req, "kind", kinds, &kind, err) < 0)
         return -1;
-    return sw_api_list(req, resp, err, "sw_plan_json(t)", "plans",
+    return sw_api_list(req, resp, err, json_expr, table,
                        "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.state = $2)"
                        " AND ($3::text IS NULL OR t.kind = $3)",
                        SW_PARAMS(req->who.account_id, state, kind));
+}
+
+SW_HANDLER(sw_h_admin_plans_list)
+{
+    return catalog_list(req, resp, err, "sw_plan_json(t)", "plans");
 }
 
 SW_HANDLER(sw_h_admin_plans_create)
@@ -401,15 +408,7 @@ static const struct sw_jfield template_patch_fields[] = {
 
 SW_HANDLER(sw_h_admin_templates_list)
 {
-    static const char *const kinds[] = {"container", "pv", "hvm", NULL};
-    const char *state, *kind;
-    if (sw_adm_query_enum(req, "state", catalog_states, &state, err) < 0 ||
-        sw_adm_query_enum(req, "kind", kinds, &kind, err) < 0)
-        return -1;
-    return sw_api_list(req, resp, err, "sw_template_json(t)", "templates",
-                       "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.state = $2)"
-                       " AND ($3::text IS NULL OR t.kind = $3)",
-                       SW_PARAMS(req->who.account_id, state, kind));
+    return catalog_list(req, resp, err, "sw_template_json(t)", "templates");
 }
 
 SW_HANDLER(sw_h_admin_templates_create)

@@ -283,6 +283,18 @@ int sw_api_list_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *
     return rc;
 }
 
+int sw_api_one_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                      const char *what, const char *sql_fmt, const char *owner_col, int nparams,
+                      const char *const *params)
+{
+    char *scope = sw_api_scope(req, owner_col);
+    char *sql = sw_asprintf(sql_fmt, scope);
+    int rc = sw_api_one(req, resp, err, 200, what, sql, nparams, params);
+    free(sql);
+    free(scope);
+    return rc;
+}
+
 bool sw_api_hostname_valid(const char *s)
 {
     size_t total = strlen(s);

@@ -126,6 +126,13 @@ int sw_api_check_len(const json_t *body, const char *field, size_t min, size_t m
 int sw_api_list_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
                        const char *json_expr, const char *table, const char *owner_col);
 
+/* One of the caller's objects: sql_fmt holds one %s, replaced by
+ * sw_api_scope() of owner_col ($1 is the caller); then as sw_api_one()
+ * with status 200. */
+int sw_api_one_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                      const char *what, const char *sql_fmt, const char *owner_col, int nparams,
+                      const char *const *params);
+
 /* RFC 1123 host name: labels of [A-Za-z0-9-], 1..63 chars, not starting or
  * ending with '-', total at most 253. */
 bool sw_api_hostname_valid(const char *s);

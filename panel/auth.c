@@ -55,7 +55,7 @@ int sw_auth_bearer(struct sw_req *req, struct sw_err *err)
         req->db, err,
         "SELECT k.id, k.account_id, k.scope, a.kind, a.state, k.token_hash,"
         " (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 s') AS stale,"
-        " NULL, a.reseller_id,"
+        " a.reseller_id,"
         " coalesce(extract(epoch FROM k.expires_at)::bigint, 0)"
         " FROM api_tokens k JOIN accounts a ON a.id = k.account_id"
         " WHERE k.token_hash = $1 AND k.revoked_at IS NULL"
@@ -87,7 +87,7 @@ int sw_auth_bearer(struct sw_req *req, struct sw_err *err)
     req->who.read_only = strcmp(sw_db_get(res, 0, 2), "read") == 0;
     req->who.kind = kind;
     req->who.role = role_of_kind[kind];
-    sw_authcache_put(hash, &req->who, sw_db_get(res, 0, 8), sw_db_get_i64(res, 0, 9), epoch);
+    sw_authcache_put(hash, &req->who, sw_db_get(res, 0, 7), sw_db_get_i64(res, 0, 8), epoch);
     PQclear(res);
     return 0;
 }

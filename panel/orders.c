@@ -393,15 +393,12 @@ SW_HANDLER(sw_h_order_get)
     const char *id = sw_api_param_uuid(req, 0, "order", err);
     if (!id)
         return -1;
-    char *scope = sw_api_scope(req, "t.account_id");
-    char *sql = sw_asprintf("SELECT json_build_object('order', sw_order_json(t), 'server',"
-                            " (SELECT sw_server_json(s) FROM servers s WHERE s.id = t.server_id))"
-                            " FROM orders t WHERE t.id = $2 AND %s",
-                            scope);
-    int rc = sw_api_one(req, resp, err, 200, "order", sql, SW_PARAMS(req->who.account_id, id));
-    free(sql);
-    free(scope);
-    return rc;
+    return sw_api_one_scoped(
+        req, resp, err, "order",
+        "SELECT json_build_object('order', sw_order_json(t), 'server',"
+        " (SELECT sw_server_json(s) FROM servers s WHERE s.id = t.server_id))"
+        " FROM orders t WHERE t.id = $2 AND %s",
+        "t.account_id", SW_PARAMS(req->who.account_id, id));
 }
 
 const struct sw_route sw_routes_orders[] = {

@@ -22,13 +22,9 @@ SW_HANDLER(sw_h_server_get)
     const char *id = sw_api_param_uuid(req, 0, "server", err);
     if (!id)
         return -1;
-    char *scope = sw_api_scope(req, "t.owner_id");
-    char *sql = sw_asprintf("SELECT sw_server_json(t) FROM servers t WHERE t.id = $2 AND %s",
-                            scope);
-    int rc = sw_api_one(req, resp, err, 200, "server", sql, SW_PARAMS(req->who.account_id, id));
-    free(sql);
-    free(scope);
-    return rc;
+    return sw_api_one_scoped(req, resp, err, "server",
+                             "SELECT sw_server_json(t) FROM servers t WHERE t.id = $2 AND %s",
+                             "t.owner_id", SW_PARAMS(req->who.account_id, id));
 }
 
 SW_HANDLER(sw_h_server_delete)
@@ -225,10 +221,10 @@ SW_HANDLER(sw_h_server_usage)
         SW_ERR(err, SW_EINVALID, "from and to must be RFC 3339 timestamps");
         return -1;
     }
-    char *scope = sw_api_scope(req, "t.owner_id");
     /* Per hour: CPU seconds, RAM MiB-hours (mem_mb x seconds / 3600),
      * network and disk bytes. Default window: the last 24 hours. */
-    char *sql = sw_asprintf(
+    int rc = sw_api_one_scoped(
+        req, resp, err, "server",
         "WITH w AS (SELECT coalesce($3::timestamptz, now() - interval '24 hours') AS f,"
         "  coalesce($4::timestamptz, now()) AS t),"
         " srv AS (SELECT t.id FROM servers t WHERE t.id = $2 AND %s),"
@@ -244,11 +240,7 @@ SW_HANDLER(sw_h_server_usage)
         "   'net_rx_bytes', rx, 'net_tx_bytes', tx, 'disk_read_bytes', rd,"
         "   'disk_write_bytes', wr, 'samples', n) ORDER BY hour) FROM h), '[]'::json))"
         " WHERE EXISTS (SELECT 1 FROM srv)",
-        scope);
-    int rc = sw_api_one(req, resp, err, 200, "server", sql,
-                        SW_PARAMS(req->who.account_id, id, from, to));
-    free(sql);
-    free(scope);
+        "t.owner_id", SW_PARAMS(req->who.account_id, id, from, to));
     if (rc < 0 && err->code == SW_EINVALID)
         SW_ERR(err, SW_EINVALID, "from and to must be RFC 3339 timestamps");
     return rc;
@@ -259,14 +251,10 @@ SW_HANDLER(sw_h_job_get)
     const char *id = sw_api_param_uuid(req, 0, "job", err);
     if (!id)
         return -1;
-    char *scope = sw_api_scope(req, "t.owner_id");
-    char *sql = sw_asprintf("SELECT sw_job_json(j) FROM jobs j JOIN servers t ON t.id = j.server_id"
-                            " WHERE j.id = $2 AND %s",
-                            scope);
-    int rc = sw_api_one(req, resp, err, 200, "job", sql, SW_PARAMS(req->who.account_id, id));
-    free(sql);
-    free(scope);
-    return rc;
+    return sw_api_one_scoped(req, resp, err, "job",
+                             "SELECT sw_job_json(j) FROM jobs j JOIN servers t"
+                             " ON t.id = j.server_id WHERE j.id = $2 AND %s",
+                             "t.owner_id", SW_PARAMS(req->who.account_id, id));
 }
 
 const struct sw_route sw_routes_servers[] = {
