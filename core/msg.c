@@ -170,7 +170,7 @@ static const struct sw_jfield result_fields[] = {
     {"node_id", SW_JT_STRING, true},    {"type", SW_JT_STRING, true},
     {"ok", SW_JT_BOOL, true},           {"retryable", SW_JT_BOOL, false},
     {"error_code", SW_JT_STRING, false}, {"error", SW_JT_STRING, false},
-    {"domain_state", SW_JT_STRING, false},
+    {"domain_state", SW_JT_STRING, false}, {"note", SW_JT_STRING, false},
     {NULL, 0, false},
 };
 
@@ -185,6 +185,8 @@ char *sw_msg_result_encode(const struct sw_msg_result *m)
         json_object_set_new(o, "error_code", json_string(m->error_code));
         json_object_set_new(o, "error", json_string(m->error));
     }
+    if (m->note[0])
+        json_object_set_new(o, "note", json_string(m->note));
     return dump_and_free(o);
 }
 
@@ -201,7 +203,8 @@ int sw_msg_result_decode(const char *s, struct sw_msg_result *m, struct sw_err *
               get_enum(o, "type", sw_job_type_parse, &m->type, err) < 0 ||
               get_str(o, "error_code", m->error_code, sizeof m->error_code, err) < 0 ||
               get_str(o, "error", m->error, sizeof m->error, err) < 0 ||
-              get_str(o, "domain_state", m->domain_state, sizeof m->domain_state, err) < 0)
+              get_str(o, "domain_state", m->domain_state, sizeof m->domain_state, err) < 0 ||
+              get_str(o, "note", m->note, sizeof m->note, err) < 0)
                  ? -1
                  : 0;
     json_decref(o);

@@ -68,6 +68,10 @@ struct sw_msg_result {
     char error_code[24]; /* when !ok: sw_errc_name() */
     char error[256];     /* when !ok: tenant-safe message */
     char domain_state[24]; /* running|stopped|suspended|absent */
+    /* Optional, ok or not: what the operation did that the customer should
+     * know, e.g. "memory applied live; vcpus apply at next boot". Shown
+     * as the job's "note". Empty: none. */
+    char note[160];
 };
 
 /* One usage sample of one server over [ts - period_s, ts). Counters are

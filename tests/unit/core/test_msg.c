@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/msg.h"
@@ -66,7 +67,25 @@ static void test_result_and_usage_roundtrip(void **state)
     assert_false(r2.ok);
     assert_true(r2.retryable);
     assert_string_equal(r2.error, "hypervisor is down");
+    assert_string_equal(r2.note, "");
     free(s);
+
+    r.ok = true;
+    strcpy(r.note, "vcpus apply at next boot");
+    s = sw_msg_result_encode(&r);
+    assert_int_equal(sw_msg_result_decode(s, &r2, &err), 0);
+    assert_true(r2.ok);
+    assert_string_equal(r2.note, "vcpus apply at next boot");
+    free(s);
+    char long_note[300];
+    memset(long_note, 'x', sizeof long_note - 1);
+    long_note[sizeof long_note - 1] = 0;
+    char *bad = sw_asprintf("{\"job_id\":\"%s\",\"server_id\":\"%s\",\"node_id\":\"%s\","
+                            "\"type\":\"resize\",\"ok\":true,\"note\":\"%s\"}",
+                            JID, SID, NID, long_note);
+    assert_int_equal(sw_msg_result_decode(bad, &r2, &err), -1);
+    assert_int_equal(err.code, SW_EINVALID);
+    free(bad);
 
     struct sw_msg_usage u = {.ts = 1700000000, .period_s = 60, .cpu_ns = 123456789,
                              .mem_mb = 512, .mem_max_mb = 1024, .net_rx_bytes = 10};
