@@ -121,18 +121,22 @@ static const struct sw_jfield node_job_fields[] = {
     {"ram_mb", SW_JT_INT, true},      {"max_ram_mb", SW_JT_INT, true},
     {"swap_mb", SW_JT_INT, true},     {"disk_gb", SW_JT_INT, true},
     {"hostname", SW_JT_STRING, true}, {"os", SW_JT_STRING, true},
+    {"password_hash", SW_JT_STRING, false},
     {NULL, 0, false},
 };
 
 char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
 {
-    return dump_and_free(json_pack(
+    json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "job_id", m->job_id,
         "server_id", m->server_id, "node_id", m->node_id, "type", sw_job_type_name(m->type),
         "kind", sw_plan_kind_name(m->kind), "vcpus", (json_int_t)m->vcpus, "ram_mb",
         (json_int_t)m->ram_mb, "max_ram_mb", (json_int_t)m->max_ram_mb, "swap_mb",
         (json_int_t)m->swap_mb, "disk_gb", (json_int_t)m->disk_gb, "hostname", m->hostname,
-        "os", m->os));
+        "os", m->os);
+    if (m->password_hash[0])
+        json_object_set_new(o, "password_hash", json_string(m->password_hash));
+    return dump_and_free(o);
 }
 
 int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_err *err)
@@ -151,7 +155,8 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         get_count(o, "swap_mb", &m->swap_mb, err) < 0 ||
         get_count(o, "disk_gb", &m->disk_gb, err) < 0 ||
         get_str(o, "hostname", m->hostname, sizeof m->hostname, err) < 0 ||
-        get_str(o, "os", m->os, sizeof m->os, err) < 0)
+        get_str(o, "os", m->os, sizeof m->os, err) < 0 ||
+        get_str(o, "password_hash", m->password_hash, sizeof m->password_hash, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {
         SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");

@@ -55,6 +55,10 @@ struct sw_msg_node_job {
     int64_t disk_gb;
     char hostname[254];
     char os[64]; /* template os, e.g. "debian-12" */
+    /* reset_password only: the new root password as a crypt(3) hash
+     * ("$6$..."), never the password itself; the engine hands it to the
+     * guest agent as an encrypted password. Empty for other jobs. */
+    char password_hash[128];
 };
 
 /* The engine's answer to one node job. */

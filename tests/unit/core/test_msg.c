@@ -47,6 +47,15 @@ static void test_node_job_roundtrip(void **state)
     assert_int_equal(b.max_ram_mb, 2048);
     assert_int_equal(b.kind, SW_KIND_HVM);
     assert_string_equal(b.hostname, "web1.example.com");
+    assert_string_equal(b.password_hash, "");
+    assert_null(strstr(s, "password_hash"));
+    free(s);
+
+    a.type = SW_JOB_RESET_PASSWORD;
+    strcpy(a.password_hash, "$6$saltsalt$hash");
+    s = sw_msg_node_job_encode(&a);
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
+    assert_string_equal(b.password_hash, "$6$saltsalt$hash");
     free(s);
 }
 
