@@ -42,6 +42,8 @@ static const struct sw_conf_key conf_keys[] = {
      "consumer name in Redis groups; default HOSTNAME-PID"},
     {"SLIPWAY_CLAIM_IDLE_MS", "60000", "provisioner, engine, billing",
      "stream entries pending longer than this are reclaimed from dead consumers"},
+    {"SLIPWAY_JOB_SILENT_S", "60", "provisioner",
+     "a running job with no answer this long is dispatched again; dead after 5 deliveries"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -2,8 +2,10 @@
 #include "core/crypto.h"
 #include "core/err.h"
 
+#include <crypt.h>
 #include <semaphore.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 int sw_crypto_init(void)
@@ -136,4 +138,35 @@ bool sw_password_verify(const char *hash, const char *password)
 bool sw_password_needs_rehash(const char *hash)
 {
     return crypto_pwhash_str_needs_rehash(hash, pw_ops, pw_mem) != 0;
+}
+
+void sw_guest_password_new(char out[SW_GUEST_PASSWORD_LEN + 1])
+{
+    static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    for (int i = 0; i < SW_GUEST_PASSWORD_LEN; i++)
+        out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
+    out[SW_GUEST_PASSWORD_LEN] = '\0';
+}
+
+int sw_crypt_sha512(const char *password, char out[SW_CRYPT_HASH_MAX], struct sw_err *err)
+{
+    static const char b64[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    char setting[3 + 16 + 1] = "$6$";
+    for (int i = 0; i < 16; i++)
+        setting[3 + i] = b64[randombytes_uniform(64)];
+    setting[19] = '\0';
+    struct crypt_data *cd = calloc(1, sizeof *cd);
+    if (!cd)
+        abort();
+    const char *h = crypt_r(password, setting, cd);
+    int rc = -1;
+    if (!h || h[0] != '$' || strlen(h) >= SW_CRYPT_HASH_MAX) {
+        SW_ERR(err, SW_EINTERNAL, "could not hash the password");
+    } else {
+        memcpy(out, h, strlen(h) + 1);
+        rc = 0;
+    }
+    sodium_memzero(cd, sizeof *cd);
+    free(cd);
+    return rc;
 }

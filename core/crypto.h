@@ -54,4 +54,15 @@ bool sw_password_verify(const char *hash, const char *password);
 /* True when hash was made with other parameters than the configured ones. */
 bool sw_password_needs_rehash(const char *hash);
 
+/* A guest's new root password: SW_GUEST_PASSWORD_LEN characters from an
+ * alphabet without look-alikes (about 119 bits). */
+#define SW_GUEST_PASSWORD_LEN 20
+void sw_guest_password_new(char out[SW_GUEST_PASSWORD_LEN + 1]);
+
+/* SHA-512 crypt(3) ("$6$<16 salt chars>$...") of password, for a guest's
+ * /etc/shadow through its agent (VIR_DOMAIN_PASSWORD_ENCRYPTED). -1 with
+ * err when libcrypt fails. */
+#define SW_CRYPT_HASH_MAX 128
+int sw_crypt_sha512(const char *password, char out[SW_CRYPT_HASH_MAX], struct sw_err *err);
+
 #endif

@@ -78,6 +78,10 @@ struct sw_resp {
     char *text;               /* owned; sent instead of body when set */
     const char *content_type; /* for text; static storage */
     const char *replayed;     /* "true" on an Idempotency-Key replay */
+    /* A top-level body field holding a secret shown once (a new token, a
+     * password): the answer an Idempotency-Key keeps has it null, so no
+     * secret is stored in the clear. Static storage; NULL: none. */
+    const char *secret_field;
 };
 
 typedef int (*sw_handler_fn)(struct sw_req *req, struct sw_resp *resp, struct sw_err *err);

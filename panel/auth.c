@@ -222,6 +222,7 @@ SW_HANDLER(sw_h_account_token_create)
     sw_api_reply(resp, 201, json_pack("{s:s, s:s, s:s, s:[s], s:s?}", "id", tid, "token", token,
                                       "name", name, "scopes", scope, "expires_at",
                                       exp[0] ? exp : NULL));
+    resp->secret_field = "token";
     sodium_memzero(token, sizeof token);
     rc = 0;
 out:

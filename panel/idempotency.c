@@ -6,7 +6,9 @@
  * (state 'done'): the effect and the recorded answer commit together, so a
  * crash leaves either both or neither. A 4xx answer is recorded too (the
  * retry would fail the same way); a 5xx or 409 frees the key so the client
- * may try again. A 'running' row older than 10 minutes is taken over: its
+ * may try again. An answer's secret (sw_resp.secret_field: a new token, a
+ * password) is kept as null: a replay says the request succeeded without
+ * storing the secret. A 'running' row older than 10 minutes is taken over: its
  * request died before committing anything. Keys live at least 24 hours.
  */
 #include "config.h"
@@ -119,7 +121,16 @@ static int run_tx(struct sw_db *db, void *arg, struct sw_err *err)
     }
     char status[8];
     snprintf(status, sizeof status, "%d", c->resp->status);
-    char *text = c->resp->body ? sw_json_dump(c->resp->body) : NULL;
+    char *text = NULL;
+    if (c->resp->body && c->resp->secret_field &&
+        json_object_get(c->resp->body, c->resp->secret_field)) {
+        json_t *kept = json_copy(c->resp->body);
+        json_object_set_new(kept, c->resp->secret_field, json_null());
+        text = sw_json_dump(kept);
+        json_decref(kept);
+    } else if (c->resp->body) {
+        text = sw_json_dump(c->resp->body);
+    }
     long n = sw_db_run(db, err,
                        "UPDATE idempotency_keys SET state = 'done', status = $3, response = $4,"
                        " updated_at = now() WHERE account_id = $1 AND key = $2",

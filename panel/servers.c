@@ -4,11 +4,13 @@
 #include "panel/handlers.h"
 #include "panel/orders.h"
 #include "core/alloc.h"
+#include "core/crypto.h"
 #include "core/db.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/json.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +67,7 @@ struct action_tx {
     const struct action_rule *rule;
     const char *param_id;
     json_t *job; /* out */
+    char password[SW_GUEST_PASSWORD_LEN + 1]; /* reset_password: the new one, answered once */
 };
 
 /* A resize grows a reseller's use by the difference between the plans: its
@@ -148,6 +151,18 @@ static int action_tx(struct sw_db *db, void *ctx, struct sw_err *err)
         json_decref(params);
         return -1;
     }
+    /* Only the hash travels (jobs.params until the job ends, the node job):
+     * the customer sees the password once, in this answer. */
+    if (a->rule->type == SW_JOB_RESET_PASSWORD) {
+        char hash[SW_CRYPT_HASH_MAX];
+        sw_guest_password_new(a->password);
+        if (sw_crypt_sha512(a->password, hash, err) < 0) {
+            json_decref(params);
+            return -1;
+        }
+        json_object_set_new(params, "password_hash", json_string(hash));
+        sodium_memzero(hash, sizeof hash);
+    }
     char *ptext = sw_json_dump(params);
     json_decref(params);
     sw_uuid_t job_id;
@@ -171,7 +186,7 @@ SW_HANDLER(sw_h_server_action)
     if (!b)
         return -1;
     int rc = -1;
-    struct action_tx a = {req, req->params[0], NULL, NULL, NULL};
+    struct action_tx a = {.req = req, .server_id = req->params[0]};
     int type = sw_job_type_parse(sw_json_str(b, "type"));
     for (size_t i = 0; i < sizeof action_rules / sizeof action_rules[0]; i++)
         if (action_rules[i].type == type)
@@ -205,7 +220,13 @@ SW_HANDLER(sw_h_server_action)
         json_decref(a.job);
         goto out;
     }
-    rc = sw_api_reply(resp, 202, json_pack("{s:o}", "job", a.job));
+    if (a.rule->type == SW_JOB_RESET_PASSWORD) {
+        rc = sw_api_reply(resp, 202, json_pack("{s:o, s:s}", "job", a.job, "password", a.password));
+        resp->secret_field = "password";
+        sodium_memzero(a.password, sizeof a.password);
+    } else {
+        rc = sw_api_reply(resp, 202, json_pack("{s:o}", "job", a.job));
+    }
 out:
     json_decref(b);
     return rc;

@@ -8,6 +8,7 @@
 #include "core/resource.h"
 #include "provisioner/claim.h"
 #include "provisioner/jobdb.h"
+#include "provisioner/jobstate.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -354,5 +355,133 @@ int sw_claim_place(struct sw_db *db, const struct sw_job_row *row, struct sw_cla
     }
     res->outcome = SW_CLAIM_CONTENDED;
     snprintf(res->why, sizeof res->why, "claims kept colliding after %d rounds", CLAIM_ROUNDS);
+    return 0;
+}
+
+/* ---- resize: the difference, on the same node ---- */
+
+struct resize_ctx {
+    struct sw_job_row *row;
+    struct sw_claim_result *res;
+    int64_t generation;
+};
+
+static int resize_decide(struct resize_ctx *c, int outcome, const char *why)
+{
+    c->res->outcome = outcome;
+    snprintf(c->res->why, sizeof c->res->why, "%s", why);
+    return 0;
+}
+
+static int resize_tx(struct sw_db *db, void *arg, struct sw_err *err)
+{
+    struct resize_ctx *c = arg;
+    struct sw_job_row *row = c->row;
+    int found = sw_jobdb_load(db, row->job_id, true, row, err);
+    if (found < 0)
+        return -1;
+    if (found == 0 || row->state != SW_JOBST_QUEUED)
+        return resize_decide(c, SW_CLAIM_TAKEN, "");
+    if (!row->srv_node_id[0])
+        return resize_decide(c, SW_CLAIM_SERVER_GONE, "the server is not on a node");
+    if (row->srv_state != SW_SRV_RUNNING && row->srv_state != SW_SRV_STOPPED)
+        return resize_decide(c, SW_CLAIM_SERVER_GONE, "only a running or stopped server can be resized");
+    if (!row->has_target)
+        return resize_decide(c, SW_CLAIM_INVALID, "the new plan does not exist");
+    if (row->target.kind != row->plan.kind)
+        return resize_decide(c, SW_CLAIM_INVALID, "the new plan is of another kind");
+    if (row->target.disk_gb < row->plan.disk_gb)
+        return resize_decide(c, SW_CLAIM_INVALID,
+                             "the new plan's disk is smaller than the server's; disks only grow");
+
+    size_t n = 0;
+    struct sw_place_node *node = sw_claim_load_nodes(db, row->srv_node_id, &n, err);
+    if (!node)
+        return -1;
+    if (n != 1) {
+        free(node);
+        SW_ERR(err, SW_EINTERNAL, "the node of server %s does not load", row->server_id);
+        return -1;
+    }
+    /* What the server holds now (its plan's demand when it has no row). */
+    struct sw_amounts cur, want, grow, extra;
+    sw_plan_demand(&row->plan, &cur);
+    PGresult *a = sw_db_exec(db, err,
+                             "SELECT vcpus, mem_guar_mb, mem_max_mb, disk_gb FROM allocations"
+                             " WHERE server_id = $1 AND node_id = $2",
+                             SW_PARAMS(row->server_id, row->srv_node_id));
+    if (!a) {
+        free(node);
+        return -1;
+    }
+    bool held = PQntuples(a) == 1;
+    if (held) {
+        cur.v[SW_RC_VCPU] = sw_db_get_i64(a, 0, 0);
+        cur.v[SW_RC_MEM_GUAR] = sw_db_get_i64(a, 0, 1);
+        cur.v[SW_RC_MEM_MAX] = sw_db_get_i64(a, 0, 2);
+        cur.v[SW_RC_DISK] = sw_db_get_i64(a, 0, 3);
+    }
+    PQclear(a);
+    sw_plan_demand(&row->target, &want);
+    for (int k = 0; k < SW_RC__COUNT; k++) {
+        grow.v[k] = want.v[k] > cur.v[k] ? want.v[k] : cur.v[k];
+        extra.v[k] = grow.v[k] - (held ? cur.v[k] : 0);
+    }
+    int short_class = -1;
+    bool fits = sw_node_fits(&node->inv, &node->used, &extra, &short_class);
+    int64_t gen = node->generation;
+    free(node);
+    if (!fits) {
+        char why[160];
+        snprintf(why, sizeof why, "the server's node has no room for the new plan (%s)",
+                 short_class >= 0 ? sw_res_class_name(short_class) : "?");
+        return resize_decide(c, SW_CLAIM_NO_CAPACITY, why);
+    }
+    char g[24];
+    snprintf(g, sizeof g, "%lld", (long long)gen);
+    long rows = sw_db_run(db, err,
+                          "UPDATE nodes SET generation = generation + 1"
+                          " WHERE id = $1 AND generation = $2",
+                          SW_PARAMS(row->srv_node_id, g));
+    if (rows < 0)
+        return -1;
+    if (rows == 0)
+        return resize_decide(c, SW_CLAIM_CONTENDED, "");
+    c->generation = gen + 1;
+    char v[SW_RC__COUNT][24];
+    for (int k = 0; k < SW_RC__COUNT; k++)
+        snprintf(v[k], sizeof v[k], "%lld", (long long)grow.v[k]);
+    if (sw_db_run(db, err,
+                  "INSERT INTO allocations (server_id, node_id, vcpus, mem_guar_mb, mem_max_mb,"
+                  " disk_gb) VALUES ($1, $2, $3, $4, $5, $6)"
+                  " ON CONFLICT (server_id) DO UPDATE SET vcpus = excluded.vcpus,"
+                  " mem_guar_mb = excluded.mem_guar_mb, mem_max_mb = excluded.mem_max_mb,"
+                  " disk_gb = excluded.disk_gb",
+                  SW_PARAMS(row->server_id, row->srv_node_id, v[SW_RC_VCPU], v[SW_RC_MEM_GUAR],
+                            v[SW_RC_MEM_MAX], v[SW_RC_DISK])) < 0 ||
+        sw_jobdb_mark_running(db, row, row->srv_node_id, SW_SRV_KEEP, err) < 0)
+        return -1;
+    snprintf(c->res->node_id, sizeof c->res->node_id, "%s", row->srv_node_id);
+    return resize_decide(c, SW_CLAIM_OK, "");
+}
+
+int sw_claim_resize(struct sw_db *db, struct sw_job_row *row, struct sw_claim_result *res,
+                    struct sw_err *err)
+{
+    memset(res, 0, sizeof *res);
+    for (int t = 0; t < CLAIM_TRIES_PER_NODE * CLAIM_ROUNDS; t++) {
+        struct resize_ctx c = {row, res, 0};
+        if (sw_db_tx(db, resize_tx, &c, err) < 0)
+            return -1;
+        if (res->outcome != SW_CLAIM_CONTENDED) {
+            if (res->outcome == SW_CLAIM_OK)
+                sw_info("job.claimed", "job=%s server=%s node=%s generation=%lld type=resize"
+                        " try=%d", row->job_id, row->server_id, res->node_id,
+                        (long long)c.generation, t);
+            return 0;
+        }
+        jitter(t);
+    }
+    snprintf(res->why, sizeof res->why, "claims on the node kept colliding");
     return 0;
 }

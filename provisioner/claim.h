@@ -24,6 +24,7 @@ enum sw_claim_outcome {
     SW_CLAIM_SERVER_GONE, /* the server is no longer pending (e.g. terminated meanwhile) */
     SW_CLAIM_NO_CAPACITY, /* no node fits; why holds the tally for the log */
     SW_CLAIM_CONTENDED,   /* every try collided with other claims; retry later */
+    SW_CLAIM_INVALID,     /* resize: the job cannot apply (why holds a tenant-safe reason) */
 };
 
 struct sw_claim_result {
@@ -50,5 +51,19 @@ void sw_claim_request(const struct sw_job_row *row, struct sw_place_req *req);
 /* Places and claims row's create job. 0 with res->outcome set, -1 on error. */
 int sw_claim_place(struct sw_db *db, const struct sw_job_row *row, struct sw_claim_result *res,
                    struct sw_err *err);
+
+/* Resize (and change of plan): claims the difference between the server's
+ * allocation and the new plan's demand ON THE SERVER'S NODE, in one
+ * transaction with the job started (running) and the node's generation
+ * bumped, retrying a generation conflict with jitter. The allocation
+ * becomes, per class, the larger of the two, so a shrink frees nothing
+ * before it is applied; results settle it (jobdb.c). Outcomes: OK (row
+ * refreshed from the locked job; dispatch it to res->node_id), TAKEN,
+ * SERVER_GONE (not on a node, or a state that forbids it), INVALID (no such
+ * plan, another kind, a smaller disk), NO_CAPACITY (why names the short
+ * class), CONTENDED. res->why is safe to show a tenant for SERVER_GONE,
+ * INVALID and NO_CAPACITY. */
+int sw_claim_resize(struct sw_db *db, struct sw_job_row *row, struct sw_claim_result *res,
+                    struct sw_err *err);
 
 #endif

@@ -16,8 +16,11 @@
 void sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
                        struct sw_msg_node_job *out)
 {
+    /* A resize sends the new plan's sizes (its difference is claimed). */
+    const struct sw_plan_size *plan =
+        row->type == SW_JOB_RESIZE && row->has_target ? &row->target : &row->plan;
     struct sw_amounts want;
-    sw_plan_demand(&row->plan, &want);
+    sw_plan_demand(plan, &want);
     memset(out, 0, sizeof *out);
     memcpy(out->job_id, row->job_id, sizeof out->job_id);
     memcpy(out->server_id, row->server_id, sizeof out->server_id);
@@ -27,10 +30,12 @@ void sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     out->vcpus = want.v[SW_RC_VCPU];
     out->ram_mb = want.v[SW_RC_MEM_GUAR];
     out->max_ram_mb = want.v[SW_RC_MEM_MAX];
-    out->swap_mb = row->plan.swap_mb;
+    out->swap_mb = plan->swap_mb;
     out->disk_gb = want.v[SW_RC_DISK];
     memcpy(out->hostname, row->hostname, sizeof out->hostname);
     memcpy(out->os, row->os, sizeof out->os);
+    if (row->type == SW_JOB_RESET_PASSWORD)
+        memcpy(out->password_hash, row->password_hash, sizeof out->password_hash);
 }
 
 int sw_dispatch_send(struct sw_redis *r, const struct sw_job_row *row, const char *node_id,

@@ -11,15 +11,25 @@
 #include <stdio.h>
 #include <string.h>
 
+/* jobs.params->>key as a uuid, NULL when it is not one (the panel checks
+ * it; a bad value must not make the job unreadable). */
+#define PARAM_UUID(key)                                                                            \
+    "(CASE WHEN j.params->>'" key "' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"        \
+    "[0-9a-f]{12}$' THEN (j.params->>'" key "')::uuid END)"
+
 #define JOB_SELECT                                                                                 \
     "SELECT j.id, j.server_id, j.type, j.state, j.attempts, j.node_id,"                            \
     "       s.state, s.node_id, s.location_id, s.hostname,"                                        \
     "       p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb, p.swap_mb, p.disk_gb,"                      \
-    "       t.os, t.kind"                                                                          \
+    "       coalesce(nt.os, t.os), coalesce(nt.kind, t.kind),"                                     \
+    "       np.id, np.kind, np.vcpus, np.ram_mb, np.burst_ram_mb, np.swap_mb, np.disk_gb,"         \
+    "       nt.id IS NOT NULL, j.params->>'password_hash'"                                         \
     "  FROM jobs j"                                                                                \
     "  JOIN servers s ON s.id = j.server_id"                                                       \
     "  JOIN plans p ON p.id = s.plan_id"                                                           \
     "  JOIN templates t ON t.id = s.template_id"                                                   \
+    "  LEFT JOIN plans np ON j.type = 'resize' AND np.id = " PARAM_UUID("plan_id")                 \
+    "  LEFT JOIN templates nt ON j.type = 'reinstall' AND nt.id = " PARAM_UUID("template_id")      \
     " WHERE j.id = $1"
 
 static const char sql_load[] = JOB_SELECT;
@@ -65,7 +75,7 @@ struct str_col {
 static const struct str_col str_cols[] = {
     STR_COL(0, job_id),      STR_COL(1, server_id),   STR_COL(5, job_node_id),
     STR_COL(7, srv_node_id), STR_COL(8, location_id), STR_COL(9, hostname),
-    STR_COL(16, os),
+    STR_COL(16, os),         STR_COL(18, target_plan_id), STR_COL(26, password_hash),
 };
 
 int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job_row *row,
@@ -102,6 +112,16 @@ int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job
     row->plan.burst_ram_mb = sw_db_get_i64(res, 0, 13);
     row->plan.swap_mb = sw_db_get_i64(res, 0, 14);
     row->plan.disk_gb = sw_db_get_i64(res, 0, 15);
+    row->has_target = row->target_plan_id[0] != '\0';
+    if (row->has_target) {
+        row->target.kind = sw_plan_kind_parse(sw_db_get(res, 0, 19));
+        row->target.vcpus = sw_db_get_i64(res, 0, 20);
+        row->target.ram_mb = sw_db_get_i64(res, 0, 21);
+        row->target.burst_ram_mb = sw_db_get_i64(res, 0, 22);
+        row->target.swap_mb = sw_db_get_i64(res, 0, 23);
+        row->target.disk_gb = sw_db_get_i64(res, 0, 24);
+    }
+    row->has_template = sw_db_get_bool(res, 0, 25);
     rc = 1;
 out:
     PQclear(res);
@@ -151,6 +171,72 @@ int sw_jobdb_finish(struct sw_db *db, const struct sw_job_row *row, bool ok, con
                               domain_state, err);
 }
 
+/* ---- what a finished job settles beyond the table in jobstate.c ---- */
+
+typedef int (*settle_fn)(struct sw_db *db, const struct sw_job_row *row, bool ok,
+                         struct sw_err *err);
+
+/* Sets the server's allocation to a plan's demand (if it has one). */
+static int set_allocation(struct sw_db *db, const char *server_id, const struct sw_plan_size *p,
+                          struct sw_err *err)
+{
+    struct sw_amounts d;
+    sw_plan_demand(p, &d);
+    char v[SW_RC__COUNT][24];
+    for (int k = 0; k < SW_RC__COUNT; k++)
+        snprintf(v[k], sizeof v[k], "%lld", (long long)d.v[k]);
+    return sw_db_run(db, err,
+                     "UPDATE allocations SET vcpus = $2, mem_guar_mb = $3, mem_max_mb = $4,"
+                     " disk_gb = $5 WHERE server_id = $1",
+                     SW_PARAMS(server_id, v[SW_RC_VCPU], v[SW_RC_MEM_GUAR], v[SW_RC_MEM_MAX],
+                               v[SW_RC_DISK])) < 0
+               ? -1
+               : 0;
+}
+
+/* A resize held the larger of both plans (claim.c): on success the server
+ * takes the new plan and its demand; otherwise its own plan's demand again. */
+static int settle_resize(struct sw_db *db, const struct sw_job_row *row, bool ok,
+                         struct sw_err *err)
+{
+    if (!ok || !row->has_target)
+        return set_allocation(db, row->server_id, &row->plan, err);
+    if (sw_db_run(db, err, "UPDATE servers SET plan_id = $2, updated_at = now() WHERE id = $1",
+                  SW_PARAMS(row->server_id, row->target_plan_id)) < 0)
+        return -1;
+    return set_allocation(db, row->server_id, &row->target, err);
+}
+
+static int settle_reinstall(struct sw_db *db, const struct sw_job_row *row, bool ok,
+                            struct sw_err *err)
+{
+    if (!ok || !row->has_template)
+        return 0;
+    return sw_db_run(db, err,
+                     "UPDATE servers SET template_id = (j.params->>'template_id')::uuid,"
+                     " updated_at = now() FROM jobs j WHERE j.id = $1 AND servers.id = j.server_id",
+                     SW_PARAMS(row->job_id)) < 0
+               ? -1
+               : 0;
+}
+
+/* The password's hash is needed only until the job ends. */
+static int settle_password(struct sw_db *db, const struct sw_job_row *row, bool ok,
+                           struct sw_err *err)
+{
+    (void)ok;
+    return sw_db_run(db, err, "UPDATE jobs SET params = params - 'password_hash' WHERE id = $1",
+                     SW_PARAMS(row->job_id)) < 0
+               ? -1
+               : 0;
+}
+
+static const settle_fn settles[SW_JOB__COUNT] = {
+    [SW_JOB_RESIZE] = settle_resize,
+    [SW_JOB_REINSTALL] = settle_reinstall,
+    [SW_JOB_RESET_PASSWORD] = settle_password,
+};
+
 int sw_jobdb_finish_as(struct sw_db *db, const struct sw_job_row *row, int job_state,
                        const char *error_code, const char *error, const char *domain_state,
                        struct sw_err *err)
@@ -189,6 +275,9 @@ int sw_jobdb_finish_as(struct sw_db *db, const struct sw_job_row *row, int job_s
                             "UPDATE orders SET state = $2 WHERE server_id = $1"
                             " AND state = 'accepted'",
                             SW_PARAMS(row->server_id, ostate)) < 0)
+        return -1;
+
+    if (settles[row->type] && settles[row->type](db, row, ok, err) < 0)
         return -1;
 
     /* The allocation and the addresses go together (README.md "IPAM"). */

@@ -29,6 +29,16 @@ struct sw_job_row {
     struct sw_plan_size plan;
     char os[64];
     int template_kind; /* enum sw_plan_kind */
+    /* resize: the plan in jobs.params.plan_id (has_target false when it
+     * names none); dispatch sends its sizes, plan keeps the current one */
+    bool has_target;
+    sw_uuid_t target_plan_id;
+    struct sw_plan_size target;
+    /* reinstall: os and template_kind are those of jobs.params.template_id
+     * (has_template false when it names none) */
+    bool has_template;
+    /* reset_password: jobs.params.password_hash (a crypt(3) hash); "" else */
+    char password_hash[128];
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE

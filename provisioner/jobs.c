@@ -131,6 +131,52 @@ static enum sw_msg_outcome start_place(struct sw_prov_thread *t, struct sw_job_r
     }
 }
 
+static enum sw_msg_outcome start_resize(struct sw_prov_thread *t, struct sw_job_row *row,
+                                        struct sw_err *err)
+{
+    struct sw_claim_result res;
+    if (sw_claim_resize(t->db, row, &res, err) < 0)
+        return sw_prov_disposition(t, err);
+    switch (res.outcome) {
+    case SW_CLAIM_OK:
+        if (sw_dispatch_send(t->redis, row, res.node_id, err) < 0)
+            return sw_prov_disposition(t, err);
+        return SW_MSG_DONE;
+    case SW_CLAIM_TAKEN:
+        return resume(t, row->job_id, err);
+    case SW_CLAIM_SERVER_GONE:
+        return finish_queued(t, row, false, "conflict", res.why, err);
+    case SW_CLAIM_INVALID:
+        return finish_queued(t, row, false, "invalid", res.why, err);
+    case SW_CLAIM_NO_CAPACITY:
+        sw_warn("job.no_capacity", "job=%s server=%s type=resize node=%s", row->job_id,
+                row->server_id, row->srv_node_id);
+        return finish_queued(t, row, false, "no_capacity", res.why, err);
+    default:
+        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not claim a resize for job %s", row->job_id);
+        sw_err_detail(err, "%s", res.why);
+        return SW_MSG_RETRY;
+    }
+}
+
+/* What a job needs beyond a node before it can go there; NULL when it has
+ * it, else a tenant-safe reason it fails with "invalid". */
+static const char *start_lacks(const struct sw_job_row *row)
+{
+    switch (row->type) {
+    case SW_JOB_REINSTALL:
+        if (!row->has_template)
+            return "the template does not exist";
+        if (row->template_kind != row->plan.kind)
+            return "the template does not match the server's plan kind";
+        return NULL;
+    case SW_JOB_RESET_PASSWORD:
+        return row->password_hash[0] ? NULL : "the job carries no password";
+    default:
+        return NULL;
+    }
+}
+
 struct start_ctx {
     const char *job_id;
     struct sw_job_row row; /* as locked */
@@ -162,6 +208,8 @@ static int start_node_tx(struct sw_db *db, void *arg, struct sw_err *err)
         c->msg = "the server is not on a node";
     } else if (!(e->srv_from & SW_SRVMASK(row->srv_state))) {
         c->msg = "the server's state does not allow this";
+    } else if ((c->msg = start_lacks(row))) {
+        c->code = "invalid";
     } else {
         c->outcome = START_DISPATCH;
         return sw_jobdb_mark_running(db, row, row->srv_node_id, e->srv_dispatch, err);
@@ -197,19 +245,11 @@ static enum sw_msg_outcome start_on_node(struct sw_prov_thread *t, struct sw_job
     }
 }
 
-static enum sw_msg_outcome start_unsupported(struct sw_prov_thread *t, struct sw_job_row *row,
-                                             struct sw_err *err)
-{
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s jobs are not supported yet", sw_job_type_name(row->type));
-    return finish_queued(t, row, false, "unsupported", msg, err);
-}
-
 static const route_fn routes[] = {
     [SW_ROUTE_PLACE] = start_place,
     [SW_ROUTE_NODE] = start_on_node,
     [SW_ROUTE_NODE_OR_DONE] = start_on_node,
-    [SW_ROUTE_UNSUPPORTED] = start_unsupported,
+    [SW_ROUTE_RESIZE] = start_resize,
 };
 
 /* ---- the handler ---- */

@@ -23,10 +23,12 @@ static const struct sw_job_effect effects[] = {
                      LIVE, NULL, NULL, false, false},
     [SW_JOB_REBOOT] = {SW_JOB_REBOOT, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_RUNNING,
                        SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
-    [SW_JOB_REINSTALL] = {SW_JOB_REINSTALL, SW_ROUTE_UNSUPPORTED, SW_SRV_KEEP, SW_SRV_KEEP,
-                          SW_SRV_KEEP, 0, NULL, NULL, false, false},
-    [SW_JOB_RESIZE] = {SW_JOB_RESIZE, SW_ROUTE_UNSUPPORTED, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
-                       0, NULL, NULL, false, false},
+    /* Reinstall and resize leave the domain as the engine reports it
+     * (a resize applied at next boot keeps it running on the old sizes). */
+    [SW_JOB_REINSTALL] = {SW_JOB_REINSTALL, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
+                          SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
+    [SW_JOB_RESIZE] = {SW_JOB_RESIZE, SW_ROUTE_RESIZE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
+                       SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
     [SW_JOB_SUSPEND] = {SW_JOB_SUSPEND, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_SUSPENDED,
                         SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
     [SW_JOB_UNSUSPEND] = {SW_JOB_UNSUSPEND, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_RUNNING,
@@ -35,8 +37,8 @@ static const struct sw_job_effect effects[] = {
      * for an operator; it keeps its allocation until the domain is gone. */
     [SW_JOB_TERMINATE] = {SW_JOB_TERMINATE, SW_ROUTE_NODE_OR_DONE, SW_SRV_TERMINATING,
                           SW_SRV_TERMINATED, SW_SRV_KEEP, NOT_GONE, NULL, NULL, true, false},
-    [SW_JOB_RESET_PASSWORD] = {SW_JOB_RESET_PASSWORD, SW_ROUTE_UNSUPPORTED, SW_SRV_KEEP,
-                               SW_SRV_KEEP, SW_SRV_KEEP, 0, NULL, NULL, false, false},
+    [SW_JOB_RESET_PASSWORD] = {SW_JOB_RESET_PASSWORD, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_KEEP,
+                               SW_SRV_KEEP, LIVE, NULL, NULL, false, false},
 };
 
 _Static_assert(N(effects) == SW_JOB__COUNT, "one effect per job type");

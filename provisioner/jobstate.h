@@ -14,7 +14,7 @@ enum sw_job_route {
     SW_ROUTE_PLACE = 0,    /* schedule, claim a node, dispatch (create) */
     SW_ROUTE_NODE,         /* dispatch to the server's node; fail without one */
     SW_ROUTE_NODE_OR_DONE, /* dispatch to the server's node; succeed at once without one */
-    SW_ROUTE_UNSUPPORTED,  /* not handled yet: the job fails with "unsupported" */
+    SW_ROUTE_RESIZE,       /* claim the new plan's difference on the server's node, dispatch */
 };
 
 /* Special values for server states in the table (else enum sw_server_state). */

@@ -45,7 +45,8 @@ static int load_conf(struct sw_prov_conf *conf, char **owned_consumer, struct sw
     conf->db_url = sw_conf_require("SLIPWAY_DATABASE_URL", err);
     conf->redis_url = conf->db_url ? sw_conf_require("SLIPWAY_REDIS_URL", err) : NULL;
     if (!conf->redis_url ||
-        sw_conf_long("SLIPWAY_CLAIM_IDLE_MS", 100, 86400000L, &conf->claim_idle_ms, err) < 0)
+        sw_conf_long("SLIPWAY_CLAIM_IDLE_MS", 100, 86400000L, &conf->claim_idle_ms, err) < 0 ||
+        sw_conf_long("SLIPWAY_JOB_SILENT_S", 1, 86400L, &conf->job_silent_s, err) < 0)
         return -1;
     *owned_consumer = sw_conf_consumer_name();
     conf->consumer = *owned_consumer;
@@ -86,8 +87,8 @@ int main(int argc, char **argv)
     struct sw_prov_thread ctx[NTHREADS];
     pthread_t tid[NTHREADS];
     memset(ctx, 0, sizeof ctx);
-    sw_info("provisioner.started", "consumer=%s claim_idle_ms=%ld threads=%zu", conf.consumer,
-            conf.claim_idle_ms, NTHREADS);
+    sw_info("provisioner.started", "consumer=%s claim_idle_ms=%ld job_silent_s=%ld threads=%zu",
+            conf.consumer, conf.claim_idle_ms, conf.job_silent_s, NTHREADS);
     size_t started = 0;
     for (size_t i = 0; i < NTHREADS; i++) {
         ctx[i].name = threads[i].name;

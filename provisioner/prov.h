@@ -18,6 +18,7 @@ struct sw_prov_conf {
     const char *redis_url; /* borrowed from the environment */
     const char *consumer;  /* consumer name in Redis groups; borrowed */
     long claim_idle_ms;    /* reclaim stream entries idle this long */
+    long job_silent_s;     /* re-dispatch a running job unanswered this long */
 };
 
 struct sw_prov_thread {

@@ -58,6 +58,10 @@ static int result_tx(struct sw_db *db, void *arg, struct sw_err *err)
                m->job_id, m->node_id);
         return 0;
     }
+    /* What the engine said beyond the outcome ("vcpus apply at next boot"). */
+    if (m->note[0] && sw_db_run(db, err, "UPDATE jobs SET note = $2 WHERE id = $1",
+                                SW_PARAMS(row->job_id, m->note)) < 0)
+        return -1;
     if (!m->ok && sw_jobstate_should_retry(m->retryable, row->attempts)) {
         c->outcome = RES_RETRY_LATER;
         c->delay_ms = sw_jobstate_backoff_ms(row->attempts, randombytes_random());

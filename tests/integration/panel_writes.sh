@@ -171,6 +171,20 @@ api POST "/v1/servers/$SRV/actions" "$TOK" "{\"type\":\"resize\",\"plan_id\":\"$
 sw_t_eq "resize with a plan queues a job with it" "202 $PLAN" "$SW_STATUS $(sw_t_psql -c "select params->>'plan_id' from jobs where id = '$(j .job.id)'")"
 api POST "/v1/servers/$SRV/actions" "$TOK" '{"type":"explode"}'
 sw_t_eq "an unknown action is 400" 400 "$SW_STATUS"
+idem pw-1 POST "/v1/servers/$SRV/actions" "$TOK" '{"type":"reset_password"}'
+PW=$(j .password) PWJOB=$(j .job.id)
+sw_t_check "reset_password answers a new 20-character password once" \
+    test "$SW_STATUS ${#PW}" = "202 20"
+PWHASH=$(sw_t_psql -c "select params->>'password_hash' from jobs where id = '$PWJOB'")
+sw_t_check "only its SHA-512 crypt hash is kept, and it matches the password" \
+    python3 -W ignore -c 'import crypt,sys; sys.exit(0 if sys.argv[1].startswith("$6$") and crypt.crypt(sys.argv[2], sys.argv[1]) == sys.argv[1] else 1)' "$PWHASH" "$PW"
+sw_t_check "the password is in no table" \
+    test "$(sw_t_psql -c "select count(*) from jobs where params::text like '%$PW%'") $(sw_t_psql -c "select count(*) from idempotency_keys where response like '%$PW%'") $(sw_t_psql -c "select count(*) from audit_log where audit_log::text like '%$PW%'")" = "0 0 0"
+idem pw-1 POST "/v1/servers/$SRV/actions" "$TOK" '{"type":"reset_password"}'
+sw_t_eq "a replay of the same key answers the same job with the password null" \
+    "202 $PWJOB null" "$SW_STATUS $(j .job.id) $(j .password)"
+api POST "/v1/servers/$SRV/actions" "$TOK" '{"type":"reset_password","plan_id":"'"$PLAN"'"}'
+sw_t_eq "reset_password takes no plan_id (400)" 400 "$SW_STATUS"
 set_state "$SRV" suspended
 api POST "/v1/servers/$SRV/actions" "$TOK" '{"type":"start"}'
 sw_t_eq "a suspended server cannot be started by its customer (409)" 409 "$SW_STATUS"
@@ -179,7 +193,7 @@ api POST "/v1/servers/$SRV/actions" "$TOK" '{"type":"reboot"}'
 sw_t_eq "a terminated server accepts nothing (409)" 409 "$SW_STATUS"
 api POST "/v1/servers/$SRV/actions" "$TOKD" '{"type":"reboot"}'
 sw_t_eq "another customer's server is 404" 404 "$SW_STATUS"
-sw_t_eq "jobs of one server are queued in order" "stop start resize" \
+sw_t_eq "jobs of one server are queued in order" "stop start resize reset_password" \
     "$(sw_t_psql -c "select string_agg(type, ' ' order by created_at) from jobs where server_id = '$SRV' and type <> 'create'")"
 
 # ---- metrics ----

@@ -144,7 +144,8 @@ result "$JS" "$S1" "$N1" start false false stopped
 sw_t_check "start failed: job failed" sw_t_wait "start failed" 15 is "select state from jobs where id = '$JS'" failed
 sw_t_eq "server keeps the engine's domain state" stopped "$(srv "$S1")"
 JS=$(new_job "$S1" resize)
-sw_t_check "resize is unsupported for now" sw_t_wait "resize failed" 15 is "select error_code from jobs where id = '$JS'" unsupported
+sw_t_check "a resize naming no plan fails as invalid, never reaching the node" \
+    sw_t_wait "resize failed" 15 is "select error_code || ' ' || error from jobs where id = '$JS'" "invalid the new plan does not exist"
 
 # ---- a crashed consumer's entry is reclaimed ----
 kill -TERM "$(prov_pid)"

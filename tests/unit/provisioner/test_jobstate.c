@@ -31,11 +31,28 @@ static void test_routes(void **state)
     (void)state;
     assert_int_equal(sw_jobstate_effect(SW_JOB_CREATE)->route, SW_ROUTE_PLACE);
     assert_int_equal(sw_jobstate_effect(SW_JOB_TERMINATE)->route, SW_ROUTE_NODE_OR_DONE);
-    const int on_node[] = {SW_JOB_START, SW_JOB_STOP, SW_JOB_REBOOT, SW_JOB_SUSPEND,
-                           SW_JOB_UNSUSPEND};
+    const int on_node[] = {SW_JOB_START,     SW_JOB_STOP,      SW_JOB_REBOOT,
+                           SW_JOB_SUSPEND,   SW_JOB_UNSUSPEND, SW_JOB_REINSTALL,
+                           SW_JOB_RESET_PASSWORD};
     for (size_t i = 0; i < sizeof on_node / sizeof on_node[0]; i++)
         assert_int_equal(sw_jobstate_effect(on_node[i])->route, SW_ROUTE_NODE);
-    assert_int_equal(sw_jobstate_effect(SW_JOB_RESIZE)->route, SW_ROUTE_UNSUPPORTED);
+    assert_int_equal(sw_jobstate_effect(SW_JOB_RESIZE)->route, SW_ROUTE_RESIZE);
+}
+
+static void test_resize_and_password(void **state)
+{
+    (void)state;
+    const struct sw_job_effect *e = sw_jobstate_effect(SW_JOB_RESIZE);
+    /* the engine's domain state either way; never from terminated */
+    assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_RUNNING), SW_SRV_KEEP);
+    assert_int_equal(sw_jobstate_server_after(e, true, "stopped", SW_SRV_RUNNING), SW_SRV_STOPPED);
+    assert_int_equal(sw_jobstate_server_after(e, false, "running", SW_SRV_TERMINATED),
+                     SW_SRV_KEEP);
+    assert_false(e->release_ok);
+    assert_false(e->release_fail);
+    e = sw_jobstate_effect(SW_JOB_RESET_PASSWORD);
+    assert_int_equal(sw_jobstate_server_after(e, false, "absent", SW_SRV_RUNNING), SW_SRV_KEEP);
+    assert_int_equal(sw_jobstate_server_after(e, true, "stopped", SW_SRV_RUNNING), SW_SRV_KEEP);
 }
 
 static void test_create(void **state)
@@ -150,6 +167,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type_has_an_effect),
         cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_resize_and_password),
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_terminate),
         cmocka_unit_test(test_power),
