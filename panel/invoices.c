@@ -132,17 +132,10 @@ static int payment_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     struct payment_tx *p = ctx;
     json_decref(p->out);
     p->out = NULL;
-    PGresult *res = sw_db_exec(
-        db, err,
-        "WITH p AS (SELECT sw_payment_apply(i.account_id, i.id, $2::bigint, $3, 'admin', $4)"
-        "  AS id FROM invoices i WHERE i.id = $1::uuid)"
-        " SELECT json_build_object('payment', json_build_object('id', y.id,"
-        "  'account_id', y.account_id, 'invoice_id', y.invoice_id,"
-        "  'amount', sw_money(y.amount, y.currency), 'unapplied', sw_money(y.unapplied, y.currency),"
-        "  'source', y.source, 'created_at', sw_ts(y.created_at)),"
-        "  'invoice', (SELECT sw_invoice_json(i) FROM invoices i WHERE i.id = $1::uuid))"
-        " FROM p JOIN payments y ON y.id = p.id",
-        SW_PARAMS(p->invoice, p->amount, p->currency, p->ref));
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT sw_payment_apply(i.account_id, i.id, $2::bigint, $3,"
+                               " 'admin', $4) FROM invoices i WHERE i.id = $1::uuid",
+                               SW_PARAMS(p->invoice, p->amount, p->currency, p->ref));
     if (!res) {
         map_payment_error(err);
         return -1;
@@ -152,6 +145,22 @@ static int payment_tx(struct sw_db *db, void *ctx, struct sw_err *err)
         SW_ERR(err, SW_EINVALID, "invoice_id names no invoice");
         return -1;
     }
+    char pid[40];
+    snprintf(pid, sizeof pid, "%s", sw_db_get(res, 0, 0));
+    PQclear(res);
+    /* A statement of its own: one statement does not see rows its own
+     * function call inserted. */
+    res = sw_db_exec(
+        db, err,
+        "SELECT json_build_object('payment', json_build_object('id', y.id,"
+        "  'account_id', y.account_id, 'invoice_id', y.invoice_id,"
+        "  'amount', sw_money(y.amount, y.currency), 'unapplied', sw_money(y.unapplied, y.currency),"
+        "  'source', y.source, 'created_at', sw_ts(y.created_at)),"
+        "  'invoice', (SELECT sw_invoice_json(i) FROM invoices i WHERE i.id = $2::uuid))"
+        " FROM payments y WHERE y.id = $1::uuid",
+        SW_PARAMS(pid, p->invoice));
+    if (!res)
+        return -1;
     p->out = sw_api_json_col(sw_db_get(res, 0, 0));
     PQclear(res);
     return 0;
