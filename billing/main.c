@@ -39,24 +39,43 @@ struct billing {
     bool suspect; /* a dependency was unavailable: check before reading more */
 };
 
-static enum sw_msg_outcome handle_usage(void *ctx, const struct sw_stream_entry *e,
-                                        struct sw_err *err)
+/* Entries read at once: one XREADGROUP, one INSERT, one XACK per batch. */
+#define USAGE_BATCH 5000
+
+/* A batch of entries: the undecodable ones are poison at once, the rest
+ * stored in one statement (sw_usage_store_batch singles out bad data). */
+static void handle_usage_batch(void *ctx, const struct sw_stream_entry *const *v, size_t n,
+                               enum sw_msg_outcome *out, struct sw_err *errs)
 {
     struct billing *b = ctx;
-    struct sw_msg_usage m;
-    if (sw_msg_usage_decode(e->payload, &m, err) < 0 || !sw_usage_id_valid(&m, err))
-        return SW_MSG_POISON;
-    int rc = sw_usage_store(b->db, &m, err);
-    if (rc < 0) {
-        enum sw_msg_outcome r = sw_usage_disposition(err);
-        if (r == SW_MSG_POISON)
-            sw_log_err(SW_LOG_WARN, "usage.rejected", err);
-        else if (err->code == SW_EUNAVAILABLE)
-            b->suspect = true;
-        return r;
+    struct sw_msg_usage *m = sw_calloc(n, sizeof *m);
+    enum sw_msg_outcome *mout = sw_calloc(n, sizeof *mout);
+    struct sw_err *merr = sw_calloc(n, sizeof *merr);
+    size_t *at = sw_calloc(n, sizeof *at), k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((sw_usage_decode_fast(v[i]->payload, &m[k]) < 0 &&
+             sw_msg_usage_decode(v[i]->payload, &m[k], &errs[i]) < 0) ||
+            !sw_usage_id_valid(&m[k], &errs[i])) {
+            out[i] = SW_MSG_POISON;
+            sw_log_err(SW_LOG_WARN, "usage.rejected", &errs[i]);
+            continue;
+        }
+        at[k++] = i;
     }
-    sw_debug("usage.stored", "sample=%s server=%s new=%d", m.sample_id, m.server_id, rc);
-    return SW_MSG_DONE;
+    long stored = sw_usage_store_batch(b->db, m, k, mout, merr);
+    for (size_t j = 0; j < k; j++) {
+        out[at[j]] = mout[j];
+        errs[at[j]] = merr[j];
+        if (mout[j] == SW_MSG_POISON)
+            sw_log_err(SW_LOG_WARN, "usage.rejected", &merr[j]);
+        else if (mout[j] == SW_MSG_RETRY && merr[j].code == SW_EUNAVAILABLE)
+            b->suspect = true;
+    }
+    sw_debug("usage.batch", "entries=%zu valid=%zu new=%ld", n, k, stored);
+    free(m);
+    free(mout);
+    free(merr);
+    free(at);
 }
 
 static bool is_stopping(void *arg)
@@ -113,7 +132,8 @@ int main(int argc, char **argv)
         .group = SW_GROUP_BILLING,
         .consumer = consumer,
         .min_idle_ms = idle_ms,
-        .handle = handle_usage,
+        .count = USAGE_BATCH,
+        .handle_batch = handle_usage_batch,
         .ctx = &b,
     };
     sw_info("billing.started", "stream=%s group=%s consumer=%s claim_idle_ms=%ld", c.stream,
