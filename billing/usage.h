@@ -1,5 +1,6 @@
 /* usage.h - ingesting usage samples: one row per sample id in
- * usage_samples, whatever the number of deliveries. Rating comes later.
+ * usage_samples, whatever the number of deliveries; the hourly sums
+ * (usage_hourly) follow in the same statement (0011's trigger).
  */
 #ifndef SW_USAGE_H
 #define SW_USAGE_H
@@ -20,6 +21,24 @@ bool sw_usage_id_valid(const struct sw_msg_usage *m, struct sw_err *err);
  * changes). 1 when inserted, 0 when it was already there, -1 on error
  * (a sample for an unknown server or node is SW_EINVALID). */
 int sw_usage_store(struct sw_db *db, const struct sw_msg_usage *m, struct sw_err *err);
+
+/* Decodes the canonical shape of a usage message (a flat object of the
+ * twelve fields, each once, strings without escapes, integers without
+ * fraction) without building a JSON tree: 0 and m filled, or -1 when the
+ * text is anything else, which the caller then gives to the strict
+ * decoder (sw_msg_usage_decode) for its verdict and message. Whatever it
+ * accepts, the strict decoder accepts with the same values. */
+int sw_usage_decode_fast(const char *s, struct sw_msg_usage *m);
+
+/* Stores a batch of decoded, valid samples m[0..n) in one statement
+ * (INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING) and sets
+ * out[i] for each. When the statement fails on bad data (an unknown
+ * server or node, a value out of range), the samples are stored one by
+ * one so that only the bad ones are POISON (errs[i] says why); on an
+ * outage every one is RETRY. Returns the number of new rows, or -1 when
+ * nothing was stored. */
+long sw_usage_store_batch(struct sw_db *db, const struct sw_msg_usage *m, size_t n,
+                          enum sw_msg_outcome *out, struct sw_err *errs);
 
 /* What to do with a stream entry whose handling failed with err: bad data
  * (invalid, not found, conflict) is poison; the rest is retried. Pure. */

@@ -44,6 +44,12 @@ static const struct sw_conf_key conf_keys[] = {
      "stream entries pending longer than this are reclaimed from dead consumers"},
     {"SLIPWAY_JOB_SILENT_S", "60", "provisioner",
      "a running job with no answer this long is dispatched again; dead after 5 deliveries"},
+    {"SLIPWAY_BILLING_INTERVAL", "60", "billing",
+     "seconds between draft invoice refreshes, month-end finalization and dunning runs"},
+    {"SLIPWAY_INVOICE_DUE_DAYS", "14", "billing, slipwayctl",
+     "days from an invoice's finalization to its due date"},
+    {"SLIPWAY_DUNNING_GRACE_DAYS", "7", "billing, slipwayctl",
+     "days past the due date before an unpaid invoice suspends the account's servers"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -208,6 +208,24 @@ int sw_stream_ack(struct sw_redis *r, const char *stream, const char *group, con
     return 0;
 }
 
+int sw_stream_ack_many(struct sw_redis *r, const char *stream, const char *group,
+                       const char *const *ids, size_t n, struct sw_err *err)
+{
+    if (n == 0)
+        return 0;
+    const char **argv = sw_calloc(n + 3, sizeof *argv);
+    argv[0] = "XACK";
+    argv[1] = stream;
+    argv[2] = group;
+    memcpy(argv + 3, ids, n * sizeof *ids);
+    redisReply *rep = cmd(r, (int)(n + 3), argv, err);
+    free(argv);
+    if (!rep)
+        return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
 long long sw_redis_incr(struct sw_redis *r, const char *key, long ttl_s, struct sw_err *err)
 {
     const char *argv[] = {"INCR", key};
@@ -413,9 +431,56 @@ static int dead_letter(struct sw_redis *r, struct sw_consumer *c,
     return sw_stream_ack(r, c->stream, c->group, e->id, err);
 }
 
+/* The batch handler's way: one call, one XACK for the done ones. */
+static int handle_batch_at_once(struct sw_redis *r, struct sw_consumer *c,
+                                struct sw_stream_batch *b, struct sw_err *err)
+{
+    const struct sw_stream_entry **v = sw_calloc(b->n + 1, sizeof *v);
+    const char **done = sw_calloc(b->n + 1, sizeof *done);
+    enum sw_msg_outcome *out = sw_calloc(b->n + 1, sizeof *out);
+    struct sw_err *errs = sw_calloc(b->n + 1, sizeof *errs);
+    size_t n = 0, ndone = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->n; i++) {
+        const struct sw_stream_entry *e = &b->v[i];
+        if (e->deliveries > c->max_deliveries) {
+            rc = dead_letter(r, c, e, "too many deliveries", err);
+            if (rc == 0 && c->on_dead)
+                c->on_dead(c->ctx, e, "too many deliveries");
+        } else {
+            v[n++] = e;
+        }
+    }
+    if (rc == 0 && n > 0) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = SW_MSG_RETRY;
+        c->handle_batch(c->ctx, v, n, out, errs);
+        size_t retry = n;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (out[i] == SW_MSG_DONE)
+                done[ndone++] = v[i]->id;
+            else if (out[i] == SW_MSG_POISON)
+                rc = dead_letter(r, c, v[i], errs[i].msg[0] ? errs[i].msg : "poison message", err);
+            else if (retry == n)
+                retry = i;
+        }
+        if (retry < n) /* once per batch: an outage fails them all alike */
+            sw_log_err(SW_LOG_WARN, "stream.retry_later", &errs[retry]);
+        if (rc == 0)
+            rc = sw_stream_ack_many(r, c->stream, c->group, done, ndone, err);
+    }
+    free(v);
+    free(done);
+    free(out);
+    free(errs);
+    return rc < 0 ? -1 : (int)n;
+}
+
 static int handle_batch(struct sw_redis *r, struct sw_consumer *c, struct sw_stream_batch *b,
                         struct sw_err *err)
 {
+    if (c->handle_batch)
+        return handle_batch_at_once(r, c, b, err);
     int handled = 0;
     for (size_t i = 0; i < b->n; i++) {
         const struct sw_stream_entry *e = &b->v[i];

@@ -41,6 +41,9 @@ char *sw_stream_add(struct sw_redis *r, const char *stream, const char *payload,
                     struct sw_err *err);
 int sw_stream_ack(struct sw_redis *r, const char *stream, const char *group, const char *id,
                   struct sw_err *err);
+/* XACK of n ids in one command (n may be 0: nothing is sent). */
+int sw_stream_ack_many(struct sw_redis *r, const char *stream, const char *group,
+                       const char *const *ids, size_t n, struct sw_err *err);
 /* INCR key, and on the first increment EXPIRE it after ttl_s; returns the
  * new count or -1. For fixed-window rate limits. */
 long long sw_redis_incr(struct sw_redis *r, const char *key, long ttl_s, struct sw_err *err);
@@ -91,6 +94,14 @@ struct sw_consumer {
     /* Called once per delivered entry. payload may be NULL (malformed
      * entry); err carries the reason for RETRY and POISON. */
     enum sw_msg_outcome (*handle)(void *ctx, const struct sw_stream_entry *e, struct sw_err *err);
+    /* Optional, instead of handle: called once per read with every entry
+     * to hand (those past max_deliveries are dead-lettered first and left
+     * out), filling out[i] and, for RETRY and POISON, errs[i] (cleared by
+     * the caller). The DONE ones are then XACKed in one command, the
+     * POISON ones dead-lettered one by one: so a handler can store a
+     * batch in one statement and still single out a bad entry. */
+    void (*handle_batch)(void *ctx, const struct sw_stream_entry *const *v, size_t n,
+                         enum sw_msg_outcome *out, struct sw_err *errs);
     void *ctx;
     /* Optional (NULL: none): called after an entry was dead-lettered for
      * too many deliveries (not for poison), so the owner can give up on

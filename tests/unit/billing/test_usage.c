@@ -10,6 +10,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "billing/usage.h"
@@ -63,11 +64,73 @@ static void test_disposition(void **state)
     }
 }
 
+#define NODE "33333333-3333-4333-8333-333333333333"
+#define CANON                                                                              \
+    "{\"sample_id\":\"" SRV ":1700000000\",\"server_id\":\"" SRV "\",\"node_id\":\"" NODE   \
+    "\",\"ts\":1700000000,\"period_s\":60,\"cpu_ns\":5,\"mem_mb\":100,\"mem_max_mb\":2048,"    \
+    "\"net_rx_bytes\":1,\"net_tx_bytes\":2,\"disk_rd_bytes\":3,\"disk_wr_bytes\":4}"
+
+/* The fast path takes the canonical shape (in any key order, with
+ * spaces) with exactly the strict decoder's values, and hands anything
+ * else over to it: what it accepts the strict decoder accepts alike. */
+static void test_decode_fast(void **state)
+{
+    (void)state;
+    struct sw_msg_usage a, b;
+    struct sw_err err = {0};
+    const char *good[] = {
+        CANON,
+        " { \"ts\" : 1700000000 , \"sample_id\":\"" SRV ":1700000000\",\"server_id\":\"" SRV
+        "\",\"node_id\":\"" NODE "\",\"period_s\":60,\"cpu_ns\":0,\"mem_mb\":100,"
+        "\"mem_max_mb\":2048,\"net_rx_bytes\":1,\"net_tx_bytes\":2,\"disk_rd_bytes\":3,"
+        "\"disk_wr_bytes\":999999999999999999}\n",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        assert_int_equal(sw_usage_decode_fast(good[i], &a), 0);
+        assert_int_equal(sw_msg_usage_decode(good[i], &b, &err), 0);
+        assert_memory_equal(&a, &b, sizeof a);
+    }
+    /* Each of these leaves the decision to the strict decoder. */
+    const char *other[] = {
+        NULL, "", "garbage", "[]", "{}",
+        CANON "x", /* trailing text */
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        assert_int_equal(sw_usage_decode_fast(other[i], &a), -1);
+    /* an unknown key, a repeated key, an escaped string: before the rest */
+    const char *prefix[] = {"\"x\":1,", "\"ts\":1,", "\"mem_mb\":\"a\\u0062\","};
+    for (size_t i = 0; i < sizeof prefix / sizeof prefix[0]; i++) {
+        char buf[1024];
+        snprintf(buf, sizeof buf, "{%s%s", prefix[i], CANON + 1);
+        assert_int_equal(sw_usage_decode_fast(buf, &a), -1);
+        assert_int_equal(sw_msg_usage_decode(buf, &b, &err), -1);
+    }
+    /* Values the fast path refuses: negative, fraction, exponent, leading
+     * zero, 19 digits, period out of range, bad UUID, a missing field. */
+    const char *from[] = {"\"cpu_ns\":5", "\"cpu_ns\":5", "\"cpu_ns\":5", "\"cpu_ns\":5",
+                          "\"cpu_ns\":5", "\"period_s\":60", "\"period_s\":60",
+                          "\"node_id\":\"3", "\"cpu_ns\":5,"};
+    const char *to[] = {"\"cpu_ns\":-5", "\"cpu_ns\":5.0", "\"cpu_ns\":5e0", "\"cpu_ns\":05",
+                        "\"cpu_ns\":1000000000000000000", "\"period_s\":0",
+                        "\"period_s\":86401", "\"node_id\":\"x", ""};
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        char buf[1024];
+        const char *at = strstr(CANON, from[i]);
+        assert_non_null(at);
+        snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - CANON), CANON, to[i],
+                 at + strlen(from[i]));
+        assert_int_equal(sw_usage_decode_fast(buf, &a), -1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample_id),
         cmocka_unit_test(test_disposition),
+        cmocka_unit_test(test_decode_fast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
