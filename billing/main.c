@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include "billing/hooks.h"
 #include "billing/usage.h"
 #include "core/alloc.h"
 #include "core/conf.h"
@@ -119,7 +120,13 @@ int main(int argc, char **argv)
         .suspect = &b.suspect,
         .stopping = is_stopping,
     };
+    struct sw_hooks *hooks = sw_hooks_start(b.db_url, &err);
+    if (!hooks) {
+        sw_log_err(SW_LOG_ERROR, "startup.failed", &err);
+        return 2;
+    }
     sw_worker_run(&w);
+    sw_hooks_stop(hooks);
     sw_db_free(b.db);
     sw_redis_free(b.redis);
     sw_info("billing.stopped", "consumer=%s", c.consumer);

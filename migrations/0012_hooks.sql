@@ -138,6 +138,29 @@ BEGIN
 END
 $$;
 
+-- One step of the usage.hourly emitter: emits every completed hour (ended
+-- at least p_delay ago, so late samples are in) from the watermark on, and
+-- moves the watermark. The watermark's row lock makes deliverers take
+-- turns; the key of usage_hourly_events makes a repeat emit nothing.
+CREATE FUNCTION sw_hooks_usage_tick(p_delay interval) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    f timestamptz;
+    t timestamptz := date_trunc('hour', now() - p_delay);
+    n integer;
+BEGIN
+    INSERT INTO hooks_watermark (usage_hour)
+    VALUES (date_trunc('hour', now()) - interval '24 hours') ON CONFLICT DO NOTHING;
+    SELECT usage_hour INTO f FROM hooks_watermark FOR UPDATE;
+    IF f >= t THEN
+        RETURN 0;
+    END IF;
+    n := sw_hooks_usage_hourly(f, t);
+    UPDATE hooks_watermark SET usage_hour = t;
+    RETURN n;
+END
+$$;
+
 -- ---- the events of orders, servers and jobs, in the transaction of the change
 
 CREATE FUNCTION sw_hooks_order_created() RETURNS trigger

@@ -96,12 +96,12 @@ for url in http://127.0.0.1:9/x http://10.0.0.1/x "http://[::1]/x" http://169.25
     sw_t_eq "a private address is refused when not allowed: $url" "422 unprocessable" "$SW_STATUS $(j .error.code)"
 done
 
-api POST /v1/webhooks "$R1TOK" '{"url":"https://gone.example.com/","events":["order.created"]}'
-WDEL=$(j .id)
-api DELETE "/v1/webhooks/$WDEL" "$R1TOK"
+api DELETE "/v1/webhooks/$W1" "$R1TOK"
 sw_t_eq "the owner deletes a webhook: 204" 204 "$SW_STATUS"
-api GET "/v1/webhooks/$WDEL/deliveries" "$R1TOK"
+api GET "/v1/webhooks/$W1/deliveries" "$R1TOK"
 sw_t_eq "a deleted webhook is not found" 404 "$SW_STATUS"
+api GET /v1/webhooks "$R1TOK"
+sw_t_eq "nor listed" 0 "$(j '.items | length')"
 
 # ---- events from triggers ----
 ev_count() { sw_t_psql -c "select count(*) from events where type = '$1' and account_id = '$2'"; }
@@ -127,5 +127,158 @@ sql "update jobs set state = 'running' where id = '$JOB'" >/dev/null
 sql "update jobs set state = 'failed', error = 'boom' where id = '$JOB'" >/dev/null
 sql "update jobs set state = 'dead' where id = '$JOB'" >/dev/null
 sw_t_eq "a job that fails, then dies, emits one job.failed about the server's owner" 1 "$(ev_count job.failed "$A1")"
+
+# ---- delivery ----
+RECV=$SW_T_DIR/recv
+echo '{}' >"$RECV.secrets"
+: >"$RECV.log"
+sw_t_daemon receiver python3 "$SW_SRCDIR/tests/integration/hooks_receiver.py" "$RECV.port" \
+    "$RECV.secrets" "$RECV.log"
+sw_t_wait "the receiver's port" 10 test -s "$RECV.port" || exit 99
+PORT=$(cat "$RECV.port")
+# A panel that allows private addresses, as ./scripts/up's does.
+SLIPWAY_HOOKS_ALLOW_PRIVATE=1 sw_t_panel
+
+mkhook() { # token url-base path events-json -> WID; the receiver learns its secret
+    api POST /v1/webhooks "$1" "{\"url\":\"$2$3\",\"events\":$4}"
+    [ "$SW_STATUS" = 201 ] || { echo "could not create webhook $3: $SW_STATUS $SW_BODY"; exit 99; }
+    WID=$(j .id)
+    python3 -c 'import json,sys; f=sys.argv[1]; d=json.load(open(f)); d[sys.argv[2]]=sys.argv[3]; json.dump(d,open(f,"w"))' \
+        "$RECV.secrets" "$3" "$(j .secret)"
+}
+recv() { jq -s "$@" "$RECV.log"; }           # jq over every request received
+nrecv() { recv "[.[] | select(.path == \"$1\")] | length"; }
+recv_at_least() { [ "$(nrecv "$1")" -ge "$2" ]; }
+dstate() { sw_t_psql -c "select string_agg(state, ',' order by created_at) from webhook_deliveries where webhook_id = '$1'"; }
+dstate_is() { [ "$(dstate "$1")" = "$2" ]; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+order_for() { # reseller-token customer -> ORDER, SRV2
+    api POST "/v1/reseller/customers/$2/orders" "$1" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"h$RANDOM.example.com\"}"
+    [ "$SW_STATUS" = 202 ] || { echo "order: $SW_STATUS $SW_BODY"; exit 99; }
+    ORDER=$(j .order.id) SRV2=$(j .server.id)
+}
+export SLIPWAY_HOOKS_RETRY_SCHEDULE=0,1,1
+
+# A deliverer that does not allow private addresses refuses to connect to
+# one, even by a name (localhost) the panel cannot check.
+mkhook "$R1TOK" "http://localhost:$PORT" /ok/priv '["order.created"]'
+WPRIV=$WID
+sw_t_daemon billing0 env SLIPWAY_HOOKS_ALLOW_PRIVATE=0 slipway-billing
+order_for "$R1TOK" "$A1"
+sw_t_wait "three refused attempts" 20 dstate_is "$WPRIV" failed
+api GET "/v1/webhooks/$WPRIV/deliveries" "$R1TOK"
+sw_t_eq "a private address is refused by the deliverer: three attempts, no status" "3 null" \
+    "$(j '(.items[0].attempts | length | tostring) + " " + (.items[0].attempts | map(.status_code) | unique | .[0] | tostring)')"
+sw_t_check "each attempt says why" grep -q "refused to connect to" <<<"$(j '.items[0].attempts[0].error')"
+sw_t_eq "and the receiver got nothing" 0 "$(nrecv /ok/priv)"
+kill "$SW_T_PID_billing0"
+sw_t_wait "billing0 stops" 20 gone "$SW_T_PID_billing0"
+PRIV_DELIVERY=$(j '.items[0].id')
+
+# From here on the deliverers allow private addresses.
+export SLIPWAY_HOOKS_ALLOW_PRIVATE=1
+sw_t_daemon billing1 slipway-billing
+api POST "/v1/webhooks/$WPRIV/deliveries/$PRIV_DELIVERY/redeliver" "$R1TOK" '{}'
+sw_t_eq "a failed delivery is redelivered by hand: 202" "202 pending" "$SW_STATUS $(j .delivery.state)"
+sw_t_wait "the redelivery" 20 dstate_is "$WPRIV" delivered
+api GET "/v1/webhooks/$WPRIV/deliveries" "$R1TOK"
+sw_t_eq "its fourth attempt is manual and got 200" "4 true 200" \
+    "$(j '.items[0].attempts | "\(length) \(.[3].manual) \(.[3].status_code)"')"
+
+mkhook "$R1TOK" "http://127.0.0.1:$PORT" /ok/r1 '["order.created","server.provisioned"]'
+WR1=$WID
+mkhook "$R2TOK" "http://127.0.0.1:$PORT" /ok/r2 '["order.created"]'
+mkhook "$OP" "http://127.0.0.1:$PORT" /ok/op '["order.created"]'
+mkhook "$R1TOK" "http://127.0.0.1:$PORT" /fail1/r1 '["order.created"]'
+WFAIL1=$WID
+mkhook "$R1TOK" "http://127.0.0.1:$PORT" /gone/r1 '["order.created"]'
+WGONE=$WID
+mkhook "$R1TOK" "http://127.0.0.1:$PORT" /fail3/r1 '["order.created"]'
+WFAIL3=$WID
+order_for "$R1TOK" "$A1"
+ORDER_A1=$ORDER SRV_A1=$SRV2
+order_for "$R2TOK" "$B1"
+ORDER_B1=$ORDER
+sw_t_wait "every endpoint's deliveries settle" 30 bash -c "
+    [ \"\$(psql '$SLIPWAY_DATABASE_URL' -qAt -c \"select count(*) from webhook_deliveries where state = 'pending'\")\" = 0 ] &&
+    [ \"\$(psql '$SLIPWAY_DATABASE_URL' -qAt -c \"select count(*) from webhook_deliveries\")\" -ge 8 ]"
+
+sw_t_eq "every request carried a signature Python's hmac verifies, a fresh timestamp and JSON" \
+    "true" "$(recv '[.[] | .sig_ok and .ts_ok and .content_type == "application/json" and .payload != null] | all')"
+sw_t_eq "a tampered body or timestamp never verifies" "[false]" \
+    "$(recv -c '[.[] | .tampered_body_ok, .tampered_ts_ok] | unique' | tr -d ' \n')"
+sw_t_eq "the reseller's endpoint got its customer's order once" "$ORDER_A1" \
+    "$(recv -r '[.[] | select(.path == "/ok/r1") | .payload.data.order.id] | join(",")')"
+EV_A1=$(sw_t_psql -c "select id from events where type = 'order.created' and data->'order'->>'id' = '$ORDER_A1'")
+sw_t_eq "webhook-id is the event's id" "$EV_A1" "$(recv -r '[.[] | select(.path == "/ok/r1") | .id][0]')"
+sw_t_eq "the payload is {type, timestamp, data}" "order.created true" \
+    "$(recv -r '[.[] | select(.path == "/ok/r1")][0].payload | "\(.type) \(.timestamp | test("^[0-9-]+T[0-9:.]+Z$"))"')"
+sw_t_eq "another reseller's endpoint got only its own customer's order" "$ORDER_B1" \
+    "$(recv -r '[.[] | select(.path == "/ok/r2") | .payload.data.order.id] | join(",")')"
+sw_t_eq "the operator's endpoint got both" "$(sort <<<"$ORDER_A1"$'\n'"$ORDER_B1" | paste -sd,)" \
+    "$(recv -r '[.[] | select(.path == "/ok/op") | .payload.data.order.id] | sort | join(",")')"
+sw_t_eq "500 then 200: two requests with one webhook-id, accepted once" "500,200 1 1" \
+    "$(recv -r '[.[] | select(.path == "/fail1/r1")] | "\(map(.status | tostring) | join(",")) \(map(.id) | unique | length) \(map(select(.status == 200)) | length)"')"
+api GET "/v1/webhooks/$WFAIL1/deliveries" "$R1TOK"
+sw_t_eq "its deliveries show both attempts and delivered" "delivered 500,200" \
+    "$(j '.items[0] | "\(.state) \(.attempts | map(.status_code | tostring) | join(","))"')"
+api GET /v1/webhooks "$R1TOK"
+sw_t_eq "410 disables the endpoint" "disabled" "$(j ".items[] | select(.id == \"$WGONE\") | .state")"
+sw_t_eq "and fails its delivery after one attempt" "failed 1" \
+    "$(sw_t_psql -c "select state, (select count(*) from webhook_attempts a where a.delivery_id = d.id) from webhook_deliveries d where webhook_id = '$WGONE'" | tr '|' ' ')"
+sw_t_eq "500 three times: the schedule is spent, failed" "failed 3" \
+    "$(sw_t_psql -c "select state, attempts from webhook_deliveries where webhook_id = '$WFAIL3'" | tr '|' ' ')"
+D3=$(sw_t_psql -c "select id from webhook_deliveries where webhook_id = '$WFAIL3'")
+api POST "/v1/webhooks/$WGONE/deliveries/$(sw_t_psql -c "select id from webhook_deliveries where webhook_id = '$WGONE'")/redeliver" "$R1TOK" '{}'
+sw_t_eq "a disabled endpoint's delivery cannot be redelivered: 409" 409 "$SW_STATUS"
+api POST "/v1/webhooks/$WFAIL1/deliveries/$D3/redeliver" "$R1TOK" '{}'
+sw_t_eq "another endpoint's delivery is not found under this one" 404 "$SW_STATUS"
+api POST "/v1/webhooks/$WFAIL3/deliveries/$D3/redeliver" "$R2TOK" '{}'
+sw_t_eq "nor by another reseller" 404 "$SW_STATUS"
+api POST "/v1/webhooks/$WFAIL3/deliveries/$D3/redeliver" "$R1TOK" '{}'
+sw_t_wait "the manual redelivery" 20 dstate_is "$WFAIL3" delivered
+sw_t_eq "the receiver got it a fourth time, same id, now 200" "500,500,500,200 1" \
+    "$(recv -r '[.[] | select(.path == "/fail3/r1")] | "\(map(.status | tostring) | join(",")) \(map(.id) | unique | length)"')"
+
+# server.provisioned, and nothing more for the disabled endpoint
+sql "update servers set state = 'provisioning' where id = '$SRV_A1'" >/dev/null
+sql "update servers set state = 'running' where id = '$SRV_A1'" >/dev/null
+order_for "$R1TOK" "$A1"
+sw_t_wait "server.provisioned and the next order" 20 recv_at_least /ok/r1 3
+sw_t_eq "server.provisioned names the server" "$SRV_A1" \
+    "$(recv -r '[.[] | select(.path == "/ok/r1" and .payload.type == "server.provisioned") | .payload.data.server.id] | join(",")')"
+sw_t_eq "the disabled endpoint got nothing more" 1 "$(nrecv /gone/r1)"
+
+# ---- usage.hourly: once per server and completed hour ----
+mkhook "$R1TOK" "http://127.0.0.1:$PORT" /ok/usage '["usage.hourly"]'
+sample() { # hours-ago minute cpu_ns
+    sql "insert into usage_samples (sample_id, server_id, node_id, ts, period_s, cpu_ns, mem_mb, mem_max_mb, net_rx_bytes, net_tx_bytes, disk_rd_bytes, disk_wr_bytes)
+         select '$SRV_A1:' || extract(epoch from t)::bigint, '$SRV_A1', '$NODE', t, 60, $3, 256, 512, 1000, 2000, 10, 20
+         from (select date_trunc('hour', now()) - interval '$1 hours' + interval '$2 minutes' as t) x" >/dev/null
+}
+sample 3 10 1000000000
+sample 3 20 500000000
+sample 2 5 7
+# The deliverers have emitted up to the current hour already; samples are
+# stamped in the past here, so take the watermark back to before them, as
+# if the deliverers had been down for four hours.
+sql "update hooks_watermark set usage_hour = date_trunc('hour', now()) - interval '4 hours'" >/dev/null
+sw_t_wait "two usage.hourly" 20 recv_at_least /ok/usage 2
+sw_t_eq "one event per server-hour, with that hour's totals" "1500000000,7 30720,15360 2000,1000" \
+    "$(recv -r '[.[] | select(.path == "/ok/usage") | .payload.data] | sort_by(.from) | "\(map(.cpu_ns | tostring) | join(",")) \(map(.mem_mb_seconds | tostring) | join(",")) \(map(.net_rx_bytes | tostring) | join(","))"')"
+sql "update hooks_watermark set usage_hour = usage_hour - interval '10 hours'" >/dev/null
+wm_back() { [ "$(sw_t_psql -c "select usage_hour = date_trunc('hour', now() - interval '5 minutes') from hooks_watermark")" = t ]; }
+sw_t_wait "the watermark moves up again" 20 wm_back
+sw_t_eq "going over the same hours again emits nothing twice" 2 \
+    "$(sw_t_psql -c "select count(*) from events where type = 'usage.hourly'")"
+
+# ---- two deliverers at once never send one delivery twice ----
+sw_t_daemon billing2 slipway-billing
+mkhook "$OP" "http://127.0.0.1:$PORT" /slow/many '["job.failed"]'
+sql "select sw_event_emit('job.failed', '$A1', jsonb_build_object('n', g)) from generate_series(1, 40) g" >/dev/null
+sw_t_wait "40 deliveries" 40 recv_at_least /slow/many 40
+sw_t_eq "40 requests, 40 ids, one attempt each" "40 40 40" \
+    "$(nrecv /slow/many) $(recv '[.[] | select(.path == "/slow/many") | .id] | unique | length') $(sw_t_psql -c "select count(*) from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id join webhook_endpoints w on w.id = d.webhook_id where w.url like '%/slow/many'")"
+sw_t_check "both deliverers sent some" bash -c "grep -q hooks.attempt '$SW_T_DIR/billing1.log' && grep -q hooks.attempt '$SW_T_DIR/billing2.log'"
 
 sw_t_done
