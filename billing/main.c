@@ -1,9 +1,12 @@
 /* slipway-billing: consumes stream "usage" (group "billing") and stores
- * each sample once. Rating, invoices and webhooks come in a later issue.
- * SIGTERM or SIGINT stops it cleanly after the entry in hand.
+ * each sample once; a second thread keeps draft invoices current,
+ * finalizes months that are over and runs dunning (cycle.c). Webhooks are
+ * the billing hooks'. SIGTERM or SIGINT stops it cleanly after the entry
+ * in hand.
  */
 #include "config.h"
 
+#include "billing/cycle.h"
 #include "billing/hooks.h"
 #include "billing/usage.h"
 #include "core/alloc.h"
@@ -16,6 +19,7 @@
 #include "core/redis.h"
 #include "core/worker.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +71,8 @@ int main(int argc, char **argv)
     if (argc > 1) {
         fprintf(argc > 1 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
                 "usage: slipway-billing\n"
-                "Stores usage samples from Redis stream \"usage\" once each.\n"
+                "Stores usage samples from Redis stream \"usage\" once each, keeps\n"
+                "draft invoices current, finalizes months and runs dunning.\n"
                 "Configured by environment variables; see slipwayctl config.\n");
         return strcmp(argv[1], "--help") == 0 ? 0 : 2;
     }
@@ -86,7 +91,11 @@ int main(int argc, char **argv)
     long idle_ms = 0;
     b.db_url = sw_conf_require("SLIPWAY_DATABASE_URL", &err);
     b.redis_url = b.db_url ? sw_conf_require("SLIPWAY_REDIS_URL", &err) : NULL;
-    if (!b.redis_url || sw_conf_long("SLIPWAY_CLAIM_IDLE_MS", 100, 86400000L, &idle_ms, &err) < 0) {
+    long interval = 0, due = 0, grace = 0;
+    if (!b.redis_url || sw_conf_long("SLIPWAY_CLAIM_IDLE_MS", 100, 86400000L, &idle_ms, &err) < 0 ||
+        sw_conf_long("SLIPWAY_BILLING_INTERVAL", 1, 86400, &interval, &err) < 0 ||
+        sw_conf_long("SLIPWAY_INVOICE_DUE_DAYS", 0, 3650, &due, &err) < 0 ||
+        sw_conf_long("SLIPWAY_DUNNING_GRACE_DAYS", 0, 3650, &grace, &err) < 0) {
         sw_log_err(SW_LOG_ERROR, "startup.failed", &err);
         return 2;
     }
@@ -120,13 +129,22 @@ int main(int argc, char **argv)
         .suspect = &b.suspect,
         .stopping = is_stopping,
     };
+    struct sw_billing_cycle cycle = {b.db_url, interval, (int)due, (int)grace, is_stopping, NULL};
+    pthread_t cycle_thread;
+    if (pthread_create(&cycle_thread, NULL, sw_billing_cycle_run, &cycle) != 0) {
+        sw_error("startup.failed", "msg=\"could not start the billing cycle thread\"");
+        return 1;
+    }
     struct sw_hooks *hooks = sw_hooks_start(b.db_url, &err);
     if (!hooks) {
         sw_log_err(SW_LOG_ERROR, "startup.failed", &err);
+        stopping = 1;
+        pthread_join(cycle_thread, NULL);
         return 2;
     }
     sw_worker_run(&w);
     sw_hooks_stop(hooks);
+    pthread_join(cycle_thread, NULL);
     sw_db_free(b.db);
     sw_redis_free(b.redis);
     sw_info("billing.stopped", "consumer=%s", c.consumer);

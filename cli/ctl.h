@@ -13,4 +13,7 @@ int sw_ctl_migrate(struct sw_db *db, const char *dir, int *applied, struct sw_er
 #include <stdio.h>
 int sw_ctl_balloon_sim(const char *path, FILE *out, struct sw_err *err);
 
+/* slipwayctl invoice run|dunning ...: 0, -1 with err set, or 2 (usage). */
+int sw_ctl_invoice(int argc, char **argv, struct sw_err *err);
+
 #endif

@@ -163,6 +163,13 @@ static int cmd_balloon_sim(int argc, char **argv)
     return 0;
 }
 
+static int cmd_invoice(int argc, char **argv)
+{
+    struct sw_err err = {0};
+    int rc = sw_ctl_invoice(argc, argv, &err);
+    return rc < 0 ? fail(&err) : rc;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct ctl_cmd commands[] = {
@@ -174,6 +181,12 @@ static const struct ctl_cmd commands[] = {
      "write a libvirt test-driver node file for a simulated node", cmd_node_file},
     {"balloon-sim", "balloon-sim SCENARIO.json",
      "run the ballooning controller over a scenario; a JSON line per tick", cmd_balloon_sim},
+    {"invoice", "invoice run [--period YYYY-MM] [--draft]",
+     "finalize a month's invoices (default: last month), or recompute drafts (default: this "
+     "month)", cmd_invoice},
+    {"invoice", "invoice dunning",
+     "mark invoices unpaid past due + grace overdue and suspend their accounts' servers",
+     cmd_invoice},
     {"help", "help", "this list", cmd_help},
     {NULL, NULL, NULL, NULL},
 };

@@ -9,7 +9,9 @@
  * reverses exactly the held servers (state back, unsuspend job): a server
  * that was suspended already, by its reseller, by billing or by hand,
  * stays suspended. Servers still being created are left alone and listed
- * as skipped in the answer. */
+ * as skipped in the answer. Holds have a reason: these statements touch
+ * only 'account' holds; billing's dunning keeps its own ('dunning', 0011),
+ * so neither undoes the other's suspension. */
 #include "config.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
@@ -167,7 +169,8 @@ static int add_job(struct sw_db *db, struct suspension *s, const char *server_id
         "  RETURNING sw_job_json(jobs) AS js),"
         " s AS (UPDATE servers SET state = $7, updated_at = now() WHERE id = $2),"
         " h AS (INSERT INTO suspension_holds (account_id, server_id, job_id, prev_state)"
-        "  SELECT $5, $2, $1, $6 WHERE $6::text IS NOT NULL ON CONFLICT (account_id, server_id)"
+        "  SELECT $5, $2, $1, $6 WHERE $6::text IS NOT NULL"
+        "  ON CONFLICT (account_id, server_id, reason)"
         "  DO UPDATE SET job_id = EXCLUDED.job_id, prev_state = EXCLUDED.prev_state,"
         "  created_at = now())"
         " SELECT js FROM j",
@@ -282,7 +285,8 @@ static int unsuspend_tx(struct sw_db *db, void *ctx, struct sw_err *err)
                      "SELECT h.server_id, s.state, j.state, o.id, o.state, h.prev_state"
                      " FROM suspension_holds h JOIN servers s ON s.id = h.server_id"
                      " JOIN jobs j ON j.id = h.job_id JOIN accounts o ON o.id = s.owner_id"
-                     " WHERE h.account_id = $1 ORDER BY h.created_at, h.server_id FOR UPDATE OF s",
+                     " WHERE h.account_id = $1 AND h.reason = 'account'"
+                     " ORDER BY h.created_at, h.server_id FOR UPDATE OF s",
                      SW_PARAMS(s->id));
     if (!res)
         return -1;
@@ -299,6 +303,7 @@ static int unsuspend_tx(struct sw_db *db, void *ctx, struct sw_err *err)
                            "INSERT INTO suspension_holds (account_id, server_id, job_id,"
                            " prev_state) SELECT $3, server_id, job_id, prev_state"
                            " FROM suspension_holds WHERE account_id = $1 AND server_id = $2"
+                           " AND reason = 'account'"
                            " ON CONFLICT DO NOTHING",
                            SW_PARAMS(s->id, sid, owner)) < 0
                      ? -1
@@ -322,7 +327,8 @@ static int unsuspend_tx(struct sw_db *db, void *ctx, struct sw_err *err)
         }
     }
     PQclear(res);
-    if (rc == 0 && sw_db_run(db, err, "DELETE FROM suspension_holds WHERE account_id = $1",
+    if (rc == 0 && sw_db_run(db, err, "DELETE FROM suspension_holds WHERE account_id = $1"
+                             " AND reason = 'account'",
                              SW_PARAMS(s->id)) < 0)
         rc = -1;
     return rc;

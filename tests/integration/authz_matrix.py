@@ -51,10 +51,10 @@ URL = os.environ["SW_URL"].rstrip("/")
 DB = os.environ["SLIPWAY_DATABASE_URL"]
 OP_TOKEN = os.environ["SW_OP_TOKEN"]
 ALLOW_PENDING = os.environ.get("SW_MATRIX_ALLOW_PENDING") == "1"
-# API.md routes that the billing work (invoices, payments, webhooks and
-# hooks) will add; their matrix entries wait here until the routes exist,
-# and are exercised like every other route from then on.
-LATER = ("/v1/invoices", "/v1/admin/invoices", "/v1/admin/payments")
+# API.md routes of a later issue wait here until the routes exist, and are
+# exercised like every other route from then on. (None now: the billing
+# routes, webhooks and the payment hook have landed.)
+LATER = ()
 VERBOSE = os.environ.get("SW_MATRIX_VERBOSE") == "1"
 THREADS = int(os.environ.get("SW_MATRIX_THREADS", "16"))
 T0 = time.monotonic()
@@ -167,8 +167,10 @@ def visible(kind, caller, obj):
     """May caller see obj, an object of kind (the matrix's object kinds)?"""
     if not obj.exists:
         return False
-    if kind in ("server", "order", "job", "webhook", "invoice", "delivery"):
+    if kind in ("server", "order", "job", "webhook", "delivery"):
         return tenant_visible(caller, obj.owner)
+    if kind == "invoice":  # the billed account's and operators', never a reseller's customers'
+        return caller.kind == "operator" or caller.id == obj.owner.id
     if kind == "token":  # one of the caller's own tokens, nobody else's
         return caller.id == obj.owner.id
     if kind == "customer":  # a customer account the caller administers
@@ -284,8 +286,9 @@ MATRIX = [
       body={"type": "reboot"}),
     E("GET", "/v1/servers/{id}/usage", obj="server", owner="server"),
     E("GET", "/v1/jobs/{id}", obj="job", owner="job"),
-    E("GET", "/v1/invoices", lists="invoice", complete="scope", probe=True),
-    E("GET", "/v1/invoices/{id}", obj="invoice"),
+    E("GET", "/v1/invoices", lists="invoice", complete="self", probe=True,
+      extra_queries=[{"state": "draft"}, {"period": "2024-01"}]),
+    E("GET", "/v1/invoices/{id}", obj="invoice", owner="invoice"),
     # ---- resellers
     rs("GET", "/v1/reseller/customers", lists="customer", complete="subtree", probe=True,
        extra_queries=[{"external_id": "cust-42"}]),
@@ -357,10 +360,10 @@ MATRIX = [
     op("GET", "/v1/admin/jobs", query={"state": "failed"}),
     op("POST", "/v1/admin/jobs/{id}/retry", obj="opjob", body={}),
     op("GET", "/v1/admin/audit"),
-    op("GET", "/v1/admin/invoices"),
-    op("POST", "/v1/admin/payments", allow_404=True,
-       body=lambda c: {"invoice_id": c.invoice or str(uuid.uuid4()), "amount": MONEY},
-       note="404 accepted for the operator while no invoice can be made"),
+    op("GET", "/v1/admin/invoices", lists="invoice", complete="scope", probe=True,
+       extra_queries=[{"state": "open"}, {"period": "2024-01"}]),
+    op("POST", "/v1/admin/payments",
+       body=lambda c: {"invoice_id": c.invoice or str(uuid.uuid4()), "amount": MONEY}),
 ]
 
 

@@ -62,8 +62,29 @@ sw_t_check() {
 sw_t_eq() {
     if [ "$2" = "$3" ]; then sw_t_ok "$1"; else sw_t_fail "$1: expected '$2', got '$3'"; fi
 }
+# The billing invariants (sw_billing_check(), migrations/0011_billing.sql):
+# the ledger balances, each usage sample is aggregated once, invoices and
+# payments add up, invoice numbers are gapless. Run by sw_t_done on every
+# test that started a database, once it is migrated that far; a violation
+# fails the test. A database the test has stopped cannot be checked.
+sw_t_billing_invariants() {
+    [ -n "${SW_PG_URL:-}" ] || return 0
+    local has out
+    has=$(psql "$SW_PG_URL" -qAt -c "select to_regproc('sw_billing_check') is not null" 2>/dev/null) ||
+        { echo "# billing invariants not checked: the database does not answer"; return 0; }
+    [ "$has" = t ] || return 0
+    if ! out=$(psql "$SW_PG_URL" -qAt -v ON_ERROR_STOP=1 -c "select * from sw_billing_check()" 2>&1); then
+        sw_t_fail "the billing invariants could be checked: $out"
+    elif [ -n "$out" ]; then
+        sw_t_fail "the billing invariants hold after the test: $(head -c 2000 <<<"$out")"
+    else
+        sw_t_ok "the billing invariants hold after the test"
+    fi
+}
+
 # Ends the test: exit status from the checks.
 sw_t_done() {
+    sw_t_billing_invariants
     echo "$SW_T_PASS passed, $SW_T_FAIL failed"
     [ "$SW_T_FAIL" -eq 0 ] && [ "$SW_T_PASS" -gt 0 ]
     exit $?
