@@ -404,16 +404,38 @@ static int in_scope(struct sw_req *req, const char *what, const char *sql_fmt, c
     return 0;
 }
 
-/* sw_payment_apply() refuses a bad invoice, currency or amount with an
- * SQL error (raised as invalid input): unprocessable, or not found when it
- * names no invoice. */
+/* What sw_payment_apply() refuses, by the SQLSTATE it raises (migration
+ * 0011): core/db.c leaves these as internal errors, with "sqlstate=SBnnn
+ * <message>" in the detail. Its messages name only what the signer sent or
+ * may see (checked before the call). */
+static const struct {
+    const char *sqlstate;
+    enum sw_errc code;
+    const char *msg; /* NULL: the function's own message */
+} payment_errors[] = {
+    {"SB001", SW_ENOTFOUND, "invoice not found"},
+    {"SB002", SW_EUNPROCESSABLE, NULL}, /* currency */
+    {"SB003", SW_EUNPROCESSABLE, NULL}, /* amount */
+    {"SB004", SW_EUNPROCESSABLE, NULL}, /* a draft invoice */
+    {"SB005", SW_EUNPROCESSABLE,
+     "the account is not billed by this installation (a reseller bills its customers)"},
+    {"SB006", SW_EUNPROCESSABLE, NULL}, /* source or reference */
+};
+
 static void payment_error(struct sw_err *err)
 {
-    if (err->code != SW_EINVALID && err->code != SW_EINTERNAL)
+    for (size_t i = 0; i < sizeof payment_errors / sizeof payment_errors[0]; i++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "sqlstate=%s ", payment_errors[i].sqlstate);
+        size_t n = strlen(prefix);
+        if (strncmp(err->detail, prefix, n) != 0)
+            continue;
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%.200s",
+                 payment_errors[i].msg ? payment_errors[i].msg : err->detail + n);
+        SW_ERR(err, payment_errors[i].code, "%s", msg);
         return;
-    bool missing = strstr(err->detail, "not found") != NULL;
-    SW_ERR(err, missing ? SW_ENOTFOUND : SW_EUNPROCESSABLE, "%s",
-           missing ? "invoice not found" : "the payment cannot be applied to that invoice");
+    }
 }
 
 SW_HANDLER(sw_h_hook_payments)
@@ -472,7 +494,11 @@ SW_HANDLER(sw_h_hook_payments)
     if (acct && in_scope(req, "account", "SELECT 1 FROM accounts t WHERE t.id = $2::uuid AND %s",
                          "t.id", acct, err) < 0)
         goto out;
-    if (inv && in_scope(req, "invoice", "SELECT 1 FROM invoices t WHERE t.id = $2::uuid AND %s",
+    /* An invoice is its billed account's and the operator's (SW_OWN_INVOICE). */
+    if (inv && in_scope(req, "invoice",
+                        "SELECT 1 FROM invoices t WHERE t.id = $2::uuid AND %s AND"
+                        " (t.account_id = $1::uuid OR EXISTS (SELECT 1 FROM accounts o"
+                        "  WHERE o.id = $1::uuid AND o.kind = 'operator'))",
                         "t.account_id", inv, err) < 0)
         goto out;
     char amt[24];

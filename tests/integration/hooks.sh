@@ -10,8 +10,9 @@
 #     exactly once), 410 disables the endpoint, redelivery by hand, private
 #     addresses refused by the deliverer when not allowed, usage.hourly once
 #     per server-hour, two deliverers at once never sending a delivery twice;
-#   - the incoming payment hook: a good signature applied once when
-#     replayed, a bad signature or a stale timestamp refused.
+#   - the incoming payment hook (billing's sw_payment_apply): a good
+#     signature applied once when replayed, a bad signature, a changed body
+#     or timestamp, a stale timestamp, another tenant's invoice refused.
 #
 # No provisioner: server and job states are moved by SQL, which is what
 # the triggers watch.
@@ -280,5 +281,85 @@ sw_t_wait "40 deliveries" 40 recv_at_least /slow/many 40
 sw_t_eq "40 requests, 40 ids, one attempt each" "40 40 40" \
     "$(nrecv /slow/many) $(recv '[.[] | select(.path == "/slow/many") | .id] | unique | length') $(sw_t_psql -c "select count(*) from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id join webhook_endpoints w on w.id = d.webhook_id where w.url like '%/slow/many'")"
 sw_t_check "both deliverers sent some" bash -c "grep -q hooks.attempt '$SW_T_DIR/billing1.log' && grep -q hooks.attempt '$SW_T_DIR/billing2.log'"
+
+# ---- the incoming payment hook ----
+mkinvoice() { # account -> an open invoice of 1000 EUR for it, finalized
+    local id
+    id=$(sw_t_psql -c "select sw_invoice_store_draft('$1', '2024-01', 'EUR', 0, 1000, 0,
+        json_build_array(json_build_object('kind', 'server', 'server_id', '$SRV_A1', 'owner_id', '$A1',
+            'plan_id', '$PLAN', 'started_at', 1704067200, 'ended_at', 1704070800, 'quantity', 3600,
+            'unit_price', 1, 'amount', 1000))::jsonb)")
+    sw_t_psql -c "select sw_invoice_finalize('$id', 14)" >/dev/null
+    echo "$id"
+}
+INV1=$(mkinvoice "$R1")
+INV2=$(mkinvoice "$R2")
+api POST /v1/account/hook-secret "$R1TOK" '{}'
+sw_t_eq "a reseller makes its hook secret, shown once" "201 $R1" "$SW_STATUS $(j .account_id)"
+HS_OLD=$(j .secret)
+api POST /v1/account/hook-secret "$R1TOK"
+HS=$(j .secret)
+sw_t_check "rotating makes another" test "$HS" != "$HS_OLD"
+api POST /v1/account/hook-secret "$A1TOK"
+sw_t_eq "a customer has none: 403" 403 "$SW_STATUS"
+sign() { # secret id ts body -> v1,<base64>, computed with Python's hmac
+    python3 -c 'import base64,hashlib,hmac,sys; s,i,t,b=sys.argv[1:5]; k=base64.b64decode(s[6:]); print("v1," + base64.b64encode(hmac.new(k, f"{i}.{t}.".encode() + b.encode(), hashlib.sha256).digest()).decode())' "$@"
+}
+hook_raw() { # account id ts signature body -> SW_STATUS SW_BODY
+    SW_STATUS=$(curl -s -o "$SW_T_DIR/.hresp" -w '%{http_code}' -X POST \
+        -H 'Content-Type: application/json' -H "webhook-account: $1" -H "webhook-id: $2" \
+        -H "webhook-timestamp: $3" -H "webhook-signature: $4" --data-binary "$5" "$SW_URL/v1/hooks/payments")
+    SW_BODY=$(cat "$SW_T_DIR/.hresp")
+}
+hook() { # secret account id ts body
+    hook_raw "$2" "$3" "$4" "$(sign "$1" "$3" "$4" "$5")" "$5"
+}
+NOW=$(date +%s)
+PAY="{\"invoice_id\":\"$INV1\",\"amount\":{\"amount\":400,\"currency\":\"EUR\"},\"reference\":\"whmcs-77\"}"
+hook "$HS" "$R1" msg_pay_1 "$NOW" "$PAY"
+sw_t_eq "a signed payment is applied" 200 "$SW_STATUS"
+P1=$(j .payment_id)
+hook "$HS" "$R1" msg_pay_1 "$NOW" "$PAY"
+sw_t_eq "replayed, it answers the same payment" "200 $P1" "$SW_STATUS $(j .payment_id)"
+hook "$HS" "$R1" msg_pay_1 "$((NOW + 1))" "$PAY"
+sw_t_eq "and again with a fresh timestamp" "200 $P1" "$SW_STATUS $(j .payment_id)"
+sw_t_eq "applied once: one payment, the invoice paid 400 of 1000" "1 400 open" \
+    "$(sw_t_psql -c "select (select count(*) from payments where source = 'hook'), paid_amount, state from invoices where id = '$INV1'" | tr '|' ' ')"
+sw_t_eq "one payment.received event" 1 \
+    "$(sw_t_psql -c "select count(*) from events where type = 'payment.received' and data->>'payment_id' = '$P1'")"
+hook "$HS_OLD" "$R1" msg_pay_2 "$NOW" "$PAY"
+sw_t_eq "the rotated-out secret is refused: 401" "401 unauthenticated" "$SW_STATUS $(j .error.code)"
+hook "$HS" "$R2" msg_pay_2 "$NOW" "$PAY"
+sw_t_eq "another account's signature does not match: 401" "401 unauthenticated" "$SW_STATUS $(j .error.code)"
+hook "$HS" "$(cat /proc/sys/kernel/random/uuid)" msg_pay_2 "$NOW" "$PAY"
+sw_t_eq "an unknown account answers like a bad signature" "401 unauthenticated" "$SW_STATUS $(j .error.code)"
+hook_raw "$R1" msg_pay_2 "$NOW" "$(sign "$HS" msg_pay_2 "$NOW" "$PAY")" "${PAY/400/900}"
+sw_t_eq "a body changed after signing: 401" "401 unauthenticated" "$SW_STATUS $(j .error.code)"
+hook_raw "$R1" msg_pay_2 "$((NOW - 1))" "$(sign "$HS" msg_pay_2 "$NOW" "$PAY")" "$PAY"
+sw_t_eq "a timestamp changed after signing: 401" "401 unauthenticated" "$SW_STATUS $(j .error.code)"
+hook "$HS" "$R1" msg_pay_2 "$((NOW - 600))" "$PAY"
+sw_t_eq "a timestamp 10 minutes old, rightly signed: 400" "400 invalid_request true" \
+    "$SW_STATUS $(j '.error.code + " " + (.error.message | test("too old") | tostring)')"
+hook "$HS" "$R1" msg_pay_2 "$((NOW + 600))" "$PAY"
+sw_t_eq "one 10 minutes ahead: 400" "400 invalid_request" "$SW_STATUS $(j .error.code)"
+hook_raw "" msg_pay_2 "$NOW" "$(sign "$HS" msg_pay_2 "$NOW" "$PAY")" "$PAY"
+sw_t_eq "no webhook-account: 400" "400 invalid_request" "$SW_STATUS $(j .error.code)"
+sw_t_eq "nothing refused was applied" 1 "$(sw_t_psql -c "select count(*) from payments where source = 'hook'")"
+hook "$HS" "$R1" msg_pay_3 "$NOW" "{\"invoice_id\":\"$INV1\",\"amount\":{\"amount\":400,\"currency\":\"USD\"}}"
+sw_t_eq "another currency than the invoice's: 422" "422 unprocessable" "$SW_STATUS $(j .error.code)"
+hook "$HS" "$R1" msg_pay_4 "$NOW" "{\"invoice_id\":\"$INV2\",\"amount\":{\"amount\":400,\"currency\":\"EUR\"}}"
+sw_t_eq "another reseller's invoice: 404" "404 not_found" "$SW_STATUS $(j .error.code)"
+hook "$HS" "$R1" msg_pay_5 "$NOW" "{\"account_id\":\"$A1\",\"amount\":{\"amount\":400,\"currency\":\"EUR\"}}"
+sw_t_eq "a payment for a customer the reseller bills itself: 422" "422 unprocessable" "$SW_STATUS $(j .error.code)"
+hook "$HS" "$R1" msg_pay_6 "$NOW" "{\"account_id\":\"$B1\",\"amount\":{\"amount\":400,\"currency\":\"EUR\"}}"
+sw_t_eq "another reseller's customer: 404" "404 not_found" "$SW_STATUS $(j .error.code)"
+hook "$HS" "$R1" msg_pay_7 "$NOW" "{\"invoice_id\":\"$INV1\",\"amount\":{\"amount\":0,\"currency\":\"EUR\"}}"
+sw_t_eq "a zero amount: 400" "400 invalid_request" "$SW_STATUS $(j .error.code)"
+hook "$HS" "$R1" msg_pay_8 "$NOW" "{\"invoice_id\":\"$INV1\",\"amount\":{\"amount\":600,\"currency\":\"EUR\"},\"extra\":1}"
+sw_t_eq "an unknown field: 400" "400 invalid_request" "$SW_STATUS $(j .error.code)"
+hook "$HS" "$R1" msg_pay_9 "$NOW" "{\"account_id\":\"$R1\",\"amount\":{\"amount\":600,\"currency\":\"EUR\"}}"
+sw_t_eq "the rest, to the account: paid in full" "200 paid 1000" \
+    "$SW_STATUS $(sw_t_psql -c "select state, paid_amount from invoices where id = '$INV1'" | tr '|' ' ')"
+sw_t_eq "the ledger's invariants hold" "" "$(sw_t_psql -c "select * from sw_billing_check()")"
 
 sw_t_done
