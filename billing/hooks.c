@@ -17,7 +17,7 @@
  *
  * Requests: POST, the event's JSON, Standard Webhooks headers signed with
  * the endpoint's secret and a fresh timestamp per attempt; http and https
- * only, no redirects, no proxies, 15 s in all. Every address curl is about
+ * only, no redirects, no proxies, 15 s in all (SLIPWAY_HOOKS_TIMEOUT). Every address curl is about
  * to connect to is checked in its open-socket callback, so private,
  * loopback and link-local destinations are refused (unless
  * SLIPWAY_HOOKS_ALLOW_PRIVATE) whatever a name resolves to at that moment.
@@ -49,9 +49,7 @@
 #include <unistd.h>
 
 #define FANOUT_BATCH 500
-#define TIMEOUT_MS 15000L
-#define CONNECT_TIMEOUT_MS 10000L
-#define LEASE_S 60          /* > TIMEOUT_MS: a live sender always finishes first */
+#define LEASE_MARGIN_S 5   /* lease = timeout + this: a live sender finishes first */
 #define POLL_MS 1000        /* due retries are found within this */
 #define USAGE_EVERY_S 2     /* how often the usage.hourly watermark is looked at */
 #define USAGE_DELAY "5 minutes" /* an hour is emitted this long after it ends */
@@ -62,6 +60,7 @@ struct sw_hooks {
     bool allow_private;
     struct sw_hooks_schedule sched;
     int concurrency;
+    long timeout_s;
     atomic_bool stopping;
     pthread_t thread;
     CURLM *multi;
@@ -294,8 +293,8 @@ static struct transfer *transfer_start(struct sw_hooks *h, const PGresult *res, 
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->timeout_s * 1000L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (h->timeout_s < 10 ? h->timeout_s : 10) * 1000L);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(t->body));
@@ -384,9 +383,9 @@ static int claim(struct sw_hooks *h, struct conn *c, int room, int *inflight, st
 {
     sw_uuid_t lease;
     sw_uuid_new(lease);
-    char lim[16], secs[16];
+    char lim[16], secs[24];
     snprintf(lim, sizeof lim, "%d", room);
-    snprintf(secs, sizeof secs, "%d", LEASE_S);
+    snprintf(secs, sizeof secs, "%ld", h->timeout_s + LEASE_MARGIN_S);
     PGresult *res = sw_db_exec(
         c->db, err,
         "WITH due AS (SELECT d.id FROM webhook_deliveries d"
@@ -517,6 +516,7 @@ struct sw_hooks *sw_hooks_start(const char *db_url, struct sw_err *err)
     struct sw_hooks h0 = {0};
     long conc = 0;
     if (sw_conf_bool("SLIPWAY_HOOKS_ALLOW_PRIVATE", &h0.allow_private, err) < 0 ||
+        sw_conf_long("SLIPWAY_HOOKS_TIMEOUT", 1, 60, &h0.timeout_s, err) < 0 ||
         sw_hooks_schedule_parse(sw_conf_get("SLIPWAY_HOOKS_RETRY_SCHEDULE"), &h0.sched, err) < 0 ||
         sw_conf_long("SLIPWAY_HOOKS_CONCURRENCY", 1, 256, &conc, err) < 0)
         return NULL;

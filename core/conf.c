@@ -54,6 +54,8 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_HOOKS_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,50400,72000,86400", "billing",
      "webhook attempts: seconds to wait before each, comma-separated (the first counts from the event); after the last, failed"},
     {"SLIPWAY_HOOKS_CONCURRENCY", "16", "billing", "webhook requests one billing daemon sends at once"},
+    {"SLIPWAY_HOOKS_TIMEOUT", "15", "billing",
+     "seconds a webhook request may take in all; a claimed delivery is leased for this plus 5"},
     {NULL, NULL, NULL, NULL},
 };
 

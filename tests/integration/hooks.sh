@@ -282,6 +282,22 @@ sw_t_eq "40 requests, 40 ids, one attempt each" "40 40 40" \
     "$(nrecv /slow/many) $(recv '[.[] | select(.path == "/slow/many") | .id] | unique | length') $(sw_t_psql -c "select count(*) from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id join webhook_endpoints w on w.id = d.webhook_id where w.url like '%/slow/many'")"
 sw_t_check "both deliverers sent some" bash -c "grep -q hooks.attempt '$SW_T_DIR/billing1.log' && grep -q hooks.attempt '$SW_T_DIR/billing2.log'"
 
+# ---- a deliverer killed mid-send: sent again later, under the same id ----
+kill "$SW_T_PID_billing1" "$SW_T_PID_billing2"
+sw_t_wait "billing1 and billing2 stop" 20 bash -c "! kill -0 $SW_T_PID_billing1 2>/dev/null && ! kill -0 $SW_T_PID_billing2 2>/dev/null"
+export SLIPWAY_HOOKS_TIMEOUT=3
+sw_t_daemon billing3 slipway-billing
+mkhook "$OP" "http://127.0.0.1:$PORT" /hang1/crash '["job.failed"]'
+WHANG=$WID
+sql "select sw_event_emit('job.failed', '$A1', '{\"crash\": true}')" >/dev/null
+sw_t_wait "the request arrives" 20 recv_at_least /hang1/crash 1
+kill -KILL "$SW_T_PID_billing3"
+sw_t_wait "billing3 is dead" 10 gone "$SW_T_PID_billing3"
+sw_t_daemon billing4 slipway-billing
+sw_t_wait "the lease runs out and another deliverer sends it" 30 dstate_is "$WHANG" delivered
+sw_t_eq "twice, under one webhook-id: at least once, never two ids" "hung,200 1" \
+    "$(recv -r '[.[] | select(.path == "/hang1/crash")] | "\(map(.status | tostring) | join(",")) \(map(.id) | unique | length)"')"
+
 # ---- the incoming payment hook ----
 mkinvoice() { # account -> an open invoice of 1000 EUR for it, finalized
     local id

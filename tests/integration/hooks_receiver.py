@@ -12,7 +12,10 @@ endpoints as it goes). The answer depends on the path's first segment:
   /ok/...          200
   /gone/...        410
   /failN/...       500 for the first N requests to this path, then 200
-  /slow/...        200 after 0.2 s (so concurrent senders overlap)
+  /slow/...        200 after 1 s (so concurrent senders overlap)
+  /hangN/...       the first N requests are logged with status "hung" as
+                   they arrive and answered only after 8 s (the sender is
+                   meant to die meanwhile); then 200
 Each log line: path, status answered, the webhook-* headers, the body,
 sig_ok (a v1 signature matches), ts_ok (within 5 minutes),
 tampered_body_ok / tampered_ts_ok (whether a changed body or timestamp
@@ -69,7 +72,8 @@ class Handler(BaseHTTPRequestHandler):
         elif first.startswith("fail") and n <= int(first[4:]):
             status = 500
         elif first == "slow":
-            time.sleep(0.2)
+            time.sleep(1)
+        hang = first.startswith("hang") and n <= int(first[4:])
         msg_id = self.headers.get("webhook-id", "")
         ts = self.headers.get("webhook-timestamp", "")
         sig = self.headers.get("webhook-signature", "")
@@ -91,15 +95,22 @@ class Handler(BaseHTTPRequestHandler):
             rec["payload"] = json.loads(body)
         except ValueError:
             rec["payload"] = None
+        if hang:
+            rec["status"] = "hung"
         with LOCK:
             with open(LOG_FILE, "a") as f:
                 f.write(json.dumps(rec) + "\n")
+        if hang:
+            time.sleep(8)
         out = b'{"ok":true}' if status == 200 else b'{"ok":false}'
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+        except OSError:
+            pass  # the sender is gone
 
 
 def main():
