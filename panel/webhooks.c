@@ -532,7 +532,7 @@ const struct sw_route sw_routes_webhooks[] = {
     {"POST", "/v1/webhooks", RS | OP, SW_OWN_NONE, sw_h_webhooks_create,
      "add a webhook endpoint; its signing secret is in this answer only", 0},
     {"DELETE", "/v1/webhooks/{id}", RS | OP, SW_OWN_WEBHOOK, sw_h_webhook_delete,
-     "delete a webhook endpoint (its deliveries stay visible to nobody; nothing more is sent)", 0},
+     "delete a webhook endpoint; nothing more is sent to it", 0},
     {"GET", "/v1/webhooks/{id}/deliveries", RS | OP, SW_OWN_WEBHOOK, sw_h_webhook_deliveries,
      "a webhook's deliveries with every attempt (?state=pending|delivered|failed)", 0},
     {"POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", RS | OP, SW_OWN_WEBHOOK,
