@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "billing/cycle.h"
+#include "billing/hooks.h"
 #include "billing/usage.h"
 #include "core/alloc.h"
 #include "core/conf.h"
@@ -154,7 +155,15 @@ int main(int argc, char **argv)
         sw_error("startup.failed", "msg=\"could not start the billing cycle thread\"");
         return 1;
     }
+    struct sw_hooks *hooks = sw_hooks_start(b.db_url, &err);
+    if (!hooks) {
+        sw_log_err(SW_LOG_ERROR, "startup.failed", &err);
+        stopping = 1;
+        pthread_join(cycle_thread, NULL);
+        return 2;
+    }
     sw_worker_run(&w);
+    sw_hooks_stop(hooks);
     pthread_join(cycle_thread, NULL);
     sw_db_free(b.db);
     sw_redis_free(b.redis);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const struct sw_conf_key conf_keys[] = {
@@ -50,6 +51,13 @@ static const struct sw_conf_key conf_keys[] = {
      "days from an invoice's finalization to its due date"},
     {"SLIPWAY_DUNNING_GRACE_DAYS", "7", "billing, slipwayctl",
      "days past the due date before an unpaid invoice suspends the account's servers"},
+    {"SLIPWAY_HOOKS_ALLOW_PRIVATE", "0", "panel, billing",
+     "1: webhooks may go to loopback, private and link-local addresses (scripts/up sets it)"},
+    {"SLIPWAY_HOOKS_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,50400,72000,86400", "billing",
+     "webhook attempts: seconds to wait before each, comma-separated (the first counts from the event); after the last, failed"},
+    {"SLIPWAY_HOOKS_CONCURRENCY", "16", "billing", "webhook requests one billing daemon sends at once"},
+    {"SLIPWAY_HOOKS_TIMEOUT", "15", "billing",
+     "seconds a webhook request may take in all; a claimed delivery is leased for this plus 5"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -102,6 +110,27 @@ int sw_conf_long(const char *name, long min, long max, long *out, struct sw_err 
     }
     *out = n;
     return 0;
+}
+
+int sw_conf_bool(const char *name, bool *out, struct sw_err *err)
+{
+    static const struct {
+        const char *text;
+        bool value;
+    } words[] = {{"1", true},   {"true", true},   {"yes", true}, {"on", true},
+                 {"0", false},  {"false", false}, {"no", false}, {"off", false}};
+    const char *v = sw_conf_require(name, err);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (strcasecmp(v, words[i].text) == 0) {
+            *out = words[i].value;
+            return 0;
+        }
+    }
+    SW_ERR(err, SW_EINVALID, "%s must be 1 or 0 (true/false, yes/no, on/off), not \"%s\"", name,
+           v);
+    return -1;
 }
 
 char *sw_conf_consumer_name(void)

@@ -7,6 +7,7 @@
 #ifndef SW_CONF_H
 #define SW_CONF_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct sw_err;
@@ -24,6 +25,10 @@ const char *sw_conf_get(const char *name);
 const char *sw_conf_require(const char *name, struct sw_err *err);
 /* Parses an integer key within [min, max]; fails with SW_EINVALID naming the key. */
 int sw_conf_long(const char *name, long min, long max, long *out, struct sw_err *err);
+
+/* Parses a boolean key: 1/0, true/false, yes/no, on/off (any case); fails
+ * with SW_EINVALID naming the key. */
+int sw_conf_bool(const char *name, bool *out, struct sw_err *err);
 
 /* The consumer name for Redis groups: SLIPWAY_CONSUMER, else HOSTNAME-PID.
  * Returns owned (free()). */

@@ -67,6 +67,9 @@ struct sw_req {
     const char *idempotency_key;
     /* Query string lookup: borrowed value or NULL. */
     const char *(*query)(const struct sw_req *req, const char *key);
+    /* Request header lookup (name in any case): borrowed value or NULL.
+     * May be NULL itself (a request built without an adapter). */
+    const char *(*header)(const struct sw_req *req, const char *name);
     void *conn; /* adapter's connection, for query() */
     struct sw_principal who;
     struct sw_db *db;

@@ -26,6 +26,7 @@ extern const struct sw_route sw_routes_admin_accounts[]; /* admin_accounts.c */
 extern const struct sw_route sw_routes_admin_ops[];      /* admin_ops.c */
 extern const struct sw_route sw_routes_reseller[]; /* reseller.c */
 extern const struct sw_route sw_routes_invoices[]; /* invoices.c */
+extern const struct sw_route sw_routes_webhooks[]; /* webhooks.c */
 
 /* auth.c: resolves the bearer token into req->who; -1 with
  * SW_EUNAUTHENTICATED when missing, unknown, expired or revoked. */

@@ -34,6 +34,11 @@ static const char *query_lookup(const struct sw_req *req, const char *key)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+static const char *header_lookup(const struct sw_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
 static enum MHD_Result send_json(struct MHD_Connection *conn, int status, json_t *body,
                                  const char *replayed)
 {
@@ -142,6 +147,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                                      MHD_HTTP_HEADER_AUTHORIZATION),
         .idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key"),
         .query = query_lookup,
+        .header = header_lookup,
         .conn = conn,
     };
     struct sw_resp resp = {0};

@@ -19,7 +19,7 @@ static const struct sw_route *const tables[] = {
     sw_routes_health, sw_routes_auth,  sw_routes_catalog,  sw_routes_orders,
     sw_routes_servers, sw_routes_admin, sw_routes_reseller,
     sw_routes_admin_catalog, sw_routes_admin_accounts, sw_routes_admin_ops,
-    sw_routes_invoices,
+    sw_routes_invoices, sw_routes_webhooks,
 };
 
 static const struct sw_route **flat;
@@ -78,7 +78,7 @@ static const char *const owner_names[SW_OWN__COUNT] = {
     [SW_OWN_UNSET] = "unset",   [SW_OWN_NONE] = "none",   [SW_OWN_SERVER] = "server",
     [SW_OWN_ORDER] = "order",   [SW_OWN_JOB] = "job",     [SW_OWN_TOKEN] = "token",
     [SW_OWN_CUSTOMER] = "customer", [SW_OWN_OPERATOR] = "operator",
-    [SW_OWN_INVOICE] = "invoice",
+    [SW_OWN_INVOICE] = "invoice", [SW_OWN_WEBHOOK] = "webhook",
 };
 
 const char *sw_owner_name(int owner)
@@ -202,6 +202,10 @@ static const struct {
                         "SELECT 1 FROM invoices t WHERE t.id = $2::uuid AND %s AND"
                         " (t.account_id = $1::uuid OR EXISTS (SELECT 1 FROM accounts o"
                         "  WHERE o.id = $1::uuid AND o.kind = 'operator'))",
+                        "t.account_id"},
+    [SW_OWN_WEBHOOK] = {"webhook",
+                        "SELECT 1 FROM webhook_endpoints t WHERE t.id = $2::uuid"
+                        " AND t.state <> 'deleted' AND %s",
                         "t.account_id"},
 };
 

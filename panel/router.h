@@ -31,6 +31,7 @@ enum sw_owner {
     SW_OWN_CUSTOMER,  /* {id}: a customer account the caller administers */
     SW_OWN_OPERATOR,  /* {id}: an operator-only object; operator routes only */
     SW_OWN_INVOICE,   /* {id}: an invoice of the caller's own (operators: any) */
+    SW_OWN_WEBHOOK,   /* {id}: a webhook endpoint of the caller's (not deleted) */
     SW_OWN__COUNT
 };
 

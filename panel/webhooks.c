@@ -1,0 +1,547 @@
+/* webhooks.c - billing hooks (API.md "Billing hooks"): a reseller's or an
+ * operator's outgoing webhook endpoints, their deliveries and attempts, the
+ * account hook secret, and the incoming payment hook.
+ *
+ * Outgoing: an endpoint is an http(s) URL and the event types it wants; its
+ * secret ("whsec_...", Standard Webhooks) is in the create answer only.
+ * slipway-billing fans events out into deliveries and sends them
+ * (billing/hooks.c); these routes show every attempt and let the owner ask
+ * for one more by hand. An endpoint is seen through the one tenancy scope
+ * (SW_OWN_WEBHOOK): its owner's, and the operator's. A URL naming a
+ * loopback, private or link-local address literally is refused here unless
+ * SLIPWAY_HOOKS_ALLOW_PRIVATE; names are checked by the deliverer against
+ * the address it actually connects to.
+ *
+ * Incoming: POST /v1/hooks/payments carries no bearer token. It is signed
+ * as Standard Webhooks with the hook secret of the account named by the
+ * webhook-account header (a reseller or an operator), and applies a
+ * payment through billing's sw_payment_apply(), idempotent on the
+ * webhook-id: a replayed hook changes nothing and answers the same payment.
+ */
+#include "config.h"
+#include "panel/handlers.h"
+#include "core/alloc.h"
+#include "core/conf.h"
+#include "core/crypto.h"
+#include "core/db.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/hookdest.h"
+#include "core/hooksig.h"
+#include "core/json.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Endpoints an account may have that are not deleted. */
+#define MAX_ENDPOINTS 50
+
+static const char *const event_types[] = {
+    "order.created",     "server.provisioned", "server.suspended", "server.unsuspended",
+    "server.terminated", "job.failed",         "usage.hourly",     "invoice.finalized",
+    "invoice.overdue",   "payment.received",
+};
+#define N_EVENT_TYPES (sizeof event_types / sizeof event_types[0])
+
+static bool allow_private(struct sw_err *err, bool *out)
+{
+    return sw_conf_bool("SLIPWAY_HOOKS_ALLOW_PRIVATE", out, err) == 0;
+}
+
+/* ---- endpoints ---- */
+
+SW_HANDLER(sw_h_webhooks_list)
+{
+    char *scope = sw_api_scope(req, "t.account_id");
+    char *where = sw_asprintf("t.state <> 'deleted' AND %s", scope);
+    int rc = sw_api_list(req, resp, err, "sw_webhook_json(t)", "webhook_endpoints", where,
+                         SW_PARAMS(req->who.account_id));
+    free(where);
+    free(scope);
+    return rc;
+}
+
+static const struct sw_jfield webhook_fields[] = {
+    {"url", SW_JT_STRING, true},
+    {"events", SW_JT_ARRAY, true},
+    {NULL, 0, false},
+};
+
+/* events: 1 to 10 distinct known types. */
+static int check_events(const json_t *events, struct sw_err *err)
+{
+    size_t n = json_array_size(events);
+    if (n < 1 || n > N_EVENT_TYPES) {
+        SW_ERR(err, SW_EINVALID, "events must list 1 to %zu event types", N_EVENT_TYPES);
+        return -1;
+    }
+    bool seen[N_EVENT_TYPES] = {false};
+    for (size_t i = 0; i < n; i++) {
+        const char *t = json_string_value(json_array_get(events, i));
+        size_t k = 0;
+        while (t && k < N_EVENT_TYPES && strcmp(t, event_types[k]) != 0)
+            k++;
+        if (!t || k == N_EVENT_TYPES) {
+            SW_ERR(err, SW_EINVALID, "events[%zu] is not an event type (order.created, "
+                                     "server.provisioned, ... payment.received)", i);
+            return -1;
+        }
+        if (seen[k]) {
+            SW_ERR(err, SW_EINVALID, "events lists %s twice", t);
+            return -1;
+        }
+        seen[k] = true;
+    }
+    return 0;
+}
+
+struct create_tx {
+    const struct sw_req *req;
+    const char *url;
+    char *events_json;
+    json_t *webhook; /* out */
+};
+
+static int create_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct create_tx *c = ctx;
+    json_decref(c->webhook);
+    c->webhook = NULL;
+    /* The count is taken under the account's row lock, so two creates at
+     * once cannot both pass the limit. */
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT (SELECT count(*) FROM webhook_endpoints w"
+                               " WHERE w.account_id = a.id AND w.state <> 'deleted')"
+                               " FROM accounts a WHERE a.id = $1 FOR UPDATE",
+                               SW_PARAMS(c->req->who.account_id));
+    if (!res)
+        return -1;
+    int64_t have = sw_db_get_i64(res, 0, 0);
+    PQclear(res);
+    if (have >= MAX_ENDPOINTS) {
+        SW_ERR(err, SW_EUNPROCESSABLE, "an account may have at most %d webhooks", MAX_ENDPOINTS);
+        return -1;
+    }
+    sw_uuid_t id;
+    sw_uuid_new(id);
+    char secret[SW_HOOKSIG_SECRET_LEN + 1];
+    sw_hooksig_secret_new(secret);
+    res = sw_db_exec(db, err,
+                     "INSERT INTO webhook_endpoints (id, account_id, url, events, secret)"
+                     " VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5)"
+                     " RETURNING (sw_webhook_json(webhook_endpoints)::jsonb"
+                     " || jsonb_build_object('secret', secret))::json",
+                     SW_PARAMS(id, c->req->who.account_id, c->url, c->events_json, secret));
+    sodium_memzero(secret, sizeof secret);
+    if (!res)
+        return -1;
+    c->webhook = sw_api_json_col(sw_db_get(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+SW_HANDLER(sw_h_webhooks_create)
+{
+    json_t *b = sw_api_body(req, webhook_fields, err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    struct create_tx c = {req, sw_json_str(b, "url"), NULL, NULL};
+    struct sw_hookdest d;
+    bool allow;
+    if (sw_hookdest_parse(c.url, &d, err) < 0 || check_events(json_object_get(b, "events"), err) < 0)
+        goto out;
+    if (!allow_private(err, &allow))
+        goto out;
+    if (d.is_private && !allow) {
+        SW_ERR(err, SW_EUNPROCESSABLE, "url names a loopback, private or link-local address, "
+                                       "which this installation does not send webhooks to");
+        goto out;
+    }
+    c.events_json = sw_json_dump(json_object_get(b, "events"));
+    if (sw_db_tx(req->db, create_tx, &c, err) < 0)
+        goto out;
+    rc = sw_api_reply(resp, 201, SW_STEAL(&c.webhook));
+    resp->secret_field = "secret"; /* never kept by an Idempotency-Key */
+out:
+    json_decref(c.webhook);
+    free(c.events_json);
+    json_decref(b);
+    return rc;
+}
+
+SW_HANDLER(sw_h_webhook_delete)
+{
+    const char *id = sw_api_param_uuid(req, 0, "webhook", err);
+    if (!id)
+        return -1;
+    char *scope = sw_api_scope(req, "t.account_id");
+    char *sql = sw_asprintf("UPDATE webhook_endpoints t SET state = 'deleted', updated_at = now()"
+                            " WHERE t.id = $2 AND t.state <> 'deleted' AND %s",
+                            scope);
+    long n = sw_db_run(req->db, err, sql, SW_PARAMS(req->who.account_id, id));
+    free(sql);
+    free(scope);
+    if (n < 0)
+        return -1;
+    if (n == 0) {
+        SW_ERR(err, SW_ENOTFOUND, "webhook not found");
+        return -1;
+    }
+    return sw_api_reply(resp, 204, NULL);
+}
+
+/* ---- deliveries ---- */
+
+static const char *const delivery_states[] = {"pending", "delivered", "failed"};
+
+SW_HANDLER(sw_h_webhook_deliveries)
+{
+    const char *id = sw_api_param_uuid(req, 0, "webhook", err);
+    if (!id)
+        return -1;
+    const char *state = req->query(req, "state");
+    if (state) {
+        size_t k = 0;
+        while (k < 3 && strcmp(state, delivery_states[k]) != 0)
+            k++;
+        if (k == 3) {
+            SW_ERR(err, SW_EINVALID, "state must be pending, delivered or failed");
+            return -1;
+        }
+    }
+    char *scope = sw_api_scope(req, "w.account_id");
+    char *where = sw_asprintf("t.webhook_id = $2::uuid AND t.webhook_id IN (SELECT w.id FROM"
+                              " webhook_endpoints w WHERE w.state <> 'deleted' AND %s)%s",
+                              scope, state ? " AND t.state = $3" : "");
+    int rc = state ? sw_api_list(req, resp, err, "sw_webhook_delivery_json(t)",
+                                 "webhook_deliveries", where,
+                                 SW_PARAMS(req->who.account_id, id, state))
+                   : sw_api_list(req, resp, err, "sw_webhook_delivery_json(t)",
+                                 "webhook_deliveries", where, SW_PARAMS(req->who.account_id, id));
+    free(where);
+    free(scope);
+    return rc;
+}
+
+struct redeliver_tx {
+    const struct sw_req *req;
+    const char *webhook_id, *delivery_id;
+    json_t *delivery; /* out */
+};
+
+static int redeliver_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct redeliver_tx *r = ctx;
+    json_decref(r->delivery);
+    r->delivery = NULL;
+    char *scope = sw_api_scope(r->req, "w.account_id");
+    char *sql = sw_asprintf("SELECT w.state FROM webhook_deliveries d JOIN webhook_endpoints w"
+                            " ON w.id = d.webhook_id WHERE d.id = $3 AND w.id = $2"
+                            " AND w.state <> 'deleted' AND %s FOR UPDATE OF d",
+                            scope);
+    free(scope);
+    PGresult *res = sw_db_exec(db, err, sql,
+                               SW_PARAMS(r->req->who.account_id, r->webhook_id, r->delivery_id));
+    free(sql);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        SW_ERR(err, SW_ENOTFOUND, "delivery not found");
+        return -1;
+    }
+    bool active = strcmp(sw_db_get(res, 0, 0), "active") == 0;
+    PQclear(res);
+    if (!active) {
+        SW_ERR(err, SW_ECONFLICT, "the webhook is disabled (its receiver answered 410 Gone)");
+        return -1;
+    }
+    /* A delivery that is over (delivered or failed) gets one more attempt,
+     * marked manual; a pending one just has its next attempt now. */
+    res = sw_db_exec(db, err,
+                     "UPDATE webhook_deliveries SET manual = (state <> 'pending'),"
+                     " state = 'pending', next_at = now(), updated_at = now()"
+                     " WHERE id = $1 RETURNING sw_webhook_delivery_json(webhook_deliveries)",
+                     SW_PARAMS(r->delivery_id));
+    if (!res)
+        return -1;
+    /* wakes the deliverers at commit */
+    if (sw_db_run(db, err, "SELECT pg_notify('sw_events', '')", 0, NULL) < 0) {
+        PQclear(res);
+        return -1;
+    }
+    r->delivery = sw_api_json_col(sw_db_get(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+SW_HANDLER(sw_h_webhook_redeliver)
+{
+    const char *id = sw_api_param_uuid(req, 0, "webhook", err);
+    if (!id)
+        return -1;
+    struct redeliver_tx r = {req, id, req->params[1], NULL};
+    if (!sw_uuid_valid(r.delivery_id)) {
+        SW_ERR(err, SW_ENOTFOUND, "delivery not found");
+        return -1;
+    }
+    if (req->body && req->body_len) {
+        static const struct sw_jfield none[] = {{NULL, 0, false}};
+        json_t *b = sw_api_body(req, none, err);
+        if (!b)
+            return -1;
+        json_decref(b);
+    }
+    if (sw_db_tx(req->db, redeliver_tx, &r, err) < 0) {
+        json_decref(r.delivery);
+        return -1;
+    }
+    return sw_api_reply(resp, 202, json_pack("{s:o}", "delivery", r.delivery));
+}
+
+/* ---- the account hook secret ---- */
+
+SW_HANDLER(sw_h_hook_secret_rotate)
+{
+    if (req->body && req->body_len) {
+        static const struct sw_jfield none[] = {{NULL, 0, false}};
+        json_t *b = sw_api_body(req, none, err);
+        if (!b)
+            return -1;
+        json_decref(b);
+    }
+    char secret[SW_HOOKSIG_SECRET_LEN + 1];
+    sw_hooksig_secret_new(secret);
+    int rc = sw_api_one(req, resp, err, 201, "account",
+                        "INSERT INTO account_hook_secrets (account_id, secret) VALUES ($1, $2)"
+                        " ON CONFLICT (account_id) DO UPDATE SET secret = EXCLUDED.secret,"
+                        " created_at = now()"
+                        " RETURNING json_build_object('account_id', account_id, 'secret', secret,"
+                        " 'created_at', sw_ts(created_at))",
+                        SW_PARAMS(req->who.account_id, secret));
+    resp->secret_field = "secret"; /* never kept by an Idempotency-Key */
+    sodium_memzero(secret, sizeof secret);
+    return rc;
+}
+
+/* ---- the incoming payment hook ---- */
+
+static const char *header(const struct sw_req *req, const char *name)
+{
+    return req->header ? req->header(req, name) : NULL;
+}
+
+/* Loads the signing account's key and makes it the request's caller (so
+ * sw_api_scope() is the signer's view). An unknown account, one without a
+ * secret or one that may not sign answers exactly like a bad signature. */
+static int load_signer(struct sw_req *req, const char *account, unsigned char key[SW_HOOKSIG_KEY_MAX],
+                       size_t *key_len, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(req->db, err,
+                               "SELECT h.secret, a.kind FROM account_hook_secrets h"
+                               " JOIN accounts a ON a.id = h.account_id WHERE h.account_id = $1"
+                               " AND a.state = 'active' AND a.kind IN ('reseller', 'operator')",
+                               SW_PARAMS(account));
+    if (!res)
+        return -1;
+    int found = PQntuples(res) == 1;
+    int rc = 0;
+    if (found) {
+        rc = sw_hooksig_secret_parse(sw_db_get(res, 0, 0), key, key_len, err);
+        req->who.kind = strcmp(sw_db_get(res, 0, 1), "operator") == 0 ? SW_ACCT_OPERATOR
+                                                                       : SW_ACCT_RESELLER;
+        req->who.role = req->who.kind == SW_ACCT_OPERATOR ? SW_ROLE_OPERATOR : SW_ROLE_RESELLER;
+        snprintf(req->who.account_id, sizeof req->who.account_id, "%s", account);
+    } else {
+        /* Verify against a random key all the same: the time taken does
+         * not tell whether the account exists. */
+        randombytes_buf(key, SW_HOOKSIG_KEY_BYTES);
+        *key_len = SW_HOOKSIG_KEY_BYTES;
+    }
+    PQclear(res);
+    if (rc < 0)
+        SW_ERR(err, SW_EINTERNAL, "a stored hook secret does not parse");
+    return rc < 0 ? -1 : found;
+}
+
+static const struct sw_jfield payment_fields[] = {
+    {"account_id", SW_JT_STRING, false},
+    {"invoice_id", SW_JT_STRING, false},
+    {"amount", SW_JT_OBJECT, true},
+    {"reference", SW_JT_STRING, false},
+    {NULL, 0, false},
+};
+static const struct sw_jfield money_fields[] = {
+    {"amount", SW_JT_INT, true},
+    {"currency", SW_JT_STRING, true},
+    {NULL, 0, false},
+};
+
+static bool currency_valid(const char *c)
+{
+    return c && strlen(c) == 3 && strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3;
+}
+
+/* Checks that id names an object the signer may see; -1 with not_found. */
+static int in_scope(struct sw_req *req, const char *what, const char *sql_fmt, const char *col,
+                    const char *id, struct sw_err *err)
+{
+    char *scope = sw_api_scope(req, col);
+    char *sql = sw_asprintf(sql_fmt, scope);
+    PGresult *res = sw_db_exec(req->db, err, sql, SW_PARAMS(req->who.account_id, id));
+    free(sql);
+    free(scope);
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    PQclear(res);
+    if (n == 0) {
+        SW_ERR(err, SW_ENOTFOUND, "%s not found", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* What sw_payment_apply() refuses, by the SQLSTATE it raises (migration
+ * 0011): core/db.c leaves these as internal errors, with "sqlstate=SBnnn
+ * <message>" in the detail. Its messages name only what the signer sent or
+ * may see (checked before the call). */
+static const struct {
+    const char *sqlstate;
+    enum sw_errc code;
+    const char *msg; /* NULL: the function's own message */
+} payment_errors[] = {
+    {"SB001", SW_ENOTFOUND, "invoice not found"},
+    {"SB002", SW_EUNPROCESSABLE, NULL}, /* currency */
+    {"SB003", SW_EUNPROCESSABLE, NULL}, /* amount */
+    {"SB004", SW_EUNPROCESSABLE, NULL}, /* a draft invoice */
+    {"SB005", SW_EUNPROCESSABLE,
+     "the account is not billed by this installation (a reseller bills its customers)"},
+    {"SB006", SW_EUNPROCESSABLE, NULL}, /* source or reference */
+};
+
+static void payment_error(struct sw_err *err)
+{
+    for (size_t i = 0; i < sizeof payment_errors / sizeof payment_errors[0]; i++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "sqlstate=%s ", payment_errors[i].sqlstate);
+        size_t n = strlen(prefix);
+        if (strncmp(err->detail, prefix, n) != 0)
+            continue;
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%.200s",
+                 payment_errors[i].msg ? payment_errors[i].msg : err->detail + n);
+        SW_ERR(err, payment_errors[i].code, "%s", msg);
+        return;
+    }
+}
+
+SW_HANDLER(sw_h_hook_payments)
+{
+    const char *account = header(req, "webhook-account");
+    const char *id = header(req, "webhook-id"), *ts = header(req, "webhook-timestamp"),
+               *sigs = header(req, "webhook-signature");
+    if (!account || !sw_uuid_valid(account)) {
+        SW_ERR(err, SW_EINVALID, "webhook-account must be the UUID of the signing account");
+        return -1;
+    }
+    unsigned char key[SW_HOOKSIG_KEY_MAX];
+    size_t key_len = 0;
+    int found = load_signer(req, account, key, &key_len, err);
+    if (found < 0)
+        return -1;
+    int vrc = sw_hooksig_verify(key, key_len, id, ts, sigs, req->body ? req->body : "",
+                                req->body_len, (long long)time(NULL), SW_HOOKSIG_TOLERANCE_S,
+                                err);
+    sodium_memzero(key, sizeof key);
+    if (vrc < 0 || !found) {
+        if (vrc == 0 || err->code == SW_EUNAUTHENTICATED) {
+            req->who.account_id[0] = '\0'; /* not the signer: nobody */
+            SW_ERR(err, SW_EUNAUTHENTICATED, "no webhook-signature matches the message");
+        }
+        return -1;
+    }
+    json_t *b = sw_api_body(req, payment_fields, err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    const json_t *money = json_object_get(b, "amount");
+    const char *acct = sw_json_str(b, "account_id"), *inv = sw_json_str(b, "invoice_id"),
+               *cur = sw_json_str(money, "currency");
+    if (sw_json_check(money, money_fields, err) < 0)
+        goto out;
+    int64_t amount = sw_json_int(money, "amount", 0);
+    if (amount <= 0) {
+        SW_ERR(err, SW_EINVALID, "amount.amount must be a positive integer (minor units)");
+        goto out;
+    }
+    if (!currency_valid(cur)) {
+        SW_ERR(err, SW_EINVALID, "amount.currency must be an ISO 4217 code such as EUR");
+        goto out;
+    }
+    if (!acct && !inv) {
+        SW_ERR(err, SW_EINVALID, "name the account_id or the invoice_id the payment is for");
+        goto out;
+    }
+    if ((acct && !sw_uuid_valid(acct)) || (inv && !sw_uuid_valid(inv))) {
+        SW_ERR(err, SW_EINVALID, "account_id and invoice_id must be UUIDs");
+        goto out;
+    }
+    if (sw_api_check_len(b, "reference", 1, 200, err) < 0)
+        goto out;
+    if (acct && in_scope(req, "account", "SELECT 1 FROM accounts t WHERE t.id = $2::uuid AND %s",
+                         "t.id", acct, err) < 0)
+        goto out;
+    /* An invoice is its billed account's and the operator's (SW_OWN_INVOICE). */
+    if (inv && in_scope(req, "invoice",
+                        "SELECT 1 FROM invoices t WHERE t.id = $2::uuid AND %s AND"
+                        " (t.account_id = $1::uuid OR EXISTS (SELECT 1 FROM accounts o"
+                        "  WHERE o.id = $1::uuid AND o.kind = 'operator'))",
+                        "t.account_id", inv, err) < 0)
+        goto out;
+    char amt[24];
+    snprintf(amt, sizeof amt, "%lld", (long long)amount);
+    /* Scoped to the signer, so two billing systems' ids never collide. */
+    char *ref = sw_asprintf("%s:%s", req->who.account_id, id);
+    PGresult *res = sw_db_exec(
+        req->db, err,
+        "SELECT sw_payment_apply(coalesce($1::uuid, (SELECT i.account_id FROM invoices i"
+        " WHERE i.id = $2::uuid)), $2::uuid, $3::bigint, $4, 'hook', $5)",
+        SW_PARAMS(acct, inv, amt, cur, ref));
+    free(ref);
+    if (!res) {
+        payment_error(err);
+        goto out;
+    }
+    char pid[SW_UUID_LEN + 1];
+    snprintf(pid, sizeof pid, "%s", sw_db_get(res, 0, 0) ? sw_db_get(res, 0, 0) : "");
+    PQclear(res);
+    rc = sw_api_reply(resp, 200, json_pack("{s:s, s:s, s:{s:I, s:s}}", "payment_id", pid,
+                                           "webhook_id", id, "amount", "amount",
+                                           (json_int_t)amount, "currency", cur));
+out:
+    json_decref(b);
+    return rc;
+}
+
+const struct sw_route sw_routes_webhooks[] = {
+    {"GET", "/v1/webhooks", RS | OP, SW_OWN_NONE, sw_h_webhooks_list,
+     "the caller's webhook endpoints (the operator's view: all)", 0},
+    {"POST", "/v1/webhooks", RS | OP, SW_OWN_NONE, sw_h_webhooks_create,
+     "add a webhook endpoint; its signing secret is in this answer only", 0},
+    {"DELETE", "/v1/webhooks/{id}", RS | OP, SW_OWN_WEBHOOK, sw_h_webhook_delete,
+     "delete a webhook endpoint; nothing more is sent to it", 0},
+    {"GET", "/v1/webhooks/{id}/deliveries", RS | OP, SW_OWN_WEBHOOK, sw_h_webhook_deliveries,
+     "a webhook's deliveries with every attempt (?state=pending|delivered|failed)", 0},
+    {"POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", RS | OP, SW_OWN_WEBHOOK,
+     sw_h_webhook_redeliver, "send a delivery once more, now", 0},
+    {"POST", "/v1/account/hook-secret", RS | OP, SW_OWN_NONE, sw_h_hook_secret_rotate,
+     "make a new secret for signing incoming hooks (the old one stops working); shown once", 0},
+    {"POST", "/v1/hooks/payments", PUBLIC, SW_OWN_NONE, sw_h_hook_payments,
+     "an external billing system reports a payment (Standard Webhooks signature, no token)", 0},
+    SW_ROUTES_END,
+};
