@@ -55,7 +55,14 @@ static int check_identity(const json_t *b, char hash[SW_PASSWORD_HASH_MAX], stru
 static const struct sw_jfield account_fields[] = {
     {"kind", SW_JT_STRING, true},         {"email", SW_JT_STRING, true},
     {"name", SW_JT_STRING, true},         {"password", SW_JT_STRING, false},
-    {"reseller_id", SW_JT_STRING, false}, {NULL, 0, false},
+    {"reseller_id", SW_JT_STRING, false}, {"tax_rate_bp", SW_JT_INT, false},
+    {NULL, 0, false},
+};
+
+/* Billing's tax rate per account, in basis points (0011_billing). */
+static const struct sw_adm_int_rule account_ints[] = {
+    {"tax_rate_bp", 0, 10000},
+    {NULL, 0, 0},
 };
 
 static const char *const account_kinds[] = {"customer", "reseller", NULL};
@@ -85,7 +92,8 @@ SW_HANDLER(sw_h_admin_accounts_create)
     const char *kind = sw_json_str(b, "kind"), *reseller = sw_json_str(b, "reseller_id");
     char hash[SW_PASSWORD_HASH_MAX];
     if (sw_adm_check_enum(b, "kind", account_kinds, err) < 0 ||
-        sw_adm_check_uuid_field(b, "reseller_id", err) < 0)
+        sw_adm_check_uuid_field(b, "reseller_id", err) < 0 ||
+        sw_adm_check_ints(b, account_ints, err) < 0)
         goto out;
     if (reseller && strcmp(kind, "customer") != 0) {
         SW_ERR(err, SW_EINVALID, "only a customer has a reseller_id");
@@ -106,13 +114,48 @@ SW_HANDLER(sw_h_admin_accounts_create)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
+    char tax[24];
+    snprintf(tax, sizeof tax, "%lld", (long long)sw_json_int(b, "tax_rate_bp", 0));
     rc = sw_api_one(req, resp, err, 201, "account",
-                    "INSERT INTO accounts (id, kind, email, name, password_hash, reseller_id)"
-                    " VALUES ($1, $2, $3, $4, $5, $6) RETURNING sw_account_json(accounts)",
+                    "INSERT INTO accounts (id, kind, email, name, password_hash, reseller_id,"
+                    " tax_rate_bp) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    " RETURNING sw_account_json(accounts)",
                     SW_PARAMS(id, kind, sw_json_str(b, "email"), sw_json_str(b, "name"),
-                              sw_json_str(b, "password") ? hash : NULL, reseller));
+                              sw_json_str(b, "password") ? hash : NULL, reseller, tax));
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "an account with that email exists");
+out:
+    json_decref(b);
+    return rc;
+}
+
+/* A name or a tax rate; the new rate applies to invoices finalized from
+ * now on (a finalized invoice never changes). */
+SW_HANDLER(sw_h_admin_account_patch)
+{
+    static const struct sw_jfield fields[] = {
+        {"name", SW_JT_STRING, false}, {"tax_rate_bp", SW_JT_INT, false}, {NULL, 0, false}};
+    const char *id = sw_api_param_uuid(req, 0, "account", err);
+    if (!id)
+        return -1;
+    json_t *b = sw_api_body(req, fields, err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    if (json_object_size(b) == 0) {
+        SW_ERR(err, SW_EINVALID, "the body names no field to change");
+        goto out;
+    }
+    if (sw_api_check_len(b, "name", 1, 200, err) < 0 || sw_adm_check_ints(b, account_ints, err) < 0)
+        goto out;
+    char tax[24] = "";
+    if (json_object_get(b, "tax_rate_bp"))
+        snprintf(tax, sizeof tax, "%lld", (long long)sw_json_int(b, "tax_rate_bp", 0));
+    rc = sw_api_one(req, resp, err, 200, "account",
+                    "UPDATE accounts SET name = coalesce($2, name),"
+                    " tax_rate_bp = coalesce($3::int, tax_rate_bp)"
+                    " WHERE id = $1 AND kind <> 'operator' RETURNING sw_account_json(accounts)",
+                    SW_PARAMS(id, sw_json_str(b, "name"), tax[0] ? tax : NULL));
 out:
     json_decref(b);
     return rc;
@@ -582,6 +625,8 @@ const struct sw_route sw_routes_admin_accounts[] = {
      "accounts (?kind=, ?state=, ?reseller_id=)", 0},
     {"POST", "/v1/admin/accounts", OP, SW_OWN_NONE, sw_h_admin_accounts_create,
      "create an account", 0},
+    {"PATCH", "/v1/admin/accounts/{id}", OP, SW_OWN_OPERATOR, sw_h_admin_account_patch,
+     "change an account's name or tax rate (tax_rate_bp, basis points)", 0},
     {"POST", "/v1/admin/accounts/{id}/suspend", OP, SW_OWN_OPERATOR, sw_h_admin_account_suspend,
      "suspend an account: its tokens stop working, its (subtree's) servers get suspend jobs", SW_RF_AUTH},
     {"POST", "/v1/admin/accounts/{id}/unsuspend", OP, SW_OWN_OPERATOR, sw_h_admin_account_unsuspend,

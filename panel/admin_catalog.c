@@ -34,6 +34,7 @@ static const struct sw_jfield plan_fields[] = {
     {"bandwidth_gb", SW_JT_INT, false},
     {"price_hourly", SW_JT_OBJECT, true},
     {"price_monthly", SW_JT_OBJECT, true},
+    {"price_bandwidth_gb", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
 
@@ -43,7 +44,8 @@ static const struct sw_jfield plan_patch_fields[] = {
     {"burst_ram_mb", SW_JT_INT, false},    {"swap_mb", SW_JT_INT, false},
     {"disk_gb", SW_JT_INT, false},         {"bandwidth_gb", SW_JT_INT, false},
     {"price_hourly", SW_JT_OBJECT, false}, {"price_monthly", SW_JT_OBJECT, false},
-    {"state", SW_JT_STRING, false},        {NULL, 0, false},
+    {"state", SW_JT_STRING, false},        {"price_bandwidth_gb", SW_JT_OBJECT, false},
+    {NULL, 0, false},
 };
 
 static const struct sw_adm_int_rule plan_ints[] = {
@@ -111,16 +113,18 @@ SW_HANDLER(sw_h_admin_plans_create)
     if (!b)
         return -1;
     int rc = -1;
-    int64_t ph, pm;
-    const char *ch, *cm;
+    int64_t ph, pm, pb = 0;
+    const char *ch, *cm, *cb = NULL;
     if (sw_api_check_len(b, "name", 1, 64, err) < 0 ||
         sw_adm_check_kind(sw_json_str(b, "kind"), "kind", err) < 0 ||
         sw_adm_check_ints(b, plan_ints, err) < 0 ||
         parse_money(b, "price_hourly", &ph, &ch, err) < 0 ||
-        parse_money(b, "price_monthly", &pm, &cm, err) < 0)
+        parse_money(b, "price_monthly", &pm, &cm, err) < 0 ||
+        (json_object_get(b, "price_bandwidth_gb") &&
+         parse_money(b, "price_bandwidth_gb", &pb, &cb, err) < 0))
         goto out;
-    if (strcmp(ch, cm) != 0) {
-        SW_ERR(err, SW_EINVALID, "price_hourly and price_monthly must share a currency");
+    if (strcmp(ch, cm) != 0 || (cb && strcmp(cb, ch) != 0)) {
+        SW_ERR(err, SW_EINVALID, "a plan's prices must share a currency");
         goto out;
     }
     int64_t ram = sw_json_int(b, "ram_mb", 0), burst = sw_json_int(b, "burst_ram_mb", 0);
@@ -129,17 +133,18 @@ SW_HANDLER(sw_h_admin_plans_create)
         goto out;
     }
     sw_uuid_t id;
-    char v[24], r[24], bu[24], sw[24], d[24], bw[24], h[24], m[24];
+    char v[24], r[24], bu[24], sw[24], d[24], bw[24], h[24], m[24], pbw[24];
     sw_uuid_new(id);
     rc = sw_api_one(
         req, resp, err, 201, "plan",
         "INSERT INTO plans (id, name, kind, vcpus, ram_mb, burst_ram_mb, swap_mb, disk_gb,"
-        " bandwidth_gb, price_hourly, price_monthly, currency) VALUES ($1, $2, $3, $4, $5, $6,"
-        " $7, $8, $9, $10, $11, $12) RETURNING sw_plan_json(plans)",
+        " bandwidth_gb, price_hourly, price_monthly, currency, price_bandwidth_gb) VALUES ($1, $2,"
+        " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING sw_plan_json(plans)",
         SW_PARAMS(id, sw_json_str(b, "name"), sw_json_str(b, "kind"),
                   i64(v, sw_json_int(b, "vcpus", 0)), i64(r, ram), i64(bu, burst),
                   i64(sw, sw_json_int(b, "swap_mb", 0)), i64(d, sw_json_int(b, "disk_gb", 0)),
-                  i64(bw, sw_json_int(b, "bandwidth_gb", 0)), i64(h, ph), i64(m, pm), ch));
+                  i64(bw, sw_json_int(b, "bandwidth_gb", 0)), i64(h, ph), i64(m, pm), ch,
+                  i64(pbw, pb)));
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", sw_json_str(b, "name"));
 out:
@@ -153,7 +158,7 @@ static const char *const plan_sizes[] = {"kind",    "vcpus",   "ram_mb",       "
                                          "swap_mb", "disk_gb", "bandwidth_gb", NULL};
 #define PLAN_COLS                                                                                  \
     "p.name, p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb, p.swap_mb, p.disk_gb, p.bandwidth_gb,"     \
-    " p.price_hourly, p.price_monthly, p.currency, p.state"
+    " p.price_hourly, p.price_monthly, p.currency, p.state, p.price_bandwidth_gb"
 #define PLAN_NSIZES 7
 
 /* How many servers ever used the plan (or are being resized to it). */
@@ -195,8 +200,8 @@ static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
         return -1;
     }
     /* Current values as text, overlaid with the body's. */
-    char cur[12][80];
-    for (int c = 0; c < 12; c++)
+    char cur[13][80];
+    for (int c = 0; c < 13; c++)
         snprintf(cur[c], sizeof cur[c], "%s", sw_db_get(res, 0, c));
     PQclear(res);
     char plan_name[80];
@@ -237,8 +242,13 @@ static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
         snprintf(cur[11], sizeof cur[11], "%s", sw_json_str(b, "state"));
     /* Prices: each given one sets its amount and the plan's currency; the
      * two must end up in one currency. */
-    const char *ch = NULL, *cm = NULL;
+    const char *ch = NULL, *cm = NULL, *cb = NULL;
     int64_t amount;
+    if (json_object_get(b, "price_bandwidth_gb")) {
+        if (parse_money(b, "price_bandwidth_gb", &amount, &cb, err) < 0)
+            return -1;
+        i64(cur[12], amount);
+    }
     if (json_object_get(b, "price_hourly")) {
         if (parse_money(b, "price_hourly", &amount, &ch, err) < 0)
             return -1;
@@ -249,12 +259,14 @@ static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
             return -1;
         i64(cur[9], amount);
     }
-    const char *currency = ch ? ch : cm ? cm : cur[10];
+    const char *currency = ch ? ch : cm ? cm : cb ? cb : cur[10];
     if ((ch && strcmp(ch, currency)) || (cm && strcmp(cm, currency)) ||
-        (strcmp(currency, cur[10]) != 0 && !(ch && cm))) {
+        (cb && strcmp(cb, currency)) ||
+        (strcmp(currency, cur[10]) != 0 &&
+         !(ch && cm && (cb || strcmp(cur[12], "0") == 0)))) {
         SW_ERR(err, SW_EINVALID,
-               "price_hourly and price_monthly must share a currency: to change the plan's"
-               " currency (%s), give both",
+               "a plan's prices must share a currency: to change the plan's currency (%s),"
+               " give price_hourly, price_monthly and (when not 0) price_bandwidth_gb",
                cur[10]);
         return -1;
     }
@@ -267,10 +279,10 @@ static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     res = sw_db_exec(db, err,
                      "UPDATE plans SET name = $2, kind = $3, vcpus = $4, ram_mb = $5,"
                      " burst_ram_mb = $6, swap_mb = $7, disk_gb = $8, bandwidth_gb = $9,"
-                     " price_hourly = $10, price_monthly = $11, currency = $12, state = $13"
-                     " WHERE id = $1 RETURNING sw_plan_json(plans)",
+                     " price_hourly = $10, price_monthly = $11, currency = $12, state = $13,"
+                     " price_bandwidth_gb = $14 WHERE id = $1 RETURNING sw_plan_json(plans)",
                      SW_PARAMS(p->id, cur[0], cur[1], cur[2], cur[3], cur[4], cur[5], cur[6],
-                               cur[7], cur[8], cur[9], currency, cur[11]));
+                               cur[7], cur[8], cur[9], currency, cur[11], cur[12]));
     if (!res) {
         if (err->code == SW_ECONFLICT)
             SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", cur[0]);

@@ -402,4 +402,23 @@ first=$SW_BODY
 idem k-plan "$(plan idem-1 hvm 512)" /v1/admin/plans
 sw_t_eq "an operator POST replays under its Idempotency-Key" "$first" "$SW_BODY"
 sw_t_eq "one plan made" 1 "$(psql_ "select count(*) from plans where name = 'idem-1'")"
+# ---- what billing rates by: bandwidth price per plan, tax rate per account ----
+api POST /v1/admin/plans "$OP" '{"name":"bw","kind":"hvm","vcpus":1,"ram_mb":512,"disk_gb":10,"bandwidth_gb":100,"price_hourly":{"amount":1,"currency":"EUR"},"price_monthly":{"amount":300,"currency":"EUR"},"price_bandwidth_gb":{"amount":2,"currency":"EUR"}}'
+sw_t_eq "a plan takes a price per GB past its bandwidth" "201 2 EUR" "$SW_STATUS $(j .price_bandwidth_gb.amount) $(j .price_bandwidth_gb.currency)"
+BW=$(j .id)
+api PATCH "/v1/admin/plans/$BW" "$OP" '{"price_bandwidth_gb":{"amount":3,"currency":"USD"}}'
+sw_t_eq "in the plan's currency only (400)" 400 "$SW_STATUS"
+api PATCH "/v1/admin/plans/$BW" "$OP" '{"price_bandwidth_gb":{"amount":3,"currency":"EUR"}}'
+sw_t_eq "a repriced bandwidth is stored" "200 3" "$SW_STATUS $(psql_ "select price_bandwidth_gb from plans where id = '$BW'")"
+api POST /v1/admin/accounts "$OP" '{"kind":"customer","email":"tax@example.com","name":"Tax","tax_rate_bp":1900}'
+sw_t_eq "an account is created with its tax rate" "201 1900" "$SW_STATUS $(j .tax_rate_bp)"
+TAXA=$(j .id)
+api PATCH "/v1/admin/accounts/$TAXA" "$OP" '{"tax_rate_bp":2000}'
+sw_t_eq "and the operator changes it" "200 2000" "$SW_STATUS $(psql_ "select tax_rate_bp from accounts where id = '$TAXA'")"
+api PATCH "/v1/admin/accounts/$TAXA" "$OP" '{"tax_rate_bp":10001}'
+sw_t_eq "a rate above 100 % is refused (400)" 400 "$SW_STATUS"
+api PATCH "/v1/admin/accounts/$TAXA" "$OP" '{"owner":"x"}'
+sw_t_eq "an unknown field is refused (400)" 400 "$SW_STATUS"
+api PATCH "/v1/admin/accounts/$(cat /proc/sys/kernel/random/uuid)" "$OP" '{"tax_rate_bp":1}'
+sw_t_eq "an unknown account is 404" 404 "$SW_STATUS"
 sw_t_done

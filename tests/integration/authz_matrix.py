@@ -351,6 +351,7 @@ MATRIX = [
     op("POST", "/v1/admin/accounts",
        body=lambda c: {"kind": "customer", "email": f"acc{uniq()}@example.com",
                        "name": "New account"}),
+    op("PATCH", "/v1/admin/accounts/{id}", obj="account", body={"tax_rate_bp": 2000}),
     op("POST", "/v1/admin/accounts/{id}/suspend", obj="account", body={}),
     op("POST", "/v1/admin/accounts/{id}/unsuspend", obj="account", body={},
        state="suspended"),
