@@ -12,6 +12,7 @@
 #include "config.h"
 #include "engines/driver.h"
 #include "engines/job.h"
+#include "engines/nodedb.h"
 #include "engines/usage.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
@@ -55,6 +56,7 @@ struct engine {
     struct sw_engine eng;
     struct sw_usage *usage;
     struct sw_db *db; /* the sampler thread's once it runs */
+    struct sw_nodedb *nodedb; /* ledger, reconciliation, balloon policy, events */
 
     /* the consumer thread's Redis connection, for the handler */
     struct sw_redis *consumer_redis;
@@ -392,6 +394,9 @@ static int run(struct engine *e, const sigset_t *sigs)
     e->eng.domain_type = sw_virt_domain_type(e->conn, hv);
     e->eng.templates_dir = e->templates_dir;
     e->eng.node_id = e->node_id;
+    e->nodedb = sw_nodedb_new(e->db_url, e->node_id);
+    e->eng.admit = sw_nodedb_admit;
+    e->eng.admit_ctx = e->nodedb;
     e->usage = sw_usage_new(e->node_id, e->usage_interval_s);
 
     char q[600];
@@ -465,6 +470,7 @@ int main(int argc, char **argv)
     int rc = run(&e, &sigs);
 
     sw_usage_free(e.usage);
+    sw_nodedb_free(e.nodedb);
     sw_db_free(e.db);
     if (e.conn)
         virConnectClose(e.conn);
