@@ -13,6 +13,7 @@
 #include "engines/driver.h"
 #include "engines/job.h"
 #include "engines/nodedb.h"
+#include "engines/reconcile.h"
 #include "engines/usage.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
@@ -49,6 +50,7 @@ struct engine {
     long usage_interval_s;
     long heartbeat_interval_s;
     long claim_idle_ms;
+    long reconcile_interval_s;
 
     /* the node */
     char *uri;
@@ -60,6 +62,10 @@ struct engine {
 
     /* the consumer thread's Redis connection, for the handler */
     struct sw_redis *consumer_redis;
+
+    /* Held while a job runs and while reconciliation restores a domain, so
+     * the two never act on one server at once. */
+    pthread_mutex_t job_mu;
 
     atomic_bool stopping;
     pthread_mutex_t mu;
@@ -76,6 +82,7 @@ static const struct num_key {
     {"SLIPWAY_USAGE_INTERVAL", 1, 86400, offsetof(struct engine, usage_interval_s)},
     {"SLIPWAY_HEARTBEAT_INTERVAL", 1, 3600, offsetof(struct engine, heartbeat_interval_s)},
     {"SLIPWAY_CLAIM_IDLE_MS", 1000, 86400000, offsetof(struct engine, claim_idle_ms)},
+    {"SLIPWAY_RECONCILE_INTERVAL", 1, 86400, offsetof(struct engine, reconcile_interval_s)},
 };
 
 static int load_config(struct engine *e, struct sw_err *err)
@@ -171,7 +178,10 @@ static enum sw_msg_outcome on_entry(void *ctx, const struct sw_stream_entry *ent
 {
     struct engine *e = ctx;
     struct sw_msg_result res;
-    if (sw_engine_job_handle(&e->eng, e->usage, entry->payload, &res, err) < 0)
+    pthread_mutex_lock(&e->job_mu);
+    int rc = sw_engine_job_handle(&e->eng, e->usage, entry->payload, &res, err);
+    pthread_mutex_unlock(&e->job_mu);
+    if (rc < 0)
         return SW_MSG_POISON;
     SW_AUTOFREE char *payload = sw_msg_result_encode(&res);
     SW_AUTOFREE char *id = sw_stream_add(e->consumer_redis, SW_STREAM_RESULTS, payload, err);
@@ -363,6 +373,32 @@ static void *sampler_main(void *arg)
     return NULL;
 }
 
+/* ---- reconciliation ---- */
+
+static void *reconciler_main(void *arg)
+{
+    struct engine *e = arg;
+    struct sw_reconciler *r = sw_reconciler_new(&e->eng, e->nodedb, e->usage, &e->job_mu);
+    bool down = false;
+    do {
+        struct sw_reconcile_report rep;
+        struct sw_err err;
+        sw_err_clear(&err);
+        if (sw_reconcile_pass(r, &rep, &err) < 0) {
+            log_outage(&down, "reconcile.failed", &err);
+            /* soon again: a restarted test node must get its domains back */
+            if (!nap(e, 1000))
+                break;
+            continue;
+        }
+        down = false;
+        sw_info("reconcile.done", "servers=%zu domains=%zu restored=%zu failed=%zu orphans=%zu",
+                rep.servers, rep.domains, rep.restored, rep.failed, rep.orphans);
+    } while (nap(e, e->reconcile_interval_s * 1000));
+    sw_reconciler_free(r);
+    return NULL;
+}
+
 /* ---- main ---- */
 
 static const char usage_text[] =
@@ -370,7 +406,8 @@ static const char usage_text[] =
     "The engine of one node. Configured by the environment: SLIPWAY_NODE_ID (required),\n"
     "SLIPWAY_DATABASE_URL, SLIPWAY_REDIS_URL, SLIPWAY_USAGE_INTERVAL,\n"
     "SLIPWAY_HEARTBEAT_INTERVAL, SLIPWAY_TEMPLATES_DIR, SLIPWAY_CONSUMER,\n"
-    "SLIPWAY_CLAIM_IDLE_MS, SLIPWAY_LOG_LEVEL (see slipwayctl config).\n";
+    "SLIPWAY_CLAIM_IDLE_MS, SLIPWAY_RECONCILE_INTERVAL, SLIPWAY_BALLOON_INTERVAL,\n"
+    "SLIPWAY_BALLOON_SOURCE, SLIPWAY_LOG_LEVEL (see slipwayctl config).\n";
 
 static int run(struct engine *e, const sigset_t *sigs)
 {
@@ -406,7 +443,7 @@ static int run(struct engine *e, const sigset_t *sigs)
             e->node_id, sw_log_quote(q, sizeof q, e->uri), hv->name, e->eng.domain_type,
             e->eng.kinds, e->stream, e->consumer, e->usage_interval_s, e->heartbeat_interval_s);
 
-    pthread_t consumer, sampler;
+    pthread_t consumer, sampler, reconciler;
     if (pthread_create(&consumer, NULL, consumer_main, e) != 0) {
         sw_error("engine.init_failed", "what=consumer_thread");
         return 1;
@@ -415,6 +452,13 @@ static int run(struct engine *e, const sigset_t *sigs)
         sw_error("engine.init_failed", "what=sampler_thread");
         atomic_store(&e->stopping, true);
         pthread_join(consumer, NULL);
+        return 1;
+    }
+    if (pthread_create(&reconciler, NULL, reconciler_main, e) != 0) {
+        sw_error("engine.init_failed", "what=reconciler_thread");
+        atomic_store(&e->stopping, true);
+        pthread_join(consumer, NULL);
+        pthread_join(sampler, NULL);
         return 1;
     }
     int sig = 0;
@@ -426,6 +470,7 @@ static int run(struct engine *e, const sigset_t *sigs)
     pthread_mutex_unlock(&e->mu);
     pthread_join(consumer, NULL);
     pthread_join(sampler, NULL);
+    pthread_join(reconciler, NULL);
     sw_info("engine.stopped", "node=%s", e->node_id);
     return 0;
 }
@@ -465,6 +510,7 @@ int main(int argc, char **argv)
     pthread_cond_init(&e.cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&e.mu, NULL);
+    pthread_mutex_init(&e.job_mu, NULL);
     atomic_init(&e.stopping, false);
 
     int rc = run(&e, &sigs);
@@ -477,5 +523,6 @@ int main(int argc, char **argv)
     free(e.uri);
     pthread_cond_destroy(&e.cv);
     pthread_mutex_destroy(&e.mu);
+    pthread_mutex_destroy(&e.job_mu);
     return rc;
 }

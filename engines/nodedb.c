@@ -3,6 +3,7 @@
 #include "engines/ledger.h"
 #include "core/alloc.h"
 #include "core/db.h"
+#include "core/enums.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/resource.h"
@@ -103,4 +104,97 @@ int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err 
                   sw_res_class_name(short_class), (long long)others.v[short_class],
                   (long long)want.v[short_class], (long long)cap.v[short_class]);
     return -1;
+}
+
+#define SERVER_COLS                                                                    \
+    "s.id, s.state, s.hostname, p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb, p.swap_mb," \
+    " p.disk_gb, t.os"
+
+int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t *n,
+                      struct sw_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    PGresult *res = sw_db_exec(
+        db, err,
+        "SELECT " SERVER_COLS " FROM servers s JOIN plans p ON p.id = s.plan_id"
+        "  JOIN templates t ON t.id = s.template_id"
+        " WHERE s.node_id = $1"
+        "   AND s.state IN ('provisioning', 'running', 'stopped', 'suspended', 'terminating')"
+        " ORDER BY s.created_at, s.id",
+        SW_PARAMS(nd->node_id));
+    unlock_db(nd);
+    if (!res)
+        return -1;
+    int rows = PQntuples(res);
+    struct sw_node_server *v = sw_calloc(rows ? (size_t)rows : 1, sizeof *v);
+    size_t k = 0;
+    for (int i = 0; i < rows; i++) {
+        struct sw_node_server *s = &v[k];
+        struct sw_plan_size plan = {
+            .kind = sw_plan_kind_parse(sw_db_get(res, i, 3)),
+            .vcpus = sw_db_get_i64(res, i, 4),
+            .ram_mb = sw_db_get_i64(res, i, 5),
+            .burst_ram_mb = sw_db_get_i64(res, i, 6),
+            .swap_mb = sw_db_get_i64(res, i, 7),
+            .disk_gb = sw_db_get_i64(res, i, 8),
+        };
+        if (plan.kind < 0)
+            continue;
+        struct sw_amounts want;
+        sw_plan_demand(&plan, &want); /* what the provisioner's dispatch sends */
+        struct sw_msg_node_job *j = &s->job;
+        snprintf(j->server_id, sizeof j->server_id, "%s", sw_db_get(res, i, 0));
+        snprintf(j->node_id, sizeof j->node_id, "%s", nd->node_id);
+        j->type = SW_JOB_CREATE;
+        j->kind = plan.kind;
+        j->vcpus = want.v[SW_RC_VCPU];
+        j->ram_mb = want.v[SW_RC_MEM_GUAR];
+        j->max_ram_mb = want.v[SW_RC_MEM_MAX];
+        j->swap_mb = plan.swap_mb;
+        j->disk_gb = want.v[SW_RC_DISK];
+        snprintf(j->hostname, sizeof j->hostname, "%s", sw_db_get(res, i, 2));
+        snprintf(j->os, sizeof j->os, "%s", sw_db_get(res, i, 9));
+        snprintf(s->state, sizeof s->state, "%s", sw_db_get(res, i, 1));
+        k++;
+    }
+    PQclear(res);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+int sw_nodedb_server_state(struct sw_nodedb *nd, const char *server_id, char state[16],
+                           struct sw_err *err)
+{
+    state[0] = '\0';
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT state FROM servers WHERE id = $1 AND node_id = $2",
+                               SW_PARAMS(server_id, nd->node_id));
+    unlock_db(nd);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 1)
+        snprintf(state, 16, "%s", sw_db_get(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+int sw_nodedb_event(struct sw_nodedb *nd, const char *kind, const char *detail_json,
+                    struct sw_err *err)
+{
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    long n = sw_db_run(db, err,
+                       "INSERT INTO node_events (node_id, kind, detail) VALUES ($1, $2, $3::jsonb)",
+                       SW_PARAMS(nd->node_id, kind, detail_json));
+    unlock_db(nd);
+    return n < 0 ? -1 : 0;
 }

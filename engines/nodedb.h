@@ -29,4 +29,24 @@ void sw_nodedb_free(struct sw_nodedb *nd);
  * sw_ledger_fits(). SW_EUNPROCESSABLE when it does not fit. */
 int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err);
 
+/* A server the node should run: the node job that creates it (sizes as
+ * the provisioner sends them) and its state in PostgreSQL. */
+struct sw_node_server {
+    struct sw_msg_node_job job; /* type create; job_id empty */
+    char state[16];             /* provisioning|running|stopped|suspended|terminating */
+};
+
+/* Every server with node_id = this node in those states. *out is owned
+ * (free()). */
+int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t *n,
+                      struct sw_err *err);
+/* One server's state now, if it is still this node's ("" when not). */
+int sw_nodedb_server_state(struct sw_nodedb *nd, const char *server_id, char state[16],
+                           struct sw_err *err);
+
+/* Records a node event: kind ("domain.restored"), detail a JSON object
+ * text (built with jansson, never by hand). */
+int sw_nodedb_event(struct sw_nodedb *nd, const char *kind, const char *detail_json,
+                    struct sw_err *err);
+
 #endif
