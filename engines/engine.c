@@ -10,6 +10,7 @@
  * life of the process. See engines/README.md.
  */
 #include "config.h"
+#include "engines/balloon.h"
 #include "engines/driver.h"
 #include "engines/job.h"
 #include "engines/nodedb.h"
@@ -17,11 +18,13 @@
 #include "engines/usage.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
+#include "core/balloon_conf.h"
 #include "core/conf.h"
 #include "core/crypto.h"
 #include "core/db.h"
 #include "core/enums.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/msg.h"
 #include "core/redis.h"
@@ -51,6 +54,8 @@ struct engine {
     long heartbeat_interval_s;
     long claim_idle_ms;
     long reconcile_interval_s;
+    long balloon_interval_s;
+    const char *balloon_source;
 
     /* the node */
     char *uri;
@@ -83,6 +88,7 @@ static const struct num_key {
     {"SLIPWAY_HEARTBEAT_INTERVAL", 1, 3600, offsetof(struct engine, heartbeat_interval_s)},
     {"SLIPWAY_CLAIM_IDLE_MS", 1000, 86400000, offsetof(struct engine, claim_idle_ms)},
     {"SLIPWAY_RECONCILE_INTERVAL", 1, 86400, offsetof(struct engine, reconcile_interval_s)},
+    {"SLIPWAY_BALLOON_INTERVAL", 1, 3600, offsetof(struct engine, balloon_interval_s)},
 };
 
 static int load_config(struct engine *e, struct sw_err *err)
@@ -102,7 +108,8 @@ static int load_config(struct engine *e, struct sw_err *err)
             return -1;
     if (!(e->db_url = sw_conf_require("SLIPWAY_DATABASE_URL", err)) ||
         !(e->redis_url = sw_conf_require("SLIPWAY_REDIS_URL", err)) ||
-        !(e->templates_dir = sw_conf_require("SLIPWAY_TEMPLATES_DIR", err)))
+        !(e->templates_dir = sw_conf_require("SLIPWAY_TEMPLATES_DIR", err)) ||
+        !(e->balloon_source = sw_conf_require("SLIPWAY_BALLOON_SOURCE", err)))
         return -1;
     SW_AUTOFREE char *consumer = sw_conf_consumer_name();
     snprintf(e->consumer, sizeof e->consumer, "%s", consumer);
@@ -399,6 +406,102 @@ static void *reconciler_main(void *arg)
     return NULL;
 }
 
+/* ---- ballooning ---- */
+
+/* Policy re-read every this many ticks (and at start). */
+#define BALLOON_POLICY_TICKS 6
+
+struct balloon_loop {
+    struct engine *e;
+    struct sw_ballooner *b;
+    struct sw_balloon_conf conf;
+    bool have_conf, db_down, down;
+};
+
+static void balloon_policy(struct balloon_loop *l)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    int64_t ratio = 1000;
+    struct sw_balloon_conf *c = sw_malloc(sizeof *c);
+    if (sw_nodedb_balloon(l->e->nodedb, c, &ratio, &err) < 0) {
+        log_outage(&l->db_down, "balloon.policy_unavailable", &err);
+        free(c);
+        return;
+    }
+    if (!l->have_conf || c->enabled != l->conf.enabled)
+        sw_info("balloon.policy", "enabled=%d target_pct=%d stop_pct=%d pressure_ticks=%d "
+                "pv=%d",
+                c->enabled, c->policy.target_pct, c->policy.stop_pct, c->pressure_ticks,
+                ratio > 1000);
+    l->db_down = false;
+    l->conf = *c;
+    l->have_conf = true;
+    sw_ballooner_configure(l->b, c, ratio > 1000);
+    free(c);
+}
+
+/* Pressure held for pressure_ticks: the node stops taking orders, and
+ * operators get an event. */
+static void balloon_pressure(struct balloon_loop *l, const struct sw_balloon_report *r)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    int drained = sw_nodedb_drain(l->e->nodedb, &err);
+    if (drained < 0)
+        sw_log_err(SW_LOG_ERROR, "balloon.drain_failed", &err);
+    double pct = r->host_ram_mb > 0 ? (double)r->host_used_mb * 100.0 / (double)r->host_ram_mb : 0;
+    sw_warn("balloon.pressure", "host_used_mb=%lld host_ram_mb=%lld ticks=%d drained=%d",
+            (long long)r->host_used_mb, (long long)r->host_ram_mb, r->pressure_ticks,
+            drained == 1);
+    json_t *d = json_pack("{s:I, s:I, s:f, s:i, s:i, s:b}", "host_used_mb",
+                          (json_int_t)r->host_used_mb, "host_ram_mb", (json_int_t)r->host_ram_mb,
+                          "host_used_pct", pct, "stop_pct", l->conf.policy.stop_pct, "ticks",
+                          r->pressure_ticks, "drained", drained == 1);
+    char *text = sw_json_dump(d);
+    json_decref(d);
+    if (sw_nodedb_event(l->e->nodedb, "node.pressure", text, &err) < 0)
+        sw_log_err(SW_LOG_ERROR, "balloon.event_failed", &err);
+    free(text);
+}
+
+static void *balloon_main(void *arg)
+{
+    struct balloon_loop *l = arg;
+    struct engine *e = l->e;
+    long half_ms = e->balloon_interval_s * 500;
+    for (long tick = 0; !stopping(e); tick++) {
+        if (tick % BALLOON_POLICY_TICKS == 0)
+            balloon_policy(l);
+        bool on = l->have_conf && l->conf.enabled;
+        struct sw_err err;
+        sw_err_clear(&err);
+        /* stats twice a tick, the controller once */
+        if (on && sw_ballooner_sample(l->b, &err) < 0)
+            on = false;
+        if (!nap(e, half_ms))
+            break;
+        if (on && sw_ballooner_sample(l->b, &err) < 0)
+            on = false;
+        struct sw_balloon_report r;
+        if (on && sw_ballooner_tick(l->b, &r, &err) == 0) {
+            l->down = false;
+            sw_info("balloon.tick",
+                    "host_used_mb=%lld host_ram_mb=%lld pressure=%d guests=%zu managed=%zu "
+                    "moved=%zu failed=%zu",
+                    (long long)r.host_used_mb, (long long)r.host_ram_mb, r.pressure, r.guests,
+                    r.managed, r.moved, r.failed);
+            if (r.raise)
+                balloon_pressure(l, &r);
+        } else if (l->have_conf && l->conf.enabled) {
+            log_outage(&l->down, "balloon.stats_unavailable", &err);
+        }
+        if (!nap(e, half_ms))
+            break;
+    }
+    return NULL;
+}
+
 /* ---- main ---- */
 
 static const char usage_text[] =
@@ -443,7 +546,15 @@ static int run(struct engine *e, const sigset_t *sigs)
             e->node_id, sw_log_quote(q, sizeof q, e->uri), hv->name, e->eng.domain_type,
             e->eng.kinds, e->stream, e->consumer, e->usage_interval_s, e->heartbeat_interval_s);
 
-    pthread_t consumer, sampler, reconciler;
+    struct sw_stats_source src;
+    if (sw_stats_open(e->balloon_source, e->conn, &src, &err) < 0) {
+        sw_log_err(SW_LOG_ERROR, "engine.config_invalid", &err);
+        return 2;
+    }
+    struct balloon_loop *bl = sw_calloc(1, sizeof *bl);
+    bl->e = e;
+    bl->b = sw_ballooner_new(src);
+    pthread_t consumer, sampler, reconciler, ballooner;
     if (pthread_create(&consumer, NULL, consumer_main, e) != 0) {
         sw_error("engine.init_failed", "what=consumer_thread");
         return 1;
@@ -461,6 +572,14 @@ static int run(struct engine *e, const sigset_t *sigs)
         pthread_join(sampler, NULL);
         return 1;
     }
+    if (pthread_create(&ballooner, NULL, balloon_main, bl) != 0) {
+        sw_error("engine.init_failed", "what=balloon_thread");
+        atomic_store(&e->stopping, true);
+        pthread_join(consumer, NULL);
+        pthread_join(sampler, NULL);
+        pthread_join(reconciler, NULL);
+        return 1;
+    }
     int sig = 0;
     sigwait(sigs, &sig);
     sw_info("engine.stopping", "signal=%d", sig);
@@ -471,6 +590,9 @@ static int run(struct engine *e, const sigset_t *sigs)
     pthread_join(consumer, NULL);
     pthread_join(sampler, NULL);
     pthread_join(reconciler, NULL);
+    pthread_join(ballooner, NULL);
+    sw_ballooner_free(bl->b);
+    free(bl);
     sw_info("engine.stopped", "node=%s", e->node_id);
     return 0;
 }

@@ -5,6 +5,7 @@
 #include "core/db.h"
 #include "core/enums.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/resource.h"
 
@@ -197,4 +198,43 @@ int sw_nodedb_event(struct sw_nodedb *nd, const char *kind, const char *detail_j
                        SW_PARAMS(nd->node_id, kind, detail_json));
     unlock_db(nd);
     return n < 0 ? -1 : 0;
+}
+
+int sw_nodedb_balloon(struct sw_nodedb *nd, struct sw_balloon_conf *conf,
+                      int64_t *ram_ratio_milli, struct sw_err *err)
+{
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT balloon::text, round(ram_ratio * 1000)::bigint FROM nodes"
+                               " WHERE id = $1",
+                               SW_PARAMS(nd->node_id));
+    unlock_db(nd);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        SW_ERR(err, SW_ENOTFOUND, "node %s is not registered", nd->node_id);
+        return -1;
+    }
+    const char *text = sw_db_get(res, 0, 0);
+    *ram_ratio_milli = sw_db_get_i64(res, 0, 1);
+    json_t *o = json_loads(text, 0, NULL);
+    PQclear(res);
+    int rc = sw_balloon_conf_parse(o, conf, err);
+    json_decref(o);
+    return rc;
+}
+
+int sw_nodedb_drain(struct sw_nodedb *nd, struct sw_err *err)
+{
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    long n = sw_db_run(db, err,
+                       "UPDATE nodes SET state = 'draining' WHERE id = $1 AND state = 'active'",
+                       SW_PARAMS(nd->node_id));
+    unlock_db(nd);
+    return n < 0 ? -1 : n > 0 ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/balloon_conf.h"
 #include "core/msg.h"
 
 struct sw_err;
@@ -48,5 +49,14 @@ int sw_nodedb_server_state(struct sw_nodedb *nd, const char *server_id, char sta
  * text (built with jansson, never by hand). */
 int sw_nodedb_event(struct sw_nodedb *nd, const char *kind, const char *detail_json,
                     struct sw_err *err);
+
+/* The node's ballooning policy (nodes.balloon) and its RAM pool ratio in
+ * thousandths. A stored policy that does not parse is SW_EINVALID. */
+int sw_nodedb_balloon(struct sw_nodedb *nd, struct sw_balloon_conf *conf,
+                      int64_t *ram_ratio_milli, struct sw_err *err);
+
+/* Stops the node taking orders: state active -> draining. Returns 1 when
+ * it changed, 0 when the node was not active, -1 on error. */
+int sw_nodedb_drain(struct sw_nodedb *nd, struct sw_err *err);
 
 #endif

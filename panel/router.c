@@ -19,6 +19,7 @@ static const struct sw_route *const tables[] = {
     sw_routes_health, sw_routes_auth,  sw_routes_catalog,  sw_routes_orders,
     sw_routes_servers, sw_routes_admin, sw_routes_reseller,
     sw_routes_admin_catalog, sw_routes_admin_accounts, sw_routes_admin_ops,
+    sw_routes_admin_events,
 };
 
 static const struct sw_route **flat;

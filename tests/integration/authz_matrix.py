@@ -355,6 +355,7 @@ MATRIX = [
     op("GET", "/v1/admin/jobs", query={"state": "failed"}),
     op("POST", "/v1/admin/jobs/{id}/retry", obj="opjob", body={}),
     op("GET", "/v1/admin/audit"),
+    op("GET", "/v1/admin/events", query={"kind": "domain.orphan"}),
     op("GET", "/v1/admin/invoices"),
     op("POST", "/v1/admin/payments", allow_404=True,
        body=lambda c: {"invoice_id": c.invoice or str(uuid.uuid4()), "amount": MONEY},
