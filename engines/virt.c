@@ -105,9 +105,27 @@ const char *sw_virt_domain_type(virConnectPtr conn, const struct sw_hypervisor *
     if (!hv->fallback_type)
         return hv->domain_type;
     char *caps = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, hv->domain_type, 0);
-    if (!caps)
+    if (!caps) {
+        virResetLastError();
         return hv->fallback_type;
+    }
     free(caps);
+    /* Capabilities only say the device exists; whether the hypervisor's
+     * user may open it shows when a guest starts (a host with /dev/kvm that
+     * its qemu user cannot use). So start a tiny transient guest, paused,
+     * and throw it away. The name is not sw-*: reconciliation ignores it. */
+    char xml[512];
+    snprintf(xml, sizeof xml,
+             "<domain type='%s'><name>slipway-probe-%ld</name><memory unit='MiB'>16</memory>"
+             "<os><type>hvm</type></os></domain>",
+             hv->domain_type, (long)getpid());
+    virDomainPtr dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_PAUSED);
+    if (!dom) {
+        virResetLastError();
+        return hv->fallback_type;
+    }
+    virDomainDestroy(dom);
+    virDomainFree(dom);
     return hv->domain_type;
 }
 
