@@ -219,3 +219,37 @@ size_t sw_domxml_targets(const char *xml, const char *element, char out[][64], s
     }
     return n;
 }
+
+int sw_domxml_meta(const char *xml, const char *name, char *out, size_t n)
+{
+    size_t len = strlen(name);
+    for (const char *p = xml ? strstr(xml, name) : NULL; p; p = strstr(p + 1, name)) {
+        /* <name> or <prefix:name>, not <max_name> */
+        if (p == xml || (p[-1] != '<' && p[-1] != ':') || p[len] != '>')
+            continue;
+        const char *lt = p;
+        while (lt > xml && *lt != '<')
+            lt--;
+        if (*lt != '<' || lt[1] == '/')
+            continue;
+        const char *v = p + len + 1, *end = strchr(v, '<');
+        if (!end || (size_t)(end - v) >= n)
+            return -1;
+        memcpy(out, v, (size_t)(end - v));
+        out[end - v] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
+int sw_domxml_meta_i64(const char *xml, const char *name, int64_t *out)
+{
+    char v[32], *end;
+    if (sw_domxml_meta(xml, name, v, sizeof v) < 0 || !v[0])
+        return -1;
+    long long x = strtoll(v, &end, 10);
+    if (*end || x < 0)
+        return -1;
+    *out = x;
+    return 0;
+}

@@ -9,6 +9,7 @@
 #define SW_ENGINES_DOMXML_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct sw_err;
 
@@ -52,5 +53,12 @@ char *sw_domxml_load(const char *dir, const char *kind, const char *hv, struct s
  * <element> ("interface" or "disk") and copies up to max names into out.
  * Returns how many were found (at most max). */
 size_t sw_domxml_targets(const char *xml, const char *element, char out[][64], size_t max);
+
+/* Reads the text of the first element <name> or <prefix:name> of xml
+ * (e.g. the <slipway:server> metadata) into out[n]. 0, or -1 when absent or
+ * longer than n - 1. */
+int sw_domxml_meta(const char *xml, const char *name, char *out, size_t n);
+/* The same as a non-negative integer. */
+int sw_domxml_meta_i64(const char *xml, const char *name, int64_t *out);
 
 #endif

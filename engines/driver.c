@@ -15,10 +15,10 @@
 /* ---- hypervisors ---- */
 
 static const struct sw_hypervisor hypervisors[] = {
-    {"test", "test", "test", NULL},
-    {"qemu", "qemu", "kvm", "qemu"},
-    {"xen", "xen", "xen", NULL},
-    {"lxc", "lxc", "lxc", NULL},
+    {"test", "test", "test", NULL, false},
+    {"qemu", "qemu", "kvm", "qemu", true},
+    {"xen", "xen", "xen", NULL, false},
+    {"lxc", "lxc", "lxc", NULL, false},
 };
 
 const struct sw_hypervisor *sw_hypervisor_from_uri(const char *uri, struct sw_err *err)
@@ -76,32 +76,64 @@ const char *sw_engine_domain_name(const char *server_id, char out[64])
     return out;
 }
 
-int sw_engine_run(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                  struct sw_engine_outcome *out, struct sw_err *err)
+/* The checks every operation passes first; 0 or -1 with err set. */
+static const struct sw_engine_driver *checked_driver(const struct sw_engine *eng,
+                                                     const struct sw_msg_node_job *job,
+                                                     struct sw_err *err)
 {
-    memset(out, 0, sizeof *out);
     const struct sw_engine_driver *drv = sw_engine_driver_get(job->kind);
-    int rc = -1;
     if (!drv) {
         SW_ERR(err, SW_EINVALID, "unknown plan kind");
         sw_err_detail(err, "kind %d", job->kind);
     } else if (job->type < 0 || job->type >= SW_JOB__COUNT) {
         SW_ERR(err, SW_EINVALID, "unknown job type");
         sw_err_detail(err, "type %d", job->type);
+        drv = NULL;
     } else if (eng->kinds && !(eng->kinds & (1u << job->kind))) {
         SW_ERR(err, SW_EUNSUPPORTED, "this node does not host %s servers", drv->name);
-    } else if (!driver_op(drv, job->type)) {
-        SW_ERR(err, SW_EUNSUPPORTED, "%s is not supported for %s servers",
-               sw_job_type_name(job->type), drv->name);
-    } else {
-        rc = driver_op(drv, job->type)(eng, job, out, err);
+        drv = NULL;
     }
+    return drv;
+}
+
+static void fill_state(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                       struct sw_engine_outcome *out)
+{
     if (eng->conn) {
         virDomainPtr dom = virDomainLookupByUUIDString(eng->conn, job->server_id);
         sw_virt_state_name(dom, out->domain_state);
         if (dom)
             virDomainFree(dom);
     }
+}
+
+int sw_engine_run(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                  struct sw_engine_outcome *out, struct sw_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const struct sw_engine_driver *drv = checked_driver(eng, job, err);
+    int rc = -1;
+    if (drv && !driver_op(drv, job->type)) {
+        SW_ERR(err, SW_EUNSUPPORTED, "%s is not supported for %s servers",
+               sw_job_type_name(job->type), drv->name);
+    } else if (drv) {
+        rc = driver_op(drv, job->type)(eng, job, out, err);
+    }
+    fill_state(eng, job, out);
+    return rc;
+}
+
+int sw_engine_define(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                     struct sw_engine_outcome *out, struct sw_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const struct sw_engine_driver *drv = checked_driver(eng, job, err);
+    int rc = -1;
+    if (drv && !drv->define)
+        SW_ERR(err, SW_EUNSUPPORTED, "%s servers cannot be defined here", drv->name);
+    else if (drv)
+        rc = drv->define(eng, job, out, err);
+    fill_state(eng, job, out);
     return rc;
 }
 

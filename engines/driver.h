@@ -24,6 +24,8 @@ struct sw_err;
 struct sw_domxml_vars;
 
 #define SW_ENGINE_DOMAIN_PREFIX "sw-"
+/* The namespace of the templates' <slipway:server> metadata. */
+#define SW_ENGINE_DOMAIN_NS "https://slipway.dev/xmlns/domain/1"
 /* Where node-local images, container roots and kernels live (not yet a
  * config key: storage provisioning is later work). */
 #define SW_ENGINE_STATE_DIR "/var/lib/slipway"
@@ -36,6 +38,7 @@ struct sw_hypervisor {
     const char *name;        /* template suffix: templates/domain/<kind>-<name>.xml */
     const char *domain_type; /* <domain type='...'> this hypervisor prefers */
     const char *fallback_type; /* used when the host cannot run domain_type (no KVM); or NULL */
+    bool guest_agent; /* libvirt reaches a guest agent here (qemu-guest-agent channel) */
 };
 
 /* Borrowed static entry for uri's scheme ("qemu+ssh://h/system" -> qemu), or
@@ -56,6 +59,14 @@ struct sw_engine {
     const char *node_id;            /* borrowed */
     unsigned kinds;                 /* bit (1u << kind) per kind the node hosts; 0: all */
     int stop_timeout_ms;            /* 0: SW_ENGINE_STOP_TIMEOUT_MS */
+    /* The ledger re-check before anything is defined (create of an absent
+     * domain, reinstall, a resize that grows): 0 when the node's ledger
+     * still holds every guarantee with job's sizes in it, or -1 with err
+     * set (SW_EUNPROCESSABLE, or SW_EUNAVAILABLE + retryable when the
+     * ledger cannot be read). NULL: no check (unit tests without a
+     * database). See engines/ledger.h. */
+    int (*admit)(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err);
+    void *admit_ctx;
 };
 
 /* Domain states reported in results. */
@@ -68,6 +79,9 @@ struct sw_engine {
 struct sw_engine_outcome {
     char domain_state[24]; /* SW_DOMAIN_* after the operation */
     bool booted;           /* the operation started a domain that was not running */
+    /* What the customer should know beyond ok / not ok, e.g. "memory
+     * applied live; vcpus apply at next boot" (the result's note). */
+    char note[160];
 };
 
 /* One operation: 0, or -1 with err set. job carries the server id and, for
@@ -91,10 +105,26 @@ struct sw_engine_driver {
     sw_engine_op_fn suspend;   /* paused afterwards (a stopped domain stays stopped) */
     sw_engine_op_fn unsuspend; /* resumed afterwards (a stopped domain stays stopped) */
     sw_engine_op_fn terminate; /* destroyed and undefined; absent is success */
-    sw_engine_op_fn reinstall;
-    sw_engine_op_fn resize;
-    sw_engine_op_fn reset_password;
+    sw_engine_op_fn reinstall; /* destroyed, storage freed, redefined with job->os, running */
+    sw_engine_op_fn resize;    /* new sizes in the config; live where the hypervisor allows */
+    sw_engine_op_fn reset_password; /* root's password through the guest agent */
+
+    /* Not job types: */
+    /* Defines the domain if absent, never boots it (reconciliation brings
+     * back a stopped server without running it). */
+    sw_engine_op_fn define;
+    /* Applies job's memory sizes to the running domain: 1 applied live, 0
+     * left for the next boot (the hypervisor cannot, e.g. a ceiling above
+     * the live maximum). Never fails: the persistent config already has
+     * the new sizes. */
+    int (*live_memory)(virDomainPtr dom, const struct sw_msg_node_job *job);
 };
+
+/* Runs the kind's define (see above): the domain exists afterwards, in
+ * whatever state it had (stopped when it was just defined). Same checks and
+ * outcome as sw_engine_run(). */
+int sw_engine_define(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                     struct sw_engine_outcome *out, struct sw_err *err);
 
 /* Borrowed static table of a kind, or NULL for an unknown kind. */
 const struct sw_engine_driver *sw_engine_driver_get(int kind);

@@ -10,16 +10,21 @@
  * life of the process. See engines/README.md.
  */
 #include "config.h"
+#include "engines/balloon.h"
 #include "engines/driver.h"
 #include "engines/job.h"
+#include "engines/nodedb.h"
+#include "engines/reconcile.h"
 #include "engines/usage.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
+#include "core/balloon_conf.h"
 #include "core/conf.h"
 #include "core/crypto.h"
 #include "core/db.h"
 #include "core/enums.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/msg.h"
 #include "core/redis.h"
@@ -48,6 +53,9 @@ struct engine {
     long usage_interval_s;
     long heartbeat_interval_s;
     long claim_idle_ms;
+    long reconcile_interval_s;
+    long balloon_interval_s;
+    const char *balloon_source;
 
     /* the node */
     char *uri;
@@ -55,9 +63,14 @@ struct engine {
     struct sw_engine eng;
     struct sw_usage *usage;
     struct sw_db *db; /* the sampler thread's once it runs */
+    struct sw_nodedb *nodedb; /* ledger, reconciliation, balloon policy, events */
 
     /* the consumer thread's Redis connection, for the handler */
     struct sw_redis *consumer_redis;
+
+    /* Held while a job runs and while reconciliation restores a domain, so
+     * the two never act on one server at once. */
+    pthread_mutex_t job_mu;
 
     atomic_bool stopping;
     pthread_mutex_t mu;
@@ -74,6 +87,8 @@ static const struct num_key {
     {"SLIPWAY_USAGE_INTERVAL", 1, 86400, offsetof(struct engine, usage_interval_s)},
     {"SLIPWAY_HEARTBEAT_INTERVAL", 1, 3600, offsetof(struct engine, heartbeat_interval_s)},
     {"SLIPWAY_CLAIM_IDLE_MS", 1000, 86400000, offsetof(struct engine, claim_idle_ms)},
+    {"SLIPWAY_RECONCILE_INTERVAL", 1, 86400, offsetof(struct engine, reconcile_interval_s)},
+    {"SLIPWAY_BALLOON_INTERVAL", 1, 3600, offsetof(struct engine, balloon_interval_s)},
 };
 
 static int load_config(struct engine *e, struct sw_err *err)
@@ -93,7 +108,8 @@ static int load_config(struct engine *e, struct sw_err *err)
             return -1;
     if (!(e->db_url = sw_conf_require("SLIPWAY_DATABASE_URL", err)) ||
         !(e->redis_url = sw_conf_require("SLIPWAY_REDIS_URL", err)) ||
-        !(e->templates_dir = sw_conf_require("SLIPWAY_TEMPLATES_DIR", err)))
+        !(e->templates_dir = sw_conf_require("SLIPWAY_TEMPLATES_DIR", err)) ||
+        !(e->balloon_source = sw_conf_require("SLIPWAY_BALLOON_SOURCE", err)))
         return -1;
     SW_AUTOFREE char *consumer = sw_conf_consumer_name();
     snprintf(e->consumer, sizeof e->consumer, "%s", consumer);
@@ -169,7 +185,10 @@ static enum sw_msg_outcome on_entry(void *ctx, const struct sw_stream_entry *ent
 {
     struct engine *e = ctx;
     struct sw_msg_result res;
-    if (sw_engine_job_handle(&e->eng, e->usage, entry->payload, &res, err) < 0)
+    pthread_mutex_lock(&e->job_mu);
+    int rc = sw_engine_job_handle(&e->eng, e->usage, entry->payload, &res, err);
+    pthread_mutex_unlock(&e->job_mu);
+    if (rc < 0)
         return SW_MSG_POISON;
     SW_AUTOFREE char *payload = sw_msg_result_encode(&res);
     SW_AUTOFREE char *id = sw_stream_add(e->consumer_redis, SW_STREAM_RESULTS, payload, err);
@@ -361,6 +380,128 @@ static void *sampler_main(void *arg)
     return NULL;
 }
 
+/* ---- reconciliation ---- */
+
+static void *reconciler_main(void *arg)
+{
+    struct engine *e = arg;
+    struct sw_reconciler *r = sw_reconciler_new(&e->eng, e->nodedb, e->usage, &e->job_mu);
+    bool down = false;
+    do {
+        struct sw_reconcile_report rep;
+        struct sw_err err;
+        sw_err_clear(&err);
+        if (sw_reconcile_pass(r, &rep, &err) < 0) {
+            log_outage(&down, "reconcile.failed", &err);
+            /* soon again: a restarted test node must get its domains back */
+            if (!nap(e, 1000))
+                break;
+            continue;
+        }
+        down = false;
+        sw_info("reconcile.done", "servers=%zu domains=%zu restored=%zu failed=%zu orphans=%zu",
+                rep.servers, rep.domains, rep.restored, rep.failed, rep.orphans);
+    } while (nap(e, e->reconcile_interval_s * 1000));
+    sw_reconciler_free(r);
+    return NULL;
+}
+
+/* ---- ballooning ---- */
+
+/* Policy re-read every this many ticks (and at start). */
+#define BALLOON_POLICY_TICKS 6
+
+struct balloon_loop {
+    struct engine *e;
+    struct sw_ballooner *b;
+    struct sw_balloon_conf conf;
+    bool have_conf, db_down, down;
+};
+
+static void balloon_policy(struct balloon_loop *l)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    int64_t ratio = 1000;
+    struct sw_balloon_conf *c = sw_malloc(sizeof *c);
+    if (sw_nodedb_balloon(l->e->nodedb, c, &ratio, &err) < 0) {
+        log_outage(&l->db_down, "balloon.policy_unavailable", &err);
+        free(c);
+        return;
+    }
+    if (!l->have_conf || c->enabled != l->conf.enabled)
+        sw_info("balloon.policy", "enabled=%d target_pct=%d stop_pct=%d pressure_ticks=%d "
+                "pv=%d",
+                c->enabled, c->policy.target_pct, c->policy.stop_pct, c->pressure_ticks,
+                ratio > 1000);
+    l->db_down = false;
+    l->conf = *c;
+    l->have_conf = true;
+    sw_ballooner_configure(l->b, c, ratio > 1000);
+    free(c);
+}
+
+/* Pressure held for pressure_ticks: the node stops taking orders, and
+ * operators get an event. */
+static void balloon_pressure(struct balloon_loop *l, const struct sw_balloon_report *r)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    int drained = sw_nodedb_drain(l->e->nodedb, &err);
+    if (drained < 0)
+        sw_log_err(SW_LOG_ERROR, "balloon.drain_failed", &err);
+    double pct = r->host_ram_mb > 0 ? (double)r->host_used_mb * 100.0 / (double)r->host_ram_mb : 0;
+    sw_warn("balloon.pressure", "host_used_mb=%lld host_ram_mb=%lld ticks=%d drained=%d",
+            (long long)r->host_used_mb, (long long)r->host_ram_mb, r->pressure_ticks,
+            drained == 1);
+    json_t *d = json_pack("{s:I, s:I, s:f, s:i, s:i, s:b}", "host_used_mb",
+                          (json_int_t)r->host_used_mb, "host_ram_mb", (json_int_t)r->host_ram_mb,
+                          "host_used_pct", pct, "stop_pct", l->conf.policy.stop_pct, "ticks",
+                          r->pressure_ticks, "drained", drained == 1);
+    char *text = sw_json_dump(d);
+    json_decref(d);
+    if (sw_nodedb_event(l->e->nodedb, "node.pressure", text, &err) < 0)
+        sw_log_err(SW_LOG_ERROR, "balloon.event_failed", &err);
+    free(text);
+}
+
+static void *balloon_main(void *arg)
+{
+    struct balloon_loop *l = arg;
+    struct engine *e = l->e;
+    long half_ms = e->balloon_interval_s * 500;
+    for (long tick = 0; !stopping(e); tick++) {
+        if (tick % BALLOON_POLICY_TICKS == 0)
+            balloon_policy(l);
+        bool on = l->have_conf && l->conf.enabled;
+        struct sw_err err;
+        sw_err_clear(&err);
+        /* stats twice a tick, the controller once */
+        if (on && sw_ballooner_sample(l->b, &err) < 0)
+            on = false;
+        if (!nap(e, half_ms))
+            break;
+        if (on && sw_ballooner_sample(l->b, &err) < 0)
+            on = false;
+        struct sw_balloon_report r;
+        if (on && sw_ballooner_tick(l->b, &r, &err) == 0) {
+            l->down = false;
+            sw_info("balloon.tick",
+                    "host_used_mb=%lld host_ram_mb=%lld pressure=%d guests=%zu managed=%zu "
+                    "moved=%zu failed=%zu",
+                    (long long)r.host_used_mb, (long long)r.host_ram_mb, r.pressure, r.guests,
+                    r.managed, r.moved, r.failed);
+            if (r.raise)
+                balloon_pressure(l, &r);
+        } else if (l->have_conf && l->conf.enabled) {
+            log_outage(&l->down, "balloon.stats_unavailable", &err);
+        }
+        if (!nap(e, half_ms))
+            break;
+    }
+    return NULL;
+}
+
 /* ---- main ---- */
 
 static const char usage_text[] =
@@ -368,7 +509,8 @@ static const char usage_text[] =
     "The engine of one node. Configured by the environment: SLIPWAY_NODE_ID (required),\n"
     "SLIPWAY_DATABASE_URL, SLIPWAY_REDIS_URL, SLIPWAY_USAGE_INTERVAL,\n"
     "SLIPWAY_HEARTBEAT_INTERVAL, SLIPWAY_TEMPLATES_DIR, SLIPWAY_CONSUMER,\n"
-    "SLIPWAY_CLAIM_IDLE_MS, SLIPWAY_LOG_LEVEL (see slipwayctl config).\n";
+    "SLIPWAY_CLAIM_IDLE_MS, SLIPWAY_RECONCILE_INTERVAL, SLIPWAY_BALLOON_INTERVAL,\n"
+    "SLIPWAY_BALLOON_SOURCE, SLIPWAY_LOG_LEVEL (see slipwayctl config).\n";
 
 static int run(struct engine *e, const sigset_t *sigs)
 {
@@ -392,6 +534,9 @@ static int run(struct engine *e, const sigset_t *sigs)
     e->eng.domain_type = sw_virt_domain_type(e->conn, hv);
     e->eng.templates_dir = e->templates_dir;
     e->eng.node_id = e->node_id;
+    e->nodedb = sw_nodedb_new(e->db_url, e->node_id);
+    e->eng.admit = sw_nodedb_admit;
+    e->eng.admit_ctx = e->nodedb;
     e->usage = sw_usage_new(e->node_id, e->usage_interval_s);
 
     char q[600];
@@ -401,7 +546,15 @@ static int run(struct engine *e, const sigset_t *sigs)
             e->node_id, sw_log_quote(q, sizeof q, e->uri), hv->name, e->eng.domain_type,
             e->eng.kinds, e->stream, e->consumer, e->usage_interval_s, e->heartbeat_interval_s);
 
-    pthread_t consumer, sampler;
+    struct sw_stats_source src;
+    if (sw_stats_open(e->balloon_source, e->conn, &src, &err) < 0) {
+        sw_log_err(SW_LOG_ERROR, "engine.config_invalid", &err);
+        return 2;
+    }
+    struct balloon_loop *bl = sw_calloc(1, sizeof *bl);
+    bl->e = e;
+    bl->b = sw_ballooner_new(src);
+    pthread_t consumer, sampler, reconciler, ballooner;
     if (pthread_create(&consumer, NULL, consumer_main, e) != 0) {
         sw_error("engine.init_failed", "what=consumer_thread");
         return 1;
@@ -410,6 +563,21 @@ static int run(struct engine *e, const sigset_t *sigs)
         sw_error("engine.init_failed", "what=sampler_thread");
         atomic_store(&e->stopping, true);
         pthread_join(consumer, NULL);
+        return 1;
+    }
+    if (pthread_create(&reconciler, NULL, reconciler_main, e) != 0) {
+        sw_error("engine.init_failed", "what=reconciler_thread");
+        atomic_store(&e->stopping, true);
+        pthread_join(consumer, NULL);
+        pthread_join(sampler, NULL);
+        return 1;
+    }
+    if (pthread_create(&ballooner, NULL, balloon_main, bl) != 0) {
+        sw_error("engine.init_failed", "what=balloon_thread");
+        atomic_store(&e->stopping, true);
+        pthread_join(consumer, NULL);
+        pthread_join(sampler, NULL);
+        pthread_join(reconciler, NULL);
         return 1;
     }
     int sig = 0;
@@ -421,6 +589,10 @@ static int run(struct engine *e, const sigset_t *sigs)
     pthread_mutex_unlock(&e->mu);
     pthread_join(consumer, NULL);
     pthread_join(sampler, NULL);
+    pthread_join(reconciler, NULL);
+    pthread_join(ballooner, NULL);
+    sw_ballooner_free(bl->b);
+    free(bl);
     sw_info("engine.stopped", "node=%s", e->node_id);
     return 0;
 }
@@ -460,16 +632,19 @@ int main(int argc, char **argv)
     pthread_cond_init(&e.cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&e.mu, NULL);
+    pthread_mutex_init(&e.job_mu, NULL);
     atomic_init(&e.stopping, false);
 
     int rc = run(&e, &sigs);
 
     sw_usage_free(e.usage);
+    sw_nodedb_free(e.nodedb);
     sw_db_free(e.db);
     if (e.conn)
         virConnectClose(e.conn);
     free(e.uri);
     pthread_cond_destroy(&e.cv);
     pthread_mutex_destroy(&e.mu);
+    pthread_mutex_destroy(&e.job_mu);
     return rc;
 }

@@ -52,14 +52,17 @@ int sw_engine_job_handle(struct sw_engine *eng, struct sw_usage *usage, const ch
     res->type = job.type;
     res->ok = rc == 0;
     snprintf(res->domain_state, sizeof res->domain_state, "%s", out.domain_state);
+    snprintf(res->note, sizeof res->note, "%s", out.note);
 
     const char *type = sw_job_type_name(job.type);
     const char *kind = sw_plan_kind_name(job.kind);
     if (rc == 0) {
         if (out.booted && usage && eng->conn)
             seed_usage(eng, usage, job.server_id);
-        sw_info("job.done", "job=%s server=%s type=%s kind=%s state=%s ms=%lld", job.job_id,
-                job.server_id, type, kind, res->domain_state, ms);
+        char nq[200];
+        sw_info("job.done", "job=%s server=%s type=%s kind=%s state=%s ms=%lld note=%s",
+                job.job_id, job.server_id, type, kind, res->domain_state, ms,
+                sw_log_quote(nq, sizeof nq, res->note));
         return 0;
     }
     res->retryable = operr.retryable;

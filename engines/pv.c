@@ -32,9 +32,11 @@ static const struct sw_engine_driver pv_driver = {
     .suspend = sw_virt_suspend,
     .unsuspend = sw_virt_unsuspend,
     .terminate = sw_virt_terminate,
-    .reinstall = NULL,
-    .resize = NULL,
-    .reset_password = NULL,
+    .reinstall = sw_virt_reinstall,
+    .resize = sw_virt_resize,
+    .reset_password = sw_virt_reset_password,
+    .define = sw_virt_define,
+    .live_memory = sw_virt_live_fixed,
 };
 
 const struct sw_engine_driver *sw_engine_pv_driver(void)

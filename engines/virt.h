@@ -51,6 +51,26 @@ int sw_virt_suspend(struct sw_engine *eng, const struct sw_msg_node_job *job,
                     struct sw_engine_outcome *out, struct sw_err *err);
 int sw_virt_unsuspend(struct sw_engine *eng, const struct sw_msg_node_job *job,
                       struct sw_engine_outcome *out, struct sw_err *err);
+int sw_virt_define(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                   struct sw_engine_outcome *out, struct sw_err *err);
+int sw_virt_reinstall(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                      struct sw_engine_outcome *out, struct sw_err *err);
+int sw_virt_resize(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                   struct sw_engine_outcome *out, struct sw_err *err);
+int sw_virt_reset_password(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                           struct sw_engine_outcome *out, struct sw_err *err);
+
+/* The kinds' live memory changes for resize (driver.h live_memory): a
+ * balloon kept within the new guarantee and ceiling (hvm), the guarantee
+ * itself (pv: RAM is pre-allocated), the memtune limits (container). */
+int sw_virt_live_balloon(virDomainPtr dom, const struct sw_msg_node_job *job);
+int sw_virt_live_fixed(virDomainPtr dom, const struct sw_msg_node_job *job);
+int sw_virt_live_memtune(virDomainPtr dom, const struct sw_msg_node_job *job);
+
+/* Frees a server's node-local storage under eng's state directory: its
+ * disk image and its container root; missing ones are fine. */
+int sw_virt_storage_free(const struct sw_engine *eng, const char *server_id, struct sw_err *err);
+
 int sw_virt_terminate(struct sw_engine *eng, const struct sw_msg_node_job *job,
                       struct sw_engine_outcome *out, struct sw_err *err);
 

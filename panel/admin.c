@@ -3,6 +3,7 @@
  * admin_catalog.c, admin_accounts.c and admin_ops.c. */
 #include "config.h"
 #include "core/alloc.h"
+#include "core/balloon_conf.h"
 #include "core/crypto.h"
 #include "core/db.h"
 #include "core/enums.h"
@@ -96,7 +97,8 @@ static const struct sw_jfield node_patch_fields[] = {
     {"cpus", SW_JT_INT, false},          {"ram_mb", SW_JT_INT, false},
     {"disk_gb", SW_JT_INT, false},       {"reserved_ram_mb", SW_JT_INT, false},
     {"cpu_ratio", SW_JT_NUMBER, false},  {"ram_ratio", SW_JT_NUMBER, false},
-    {"state", SW_JT_STRING, false},      {NULL, 0, false},
+    {"state", SW_JT_STRING, false},      {"balloon", SW_JT_OBJECT, false},
+    {NULL, 0, false},
 };
 
 static const struct sw_adm_int_rule node_ints[] = {
@@ -381,6 +383,14 @@ static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     }
     PQclear(res);
 
+    /* The ballooning policy (validated by the handler) replaces the old
+     * one; it changes no capacity, so the generation stays. */
+    if (json_object_get(b, "balloon")) {
+        SW_AUTOFREE char *pol = sw_json_dump(json_object_get(b, "balloon"));
+        if (sw_db_run(db, err, "UPDATE nodes SET balloon = $2::jsonb WHERE id = $1",
+                      SW_PARAMS(p->id, pol)) < 0)
+            return -1;
+    }
     char c[24], r[24], d[24], rr[24], cr[24], rmr[24];
     res = sw_db_exec(
         db, err,
@@ -427,6 +437,13 @@ SW_HANDLER(sw_h_admin_node_patch)
     if (parse_ratio_field(b, "cpu_ratio", &milli, err) < 0 ||
         parse_ratio_field(b, "ram_ratio", &milli, err) < 0)
         goto out;
+    if (json_object_get(b, "balloon")) {
+        struct sw_balloon_conf *bc = sw_malloc(sizeof *bc);
+        int bad = sw_balloon_conf_parse(json_object_get(b, "balloon"), bc, err);
+        free(bc);
+        if (bad < 0)
+            goto out;
+    }
     if (sw_db_tx(req->db, node_patch_tx, &p, err) < 0)
         goto out;
     rc = sw_api_reply(resp, 200, p.node);

@@ -20,6 +20,7 @@ static const struct sw_route *const tables[] = {
     sw_routes_servers, sw_routes_admin, sw_routes_reseller,
     sw_routes_admin_catalog, sw_routes_admin_accounts, sw_routes_admin_ops,
     sw_routes_invoices, sw_routes_webhooks,
+    sw_routes_admin_events,
 };
 
 static const struct sw_route **flat;

@@ -361,6 +361,7 @@ MATRIX = [
     op("GET", "/v1/admin/jobs", query={"state": "failed"}),
     op("POST", "/v1/admin/jobs/{id}/retry", obj="opjob", body={}),
     op("GET", "/v1/admin/audit"),
+    op("GET", "/v1/admin/events", query={"kind": "domain.orphan"}),
     op("GET", "/v1/admin/invoices", lists="invoice", complete="scope", probe=True,
        extra_queries=[{"state": "open"}, {"period": "2024-01"}]),
     op("POST", "/v1/admin/payments",

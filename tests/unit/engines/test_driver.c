@@ -34,46 +34,32 @@ static struct sw_engine offline_engine(void)
     return eng;
 }
 
-/* Operations no kind implements yet are SW_EUNSUPPORTED, named in the message. */
-static void test_unsupported_op(void **state)
-{
-    (void)state;
-    static const int later[] = {SW_JOB_REINSTALL, SW_JOB_RESIZE, SW_JOB_RESET_PASSWORD};
-    struct sw_engine eng = offline_engine();
-    for (int kind = 0; kind < SW_KIND__COUNT; kind++) {
-        for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
-            struct sw_msg_node_job job;
-            job_for(&job, kind, later[i]);
-            struct sw_engine_outcome out;
-            struct sw_err err;
-            sw_err_clear(&err);
-            assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
-            assert_int_equal(err.code, SW_EUNSUPPORTED);
-            assert_false(err.retryable);
-            char want[128];
-            snprintf(want, sizeof want, "%s is not supported for %s servers",
-                     sw_job_type_name(later[i]), sw_plan_kind_name(kind));
-            assert_string_equal(err.msg, want);
-            assert_string_equal(out.domain_state, "");
-            assert_false(out.booted);
-        }
-    }
-}
-
-/* A kind the node does not host is refused before its driver runs. */
+/* A kind the node does not host is refused before its driver runs, for
+ * every job type and for define (reconciliation). */
 static void test_kind_not_hosted(void **state)
 {
     (void)state;
     struct sw_engine eng = offline_engine();
     eng.kinds = 1u << SW_KIND_HVM;
+    for (int type = 0; type < SW_JOB__COUNT; type++) {
+        struct sw_msg_node_job job;
+        job_for(&job, SW_KIND_CONTAINER, type);
+        struct sw_engine_outcome out;
+        struct sw_err err;
+        sw_err_clear(&err);
+        assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
+        assert_int_equal(err.code, SW_EUNSUPPORTED);
+        assert_false(err.retryable);
+        assert_string_equal(err.msg, "this node does not host container servers");
+        assert_string_equal(out.domain_state, "");
+        assert_string_equal(out.note, "");
+    }
     struct sw_msg_node_job job;
-    job_for(&job, SW_KIND_CONTAINER, SW_JOB_CREATE);
+    job_for(&job, SW_KIND_PV, SW_JOB_CREATE);
     struct sw_engine_outcome out;
     struct sw_err err;
-    sw_err_clear(&err);
-    assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
-    assert_int_equal(err.code, SW_EUNSUPPORTED);
-    assert_string_equal(err.msg, "this node does not host container servers");
+    assert_int_equal(sw_engine_define(&eng, &job, &out, &err), -1);
+    assert_string_equal(err.msg, "this node does not host pv servers");
 }
 
 static void test_unknown_kind_and_type(void **state)
@@ -96,7 +82,7 @@ static void test_unknown_kind_and_type(void **state)
     assert_null(sw_engine_driver_get(-1));
 }
 
-/* Every kind's table: its own kind, its name, the issue-2 operations. */
+/* Every kind's table: its own kind, its name, every operation. */
 static void test_tables(void **state)
 {
     (void)state;
@@ -113,6 +99,11 @@ static void test_tables(void **state)
         assert_non_null(d->suspend);
         assert_non_null(d->unsuspend);
         assert_non_null(d->terminate);
+        assert_non_null(d->reinstall);
+        assert_non_null(d->resize);
+        assert_non_null(d->reset_password);
+        assert_non_null(d->define);
+        assert_non_null(d->live_memory);
     }
 }
 
@@ -159,7 +150,6 @@ static void test_domain_name(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unsupported_op),
         cmocka_unit_test(test_kind_not_hosted),
         cmocka_unit_test(test_unknown_kind_and_type),
         cmocka_unit_test(test_tables),

@@ -119,12 +119,28 @@ static void test_create_and_failures(void **state)
     assert_string_equal(res.domain_state, "running");
     assert_string_equal(res.error_code, "");
 
+    /* resize: the note says what applied live; it survives the encoding */
     sw_testnode_job(&job, SW_KIND_PV, SW_JOB_RESIZE, SERVER);
+    job.vcpus = 8;
+    assert_int_equal(handle(t, NULL, &job, &res), 0);
+    assert_true(res.ok);
+    assert_string_equal(res.note, "memory applied live; vcpus apply at next boot");
+    assert_string_equal(res.domain_state, "running");
+    SW_AUTOFREE char *enc = sw_msg_result_encode(&res);
+    struct sw_msg_result back;
+    struct sw_err err;
+    assert_int_equal(sw_msg_result_decode(enc, &back, &err), 0);
+    assert_string_equal(back.note, res.note);
+
+    /* reset_password: refused for good, the hash in neither message */
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_RESET_PASSWORD, SERVER);
     assert_int_equal(handle(t, NULL, &job, &res), 0);
     assert_false(res.ok);
+    assert_false(res.retryable);
     assert_string_equal(res.error_code, "unsupported");
-    assert_string_equal(res.error, "resize is not supported for pv servers");
-    assert_string_equal(res.domain_state, "running");
+    assert_string_equal(res.error,
+                        "password reset needs the guest agent, which this server does not run");
+    assert_string_equal(res.note, "");
 
     /* a kind the node does not host */
     t->eng.kinds = 1u << SW_KIND_HVM;

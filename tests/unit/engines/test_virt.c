@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const server_ids[SW_KIND__COUNT] = {
     [SW_KIND_CONTAINER] = "a0000000-0000-4000-8000-000000000001",
@@ -141,8 +143,9 @@ static void lifecycle(struct sw_testnode *t, int kind)
     for (size_t i = 0; i < sizeof need_domain / sizeof need_domain[0]; i++)
         fails(t, kind, need_domain[i], SW_ENOTFOUND, SW_DOMAIN_ABSENT);
 
-    /* the later operations report unsupported, with the state */
-    fails(t, kind, SW_JOB_REINSTALL, SW_EUNSUPPORTED, SW_DOMAIN_ABSENT);
+    fails(t, kind, SW_JOB_REINSTALL, SW_ENOTFOUND, SW_DOMAIN_ABSENT);
+    fails(t, kind, SW_JOB_RESIZE, SW_ENOTFOUND, SW_DOMAIN_ABSENT);
+    fails(t, kind, SW_JOB_RESET_PASSWORD, SW_ENOTFOUND, SW_DOMAIN_ABSENT);
 }
 
 static void test_container(void **state)
@@ -231,6 +234,311 @@ static void test_name_taken(void **state)
     virDomainFree(other);
 }
 
+/* Runs a job (already filled) and expects success; returns the note. */
+static void run_ok(struct sw_testnode *t, const struct sw_msg_node_job *job,
+                   struct sw_engine_outcome *out)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    if (sw_engine_run(&t->eng, job, out, &err) != 0)
+        fail_msg("%s: %s (%s)", sw_job_type_name(job->type), err.msg, err.detail);
+}
+
+/* The persistent config's recorded sizes and memory. */
+static void config_sizes(struct sw_testnode *t, const char *id, long long *vcpus,
+                         long long *max_kib, long long *ram_mb)
+{
+    virDomainPtr dom = virDomainLookupByUUIDString(t->conn, id);
+    assert_non_null(dom);
+    *vcpus = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_VCPU_MAXIMUM);
+    char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    const char *m = strstr(xml, "<memory unit='KiB'>");
+    assert_non_null(m);
+    *max_kib = atoll(m + strlen("<memory unit='KiB'>"));
+    const char *r = strstr(xml, "ram_mb>");
+    assert_non_null(r);
+    *ram_mb = atoll(r + strlen("ram_mb>"));
+    free(xml);
+    virDomainFree(dom);
+}
+
+static void live_info(struct sw_testnode *t, const char *id, virDomainInfo *info)
+{
+    virDomainPtr dom = virDomainLookupByUUIDString(t->conn, id);
+    assert_non_null(dom);
+    assert_int_equal(virDomainGetInfo(dom, info), 0);
+    virDomainFree(dom);
+}
+
+/* Resize on the test driver: what fits the live maximum applies live,
+ * the rest at the next boot, and the note says which. The persistent
+ * config always has the new sizes. */
+static void resize(struct sw_testnode *t, int kind, const char *mem_live_note)
+{
+    const char *id = server_ids[kind];
+    ok(t, kind, SW_JOB_CREATE, SW_DOMAIN_RUNNING, true);
+    struct sw_msg_node_job job;
+    struct sw_engine_outcome out;
+    /* within the ceiling, fewer vCPUs: live */
+    sw_testnode_job(&job, kind, SW_JOB_RESIZE, id);
+    job.vcpus = 1;
+    job.ram_mb = 1536;
+    run_ok(t, &job, &out);
+    assert_string_equal(out.domain_state, SW_DOMAIN_RUNNING);
+    assert_string_equal(out.note, mem_live_note);
+    virDomainInfo info;
+    live_info(t, id, &info);
+    assert_int_equal(info.nrVirtCpu, 1);
+    long long vcpus, max_kib, ram_mb;
+    config_sizes(t, id, &vcpus, &max_kib, &ram_mb);
+    assert_int_equal(vcpus, 1);
+    assert_int_equal(ram_mb, 1536);
+    /* a replay answers the same */
+    run_ok(t, &job, &out);
+    assert_string_equal(out.note, mem_live_note);
+
+    /* past the live maxima: next boot */
+    job.vcpus = 4;
+    job.ram_mb = 2048;
+    job.max_ram_mb = 4096;
+    run_ok(t, &job, &out);
+    assert_string_equal(out.note, "memory and vcpus apply at next boot");
+    live_info(t, id, &info);
+    assert_int_equal(info.nrVirtCpu, 1);
+    assert_int_equal(info.maxMem, 2048 * 1024);
+    config_sizes(t, id, &vcpus, &max_kib, &ram_mb);
+    assert_int_equal(vcpus, 4);
+    assert_int_equal(max_kib, 4096 * 1024);
+
+    /* stopped: next boot, and the boot has them */
+    ok(t, kind, SW_JOB_STOP, SW_DOMAIN_STOPPED, false);
+    job.vcpus = 3;
+    run_ok(t, &job, &out);
+    assert_string_equal(out.domain_state, SW_DOMAIN_STOPPED);
+    assert_string_equal(out.note, "memory and vcpus apply at next boot");
+    ok(t, kind, SW_JOB_START, SW_DOMAIN_RUNNING, true);
+    live_info(t, id, &info);
+    assert_int_equal(info.nrVirtCpu, 3);
+    assert_int_equal(info.maxMem, 4096 * 1024);
+
+    /* a paused server is resized too (live where it can) */
+    ok(t, kind, SW_JOB_SUSPEND, SW_DOMAIN_SUSPENDED, false);
+    job.vcpus = 2;
+    run_ok(t, &job, &out);
+    assert_string_equal(out.domain_state, SW_DOMAIN_SUSPENDED);
+    ok(t, kind, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
+}
+
+static void test_resize_hvm(void **state)
+{
+    resize(*state, SW_KIND_HVM, "memory and vcpus applied live");
+}
+
+static void test_resize_pv(void **state)
+{
+    resize(*state, SW_KIND_PV, "memory and vcpus applied live");
+}
+
+/* A container's limits change live (memtune) within its ceiling. */
+static void test_resize_container(void **state)
+{
+    resize(*state, SW_KIND_CONTAINER, "memory and vcpus applied live");
+}
+
+static bool exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+static void touch(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("data", f);
+    fclose(f);
+}
+
+static char *os_of(struct sw_testnode *t, const char *id)
+{
+    virDomainPtr dom = virDomainLookupByUUIDString(t->conn, id);
+    assert_non_null(dom);
+    char *x = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, SW_ENGINE_DOMAIN_NS,
+                                   VIR_DOMAIN_AFFECT_CONFIG);
+    assert_non_null(x);
+    virDomainFree(dom);
+    const char *o = strstr(x, "os>");
+    assert_non_null(o);
+    char *os = sw_strndup(o + 3, strcspn(o + 3, "<"));
+    free(x);
+    return os;
+}
+
+/* Reinstall: the old storage goes, the new os is defined, the domain runs;
+ * a replay of the same job wipes nothing again. */
+static void test_reinstall(void **state)
+{
+    struct sw_testnode *t = *state;
+    const char *id = server_ids[SW_KIND_HVM];
+    char img_dir[256], img[512], ct_dir[256], ct_root[512], keep[512];
+    snprintf(img_dir, sizeof img_dir, "%s/images", t->dir);
+    snprintf(img, sizeof img, "%s/sw-%s.qcow2", img_dir, id);
+    snprintf(ct_dir, sizeof ct_dir, "%s/containers", t->dir);
+    snprintf(ct_root, sizeof ct_root, "%s/sw-%s", ct_dir, id);
+    snprintf(keep, sizeof keep, "%s/sw-b0000000-0000-4000-8000-000000000001.qcow2", img_dir);
+    assert_int_equal(mkdir(img_dir, 0700), 0);
+    assert_int_equal(mkdir(ct_dir, 0700), 0);
+    assert_int_equal(mkdir(ct_root, 0700), 0);
+    touch(img);
+    touch(keep);
+    char f[600];
+    snprintf(f, sizeof f, "%s/etc-passwd", ct_root);
+    touch(f);
+
+    ok(t, SW_KIND_HVM, SW_JOB_CREATE, SW_DOMAIN_RUNNING, true);
+    struct sw_msg_node_job job;
+    struct sw_engine_outcome out;
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_REINSTALL, id);
+    snprintf(job.os, sizeof job.os, "ubuntu-24.04");
+    run_ok(t, &job, &out);
+    assert_string_equal(out.domain_state, SW_DOMAIN_RUNNING);
+    assert_true(out.booted);
+    assert_false(exists(img));
+    assert_false(exists(ct_root));
+    assert_true(exists(keep)); /* another server's image is not touched */
+    char *os = os_of(t, id);
+    assert_string_equal(os, "ubuntu-24.04");
+    free(os);
+
+    /* the replay finds its own reinstall: nothing is wiped again */
+    touch(img);
+    run_ok(t, &job, &out);
+    assert_false(out.booted);
+    assert_true(exists(img));
+    /* a resize keeps the reinstall's mark */
+    struct sw_msg_node_job rs;
+    sw_testnode_job(&rs, SW_KIND_HVM, SW_JOB_RESIZE, id);
+    snprintf(rs.os, sizeof rs.os, "ubuntu-24.04");
+    run_ok(t, &rs, &out);
+    ok(t, SW_KIND_HVM, SW_JOB_STOP, SW_DOMAIN_STOPPED, false);
+    run_ok(t, &job, &out); /* replayed after a stop: it only boots */
+    assert_true(out.booted);
+    assert_true(exists(img));
+
+    /* another reinstall (a new job) does wipe */
+    snprintf(job.job_id, sizeof job.job_id, "10000000-0000-4000-8000-0000000000ff");
+    snprintf(job.os, sizeof job.os, "debian-12");
+    run_ok(t, &job, &out);
+    assert_false(exists(img));
+    os = os_of(t, id);
+    assert_string_equal(os, "debian-12");
+    free(os);
+
+    /* a suspended server is not reinstalled */
+    ok(t, SW_KIND_HVM, SW_JOB_SUSPEND, SW_DOMAIN_SUSPENDED, false);
+    snprintf(job.job_id, sizeof job.job_id, "10000000-0000-4000-8000-0000000000fe");
+    struct sw_err err;
+    sw_err_clear(&err);
+    assert_int_equal(sw_engine_run(&t->eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_ECONFLICT);
+    assert_string_equal(out.domain_state, SW_DOMAIN_SUSPENDED);
+    ok(t, SW_KIND_HVM, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
+    unlink(keep);
+    rmdir(img_dir);
+    rmdir(ct_dir);
+}
+
+/* No guest agent on the test driver: a clear, final refusal. */
+static void test_reset_password(void **state)
+{
+    struct sw_testnode *t = *state;
+    for (int kind = 0; kind < SW_KIND__COUNT; kind++) {
+        ok(t, kind, SW_JOB_CREATE, SW_DOMAIN_RUNNING, true);
+        struct sw_engine_outcome out;
+        struct sw_err err;
+        assert_int_equal(run(t, kind, SW_JOB_RESET_PASSWORD, server_ids[kind], &out, &err), -1);
+        assert_int_equal(err.code, SW_EUNSUPPORTED);
+        assert_false(err.retryable);
+        assert_string_equal(err.msg,
+                            "password reset needs the guest agent, which this server does not run");
+        assert_null(strstr(err.detail, "$6$"));
+        assert_string_equal(out.domain_state, SW_DOMAIN_RUNNING);
+        /* not a crypt(3) hash */
+        struct sw_msg_node_job job;
+        sw_testnode_job(&job, kind, SW_JOB_RESET_PASSWORD, server_ids[kind]);
+        snprintf(job.password_hash, sizeof job.password_hash, "hunter2");
+        sw_err_clear(&err);
+        assert_int_equal(sw_engine_run(&t->eng, &job, &out, &err), -1);
+        assert_int_equal(err.code, SW_EINVALID);
+        assert_null(strstr(err.msg, "hunter2"));
+        ok(t, kind, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
+    }
+}
+
+struct fake_ledger {
+    int calls;
+    int64_t max_ram_mb; /* what still fits */
+};
+
+static int fake_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err)
+{
+    struct fake_ledger *l = ctx;
+    l->calls++;
+    if (job->max_ram_mb <= l->max_ram_mb)
+        return 0;
+    SW_ERR(err, SW_EUNPROCESSABLE, "its node cannot hold it without breaking a guarantee");
+    return -1;
+}
+
+/* The ledger is asked before anything is defined, and only then. */
+static void test_admit(void **state)
+{
+    struct sw_testnode *t = *state;
+    struct fake_ledger l = {0, 2048};
+    t->eng.admit = fake_admit;
+    t->eng.admit_ctx = &l;
+    const char *id = server_ids[SW_KIND_HVM];
+    struct sw_msg_node_job job;
+    struct sw_engine_outcome out;
+    struct sw_err err;
+
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_CREATE, id);
+    job.max_ram_mb = 4096;
+    sw_err_clear(&err);
+    assert_int_equal(sw_engine_run(&t->eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EUNPROCESSABLE);
+    assert_false(err.retryable);
+    assert_string_equal(err.msg,
+                        "could not create the server: its node cannot hold it without breaking "
+                        "a guarantee");
+    assert_string_equal(out.domain_state, SW_DOMAIN_ABSENT);
+    assert_int_equal(l.calls, 1);
+
+    ok(t, SW_KIND_HVM, SW_JOB_CREATE, SW_DOMAIN_RUNNING, true);
+    assert_int_equal(l.calls, 2);
+    ok(t, SW_KIND_HVM, SW_JOB_CREATE, SW_DOMAIN_RUNNING, false); /* exists: no check */
+    assert_int_equal(l.calls, 2);
+
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_RESIZE, id);
+    job.ram_mb = 512;
+    run_ok(t, &job, &out); /* shrinking: no check */
+    assert_int_equal(l.calls, 2);
+    job.max_ram_mb = 8192; /* growing past what fits: refused, config unchanged */
+    sw_err_clear(&err);
+    assert_int_equal(sw_engine_run(&t->eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EUNPROCESSABLE);
+    assert_int_equal(l.calls, 3);
+    long long vcpus, max_kib, ram_mb;
+    config_sizes(t, id, &vcpus, &max_kib, &ram_mb);
+    assert_int_equal(max_kib, 2048 * 1024);
+    assert_int_equal(ram_mb, 512);
+
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_REINSTALL, id);
+    run_ok(t, &job, &out);
+    assert_int_equal(l.calls, 4);
+    t->eng.admit = NULL;
+    ok(t, SW_KIND_HVM, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +548,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_kinds_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_hostname, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_taken, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resize_hvm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resize_pv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resize_container, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reinstall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 #include "config.h"
 #include "tests/unit/engines/testnode.h"
 #include "engines/virt.h"
+#include "core/enums.h"
 #include "core/err.h"
 
 #include <stdio.h>
@@ -44,6 +45,7 @@ int sw_testnode_open(struct sw_testnode *t)
     t->eng.templates_dir = SW_TEST_SRCDIR "/templates";
     t->eng.node_id = SW_TEST_NODE_ID;
     t->eng.stop_timeout_ms = 2000;
+    t->eng.state_dir = t->dir;
     return 0;
 }
 
@@ -73,4 +75,7 @@ void sw_testnode_job(struct sw_msg_node_job *job, int kind, int type, const char
     job->disk_gb = 20;
     snprintf(job->hostname, sizeof job->hostname, "web-1.example.com");
     snprintf(job->os, sizeof job->os, "debian-12");
+    if (type == SW_JOB_RESET_PASSWORD)
+        snprintf(job->password_hash, sizeof job->password_hash, "%s",
+                 "$6$rounds=5000$saltsalt$0123456789abcdefABCDEF./0123456789");
 }

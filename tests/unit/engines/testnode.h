@@ -20,7 +20,8 @@ struct sw_testnode {
 int sw_testnode_open(struct sw_testnode *t);
 void sw_testnode_close(struct sw_testnode *t);
 
-/* A node job for server_id with plausible sizes. */
+/* A node job for server_id with plausible sizes (and a password hash for
+ * reset_password). */
 void sw_testnode_job(struct sw_msg_node_job *job, int kind, int type, const char *server_id);
 
 #endif

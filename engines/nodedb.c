@@ -1,0 +1,240 @@
+#include "config.h"
+#include "engines/nodedb.h"
+#include "engines/ledger.h"
+#include "core/alloc.h"
+#include "core/db.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/resource.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sw_nodedb {
+    char *url;
+    sw_uuid_t node_id;
+    pthread_mutex_t mu;
+    struct sw_db *db; /* under mu; NULL until first used */
+};
+
+struct sw_nodedb *sw_nodedb_new(const char *db_url, const char *node_id)
+{
+    struct sw_nodedb *nd = sw_calloc(1, sizeof *nd);
+    nd->url = sw_strdup(db_url);
+    snprintf(nd->node_id, sizeof nd->node_id, "%s", node_id);
+    pthread_mutex_init(&nd->mu, NULL);
+    return nd;
+}
+
+void sw_nodedb_free(struct sw_nodedb *nd)
+{
+    if (!nd)
+        return;
+    sw_db_free(nd->db);
+    pthread_mutex_destroy(&nd->mu);
+    free(nd->url);
+    free(nd);
+}
+
+/* Locks nd and returns its connection, or NULL (unlocked) with err set. */
+static struct sw_db *lock_db(struct sw_nodedb *nd, struct sw_err *err)
+{
+    pthread_mutex_lock(&nd->mu);
+    if (!nd->db && !(nd->db = sw_db_connect(nd->url, err))) {
+        pthread_mutex_unlock(&nd->mu);
+        return NULL;
+    }
+    return nd->db;
+}
+
+static void unlock_db(struct sw_nodedb *nd)
+{
+    pthread_mutex_unlock(&nd->mu);
+}
+
+int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err)
+{
+    struct sw_nodedb *nd = ctx;
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    PGresult *res = sw_db_exec(
+        db, err,
+        "SELECT n.cpus, n.ram_mb, n.reserved_ram_mb, n.disk_gb,"
+        "       round(n.cpu_ratio * 1000)::bigint, round(n.ram_ratio * 1000)::bigint,"
+        "       coalesce(sum(a.vcpus), 0)::bigint, coalesce(sum(a.mem_guar_mb), 0)::bigint,"
+        "       coalesce(sum(a.mem_max_mb), 0)::bigint, coalesce(sum(a.disk_gb), 0)::bigint"
+        "  FROM nodes n"
+        "  LEFT JOIN allocations a ON a.node_id = n.id AND a.server_id <> $2::uuid"
+        " WHERE n.id = $1 GROUP BY n.id",
+        SW_PARAMS(nd->node_id, job->server_id));
+    unlock_db(nd);
+    if (!res) {
+        err->retryable = true;
+        return -1;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "its node is not registered");
+        return -1;
+    }
+    struct sw_node_inv inv = {
+        .cpus = sw_db_get_i64(res, 0, 0),
+        .ram_mb = sw_db_get_i64(res, 0, 1),
+        .reserved_ram_mb = sw_db_get_i64(res, 0, 2),
+        .disk_gb = sw_db_get_i64(res, 0, 3),
+        .cpu_ratio_milli = sw_db_get_i64(res, 0, 4),
+        .ram_ratio_milli = sw_db_get_i64(res, 0, 5),
+    };
+    struct sw_amounts others;
+    for (int c = 0; c < SW_RC__COUNT; c++)
+        others.v[c] = sw_db_get_i64(res, 0, 6 + c);
+    PQclear(res);
+    int short_class = 0;
+    if (sw_ledger_fits(&inv, &others, job, &short_class))
+        return 0;
+    struct sw_amounts cap, want;
+    sw_node_capacity(&inv, &cap);
+    sw_ledger_job_demand(job, &want);
+    SW_ERR(err, SW_EUNPROCESSABLE, "its node cannot hold it without breaking a guarantee");
+    sw_err_detail(err, "node %s class %s: others %lld + this %lld > capacity %lld", nd->node_id,
+                  sw_res_class_name(short_class), (long long)others.v[short_class],
+                  (long long)want.v[short_class], (long long)cap.v[short_class]);
+    return -1;
+}
+
+#define SERVER_COLS                                                                    \
+    "s.id, s.state, s.hostname, p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb, p.swap_mb," \
+    " p.disk_gb, t.os"
+
+int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t *n,
+                      struct sw_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    PGresult *res = sw_db_exec(
+        db, err,
+        "SELECT " SERVER_COLS " FROM servers s JOIN plans p ON p.id = s.plan_id"
+        "  JOIN templates t ON t.id = s.template_id"
+        " WHERE s.node_id = $1"
+        "   AND s.state IN ('provisioning', 'running', 'stopped', 'suspended', 'terminating')"
+        " ORDER BY s.created_at, s.id",
+        SW_PARAMS(nd->node_id));
+    unlock_db(nd);
+    if (!res)
+        return -1;
+    int rows = PQntuples(res);
+    struct sw_node_server *v = sw_calloc(rows ? (size_t)rows : 1, sizeof *v);
+    size_t k = 0;
+    for (int i = 0; i < rows; i++) {
+        struct sw_node_server *s = &v[k];
+        struct sw_plan_size plan = {
+            .kind = sw_plan_kind_parse(sw_db_get(res, i, 3)),
+            .vcpus = sw_db_get_i64(res, i, 4),
+            .ram_mb = sw_db_get_i64(res, i, 5),
+            .burst_ram_mb = sw_db_get_i64(res, i, 6),
+            .swap_mb = sw_db_get_i64(res, i, 7),
+            .disk_gb = sw_db_get_i64(res, i, 8),
+        };
+        if (plan.kind < 0)
+            continue;
+        struct sw_amounts want;
+        sw_plan_demand(&plan, &want); /* what the provisioner's dispatch sends */
+        struct sw_msg_node_job *j = &s->job;
+        snprintf(j->server_id, sizeof j->server_id, "%s", sw_db_get(res, i, 0));
+        snprintf(j->node_id, sizeof j->node_id, "%s", nd->node_id);
+        j->type = SW_JOB_CREATE;
+        j->kind = plan.kind;
+        j->vcpus = want.v[SW_RC_VCPU];
+        j->ram_mb = want.v[SW_RC_MEM_GUAR];
+        j->max_ram_mb = want.v[SW_RC_MEM_MAX];
+        j->swap_mb = plan.swap_mb;
+        j->disk_gb = want.v[SW_RC_DISK];
+        snprintf(j->hostname, sizeof j->hostname, "%s", sw_db_get(res, i, 2));
+        snprintf(j->os, sizeof j->os, "%s", sw_db_get(res, i, 9));
+        snprintf(s->state, sizeof s->state, "%s", sw_db_get(res, i, 1));
+        k++;
+    }
+    PQclear(res);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+int sw_nodedb_server_state(struct sw_nodedb *nd, const char *server_id, char state[16],
+                           struct sw_err *err)
+{
+    state[0] = '\0';
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT state FROM servers WHERE id = $1 AND node_id = $2",
+                               SW_PARAMS(server_id, nd->node_id));
+    unlock_db(nd);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 1)
+        snprintf(state, 16, "%s", sw_db_get(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+int sw_nodedb_event(struct sw_nodedb *nd, const char *kind, const char *detail_json,
+                    struct sw_err *err)
+{
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    long n = sw_db_run(db, err,
+                       "INSERT INTO node_events (node_id, kind, detail) VALUES ($1, $2, $3::jsonb)",
+                       SW_PARAMS(nd->node_id, kind, detail_json));
+    unlock_db(nd);
+    return n < 0 ? -1 : 0;
+}
+
+int sw_nodedb_balloon(struct sw_nodedb *nd, struct sw_balloon_conf *conf,
+                      int64_t *ram_ratio_milli, struct sw_err *err)
+{
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT balloon::text, round(ram_ratio * 1000)::bigint FROM nodes"
+                               " WHERE id = $1",
+                               SW_PARAMS(nd->node_id));
+    unlock_db(nd);
+    if (!res)
+        return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        SW_ERR(err, SW_ENOTFOUND, "node %s is not registered", nd->node_id);
+        return -1;
+    }
+    const char *text = sw_db_get(res, 0, 0);
+    *ram_ratio_milli = sw_db_get_i64(res, 0, 1);
+    json_t *o = json_loads(text, 0, NULL);
+    PQclear(res);
+    int rc = sw_balloon_conf_parse(o, conf, err);
+    json_decref(o);
+    return rc;
+}
+
+int sw_nodedb_drain(struct sw_nodedb *nd, struct sw_err *err)
+{
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    long n = sw_db_run(db, err,
+                       "UPDATE nodes SET state = 'draining' WHERE id = $1 AND state = 'active'",
+                       SW_PARAMS(nd->node_id));
+    unlock_db(nd);
+    return n < 0 ? -1 : n > 0 ? 1 : 0;
+}

@@ -1,0 +1,62 @@
+/* nodedb.h - what the engine reads and writes in PostgreSQL beyond its
+ * heartbeat: the node's ledger (the admit check, engines/ledger.h), the
+ * servers it should run (reconciliation), its ballooning policy, node
+ * events (node_events) and the draining switch.
+ *
+ * One connection behind a mutex, shared by the engine's threads (the
+ * consumer's admit checks, the reconciler, the balloon loop): each call is
+ * one short statement. A broken connection is reconnected on the next call;
+ * a failure is SW_EUNAVAILABLE + retryable.
+ */
+#ifndef SW_ENGINES_NODEDB_H
+#define SW_ENGINES_NODEDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/balloon_conf.h"
+#include "core/msg.h"
+
+struct sw_err;
+struct sw_nodedb;
+
+/* Returns owned; free with sw_nodedb_free(). Connects lazily. */
+struct sw_nodedb *sw_nodedb_new(const char *db_url, const char *node_id);
+void sw_nodedb_free(struct sw_nodedb *nd);
+
+/* The admit hook of struct sw_engine (ctx: the struct sw_nodedb): reads
+ * the node's size and every allocation of it but job's server, and checks
+ * sw_ledger_fits(). SW_EUNPROCESSABLE when it does not fit. */
+int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err);
+
+/* A server the node should run: the node job that creates it (sizes as
+ * the provisioner sends them) and its state in PostgreSQL. */
+struct sw_node_server {
+    struct sw_msg_node_job job; /* type create; job_id empty */
+    char state[16];             /* provisioning|running|stopped|suspended|terminating */
+};
+
+/* Every server with node_id = this node in those states. *out is owned
+ * (free()). */
+int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t *n,
+                      struct sw_err *err);
+/* One server's state now, if it is still this node's ("" when not). */
+int sw_nodedb_server_state(struct sw_nodedb *nd, const char *server_id, char state[16],
+                           struct sw_err *err);
+
+/* Records a node event: kind ("domain.restored"), detail a JSON object
+ * text (built with jansson, never by hand). */
+int sw_nodedb_event(struct sw_nodedb *nd, const char *kind, const char *detail_json,
+                    struct sw_err *err);
+
+/* The node's ballooning policy (nodes.balloon) and its RAM pool ratio in
+ * thousandths. A stored policy that does not parse is SW_EINVALID. */
+int sw_nodedb_balloon(struct sw_nodedb *nd, struct sw_balloon_conf *conf,
+                      int64_t *ram_ratio_milli, struct sw_err *err);
+
+/* Stops the node taking orders: state active -> draining. Returns 1 when
+ * it changed, 0 when the node was not active, -1 on error. */
+int sw_nodedb_drain(struct sw_nodedb *nd, struct sw_err *err);
+
+#endif
