@@ -3,7 +3,8 @@
 # libvirt's test driver: bootstrap, inventory, a customer orders one server
 # of each plan kind, each ends running on a node that hosts its kind, usage
 # reaches billing, another customer sees 404, malformed JSON is 400, an
-# order that fits nowhere fails with no_capacity, terminate frees the claim.
+# order that fits nowhere fails with no_capacity, resize/reinstall/password
+# reset go through the whole pipeline, terminate frees the claim.
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
@@ -133,6 +134,31 @@ job_state() { api GET "/v1/jobs/$1" "$ALICE"; [ "$(j .state)" = "$2" ]; }
 sw_t_check "an order that fits no node fails" sw_t_wait "huge job failed" 30 job_state "$HUGE_JOB" failed
 sw_t_eq "with error code no_capacity" "no_capacity" "$(j .error.code)"
 sw_t_eq "and the server is failed" failed "$(server_state "$HUGE_SRV")"
+
+# Resize, reinstall and password reset of the running hvm server, end to end.
+api POST /v1/admin/plans "$OP" '{"name":"hvm-2","kind":"hvm","vcpus":2,"ram_mb":1024,"burst_ram_mb":2048,"disk_gb":20,"price_hourly":{"amount":2,"currency":"EUR"},"price_monthly":{"amount":800,"currency":"EUR"}}'
+HVM2=$(j .id)
+api POST "/v1/servers/${SRV[hvm]}/actions" "$ALICE" "{\"type\":\"resize\",\"plan_id\":\"$HVM2\"}"
+RJOB=$(j .job.id)
+sw_t_check "resize to a bigger plan succeeds on the same node" sw_t_wait "resize" 30 job_state "$RJOB" succeeded
+sw_t_check "and the job says how it applied" test -n "$(j .note)"
+api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
+sw_t_eq "the server is running on the new plan" "running $HVM2" "$(j .state) $(j .plan_id)"
+sw_t_eq "its allocation is the new plan's demand, on the same node" "${NODE[ct-hvm]} 2 1024 2048 20" \
+    "$(sw_t_psql -c "select node_id || ' ' || vcpus || ' ' || mem_guar_mb || ' ' || mem_max_mb || ' ' || disk_gb from allocations where server_id = '${SRV[hvm]}'")"
+api POST /v1/admin/templates "$OP" '{"name":"Alma 9","kind":"hvm","os":"alma-9"}'
+api POST "/v1/servers/${SRV[hvm]}/actions" "$ALICE" "{\"type\":\"reinstall\",\"template_id\":\"$(j .id)\"}"
+RJOB=$(j .job.id)
+sw_t_check "reinstall from another template succeeds" sw_t_wait "reinstall" 30 job_state "$RJOB" succeeded
+api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
+sw_t_eq "and the server is running again" running "$(j .state)"
+api POST "/v1/servers/${SRV[hvm]}/actions" "$ALICE" '{"type":"reset_password"}'
+RJOB=$(j .job.id)
+sw_t_check "reset_password answers a password" test "$(j .password | wc -c)" -gt 16
+sw_t_check "and fails clearly where the guest has no agent" sw_t_wait "password" 30 job_state "$RJOB" failed
+sw_t_eq "as unsupported" unsupported "$(j .error.code)"
+api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
+sw_t_eq "the server keeps running" running "$(j .state)"
 
 # Terminate.
 api DELETE "/v1/servers/${SRV[hvm]}" "$ALICE"
