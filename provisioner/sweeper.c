@@ -144,11 +144,24 @@ static int redispatch_tx(struct sw_db *db, void *arg, struct sw_err *err)
         sw_info(c->event, "job=%s server=%s type=%s node=%s attempt=%d why=%s", row.job_id,
                 row.server_id, sw_job_type_name(row.type), row.job_node_id, row.attempts,
                 c->since ? "redis_restarted" : c->silent ? "no_answer" : "due");
-        if (sw_dispatch_send(c->t->redis, &row, row.job_node_id, err) < 0 ||
-            sw_db_run(db, err, c->mark, SW_PARAMS(row.job_id)) < 0)
-            rc = -1;
-        else
+        if (sw_dispatch_send(c->t->redis, &row, row.job_node_id, err) < 0) {
+            if (sw_redis_broken(c->t->redis)) {
+                rc = -1; /* Redis is gone: the whole batch waits for it */
+                break;
+            }
+            /* Redis answered but refused this one (e.g. its node stream key
+             * holds another type): the job must not hold up the others. It
+             * is marked like a sent one, so a silent job still counts its
+             * deliveries toward dead. */
+            char q[200];
+            sw_warn("job.redispatch_failed", "job=%s server=%s node=%s error=%s", row.job_id,
+                    row.server_id, row.job_node_id, sw_log_quote(q, sizeof q, err->msg));
+            sw_err_clear(err);
+        } else {
             c->sent++;
+        }
+        if (sw_db_run(db, err, c->mark, SW_PARAMS(row.job_id)) < 0)
+            rc = -1;
     }
     PQclear(res);
     return rc;
