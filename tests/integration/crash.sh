@@ -7,9 +7,9 @@
 # SIGKILL at random moments and restarted:
 #   A. a provisioner (SW_CRASH_KILLS times, either of the two);
 #   B. an engine (a restarted test-driver engine finds its node empty, a
-#      simulated host reboot: what it ran before is reported, not checked;
-#      reconciliation is a later issue). The jobs dispatched to it must be
-#      completed after its restart (its pending entries are reclaimed);
+#      simulated host reboot: its reconciliation must bring back the domain
+#      of every running server of its node). The jobs dispatched to it must
+#      be completed after its restart (its pending entries are reclaimed);
 #   C. Redis (started with --save '': it comes back empty each time).
 # After each phase: 0 orders lost (every accepted order is running, or failed
 # with no_capacity), 0 servers with domains on two nodes, one allocation per
@@ -18,7 +18,9 @@
 #   D. Poison: a malformed jobs entry and a malformed node job are
 #      dead-lettered at once; a jobs entry whose dispatch always fails, and a
 #      node job whose result can never be published, are handled exactly 5
-#      times and dead-lettered at the 6th delivery; the streams move on.
+#      times and dead-lettered at the 6th delivery; the streams move on; the
+#      create whose node never answers is dead (no_answer) after 5 silent
+#      deliveries, its allocation released.
 # Knobs: SW_CRASH_ORDERS, SW_CRASH_NODES, SW_CRASH_KILLS, SW_CRASH_PAR,
 # SW_CRASH_RATE (orders per second, 50: the kills land while orders flow),
 # SW_CRASH_SEED, SW_CRASH_TIMEOUT (s per phase), SW_CRASH_STALL (s),
