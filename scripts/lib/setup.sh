@@ -8,7 +8,8 @@ SW_BUILD=${SW_BUILD:-$SW_ROOT/build}
 # Debian 12 packages slipway needs to build, run and test.
 SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohttpd-dev
  libjansson-dev libsodium-dev libhiredis-dev libvirt-dev libcmocka-dev libcurl4-openssl-dev
- postgresql redis-server libvirt-clients libxml2-utils curl jq wrk"
+ postgresql redis-server libvirt-clients libxml2-utils curl jq wrk
+ python3 cppcheck clang-tidy"
 
 sw_setup_install() {
     local missing=() p
