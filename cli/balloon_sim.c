@@ -91,6 +91,7 @@ static const struct {
     {"stop_pct", offsetof(struct sw_balloon_policy, stop_pct), false},
 };
 
+/* p may be NULL: the defaults. */
 static int load_policy(const json_t *p, struct sw_balloon_policy *pol, int *smooth,
                        struct sw_err *err)
 {
@@ -144,8 +145,7 @@ int sw_ctl_balloon_sim(const char *path, FILE *out, struct sw_err *err)
     json_t *host = json_object_get(sc, "host"), *guests = json_object_get(sc, "guests");
     if (!json_is_object(sc) || sw_json_check(sc, scenario_fields, err) < 0 ||
         sw_json_check(host, host_fields, err) < 0 ||
-        load_policy(json_object_get(sc, "policy") ? json_object_get(sc, "policy") : json_object(),
-                    &pol, &smooth, err) < 0 ||
+        load_policy(json_object_get(sc, "policy"), &pol, &smooth, err) < 0 ||
         check_steps(json_object_get(sc, "other_used"), "other_used", err) < 0)
         goto out;
     int64_t duration = sw_json_int(sc, "duration_s", 0), tick = sw_json_int(sc, "tick_s", 10);

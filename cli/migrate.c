@@ -112,7 +112,8 @@ static int list_migrations(const char *dir, struct migration **out, size_t *coun
         n++;
     }
     closedir(d);
-    qsort(v, n, sizeof *v, cmp_migration);
+    if (n > 1) /* v is NULL when the folder has none: qsort's pointer must not be */
+        qsort(v, n, sizeof *v, cmp_migration);
     for (size_t i = 1; i < n; i++) {
         if (v[i].version == v[i - 1].version) {
             SW_ERR(err, SW_EINVALID, "migrations \"%s\" and \"%s\" share version %04d",

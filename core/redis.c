@@ -4,7 +4,9 @@
 #include "core/err.h"
 #include "core/log.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +27,18 @@ long long sw_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The decimal number at s, which must run up to stop or the end: -1 unless
+ * it is digits only and at most max (atoi took "6379x" and "abc" as 0). */
+static long url_num(const char *s, char stop, long max)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s < '0' || *s > '9' || errno || v > max || (*end && *end != stop))
+        return -1;
+    return v;
+}
+
 static int parse_url(struct sw_redis *r, const char *url, struct sw_err *err)
 {
     if (strncmp(url, "unix://", 7) == 0) {
@@ -33,7 +47,7 @@ static int parse_url(struct sw_redis *r, const char *url, struct sw_err *err)
         r->host = q ? sw_strndup(path, (size_t)(q - path)) : sw_strdup(path);
         r->port = 0;
         if (q && strncmp(q, "?db=", 4) == 0)
-            r->db = atoi(q + 4);
+            r->db = (int)url_num(q + 4, '\0', INT_MAX);
     } else if (strncmp(url, "redis://", 8) == 0) {
         const char *hp = url + 8;
         const char *at = strchr(hp, '@'); /* no auth support: reject rather than leak */
@@ -48,10 +62,12 @@ static int parse_url(struct sw_redis *r, const char *url, struct sw_err *err)
             r->port = 6379;
         } else {
             r->host = sw_strndup(hp, (size_t)(colon - hp));
-            r->port = atoi(colon + 1);
+            r->port = (int)url_num(colon + 1, '/', 65535);
+            if (r->port == 0) /* port 0 would mean a unix socket named host */
+                r->port = -1;
         }
         if (slash)
-            r->db = atoi(slash + 1);
+            r->db = (int)url_num(slash + 1, '\0', INT_MAX);
     } else {
         SW_ERR(err, SW_EINVALID, "redis URL must start with redis:// or unix://");
         return -1;

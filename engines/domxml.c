@@ -85,11 +85,14 @@ char *sw_domxml_escape(const char *s)
     struct buf b = {0};
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         const char *ent = xml_entities[*p];
-        if (ent)
+        if (ent) {
             buf_add(&b, ent, strlen(ent));
-        else if (*p < 0x20 || *p == 0x7f)
+        } else if (*p < 0x20 || *p == 0x7f) {
             buf_add(&b, "?", 1);
-        else
+        } else if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
+            buf_add(&b, "?", 1); /* U+FFFE, U+FFFF: valid UTF-8, but not XML 1.0 characters */
+            p += 2;
+        } else
             buf_add(&b, (const char *)p, 1);
     }
     return buf_steal(&b);

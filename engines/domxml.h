@@ -37,7 +37,7 @@ void sw_domxml_set(struct sw_domxml_vars *vars, const char *name, const char *fm
 const char *sw_domxml_get(const struct sw_domxml_vars *vars, const char *name);
 
 /* Returns owned (free()): s with & < > " ' as entities and control
- * characters (not allowed in XML 1.0) replaced by '?'. */
+ * characters, U+FFFE and U+FFFF (not allowed in XML 1.0) replaced by '?'. */
 char *sw_domxml_escape(const char *s);
 
 /* Substitutes every {{name}} of tmpl with its escaped value. Returns owned

@@ -202,10 +202,8 @@ static int lv_apply(void *self, const struct sw_stats_guest *g, int64_t target_m
     virConnectPtr conn = self;
     virDomainPtr dom = virDomainLookupByUUIDString(conn, g->id);
     int rc = -1;
-    if (!dom)
-        sw_virt_error(err, "set the balloon");
-    else if (virDomainSetMemoryFlags(dom, (unsigned long)(target_mb * 1024),
-                                     VIR_DOMAIN_AFFECT_LIVE) < 0)
+    if (!dom || virDomainSetMemoryFlags(dom, (unsigned long)(target_mb * 1024),
+                                        VIR_DOMAIN_AFFECT_LIVE) < 0)
         sw_virt_error(err, "set the balloon");
     else
         rc = 0;

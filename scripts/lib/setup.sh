@@ -9,7 +9,8 @@ SW_BUILD=${SW_BUILD:-$SW_ROOT/build}
 SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohttpd-dev
  libjansson-dev libsodium-dev libhiredis-dev libvirt-dev libcmocka-dev libcurl4-openssl-dev
  postgresql redis-server libvirt-clients libxml2-utils curl jq wrk
- libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils"
+ libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
+ python3 cppcheck clang-tidy clang libclang-rt-14-dev libxml2-dev"
 
 sw_setup_install() {
     local missing=() p
