@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # SW_T_PID_<name> are set by sw_t_daemon (eval)
 # Hostile tenants (issue 7): an attacker holding a valid customer token
 # and, separately, a valid reseller token, against real PostgreSQL, Redis,
 # two panels on one database, a provisioner, an engine (libvirt's test
