@@ -50,13 +50,16 @@ int sw_auth_bearer(struct sw_req *req, struct sw_err *err)
      * to spare writes, by a second statement only when it is due (a write
      * in the lookup itself, even one updating nothing, made every request
      * a writing statement). A suspended reseller's customers still log in
-     * (to see their suspended servers); orders refuse them (orders.c). */
+     * (to see their suspended servers); orders refuse them (orders.c).
+     * The expiry handed to the cache is floored to whole seconds: the cache
+     * drops a token up to a second early and PostgreSQL decides exactly
+     * (rounded, a cached token outlived its expires_at by up to 0.5 s). */
     PGresult *res = sw_db_exec(
         req->db, err,
         "SELECT k.id, k.account_id, k.scope, a.kind, a.state, k.token_hash,"
         " (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 s') AS stale,"
         " a.reseller_id,"
-        " coalesce(extract(epoch FROM k.expires_at)::bigint, 0)"
+        " coalesce(floor(extract(epoch FROM k.expires_at))::bigint, 0)"
         " FROM api_tokens k JOIN accounts a ON a.id = k.account_id"
         " WHERE k.token_hash = $1 AND k.revoked_at IS NULL"
         " AND (k.expires_at IS NULL OR k.expires_at > now())",

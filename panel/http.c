@@ -193,7 +193,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 struct sw_http *sw_http_start(struct sw_panel *app, const char *listen, unsigned threads,
-                              unsigned *port, struct sw_err *err)
+                              const struct sw_http_limits *limits, unsigned *port,
+                              struct sw_err *err)
 {
     const char *colon = strrchr(listen, ':');
     if (!colon) {
@@ -225,9 +226,10 @@ struct sw_http *sw_http_start(struct sw_panel *app, const char *listen, unsigned
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, so every message goes through it */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)512,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        /* MHD splits the limit among the pool's threads: at least one each */
+        MHD_OPTION_CONNECTION_LIMIT, limits->max_conns < threads ? threads : limits->max_conns,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits->per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, limits->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_END);

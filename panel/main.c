@@ -67,6 +67,13 @@ int main(int argc, char **argv)
                      &app.login_fail_address, &err) < 0 ||
         sw_conf_long("SLIPWAY_ORDER_RATE", 0, 1000000, &app.order_rate, &err) < 0)
         return die(&err);
+    long http_timeout, http_max, http_per_ip;
+    if (sw_conf_long("SLIPWAY_HTTP_TIMEOUT", 1, 3600, &http_timeout, &err) < 0 ||
+        sw_conf_long("SLIPWAY_HTTP_MAX_CONNECTIONS", 1, 1000000, &http_max, &err) < 0 ||
+        sw_conf_long("SLIPWAY_HTTP_MAX_PER_IP", 0, 1000000, &http_per_ip, &err) < 0)
+        return die(&err);
+    struct sw_http_limits limits = {(unsigned)http_timeout, (unsigned)http_max,
+                                    (unsigned)http_per_ip};
     char why[256];
     if (sw_router_check(why, sizeof why) < 0) {
         SW_ERR(&err, SW_EINTERNAL, "%s", why);
@@ -105,7 +112,7 @@ int main(int argc, char **argv)
 
     unsigned port = 0;
     const char *listen = sw_conf_get("SLIPWAY_LISTEN");
-    struct sw_http *http = sw_http_start(&app, listen, (unsigned)threads, &port, &err);
+    struct sw_http *http = sw_http_start(&app, listen, (unsigned)threads, &limits, &port, &err);
     if (!http)
         return die(&err);
     char host[64];
@@ -122,7 +129,9 @@ int main(int argc, char **argv)
         }
         free(tmp);
     }
-    sw_info("panel.listening", "url=%s threads=%ld db_pool=%ld", url, threads, pool);
+    sw_info("panel.listening",
+            "url=%s threads=%ld db_pool=%ld http_timeout=%ld http_max=%ld http_per_ip=%ld", url,
+            threads, pool, http_timeout, http_max, http_per_ip);
 
     int sig = 0;
     sigwait(&sigs, &sig);
