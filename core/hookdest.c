@@ -185,8 +185,11 @@ int sw_hookdest_parse(const char *url, struct sw_hookdest *d, struct sw_err *err
             SW_ERR(err, SW_EINVALID, "url host must be a DNS name or an address in standard form");
             return -1;
         }
-        d->is_private = strcasecmp(d->host, "localhost") == 0 ||
-                        (hlen > 10 && strcasecmp(d->host + hlen - 10, ".localhost") == 0);
+        /* "localhost." is the same name, fully qualified (found by
+         * tests/security/hostile.sh). */
+        size_t nl = hlen > 0 && d->host[hlen - 1] == '.' ? hlen - 1 : hlen;
+        d->is_private = (nl == 9 && strncasecmp(d->host, "localhost", 9) == 0) ||
+                        (nl > 10 && strncasecmp(d->host + nl - 10, ".localhost", 10) == 0);
     }
     return 0;
 }

@@ -890,7 +890,7 @@ def case_webhooks(R1):
     rcv = Receiver()
     p = rcv.port
     refused = [
-        "http://127.0.0.1/", "http://localhost/", "http://LOCALHOST:8080/", "http://x.localhost/",
+        "http://127.0.0.1/", "http://localhost/", "http://LOCALHOST:8080/", "http://x.localhost/", "http://localhost./",
         "http://10.0.0.1/", "http://172.16.0.1/", "http://172.31.255.255/", "http://192.168.1.1/",
         "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://[::ffff:127.0.0.1]/",
         "http://[::ffff:7f00:1]/", "http://[::]/", "http://0.0.0.0/", "http://[fe80::1]/",

@@ -68,6 +68,12 @@ static void test_urls(void **state)
     assert_true(d.is_private);
     assert_int_equal(sw_hookdest_parse("http://a.LOCALHOST/", &d, &err), 0);
     assert_true(d.is_private);
+    assert_int_equal(sw_hookdest_parse("http://localhost./", &d, &err), 0);
+    assert_true(d.is_private);
+    assert_int_equal(sw_hookdest_parse("http://a.localhost./x", &d, &err), 0);
+    assert_true(d.is_private);
+    assert_int_equal(sw_hookdest_parse("http://notlocalhost/", &d, &err), 0);
+    assert_false(d.is_private);
 
     static const char *const bad[] = {
         "", "ftp://example.com/", "file:///etc/passwd", "gopher://x", "https://",
