@@ -287,7 +287,9 @@ enum sw_msg_outcome sw_jobs_handle(void *ctx, const struct sw_stream_entry *e, s
     /* One job at a time per server, in order: an earlier job still queued
      * or running makes this one wait (queued, acked); whoever finishes
      * that job announces the next one again (sw_dispatch_kick_next). */
-    int blocked = sw_dispatch_blocked(t->db, row.job_id, err);
+    /* A create is its server's first job (the panel commits them together),
+     * so nothing can be before it: one query less on the busiest path. */
+    int blocked = row.type == SW_JOB_CREATE ? 0 : sw_dispatch_blocked(t->db, row.job_id, err);
     if (blocked < 0)
         return sw_prov_disposition(t, err);
     if (blocked) {
