@@ -171,23 +171,21 @@ static int try_tx(struct sw_db *db, void *arg, struct sw_err *err)
     char a[SW_RC__COUNT][24];
     for (int k = 0; k < SW_RC__COUNT; k++)
         snprintf(a[k], sizeof a[k], "%lld", (long long)req.want.v[k]);
+    /* The allocation, and the alternates a failed build moves to (README.md
+     * "Alternates"), in one statement. */
     if (sw_db_run(db, err,
-                  "INSERT INTO allocations (server_id, node_id, vcpus, mem_guar_mb,"
-                  " mem_max_mb, disk_gb) VALUES ($1, $2, $3, $4, $5, $6)"
-                  " ON CONFLICT (server_id) DO UPDATE SET node_id = excluded.node_id,"
-                  " vcpus = excluded.vcpus, mem_guar_mb = excluded.mem_guar_mb,"
-                  " mem_max_mb = excluded.mem_max_mb, disk_gb = excluded.disk_gb,"
-                  " created_at = now()",
+                  "WITH a AS (INSERT INTO allocations (server_id, node_id, vcpus, mem_guar_mb,"
+                  "  mem_max_mb, disk_gb) VALUES ($1, $2, $3, $4, $5, $6)"
+                  "  ON CONFLICT (server_id) DO UPDATE SET node_id = excluded.node_id,"
+                  "  vcpus = excluded.vcpus, mem_guar_mb = excluded.mem_guar_mb,"
+                  "  mem_max_mb = excluded.mem_max_mb, disk_gb = excluded.disk_gb,"
+                  "  created_at = now())"
+                  " UPDATE jobs SET params = (params - 'reclaim')"
+                  " || jsonb_build_object('alternates', $8::jsonb) WHERE id = $7",
                   SW_PARAMS(row.server_id, c->node_id, a[SW_RC_VCPU], a[SW_RC_MEM_GUAR],
-                            a[SW_RC_MEM_MAX], a[SW_RC_DISK])) < 0)
+                            a[SW_RC_MEM_MAX], a[SW_RC_DISK], row.job_id, c->alternates)) < 0)
         return -1;
     if (sw_jobdb_mark_running(db, &row, c->node_id, SW_SRV_PROVISIONING, err) < 0)
-        return -1;
-    /* The alternates a failed build moves to (README.md "Alternates"). */
-    if (sw_db_run(db, err,
-                  "UPDATE jobs SET params = (params - 'reclaim')"
-                  " || jsonb_build_object('alternates', $2::jsonb) WHERE id = $1",
-                  SW_PARAMS(row.job_id, c->alternates)) < 0)
         return -1;
     /* Addresses from the node's location, in this same transaction. */
     PGresult *ip = sw_db_exec(db, err,

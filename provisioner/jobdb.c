@@ -131,21 +131,18 @@ out:
 int sw_jobdb_mark_running(struct sw_db *db, const struct sw_job_row *row, const char *node_id,
                           int srv_state, struct sw_err *err)
 {
-    if (sw_db_run(db, err,
-                  /* started_at NULL: a first start, or an operator's retry
-                   * (panel/admin_ops.c clears it): the count starts again */
-                  "UPDATE jobs SET state = 'running',"
-                  " attempts = CASE WHEN started_at IS NULL THEN 1 ELSE attempts + 1 END,"
-                  " started_at = coalesce(started_at, now()), node_id = $2,"
-                  " error = NULL, error_code = NULL, updated_at = now() WHERE id = $1",
-                  SW_PARAMS(row->job_id, node_id)) < 0)
-        return -1;
-    if (srv_state == SW_SRV_KEEP)
-        return 0;
+    const char *sname = srv_state == SW_SRV_KEEP ? NULL : sw_server_state_name(srv_state);
+    /* One statement: the job, and the server when it changes state. */
     return sw_db_run(db, err,
-                     "UPDATE servers SET state = $2, node_id = $3, error = NULL,"
-                     " updated_at = now() WHERE id = $1",
-                     SW_PARAMS(row->server_id, sw_server_state_name(srv_state), node_id)) < 0
+                     /* started_at NULL: a first start, or an operator's retry
+                      * (panel/admin_ops.c clears it): the count starts again */
+                     "WITH j AS (UPDATE jobs SET state = 'running',"
+                     " attempts = CASE WHEN started_at IS NULL THEN 1 ELSE attempts + 1 END,"
+                     " started_at = coalesce(started_at, now()), node_id = $2,"
+                     " error = NULL, error_code = NULL, updated_at = now() WHERE id = $1)"
+                     " UPDATE servers SET state = $4, node_id = $2, error = NULL,"
+                     " updated_at = now() WHERE id = $3 AND $4::text IS NOT NULL",
+                     SW_PARAMS(row->job_id, node_id, row->server_id, sname)) < 0
                ? -1
                : 0;
 }
@@ -254,27 +251,25 @@ int sw_jobdb_finish_as(struct sw_db *db, const struct sw_job_row *row, int job_s
         error_code = "internal";
     if (!ok && (!error || !*error))
         error = "the job failed";
-    if (sw_db_run(db, err,
-                  "UPDATE jobs SET state = $2, error = $3, error_code = $4, progress = 100,"
-                  " retry_at = NULL, finished_at = now(), updated_at = now() WHERE id = $1",
-                  SW_PARAMS(row->job_id, jstate, error, error_code)) < 0)
-        return -1;
-
-    if (e->srv_from & SW_SRVMASK(row->srv_state)) {
+    /* The job, the server (when the guard holds) and the order (when the
+     * type has one) in one statement. */
+    bool guard = (e->srv_from & SW_SRVMASK(row->srv_state)) != 0;
+    const char *sname = NULL;
+    if (guard) {
         int next = sw_jobstate_server_after(e, ok, domain_state, row->srv_state);
-        const char *sname = next == SW_SRV_KEEP ? NULL : sw_server_state_name(next);
-        if (sw_db_run(db, err,
-                      "UPDATE servers SET state = coalesce($2, state), error = $3,"
-                      " updated_at = now() WHERE id = $1",
-                      SW_PARAMS(row->server_id, sname, error)) < 0)
-            return -1;
+        sname = next == SW_SRV_KEEP ? NULL : sw_server_state_name(next);
     }
-
     const char *ostate = ok ? e->order_ok : e->order_fail;
-    if (ostate && sw_db_run(db, err,
-                            "UPDATE orders SET state = $2 WHERE server_id = $1"
-                            " AND state = 'accepted'",
-                            SW_PARAMS(row->server_id, ostate)) < 0)
+    if (sw_db_run(db, err,
+                  "WITH j AS (UPDATE jobs SET state = $2, error = $3, error_code = $4,"
+                  "  progress = 100, retry_at = NULL, finished_at = now(), updated_at = now()"
+                  "  WHERE id = $1),"
+                  " s AS (UPDATE servers SET state = coalesce($6, state), error = $3,"
+                  "  updated_at = now() WHERE id = $5 AND $7::boolean)"
+                  " UPDATE orders SET state = $8 WHERE server_id = $5 AND state = 'accepted'"
+                  " AND $8::text IS NOT NULL",
+                  SW_PARAMS(row->job_id, jstate, error, error_code, row->server_id, sname,
+                            guard ? "true" : "false", ostate)) < 0)
         return -1;
 
     if (settles[row->type] && settles[row->type](db, row, ok, err) < 0)
