@@ -143,14 +143,17 @@ static int one_json(struct sw_db *db, struct sw_err *err, json_t **out, const ch
 }
 
 /* The owner: a customer, not deleted (404) nor suspended, nor of a suspended
- * reseller (422). Its row is
+ * reseller, nor with an overdue invoice of its own or its reseller's (422). Its row is
  * share-locked until commit, so deleting it waits for this order (and then
  * sees its server). Fills reseller (empty when the operator's own). */
 static int lock_owner(struct sw_db *db, const char *owner, char reseller[SW_UUID_LEN + 1],
                       struct sw_err *err)
 {
     PGresult *res = sw_db_exec(db, err,
-                               "SELECT c.state, c.reseller_id, coalesce(r.state, 'active')"
+                               "SELECT c.state, c.reseller_id, coalesce(r.state, 'active'),"
+                               " EXISTS (SELECT 1 FROM invoices i"
+                               "  WHERE i.account_id IN (c.id, c.reseller_id)"
+                               "  AND i.state = 'open' AND i.overdue_at IS NOT NULL)"
                                " FROM accounts c LEFT JOIN accounts r ON r.id = c.reseller_id"
                                " WHERE c.id = $1 AND c.kind = 'customer' FOR SHARE OF c",
                                SW_PARAMS(owner));
@@ -170,6 +173,14 @@ static int lock_owner(struct sw_db *db, const char *owner, char reseller[SW_UUID
         /* The reseller's whole subtree is suspended with it: its customers
          * may log in and look, but nothing new is provisioned. */
         SW_ERR(err, SW_EUNPROCESSABLE, "the customer's provider account is suspended");
+        PQclear(res);
+        return -1;
+    }
+    if (sw_db_get_bool(res, 0, 3)) {
+        /* Dunning (billing/README.md): servers of an overdue account are
+         * suspended, and nothing new is provisioned until it is paid. */
+        SW_ERR(err, SW_EUNPROCESSABLE,
+               "the account has an overdue invoice; new servers can be ordered once it is paid");
         PQclear(res);
         return -1;
     }

@@ -119,6 +119,8 @@ sw_t_eq "each hold says dunning and the state to return to" "$A1 running dunning
 st "the invoice shows it" 200 GET "/v1/invoices/$INV" "$ALICE"
 sw_t_eq "overdue" true "$(j .overdue)"
 st "alice cannot start a suspended server" 409 POST "/v1/servers/$A1/actions" "$ALICE" '{"type":"start"}'
+st "nor order a new one while the invoice is overdue" 422 POST /v1/orders "$ALICE" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"late.example.com\"}"
+sw_t_eq "which starts nothing" 0 "$(psql_ "select count(*) from servers where hostname = 'late.example.com'")"
 
 # ---- payments ----
 pay() { echo "{\"invoice_id\":\"$1\",\"amount\":{\"amount\":$2,\"currency\":\"$3\"}}"; }
@@ -144,6 +146,7 @@ sw_t_check "a1's unsuspend job succeeds" sw_t_wait "unsuspend a1" 30 last_job_do
 sw_t_eq "a2 needed no unsuspend job (it was stopped)" "suspend:succeeded" "$(jobs_of "$A2")"
 sw_t_check "a1 runs" sw_t_wait "a1 running" 30 is_state "$A1" running
 st "a1 takes actions again" 202 POST "/v1/servers/$A1/actions" "$ALICE" '{"type":"stop"}'
+st "and alice may order again" 202 POST /v1/orders "$ALICE" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"paid.example.com\"}"
 sw_t_eq "payment.received per payment" 2 "$(events payment.received)"
 sw_t_eq "a payment's ledger: debit cash, credit receivable" "1200 1200" \
     "$(psql_ "select sum(debit) filter (where code = 'cash') || ' ' || sum(credit) filter (where code = 'receivable') from ledger_entries")"
