@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "engines/balloon.h"
+#include "engines/domfile.h"
 #include "engines/driver.h"
 #include "engines/job.h"
 #include "engines/nodedb.h"
@@ -56,6 +57,7 @@ struct engine {
     long reconcile_interval_s;
     long balloon_interval_s;
     const char *balloon_source;
+    const char *domains_file; /* NULL: not written */
 
     /* the node */
     char *uri;
@@ -111,6 +113,9 @@ static int load_config(struct engine *e, struct sw_err *err)
         !(e->templates_dir = sw_conf_require("SLIPWAY_TEMPLATES_DIR", err)) ||
         !(e->balloon_source = sw_conf_require("SLIPWAY_BALLOON_SOURCE", err)))
         return -1;
+    e->domains_file = sw_conf_get("SLIPWAY_DOMAINS_FILE");
+    if (e->domains_file && !e->domains_file[0])
+        e->domains_file = NULL;
     SW_AUTOFREE char *consumer = sw_conf_consumer_name();
     snprintf(e->consumer, sizeof e->consumer, "%s", consumer);
     return 0;
@@ -259,8 +264,22 @@ struct sampler {
     struct engine *e;
     struct sw_redis *redis;
     struct usage_queue queue;
-    bool redis_down, db_down, libvirt_down, node_missing;
+    bool redis_down, db_down, libvirt_down, node_missing, domfile_down;
 };
+
+/* The node's domains to SLIPWAY_DOMAINS_FILE, at every heartbeat. */
+static void write_domains(struct sampler *s)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    if (!s->e->domains_file)
+        return;
+    if (sw_engine_domains_write(s->e->conn, s->e->domains_file, &err) < 0) {
+        log_outage(&s->domfile_down, "domains_file.error", &err);
+        return;
+    }
+    s->domfile_down = false;
+}
 
 static void heartbeat(struct sampler *s)
 {
@@ -354,6 +373,7 @@ static void *sampler_main(void *arg)
     int64_t next_ts = sw_usage_period_end(wall_ms() / 1000, interval) + interval;
     while (!stopping(e)) {
         if (sw_now_ms() >= next_beat) {
+            write_domains(&s);
             heartbeat(&s);
             next_beat = sw_now_ms() + e->heartbeat_interval_s * 1000;
         }
@@ -510,7 +530,8 @@ static const char usage_text[] =
     "SLIPWAY_DATABASE_URL, SLIPWAY_REDIS_URL, SLIPWAY_USAGE_INTERVAL,\n"
     "SLIPWAY_HEARTBEAT_INTERVAL, SLIPWAY_TEMPLATES_DIR, SLIPWAY_CONSUMER,\n"
     "SLIPWAY_CLAIM_IDLE_MS, SLIPWAY_RECONCILE_INTERVAL, SLIPWAY_BALLOON_INTERVAL,\n"
-    "SLIPWAY_BALLOON_SOURCE, SLIPWAY_LOG_LEVEL (see slipwayctl config).\n";
+    "SLIPWAY_BALLOON_SOURCE, SLIPWAY_DOMAINS_FILE, SLIPWAY_LOG_LEVEL (see slipwayctl\n"
+    "config).\n";
 
 static int run(struct engine *e, const sigset_t *sigs)
 {
