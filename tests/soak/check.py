@@ -140,6 +140,15 @@ for o in accepted:
     if why:
         violate("order lost (accepted, not terminal in PostgreSQL)",
                 "order %s server %s: %s" % (oid, sid, why))
+reached = collections.Counter()
+for o in accepted:
+    s = srv.get(o.get("server"))
+    if s and s["state"] in TERMINAL:
+        c = (create.get(o["server"]) or {}).get("code") if s["state"] == "failed" else None
+        reached[s["state"] + (" (%s)" % c if c else "")] += 1
+print("\norders: %d accepted (2xx), %d reached a terminal state: %s"
+      % (len(accepted), sum(reached.values()),
+         ", ".join("%s %d" % kv for kv in sorted(reached.items())) or "none"))
 hosts = collections.Counter(s["hostname"] for s in srv.values())
 for h, n in hosts.items():
     if n > 1:
