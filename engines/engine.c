@@ -42,6 +42,8 @@
 #include <unistd.h>
 
 #define USAGE_QUEUE_MAX 10000 /* unsent samples kept while Redis is down */
+/* The consumer waits at most this long for the first reconciliation pass. */
+#define FIRST_PASS_WAIT_MS 30000
 
 struct engine {
     /* configuration */
@@ -75,8 +77,9 @@ struct engine {
     pthread_mutex_t job_mu;
 
     atomic_bool stopping;
+    bool reconciled; /* the first reconciliation pass is done (under mu) */
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* broadcast when stopping */
+    pthread_cond_t cv; /* broadcast when stopping, and after the first pass */
 };
 
 /* ---- configuration ---- */
@@ -209,9 +212,29 @@ static bool stopping_cb(void *arg)
     return stopping(arg);
 }
 
+/* Jobs wait for the first reconciliation pass: on a rebooted test node (or
+ * a host that lost its domains) a job that came first would find its
+ * server's domain missing and fail with not_found. Bounded, so a database
+ * that stays down does not hold the node's jobs forever. */
+static void wait_first_pass(struct engine *e)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += FIRST_PASS_WAIT_MS / 1000;
+    pthread_mutex_lock(&e->mu);
+    while (!e->reconciled && !stopping(e) &&
+           pthread_cond_timedwait(&e->cv, &e->mu, &ts) == 0)
+        ;
+    bool done = e->reconciled;
+    pthread_mutex_unlock(&e->mu);
+    if (!done && !stopping(e))
+        sw_warn("engine.unreconciled", "waited_ms=%d", FIRST_PASS_WAIT_MS);
+}
+
 static void *consumer_main(void *arg)
 {
     struct engine *e = arg;
+    wait_first_pass(e);
     struct sw_consumer c = {
         .stream = e->stream,
         .group = SW_GROUP_ENGINE,
@@ -419,6 +442,12 @@ static void *reconciler_main(void *arg)
             continue;
         }
         down = false;
+        pthread_mutex_lock(&e->mu);
+        if (!e->reconciled) {
+            e->reconciled = true;
+            pthread_cond_broadcast(&e->cv);
+        }
+        pthread_mutex_unlock(&e->mu);
         sw_info("reconcile.done", "servers=%zu domains=%zu restored=%zu failed=%zu orphans=%zu",
                 rep.servers, rep.domains, rep.restored, rep.failed, rep.orphans);
     } while (nap(e, e->reconcile_interval_s * 1000));
