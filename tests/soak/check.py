@@ -162,6 +162,13 @@ for r in sql("select id, type, state, server_id, attempts from jobs where state 
 for sid, s in srv.items():
     if s["state"] not in TERMINAL:
         violate("server stuck (pending, provisioning or terminating)", "server %s %s" % (sid, s["state"]))
+# A server the node should run always has its domain there (reconciliation
+# brings it back before the engine takes jobs), so no job finds it missing.
+invariant("job failed not_found (its server's domain missing on its node)")
+for r in sql("select id, type, server_id, error from jobs where state in ('failed', 'dead') "
+             "and error_code = 'not_found'"):
+    violate("job failed not_found (its server's domain missing on its node)",
+            "job %s %s server %s: %s" % tuple(r))
 
 # ---- domains (the engines' domain files) ----
 invariant("live server without exactly one domain on its node")
