@@ -47,6 +47,9 @@ static const struct sw_conf_key conf_keys[] = {
      "seconds between ballooning ticks (stats sampled twice a tick)"},
     {"SLIPWAY_BALLOON_SOURCE", "libvirt", "engine",
      "ballooning stats: libvirt, or sim:PATH (a balloon-sim scenario)"},
+    {"SLIPWAY_DOMAINS_FILE", NULL, "engine",
+     "if set, the engine writes its node's domains (name, UUID, state) to this file at every "
+     "heartbeat"},
     {"SLIPWAY_TEMPLATES_DIR", SW_DATADIR "/templates", "engine",
      "folder of domain XML templates"},
     {"SLIPWAY_MIGRATIONS_DIR", SW_DATADIR "/migrations", "slipwayctl",

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "engines/balloon.h"
+#include "engines/domfile.h"
 #include "engines/driver.h"
 #include "engines/job.h"
 #include "engines/nodedb.h"
@@ -41,6 +42,8 @@
 #include <unistd.h>
 
 #define USAGE_QUEUE_MAX 10000 /* unsent samples kept while Redis is down */
+/* The consumer waits at most this long for the first reconciliation pass. */
+#define FIRST_PASS_WAIT_MS 30000
 
 struct engine {
     /* configuration */
@@ -56,6 +59,7 @@ struct engine {
     long reconcile_interval_s;
     long balloon_interval_s;
     const char *balloon_source;
+    const char *domains_file; /* NULL: not written */
 
     /* the node */
     char *uri;
@@ -73,8 +77,9 @@ struct engine {
     pthread_mutex_t job_mu;
 
     atomic_bool stopping;
+    bool reconciled; /* the first reconciliation pass is done (under mu) */
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* broadcast when stopping */
+    pthread_cond_t cv; /* broadcast when stopping, and after the first pass */
 };
 
 /* ---- configuration ---- */
@@ -111,6 +116,9 @@ static int load_config(struct engine *e, struct sw_err *err)
         !(e->templates_dir = sw_conf_require("SLIPWAY_TEMPLATES_DIR", err)) ||
         !(e->balloon_source = sw_conf_require("SLIPWAY_BALLOON_SOURCE", err)))
         return -1;
+    e->domains_file = sw_conf_get("SLIPWAY_DOMAINS_FILE");
+    if (e->domains_file && !e->domains_file[0])
+        e->domains_file = NULL;
     SW_AUTOFREE char *consumer = sw_conf_consumer_name();
     snprintf(e->consumer, sizeof e->consumer, "%s", consumer);
     return 0;
@@ -204,9 +212,29 @@ static bool stopping_cb(void *arg)
     return stopping(arg);
 }
 
+/* Jobs wait for the first reconciliation pass: on a rebooted test node (or
+ * a host that lost its domains) a job that came first would find its
+ * server's domain missing and fail with not_found. Bounded, so a database
+ * that stays down does not hold the node's jobs forever. */
+static void wait_first_pass(struct engine *e)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += FIRST_PASS_WAIT_MS / 1000;
+    pthread_mutex_lock(&e->mu);
+    while (!e->reconciled && !stopping(e) &&
+           pthread_cond_timedwait(&e->cv, &e->mu, &ts) == 0)
+        ;
+    bool done = e->reconciled;
+    pthread_mutex_unlock(&e->mu);
+    if (!done && !stopping(e))
+        sw_warn("engine.unreconciled", "waited_ms=%d", FIRST_PASS_WAIT_MS);
+}
+
 static void *consumer_main(void *arg)
 {
     struct engine *e = arg;
+    wait_first_pass(e);
     struct sw_consumer c = {
         .stream = e->stream,
         .group = SW_GROUP_ENGINE,
@@ -259,8 +287,22 @@ struct sampler {
     struct engine *e;
     struct sw_redis *redis;
     struct usage_queue queue;
-    bool redis_down, db_down, libvirt_down, node_missing;
+    bool redis_down, db_down, libvirt_down, node_missing, domfile_down;
 };
+
+/* The node's domains to SLIPWAY_DOMAINS_FILE, at every heartbeat. */
+static void write_domains(struct sampler *s)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    if (!s->e->domains_file)
+        return;
+    if (sw_engine_domains_write(s->e->conn, s->e->domains_file, &err) < 0) {
+        log_outage(&s->domfile_down, "domains_file.error", &err);
+        return;
+    }
+    s->domfile_down = false;
+}
 
 static void heartbeat(struct sampler *s)
 {
@@ -354,6 +396,7 @@ static void *sampler_main(void *arg)
     int64_t next_ts = sw_usage_period_end(wall_ms() / 1000, interval) + interval;
     while (!stopping(e)) {
         if (sw_now_ms() >= next_beat) {
+            write_domains(&s);
             heartbeat(&s);
             next_beat = sw_now_ms() + e->heartbeat_interval_s * 1000;
         }
@@ -399,6 +442,12 @@ static void *reconciler_main(void *arg)
             continue;
         }
         down = false;
+        pthread_mutex_lock(&e->mu);
+        if (!e->reconciled) {
+            e->reconciled = true;
+            pthread_cond_broadcast(&e->cv);
+        }
+        pthread_mutex_unlock(&e->mu);
         sw_info("reconcile.done", "servers=%zu domains=%zu restored=%zu failed=%zu orphans=%zu",
                 rep.servers, rep.domains, rep.restored, rep.failed, rep.orphans);
     } while (nap(e, e->reconcile_interval_s * 1000));
@@ -510,7 +559,8 @@ static const char usage_text[] =
     "SLIPWAY_DATABASE_URL, SLIPWAY_REDIS_URL, SLIPWAY_USAGE_INTERVAL,\n"
     "SLIPWAY_HEARTBEAT_INTERVAL, SLIPWAY_TEMPLATES_DIR, SLIPWAY_CONSUMER,\n"
     "SLIPWAY_CLAIM_IDLE_MS, SLIPWAY_RECONCILE_INTERVAL, SLIPWAY_BALLOON_INTERVAL,\n"
-    "SLIPWAY_BALLOON_SOURCE, SLIPWAY_LOG_LEVEL (see slipwayctl config).\n";
+    "SLIPWAY_BALLOON_SOURCE, SLIPWAY_DOMAINS_FILE, SLIPWAY_LOG_LEVEL (see slipwayctl\n"
+    "config).\n";
 
 static int run(struct engine *e, const sigset_t *sigs)
 {

@@ -102,12 +102,28 @@ sw_t_redis() { redis-cli -s "$SW_REDIS_SOCK" "$@"; }
 
 # sw_t_daemon NAME COMMAND [ARGS...]: starts it in the background, logging
 # to $SW_T_DIR/NAME.log; environment assignments may precede via env(1).
+# The command is remembered (array SW_T_CMD_<name>) for sw_t_respawn.
 sw_t_daemon() {
     local name=$1; shift
     "$@" >>"$SW_T_DIR/$name.log" 2>&1 &
     SW_T_PIDS+=($!)
     SW_T_NAMES+=("$name")
     eval "SW_T_PID_${name//[^A-Za-z0-9_]/_}=$!"
+    eval "SW_T_CMD_${name//[^A-Za-z0-9_]/_}=(\"\$@\")"
+}
+
+# sw_t_respawn NAME: starts daemon NAME again with the command and
+# environment it was first started with (after it died or was killed),
+# appending to the same log; SW_T_PID_<name> is the new pid.
+sw_t_respawn() {
+    local name=$1 var=${1//[^A-Za-z0-9_]/_} cmd old i
+    eval "cmd=(\"\${SW_T_CMD_$var[@]}\") old=\${SW_T_PID_$var}"
+    # a simple command in the background: $! is the daemon itself
+    "${cmd[@]}" >>"$SW_T_DIR/$name.log" 2>&1 &
+    for i in "${!SW_T_PIDS[@]}"; do
+        [ "${SW_T_PIDS[$i]}" = "$old" ] && SW_T_PIDS[i]=$!
+    done
+    eval "SW_T_PID_$var=$!"
 }
 
 # sw_t_wait DESC SECONDS CMD...: polls CMD every 0.1 s until it succeeds.

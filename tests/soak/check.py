@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""check.py - the soak's invariant checker (tests/soak/README.md).
+
+    check.py DIR DATABASE_URL REDIS_SOCKET
+
+Reads what run.sh and load.py recorded in DIR (ops.jsonl, samples.jsonl,
+hooks.jsonl, faults.txt, nodes, endpoints), PostgreSQL through psql, Redis
+through redis-cli and every node's domains file (SLIPWAY_DOMAINS_FILE),
+prints the figures as tables (operations, faults, violations by invariant,
+with up to 5 examples of each violation) and exits 1 on any violation.
+Standard library only.
+"""
+import collections
+import json
+import os
+import subprocess
+import sys
+
+DIR, DB, REDIS = sys.argv[1:4]
+LIVE = ("running", "stopped", "suspended")
+TERMINAL = LIVE + ("terminated", "failed")
+
+violations = collections.OrderedDict()
+examples = collections.defaultdict(list)
+
+
+def invariant(name):
+    violations.setdefault(name, 0)
+
+
+def violate(name, example):
+    violations[name] = violations.get(name, 0) + 1
+    if len(examples[name]) < 5:
+        examples[name].append(example)
+
+
+def sql(q):
+    p = subprocess.run(["psql", DB, "-qAt", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", q],
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        sys.exit("check: psql failed: %s\n%s" % (p.stderr, q))
+    return [l.split("\t") for l in p.stdout.splitlines() if l != ""]
+
+
+def redis(*args):
+    p = subprocess.run(["redis-cli", "-s", REDIS] + list(args), capture_output=True, text=True,
+                       timeout=30)
+    return p.stdout.strip()
+
+
+def jsonl(name):
+    path = os.path.join(DIR, name)
+    if not os.path.exists(path):
+        return []
+    out = []
+    for line in open(path):
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            pass
+    return out
+
+
+def table(title, header, rows):
+    rows = [[str(c) for c in r] for r in rows]
+    w = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    print("\n%s" % title)
+    print("  " + "  ".join(h.ljust(w[i]) for i, h in enumerate(header)))
+    print("  " + "  ".join("-" * x for x in w))
+    for r in rows:
+        print("  " + "  ".join(c.ljust(w[i]) for i, c in enumerate(r)))
+
+
+# ---- operations ----
+ops = jsonl("ops.jsonl")
+by_op = collections.OrderedDict()
+for o in ops:
+    k = by_op.setdefault(o["op"], [0, 0, 0, 0])
+    st = o["status"]
+    if 200 <= st < 300:
+        k[0] += 1
+    elif 400 <= st < 500:
+        k[1] += 1
+    else:
+        k[2] += 1
+    if o.get("tries", 1) > 1:
+        k[3] += 1
+rows = [[op, sum(v[:3]), v[0], v[1], v[2], v[3]] for op, v in sorted(by_op.items())]
+rows.append(["total", len(ops), sum(v[0] for v in by_op.values()),
+             sum(v[1] for v in by_op.values()), sum(v[2] for v in by_op.values()),
+             sum(v[3] for v in by_op.values())])
+table("operations (accepted: 2xx; rejected: 4xx, e.g. 409 busy or no longer there; "
+      "failed: 5xx or no answer within 120 s of retries)",
+      ["op", "sent", "accepted", "rejected", "failed", "retried"], rows)
+rej = collections.Counter("%s %s %s" % (o["op"], o["status"], o.get("code", "-"))
+                          for o in ops if not 200 <= o["status"] < 300)
+if rej:
+    print("  not accepted, by op/status/code: " +
+          ", ".join("%s: %d" % kv for kv in sorted(rej.items())))
+
+# ---- faults ----
+faults = collections.Counter()
+if os.path.exists(os.path.join(DIR, "faults.txt")):
+    for line in open(os.path.join(DIR, "faults.txt")):
+        parts = line.split()
+        if len(parts) >= 3:
+            kind = parts[1]
+            target = parts[2]
+            if kind == "kill9" or kind == "died_on_its_own":
+                target = target.rstrip("0123456789") or target
+                faults["%s %s" % (kind, target)] += 1
+            else:
+                faults[kind] += 1
+table("faults injected", ["fault", "count"], sorted(faults.items()) or [["(none)", 0]])
+
+# ---- orders: none lost ----
+invariant("order lost (accepted, not terminal in PostgreSQL)")
+invariant("order duplicated by a retry (two servers for one request)")
+srv = {r[0]: {"state": r[1], "node": r[2] or None, "error": r[3] or None, "ipv4": r[4] or None,
+              "ipv6": r[5] or None, "hostname": r[6]}
+       for r in sql("select id, state, node_id, error, host(ipv4), host(ipv6), hostname from servers")}
+orders = {r[0]: {"server": r[1], "state": r[2]} for r in sql("select id, server_id, state from orders")}
+create = {r[0]: {"state": r[1], "code": r[2] or None, "error": r[3] or None}
+          for r in sql("select server_id, state, error_code, error from jobs where type = 'create'")}
+accepted = [o for o in ops if o["op"] == "order" and 200 <= o["status"] < 300]
+for o in accepted:
+    sid, oid = o.get("server"), o.get("order")
+    s = srv.get(sid)
+    if s is None or oid not in orders:
+        violate("order lost (accepted, not terminal in PostgreSQL)",
+                "order %s server %s: not in PostgreSQL" % (oid, sid))
+        continue
+    why = None
+    if s["state"] not in TERMINAL:
+        why = "server %s" % s["state"]
+    elif s["state"] == "failed" and not (s["error"] or (create.get(sid) or {}).get("code")):
+        why = "failed with no reason"
+    elif orders[oid]["state"] == "accepted":
+        why = "order still accepted (server %s)" % s["state"]
+    if why:
+        violate("order lost (accepted, not terminal in PostgreSQL)",
+                "order %s server %s: %s" % (oid, sid, why))
+reached = collections.Counter()
+for o in accepted:
+    s = srv.get(o.get("server"))
+    if s and s["state"] in TERMINAL:
+        c = (create.get(o["server"]) or {}).get("code") if s["state"] == "failed" else None
+        reached[s["state"] + (" (%s)" % c if c else "")] += 1
+print("\norders: %d accepted (2xx), %d reached a terminal state: %s"
+      % (len(accepted), sum(reached.values()),
+         ", ".join("%s %d" % kv for kv in sorted(reached.items())) or "none"))
+hosts = collections.Counter(s["hostname"] for s in srv.values())
+for h, n in hosts.items():
+    if n > 1:
+        violate("order duplicated by a retry (two servers for one request)", "%s: %d servers" % (h, n))
+
+# ---- jobs and servers stuck ----
+invariant("job stuck (queued or running)")
+invariant("server stuck (pending, provisioning or terminating)")
+for r in sql("select id, type, state, server_id, attempts from jobs where state in ('queued', 'running')"):
+    violate("job stuck (queued or running)", "job %s %s %s server %s attempts %s" % tuple(r))
+for sid, s in srv.items():
+    if s["state"] not in TERMINAL:
+        violate("server stuck (pending, provisioning or terminating)", "server %s %s" % (sid, s["state"]))
+# A server the node should run always has its domain there (reconciliation
+# brings it back before the engine takes jobs), so no job finds it missing;
+# but a terminating server is not brought back, so a job queued before its
+# terminate may find it gone (engines/README.md, "Reconciliation").
+invariant("job failed not_found (its server's domain missing on its node)")
+for r in sql("select j.id, j.type, j.server_id, j.error from jobs j where j.state in ('failed', 'dead') "
+             "and j.error_code = 'not_found' and not exists (select 1 from jobs t where "
+             "t.server_id = j.server_id and t.type = 'terminate' and t.created_at <= j.finished_at)"):
+    violate("job failed not_found (its server's domain missing on its node)",
+            "job %s %s server %s: %s" % tuple(r))
+
+# ---- domains (the engines' domain files) ----
+invariant("live server without exactly one domain on its node")
+invariant("domain state differs from its server's")
+invariant("server with a domain on another node (or two nodes)")
+invariant("orphan domain (server not live)")
+invariant("domains file missing")
+domains = collections.defaultdict(list)  # server id -> [(node, state)]
+nodes = {}
+for line in open(os.path.join(DIR, "nodes")):
+    nid, path, name = line.split()
+    nodes[nid] = name
+    if not os.path.exists(path):
+        violate("domains file missing", "%s (%s)" % (path, name))
+        continue
+    for d in open(path):
+        if d.startswith("#") or not d.strip():
+            continue
+        dname, duuid, dstate = d.split()
+        domains[duuid.lower()].append((nid, dstate, dname))
+ndomains = sum(len(v) for v in domains.values())
+for sid, s in srv.items():
+    ds = domains.get(sid, [])
+    if s["state"] in LIVE:
+        mine = [d for d in ds if d[0] == s["node"]]
+        if len(mine) != 1:
+            violate("live server without exactly one domain on its node",
+                    "server %s %s on %s: %d domains there" % (sid, s["state"], nodes.get(s["node"]), len(mine)))
+        elif mine[0][1] != s["state"]:
+            violate("domain state differs from its server's",
+                    "server %s is %s, its domain on %s is %s" % (sid, s["state"], nodes.get(s["node"]), mine[0][1]))
+        for d in ds:
+            if d[0] != s["node"]:
+                violate("server with a domain on another node (or two nodes)",
+                        "server %s on %s has a domain on %s" % (sid, nodes.get(s["node"]), nodes.get(d[0])))
+    else:
+        for d in ds:
+            violate("orphan domain (server not live)",
+                    "%s on %s (%s): server %s" % (d[2], nodes.get(d[0]), d[1], s["state"]))
+for duuid, ds in domains.items():
+    if duuid not in srv:
+        for d in ds:
+            violate("orphan domain (server not live)", "%s on %s: no such server" % (d[2], nodes.get(d[0])))
+
+# ---- addresses ----
+invariant("addresses: more than one IPv4/IPv6 per server, or shared, or held by a dead server")
+fam = collections.defaultdict(lambda: collections.Counter())
+holders = collections.defaultdict(set)
+for addr, family, sid in sql("select host(address), family, server_id from ip_assignments"):
+    fam[sid][family] += 1
+    holders[addr].add(sid)
+    s = srv.get(sid)
+    if s is None or s["state"] not in LIVE:
+        violate("addresses: more than one IPv4/IPv6 per server, or shared, or held by a dead server",
+                "%s held by server %s (%s)" % (addr, sid, s and s["state"]))
+    elif addr not in (s["ipv4"], s["ipv6"]):
+        violate("addresses: more than one IPv4/IPv6 per server, or shared, or held by a dead server",
+                "%s assigned to %s which shows %s/%s" % (addr, sid, s["ipv4"], s["ipv6"]))
+for sid, c in fam.items():
+    for f, n in c.items():
+        if n > 1:
+            violate("addresses: more than one IPv4/IPv6 per server, or shared, or held by a dead server",
+                    "server %s has %d IPv%s" % (sid, n, f))
+for addr, ss in holders.items():
+    if len(ss) > 1:
+        violate("addresses: more than one IPv4/IPv6 per server, or shared, or held by a dead server",
+                "%s held by %d servers" % (addr, len(ss)))
+for sid, s in srv.items():
+    if s["state"] not in LIVE and (s["ipv4"] or s["ipv6"]):
+        violate("addresses: more than one IPv4/IPv6 per server, or shared, or held by a dead server",
+                "server %s %s still shows %s %s" % (sid, s["state"], s["ipv4"], s["ipv6"]))
+
+# ---- the ledger: allocations and capacity ----
+invariant("allocation: live server without one on its node, or one for a dead server")
+invariant("node over capacity in a class (sampled during the run, and at the end)")
+alloc = {r[0]: r[1] for r in sql("select server_id, node_id from allocations")}
+for sid, s in srv.items():
+    if s["state"] in LIVE and alloc.get(sid) != s["node"]:
+        violate("allocation: live server without one on its node, or one for a dead server",
+                "server %s %s on %s: allocation on %s" % (sid, s["state"], nodes.get(s["node"]),
+                                                          nodes.get(alloc.get(sid))))
+    if s["state"] not in LIVE and sid in alloc:
+        violate("allocation: live server without one on its node, or one for a dead server",
+                "server %s %s holds an allocation" % (sid, s["state"]))
+samples = jsonl("samples.jsonl")
+ok_samples = [x for x in samples if x.get("ok")]
+for x in ok_samples:
+    for o in x["over"]:
+        violate("node over capacity in a class (sampled during the run, and at the end)",
+                "at %.0f: %s" % (x["t"], o))
+final_over = sql("""with u as (
+  select n.name, coalesce(sum(a.vcpus), 0) v, coalesce(sum(a.mem_guar_mb), 0) g,
+         coalesce(sum(a.mem_max_mb), 0) m, coalesce(sum(a.disk_gb), 0) d,
+         floor(n.cpus * n.cpu_ratio) cv, greatest(n.ram_mb - n.reserved_ram_mb, 0) cg,
+         floor(greatest(n.ram_mb - n.reserved_ram_mb, 0) * n.ram_ratio) cm, n.disk_gb cd
+  from nodes n left join allocations a on a.node_id = n.id group by n.id)
+  select name, v || '/' || cv, g || '/' || cg, m || '/' || cm, d || '/' || cd from u
+  where v > cv or g > cg or m > cm or d > cd""")
+for r in final_over:
+    violate("node over capacity in a class (sampled during the run, and at the end)",
+            "at the end: %s VCPU %s MEM_GUAR %s MEM_MAX %s DISK %s" % tuple(r))
+
+# ---- billing ----
+invariant("billing: sw_billing_check() rows (ledger balanced, samples billed once, ...)")
+for r in sql("select * from sw_billing_check()"):
+    violate("billing: sw_billing_check() rows (ledger balanced, samples billed once, ...)",
+            " ".join(r))
+
+# ---- webhooks ----
+W_SIG = "webhooks: request with a bad signature"
+W_ID = "webhooks: received id is not that event (unknown id, other type or data)"
+W_NODEL = "webhooks: received without a delivery for that endpoint"
+W_LOST = "webhooks: delivered in PostgreSQL but never received (2xx) by the endpoint"
+W_FAIL = "webhooks: delivery failed or not scheduled"
+W_FAN = "webhooks: event for an endpoint without a delivery"
+for n in (W_SIG, W_ID, W_NODEL, W_LOST, W_FAIL, W_FAN):
+    invariant(n)
+endpoints = {}  # path -> webhook id
+for line in open(os.path.join(DIR, "endpoints")):
+    wid, path = line.split()
+    endpoints[path] = wid
+events = {r[0]: (r[1], r[2]) for r in sql("select id, type, data::text from events")}
+deliv = {(r[0], r[1]): r[2] for r in sql(
+    "select webhook_id, event_id, state || case when state = 'pending' and next_at is null "
+    "then '-unscheduled' else '' end from webhook_deliveries")}
+hooks = jsonl("hooks.jsonl")
+received = collections.defaultdict(set)  # path -> ids answered 200
+for h in hooks:
+    if not h["sig_ok"]:
+        violate(W_SIG, "%s id %s" % (h["path"], h["id"]))
+    ev = events.get(h["id"])
+    if ev is None or ev[0] != h["type"] or json.loads(ev[1]) != h["data"]:
+        violate(W_ID, "%s id %s type %s" % (h["path"], h["id"], h["type"]))
+    wid = endpoints.get(h["path"])
+    if wid is None or (wid, h["id"]) not in deliv:
+        violate(W_NODEL, "%s id %s" % (h["path"], h["id"]))
+    if h["status"] == 200:
+        received[h["path"]].add(h["id"])
+paths = {w: p for p, w in endpoints.items()}
+dstates = collections.Counter()
+for (wid, eid), st in deliv.items():
+    if wid not in paths:
+        continue
+    dstates[st] += 1
+    if st == "delivered" and eid not in received[paths[wid]]:
+        violate(W_LOST, "%s event %s" % (paths[wid], eid))
+    elif st not in ("delivered", "pending"):
+        violate(W_FAIL, "%s event %s: %s" % (paths[wid], eid, st))
+# fan-out: every event made after the endpoint that it may see has a delivery
+for wid, eid, etype in sql("""
+    select w.id, e.id, e.type from webhook_endpoints w join events e
+      on e.created_at > w.created_at and e.type = any (w.events)
+     and (exists (select 1 from accounts o where o.id = w.account_id and o.kind = 'operator')
+          or e.account_id = w.account_id
+          or e.account_id in (select id from accounts c where c.reseller_id = w.account_id))
+    where w.state = 'active' and e.fanned_out_at is not null
+      and not exists (select 1 from webhook_deliveries d where d.webhook_id = w.id and d.event_id = e.id)"""):
+    violate(W_FAN, "%s event %s %s" % (paths.get(wid, wid), eid, etype))
+
+# ---- figures ----
+st = collections.Counter(s["state"] for s in srv.values())
+jobs = sql("select type, state, count(*) from jobs group by 1, 2 order by 1, 2")
+table("servers by final state", ["state", "count"], sorted(st.items()))
+jt = collections.defaultdict(dict)
+for t, s, n in jobs:
+    jt[t][s] = n
+jstates = ["succeeded", "failed", "dead", "queued", "running"]
+table("jobs by type and final state", ["type"] + jstates,
+      [[t] + [jt[t].get(s, 0) for s in jstates] for t in sorted(jt)])
+codes = sql("select type, coalesce(error_code, '-'), count(*) from jobs where state in ('failed', 'dead') "
+            "group by 1, 2 order by 1, 2")
+if codes:
+    print("  failed/dead jobs by type and code: " + ", ".join("%s %s: %s" % tuple(r) for r in codes))
+dead = {}
+for key in redis("--scan", "--pattern", "dead:*").split():
+    dead[key] = redis("XLEN", key)
+usage = sql("select count(*), count(distinct server_id) from usage_samples")[0]
+print("\nother figures")
+print("  domains on the nodes: %d; accepted orders: %d; usage samples: %s (servers: %s)"
+      % (ndomains, len(accepted), usage[0], usage[1]))
+print("  ledger samples: %d taken, %d while PostgreSQL did not answer"
+      % (len(ok_samples), len(samples) - len(ok_samples)))
+print("  webhook requests received: %d (answered 200: %d), deliveries: %s"
+      % (len(hooks), sum(1 for h in hooks if h["status"] == 200),
+         ", ".join("%s %d" % kv for kv in sorted(dstates.items())) or "none"))
+print("  Redis dead letters (after the last Redis restart): %s"
+      % (", ".join("%s %s" % kv for kv in sorted(dead.items())) or "none"))
+
+table("violations by invariant (0 expected)", ["invariant", "violations"],
+      [[k, v] for k, v in violations.items()])
+for k, ex in examples.items():
+    if ex:
+        print("  %s, e.g.:" % k)
+        for e in ex:
+            print("    - %s" % e)
+total = sum(violations.values())
+print("\nsoak: %d violation%s" % (total, "" if total == 1 else "s"))
+sys.exit(1 if total else 0)

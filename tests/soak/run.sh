@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# The soak: the whole stack under load while faults are injected, then the
+# invariants checked once it has settled. See tests/soak/README.md.
+#
+#   tests/soak/run.sh [--duration S] [--nodes N] [--seed N] [--threads N]
+#                     [--settle S] [--fault-gap MIN_MS MAX_MS]
+#
+# Also from the environment: SW_SOAK_DURATION (90), SW_SOAK_NODES (20),
+# SW_SOAK_SEED (random), SW_SOAK_THREADS (8), SW_SOAK_SETTLE (240),
+# SW_SOAK_GAP_MIN / SW_SOAK_GAP_MAX (ms between faults: 2000 / 9000).
+# SW_KEEP=1 keeps the temporary directory (logs, records) afterwards.
+DURATION=${SW_SOAK_DURATION:-90}
+NODES=${SW_SOAK_NODES:-20}
+SEED=${SW_SOAK_SEED:-$((RANDOM * 32768 + RANDOM))}
+THREADS=${SW_SOAK_THREADS:-8}
+SETTLE=${SW_SOAK_SETTLE:-240}
+GAP_MIN=${SW_SOAK_GAP_MIN:-2000}
+GAP_MAX=${SW_SOAK_GAP_MAX:-9000}
+while [ $# -gt 0 ]; do
+    case $1 in
+        --duration) DURATION=$2; shift 2 ;;
+        --nodes) NODES=$2; shift 2 ;;
+        --seed) SEED=$2; shift 2 ;;
+        --threads) THREADS=$2; shift 2 ;;
+        --settle) SETTLE=$2; shift 2 ;;
+        --fault-gap) GAP_MIN=$2 GAP_MAX=$3; shift 3 ;;
+        *) echo "usage: $0 [--duration S] [--nodes N] [--seed N] [--threads N] [--settle S] [--fault-gap MIN_MS MAX_MS]" >&2
+           exit 2 ;;
+    esac
+done
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/harness.sh"
+RANDOM=$SEED
+T0=$SECONDS
+echo "# soak: duration=${DURATION}s nodes=$NODES seed=$SEED threads=$THREADS dir=$SW_T_DIR"
+
+HB=2 # heartbeat interval (s): an engine paused past 3 of them is offline
+export SLIPWAY_ORDER_RATE=0 SLIPWAY_CLAIM_IDLE_MS=3000 SLIPWAY_JOB_SILENT_S=15 \
+    SLIPWAY_HEARTBEAT_INTERVAL=$HB SLIPWAY_USAGE_INTERVAL=10 SLIPWAY_RECONCILE_INTERVAL=60 \
+    SLIPWAY_BILLING_INTERVAL=10 SLIPWAY_HOOKS_ALLOW_PRIVATE=1 \
+    SLIPWAY_HOOKS_RETRY_SCHEDULE=0,1,2,4,8,15,30,60 SLIPWAY_HOOKS_TIMEOUT=5 \
+    SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8 SLIPWAY_THREADS=4 SLIPWAY_DB_POOL=6
+sw_t_stack
+# The harness's clusters trade durability for speed (synchronous_commit off):
+# an immediate restart would then lose commits that were answered, which no
+# production cluster does. fsync stays off: a process crash keeps the OS cache.
+sw_t_psql -c "alter system set synchronous_commit = on" -c "select pg_reload_conf()" >/dev/null || exit 99
+slipwayctl migrate >/dev/null || exit 99
+OP=$(slipwayctl bootstrap) || exit 99
+
+# Two panels on fixed ports (a restarted panel comes back where clients look).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT1=$(free_port) PORT2=$(free_port)
+sw_t_daemon panel1 env SLIPWAY_LISTEN="127.0.0.1:$PORT1" slipway-panel
+sw_t_daemon panel2 env SLIPWAY_LISTEN="127.0.0.1:$PORT2" slipway-panel
+SW_URL="http://127.0.0.1:$PORT1"
+URL2="http://127.0.0.1:$PORT2"
+healthy() { curl -sf -o /dev/null "$1/healthz"; }
+sw_t_wait "panel 1" 30 healthy "$SW_URL" || exit 99
+sw_t_wait "panel 2" 30 healthy "$URL2" || exit 99
+
+j() { jq -r "$1" <<<"$SW_BODY"; }
+q() { sw_t_psql -c "$1"; }
+must() {
+    sw_t_api "$@"
+    case $SW_STATUS in 2??) ;; *) echo "setup: $1 $2 answered $SW_STATUS: $SW_BODY"; exit 99 ;; esac
+}
+
+# ---- the webhook receiver (never faulted) ----
+echo '{}' >"$SW_T_DIR/hook_secrets.json"
+python3 "$HERE/receiver.py" "$SW_T_DIR/hook.port" "$SW_T_DIR/hook_secrets.json" \
+    "$SW_T_DIR/hooks.jsonl" "$SEED" >>"$SW_T_DIR/receiver.log" 2>&1 &
+RECV_PID=$!
+SW_T_PIDS+=("$RECV_PID")
+sw_t_wait "receiver" 10 test -s "$SW_T_DIR/hook.port" || exit 99
+HOOK="http://127.0.0.1:$(cat "$SW_T_DIR/hook.port")"
+
+# ---- location, addresses, nodes and their engines ----
+must POST /v1/admin/locations "$OP" '{"code":"soak1","name":"Soak"}'
+LOC=$(j .id)
+must POST /v1/admin/ip-pools "$OP" "{\"location_id\":\"$LOC\",\"network\":\"10.77.0.0/16\",\"gateway\":\"10.77.0.1\"}"
+must POST /v1/admin/ip-pools "$OP" "{\"location_id\":\"$LOC\",\"network\":\"2001:db8:77::/48\",\"gateway\":\"2001:db8:77::1\"}"
+KINDS=('["container","hvm"]' '["pv"]' '["hvm"]' '["container"]' '["pv","hvm"]')
+: >"$SW_T_DIR/nodes"
+for i in $(seq 1 "$NODES"); do
+    kinds=${KINDS[$(((i - 1) % 5))]}
+    slipwayctl node-file "$SW_T_DIR/node$i.xml" 8 16384 || exit 99
+    must POST /v1/admin/nodes "$OP" "{\"name\":\"n$i\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$SW_T_DIR/node$i.xml\",\"kinds\":$kinds,\"cpus\":8,\"ram_mb\":16384,\"disk_gb\":400,\"reserved_ram_mb\":1024,\"cpu_ratio\":3,\"ram_ratio\":1.5}"
+    nid=$(j .id)
+    echo "$nid $SW_T_DIR/node$i.domains engine$i" >>"$SW_T_DIR/nodes"
+    sw_t_daemon "engine$i" env SLIPWAY_NODE_ID="$nid" SLIPWAY_CONSUMER="engine$i" \
+        SLIPWAY_DOMAINS_FILE="$SW_T_DIR/node$i.domains" slipway-engine
+done
+
+# ---- plans (two sizes per kind, so resize has somewhere to go) and templates ----
+declare -A TPL
+TPLS='{}'
+for kind in container pv hvm; do
+    ids=()
+    for os in debian-12 ubuntu-24.04; do
+        must POST /v1/admin/templates "$OP" "{\"name\":\"$os\",\"kind\":\"$kind\",\"os\":\"$os\"}"
+        ids+=("\"$(j .id)\"")
+    done
+    TPL[$kind]="[$(IFS=,; echo "${ids[*]}")]"
+done
+PLANS='[]'
+plan() { # NAME KIND VCPUS RAM BURST SWAP DISK
+    must POST /v1/admin/plans "$OP" "{\"name\":\"$1\",\"kind\":\"$2\",\"vcpus\":$3,\"ram_mb\":$4,\"burst_ram_mb\":$5,\"swap_mb\":$6,\"disk_gb\":$7,\"price_hourly\":{\"amount\":2,\"currency\":\"EUR\"},\"price_monthly\":{\"amount\":900,\"currency\":\"EUR\"}}"
+    PLANS=$(jq -c --arg id "$(j .id)" --arg kind "$2" '. + [{id: $id, kind: $kind}]' <<<"$PLANS")
+}
+plan ct-s container 1 256 0 256 5
+plan ct-m container 2 1024 0 1024 20
+plan pv-s pv 1 512 0 0 10
+plan pv-m pv 2 1024 0 0 20
+plan hvm-s hvm 1 512 1024 0 10
+plan hvm-m hvm 2 1024 2048 0 20
+
+# ---- accounts: customers, and resellers with customers of their own ----
+ACTORS='[]'
+login() { # EMAIL PASSWORD -> token
+    must POST /v1/auth/login "" "{\"email\":\"$1\",\"password\":\"$2\"}"
+    j .token
+}
+for c in 1 2 3 4 5 6; do
+    must POST /v1/admin/accounts "$OP" "{\"kind\":\"customer\",\"email\":\"c$c@example.com\",\"name\":\"c$c\",\"password\":\"c$c-secret-pw\"}"
+    t=$(login "c$c@example.com" "c$c-secret-pw")
+    ACTORS=$(jq -c --arg t "$t" --arg n "c$c" '. + [{kind: "customer", name: $n, token: $t}]' <<<"$ACTORS")
+done
+for r in 1 2; do
+    must POST /v1/admin/accounts "$OP" "{\"kind\":\"reseller\",\"email\":\"r$r@example.com\",\"name\":\"r$r\",\"password\":\"r$r-secret-pw\"}"
+    rt=$(login "r$r@example.com" "r$r-secret-pw")
+    custs='[]'
+    for c in 1 2 3; do
+        must POST /v1/reseller/customers "$rt" "{\"email\":\"r${r}c$c@example.com\",\"name\":\"r${r}c$c\",\"password\":\"r${r}c$c-secret-pw\",\"external_id\":\"ext-$r-$c\"}"
+        cid=$(j .id)
+        t=$(login "r${r}c$c@example.com" "r${r}c$c-secret-pw")
+        custs=$(jq -c --arg id "$cid" '. + [$id]' <<<"$custs")
+        ACTORS=$(jq -c --arg t "$t" --arg n "r${r}c$c" '. + [{kind: "customer", name: $n, token: $t}]' <<<"$ACTORS")
+    done
+    ACTORS=$(jq -c --arg t "$rt" --arg n "r$r" --argjson c "$custs" '. + [{kind: "reseller", name: $n, token: $t, customers: $c}]' <<<"$ACTORS")
+    [ "$r" = 1 ] && R1TOK=$rt
+done
+
+# ---- webhook endpoints: the operator's (every event) and reseller r1's ----
+EVENTS='["order.created","server.provisioned","server.suspended","server.unsuspended","server.terminated","job.failed","usage.hourly","invoice.finalized","invoice.overdue","payment.received"]'
+: >"$SW_T_DIR/endpoints"
+hook() { # TOKEN PATH
+    must POST /v1/webhooks "$1" "{\"url\":\"$HOOK$2\",\"events\":$EVENTS}"
+    echo "$(j .id) $2" >>"$SW_T_DIR/endpoints"
+    jq --arg p "$2" --arg s "$(j .secret)" '. + {($p): $s}' "$SW_T_DIR/hook_secrets.json" >"$SW_T_DIR/hs.tmp" &&
+        mv "$SW_T_DIR/hs.tmp" "$SW_T_DIR/hook_secrets.json"
+}
+hook "$OP" /op
+hook "$R1TOK" /r1
+
+# ---- provisioners and billing ----
+sw_t_daemon prov1 env SLIPWAY_CONSUMER=prov1 slipway-provisioner
+sw_t_daemon prov2 env SLIPWAY_CONSUMER=prov2 slipway-provisioner
+sw_t_daemon billing env SLIPWAY_CONSUMER=billing1 slipway-billing
+engines_up() { [ "$(q "select count(*) from nodes where last_heartbeat_at > now() - interval '10 seconds'")" = "$NODES" ]; }
+sw_t_check "all $NODES engines are up" sw_t_wait "engines" 90 engines_up || exit 1
+
+jq -n --arg u1 "$SW_URL" --arg u2 "$URL2" --argjson a "$ACTORS" --argjson p "$PLANS" \
+    --argjson tc "${TPL[container]}" --argjson tp "${TPL[pv]}" --argjson th "${TPL[hvm]}" \
+    --arg db "$SLIPWAY_DATABASE_URL" --arg loc "$LOC" \
+    '{panels: [$u1, $u2], actors: $a, plans: $p, templates: {container: $tc, pv: $tp, hvm: $th},
+      db: $db, location: $loc}' >"$SW_T_DIR/soak.json"
+echo "# soak: setup $((SECONDS - T0))s; load and faults for ${DURATION}s"
+
+# ---- load ----
+python3 "$HERE/load.py" "$SW_T_DIR/soak.json" "$SW_T_DIR" "$DURATION" "$SEED" "$THREADS" \
+    >>"$SW_T_DIR/load.log" 2>&1 &
+LOAD_PID=$!
+SW_T_PIDS+=("$LOAD_PID")
+
+# ---- faults ----
+rand_ms() { echo $(($1 + (RANDOM * 32768 + RANDOM) % ($2 - $1 + 1))); }
+nap_ms() { sleep "$(awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }')"; }
+fault() { echo "$((SECONDS - T0)) $*" >>"$SW_T_DIR/faults.txt"; }
+DAEMONS=(panel1 panel2 prov1 prov2 billing)
+for i in $(seq 1 "$NODES"); do DAEMONS+=("engine$i"); done
+pid_of() { eval "echo \${SW_T_PID_${1//[^A-Za-z0-9_]/_}}"; }
+kill_restart() { # NAME
+    local pid
+    pid=$(pid_of "$1")
+    if ! kill -0 "$pid" 2>/dev/null; then
+        fault died_on_its_own "$1"
+        echo "# soak: $1 (pid $pid) had died on its own"
+    else
+        kill -9 "$pid" 2>/dev/null
+        fault kill9 "$1"
+    fi
+    wait "$pid" 2>/dev/null
+    nap_ms "$(rand_ms 0 2000)"
+    sw_t_respawn "$1"
+}
+restart_redis() {
+    sw_redis_stop "$SW_T_DIR"
+    fault redis_restart redis
+    nap_ms "$(rand_ms 0 2000)"
+    sw_redis_start "$SW_T_DIR" || echo "# soak: redis did not come back"
+}
+restart_pg() {
+    local data=$SW_T_DIR/pg mode=fast log=$SW_T_DIR/pg.log
+    if [ -f "$SW_T_DIR/.pgdata" ]; then data=$(cat "$SW_T_DIR/.pgdata") log=$(dirname "$data")/pg.log; fi
+    [ $((RANDOM % 2)) = 1 ] && mode=immediate
+    sw__as_pg "$SW_PG_BIN/pg_ctl" -D "$data" -m "$mode" -w -t 60 restart \
+        -l "$log" >/dev/null 2>&1 || echo "# soak: pg_ctl restart -m $mode failed"
+    fault "pg_restart_$mode" postgresql
+}
+pause_engine() {
+    local i pid
+    i=$((RANDOM % NODES + 1))
+    pid=$(pid_of "engine$i")
+    kill -STOP "$pid" 2>/dev/null || return 0
+    fault pause_engine "engine$i"
+    sleep $((3 * HB + 2 + RANDOM % 4))
+    kill -CONT "$pid" 2>/dev/null
+}
+while kill -0 "$LOAD_PID" 2>/dev/null && [ $((SECONDS - T0)) -lt $((DURATION + 900)) ]; do
+    nap_ms "$(rand_ms "$GAP_MIN" "$GAP_MAX")"
+    kill -0 "$LOAD_PID" 2>/dev/null || break
+    r=$((RANDOM % 100))
+    if [ $r -lt 55 ]; then
+        # by kind first, so the 2 panels, 2 provisioners and billing are not
+        # drowned by the engines: panel 25%, provisioner 25%, billing 15%, engine 35%
+        k=$((RANDOM % 100))
+        if [ $k -lt 25 ]; then kill_restart "panel$((RANDOM % 2 + 1))"
+        elif [ $k -lt 50 ]; then kill_restart "prov$((RANDOM % 2 + 1))"
+        elif [ $k -lt 65 ]; then kill_restart billing
+        else kill_restart "engine$((RANDOM % NODES + 1))"; fi
+    elif [ $r -lt 70 ]; then
+        restart_redis
+    elif [ $r -lt 85 ]; then
+        restart_pg
+    else
+        pause_engine
+    fi
+done
+wait "$LOAD_PID"
+echo "# soak: load done at $((SECONDS - T0))s; faults stopped"
+for n in "${DAEMONS[@]}"; do
+    pid=$(pid_of "$n")
+    if ! kill -0 "$pid" 2>/dev/null; then
+        fault died_on_its_own "$n"
+        echo "# soak: $n (pid $pid) had died on its own; restarted"
+        wait "$pid" 2>/dev/null
+        sw_t_respawn "$n"
+    fi
+done
+
+# ---- settle: nothing queued or running, outbox drained, hooks sent ----
+T_SETTLE=$SECONDS
+pending() {
+    q "select (select count(*) from jobs where state in ('queued', 'running'))
+            + (select count(*) from outbox where published_at is null)
+            + (select count(*) from events where fanned_out_at is null)
+            + (select count(*) from webhook_deliveries where state = 'pending')
+            + (select count(*) from servers where state in ('pending', 'provisioning', 'terminating'))"
+}
+settled() { [ "$(pending 2>/dev/null)" = 0 ]; }
+if sw_t_wait "the system to settle" "$SETTLE" settled; then
+    echo "# soak: settled in $((SECONDS - T_SETTLE))s"
+else
+    echo "# soak: NOT settled after ${SETTLE}s: $(q "select 'jobs ' || (select count(*) from jobs where state in ('queued', 'running'))
+        || ' outbox ' || (select count(*) from outbox where published_at is null)
+        || ' unfanned ' || (select count(*) from events where fanned_out_at is null)
+        || ' deliveries ' || (select count(*) from webhook_deliveries where state = 'pending')
+        || ' servers ' || (select count(*) from servers where state in ('pending', 'provisioning', 'terminating'))")"
+fi
+# Fresh domain lists: written after the settle by the live engine of each node.
+NOW=$(date +%s)
+fresh() {
+    local f
+    while read -r _ f _; do
+        [ "$(sed -n 's/^# pid=[0-9]* at=\([0-9]*\) .*/\1/p' "$f" 2>/dev/null)" -gt "$NOW" ] 2>/dev/null || return 1
+    done <"$SW_T_DIR/nodes"
+}
+sw_t_wait "fresh domain files" 30 fresh || echo "# soak: some domain files are stale"
+
+# ---- the invariants ----
+python3 "$HERE/check.py" "$SW_T_DIR" "$SLIPWAY_DATABASE_URL" "$SW_REDIS_SOCK" | tee "$SW_T_DIR/report.txt"
+rc=${PIPESTATUS[0]}
+sw_t_eq "soak: 0 violations (check.py exit status)" 0 "$rc"
+echo "# soak: total $((SECONDS - T0))s seed=$SEED"
+sw_t_done

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The short soak of `make check` / ./scripts/test: 60 s of load and faults on
+# the whole stack (20 engines), then the invariants (tests/soak/README.md).
+# Longer: tests/soak/run.sh --duration 1800.
+exec bash "$(dirname "$0")/run.sh" --duration "${SW_SOAK_DURATION:-60}" "$@"
