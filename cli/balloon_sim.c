@@ -17,6 +17,10 @@
 #include <string.h>
 
 #define MAX_GUESTS 4096
+/* Sizes in MiB up to 1 PiB: the controller's arithmetic (basis points of
+ * host RAM) stays far from int64 overflow (found by tests/fuzz/balloon_sim:
+ * an other_used step of 8e15 MiB overflowed core/balloon.c). */
+#define MAX_MB (1LL << 30)
 
 struct sim_guest {
     char *name;
@@ -49,10 +53,11 @@ static int check_steps(const json_t *steps, const char *what, struct sw_err *err
         json_t *t = json_array_get(s, 0), *v = json_array_get(s, 1);
         if (!json_is_array(s) || json_array_size(s) != 2 || !json_is_integer(t) ||
             !json_is_integer(v) || json_integer_value(t) < 0 || json_integer_value(v) < 0 ||
-            json_integer_value(t) <= last) {
+            json_integer_value(v) > MAX_MB || json_integer_value(t) <= last) {
             SW_ERR(err, SW_EINVALID,
-                   "%s must be [[from_second, mb], ...] with increasing seconds, not negative",
-                   what);
+                   "%s must be [[from_second, mb], ...] with increasing seconds, not negative,"
+                   " mb at most %lld",
+                   what, (long long)MAX_MB);
             return -1;
         }
         last = json_integer_value(t);
@@ -151,10 +156,13 @@ int sw_ctl_balloon_sim(const char *path, FILE *out, struct sw_err *err)
     int64_t duration = sw_json_int(sc, "duration_s", 0), tick = sw_json_int(sc, "tick_s", 10);
     struct sw_balloon_host h = {sw_json_int(host, "ram_mb", 0), sw_json_int(host, "other_used_mb", 0)};
     size_t n = json_array_size(guests);
-    if (h.ram_mb <= 0 || duration <= 0 || duration > 86400 * 30 || tick < 1 || tick > 3600 ||
-        n == 0 || n > MAX_GUESTS) {
-        SW_ERR(err, SW_EINVALID, "host.ram_mb > 0, duration_s 1..2592000, tick_s 1..3600 and "
-                                 "1..%d guests are required", MAX_GUESTS);
+    if (h.ram_mb <= 0 || h.ram_mb > MAX_MB || h.other_used_mb < 0 || h.other_used_mb > MAX_MB ||
+        duration <= 0 || duration > 86400 * 30 || tick < 1 || tick > 3600 || n == 0 ||
+        n > MAX_GUESTS) {
+        SW_ERR(err, SW_EINVALID,
+               "host.ram_mb 1..%lld, other_used_mb 0..%lld, duration_s 1..2592000, tick_s"
+               " 1..3600 and 1..%d guests are required",
+               (long long)MAX_MB, (long long)MAX_MB, MAX_GUESTS);
         goto out;
     }
     g = sw_calloc(n, sizeof *g);
@@ -170,10 +178,12 @@ int sw_ctl_balloon_sim(const char *path, FILE *out, struct sw_err *err)
         g[i].max_mb = sw_json_int(o, "max_mb", 0);
         g[i].shares = sw_json_int(o, "shares", 1000);
         g[i].current_mb = sw_json_int(o, "current_mb", g[i].max_mb);
-        if (g[i].min_mb < 0 || g[i].max_mb < g[i].min_mb || g[i].shares < 0 ||
-            g[i].current_mb < 0) {
-            SW_ERR(err, SW_EINVALID, "guests[%zu]: need 0 <= min_mb <= max_mb, shares and "
-                                     "current_mb not negative", i);
+        if (g[i].min_mb < 0 || g[i].max_mb < g[i].min_mb || g[i].max_mb > MAX_MB ||
+            g[i].shares < 0 || g[i].shares > 1000000 || g[i].current_mb < 0 ||
+            g[i].current_mb > MAX_MB) {
+            SW_ERR(err, SW_EINVALID, "guests[%zu]: need 0 <= min_mb <= max_mb <= %lld, shares"
+                                     " 0..1000000 and current_mb 0..%lld", i,
+                   (long long)MAX_MB, (long long)MAX_MB);
             goto out;
         }
         sg[i].name = (char *)sw_json_str(o, "name");

@@ -129,7 +129,12 @@ void sw_db_map_error(struct sw_db *db, const PGresult *res, struct sw_err *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    if (!state && PQstatus(db->conn) != CONNECTION_OK)
+    /* Every error the server reports carries a SQLSTATE; one without is
+     * libpq's own, and in practice a lost connection ("server closed the
+     * connection unexpectedly" can come back while PQstatus still says
+     * CONNECTION_OK): unavailable and retryable, not internal. Found by
+     * tests/soak: 72 answers of 500 during PostgreSQL restarts. */
+    if (!state)
         state = "08000";
     if (state) {
         for (size_t i = 0; i < sizeof sqlstates / sizeof sqlstates[0]; i++) {
