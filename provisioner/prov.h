@@ -46,6 +46,12 @@ void sw_prov_log_degraded(const char *thread, bool first, const struct sw_err *e
  * thread's connections suspect when a dependency was unavailable). */
 enum sw_msg_outcome sw_prov_disposition(struct sw_prov_thread *t, const struct sw_err *err);
 
+/* For the threads that are not stream consumers (relay, sweeper): opens
+ * the thread's PostgreSQL and Redis connections, or re-opens a broken one.
+ * 0, or -1 with err (unavailable). A new PostgreSQL connection has a new
+ * backend pid, which is how the relay knows to LISTEN again. */
+int sw_prov_connect(struct sw_prov_thread *t, struct sw_err *err);
+
 /* Runs a consumer until stopped through core's sw_worker_run() on the
  * thread's own connections. c->ctx must be t. */
 void sw_prov_run_consumer(struct sw_prov_thread *t, struct sw_consumer *c);

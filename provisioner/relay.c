@@ -135,32 +135,6 @@ static void wait_notify(struct relay *rl)
     }
 }
 
-static int connect_all(struct relay *rl, struct sw_err *err)
-{
-    struct sw_prov_thread *t = rl->t;
-    if (!t->db) {
-        t->db = sw_db_connect(t->conf->db_url, err);
-        if (!t->db)
-            return -1;
-        rl->listen_pid = 0;
-    } else if (PQstatus(sw_db_conn(t->db)) != CONNECTION_OK) {
-        PQreset(sw_db_conn(t->db));
-        if (PQstatus(sw_db_conn(t->db)) != CONNECTION_OK) {
-            SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not reconnect to the database");
-            sw_err_detail(err, "%s", PQerrorMessage(sw_db_conn(t->db)));
-            return -1;
-        }
-    }
-    if (!t->redis) {
-        t->redis = sw_redis_connect(t->conf->redis_url, err);
-        if (!t->redis)
-            return -1;
-    } else if (sw_redis_broken(t->redis) && sw_redis_reconnect(t->redis, err) < 0) {
-        return -1;
-    }
-    return ensure_listen(rl, err);
-}
-
 void *sw_relay_main(void *arg)
 {
     struct relay rl = {arg, 0};
@@ -170,7 +144,10 @@ void *sw_relay_main(void *arg)
     while (!sw_prov_stopping()) {
         struct sw_err err;
         sw_err_clear(&err);
-        if (connect_all(&rl, &err) < 0 || drain(&rl, &err) < 0) {
+        if (!rl.t->db)
+            rl.listen_pid = 0; /* a new connection listens afresh */
+        if (sw_prov_connect(rl.t, &err) < 0 || ensure_listen(&rl, &err) < 0 ||
+            drain(&rl, &err) < 0) {
             sw_prov_log_degraded(rl.t->name, !down, &err);
             down = true;
             backoff = sw_backoff_next(backoff);

@@ -48,30 +48,6 @@
 #define SWEEP_BATCH "50"
 #define SWEEP_BATCH_N 50
 
-static int connect_all(struct sw_prov_thread *t, struct sw_err *err)
-{
-    if (!t->db) {
-        t->db = sw_db_connect(t->conf->db_url, err);
-        if (!t->db)
-            return -1;
-    } else if (PQstatus(sw_db_conn(t->db)) != CONNECTION_OK) {
-        PQreset(sw_db_conn(t->db));
-        if (PQstatus(sw_db_conn(t->db)) != CONNECTION_OK) {
-            SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not reconnect to the database");
-            sw_err_detail(err, "%s", PQerrorMessage(sw_db_conn(t->db)));
-            return -1;
-        }
-    }
-    if (!t->redis) {
-        t->redis = sw_redis_connect(t->conf->redis_url, err);
-        if (!t->redis)
-            return -1;
-    } else if (sw_redis_broken(t->redis) && sw_redis_reconnect(t->redis, err) < 0) {
-        return -1;
-    }
-    return 0;
-}
-
 /* Dispatches again the running jobs a query names: those whose retry is due
  * (their retry_at cleared) or those silent too long (their updated_at
  * stamped, and a delivery counted unless Redis restarted), each in the
@@ -211,7 +187,7 @@ void *sw_sweeper_main(void *arg)
         struct redispatch c = {.t = t, .select = retry_sql,
                                .mark = "UPDATE jobs SET retry_at = NULL WHERE id = $1",
                                .event = "job.redispatch"};
-        int rc = connect_all(t, &err);
+        int rc = sw_prov_connect(t, &err);
         if (rc == 0)
             rc = sw_db_tx(t->db, redispatch_tx, &c, &err);
         /* A new run_id: Redis restarted, and its streams are gone. */

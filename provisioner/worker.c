@@ -73,3 +73,27 @@ void sw_prov_run_consumer(struct sw_prov_thread *t, struct sw_consumer *c)
     };
     sw_worker_run(&w);
 }
+
+int sw_prov_connect(struct sw_prov_thread *t, struct sw_err *err)
+{
+    if (!t->db) {
+        t->db = sw_db_connect(t->conf->db_url, err);
+        if (!t->db)
+            return -1;
+    } else if (PQstatus(sw_db_conn(t->db)) != CONNECTION_OK) {
+        PQreset(sw_db_conn(t->db));
+        if (PQstatus(sw_db_conn(t->db)) != CONNECTION_OK) {
+            SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not reconnect to the database");
+            sw_err_detail(err, "%s", PQerrorMessage(sw_db_conn(t->db)));
+            return -1;
+        }
+    }
+    if (!t->redis) {
+        t->redis = sw_redis_connect(t->conf->redis_url, err);
+        if (!t->redis)
+            return -1;
+    } else if (sw_redis_broken(t->redis) && sw_redis_reconnect(t->redis, err) < 0) {
+        return -1;
+    }
+    return 0;
+}
