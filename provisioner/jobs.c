@@ -95,6 +95,33 @@ static enum sw_msg_outcome resume(struct sw_prov_thread *t, const char *job_id, 
 
 /* ---- routes ---- */
 
+/* What a claim's outcome (create or resize) does with the job: dispatch,
+ * resume, fail with the tenant-safe message given for a gone server, an
+ * invalid request (res->why) or no room, or retry later. */
+static enum sw_msg_outcome claimed(struct sw_prov_thread *t, struct sw_job_row *row,
+                                   const struct sw_claim_result *res, const char *gone,
+                                   const char *no_room, struct sw_err *err)
+{
+    switch (res->outcome) {
+    case SW_CLAIM_OK:
+        if (sw_dispatch_send(t->redis, row, res->node_id, err) < 0)
+            return sw_prov_disposition(t, err);
+        return SW_MSG_DONE;
+    case SW_CLAIM_TAKEN:
+        return resume(t, row->job_id, err);
+    case SW_CLAIM_SERVER_GONE:
+        return finish_queued(t, row, false, "conflict", gone, err);
+    case SW_CLAIM_INVALID:
+        return finish_queued(t, row, false, "invalid", res->why, err);
+    case SW_CLAIM_NO_CAPACITY:
+        return finish_queued(t, row, false, "no_capacity", no_room, err);
+    default:
+        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not claim a node for job %s", row->job_id);
+        sw_err_detail(err, "%s", res->why);
+        return SW_MSG_RETRY;
+    }
+}
+
 static enum sw_msg_outcome start_place(struct sw_prov_thread *t, struct sw_job_row *row,
                                        struct sw_err *err)
 {
@@ -104,31 +131,16 @@ static enum sw_msg_outcome start_place(struct sw_prov_thread *t, struct sw_job_r
     struct sw_claim_result res;
     if (sw_claim_place(t->db, row, &res, err) < 0)
         return sw_prov_disposition(t, err);
-    switch (res.outcome) {
-    case SW_CLAIM_OK:
-        if (sw_dispatch_send(t->redis, row, res.node_id, err) < 0)
-            return sw_prov_disposition(t, err);
-        return SW_MSG_DONE;
-    case SW_CLAIM_TAKEN:
-        return resume(t, row->job_id, err);
-    case SW_CLAIM_SERVER_GONE:
-        return finish_queued(t, row, false, "conflict",
-                             "the server is no longer waiting to be created", err);
-    case SW_CLAIM_NO_CAPACITY:
+    if (res.outcome == SW_CLAIM_NO_CAPACITY)
         /* res.why is key=value pairs already (sw_place_tally_format) */
         sw_warn("job.no_capacity", "job=%s server=%s kind=%s location=%s %s", row->job_id,
                 row->server_id, sw_plan_kind_name(row->plan.kind),
                 row->location_id[0] ? row->location_id : "any", res.why);
-        return finish_queued(t, row, false, "no_capacity",
-                             row->location_id[0]
-                                 ? "no node in the requested location has room for this plan"
-                                 : "no node has room for this plan",
-                             err);
-    default:
-        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not claim a node for job %s", row->job_id);
-        sw_err_detail(err, "%s", res.why);
-        return SW_MSG_RETRY;
-    }
+    return claimed(t, row, &res, "the server is no longer waiting to be created",
+                   row->location_id[0]
+                       ? "no node in the requested location has room for this plan"
+                       : "no node has room for this plan",
+                   err);
 }
 
 static enum sw_msg_outcome start_resize(struct sw_prov_thread *t, struct sw_job_row *row,
@@ -137,26 +149,10 @@ static enum sw_msg_outcome start_resize(struct sw_prov_thread *t, struct sw_job_
     struct sw_claim_result res;
     if (sw_claim_resize(t->db, row, &res, err) < 0)
         return sw_prov_disposition(t, err);
-    switch (res.outcome) {
-    case SW_CLAIM_OK:
-        if (sw_dispatch_send(t->redis, row, res.node_id, err) < 0)
-            return sw_prov_disposition(t, err);
-        return SW_MSG_DONE;
-    case SW_CLAIM_TAKEN:
-        return resume(t, row->job_id, err);
-    case SW_CLAIM_SERVER_GONE:
-        return finish_queued(t, row, false, "conflict", res.why, err);
-    case SW_CLAIM_INVALID:
-        return finish_queued(t, row, false, "invalid", res.why, err);
-    case SW_CLAIM_NO_CAPACITY:
+    if (res.outcome == SW_CLAIM_NO_CAPACITY)
         sw_warn("job.no_capacity", "job=%s server=%s type=resize node=%s", row->job_id,
                 row->server_id, row->srv_node_id);
-        return finish_queued(t, row, false, "no_capacity", res.why, err);
-    default:
-        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not claim a resize for job %s", row->job_id);
-        sw_err_detail(err, "%s", res.why);
-        return SW_MSG_RETRY;
-    }
+    return claimed(t, row, &res, res.why, res.why, err);
 }
 
 /* What a job needs beyond a node before it can go there; NULL when it has
