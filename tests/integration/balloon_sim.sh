@@ -33,6 +33,7 @@ bad "a guest with max below min" '{"host":{"ram_mb":1000},"duration_s":10,"guest
 bad "demand steps out of order" '{"host":{"ram_mb":1000},"duration_s":10,"guests":[{"name":"a","min_mb":1,"max_mb":100,"demand":[[5,1],[3,2]]}]}' "increasing seconds"
 bad "an unknown policy key" '{"host":{"ram_mb":1000},"policy":{"targte_pct":70},"duration_s":10,"guests":[{"name":"a","min_mb":1,"max_mb":100,"demand":[[0,1]]}]}' "policy.targte_pct is not a policy key"
 bad "malformed JSON" '{"host": ' "bad.json:"
+bad "a scenario that is not an object (found by fuzzing: refused without a message)" '[]' "must be a JSON object"
 bad "an other_used step past 1 PiB (found by fuzzing: overflowed the controller)" '{"host":{"ram_mb":161383,"other_used_mb":1023},"duration_s":240,"tick_s":1,"guests":[{"name":"a","min_mb":512,"max_mb":4096,"demand":[[0,100]]}],"other_used":[[0,1024],[90,8000333333333333]]}' "mb at most"
 bad "a host larger than 1 PiB" '{"host":{"ram_mb":9000000000000},"duration_s":10,"guests":[{"name":"a","min_mb":1,"max_mb":100,"demand":[[0,1]]}]}' "host.ram_mb 1.."
 sw_t_done
