@@ -414,18 +414,12 @@ static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 
 SW_HANDLER(sw_h_admin_node_patch)
 {
-    const char *id = sw_api_param_uuid(req, 0, "node", err);
-    if (!id)
-        return -1;
-    json_t *b = sw_api_body(req, node_patch_fields, err);
+    const char *id;
+    json_t *b = sw_adm_patch_body(req, "node", node_patch_fields, &id, err);
     if (!b)
         return -1;
     int rc = -1;
     struct node_patch p = {id, b, NULL};
-    if (json_object_size(b) == 0) {
-        SW_ERR(err, SW_EINVALID, "the body names no field to change");
-        goto out;
-    }
     char kinds[64];
     unsigned mask;
     if (check_engine_uri(b, err) < 0 || sw_adm_check_ints(b, node_ints, err) < 0 ||

@@ -135,17 +135,11 @@ SW_HANDLER(sw_h_admin_account_patch)
 {
     static const struct sw_jfield fields[] = {
         {"name", SW_JT_STRING, false}, {"tax_rate_bp", SW_JT_INT, false}, {NULL, 0, false}};
-    const char *id = sw_api_param_uuid(req, 0, "account", err);
-    if (!id)
-        return -1;
-    json_t *b = sw_api_body(req, fields, err);
+    const char *id;
+    json_t *b = sw_adm_patch_body(req, "account", fields, &id, err);
     if (!b)
         return -1;
     int rc = -1;
-    if (json_object_size(b) == 0) {
-        SW_ERR(err, SW_EINVALID, "the body names no field to change");
-        goto out;
-    }
     if (sw_api_check_len(b, "name", 1, 200, err) < 0 || sw_adm_check_ints(b, account_ints, err) < 0)
         goto out;
     char tax[24] = "";

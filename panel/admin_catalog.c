@@ -295,18 +295,12 @@ static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 
 SW_HANDLER(sw_h_admin_plan_patch)
 {
-    const char *id = sw_api_param_uuid(req, 0, "plan", err);
-    if (!id)
-        return -1;
-    json_t *b = sw_api_body(req, plan_patch_fields, err);
+    const char *id;
+    json_t *b = sw_adm_patch_body(req, "plan", plan_patch_fields, &id, err);
     if (!b)
         return -1;
     int rc = -1;
     struct plan_patch p = {id, b, NULL};
-    if (json_object_size(b) == 0) {
-        SW_ERR(err, SW_EINVALID, "the body names no field to change");
-        goto out;
-    }
     if (sw_api_check_len(b, "name", 1, 64, err) < 0 ||
         (json_object_get(b, "kind") &&
          sw_adm_check_kind(sw_json_str(b, "kind"), "kind", err) < 0) ||
@@ -455,17 +449,11 @@ out:
  * since servers were built from it. A retired template is not offered. */
 SW_HANDLER(sw_h_admin_template_patch)
 {
-    const char *id = sw_api_param_uuid(req, 0, "template", err);
-    if (!id)
-        return -1;
-    json_t *b = sw_api_body(req, template_patch_fields, err);
+    const char *id;
+    json_t *b = sw_adm_patch_body(req, "template", template_patch_fields, &id, err);
     if (!b)
         return -1;
     int rc = -1;
-    if (json_object_size(b) == 0) {
-        SW_ERR(err, SW_EINVALID, "the body names no field to change");
-        goto out;
-    }
     if (sw_api_check_len(b, "name", 1, 64, err) < 0 ||
         sw_adm_check_enum(b, "state", catalog_states, err) < 0)
         goto out;

@@ -207,3 +207,18 @@ int sw_adm_exists(struct sw_db *db, bool *found, struct sw_err *err, const char 
     PQclear(res);
     return 0;
 }
+
+json_t *sw_adm_patch_body(struct sw_req *req, const char *what, const struct sw_jfield *fields,
+                          const char **id, struct sw_err *err)
+{
+    *id = sw_api_param_uuid(req, 0, what, err);
+    if (!*id)
+        return NULL;
+    json_t *b = sw_api_body(req, fields, err);
+    if (b && json_object_size(b) == 0) {
+        json_decref(b);
+        SW_ERR(err, SW_EINVALID, "the body names no field to change");
+        return NULL;
+    }
+    return b;
+}

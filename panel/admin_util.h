@@ -47,6 +47,12 @@ const char *sw_adm_i64(char buf[24], int64_t v);
 int sw_adm_parse_kinds(const json_t *arr, const char *field, bool allow_empty, char out[64],
                        unsigned *mask, struct sw_err *err);
 
+/* A PATCH's target and body: the path's {id} (a UUID, else "<what> not
+ * found") into *id, and the body checked against fields and naming at least
+ * one of them. Returns owned, or NULL with err. */
+json_t *sw_adm_patch_body(struct sw_req *req, const char *what, const struct sw_jfield *fields,
+                          const char **id, struct sw_err *err);
+
 /* Parses the request body like sw_api_body(), except that the fields named
  * in nullable (NULL-terminated) may also be JSON null ("no limit"); their
  * type in fields is the non-null one. Returns owned, or NULL with err. */
