@@ -11,9 +11,7 @@
 # create the node cannot guarantee, even one nobody claimed.
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
-for f in "$SW_SRCDIR"/migrations/[0-9][0-9][0-9][0-9]_*.sql; do
-    sw_t_psql -f "$f" >/dev/null || exit 99
-done
+slipwayctl migrate >/dev/null || exit 99
 export SLIPWAY_CLAIM_IDLE_MS=1000
 
 q() { sw_t_psql -c "$1"; }
