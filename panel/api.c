@@ -332,3 +332,15 @@ int sw_api_enqueue_job(struct sw_db *db, const char *job_id, const char *server_
     free(payload);
     return r < 0 ? -1 : 0;
 }
+
+int sw_api_no_body(struct sw_req *req, struct sw_err *err)
+{
+    static const struct sw_jfield none[] = {{NULL, 0, false}};
+    if (!req->body || req->body_len == 0)
+        return 0;
+    json_t *b = sw_api_body(req, none, err);
+    if (!b)
+        return -1;
+    json_decref(b);
+    return 0;
+}

@@ -100,6 +100,10 @@ json_t *sw_api_json_col(const char *text);
 struct sw_jfield;
 json_t *sw_api_body(struct sw_req *req, const struct sw_jfield *fields, struct sw_err *err);
 
+/* For verbs without parameters: no body, or an empty object. 0, or -1 with
+ * err (a field given, or not JSON). */
+int sw_api_no_body(struct sw_req *req, struct sw_err *err);
+
 /* SQL condition that limits rows to what the caller may see; `col` is the
  * owner column expression (e.g. "t.owner_id"), the caller's account id is
  * always $1. Returns owned (free()). This is the one place tenancy lives. */

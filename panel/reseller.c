@@ -50,20 +50,6 @@ static bool external_id_valid(const char *s)
     return true;
 }
 
-/* Verbs without parameters take no body, or an empty object. */
-static const struct sw_jfield no_fields[] = {{NULL, 0, false}};
-
-static int no_body(struct sw_req *req, struct sw_err *err)
-{
-    if (!req->body || req->body_len == 0)
-        return 0;
-    json_t *b = sw_api_body(req, no_fields, err);
-    if (!b)
-        return -1;
-    json_decref(b);
-    return 0;
-}
-
 /* The message for a unique violation on accounts. */
 static void account_conflict(struct sw_err *err)
 {
@@ -447,7 +433,7 @@ static int run_verb(struct sw_req *req, struct sw_resp *resp, const struct provi
                     struct sw_err *err)
 {
     struct verb_tx v = {req, sw_api_param_uuid(req, 0, "server", err), verb, NULL};
-    if (!v.server_id || no_body(req, err) < 0)
+    if (!v.server_id || sw_api_no_body(req, err) < 0)
         return -1;
     if (sw_db_tx(req->db, verb_tx, &v, err) < 0) {
         json_decref(v.answer);
@@ -469,7 +455,7 @@ SW_HANDLER(sw_h_rs_server_unsuspend)
 SW_HANDLER(sw_h_rs_server_terminate)
 {
     const char *id = sw_api_param_uuid(req, 0, "server", err);
-    if (!id || no_body(req, err) < 0)
+    if (!id || sw_api_no_body(req, err) < 0)
         return -1;
     return sw_order_terminate(req, resp, id, err);
 }

@@ -289,13 +289,8 @@ SW_HANDLER(sw_h_webhook_redeliver)
         SW_ERR(err, SW_ENOTFOUND, "delivery not found");
         return -1;
     }
-    if (req->body && req->body_len) {
-        static const struct sw_jfield none[] = {{NULL, 0, false}};
-        json_t *b = sw_api_body(req, none, err);
-        if (!b)
-            return -1;
-        json_decref(b);
-    }
+    if (sw_api_no_body(req, err) < 0)
+        return -1;
     if (sw_db_tx(req->db, redeliver_tx, &r, err) < 0) {
         json_decref(r.delivery);
         return -1;
@@ -307,13 +302,8 @@ SW_HANDLER(sw_h_webhook_redeliver)
 
 SW_HANDLER(sw_h_hook_secret_rotate)
 {
-    if (req->body && req->body_len) {
-        static const struct sw_jfield none[] = {{NULL, 0, false}};
-        json_t *b = sw_api_body(req, none, err);
-        if (!b)
-            return -1;
-        json_decref(b);
-    }
+    if (sw_api_no_body(req, err) < 0)
+        return -1;
     char secret[SW_HOOKSIG_SECRET_LEN + 1];
     sw_hooksig_secret_new(secret);
     int rc = sw_api_one(req, resp, err, 201, "account",
