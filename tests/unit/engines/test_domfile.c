@@ -20,25 +20,6 @@
 #define RUNNING "a0000000-0000-4000-8000-000000000001"
 #define STOPPED "a0000000-0000-4000-8000-000000000002"
 
-static int setup(void **state)
-{
-    struct sw_testnode *t = sw_calloc(1, sizeof *t);
-    if (sw_testnode_open(t) < 0) {
-        free(t);
-        return -1;
-    }
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct sw_testnode *t = *state;
-    sw_testnode_close(t);
-    free(t);
-    return 0;
-}
-
 static void run(struct sw_testnode *t, int type, const char *id)
 {
     struct sw_msg_node_job job;
@@ -108,8 +89,8 @@ static void test_unwritable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_write, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
+        SW_TESTNODE_TEST(test_write),
+        SW_TESTNODE_TEST(test_unwritable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

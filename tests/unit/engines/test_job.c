@@ -26,21 +26,7 @@
 static int setup(void **state)
 {
     sw_log_init("test", "off");
-    struct sw_testnode *t = sw_calloc(1, sizeof *t);
-    if (sw_testnode_open(t) < 0) {
-        free(t);
-        return -1;
-    }
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct sw_testnode *t = *state;
-    sw_testnode_close(t);
-    free(t);
-    return 0;
+    return sw_testnode_setup(state);
 }
 
 /* Encodes a job, handles it, and round-trips the result through its decoder. */
@@ -189,10 +175,10 @@ static void test_boot_seeds_usage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_poison, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_other_node, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_and_failures, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_boot_seeds_usage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_poison, setup, sw_testnode_teardown),
+        cmocka_unit_test_setup_teardown(test_other_node, setup, sw_testnode_teardown),
+        cmocka_unit_test_setup_teardown(test_create_and_failures, setup, sw_testnode_teardown),
+        cmocka_unit_test_setup_teardown(test_boot_seeds_usage, setup, sw_testnode_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

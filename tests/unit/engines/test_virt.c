@@ -28,25 +28,6 @@ static const char *const server_ids[SW_KIND__COUNT] = {
     [SW_KIND_HVM] = "a0000000-0000-4000-8000-000000000003",
 };
 
-static int setup(void **state)
-{
-    struct sw_testnode *t = sw_calloc(1, sizeof *t);
-    if (sw_testnode_open(t) < 0) {
-        free(t);
-        return -1;
-    }
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct sw_testnode *t = *state;
-    sw_testnode_close(t);
-    free(t);
-    return 0;
-}
-
 /* Runs one operation; returns the result code and leaves the outcome. */
 static int run(struct sw_testnode *t, int kind, int type, const char *server_id,
                struct sw_engine_outcome *out, struct sw_err *err)
@@ -542,18 +523,18 @@ static void test_admit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_container, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pv, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hvm, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_all_kinds_together, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hostile_hostname, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_name_taken, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_resize_hvm, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_resize_pv, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_resize_container, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reinstall, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reset_password, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_admit, setup, teardown),
+        SW_TESTNODE_TEST(test_container),
+        SW_TESTNODE_TEST(test_pv),
+        SW_TESTNODE_TEST(test_hvm),
+        SW_TESTNODE_TEST(test_all_kinds_together),
+        SW_TESTNODE_TEST(test_hostile_hostname),
+        SW_TESTNODE_TEST(test_name_taken),
+        SW_TESTNODE_TEST(test_resize_hvm),
+        SW_TESTNODE_TEST(test_resize_pv),
+        SW_TESTNODE_TEST(test_resize_container),
+        SW_TESTNODE_TEST(test_reinstall),
+        SW_TESTNODE_TEST(test_reset_password),
+        SW_TESTNODE_TEST(test_admit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 #include "config.h"
 #include "tests/unit/engines/testnode.h"
 #include "engines/virt.h"
+#include "core/alloc.h"
 #include "core/enums.h"
 #include "core/err.h"
 
@@ -78,4 +79,23 @@ void sw_testnode_job(struct sw_msg_node_job *job, int kind, int type, const char
     if (type == SW_JOB_RESET_PASSWORD)
         snprintf(job->password_hash, sizeof job->password_hash, "%s",
                  "$6$rounds=5000$saltsalt$0123456789abcdefABCDEF./0123456789");
+}
+
+int sw_testnode_setup(void **state)
+{
+    struct sw_testnode *t = sw_calloc(1, sizeof *t);
+    if (sw_testnode_open(t) < 0) {
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
+}
+
+int sw_testnode_teardown(void **state)
+{
+    struct sw_testnode *t = *state;
+    sw_testnode_close(t);
+    free(t);
+    return 0;
 }

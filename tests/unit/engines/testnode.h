@@ -20,6 +20,12 @@ struct sw_testnode {
 int sw_testnode_open(struct sw_testnode *t);
 void sw_testnode_close(struct sw_testnode *t);
 
+/* cmocka fixtures: *state is a struct sw_testnode opened (and freed). */
+int sw_testnode_setup(void **state);
+int sw_testnode_teardown(void **state);
+#define SW_TESTNODE_TEST(f)                                                                        \
+    cmocka_unit_test_setup_teardown(f, sw_testnode_setup, sw_testnode_teardown)
+
 /* A node job for server_id with plausible sizes (and a password hash for
  * reset_password). */
 void sw_testnode_job(struct sw_msg_node_job *job, int kind, int type, const char *server_id);
