@@ -4,7 +4,7 @@
  * limit, and swap comes on top of the ceiling. */
 #include "config.h"
 #include "engines/domxml.h"
-#include "engines/driver.h"
+#include "engines/kind.h"
 #include "engines/virt.h"
 #include "core/enums.h"
 

@@ -4,7 +4,7 @@
  * floor; the ballooning controller (later work) moves it in between. */
 #include "config.h"
 #include "engines/domxml.h"
-#include "engines/driver.h"
+#include "engines/kind.h"
 #include "engines/virt.h"
 #include "core/enums.h"
 

@@ -5,7 +5,7 @@
  * vCPU, Xen's default weight). */
 #include "config.h"
 #include "engines/domxml.h"
-#include "engines/driver.h"
+#include "engines/kind.h"
 #include "engines/virt.h"
 #include "core/enums.h"
 

@@ -3,6 +3,7 @@
  * them, as libvirt's VIR_TEST_REGENERATE_OUTPUT), each validated with
  * virt-xml-validate when it is installed. */
 #include "config.h"
+#include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "engines/driver.h"
 #include "core/alloc.h"
@@ -127,7 +128,7 @@ static void check_golden(const char *uri, int kind, const char *hostname, const 
         snprintf(job.hostname, sizeof job.hostname, "%s", hostname);
     struct sw_err err;
     sw_err_clear(&err);
-    char *xml = sw_engine_domain_xml(&eng, &job, &err);
+    char *xml = sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err);
     if (!xml)
         fail_msg("render %s: %s (%s)", golden, err.msg, err.detail);
     SW_AUTOFREE char *path = sw_asprintf("%s/%s", GOLDEN_DIR, golden);
@@ -250,7 +251,7 @@ static void test_load_missing(void **state)
     struct sw_msg_node_job job;
     job_for(&job, SW_KIND_CONTAINER);
     sw_err_clear(&err);
-    assert_null(sw_engine_domain_xml(&eng, &job, &err));
+    assert_null(sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err));
     assert_int_equal(err.code, SW_EUNSUPPORTED);
 }
 
@@ -265,19 +266,19 @@ static void test_bad_job(void **state)
         job_for(&job, SW_KIND_HVM);
         snprintf(job.os, sizeof job.os, "%s", bad_os[i]);
         sw_err_clear(&err);
-        assert_null(sw_engine_domain_xml(&eng, &job, &err));
+        assert_null(sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err));
         assert_int_equal(err.code, SW_EINVALID);
     }
     job_for(&job, SW_KIND_HVM);
     job.vcpus = 0;
-    assert_null(sw_engine_domain_xml(&eng, &job, &err));
+    assert_null(sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err));
     assert_int_equal(err.code, SW_EINVALID);
     job_for(&job, SW_KIND_HVM);
     job.max_ram_mb = 100;
-    assert_null(sw_engine_domain_xml(&eng, &job, &err));
+    assert_null(sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err));
     job_for(&job, SW_KIND_HVM);
     job.ram_mb = job.max_ram_mb = 1LL << 40;
-    assert_null(sw_engine_domain_xml(&eng, &job, &err));
+    assert_null(sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err));
     assert_int_equal(err.code, SW_EINVALID);
 }
 

@@ -1,6 +1,7 @@
 /* Tests of engines/driver.c: the dispatcher and the kinds' tables. None of
  * these reach libvirt (the engine has no connection). */
 #include "config.h"
+#include "engines/domdef.h"
 #include "engines/driver.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -143,7 +144,7 @@ static void test_domain_name(void **state)
 {
     (void)state;
     char name[64];
-    assert_string_equal(sw_engine_domain_name("5F0C6A7E-2B1D-4C3E-9A8B-7D6E5F4A3B2C", name),
+    assert_string_equal(sw_domdef_name("5F0C6A7E-2B1D-4C3E-9A8B-7D6E5F4A3B2C", name),
                         "sw-5f0c6a7e-2b1d-4c3e-9a8b-7d6e5f4a3b2c");
 }
 
