@@ -46,22 +46,22 @@ const struct sw_engine_driver *sw_engine_driver_get(int kind)
 
 /* Where each job type's method sits in a driver table. */
 static const size_t op_offsets[SW_JOB__COUNT] = {
-    [SW_JOB_CREATE] = offsetof(struct sw_engine_driver, create),
-    [SW_JOB_START] = offsetof(struct sw_engine_driver, start),
-    [SW_JOB_STOP] = offsetof(struct sw_engine_driver, stop),
-    [SW_JOB_REBOOT] = offsetof(struct sw_engine_driver, reboot),
-    [SW_JOB_REINSTALL] = offsetof(struct sw_engine_driver, reinstall),
-    [SW_JOB_RESIZE] = offsetof(struct sw_engine_driver, resize),
-    [SW_JOB_SUSPEND] = offsetof(struct sw_engine_driver, suspend),
-    [SW_JOB_UNSUSPEND] = offsetof(struct sw_engine_driver, unsuspend),
-    [SW_JOB_TERMINATE] = offsetof(struct sw_engine_driver, terminate),
-    [SW_JOB_RESET_PASSWORD] = offsetof(struct sw_engine_driver, reset_password),
+    [SW_JOB_CREATE] = offsetof(struct sw_engine_lifecycle, create),
+    [SW_JOB_START] = offsetof(struct sw_engine_lifecycle, start),
+    [SW_JOB_STOP] = offsetof(struct sw_engine_lifecycle, stop),
+    [SW_JOB_REBOOT] = offsetof(struct sw_engine_lifecycle, reboot),
+    [SW_JOB_REINSTALL] = offsetof(struct sw_engine_lifecycle, reinstall),
+    [SW_JOB_RESIZE] = offsetof(struct sw_engine_lifecycle, resize),
+    [SW_JOB_SUSPEND] = offsetof(struct sw_engine_lifecycle, suspend),
+    [SW_JOB_UNSUSPEND] = offsetof(struct sw_engine_lifecycle, unsuspend),
+    [SW_JOB_TERMINATE] = offsetof(struct sw_engine_lifecycle, terminate),
+    [SW_JOB_RESET_PASSWORD] = offsetof(struct sw_engine_lifecycle, reset_password),
 };
 
 static sw_engine_op_fn driver_op(const struct sw_engine_driver *drv, int type)
 {
     sw_engine_op_fn fn;
-    memcpy(&fn, (const char *)drv + op_offsets[type], sizeof fn);
+    memcpy(&fn, (const char *)drv->lifecycle + op_offsets[type], sizeof fn);
     return fn;
 }
 
@@ -118,10 +118,10 @@ int sw_engine_define(struct sw_engine *eng, const struct sw_msg_node_job *job,
     memset(out, 0, sizeof *out);
     const struct sw_engine_driver *drv = checked_driver(eng, job, err);
     int rc = -1;
-    if (drv && !drv->define)
+    if (drv && !drv->lifecycle->define)
         SW_ERR(err, SW_EUNSUPPORTED, "%s servers cannot be defined here", drv->name);
     else if (drv)
-        rc = drv->define(eng, drv, job, out, err);
+        rc = drv->lifecycle->define(eng, drv, job, out, err);
     fill_state(eng, job, out);
     return rc;
 }

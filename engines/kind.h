@@ -91,34 +91,48 @@ typedef int (*sw_engine_op_fn)(struct sw_engine *eng, const struct sw_engine_dri
                                const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                                struct sw_err *err);
 
+/* The domain lifecycle: one operation per job type, and define. Every kind
+ * does these through libvirt's domain API the same way today, so all three
+ * name the one shared table (virt.c: sw_virt_lifecycle). A NULL slot is an
+ * operation the kind cannot do: the dispatcher answers SW_EUNSUPPORTED. */
+struct sw_engine_lifecycle {
+    sw_engine_op_fn create;    /* define if absent, then make it run */
+    sw_engine_op_fn start;     /* running afterwards */
+    sw_engine_op_fn stop;      /* graceful shutdown, destroy after the timeout */
+    sw_engine_op_fn reboot;    /* running afterwards, through a reboot */
+    sw_engine_op_fn suspend;   /* paused afterwards (a stopped domain stays stopped) */
+    sw_engine_op_fn unsuspend; /* resumed afterwards (a stopped domain stays stopped) */
+    sw_engine_op_fn terminate; /* destroyed and undefined; absent is success */
+    sw_engine_op_fn reinstall; /* destroyed, storage freed, redefined with job->os, running */
+    sw_engine_op_fn resize;    /* new sizes in the config; live where the hypervisor allows */
+    sw_engine_op_fn reset_password; /* root's password through the guest agent */
+    /* Not a job type: defines the domain if absent, never boots it
+     * (reconciliation brings back a stopped server without running it). */
+    sw_engine_op_fn define;
+};
+
+/* One plan kind: what it does differently, and which operations it has.
+ * The operations come in groups, one table each (static const, shared by
+ * the kinds that do them the same way); a NULL group or slot is
+ * unsupported. Later groups (storage, snapshots, backups, migration,
+ * consoles) take a pointer each beside lifecycle; see engines/README.md. */
 struct sw_engine_driver {
     int kind;         /* enum sw_plan_kind */
     const char *name; /* sw_plan_kind_name(kind) */
+
+    /* What the kind does differently inside the shared operations: */
     /* Pure: adds this kind's template variables (memory split, CPU weight,
      * boot paths) to those every kind gets (domdef.c). */
     void (*domain_vars)(const struct sw_engine *eng, const struct sw_msg_node_job *job,
                         struct sw_domxml_vars *vars);
-
-    sw_engine_op_fn create;         /* define if absent, then make it run */
-    sw_engine_op_fn start;          /* running afterwards */
-    sw_engine_op_fn stop;           /* graceful shutdown, destroy after the timeout */
-    sw_engine_op_fn reboot;         /* running afterwards, through a reboot */
-    sw_engine_op_fn suspend;        /* paused afterwards (a stopped domain stays stopped) */
-    sw_engine_op_fn unsuspend;      /* resumed afterwards (a stopped domain stays stopped) */
-    sw_engine_op_fn terminate;      /* destroyed and undefined; absent is success */
-    sw_engine_op_fn reinstall;      /* destroyed, storage freed, redefined with job->os, running */
-    sw_engine_op_fn resize;         /* new sizes in the config; live where the hypervisor allows */
-    sw_engine_op_fn reset_password; /* root's password through the guest agent */
-
-    /* Not job types: */
-    /* Defines the domain if absent, never boots it (reconciliation brings
-     * back a stopped server without running it). */
-    sw_engine_op_fn define;
-    /* Applies job's memory sizes to the running domain: 1 applied live, 0
-     * left for the next boot (the hypervisor cannot, e.g. a ceiling above
-     * the live maximum). Never fails: the persistent config already has
-     * the new sizes. */
+    /* Applies job's memory sizes to the running domain (resize): 1 applied
+     * live, 0 left for the next boot (the hypervisor cannot, e.g. a ceiling
+     * above the live maximum). Never fails: the persistent config already
+     * has the new sizes. NULL: memory always waits for the boot. */
     int (*live_memory)(virDomainPtr dom, const struct sw_msg_node_job *job);
+
+    /* What the kind can do: */
+    const struct sw_engine_lifecycle *lifecycle;
 };
 
 /* The kinds' tables (container.c, pv.c, hvm.c). */

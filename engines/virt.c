@@ -560,8 +560,8 @@ static void install_marker(virDomainPtr dom, sw_uuid_t out)
     free(x);
 }
 
-static int set_install_marker(virDomainPtr dom, const struct sw_msg_node_job *job, const char *what,
-                              struct sw_err *err)
+static int set_install_marker(virDomainPtr dom, const struct sw_msg_node_job *job,
+                              const char *what, struct sw_err *err)
 {
     char x[160];
     snprintf(x, sizeof x, "<install job='%s' os='%s'/>", job->job_id, job->os);
@@ -668,52 +668,10 @@ static bool recorded_sizes(virDomainPtr dom, struct sw_msg_node_job *cur)
     return ok;
 }
 
-/* The new ceiling is within the domain's live maximum (which only a boot
- * can raise). */
-static bool ceiling_fits(virDomainPtr dom, const struct sw_msg_node_job *job)
+bool sw_virt_ceiling_fits(virDomainPtr dom, const struct sw_msg_node_job *job)
 {
     unsigned long max_kib = virDomainGetMaxMemory(dom);
     return max_kib > 0 && (unsigned long long)job->max_ram_mb * 1024 <= max_kib;
-}
-
-int sw_virt_live_balloon(virDomainPtr dom, const struct sw_msg_node_job *job)
-{
-    virDomainInfo info;
-    if (!ceiling_fits(dom, job) || virDomainGetInfo(dom, &info) < 0)
-        return 0; /* a ceiling above the live maximum waits for the boot */
-    /* The balloon stays where it is when it fits the new guarantee and
-     * ceiling (the ballooning controller moves it), else it is clamped. */
-    unsigned long long kib = info.memory, lo = (unsigned long long)job->ram_mb * 1024,
-                       hi = (unsigned long long)job->max_ram_mb * 1024;
-    kib = kib < lo ? lo : kib > hi ? hi : kib;
-    return virDomainSetMemoryFlags(dom, (unsigned long)kib, VIR_DOMAIN_AFFECT_LIVE) == 0;
-}
-
-int sw_virt_live_fixed(virDomainPtr dom, const struct sw_msg_node_job *job)
-{
-    if (!ceiling_fits(dom, job))
-        return 0;
-    return virDomainSetMemoryFlags(dom, (unsigned long)job->ram_mb * 1024,
-                                   VIR_DOMAIN_AFFECT_LIVE) == 0;
-}
-
-int sw_virt_live_memtune(virDomainPtr dom, const struct sw_msg_node_job *job)
-{
-    if (!ceiling_fits(dom, job))
-        return 0;
-    virTypedParameter p[3];
-    memset(p, 0, sizeof p);
-    static const char *const names[] = {VIR_DOMAIN_MEMORY_HARD_LIMIT, VIR_DOMAIN_MEMORY_SOFT_LIMIT,
-                                        VIR_DOMAIN_MEMORY_SWAP_HARD_LIMIT};
-    unsigned long long v[] = {(unsigned long long)job->max_ram_mb * 1024,
-                              (unsigned long long)job->ram_mb * 1024,
-                              (unsigned long long)(job->max_ram_mb + job->swap_mb) * 1024};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p[i].field, sizeof p[i].field, "%s", names[i]);
-        p[i].type = VIR_TYPED_PARAM_ULLONG;
-        p[i].value.ul = v[i];
-    }
-    return virDomainSetMemoryParameters(dom, p, 3, VIR_DOMAIN_AFFECT_LIVE) == 0;
 }
 
 /* vCPUs live: up to the domain's live maximum. */
@@ -740,9 +698,9 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
     if (get_state(dom, &st, what, err) < 0)
         goto done;
     struct sw_msg_node_job cur;
-    bool grows = !recorded_sizes(dom, &cur) || job->vcpus > cur.vcpus || job->ram_mb > cur.ram_mb ||
-                 job->max_ram_mb > cur.max_ram_mb || job->swap_mb > cur.swap_mb ||
-                 job->disk_gb > cur.disk_gb;
+    bool grows = !recorded_sizes(dom, &cur) || job->vcpus > cur.vcpus ||
+                 job->ram_mb > cur.ram_mb || job->max_ram_mb > cur.max_ram_mb ||
+                 job->swap_mb > cur.swap_mb || job->disk_gb > cur.disk_gb;
     if (grows && admit(eng, job, what, err) < 0)
         goto done;
     /* The persistent config first: whatever cannot change live applies at
@@ -832,3 +790,17 @@ int sw_virt_reset_password(struct sw_engine *eng, const struct sw_engine_driver 
     virDomainFree(dom);
     return rc;
 }
+
+const struct sw_engine_lifecycle sw_virt_lifecycle = {
+    .create = sw_virt_create,
+    .start = sw_virt_start,
+    .stop = sw_virt_stop,
+    .reboot = sw_virt_reboot,
+    .suspend = sw_virt_suspend,
+    .unsuspend = sw_virt_unsuspend,
+    .terminate = sw_virt_terminate,
+    .reinstall = sw_virt_reinstall,
+    .resize = sw_virt_resize,
+    .reset_password = sw_virt_reset_password,
+    .define = sw_virt_define,
+};

@@ -93,18 +93,20 @@ static void test_tables(void **state)
         assert_int_equal(d->kind, kind);
         assert_string_equal(d->name, sw_plan_kind_name(kind));
         assert_non_null(d->domain_vars);
-        assert_non_null(d->create);
-        assert_non_null(d->start);
-        assert_non_null(d->stop);
-        assert_non_null(d->reboot);
-        assert_non_null(d->suspend);
-        assert_non_null(d->unsuspend);
-        assert_non_null(d->terminate);
-        assert_non_null(d->reinstall);
-        assert_non_null(d->resize);
-        assert_non_null(d->reset_password);
-        assert_non_null(d->define);
         assert_non_null(d->live_memory);
+        const struct sw_engine_lifecycle *l = d->lifecycle;
+        assert_non_null(l);
+        assert_non_null(l->create);
+        assert_non_null(l->start);
+        assert_non_null(l->stop);
+        assert_non_null(l->reboot);
+        assert_non_null(l->suspend);
+        assert_non_null(l->unsuspend);
+        assert_non_null(l->terminate);
+        assert_non_null(l->reinstall);
+        assert_non_null(l->resize);
+        assert_non_null(l->reset_password);
+        assert_non_null(l->define);
     }
 }
 
