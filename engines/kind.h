@@ -65,6 +65,10 @@ struct sw_engine {
      * database). See engines/ledger.h. */
     int (*admit)(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err);
     void *admit_ctx;
+    /* The kinds' tables, indexed by kind (borrowed); NULL: the built-in
+     * ones (driver.c). Tests put their own here: a NULL operation, an
+     * operation that fails. */
+    const struct sw_engine_driver *const *drivers;
 };
 
 /* Domain states reported in results. */
