@@ -79,7 +79,7 @@ static void common_vars(const struct sw_engine *eng, const struct sw_msg_node_jo
     /* <memory> is the ceiling; <currentMemory> what the domain boots with. */
     sw_domxml_set(v, "memory_kib", "%lld", (long long)job->max_ram_mb * 1024);
     sw_domxml_set(v, "current_memory_kib", "%lld", (long long)job->max_ram_mb * 1024);
-    sw_domxml_set(v, "cpu_shares", "%lld", (long long)job->vcpus * 1024);
+    sw_domxml_set(v, "cpu_shares", "%lld", (long long)job->vcpus * eng->hv->cpu_weight);
     sw_domxml_set(v, "state_dir", "%s", state);
     sw_domxml_set(v, "disk_path", "%s/images/%s.qcow2", state, name);
 }

@@ -11,10 +11,15 @@
 /* ---- hypervisors ---- */
 
 static const struct sw_hypervisor hypervisors[] = {
-    {"test", "test", "test", NULL, false},
-    {"qemu", "qemu", "kvm", "qemu", true},
-    {"xen", "xen", "xen", NULL, false},
-    {"lxc", "lxc", "lxc", NULL, false},
+    {.scheme = "test", .name = "test", .domain_type = "test", .cpu_weight = 1024},
+    {.scheme = "qemu",
+     .name = "qemu",
+     .domain_type = "kvm",
+     .fallback_type = "qemu",
+     .guest_agent = true,
+     .cpu_weight = 1024},
+    {.scheme = "xen", .name = "xen", .domain_type = "xen", .cpu_weight = 256},
+    {.scheme = "lxc", .name = "lxc", .domain_type = "lxc", .cpu_weight = 1024},
 };
 
 const struct sw_hypervisor *sw_hypervisor_from_uri(const char *uri, struct sw_err *err)

@@ -1,5 +1,6 @@
-/* hvm.c - the hvm (KVM-style full virtualisation) plan kind: any OS,
- * virtio disk and network, and a virtio balloon with stats every 5 s. The
+/* hvm.c - the hvm (KVM-style full virtualisation) plan kind: any OS; on
+ * QEMU virtio disk and network and a virtio balloon with stats every 5 s,
+ * on Xen (beside pv guests) Xen's PV disk, network and balloon. The
  * domain's ceiling is the plan's max RAM and it boots at the guaranteed
  * floor; the ballooning controller (balloon.c, around core/balloon.c)
  * moves it in between, and a resize keeps it within the new sizes. */

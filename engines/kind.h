@@ -39,6 +39,10 @@ struct sw_hypervisor {
     const char *domain_type;   /* <domain type='...'> this hypervisor prefers */
     const char *fallback_type; /* used when the host cannot run domain_type (no KVM); or NULL */
     bool guest_agent;          /* libvirt reaches a guest agent here (qemu-guest-agent channel) */
+    /* <cputune><shares> per vCPU: 256 on Xen (its credit scheduler's
+     * default weight, so hvm and pv guests on one Xen node weigh alike),
+     * 1024 elsewhere (cgroup cpu.shares). */
+    int cpu_weight;
 };
 
 struct sw_engine_driver;

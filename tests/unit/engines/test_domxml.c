@@ -184,6 +184,17 @@ static void test_golden_hvm_qemu(void **state)
     check_golden("qemu:///system", SW_KIND_HVM, NULL, "hvm-qemu.xml");
 }
 
+/* Xen HVM, beside pv guests on one Xen node: the same CPU weight scale. */
+static void test_golden_hvm_xen(void **state)
+{
+    (void)state;
+    check_golden("xen:///system", SW_KIND_HVM, NULL, "hvm-xen.xml");
+    SW_AUTOFREE char *hvm = read_file(GOLDEN_DIR "/hvm-xen.xml");
+    SW_AUTOFREE char *pv = read_file(GOLDEN_DIR "/pv-xen.xml");
+    assert_non_null(strstr(hvm, "<shares>512</shares>"));
+    assert_non_null(strstr(pv, "<shares>512</shares>"));
+}
+
 /* A hostile hostname stays text: no new element, attribute or comment. */
 static void test_golden_hostile_hostname(void **state)
 {
@@ -319,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_golden_pv_xen),
         cmocka_unit_test(test_golden_hvm_test),
         cmocka_unit_test(test_golden_hvm_qemu),
+        cmocka_unit_test(test_golden_hvm_xen),
         cmocka_unit_test(test_golden_hostile_hostname),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_render),
