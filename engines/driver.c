@@ -20,14 +20,33 @@ static const struct sw_hypervisor hypervisors[] = {
      .cpu_weight = 1024},
     {.scheme = "xen", .name = "xen", .domain_type = "xen", .cpu_weight = 256},
     {.scheme = "lxc", .name = "lxc", .domain_type = "lxc", .cpu_weight = 1024},
+    /* libvirt's OpenVZ driver names every domain by its numeric container
+     * id (vzctl create <VEID>; domains reloaded as "<VEID>"), so a server's
+     * domain cannot be sw-<server id>, which reconciliation, usage and the
+     * ballooner find it by. Containers run on lxc. */
+    {.scheme = "openvz",
+     .name = "openvz",
+     .domain_type = "openvz",
+     .refused = "libvirt's openvz driver names domains by numeric container id; use lxc:// "
+                "for containers"},
 };
+
+static const struct sw_hypervisor *hypervisor_usable(const struct sw_hypervisor *hv,
+                                                    const char *uri, struct sw_err *err)
+{
+    if (!hv->refused)
+        return hv;
+    SW_ERR(err, SW_EUNSUPPORTED, "%s nodes are not supported: %s", hv->scheme, hv->refused);
+    sw_err_detail(err, "uri \"%s\"", uri);
+    return NULL;
+}
 
 const struct sw_hypervisor *sw_hypervisor_from_uri(const char *uri, struct sw_err *err)
 {
     size_t n = strcspn(uri, "+:");
     for (size_t i = 0; i < sizeof hypervisors / sizeof hypervisors[0]; i++)
         if (strlen(hypervisors[i].scheme) == n && strncmp(uri, hypervisors[i].scheme, n) == 0)
-            return &hypervisors[i];
+            return hypervisor_usable(&hypervisors[i], uri, err);
     SW_ERR(err, SW_EUNSUPPORTED, "the engine does not support this hypervisor");
     sw_err_detail(err, "uri \"%s\": unknown scheme \"%.*s\"", uri, (int)n, uri);
     return NULL;

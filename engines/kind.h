@@ -43,6 +43,9 @@ struct sw_hypervisor {
      * default weight, so hvm and pv guests on one Xen node weigh alike),
      * 1024 elsewhere (cgroup cpu.shares). */
     int cpu_weight;
+    /* Why slipway cannot drive this hypervisor, or NULL: a scheme it knows
+     * and refuses (sw_hypervisor_from_uri answers SW_EUNSUPPORTED). */
+    const char *refused;
 };
 
 struct sw_engine_driver;

@@ -224,6 +224,7 @@ static void test_hypervisor_from_uri(void **state)
         {"qemu+tls://h1/system", "qemu"},
         {"xen:///system", "xen"},
         {"lxc:///system", "lxc"},
+        {"openvz:///system", NULL}, /* refused: see test_openvz_refused */
         {"vbox:///session", NULL},
         {"qemux:///system", NULL},
         {"", NULL},
@@ -242,6 +243,18 @@ static void test_hypervisor_from_uri(void **state)
     }
 }
 
+/* OpenVZ is known and refused, saying why (its domains cannot be sw-<id>). */
+static void test_openvz_refused(void **state)
+{
+    (void)state;
+    struct sw_err err;
+    sw_err_clear(&err);
+    assert_null(sw_hypervisor_from_uri("openvz+ssh://root@h1/system", &err));
+    assert_int_equal(err.code, SW_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "openvz nodes are not supported: "));
+    assert_non_null(strstr(err.msg, "numeric container id"));
+}
+
 static void test_domain_name(void **state)
 {
     (void)state;
@@ -258,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_hypervisor_from_uri),
+        cmocka_unit_test(test_openvz_refused),
         cmocka_unit_test(test_domain_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
