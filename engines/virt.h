@@ -62,6 +62,9 @@ int sw_virt_unsuspend(struct sw_engine *eng, const struct sw_engine_driver *drv,
 int sw_virt_define(struct sw_engine *eng, const struct sw_engine_driver *drv,
                    const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                    struct sw_err *err);
+int sw_virt_terminate(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                      const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                      struct sw_err *err);
 int sw_virt_reinstall(struct sw_engine *eng, const struct sw_engine_driver *drv,
                       const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                       struct sw_err *err);
@@ -82,9 +85,5 @@ bool sw_virt_ceiling_fits(virDomainPtr dom, const struct sw_msg_node_job *job);
 /* Frees a server's node-local storage under eng's state directory: its
  * disk image and its container root; missing ones are fine. */
 int sw_virt_storage_free(const struct sw_engine *eng, const char *server_id, struct sw_err *err);
-
-int sw_virt_terminate(struct sw_engine *eng, const struct sw_engine_driver *drv,
-                      const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
-                      struct sw_err *err);
 
 #endif
