@@ -25,8 +25,6 @@ static const struct sw_hypervisor hypervisors[] = {
      * domain cannot be sw-<server id>, which reconciliation, usage and the
      * ballooner find it by. Containers run on lxc. */
     {.scheme = "openvz",
-     .name = "openvz",
-     .domain_type = "openvz",
      .refused = "libvirt's openvz driver names domains by numeric container id; use lxc:// "
                 "for containers"},
 };

@@ -14,7 +14,8 @@
 #include "engines/kind.h"
 
 /* Borrowed static entry for uri's scheme ("qemu+ssh://h/system" -> qemu), or
- * NULL with SW_EUNSUPPORTED for an unknown scheme. */
+ * NULL with SW_EUNSUPPORTED for an unknown scheme or a refused one (openvz,
+ * with the reason in the message). */
 const struct sw_hypervisor *sw_hypervisor_from_uri(const char *uri, struct sw_err *err);
 
 /* Runs the kind's define (see kind.h): the domain exists afterwards, in
