@@ -4,9 +4,12 @@
  * limit, and swap comes on top of the ceiling. */
 #include "config.h"
 #include "engines/domxml.h"
-#include "engines/driver.h"
+#include "engines/kind.h"
 #include "engines/virt.h"
 #include "core/enums.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static void container_domain_vars(const struct sw_engine *eng, const struct sw_msg_node_job *job,
                                   struct sw_domxml_vars *v)
@@ -22,22 +25,33 @@ static void container_domain_vars(const struct sw_engine *eng, const struct sw_m
                   sw_domxml_get(v, "name"));
 }
 
+/* The memtune limits follow the new guarantee, ceiling and swap. */
+static int container_live_memory(virDomainPtr dom, const struct sw_msg_node_job *job)
+{
+    if (!sw_virt_ceiling_fits(dom, job))
+        return 0;
+    virTypedParameter p[3];
+    memset(p, 0, sizeof p);
+    static const char *const names[] = {VIR_DOMAIN_MEMORY_HARD_LIMIT,
+                                        VIR_DOMAIN_MEMORY_SOFT_LIMIT,
+                                        VIR_DOMAIN_MEMORY_SWAP_HARD_LIMIT};
+    unsigned long long v[] = {(unsigned long long)job->max_ram_mb * 1024,
+                              (unsigned long long)job->ram_mb * 1024,
+                              (unsigned long long)(job->max_ram_mb + job->swap_mb) * 1024};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p[i].field, sizeof p[i].field, "%s", names[i]);
+        p[i].type = VIR_TYPED_PARAM_ULLONG;
+        p[i].value.ul = v[i];
+    }
+    return virDomainSetMemoryParameters(dom, p, 3, VIR_DOMAIN_AFFECT_LIVE) == 0;
+}
+
 static const struct sw_engine_driver container_driver = {
     .kind = SW_KIND_CONTAINER,
     .name = "container",
     .domain_vars = container_domain_vars,
-    .create = sw_virt_create,
-    .start = sw_virt_start,
-    .stop = sw_virt_stop,
-    .reboot = sw_virt_reboot,
-    .suspend = sw_virt_suspend,
-    .unsuspend = sw_virt_unsuspend,
-    .terminate = sw_virt_terminate,
-    .reinstall = sw_virt_reinstall,
-    .resize = sw_virt_resize,
-    .reset_password = sw_virt_reset_password,
-    .define = sw_virt_define,
-    .live_memory = sw_virt_live_memtune,
+    .live_memory = container_live_memory,
+    .lifecycle = &sw_virt_lifecycle,
 };
 
 const struct sw_engine_driver *sw_engine_container_driver(void)

@@ -1,126 +1,24 @@
-/* driver.h - the engine's driver table: one vtable per plan kind behind one
- * dispatch API (libvirt's src/driver-hypervisor.h + src/libvirt-domain.c).
+/* driver.h - the engine's one dispatch API over the kinds' driver tables
+ * (libvirt's src/libvirt-domain.c over src/driver-hypervisor.h).
  *
  * Each kind fills a static const designated-initialiser table at the bottom
- * of its own file (container.c, pv.c, hvm.c). A NULL method means the kind
- * does not support that operation: sw_engine_run() reports SW_EUNSUPPORTED
- * with a message naming both, so callers never test kinds.
- *
- * Every operation is idempotent on the server id: the domain's name is
- * "sw-<server_id>" and its UUID is the server id, so a replayed job finds
- * the domain an earlier delivery made. See engines/README.md for what each
- * operation guarantees.
+ * of its own file (container.c, pv.c, hvm.c; the table's shape is in
+ * kind.h). A NULL method means the kind does not support that operation:
+ * sw_engine_run() reports SW_EUNSUPPORTED with a message naming both, so
+ * callers never test kinds. Only the daemon's side (job.c, reconcile.c,
+ * engine.c) calls in here; the operations below never call back.
  */
 #ifndef SW_ENGINES_DRIVER_H
 #define SW_ENGINES_DRIVER_H
 
-#include <stdbool.h>
-
-#include <libvirt/libvirt.h>
-
-#include "core/msg.h"
-
-struct sw_err;
-struct sw_domxml_vars;
-
-#define SW_ENGINE_DOMAIN_PREFIX "sw-"
-/* The namespace of the templates' <slipway:server> metadata. */
-#define SW_ENGINE_DOMAIN_NS "https://slipway.dev/xmlns/domain/1"
-/* Where node-local images, container roots and kernels live (not yet a
- * config key: storage provisioning is later work). */
-#define SW_ENGINE_STATE_DIR "/var/lib/slipway"
-/* Graceful shutdown waits this long before the domain is destroyed. */
-#define SW_ENGINE_STOP_TIMEOUT_MS 60000
-
-/* A hypervisor family, chosen from the libvirt URI scheme. */
-struct sw_hypervisor {
-    const char *scheme;      /* URI scheme without "+transport": "qemu" */
-    const char *name;        /* template suffix: templates/domain/<kind>-<name>.xml */
-    const char *domain_type; /* <domain type='...'> this hypervisor prefers */
-    const char *fallback_type; /* used when the host cannot run domain_type (no KVM); or NULL */
-    bool guest_agent; /* libvirt reaches a guest agent here (qemu-guest-agent channel) */
-};
+#include "engines/kind.h"
 
 /* Borrowed static entry for uri's scheme ("qemu+ssh://h/system" -> qemu), or
- * NULL with SW_EUNSUPPORTED for an unknown scheme. */
+ * NULL with SW_EUNSUPPORTED for an unknown scheme or a refused one (openvz,
+ * with the reason in the message). */
 const struct sw_hypervisor *sw_hypervisor_from_uri(const char *uri, struct sw_err *err);
 
-/* What the driver operations work on: one node's libvirt connection. */
-struct sw_engine {
-    /* Borrowed; shared by the engine's threads (libvirt connections are
-     * thread-safe) and open for the life of the process: the test driver
-     * forgets its domains when its connection closes. May be NULL in tests
-     * that never reach libvirt. */
-    virConnectPtr conn;
-    const struct sw_hypervisor *hv; /* borrowed static entry */
-    const char *domain_type;        /* borrowed; NULL: hv->domain_type */
-    const char *templates_dir;      /* borrowed; holds domain/<kind>-<hv>.xml */
-    const char *state_dir;          /* borrowed; NULL: SW_ENGINE_STATE_DIR */
-    const char *node_id;            /* borrowed */
-    unsigned kinds;                 /* bit (1u << kind) per kind the node hosts; 0: all */
-    int stop_timeout_ms;            /* 0: SW_ENGINE_STOP_TIMEOUT_MS */
-    /* The ledger re-check before anything is defined (create of an absent
-     * domain, reinstall, a resize that grows): 0 when the node's ledger
-     * still holds every guarantee with job's sizes in it, or -1 with err
-     * set (SW_EUNPROCESSABLE, or SW_EUNAVAILABLE + retryable when the
-     * ledger cannot be read). NULL: no check (unit tests without a
-     * database). See engines/ledger.h. */
-    int (*admit)(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err);
-    void *admit_ctx;
-};
-
-/* Domain states reported in results. */
-#define SW_DOMAIN_RUNNING "running"
-#define SW_DOMAIN_STOPPED "stopped"
-#define SW_DOMAIN_SUSPENDED "suspended"
-#define SW_DOMAIN_ABSENT "absent"
-
-/* What an operation left behind, filled by sw_engine_run() even on failure. */
-struct sw_engine_outcome {
-    char domain_state[24]; /* SW_DOMAIN_* after the operation */
-    bool booted;           /* the operation started a domain that was not running */
-    /* What the customer should know beyond ok / not ok, e.g. "memory
-     * applied live; vcpus apply at next boot" (the result's note). */
-    char note[160];
-};
-
-/* One operation: 0, or -1 with err set. job carries the server id and, for
- * create, the sizes. out->booted is set by the operation; the dispatcher
- * fills out->domain_state afterwards. */
-typedef int (*sw_engine_op_fn)(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                               struct sw_engine_outcome *out, struct sw_err *err);
-
-struct sw_engine_driver {
-    int kind;         /* enum sw_plan_kind */
-    const char *name; /* sw_plan_kind_name(kind) */
-    /* Pure: adds this kind's template variables (memory split, CPU weight,
-     * boot paths) to those the dispatcher already set for every kind. */
-    void (*domain_vars)(const struct sw_engine *eng, const struct sw_msg_node_job *job,
-                        struct sw_domxml_vars *vars);
-
-    sw_engine_op_fn create;    /* define if absent, then make it run */
-    sw_engine_op_fn start;     /* running afterwards */
-    sw_engine_op_fn stop;      /* graceful shutdown, destroy after the timeout */
-    sw_engine_op_fn reboot;    /* running afterwards, through a reboot */
-    sw_engine_op_fn suspend;   /* paused afterwards (a stopped domain stays stopped) */
-    sw_engine_op_fn unsuspend; /* resumed afterwards (a stopped domain stays stopped) */
-    sw_engine_op_fn terminate; /* destroyed and undefined; absent is success */
-    sw_engine_op_fn reinstall; /* destroyed, storage freed, redefined with job->os, running */
-    sw_engine_op_fn resize;    /* new sizes in the config; live where the hypervisor allows */
-    sw_engine_op_fn reset_password; /* root's password through the guest agent */
-
-    /* Not job types: */
-    /* Defines the domain if absent, never boots it (reconciliation brings
-     * back a stopped server without running it). */
-    sw_engine_op_fn define;
-    /* Applies job's memory sizes to the running domain: 1 applied live, 0
-     * left for the next boot (the hypervisor cannot, e.g. a ceiling above
-     * the live maximum). Never fails: the persistent config already has
-     * the new sizes. */
-    int (*live_memory)(virDomainPtr dom, const struct sw_msg_node_job *job);
-};
-
-/* Runs the kind's define (see above): the domain exists afterwards, in
+/* Runs the kind's define (see kind.h): the domain exists afterwards, in
  * whatever state it had (stopped when it was just defined). Same checks and
  * outcome as sw_engine_run(). */
 int sw_engine_define(struct sw_engine *eng, const struct sw_msg_node_job *job,
@@ -129,25 +27,10 @@ int sw_engine_define(struct sw_engine *eng, const struct sw_msg_node_job *job,
 /* Borrowed static table of a kind, or NULL for an unknown kind. */
 const struct sw_engine_driver *sw_engine_driver_get(int kind);
 
-/* The kinds' tables (container.c, pv.c, hvm.c). */
-const struct sw_engine_driver *sw_engine_container_driver(void);
-const struct sw_engine_driver *sw_engine_pv_driver(void);
-const struct sw_engine_driver *sw_engine_hvm_driver(void);
-
 /* Runs job->type on job->kind's driver. Returns 0, or -1 with err set
  * (SW_EUNSUPPORTED for a NULL method or a kind the node does not host).
  * out->domain_state is always filled (SW_DOMAIN_ABSENT without a domain). */
 int sw_engine_run(struct sw_engine *eng, const struct sw_msg_node_job *job,
                   struct sw_engine_outcome *out, struct sw_err *err);
-
-/* Pure but for reading the template file: the domain XML for a create of
- * job on eng's hypervisor. Returns owned (free()), or NULL with err set
- * (SW_EUNSUPPORTED when no template exists for the kind and hypervisor,
- * SW_EINVALID for sizes or an os name out of range). */
-char *sw_engine_domain_xml(const struct sw_engine *eng, const struct sw_msg_node_job *job,
-                           struct sw_err *err);
-
-/* Writes "sw-<server_id>" (lower case) into out[64]. */
-const char *sw_engine_domain_name(const char *server_id, char out[64]);
 
 #endif

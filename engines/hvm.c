@@ -1,10 +1,12 @@
-/* hvm.c - the hvm (KVM-style full virtualisation) plan kind: any OS,
- * virtio disk and network, and a virtio balloon with stats every 5 s. The
+/* hvm.c - the hvm (KVM-style full virtualisation) plan kind: any OS; on
+ * QEMU virtio disk and network and a virtio balloon with stats every 5 s,
+ * on Xen (beside pv guests) Xen's PV disk, network and balloon. The
  * domain's ceiling is the plan's max RAM and it boots at the guaranteed
- * floor; the ballooning controller (later work) moves it in between. */
+ * floor; the ballooning controller (balloon.c, around core/balloon.c)
+ * moves it in between, and a resize keeps it within the new sizes. */
 #include "config.h"
 #include "engines/domxml.h"
-#include "engines/driver.h"
+#include "engines/kind.h"
 #include "engines/virt.h"
 #include "core/enums.h"
 
@@ -15,22 +17,26 @@ static void hvm_domain_vars(const struct sw_engine *eng, const struct sw_msg_nod
     sw_domxml_set(v, "current_memory_kib", "%lld", (long long)job->ram_mb * 1024);
 }
 
+/* The balloon is kept within the new guarantee and ceiling. */
+static int hvm_live_memory(virDomainPtr dom, const struct sw_msg_node_job *job)
+{
+    virDomainInfo info;
+    if (!sw_virt_ceiling_fits(dom, job) || virDomainGetInfo(dom, &info) < 0)
+        return 0; /* a ceiling above the live maximum waits for the boot */
+    /* The balloon stays where it is when it fits the new guarantee and
+     * ceiling (the ballooning controller moves it), else it is clamped. */
+    unsigned long long kib = info.memory, lo = (unsigned long long)job->ram_mb * 1024,
+                       hi = (unsigned long long)job->max_ram_mb * 1024;
+    kib = kib < lo ? lo : kib > hi ? hi : kib;
+    return virDomainSetMemoryFlags(dom, (unsigned long)kib, VIR_DOMAIN_AFFECT_LIVE) == 0;
+}
+
 static const struct sw_engine_driver hvm_driver = {
     .kind = SW_KIND_HVM,
     .name = "hvm",
     .domain_vars = hvm_domain_vars,
-    .create = sw_virt_create,
-    .start = sw_virt_start,
-    .stop = sw_virt_stop,
-    .reboot = sw_virt_reboot,
-    .suspend = sw_virt_suspend,
-    .unsuspend = sw_virt_unsuspend,
-    .terminate = sw_virt_terminate,
-    .reinstall = sw_virt_reinstall,
-    .resize = sw_virt_resize,
-    .reset_password = sw_virt_reset_password,
-    .define = sw_virt_define,
-    .live_memory = sw_virt_live_balloon,
+    .live_memory = hvm_live_memory,
+    .lifecycle = &sw_virt_lifecycle,
 };
 
 const struct sw_engine_driver *sw_engine_hvm_driver(void)

@@ -5,7 +5,7 @@
  * vCPU, Xen's default weight). */
 #include "config.h"
 #include "engines/domxml.h"
-#include "engines/driver.h"
+#include "engines/kind.h"
 #include "engines/virt.h"
 #include "core/enums.h"
 
@@ -21,22 +21,21 @@ static void pv_domain_vars(const struct sw_engine *eng, const struct sw_msg_node
     sw_domxml_set(v, "cmdline", "root=/dev/xvda ro console=hvc0");
 }
 
+/* RAM is pre-allocated: the domain holds exactly its guarantee. */
+static int pv_live_memory(virDomainPtr dom, const struct sw_msg_node_job *job)
+{
+    if (!sw_virt_ceiling_fits(dom, job))
+        return 0;
+    return virDomainSetMemoryFlags(dom, (unsigned long)job->ram_mb * 1024,
+                                   VIR_DOMAIN_AFFECT_LIVE) == 0;
+}
+
 static const struct sw_engine_driver pv_driver = {
     .kind = SW_KIND_PV,
     .name = "pv",
     .domain_vars = pv_domain_vars,
-    .create = sw_virt_create,
-    .start = sw_virt_start,
-    .stop = sw_virt_stop,
-    .reboot = sw_virt_reboot,
-    .suspend = sw_virt_suspend,
-    .unsuspend = sw_virt_unsuspend,
-    .terminate = sw_virt_terminate,
-    .reinstall = sw_virt_reinstall,
-    .resize = sw_virt_resize,
-    .reset_password = sw_virt_reset_password,
-    .define = sw_virt_define,
-    .live_memory = sw_virt_live_fixed,
+    .live_memory = pv_live_memory,
+    .lifecycle = &sw_virt_lifecycle,
 };
 
 const struct sw_engine_driver *sw_engine_pv_driver(void)

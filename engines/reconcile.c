@@ -1,5 +1,6 @@
 #include "config.h"
 #include "engines/reconcile.h"
+#include "engines/domdef.h"
 #include "engines/driver.h"
 #include "engines/usage.h"
 #include "engines/virt.h"
@@ -65,7 +66,7 @@ void sw_reconcile_plan(const struct sw_reconcile_domain *d, size_t nd,
         bool owned = false;
         for (size_t i = 0; i < ns && !owned; i++)
             owned = strcasecmp(d[k].uuid, s[i].job.server_id) == 0 &&
-                    strcmp(d[k].name, sw_engine_domain_name(s[i].job.server_id, want)) == 0;
+                    strcmp(d[k].name, sw_domdef_name(s[i].job.server_id, want)) == 0;
         if (!owned)
             orphan[(*norphan)++] = k;
     }
@@ -232,7 +233,7 @@ int sw_reconcile_pass(struct sw_reconciler *r, struct sw_reconcile_report *rep,
             seed_usage(r, id);
         pthread_mutex_unlock(r->job_mu);
         char name[64];
-        sw_engine_domain_name(id, name);
+        sw_domdef_name(id, name);
         if (rc == 0) {
             rep->restored++;
             sw_info("reconcile.restored", "server=%s want=%s state=%s", id, srv->state,

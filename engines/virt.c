@@ -1,5 +1,6 @@
 #include "config.h"
 #include "engines/virt.h"
+#include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -224,7 +225,7 @@ static int boot(virDomainPtr dom, struct sw_engine_outcome *out, const char *wha
 
 /* ---- operations ---- */
 
-/* The ledger re-check (driver.h: eng->admit); what names the action. */
+/* The ledger re-check (kind.h: eng->admit); what names the action. */
 static int admit(struct sw_engine *eng, const struct sw_msg_node_job *job, const char *what,
                  struct sw_err *err)
 {
@@ -247,33 +248,35 @@ static atomic_bool validated[SW_KIND__COUNT];
  * 122 validated defines + boots per second against 5,875 without), most of
  * a create's cost on a node. What can make a rendered domain invalid is the
  * template, not the values: every value is typed, range-checked or escaped
- * (sw_engine_domain_xml), and the shipped templates are validated with
+ * (sw_domdef_xml), and the shipped templates are validated with
  * virt-xml-validate by the golden tests. So each kind's first define in a
  * process is validated, which catches an operator's edited template at once,
  * and later ones are only parsed (libvirt still refuses malformed XML). */
-static virDomainPtr define_xml(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                               const char *what, struct sw_err *err)
+static virDomainPtr define_xml(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                               const struct sw_msg_node_job *job, const char *what,
+                               struct sw_err *err)
 {
-    char *xml = sw_engine_domain_xml(eng, job, err);
+    char *xml = sw_domdef_xml(eng, drv, job, err);
     if (!xml)
         return NULL;
-    bool known = job->kind >= 0 && job->kind < SW_KIND__COUNT && atomic_load(&validated[job->kind]);
+    bool known = drv->kind >= 0 && drv->kind < SW_KIND__COUNT && atomic_load(&validated[drv->kind]);
     virDomainPtr dom =
         virDomainDefineXMLFlags(eng->conn, xml, known ? 0 : VIR_DOMAIN_DEFINE_VALIDATE);
     free(xml);
     if (!dom) {
         sw_virt_error(err, what);
     } else {
-        if (!known && job->kind >= 0 && job->kind < SW_KIND__COUNT)
-            atomic_store(&validated[job->kind], true);
+        if (!known && drv->kind >= 0 && drv->kind < SW_KIND__COUNT)
+            atomic_store(&validated[drv->kind], true);
         sw_debug("domain.defined", "server=%s validated=%d", job->server_id, !known);
     }
     return dom;
 }
 
 /* The domain of job, defined when absent. Returns owned, or NULL. */
-static virDomainPtr lookup_or_define(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                                     const char *what, struct sw_err *err)
+static virDomainPtr lookup_or_define(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                                     const struct sw_msg_node_job *job, const char *what,
+                                     struct sw_err *err)
 {
     virDomainPtr dom = virDomainLookupByUUIDString(eng->conn, job->server_id);
     if (dom)
@@ -284,8 +287,7 @@ static virDomainPtr lookup_or_define(struct sw_engine *eng, const struct sw_msg_
     }
     /* Never take over a domain of another owner under the server's name. */
     char name[64];
-    virDomainPtr other =
-        virDomainLookupByName(eng->conn, sw_engine_domain_name(job->server_id, name));
+    virDomainPtr other = virDomainLookupByName(eng->conn, sw_domdef_name(job->server_id, name));
     if (other) {
         virDomainFree(other);
         SW_ERR(err, SW_ECONFLICT, "could not %s: another domain holds its name", what);
@@ -294,25 +296,27 @@ static virDomainPtr lookup_or_define(struct sw_engine *eng, const struct sw_msg_
     }
     if (admit(eng, job, what, err) < 0)
         return NULL;
-    return define_xml(eng, job, what, err);
+    return define_xml(eng, drv, job, what, err);
 }
 
-int sw_virt_define(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                   struct sw_engine_outcome *out, struct sw_err *err)
+int sw_virt_define(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                   const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                   struct sw_err *err)
 {
     (void)out;
-    virDomainPtr dom = lookup_or_define(eng, job, "restore the server", err);
+    virDomainPtr dom = lookup_or_define(eng, drv, job, "restore the server", err);
     if (!dom)
         return -1;
     virDomainFree(dom);
     return 0;
 }
 
-int sw_virt_create(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                   struct sw_engine_outcome *out, struct sw_err *err)
+int sw_virt_create(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                   const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                   struct sw_err *err)
 {
     static const char what[] = "create the server";
-    virDomainPtr dom = lookup_or_define(eng, job, what, err);
+    virDomainPtr dom = lookup_or_define(eng, drv, job, what, err);
     if (!dom)
         return -1;
     enum dstate st;
@@ -325,10 +329,12 @@ int sw_virt_create(struct sw_engine *eng, const struct sw_msg_node_job *job,
     return rc;
 }
 
-int sw_virt_start(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                  struct sw_engine_outcome *out, struct sw_err *err)
+int sw_virt_start(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                  const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                  struct sw_err *err)
 {
     static const char what[] = "start the server";
+    (void)drv;
     virDomainPtr dom = sw_virt_lookup(eng, job->server_id, what, err);
     if (!dom)
         return -1;
@@ -356,10 +362,12 @@ static int destroy(virDomainPtr dom, const char *what, struct sw_err *err)
     return 0;
 }
 
-int sw_virt_stop(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                 struct sw_engine_outcome *out, struct sw_err *err)
+int sw_virt_stop(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                 const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                 struct sw_err *err)
 {
     static const char what[] = "stop the server";
+    (void)drv;
     (void)out;
     virDomainPtr dom = sw_virt_lookup(eng, job->server_id, what, err);
     if (!dom)
@@ -399,10 +407,12 @@ done:
     return rc;
 }
 
-int sw_virt_reboot(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                   struct sw_engine_outcome *out, struct sw_err *err)
+int sw_virt_reboot(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                   const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                   struct sw_err *err)
 {
     static const char what[] = "reboot the server";
+    (void)drv;
     virDomainPtr dom = sw_virt_lookup(eng, job->server_id, what, err);
     if (!dom)
         return -1;
@@ -424,10 +434,12 @@ done:
     return rc;
 }
 
-int sw_virt_suspend(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                    struct sw_engine_outcome *out, struct sw_err *err)
+int sw_virt_suspend(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                    const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                    struct sw_err *err)
 {
     static const char what[] = "suspend the server";
+    (void)drv;
     (void)out;
     virDomainPtr dom = sw_virt_lookup(eng, job->server_id, what, err);
     if (!dom)
@@ -446,10 +458,12 @@ int sw_virt_suspend(struct sw_engine *eng, const struct sw_msg_node_job *job,
     return rc;
 }
 
-int sw_virt_unsuspend(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                      struct sw_engine_outcome *out, struct sw_err *err)
+int sw_virt_unsuspend(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                      const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                      struct sw_err *err)
 {
     static const char what[] = "unsuspend the server";
+    (void)drv;
     (void)out;
     virDomainPtr dom = sw_virt_lookup(eng, job->server_id, what, err);
     if (!dom)
@@ -478,10 +492,12 @@ static const unsigned int undefine_flags[] = {
     0,
 };
 
-int sw_virt_terminate(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                      struct sw_engine_outcome *out, struct sw_err *err)
+int sw_virt_terminate(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                      const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                      struct sw_err *err)
 {
     static const char what[] = "terminate the server";
+    (void)drv;
     (void)out;
     virDomainPtr dom = virDomainLookupByUUIDString(eng->conn, job->server_id);
     if (!dom) {
@@ -570,7 +586,7 @@ int sw_virt_storage_free(const struct sw_engine *eng, const char *server_id, str
 {
     const char *state = eng->state_dir ? eng->state_dir : SW_ENGINE_STATE_DIR;
     char name[64], path[4096];
-    sw_engine_domain_name(server_id, name);
+    sw_domdef_name(server_id, name);
     /* The kinds' per-server storage (engines/README.md): a disk image
      * (pv, hvm) or a root file system (container). Kernels are per os,
      * shared, and stay. */
@@ -587,8 +603,9 @@ fail:
     return -1;
 }
 
-int sw_virt_reinstall(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                      struct sw_engine_outcome *out, struct sw_err *err)
+int sw_virt_reinstall(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                      const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                      struct sw_err *err)
 {
     static const char what[] = "reinstall the server";
     virDomainPtr dom = sw_virt_lookup(eng, job->server_id, what, err), fresh = NULL;
@@ -619,7 +636,7 @@ int sw_virt_reinstall(struct sw_engine *eng, const struct sw_msg_node_job *job,
         goto done;
     /* The same name and UUID: the new definition replaces the old. */
     rc = -1;
-    if (!(fresh = define_xml(eng, job, what, err)) ||
+    if (!(fresh = define_xml(eng, drv, job, what, err)) ||
         set_install_marker(fresh, job, what, err) < 0)
         goto done;
     sw_info("domain.reinstalled", "server=%s os=%s", job->server_id, job->os);
@@ -651,53 +668,10 @@ static bool recorded_sizes(virDomainPtr dom, struct sw_msg_node_job *cur)
     return ok;
 }
 
-/* The new ceiling is within the domain's live maximum (which only a boot
- * can raise). */
-static bool ceiling_fits(virDomainPtr dom, const struct sw_msg_node_job *job)
+bool sw_virt_ceiling_fits(virDomainPtr dom, const struct sw_msg_node_job *job)
 {
     unsigned long max_kib = virDomainGetMaxMemory(dom);
     return max_kib > 0 && (unsigned long long)job->max_ram_mb * 1024 <= max_kib;
-}
-
-int sw_virt_live_balloon(virDomainPtr dom, const struct sw_msg_node_job *job)
-{
-    virDomainInfo info;
-    if (!ceiling_fits(dom, job) || virDomainGetInfo(dom, &info) < 0)
-        return 0; /* a ceiling above the live maximum waits for the boot */
-    /* The balloon stays where it is when it fits the new guarantee and
-     * ceiling (the ballooning controller moves it), else it is clamped. */
-    unsigned long long kib = info.memory, lo = (unsigned long long)job->ram_mb * 1024,
-                       hi = (unsigned long long)job->max_ram_mb * 1024;
-    kib = kib < lo ? lo : kib > hi ? hi : kib;
-    return virDomainSetMemoryFlags(dom, (unsigned long)kib, VIR_DOMAIN_AFFECT_LIVE) == 0;
-}
-
-int sw_virt_live_fixed(virDomainPtr dom, const struct sw_msg_node_job *job)
-{
-    if (!ceiling_fits(dom, job))
-        return 0;
-    return virDomainSetMemoryFlags(dom, (unsigned long)job->ram_mb * 1024,
-                                   VIR_DOMAIN_AFFECT_LIVE) == 0;
-}
-
-int sw_virt_live_memtune(virDomainPtr dom, const struct sw_msg_node_job *job)
-{
-    if (!ceiling_fits(dom, job))
-        return 0;
-    virTypedParameter p[3];
-    memset(p, 0, sizeof p);
-    static const char *const names[] = {VIR_DOMAIN_MEMORY_HARD_LIMIT,
-                                        VIR_DOMAIN_MEMORY_SOFT_LIMIT,
-                                        VIR_DOMAIN_MEMORY_SWAP_HARD_LIMIT};
-    unsigned long long v[] = {(unsigned long long)job->max_ram_mb * 1024,
-                              (unsigned long long)job->ram_mb * 1024,
-                              (unsigned long long)(job->max_ram_mb + job->swap_mb) * 1024};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p[i].field, sizeof p[i].field, "%s", names[i]);
-        p[i].type = VIR_TYPED_PARAM_ULLONG;
-        p[i].value.ul = v[i];
-    }
-    return virDomainSetMemoryParameters(dom, p, 3, VIR_DOMAIN_AFFECT_LIVE) == 0;
 }
 
 /* vCPUs live: up to the domain's live maximum. */
@@ -711,11 +685,11 @@ static bool live_vcpus(virDomainPtr dom, const struct sw_msg_node_job *job)
     return virDomainSetVcpusFlags(dom, (unsigned int)job->vcpus, VIR_DOMAIN_AFFECT_LIVE) == 0;
 }
 
-int sw_virt_resize(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                   struct sw_engine_outcome *out, struct sw_err *err)
+int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                   const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                   struct sw_err *err)
 {
     static const char what[] = "resize the server";
-    const struct sw_engine_driver *drv = sw_engine_driver_get(job->kind);
     virDomainPtr dom = sw_virt_lookup(eng, job->server_id, what, err), fresh = NULL;
     if (!dom)
         return -1;
@@ -733,7 +707,7 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_msg_node_job *job,
      * the next boot. A reinstall's marker is carried over. */
     sw_uuid_t marker;
     install_marker(dom, marker);
-    if (!(fresh = define_xml(eng, job, what, err)))
+    if (!(fresh = define_xml(eng, drv, job, what, err)))
         goto done;
     if (marker[0]) {
         struct sw_msg_node_job m = *job;
@@ -777,10 +751,12 @@ static bool crypt_hash_valid(const char *h)
     return true;
 }
 
-int sw_virt_reset_password(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                           struct sw_engine_outcome *out, struct sw_err *err)
+int sw_virt_reset_password(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                           const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                           struct sw_err *err)
 {
     static const char what[] = "reset the password";
+    (void)drv;
     (void)out;
     if (!crypt_hash_valid(job->password_hash)) {
         SW_ERR(err, SW_EINVALID, "could not %s: the password hash is not a crypt(3) hash", what);
@@ -814,3 +790,17 @@ int sw_virt_reset_password(struct sw_engine *eng, const struct sw_msg_node_job *
     virDomainFree(dom);
     return rc;
 }
+
+const struct sw_engine_lifecycle sw_virt_lifecycle = {
+    .create = sw_virt_create,
+    .start = sw_virt_start,
+    .stop = sw_virt_stop,
+    .reboot = sw_virt_reboot,
+    .suspend = sw_virt_suspend,
+    .unsuspend = sw_virt_unsuspend,
+    .terminate = sw_virt_terminate,
+    .reinstall = sw_virt_reinstall,
+    .resize = sw_virt_resize,
+    .reset_password = sw_virt_reset_password,
+    .define = sw_virt_define,
+};

@@ -11,7 +11,7 @@
 
 #include <libvirt/libvirt.h>
 
-#include "engines/driver.h"
+#include "engines/kind.h"
 
 struct sw_err;
 
@@ -38,40 +38,52 @@ virDomainPtr sw_virt_lookup(struct sw_engine *eng, const char *server_id, const 
 /* Writes the SW_DOMAIN_* state of dom (NULL: absent) into out[24]. */
 void sw_virt_state_name(virDomainPtr dom, char out[24]);
 
-/* The operations every kind shares (see driver.h for the contract). */
-int sw_virt_create(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                   struct sw_engine_outcome *out, struct sw_err *err);
-int sw_virt_start(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                  struct sw_engine_outcome *out, struct sw_err *err);
-int sw_virt_stop(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                 struct sw_engine_outcome *out, struct sw_err *err);
-int sw_virt_reboot(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                   struct sw_engine_outcome *out, struct sw_err *err);
-int sw_virt_suspend(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                    struct sw_engine_outcome *out, struct sw_err *err);
-int sw_virt_unsuspend(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                      struct sw_engine_outcome *out, struct sw_err *err);
-int sw_virt_define(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                   struct sw_engine_outcome *out, struct sw_err *err);
-int sw_virt_reinstall(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                      struct sw_engine_outcome *out, struct sw_err *err);
-int sw_virt_resize(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                   struct sw_engine_outcome *out, struct sw_err *err);
-int sw_virt_reset_password(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                           struct sw_engine_outcome *out, struct sw_err *err);
+/* The operations every kind shares (see kind.h for the contract), named by
+ * sw_virt_lifecycle; a kind that does one of them its own way builds its
+ * own table from the others. */
+int sw_virt_create(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                   const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                   struct sw_err *err);
+int sw_virt_start(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                  const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                  struct sw_err *err);
+int sw_virt_stop(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                 const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                 struct sw_err *err);
+int sw_virt_reboot(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                   const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                   struct sw_err *err);
+int sw_virt_suspend(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                    const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                    struct sw_err *err);
+int sw_virt_unsuspend(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                      const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                      struct sw_err *err);
+int sw_virt_define(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                   const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                   struct sw_err *err);
+int sw_virt_terminate(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                      const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                      struct sw_err *err);
+int sw_virt_reinstall(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                      const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                      struct sw_err *err);
+int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                   const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                   struct sw_err *err);
+int sw_virt_reset_password(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                           const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                           struct sw_err *err);
 
-/* The kinds' live memory changes for resize (driver.h live_memory): a
- * balloon kept within the new guarantee and ceiling (hvm), the guarantee
- * itself (pv: RAM is pre-allocated), the memtune limits (container). */
-int sw_virt_live_balloon(virDomainPtr dom, const struct sw_msg_node_job *job);
-int sw_virt_live_fixed(virDomainPtr dom, const struct sw_msg_node_job *job);
-int sw_virt_live_memtune(virDomainPtr dom, const struct sw_msg_node_job *job);
+/* The shared lifecycle table: the sw_virt_* operations above. */
+extern const struct sw_engine_lifecycle sw_virt_lifecycle;
+
+/* The new ceiling of job is within dom's live maximum, which only a boot
+ * can raise (for the kinds' live_memory). */
+bool sw_virt_ceiling_fits(virDomainPtr dom, const struct sw_msg_node_job *job);
 
 /* Frees a server's node-local storage under eng's state directory: its
  * disk image and its container root; missing ones are fine. */
 int sw_virt_storage_free(const struct sw_engine *eng, const char *server_id, struct sw_err *err);
-
-int sw_virt_terminate(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                      struct sw_engine_outcome *out, struct sw_err *err);
 
 #endif

@@ -109,9 +109,11 @@ static const struct sw_adm_int_rule node_ints[] = {
     {NULL, 0, 0},
 };
 
-/* Hypervisor URI schemes an engine can drive. */
+/* Hypervisor URI schemes an engine can drive. Not openvz: libvirt's OpenVZ
+ * driver names every domain by its numeric container id, so a server's
+ * domain could not be sw-<server id> (engines/README.md). */
 static const char *const engine_schemes[] = {"test:///",   "qemu://", "qemu+ssh://", "xen://",
-                                             "xen+ssh://", "lxc://",  "openvz://",   NULL};
+                                             "xen+ssh://", "lxc://",  NULL};
 
 static int check_engine_uri(const json_t *b, struct sw_err *err)
 {
@@ -120,12 +122,18 @@ static int check_engine_uri(const json_t *b, struct sw_err *err)
         return 0;
     if (check_len(b, "engine_uri", 1, 1024, err) < 0)
         return -1;
+    if (strncmp(uri, "openvz", 6) == 0) {
+        SW_ERR(err, SW_EINVALID,
+               "engine_uri: openvz nodes are not supported (libvirt's openvz driver names "
+               "domains by numeric container id); use lxc:// for containers");
+        return -1;
+    }
     const char *const *sch = engine_schemes;
     while (*sch && strncmp(uri, *sch, strlen(*sch)) != 0)
         sch++;
     if (!*sch) {
         SW_ERR(err, SW_EINVALID,
-               "engine_uri must be a libvirt URI (test:///, qemu://, xen://, lxc://, openvz://)");
+               "engine_uri must be a libvirt URI (test:///, qemu://, xen://, lxc://)");
         return -1;
     }
     return 0;

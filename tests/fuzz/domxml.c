@@ -1,5 +1,5 @@
 /* domxml.c - fuzz target: the domain XML an engine renders for a create
- * (sw_engine_domain_xml: engines/driver.c, domxml.c and each kind's
+ * (sw_domdef_xml: engines/domdef.c, domxml.c and each kind's
  * domain_vars) from a hostile node job, on every hypervisor's templates.
  * Input: the node stream's message, decoded as the engine decodes it
  * (sw_msg_node_job_decode), so every string is what a message can carry.
@@ -11,6 +11,7 @@
  * engine struct is test-driver free: no libvirt connection is needed. */
 #include "config.h"
 #include "tests/fuzz/fuzz.h"
+#include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "engines/driver.h"
 #include "core/err.h"
@@ -64,13 +65,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         eng.templates_dir = SW_FUZZ_SRCDIR "/templates";
         eng.node_id = job.node_id;
         struct sw_err e = {0};
-        char *xml = sw_engine_domain_xml(&eng, &job, &e);
+        const struct sw_engine_driver *drv = sw_engine_driver_get(job.kind);
+        SW_FUZZ_ASSERT(drv);
+        char *xml = sw_domdef_xml(&eng, drv, &job, &e);
         if (!xml) {
             SW_FUZZ_ASSERT(e.code == SW_EINVALID || e.code == SW_EUNSUPPORTED);
             continue;
         }
         struct sw_err te = {0};
-        char *tmpl = sw_domxml_load(eng.templates_dir, sw_engine_driver_get(job.kind)->name,
+        char *tmpl = sw_domxml_load(eng.templates_dir, drv->name,
                                     eng.hv->name, &te);
         SW_FUZZ_ASSERT(tmpl);
         size_t want[4], got[4];

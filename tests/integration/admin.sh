@@ -97,6 +97,7 @@ bad "PATCH cpu_ratio above 0" cpu_ratio PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"
 bad "PATCH cpus in bounds" cpus PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"cpus":0}'
 bad "PATCH kinds not empty" kinds PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"kinds":[]}'
 bad "PATCH engine_uri a libvirt URI" engine_uri PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"engine_uri":"http://x"}'
+bad "PATCH engine_uri not openvz" "openvz nodes are not supported" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"engine_uri":"openvz:///system"}'
 bad "PATCH cannot move a node" '"location_id"' PATCH "/v1/admin/nodes/$NODE2" "$OP" "{\"location_id\":\"$LOC\"}"
 bad "PATCH with nothing to change" "no field" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{}'
 st "PATCH an unknown node is 404" 404 PATCH "/v1/admin/nodes/$NOBODY" "$OP" '{"cpus":2}'

@@ -32,5 +32,17 @@ if [ -n "$mhd" ]; then
     echo "layering: only panel/http.c may include microhttpd.h: $mhd"
     bad=1
 fi
+# The engine's dispatcher (engines/driver.[ch]) calls down into the kinds'
+# tables, the operations and domain definition; they never call back up
+# (engines/kind.h is their contract), so the dispatch stays one-way.
+# The kinds' files are those holding a driver table.
+kinds=$(grep -lE '^static const struct sw_engine_driver [a-z_]+ = \{' engines/*.c)
+below="engines/kind.h engines/virt.h engines/virt.c engines/domdef.h engines/domdef.c $kinds"
+up=$(grep -nE '#include "engines/driver\.h"|\<sw_engine_(run|define|driver_get)\>' $below 2>/dev/null)
+if [ -n "$up" ]; then
+    echo "layering: the engine's operations and kinds must not use the dispatcher (engines/driver.h):"
+    echo "$up"
+    bad=1
+fi
 [ $bad = 0 ] && echo "layering: ok"
 exit $bad

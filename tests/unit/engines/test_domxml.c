@@ -3,6 +3,7 @@
  * them, as libvirt's VIR_TEST_REGENERATE_OUTPUT), each validated with
  * virt-xml-validate when it is installed. */
 #include "config.h"
+#include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "engines/driver.h"
 #include "core/alloc.h"
@@ -127,7 +128,7 @@ static void check_golden(const char *uri, int kind, const char *hostname, const 
         snprintf(job.hostname, sizeof job.hostname, "%s", hostname);
     struct sw_err err;
     sw_err_clear(&err);
-    char *xml = sw_engine_domain_xml(&eng, &job, &err);
+    char *xml = sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err);
     if (!xml)
         fail_msg("render %s: %s (%s)", golden, err.msg, err.detail);
     SW_AUTOFREE char *path = sw_asprintf("%s/%s", GOLDEN_DIR, golden);
@@ -181,6 +182,17 @@ static void test_golden_hvm_qemu(void **state)
 {
     (void)state;
     check_golden("qemu:///system", SW_KIND_HVM, NULL, "hvm-qemu.xml");
+}
+
+/* Xen HVM, beside pv guests on one Xen node: the same CPU weight scale. */
+static void test_golden_hvm_xen(void **state)
+{
+    (void)state;
+    check_golden("xen:///system", SW_KIND_HVM, NULL, "hvm-xen.xml");
+    SW_AUTOFREE char *hvm = read_file(GOLDEN_DIR "/hvm-xen.xml");
+    SW_AUTOFREE char *pv = read_file(GOLDEN_DIR "/pv-xen.xml");
+    assert_non_null(strstr(hvm, "<shares>512</shares>"));
+    assert_non_null(strstr(pv, "<shares>512</shares>"));
 }
 
 /* A hostile hostname stays text: no new element, attribute or comment. */
@@ -250,7 +262,7 @@ static void test_load_missing(void **state)
     struct sw_msg_node_job job;
     job_for(&job, SW_KIND_CONTAINER);
     sw_err_clear(&err);
-    assert_null(sw_engine_domain_xml(&eng, &job, &err));
+    assert_null(sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err));
     assert_int_equal(err.code, SW_EUNSUPPORTED);
 }
 
@@ -265,19 +277,19 @@ static void test_bad_job(void **state)
         job_for(&job, SW_KIND_HVM);
         snprintf(job.os, sizeof job.os, "%s", bad_os[i]);
         sw_err_clear(&err);
-        assert_null(sw_engine_domain_xml(&eng, &job, &err));
+        assert_null(sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err));
         assert_int_equal(err.code, SW_EINVALID);
     }
     job_for(&job, SW_KIND_HVM);
     job.vcpus = 0;
-    assert_null(sw_engine_domain_xml(&eng, &job, &err));
+    assert_null(sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err));
     assert_int_equal(err.code, SW_EINVALID);
     job_for(&job, SW_KIND_HVM);
     job.max_ram_mb = 100;
-    assert_null(sw_engine_domain_xml(&eng, &job, &err));
+    assert_null(sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err));
     job_for(&job, SW_KIND_HVM);
     job.ram_mb = job.max_ram_mb = 1LL << 40;
-    assert_null(sw_engine_domain_xml(&eng, &job, &err));
+    assert_null(sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err));
     assert_int_equal(err.code, SW_EINVALID);
 }
 
@@ -318,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_golden_pv_xen),
         cmocka_unit_test(test_golden_hvm_test),
         cmocka_unit_test(test_golden_hvm_qemu),
+        cmocka_unit_test(test_golden_hvm_xen),
         cmocka_unit_test(test_golden_hostile_hostname),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_render),

@@ -1,6 +1,8 @@
-/* Tests of engines/driver.c: the dispatcher and the kinds' tables. None of
- * these reach libvirt (the engine has no connection). */
+/* Tests of engines/driver.c: the dispatcher, over the kinds' tables and over
+ * a table of stubs. None of these reach libvirt (the engine has no
+ * connection). */
 #include "config.h"
+#include "engines/domdef.h"
 #include "engines/driver.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -82,6 +84,105 @@ static void test_unknown_kind_and_type(void **state)
     assert_null(sw_engine_driver_get(-1));
 }
 
+/* A driver table of stubs, each recording the job type it serves, with
+ * reboot and define left NULL; and a pv table without a lifecycle group. */
+static int ran = -1;
+static const struct sw_engine_driver stub_driver;
+
+#define STUB(op, jt)                                                                               \
+    static int stub_##op(struct sw_engine *eng, const struct sw_engine_driver *drv,                \
+                         const struct sw_msg_node_job *job, struct sw_engine_outcome *out,         \
+                         struct sw_err *err)                                                       \
+    {                                                                                              \
+        (void)eng;                                                                                 \
+        (void)out;                                                                                 \
+        (void)err;                                                                                 \
+        assert_ptr_equal(drv, &stub_driver);                                                       \
+        assert_int_equal(job->type, (jt));                                                         \
+        ran = (jt);                                                                                \
+        return 0;                                                                                  \
+    }
+STUB(create, SW_JOB_CREATE)
+STUB(start, SW_JOB_START)
+STUB(stop, SW_JOB_STOP)
+STUB(suspend, SW_JOB_SUSPEND)
+STUB(unsuspend, SW_JOB_UNSUSPEND)
+STUB(terminate, SW_JOB_TERMINATE)
+STUB(reinstall, SW_JOB_REINSTALL)
+STUB(resize, SW_JOB_RESIZE)
+STUB(reset_password, SW_JOB_RESET_PASSWORD)
+
+static const struct sw_engine_lifecycle stub_lifecycle = {
+    .create = stub_create,
+    .start = stub_start,
+    .stop = stub_stop,
+    .suspend = stub_suspend,
+    .unsuspend = stub_unsuspend,
+    .terminate = stub_terminate,
+    .reinstall = stub_reinstall,
+    .resize = stub_resize,
+    .reset_password = stub_reset_password,
+};
+static const struct sw_engine_driver stub_driver = {
+    .kind = SW_KIND_HVM,
+    .name = "hvm",
+    .lifecycle = &stub_lifecycle,
+};
+static const struct sw_engine_driver no_lifecycle = {.kind = SW_KIND_PV, .name = "pv"};
+static const struct sw_engine_driver *const stub_drivers[SW_KIND__COUNT] = {
+    [SW_KIND_HVM] = &stub_driver,
+    [SW_KIND_PV] = &no_lifecycle,
+};
+
+/* Each job type reaches its own operation; a NULL one answers unsupported,
+ * naming the operation and the kind, and runs nothing. */
+static void test_dispatch(void **state)
+{
+    (void)state;
+    struct sw_engine eng = offline_engine();
+    eng.drivers = stub_drivers;
+    for (int type = 0; type < SW_JOB__COUNT; type++) {
+        struct sw_msg_node_job job;
+        job_for(&job, SW_KIND_HVM, type);
+        struct sw_engine_outcome out;
+        struct sw_err err;
+        sw_err_clear(&err);
+        ran = -1;
+        int rc = sw_engine_run(&eng, &job, &out, &err);
+        if (type == SW_JOB_REBOOT) {
+            assert_int_equal(rc, -1);
+            assert_int_equal(err.code, SW_EUNSUPPORTED);
+            assert_false(err.retryable);
+            assert_string_equal(err.msg, "reboot is not supported for hvm servers");
+            assert_int_equal(ran, -1);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(ran, type);
+        }
+        /* a kind without the group: every job type unsupported */
+        job_for(&job, SW_KIND_PV, type);
+        assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
+        assert_int_equal(err.code, SW_EUNSUPPORTED);
+        char want[80];
+        snprintf(want, sizeof want, "%s is not supported for pv servers", sw_job_type_name(type));
+        assert_string_equal(err.msg, want);
+    }
+    struct sw_msg_node_job job;
+    job_for(&job, SW_KIND_HVM, SW_JOB_CREATE);
+    struct sw_engine_outcome out;
+    struct sw_err err;
+    assert_int_equal(sw_engine_define(&eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EUNSUPPORTED);
+    assert_string_equal(err.msg, "hvm servers cannot be defined here");
+    job_for(&job, SW_KIND_PV, SW_JOB_CREATE);
+    assert_int_equal(sw_engine_define(&eng, &job, &out, &err), -1);
+    assert_string_equal(err.msg, "pv servers cannot be defined here");
+    /* a kind missing from the tables is unknown */
+    job_for(&job, SW_KIND_CONTAINER, SW_JOB_START);
+    assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EINVALID);
+}
+
 /* Every kind's table: its own kind, its name, every operation. */
 static void test_tables(void **state)
 {
@@ -92,18 +193,20 @@ static void test_tables(void **state)
         assert_int_equal(d->kind, kind);
         assert_string_equal(d->name, sw_plan_kind_name(kind));
         assert_non_null(d->domain_vars);
-        assert_non_null(d->create);
-        assert_non_null(d->start);
-        assert_non_null(d->stop);
-        assert_non_null(d->reboot);
-        assert_non_null(d->suspend);
-        assert_non_null(d->unsuspend);
-        assert_non_null(d->terminate);
-        assert_non_null(d->reinstall);
-        assert_non_null(d->resize);
-        assert_non_null(d->reset_password);
-        assert_non_null(d->define);
         assert_non_null(d->live_memory);
+        const struct sw_engine_lifecycle *l = d->lifecycle;
+        assert_non_null(l);
+        assert_non_null(l->create);
+        assert_non_null(l->start);
+        assert_non_null(l->stop);
+        assert_non_null(l->reboot);
+        assert_non_null(l->suspend);
+        assert_non_null(l->unsuspend);
+        assert_non_null(l->terminate);
+        assert_non_null(l->reinstall);
+        assert_non_null(l->resize);
+        assert_non_null(l->reset_password);
+        assert_non_null(l->define);
     }
 }
 
@@ -121,6 +224,7 @@ static void test_hypervisor_from_uri(void **state)
         {"qemu+tls://h1/system", "qemu"},
         {"xen:///system", "xen"},
         {"lxc:///system", "lxc"},
+        {"openvz:///system", NULL}, /* refused: see test_openvz_refused */
         {"vbox:///session", NULL},
         {"qemux:///system", NULL},
         {"", NULL},
@@ -139,11 +243,23 @@ static void test_hypervisor_from_uri(void **state)
     }
 }
 
+/* OpenVZ is known and refused, saying why (its domains cannot be sw-<id>). */
+static void test_openvz_refused(void **state)
+{
+    (void)state;
+    struct sw_err err;
+    sw_err_clear(&err);
+    assert_null(sw_hypervisor_from_uri("openvz+ssh://root@h1/system", &err));
+    assert_int_equal(err.code, SW_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "openvz nodes are not supported: "));
+    assert_non_null(strstr(err.msg, "numeric container id"));
+}
+
 static void test_domain_name(void **state)
 {
     (void)state;
     char name[64];
-    assert_string_equal(sw_engine_domain_name("5F0C6A7E-2B1D-4C3E-9A8B-7D6E5F4A3B2C", name),
+    assert_string_equal(sw_domdef_name("5F0C6A7E-2B1D-4C3E-9A8B-7D6E5F4A3B2C", name),
                         "sw-5f0c6a7e-2b1d-4c3e-9a8b-7d6e5f4a3b2c");
 }
 
@@ -152,8 +268,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kind_not_hosted),
         cmocka_unit_test(test_unknown_kind_and_type),
+        cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_hypervisor_from_uri),
+        cmocka_unit_test(test_openvz_refused),
         cmocka_unit_test(test_domain_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

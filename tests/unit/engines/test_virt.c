@@ -3,6 +3,7 @@
  * own (test:///<tmp>/node.xml): each kind's lifecycle, idempotent replays,
  * and the state rules of engines/README.md. */
 #include "config.h"
+#include "engines/domdef.h"
 #include "engines/driver.h"
 #include "tests/unit/engines/testnode.h"
 #include "core/alloc.h"
@@ -77,7 +78,7 @@ static void lifecycle(struct sw_testnode *t, int kind)
     virDomainPtr dom = virDomainLookupByUUIDString(t->conn, server_ids[kind]);
     assert_non_null(dom);
     char name[64];
-    assert_string_equal(virDomainGetName(dom), sw_engine_domain_name(server_ids[kind], name));
+    assert_string_equal(virDomainGetName(dom), sw_domdef_name(server_ids[kind], name));
     char *desc = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_DESCRIPTION, NULL, 0);
     assert_non_null(desc);
     assert_string_equal(desc, "web-1.example.com");
@@ -198,7 +199,7 @@ static void test_name_taken(void **state)
 {
     struct sw_testnode *t = *state;
     char name[64];
-    sw_engine_domain_name(server_ids[SW_KIND_HVM], name);
+    sw_domdef_name(server_ids[SW_KIND_HVM], name);
     SW_AUTOFREE char *xml = sw_asprintf(
         "<domain type='test'><name>%s</name><uuid>b0000000-0000-4000-8000-000000000009</uuid>"
         "<memory>1048576</memory><os><type>hvm</type></os></domain>",

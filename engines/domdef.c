@@ -1,0 +1,103 @@
+/* domdef.c - a server's domain definition: name, template variables every
+ * kind gets, size checks, and the rendered domain XML (domdef.h). */
+#include "config.h"
+#include "engines/domdef.h"
+#include "engines/domxml.h"
+#include "core/alloc.h"
+#include "core/enums.h"
+#include "core/err.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *sw_domdef_name(const char *server_id, char out[64])
+{
+    snprintf(out, 64, "%s%s", SW_ENGINE_DOMAIN_PREFIX, server_id);
+    for (char *p = out; *p; p++)
+        *p = (char)tolower((unsigned char)*p); /* libvirt prints UUIDs in lower case */
+    return out;
+}
+
+#define MAX_VCPUS 1024
+#define MAX_MB (16LL * 1024 * 1024) /* 16 TiB */
+#define MAX_DISK_GB (1024LL * 1024)
+
+/* Template os names become path components: [a-z0-9][a-z0-9._-]*. */
+static bool os_name_valid(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+static int check_sizes(const struct sw_msg_node_job *job, struct sw_err *err)
+{
+    if (job->vcpus < 1 || job->vcpus > MAX_VCPUS || job->ram_mb < 1 ||
+        job->max_ram_mb < job->ram_mb || job->max_ram_mb > MAX_MB || job->swap_mb > MAX_MB ||
+        job->disk_gb < 1 || job->disk_gb > MAX_DISK_GB) {
+        SW_ERR(err, SW_EINVALID, "server sizes are out of range");
+        sw_err_detail(err, "vcpus=%lld ram_mb=%lld max_ram_mb=%lld swap_mb=%lld disk_gb=%lld",
+                      (long long)job->vcpus, (long long)job->ram_mb, (long long)job->max_ram_mb,
+                      (long long)job->swap_mb, (long long)job->disk_gb);
+        return -1;
+    }
+    if (!os_name_valid(job->os)) {
+        SW_ERR(err, SW_EINVALID, "the os template name is not valid");
+        return -1;
+    }
+    return 0;
+}
+
+/* Variables every kind's templates may use; see engines/README.md. */
+static void common_vars(const struct sw_engine *eng, const struct sw_msg_node_job *job,
+                        struct sw_domxml_vars *v)
+{
+    const char *state = eng->state_dir ? eng->state_dir : SW_ENGINE_STATE_DIR;
+    char name[64];
+    sw_domdef_name(job->server_id, name);
+    sw_domxml_set(v, "name", "%s", name);
+    sw_domxml_set(v, "uuid", "%s", name + strlen(SW_ENGINE_DOMAIN_PREFIX));
+    sw_domxml_set(v, "hostname", "%s", job->hostname);
+    sw_domxml_set(v, "os", "%s", job->os);
+    sw_domxml_set(v, "kind", "%s", sw_plan_kind_name(job->kind));
+    sw_domxml_set(v, "domain_type", "%s",
+                  eng->domain_type ? eng->domain_type : eng->hv->domain_type);
+    sw_domxml_set(v, "vcpus", "%lld", (long long)job->vcpus);
+    sw_domxml_set(v, "ram_mb", "%lld", (long long)job->ram_mb);
+    sw_domxml_set(v, "max_ram_mb", "%lld", (long long)job->max_ram_mb);
+    sw_domxml_set(v, "swap_mb", "%lld", (long long)job->swap_mb);
+    sw_domxml_set(v, "disk_gb", "%lld", (long long)job->disk_gb);
+    sw_domxml_set(v, "ram_kib", "%lld", (long long)job->ram_mb * 1024);
+    sw_domxml_set(v, "max_ram_kib", "%lld", (long long)job->max_ram_mb * 1024);
+    sw_domxml_set(v, "swap_kib", "%lld", (long long)job->swap_mb * 1024);
+    /* <memory> is the ceiling; <currentMemory> what the domain boots with. */
+    sw_domxml_set(v, "memory_kib", "%lld", (long long)job->max_ram_mb * 1024);
+    sw_domxml_set(v, "current_memory_kib", "%lld", (long long)job->max_ram_mb * 1024);
+    sw_domxml_set(v, "cpu_shares", "%lld", (long long)job->vcpus * eng->hv->cpu_weight);
+    sw_domxml_set(v, "state_dir", "%s", state);
+    sw_domxml_set(v, "disk_path", "%s/images/%s.qcow2", state, name);
+}
+
+char *sw_domdef_xml(const struct sw_engine *eng, const struct sw_engine_driver *drv,
+                    const struct sw_msg_node_job *job, struct sw_err *err)
+{
+    if (check_sizes(job, err) < 0)
+        return NULL;
+    SW_AUTOFREE char *tmpl = sw_domxml_load(eng->templates_dir, drv->name, eng->hv->name, err);
+    if (!tmpl)
+        return NULL;
+    struct sw_domxml_vars vars;
+    sw_domxml_vars_init(&vars);
+    common_vars(eng, job, &vars);
+    if (drv->domain_vars)
+        drv->domain_vars(eng, job, &vars);
+    char *xml = sw_domxml_render(tmpl, &vars, err);
+    sw_domxml_vars_release(&vars);
+    return xml;
+}
