@@ -103,7 +103,7 @@ static void test_decode_fast(void **state)
     const char *prefix[] = {"\"x\":1,", "\"ts\":1,", "\"mem_mb\":\"a\\u0062\","};
     for (size_t i = 0; i < sizeof prefix / sizeof prefix[0]; i++) {
         char buf[1024];
-        snprintf(buf, sizeof buf, "{%s%s", prefix[i], CANON + 1);
+        snprintf(buf, sizeof buf, "{%s%s", prefix[i], &CANON[1]);
         assert_int_equal(sw_usage_decode_fast(buf, &a), -1);
         assert_int_equal(sw_msg_usage_decode(buf, &b, &err), -1);
     }

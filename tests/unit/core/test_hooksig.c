@@ -50,7 +50,7 @@ static void test_vector(void **state)
     /* the bare base64 form of the secret is the same key */
     unsigned char k2[SW_HOOKSIG_KEY_MAX];
     size_t l2 = 0;
-    assert_int_equal(sw_hooksig_secret_parse(V_SECRET + 6, k2, &l2, &err), 0);
+    assert_int_equal(sw_hooksig_secret_parse(&V_SECRET[6], k2, &l2, &err), 0);
     assert_int_equal(l2, key_len);
     assert_memory_equal(k2, key, key_len);
 }
