@@ -26,6 +26,7 @@
 . "$(dirname "$0")/../tests/lib/harness.sh"
 RUNS=${RUNS:-3}
 HSPACE_NODES=${HSPACE_NODES:-10 20}
+SECTIONS=${SECTIONS:-1 2 3} # which sections run, in that order
 CLAIMERS=${CLAIMERS:-4}
 CLAIM_SECONDS=${CLAIM_SECONDS:-5}
 SCHED=$SW_BUILDDIR/bench/scheduler
@@ -54,78 +55,6 @@ verdict() { awk -v a="$1" -v b="$2" 'BEGIN {print (a >= b) ? "PASS" : "MISS"}'; 
 row() { printf '%-46s %18s %20s %30s %8s %5s\n' "$@"; }
 
 echo "# bench/scheduler.sh  $(date -u +%FT%TZ)  $(nproc) cpus  runs=$RUNS (best / median)"
-echo
-echo "## 1. placement decisions in memory (top 3 + 2 alternates per decision)"
-row "case" "decisions/s" "p99 us" "reference" "ratio" "goal"
-for spec in "1000 20000" "10000 5000"; do
-    set -- $spec
-    rate=() p99=()
-    for _ in $(seq "$RUNS"); do
-        l=$("$SCHED" decisions "$1" "$2")
-        rate+=("$(kv per_s <<<"$l")") p99+=("$(kv p99_us <<<"$l")")
-    done
-    read -r rb rm <<<"$(best_med higher "${rate[@]}")"
-    read -r pb pm <<<"$(best_med lower "${p99[@]}")"
-    goal=-
-    [ "$1" = 10000 ] && goal=$(verdict 1000 "$pm")
-    row "$1 nodes, plan mix" "$rb / $rm" "$pb / $pm" "p99 goal < 1000 us" "-" "$goal"
-done
-rate=() p99=()
-for _ in $(seq "$RUNS"); do
-    l=$("$SCHED" decisions 10000 2000 full)
-    rate+=("$(kv per_s <<<"$l")") p99+=("$(kv p99_us <<<"$l")")
-done
-read -r rb rm <<<"$(best_med higher "${rate[@]}")"
-read -r pb pm <<<"$(best_med lower "${p99[@]}")"
-row "10000 nodes, full sort (sw_place_rank), ref" "$rb / $rm" "$pb / $pm" "-" "-" "-"
-
-echo
-echo "## 2. packing vs hspace (measured in this run): 32 cpu, 128 GiB, 2 TiB nodes; 2 vCPU, 4 GiB, 40 GiB instances; CPU ratio 4"
-row "case" "instances" "seconds" "hspace inst / s" "speedup" "goal"
-for n in $HSPACE_NODES 1000; do
-    secs=()
-    for _ in $(seq "$RUNS"); do
-        l=$("$SCHED" fill "$n" 32 131072 2048 2 4096 40 4.0)
-        inst=$(kv instances <<<"$l") secs+=("$(kv seconds <<<"$l")")
-    done
-    read -r sb sm <<<"$(best_med lower "${secs[@]}")"
-    ref="-" speed="-" goal="-"
-    if [ -n "${HSPACE:-}" ] && [ "$n" != 1000 ]; then
-        hs=()
-        for _ in $(seq "$RUNS"); do
-            t0=$(date +%s%N)
-            out=$("$HSPACE" --simulate="p,$n,2097152,131072,32,1000" --disk-template=plain \
-                --standard-alloc=40960,4096,2 --max-cpu=4.0 --machine-readable 2>&1)
-            t1=$(date +%s%N)
-            hinst=$(sed -n 's/^HTS_ALLOC_INSTANCES=//p' <<<"$out")
-            hwhy=$(sed -n 's/^HTS_ALLOC_FAIL_REASON=//p' <<<"$out")
-            hs+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')")
-        done
-        read -r hb hm <<<"$(best_med lower "${hs[@]}")"
-        ref="$hinst / $hb s ($hwhy)"
-        speed=$(awk -v h="$hm" -v s="$sm" 'BEGIN {printf "%.0fx", h / s}')
-        v1=$(verdict "$inst" "$hinst")
-        v2=$(awk -v h="$hm" -v s="$sm" 'BEGIN {print (h / s >= 100) ? "PASS" : "MISS"}')
-        goal=$([ "$v1$v2" = PASSPASS ] && echo PASS || echo MISS)
-    fi
-    row "$n nodes, standard alloc" "$inst" "$sb / $sm" "$ref" "$speed" "$goal"
-    if [ -n "${HSPACE:-}" ] && [ "$n" != 1000 ]; then
-        t0=$(date +%s%N)
-        out=$("$HSPACE" --simulate="p,$n,2097152,131072,32,1000" --disk-template=plain \
-            --standard-alloc=40960,4096,2 --max-cpu=4.0 --no-capacity-checks --machine-readable 2>&1)
-        t1=$(date +%s%N)
-        row "  hspace --no-capacity-checks (no N+1), ref" "-" "-" \
-            "$(sed -n 's/^HTS_ALLOC_INSTANCES=//p' <<<"$out") / $(awk -v a="$t0" -v b="$t1" \
-            'BEGIN {printf "%.3f", (b - a) / 1e9}') s ($(sed -n 's/^HTS_ALLOC_FAIL_REASON=//p' <<<"$out"))" "-" "-"
-    fi
-done
-echo "(speedup: hspace median seconds / slipway median seconds; hspace times include its process start."
-echo " hspace by default keeps global N+1 memory free (FAILN1); slipway has no N+1 reserve)"
-
-echo
-echo "## 3. race-free claims against PostgreSQL: 1000 nodes, $CLAIMERS claimers, ${CLAIM_SECONDS}s per run"
-sw_t_stack >/dev/null
-slipwayctl migrate >/dev/null || exit 1
 seed() {
     sw_t_psql <<'SQL'
 SET client_min_messages = warning;
@@ -166,21 +95,104 @@ over_capacity() {
         OR u.g > n.ram_mb - n.reserved_ram_mb
         OR u.m > floor((n.ram_mb - n.reserved_ram_mb) * n.ram_ratio) OR u.d > n.disk_gb"
 }
-row "case" "claims/s" "conflicts" "reference" "ratio" "goal"
-rate=() conf=() bad=0
-for _ in $(seq "$RUNS"); do
-    seed >/dev/null || exit 1
-    l=$("$SCHED" claims "$SLIPWAY_DATABASE_URL" "$CLAIMERS" "$CLAIM_SECONDS") || echo "$l"
-    rate+=("$(kv per_s <<<"$l")") conf+=("$(kv conflicts <<<"$l")")
-    oc=$(over_capacity)
-    [ "$oc" = 0 ] || bad=$((bad + 1))
-    echo "  run: $l over_capacity_nodes=$oc"
+
+section_1() {
+    echo
+    echo "## 1. placement decisions in memory (top 3 + 2 alternates per decision)"
+    row "case" "decisions/s" "p99 us" "reference" "ratio" "goal"
+    for spec in "1000 20000" "10000 5000"; do
+        set -- $spec
+        rate=() p99=()
+        for _ in $(seq "$RUNS"); do
+            l=$("$SCHED" decisions "$1" "$2")
+            rate+=("$(kv per_s <<<"$l")") p99+=("$(kv p99_us <<<"$l")")
+        done
+        read -r rb rm <<<"$(best_med higher "${rate[@]}")"
+        read -r pb pm <<<"$(best_med lower "${p99[@]}")"
+        goal=-
+        [ "$1" = 10000 ] && goal=$(verdict 1000 "$pm")
+        row "$1 nodes, plan mix" "$rb / $rm" "$pb / $pm" "p99 goal < 1000 us" "-" "$goal"
+    done
+    rate=() p99=()
+    for _ in $(seq "$RUNS"); do
+        l=$("$SCHED" decisions 10000 2000 full)
+        rate+=("$(kv per_s <<<"$l")") p99+=("$(kv p99_us <<<"$l")")
+    done
+    read -r rb rm <<<"$(best_med higher "${rate[@]}")"
+    read -r pb pm <<<"$(best_med lower "${p99[@]}")"
+    row "10000 nodes, full sort (sw_place_rank), ref" "$rb / $rm" "$pb / $pm" "-" "-" "-"
+}
+
+section_2() {
+    echo
+    echo "## 2. packing vs hspace (measured in this run): 32 cpu, 128 GiB, 2 TiB nodes; 2 vCPU, 4 GiB, 40 GiB instances; CPU ratio 4"
+    row "case" "instances" "seconds" "hspace inst / s" "speedup" "goal"
+    for n in $HSPACE_NODES 1000; do
+        secs=()
+        for _ in $(seq "$RUNS"); do
+            l=$("$SCHED" fill "$n" 32 131072 2048 2 4096 40 4.0)
+            inst=$(kv instances <<<"$l") secs+=("$(kv seconds <<<"$l")")
+        done
+        read -r sb sm <<<"$(best_med lower "${secs[@]}")"
+        ref="-" speed="-" goal="-"
+        if [ -n "${HSPACE:-}" ] && [ "$n" != 1000 ]; then
+            hs=()
+            for _ in $(seq "$RUNS"); do
+                t0=$(date +%s%N)
+                out=$("$HSPACE" --simulate="p,$n,2097152,131072,32,1000" --disk-template=plain \
+                    --standard-alloc=40960,4096,2 --max-cpu=4.0 --machine-readable 2>&1)
+                t1=$(date +%s%N)
+                hinst=$(sed -n 's/^HTS_ALLOC_INSTANCES=//p' <<<"$out")
+                hwhy=$(sed -n 's/^HTS_ALLOC_FAIL_REASON=//p' <<<"$out")
+                hs+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')")
+            done
+            read -r hb hm <<<"$(best_med lower "${hs[@]}")"
+            ref="$hinst / $hb s ($hwhy)"
+            speed=$(awk -v h="$hm" -v s="$sm" 'BEGIN {printf "%.0fx", h / s}')
+            v1=$(verdict "$inst" "$hinst")
+            v2=$(awk -v h="$hm" -v s="$sm" 'BEGIN {print (h / s >= 100) ? "PASS" : "MISS"}')
+            goal=$([ "$v1$v2" = PASSPASS ] && echo PASS || echo MISS)
+        fi
+        row "$n nodes, standard alloc" "$inst" "$sb / $sm" "$ref" "$speed" "$goal"
+        if [ -n "${HSPACE:-}" ] && [ "$n" != 1000 ]; then
+            t0=$(date +%s%N)
+            out=$("$HSPACE" --simulate="p,$n,2097152,131072,32,1000" --disk-template=plain \
+                --standard-alloc=40960,4096,2 --max-cpu=4.0 --no-capacity-checks --machine-readable 2>&1)
+            t1=$(date +%s%N)
+            row "  hspace --no-capacity-checks (no N+1), ref" "-" "-" \
+                "$(sed -n 's/^HTS_ALLOC_INSTANCES=//p' <<<"$out") / $(awk -v a="$t0" -v b="$t1" \
+                'BEGIN {printf "%.3f", (b - a) / 1e9}') s ($(sed -n 's/^HTS_ALLOC_FAIL_REASON=//p' <<<"$out"))" "-" "-"
+        fi
+    done
+    echo "(speedup: hspace median seconds / slipway median seconds; hspace times include its process start."
+    echo " hspace by default keeps global N+1 memory free (FAILN1); slipway has no N+1 reserve)"
+}
+
+section_3() {
+    echo
+    echo "## 3. race-free claims against PostgreSQL: 1000 nodes, $CLAIMERS claimers, ${CLAIM_SECONDS}s per run"
+    sw_t_stack >/dev/null
+    slipwayctl migrate >/dev/null || exit 1
+    row "case" "claims/s" "conflicts" "reference" "ratio" "goal"
+    rate=() conf=() bad=0
+    for _ in $(seq "$RUNS"); do
+        seed >/dev/null || exit 1
+        l=$("$SCHED" claims "$SLIPWAY_DATABASE_URL" "$CLAIMERS" "$CLAIM_SECONDS") || echo "$l"
+        rate+=("$(kv per_s <<<"$l")") conf+=("$(kv conflicts <<<"$l")")
+        oc=$(over_capacity)
+        [ "$oc" = 0 ] || bad=$((bad + 1))
+        echo "  run: $l over_capacity_nodes=$oc"
+    done
+    read -r cb cm <<<"$(best_med higher "${rate[@]}")"
+    ratio=$(awk -v m="$cm" 'BEGIN {printf "%.0fx", m / 19}')
+    goal=$(verdict "$cm" 1900)
+    [ "$bad" = 0 ] || goal="MISS (ledger over capacity)"
+    row "1000 nodes, $CLAIMERS claimers" "$cb / $cm" "${conf[*]}" "Placement 8.0 19/s (quoted)" "$ratio" "$goal"
+    echo "(ratio: slipway median / 19; goal 100x = 1,900 claims/s)"
+}
+
+for s in $SECTIONS; do
+    "section_$s"
 done
-read -r cb cm <<<"$(best_med higher "${rate[@]}")"
-ratio=$(awk -v m="$cm" 'BEGIN {printf "%.0fx", m / 19}')
-goal=$(verdict "$cm" 1900)
-[ "$bad" = 0 ] || goal="MISS (ledger over capacity)"
-row "1000 nodes, $CLAIMERS claimers" "$cb / $cm" "${conf[*]}" "Placement 8.0 19/s (quoted)" "$ratio" "$goal"
-echo "(ratio: slipway median / 19; goal 100x = 1,900 claims/s)"
 sw_t_ok "bench finished"
 sw_t_done
