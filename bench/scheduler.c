@@ -13,6 +13,14 @@
  *       fills an empty cluster of identical pv nodes with one instance size
  *       until nothing fits (what hspace --standard-alloc does); instances
  *       placed and seconds.
+ *   scheduler hetero NODES_PER_SIZE mix|largest
+ *       fills an empty cluster of three node sizes with a mix of four plan
+ *       sizes, drawn by weight in order of arrival (mix) or largest plan
+ *       first (largest), until none fits; instances, per plan, the volume
+ *       bound (per class, capacity over the smallest demand; the least) and
+ *       the fraction of it reached, use per class, seconds.
+ *   scheduler hetero-htools NODES_PER_SIZE
+ *       the same empty cluster in htools' text format, for hspace -t.
  *   scheduler claims CONNINFO CLAIMERS SECONDS
  *       CLAIMERS threads, each with its own connection, claim servers onto
  *       the nodes of the database for SECONDS: rank in memory over a
@@ -86,11 +94,14 @@ static void mk_node(struct sw_place_node *n, size_t i)
     }
 }
 
-/* The plan mix: weight, plan. */
-static const struct {
+/* A plan of a mix and its share of the orders. */
+struct weighted_plan {
     int weight;
     struct sw_plan_size plan;
-} plan_mix[] = {
+};
+
+/* The plan mix. */
+static const struct weighted_plan plan_mix[] = {
     {30, {SW_KIND_CONTAINER, 1, 1024, 0, 512, 20}},
     {10, {SW_KIND_CONTAINER, 2, 4096, 0, 2048, 60}},
     {20, {SW_KIND_HVM, 2, 2048, 4096, 0, 40}},
@@ -100,18 +111,29 @@ static const struct {
 };
 #define N_PLANS (sizeof plan_mix / sizeof plan_mix[0])
 
-static int pick_plan(void)
+/* An index drawn with probability w[i] / sum(w); -1 when all are 0. */
+static int pick_weighted(const int *w, size_t n)
 {
     int total = 0;
-    for (size_t i = 0; i < N_PLANS; i++)
-        total += plan_mix[i].weight;
+    for (size_t i = 0; i < n; i++)
+        total += w[i];
+    if (total == 0)
+        return -1;
     int r = (int)(rnd() % (uint32_t)total);
-    for (size_t i = 0; i < N_PLANS; i++) {
-        if (r < plan_mix[i].weight)
+    for (size_t i = 0; i < n; i++) {
+        if (r < w[i])
             return (int)i;
-        r -= plan_mix[i].weight;
+        r -= w[i];
     }
-    return 0;
+    return -1;
+}
+
+static int pick_plan(void)
+{
+    int w[N_PLANS];
+    for (size_t i = 0; i < N_PLANS; i++)
+        w[i] = plan_mix[i].weight;
+    return pick_weighted(w, N_PLANS);
 }
 
 #define LIVE 2000
@@ -217,6 +239,191 @@ static int run_fill(size_t nodes, int64_t cpus, int64_t ram, int64_t disk, int64
     char why[160];
     sw_place_tally_format(&t, why, sizeof why);
     printf("fill nodes=%zu instances=%zu seconds=%.6f stop=\"%s\"\n", nodes, placed, secs, why);
+    free(v);
+    return 0;
+}
+
+/* ---- hetero: three node sizes, four plan sizes (hspace --tiered-alloc) ---- */
+
+/* pv nodes (RAM ratio 1.0, CPU ratio 4): small, medium, large, of
+ * different shapes (GiB of RAM per CPU: 4, 6, 6; disk per CPU differs) */
+static const struct sw_node_inv het_sizes[] = {
+    {16, 65536, 0, 1000, 4000, 1000},
+    {32, 196608, 0, 2000, 4000, 1000},
+    {64, 393216, 0, 6000, 4000, 1000},
+};
+#define N_HET_SIZES (sizeof het_sizes / sizeof het_sizes[0])
+
+/* The plan mix, with a memory-heavy and a CPU-heavy plan. */
+static const struct weighted_plan het_plans[] = {
+    {40, {SW_KIND_PV, 1, 2048, 0, 0, 20}},
+    {30, {SW_KIND_PV, 2, 4096, 0, 0, 40}},
+    {15, {SW_KIND_PV, 4, 16384, 0, 0, 80}},
+    {15, {SW_KIND_PV, 8, 8192, 0, 0, 160}},
+};
+#define N_HET_PLANS (sizeof het_plans / sizeof het_plans[0])
+
+/* per_size nodes of each size, interleaved. Returns owned (free()). */
+static struct sw_place_node *het_cluster(size_t per_size, size_t *n)
+{
+    *n = per_size * N_HET_SIZES;
+    struct sw_place_node *v = calloc(*n ? *n : 1, sizeof *v);
+    for (size_t i = 0; v && i < *n; i++) {
+        snprintf(v[i].id, sizeof v[i].id, "00000000-0000-4000-8000-%012u", (unsigned)i);
+        v[i].state = SW_NODE_ACTIVE;
+        v[i].kinds = ALL_KINDS;
+        v[i].inv = het_sizes[i % N_HET_SIZES];
+    }
+    return v;
+}
+
+/* The per-class minimum of the plans' demands. */
+static void het_min_demand(struct sw_amounts *min)
+{
+    for (size_t p = 0; p < N_HET_PLANS; p++) {
+        struct sw_amounts d;
+        sw_plan_demand(&het_plans[p].plan, &d);
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            if (p == 0 || d.v[c] < min->v[c])
+                min->v[c] = d.v[c];
+    }
+}
+
+/* The volume bound: per class, the cluster's capacity over the smallest
+ * demand of any plan in that class; the least of those. No placement of
+ * these plans (nor of anything at least that small) can hold more. */
+static int64_t het_bound(const struct sw_place_node *v, size_t n, struct sw_amounts *cap)
+{
+    struct sw_amounts min;
+    het_min_demand(&min);
+    memset(cap, 0, sizeof *cap);
+    for (size_t i = 0; i < n; i++) {
+        struct sw_amounts c1;
+        sw_node_capacity(&v[i].inv, &c1);
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            cap->v[c] += c1.v[c];
+    }
+    int64_t bound = INT64_MAX;
+    for (int c = 0; c < SW_RC__COUNT; c++)
+        if (min.v[c] > 0 && cap->v[c] / min.v[c] < bound)
+            bound = cap->v[c] / min.v[c];
+    return bound;
+}
+
+/* Places one server of r where slipway's ranker puts it: true when placed. */
+static bool het_place(struct sw_place_node *v, size_t n, const struct sw_place_req *r)
+{
+    size_t order[3];
+    if (sw_place_rank_top(v, n, r, rnd(), order, 3, NULL) == 0)
+        return false;
+    for (int c = 0; c < SW_RC__COUNT; c++)
+        v[order[0]].used.v[c] += r->want.v[c];
+    return true;
+}
+
+/* A plan drawn by weight among those still fitting somewhere; -1 if none. */
+static int het_draw(const bool *live)
+{
+    int w[N_HET_PLANS];
+    for (size_t p = 0; p < N_HET_PLANS; p++)
+        w[p] = live[p] ? het_plans[p].weight : 0;
+    return pick_weighted(w, N_HET_PLANS);
+}
+
+/* Fills the cluster: "mix" draws plans by weight in arrival order (a plan
+ * that fits nowhere leaves the draw) until none fits; "largest" fills with
+ * each plan, the most RAM first, until it fits nowhere (tiered). */
+static size_t het_fill(struct sw_place_node *v, size_t n, bool largest, size_t *per_plan)
+{
+    struct sw_place_req reqs[N_HET_PLANS];
+    bool live[N_HET_PLANS];
+    for (size_t p = 0; p < N_HET_PLANS; p++) {
+        memset(&reqs[p], 0, sizeof reqs[p]);
+        reqs[p].kind = het_plans[p].plan.kind;
+        sw_plan_demand(&het_plans[p].plan, &reqs[p].want);
+        live[p] = true;
+        per_plan[p] = 0;
+    }
+    size_t placed = 0;
+    for (;;) {
+        int p = -1;
+        for (size_t q = 0; largest && q < N_HET_PLANS; q++)
+            if (live[q] && (p < 0 || het_plans[q].plan.ram_mb > het_plans[p].plan.ram_mb))
+                p = (int)q;
+        if (!largest)
+            p = het_draw(live);
+        if (p < 0)
+            return placed;
+        if (het_place(v, n, &reqs[p])) {
+            per_plan[p]++;
+            placed++;
+        } else {
+            live[p] = false;
+        }
+    }
+}
+
+static int run_hetero(size_t per_size, bool largest)
+{
+    size_t n, per_plan[N_HET_PLANS];
+    struct sw_place_node *v = het_cluster(per_size, &n);
+    if (!v)
+        return 1;
+    struct sw_amounts cap, used = {{0}};
+    int64_t bound = het_bound(v, n, &cap);
+    double t0 = now_s();
+    size_t placed = het_fill(v, n, largest, per_plan);
+    double secs = now_s() - t0;
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            used.v[c] += v[i].used.v[c];
+    printf("hetero nodes=%zu order=%s instances=%zu bound=%lld fraction=%.3f per_plan=", n,
+           largest ? "largest" : "mix", placed, (long long)bound, (double)placed / (double)bound);
+    for (size_t p = 0; p < N_HET_PLANS; p++)
+        printf("%s%zu", p ? "," : "", per_plan[p]);
+    printf(" vcpu_used=%.3f mem_used=%.3f disk_used=%.3f seconds=%.6f\n",
+           (double)used.v[SW_RC_VCPU] / (double)cap.v[SW_RC_VCPU],
+           (double)used.v[SW_RC_MEM_GUAR] / (double)cap.v[SW_RC_MEM_GUAR],
+           (double)used.v[SW_RC_DISK] / (double)cap.v[SW_RC_DISK], secs);
+    free(v);
+    return 0;
+}
+
+/* The same cluster in htools' text format (hspace -t), empty, with an
+ * instance policy from the smallest to the largest plan in each dimension
+ * (so --tiered-alloc never goes below the smallest plan). On stderr,
+ * "tiered=DISK_MIB,RAM_MB,VCPUS": the largest plan in each dimension,
+ * where --tiered-alloc starts. */
+static int run_hetero_htools(size_t per_size)
+{
+    size_t n;
+    struct sw_place_node *v = het_cluster(per_size, &n);
+    if (!v)
+        return 1;
+    printf("group-01|fake-uuid-01|preferred||\n\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct sw_node_inv *k = &v[i].inv;
+        printf("node-%04zu|%lld|0|%lld|%lld|%lld|%lld|%c|fake-uuid-01|1||N|0|1|1.0\n", i,
+               (long long)k->ram_mb, (long long)k->ram_mb, (long long)k->disk_gb * 1024,
+               (long long)k->disk_gb * 1024, (long long)k->cpus, i == 0 ? 'M' : 'N');
+    }
+    int64_t lo[3] = {INT64_MAX, INT64_MAX, INT64_MAX}, hi[3] = {0, 0, 0}; /* ram, cpu, disk */
+    for (size_t p = 0; p < N_HET_PLANS; p++) {
+        const struct sw_plan_size *s = &het_plans[p].plan;
+        int64_t x[3] = {s->ram_mb, s->vcpus, s->disk_gb * 1024};
+        for (int d = 0; d < 3; d++) {
+            lo[d] = x[d] < lo[d] ? x[d] : lo[d];
+            hi[d] = x[d] > hi[d] ? x[d] : hi[d];
+        }
+    }
+    char ratio[24];
+    sw_ratio_format(het_sizes[0].cpu_ratio_milli, ratio);
+    for (int g = 0; g < 2; g++)
+        printf("%s%s|%lld,%lld,%lld,1,1,1|%lld,%lld,%lld,1,1,1;%lld,%lld,%lld,1,1,1|plain|%s|32.0\n",
+               g ? "" : "\n\n", g ? "group-01" : "", (long long)hi[0], (long long)hi[1],
+               (long long)hi[2], (long long)lo[0], (long long)lo[1], (long long)lo[2],
+               (long long)hi[0], (long long)hi[1], (long long)hi[2], ratio);
+    fprintf(stderr, "tiered=%lld,%lld,%lld\n", (long long)hi[2], (long long)hi[0], (long long)hi[1]);
     free(v);
     return 0;
 }
@@ -447,11 +654,17 @@ int main(int argc, char **argv)
         return run_fill(strtoul(argv[2], NULL, 10), atoll(argv[3]), atoll(argv[4]),
                         atoll(argv[5]), atoll(argv[6]), atoll(argv[7]), atoll(argv[8]), cpu_milli);
     }
+    if (argc == 4 && strcmp(argv[1], "hetero") == 0)
+        return run_hetero(strtoul(argv[2], NULL, 10), strcmp(argv[3], "largest") == 0);
+    if (argc == 3 && strcmp(argv[1], "hetero-htools") == 0)
+        return run_hetero_htools(strtoul(argv[2], NULL, 10));
     if (argc == 5 && strcmp(argv[1], "claims") == 0)
         return run_claims(argv[2], atoi(argv[3]), atof(argv[4]));
     fprintf(stderr, "usage: scheduler decisions NODES COUNT [full]\n"
                     "       scheduler fill NODES CPUS RAM_MB DISK_GB VCPUS RAM_MB DISK_GB "
                     "CPU_RATIO\n"
+                    "       scheduler hetero NODES_PER_SIZE mix|largest\n"
+                    "       scheduler hetero-htools NODES_PER_SIZE\n"
                     "       scheduler claims CONNINFO CLAIMERS SECONDS\n");
     return 2;
 }
