@@ -22,18 +22,24 @@
  *   scheduler hetero-htools NODES_PER_SIZE
  *       the same empty cluster in htools' text format, for hspace -t.
  *   scheduler claims CONNINFO CLAIMERS SECONDS
- *       CLAIMERS threads, each with its own connection, claim servers onto
- *       the nodes of the database for SECONDS: rank in memory over a
- *       snapshot, then the claim transaction of provisioner/claim.c (re-read
- *       the node and its use, re-check the fit, bump the generation under
- *       the "generation = read" guard, insert the allocation, mark the
- *       server provisioning). Claims/s, conflicts (guard matched no row),
- *       and whether the ledger stayed within capacity on every node.
+ *       CLAIMERS threads, each with its own connection, take the queued
+ *       create jobs of the database for SECONDS as the provisioner does:
+ *       sw_jobdb_load, then the product's sw_claim_place (provisioner/
+ *       claim.c, linked in: load the nodes, rank, claim under the
+ *       generation guard with jitter and retries, alternates, IPAM).
+ *       Claims/s and the other outcomes; each generation conflict is a
+ *       claim.conflict line on stderr (the log runs at debug).
  */
 #include "config.h"
 
+#include "core/crypto.h"
+#include "core/db.h"
 #include "core/enums.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "core/resource.h"
+#include "provisioner/claim.h"
+#include "provisioner/jobdb.h"
 #include "provisioner/placement.h"
 
 #include <libpq-fe.h>
@@ -428,187 +434,74 @@ static int run_hetero_htools(size_t per_size)
     return 0;
 }
 
-/* ---- claims against PostgreSQL ---- */
-
-static const char sql_node[] =
-    "SELECT n.id, n.location_id, n.state, n.kinds::text, n.cpus, n.ram_mb,"
-    "       n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text, n.ram_ratio::text,"
-    "       n.generation, coalesce(u.vcpus, 0), coalesce(u.mem_guar, 0),"
-    "       coalesce(u.mem_max, 0), coalesce(u.disk, 0)"
-    "  FROM nodes n"
-    "  LEFT JOIN LATERAL ("
-    "       SELECT sum(a.vcpus) AS vcpus, sum(a.mem_guar_mb) AS mem_guar,"
-    "              sum(a.mem_max_mb) AS mem_max, sum(a.disk_gb) AS disk"
-    "         FROM allocations a WHERE a.node_id = n.id) u ON true"
-    " WHERE $1::uuid IS NULL OR n.id = $1::uuid"
-    " ORDER BY n.id";
-
-static int parse_node(const PGresult *res, int i, struct sw_place_node *n)
-{
-    memset(n, 0, sizeof *n);
-    snprintf(n->id, sizeof n->id, "%s", PQgetvalue(res, i, 0));
-    snprintf(n->location_id, sizeof n->location_id, "%s", PQgetvalue(res, i, 1));
-    n->state = sw_node_state_parse(PQgetvalue(res, i, 2));
-    if (n->state < 0 || sw_place_kinds_parse(PQgetvalue(res, i, 3), &n->kinds) < 0 ||
-        sw_ratio_parse(PQgetvalue(res, i, 8), &n->inv.cpu_ratio_milli) < 0 ||
-        sw_ratio_parse(PQgetvalue(res, i, 9), &n->inv.ram_ratio_milli) < 0)
-        return -1;
-    n->inv.cpus = atoll(PQgetvalue(res, i, 4));
-    n->inv.ram_mb = atoll(PQgetvalue(res, i, 5));
-    n->inv.reserved_ram_mb = atoll(PQgetvalue(res, i, 6));
-    n->inv.disk_gb = atoll(PQgetvalue(res, i, 7));
-    n->generation = atoll(PQgetvalue(res, i, 10));
-    for (int c = 0; c < SW_RC__COUNT; c++)
-        n->used.v[c] = atoll(PQgetvalue(res, i, 11 + c));
-    return 0;
-}
+/* ---- claims against PostgreSQL: the product's claim ---- */
 
 struct claimer {
     const char *conninfo;
     int index, of;
     double seconds;
-    size_t claims, conflicts, no_room, errors;
+    size_t claims, no_capacity, contended, other, errors;
     double busy;
 };
 
-static bool ok(PGresult *res, ExecStatusType want, struct claimer *c)
+/* This claimer's queued create jobs (id hash % of = index), by id. */
+static PGresult *my_jobs(struct sw_db *db, const struct claimer *c, struct sw_err *err)
 {
-    if (PQresultStatus(res) == want)
-        return true;
-    if (c->errors++ < 3)
-        fprintf(stderr, "claimer %d: %s", c->index, PQresultErrorMessage(res));
-    return false;
+    char of[16], index[16];
+    snprintf(of, sizeof of, "%d", c->of);
+    snprintf(index, sizeof index, "%d", c->index);
+    return sw_db_exec(db, err,
+                      "SELECT j.id FROM jobs j WHERE j.state = 'queued' AND j.type = 'create'"
+                      " AND abs(hashtext(j.id::text)) % $1::int = $2::int ORDER BY j.id",
+                      SW_PARAMS(of, index));
+}
+
+/* One job as the jobs consumer takes it (provisioner/jobs.c): load it,
+ * then sw_claim_place (rank, claim with the generation guard, alternates,
+ * addresses). Dispatch to the node's stream is not part of the claim. */
+static void claim_one(struct sw_db *db, const char *job_id, struct claimer *c)
+{
+    struct sw_job_row row;
+    struct sw_claim_result res;
+    struct sw_err err;
+    sw_err_clear(&err);
+    int found = sw_jobdb_load(db, job_id, false, &row, &err);
+    if (found <= 0 || sw_claim_place(db, &row, &res, &err) < 0) {
+        if (c->errors++ < 3)
+            fprintf(stderr, "claimer %d: job %s: %s (%s)\n", c->index, job_id,
+                    found == 0 ? "not found" : err.msg, err.detail);
+        return;
+    }
+    if (res.outcome == SW_CLAIM_OK)
+        c->claims++;
+    else if (res.outcome == SW_CLAIM_NO_CAPACITY)
+        c->no_capacity++;
+    else if (res.outcome == SW_CLAIM_CONTENDED)
+        c->contended++;
+    else
+        c->other++;
 }
 
 static void *claimer_main(void *arg)
 {
     struct claimer *c = arg;
-    PGconn *db = PQconnectdb(c->conninfo);
-    if (PQstatus(db) != CONNECTION_OK) {
-        fprintf(stderr, "claimer %d: %s", c->index, PQerrorMessage(db));
+    struct sw_err err;
+    sw_err_clear(&err);
+    struct sw_db *db = sw_db_connect(c->conninfo, &err);
+    PGresult *jobs = db ? my_jobs(db, c, &err) : NULL;
+    if (!jobs) {
+        fprintf(stderr, "claimer %d: %s (%s)\n", c->index, err.msg, err.detail);
         c->errors++;
-        PQfinish(db);
+        sw_db_free(db);
         return NULL;
     }
-    PGresult *res;
-    PQclear(PQprepare(db, "node", sql_node, 1, NULL));
-    PQclear(PQprepare(db, "bump",
-                      "UPDATE nodes SET generation = generation + 1"
-                      " WHERE id = $1 AND generation = $2",
-                      2, NULL));
-    PQclear(PQprepare(db, "alloc",
-                      "INSERT INTO allocations (server_id, node_id, vcpus, mem_guar_mb,"
-                      " mem_max_mb, disk_gb) VALUES ($1, $2, $3, $4, $5, $6)",
-                      6, NULL));
-    PQclear(PQprepare(db, "server",
-                      "UPDATE servers SET state = 'provisioning', node_id = $2,"
-                      " updated_at = now() WHERE id = $1 AND state = 'pending'",
-                      2, NULL));
-    /* this claimer's servers: pending ones with id hash % of == index */
-    char a1[16], a2[16];
-    snprintf(a1, sizeof a1, "%d", c->of);
-    snprintf(a2, sizeof a2, "%d", c->index);
-    const char *sp[2] = {a1, a2};
-    PGresult *srv = PQexecParams(db,
-                                 "SELECT s.id, p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb,"
-                                 " p.swap_mb, p.disk_gb FROM servers s JOIN plans p ON"
-                                 " p.id = s.plan_id WHERE s.state = 'pending' AND"
-                                 " abs(hashtext(s.id::text)) % $1::int = $2::int ORDER BY s.id",
-                                 2, NULL, sp, NULL, NULL, 0);
-    res = PQexecParams(db, sql_node, 1, NULL, (const char *[]){NULL}, NULL, NULL, 0);
-    if (!ok(srv, PGRES_TUPLES_OK, c) || !ok(res, PGRES_TUPLES_OK, c)) {
-        PQclear(srv);
-        PQclear(res);
-        PQfinish(db);
-        return NULL;
-    }
-    size_t n = (size_t)PQntuples(res);
-    struct sw_place_node *nodes = calloc(n ? n : 1, sizeof *nodes);
-    for (size_t i = 0; i < n; i++)
-        parse_node(res, (int)i, &nodes[i]);
-    PQclear(res);
-
-    uint64_t seed = 0x1234567ull + (uint64_t)c->index * 7919u;
-    int ns = PQntuples(srv);
+    int n = PQntuples(jobs);
     double t0 = now_s(), end = t0 + c->seconds;
-    for (int s = 0; s < ns && now_s() < end; s++) {
-        const char *sid = PQgetvalue(srv, s, 0);
-        struct sw_plan_size p = {sw_plan_kind_parse(PQgetvalue(srv, s, 1)),
-                                 atoll(PQgetvalue(srv, s, 2)), atoll(PQgetvalue(srv, s, 3)),
-                                 atoll(PQgetvalue(srv, s, 4)), atoll(PQgetvalue(srv, s, 5)),
-                                 atoll(PQgetvalue(srv, s, 6))};
-        struct sw_place_req r;
-        memset(&r, 0, sizeof r);
-        r.kind = p.kind;
-        sw_plan_demand(&p, &r.want);
-        size_t order[3];
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        size_t fit = sw_place_rank_top(nodes, n, &r, (uint32_t)(seed >> 20), order, 3, NULL);
-        bool done = false;
-        for (size_t k = 0; k < fit && k < 3 && !done; k++) {
-            struct sw_place_node *cand = &nodes[order[k]];
-            for (int t = 0; t < 3 && !done; t++) {
-                PQclear(PQexec(db, "BEGIN"));
-                const char *np[1] = {cand->id};
-                res = PQexecPrepared(db, "node", 1, np, NULL, NULL, 0);
-                if (!ok(res, PGRES_TUPLES_OK, c) || PQntuples(res) != 1) {
-                    PQclear(res);
-                    PQclear(PQexec(db, "ROLLBACK"));
-                    break;
-                }
-                parse_node(res, 0, cand); /* refresh the snapshot */
-                PQclear(res);
-                if (sw_place_check(cand, &r, NULL) != SW_PLACE_FITS) {
-                    PQclear(PQexec(db, "ROLLBACK"));
-                    c->no_room++;
-                    break; /* next candidate */
-                }
-                char gen[24];
-                snprintf(gen, sizeof gen, "%lld", (long long)cand->generation);
-                const char *bp[2] = {cand->id, gen};
-                res = PQexecPrepared(db, "bump", 2, bp, NULL, NULL, 0);
-                if (!ok(res, PGRES_COMMAND_OK, c)) {
-                    PQclear(res);
-                    PQclear(PQexec(db, "ROLLBACK"));
-                    break;
-                }
-                bool moved = strcmp(PQcmdTuples(res), "0") == 0;
-                PQclear(res);
-                if (moved) {
-                    PQclear(PQexec(db, "ROLLBACK"));
-                    c->conflicts++;
-                    continue; /* re-read this node (claim.c adds 2-20 ms jitter here) */
-                }
-                char w[SW_RC__COUNT][24];
-                for (int x = 0; x < SW_RC__COUNT; x++)
-                    snprintf(w[x], sizeof w[x], "%lld", (long long)r.want.v[x]);
-                const char *ap[6] = {sid, cand->id, w[0], w[1], w[2], w[3]};
-                res = PQexecPrepared(db, "alloc", 6, ap, NULL, NULL, 0);
-                bool good = ok(res, PGRES_COMMAND_OK, c);
-                PQclear(res);
-                const char *up[2] = {sid, cand->id};
-                res = good ? PQexecPrepared(db, "server", 2, up, NULL, NULL, 0) : NULL;
-                good = good && ok(res, PGRES_COMMAND_OK, c);
-                PQclear(res);
-                res = PQexec(db, good ? "COMMIT" : "ROLLBACK");
-                good = good && ok(res, PGRES_COMMAND_OK, c);
-                PQclear(res);
-                if (!good)
-                    break;
-                cand->generation++;
-                for (int x = 0; x < SW_RC__COUNT; x++)
-                    cand->used.v[x] += r.want.v[x];
-                c->claims++;
-                done = true;
-            }
-        }
-    }
+    for (int j = 0; j < n && now_s() < end; j++)
+        claim_one(db, PQgetvalue(jobs, j, 0), c);
     c->busy = now_s() - t0;
-    PQclear(srv);
-    free(nodes);
-    PQfinish(db);
+    PQclear(jobs);
+    sw_db_free(db);
     return NULL;
 }
 
@@ -616,29 +509,28 @@ static int run_claims(const char *conninfo, int claimers, double seconds)
 {
     struct claimer c[64];
     pthread_t th[64];
-    if (claimers < 1 || claimers > 64)
+    if (claimers < 1 || claimers > 64 || sw_crypto_init() < 0)
         return 1;
-    double t0 = now_s();
     for (int i = 0; i < claimers; i++) {
         c[i] = (struct claimer){.conninfo = conninfo, .index = i, .of = claimers,
                                 .seconds = seconds};
         pthread_create(&th[i], NULL, claimer_main, &c[i]);
     }
-    size_t claims = 0, conflicts = 0, no_room = 0, errors = 0;
+    size_t claims = 0, no_capacity = 0, contended = 0, other = 0, errors = 0;
     double busy = 0;
     for (int i = 0; i < claimers; i++) {
         pthread_join(th[i], NULL);
         claims += c[i].claims;
-        conflicts += c[i].conflicts;
-        no_room += c[i].no_room;
+        no_capacity += c[i].no_capacity;
+        contended += c[i].contended;
+        other += c[i].other;
         errors += c[i].errors;
         busy = c[i].busy > busy ? c[i].busy : busy;
     }
-    double wall = now_s() - t0;
-    (void)wall;
-    printf("claims claimers=%d claims=%zu seconds=%.3f per_s=%.0f conflicts=%zu "
-           "stale_no_room=%zu errors=%zu\n",
-           claimers, claims, busy, (double)claims / busy, conflicts, no_room, errors);
+    printf("claims claimers=%d claims=%zu seconds=%.3f per_s=%.0f no_capacity=%zu "
+           "contended=%zu other=%zu errors=%zu\n",
+           claimers, claims, busy, busy > 0 ? (double)claims / busy : 0.0, no_capacity,
+           contended, other, errors);
     return errors ? 1 : 0;
 }
 
@@ -658,8 +550,11 @@ int main(int argc, char **argv)
         return run_hetero(strtoul(argv[2], NULL, 10), strcmp(argv[3], "largest") == 0);
     if (argc == 3 && strcmp(argv[1], "hetero-htools") == 0)
         return run_hetero_htools(strtoul(argv[2], NULL, 10));
-    if (argc == 5 && strcmp(argv[1], "claims") == 0)
+    if (argc == 5 && strcmp(argv[1], "claims") == 0) {
+        /* debug: claim.c logs each generation conflict (claim.conflict) */
+        sw_log_init("bench", "debug");
         return run_claims(argv[2], atoi(argv[3]), atof(argv[4]));
+    }
     fprintf(stderr, "usage: scheduler decisions NODES COUNT [full]\n"
                     "       scheduler fill NODES CPUS RAM_MB DISK_GB VCPUS RAM_MB DISK_GB "
                     "CPU_RATIO\n"
