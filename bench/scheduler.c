@@ -29,6 +29,9 @@
  *       generation guard with jitter and retries, alternates, IPAM).
  *       Claims/s and the other outcomes; each generation conflict is a
  *       claim.conflict line on stderr (the log runs at debug).
+ *   scheduler demand KIND VCPUS RAM_MB BURST_RAM_MB SWAP_MB DISK_GB
+ *       what a plan asks of a node per resource class (sw_plan_demand), for
+ *       the scripts that model the same plans elsewhere.
  */
 #include "config.h"
 
@@ -534,6 +537,22 @@ static int run_claims(const char *conninfo, int claimers, double seconds)
     return errors ? 1 : 0;
 }
 
+/* ---- demand: what a plan asks of a node, per resource class ---- */
+
+static int run_demand(char **argv)
+{
+    struct sw_plan_size p = {sw_plan_kind_parse(argv[0]), atoll(argv[1]), atoll(argv[2]),
+                             atoll(argv[3]), atoll(argv[4]), atoll(argv[5])};
+    if (p.kind < 0)
+        return 2;
+    struct sw_amounts a;
+    sw_plan_demand(&p, &a);
+    for (int c = 0; c < SW_RC__COUNT; c++)
+        printf("%s%s=%lld", c ? " " : "", sw_res_class_name(c), (long long)a.v[c]);
+    printf("\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], "decisions") == 0)
@@ -555,11 +574,14 @@ int main(int argc, char **argv)
         sw_log_init("bench", "debug");
         return run_claims(argv[2], atoi(argv[3]), atof(argv[4]));
     }
+    if (argc == 8 && strcmp(argv[1], "demand") == 0)
+        return run_demand(argv + 2);
     fprintf(stderr, "usage: scheduler decisions NODES COUNT [full]\n"
                     "       scheduler fill NODES CPUS RAM_MB DISK_GB VCPUS RAM_MB DISK_GB "
                     "CPU_RATIO\n"
                     "       scheduler hetero NODES_PER_SIZE mix|largest\n"
                     "       scheduler hetero-htools NODES_PER_SIZE\n"
-                    "       scheduler claims CONNINFO CLAIMERS SECONDS\n");
+                    "       scheduler claims CONNINFO CLAIMERS SECONDS\n"
+                    "       scheduler demand KIND VCPUS RAM_MB BURST_RAM_MB SWAP_MB DISK_GB\n");
     return 2;
 }
