@@ -13,19 +13,36 @@
  *       fills an empty cluster of identical pv nodes with one instance size
  *       until nothing fits (what hspace --standard-alloc does); instances
  *       placed and seconds.
+ *   scheduler hetero NODES_PER_SIZE mix|largest
+ *       fills an empty cluster of three node sizes with a mix of four plan
+ *       sizes, drawn by weight in order of arrival (mix) or largest plan
+ *       first (largest), until none fits; instances, per plan, the volume
+ *       bound (per class, capacity over the smallest demand; the least) and
+ *       the fraction of it reached, use per class, seconds.
+ *   scheduler hetero-htools NODES_PER_SIZE
+ *       the same empty cluster in htools' text format, for hspace -t.
  *   scheduler claims CONNINFO CLAIMERS SECONDS
- *       CLAIMERS threads, each with its own connection, claim servers onto
- *       the nodes of the database for SECONDS: rank in memory over a
- *       snapshot, then the claim transaction of provisioner/claim.c (re-read
- *       the node and its use, re-check the fit, bump the generation under
- *       the "generation = read" guard, insert the allocation, mark the
- *       server provisioning). Claims/s, conflicts (guard matched no row),
- *       and whether the ledger stayed within capacity on every node.
+ *       CLAIMERS threads, each with its own connection, take the queued
+ *       create jobs of the database for SECONDS as the provisioner does:
+ *       sw_jobdb_load, then the product's sw_claim_place (provisioner/
+ *       claim.c, linked in: load the nodes, rank, claim under the
+ *       generation guard with jitter and retries, alternates, IPAM).
+ *       Claims/s and the other outcomes; each generation conflict is a
+ *       claim.conflict line on stderr (the log runs at debug).
+ *   scheduler demand KIND VCPUS RAM_MB BURST_RAM_MB SWAP_MB DISK_GB
+ *       what a plan asks of a node per resource class (sw_plan_demand), for
+ *       the scripts that model the same plans elsewhere.
  */
 #include "config.h"
 
+#include "core/crypto.h"
+#include "core/db.h"
 #include "core/enums.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "core/resource.h"
+#include "provisioner/claim.h"
+#include "provisioner/jobdb.h"
 #include "provisioner/placement.h"
 
 #include <libpq-fe.h>
@@ -86,11 +103,14 @@ static void mk_node(struct sw_place_node *n, size_t i)
     }
 }
 
-/* The plan mix: weight, plan. */
-static const struct {
+/* A plan of a mix and its share of the orders. */
+struct weighted_plan {
     int weight;
     struct sw_plan_size plan;
-} plan_mix[] = {
+};
+
+/* The plan mix. */
+static const struct weighted_plan plan_mix[] = {
     {30, {SW_KIND_CONTAINER, 1, 1024, 0, 512, 20}},
     {10, {SW_KIND_CONTAINER, 2, 4096, 0, 2048, 60}},
     {20, {SW_KIND_HVM, 2, 2048, 4096, 0, 40}},
@@ -100,18 +120,29 @@ static const struct {
 };
 #define N_PLANS (sizeof plan_mix / sizeof plan_mix[0])
 
-static int pick_plan(void)
+/* An index drawn with probability w[i] / sum(w); -1 when all are 0. */
+static int pick_weighted(const int *w, size_t n)
 {
     int total = 0;
-    for (size_t i = 0; i < N_PLANS; i++)
-        total += plan_mix[i].weight;
+    for (size_t i = 0; i < n; i++)
+        total += w[i];
+    if (total == 0)
+        return -1;
     int r = (int)(rnd() % (uint32_t)total);
-    for (size_t i = 0; i < N_PLANS; i++) {
-        if (r < plan_mix[i].weight)
+    for (size_t i = 0; i < n; i++) {
+        if (r < w[i])
             return (int)i;
-        r -= plan_mix[i].weight;
+        r -= w[i];
     }
-    return 0;
+    return -1;
+}
+
+static int pick_plan(void)
+{
+    int w[N_PLANS];
+    for (size_t i = 0; i < N_PLANS; i++)
+        w[i] = plan_mix[i].weight;
+    return pick_weighted(w, N_PLANS);
 }
 
 #define LIVE 2000
@@ -221,187 +252,259 @@ static int run_fill(size_t nodes, int64_t cpus, int64_t ram, int64_t disk, int64
     return 0;
 }
 
-/* ---- claims against PostgreSQL ---- */
+/* ---- hetero: three node sizes, four plan sizes (hspace --tiered-alloc) ---- */
 
-static const char sql_node[] =
-    "SELECT n.id, n.location_id, n.state, n.kinds::text, n.cpus, n.ram_mb,"
-    "       n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text, n.ram_ratio::text,"
-    "       n.generation, coalesce(u.vcpus, 0), coalesce(u.mem_guar, 0),"
-    "       coalesce(u.mem_max, 0), coalesce(u.disk, 0)"
-    "  FROM nodes n"
-    "  LEFT JOIN LATERAL ("
-    "       SELECT sum(a.vcpus) AS vcpus, sum(a.mem_guar_mb) AS mem_guar,"
-    "              sum(a.mem_max_mb) AS mem_max, sum(a.disk_gb) AS disk"
-    "         FROM allocations a WHERE a.node_id = n.id) u ON true"
-    " WHERE $1::uuid IS NULL OR n.id = $1::uuid"
-    " ORDER BY n.id";
+/* pv nodes (RAM ratio 1.0, CPU ratio 4): small, medium, large, of
+ * different shapes (GiB of RAM per CPU: 4, 6, 6; disk per CPU differs) */
+static const struct sw_node_inv het_sizes[] = {
+    {16, 65536, 0, 1000, 4000, 1000},
+    {32, 196608, 0, 2000, 4000, 1000},
+    {64, 393216, 0, 6000, 4000, 1000},
+};
+#define N_HET_SIZES (sizeof het_sizes / sizeof het_sizes[0])
 
-static int parse_node(const PGresult *res, int i, struct sw_place_node *n)
+/* The plan mix, with a memory-heavy and a CPU-heavy plan. */
+static const struct weighted_plan het_plans[] = {
+    {40, {SW_KIND_PV, 1, 2048, 0, 0, 20}},
+    {30, {SW_KIND_PV, 2, 4096, 0, 0, 40}},
+    {15, {SW_KIND_PV, 4, 16384, 0, 0, 80}},
+    {15, {SW_KIND_PV, 8, 8192, 0, 0, 160}},
+};
+#define N_HET_PLANS (sizeof het_plans / sizeof het_plans[0])
+
+/* per_size nodes of each size, interleaved. Returns owned (free()). */
+static struct sw_place_node *het_cluster(size_t per_size, size_t *n)
 {
-    memset(n, 0, sizeof *n);
-    snprintf(n->id, sizeof n->id, "%s", PQgetvalue(res, i, 0));
-    snprintf(n->location_id, sizeof n->location_id, "%s", PQgetvalue(res, i, 1));
-    n->state = sw_node_state_parse(PQgetvalue(res, i, 2));
-    if (n->state < 0 || sw_place_kinds_parse(PQgetvalue(res, i, 3), &n->kinds) < 0 ||
-        sw_ratio_parse(PQgetvalue(res, i, 8), &n->inv.cpu_ratio_milli) < 0 ||
-        sw_ratio_parse(PQgetvalue(res, i, 9), &n->inv.ram_ratio_milli) < 0)
-        return -1;
-    n->inv.cpus = atoll(PQgetvalue(res, i, 4));
-    n->inv.ram_mb = atoll(PQgetvalue(res, i, 5));
-    n->inv.reserved_ram_mb = atoll(PQgetvalue(res, i, 6));
-    n->inv.disk_gb = atoll(PQgetvalue(res, i, 7));
-    n->generation = atoll(PQgetvalue(res, i, 10));
+    *n = per_size * N_HET_SIZES;
+    struct sw_place_node *v = calloc(*n ? *n : 1, sizeof *v);
+    for (size_t i = 0; v && i < *n; i++) {
+        snprintf(v[i].id, sizeof v[i].id, "00000000-0000-4000-8000-%012u", (unsigned)i);
+        v[i].state = SW_NODE_ACTIVE;
+        v[i].kinds = ALL_KINDS;
+        v[i].inv = het_sizes[i % N_HET_SIZES];
+    }
+    return v;
+}
+
+/* The per-class minimum of the plans' demands. */
+static void het_min_demand(struct sw_amounts *min)
+{
+    for (size_t p = 0; p < N_HET_PLANS; p++) {
+        struct sw_amounts d;
+        sw_plan_demand(&het_plans[p].plan, &d);
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            if (p == 0 || d.v[c] < min->v[c])
+                min->v[c] = d.v[c];
+    }
+}
+
+/* The volume bound: per class, the cluster's capacity over the smallest
+ * demand of any plan in that class; the least of those. No placement of
+ * these plans (nor of anything at least that small) can hold more. */
+static int64_t het_bound(const struct sw_place_node *v, size_t n, struct sw_amounts *cap)
+{
+    struct sw_amounts min;
+    het_min_demand(&min);
+    memset(cap, 0, sizeof *cap);
+    for (size_t i = 0; i < n; i++) {
+        struct sw_amounts c1;
+        sw_node_capacity(&v[i].inv, &c1);
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            cap->v[c] += c1.v[c];
+    }
+    int64_t bound = INT64_MAX;
     for (int c = 0; c < SW_RC__COUNT; c++)
-        n->used.v[c] = atoll(PQgetvalue(res, i, 11 + c));
+        if (min.v[c] > 0 && cap->v[c] / min.v[c] < bound)
+            bound = cap->v[c] / min.v[c];
+    return bound;
+}
+
+/* Places one server of r where slipway's ranker puts it: true when placed. */
+static bool het_place(struct sw_place_node *v, size_t n, const struct sw_place_req *r)
+{
+    size_t order[3];
+    if (sw_place_rank_top(v, n, r, rnd(), order, 3, NULL) == 0)
+        return false;
+    for (int c = 0; c < SW_RC__COUNT; c++)
+        v[order[0]].used.v[c] += r->want.v[c];
+    return true;
+}
+
+/* A plan drawn by weight among those still fitting somewhere; -1 if none. */
+static int het_draw(const bool *live)
+{
+    int w[N_HET_PLANS];
+    for (size_t p = 0; p < N_HET_PLANS; p++)
+        w[p] = live[p] ? het_plans[p].weight : 0;
+    return pick_weighted(w, N_HET_PLANS);
+}
+
+/* Fills the cluster: "mix" draws plans by weight in arrival order (a plan
+ * that fits nowhere leaves the draw) until none fits; "largest" fills with
+ * each plan, the most RAM first, until it fits nowhere (tiered). */
+static size_t het_fill(struct sw_place_node *v, size_t n, bool largest, size_t *per_plan)
+{
+    struct sw_place_req reqs[N_HET_PLANS];
+    bool live[N_HET_PLANS];
+    for (size_t p = 0; p < N_HET_PLANS; p++) {
+        memset(&reqs[p], 0, sizeof reqs[p]);
+        reqs[p].kind = het_plans[p].plan.kind;
+        sw_plan_demand(&het_plans[p].plan, &reqs[p].want);
+        live[p] = true;
+        per_plan[p] = 0;
+    }
+    size_t placed = 0;
+    for (;;) {
+        int p = -1;
+        for (size_t q = 0; largest && q < N_HET_PLANS; q++)
+            if (live[q] && (p < 0 || het_plans[q].plan.ram_mb > het_plans[p].plan.ram_mb))
+                p = (int)q;
+        if (!largest)
+            p = het_draw(live);
+        if (p < 0)
+            return placed;
+        if (het_place(v, n, &reqs[p])) {
+            per_plan[p]++;
+            placed++;
+        } else {
+            live[p] = false;
+        }
+    }
+}
+
+static int run_hetero(size_t per_size, bool largest)
+{
+    size_t n, per_plan[N_HET_PLANS];
+    struct sw_place_node *v = het_cluster(per_size, &n);
+    if (!v)
+        return 1;
+    struct sw_amounts cap, used = {{0}};
+    int64_t bound = het_bound(v, n, &cap);
+    double t0 = now_s();
+    size_t placed = het_fill(v, n, largest, per_plan);
+    double secs = now_s() - t0;
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < SW_RC__COUNT; c++)
+            used.v[c] += v[i].used.v[c];
+    printf("hetero nodes=%zu order=%s instances=%zu bound=%lld fraction=%.3f per_plan=", n,
+           largest ? "largest" : "mix", placed, (long long)bound, (double)placed / (double)bound);
+    for (size_t p = 0; p < N_HET_PLANS; p++)
+        printf("%s%zu", p ? "," : "", per_plan[p]);
+    printf(" vcpu_used=%.3f mem_used=%.3f disk_used=%.3f seconds=%.6f\n",
+           (double)used.v[SW_RC_VCPU] / (double)cap.v[SW_RC_VCPU],
+           (double)used.v[SW_RC_MEM_GUAR] / (double)cap.v[SW_RC_MEM_GUAR],
+           (double)used.v[SW_RC_DISK] / (double)cap.v[SW_RC_DISK], secs);
+    free(v);
     return 0;
 }
+
+/* The same cluster in htools' text format (hspace -t), empty, with an
+ * instance policy from the smallest to the largest plan in each dimension
+ * (so --tiered-alloc never goes below the smallest plan). On stderr,
+ * "tiered=DISK_MIB,RAM_MB,VCPUS": the largest plan in each dimension,
+ * where --tiered-alloc starts. */
+static int run_hetero_htools(size_t per_size)
+{
+    size_t n;
+    struct sw_place_node *v = het_cluster(per_size, &n);
+    if (!v)
+        return 1;
+    printf("group-01|fake-uuid-01|preferred||\n\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct sw_node_inv *k = &v[i].inv;
+        printf("node-%04zu|%lld|0|%lld|%lld|%lld|%lld|%c|fake-uuid-01|1||N|0|1|1.0\n", i,
+               (long long)k->ram_mb, (long long)k->ram_mb, (long long)k->disk_gb * 1024,
+               (long long)k->disk_gb * 1024, (long long)k->cpus, i == 0 ? 'M' : 'N');
+    }
+    int64_t lo[3] = {INT64_MAX, INT64_MAX, INT64_MAX}, hi[3] = {0, 0, 0}; /* ram, cpu, disk */
+    for (size_t p = 0; p < N_HET_PLANS; p++) {
+        const struct sw_plan_size *s = &het_plans[p].plan;
+        int64_t x[3] = {s->ram_mb, s->vcpus, s->disk_gb * 1024};
+        for (int d = 0; d < 3; d++) {
+            lo[d] = x[d] < lo[d] ? x[d] : lo[d];
+            hi[d] = x[d] > hi[d] ? x[d] : hi[d];
+        }
+    }
+    char ratio[24];
+    sw_ratio_format(het_sizes[0].cpu_ratio_milli, ratio);
+    for (int g = 0; g < 2; g++)
+        printf("%s%s|%lld,%lld,%lld,1,1,1|%lld,%lld,%lld,1,1,1;%lld,%lld,%lld,1,1,1|plain|%s|32.0\n",
+               g ? "" : "\n\n", g ? "group-01" : "", (long long)hi[0], (long long)hi[1],
+               (long long)hi[2], (long long)lo[0], (long long)lo[1], (long long)lo[2],
+               (long long)hi[0], (long long)hi[1], (long long)hi[2], ratio);
+    fprintf(stderr, "tiered=%lld,%lld,%lld\n", (long long)hi[2], (long long)hi[0], (long long)hi[1]);
+    free(v);
+    return 0;
+}
+
+/* ---- claims against PostgreSQL: the product's claim ---- */
 
 struct claimer {
     const char *conninfo;
     int index, of;
     double seconds;
-    size_t claims, conflicts, no_room, errors;
+    size_t claims, no_capacity, contended, other, errors;
     double busy;
 };
 
-static bool ok(PGresult *res, ExecStatusType want, struct claimer *c)
+/* This claimer's queued create jobs (id hash % of = index), by id. */
+static PGresult *my_jobs(struct sw_db *db, const struct claimer *c, struct sw_err *err)
 {
-    if (PQresultStatus(res) == want)
-        return true;
-    if (c->errors++ < 3)
-        fprintf(stderr, "claimer %d: %s", c->index, PQresultErrorMessage(res));
-    return false;
+    char of[16], index[16];
+    snprintf(of, sizeof of, "%d", c->of);
+    snprintf(index, sizeof index, "%d", c->index);
+    return sw_db_exec(db, err,
+                      "SELECT j.id FROM jobs j WHERE j.state = 'queued' AND j.type = 'create'"
+                      " AND abs(hashtext(j.id::text)) % $1::int = $2::int ORDER BY j.id",
+                      SW_PARAMS(of, index));
+}
+
+/* One job as the jobs consumer takes it (provisioner/jobs.c): load it,
+ * then sw_claim_place (rank, claim with the generation guard, alternates,
+ * addresses). Dispatch to the node's stream is not part of the claim. */
+static void claim_one(struct sw_db *db, const char *job_id, struct claimer *c)
+{
+    struct sw_job_row row;
+    struct sw_claim_result res;
+    struct sw_err err;
+    sw_err_clear(&err);
+    int found = sw_jobdb_load(db, job_id, false, &row, &err);
+    if (found <= 0 || sw_claim_place(db, &row, &res, &err) < 0) {
+        if (c->errors++ < 3)
+            fprintf(stderr, "claimer %d: job %s: %s (%s)\n", c->index, job_id,
+                    found == 0 ? "not found" : err.msg, err.detail);
+        return;
+    }
+    if (res.outcome == SW_CLAIM_OK)
+        c->claims++;
+    else if (res.outcome == SW_CLAIM_NO_CAPACITY)
+        c->no_capacity++;
+    else if (res.outcome == SW_CLAIM_CONTENDED)
+        c->contended++;
+    else
+        c->other++;
 }
 
 static void *claimer_main(void *arg)
 {
     struct claimer *c = arg;
-    PGconn *db = PQconnectdb(c->conninfo);
-    if (PQstatus(db) != CONNECTION_OK) {
-        fprintf(stderr, "claimer %d: %s", c->index, PQerrorMessage(db));
+    struct sw_err err;
+    sw_err_clear(&err);
+    struct sw_db *db = sw_db_connect(c->conninfo, &err);
+    PGresult *jobs = db ? my_jobs(db, c, &err) : NULL;
+    if (!jobs) {
+        fprintf(stderr, "claimer %d: %s (%s)\n", c->index, err.msg, err.detail);
         c->errors++;
-        PQfinish(db);
+        sw_db_free(db);
         return NULL;
     }
-    PGresult *res;
-    PQclear(PQprepare(db, "node", sql_node, 1, NULL));
-    PQclear(PQprepare(db, "bump",
-                      "UPDATE nodes SET generation = generation + 1"
-                      " WHERE id = $1 AND generation = $2",
-                      2, NULL));
-    PQclear(PQprepare(db, "alloc",
-                      "INSERT INTO allocations (server_id, node_id, vcpus, mem_guar_mb,"
-                      " mem_max_mb, disk_gb) VALUES ($1, $2, $3, $4, $5, $6)",
-                      6, NULL));
-    PQclear(PQprepare(db, "server",
-                      "UPDATE servers SET state = 'provisioning', node_id = $2,"
-                      " updated_at = now() WHERE id = $1 AND state = 'pending'",
-                      2, NULL));
-    /* this claimer's servers: pending ones with id hash % of == index */
-    char a1[16], a2[16];
-    snprintf(a1, sizeof a1, "%d", c->of);
-    snprintf(a2, sizeof a2, "%d", c->index);
-    const char *sp[2] = {a1, a2};
-    PGresult *srv = PQexecParams(db,
-                                 "SELECT s.id, p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb,"
-                                 " p.swap_mb, p.disk_gb FROM servers s JOIN plans p ON"
-                                 " p.id = s.plan_id WHERE s.state = 'pending' AND"
-                                 " abs(hashtext(s.id::text)) % $1::int = $2::int ORDER BY s.id",
-                                 2, NULL, sp, NULL, NULL, 0);
-    res = PQexecParams(db, sql_node, 1, NULL, (const char *[]){NULL}, NULL, NULL, 0);
-    if (!ok(srv, PGRES_TUPLES_OK, c) || !ok(res, PGRES_TUPLES_OK, c)) {
-        PQclear(srv);
-        PQclear(res);
-        PQfinish(db);
-        return NULL;
-    }
-    size_t n = (size_t)PQntuples(res);
-    struct sw_place_node *nodes = calloc(n ? n : 1, sizeof *nodes);
-    for (size_t i = 0; i < n; i++)
-        parse_node(res, (int)i, &nodes[i]);
-    PQclear(res);
-
-    uint64_t seed = 0x1234567ull + (uint64_t)c->index * 7919u;
-    int ns = PQntuples(srv);
+    int n = PQntuples(jobs);
     double t0 = now_s(), end = t0 + c->seconds;
-    for (int s = 0; s < ns && now_s() < end; s++) {
-        const char *sid = PQgetvalue(srv, s, 0);
-        struct sw_plan_size p = {sw_plan_kind_parse(PQgetvalue(srv, s, 1)),
-                                 atoll(PQgetvalue(srv, s, 2)), atoll(PQgetvalue(srv, s, 3)),
-                                 atoll(PQgetvalue(srv, s, 4)), atoll(PQgetvalue(srv, s, 5)),
-                                 atoll(PQgetvalue(srv, s, 6))};
-        struct sw_place_req r;
-        memset(&r, 0, sizeof r);
-        r.kind = p.kind;
-        sw_plan_demand(&p, &r.want);
-        size_t order[3];
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        size_t fit = sw_place_rank_top(nodes, n, &r, (uint32_t)(seed >> 20), order, 3, NULL);
-        bool done = false;
-        for (size_t k = 0; k < fit && k < 3 && !done; k++) {
-            struct sw_place_node *cand = &nodes[order[k]];
-            for (int t = 0; t < 3 && !done; t++) {
-                PQclear(PQexec(db, "BEGIN"));
-                const char *np[1] = {cand->id};
-                res = PQexecPrepared(db, "node", 1, np, NULL, NULL, 0);
-                if (!ok(res, PGRES_TUPLES_OK, c) || PQntuples(res) != 1) {
-                    PQclear(res);
-                    PQclear(PQexec(db, "ROLLBACK"));
-                    break;
-                }
-                parse_node(res, 0, cand); /* refresh the snapshot */
-                PQclear(res);
-                if (sw_place_check(cand, &r, NULL) != SW_PLACE_FITS) {
-                    PQclear(PQexec(db, "ROLLBACK"));
-                    c->no_room++;
-                    break; /* next candidate */
-                }
-                char gen[24];
-                snprintf(gen, sizeof gen, "%lld", (long long)cand->generation);
-                const char *bp[2] = {cand->id, gen};
-                res = PQexecPrepared(db, "bump", 2, bp, NULL, NULL, 0);
-                if (!ok(res, PGRES_COMMAND_OK, c)) {
-                    PQclear(res);
-                    PQclear(PQexec(db, "ROLLBACK"));
-                    break;
-                }
-                bool moved = strcmp(PQcmdTuples(res), "0") == 0;
-                PQclear(res);
-                if (moved) {
-                    PQclear(PQexec(db, "ROLLBACK"));
-                    c->conflicts++;
-                    continue; /* re-read this node (claim.c adds 2-20 ms jitter here) */
-                }
-                char w[SW_RC__COUNT][24];
-                for (int x = 0; x < SW_RC__COUNT; x++)
-                    snprintf(w[x], sizeof w[x], "%lld", (long long)r.want.v[x]);
-                const char *ap[6] = {sid, cand->id, w[0], w[1], w[2], w[3]};
-                res = PQexecPrepared(db, "alloc", 6, ap, NULL, NULL, 0);
-                bool good = ok(res, PGRES_COMMAND_OK, c);
-                PQclear(res);
-                const char *up[2] = {sid, cand->id};
-                res = good ? PQexecPrepared(db, "server", 2, up, NULL, NULL, 0) : NULL;
-                good = good && ok(res, PGRES_COMMAND_OK, c);
-                PQclear(res);
-                res = PQexec(db, good ? "COMMIT" : "ROLLBACK");
-                good = good && ok(res, PGRES_COMMAND_OK, c);
-                PQclear(res);
-                if (!good)
-                    break;
-                cand->generation++;
-                for (int x = 0; x < SW_RC__COUNT; x++)
-                    cand->used.v[x] += r.want.v[x];
-                c->claims++;
-                done = true;
-            }
-        }
-    }
+    for (int j = 0; j < n && now_s() < end; j++)
+        claim_one(db, PQgetvalue(jobs, j, 0), c);
     c->busy = now_s() - t0;
-    PQclear(srv);
-    free(nodes);
-    PQfinish(db);
+    PQclear(jobs);
+    sw_db_free(db);
     return NULL;
 }
 
@@ -409,30 +512,45 @@ static int run_claims(const char *conninfo, int claimers, double seconds)
 {
     struct claimer c[64];
     pthread_t th[64];
-    if (claimers < 1 || claimers > 64)
+    if (claimers < 1 || claimers > 64 || sw_crypto_init() < 0)
         return 1;
-    double t0 = now_s();
     for (int i = 0; i < claimers; i++) {
         c[i] = (struct claimer){.conninfo = conninfo, .index = i, .of = claimers,
                                 .seconds = seconds};
         pthread_create(&th[i], NULL, claimer_main, &c[i]);
     }
-    size_t claims = 0, conflicts = 0, no_room = 0, errors = 0;
+    size_t claims = 0, no_capacity = 0, contended = 0, other = 0, errors = 0;
     double busy = 0;
     for (int i = 0; i < claimers; i++) {
         pthread_join(th[i], NULL);
         claims += c[i].claims;
-        conflicts += c[i].conflicts;
-        no_room += c[i].no_room;
+        no_capacity += c[i].no_capacity;
+        contended += c[i].contended;
+        other += c[i].other;
         errors += c[i].errors;
         busy = c[i].busy > busy ? c[i].busy : busy;
     }
-    double wall = now_s() - t0;
-    (void)wall;
-    printf("claims claimers=%d claims=%zu seconds=%.3f per_s=%.0f conflicts=%zu "
-           "stale_no_room=%zu errors=%zu\n",
-           claimers, claims, busy, (double)claims / busy, conflicts, no_room, errors);
+    printf("claims claimers=%d claims=%zu seconds=%.3f per_s=%.0f no_capacity=%zu "
+           "contended=%zu other=%zu errors=%zu\n",
+           claimers, claims, busy, busy > 0 ? (double)claims / busy : 0.0, no_capacity,
+           contended, other, errors);
     return errors ? 1 : 0;
+}
+
+/* ---- demand: what a plan asks of a node, per resource class ---- */
+
+static int run_demand(char **argv)
+{
+    struct sw_plan_size p = {sw_plan_kind_parse(argv[0]), atoll(argv[1]), atoll(argv[2]),
+                             atoll(argv[3]), atoll(argv[4]), atoll(argv[5])};
+    if (p.kind < 0)
+        return 2;
+    struct sw_amounts a;
+    sw_plan_demand(&p, &a);
+    for (int c = 0; c < SW_RC__COUNT; c++)
+        printf("%s%s=%lld", c ? " " : "", sw_res_class_name(c), (long long)a.v[c]);
+    printf("\n");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -447,11 +565,23 @@ int main(int argc, char **argv)
         return run_fill(strtoul(argv[2], NULL, 10), atoll(argv[3]), atoll(argv[4]),
                         atoll(argv[5]), atoll(argv[6]), atoll(argv[7]), atoll(argv[8]), cpu_milli);
     }
-    if (argc == 5 && strcmp(argv[1], "claims") == 0)
+    if (argc == 4 && strcmp(argv[1], "hetero") == 0)
+        return run_hetero(strtoul(argv[2], NULL, 10), strcmp(argv[3], "largest") == 0);
+    if (argc == 3 && strcmp(argv[1], "hetero-htools") == 0)
+        return run_hetero_htools(strtoul(argv[2], NULL, 10));
+    if (argc == 5 && strcmp(argv[1], "claims") == 0) {
+        /* debug: claim.c logs each generation conflict (claim.conflict) */
+        sw_log_init("bench", "debug");
         return run_claims(argv[2], atoi(argv[3]), atof(argv[4]));
+    }
+    if (argc == 8 && strcmp(argv[1], "demand") == 0)
+        return run_demand(argv + 2);
     fprintf(stderr, "usage: scheduler decisions NODES COUNT [full]\n"
                     "       scheduler fill NODES CPUS RAM_MB DISK_GB VCPUS RAM_MB DISK_GB "
                     "CPU_RATIO\n"
-                    "       scheduler claims CONNINFO CLAIMERS SECONDS\n");
+                    "       scheduler hetero NODES_PER_SIZE mix|largest\n"
+                    "       scheduler hetero-htools NODES_PER_SIZE\n"
+                    "       scheduler claims CONNINFO CLAIMERS SECONDS\n"
+                    "       scheduler demand KIND VCPUS RAM_MB BURST_RAM_MB SWAP_MB DISK_GB\n");
     return 2;
 }

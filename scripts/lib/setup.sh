@@ -12,9 +12,17 @@ SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohtt
  libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
  python3 cppcheck clang-tidy clang libclang-rt-14-dev libxml2-dev"
 
+# What bench/scheduler.sh compares slipway with, installed by it when
+# missing (minutes; not needed to build, run or test): Ganeti's hspace, and
+# OpenStack Placement behind uwsgi on PostgreSQL.
+SW_BENCH_HSPACE_PACKAGES="ganeti-htools-3.0"
+SW_BENCH_PLACEMENT_PACKAGES="python3-placement python3-psycopg2 uwsgi-core uwsgi-plugin-python3"
+
+# sw_setup_install [PACKAGES]: installs those of PACKAGES (default
+# SW_PACKAGES) that are missing.
 sw_setup_install() {
     local missing=() p
-    for p in $SW_PACKAGES; do
+    for p in ${1:-$SW_PACKAGES}; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0

@@ -17,6 +17,7 @@ attacking customer) and A2; reseller R2 (the victim) with customer B.
 import base64
 import concurrent.futures
 import http.client as httpclient
+import ipaddress
 import select
 import json
 import os
@@ -292,10 +293,18 @@ def case_enumeration(R1, A, R2, B, V):
                      "external_id": "victim-ext"})
     row("R1 creates a customer with B's external id", "201: external ids are per reseller (no oracle)",
         st, st == 201)
+    # Emails are global login names (a unique index on lower(email)), so
+    # the answer is 409 conflict (API.md), the same whoever holds the email;
+    # it tells nothing of B beyond that, and B stays R2's.
     st, t, _ = http("POST", "/v1/reseller/customers", R1.token,
-                    {"email": B.email, "name": "E"})
-    row("R1 creates a customer with B's email", "409 (emails are global login names)",
-        f"{st} {t[:80]}", None)
+                    {"email": B.email.upper(), "name": "E"})
+    holders = psql("SELECT string_agg(id || ':' || coalesce(reseller_id::text, '-'), ' ')"
+                   f" FROM accounts WHERE lower(email) = lower({q(B.email)})")
+    row("R1 creates a customer with B's email (case-varied)",
+        "409 conflict, nothing of B in the body; B the only holder, still R2's",
+        f"{st} {t[:80]}; holders {holders}",
+        st == 409 and error_shape(t, "conflict") and B.id not in t and R2.id not in t
+        and holders == f"{B.id}:{R2.id}")
 
     # Every id the API handed out is a random UUID v4.
     seen = set()
@@ -873,11 +882,45 @@ def hook_row(account, url):
 
 
 def delivery_summary(wid):
-    """(deliveries, not failed, attempts, attempts with an HTTP status)"""
+    """(deliveries, not failed, attempts, attempts with an HTTP status,
+    attempts the deliverer refused before connecting: by the address it
+    would connect to, or by the URL itself, billing/hooks.c)"""
     r = psql("SELECT count(DISTINCT d.id), count(DISTINCT d.id) FILTER (WHERE d.state <> 'failed'),"
-             " count(a.id), count(a.status_code) FROM webhook_deliveries d LEFT JOIN webhook_attempts a"
+             " count(a.id), count(a.status_code),"
+             " count(a.id) FILTER (WHERE a.error LIKE 'refused to connect to %'"
+             "  OR a.error = 'the endpoint''s url is not valid')"
+             " FROM webhook_deliveries d LEFT JOIN webhook_attempts a"
              f" ON a.delivery_id = d.id WHERE d.webhook_id = {q(wid)}")
     return tuple(int(x) for x in r.split("|"))
+
+
+def loopback_names():
+    """Names (not "localhost", which the panel refuses by name) that
+    resolve here to loopback addresses only: the host's own names and the
+    aliases /etc/hosts gives 127/8 or ::1 (Debian writes ip6-localhost
+    there, Docker too)."""
+    cands = [socket.gethostname(), socket.getfqdn()]
+    try:
+        with open("/etc/hosts") as f:
+            for line in f:
+                w = line.split("#")[0].split()
+                if len(w) > 1 and w[0].startswith(("127.", "::1")):
+                    cands += w[1:]
+    except OSError:
+        pass
+    names = []
+    for c in cands:
+        low = c.lower().rstrip(".")
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", low) or low == "localhost" \
+                or low.endswith(".localhost") or low in names:
+            continue
+        try:
+            addrs = {a[4][0] for a in socket.getaddrinfo(low, None, proto=socket.IPPROTO_TCP)}
+        except OSError:
+            continue
+        if addrs and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs):
+            names.append(low)
+    return names[:3]
 
 
 def deliveries(wid):
@@ -918,17 +961,11 @@ def case_webhooks(R1):
     # Names the panel cannot judge (they resolve only at delivery), and rows
     # that bypass the panel (written before the rule, or by hand): the
     # deliverer must refuse to connect.
-    host = socket.gethostname()
-    try:
-        host_loop = socket.gethostbyname(host).startswith("127.")
-    except OSError:
-        host_loop = False
-    names = [f"http://localhost.:{p}/dot"]
-    if host_loop:
-        names.append(f"http://{host}:{p}/dns")
-    else:
-        row(f"a DNS name resolving to loopback ({host})", "refused at delivery",
-            "not run: the host name does not resolve to 127/8", None)
+    loop = loopback_names()
+    row("a name other than localhost resolves to loopback here (for the next rows)",
+        "at least one (host name or /etc/hosts alias)", loop or "none: add one to /etc/hosts",
+        bool(loop))
+    names = [f"http://localhost.:{p}/dot"] + [f"http://{h}:{p}/dns" for h in loop]
     made = {}
     for u in names:
         st, t, _ = http("POST", "/v1/webhooks", R1.token, {"url": u, "events": ["order.created"]})
@@ -945,11 +982,11 @@ def case_webhooks(R1):
         return all(s[0] > 0 and s[1] == 0 for s in map(delivery_summary, made.values()))
     wait_for(done, 20, 0.25)
     for u, w in made.items():
-        n, pending, att, with_status = delivery_summary(w)
-        ok = n > 0 and pending == 0 and att >= n and with_status == 0
-        row(f"delivery to {u}", "failed; attempts without an HTTP answer (never connected)",
-            f"{n} deliveries, {pending} not failed, {att} attempts, {with_status} answered:"
-            f" {deliveries(w)[:90]}", ok)
+        n, pending, att, with_status, refused = delivery_summary(w)
+        ok = n > 0 and pending == 0 and att >= n and with_status == 0 and refused == att
+        row(f"delivery to {u}", "failed; every attempt refused before connecting",
+            f"{n} deliveries, {pending} not failed, {att} attempts, {with_status} answered,"
+            f" {refused} refused: {deliveries(w)[:90]}", ok)
     row("the receiver on 127.0.0.1 got nothing", "0 requests", len(rcv.hits), not rcv.hits)
     rcv.srv.shutdown()
 

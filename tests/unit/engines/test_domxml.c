@@ -1,7 +1,9 @@
 /* Tests of engines/domxml.c and the domain XML the drivers render: golden
  * files under tests/golden/domain/ (SW_TEST_REGENERATE_OUTPUT=1 rewrites
  * them, as libvirt's VIR_TEST_REGENERATE_OUTPUT), each validated with
- * virt-xml-validate when it is installed. */
+ * virt-xml-validate. Without the validator (package libvirt-clients) the
+ * other checks still run, and the test then reports SKIP (exit 77), not
+ * PASS, since the golden files were not validated. */
 #include "config.h"
 #include "engines/domdef.h"
 #include "engines/domxml.h"
@@ -100,10 +102,8 @@ static const char *validator(void)
 static void validate(const char *path)
 {
     const char *tool = validator();
-    if (!tool) {
-        fprintf(stderr, "# virt-xml-validate not found; %s not validated\n", path);
-        return;
-    }
+    if (!tool)
+        return; /* main() reports the whole test as skipped */
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -338,5 +338,11 @@ int main(void)
         cmocka_unit_test(test_bad_job),
         cmocka_unit_test(test_targets),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (rc == 0 && !validator()) {
+        fprintf(stderr, "# SKIP: virt-xml-validate is not installed (package libvirt-clients),"
+                        " so the golden domain XML was not validated\n");
+        return 77; /* automake's SKIP */
+    }
+    return rc;
 }

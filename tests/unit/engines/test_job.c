@@ -78,8 +78,15 @@ static void test_other_node(void **state)
     struct sw_msg_node_job job;
     sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_CREATE, SERVER);
     snprintf(job.node_id, sizeof job.node_id, "00000000-0000-4000-8000-00000000000b");
+    SW_AUTOFREE char *payload = sw_msg_node_job_encode(&job);
     struct sw_msg_result res;
-    assert_int_equal(handle(t, NULL, &job, &res), -1);
+    struct sw_err err;
+    sw_err_clear(&err);
+    /* refused as poison (dead-lettered, never retried), saying why */
+    assert_int_equal(sw_engine_job_handle(&t->eng, NULL, payload, &res, &err), -1);
+    assert_int_equal(err.code, SW_EINVALID);
+    assert_false(err.retryable);
+    assert_string_equal(err.msg, "the job is addressed to another node");
     assert_null(virDomainLookupByUUIDString(t->conn, SERVER)); /* nothing was run */
 }
 
