@@ -1,8 +1,9 @@
 /* slipway-billing: consumes stream "usage" (group "billing") and stores
  * each sample once; a second thread keeps draft invoices current,
  * finalizes months that are over and runs dunning (cycle.c). Webhooks are
- * the billing hooks'. SIGTERM or SIGINT stops it cleanly after the entry
- * in hand.
+ * the billing hooks'. Three threads: the usage consumer, the cycle and
+ * the hooks; main waits for SIGTERM or SIGINT (core/daemon.h) and stops
+ * them, the consumer after the entry in hand.
  */
 #include "config.h"
 
@@ -11,7 +12,7 @@
 #include "billing/usage.h"
 #include "core/alloc.h"
 #include "core/conf.h"
-#include "core/crypto.h"
+#include "core/daemon.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -20,18 +21,7 @@
 #include "core/worker.h"
 
 #include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stopping = 1;
-}
 
 struct billing {
     const char *db_url, *redis_url;
@@ -79,67 +69,94 @@ static void handle_usage_batch(void *ctx, const struct sw_stream_entry *const *v
     free(at);
 }
 
-static bool is_stopping(void *arg)
+static const struct sw_daemon daemon_info = {
+    "billing",
+    "usage: slipway-billing\n"
+    "Stores usage samples from Redis stream \"usage\" once each, keeps\n"
+    "draft invoices current, finalizes months and runs dunning.\n"
+    "Configured by environment variables; see slipwayctl config.\n",
+};
+
+/* The usage consumer's thread; arg is its struct sw_worker. */
+static void *usage_main(void *arg)
 {
-    (void)arg;
-    return stopping != 0;
+    sw_worker_run(arg);
+    return NULL;
+}
+
+/* The cycle's keys; 0, or -1 with err. */
+static int load_cycle(struct sw_billing_cycle *cycle, const char *db_url, struct sw_err *err)
+{
+    long interval, due, grace;
+    if (sw_conf_long("SLIPWAY_BILLING_INTERVAL", 1, 86400, &interval, err) < 0 ||
+        sw_conf_long("SLIPWAY_INVOICE_DUE_DAYS", 0, 3650, &due, err) < 0 ||
+        sw_conf_long("SLIPWAY_DUNNING_GRACE_DAYS", 0, 3650, &grace, err) < 0)
+        return -1;
+    *cycle = (struct sw_billing_cycle){db_url, interval, (int)due, (int)grace, sw_daemon_stopping,
+                                       NULL};
+    return 0;
+}
+
+/* Stops and joins a thread started before the start-up failed. */
+static void stop_early(pthread_t t)
+{
+    sw_daemon_stop();
+    pthread_join(t, NULL);
+}
+
+/* Starts the cycle thread, the hooks and the usage thread, waits for the
+ * stop, and stops them in the opposite order. 0, or -1 with err. */
+static int run(struct sw_billing_cycle *cycle, struct sw_worker *w, struct sw_err *err)
+{
+    pthread_t cycle_thread, usage_thread;
+    if (pthread_create(&cycle_thread, NULL, sw_billing_cycle_run, cycle) != 0) {
+        SW_ERR(err, SW_EINTERNAL, "could not start the billing cycle thread");
+        return -1;
+    }
+    struct sw_hooks *hooks = sw_hooks_start(cycle->db_url, err);
+    if (!hooks) {
+        stop_early(cycle_thread);
+        return -1;
+    }
+    if (pthread_create(&usage_thread, NULL, usage_main, w) != 0) {
+        SW_ERR(err, SW_EINTERNAL, "could not start the usage thread");
+        sw_hooks_stop(hooks);
+        stop_early(cycle_thread);
+        return -1;
+    }
+    sw_daemon_wait();
+    pthread_join(usage_thread, NULL);
+    sw_hooks_stop(hooks);
+    pthread_join(cycle_thread, NULL);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1) {
-        fprintf(argc > 1 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-                "usage: slipway-billing\n"
-                "Stores usage samples from Redis stream \"usage\" once each, keeps\n"
-                "draft invoices current, finalizes months and runs dunning.\n"
-                "Configured by environment variables; see slipwayctl config.\n");
-        return strcmp(argv[1], "--help") == 0 ? 0 : 2;
-    }
-    if (sw_log_init("billing", sw_conf_get("SLIPWAY_LOG_LEVEL")) < 0) {
-        fprintf(stderr, "slipway-billing: SLIPWAY_LOG_LEVEL must be debug, info, warn, "
-                        "error or off\n");
-        return 2;
-    }
-    if (sw_crypto_init() < 0) {
-        sw_error("startup.failed", "msg=\"could not initialise libsodium\"");
-        return 1;
-    }
+    int status;
+    if (sw_daemon_start(&daemon_info, argc, argv, &status) < 0)
+        return status;
     struct sw_err err;
     sw_err_clear(&err);
-    struct billing b = {0};
-    long idle_ms = 0;
-    b.db_url = sw_conf_require("SLIPWAY_DATABASE_URL", &err);
-    b.redis_url = b.db_url ? sw_conf_require("SLIPWAY_REDIS_URL", &err) : NULL;
-    long interval = 0, due = 0, grace = 0;
-    if (!b.redis_url || sw_conf_long("SLIPWAY_CLAIM_IDLE_MS", 100, 86400000L, &idle_ms, &err) < 0 ||
-        sw_conf_long("SLIPWAY_BILLING_INTERVAL", 1, 86400, &interval, &err) < 0 ||
-        sw_conf_long("SLIPWAY_INVOICE_DUE_DAYS", 0, 3650, &due, &err) < 0 ||
-        sw_conf_long("SLIPWAY_DUNNING_GRACE_DAYS", 0, 3650, &grace, &err) < 0) {
-        sw_log_err(SW_LOG_ERROR, "startup.failed", &err);
-        return 2;
+    struct sw_daemon_conf dc = {0};
+    struct sw_billing_cycle cycle;
+    if (sw_daemon_conf_load(&dc, &err) < 0 || load_cycle(&cycle, dc.db_url, &err) < 0) {
+        sw_daemon_conf_release(&dc);
+        return sw_daemon_fail(&err);
     }
-    char *consumer = sw_conf_consumer_name();
-
-    signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-
+    struct billing b = {.db_url = dc.db_url, .redis_url = dc.redis_url};
     struct sw_consumer c = {
         .stream = SW_STREAM_USAGE,
         .group = SW_GROUP_BILLING,
-        .consumer = consumer,
-        .min_idle_ms = idle_ms,
+        .consumer = dc.consumer,
+        .min_idle_ms = dc.claim_idle_ms,
         .count = USAGE_BATCH,
         .handle_batch = handle_usage_batch,
         .ctx = &b,
     };
     sw_info("billing.started", "stream=%s group=%s consumer=%s claim_idle_ms=%ld", c.stream,
-            c.group, consumer, idle_ms);
-    const struct sw_worker w = {
+            c.group, c.consumer, c.min_idle_ms);
+    struct sw_worker w = {
         .name = "billing",
         .db_url = b.db_url,
         .redis_url = b.redis_url,
@@ -147,27 +164,16 @@ int main(int argc, char **argv)
         .db = &b.db,
         .redis = &b.redis,
         .suspect = &b.suspect,
-        .stopping = is_stopping,
+        .stopping = sw_daemon_stopping,
     };
-    struct sw_billing_cycle cycle = {b.db_url, interval, (int)due, (int)grace, is_stopping, NULL};
-    pthread_t cycle_thread;
-    if (pthread_create(&cycle_thread, NULL, sw_billing_cycle_run, &cycle) != 0) {
-        sw_error("startup.failed", "msg=\"could not start the billing cycle thread\"");
-        return 1;
-    }
-    struct sw_hooks *hooks = sw_hooks_start(b.db_url, &err);
-    if (!hooks) {
-        sw_log_err(SW_LOG_ERROR, "startup.failed", &err);
-        stopping = 1;
-        pthread_join(cycle_thread, NULL);
-        return 2;
-    }
-    sw_worker_run(&w);
-    sw_hooks_stop(hooks);
-    pthread_join(cycle_thread, NULL);
+    int rc = run(&cycle, &w, &err);
     sw_db_free(b.db);
     sw_redis_free(b.redis);
+    if (rc < 0) {
+        sw_daemon_conf_release(&dc);
+        return sw_daemon_fail(&err);
+    }
     sw_info("billing.stopped", "consumer=%s", c.consumer);
-    free(consumer);
+    sw_daemon_conf_release(&dc);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* slipwayctl - operator tool: migrate, bootstrap, config, node-file.
+/* slipwayctl - operator tool: migrate, bootstrap, config, node-file,
+ * balloon-sim, invoice.
  *
  * Each command is a row of the table at the bottom; `slipwayctl help`
  * prints it.

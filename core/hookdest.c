@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -75,9 +74,8 @@ bool sw_hookdest_addr_private(int family, const void *addr)
     return false;
 }
 
-int sw_hookdest_parse(const char *url, struct sw_hookdest *d, struct sw_err *err)
+int sw_hookdest_check_text(const char *url, struct sw_err *err)
 {
-    memset(d, 0, sizeof *d);
     size_t n = url ? strlen(url) : 0;
     if (n == 0 || n > SW_HOOKDEST_URL_MAX) {
         SW_ERR(err, SW_EINVALID, "url must be 1 to %d bytes", SW_HOOKDEST_URL_MAX);
@@ -89,107 +87,176 @@ int sw_hookdest_parse(const char *url, struct sw_hookdest *d, struct sw_err *err
             return -1;
         }
     }
-    const char *p;
-    if (strncasecmp(url, "https://", 8) == 0) {
-        d->https = true;
-        p = url + 8;
-    } else if (strncasecmp(url, "http://", 7) == 0) {
-        p = url + 7;
-    } else {
-        SW_ERR(err, SW_EINVALID, "url must start with http:// or https://");
-        return -1;
-    }
-    if (strchr(url, '#')) {
+    return 0;
+}
+
+const char *sw_hookdest_scheme(const char *url, bool *https, struct sw_err *err)
+{
+    *https = strncasecmp(url, "https://", 8) == 0;
+    if (*https)
+        return url + 8;
+    if (strncasecmp(url, "http://", 7) == 0)
+        return url + 7;
+    SW_ERR(err, SW_EINVALID, "url must start with http:// or https://");
+    return NULL;
+}
+
+int sw_hookdest_check_fragment(const char *rest, struct sw_err *err)
+{
+    if (strchr(rest, '#')) {
         SW_ERR(err, SW_EINVALID, "url must not have a fragment");
         return -1;
     }
-    size_t alen = strcspn(p, "/?");
-    if (memchr(p, '@', alen)) {
+    return 0;
+}
+
+/* "[v6]" or "[v6]:port" within the authority [p, p + alen). */
+static int split_bracketed(const char *p, size_t alen, struct sw_hookdest_authority *a,
+                           struct sw_err *err)
+{
+    const char *close = memchr(p, ']', alen);
+    if (!close) {
+        SW_ERR(err, SW_EINVALID, "url has an unclosed [ in its host");
+        return -1;
+    }
+    a->bracketed = true;
+    a->host = p + 1;
+    a->host_len = (size_t)(close - a->host);
+    if (close + 1 < p + alen) {
+        if (close[1] != ':') {
+            SW_ERR(err, SW_EINVALID, "url has a malformed host");
+            return -1;
+        }
+        a->port = close + 2;
+    }
+    return 0;
+}
+
+int sw_hookdest_authority(const char *rest, struct sw_hookdest_authority *a, struct sw_err *err)
+{
+    memset(a, 0, sizeof *a);
+    size_t alen = strcspn(rest, "/?");
+    if (memchr(rest, '@', alen)) {
         SW_ERR(err, SW_EINVALID, "url must not carry a user name or password");
         return -1;
     }
-    const char *host = p, *port = NULL;
-    size_t hlen;
-    if (*p == '[') {
-        const char *close = memchr(p, ']', alen);
-        if (!close) {
-            SW_ERR(err, SW_EINVALID, "url has an unclosed [ in its host");
+    if (*rest == '[') {
+        if (split_bracketed(rest, alen, a, err) < 0)
             return -1;
-        }
-        host = p + 1;
-        hlen = (size_t)(close - host);
-        if (close + 1 < p + alen) {
-            if (close[1] != ':') {
-                SW_ERR(err, SW_EINVALID, "url has a malformed host");
-                return -1;
-            }
-            port = close + 2;
-        }
     } else {
-        const char *colon = memchr(p, ':', alen);
-        hlen = colon ? (size_t)(colon - p) : alen;
-        if (colon)
-            port = colon + 1;
+        const char *colon = memchr(rest, ':', alen);
+        a->host = rest;
+        a->host_len = colon ? (size_t)(colon - rest) : alen;
+        a->port = colon ? colon + 1 : NULL;
     }
-    if (hlen == 0 || hlen > SW_HOOKDEST_HOST_MAX) {
+    if (a->port)
+        a->port_len = (size_t)(rest + alen - a->port);
+    if (a->host_len == 0 || a->host_len > SW_HOOKDEST_HOST_MAX) {
         SW_ERR(err, SW_EINVALID, "url must name a host");
         return -1;
     }
-    memcpy(d->host, host, hlen);
-    d->host[hlen] = '\0';
-    d->port = d->https ? 443 : 80;
-    if (port) {
-        size_t plen = (size_t)(p + alen - port);
-        char buf[8];
-        long v = 0;
-        if (plen == 0 || plen > 5 || strspn(port, "0123456789") < plen)
-            v = -1;
-        if (v == 0) {
-            memcpy(buf, port, plen);
-            buf[plen] = '\0';
-            v = strtol(buf, NULL, 10);
-        }
-        if (v < 1 || v > 65535) {
-            SW_ERR(err, SW_EINVALID, "url has a port that is not 1 to 65535");
+    return 0;
+}
+
+/* The value of 1 to 5 decimal digits, else -1. */
+static long port_value(const char *text, size_t len)
+{
+    if (len == 0 || len > 5)
+        return -1;
+    long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+        v = v * 10 + (text[i] - '0');
+    }
+    return v;
+}
+
+int sw_hookdest_port(const char *text, size_t len, bool https, unsigned *port, struct sw_err *err)
+{
+    *port = https ? 443 : 80;
+    if (!text)
+        return 0;
+    long v = port_value(text, len);
+    if (v < 1 || v > 65535) {
+        SW_ERR(err, SW_EINVALID, "url has a port that is not 1 to 65535");
+        return -1;
+    }
+    *port = (unsigned)v;
+    return 0;
+}
+
+static bool name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
+}
+
+int sw_hookdest_check_name(const char *name, struct sw_err *err)
+{
+    for (const char *c = name; *c; c++) {
+        if (!name_char(*c)) {
+            SW_ERR(err, SW_EINVALID, "url has a malformed host name");
             return -1;
         }
-        d->port = (unsigned)v;
     }
+    /* No top-level domain starts with a digit. */
+    const char *last = strrchr(name, '.');
+    last = last && last[1] ? last + 1 : name;
+    if (*last >= '0' && *last <= '9') {
+        SW_ERR(err, SW_EINVALID, "url host must be a DNS name or an address in standard form");
+        return -1;
+    }
+    return 0;
+}
+
+bool sw_hookdest_name_private(const char *name)
+{
+    /* "localhost." is the same name, fully qualified (found by
+     * tests/security/hostile.sh). */
+    size_t n = strlen(name);
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    return (n == 9 && strncasecmp(name, "localhost", 9) == 0) ||
+           (n > 10 && strncasecmp(name + n - 10, ".localhost", 10) == 0);
+}
+
+int sw_hookdest_host(const struct sw_hookdest_authority *a, struct sw_hookdest *d,
+                     struct sw_err *err)
+{
+    memcpy(d->host, a->host, a->host_len);
+    d->host[a->host_len] = '\0';
     struct in_addr a4;
     struct in6_addr a6;
-    if (*p == '[') {
+    if (a->bracketed) {
         if (inet_pton(AF_INET6, d->host, &a6) != 1) {
             SW_ERR(err, SW_EINVALID, "url has a malformed IPv6 address");
             return -1;
         }
         d->literal = true;
         d->is_private = sw_hookdest_addr_private(AF_INET6, &a6);
-    } else if (inet_pton(AF_INET, d->host, &a4) == 1) {
+        return 0;
+    }
+    if (inet_pton(AF_INET, d->host, &a4) == 1) {
         d->literal = true;
         d->is_private = sw_hookdest_addr_private(AF_INET, &a4);
-    } else {
-        for (size_t i = 0; i < hlen; i++) {
-            char c = d->host[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '.' || c == '_')) {
-                SW_ERR(err, SW_EINVALID, "url has a malformed host name");
-                return -1;
-            }
-        }
-        /* A name whose last label starts with a digit (127.1, 0x7f.1,
-         * 2130706433) is an address to resolvers, not a DNS name: no
-         * top-level domain starts with a digit. */
-        const char *last = strrchr(d->host, '.');
-        last = last && last[1] ? last + 1 : d->host;
-        if (*last >= '0' && *last <= '9') {
-            SW_ERR(err, SW_EINVALID, "url host must be a DNS name or an address in standard form");
-            return -1;
-        }
-        /* "localhost." is the same name, fully qualified (found by
-         * tests/security/hostile.sh). */
-        size_t nl = hlen > 0 && d->host[hlen - 1] == '.' ? hlen - 1 : hlen;
-        d->is_private = (nl == 9 && strncasecmp(d->host, "localhost", 9) == 0) ||
-                        (nl > 10 && strncasecmp(d->host + nl - 10, ".localhost", 10) == 0);
+        return 0;
     }
+    if (sw_hookdest_check_name(d->host, err) < 0)
+        return -1;
+    d->is_private = sw_hookdest_name_private(d->host);
+    return 0;
+}
+
+int sw_hookdest_parse(const char *url, struct sw_hookdest *d, struct sw_err *err)
+{
+    memset(d, 0, sizeof *d);
+    const char *rest;
+    struct sw_hookdest_authority a;
+    if (sw_hookdest_check_text(url, err) < 0 || !(rest = sw_hookdest_scheme(url, &d->https, err)) ||
+        sw_hookdest_check_fragment(rest, err) < 0 || sw_hookdest_authority(rest, &a, err) < 0 ||
+        sw_hookdest_port(a.port, a.port_len, d->https, &d->port, err) < 0 ||
+        sw_hookdest_host(&a, d, err) < 0)
+        return -1;
     return 0;
 }

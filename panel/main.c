@@ -6,24 +6,25 @@
 #include "panel/router.h"
 #include "core/conf.h"
 #include "core/crypto.h"
+#include "core/daemon.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/redis.h"
 #include "core/alloc.h"
 
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int die(const struct sw_err *err)
-{
-    sw_log_err(SW_LOG_ERROR, "panel.start_failed", err);
-    return 1;
-}
+static const struct sw_daemon daemon_info = {
+    "panel",
+    "usage: slipway-panel [--routes]\n"
+    "Serves the API; configured by environment variables (slipwayctl config).\n"
+    "--routes prints the route table as JSON.\n",
+};
 
 int main(int argc, char **argv)
 {
@@ -37,19 +38,9 @@ int main(int argc, char **argv)
         json_decref(routes);
         return 0;
     }
-    if (argc > 1) {
-        fprintf(stderr, "usage: slipway-panel [--routes]\n"
-                        "Serves the API; configured by environment variables (slipwayctl config).\n");
-        return 2;
-    }
-    if (sw_log_init("panel", sw_conf_get("SLIPWAY_LOG_LEVEL")) < 0) {
-        fprintf(stderr, "SLIPWAY_LOG_LEVEL must be debug, info, warn, error or off\n");
-        return 1;
-    }
-    if (sw_crypto_init() < 0) {
-        SW_ERR(&err, SW_EINTERNAL, "libsodium failed to initialise");
-        return die(&err);
-    }
+    int status;
+    if (sw_daemon_start(&daemon_info, argc, argv, &status) < 0)
+        return status;
     struct sw_panel app = {0};
     const char *hex = sw_conf_require("SLIPWAY_SECRET_KEY", &err);
     long threads, pool, ttl;
@@ -57,7 +48,7 @@ int main(int argc, char **argv)
         sw_conf_long("SLIPWAY_THREADS", 0, 256, &threads, &err) < 0 ||
         sw_conf_long("SLIPWAY_DB_POOL", 0, 1000, &pool, &err) < 0 ||
         sw_conf_long("SLIPWAY_SESSION_TTL", 60, 365L * 86400, &ttl, &err) < 0)
-        return die(&err);
+        return sw_daemon_fail(&err);
     long ops, mem_mb;
     if (sw_conf_long("SLIPWAY_PWHASH_OPSLIMIT", 1, 20, &ops, &err) < 0 ||
         sw_conf_long("SLIPWAY_PWHASH_MEMLIMIT_MB", 8, 4096, &mem_mb, &err) < 0 ||
@@ -66,18 +57,18 @@ int main(int argc, char **argv)
         sw_conf_long("SLIPWAY_LOGIN_FAILURES_PER_ADDRESS", 1, 1000000,
                      &app.login_fail_address, &err) < 0 ||
         sw_conf_long("SLIPWAY_ORDER_RATE", 0, 1000000, &app.order_rate, &err) < 0)
-        return die(&err);
+        return sw_daemon_fail(&err);
     long http_timeout, http_max, http_per_ip;
     if (sw_conf_long("SLIPWAY_HTTP_TIMEOUT", 1, 3600, &http_timeout, &err) < 0 ||
         sw_conf_long("SLIPWAY_HTTP_MAX_CONNECTIONS", 1, 1000000, &http_max, &err) < 0 ||
         sw_conf_long("SLIPWAY_HTTP_MAX_PER_IP", 0, 1000000, &http_per_ip, &err) < 0)
-        return die(&err);
+        return sw_daemon_fail(&err);
     struct sw_http_limits limits = {(unsigned)http_timeout, (unsigned)http_max,
                                     (unsigned)http_per_ip};
     char why[256];
     if (sw_router_check(why, sizeof why) < 0) {
         SW_ERR(&err, SW_EINTERNAL, "%s", why);
-        return die(&err);
+        return sw_daemon_fail(&err);
     }
     if (threads == 0) {
         /* Two per core: a request's thread waits on PostgreSQL (and Redis)
@@ -98,23 +89,16 @@ int main(int argc, char **argv)
     pthread_mutex_init(&app.redis_mu, NULL);
     app.pool = sw_db_pool_new(sw_conf_get("SLIPWAY_DATABASE_URL"), (int)pool, &err);
     if (!app.pool)
-        return die(&err);
+        return sw_daemon_fail(&err);
 
     if (sw_authcache_start(sw_conf_get("SLIPWAY_DATABASE_URL"), &err) < 0)
-        return die(&err);
-
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* worker threads inherit the mask */
-    signal(SIGPIPE, SIG_IGN);
+        return sw_daemon_fail(&err);
 
     unsigned port = 0;
     const char *listen = sw_conf_get("SLIPWAY_LISTEN");
     struct sw_http *http = sw_http_start(&app, listen, (unsigned)threads, &limits, &port, &err);
     if (!http)
-        return die(&err);
+        return sw_daemon_fail(&err);
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
     char *url = sw_asprintf("http://%s:%u", host, port);
@@ -125,7 +109,7 @@ int main(int argc, char **argv)
         if (!f || fprintf(f, "%s\n", url) < 0 || fclose(f) != 0 || rename(tmp, addr_file) != 0) {
             SW_ERR(&err, SW_EINTERNAL, "could not write SLIPWAY_ADDR_FILE");
             free(tmp);
-            return die(&err);
+            return sw_daemon_fail(&err);
         }
         free(tmp);
     }
@@ -133,9 +117,7 @@ int main(int argc, char **argv)
             "url=%s threads=%ld db_pool=%ld http_timeout=%ld http_max=%ld http_per_ip=%ld", url,
             threads, pool, http_timeout, http_max, http_per_ip);
 
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    sw_info("panel.stopping", "signal=%d", sig);
+    sw_daemon_wait();
     sw_http_stop(http);
     sw_authcache_stop();
     sw_db_pool_free(app.pool);

@@ -1,12 +1,13 @@
 /* slipway-provisioner: outbox relay, jobs consumer and results consumer,
  * one thread each, each with its own PostgreSQL and Redis connection.
- * SIGTERM or SIGINT stops it cleanly (threads finish the entry in hand).
+ * SIGTERM or SIGINT stops it cleanly (threads finish the entry in hand):
+ * core/daemon.h takes the signals in main; the threads poll
+ * sw_prov_stopping(), which is the daemon's stop flag.
  */
 #include "config.h"
 
-#include "core/alloc.h"
 #include "core/conf.h"
-#include "core/crypto.h"
+#include "core/daemon.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -14,11 +15,7 @@
 #include "provisioner/prov.h"
 
 #include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const struct {
     const char *name;
@@ -32,57 +29,38 @@ static const struct {
 
 #define NTHREADS (sizeof threads / sizeof threads[0])
 
-static int usage(FILE *f, int rc)
-{
-    fprintf(f, "usage: slipway-provisioner\n"
-               "Relays the outbox to Redis, places and dispatches jobs, applies results.\n"
-               "Configured by environment variables; see slipwayctl config.\n");
-    return rc;
-}
+static const struct sw_daemon daemon_info = {
+    "provisioner",
+    "usage: slipway-provisioner\n"
+    "Relays the outbox to Redis, places and dispatches jobs, applies results.\n"
+    "Configured by environment variables; see slipwayctl config.\n",
+};
 
-static int load_conf(struct sw_prov_conf *conf, char **owned_consumer, struct sw_err *err)
+static int load_conf(struct sw_prov_conf *conf, struct sw_daemon_conf *dc, struct sw_err *err)
 {
-    conf->db_url = sw_conf_require("SLIPWAY_DATABASE_URL", err);
-    conf->redis_url = conf->db_url ? sw_conf_require("SLIPWAY_REDIS_URL", err) : NULL;
-    if (!conf->redis_url ||
-        sw_conf_long("SLIPWAY_CLAIM_IDLE_MS", 100, 86400000L, &conf->claim_idle_ms, err) < 0 ||
+    if (sw_daemon_conf_load(dc, err) < 0 ||
         sw_conf_long("SLIPWAY_JOB_SILENT_S", 1, 86400L, &conf->job_silent_s, err) < 0)
         return -1;
-    *owned_consumer = sw_conf_consumer_name();
-    conf->consumer = *owned_consumer;
+    conf->db_url = dc->db_url;
+    conf->redis_url = dc->redis_url;
+    conf->claim_idle_ms = dc->claim_idle_ms;
+    conf->consumer = dc->consumer;
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        return strcmp(argv[1], "--help") == 0 ? usage(stdout, 0) : usage(stderr, 2);
-    if (sw_log_init("provisioner", sw_conf_get("SLIPWAY_LOG_LEVEL")) < 0) {
-        fprintf(stderr, "slipway-provisioner: SLIPWAY_LOG_LEVEL must be debug, info, warn, "
-                        "error or off\n");
-        return 2;
-    }
-    if (sw_crypto_init() < 0) {
-        sw_error("startup.failed", "msg=\"could not initialise libsodium\"");
-        return 1;
-    }
+    int status;
+    if (sw_daemon_start(&daemon_info, argc, argv, &status) < 0)
+        return status;
     struct sw_err err;
     sw_err_clear(&err);
     struct sw_prov_conf conf = {0};
-    char *consumer = NULL;
-    if (load_conf(&conf, &consumer, &err) < 0) {
-        sw_log_err(SW_LOG_ERROR, "startup.failed", &err);
-        return 2;
+    struct sw_daemon_conf dc = {0};
+    if (load_conf(&conf, &dc, &err) < 0) {
+        sw_daemon_conf_release(&dc);
+        return sw_daemon_fail(&err);
     }
-
-    /* Signals go to this thread only (sigwait); a Redis peer closing is an
-     * error return, not a SIGPIPE. */
-    signal(SIGPIPE, SIG_IGN);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     struct sw_prov_thread ctx[NTHREADS];
     pthread_t tid[NTHREADS];
@@ -103,17 +81,13 @@ int main(int argc, char **argv)
         started++;
     }
 
-    int sig = 0;
-    if (!sw_prov_stopping())
-        sigwait(&set, &sig);
-    sw_info("provisioner.stopping", "signal=%d", sig);
-    sw_prov_stop();
+    int sig = sw_daemon_wait();
     for (size_t i = 0; i < started; i++) {
         pthread_join(tid[i], NULL);
         sw_db_free(ctx[i].db);
         sw_redis_free(ctx[i].redis);
     }
-    free(consumer);
+    sw_daemon_conf_release(&dc);
     sw_info("provisioner.stopped", "signal=%d", sig);
     return started == NTHREADS ? 0 : 1;
 }

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include "core/daemon.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -12,29 +13,20 @@
 
 #include "core/worker.h"
 
-#include <stdatomic.h>
-
-static atomic_bool stopping;
 
 void sw_prov_stop(void)
 {
-    atomic_store(&stopping, true);
+    sw_daemon_stop();
 }
 
 bool sw_prov_stopping(void)
 {
-    return atomic_load(&stopping);
-}
-
-static bool stopping_cb(void *arg)
-{
-    (void)arg;
-    return sw_prov_stopping();
+    return sw_daemon_stopping(NULL);
 }
 
 void sw_prov_sleep_ms(long ms)
 {
-    sw_sleep_ms(ms, stopping_cb, NULL);
+    sw_sleep_ms(ms, sw_daemon_stopping, NULL);
 }
 
 enum sw_msg_outcome sw_prov_disposition(struct sw_prov_thread *t, const struct sw_err *err)
@@ -69,7 +61,7 @@ void sw_prov_run_consumer(struct sw_prov_thread *t, struct sw_consumer *c)
         .db = &t->db,
         .redis = &t->redis,
         .suspect = &t->suspect,
-        .stopping = stopping_cb,
+        .stopping = sw_daemon_stopping,
     };
     sw_worker_run(&w);
 }
