@@ -10,7 +10,9 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/resource.h"
+#include "panel/admin.h"
 #include "panel/admin_util.h"
+#include "panel/data_nodes.h"
 #include "panel/handlers.h"
 
 #include <arpa/inet.h>
@@ -221,60 +223,17 @@ SW_HANDLER(sw_h_admin_node_get)
                       "SELECT sw_node_json(n) FROM nodes n WHERE n.id = $1", SW_PARAMS(id));
 }
 
-/* What the ledger holds on a node, per resource class. */
-static int node_used(struct sw_db *db, const char *id, struct sw_amounts *used, struct sw_err *err)
-{
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT coalesce(sum(vcpus), 0), coalesce(sum(mem_guar_mb), 0),"
-                               " coalesce(sum(mem_max_mb), 0), coalesce(sum(disk_gb), 0)"
-                               " FROM allocations WHERE node_id = $1",
-                               SW_PARAMS(id));
-    if (!res)
-        return -1;
-    for (int c = 0; c < SW_RC__COUNT; c++)
-        used->v[c] = sw_db_get_i64(res, 0, c);
-    PQclear(res);
-    return 0;
-}
-
-#define NODE_INV_COLS                                                                              \
-    "n.cpus, n.ram_mb, n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text, n.ram_ratio::text"
-
-/* Reads the inventory columns (NODE_INV_COLS from col 0) of res row 0. */
-static int node_inv_of(const PGresult *res, struct sw_node_inv *inv, struct sw_err *err)
-{
-    inv->cpus = sw_db_get_i64(res, 0, 0);
-    inv->ram_mb = sw_db_get_i64(res, 0, 1);
-    inv->reserved_ram_mb = sw_db_get_i64(res, 0, 2);
-    inv->disk_gb = sw_db_get_i64(res, 0, 3);
-    if (sw_ratio_parse(sw_db_get(res, 0, 4), &inv->cpu_ratio_milli) < 0 ||
-        sw_ratio_parse(sw_db_get(res, 0, 5), &inv->ram_ratio_milli) < 0) {
-        SW_ERR(err, SW_EINTERNAL, "node has a malformed ratio");
-        return -1;
-    }
-    return 0;
-}
-
 SW_HANDLER(sw_h_admin_node_capacity)
 {
     const char *id = sw_api_param_uuid(req, 0, "node", err);
     if (!id)
         return -1;
-    PGresult *res = sw_db_exec(
-        req->db, err, "SELECT " NODE_INV_COLS " FROM nodes n WHERE n.id = $1", SW_PARAMS(id));
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "node not found");
-        return -1;
-    }
-    struct sw_node_inv inv;
-    int ok = node_inv_of(res, &inv, err);
-    PQclear(res);
+    struct sw_node_row row;
     struct sw_amounts cap, used;
-    if (ok < 0 || node_used(req->db, id, &used, err) < 0)
+    if (sw_data_nodes_read(req->db, id, &row, err) < 0 ||
+        sw_data_nodes_used(req->db, id, &used, err) < 0)
         return -1;
+    const struct sw_node_inv inv = row.inv;
     sw_node_capacity(&inv, &cap);
     const int64_t total[SW_RC__COUNT] = {inv.cpus, inv.ram_mb, inv.ram_mb, inv.disk_gb};
     const int64_t reserved[SW_RC__COUNT] = {0, inv.reserved_ram_mb, inv.reserved_ram_mb, 0};
@@ -290,126 +249,120 @@ SW_HANDLER(sw_h_admin_node_capacity)
     return sw_api_reply(resp, 200, json_pack("{s:s, s:o}", "node_id", id, "classes", classes));
 }
 
+/* A ballooning policy, when given, must parse. */
+static int check_balloon(const json_t *b, struct sw_err *err)
+{
+    const json_t *pol = json_object_get(b, "balloon");
+    if (!pol)
+        return 0;
+    struct sw_balloon_conf *bc = sw_malloc(sizeof *bc);
+    int rc = sw_balloon_conf_parse(pol, bc, err);
+    free(bc);
+    return rc;
+}
+
+int sw_node_patch_check(const json_t *patch, struct sw_err *err)
+{
+    const json_t *kinds = json_object_get(patch, "kinds");
+    char lit[64];
+    unsigned mask;
+    int64_t milli;
+    if (check_engine_uri(patch, err) < 0 || sw_adm_check_ints(patch, node_ints, err) < 0 ||
+        sw_adm_check_enum(patch, "state", node_states, err) < 0 ||
+        (kinds && sw_adm_parse_kinds(kinds, "kinds", false, lit, &mask, err) < 0) ||
+        parse_ratio_field(patch, "cpu_ratio", &milli, err) < 0 ||
+        parse_ratio_field(patch, "ram_ratio", &milli, err) < 0)
+        return -1;
+    return check_balloon(patch, err);
+}
+
+int sw_node_patch_merge(const struct sw_node_row *cur, const json_t *patch,
+                        struct sw_node_row *out, struct sw_err *err)
+{
+    if (sw_node_patch_check(patch, err) < 0)
+        return -1;
+    *out = *cur;
+    const json_t *kinds = json_object_get(patch, "kinds");
+    if (kinds && sw_adm_parse_kinds(kinds, "kinds", false, out->kinds, &out->mask, err) < 0)
+        return -1;
+    if (sw_json_str(patch, "engine_uri"))
+        snprintf(out->engine_uri, sizeof out->engine_uri, "%s", sw_json_str(patch, "engine_uri"));
+    if (sw_json_str(patch, "state"))
+        snprintf(out->state, sizeof out->state, "%s", sw_json_str(patch, "state"));
+    struct sw_node_inv *inv = &out->inv;
+    inv->cpus = sw_json_int(patch, "cpus", inv->cpus);
+    inv->ram_mb = sw_json_int(patch, "ram_mb", inv->ram_mb);
+    inv->disk_gb = sw_json_int(patch, "disk_gb", inv->disk_gb);
+    inv->reserved_ram_mb = sw_json_int(patch, "reserved_ram_mb", inv->reserved_ram_mb);
+    if (parse_ratio_field(patch, "cpu_ratio", &inv->cpu_ratio_milli, err) < 0 ||
+        parse_ratio_field(patch, "ram_ratio", &inv->ram_ratio_milli, err) < 0)
+        return -1;
+    if (inv->reserved_ram_mb >= inv->ram_mb) {
+        SW_ERR(err, SW_EINVALID, "reserved_ram_mb (%lld) must be below ram_mb (%lld)",
+               (long long)inv->reserved_ram_mb, (long long)inv->ram_mb);
+        return -1;
+    }
+    return 0;
+}
+
+int sw_node_patch_fits(const struct sw_node_row *row, const struct sw_amounts *used,
+                       const int64_t live[SW_KIND__COUNT], struct sw_err *err)
+{
+    struct sw_amounts cap;
+    sw_node_capacity(&row->inv, &cap);
+    for (int c = 0; c < SW_RC__COUNT; c++) {
+        if (used->v[c] > cap.v[c]) {
+            SW_ERR(err, SW_ECONFLICT,
+                   "the node's allocations would not fit: %s used %lld, new capacity %lld",
+                   sw_res_class_name(c), (long long)used->v[c], (long long)cap.v[c]);
+            return -1;
+        }
+    }
+    /* By name, so that of two kinds dropped the message names the first. */
+    static const int by_name[] = {SW_KIND_CONTAINER, SW_KIND_HVM, SW_KIND_PV};
+    for (size_t i = 0; i < sizeof by_name / sizeof by_name[0]; i++) {
+        int k = by_name[i];
+        if (live[k] > 0 && !(row->mask & (1u << k))) {
+            SW_ERR(err, SW_ECONFLICT, "kinds must keep %s: %lld %s server(s) live on this node",
+                   sw_plan_kind_name(k), (long long)live[k], sw_plan_kind_name(k));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 struct node_patch {
     const char *id;
     const json_t *b;
     json_t *node; /* out */
 };
 
-/* One transaction: lock the node, merge the change into its inventory,
- * refuse what would leave its allocations without room or without a kind
- * they need, write it and bump the generation so that a claim that read
- * the old inventory re-checks (its "generation = $read" guard fails). */
+/* One transaction: lock the node, merge the change into its row, refuse
+ * what would leave its allocations without room or without a kind they
+ * need, write it (the ballooning policy too) and bump the generation so
+ * that a claim that read the old inventory re-checks (its "generation =
+ * $read" guard fails). The node row is locked: no claim can add to its
+ * ledger meanwhile. */
 static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 {
     struct node_patch *p = ctx;
-    const json_t *b = p->b;
     json_decref(p->node);
     p->node = NULL;
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT " NODE_INV_COLS ", n.engine_uri, n.kinds::text, n.state"
-                               " FROM nodes n WHERE n.id = $1 FOR UPDATE",
-                               SW_PARAMS(p->id));
-    if (!res)
+    struct sw_node_row cur, row;
+    struct sw_amounts used;
+    int64_t live[SW_KIND__COUNT];
+    const json_t *balloon = json_object_get(p->b, "balloon");
+    if (sw_data_nodes_lock(db, p->id, &cur, err) < 0 ||
+        sw_node_patch_merge(&cur, p->b, &row, err) < 0 ||
+        sw_data_nodes_used(db, p->id, &used, err) < 0 ||
+        sw_data_nodes_live(db, p->id, live, err) < 0 ||
+        sw_node_patch_fits(&row, &used, live, err) < 0)
         return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "node not found");
+    /* The policy changes no capacity, so the generation stays for it. */
+    if (balloon && sw_data_nodes_set_balloon(db, p->id, balloon, err) < 0)
         return -1;
-    }
-    struct sw_node_inv inv;
-    if (node_inv_of(res, &inv, err) < 0) {
-        PQclear(res);
-        return -1;
-    }
-    char uri[1100], kinds[64], state[16];
-    snprintf(uri, sizeof uri, "%s", sw_db_get(res, 0, 6));
-    snprintf(kinds, sizeof kinds, "%s", sw_db_get(res, 0, 7));
-    snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 8));
-    PQclear(res);
-
-    unsigned mask = 0;
-    for (int k = 0; k < SW_KIND__COUNT; k++)
-        if (strstr(kinds, sw_plan_kind_name(k)))
-            mask |= 1u << k;
-    if (json_object_get(b, "kinds") &&
-        sw_adm_parse_kinds(json_object_get(b, "kinds"), "kinds", false, kinds, &mask, err) < 0)
-        return -1;
-    if (sw_json_str(b, "engine_uri"))
-        snprintf(uri, sizeof uri, "%s", sw_json_str(b, "engine_uri"));
-    if (sw_json_str(b, "state"))
-        snprintf(state, sizeof state, "%s", sw_json_str(b, "state"));
-    inv.cpus = sw_json_int(b, "cpus", inv.cpus);
-    inv.ram_mb = sw_json_int(b, "ram_mb", inv.ram_mb);
-    inv.disk_gb = sw_json_int(b, "disk_gb", inv.disk_gb);
-    inv.reserved_ram_mb = sw_json_int(b, "reserved_ram_mb", inv.reserved_ram_mb);
-    if (parse_ratio_field(b, "cpu_ratio", &inv.cpu_ratio_milli, err) < 0 ||
-        parse_ratio_field(b, "ram_ratio", &inv.ram_ratio_milli, err) < 0)
-        return -1;
-    if (inv.reserved_ram_mb >= inv.ram_mb) {
-        SW_ERR(err, SW_EINVALID, "reserved_ram_mb (%lld) must be below ram_mb (%lld)",
-               (long long)inv.reserved_ram_mb, (long long)inv.ram_mb);
-        return -1;
-    }
-
-    /* The node row is locked: no claim can add to its ledger meanwhile. */
-    struct sw_amounts cap, used;
-    if (node_used(db, p->id, &used, err) < 0)
-        return -1;
-    sw_node_capacity(&inv, &cap);
-    for (int c = 0; c < SW_RC__COUNT; c++) {
-        if (used.v[c] > cap.v[c]) {
-            SW_ERR(err, SW_ECONFLICT,
-                   "the node's allocations would not fit: %s used %lld, new capacity %lld",
-                   sw_res_class_name(c), (long long)used.v[c], (long long)cap.v[c]);
-            return -1;
-        }
-    }
-    res = sw_db_exec(db, err,
-                     "SELECT p.kind, count(*) FROM allocations a JOIN servers s ON s.id ="
-                     " a.server_id JOIN plans p ON p.id = s.plan_id WHERE a.node_id = $1"
-                     " GROUP BY p.kind ORDER BY p.kind",
-                     SW_PARAMS(p->id));
-    if (!res)
-        return -1;
-    for (int i = 0; i < PQntuples(res); i++) {
-        int k = sw_plan_kind_parse(sw_db_get(res, i, 0));
-        if (k >= 0 && !(mask & (1u << k))) {
-            SW_ERR(err, SW_ECONFLICT, "kinds must keep %s: %lld %s server(s) live on this node",
-                   sw_plan_kind_name(k), (long long)sw_db_get_i64(res, i, 1), sw_plan_kind_name(k));
-            PQclear(res);
-            return -1;
-        }
-    }
-    PQclear(res);
-
-    /* The ballooning policy (validated by the handler) replaces the old
-     * one; it changes no capacity, so the generation stays. */
-    if (json_object_get(b, "balloon")) {
-        SW_AUTOFREE char *pol = sw_json_dump(json_object_get(b, "balloon"));
-        if (sw_db_run(db, err, "UPDATE nodes SET balloon = $2::jsonb WHERE id = $1",
-                      SW_PARAMS(p->id, pol)) < 0)
-            return -1;
-    }
-    char c[24], r[24], d[24], rr[24], cr[24], rmr[24];
-    res = sw_db_exec(
-        db, err,
-        "WITH u AS (UPDATE nodes SET engine_uri = $2, kinds = $3::text[], cpus = $4, ram_mb = $5,"
-        "  disk_gb = $6, reserved_ram_mb = $7, cpu_ratio = $8::numeric, ram_ratio = $9::numeric,"
-        "  state = $10, generation = generation + 1"
-        "  WHERE id = $1 AND (engine_uri, kinds, cpus, ram_mb, disk_gb, reserved_ram_mb,"
-        "  cpu_ratio, ram_ratio, state) IS DISTINCT FROM ($2, $3::text[], $4, $5, $6, $7,"
-        "  $8::numeric, $9::numeric, $10) RETURNING sw_node_json(nodes) AS j)"
-        " SELECT coalesce((SELECT j FROM u), (SELECT sw_node_json(n) FROM nodes n"
-        " WHERE n.id = $1))",
-        SW_PARAMS(p->id, uri, kinds, i64(c, inv.cpus), i64(r, inv.ram_mb), i64(d, inv.disk_gb),
-                  i64(rr, inv.reserved_ram_mb), sw_ratio_format(inv.cpu_ratio_milli, cr),
-                  sw_ratio_format(inv.ram_ratio_milli, rmr), state));
-    if (!res)
-        return -1;
-    p->node = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return 0;
+    p->node = sw_data_nodes_update(db, p->id, &row, err);
+    return p->node ? 0 : -1;
 }
 
 SW_HANDLER(sw_h_admin_node_patch)
@@ -420,28 +373,9 @@ SW_HANDLER(sw_h_admin_node_patch)
         return -1;
     int rc = -1;
     struct node_patch p = {id, b, NULL};
-    char kinds[64];
-    unsigned mask;
-    if (check_engine_uri(b, err) < 0 || sw_adm_check_ints(b, node_ints, err) < 0 ||
-        sw_adm_check_enum(b, "state", node_states, err) < 0 ||
-        (json_object_get(b, "kinds") &&
-         sw_adm_parse_kinds(json_object_get(b, "kinds"), "kinds", false, kinds, &mask, err) < 0))
+    if (sw_node_patch_check(b, err) < 0 || sw_db_tx(req->db, node_patch_tx, &p, err) < 0)
         goto out;
-    int64_t milli;
-    if (parse_ratio_field(b, "cpu_ratio", &milli, err) < 0 ||
-        parse_ratio_field(b, "ram_ratio", &milli, err) < 0)
-        goto out;
-    if (json_object_get(b, "balloon")) {
-        struct sw_balloon_conf *bc = sw_malloc(sizeof *bc);
-        int bad = sw_balloon_conf_parse(json_object_get(b, "balloon"), bc, err);
-        free(bc);
-        if (bad < 0)
-            goto out;
-    }
-    if (sw_db_tx(req->db, node_patch_tx, &p, err) < 0)
-        goto out;
-    rc = sw_api_reply(resp, 200, p.node);
-    p.node = NULL;
+    rc = sw_api_reply(resp, 200, SW_STEAL(&p.node));
 out:
     json_decref(p.node);
     json_decref(b);

@@ -1,0 +1,93 @@
+/* testreq.c - panel handlers called without a socket (testreq.h). */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/enums.h"
+#include "panel/router.h"
+#include "tests/unit/panel/testreq.h"
+
+static const char *no_query(const struct sw_req *req, const char *key)
+{
+    (void)req;
+    (void)key;
+    return NULL;
+}
+
+void sw_testreq_init(struct sw_req *req, unsigned role, const char *body, const char *id)
+{
+    static const int kind_of[] = {[SW_ROLE_CUSTOMER] = SW_ACCT_CUSTOMER,
+                                  [SW_ROLE_RESELLER] = SW_ACCT_RESELLER,
+                                  [SW_ROLE_OPERATOR] = SW_ACCT_OPERATOR};
+    memset(req, 0, sizeof *req);
+    req->method = "POST";
+    req->path = "/";
+    req->body = body;
+    req->body_len = body ? strlen(body) : 0;
+    req->params[0] = id;
+    req->remote = "127.0.0.1";
+    req->query = no_query;
+    req->who.role = role;
+    req->who.kind = kind_of[role];
+    snprintf(req->who.account_id, sizeof req->who.account_id, "%s",
+             "00000000-0000-4000-8000-000000000001");
+}
+
+static const struct sw_route *route_of(const char *method, const char *pattern)
+{
+    size_t n;
+    const struct sw_route *const *r = sw_routes(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(r[i]->method, method) == 0 && strcmp(r[i]->pattern, pattern) == 0)
+            return r[i];
+    fail_msg("no route %s %s", method, pattern);
+    return NULL;
+}
+
+int sw_testreq_call(const char *method, const char *pattern, struct sw_req *req,
+                    struct sw_err *err)
+{
+    const struct sw_route *route = route_of(method, pattern);
+    struct sw_resp resp = {0};
+    req->route = route;
+    req->method = method;
+    sw_err_clear(err);
+    int rc = route->fn(req, &resp, err);
+    json_decref(resp.body);
+    return rc;
+}
+
+void sw_testreq_err_is(const struct sw_err *err, int code, const char *msg_prefix)
+{
+    if ((int)err->code != code || strncmp(err->msg, msg_prefix, strlen(msg_prefix)) != 0)
+        fail_msg("expected %s \"%s...\", got %s \"%s\"", sw_errc_name(code), msg_prefix,
+                 sw_errc_name(err->code), err->msg);
+}
+
+void sw_testreq_refused(const char *method, const char *pattern, unsigned role, const char *body,
+                        int status, const char *msg_prefix)
+{
+    struct sw_req req;
+    struct sw_err err;
+    sw_testreq_init(&req, role, body, SW_TEST_ID);
+    assert_int_equal(sw_testreq_call(method, pattern, &req, &err), -1);
+    const char *api_code;
+    int got = sw_router_status(err.code, &api_code);
+    if (got != status || strncmp(err.msg, msg_prefix, strlen(msg_prefix)) != 0)
+        fail_msg("%s %s %s: expected %d \"%s...\", got %d %s \"%s\"", method, pattern, body,
+                 status, msg_prefix, got, api_code, err.msg);
+}
+
+json_t *sw_testreq_json(const char *text)
+{
+    json_error_t je;
+    json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!v)
+        fail_msg("bad JSON in a test: %s: %s", text, je.text);
+    return v;
+}
