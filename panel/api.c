@@ -6,6 +6,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/msg.h"
+#include "panel/data.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,16 +237,9 @@ int sw_api_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
 int sw_api_one(struct sw_req *req, struct sw_resp *resp, struct sw_err *err, int status,
                const char *what, const char *sql, int nparams, const char *const *params)
 {
-    PGresult *res = sw_db_exec(req->db, err, sql, nparams, params);
-    if (!res)
+    json_t *v = sw_data_json_row(req->db, err, what, sql, nparams, params);
+    if (!v)
         return -1;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "%s not found", what);
-        return -1;
-    }
-    json_t *v = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
     return sw_api_reply(resp, status, v);
 }
 

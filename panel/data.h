@@ -1,0 +1,26 @@
+/* data.h - what every panel data file shares.
+ *
+ * The panel's SQL lives in data_<resource>.c files, one per resource, each
+ * function named sw_data_<resource>_<verb>, taking the connection and a
+ * caller-owned struct sw_err; handlers keep validation, authorization flow
+ * and the JSON answers. Tenant-scoped functions take the caller's scope
+ * (sw_api_scope()) so no query loses its owner condition.
+ */
+#ifndef SW_PANEL_DATA_H
+#define SW_PANEL_DATA_H
+
+#include <jansson.h>
+
+#include "core/db.h"
+
+struct sw_err;
+
+/* Runs a query answering one JSON column and returns the first row's value
+ * as a new reference (the caller owns it; json_decref()). No row is
+ * SW_ENOTFOUND "<what> not found"; a database error is mapped by
+ * sw_db_exec(). Either way NULL with err set. A SQL NULL value is
+ * json_null(). Parameters as sw_db_exec (SW_PARAMS(...)). */
+json_t *sw_data_json_row(struct sw_db *db, struct sw_err *err, const char *what,
+                         const char *sql, int nparams, const char *const *params);
+
+#endif
