@@ -12,6 +12,8 @@
 #include "core/resource.h"
 #include "panel/admin.h"
 #include "panel/admin_util.h"
+#include "panel/data_ippools.h"
+#include "panel/data_locations.h"
 #include "panel/data_nodes.h"
 #include "panel/handlers.h"
 
@@ -21,27 +23,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define i64 sw_adm_i64
 #define check_len sw_api_check_len
-
-/* Inserts with RETURNING <json> and answers 201 with it. */
-static int insert_reply(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
-                        const char *what, const char *sql, int n, const char *const *params)
-{
-    return sw_api_one(req, resp, err, 201, what, sql, n, params);
-}
 
 static int location_exists(struct sw_req *req, const char *id, struct sw_err *err)
 {
     bool found;
-    if (sw_adm_exists(req->db, &found, err, "SELECT 1 FROM locations WHERE id = $1",
-                      SW_PARAMS(id)) < 0)
+    if (sw_data_locations_exists(req->db, id, &found, err) < 0)
         return -1;
     if (!found) {
         SW_ERR(err, SW_EINVALID, "location_id names no location");
         return -1;
     }
     return 0;
+}
+
+/* A created object's answer (owned, or NULL with err): 201. */
+static int created(struct sw_resp *resp, json_t *obj)
+{
+    return obj ? sw_api_reply(resp, 201, obj) : -1;
 }
 
 /* ---- locations ---- */
@@ -68,10 +67,8 @@ SW_HANDLER(sw_h_admin_locations_create)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    rc = insert_reply(req, resp, err, "location",
-                      "INSERT INTO locations (id, code, name) VALUES ($1, $2, $3)"
-                      " RETURNING sw_location_json(locations)",
-                      SW_PARAMS(id, sw_json_str(b, "code"), sw_json_str(b, "name")));
+    rc = created(resp, sw_data_locations_insert(req->db, id, sw_json_str(b, "code"),
+                                                sw_json_str(b, "name"), err));
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a location with code \"%s\" exists", sw_json_str(b, "code"));
 out:
@@ -165,50 +162,54 @@ SW_HANDLER(sw_h_admin_nodes_list)
                        SW_PARAMS(req->who.account_id, loc, state, kind));
 }
 
+int sw_node_create_check(const json_t *body, struct sw_node_row *out, struct sw_err *err)
+{
+    const char *state = sw_json_str(body, "state");
+    memset(out, 0, sizeof *out);
+    if (check_len(body, "name", 1, 64, err) < 0 ||
+        sw_adm_check_uuid_field(body, "location_id", err) < 0 || check_engine_uri(body, err) < 0 ||
+        sw_adm_check_ints(body, node_ints, err) < 0 ||
+        sw_adm_parse_kinds(json_object_get(body, "kinds"), "kinds", false, out->kinds, &out->mask,
+                           err) < 0 ||
+        sw_adm_check_enum(body, "state", node_states, err) < 0)
+        return -1;
+    /* Default ratios by what the node hosts: CPU 16 for container-only
+     * nodes, else 4; memory 1.0 when it hosts pv (never overcommitted),
+     * else 1.5. */
+    struct sw_node_inv *inv = &out->inv;
+    inv->cpu_ratio_milli = out->mask == (1u << SW_KIND_CONTAINER) ? 16000 : 4000;
+    inv->ram_ratio_milli = (out->mask & (1u << SW_KIND_PV)) ? 1000 : 1500;
+    if (parse_ratio_field(body, "cpu_ratio", &inv->cpu_ratio_milli, err) < 0 ||
+        parse_ratio_field(body, "ram_ratio", &inv->ram_ratio_milli, err) < 0)
+        return -1;
+    inv->cpus = sw_json_int(body, "cpus", 0);
+    inv->ram_mb = sw_json_int(body, "ram_mb", 0);
+    inv->disk_gb = sw_json_int(body, "disk_gb", 0);
+    inv->reserved_ram_mb = sw_json_int(body, "reserved_ram_mb", 0);
+    if (inv->reserved_ram_mb >= inv->ram_mb) {
+        SW_ERR(err, SW_EINVALID, "reserved_ram_mb must be below ram_mb");
+        return -1;
+    }
+    snprintf(out->engine_uri, sizeof out->engine_uri, "%s", sw_json_str(body, "engine_uri"));
+    snprintf(out->state, sizeof out->state, "%s", state ? state : "active");
+    return 0;
+}
+
 SW_HANDLER(sw_h_admin_nodes_create)
 {
     json_t *b = sw_api_body(req, node_fields, err);
     if (!b)
         return -1;
     int rc = -1;
-    char kinds[64], cpu_ratio[24], ram_ratio[24], c[24], r[24], d[24], rr[24];
-    unsigned mask;
-    const char *state = sw_json_str(b, "state");
-    if (check_len(b, "name", 1, 64, err) < 0 ||
-        sw_adm_check_uuid_field(b, "location_id", err) < 0 || check_engine_uri(b, err) < 0 ||
-        sw_adm_check_ints(b, node_ints, err) < 0 ||
-        sw_adm_parse_kinds(json_object_get(b, "kinds"), "kinds", false, kinds, &mask, err) < 0 ||
-        sw_adm_check_enum(b, "state", node_states, err) < 0)
-        goto out;
-    /* Default ratios by what the node hosts: CPU 16 for container-only
-     * nodes, else 4; memory 1.0 when it hosts pv (never overcommitted),
-     * else 1.5. */
-    int64_t cpu_milli = mask == (1u << SW_KIND_CONTAINER) ? 16000 : 4000;
-    int64_t ram_milli = (mask & (1u << SW_KIND_PV)) ? 1000 : 1500;
-    if (parse_ratio_field(b, "cpu_ratio", &cpu_milli, err) < 0 ||
-        parse_ratio_field(b, "ram_ratio", &ram_milli, err) < 0)
-        goto out;
-    int64_t ram = sw_json_int(b, "ram_mb", 0), reserved = sw_json_int(b, "reserved_ram_mb", 0);
-    if (reserved >= ram) {
-        SW_ERR(err, SW_EINVALID, "reserved_ram_mb must be below ram_mb");
-        goto out;
-    }
-    if (location_exists(req, sw_json_str(b, "location_id"), err) < 0)
+    struct sw_node_row row;
+    const char *name = sw_json_str(b, "name"), *location = sw_json_str(b, "location_id");
+    if (sw_node_create_check(b, &row, err) < 0 || location_exists(req, location, err) < 0)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    rc = insert_reply(
-        req, resp, err, "node",
-        "INSERT INTO nodes (id, name, location_id, engine_uri, kinds, cpus, ram_mb, disk_gb,"
-        " reserved_ram_mb, cpu_ratio, ram_ratio, state) VALUES ($1, $2, $3, $4, $5::text[], $6,"
-        " $7, $8, $9, $10::numeric, $11::numeric, $12) RETURNING sw_node_json(nodes)",
-        SW_PARAMS(id, sw_json_str(b, "name"), sw_json_str(b, "location_id"),
-                  sw_json_str(b, "engine_uri"), kinds, i64(c, sw_json_int(b, "cpus", 0)),
-                  i64(r, ram), i64(d, sw_json_int(b, "disk_gb", 0)), i64(rr, reserved),
-                  sw_ratio_format(cpu_milli, cpu_ratio), sw_ratio_format(ram_milli, ram_ratio),
-                  state ? state : "active"));
+    rc = created(resp, sw_data_nodes_insert(req->db, id, name, location, &row, err));
     if (rc < 0 && err->code == SW_ECONFLICT)
-        SW_ERR(err, SW_ECONFLICT, "a node named \"%s\" exists", sw_json_str(b, "name"));
+        SW_ERR(err, SW_ECONFLICT, "a node named \"%s\" exists", name);
 out:
     json_decref(b);
     return rc;
@@ -219,8 +220,8 @@ SW_HANDLER(sw_h_admin_node_get)
     const char *id = sw_api_param_uuid(req, 0, "node", err);
     if (!id)
         return -1;
-    return sw_api_one(req, resp, err, 200, "node",
-                      "SELECT sw_node_json(n) FROM nodes n WHERE n.id = $1", SW_PARAMS(id));
+    json_t *node = sw_data_nodes_get(req->db, id, err);
+    return node ? sw_api_reply(resp, 200, node) : -1;
 }
 
 SW_HANDLER(sw_h_admin_node_capacity)
@@ -531,28 +532,18 @@ SW_HANDLER(sw_h_admin_pools_create)
     const char *network = sw_json_str(b, "network");
     /* Name the pool it overlaps; the exclusion constraint (0005) is what
      * holds under concurrent creates. */
-    PGresult *res = sw_db_exec(req->db, err,
-                               "SELECT p.network::text, p.id FROM ip_pools p"
-                               " WHERE p.network && $1::cidr ORDER BY p.network LIMIT 1",
-                               SW_PARAMS(network));
-    if (!res)
-        goto out;
-    if (PQntuples(res) == 1) {
-        SW_ERR(err, SW_ECONFLICT, "network %s overlaps pool %s (%s)", network, sw_db_get(res, 0, 0),
-               sw_db_get(res, 0, 1));
-        PQclear(res);
+    char other[64], other_id[SW_UUID_LEN + 1];
+    int overlap = sw_data_ippools_overlapping(req->db, network, other, other_id, err);
+    if (overlap != 0) {
+        if (overlap > 0)
+            SW_ERR(err, SW_ECONFLICT, "network %s overlaps pool %s (%s)", network, other,
+                   other_id);
         goto out;
     }
-    PQclear(res);
     sw_uuid_t id;
-    char fam[24];
     sw_uuid_new(id);
-    rc =
-        insert_reply(req, resp, err, "ip pool",
-                     "INSERT INTO ip_pools (id, location_id, family, network, gateway)"
-                     " VALUES ($1, $2, $3, $4::cidr, $5::inet) RETURNING sw_ip_pool_json(ip_pools)",
-                     SW_PARAMS(id, sw_json_str(b, "location_id"), i64(fam, net.family), network,
-                               sw_json_str(b, "gateway")));
+    rc = created(resp, sw_data_ippools_insert(req->db, id, sw_json_str(b, "location_id"),
+                                              net.family, network, sw_json_str(b, "gateway"), err));
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "network %s overlaps another pool", network);
 out:

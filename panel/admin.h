@@ -16,6 +16,12 @@
 
 struct sw_err;
 
+/* Checks a create body (already checked against its field list) like a
+ * PATCH's, and fills *out with it and the defaults: ratios by the kinds
+ * (CPU 16 for container-only nodes, else 4; memory 1.0 when the node hosts
+ * pv, else 1.5), state active. */
+int sw_node_create_check(const json_t *body, struct sw_node_row *out, struct sw_err *err);
+
 /* Checks a PATCH body (already checked against its field list): engine_uri
  * a libvirt URI, sizes within bounds, a node state, distinct kinds, ratios
  * above 0 and at most 1000 with up to 3 decimals, a valid ballooning policy. */

@@ -6,7 +6,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "panel/admin_util.h"
-#include "panel/api.h"
+#include "panel/data.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,13 +113,29 @@ int sw_data_nodes_set_balloon(struct sw_db *db, const char *id, const json_t *po
                : 0;
 }
 
+/* The row's columns from $2 on, as text: engine_uri, kinds, cpus, ram_mb,
+ * disk_gb, reserved_ram_mb, cpu_ratio, ram_ratio, state. */
+struct row_text {
+    char c[24], r[24], d[24], rr[24], cr[24], rmr[24];
+};
+
+static void row_text(const struct sw_node_row *row, struct row_text *t)
+{
+    sw_adm_i64(t->c, row->inv.cpus);
+    sw_adm_i64(t->r, row->inv.ram_mb);
+    sw_adm_i64(t->d, row->inv.disk_gb);
+    sw_adm_i64(t->rr, row->inv.reserved_ram_mb);
+    sw_ratio_format(row->inv.cpu_ratio_milli, t->cr);
+    sw_ratio_format(row->inv.ram_ratio_milli, t->rmr);
+}
+
 json_t *sw_data_nodes_update(struct sw_db *db, const char *id, const struct sw_node_row *row,
                              struct sw_err *err)
 {
-    const struct sw_node_inv *inv = &row->inv;
-    char c[24], r[24], d[24], rr[24], cr[24], rmr[24];
-    PGresult *res = sw_db_exec(
-        db, err,
+    struct row_text t;
+    row_text(row, &t);
+    return sw_data_json_row(
+        db, err, "node",
         "WITH u AS (UPDATE nodes SET engine_uri = $2, kinds = $3::text[], cpus = $4, ram_mb = $5,"
         "  disk_gb = $6, reserved_ram_mb = $7, cpu_ratio = $8::numeric, ram_ratio = $9::numeric,"
         "  state = $10, generation = generation + 1"
@@ -128,13 +144,26 @@ json_t *sw_data_nodes_update(struct sw_db *db, const char *id, const struct sw_n
         "  $8::numeric, $9::numeric, $10) RETURNING sw_node_json(nodes) AS j)"
         " SELECT coalesce((SELECT j FROM u), (SELECT sw_node_json(n) FROM nodes n"
         " WHERE n.id = $1))",
-        SW_PARAMS(id, row->engine_uri, row->kinds, sw_adm_i64(c, inv->cpus),
-                  sw_adm_i64(r, inv->ram_mb), sw_adm_i64(d, inv->disk_gb),
-                  sw_adm_i64(rr, inv->reserved_ram_mb), sw_ratio_format(inv->cpu_ratio_milli, cr),
-                  sw_ratio_format(inv->ram_ratio_milli, rmr), row->state));
-    if (!res)
-        return NULL;
-    json_t *node = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return node;
+        SW_PARAMS(id, row->engine_uri, row->kinds, t.c, t.r, t.d, t.rr, t.cr, t.rmr, row->state));
+}
+
+json_t *sw_data_nodes_insert(struct sw_db *db, const char *id, const char *name,
+                             const char *location_id, const struct sw_node_row *row,
+                             struct sw_err *err)
+{
+    struct row_text t;
+    row_text(row, &t);
+    return sw_data_json_row(
+        db, err, "node",
+        "INSERT INTO nodes (id, name, location_id, engine_uri, kinds, cpus, ram_mb, disk_gb,"
+        " reserved_ram_mb, cpu_ratio, ram_ratio, state) VALUES ($1, $2, $3, $4, $5::text[], $6,"
+        " $7, $8, $9, $10::numeric, $11::numeric, $12) RETURNING sw_node_json(nodes)",
+        SW_PARAMS(id, name, location_id, row->engine_uri, row->kinds, t.c, t.r, t.d, t.rr, t.cr,
+                  t.rmr, row->state));
+}
+
+json_t *sw_data_nodes_get(struct sw_db *db, const char *id, struct sw_err *err)
+{
+    return sw_data_json_row(db, err, "node", "SELECT sw_node_json(n) FROM nodes n WHERE n.id = $1",
+                            SW_PARAMS(id));
 }

@@ -1,12 +1,14 @@
 /* test_admin.c - panel/admin.c without a database: a node PATCH checked,
- * merged into the node's row and held against what the node runs, and the
- * node routes refusing bad bodies before they touch the database. */
+ * merged into the node's row and held against what the node runs, a create
+ * body checked and given its defaults, and the node and IP pool routes
+ * refusing bad bodies before they touch the database. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -181,6 +183,68 @@ static void test_fits_keeps_live_kinds(void **state)
     assert_int_equal(sw_node_patch_fits(&row, &used, live, &err), 0);
 }
 
+/* sw_node_create_check of a body with kinds and extra fields. */
+static int create(const char *kinds, const char *extra, struct sw_node_row *out,
+                  struct sw_err *err)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"name\": \"n1\", \"location_id\": \"" SW_TEST_ID "\", \"engine_uri\":"
+             " \"test:///default\", \"kinds\": %s, \"cpus\": 8, \"ram_mb\": 4096,"
+             " \"disk_gb\": 100%s}",
+             kinds, extra);
+    json_t *b = sw_testreq_json(text);
+    sw_err_clear(err);
+    int rc = sw_node_create_check(b, out, err);
+    json_decref(b);
+    return rc;
+}
+
+static void test_create_defaults_by_kinds(void **state)
+{
+    (void)state;
+    struct sw_node_row row;
+    struct sw_err err;
+    assert_int_equal(create("[\"container\"]", "", &row, &err), 0);
+    assert_int_equal(row.inv.cpu_ratio_milli, 16000);
+    assert_int_equal(row.inv.ram_ratio_milli, 1500);
+    assert_string_equal(row.state, "active");
+    assert_string_equal(row.engine_uri, "test:///default");
+    assert_int_equal(row.inv.reserved_ram_mb, 0);
+    assert_int_equal(create("[\"hvm\", \"pv\"]", "", &row, &err), 0);
+    assert_string_equal(row.kinds, "{pv,hvm}");
+    assert_int_equal(row.inv.cpu_ratio_milli, 4000);
+    assert_int_equal(row.inv.ram_ratio_milli, 1000);
+    assert_int_equal(create("[\"hvm\", \"container\"]", "", &row, &err), 0);
+    assert_int_equal(row.inv.cpu_ratio_milli, 4000);
+    assert_int_equal(row.inv.ram_ratio_milli, 1500);
+}
+
+static void test_create_takes_what_is_given(void **state)
+{
+    (void)state;
+    struct sw_node_row row;
+    struct sw_err err;
+    assert_int_equal(create("[\"container\"]",
+                            ", \"cpu_ratio\": 2.5, \"ram_ratio\": 1, \"state\": \"offline\","
+                            " \"reserved_ram_mb\": 4095",
+                            &row, &err),
+                     0);
+    assert_int_equal(row.inv.cpu_ratio_milli, 2500);
+    assert_int_equal(row.inv.ram_ratio_milli, 1000);
+    assert_string_equal(row.state, "offline");
+    assert_int_equal(row.inv.cpus, 8);
+    assert_int_equal(row.inv.ram_mb, 4096);
+    assert_int_equal(row.inv.disk_gb, 100);
+    assert_int_equal(row.inv.reserved_ram_mb, 4095);
+    assert_int_equal(create("[\"container\"]", ", \"reserved_ram_mb\": 4096", &row, &err), -1);
+    ERR_IS(&err, SW_EINVALID, "reserved_ram_mb must be below ram_mb");
+    assert_int_equal(create("[]", "", &row, &err), -1);
+    ERR_IS(&err, SW_EINVALID, "kinds must not be empty");
+    assert_int_equal(create("[\"pv\"]", ", \"state\": \"retired\"", &row, &err), -1);
+    ERR_IS(&err, SW_EINVALID, "state must be active, draining or offline");
+}
+
 /* ---- the routes, without a database ---- */
 
 #define NODES "/v1/admin/nodes"
@@ -227,6 +291,50 @@ static void test_node_patch_refused(void **state)
                        "balloon.target_pct");
 }
 
+#define POOLS "/v1/admin/ip-pools"
+
+/* A pool body in location SW_TEST_ID: network, then more fields. */
+static void pool_refused(const char *network, const char *extra, const char *msg)
+{
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"location_id\": \"" SW_TEST_ID "\", \"network\": \"%s\"%s}", network,
+             extra);
+    sw_testreq_refused("POST", POOLS, OPR, body, 400, msg);
+}
+
+static void test_pool_create_refused(void **state)
+{
+    (void)state;
+    pool_refused("192.0.2.0", "", "network must be a CIDR prefix");
+    pool_refused("192.0.2.0/33", "", "network must be a CIDR prefix");
+    pool_refused("192.0.2.0/024", "", "network must be a CIDR prefix");
+    pool_refused("192.0.2.1/24", "", "network has host bits set: the /24 prefix");
+    pool_refused("10.0.0.0/7", "", "network: an IPv4 pool must be a /8 or narrower");
+    pool_refused("2000::/15", "", "network: an IPv6 pool must be a /16 or narrower");
+    pool_refused("2001:db8::/48", ", \"family\": 4", "family must be 6 for an IPv6 network");
+    pool_refused("192.0.2.0/24", ", \"gateway\": \"2001:db8::1\"",
+                 "gateway must be an IPv4 address");
+    pool_refused("192.0.2.0/24", ", \"gateway\": \"192.0.3.1\"",
+                 "gateway must be a host address inside 192.0.2.0/24");
+    pool_refused("192.0.2.0/24", ", \"gateway\": \"192.0.2.0\"",
+                 "gateway must be a host address inside");
+    pool_refused("192.0.2.0/24", ", \"gateway\": \"192.0.2.255\"",
+                 "gateway must be a host address inside");
+    sw_testreq_refused("POST", POOLS, OPR,
+                       "{\"location_id\": \"x\", \"network\": \"192.0.2.0/24\"}", 400,
+                       "location_id must be a UUID");
+}
+
+static void test_location_create_refused(void **state)
+{
+    (void)state;
+    sw_testreq_refused("POST", "/v1/admin/locations", OPR, "{\"code\": \"\", \"name\": \"x\"}",
+                       400, "code must be 1 to 32 bytes long");
+    sw_testreq_refused("POST", "/v1/admin/locations", OPR, "{\"code\": \"a\"}", 400,
+                       "field \"name\" is required");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,8 +346,12 @@ int main(void)
         cmocka_unit_test(test_merge_checks_first),
         cmocka_unit_test(test_fits),
         cmocka_unit_test(test_fits_keeps_live_kinds),
+        cmocka_unit_test(test_create_defaults_by_kinds),
+        cmocka_unit_test(test_create_takes_what_is_given),
         cmocka_unit_test(test_node_create_refused),
         cmocka_unit_test(test_node_patch_refused),
+        cmocka_unit_test(test_pool_create_refused),
+        cmocka_unit_test(test_location_create_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
