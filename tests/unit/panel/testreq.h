@@ -12,8 +12,9 @@
 
 #define SW_TEST_ID "00000000-0000-4000-8000-0000000000aa"
 
-/* A request by an operator (role and kind) with body text (may be NULL)
- * and path parameter id (may be NULL); no database, no query string. */
+/* A request by a caller of role (and its account kind) with body text (may
+ * be NULL) and path parameter id (may be NULL); no database (reaching it
+ * fails the test), no query string, no order rate limit. */
 void sw_testreq_init(struct sw_req *req, unsigned role, const char *body, const char *id);
 
 /* Runs the handler of route "method pattern" on req; returns its result
