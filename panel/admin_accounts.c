@@ -35,17 +35,24 @@ static bool email_valid(const char *e)
            !strpbrk(e, " \t\r\n\"<>,;");
 }
 
-/* email, name, password: the checks every new account passes; hashes the
- * password (if any) into hash. */
-static int check_identity(const json_t *b, char hash[SW_PASSWORD_HASH_MAX], struct sw_err *err)
+/* email, name, password: the checks every new account passes. */
+static int check_identity_fields(const json_t *b, struct sw_err *err)
 {
-    const char *password = sw_json_str(b, "password");
     if (!email_valid(sw_json_str(b, "email"))) {
         SW_ERR(err, SW_EINVALID, "email is not a valid address");
         return -1;
     }
-    if (sw_api_check_len(b, "name", 1, 100, err) < 0 ||
-        sw_api_check_len(b, "password", 8, 1024, err) < 0)
+    return sw_api_check_len(b, "name", 1, 100, err) < 0 ||
+                   sw_api_check_len(b, "password", 8, 1024, err) < 0
+               ? -1
+               : 0;
+}
+
+/* The identity checks, then the password (if any) hashed into hash. */
+static int check_identity(const json_t *b, char hash[SW_PASSWORD_HASH_MAX], struct sw_err *err)
+{
+    const char *password = sw_json_str(b, "password");
+    if (check_identity_fields(b, err) < 0)
         return -1;
     return password ? sw_password_hash(password, hash, err) : 0;
 }
@@ -83,6 +90,20 @@ SW_HANDLER(sw_h_admin_accounts_list)
                        SW_PARAMS(req->who.account_id, kind, state, reseller));
 }
 
+/* What a create body is checked for before anything is looked up. */
+static int account_create_check(const json_t *b, struct sw_err *err)
+{
+    if (sw_adm_check_enum(b, "kind", account_kinds, err) < 0 ||
+        sw_adm_check_uuid_field(b, "reseller_id", err) < 0 ||
+        sw_adm_check_ints(b, account_ints, err) < 0)
+        return -1;
+    if (sw_json_str(b, "reseller_id") && strcmp(sw_json_str(b, "kind"), "customer") != 0) {
+        SW_ERR(err, SW_EINVALID, "only a customer has a reseller_id");
+        return -1;
+    }
+    return check_identity_fields(b, err);
+}
+
 SW_HANDLER(sw_h_admin_accounts_create)
 {
     json_t *b = sw_api_body(req, account_fields, err);
@@ -91,14 +112,8 @@ SW_HANDLER(sw_h_admin_accounts_create)
     int rc = -1;
     const char *kind = sw_json_str(b, "kind"), *reseller = sw_json_str(b, "reseller_id");
     char hash[SW_PASSWORD_HASH_MAX];
-    if (sw_adm_check_enum(b, "kind", account_kinds, err) < 0 ||
-        sw_adm_check_uuid_field(b, "reseller_id", err) < 0 ||
-        sw_adm_check_ints(b, account_ints, err) < 0)
+    if (account_create_check(b, err) < 0)
         goto out;
-    if (reseller && strcmp(kind, "customer") != 0) {
-        SW_ERR(err, SW_EINVALID, "only a customer has a reseller_id");
-        goto out;
-    }
     if (reseller) {
         bool found;
         if (sw_adm_exists(req->db, &found, err,
@@ -110,7 +125,8 @@ SW_HANDLER(sw_h_admin_accounts_create)
             goto out;
         }
     }
-    if (check_identity(b, hash, err) < 0)
+    const char *password = sw_json_str(b, "password");
+    if (password && sw_password_hash(password, hash, err) < 0)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
