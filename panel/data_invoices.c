@@ -1,8 +1,42 @@
 #include "config.h"
 #include "panel/data_invoices.h"
+#include "core/alloc.h"
 #include "core/err.h"
+#include "panel/api.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+
+int sw_data_invoices_visible(struct sw_db *db, const struct sw_principal *who, const char *id,
+                             struct sw_err *err)
+{
+    char *scope = sw_api_scope_who(who, "t.account_id");
+    char *sql = sw_asprintf("SELECT 1 FROM invoices t WHERE t.id = $2::uuid AND %s AND"
+                            " (t.account_id = $1::uuid OR EXISTS (SELECT 1 FROM accounts o"
+                            "  WHERE o.id = $1::uuid AND o.kind = 'operator'))",
+                            scope);
+    int found = sw_data_exists(db, err, sql, SW_PARAMS(who->account_id, id));
+    free(sql);
+    free(scope);
+    return found;
+}
+
+int sw_data_invoices_pay_hook(struct sw_db *db, const char *account_id, const char *invoice_id,
+                              const char *amount, const char *currency, const char *ref,
+                              char payment_id[SW_UUID_LEN + 1], struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(
+        db, err,
+        "SELECT sw_payment_apply(coalesce($1::uuid, (SELECT i.account_id FROM invoices i"
+        " WHERE i.id = $2::uuid)), $2::uuid, $3::bigint, $4, 'hook', $5)",
+        SW_PARAMS(account_id, invoice_id, amount, currency, ref));
+    if (!res)
+        return -1;
+    const char *pid = sw_db_get(res, 0, 0);
+    snprintf(payment_id, SW_UUID_LEN + 1, "%s", pid ? pid : "");
+    PQclear(res);
+    return 0;
+}
 
 json_t *sw_data_invoices_get(struct sw_db *db, const char *caller_id, const char *id,
                              struct sw_err *err)
