@@ -108,6 +108,9 @@ int sw_api_no_body(struct sw_req *req, struct sw_err *err);
  * owner column expression (e.g. "t.owner_id"), the caller's account id is
  * always $1. Returns owned (free()). This is the one place tenancy lives. */
 char *sw_api_scope(const struct sw_req *req, const char *col);
+/* sw_api_scope() for a caller known by its principal (what the data files,
+ * which never see the request, use). Returns owned (free()). */
+char *sw_api_scope_who(const struct sw_principal *who, const char *col);
 
 /* Runs a keyset-paginated list: SELECT <json_expr> FROM <table> t WHERE
  * <where> ORDER BY t.created_at, t.id, honouring ?limit= (default 50, max

@@ -14,6 +14,7 @@
 #include "core/db.h"
 
 struct sw_err;
+struct sw_principal;
 
 /* Runs a query answering one JSON column and returns the first row's value
  * as a new reference (the caller owns it; json_decref()). No row is
@@ -22,5 +23,17 @@ struct sw_err;
  * json_null(). Parameters as sw_db_exec (SW_PARAMS(...)). */
 json_t *sw_data_json_row(struct sw_db *db, struct sw_err *err, const char *what,
                          const char *sql, int nparams, const char *const *params);
+
+/* sw_data_json_row() over the rows who may see: sql_fmt holds one %s,
+ * replaced by sw_api_scope_who(who, owner_col); $1 must be who's account
+ * id (params[0]). */
+json_t *sw_data_json_row_scoped(struct sw_db *db, struct sw_err *err, const char *what,
+                                const struct sw_principal *who, const char *sql_fmt,
+                                const char *owner_col, int nparams, const char *const *params);
+
+/* Runs a query and says whether it answered a row: 1 yes, 0 no, -1 with
+ * err set. */
+int sw_data_exists(struct sw_db *db, struct sw_err *err, const char *sql, int nparams,
+                   const char *const *params);
 
 #endif

@@ -12,7 +12,8 @@
  * request died before committing anything. Keys live at least 24 hours.
  */
 #include "config.h"
-#include "panel/router.h"
+#include "panel/idempotency.h"
+#include "panel/errmap.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -102,6 +103,7 @@ static int claim(struct sw_req *req, const char *hash, struct sw_resp *resp, str
 
 struct run_ctx {
     struct sw_req *req;
+    sw_handler_fn fn;
     struct sw_resp *resp;
     struct sw_err *herr; /* the handler's own error, kept apart from commit errors */
     bool handler_failed;
@@ -114,7 +116,7 @@ static int run_tx(struct sw_db *db, void *arg, struct sw_err *err)
     c->resp->body = NULL;
     sw_err_clear(c->herr);
     c->handler_failed = false;
-    if (c->req->route->fn(c->req, c->resp, c->herr) < 0) {
+    if (c->fn(c->req, c->resp, c->herr) < 0) {
         c->handler_failed = true;
         *err = *c->herr;
         return -1;
@@ -139,7 +141,8 @@ static int run_tx(struct sw_db *db, void *arg, struct sw_err *err)
     return n < 0 ? -1 : 0;
 }
 
-int sw_idem_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err)
+int sw_idem_run(struct sw_req *req, sw_handler_fn fn, struct sw_resp *resp,
+                struct sw_err *err)
 {
     if (!key_valid(req->idempotency_key)) {
         SW_ERR(err, SW_EINVALID, "Idempotency-Key must be 1 to 255 visible ASCII characters");
@@ -151,19 +154,17 @@ int sw_idem_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err)
     if (c <= 0)
         return c;
     struct sw_err herr = {0};
-    struct run_ctx ctx = {req, resp, &herr, false};
+    struct run_ctx ctx = {req, fn, resp, &herr, false};
     if (sw_db_tx(req->db, run_tx, &ctx, err) == 0)
         return 0;
     /* Failed: record a client error so a retry gets the same answer; free
      * the key after a server error or a conflict so a retry can succeed. */
-    const char *api_code;
-    int status = sw_router_status(err->code, &api_code);
+    int status;
+    json_t *b = sw_errmap_body(err, &status);
     if (ctx.handler_failed && status >= 400 && status < 500 && status != 409 && status != 429) {
         char st[8];
         snprintf(st, sizeof st, "%d", status);
-        json_t *b = json_pack("{s:{s:s, s:s}}", "error", "code", api_code, "message", err->msg);
         char *text = sw_json_dump(b);
-        json_decref(b);
         sw_db_run(req->db, NULL,
                   "UPDATE idempotency_keys SET state = 'done', status = $3, response = $4,"
                   " updated_at = now() WHERE account_id = $1 AND key = $2",
@@ -173,5 +174,6 @@ int sw_idem_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err)
         sw_db_run(req->db, NULL, "DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2",
                   SW_PARAMS(req->who.account_id, req->idempotency_key));
     }
+    json_decref(b);
     return -1;
 }

@@ -1,7 +1,10 @@
 #include "config.h"
 #include "panel/router.h"
 #include "panel/authcache.h"
+#include "panel/errmap.h"
 #include "panel/handlers.h"
+#include "panel/idempotency.h"
+#include "panel/metrics.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
 #include "core/db.h"
@@ -33,10 +36,14 @@ static void build_flat(void)
         for (const struct sw_route *r = tables[t]; r->method; r++)
             nflat++;
     flat = sw_calloc(nflat, sizeof *flat);
+    struct sw_metrics_label *labels = sw_calloc(nflat, sizeof *labels);
     size_t i = 0;
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
-        for (const struct sw_route *r = tables[t]; r->method; r++)
+        for (const struct sw_route *r = tables[t]; r->method; r++) {
+            labels[i] = (struct sw_metrics_label){r->method, r->pattern};
             flat[i++] = r;
+        }
+    sw_metrics_register(labels, nflat);
 }
 
 const struct sw_route *const *sw_routes(size_t *count)
@@ -107,36 +114,6 @@ json_t *sw_routes_json(void)
                                            r[i]->summary));
     }
     return a;
-}
-
-static const struct {
-    enum sw_errc code;
-    int status;
-    const char *api_code;
-} status_map[] = {
-    {SW_EINVALID, 400, "invalid_request"},
-    {SW_EUNAUTHENTICATED, 401, "unauthenticated"},
-    {SW_EFORBIDDEN, 403, "forbidden"},
-    {SW_ENOTFOUND, 404, "not_found"},
-    {SW_ECONFLICT, 409, "conflict"},
-    {SW_ETOO_LARGE, 413, "payload_too_large"},
-    {SW_EUNPROCESSABLE, 422, "unprocessable"},
-    {SW_EUNSUPPORTED, 422, "unprocessable"},
-    {SW_ERATE_LIMITED, 429, "rate_limited"},
-    {SW_EUNAVAILABLE, 503, "unavailable"},
-    {SW_EINTERNAL, 500, "internal"},
-};
-
-int sw_router_status(int errc, const char **api_code)
-{
-    for (size_t i = 0; i < sizeof status_map / sizeof status_map[0]; i++) {
-        if ((int)status_map[i].code == errc) {
-            *api_code = status_map[i].api_code;
-            return status_map[i].status;
-        }
-    }
-    *api_code = "internal";
-    return 500;
 }
 
 int sw_router_match(const char *pattern, const char *path, char *buf, size_t n,
@@ -238,16 +215,10 @@ static int check_owner(struct sw_req *req, struct sw_err *err)
 
 static void reply_error(struct sw_resp *resp, const struct sw_err *err)
 {
-    const char *api_code;
-    int status = sw_router_status(err->code, &api_code);
-    const char *msg = err->msg[0] ? err->msg : api_code;
-    if (err->code == SW_EINTERNAL)
-        msg = "internal error";
     json_decref(resp->body);
     free(resp->text);
     resp->text = NULL;
-    resp->status = status;
-    resp->body = json_pack("{s:{s:s, s:s}}", "error", "code", api_code, "message", msg);
+    resp->body = sw_errmap_body(err, &resp->status);
 }
 
 /* The object a write acted on: the path's id, else the created object's. */
@@ -275,7 +246,7 @@ static void audit(struct sw_req *req, const struct sw_resp *resp, const struct s
     snprintf(action, sizeof action, "%s %s", req->method, req->route->pattern);
     const char *api_code = "ok";
     if (resp->status >= 400)
-        sw_router_status(err->code, &api_code);
+        sw_errmap_status(err->code, &api_code);
     struct sw_err aerr = {0};
     if (sw_db_run(req->db, &aerr,
                   "INSERT INTO audit_log (id, actor_id, token_id, action, object_id, status,"
@@ -354,7 +325,7 @@ void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp)
     if (rc == 0) {
         if (req->idempotency_key && strcmp(req->method, "POST") == 0 &&
             route->roles != SW_ROLE_PUBLIC)
-            rc = sw_idem_run(req, resp, &err);
+            rc = sw_idem_run(req, route->fn, resp, &err);
         else
             rc = route->fn(req, resp, &err);
     }

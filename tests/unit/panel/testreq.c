@@ -10,6 +10,7 @@
 
 #include "core/db.h"
 #include "core/enums.h"
+#include "panel/errmap.h"
 #include "panel/router.h"
 #include "tests/unit/panel/testreq.h"
 
@@ -109,11 +110,15 @@ void sw_testreq_refused(const char *method, const char *pattern, unsigned role, 
     struct sw_err err;
     sw_testreq_init(&req, role, body, SW_TEST_ID);
     assert_int_equal(sw_testreq_call(method, pattern, &req, &err), -1);
-    const char *api_code;
-    int got = sw_router_status(err.code, &api_code);
-    if (got != status || strncmp(err.msg, msg_prefix, strlen(msg_prefix)) != 0)
+    /* What the client would read: the status and the error body. */
+    int got;
+    json_t *answer = sw_errmap_body(&err, &got);
+    const char *code = "", *msg = "";
+    json_unpack(answer, "{s:{s:s, s:s}}", "error", "code", &code, "message", &msg);
+    if (got != status || strncmp(msg, msg_prefix, strlen(msg_prefix)) != 0)
         fail_msg("%s %s %s: expected %d \"%s...\", got %d %s \"%s\"", method, pattern, body,
-                 status, msg_prefix, got, api_code, err.msg);
+                 status, msg_prefix, got, code, msg);
+    json_decref(answer);
 }
 
 json_t *sw_testreq_json(const char *text)

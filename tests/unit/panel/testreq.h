@@ -1,7 +1,7 @@
 /* testreq.h - panel handlers called without a socket or a database, as
  * h2o tests its handlers: a struct sw_req built in memory (body, path
  * parameters, the caller), the handler found in the route table by method
- * and pattern, and its error checked through the router's status table. */
+ * and pattern, and its error checked as the client reads it (errmap.h). */
 #ifndef SW_TESTS_PANEL_TESTREQ_H
 #define SW_TESTS_PANEL_TESTREQ_H
 
@@ -23,7 +23,8 @@ int sw_testreq_call(const char *method, const char *pattern, struct sw_req *req,
                     struct sw_err *err);
 
 /* Asserts (cmocka) that calling the route as role with body fails with
- * HTTP status and a message starting with msg_prefix. */
+ * HTTP status and an error message starting with msg_prefix, as
+ * sw_errmap_body() answers them. */
 void sw_testreq_refused(const char *method, const char *pattern, unsigned role, const char *body,
                         int status, const char *msg_prefix);
 

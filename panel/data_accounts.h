@@ -1,0 +1,37 @@
+/* data_accounts.h - accounts for the panel: the caller's own account, the
+ * login lookup and password rehash. */
+#ifndef SW_PANEL_DATA_ACCOUNTS_H
+#define SW_PANEL_DATA_ACCOUNTS_H
+
+#include <stdbool.h>
+
+#include "core/crypto.h"
+#include "panel/data.h"
+
+/* sw_account_json of account id; new reference, or NULL with SW_ENOTFOUND. */
+json_t *sw_data_accounts_get(struct sw_db *db, const char *id, struct sw_err *err);
+
+struct sw_principal;
+
+/* Whether who may see account id (itself, a reseller's customers, an
+ * operator: anyone): 1, 0, or -1 with err. */
+int sw_data_accounts_visible(struct sw_db *db, const struct sw_principal *who, const char *id,
+                             struct sw_err *err);
+
+/* An account as a login needs it. */
+struct sw_data_login {
+    char id[SW_UUID_LEN + 1];
+    bool has_password;
+    char password_hash[SW_PASSWORD_HASH_MAX]; /* when has_password */
+    char state[16];
+};
+
+/* Finds the account of email (any case): 1 found, 0 not, -1 with err. */
+int sw_data_accounts_by_email(struct sw_db *db, const char *email, struct sw_data_login *out,
+                              struct sw_err *err);
+
+/* Replaces account id's password hash (a rehash at login). 0 or -1. */
+int sw_data_accounts_set_password(struct sw_db *db, const char *id, const char *hash,
+                                  struct sw_err *err);
+
+#endif
