@@ -12,6 +12,7 @@
 #include "core/resource.h"
 #include "panel/admin.h"
 #include "panel/admin_util.h"
+#include "panel/data_catalog.h"
 #include "panel/data_ippools.h"
 #include "panel/data_locations.h"
 #include "panel/data_nodes.h"
@@ -27,8 +28,8 @@
 
 static int location_exists(struct sw_req *req, const char *id, struct sw_err *err)
 {
-    bool found;
-    if (sw_data_locations_exists(req->db, id, &found, err) < 0)
+    int found = sw_data_catalog_location_exists(req->db, id, err);
+    if (found < 0)
         return -1;
     if (!found) {
         SW_ERR(err, SW_EINVALID, "location_id names no location");

@@ -2,13 +2,7 @@
 #include "config.h"
 #include "panel/data_locations.h"
 #include "core/db.h"
-#include "panel/admin_util.h"
 #include "panel/data.h"
-
-int sw_data_locations_exists(struct sw_db *db, const char *id, bool *found, struct sw_err *err)
-{
-    return sw_adm_exists(db, found, err, "SELECT 1 FROM locations WHERE id = $1", SW_PARAMS(id));
-}
 
 json_t *sw_data_locations_insert(struct sw_db *db, const char *id, const char *code,
                                  const char *name, struct sw_err *err)

@@ -1,17 +1,13 @@
-/* data_locations.h - the SQL of the operator's location routes (admin.c)
- * and of the checks that name a location. Functions return 0 (or an owned
- * JSON answer, json_decref()) or -1 (NULL) with err set. */
+/* data_locations.h - the SQL of the operator's location routes (admin.c;
+ * whether one exists is data_catalog.h's). Functions return an owned JSON
+ * answer (json_decref()) or NULL with err set. */
 #ifndef SW_PANEL_DATA_LOCATIONS_H
 #define SW_PANEL_DATA_LOCATIONS_H
 
 #include <jansson.h>
-#include <stdbool.h>
 
 struct sw_db;
 struct sw_err;
-
-/* Whether location id exists, into *found. */
-int sw_data_locations_exists(struct sw_db *db, const char *id, bool *found, struct sw_err *err);
 
 /* Inserts a location; its answer (sw_location_json), owned. A taken code
  * is SW_ECONFLICT. */
