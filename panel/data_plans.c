@@ -3,7 +3,6 @@
 #include "panel/data_plans.h"
 #include "core/db.h"
 #include "core/err.h"
-#include "panel/admin_util.h"
 #include "panel/data.h"
 
 #include <stdio.h>
@@ -66,7 +65,7 @@ static void row_text(const struct sw_plan_row *row, struct row_text *t)
                           row->swap_mb,      row->disk_gb,       row->bandwidth_gb,
                           row->price_hourly, row->price_monthly, row->price_bandwidth_gb};
     for (int i = 0; i < 9; i++)
-        sw_adm_i64(t->v[i], n[i]);
+        snprintf(t->v[i], sizeof t->v[i], "%lld", (long long)n[i]);
 }
 
 json_t *sw_data_plans_insert(struct sw_db *db, const char *id, const struct sw_plan_row *row,
