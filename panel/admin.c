@@ -457,6 +457,30 @@ static bool same_prefix(const unsigned char *a, const unsigned char *b, int pref
     return true;
 }
 
+/* A gateway (when given) is a host address inside net (network, as the
+ * operator wrote it): not the network address, nor IPv4's broadcast, where
+ * a prefix has them (a /31, /32, /127 or /128 has none). */
+static int check_gateway(const char *gw, const struct ip_prefix *net, const char *network,
+                         struct sw_err *err)
+{
+    if (!gw)
+        return 0;
+    unsigned char g[16] = {0};
+    int af = net->family == 4 ? AF_INET : AF_INET6;
+    if (strlen(gw) > 45 || inet_pton(af, gw, g) != 1) {
+        SW_ERR(err, SW_EINVALID, "gateway must be an IPv%d address", net->family);
+        return -1;
+    }
+    bool edge = net->bits - net->prefix >= 2 &&
+                (memcmp(g, net->a, sizeof g) == 0 ||
+                 (net->family == 4 && host_bits_all_ones(g, net->prefix, net->bits)));
+    if (!same_prefix(g, net->a, net->prefix) || edge) {
+        SW_ERR(err, SW_EINVALID, "gateway must be a host address inside %s", network);
+        return -1;
+    }
+    return 0;
+}
+
 /* Pool sizes an operator may register: no IPv4 pool wider than a /8, no
  * IPv6 prefix wider than a /16. */
 static int check_pool(const json_t *b, struct ip_prefix *net, struct sw_err *err)
@@ -486,25 +510,7 @@ static int check_pool(const json_t *b, struct ip_prefix *net, struct sw_err *err
                net->family, net->family);
         return -1;
     }
-    const char *gw = sw_json_str(b, "gateway");
-    if (gw) {
-        unsigned char g[16] = {0};
-        int af = net->family == 4 ? AF_INET : AF_INET6;
-        if (strlen(gw) > 45 || inet_pton(af, gw, g) != 1) {
-            SW_ERR(err, SW_EINVALID, "gateway must be an IPv%d address", net->family);
-            return -1;
-        }
-        /* Not the network address, nor IPv4's broadcast, where a prefix
-         * has them (a /31, /32, /127 or /128 has none). */
-        bool edge = net->bits - net->prefix >= 2 &&
-                    (memcmp(g, net->a, sizeof g) == 0 ||
-                     (net->family == 4 && host_bits_all_ones(g, net->prefix, net->bits)));
-        if (!same_prefix(g, net->a, net->prefix) || edge) {
-            SW_ERR(err, SW_EINVALID, "gateway must be a host address inside %s", network);
-            return -1;
-        }
-    }
-    return 0;
+    return check_gateway(sw_json_str(b, "gateway"), net, network, err);
 }
 
 SW_HANDLER(sw_h_admin_pools_list)
