@@ -225,30 +225,37 @@ SW_HANDLER(sw_h_admin_node_get)
     return node ? sw_api_reply(resp, 200, node) : -1;
 }
 
-SW_HANDLER(sw_h_admin_node_capacity)
+json_t *sw_node_capacity_json(const struct sw_node_inv *inv, const struct sw_amounts *used)
 {
-    const char *id = sw_api_param_uuid(req, 0, "node", err);
-    if (!id)
-        return -1;
-    struct sw_node_row row;
-    struct sw_amounts cap, used;
-    if (sw_data_nodes_read(req->db, id, &row, err) < 0 ||
-        sw_data_nodes_used(req->db, id, &used, err) < 0)
-        return -1;
-    const struct sw_node_inv inv = row.inv;
-    sw_node_capacity(&inv, &cap);
-    const int64_t total[SW_RC__COUNT] = {inv.cpus, inv.ram_mb, inv.ram_mb, inv.disk_gb};
-    const int64_t reserved[SW_RC__COUNT] = {0, inv.reserved_ram_mb, inv.reserved_ram_mb, 0};
-    const int64_t ratio[SW_RC__COUNT] = {inv.cpu_ratio_milli, 1000, inv.ram_ratio_milli, 1000};
+    struct sw_amounts cap;
+    sw_node_capacity(inv, &cap);
+    const int64_t total[SW_RC__COUNT] = {inv->cpus, inv->ram_mb, inv->ram_mb, inv->disk_gb};
+    const int64_t reserved[SW_RC__COUNT] = {0, inv->reserved_ram_mb, inv->reserved_ram_mb, 0};
+    const int64_t ratio[SW_RC__COUNT] = {inv->cpu_ratio_milli, 1000, inv->ram_ratio_milli, 1000};
     json_t *classes = json_object();
     for (int c = 0; c < SW_RC__COUNT; c++)
         json_object_set_new(classes, sw_res_class_name(c),
                             json_pack("{s:I, s:I, s:f, s:I, s:I, s:I}", "total",
                                       (json_int_t)total[c], "reserved", (json_int_t)reserved[c],
                                       "ratio", (double)ratio[c] / 1000.0, "capacity",
-                                      (json_int_t)cap.v[c], "used", (json_int_t)used.v[c], "free",
-                                      (json_int_t)(cap.v[c] - used.v[c])));
-    return sw_api_reply(resp, 200, json_pack("{s:s, s:o}", "node_id", id, "classes", classes));
+                                      (json_int_t)cap.v[c], "used", (json_int_t)used->v[c],
+                                      "free", (json_int_t)(cap.v[c] - used->v[c])));
+    return classes;
+}
+
+SW_HANDLER(sw_h_admin_node_capacity)
+{
+    const char *id = sw_api_param_uuid(req, 0, "node", err);
+    if (!id)
+        return -1;
+    struct sw_node_row row;
+    struct sw_amounts used;
+    if (sw_data_nodes_read(req->db, id, &row, err) < 0 ||
+        sw_data_nodes_used(req->db, id, &used, err) < 0)
+        return -1;
+    return sw_api_reply(resp, 200,
+                        json_pack("{s:s, s:o}", "node_id", id, "classes",
+                                  sw_node_capacity_json(&row.inv, &used)));
 }
 
 /* A ballooning policy, when given, must parse. */

@@ -1,7 +1,7 @@
 /* admin.h - the pure steps of the operator's node routes (admin.c): a body
  * checked and merged into a node's row, and whether what the node runs
  * still fits the result. No I/O, so tests/unit/panel/test_admin.c reaches
- * every rule without a database. Each returns 0, or -1 with err set:
+ * every rule without a database. The checks return 0, or -1 with err set:
  * SW_EINVALID naming the field, or SW_ECONFLICT for what the node runs.
  */
 #ifndef SW_PANEL_ADMIN_H
@@ -37,5 +37,10 @@ int sw_node_patch_merge(const struct sw_node_row *cur, const json_t *patch,
  * holds (used, per class) and the servers living on it (live, per kind). */
 int sw_node_patch_fits(const struct sw_node_row *row, const struct sw_amounts *used,
                        const int64_t live[SW_KIND__COUNT], struct sw_err *err);
+
+/* What GET /v1/admin/nodes/{id}/capacity answers under "classes": per
+ * resource class (VCPU, MEM_GUAR, MEM_MAX, DISK) its total, reserved, ratio,
+ * capacity, used and free. Returns a new reference. */
+json_t *sw_node_capacity_json(const struct sw_node_inv *inv, const struct sw_amounts *used);
 
 #endif

@@ -183,6 +183,30 @@ static void test_fits_keeps_live_kinds(void **state)
     assert_int_equal(sw_node_patch_fits(&row, &used, live, &err), 0);
 }
 
+static void test_capacity_json(void **state)
+{
+    (void)state;
+    struct sw_node_row row;
+    node_row(&row);
+    struct sw_amounts used = {{3, 2048, 4096, 50}};
+    json_t *c = sw_node_capacity_json(&row.inv, &used);
+    json_t *want = sw_testreq_json(
+        "{\"VCPU\": {\"total\": 8, \"reserved\": 0, \"ratio\": 4.0, \"capacity\": 32,"
+        " \"used\": 3, \"free\": 29},"
+        " \"MEM_GUAR\": {\"total\": 16384, \"reserved\": 1024, \"ratio\": 1.0,"
+        " \"capacity\": 15360, \"used\": 2048, \"free\": 13312},"
+        " \"MEM_MAX\": {\"total\": 16384, \"reserved\": 1024, \"ratio\": 1.5,"
+        " \"capacity\": 23040, \"used\": 4096, \"free\": 18944},"
+        " \"DISK\": {\"total\": 200, \"reserved\": 0, \"ratio\": 1.0, \"capacity\": 200,"
+        " \"used\": 50, \"free\": 150}}");
+    if (!json_equal(c, want)) {
+        char *got = json_dumps(c, JSON_SORT_KEYS);
+        fail_msg("capacity: %s", got);
+    }
+    json_decref(want);
+    json_decref(c);
+}
+
 /* sw_node_create_check of a body with kinds and extra fields. */
 static int create(const char *kinds, const char *extra, struct sw_node_row *out,
                   struct sw_err *err)
@@ -346,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_merge_checks_first),
         cmocka_unit_test(test_fits),
         cmocka_unit_test(test_fits_keeps_live_kinds),
+        cmocka_unit_test(test_capacity_json),
         cmocka_unit_test(test_create_defaults_by_kinds),
         cmocka_unit_test(test_create_takes_what_is_given),
         cmocka_unit_test(test_node_create_refused),
