@@ -24,6 +24,15 @@ struct sw_principal;
 json_t *sw_data_json_row(struct sw_db *db, struct sw_err *err, const char *what,
                          const char *sql, int nparams, const char *const *params);
 
+/* A list's SQL, for sw_api_list_data(): what each row renders as, the
+ * table (aliased t) and the condition; its parameters ($1..) are said where
+ * the list is declared. Static storage. */
+struct sw_data_list {
+    const char *json_expr;
+    const char *table;
+    const char *where;
+};
+
 /* sw_data_json_row() over the rows who may see: sql_fmt holds one %s,
  * replaced by sw_api_scope_who(who, owner_col); $1 must be who's account
  * id (params[0]). */
