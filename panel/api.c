@@ -240,6 +240,12 @@ int sw_api_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
     return 0;
 }
 
+int sw_api_list_data(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                     const struct sw_data_list *l, int nparams, const char *const *params)
+{
+    return sw_api_list(req, resp, err, l->json_expr, l->table, l->where, nparams, params);
+}
+
 int sw_api_one(struct sw_req *req, struct sw_resp *resp, struct sw_err *err, int status,
                const char *what, const char *sql, int nparams, const char *const *params)
 {

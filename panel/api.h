@@ -120,6 +120,11 @@ int sw_api_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
                 const char *json_expr, const char *table, const char *where, int nparams,
                 const char *const *params);
 
+/* sw_api_list() of a list a data file declares (data.h). */
+struct sw_data_list;
+int sw_api_list_data(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                     const struct sw_data_list *l, int nparams, const char *const *params);
+
 /* Runs a query returning one JSON column in one row and replies with it
  * under status; no row is SW_ENOTFOUND naming `what`. */
 int sw_api_one(struct sw_req *req, struct sw_resp *resp, struct sw_err *err, int status,

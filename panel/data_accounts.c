@@ -10,12 +10,17 @@
 int sw_data_accounts_visible(struct sw_db *db, const struct sw_principal *who, const char *id,
                              struct sw_err *err)
 {
-    char *scope = sw_api_scope_who(who, "t.id");
-    char *sql = sw_asprintf("SELECT 1 FROM accounts t WHERE t.id = $2::uuid AND %s", scope);
-    int found = sw_data_exists(db, err, sql, SW_PARAMS(who->account_id, id));
-    free(sql);
-    free(scope);
-    return found;
+    return sw_data_visible(db, err, who, "SELECT 1 FROM accounts t WHERE t.id = $2::uuid AND %s",
+                           "t.id", id);
+}
+
+int sw_data_accounts_customer_visible(struct sw_db *db, const struct sw_principal *who,
+                                      const char *id, struct sw_err *err)
+{
+    return sw_data_visible(db, err, who,
+                           "SELECT 1 FROM accounts t WHERE t.id = $2::uuid"
+                           " AND t.kind = 'customer' AND %s",
+                           "t.id", id);
 }
 
 json_t *sw_data_accounts_get(struct sw_db *db, const char *id, struct sw_err *err)

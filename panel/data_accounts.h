@@ -18,6 +18,10 @@ struct sw_principal;
 int sw_data_accounts_visible(struct sw_db *db, const struct sw_principal *who, const char *id,
                              struct sw_err *err);
 
+/* The same for a customer account. */
+int sw_data_accounts_customer_visible(struct sw_db *db, const struct sw_principal *who,
+                                      const char *id, struct sw_err *err);
+
 /* An account as a login needs it. */
 struct sw_data_login {
     char id[SW_UUID_LEN + 1];

@@ -9,8 +9,8 @@
 int sw_data_catalog_active_of_kind(struct sw_db *db, const char *table, const char *id,
                                    const char *kind, struct sw_err *err)
 {
-    char *sql = sw_asprintf("SELECT 1 FROM %s WHERE id = $1 AND state = 'active' AND kind = $2",
-                            table);
+    char *sql =
+        sw_asprintf("SELECT 1 FROM %s WHERE id = $1 AND state = 'active' AND kind = $2", table);
     int found = sw_data_exists(db, err, sql, SW_PARAMS(id, kind));
     free(sql);
     return found;

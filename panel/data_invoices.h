@@ -31,9 +31,8 @@ int sw_data_invoices_pay_hook(struct sw_db *db, const char *account_id, const ch
  * invoice id through sw_payment_apply(..., 'admin', ref), writing the
  * payment's id into payment_id. 1 applied, 0 no such invoice, -1 with the
  * database's error (SQLSTATE class SB for what billing refuses). */
-int sw_data_invoices_pay(struct sw_db *db, const char *id, const char *amount,
-                         const char *currency, const char *ref, char payment_id[40],
-                         struct sw_err *err);
+int sw_data_invoices_pay(struct sw_db *db, const char *id, const char *amount, const char *currency,
+                         const char *ref, char payment_id[40], struct sw_err *err);
 
 /* {payment, invoice} for payment_id of invoice id; new reference or NULL.
  * Its own statement: the one that applied the payment cannot see it. */

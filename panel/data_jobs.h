@@ -4,6 +4,7 @@
 #ifndef SW_PANEL_DATA_JOBS_H
 #define SW_PANEL_DATA_JOBS_H
 
+#include "core/crypto.h"
 #include "panel/data.h"
 
 struct sw_principal;
@@ -11,6 +12,10 @@ struct sw_principal;
 /* sw_job_json of job id when who may see its server; new reference, or
  * NULL with SW_ENOTFOUND. */
 json_t *sw_data_jobs_get(struct sw_db *db, const struct sw_principal *who, const char *id,
+                         struct sw_err *err);
+
+/* Whether who may see job id (through its server): 1, 0, or -1. */
+int sw_data_jobs_visible(struct sw_db *db, const struct sw_principal *who, const char *id,
                          struct sw_err *err);
 
 /* Adds the outbox row that carries job_id (of type, on server_id) to the
@@ -31,7 +36,33 @@ json_t *sw_data_jobs_queue_terminate(struct sw_db *db, const char *server_id,
 
 /* The newest terminate job of server_id (sw_job_json; JSON null when it has
  * none), a new reference, or NULL on error. */
-json_t *sw_data_jobs_last_terminate(struct sw_db *db, const char *server_id,
-                                    struct sw_err *err);
+json_t *sw_data_jobs_last_terminate(struct sw_db *db, const char *server_id, struct sw_err *err);
+
+/* Every job, for operators: $1 the caller, $2 state, $3 type, $4 server id,
+ * $5 node id (each NULL: any). */
+extern const struct sw_data_list sw_data_jobs_admin_list;
+
+/* A job as a retry sees it. */
+struct sw_data_job_retry {
+    char state[16];
+    char type[24];
+    char server_state[16];
+    char server_id[SW_UUID_LEN + 1];
+};
+
+/* Locks job id and its server FOR UPDATE and reads them: 1, 0 when not
+ * found, -1 with err. */
+int sw_data_jobs_lock_retry(struct sw_db *db, const char *id, struct sw_data_job_retry *out,
+                            struct sw_err *err);
+
+/* Puts a failed create's server (pending, no node, no error) and its failed
+ * order (accepted) back to waiting for placement. 0 or -1. */
+int sw_data_jobs_reset_create(struct sw_db *db, const char *server_id, struct sw_err *err);
+
+/* Re-queues job id (of type, on server_id) as if just accepted, attempts
+ * kept, with a new outbox row; its sw_admin_job_json (new reference) or
+ * NULL. */
+json_t *sw_data_jobs_requeue(struct sw_db *db, const char *id, const char *server_id, int type,
+                             struct sw_err *err);
 
 #endif

@@ -17,6 +17,13 @@ json_t *sw_data_orders_get(struct sw_db *db, const struct sw_principal *who, con
         "t.account_id", SW_PARAMS(who->account_id, id));
 }
 
+int sw_data_orders_visible(struct sw_db *db, const struct sw_principal *who, const char *id,
+                           struct sw_err *err)
+{
+    return sw_data_visible(db, err, who, "SELECT 1 FROM orders t WHERE t.id = $2::uuid AND %s",
+                           "t.account_id", id);
+}
+
 json_t *sw_data_orders_insert(struct sw_db *db, const char *id, const char *owner_id,
                               const char *server_id, const char *plan_id, struct sw_err *err)
 {
@@ -80,9 +87,9 @@ int sw_data_orders_lock_quota(struct sw_db *db, const char *reseller_id, const c
 int sw_data_orders_reseller_use(struct sw_db *db, const char *reseller_id,
                                 int64_t use[SW_QUOTA__COUNT], struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT servers, vcpus, ram_mb, disk_gb, ipv4 FROM sw_reseller_use($1)",
-                               SW_PARAMS(reseller_id));
+    PGresult *res =
+        sw_db_exec(db, err, "SELECT servers, vcpus, ram_mb, disk_gb, ipv4 FROM sw_reseller_use($1)",
+                   SW_PARAMS(reseller_id));
     if (!res)
         return -1;
     for (int r = 0; r < SW_QUOTA__COUNT; r++)

@@ -17,6 +17,10 @@ struct sw_principal;
 json_t *sw_data_orders_get(struct sw_db *db, const struct sw_principal *who, const char *id,
                            struct sw_err *err);
 
+/* Whether who may see order id: 1, 0, or -1 with err. */
+int sw_data_orders_visible(struct sw_db *db, const struct sw_principal *who, const char *id,
+                           struct sw_err *err);
+
 /* Inserts order id of owner_id for server_id at plan_id's monthly price;
  * returns its sw_order_json (new reference) or NULL. */
 json_t *sw_data_orders_insert(struct sw_db *db, const char *id, const char *owner_id,
@@ -51,7 +55,6 @@ int sw_data_orders_lock_quota(struct sw_db *db, const char *reseller_id, const c
 /* reseller_id's use (sw_reseller_use) in the order of sw_data_quota.limit.
  * 0, or -1 with err. */
 int sw_data_orders_reseller_use(struct sw_db *db, const char *reseller_id,
-                                int64_t use[SW_QUOTA__COUNT],
-                                struct sw_err *err);
+                                int64_t use[SW_QUOTA__COUNT], struct sw_err *err);
 
 #endif

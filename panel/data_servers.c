@@ -16,6 +16,13 @@ json_t *sw_data_servers_get(struct sw_db *db, const struct sw_principal *who, co
                                    "t.owner_id", SW_PARAMS(who->account_id, id));
 }
 
+int sw_data_servers_visible(struct sw_db *db, const struct sw_principal *who, const char *id,
+                            struct sw_err *err)
+{
+    return sw_data_visible(db, err, who, "SELECT 1 FROM servers t WHERE t.id = $2::uuid AND %s",
+                           "t.owner_id", id);
+}
+
 /* Per hour: CPU seconds, RAM MiB-hours (mem_mb x seconds / 3600), network
  * and disk bytes. */
 json_t *sw_data_servers_usage(struct sw_db *db, const struct sw_principal *who, const char *id,
@@ -69,20 +76,18 @@ int sw_data_servers_lock(struct sw_db *db, const char *id, char state[24], char 
                       state, kind, err);
 }
 
-int sw_data_servers_lock_scoped(struct sw_db *db, const struct sw_principal *who,
-                                const char *id, char state[24], struct sw_err *err)
+int sw_data_servers_lock_scoped(struct sw_db *db, const struct sw_principal *who, const char *id,
+                                char state[24], struct sw_err *err)
 {
-    char *scope = sw_api_scope_who(who, "t.owner_id");
-    char *sql = sw_asprintf("SELECT t.state FROM servers t WHERE t.id = $2 AND %s FOR UPDATE",
-                            scope);
+    char *sql = sw_data_sql_scoped(
+        who, "SELECT t.state FROM servers t WHERE t.id = $2 AND %s FOR UPDATE", "t.owner_id");
     PGresult *res = sw_db_exec(db, err, sql, SW_PARAMS(who->account_id, id));
     free(sql);
-    free(scope);
     return read_state(res, state, NULL, err);
 }
 
-int sw_data_servers_growth(struct sw_db *db, const char *id, const char *plan_id,
-                           char reseller[37], int64_t grow[3], struct sw_err *err)
+int sw_data_servers_growth(struct sw_db *db, const char *id, const char *plan_id, char reseller[37],
+                           int64_t grow[3], struct sw_err *err)
 {
     PGresult *res = sw_db_exec(
         db, err,

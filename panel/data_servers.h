@@ -18,6 +18,10 @@ struct sw_principal;
 json_t *sw_data_servers_get(struct sw_db *db, const struct sw_principal *who, const char *id,
                             struct sw_err *err);
 
+/* Whether who may see server id: 1, 0, or -1 with err. */
+int sw_data_servers_visible(struct sw_db *db, const struct sw_principal *who, const char *id,
+                            struct sw_err *err);
+
 /* Usage per hour of server id (who may see it) between from and to (RFC
  * 3339 or NULL: the last 24 hours): {server_id, from, to, items}. New
  * reference, or NULL (SW_ENOTFOUND; SW_EINVALID for a bad timestamp). */
@@ -31,14 +35,14 @@ int sw_data_servers_lock(struct sw_db *db, const char *id, char state[24], char 
 
 /* Like sw_data_servers_lock, for a server who may see, reading its state
  * only. */
-int sw_data_servers_lock_scoped(struct sw_db *db, const struct sw_principal *who,
-                                const char *id, char state[24], struct sw_err *err);
+int sw_data_servers_lock_scoped(struct sw_db *db, const struct sw_principal *who, const char *id,
+                                char state[24], struct sw_err *err);
 
 /* What moving server id to plan_id grows: its owner's reseller (returns 1;
  * 0 when the owner has none or either row is missing) and the growth of
  * vcpus, ram_mb and disk_gb (never below 0). -1 on error. */
-int sw_data_servers_growth(struct sw_db *db, const char *id, const char *plan_id,
-                           char reseller[37], int64_t grow[3], struct sw_err *err);
+int sw_data_servers_growth(struct sw_db *db, const char *id, const char *plan_id, char reseller[37],
+                           int64_t grow[3], struct sw_err *err);
 
 /* The fields of a new server row. */
 struct sw_data_server_new {

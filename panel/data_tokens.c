@@ -1,6 +1,7 @@
 #include "config.h"
 #include "panel/data_tokens.h"
 #include "core/err.h"
+#include "panel/api.h"
 
 #include <stdio.h>
 
@@ -13,16 +14,16 @@
 int sw_data_tokens_lookup(struct sw_db *db, const char *hash, struct sw_data_token *out,
                           struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(
-        db, err,
-        "SELECT k.id, k.account_id, k.scope, a.kind, a.state, k.token_hash,"
-        " (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 s') AS stale,"
-        " a.reseller_id,"
-        " coalesce(floor(extract(epoch FROM k.expires_at))::bigint, 0)"
-        " FROM api_tokens k JOIN accounts a ON a.id = k.account_id"
-        " WHERE k.token_hash = $1 AND k.revoked_at IS NULL"
-        " AND (k.expires_at IS NULL OR k.expires_at > now())",
-        SW_PARAMS(hash));
+    PGresult *res =
+        sw_db_exec(db, err,
+                   "SELECT k.id, k.account_id, k.scope, a.kind, a.state, k.token_hash,"
+                   " (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 s') AS stale,"
+                   " a.reseller_id,"
+                   " coalesce(floor(extract(epoch FROM k.expires_at))::bigint, 0)"
+                   " FROM api_tokens k JOIN accounts a ON a.id = k.account_id"
+                   " WHERE k.token_hash = $1 AND k.revoked_at IS NULL"
+                   " AND (k.expires_at IS NULL OR k.expires_at > now())",
+                   SW_PARAMS(hash));
     if (!res)
         return -1;
     int found = PQntuples(res) == 1;
@@ -58,6 +59,15 @@ void sw_data_tokens_touch_hash(struct sw_db *db, const char *hash)
               "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1"
               " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 s')",
               SW_PARAMS(hash));
+}
+
+int sw_data_tokens_visible(struct sw_db *db, const struct sw_principal *who, const char *id,
+                           struct sw_err *err)
+{
+    return sw_data_visible(db, err, who,
+                           "SELECT 1 FROM api_tokens t WHERE t.id = $2::uuid AND"
+                           " t.account_id = $1::uuid AND t.revoked_at IS NULL AND %s",
+                           "t.account_id", id);
 }
 
 long sw_data_tokens_revoke(struct sw_db *db, const char *account_id, const char *id,

@@ -7,8 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int64_t sw_data_webhooks_lock_count(struct sw_db *db, const char *account_id,
-                                    struct sw_err *err)
+int sw_data_webhooks_visible(struct sw_db *db, const struct sw_principal *who, const char *id,
+                             struct sw_err *err)
+{
+    return sw_data_visible(db, err, who,
+                           "SELECT 1 FROM webhook_endpoints t WHERE t.id = $2::uuid"
+                           " AND t.state <> 'deleted' AND %s",
+                           "t.account_id", id);
+}
+
+int64_t sw_data_webhooks_lock_count(struct sw_db *db, const char *account_id, struct sw_err *err)
 {
     PGresult *res = sw_db_exec(db, err,
                                "SELECT (SELECT count(*) FROM webhook_endpoints w"
@@ -37,26 +45,26 @@ json_t *sw_data_webhooks_insert(struct sw_db *db, const struct sw_data_webhook_n
 long sw_data_webhooks_delete(struct sw_db *db, const struct sw_principal *who, const char *id,
                              struct sw_err *err)
 {
-    char *scope = sw_api_scope_who(who, "t.account_id");
-    char *sql = sw_asprintf("UPDATE webhook_endpoints t SET state = 'deleted', updated_at = now()"
-                            " WHERE t.id = $2 AND t.state <> 'deleted' AND %s",
-                            scope);
+    char *sql =
+        sw_data_sql_scoped(who,
+                           "UPDATE webhook_endpoints t SET state = 'deleted', updated_at = now()"
+                           " WHERE t.id = $2 AND t.state <> 'deleted' AND %s",
+                           "t.account_id");
     long n = sw_db_run(db, err, sql, SW_PARAMS(who->account_id, id));
     free(sql);
-    free(scope);
     return n;
 }
 
 int sw_data_webhooks_lock_delivery(struct sw_db *db, const struct sw_principal *who,
-                                   const char *webhook_id, const char *delivery_id,
-                                   char state[16], struct sw_err *err)
+                                   const char *webhook_id, const char *delivery_id, char state[16],
+                                   struct sw_err *err)
 {
-    char *scope = sw_api_scope_who(who, "w.account_id");
-    char *sql = sw_asprintf("SELECT w.state FROM webhook_deliveries d JOIN webhook_endpoints w"
-                            " ON w.id = d.webhook_id WHERE d.id = $3 AND w.id = $2"
-                            " AND w.state <> 'deleted' AND %s FOR UPDATE OF d",
-                            scope);
-    free(scope);
+    char *sql = sw_data_sql_scoped(who,
+                                   "SELECT w.state FROM webhook_deliveries d"
+                                   " JOIN webhook_endpoints w ON w.id = d.webhook_id"
+                                   " WHERE d.id = $3 AND w.id = $2"
+                                   " AND w.state <> 'deleted' AND %s FOR UPDATE OF d",
+                                   "w.account_id");
     PGresult *res = sw_db_exec(db, err, sql, SW_PARAMS(who->account_id, webhook_id, delivery_id));
     free(sql);
     if (!res)
@@ -68,15 +76,14 @@ int sw_data_webhooks_lock_delivery(struct sw_db *db, const struct sw_principal *
     return found;
 }
 
-json_t *sw_data_webhooks_redeliver(struct sw_db *db, const char *delivery_id,
-                                   struct sw_err *err)
+json_t *sw_data_webhooks_redeliver(struct sw_db *db, const char *delivery_id, struct sw_err *err)
 {
-    json_t *d = sw_data_json_row(
-        db, err, "delivery",
-        "UPDATE webhook_deliveries SET manual = (state <> 'pending'),"
-        " state = 'pending', next_at = now(), updated_at = now()"
-        " WHERE id = $1 RETURNING sw_webhook_delivery_json(webhook_deliveries)",
-        SW_PARAMS(delivery_id));
+    json_t *d =
+        sw_data_json_row(db, err, "delivery",
+                         "UPDATE webhook_deliveries SET manual = (state <> 'pending'),"
+                         " state = 'pending', next_at = now(), updated_at = now()"
+                         " WHERE id = $1 RETURNING sw_webhook_delivery_json(webhook_deliveries)",
+                         SW_PARAMS(delivery_id));
     /* wakes the deliverers at commit */
     if (d && sw_db_run(db, err, "SELECT pg_notify('sw_events', '')", 0, NULL) < 0) {
         json_decref(d);
@@ -85,8 +92,8 @@ json_t *sw_data_webhooks_redeliver(struct sw_db *db, const char *delivery_id,
     return d;
 }
 
-json_t *sw_data_webhooks_set_secret(struct sw_db *db, const char *account_id,
-                                    const char *secret, struct sw_err *err)
+json_t *sw_data_webhooks_set_secret(struct sw_db *db, const char *account_id, const char *secret,
+                                    struct sw_err *err)
 {
     return sw_data_json_row(db, err, "account",
                             "INSERT INTO account_hook_secrets (account_id, secret) VALUES ($1, $2)"
@@ -98,8 +105,7 @@ json_t *sw_data_webhooks_set_secret(struct sw_db *db, const char *account_id,
 }
 
 int sw_data_webhooks_signer(struct sw_db *db, const char *account_id,
-                            char secret[SW_DATA_SECRET_MAX], char kind[16],
-                            struct sw_err *err)
+                            char secret[SW_DATA_SECRET_MAX], char kind[16], struct sw_err *err)
 {
     PGresult *res = sw_db_exec(db, err,
                                "SELECT h.secret, a.kind FROM account_hook_secrets h"

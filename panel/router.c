@@ -1,6 +1,14 @@
 #include "config.h"
 #include "panel/router.h"
 #include "panel/authcache.h"
+#include "panel/data_accounts.h"
+#include "panel/data_audit.h"
+#include "panel/data_invoices.h"
+#include "panel/data_jobs.h"
+#include "panel/data_orders.h"
+#include "panel/data_servers.h"
+#include "panel/data_tokens.h"
+#include "panel/data_webhooks.h"
 #include "panel/errmap.h"
 #include "panel/handlers.h"
 #include "panel/idempotency.h"
@@ -152,65 +160,31 @@ int sw_router_match(const char *pattern, const char *path, char *buf, size_t n,
 }
 
 /* How each owner kind finds the path's object among what the caller may
- * see; %s is sw_api_scope() of the owner column, $1 the caller, $2 the id. */
+ * see (the data files scope it with sw_api_scope_who()). */
 static const struct {
     const char *what;
-    const char *sql;
-    const char *owner_col;
+    int (*visible)(struct sw_db *db, const struct sw_principal *who, const char *id,
+                   struct sw_err *err);
 } owner_checks[SW_OWN__COUNT] = {
-    [SW_OWN_SERVER] = {"server", "SELECT 1 FROM servers t WHERE t.id = $2::uuid AND %s",
-                       "t.owner_id"},
-    [SW_OWN_ORDER] = {"order", "SELECT 1 FROM orders t WHERE t.id = $2::uuid AND %s",
-                      "t.account_id"},
-    [SW_OWN_JOB] = {"job",
-                    "SELECT 1 FROM jobs j JOIN servers t ON t.id = j.server_id"
-                    " WHERE j.id = $2::uuid AND %s",
-                    "t.owner_id"},
-    [SW_OWN_TOKEN] = {"token",
-                      "SELECT 1 FROM api_tokens t WHERE t.id = $2::uuid AND"
-                      " t.account_id = $1::uuid AND t.revoked_at IS NULL AND %s",
-                      "t.account_id"},
-    [SW_OWN_CUSTOMER] = {"customer",
-                         "SELECT 1 FROM accounts t WHERE t.id = $2::uuid"
-                         " AND t.kind = 'customer' AND %s",
-                         "t.id"},
-    /* The billed account only, not a reseller's view of its customers:
-     * they are billed by the reseller, never by us. */
-    [SW_OWN_INVOICE] = {"invoice",
-                        "SELECT 1 FROM invoices t WHERE t.id = $2::uuid AND %s AND"
-                        " (t.account_id = $1::uuid OR EXISTS (SELECT 1 FROM accounts o"
-                        "  WHERE o.id = $1::uuid AND o.kind = 'operator'))",
-                        "t.account_id"},
-    [SW_OWN_WEBHOOK] = {"webhook",
-                        "SELECT 1 FROM webhook_endpoints t WHERE t.id = $2::uuid"
-                        " AND t.state <> 'deleted' AND %s",
-                        "t.account_id"},
+    [SW_OWN_SERVER] = {"server", sw_data_servers_visible},
+    [SW_OWN_ORDER] = {"order", sw_data_orders_visible},
+    [SW_OWN_JOB] = {"job", sw_data_jobs_visible},
+    [SW_OWN_TOKEN] = {"token", sw_data_tokens_visible},
+    [SW_OWN_CUSTOMER] = {"customer", sw_data_accounts_customer_visible},
+    [SW_OWN_INVOICE] = {"invoice", sw_data_invoices_visible},
+    [SW_OWN_WEBHOOK] = {"webhook", sw_data_webhooks_visible},
 };
 
 static int check_owner(struct sw_req *req, struct sw_err *err)
 {
     enum sw_owner o = req->route->owner;
-    if (!owner_checks[o].sql)
+    if (!owner_checks[o].visible)
         return 0; /* SW_OWN_NONE; SW_OWN_OPERATOR routes are operator-only */
     const char *id = req->params[0];
-    if (!sw_uuid_valid(id)) {
+    int found = sw_uuid_valid(id) ? owner_checks[o].visible(req->db, &req->who, id, err) : 0;
+    if (found == 0)
         SW_ERR(err, SW_ENOTFOUND, "%s not found", owner_checks[o].what);
-        return -1;
-    }
-    char *scope = sw_api_scope(req, owner_checks[o].owner_col);
-    char *sql = sw_asprintf(owner_checks[o].sql, scope);
-    PGresult *res = sw_db_exec(req->db, err, sql, SW_PARAMS(req->who.account_id, id));
-    free(sql);
-    free(scope);
-    if (!res)
-        return -1;
-    int found = PQntuples(res);
-    PQclear(res);
-    if (!found) {
-        SW_ERR(err, SW_ENOTFOUND, "%s not found", owner_checks[o].what);
-        return -1;
-    }
-    return 0;
+    return found > 0 ? 0 : -1;
 }
 
 static void reply_error(struct sw_resp *resp, const struct sw_err *err)
@@ -239,8 +213,6 @@ static const char *object_of(const struct sw_req *req, const struct sw_resp *res
 
 static void audit(struct sw_req *req, const struct sw_resp *resp, const struct sw_err *err)
 {
-    sw_uuid_t id;
-    sw_uuid_new(id);
     char status[8], action[160];
     snprintf(status, sizeof status, "%d", resp->status);
     snprintf(action, sizeof action, "%s %s", req->method, req->route->pattern);
@@ -248,13 +220,15 @@ static void audit(struct sw_req *req, const struct sw_resp *resp, const struct s
     if (resp->status >= 400)
         sw_errmap_status(err->code, &api_code);
     struct sw_err aerr = {0};
-    if (sw_db_run(req->db, &aerr,
-                  "INSERT INTO audit_log (id, actor_id, token_id, action, object_id, status,"
-                  " result, remote, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                  SW_PARAMS(id, req->who.account_id[0] ? req->who.account_id : NULL,
-                            req->who.token_id[0] ? req->who.token_id : NULL, action,
-                            object_of(req, resp), status, api_code, req->remote,
-                            req->idempotency_key)) < 0)
+    struct sw_data_audit a = {req->who.account_id[0] ? req->who.account_id : NULL,
+                              req->who.token_id[0] ? req->who.token_id : NULL,
+                              action,
+                              object_of(req, resp),
+                              status,
+                              api_code,
+                              req->remote,
+                              req->idempotency_key};
+    if (sw_data_audit_insert(req->db, &a, &aerr) < 0)
         sw_log_err(SW_LOG_ERROR, "audit.failed", &aerr);
 }
 
