@@ -38,4 +38,44 @@ int sw_data_accounts_by_email(struct sw_db *db, const char *email, struct sw_dat
 int sw_data_accounts_set_password(struct sw_db *db, const char *id, const char *hash,
                                   struct sw_err *err);
 
+/* ---- the operator's side ---- */
+
+/* Every account: $1 the caller, $2 kind, $3 state, $4 reseller id (each
+ * NULL: any). */
+extern const struct sw_data_list sw_data_accounts_admin_list;
+
+/* Whether id is a reseller account: 1, 0, or -1 with err. */
+int sw_data_accounts_is_reseller(struct sw_db *db, const char *id, struct sw_err *err);
+
+/* A new account's fields; NULL: SQL NULL. */
+struct sw_data_account_new {
+    const char *id, *kind, *email, *name, *password_hash, *reseller_id;
+    const char *tax_rate_bp; /* integer as text */
+};
+
+/* Inserts the account; its sw_account_json (new reference) or NULL
+ * (SW_ECONFLICT for a taken email). */
+json_t *sw_data_accounts_insert(struct sw_db *db, const struct sw_data_account_new *a,
+                                struct sw_err *err);
+
+/* Sets name and/or tax_rate_bp (NULL: unchanged) of account id, never an
+ * operator's; its sw_account_json, or NULL (SW_ENOTFOUND). */
+json_t *sw_data_accounts_update(struct sw_db *db, const char *id, const char *name,
+                                const char *tax_rate_bp, struct sw_err *err);
+
+/* Sets account id's state; its sw_account_json (new reference) or NULL. */
+json_t *sw_data_accounts_set_state(struct sw_db *db, const char *id, const char *state,
+                                   struct sw_err *err);
+
+/* An account locked for a change of state, with its reseller's state. */
+struct sw_data_account_lock {
+    char state[16];
+    char reseller_id[SW_UUID_LEN + 1]; /* "" when none */
+    char reseller_state[16];           /* "" when none */
+};
+
+/* Locks account id FOR UPDATE and reads it: 1, 0 when not found, -1. */
+int sw_data_accounts_lock(struct sw_db *db, const char *id, struct sw_data_account_lock *out,
+                          struct sw_err *err);
+
 #endif
