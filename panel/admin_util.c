@@ -2,7 +2,6 @@
 #include "panel/admin_util.h"
 #include "config.h"
 #include "core/crypto.h"
-#include "core/db.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -194,17 +193,6 @@ int sw_adm_query_enum(const struct sw_req *req, const char *key, const char *con
         SW_ERR(err, SW_EINVALID, "%s must be %s", key, join_or(values, list, sizeof list));
         return -1;
     }
-    return 0;
-}
-
-int sw_adm_exists(struct sw_db *db, bool *found, struct sw_err *err, const char *sql, int nparams,
-                  const char *const *params)
-{
-    PGresult *res = sw_db_exec(db, err, sql, nparams, params);
-    if (!res)
-        return -1;
-    *found = PQntuples(res) > 0;
-    PQclear(res);
     return 0;
 }
 

@@ -67,10 +67,4 @@ int sw_adm_query_uuid(const struct sw_req *req, const char *key, const char **ou
 int sw_adm_query_enum(const struct sw_req *req, const char *key, const char *const *values,
                       const char **out, struct sw_err *err);
 
-/* Runs sql and stores whether it returned a row in *found:
- *   sw_adm_exists(db, &found, err, "SELECT 1 FROM t WHERE id = $1", SW_PARAMS(id)); */
-struct sw_db;
-int sw_adm_exists(struct sw_db *db, bool *found, struct sw_err *err, const char *sql, int nparams,
-                  const char *const *params);
-
 #endif
