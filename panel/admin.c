@@ -340,12 +340,6 @@ int sw_node_patch_fits(const struct sw_node_row *row, const struct sw_amounts *u
     return 0;
 }
 
-struct node_patch {
-    const char *id;
-    const json_t *b;
-    json_t *node; /* out */
-};
-
 /* One transaction: lock the node, merge the change into its row, refuse
  * what would leave its allocations without room or without a kind they
  * need, write it (the ballooning policy too) and bump the generation so
@@ -354,15 +348,14 @@ struct node_patch {
  * ledger meanwhile. */
 static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 {
-    struct node_patch *p = ctx;
-    json_decref(p->node);
-    p->node = NULL;
+    struct sw_adm_patch *p = ctx;
+    json_decref(SW_STEAL(&p->answer));
     struct sw_node_row cur, row;
     struct sw_amounts used;
     int64_t live[SW_KIND__COUNT];
-    const json_t *balloon = json_object_get(p->b, "balloon");
+    const json_t *balloon = json_object_get(p->body, "balloon");
     if (sw_data_nodes_lock(db, p->id, &cur, err) < 0 ||
-        sw_node_patch_merge(&cur, p->b, &row, err) < 0 ||
+        sw_node_patch_merge(&cur, p->body, &row, err) < 0 ||
         sw_data_nodes_used(db, p->id, &used, err) < 0 ||
         sw_data_nodes_live(db, p->id, live, err) < 0 ||
         sw_node_patch_fits(&row, &used, live, err) < 0)
@@ -370,25 +363,14 @@ static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     /* The policy changes no capacity, so the generation stays for it. */
     if (balloon && sw_data_nodes_set_balloon(db, p->id, balloon, err) < 0)
         return -1;
-    p->node = sw_data_nodes_update(db, p->id, &row, err);
-    return p->node ? 0 : -1;
+    p->answer = sw_data_nodes_update(db, p->id, &row, err);
+    return p->answer ? 0 : -1;
 }
 
 SW_HANDLER(sw_h_admin_node_patch)
 {
-    const char *id;
-    json_t *b = sw_adm_patch_body(req, "node", node_patch_fields, &id, err);
-    if (!b)
-        return -1;
-    int rc = -1;
-    struct node_patch p = {id, b, NULL};
-    if (sw_node_patch_check(b, err) < 0 || sw_db_tx(req->db, node_patch_tx, &p, err) < 0)
-        goto out;
-    rc = sw_api_reply(resp, 200, SW_STEAL(&p.node));
-out:
-    json_decref(p.node);
-    json_decref(b);
-    return rc;
+    return sw_adm_patch_run(req, resp, err, "node", node_patch_fields, sw_node_patch_check,
+                            node_patch_tx);
 }
 
 /* ---- IP pools ---- */

@@ -283,12 +283,6 @@ int sw_plan_patch_merge(const struct sw_plan_row *cur, const json_t *patch,
     return 0;
 }
 
-struct plan_patch {
-    const char *id;
-    const json_t *b;
-    json_t *plan; /* out */
-};
-
 /* Sizes may change only while no server used the plan. */
 static int sizes_may_change(struct sw_db *db, const char *id, const struct sw_plan_row *cur,
                             const char *changed, struct sw_err *err)
@@ -310,37 +304,25 @@ static int sizes_may_change(struct sw_db *db, const char *id, const struct sw_pl
  * use, merge the body into the row and write it. */
 static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 {
-    struct plan_patch *p = ctx;
-    json_decref(p->plan);
-    p->plan = NULL;
+    struct sw_adm_patch *p = ctx;
+    json_decref(SW_STEAL(&p->answer));
     struct sw_plan_row cur, row;
     char changed[160];
     if (sw_data_plans_lock(db, p->id, &cur, err) < 0 ||
-        (sw_plan_patch_sizes(&cur, p->b, changed, sizeof changed) > 0 &&
+        (sw_plan_patch_sizes(&cur, p->body, changed, sizeof changed) > 0 &&
          sizes_may_change(db, p->id, &cur, changed, err) < 0) ||
-        sw_plan_patch_merge(&cur, p->b, &row, err) < 0)
+        sw_plan_patch_merge(&cur, p->body, &row, err) < 0)
         return -1;
-    p->plan = sw_data_plans_update(db, p->id, &row, err);
-    if (!p->plan && err->code == SW_ECONFLICT)
+    p->answer = sw_data_plans_update(db, p->id, &row, err);
+    if (!p->answer && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", row.name);
-    return p->plan ? 0 : -1;
+    return p->answer ? 0 : -1;
 }
 
 SW_HANDLER(sw_h_admin_plan_patch)
 {
-    const char *id;
-    json_t *b = sw_adm_patch_body(req, "plan", plan_patch_fields, &id, err);
-    if (!b)
-        return -1;
-    int rc = -1;
-    struct plan_patch p = {id, b, NULL};
-    if (sw_plan_patch_check(b, err) < 0 || sw_db_tx(req->db, plan_patch_tx, &p, err) < 0)
-        goto out;
-    rc = sw_api_reply(resp, 200, SW_STEAL(&p.plan));
-out:
-    json_decref(p.plan);
-    json_decref(b);
-    return rc;
+    return sw_adm_patch_run(req, resp, err, "plan", plan_patch_fields, sw_plan_patch_check,
+                            plan_patch_tx);
 }
 
 struct plan_delete {

@@ -1,7 +1,9 @@
 /* admin_util.c - input checks shared by the operator routes. */
 #include "panel/admin_util.h"
 #include "config.h"
+#include "core/alloc.h"
 #include "core/crypto.h"
+#include "core/db.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -209,4 +211,22 @@ json_t *sw_adm_patch_body(struct sw_req *req, const char *what, const struct sw_
         return NULL;
     }
     return b;
+}
+
+int sw_adm_patch_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                     const char *what, const struct sw_jfield *fields,
+                     int (*check)(const json_t *body, struct sw_err *err),
+                     int (*tx)(struct sw_db *db, void *ctx, struct sw_err *err))
+{
+    struct sw_adm_patch p = {NULL, NULL, NULL};
+    json_t *b = sw_adm_patch_body(req, what, fields, &p.id, err);
+    if (!b)
+        return -1;
+    p.body = b;
+    int rc = -1;
+    if (check(b, err) == 0 && sw_db_tx(req->db, tx, &p, err) == 0)
+        rc = sw_api_reply(resp, 200, SW_STEAL(&p.answer));
+    json_decref(p.answer);
+    json_decref(b);
+    return rc;
 }
