@@ -359,6 +359,34 @@ static void test_location_create_refused(void **state)
                        "field \"name\" is required");
 }
 
+static void test_node_routes_accept(void **state)
+{
+    (void)state;
+    sw_testreq_accepted("POST", NODES, OPR,
+                        "{\"name\": \"n1\", \"location_id\": \"" SW_TEST_ID "\", \"engine_uri\":"
+                        " \"qemu+ssh://root@h1/system\", \"kinds\": [\"pv\"], \"cpus\": 4096,"
+                        " \"ram_mb\": 256, \"reserved_ram_mb\": 255, \"disk_gb\": 1}");
+    sw_testreq_accepted("PATCH", NODE, OPR, "{\"state\": \"draining\", \"cpu_ratio\": 2.5}");
+    sw_testreq_accepted("PATCH", NODE, OPR, "{\"balloon\": {\"enabled\": true}}");
+    sw_testreq_accepted("POST", "/v1/admin/locations", OPR,
+                        "{\"code\": \"fra1\", \"name\": \"Frankfurt\"}");
+}
+
+static void test_pool_create_accepts(void **state)
+{
+    (void)state;
+    /* A /31 has no network or broadcast address: its first address is a
+     * host. */
+    sw_testreq_accepted("POST", POOLS, OPR,
+                        "{\"location_id\": \"" SW_TEST_ID "\", \"network\": \"192.0.2.0/31\","
+                        " \"gateway\": \"192.0.2.0\"}");
+    sw_testreq_accepted("POST", POOLS, OPR,
+                        "{\"location_id\": \"" SW_TEST_ID "\", \"network\": \"2001:db8::/48\","
+                        " \"gateway\": \"2001:db8::1\", \"family\": 6}");
+    sw_testreq_accepted("POST", POOLS, OPR,
+                        "{\"location_id\": \"" SW_TEST_ID "\", \"network\": \"10.0.0.0/8\"}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +405,8 @@ int main(void)
         cmocka_unit_test(test_node_patch_refused),
         cmocka_unit_test(test_pool_create_refused),
         cmocka_unit_test(test_location_create_refused),
+        cmocka_unit_test(test_node_routes_accept),
+        cmocka_unit_test(test_pool_create_accepts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,11 +62,24 @@ static void test_identity(void **state)
                        400, "name must be 1 to 100 bytes long");
 }
 
+static void test_accepts(void **state)
+{
+    (void)state;
+    /* Each reaches the database: the reseller lookup, or the insert. */
+    sw_testreq_accepted("POST", ACCOUNTS, SW_ROLE_OPERATOR,
+                        "{\"kind\": \"customer\", \"email\": \"ann@example.com\", \"name\":"
+                        " \"Ann\", \"reseller_id\": \"" SW_TEST_ID "\", \"tax_rate_bp\": 10000}");
+    sw_testreq_accepted("POST", ACCOUNTS, SW_ROLE_OPERATOR,
+                        "{\"kind\": \"reseller\", \"email\": \"r@example.com\", \"name\":"
+                        " \"R\"}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kind_and_reseller),
         cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_accepts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -314,6 +314,20 @@ static void test_template_routes_refuse(void **state)
                        "state must be active or retired");
 }
 
+static void test_catalog_routes_accept(void **state)
+{
+    (void)state;
+    sw_testreq_accepted("POST", "/v1/admin/plans", OPR,
+                        "{\"name\": \"x\", \"kind\": \"hvm\", \"vcpus\": 256, \"ram_mb\": 64,"
+                        " \"disk_gb\": 1, \"price_hourly\": " EUR(0) ", \"price_monthly\": "
+                        EUR(1000000000000) "}");
+    sw_testreq_accepted("PATCH", "/v1/admin/plans/{id}", OPR,
+                        "{\"state\": \"retired\", \"price_hourly\": " USD(1) "}");
+    sw_testreq_accepted("POST", "/v1/admin/templates", OPR,
+                        "{\"name\": \"Debian 12\", \"kind\": \"pv\", \"os\": \"debian-12.5_x\"}");
+    sw_testreq_accepted("PATCH", "/v1/admin/templates/{id}", OPR, "{\"state\": \"active\"}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_merge_burst),
         cmocka_unit_test(test_plan_routes_refuse),
         cmocka_unit_test(test_template_routes_refuse),
+        cmocka_unit_test(test_catalog_routes_accept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,6 +83,21 @@ static void test_ssh_keys(void **state)
     order_refused("web1", ", \"ssh_keys\": [1]", "ssh_keys[0] is not an OpenSSH public key line");
 }
 
+static void test_accepts(void **state)
+{
+    (void)state;
+    char keys[1400] = ", \"location_id\": \"" SW_TEST_ID "\", \"ssh_keys\": [";
+    for (int i = 0; i < 16; i++)
+        strcat(keys, i ? ", \"" KEY "\"" : "\"ecdsa-sha2-nistp256 AAAAE2VjZHNh\"");
+    strcat(keys, "]");
+    char body[2048];
+    snprintf(body, sizeof body,
+             "{\"plan_id\": \"" SW_TEST_ID "\", \"template_id\": \"" SW_TEST_ID "\","
+             " \"hostname\": \"web-1.example.com\"%s}",
+             keys);
+    sw_testreq_accepted("POST", "/v1/orders", CUS, body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -90,6 +105,7 @@ int main(void)
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_hostname),
         cmocka_unit_test(test_ssh_keys),
+        cmocka_unit_test(test_accepts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,11 +59,27 @@ static void test_parameters(void **state)
                    "template_id does not apply to reset_password");
 }
 
+static void test_accepts(void **state)
+{
+    (void)state;
+    static const char *const ok[] = {
+        "{\"type\": \"start\"}",
+        "{\"type\": \"stop\"}",
+        "{\"type\": \"reboot\"}",
+        "{\"type\": \"reset_password\"}",
+        "{\"type\": \"reinstall\", \"template_id\": \"" SW_TEST_ID "\"}",
+        "{\"type\": \"resize\", \"plan_id\": \"" SW_TEST_ID "\"}",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        sw_testreq_accepted("POST", ACTIONS, SW_ROLE_CUSTOMER, ok[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_type),
         cmocka_unit_test(test_parameters),
+        cmocka_unit_test(test_accepts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,12 +83,29 @@ static void test_private_address(void **state)
     unsetenv("SLIPWAY_HOOKS_ALLOW_PRIVATE");
 }
 
+static void test_accepts(void **state)
+{
+    (void)state;
+    sw_testreq_accepted("POST", HOOKS, RES,
+                        "{\"url\": \"https://billing.example:8443/hooks?x=1\", \"events\":"
+                        " [\"order.created\", \"server.provisioned\", \"server.suspended\","
+                        " \"server.unsuspended\", \"server.terminated\", \"job.failed\","
+                        " \"usage.hourly\", \"invoice.finalized\", \"invoice.overdue\","
+                        " \"payment.received\"]}");
+    /* A private address, where the operator allows it. */
+    setenv("SLIPWAY_HOOKS_ALLOW_PRIVATE", "1", 1);
+    sw_testreq_accepted("POST", HOOKS, SW_ROLE_OPERATOR,
+                        "{\"url\": \"http://10.1.2.3/hook\", \"events\": [\"job.failed\"]}");
+    unsetenv("SLIPWAY_HOOKS_ALLOW_PRIVATE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_private_address),
+        cmocka_unit_test(test_accepts),
     };
     return cmocka_run_group_tests(tests, no_private, NULL);
 }

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,19 +16,34 @@
 #include "tests/unit/panel/testreq.h"
 
 /* No database: the panel's unit tests link with --wrap for these (see
- * tests/Makefile.inc), so a handler that gets past its checks to the
- * database fails the test by name instead of crashing on req->db. */
+ * tests/Makefile.inc). A handler that gets past its checks to the database
+ * fails the test by name instead of crashing on req->db, unless the test
+ * expects it to (sw_testreq_accepted): then the database is unavailable. */
+static bool db_expected, db_reached;
+
+static const char no_db[] = "no database in a unit test";
+
 PGresult *__wrap_sw_db_exec(struct sw_db *db, struct sw_err *err, const char *sql, int nparams,
                             const char *const *params);
 long __wrap_sw_db_run(struct sw_db *db, struct sw_err *err, const char *sql, int nparams,
                       const char *const *params);
 int __wrap_sw_db_tx(struct sw_db *db, sw_db_tx_fn fn, void *ctx, struct sw_err *err);
 
+/* The database reached: fails the test unless expected, else err says it
+ * is unavailable. */
+static void reach_db(struct sw_err *err, const char *what)
+{
+    if (!db_expected)
+        fail_msg("the handler reached the database: %.120s", what);
+    db_reached = true;
+    SW_ERR(err, SW_EUNAVAILABLE, "%s", no_db);
+}
+
 PGresult *__wrap_sw_db_exec(struct sw_db *db, struct sw_err *err, const char *sql, int nparams,
                             const char *const *params)
 {
-    (void)db, (void)err, (void)nparams, (void)params;
-    fail_msg("the handler reached the database: %.120s", sql);
+    (void)db, (void)nparams, (void)params;
+    reach_db(err, sql);
     return NULL;
 }
 
@@ -39,8 +55,8 @@ long __wrap_sw_db_run(struct sw_db *db, struct sw_err *err, const char *sql, int
 
 int __wrap_sw_db_tx(struct sw_db *db, sw_db_tx_fn fn, void *ctx, struct sw_err *err)
 {
-    (void)db, (void)fn, (void)ctx, (void)err;
-    fail_msg("the handler opened a transaction");
+    (void)db, (void)fn, (void)ctx;
+    reach_db(err, "a transaction");
     return -1;
 }
 
@@ -116,7 +132,7 @@ void sw_testreq_refused(const char *method, const char *pattern, unsigned role, 
     const char *code = "", *msg = "";
     json_unpack(answer, "{s:{s:s, s:s}}", "error", "code", &code, "message", &msg);
     if (got != status || strncmp(msg, msg_prefix, strlen(msg_prefix)) != 0)
-        fail_msg("%s %s %s: expected %d \"%s...\", got %d %s \"%s\"", method, pattern, body,
+        fail_msg("%s %s %.160s: expected %d \"%s...\", got %d %s \"%s\"", method, pattern, body,
                  status, msg_prefix, got, code, msg);
     json_decref(answer);
 }
@@ -128,4 +144,18 @@ json_t *sw_testreq_json(const char *text)
     if (!v)
         fail_msg("bad JSON in a test: %s: %s", text, je.text);
     return v;
+}
+
+void sw_testreq_accepted(const char *method, const char *pattern, unsigned role, const char *body)
+{
+    struct sw_req req;
+    struct sw_err err;
+    sw_testreq_init(&req, role, body, SW_TEST_ID);
+    db_expected = true;
+    db_reached = false;
+    int rc = sw_testreq_call(method, pattern, &req, &err);
+    db_expected = false;
+    if (rc != -1 || !db_reached || strcmp(err.msg, no_db) != 0)
+        fail_msg("%s %s %.160s: expected its checks to pass, got %s \"%s\"", method, pattern, body,
+                 sw_errc_name(err.code), err.msg);
 }

@@ -14,7 +14,8 @@
 
 /* A request by a caller of role (and its account kind) with body text (may
  * be NULL) and path parameter id (may be NULL); no database (reaching it
- * fails the test), no query string, no order rate limit. */
+ * fails the test unless sw_testreq_accepted expects it), no query string,
+ * no order rate limit. */
 void sw_testreq_init(struct sw_req *req, unsigned role, const char *body, const char *id);
 
 /* Runs the handler of route "method pattern" on req; returns its result
@@ -27,6 +28,12 @@ int sw_testreq_call(const char *method, const char *pattern, struct sw_req *req,
  * sw_errmap_body() answers them. */
 void sw_testreq_refused(const char *method, const char *pattern, unsigned role, const char *body,
                         int status, const char *msg_prefix);
+
+/* Asserts that calling the route as role with body passes the handler's
+ * checks: it must reach the database (here unavailable) with no error
+ * before. */
+void sw_testreq_accepted(const char *method, const char *pattern, unsigned role,
+                         const char *body);
 
 /* A JSON text as a new reference; aborts the test when malformed. */
 json_t *sw_testreq_json(const char *text);
