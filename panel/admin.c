@@ -10,7 +10,12 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/resource.h"
+#include "panel/admin.h"
 #include "panel/admin_util.h"
+#include "panel/data_catalog.h"
+#include "panel/data_ippools.h"
+#include "panel/data_locations.h"
+#include "panel/data_nodes.h"
 #include "panel/handlers.h"
 
 #include <arpa/inet.h>
@@ -19,27 +24,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define i64 sw_adm_i64
 #define check_len sw_api_check_len
-
-/* Inserts with RETURNING <json> and answers 201 with it. */
-static int insert_reply(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
-                        const char *what, const char *sql, int n, const char *const *params)
-{
-    return sw_api_one(req, resp, err, 201, what, sql, n, params);
-}
 
 static int location_exists(struct sw_req *req, const char *id, struct sw_err *err)
 {
-    bool found;
-    if (sw_adm_exists(req->db, &found, err, "SELECT 1 FROM locations WHERE id = $1",
-                      SW_PARAMS(id)) < 0)
+    int found = sw_data_catalog_location_exists(req->db, id, err);
+    if (found < 0)
         return -1;
     if (!found) {
         SW_ERR(err, SW_EINVALID, "location_id names no location");
         return -1;
     }
     return 0;
+}
+
+/* A created object's answer (owned, or NULL with err): 201. */
+static int created(struct sw_resp *resp, json_t *obj)
+{
+    return obj ? sw_api_reply(resp, 201, obj) : -1;
 }
 
 /* ---- locations ---- */
@@ -66,10 +68,8 @@ SW_HANDLER(sw_h_admin_locations_create)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    rc = insert_reply(req, resp, err, "location",
-                      "INSERT INTO locations (id, code, name) VALUES ($1, $2, $3)"
-                      " RETURNING sw_location_json(locations)",
-                      SW_PARAMS(id, sw_json_str(b, "code"), sw_json_str(b, "name")));
+    rc = created(resp, sw_data_locations_insert(req->db, id, sw_json_str(b, "code"),
+                                                sw_json_str(b, "name"), err));
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a location with code \"%s\" exists", sw_json_str(b, "code"));
 out:
@@ -171,50 +171,54 @@ SW_HANDLER(sw_h_admin_nodes_list)
                        SW_PARAMS(req->who.account_id, loc, state, kind));
 }
 
+int sw_node_create_check(const json_t *body, struct sw_node_row *out, struct sw_err *err)
+{
+    const char *state = sw_json_str(body, "state");
+    memset(out, 0, sizeof *out);
+    if (check_len(body, "name", 1, 64, err) < 0 ||
+        sw_adm_check_uuid_field(body, "location_id", err) < 0 || check_engine_uri(body, err) < 0 ||
+        sw_adm_check_ints(body, node_ints, err) < 0 ||
+        sw_adm_parse_kinds(json_object_get(body, "kinds"), "kinds", false, out->kinds, &out->mask,
+                           err) < 0 ||
+        sw_adm_check_enum(body, "state", node_states, err) < 0)
+        return -1;
+    /* Default ratios by what the node hosts: CPU 16 for container-only
+     * nodes, else 4; memory 1.0 when it hosts pv (never overcommitted),
+     * else 1.5. */
+    struct sw_node_inv *inv = &out->inv;
+    inv->cpu_ratio_milli = out->mask == (1u << SW_KIND_CONTAINER) ? 16000 : 4000;
+    inv->ram_ratio_milli = (out->mask & (1u << SW_KIND_PV)) ? 1000 : 1500;
+    if (parse_ratio_field(body, "cpu_ratio", &inv->cpu_ratio_milli, err) < 0 ||
+        parse_ratio_field(body, "ram_ratio", &inv->ram_ratio_milli, err) < 0)
+        return -1;
+    inv->cpus = sw_json_int(body, "cpus", 0);
+    inv->ram_mb = sw_json_int(body, "ram_mb", 0);
+    inv->disk_gb = sw_json_int(body, "disk_gb", 0);
+    inv->reserved_ram_mb = sw_json_int(body, "reserved_ram_mb", 0);
+    if (inv->reserved_ram_mb >= inv->ram_mb) {
+        SW_ERR(err, SW_EINVALID, "reserved_ram_mb must be below ram_mb");
+        return -1;
+    }
+    snprintf(out->engine_uri, sizeof out->engine_uri, "%s", sw_json_str(body, "engine_uri"));
+    snprintf(out->state, sizeof out->state, "%s", state ? state : "active");
+    return 0;
+}
+
 SW_HANDLER(sw_h_admin_nodes_create)
 {
     json_t *b = sw_api_body(req, node_fields, err);
     if (!b)
         return -1;
     int rc = -1;
-    char kinds[64], cpu_ratio[24], ram_ratio[24], c[24], r[24], d[24], rr[24];
-    unsigned mask;
-    const char *state = sw_json_str(b, "state");
-    if (check_len(b, "name", 1, 64, err) < 0 ||
-        sw_adm_check_uuid_field(b, "location_id", err) < 0 || check_engine_uri(b, err) < 0 ||
-        sw_adm_check_ints(b, node_ints, err) < 0 ||
-        sw_adm_parse_kinds(json_object_get(b, "kinds"), "kinds", false, kinds, &mask, err) < 0 ||
-        sw_adm_check_enum(b, "state", node_states, err) < 0)
-        goto out;
-    /* Default ratios by what the node hosts: CPU 16 for container-only
-     * nodes, else 4; memory 1.0 when it hosts pv (never overcommitted),
-     * else 1.5. */
-    int64_t cpu_milli = mask == (1u << SW_KIND_CONTAINER) ? 16000 : 4000;
-    int64_t ram_milli = (mask & (1u << SW_KIND_PV)) ? 1000 : 1500;
-    if (parse_ratio_field(b, "cpu_ratio", &cpu_milli, err) < 0 ||
-        parse_ratio_field(b, "ram_ratio", &ram_milli, err) < 0)
-        goto out;
-    int64_t ram = sw_json_int(b, "ram_mb", 0), reserved = sw_json_int(b, "reserved_ram_mb", 0);
-    if (reserved >= ram) {
-        SW_ERR(err, SW_EINVALID, "reserved_ram_mb must be below ram_mb");
-        goto out;
-    }
-    if (location_exists(req, sw_json_str(b, "location_id"), err) < 0)
+    struct sw_node_row row;
+    const char *name = sw_json_str(b, "name"), *location = sw_json_str(b, "location_id");
+    if (sw_node_create_check(b, &row, err) < 0 || location_exists(req, location, err) < 0)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    rc = insert_reply(
-        req, resp, err, "node",
-        "INSERT INTO nodes (id, name, location_id, engine_uri, kinds, cpus, ram_mb, disk_gb,"
-        " reserved_ram_mb, cpu_ratio, ram_ratio, state) VALUES ($1, $2, $3, $4, $5::text[], $6,"
-        " $7, $8, $9, $10::numeric, $11::numeric, $12) RETURNING sw_node_json(nodes)",
-        SW_PARAMS(id, sw_json_str(b, "name"), sw_json_str(b, "location_id"),
-                  sw_json_str(b, "engine_uri"), kinds, i64(c, sw_json_int(b, "cpus", 0)),
-                  i64(r, ram), i64(d, sw_json_int(b, "disk_gb", 0)), i64(rr, reserved),
-                  sw_ratio_format(cpu_milli, cpu_ratio), sw_ratio_format(ram_milli, ram_ratio),
-                  state ? state : "active"));
+    rc = created(resp, sw_data_nodes_insert(req->db, id, name, location, &row, err));
     if (rc < 0 && err->code == SW_ECONFLICT)
-        SW_ERR(err, SW_ECONFLICT, "a node named \"%s\" exists", sw_json_str(b, "name"));
+        SW_ERR(err, SW_ECONFLICT, "a node named \"%s\" exists", name);
 out:
     json_decref(b);
     return rc;
@@ -225,42 +229,26 @@ SW_HANDLER(sw_h_admin_node_get)
     const char *id = sw_api_param_uuid(req, 0, "node", err);
     if (!id)
         return -1;
-    return sw_api_one(req, resp, err, 200, "node",
-                      "SELECT sw_node_json(n) FROM nodes n WHERE n.id = $1", SW_PARAMS(id));
+    json_t *node = sw_data_nodes_get(req->db, id, err);
+    return node ? sw_api_reply(resp, 200, node) : -1;
 }
 
-/* What the ledger holds on a node, per resource class. */
-static int node_used(struct sw_db *db, const char *id, struct sw_amounts *used, struct sw_err *err)
+json_t *sw_node_capacity_json(const struct sw_node_inv *inv, const struct sw_amounts *used)
 {
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT coalesce(sum(vcpus), 0), coalesce(sum(mem_guar_mb), 0),"
-                               " coalesce(sum(mem_max_mb), 0), coalesce(sum(disk_gb), 0)"
-                               " FROM allocations WHERE node_id = $1",
-                               SW_PARAMS(id));
-    if (!res)
-        return -1;
+    struct sw_amounts cap;
+    sw_node_capacity(inv, &cap);
+    const int64_t total[SW_RC__COUNT] = {inv->cpus, inv->ram_mb, inv->ram_mb, inv->disk_gb};
+    const int64_t reserved[SW_RC__COUNT] = {0, inv->reserved_ram_mb, inv->reserved_ram_mb, 0};
+    const int64_t ratio[SW_RC__COUNT] = {inv->cpu_ratio_milli, 1000, inv->ram_ratio_milli, 1000};
+    json_t *classes = json_object();
     for (int c = 0; c < SW_RC__COUNT; c++)
-        used->v[c] = sw_db_get_i64(res, 0, c);
-    PQclear(res);
-    return 0;
-}
-
-#define NODE_INV_COLS                                                                              \
-    "n.cpus, n.ram_mb, n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text, n.ram_ratio::text"
-
-/* Reads the inventory columns (NODE_INV_COLS from col 0) of res row 0. */
-static int node_inv_of(const PGresult *res, struct sw_node_inv *inv, struct sw_err *err)
-{
-    inv->cpus = sw_db_get_i64(res, 0, 0);
-    inv->ram_mb = sw_db_get_i64(res, 0, 1);
-    inv->reserved_ram_mb = sw_db_get_i64(res, 0, 2);
-    inv->disk_gb = sw_db_get_i64(res, 0, 3);
-    if (sw_ratio_parse(sw_db_get(res, 0, 4), &inv->cpu_ratio_milli) < 0 ||
-        sw_ratio_parse(sw_db_get(res, 0, 5), &inv->ram_ratio_milli) < 0) {
-        SW_ERR(err, SW_EINTERNAL, "node has a malformed ratio");
-        return -1;
-    }
-    return 0;
+        json_object_set_new(classes, sw_res_class_name(c),
+                            json_pack("{s:I, s:I, s:f, s:I, s:I, s:I}", "total",
+                                      (json_int_t)total[c], "reserved", (json_int_t)reserved[c],
+                                      "ratio", (double)ratio[c] / 1000.0, "capacity",
+                                      (json_int_t)cap.v[c], "used", (json_int_t)used->v[c],
+                                      "free", (json_int_t)(cap.v[c] - used->v[c])));
+    return classes;
 }
 
 SW_HANDLER(sw_h_admin_node_capacity)
@@ -268,192 +256,129 @@ SW_HANDLER(sw_h_admin_node_capacity)
     const char *id = sw_api_param_uuid(req, 0, "node", err);
     if (!id)
         return -1;
-    PGresult *res = sw_db_exec(
-        req->db, err, "SELECT " NODE_INV_COLS " FROM nodes n WHERE n.id = $1", SW_PARAMS(id));
-    if (!res)
+    struct sw_node_row row;
+    struct sw_amounts used;
+    if (sw_data_nodes_read(req->db, id, &row, err) < 0 ||
+        sw_data_nodes_used(req->db, id, &used, err) < 0)
         return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "node not found");
-        return -1;
-    }
-    struct sw_node_inv inv;
-    int ok = node_inv_of(res, &inv, err);
-    PQclear(res);
-    struct sw_amounts cap, used;
-    if (ok < 0 || node_used(req->db, id, &used, err) < 0)
-        return -1;
-    sw_node_capacity(&inv, &cap);
-    const int64_t total[SW_RC__COUNT] = {inv.cpus, inv.ram_mb, inv.ram_mb, inv.disk_gb};
-    const int64_t reserved[SW_RC__COUNT] = {0, inv.reserved_ram_mb, inv.reserved_ram_mb, 0};
-    const int64_t ratio[SW_RC__COUNT] = {inv.cpu_ratio_milli, 1000, inv.ram_ratio_milli, 1000};
-    json_t *classes = json_object();
-    for (int c = 0; c < SW_RC__COUNT; c++)
-        json_object_set_new(classes, sw_res_class_name(c),
-                            json_pack("{s:I, s:I, s:f, s:I, s:I, s:I}", "total",
-                                      (json_int_t)total[c], "reserved", (json_int_t)reserved[c],
-                                      "ratio", (double)ratio[c] / 1000.0, "capacity",
-                                      (json_int_t)cap.v[c], "used", (json_int_t)used.v[c], "free",
-                                      (json_int_t)(cap.v[c] - used.v[c])));
-    return sw_api_reply(resp, 200, json_pack("{s:s, s:o}", "node_id", id, "classes", classes));
+    return sw_api_reply(resp, 200,
+                        json_pack("{s:s, s:o}", "node_id", id, "classes",
+                                  sw_node_capacity_json(&row.inv, &used)));
 }
 
-struct node_patch {
-    const char *id;
-    const json_t *b;
-    json_t *node; /* out */
-};
-
-/* One transaction: lock the node, merge the change into its inventory,
- * refuse what would leave its allocations without room or without a kind
- * they need, write it and bump the generation so that a claim that read
- * the old inventory re-checks (its "generation = $read" guard fails). */
-static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+/* A ballooning policy, when given, must parse. */
+static int check_balloon(const json_t *b, struct sw_err *err)
 {
-    struct node_patch *p = ctx;
-    const json_t *b = p->b;
-    json_decref(p->node);
-    p->node = NULL;
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT " NODE_INV_COLS ", n.engine_uri, n.kinds::text, n.state"
-                               " FROM nodes n WHERE n.id = $1 FOR UPDATE",
-                               SW_PARAMS(p->id));
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "node not found");
-        return -1;
-    }
-    struct sw_node_inv inv;
-    if (node_inv_of(res, &inv, err) < 0) {
-        PQclear(res);
-        return -1;
-    }
-    char uri[1100], kinds[64], state[16];
-    snprintf(uri, sizeof uri, "%s", sw_db_get(res, 0, 6));
-    snprintf(kinds, sizeof kinds, "%s", sw_db_get(res, 0, 7));
-    snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 8));
-    PQclear(res);
+    const json_t *pol = json_object_get(b, "balloon");
+    if (!pol)
+        return 0;
+    struct sw_balloon_conf *bc = sw_malloc(sizeof *bc);
+    int rc = sw_balloon_conf_parse(pol, bc, err);
+    free(bc);
+    return rc;
+}
 
-    unsigned mask = 0;
-    for (int k = 0; k < SW_KIND__COUNT; k++)
-        if (strstr(kinds, sw_plan_kind_name(k)))
-            mask |= 1u << k;
-    if (json_object_get(b, "kinds") &&
-        sw_adm_parse_kinds(json_object_get(b, "kinds"), "kinds", false, kinds, &mask, err) < 0)
+int sw_node_patch_check(const json_t *patch, struct sw_err *err)
+{
+    const json_t *kinds = json_object_get(patch, "kinds");
+    char lit[64];
+    unsigned mask;
+    int64_t milli;
+    if (check_engine_uri(patch, err) < 0 || sw_adm_check_ints(patch, node_ints, err) < 0 ||
+        sw_adm_check_enum(patch, "state", node_states, err) < 0 ||
+        (kinds && sw_adm_parse_kinds(kinds, "kinds", false, lit, &mask, err) < 0) ||
+        parse_ratio_field(patch, "cpu_ratio", &milli, err) < 0 ||
+        parse_ratio_field(patch, "ram_ratio", &milli, err) < 0)
         return -1;
-    if (sw_json_str(b, "engine_uri"))
-        snprintf(uri, sizeof uri, "%s", sw_json_str(b, "engine_uri"));
-    if (sw_json_str(b, "state"))
-        snprintf(state, sizeof state, "%s", sw_json_str(b, "state"));
-    inv.cpus = sw_json_int(b, "cpus", inv.cpus);
-    inv.ram_mb = sw_json_int(b, "ram_mb", inv.ram_mb);
-    inv.disk_gb = sw_json_int(b, "disk_gb", inv.disk_gb);
-    inv.reserved_ram_mb = sw_json_int(b, "reserved_ram_mb", inv.reserved_ram_mb);
-    if (parse_ratio_field(b, "cpu_ratio", &inv.cpu_ratio_milli, err) < 0 ||
-        parse_ratio_field(b, "ram_ratio", &inv.ram_ratio_milli, err) < 0)
+    return check_balloon(patch, err);
+}
+
+int sw_node_patch_merge(const struct sw_node_row *cur, const json_t *patch,
+                        struct sw_node_row *out, struct sw_err *err)
+{
+    if (sw_node_patch_check(patch, err) < 0)
         return -1;
-    if (inv.reserved_ram_mb >= inv.ram_mb) {
+    *out = *cur;
+    const json_t *kinds = json_object_get(patch, "kinds");
+    if (kinds && sw_adm_parse_kinds(kinds, "kinds", false, out->kinds, &out->mask, err) < 0)
+        return -1;
+    if (sw_json_str(patch, "engine_uri"))
+        snprintf(out->engine_uri, sizeof out->engine_uri, "%s", sw_json_str(patch, "engine_uri"));
+    if (sw_json_str(patch, "state"))
+        snprintf(out->state, sizeof out->state, "%s", sw_json_str(patch, "state"));
+    struct sw_node_inv *inv = &out->inv;
+    inv->cpus = sw_json_int(patch, "cpus", inv->cpus);
+    inv->ram_mb = sw_json_int(patch, "ram_mb", inv->ram_mb);
+    inv->disk_gb = sw_json_int(patch, "disk_gb", inv->disk_gb);
+    inv->reserved_ram_mb = sw_json_int(patch, "reserved_ram_mb", inv->reserved_ram_mb);
+    if (parse_ratio_field(patch, "cpu_ratio", &inv->cpu_ratio_milli, err) < 0 ||
+        parse_ratio_field(patch, "ram_ratio", &inv->ram_ratio_milli, err) < 0)
+        return -1;
+    if (inv->reserved_ram_mb >= inv->ram_mb) {
         SW_ERR(err, SW_EINVALID, "reserved_ram_mb (%lld) must be below ram_mb (%lld)",
-               (long long)inv.reserved_ram_mb, (long long)inv.ram_mb);
+               (long long)inv->reserved_ram_mb, (long long)inv->ram_mb);
         return -1;
     }
+    return 0;
+}
 
-    /* The node row is locked: no claim can add to its ledger meanwhile. */
-    struct sw_amounts cap, used;
-    if (node_used(db, p->id, &used, err) < 0)
-        return -1;
-    sw_node_capacity(&inv, &cap);
+int sw_node_patch_fits(const struct sw_node_row *row, const struct sw_amounts *used,
+                       const int64_t live[SW_KIND__COUNT], struct sw_err *err)
+{
+    struct sw_amounts cap;
+    sw_node_capacity(&row->inv, &cap);
     for (int c = 0; c < SW_RC__COUNT; c++) {
-        if (used.v[c] > cap.v[c]) {
+        if (used->v[c] > cap.v[c]) {
             SW_ERR(err, SW_ECONFLICT,
                    "the node's allocations would not fit: %s used %lld, new capacity %lld",
-                   sw_res_class_name(c), (long long)used.v[c], (long long)cap.v[c]);
+                   sw_res_class_name(c), (long long)used->v[c], (long long)cap.v[c]);
             return -1;
         }
     }
-    res = sw_db_exec(db, err,
-                     "SELECT p.kind, count(*) FROM allocations a JOIN servers s ON s.id ="
-                     " a.server_id JOIN plans p ON p.id = s.plan_id WHERE a.node_id = $1"
-                     " GROUP BY p.kind ORDER BY p.kind",
-                     SW_PARAMS(p->id));
-    if (!res)
-        return -1;
-    for (int i = 0; i < PQntuples(res); i++) {
-        int k = sw_plan_kind_parse(sw_db_get(res, i, 0));
-        if (k >= 0 && !(mask & (1u << k))) {
+    /* By name, so that of two kinds dropped the message names the first. */
+    static const int by_name[] = {SW_KIND_CONTAINER, SW_KIND_HVM, SW_KIND_PV};
+    for (size_t i = 0; i < sizeof by_name / sizeof by_name[0]; i++) {
+        int k = by_name[i];
+        if (live[k] > 0 && !(row->mask & (1u << k))) {
             SW_ERR(err, SW_ECONFLICT, "kinds must keep %s: %lld %s server(s) live on this node",
-                   sw_plan_kind_name(k), (long long)sw_db_get_i64(res, i, 1), sw_plan_kind_name(k));
-            PQclear(res);
+                   sw_plan_kind_name(k), (long long)live[k], sw_plan_kind_name(k));
             return -1;
         }
     }
-    PQclear(res);
-
-    /* The ballooning policy (validated by the handler) replaces the old
-     * one; it changes no capacity, so the generation stays. */
-    if (json_object_get(b, "balloon")) {
-        SW_AUTOFREE char *pol = sw_json_dump(json_object_get(b, "balloon"));
-        if (sw_db_run(db, err, "UPDATE nodes SET balloon = $2::jsonb WHERE id = $1",
-                      SW_PARAMS(p->id, pol)) < 0)
-            return -1;
-    }
-    char c[24], r[24], d[24], rr[24], cr[24], rmr[24];
-    res = sw_db_exec(
-        db, err,
-        "WITH u AS (UPDATE nodes SET engine_uri = $2, kinds = $3::text[], cpus = $4, ram_mb = $5,"
-        "  disk_gb = $6, reserved_ram_mb = $7, cpu_ratio = $8::numeric, ram_ratio = $9::numeric,"
-        "  state = $10, generation = generation + 1"
-        "  WHERE id = $1 AND (engine_uri, kinds, cpus, ram_mb, disk_gb, reserved_ram_mb,"
-        "  cpu_ratio, ram_ratio, state) IS DISTINCT FROM ($2, $3::text[], $4, $5, $6, $7,"
-        "  $8::numeric, $9::numeric, $10) RETURNING sw_node_json(nodes) AS j)"
-        " SELECT coalesce((SELECT j FROM u), (SELECT sw_node_json(n) FROM nodes n"
-        " WHERE n.id = $1))",
-        SW_PARAMS(p->id, uri, kinds, i64(c, inv.cpus), i64(r, inv.ram_mb), i64(d, inv.disk_gb),
-                  i64(rr, inv.reserved_ram_mb), sw_ratio_format(inv.cpu_ratio_milli, cr),
-                  sw_ratio_format(inv.ram_ratio_milli, rmr), state));
-    if (!res)
-        return -1;
-    p->node = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
     return 0;
+}
+
+/* One transaction: lock the node, merge the change into its row, refuse
+ * what would leave its allocations without room or without a kind they
+ * need, write it (the ballooning policy too) and bump the generation so
+ * that a claim that read the old inventory re-checks (its "generation =
+ * $read" guard fails). The node row is locked: no claim can add to its
+ * ledger meanwhile. */
+static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct sw_adm_patch *p = ctx;
+    json_decref(SW_STEAL(&p->answer));
+    struct sw_node_row cur, row;
+    struct sw_amounts used;
+    int64_t live[SW_KIND__COUNT];
+    const json_t *balloon = json_object_get(p->body, "balloon");
+    if (sw_data_nodes_lock(db, p->id, &cur, err) < 0 ||
+        sw_node_patch_merge(&cur, p->body, &row, err) < 0 ||
+        sw_data_nodes_used(db, p->id, &used, err) < 0 ||
+        sw_data_nodes_live(db, p->id, live, err) < 0 ||
+        sw_node_patch_fits(&row, &used, live, err) < 0)
+        return -1;
+    /* The policy changes no capacity, so the generation stays for it. */
+    if (balloon && sw_data_nodes_set_balloon(db, p->id, balloon, err) < 0)
+        return -1;
+    p->answer = sw_data_nodes_update(db, p->id, &row, err);
+    return p->answer ? 0 : -1;
 }
 
 SW_HANDLER(sw_h_admin_node_patch)
 {
-    const char *id;
-    json_t *b = sw_adm_patch_body(req, "node", node_patch_fields, &id, err);
-    if (!b)
-        return -1;
-    int rc = -1;
-    struct node_patch p = {id, b, NULL};
-    char kinds[64];
-    unsigned mask;
-    if (check_engine_uri(b, err) < 0 || sw_adm_check_ints(b, node_ints, err) < 0 ||
-        sw_adm_check_enum(b, "state", node_states, err) < 0 ||
-        (json_object_get(b, "kinds") &&
-         sw_adm_parse_kinds(json_object_get(b, "kinds"), "kinds", false, kinds, &mask, err) < 0))
-        goto out;
-    int64_t milli;
-    if (parse_ratio_field(b, "cpu_ratio", &milli, err) < 0 ||
-        parse_ratio_field(b, "ram_ratio", &milli, err) < 0)
-        goto out;
-    if (json_object_get(b, "balloon")) {
-        struct sw_balloon_conf *bc = sw_malloc(sizeof *bc);
-        int bad = sw_balloon_conf_parse(json_object_get(b, "balloon"), bc, err);
-        free(bc);
-        if (bad < 0)
-            goto out;
-    }
-    if (sw_db_tx(req->db, node_patch_tx, &p, err) < 0)
-        goto out;
-    rc = sw_api_reply(resp, 200, p.node);
-    p.node = NULL;
-out:
-    json_decref(p.node);
-    json_decref(b);
-    return rc;
+    return sw_adm_patch_run(req, resp, err, "node", node_patch_fields, sw_node_patch_check,
+                            node_patch_tx);
 }
 
 /* ---- IP pools ---- */
@@ -529,6 +454,30 @@ static bool same_prefix(const unsigned char *a, const unsigned char *b, int pref
     return true;
 }
 
+/* A gateway (when given) is a host address inside net (network, as the
+ * operator wrote it): not the network address, nor IPv4's broadcast, where
+ * a prefix has them (a /31, /32, /127 or /128 has none). */
+static int check_gateway(const char *gw, const struct ip_prefix *net, const char *network,
+                         struct sw_err *err)
+{
+    if (!gw)
+        return 0;
+    unsigned char g[16] = {0};
+    int af = net->family == 4 ? AF_INET : AF_INET6;
+    if (strlen(gw) > 45 || inet_pton(af, gw, g) != 1) {
+        SW_ERR(err, SW_EINVALID, "gateway must be an IPv%d address", net->family);
+        return -1;
+    }
+    bool edge = net->bits - net->prefix >= 2 &&
+                (memcmp(g, net->a, sizeof g) == 0 ||
+                 (net->family == 4 && host_bits_all_ones(g, net->prefix, net->bits)));
+    if (!same_prefix(g, net->a, net->prefix) || edge) {
+        SW_ERR(err, SW_EINVALID, "gateway must be a host address inside %s", network);
+        return -1;
+    }
+    return 0;
+}
+
 /* Pool sizes an operator may register: no IPv4 pool wider than a /8, no
  * IPv6 prefix wider than a /16. */
 static int check_pool(const json_t *b, struct ip_prefix *net, struct sw_err *err)
@@ -558,25 +507,7 @@ static int check_pool(const json_t *b, struct ip_prefix *net, struct sw_err *err
                net->family, net->family);
         return -1;
     }
-    const char *gw = sw_json_str(b, "gateway");
-    if (gw) {
-        unsigned char g[16] = {0};
-        int af = net->family == 4 ? AF_INET : AF_INET6;
-        if (strlen(gw) > 45 || inet_pton(af, gw, g) != 1) {
-            SW_ERR(err, SW_EINVALID, "gateway must be an IPv%d address", net->family);
-            return -1;
-        }
-        /* Not the network address, nor IPv4's broadcast, where a prefix
-         * has them (a /31, /32, /127 or /128 has none). */
-        bool edge = net->bits - net->prefix >= 2 &&
-                    (memcmp(g, net->a, sizeof g) == 0 ||
-                     (net->family == 4 && host_bits_all_ones(g, net->prefix, net->bits)));
-        if (!same_prefix(g, net->a, net->prefix) || edge) {
-            SW_ERR(err, SW_EINVALID, "gateway must be a host address inside %s", network);
-            return -1;
-        }
-    }
-    return 0;
+    return check_gateway(sw_json_str(b, "gateway"), net, network, err);
 }
 
 SW_HANDLER(sw_h_admin_pools_list)
@@ -605,28 +536,18 @@ SW_HANDLER(sw_h_admin_pools_create)
     const char *network = sw_json_str(b, "network");
     /* Name the pool it overlaps; the exclusion constraint (0005) is what
      * holds under concurrent creates. */
-    PGresult *res = sw_db_exec(req->db, err,
-                               "SELECT p.network::text, p.id FROM ip_pools p"
-                               " WHERE p.network && $1::cidr ORDER BY p.network LIMIT 1",
-                               SW_PARAMS(network));
-    if (!res)
-        goto out;
-    if (PQntuples(res) == 1) {
-        SW_ERR(err, SW_ECONFLICT, "network %s overlaps pool %s (%s)", network, sw_db_get(res, 0, 0),
-               sw_db_get(res, 0, 1));
-        PQclear(res);
+    char other[64], other_id[SW_UUID_LEN + 1];
+    int overlap = sw_data_ippools_overlapping(req->db, network, other, other_id, err);
+    if (overlap != 0) {
+        if (overlap > 0)
+            SW_ERR(err, SW_ECONFLICT, "network %s overlaps pool %s (%s)", network, other,
+                   other_id);
         goto out;
     }
-    PQclear(res);
     sw_uuid_t id;
-    char fam[24];
     sw_uuid_new(id);
-    rc =
-        insert_reply(req, resp, err, "ip pool",
-                     "INSERT INTO ip_pools (id, location_id, family, network, gateway)"
-                     " VALUES ($1, $2, $3, $4::cidr, $5::inet) RETURNING sw_ip_pool_json(ip_pools)",
-                     SW_PARAMS(id, sw_json_str(b, "location_id"), i64(fam, net.family), network,
-                               sw_json_str(b, "gateway")));
+    rc = created(resp, sw_data_ippools_insert(req->db, id, sw_json_str(b, "location_id"),
+                                              net.family, network, sw_json_str(b, "gateway"), err));
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "network %s overlaps another pool", network);
 out:

@@ -20,6 +20,9 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "panel/admin_util.h"
+#include "panel/data_accounts.h"
+#include "panel/data_resellers.h"
+#include "panel/data_suspensions.h"
 #include "panel/handlers.h"
 
 #include <stdio.h>
@@ -35,17 +38,24 @@ static bool email_valid(const char *e)
            !strpbrk(e, " \t\r\n\"<>,;");
 }
 
-/* email, name, password: the checks every new account passes; hashes the
- * password (if any) into hash. */
-static int check_identity(const json_t *b, char hash[SW_PASSWORD_HASH_MAX], struct sw_err *err)
+/* email, name, password: the checks every new account passes. */
+static int check_identity_fields(const json_t *b, struct sw_err *err)
 {
-    const char *password = sw_json_str(b, "password");
     if (!email_valid(sw_json_str(b, "email"))) {
         SW_ERR(err, SW_EINVALID, "email is not a valid address");
         return -1;
     }
-    if (sw_api_check_len(b, "name", 1, 100, err) < 0 ||
-        sw_api_check_len(b, "password", 8, 1024, err) < 0)
+    return sw_api_check_len(b, "name", 1, 100, err) < 0 ||
+                   sw_api_check_len(b, "password", 8, 1024, err) < 0
+               ? -1
+               : 0;
+}
+
+/* The identity checks, then the password (if any) hashed into hash. */
+static int check_identity(const json_t *b, char hash[SW_PASSWORD_HASH_MAX], struct sw_err *err)
+{
+    const char *password = sw_json_str(b, "password");
+    if (check_identity_fields(b, err) < 0)
         return -1;
     return password ? sw_password_hash(password, hash, err) : 0;
 }
@@ -76,11 +86,22 @@ SW_HANDLER(sw_h_admin_accounts_list)
         sw_adm_query_enum(req, "state", account_states, &state, err) < 0 ||
         sw_adm_query_uuid(req, "reseller_id", &reseller, err) < 0)
         return -1;
-    return sw_api_list(req, resp, err, "sw_account_json(t)", "accounts",
-                       "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.kind = $2)"
-                       " AND ($3::text IS NULL OR t.state = $3)"
-                       " AND ($4::uuid IS NULL OR t.reseller_id = $4)",
-                       SW_PARAMS(req->who.account_id, kind, state, reseller));
+    return sw_api_list_data(req, resp, err, &sw_data_accounts_admin_list,
+                            SW_PARAMS(req->who.account_id, kind, state, reseller));
+}
+
+/* What a create body is checked for before anything is looked up. */
+static int account_create_check(const json_t *b, struct sw_err *err)
+{
+    if (sw_adm_check_enum(b, "kind", account_kinds, err) < 0 ||
+        sw_adm_check_uuid_field(b, "reseller_id", err) < 0 ||
+        sw_adm_check_ints(b, account_ints, err) < 0)
+        return -1;
+    if (sw_json_str(b, "reseller_id") && strcmp(sw_json_str(b, "kind"), "customer") != 0) {
+        SW_ERR(err, SW_EINVALID, "only a customer has a reseller_id");
+        return -1;
+    }
+    return check_identity_fields(b, err);
 }
 
 SW_HANDLER(sw_h_admin_accounts_create)
@@ -91,39 +112,30 @@ SW_HANDLER(sw_h_admin_accounts_create)
     int rc = -1;
     const char *kind = sw_json_str(b, "kind"), *reseller = sw_json_str(b, "reseller_id");
     char hash[SW_PASSWORD_HASH_MAX];
-    if (sw_adm_check_enum(b, "kind", account_kinds, err) < 0 ||
-        sw_adm_check_uuid_field(b, "reseller_id", err) < 0 ||
-        sw_adm_check_ints(b, account_ints, err) < 0)
+    if (account_create_check(b, err) < 0)
         goto out;
-    if (reseller && strcmp(kind, "customer") != 0) {
-        SW_ERR(err, SW_EINVALID, "only a customer has a reseller_id");
-        goto out;
-    }
     if (reseller) {
-        bool found;
-        if (sw_adm_exists(req->db, &found, err,
-                          "SELECT 1 FROM accounts WHERE id = $1 AND kind = 'reseller'",
-                          SW_PARAMS(reseller)) < 0)
+        int found = sw_data_accounts_is_reseller(req->db, reseller, err);
+        if (found < 0)
             goto out;
         if (!found) {
             SW_ERR(err, SW_EINVALID, "reseller_id names no reseller");
             goto out;
         }
     }
-    if (check_identity(b, hash, err) < 0)
+    const char *password = sw_json_str(b, "password");
+    if (password && sw_password_hash(password, hash, err) < 0)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
     char tax[24];
     snprintf(tax, sizeof tax, "%lld", (long long)sw_json_int(b, "tax_rate_bp", 0));
-    rc = sw_api_one(req, resp, err, 201, "account",
-                    "INSERT INTO accounts (id, kind, email, name, password_hash, reseller_id,"
-                    " tax_rate_bp) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                    " RETURNING sw_account_json(accounts)",
-                    SW_PARAMS(id, kind, sw_json_str(b, "email"), sw_json_str(b, "name"),
-                              sw_json_str(b, "password") ? hash : NULL, reseller, tax));
-    if (rc < 0 && err->code == SW_ECONFLICT)
+    struct sw_data_account_new a = {id,   kind, sw_json_str(b, "email"), sw_json_str(b, "name"),
+                                    sw_json_str(b, "password") ? hash : NULL, reseller, tax};
+    json_t *account = sw_data_accounts_insert(req->db, &a, err);
+    if (!account && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "an account with that email exists");
+    rc = account ? sw_api_reply(resp, 201, account) : -1;
 out:
     json_decref(b);
     return rc;
@@ -145,11 +157,9 @@ SW_HANDLER(sw_h_admin_account_patch)
     char tax[24] = "";
     if (json_object_get(b, "tax_rate_bp"))
         snprintf(tax, sizeof tax, "%lld", (long long)sw_json_int(b, "tax_rate_bp", 0));
-    rc = sw_api_one(req, resp, err, 200, "account",
-                    "UPDATE accounts SET name = coalesce($2, name),"
-                    " tax_rate_bp = coalesce($3::int, tax_rate_bp)"
-                    " WHERE id = $1 AND kind <> 'operator' RETURNING sw_account_json(accounts)",
-                    SW_PARAMS(id, sw_json_str(b, "name"), tax[0] ? tax : NULL));
+    json_t *account =
+        sw_data_accounts_update(req->db, id, sw_json_str(b, "name"), tax[0] ? tax : NULL, err);
+    rc = account ? sw_api_reply(resp, 200, account) : -1;
 out:
     json_decref(b);
     return rc;
@@ -198,175 +208,122 @@ static void skip(struct suspension *s, const char *server_id, const char *state,
 static int add_job(struct sw_db *db, struct suspension *s, const char *server_id, int type,
                    const char *prev_state, const char *new_state, struct sw_err *err)
 {
-    sw_uuid_t job_id;
-    sw_uuid_new(job_id);
-    PGresult *res = sw_db_exec(
-        db, err,
-        "WITH j AS (INSERT INTO jobs (id, server_id, account_id, type) VALUES ($1, $2, $3, $4)"
-        "  RETURNING sw_job_json(jobs) AS js),"
-        " s AS (UPDATE servers SET state = $7, updated_at = now() WHERE id = $2),"
-        " h AS (INSERT INTO suspension_holds (account_id, server_id, job_id, prev_state)"
-        "  SELECT $5, $2, $1, $6 WHERE $6::text IS NOT NULL"
-        "  ON CONFLICT (account_id, server_id, reason)"
-        "  DO UPDATE SET job_id = EXCLUDED.job_id, prev_state = EXCLUDED.prev_state,"
-        "  created_at = now())"
-        " SELECT js FROM j",
-        SW_PARAMS(job_id, server_id, s->req->who.account_id, sw_job_type_name(type), s->id,
-                  prev_state, new_state));
-    if (!res)
+    char job_id[SW_UUID_LEN + 1];
+    struct sw_data_susp_job j = {server_id, s->req->who.account_id, s->id, type,
+                                 prev_state, new_state};
+    json_t *job = sw_data_suspensions_add_job(db, &j, job_id, err);
+    if (!job)
         return -1;
-    json_array_append_new(s->jobs, sw_api_json_col(sw_db_get(res, 0, 0)));
-    PQclear(res);
+    json_array_append_new(s->jobs, job);
     changed(s, server_id, new_state, job_id);
-    return sw_api_enqueue_job(db, job_id, server_id, type, err);
+    return 0;
 }
 
 static int account_row(struct sw_db *db, struct suspension *s, const char *set_state,
                        struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(db, err,
-                               "UPDATE accounts SET state = $2 WHERE id = $1"
-                               " RETURNING sw_account_json(accounts)",
-                               SW_PARAMS(s->id, set_state));
-    if (!res)
-        return -1;
-    s->account = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return 0;
+    s->account = sw_data_accounts_set_state(db, s->id, set_state, err);
+    return s->account ? 0 : -1;
+}
+
+/* Locks the account; not found is 404. */
+static int lock_account(struct sw_db *db, const char *id, struct sw_data_account_lock *a,
+                        struct sw_err *err)
+{
+    int found = sw_data_accounts_lock(db, id, a, err);
+    if (found == 0)
+        SW_ERR(err, SW_ENOTFOUND, "account not found");
+    return found > 0 ? 0 : -1;
 }
 
 static int suspend_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 {
     struct suspension *s = ctx;
     suspension_reset(s);
-    PGresult *res = sw_db_exec(db, err, "SELECT state FROM accounts WHERE id = $1 FOR UPDATE",
-                               SW_PARAMS(s->id));
-    if (!res)
+    struct sw_data_account_lock a;
+    if (lock_account(db, s->id, &a, err) < 0)
         return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "account not found");
-        return -1;
-    }
-    char state[16];
-    snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 0));
-    PQclear(res);
     if (strcmp(s->id, s->req->who.account_id) == 0) {
         SW_ERR(err, SW_ECONFLICT, "an operator cannot suspend their own account");
         return -1;
     }
-    if (strcmp(state, "active") != 0) {
-        SW_ERR(err, SW_ECONFLICT, "the account is already %s", state);
+    if (strcmp(a.state, "active") != 0) {
+        SW_ERR(err, SW_ECONFLICT, "the account is already %s", a.state);
         return -1;
     }
     if (account_row(db, s, "suspended", err) < 0)
         return -1;
-    /* The subtree's servers that are not suspended or on their way out;
-     * locked, so no action slips in between. */
-    res = sw_db_exec(db, err,
-                     "SELECT s.id, s.state, EXISTS (SELECT 1 FROM jobs j WHERE j.server_id = s.id"
-                     "  AND j.type = 'suspend' AND j.state IN ('queued', 'running'))"
-                     " FROM servers s JOIN accounts o ON o.id = s.owner_id"
-                     " WHERE (o.id = $1 OR o.reseller_id = $1)"
-                     " AND s.state IN ('pending', 'provisioning', 'running', 'stopped')"
-                     " ORDER BY s.created_at, s.id FOR UPDATE OF s",
-                     SW_PARAMS(s->id));
-    if (!res)
+    /* The subtree's servers that are not suspended or on their way out. */
+    size_t n;
+    struct sw_data_susp_server *v = sw_data_suspensions_servers(db, s->id, &n, err);
+    if (n == (size_t)-1)
         return -1;
     int rc = 0;
-    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
-        const char *sid = sw_db_get(res, i, 0), *sstate = sw_db_get(res, i, 1);
-        if (sw_db_get_bool(res, i, 2))
-            skip(s, sid, sstate, "a suspend job is already under way");
-        else if (strcmp(sstate, "running") && strcmp(sstate, "stopped"))
-            skip(s, sid, sstate, "still being created: suspend it once it runs");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (v[i].suspend_pending)
+            skip(s, v[i].id, v[i].state, "a suspend job is already under way");
+        else if (strcmp(v[i].state, "running") && strcmp(v[i].state, "stopped"))
+            skip(s, v[i].id, v[i].state, "still being created: suspend it once it runs");
         else
-            rc = add_job(db, s, sid, SW_JOB_SUSPEND, sstate, "suspended", err);
+            rc = add_job(db, s, v[i].id, SW_JOB_SUSPEND, v[i].state, "suspended", err);
     }
-    PQclear(res);
+    free(v);
     return rc;
+}
+
+/* What an unsuspend does to one held server. */
+static int release_hold(struct sw_db *db, struct suspension *s, const struct sw_data_susp_hold *h,
+                        struct sw_err *err)
+{
+    bool job_done = strcmp(h->job_state, "queued") != 0 && strcmp(h->job_state, "running") != 0;
+    if (strcmp(h->owner_id, s->id) != 0 && strcmp(h->owner_state, "suspended") == 0) {
+        /* A reseller's customer that is suspended itself: the hold passes
+         * to the customer, whose own unsuspend releases it. */
+        skip(s, h->server_id, h->state, "its own account is suspended: it stays suspended");
+        return sw_data_suspensions_pass_hold(db, s->id, h->server_id, h->owner_id, err);
+    }
+    if (strcmp(h->state, "suspended") != 0) {
+        skip(s, h->server_id, h->state, "no longer suspended");
+        return 0;
+    }
+    if (strcmp(h->prev_state, "stopped") == 0 && job_done) {
+        /* Suspending a stopped domain changed nothing on the node, and its
+         * job is over: only the state goes back. (An unsuspend job would
+         * be answered "running" by the provisioner.) */
+        changed(s, h->server_id, "stopped", NULL);
+        return sw_data_suspensions_restore_stopped(db, h->server_id, err);
+    }
+    return add_job(db, s, h->server_id, SW_JOB_UNSUSPEND, NULL, h->prev_state, err);
 }
 
 static int unsuspend_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 {
     struct suspension *s = ctx;
     suspension_reset(s);
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT a.state, r.id, r.state FROM accounts a LEFT JOIN accounts r"
-                               " ON r.id = a.reseller_id WHERE a.id = $1 FOR UPDATE OF a",
-                               SW_PARAMS(s->id));
-    if (!res)
+    struct sw_data_account_lock a;
+    if (lock_account(db, s->id, &a, err) < 0)
         return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "account not found");
-        return -1;
-    }
-    bool suspended = strcmp(sw_db_get(res, 0, 0), "suspended") == 0;
-    bool reseller_suspended = sw_db_get(res, 0, 2) && !strcmp(sw_db_get(res, 0, 2), "suspended");
-    char reseller[SW_UUID_LEN + 1];
-    snprintf(reseller, sizeof reseller, "%s", sw_db_get(res, 0, 1) ? sw_db_get(res, 0, 1) : "");
-    PQclear(res);
-    if (!suspended) {
+    if (strcmp(a.state, "suspended") != 0) {
         SW_ERR(err, SW_ECONFLICT, "the account is not suspended");
         return -1;
     }
-    if (reseller_suspended) {
+    if (strcmp(a.reseller_state, "suspended") == 0) {
         SW_ERR(err, SW_ECONFLICT,
-               "the account's reseller %s is suspended; unsuspend the reseller first", reseller);
+               "the account's reseller %s is suspended; unsuspend the reseller first",
+               a.reseller_id);
         return -1;
     }
     if (account_row(db, s, "active", err) < 0)
         return -1;
-    res = sw_db_exec(db, err,
-                     "SELECT h.server_id, s.state, j.state, o.id, o.state, h.prev_state"
-                     " FROM suspension_holds h JOIN servers s ON s.id = h.server_id"
-                     " JOIN jobs j ON j.id = h.job_id JOIN accounts o ON o.id = s.owner_id"
-                     " WHERE h.account_id = $1 AND h.reason = 'account'"
-                     " ORDER BY h.created_at, h.server_id FOR UPDATE OF s",
-                     SW_PARAMS(s->id));
-    if (!res)
+    size_t n;
+    struct sw_data_susp_hold *h = sw_data_suspensions_holds(db, s->id, &n, err);
+    if (n == (size_t)-1)
         return -1;
     int rc = 0;
-    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
-        const char *sid = sw_db_get(res, i, 0), *state = sw_db_get(res, i, 1);
-        const char *job_state = sw_db_get(res, i, 2), *owner = sw_db_get(res, i, 3);
-        const char *prev = sw_db_get(res, i, 5);
-        bool job_done = strcmp(job_state, "queued") != 0 && strcmp(job_state, "running") != 0;
-        if (strcmp(owner, s->id) != 0 && strcmp(sw_db_get(res, i, 4), "suspended") == 0) {
-            /* A reseller's customer that is suspended itself: the hold
-             * passes to the customer, whose own unsuspend releases it. */
-            rc = sw_db_run(db, err,
-                           "INSERT INTO suspension_holds (account_id, server_id, job_id,"
-                           " prev_state) SELECT $3, server_id, job_id, prev_state"
-                           " FROM suspension_holds WHERE account_id = $1 AND server_id = $2"
-                           " AND reason = 'account'"
-                           " ON CONFLICT DO NOTHING",
-                           SW_PARAMS(s->id, sid, owner)) < 0
-                     ? -1
-                     : 0;
-            skip(s, sid, state, "its own account is suspended: it stays suspended");
-        } else if (strcmp(state, "suspended") != 0) {
-            skip(s, sid, state, "no longer suspended");
-        } else if (strcmp(prev, "stopped") == 0 && job_done) {
-            /* Suspending a stopped domain changed nothing on the node, and
-             * its job is over: only the state goes back. (An unsuspend job
-             * would be answered "running" by the provisioner.) */
-            rc = sw_db_run(db, err,
-                           "UPDATE servers SET state = 'stopped', updated_at = now()"
-                           " WHERE id = $1",
-                           SW_PARAMS(sid)) < 0
-                     ? -1
-                     : 0;
-            changed(s, sid, "stopped", NULL);
-        } else {
-            rc = add_job(db, s, sid, SW_JOB_UNSUSPEND, NULL, prev, err);
-        }
-    }
-    PQclear(res);
-    if (rc == 0 && sw_db_run(db, err, "DELETE FROM suspension_holds WHERE account_id = $1"
-                             " AND reason = 'account'",
-                             SW_PARAMS(s->id)) < 0)
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = release_hold(db, s, &h[i], err);
+    free(h);
+    if (rc == 0 && sw_data_suspensions_release(db, s->id, err) < 0)
         rc = -1;
     return rc;
 }
@@ -468,26 +425,9 @@ static int quota_parse(const json_t *b, struct quota_in *q, struct sw_err *err)
 static int quota_upsert(struct sw_db *db, const char *id, const struct quota_in *q,
                         struct sw_err *err)
 {
-    return sw_db_run(
-               db, err,
-               "INSERT INTO reseller_quotas AS r (reseller_id, max_servers, max_vcpus, max_ram_mb,"
-               " max_disk_gb, max_ipv4, kinds) VALUES ($1, $2, $3, $4, $5, $6, $7::text[])"
-               " ON CONFLICT (reseller_id) DO UPDATE SET"
-               " max_servers = CASE WHEN 'max_servers' = ANY ($8::text[])"
-               "  THEN EXCLUDED.max_servers ELSE r.max_servers END,"
-               " max_vcpus = CASE WHEN 'max_vcpus' = ANY ($8::text[])"
-               "  THEN EXCLUDED.max_vcpus ELSE r.max_vcpus END,"
-               " max_ram_mb = CASE WHEN 'max_ram_mb' = ANY ($8::text[])"
-               "  THEN EXCLUDED.max_ram_mb ELSE r.max_ram_mb END,"
-               " max_disk_gb = CASE WHEN 'max_disk_gb' = ANY ($8::text[])"
-               "  THEN EXCLUDED.max_disk_gb ELSE r.max_disk_gb END,"
-               " max_ipv4 = CASE WHEN 'max_ipv4' = ANY ($8::text[])"
-               "  THEN EXCLUDED.max_ipv4 ELSE r.max_ipv4 END,"
-               " kinds = CASE WHEN 'kinds' = ANY ($8::text[]) THEN EXCLUDED.kinds ELSE r.kinds END,"
-               " updated_at = now()",
-               SW_PARAMS(id, q->p[0], q->p[1], q->p[2], q->p[3], q->p[4], q->kinds, q->given)) < 0
-               ? -1
-               : 0;
+    struct sw_data_quota_in in = {{q->p[0], q->p[1], q->p[2], q->p[3], q->p[4]}, q->kinds,
+                                  q->given};
+    return sw_data_resellers_set_quota(db, id, &in, err);
 }
 
 SW_HANDLER(sw_h_admin_resellers_list)
@@ -495,10 +435,8 @@ SW_HANDLER(sw_h_admin_resellers_list)
     const char *state;
     if (sw_adm_query_enum(req, "state", account_states, &state, err) < 0)
         return -1;
-    return sw_api_list(req, resp, err, "sw_admin_reseller_json(t)", "accounts",
-                       "$1::uuid IS NOT NULL AND t.kind = 'reseller'"
-                       " AND ($2::text IS NULL OR t.state = $2)",
-                       SW_PARAMS(req->who.account_id, state));
+    return sw_api_list_data(req, resp, err, &sw_data_resellers_admin_list,
+                            SW_PARAMS(req->who.account_id, state));
 }
 
 struct reseller_tx {
@@ -512,14 +450,8 @@ struct reseller_tx {
 /* The reseller as the operator sees it (quota, customers, use) into t->out. */
 static int load_reseller(struct sw_db *db, struct reseller_tx *t, struct sw_err *err)
 {
-    PGresult *res =
-        sw_db_exec(db, err, "SELECT sw_admin_reseller_json(a) FROM accounts a WHERE a.id = $1",
-                   SW_PARAMS(t->id));
-    if (!res)
-        return -1;
-    t->out = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return 0;
+    t->out = sw_data_resellers_get(db, t->id, err);
+    return t->out ? 0 : -1;
 }
 
 static int reseller_create_tx(struct sw_db *db, void *ctx, struct sw_err *err)
@@ -527,11 +459,8 @@ static int reseller_create_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     struct reseller_tx *t = ctx;
     json_decref(t->out);
     t->out = NULL;
-    if (sw_db_run(
-            db, err,
-            "INSERT INTO accounts (id, kind, email, name, password_hash)"
-            " VALUES ($1, 'reseller', $2, $3, $4)",
-            SW_PARAMS(t->id, sw_json_str(t->b, "email"), sw_json_str(t->b, "name"), t->hash)) < 0) {
+    if (sw_data_resellers_insert(db, t->id, sw_json_str(t->b, "email"), sw_json_str(t->b, "name"),
+                                 t->hash, err) < 0) {
         if (err->code == SW_ECONFLICT)
             SW_ERR(err, SW_ECONFLICT, "an account with that email exists");
         return -1;
@@ -570,10 +499,7 @@ static int reseller_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     struct reseller_tx *t = ctx;
     json_decref(t->out);
     t->out = NULL;
-    long n = sw_db_run(db, err,
-                       "UPDATE accounts SET name = coalesce($2, name) WHERE id = $1"
-                       " AND kind = 'reseller'",
-                       SW_PARAMS(t->id, sw_json_str(t->b, "name")));
+    long n = sw_data_resellers_rename(db, t->id, sw_json_str(t->b, "name"), err);
     if (n < 0)
         return -1;
     if (n == 0) {

@@ -10,14 +10,15 @@
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "panel/admin_catalog.h"
 #include "panel/admin_util.h"
+#include "panel/data_plans.h"
+#include "panel/data_templates.h"
 #include "panel/handlers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define i64 sw_adm_i64
 
 static const char *const catalog_states[] = {"active", "retired", NULL};
 
@@ -107,214 +108,221 @@ SW_HANDLER(sw_h_admin_plans_list)
     return catalog_list(req, resp, err, "sw_plan_json(t)", "plans");
 }
 
+/* The three prices of body into out (an absent price_bandwidth_gb is 0):
+ * one currency. */
+static int create_prices(const json_t *body, struct sw_plan_row *out, struct sw_err *err)
+{
+    const char *ch, *cm, *cb = NULL;
+    if (parse_money(body, "price_hourly", &out->price_hourly, &ch, err) < 0 ||
+        parse_money(body, "price_monthly", &out->price_monthly, &cm, err) < 0 ||
+        (json_object_get(body, "price_bandwidth_gb") &&
+         parse_money(body, "price_bandwidth_gb", &out->price_bandwidth_gb, &cb, err) < 0))
+        return -1;
+    if (strcmp(ch, cm) != 0 || (cb && strcmp(cb, ch) != 0)) {
+        SW_ERR(err, SW_EINVALID, "a plan's prices must share a currency");
+        return -1;
+    }
+    snprintf(out->currency, sizeof out->currency, "%s", ch);
+    return 0;
+}
+
+int sw_plan_create_check(const json_t *body, struct sw_plan_row *out, struct sw_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (sw_api_check_len(body, "name", 1, 64, err) < 0 ||
+        sw_adm_check_kind(sw_json_str(body, "kind"), "kind", err) < 0 ||
+        sw_adm_check_ints(body, plan_ints, err) < 0 || create_prices(body, out, err) < 0)
+        return -1;
+    out->ram_mb = sw_json_int(body, "ram_mb", 0);
+    out->burst_ram_mb = sw_json_int(body, "burst_ram_mb", 0);
+    if (out->burst_ram_mb != 0 && out->burst_ram_mb < out->ram_mb) {
+        SW_ERR(err, SW_EINVALID, "burst_ram_mb must be 0 or at least ram_mb");
+        return -1;
+    }
+    snprintf(out->name, sizeof out->name, "%s", sw_json_str(body, "name"));
+    snprintf(out->kind, sizeof out->kind, "%s", sw_json_str(body, "kind"));
+    out->vcpus = sw_json_int(body, "vcpus", 0);
+    out->swap_mb = sw_json_int(body, "swap_mb", 0);
+    out->disk_gb = sw_json_int(body, "disk_gb", 0);
+    out->bandwidth_gb = sw_json_int(body, "bandwidth_gb", 0);
+    snprintf(out->state, sizeof out->state, "active");
+    return 0;
+}
+
 SW_HANDLER(sw_h_admin_plans_create)
 {
     json_t *b = sw_api_body(req, plan_fields, err);
     if (!b)
         return -1;
     int rc = -1;
-    int64_t ph, pm, pb = 0;
-    const char *ch, *cm, *cb = NULL;
-    if (sw_api_check_len(b, "name", 1, 64, err) < 0 ||
-        sw_adm_check_kind(sw_json_str(b, "kind"), "kind", err) < 0 ||
-        sw_adm_check_ints(b, plan_ints, err) < 0 ||
-        parse_money(b, "price_hourly", &ph, &ch, err) < 0 ||
-        parse_money(b, "price_monthly", &pm, &cm, err) < 0 ||
-        (json_object_get(b, "price_bandwidth_gb") &&
-         parse_money(b, "price_bandwidth_gb", &pb, &cb, err) < 0))
+    struct sw_plan_row row;
+    if (sw_plan_create_check(b, &row, err) < 0)
         goto out;
-    if (strcmp(ch, cm) != 0 || (cb && strcmp(cb, ch) != 0)) {
-        SW_ERR(err, SW_EINVALID, "a plan's prices must share a currency");
-        goto out;
-    }
-    int64_t ram = sw_json_int(b, "ram_mb", 0), burst = sw_json_int(b, "burst_ram_mb", 0);
-    if (burst != 0 && burst < ram) {
-        SW_ERR(err, SW_EINVALID, "burst_ram_mb must be 0 or at least ram_mb");
-        goto out;
-    }
     sw_uuid_t id;
-    char v[24], r[24], bu[24], sw[24], d[24], bw[24], h[24], m[24], pbw[24];
     sw_uuid_new(id);
-    rc = sw_api_one(
-        req, resp, err, 201, "plan",
-        "INSERT INTO plans (id, name, kind, vcpus, ram_mb, burst_ram_mb, swap_mb, disk_gb,"
-        " bandwidth_gb, price_hourly, price_monthly, currency, price_bandwidth_gb) VALUES ($1, $2,"
-        " $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING sw_plan_json(plans)",
-        SW_PARAMS(id, sw_json_str(b, "name"), sw_json_str(b, "kind"),
-                  i64(v, sw_json_int(b, "vcpus", 0)), i64(r, ram), i64(bu, burst),
-                  i64(sw, sw_json_int(b, "swap_mb", 0)), i64(d, sw_json_int(b, "disk_gb", 0)),
-                  i64(bw, sw_json_int(b, "bandwidth_gb", 0)), i64(h, ph), i64(m, pm), ch,
-                  i64(pbw, pb)));
-    if (rc < 0 && err->code == SW_ECONFLICT)
-        SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", sw_json_str(b, "name"));
+    json_t *plan = sw_data_plans_insert(req->db, id, &row, err);
+    if (!plan) {
+        if (err->code == SW_ECONFLICT)
+            SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", row.name);
+        goto out;
+    }
+    rc = sw_api_reply(resp, 201, plan);
 out:
     json_decref(b);
     return rc;
 }
 
-/* The columns that size a server: fixed once a plan is in use. Index i is
- * column i + 1 of PLAN_COLS. */
+/* The sizes of a plan: fixed once it is in use. */
 static const char *const plan_sizes[] = {"kind",    "vcpus",   "ram_mb",       "burst_ram_mb",
                                          "swap_mb", "disk_gb", "bandwidth_gb", NULL};
-#define PLAN_COLS                                                                                  \
-    "p.name, p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb, p.swap_mb, p.disk_gb, p.bandwidth_gb,"     \
-    " p.price_hourly, p.price_monthly, p.currency, p.state, p.price_bandwidth_gb"
-#define PLAN_NSIZES 7
 
-/* How many servers ever used the plan (or are being resized to it). */
-#define PLAN_USE_SQL                                                                               \
-    "SELECT (SELECT count(*) FROM servers s WHERE s.plan_id = $1::uuid)"                           \
-    " + (SELECT count(DISTINCT j.server_id) FROM jobs j WHERE j.type = 'resize'"                   \
-    "    AND j.params->>'plan_id' = $1::uuid::text AND j.server_id NOT IN"                         \
-    "    (SELECT s.id FROM servers s WHERE s.plan_id = $1::uuid))"
-
-static int plan_use(struct sw_db *db, const char *id, int64_t *n, struct sw_err *err)
+/* Where row keeps the integer sizes, in plan_sizes' order from "vcpus". */
+static int64_t *size_at(struct sw_plan_row *row, int i)
 {
-    PGresult *res = sw_db_exec(db, err, PLAN_USE_SQL, SW_PARAMS(id));
-    if (!res)
+    int64_t *const at[] = {&row->vcpus,   &row->ram_mb,  &row->burst_ram_mb,
+                           &row->swap_mb, &row->disk_gb, &row->bandwidth_gb};
+    return at[i - 1];
+}
+
+/* Sets size i of row to v (a string for "kind", else an integer); returns
+ * whether that changed it. */
+static bool set_size(struct sw_plan_row *row, int i, const json_t *v)
+{
+    if (i == 0) {
+        bool same = strcmp(row->kind, json_string_value(v)) == 0;
+        snprintf(row->kind, sizeof row->kind, "%s", json_string_value(v));
+        return !same;
+    }
+    int64_t *at = size_at(row, i), was = *at;
+    *at = (int64_t)json_integer_value(v);
+    return *at != was;
+}
+
+int sw_plan_patch_sizes(const struct sw_plan_row *cur, const json_t *patch, char *changed,
+                        size_t n)
+{
+    struct sw_plan_row row = *cur;
+    int count = 0;
+    changed[0] = '\0';
+    for (int i = 0; plan_sizes[i]; i++) {
+        const json_t *v = json_object_get(patch, plan_sizes[i]);
+        if (!v || !set_size(&row, i, v))
+            continue;
+        size_t l = strlen(changed);
+        snprintf(changed + l, n - l, "%s%s", count++ ? ", " : "", plan_sizes[i]);
+    }
+    return count;
+}
+
+int sw_plan_patch_check(const json_t *patch, struct sw_err *err)
+{
+    if (sw_api_check_len(patch, "name", 1, 64, err) < 0 ||
+        (json_object_get(patch, "kind") &&
+         sw_adm_check_kind(sw_json_str(patch, "kind"), "kind", err) < 0) ||
+        sw_adm_check_ints(patch, plan_ints, err) < 0 ||
+        sw_adm_check_enum(patch, "state", catalog_states, err) < 0)
         return -1;
-    *n = sw_db_get_i64(res, 0, 0);
-    PQclear(res);
     return 0;
 }
 
-struct plan_patch {
-    const char *id;
-    const json_t *b;
-    json_t *plan; /* out */
-};
-
-static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+/* A price field of patch, when given, into *amount, its currency into *cur. */
+static int patch_price(const json_t *patch, const char *field, int64_t *amount, const char **cur,
+                       struct sw_err *err)
 {
-    struct plan_patch *p = ctx;
-    const json_t *b = p->b;
-    json_decref(p->plan);
-    p->plan = NULL;
-    PGresult *res = sw_db_exec(
-        db, err, "SELECT " PLAN_COLS " FROM plans p WHERE p.id = $1 FOR UPDATE", SW_PARAMS(p->id));
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "plan not found");
-        return -1;
-    }
-    /* Current values as text, overlaid with the body's. */
-    char cur[13][80];
-    for (int c = 0; c < 13; c++)
-        snprintf(cur[c], sizeof cur[c], "%s", sw_db_get(res, 0, c));
-    PQclear(res);
-    char plan_name[80];
-    snprintf(plan_name, sizeof plan_name, "%s", cur[0]);
+    *cur = NULL;
+    return json_object_get(patch, field) ? parse_money(patch, field, amount, cur, err) : 0;
+}
 
-    /* Sizes the body changes (the same value again is no change). */
-    char changed[160] = "";
-    for (int i = 0; i < PLAN_NSIZES; i++) {
-        json_t *v = json_object_get(b, plan_sizes[i]);
-        if (!v)
-            continue;
-        char val[80];
-        if (json_is_string(v))
-            snprintf(val, sizeof val, "%s", json_string_value(v));
-        else
-            i64(val, (int64_t)json_integer_value(v));
-        if (strcmp(val, cur[i + 1]) != 0) {
-            size_t l = strlen(changed);
-            snprintf(changed + l, sizeof changed - l, "%s%s", l ? ", " : "", plan_sizes[i]);
-            snprintf(cur[i + 1], sizeof cur[i + 1], "%s", val);
-        }
-    }
-    if (changed[0]) {
-        int64_t used;
-        if (plan_use(db, p->id, &used, err) < 0)
-            return -1;
-        if (used > 0) {
-            SW_ERR(err, SW_ECONFLICT,
-                   "plan \"%s\" is in use by %lld server(s), so its sizes cannot change (%s);"
-                   " create a new plan instead",
-                   plan_name, (long long)used, changed);
-            return -1;
-        }
-    }
-    if (sw_json_str(b, "name"))
-        snprintf(cur[0], sizeof cur[0], "%s", sw_json_str(b, "name"));
-    if (sw_json_str(b, "state"))
-        snprintf(cur[11], sizeof cur[11], "%s", sw_json_str(b, "state"));
-    /* Prices: each given one sets its amount and the plan's currency; the
-     * two must end up in one currency. */
-    const char *ch = NULL, *cm = NULL, *cb = NULL;
-    int64_t amount;
-    if (json_object_get(b, "price_bandwidth_gb")) {
-        if (parse_money(b, "price_bandwidth_gb", &amount, &cb, err) < 0)
-            return -1;
-        i64(cur[12], amount);
-    }
-    if (json_object_get(b, "price_hourly")) {
-        if (parse_money(b, "price_hourly", &amount, &ch, err) < 0)
-            return -1;
-        i64(cur[8], amount);
-    }
-    if (json_object_get(b, "price_monthly")) {
-        if (parse_money(b, "price_monthly", &amount, &cm, err) < 0)
-            return -1;
-        i64(cur[9], amount);
-    }
-    const char *currency = ch ? ch : cm ? cm : cb ? cb : cur[10];
+/* Each price given sets its amount and the plan's currency; the prices
+ * must end up in one. */
+static int patch_prices(const json_t *patch, struct sw_plan_row *out, struct sw_err *err)
+{
+    const char *ch, *cm, *cb;
+    char was[sizeof out->currency];
+    snprintf(was, sizeof was, "%s", out->currency);
+    if (patch_price(patch, "price_bandwidth_gb", &out->price_bandwidth_gb, &cb, err) < 0 ||
+        patch_price(patch, "price_hourly", &out->price_hourly, &ch, err) < 0 ||
+        patch_price(patch, "price_monthly", &out->price_monthly, &cm, err) < 0)
+        return -1;
+    const char *currency = ch ? ch : cm ? cm : cb ? cb : was;
     if ((ch && strcmp(ch, currency)) || (cm && strcmp(cm, currency)) ||
         (cb && strcmp(cb, currency)) ||
-        (strcmp(currency, cur[10]) != 0 &&
-         !(ch && cm && (cb || strcmp(cur[12], "0") == 0)))) {
+        (strcmp(currency, was) != 0 && !(ch && cm && (cb || out->price_bandwidth_gb == 0)))) {
         SW_ERR(err, SW_EINVALID,
                "a plan's prices must share a currency: to change the plan's currency (%s),"
                " give price_hourly, price_monthly and (when not 0) price_bandwidth_gb",
-               cur[10]);
+               was);
         return -1;
     }
-    int64_t ram = strtoll(cur[3], NULL, 10), burst = strtoll(cur[4], NULL, 10);
-    if (burst != 0 && burst < ram) {
-        SW_ERR(err, SW_EINVALID, "burst_ram_mb must be 0 or at least ram_mb (%lld)",
-               (long long)ram);
-        return -1;
-    }
-    res = sw_db_exec(db, err,
-                     "UPDATE plans SET name = $2, kind = $3, vcpus = $4, ram_mb = $5,"
-                     " burst_ram_mb = $6, swap_mb = $7, disk_gb = $8, bandwidth_gb = $9,"
-                     " price_hourly = $10, price_monthly = $11, currency = $12, state = $13,"
-                     " price_bandwidth_gb = $14 WHERE id = $1 RETURNING sw_plan_json(plans)",
-                     SW_PARAMS(p->id, cur[0], cur[1], cur[2], cur[3], cur[4], cur[5], cur[6],
-                               cur[7], cur[8], cur[9], currency, cur[11], cur[12]));
-    if (!res) {
-        if (err->code == SW_ECONFLICT)
-            SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", cur[0]);
-        return -1;
-    }
-    p->plan = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
+    snprintf(out->currency, sizeof out->currency, "%s", currency);
     return 0;
+}
+
+int sw_plan_patch_merge(const struct sw_plan_row *cur, const json_t *patch,
+                        struct sw_plan_row *out, struct sw_err *err)
+{
+    if (sw_plan_patch_check(patch, err) < 0)
+        return -1;
+    *out = *cur;
+    for (int i = 0; plan_sizes[i]; i++) {
+        const json_t *v = json_object_get(patch, plan_sizes[i]);
+        if (v)
+            set_size(out, i, v);
+    }
+    if (sw_json_str(patch, "name"))
+        snprintf(out->name, sizeof out->name, "%s", sw_json_str(patch, "name"));
+    if (sw_json_str(patch, "state"))
+        snprintf(out->state, sizeof out->state, "%s", sw_json_str(patch, "state"));
+    if (patch_prices(patch, out, err) < 0)
+        return -1;
+    if (out->burst_ram_mb != 0 && out->burst_ram_mb < out->ram_mb) {
+        SW_ERR(err, SW_EINVALID, "burst_ram_mb must be 0 or at least ram_mb (%lld)",
+               (long long)out->ram_mb);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sizes may change only while no server used the plan. */
+static int sizes_may_change(struct sw_db *db, const char *id, const struct sw_plan_row *cur,
+                            const char *changed, struct sw_err *err)
+{
+    int64_t used;
+    if (sw_data_plans_use(db, id, &used, err) < 0)
+        return -1;
+    if (used > 0) {
+        SW_ERR(err, SW_ECONFLICT,
+               "plan \"%s\" is in use by %lld server(s), so its sizes cannot change (%s);"
+               " create a new plan instead",
+               cur->name, (long long)used, changed);
+        return -1;
+    }
+    return 0;
+}
+
+/* One transaction: lock the plan, refuse a change of sizes of a plan in
+ * use, merge the body into the row and write it. */
+static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct sw_adm_patch *p = ctx;
+    json_decref(SW_STEAL(&p->answer));
+    struct sw_plan_row cur, row;
+    char changed[160];
+    if (sw_data_plans_lock(db, p->id, &cur, err) < 0 ||
+        (sw_plan_patch_sizes(&cur, p->body, changed, sizeof changed) > 0 &&
+         sizes_may_change(db, p->id, &cur, changed, err) < 0) ||
+        sw_plan_patch_merge(&cur, p->body, &row, err) < 0)
+        return -1;
+    p->answer = sw_data_plans_update(db, p->id, &row, err);
+    if (!p->answer && err->code == SW_ECONFLICT)
+        SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", row.name);
+    return p->answer ? 0 : -1;
 }
 
 SW_HANDLER(sw_h_admin_plan_patch)
 {
-    const char *id;
-    json_t *b = sw_adm_patch_body(req, "plan", plan_patch_fields, &id, err);
-    if (!b)
-        return -1;
-    int rc = -1;
-    struct plan_patch p = {id, b, NULL};
-    if (sw_api_check_len(b, "name", 1, 64, err) < 0 ||
-        (json_object_get(b, "kind") &&
-         sw_adm_check_kind(sw_json_str(b, "kind"), "kind", err) < 0) ||
-        sw_adm_check_ints(b, plan_ints, err) < 0 ||
-        sw_adm_check_enum(b, "state", catalog_states, err) < 0)
-        goto out;
-    if (sw_db_tx(req->db, plan_patch_tx, &p, err) < 0)
-        goto out;
-    rc = sw_api_reply(resp, 200, p.plan);
-    p.plan = NULL;
-out:
-    json_decref(p.plan);
-    json_decref(b);
-    return rc;
+    return sw_adm_patch_run(req, resp, err, "plan", plan_patch_fields, sw_plan_patch_check,
+                            plan_patch_tx);
 }
 
 struct plan_delete {
@@ -330,58 +338,31 @@ static int plan_delete_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     struct plan_delete *d = ctx;
     json_decref(d->answer);
     d->answer = NULL;
-    PGresult *res =
-        sw_db_exec(db, err, "SELECT sw_plan_json(p) FROM plans p WHERE p.id = $1 FOR UPDATE",
-                   SW_PARAMS(d->id));
-    if (!res)
+    json_t *before = sw_data_plans_lock_json(db, d->id, err);
+    if (!before)
         return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "plan not found");
-        return -1;
-    }
-    json_t *before = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
     int64_t used;
-    if (plan_use(db, d->id, &used, err) < 0) {
+    bool deleted = false;
+    if (sw_data_plans_use(db, d->id, &used, err) < 0 ||
+        (used == 0 && sw_data_plans_delete(db, d->id, &deleted, err) < 0)) {
         json_decref(before);
         return -1;
     }
-    if (used == 0) {
-        if (sw_db_run(db, err, "SAVEPOINT plan_delete", 0, NULL) < 0) {
-            json_decref(before);
-            return -1;
-        }
-        struct sw_err derr = {0};
-        if (sw_db_run(db, &derr, "DELETE FROM plans WHERE id = $1", SW_PARAMS(d->id)) == 1) {
-            d->answer = json_pack("{s:s, s:o, s:s}", "outcome", "deleted", "plan", before,
-                                  "message", "the plan was never used and is deleted");
-            return 0;
-        }
-        if (derr.code == SW_EUNAVAILABLE) {
-            *err = derr;
-            json_decref(before);
-            return -1;
-        }
-        if (sw_db_run(db, err, "ROLLBACK TO SAVEPOINT plan_delete", 0, NULL) < 0) {
-            json_decref(before);
-            return -1;
-        }
+    if (deleted) {
+        d->answer = json_pack("{s:s, s:o, s:s}", "outcome", "deleted", "plan", before, "message",
+                              "the plan was never used and is deleted");
+        return 0;
     }
     json_decref(before);
-    res = sw_db_exec(
-        db, err, "UPDATE plans SET state = 'retired' WHERE id = $1 RETURNING sw_plan_json(plans)",
-        SW_PARAMS(d->id));
-    if (!res)
+    json_t *plan = sw_data_plans_retire(db, d->id, err);
+    if (!plan)
         return -1;
     char msg[160];
     snprintf(msg, sizeof msg,
              "the plan is in use (%lld server(s)) and is retired instead of deleted: nobody can"
              " order it, its servers keep it",
              (long long)used);
-    d->answer = json_pack("{s:s, s:o, s:s}", "outcome", "retired", "plan",
-                          sw_api_json_col(sw_db_get(res, 0, 0)), "message", msg);
-    PQclear(res);
+    d->answer = json_pack("{s:s, s:o, s:s}", "outcome", "retired", "plan", plan, "message", msg);
     return 0;
 }
 
@@ -433,10 +414,9 @@ SW_HANDLER(sw_h_admin_templates_create)
     }
     sw_uuid_t id;
     sw_uuid_new(id);
-    rc = sw_api_one(req, resp, err, 201, "template",
-                    "INSERT INTO templates (id, name, kind, os) VALUES ($1, $2, $3, $4)"
-                    " RETURNING sw_template_json(templates)",
-                    SW_PARAMS(id, sw_json_str(b, "name"), sw_json_str(b, "kind"), os));
+    json_t *tpl = sw_data_templates_insert(req->db, id, sw_json_str(b, "name"),
+                                           sw_json_str(b, "kind"), os, err);
+    rc = tpl ? sw_api_reply(resp, 201, tpl) : -1;
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a %s template named \"%s\" exists", sw_json_str(b, "kind"),
                sw_json_str(b, "name"));
@@ -457,10 +437,9 @@ SW_HANDLER(sw_h_admin_template_patch)
     if (sw_api_check_len(b, "name", 1, 64, err) < 0 ||
         sw_adm_check_enum(b, "state", catalog_states, err) < 0)
         goto out;
-    rc = sw_api_one(req, resp, err, 200, "template",
-                    "UPDATE templates SET name = coalesce($2, name), state = coalesce($3, state)"
-                    " WHERE id = $1 RETURNING sw_template_json(templates)",
-                    SW_PARAMS(id, sw_json_str(b, "name"), sw_json_str(b, "state")));
+    json_t *tpl = sw_data_templates_update(req->db, id, sw_json_str(b, "name"),
+                                           sw_json_str(b, "state"), err);
+    rc = tpl ? sw_api_reply(resp, 200, tpl) : -1;
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a template of that kind named \"%s\" exists",
                sw_json_str(b, "name"));

@@ -8,6 +8,8 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "panel/admin_util.h"
+#include "panel/data_audit.h"
+#include "panel/data_jobs.h"
 #include "panel/handlers.h"
 
 #include <stdio.h>
@@ -29,12 +31,8 @@ SW_HANDLER(sw_h_admin_jobs_list)
         sw_adm_query_uuid(req, "server_id", &server, err) < 0 ||
         sw_adm_query_uuid(req, "node_id", &node, err) < 0)
         return -1;
-    return sw_api_list(req, resp, err, "sw_admin_job_json(t)", "jobs",
-                       "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.state = $2)"
-                       " AND ($3::text IS NULL OR t.type = $3)"
-                       " AND ($4::uuid IS NULL OR t.server_id = $4)"
-                       " AND ($5::uuid IS NULL OR t.node_id = $5)",
-                       SW_PARAMS(req->who.account_id, state, type, server, node));
+    return sw_api_list_data(req, resp, err, &sw_data_jobs_admin_list,
+                            SW_PARAMS(req->who.account_id, state, type, server, node));
 }
 
 struct retry {
@@ -50,25 +48,15 @@ static int retry_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     struct retry *r = ctx;
     json_decref(r->job);
     r->job = NULL;
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT j.state, j.type, s.state, j.server_id FROM jobs j"
-                               " JOIN servers s ON s.id = j.server_id WHERE j.id = $1"
-                               " FOR UPDATE OF j, s",
-                               SW_PARAMS(r->id));
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "job not found");
+    struct sw_data_job_retry j;
+    int found = sw_data_jobs_lock_retry(db, r->id, &j, err);
+    if (found <= 0) {
+        if (found == 0)
+            SW_ERR(err, SW_ENOTFOUND, "job not found");
         return -1;
     }
-    char jstate[16], jtype[24], sstate[16], server[SW_UUID_LEN + 1];
-    snprintf(jstate, sizeof jstate, "%s", sw_db_get(res, 0, 0));
-    snprintf(jtype, sizeof jtype, "%s", sw_db_get(res, 0, 1));
-    snprintf(sstate, sizeof sstate, "%s", sw_db_get(res, 0, 2));
-    snprintf(server, sizeof server, "%s", sw_db_get(res, 0, 3));
-    PQclear(res);
-    int type = sw_job_type_parse(jtype);
+    const char *jstate = j.state, *sstate = j.server_state, *server = j.server_id;
+    int type = sw_job_type_parse(j.type);
     if (strcmp(jstate, "failed") != 0 && strcmp(jstate, "dead") != 0) {
         SW_ERR(err, SW_ECONFLICT, "the job is %s; only a failed or dead job can be retried",
                jstate);
@@ -84,12 +72,7 @@ static int retry_tx(struct sw_db *db, void *ctx, struct sw_err *err)
                    sstate);
             return -1;
         }
-        if (sw_db_run(db, err,
-                      "WITH o AS (UPDATE orders SET state = 'accepted' WHERE server_id = $1"
-                      "  AND state = 'failed')"
-                      " UPDATE servers SET state = 'pending', error = NULL, node_id = NULL,"
-                      " updated_at = now() WHERE id = $1",
-                      SW_PARAMS(server)) < 0)
+        if (sw_data_jobs_reset_create(db, server, err) < 0)
             return -1;
     } else if (strcmp(sstate, "terminating") == 0 && type != SW_JOB_TERMINATE) {
         SW_ERR(err, SW_ECONFLICT,
@@ -97,16 +80,8 @@ static int retry_tx(struct sw_db *db, void *ctx, struct sw_err *err)
                " retried");
         return -1;
     }
-    res = sw_db_exec(db, err,
-                     "UPDATE jobs SET state = 'queued', error = NULL, error_code = NULL,"
-                     " progress = 0, started_at = NULL, finished_at = NULL, node_id = NULL,"
-                     " updated_at = now() WHERE id = $1 RETURNING sw_admin_job_json(jobs)",
-                     SW_PARAMS(r->id));
-    if (!res)
-        return -1;
-    r->job = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return sw_api_enqueue_job(db, r->id, server, type, err);
+    r->job = sw_data_jobs_requeue(db, r->id, server, type, err);
+    return r->job ? 0 : -1;
 }
 
 SW_HANDLER(sw_h_admin_job_retry)
@@ -160,8 +135,7 @@ SW_HANDLER(sw_h_admin_audit_list)
                                                        : NULL;
     if (!bad && (since || until)) {
         struct sw_err terr = {0};
-        if (sw_db_run(req->db, &terr, "SELECT $1::timestamptz, $2::timestamptz",
-                      SW_PARAMS(since, until)) < 0) {
+        if (sw_data_audit_check_times(req->db, since, until, &terr) < 0) {
             if (terr.code != SW_EINVALID) {
                 *err = terr;
                 return -1;
@@ -173,16 +147,9 @@ SW_HANDLER(sw_h_admin_audit_list)
         SW_ERR(err, SW_EINVALID, "%s must be an RFC 3339 timestamp like 2024-05-01T00:00:00Z", bad);
         return -1;
     }
-    /* action is a prefix ("POST /v1/admin/"); compared with left(), so no
-     * LIKE escaping is needed. */
-    return sw_api_list(req, resp, err, "sw_audit_json(t)", "audit_log",
-                       "$1::uuid IS NOT NULL AND ($2::uuid IS NULL OR t.actor_id = $2)"
-                       " AND ($3::text IS NULL OR t.object_id = $3)"
-                       " AND ($4::text IS NULL OR left(t.action, length($4)) = $4)"
-                       " AND ($5::timestamptz IS NULL OR t.created_at >= $5)"
-                       " AND ($6::timestamptz IS NULL OR t.created_at < $6)"
-                       " AND ($7::text IS NULL OR t.result = $7)",
-                       SW_PARAMS(req->who.account_id, actor, object, action, since, until, result));
+    return sw_api_list_data(req, resp, err, &sw_data_audit_list,
+                            SW_PARAMS(req->who.account_id, actor, object, action, since, until,
+                                      result));
 }
 
 const struct sw_route sw_routes_admin_ops[] = {

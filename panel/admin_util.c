@@ -1,6 +1,7 @@
 /* admin_util.c - input checks shared by the operator routes. */
 #include "panel/admin_util.h"
 #include "config.h"
+#include "core/alloc.h"
 #include "core/crypto.h"
 #include "core/db.h"
 #include "core/enums.h"
@@ -197,17 +198,6 @@ int sw_adm_query_enum(const struct sw_req *req, const char *key, const char *con
     return 0;
 }
 
-int sw_adm_exists(struct sw_db *db, bool *found, struct sw_err *err, const char *sql, int nparams,
-                  const char *const *params)
-{
-    PGresult *res = sw_db_exec(db, err, sql, nparams, params);
-    if (!res)
-        return -1;
-    *found = PQntuples(res) > 0;
-    PQclear(res);
-    return 0;
-}
-
 json_t *sw_adm_patch_body(struct sw_req *req, const char *what, const struct sw_jfield *fields,
                           const char **id, struct sw_err *err)
 {
@@ -221,4 +211,22 @@ json_t *sw_adm_patch_body(struct sw_req *req, const char *what, const struct sw_
         return NULL;
     }
     return b;
+}
+
+int sw_adm_patch_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                     const char *what, const struct sw_jfield *fields,
+                     int (*check)(const json_t *body, struct sw_err *err),
+                     int (*tx)(struct sw_db *db, void *ctx, struct sw_err *err))
+{
+    struct sw_adm_patch p = {NULL, NULL, NULL};
+    json_t *b = sw_adm_patch_body(req, what, fields, &p.id, err);
+    if (!b)
+        return -1;
+    p.body = b;
+    int rc = -1;
+    if (check(b, err) == 0 && sw_db_tx(req->db, tx, &p, err) == 0)
+        rc = sw_api_reply(resp, 200, SW_STEAL(&p.answer));
+    json_decref(p.answer);
+    json_decref(b);
+    return rc;
 }

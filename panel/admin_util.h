@@ -12,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sw_db;
 struct sw_err;
 struct sw_req;
+struct sw_resp;
 struct sw_jfield;
 
 struct sw_adm_int_rule {
@@ -53,6 +55,23 @@ int sw_adm_parse_kinds(const json_t *arr, const char *field, bool allow_empty, c
 json_t *sw_adm_patch_body(struct sw_req *req, const char *what, const struct sw_jfield *fields,
                           const char **id, struct sw_err *err);
 
+/* A PATCH that runs in one transaction: its target, its body and what the
+ * transaction answers (the object, owned; set by the transaction). */
+struct sw_adm_patch {
+    const char *id;
+    const json_t *body;
+    json_t *answer;
+};
+
+/* The whole of such a PATCH: sw_adm_patch_body(), then check(body) (pure,
+ * so a bad body is refused before the database), then tx in a transaction
+ * (sw_db_tx) with a struct sw_adm_patch as its ctx; answers 200 with what
+ * tx left in answer. tx starts by dropping an answer a failed attempt left. */
+int sw_adm_patch_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                     const char *what, const struct sw_jfield *fields,
+                     int (*check)(const json_t *body, struct sw_err *err),
+                     int (*tx)(struct sw_db *db, void *ctx, struct sw_err *err));
+
 /* Parses the request body like sw_api_body(), except that the fields named
  * in nullable (NULL-terminated) may also be JSON null ("no limit"); their
  * type in fields is the non-null one. Returns owned, or NULL with err. */
@@ -66,11 +85,5 @@ int sw_adm_query_uuid(const struct sw_req *req, const char *key, const char **ou
                       struct sw_err *err);
 int sw_adm_query_enum(const struct sw_req *req, const char *key, const char *const *values,
                       const char **out, struct sw_err *err);
-
-/* Runs sql and stores whether it returned a row in *found:
- *   sw_adm_exists(db, &found, err, "SELECT 1 FROM t WHERE id = $1", SW_PARAMS(id)); */
-struct sw_db;
-int sw_adm_exists(struct sw_db *db, bool *found, struct sw_err *err, const char *sql, int nparams,
-                  const char *const *params);
 
 #endif

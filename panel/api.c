@@ -6,6 +6,8 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/msg.h"
+#include "panel/data.h"
+#include "panel/data_jobs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,12 @@ json_t *sw_api_body(struct sw_req *req, const struct sw_jfield *fields, struct s
 
 char *sw_api_scope(const struct sw_req *req, const char *col)
 {
-    switch (req->who.kind) {
+    return sw_api_scope_who(&req->who, col);
+}
+
+char *sw_api_scope_who(const struct sw_principal *who, const char *col)
+{
+    switch (who->kind) {
     case SW_ACCT_OPERATOR:
         return sw_strdup("$1::uuid IS NOT NULL");
     case SW_ACCT_RESELLER:
@@ -233,19 +240,18 @@ int sw_api_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
     return 0;
 }
 
+int sw_api_list_data(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                     const struct sw_data_list *l, int nparams, const char *const *params)
+{
+    return sw_api_list(req, resp, err, l->json_expr, l->table, l->where, nparams, params);
+}
+
 int sw_api_one(struct sw_req *req, struct sw_resp *resp, struct sw_err *err, int status,
                const char *what, const char *sql, int nparams, const char *const *params)
 {
-    PGresult *res = sw_db_exec(req->db, err, sql, nparams, params);
-    if (!res)
+    json_t *v = sw_data_json_row(req->db, err, what, sql, nparams, params);
+    if (!v)
         return -1;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "%s not found", what);
-        return -1;
-    }
-    json_t *v = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
     return sw_api_reply(resp, status, v);
 }
 
@@ -287,12 +293,11 @@ int sw_api_one_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *e
                       const char *what, const char *sql_fmt, const char *owner_col, int nparams,
                       const char *const *params)
 {
-    char *scope = sw_api_scope(req, owner_col);
-    char *sql = sw_asprintf(sql_fmt, scope);
-    int rc = sw_api_one(req, resp, err, 200, what, sql, nparams, params);
-    free(sql);
-    free(scope);
-    return rc;
+    json_t *v = sw_data_json_row_scoped(req->db, err, what, &req->who, sql_fmt, owner_col,
+                                        nparams, params);
+    if (!v)
+        return -1;
+    return sw_api_reply(resp, 200, v);
 }
 
 bool sw_api_hostname_valid(const char *s)
@@ -320,17 +325,7 @@ bool sw_api_hostname_valid(const char *s)
 int sw_api_enqueue_job(struct sw_db *db, const char *job_id, const char *server_id,
                        int job_type, struct sw_err *err)
 {
-    struct sw_msg_job m;
-    memcpy(m.job_id, job_id, sizeof m.job_id);
-    memcpy(m.server_id, server_id, sizeof m.server_id);
-    m.type = job_type;
-    char *payload = sw_msg_job_encode(&m);
-    long r = sw_db_run(db, err,
-                       "WITH o AS (INSERT INTO outbox (stream, payload) VALUES ($1, $2))"
-                       " SELECT pg_notify('outbox', '')",
-                       SW_PARAMS(SW_STREAM_JOBS, payload));
-    free(payload);
-    return r < 0 ? -1 : 0;
+    return sw_data_jobs_enqueue(db, job_id, server_id, job_type, err);
 }
 
 int sw_api_no_body(struct sw_req *req, struct sw_err *err)

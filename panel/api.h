@@ -108,6 +108,9 @@ int sw_api_no_body(struct sw_req *req, struct sw_err *err);
  * owner column expression (e.g. "t.owner_id"), the caller's account id is
  * always $1. Returns owned (free()). This is the one place tenancy lives. */
 char *sw_api_scope(const struct sw_req *req, const char *col);
+/* sw_api_scope() for a caller known by its principal (what the data files,
+ * which never see the request, use). Returns owned (free()). */
+char *sw_api_scope_who(const struct sw_principal *who, const char *col);
 
 /* Runs a keyset-paginated list: SELECT <json_expr> FROM <table> t WHERE
  * <where> ORDER BY t.created_at, t.id, honouring ?limit= (default 50, max
@@ -116,6 +119,11 @@ char *sw_api_scope(const struct sw_req *req, const char *col);
 int sw_api_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
                 const char *json_expr, const char *table, const char *where, int nparams,
                 const char *const *params);
+
+/* sw_api_list() of a list a data file declares (data.h). */
+struct sw_data_list;
+int sw_api_list_data(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
+                     const struct sw_data_list *l, int nparams, const char *const *params);
 
 /* Runs a query returning one JSON column in one row and replies with it
  * under status; no row is SW_ENOTFOUND naming `what`. */

@@ -2,6 +2,8 @@
 #include "config.h"
 #include "panel/authcache.h"
 #include "panel/handlers.h"
+#include "panel/data_accounts.h"
+#include "panel/data_tokens.h"
 #include "core/db.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -37,61 +39,33 @@ int sw_auth_bearer(struct sw_req *req, struct sw_err *err)
     bool refresh = false;
     if (sw_authcache_get(hash, &req->who, &refresh)) {
         if (refresh)
-            sw_db_run(req->db, NULL,
-                      "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1"
-                      " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 s')",
-                      SW_PARAMS(hash));
+            sw_data_tokens_touch_hash(req->db, hash);
         return 0;
     }
     uint64_t epoch = sw_authcache_epoch();
-    /* The lookup is by hash, an exact index probe; the hash of a guess
-     * reveals nothing about stored hashes, so timing leaks nothing useful.
-     * It is a plain read: last_used_at is refreshed at most once a minute
-     * to spare writes, by a second statement only when it is due (a write
-     * in the lookup itself, even one updating nothing, made every request
-     * a writing statement). A suspended reseller's customers still log in
-     * (to see their suspended servers); orders refuse them (orders.c).
-     * The expiry handed to the cache is floored to whole seconds: the cache
-     * drops a token up to a second early and PostgreSQL decides exactly
-     * (rounded, a cached token outlived its expires_at by up to 0.5 s). */
-    PGresult *res = sw_db_exec(
-        req->db, err,
-        "SELECT k.id, k.account_id, k.scope, a.kind, a.state, k.token_hash,"
-        " (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 s') AS stale,"
-        " a.reseller_id,"
-        " coalesce(floor(extract(epoch FROM k.expires_at))::bigint, 0)"
-        " FROM api_tokens k JOIN accounts a ON a.id = k.account_id"
-        " WHERE k.token_hash = $1 AND k.revoked_at IS NULL"
-        " AND (k.expires_at IS NULL OR k.expires_at > now())",
-        SW_PARAMS(hash));
-    if (!res)
+    /* A suspended reseller's customers still log in (to see their
+     * suspended servers); orders refuse them (orders.c). */
+    struct sw_data_token t;
+    int found = sw_data_tokens_lookup(req->db, hash, &t, err);
+    if (found < 0)
         return -1;
-    if (PQntuples(res) != 1 || !sw_ct_streq(sw_db_get(res, 0, 5), hash)) {
-        PQclear(res);
+    if (!found || !sw_ct_streq(t.token_hash, hash)) {
         SW_ERR(err, SW_EUNAUTHENTICATED, "the token is unknown, expired or revoked");
         return -1;
     }
-    if (sw_db_get_bool(res, 0, 6) &&
-        sw_db_run(req->db, err,
-                  "UPDATE api_tokens SET last_used_at = now() WHERE id = $1"
-                  " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 s')",
-                  SW_PARAMS(sw_db_get(res, 0, 0))) < 0) {
-        PQclear(res);
+    if (t.stale && sw_data_tokens_touch(req->db, t.id, err) < 0)
         return -1;
-    }
-    int kind = sw_account_kind_parse(sw_db_get(res, 0, 3));
-    if (kind < 0 || strcmp(sw_db_get(res, 0, 4), "active") != 0) {
-        PQclear(res);
+    int kind = sw_account_kind_parse(t.kind);
+    if (kind < 0 || strcmp(t.state, "active") != 0) {
         SW_ERR(err, SW_EUNAUTHENTICATED, "the account is suspended");
         return -1;
     }
-    snprintf(req->who.token_id, sizeof req->who.token_id, "%s", sw_db_get(res, 0, 0));
-    snprintf(req->who.account_id, sizeof req->who.account_id, "%s", sw_db_get(res, 0, 1));
-    req->who.read_only = strcmp(sw_db_get(res, 0, 2), "read") == 0;
+    snprintf(req->who.token_id, sizeof req->who.token_id, "%s", t.id);
+    snprintf(req->who.account_id, sizeof req->who.account_id, "%s", t.account_id);
+    req->who.read_only = strcmp(t.scope, "read") == 0;
     req->who.kind = kind;
     req->who.role = role_of_kind[kind];
-    sw_authcache_put(hash, &req->who, sw_db_get(res, 0, 7), sw_db_get_i64(res, 0, 8), epoch);
-    PQclear(res);
+    sw_authcache_put(hash, &req->who, t.reseller_id, t.expires_at, epoch);
     return 0;
 }
 
@@ -142,33 +116,27 @@ SW_HANDLER(sw_h_login)
         SW_ERR(err, SW_ERATE_LIMITED, "too many failed logins; try again in 15 minutes");
         goto out;
     }
-    PGresult *res = sw_db_exec(req->db, err,
-                               "SELECT id, password_hash, state FROM accounts"
-                               " WHERE lower(email) = lower($1)",
-                               SW_PARAMS(email));
-    if (!res)
+    struct sw_data_login a;
+    int known = sw_data_accounts_by_email(req->db, email, &a, err);
+    if (known < 0)
         goto out;
-    bool found = PQntuples(res) == 1 && sw_db_get(res, 0, 1);
-    bool ok = sw_password_verify(found ? sw_db_get(res, 0, 1) : dummy_hash(), password) && found;
-    if (!ok || strcmp(sw_db_get(res, 0, 2), "active") != 0) {
-        PQclear(res);
+    bool found = known && a.has_password;
+    bool ok = sw_password_verify(found ? a.password_hash : dummy_hash(), password) && found;
+    if (!ok || strcmp(a.state, "active") != 0) {
         sw_api_rate_hit(req, "loginfail-addr", req->remote, 900);
         sw_api_rate_hit(req, "loginfail-acct", lemail, 900);
         SW_ERR(err, SW_EUNAUTHENTICATED, "email or password is wrong");
         goto out;
     }
-    char account[SW_UUID_LEN + 1], token[SW_TOKEN_LEN + 1], tid[SW_UUID_LEN + 1], exp[40];
-    snprintf(account, sizeof account, "%s", sw_db_get(res, 0, 0));
-    bool rehash = sw_password_needs_rehash(sw_db_get(res, 0, 1));
-    PQclear(res);
-    if (rehash) {
+    char token[SW_TOKEN_LEN + 1], tid[SW_UUID_LEN + 1], exp[40];
+    if (sw_password_needs_rehash(a.password_hash)) {
         /* The cost parameters changed since this hash was made. */
         char hash[SW_PASSWORD_HASH_MAX];
         if (sw_password_hash(password, hash, err) == 0)
-            sw_db_run(req->db, NULL, "UPDATE accounts SET password_hash = $2 WHERE id = $1",
-                      SW_PARAMS(account, hash));
+            sw_data_accounts_set_password(req->db, a.id, hash, NULL);
     }
-    if (sw_token_issue(req->db, req->app->key, account, "login", "session", "full",
+    sodium_memzero(a.password_hash, sizeof a.password_hash);
+    if (sw_token_issue(req->db, req->app->key, a.id, "login", "session", "full",
                        req->app->session_ttl_s, token, tid, exp, err) < 0)
         goto out;
     sw_api_reply(resp, 200, json_pack("{s:s, s:s, s:s}", "token", token, "token_id", tid,
@@ -182,9 +150,8 @@ out:
 
 SW_HANDLER(sw_h_account_get)
 {
-    return sw_api_one(req, resp, err, 200, "account",
-                      "SELECT sw_account_json(a) FROM accounts a WHERE a.id = $1",
-                      SW_PARAMS(req->who.account_id));
+    json_t *account = sw_data_accounts_get(req->db, req->who.account_id, err);
+    return account ? sw_api_reply(resp, 200, account) : -1;
 }
 
 static const struct sw_jfield token_fields[] = {
@@ -250,10 +217,7 @@ SW_HANDLER(sw_h_account_token_delete)
     const char *id = sw_api_param_uuid(req, 0, "token", err);
     if (!id)
         return -1;
-    long n = sw_db_run(req->db, err,
-                       "UPDATE api_tokens SET revoked_at = now()"
-                       " WHERE id = $2 AND account_id = $1 AND revoked_at IS NULL",
-                       SW_PARAMS(req->who.account_id, id));
+    long n = sw_data_tokens_revoke(req->db, req->who.account_id, id, err);
     if (n < 0)
         return -1;
     if (n == 0) {

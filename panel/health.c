@@ -1,5 +1,6 @@
 #include "config.h"
 #include "panel/handlers.h"
+#include "panel/metrics.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/redis.h"

@@ -12,7 +12,9 @@
  * request died before committing anything. Keys live at least 24 hours.
  */
 #include "config.h"
-#include "panel/router.h"
+#include "panel/idempotency.h"
+#include "panel/errmap.h"
+#include "panel/data_idempotency.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -52,56 +54,40 @@ static void body_hash(const struct sw_req *req, char out[65])
  * filled from a finished first request, -1 with err (409, 422, ...). */
 static int claim(struct sw_req *req, const char *hash, struct sw_resp *resp, struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(
-        req->db, err,
-        "INSERT INTO idempotency_keys (account_id, key, method, path, body_hash, state)"
-        " VALUES ($1, $2, $3, $4, $5, 'running') ON CONFLICT DO NOTHING RETURNING 1",
-        SW_PARAMS(req->who.account_id, req->idempotency_key, req->method, req->path, hash));
-    if (!res)
-        return -1;
-    int mine = PQntuples(res);
-    PQclear(res);
-    if (mine)
-        return 1;
-    /* Taken: a stale 'running' row is taken over in the same statement
-     * that reads it, so two retries cannot both take it. */
-    res = sw_db_exec(
-        req->db, err,
-        "WITH t AS (UPDATE idempotency_keys SET updated_at = now()"
-        "  WHERE account_id = $1 AND key = $2 AND state = 'running' AND body_hash = $3"
-        "  AND updated_at < now() - interval '10 minutes' RETURNING 1)"
-        " SELECT k.body_hash, k.state, k.status, k.response, EXISTS (SELECT 1 FROM t)"
-        " FROM idempotency_keys k WHERE k.account_id = $1 AND k.key = $2",
-        SW_PARAMS(req->who.account_id, req->idempotency_key, hash));
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1) { /* expired and deleted meanwhile: rare; ask for a retry */
-        PQclear(res);
-        SW_ERR_RETRY(err, SW_ECONFLICT, "the Idempotency-Key was just released; retry");
+    const char *account = req->who.account_id, *key = req->idempotency_key;
+    int mine = sw_data_idempotency_claim(req->db, account, key, req->method, req->path, hash, err);
+    if (mine != 0)
+        return mine;
+    /* Taken: a stale 'running' row is taken over by the read itself. */
+    struct sw_data_idem k;
+    int found = sw_data_idempotency_read(req->db, account, key, hash, &k, err);
+    if (found <= 0) {
+        if (found == 0) /* expired and deleted meanwhile: rare; ask for a retry */
+            SW_ERR_RETRY(err, SW_ECONFLICT, "the Idempotency-Key was just released; retry");
         return -1;
     }
     int rc = -1;
-    if (strcmp(sw_db_get(res, 0, 0), hash) != 0) {
+    if (strcmp(k.body_hash, hash) != 0) {
         SW_ERR(err, SW_EUNPROCESSABLE,
                "this Idempotency-Key was already used with another request");
-    } else if (sw_db_get_bool(res, 0, 4)) {
-        rc = 1; /* taken over */
-    } else if (strcmp(sw_db_get(res, 0, 1), "running") == 0) {
+    } else if (k.taken_over) {
+        rc = 1;
+    } else if (strcmp(k.state, "running") == 0) {
         SW_ERR(err, SW_ECONFLICT, "a request with this Idempotency-Key is still running");
     } else {
         json_error_t je;
-        resp->status = (int)sw_db_get_i64(res, 0, 2);
-        const char *text = sw_db_get(res, 0, 3);
-        resp->body = text && *text ? json_loads(text, 0, &je) : NULL;
+        resp->status = k.status;
+        resp->body = k.response && *k.response ? json_loads(k.response, 0, &je) : NULL;
         resp->replayed = "true";
         rc = 0;
     }
-    PQclear(res);
+    free(k.response);
     return rc;
 }
 
 struct run_ctx {
     struct sw_req *req;
+    sw_handler_fn fn;
     struct sw_resp *resp;
     struct sw_err *herr; /* the handler's own error, kept apart from commit errors */
     bool handler_failed;
@@ -114,7 +100,7 @@ static int run_tx(struct sw_db *db, void *arg, struct sw_err *err)
     c->resp->body = NULL;
     sw_err_clear(c->herr);
     c->handler_failed = false;
-    if (c->req->route->fn(c->req, c->resp, c->herr) < 0) {
+    if (c->fn(c->req, c->resp, c->herr) < 0) {
         c->handler_failed = true;
         *err = *c->herr;
         return -1;
@@ -131,15 +117,14 @@ static int run_tx(struct sw_db *db, void *arg, struct sw_err *err)
     } else if (c->resp->body) {
         text = sw_json_dump(c->resp->body);
     }
-    long n = sw_db_run(db, err,
-                       "UPDATE idempotency_keys SET state = 'done', status = $3, response = $4,"
-                       " updated_at = now() WHERE account_id = $1 AND key = $2",
-                       SW_PARAMS(c->req->who.account_id, c->req->idempotency_key, status, text));
+    int rc = sw_data_idempotency_finish(db, c->req->who.account_id, c->req->idempotency_key,
+                                        status, text, err);
     free(text);
-    return n < 0 ? -1 : 0;
+    return rc;
 }
 
-int sw_idem_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err)
+int sw_idem_run(struct sw_req *req, sw_handler_fn fn, struct sw_resp *resp,
+                struct sw_err *err)
 {
     if (!key_valid(req->idempotency_key)) {
         SW_ERR(err, SW_EINVALID, "Idempotency-Key must be 1 to 255 visible ASCII characters");
@@ -151,27 +136,23 @@ int sw_idem_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err)
     if (c <= 0)
         return c;
     struct sw_err herr = {0};
-    struct run_ctx ctx = {req, resp, &herr, false};
+    struct run_ctx ctx = {req, fn, resp, &herr, false};
     if (sw_db_tx(req->db, run_tx, &ctx, err) == 0)
         return 0;
     /* Failed: record a client error so a retry gets the same answer; free
      * the key after a server error or a conflict so a retry can succeed. */
-    const char *api_code;
-    int status = sw_router_status(err->code, &api_code);
+    int status;
+    json_t *b = sw_errmap_body(err, &status);
     if (ctx.handler_failed && status >= 400 && status < 500 && status != 409 && status != 429) {
         char st[8];
         snprintf(st, sizeof st, "%d", status);
-        json_t *b = json_pack("{s:{s:s, s:s}}", "error", "code", api_code, "message", err->msg);
         char *text = sw_json_dump(b);
-        json_decref(b);
-        sw_db_run(req->db, NULL,
-                  "UPDATE idempotency_keys SET state = 'done', status = $3, response = $4,"
-                  " updated_at = now() WHERE account_id = $1 AND key = $2",
-                  SW_PARAMS(req->who.account_id, req->idempotency_key, st, text));
+        sw_data_idempotency_finish(req->db, req->who.account_id, req->idempotency_key, st, text,
+                                   NULL);
         free(text);
     } else {
-        sw_db_run(req->db, NULL, "DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2",
-                  SW_PARAMS(req->who.account_id, req->idempotency_key));
+        sw_data_idempotency_release(req->db, req->who.account_id, req->idempotency_key);
     }
+    json_decref(b);
     return -1;
 }

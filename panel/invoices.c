@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "panel/admin_util.h"
+#include "panel/data_invoices.h"
 #include "panel/handlers.h"
 
 #include <stdio.h>
@@ -59,11 +60,8 @@ SW_HANDLER(sw_h_invoice_get)
         return -1;
     /* The router's owner check (SW_OWN_INVOICE) already holds; the same
      * condition again, so this read cannot drift from it. */
-    return sw_api_one(req, resp, err, 200, "invoice",
-                      "SELECT sw_invoice_json(t) FROM invoices t WHERE t.id = $2::uuid"
-                      " AND (t.account_id = $1::uuid OR EXISTS (SELECT 1 FROM accounts o"
-                      "  WHERE o.id = $1::uuid AND o.kind = 'operator'))",
-                      SW_PARAMS(req->who.account_id, id));
+    json_t *invoice = sw_data_invoices_get(req->db, req->who.account_id, id, err);
+    return invoice ? sw_api_reply(resp, 200, invoice) : -1;
 }
 
 SW_HANDLER(sw_h_admin_invoices_list)
@@ -132,38 +130,16 @@ static int payment_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     struct payment_tx *p = ctx;
     json_decref(p->out);
     p->out = NULL;
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT sw_payment_apply(i.account_id, i.id, $2::bigint, $3,"
-                               " 'admin', $4) FROM invoices i WHERE i.id = $1::uuid",
-                               SW_PARAMS(p->invoice, p->amount, p->currency, p->ref));
-    if (!res) {
-        map_payment_error(err);
-        return -1;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        SW_ERR(err, SW_EINVALID, "invoice_id names no invoice");
-        return -1;
-    }
     char pid[40];
-    snprintf(pid, sizeof pid, "%s", sw_db_get(res, 0, 0));
-    PQclear(res);
-    /* A statement of its own: one statement does not see rows its own
-     * function call inserted. */
-    res = sw_db_exec(
-        db, err,
-        "SELECT json_build_object('payment', json_build_object('id', y.id,"
-        "  'account_id', y.account_id, 'invoice_id', y.invoice_id,"
-        "  'amount', sw_money(y.amount, y.currency), 'unapplied', sw_money(y.unapplied, y.currency),"
-        "  'source', y.source, 'created_at', sw_ts(y.created_at)),"
-        "  'invoice', (SELECT sw_invoice_json(i) FROM invoices i WHERE i.id = $2::uuid))"
-        " FROM payments y WHERE y.id = $1::uuid",
-        SW_PARAMS(pid, p->invoice));
-    if (!res)
+    int paid = sw_data_invoices_pay(db, p->invoice, p->amount, p->currency, p->ref, pid, err);
+    if (paid < 0)
+        map_payment_error(err);
+    if (paid == 0)
+        SW_ERR(err, SW_EINVALID, "invoice_id names no invoice");
+    if (paid <= 0)
         return -1;
-    p->out = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return 0;
+    p->out = sw_data_invoices_payment(db, pid, p->invoice, err);
+    return p->out ? 0 : -1;
 }
 
 SW_HANDLER(sw_h_admin_payment_create)

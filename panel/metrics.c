@@ -1,11 +1,10 @@
 /* metrics.c - request counters and latency histograms per route, kept in
  * atomics, rendered with job and order counts as Prometheus text. */
 #include "config.h"
-#include "panel/router.h"
+#include "panel/metrics.h"
 #include "core/alloc.h"
 #include "core/db.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -28,18 +27,22 @@ struct route_stats {
 };
 
 static struct route_stats *stats; /* one per route, plus one for unmatched */
+static const struct sw_metrics_label *labels;
 static size_t nroutes;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void init(void)
+void sw_metrics_register(const struct sw_metrics_label *l, size_t n)
 {
-    sw_routes(&nroutes);
-    stats = sw_calloc(nroutes + 1, sizeof *stats);
+    if (stats)
+        return;
+    labels = l;
+    nroutes = n;
+    stats = sw_calloc(n + 1, sizeof *stats);
 }
 
 void sw_metrics_observe(size_t route, int status, double seconds)
 {
-    pthread_once(&once, init);
+    if (!stats)
+        return;
     if (route > nroutes)
         route = nroutes;
     struct route_stats *s = &stats[route];
@@ -79,69 +82,83 @@ static void put(struct buf *b, const char *fmt, ...)
     free(s);
 }
 
-char *sw_metrics_render(struct sw_db *db)
+static void route_labels(size_t r, const char **m, const char **p)
 {
-    pthread_once(&once, init);
-    size_t n;
-    const struct sw_route *const *routes = sw_routes(&n);
-    struct buf b = {NULL, 0, 0};
-    put(&b, "# HELP slipway_http_requests_total HTTP requests answered, by route and status.\n"
-            "# TYPE slipway_http_requests_total counter\n");
-    for (size_t r = 0; r <= nroutes; r++) {
-        const char *m = r < nroutes ? routes[r]->method : "";
-        const char *p = r < nroutes ? routes[r]->pattern : "unmatched";
+    *m = r < nroutes ? labels[r].method : "";
+    *p = r < nroutes ? labels[r].route : "unmatched";
+}
+
+static void put_requests(struct buf *b)
+{
+    put(b, "# HELP slipway_http_requests_total HTTP requests answered, by route and status.\n"
+           "# TYPE slipway_http_requests_total counter\n");
+    for (size_t r = 0; stats && r <= nroutes; r++) {
+        const char *m, *p;
+        route_labels(r, &m, &p);
         for (size_t k = 0; k <= NSTATUS; k++) {
             uint_fast64_t v = atomic_load(&stats[r].by_status[k]);
             if (!v)
                 continue;
             if (k < NSTATUS)
-                put(&b, "slipway_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
+                put(b, "slipway_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
                     m, p, statuses[k], (unsigned long long)v);
             else
-                put(&b, "slipway_http_requests_total{method=\"%s\",route=\"%s\",status=\"other\"} %llu\n",
+                put(b, "slipway_http_requests_total{method=\"%s\",route=\"%s\",status=\"other\"} %llu\n",
                     m, p, (unsigned long long)v);
         }
     }
-    put(&b, "# HELP slipway_http_request_seconds Time to answer, by route.\n"
-            "# TYPE slipway_http_request_seconds histogram\n");
-    for (size_t r = 0; r <= nroutes; r++) {
+}
+
+static void put_latency(struct buf *b)
+{
+    put(b, "# HELP slipway_http_request_seconds Time to answer, by route.\n"
+           "# TYPE slipway_http_request_seconds histogram\n");
+    for (size_t r = 0; stats && r <= nroutes; r++) {
         uint_fast64_t count = atomic_load(&stats[r].count);
         if (!count)
             continue;
-        const char *m = r < nroutes ? routes[r]->method : "";
-        const char *p = r < nroutes ? routes[r]->pattern : "unmatched";
+        const char *m, *p;
+        route_labels(r, &m, &p);
         uint_fast64_t cum = 0;
         for (size_t k = 0; k < NBUCKET; k++) {
             cum += atomic_load(&stats[r].le[k]);
-            put(&b, "slipway_http_request_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
+            put(b, "slipway_http_request_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
                 m, p, buckets[k], (unsigned long long)cum);
         }
-        put(&b, "slipway_http_request_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
+        put(b, "slipway_http_request_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
             m, p, (unsigned long long)count);
-        put(&b, "slipway_http_request_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n", m, p,
+        put(b, "slipway_http_request_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n", m, p,
             (double)atomic_load(&stats[r].sum_us) / 1e6);
-        put(&b, "slipway_http_request_seconds_count{method=\"%s\",route=\"%s\"} %llu\n", m, p,
+        put(b, "slipway_http_request_seconds_count{method=\"%s\",route=\"%s\"} %llu\n", m, p,
             (unsigned long long)count);
     }
-    PGresult *res = sw_db_exec(db, NULL,
-                               "SELECT s.state, (SELECT count(*) FROM jobs j WHERE j.state = s.state)"
-                               " FROM unnest(ARRAY['queued','running','succeeded','failed','dead'])"
-                               " AS s(state)",
-                               0, NULL);
-    if (res) {
-        put(&b, "# HELP slipway_jobs Jobs by state.\n# TYPE slipway_jobs gauge\n");
-        for (int i = 0; i < PQntuples(res); i++)
-            put(&b, "slipway_jobs{state=\"%s\"} %s\n", sw_db_get(res, i, 0), sw_db_get(res, i, 1));
-        PQclear(res);
-    }
-    res = sw_db_exec(db, NULL, "SELECT state, count(*) FROM orders GROUP BY state ORDER BY 1", 0,
-                     NULL);
-    if (res) {
-        put(&b, "# HELP slipway_orders Orders by state.\n# TYPE slipway_orders gauge\n");
-        for (int i = 0; i < PQntuples(res); i++)
-            put(&b, "slipway_orders{state=\"%s\"} %s\n", sw_db_get(res, i, 0),
-                sw_db_get(res, i, 1));
-        PQclear(res);
-    }
+}
+
+/* A gauge by state from rows (state, count); res is consumed. Nothing when
+ * the query failed (res NULL): the counters above still render. */
+static void put_gauge(struct buf *b, const char *name, const char *help, PGresult *res)
+{
+    if (!res)
+        return;
+    put(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (int i = 0; i < PQntuples(res); i++)
+        put(b, "%s{state=\"%s\"} %s\n", name, sw_db_get(res, i, 0), sw_db_get(res, i, 1));
+    PQclear(res);
+}
+
+char *sw_metrics_render(struct sw_db *db)
+{
+    struct buf b = {NULL, 0, 0};
+    put_requests(&b);
+    put_latency(&b);
+    put_gauge(&b, "slipway_jobs", "Jobs by state.",
+              sw_db_exec(db, NULL,
+                         "SELECT s.state, (SELECT count(*) FROM jobs j WHERE j.state = s.state)"
+                         " FROM unnest(ARRAY['queued','running','succeeded','failed','dead'])"
+                         " AS s(state)",
+                         0, NULL));
+    put_gauge(&b, "slipway_orders", "Orders by state.",
+              sw_db_exec(db, NULL, "SELECT state, count(*) FROM orders GROUP BY state ORDER BY 1",
+                         0, NULL));
     return b.p;
 }

@@ -16,6 +16,9 @@
 #include "config.h"
 #include "panel/handlers.h"
 #include "panel/orders.h"
+#include "panel/data_customers.h"
+#include "panel/data_jobs.h"
+#include "panel/data_reseller.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
 #include "core/db.h"
@@ -61,21 +64,18 @@ static void account_conflict(struct sw_err *err)
 
 /* ---- customers ---- */
 
-/* The caller's customers that are not deleted; $1 is the caller. */
-#define MY_CUSTOMERS "t.reseller_id = $1::uuid AND t.kind = 'customer' AND t.state <> 'deleted'"
-
 SW_HANDLER(sw_h_rs_customers_list)
 {
     const char *ext = req->query(req, "external_id");
     if (!ext)
-        return sw_api_list(req, resp, err, "sw_account_json(t)", "accounts", MY_CUSTOMERS,
-                           SW_PARAMS(req->who.account_id));
+        return sw_api_list_data(req, resp, err, &sw_data_customers_list,
+                                SW_PARAMS(req->who.account_id));
     if (!external_id_valid(ext)) {
         SW_ERR(err, SW_EINVALID, "external_id must be 1 to 128 bytes without control characters");
         return -1;
     }
-    return sw_api_list(req, resp, err, "sw_account_json(t)", "accounts",
-                       MY_CUSTOMERS " AND t.external_id = $2", SW_PARAMS(req->who.account_id, ext));
+    return sw_api_list_data(req, resp, err, &sw_data_customers_by_external_id,
+                            SW_PARAMS(req->who.account_id, ext));
 }
 
 static const struct sw_jfield customer_fields[] = {
@@ -125,15 +125,12 @@ SW_HANDLER(sw_h_rs_customers_create)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    rc = sw_api_one(req, resp, err, 201, "customer",
-                    "INSERT INTO accounts (id, kind, email, name, password_hash, reseller_id,"
-                    " external_id) VALUES ($2, 'customer', $3, $4, $5, $1, $6)"
-                    " RETURNING sw_account_json(accounts)",
-                    SW_PARAMS(req->who.account_id, id, sw_json_str(b, "email"),
-                              sw_json_str(b, "name"), password ? hash : NULL,
-                              sw_json_str(b, "external_id")));
-    if (rc < 0 && err->code == SW_ECONFLICT)
+    struct sw_data_customer c = {sw_json_str(b, "email"), sw_json_str(b, "name"),
+                                 password ? hash : NULL, sw_json_str(b, "external_id"), true};
+    json_t *account = sw_data_customers_insert(req->db, req->who.account_id, id, &c, err);
+    if (!account && err->code == SW_ECONFLICT)
         account_conflict(err);
+    rc = account ? sw_api_reply(resp, 201, account) : -1;
 out:
     sodium_memzero(hash, sizeof hash);
     json_decref(b);
@@ -145,9 +142,8 @@ SW_HANDLER(sw_h_rs_customer_get)
     const char *id = sw_api_param_uuid(req, 0, "customer", err);
     if (!id)
         return -1;
-    return sw_api_one(req, resp, err, 200, "customer",
-                      "SELECT sw_account_json(t) FROM accounts t WHERE t.id = $2 AND " MY_CUSTOMERS,
-                      SW_PARAMS(req->who.account_id, id));
+    json_t *account = sw_data_customers_get(req->db, req->who.account_id, id, err);
+    return account ? sw_api_reply(resp, 200, account) : -1;
 }
 
 struct patch_tx {
@@ -163,33 +159,17 @@ static int patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     struct patch_tx *p = ctx;
     json_decref(p->account);
     p->account = NULL;
-    bool set_ext = json_object_get(p->b, "external_id") != NULL;
-    PGresult *res = sw_db_exec(
-        db, err,
-        "UPDATE accounts t SET name = coalesce($3, t.name), email = coalesce($4, t.email),"
-        " password_hash = coalesce($5, t.password_hash),"
-        " external_id = CASE WHEN $6::boolean THEN $7 ELSE t.external_id END"
-        " WHERE t.id = $2 AND " MY_CUSTOMERS " RETURNING sw_account_json(t)",
-        SW_PARAMS(p->req->who.account_id, p->id, sw_json_str(p->b, "name"),
-                  sw_json_str(p->b, "email"), p->hash, set_ext ? "true" : "false",
-                  sw_json_str(p->b, "external_id")));
-    if (!res) {
+    struct sw_data_customer c = {sw_json_str(p->b, "email"), sw_json_str(p->b, "name"),
+                                 p->hash, sw_json_str(p->b, "external_id"),
+                                 json_object_get(p->b, "external_id") != NULL};
+    p->account = sw_data_customers_update(db, p->req->who.account_id, p->id, &c, err);
+    if (!p->account) {
         if (err->code == SW_ECONFLICT)
             account_conflict(err);
         return -1;
     }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "customer not found");
-        return -1;
-    }
-    p->account = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
     /* A new password ends the customer's login sessions (not its API tokens). */
-    if (p->hash && sw_db_run(db, err,
-                             "UPDATE api_tokens SET revoked_at = now() WHERE account_id = $1"
-                             " AND kind = 'session' AND revoked_at IS NULL",
-                             SW_PARAMS(p->id)) < 0)
+    if (p->hash && sw_data_customers_end_sessions(db, p->id, err) < 0)
         return -1;
     return 0;
 }
@@ -238,42 +218,22 @@ static int delete_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     struct delete_tx *d = ctx;
     /* FOR UPDATE waits for orders in flight (they share-lock the customer)
      * and keeps new ones out until this commits; they then find it deleted. */
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT 1 FROM accounts t WHERE t.id = $2 AND " MY_CUSTOMERS
-                               " FOR UPDATE",
-                               SW_PARAMS(d->req->who.account_id, d->id));
-    if (!res)
-        return -1;
-    int found = PQntuples(res);
-    PQclear(res);
-    if (!found) {
-        SW_ERR(err, SW_ENOTFOUND, "customer not found");
+    int found = sw_data_customers_lock(db, d->req->who.account_id, d->id, err);
+    if (found <= 0) {
+        if (found == 0)
+            SW_ERR(err, SW_ENOTFOUND, "customer not found");
         return -1;
     }
-    res = sw_db_exec(db, err,
-                     "SELECT count(*) FROM servers WHERE owner_id = $1 AND state <> 'terminated'",
-                     SW_PARAMS(d->id));
-    if (!res)
+    int64_t live = sw_data_customers_live_servers(db, d->id, err);
+    if (live < 0)
         return -1;
-    int64_t live = sw_db_get_i64(res, 0, 0);
-    PQclear(res);
     if (live > 0) {
         SW_ERR(err, SW_ECONFLICT,
                "the customer has %lld server%s not terminated; terminate them first",
                (long long)live, live == 1 ? "" : "s");
         return -1;
     }
-    if (sw_db_run(db, err,
-                  "UPDATE accounts SET state = 'deleted', deleted_at = now(),"
-                  " deleted_email = email, email = id::text || '@deleted.invalid',"
-                  " deleted_external_id = external_id, external_id = NULL WHERE id = $1",
-                  SW_PARAMS(d->id)) < 0 ||
-        sw_db_run(db, err,
-                  "UPDATE api_tokens SET revoked_at = now() WHERE account_id = $1"
-                  " AND revoked_at IS NULL",
-                  SW_PARAMS(d->id)) < 0)
-        return -1;
-    return 0;
+    return sw_data_customers_delete(db, d->id, err);
 }
 
 SW_HANDLER(sw_h_rs_customer_delete)
@@ -294,24 +254,19 @@ SW_HANDLER(sw_h_rs_customer_order)
 
 /* ---- servers ---- */
 
-/* Servers of the caller's customers; $1 is the caller. */
-#define MY_SERVERS \
-    "t.owner_id IN (SELECT c.id FROM accounts c WHERE c.reseller_id = $1::uuid)"
-
 SW_HANDLER(sw_h_rs_servers_list)
 {
     const char *cid = req->query(req, "customer_id");
     if (!cid)
-        return sw_api_list(req, resp, err, "sw_server_json(t)", "servers", MY_SERVERS,
-                           SW_PARAMS(req->who.account_id));
+        return sw_api_list_data(req, resp, err, &sw_data_reseller_servers,
+                                SW_PARAMS(req->who.account_id));
     if (!sw_uuid_valid(cid)) {
         SW_ERR(err, SW_EINVALID, "customer_id must be a UUID");
         return -1;
     }
     /* Another reseller's customer simply has no servers here. */
-    return sw_api_list(req, resp, err, "sw_server_json(t)", "servers",
-                       MY_SERVERS " AND t.owner_id = $2::uuid",
-                       SW_PARAMS(req->who.account_id, cid));
+    return sw_api_list_data(req, resp, err, &sw_data_reseller_customer_servers,
+                            SW_PARAMS(req->who.account_id, cid));
 }
 
 /* Suspend and unsuspend: the state changes at once (a suspended server
@@ -335,46 +290,14 @@ struct verb_tx {
     json_t *answer; /* out */
 };
 
-/* Locks one of the caller's servers and returns its row: t.state, then
- * columns (over servers t and its plan p). Not found is 404. */
-static PGresult *lock_server(struct sw_db *db, const struct sw_req *req, const char *server_id,
-                             const char *columns, struct sw_err *err)
+/* Locks one of the caller's servers; not found is 404. */
+static int lock_server(struct sw_db *db, const struct sw_req *req, const char *server_id,
+                       struct sw_data_rs_server *s, struct sw_err *err)
 {
-    char *sql = sw_asprintf("SELECT t.state, %s FROM servers t JOIN plans p ON p.id = t.plan_id"
-                            " WHERE t.id = $2 AND " MY_SERVERS " FOR UPDATE OF t",
-                            columns);
-    PGresult *res = sw_db_exec(db, err, sql, SW_PARAMS(req->who.account_id, server_id));
-    free(sql);
-    if (res && PQntuples(res) != 1) {
-        PQclear(res);
+    int found = sw_data_reseller_lock_server(db, req->who.account_id, server_id, s, err);
+    if (found == 0)
         SW_ERR(err, SW_ENOTFOUND, "server not found");
-        return NULL;
-    }
-    return res;
-}
-
-/* Inserts a job asked by the caller, with its outbox row; returns the
- * job's JSON (new reference) or NULL. */
-static json_t *queue_job(struct sw_db *db, const struct sw_req *req, const char *server_id,
-                         int type, const char *params, struct sw_err *err)
-{
-    sw_uuid_t job_id;
-    sw_uuid_new(job_id);
-    PGresult *res = sw_db_exec(db, err,
-                               "INSERT INTO jobs (id, server_id, account_id, type, params)"
-                               " VALUES ($1, $2, $3, $4, coalesce($5, '{}')::jsonb)"
-                               " RETURNING sw_job_json(jobs)",
-                               SW_PARAMS(job_id, server_id, req->who.account_id,
-                                         sw_job_type_name(type), params));
-    if (!res)
-        return NULL;
-    json_t *job = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    if (sw_api_enqueue_job(db, job_id, server_id, type, err) < 0) {
-        json_decref(job);
-        return NULL;
-    }
-    return job;
+    return found > 0 ? 0 : -1;
 }
 
 static int verb_tx(struct sw_db *db, void *ctx, struct sw_err *err)
@@ -382,15 +305,10 @@ static int verb_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     struct verb_tx *v = ctx;
     json_decref(v->answer);
     v->answer = NULL;
-    PGresult *res = lock_server(
-        db, v->req, v->server_id,
-        "(SELECT c.state FROM accounts c WHERE c.id = t.owner_id)", err);
-    if (!res)
+    struct sw_data_rs_server s;
+    if (lock_server(db, v->req, v->server_id, &s, err) < 0)
         return -1;
-    char state[24], owner_state[24];
-    snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 0));
-    snprintf(owner_state, sizeof owner_state, "%s", sw_db_get(res, 0, 1));
-    PQclear(res);
+    const char *state = s.state, *owner_state = s.owner_state;
     /* A customer the operator suspended stays down with all its servers
      * until the operator lifts it; the reseller cannot undo that. */
     if (v->verb->job == SW_JOB_UNSUSPEND && strcmp(owner_state, "active") != 0) {
@@ -412,15 +330,11 @@ static int verb_tx(struct sw_db *db, void *ctx, struct sw_err *err)
                v->verb->from[1] ? v->verb->from[1] : "");
         return -1;
     }
-    res = sw_db_exec(db, err,
-                     "UPDATE servers SET state = $2, updated_at = now() WHERE id = $1"
-                     " RETURNING sw_server_json(servers)",
-                     SW_PARAMS(v->server_id, v->verb->to));
-    if (!res)
+    json_t *server = sw_data_reseller_set_state(db, v->server_id, v->verb->to, err);
+    if (!server)
         return -1;
-    json_t *server = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    json_t *job = queue_job(db, v->req, v->server_id, v->verb->job, NULL, err);
+    json_t *job = sw_data_jobs_queue(db, v->server_id, v->req->who.account_id, v->verb->job, NULL,
+                                     err);
     if (!job) {
         json_decref(server);
         return -1;
@@ -476,61 +390,43 @@ static int change_plan_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     struct change_plan_tx *c = ctx;
     json_decref(c->job);
     c->job = NULL;
-    PGresult *res = lock_server(db, c->req, c->server_id,
-                                "p.id, p.kind, p.vcpus, p.ram_mb, p.disk_gb,"
-                                " EXISTS (SELECT 1 FROM jobs j WHERE j.server_id = t.id"
-                                "  AND j.type = 'resize' AND j.state IN ('queued', 'running'))",
-                                err);
-    if (!res)
+    struct sw_data_rs_server s;
+    if (lock_server(db, c->req, c->server_id, &s, err) < 0)
         return -1;
-    char state[24], plan[SW_UUID_LEN + 1], kind[16];
-    snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 0));
-    snprintf(plan, sizeof plan, "%s", sw_db_get(res, 0, 1));
-    snprintf(kind, sizeof kind, "%s", sw_db_get(res, 0, 2));
-    int64_t cur[3] = {sw_db_get_i64(res, 0, 3), sw_db_get_i64(res, 0, 4),
-                      sw_db_get_i64(res, 0, 5)};
-    bool pending = sw_db_get_bool(res, 0, 6);
-    PQclear(res);
-    if (strcmp(state, "running") != 0 && strcmp(state, "stopped") != 0) {
+    if (strcmp(s.state, "running") != 0 && strcmp(s.state, "stopped") != 0) {
         SW_ERR(err, SW_ECONFLICT, "the server is %s; its plan can change when running or stopped",
-               state);
+               s.state);
         return -1;
     }
-    if (pending) {
+    if (s.resize_pending) {
         SW_ERR(err, SW_ECONFLICT, "a change of plan of this server is already under way");
         return -1;
     }
-    if (strcmp(plan, c->plan_id) == 0) {
+    if (strcmp(s.plan_id, c->plan_id) == 0) {
         SW_ERR(err, SW_EUNPROCESSABLE, "the server already has this plan");
         return -1;
     }
-    res = sw_db_exec(db, err,
-                     "SELECT vcpus, ram_mb, disk_gb FROM plans"
-                     " WHERE id = $1 AND state = 'active' AND kind = $2",
-                     SW_PARAMS(c->plan_id, kind));
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_EUNPROCESSABLE, "plan_id names no active %s plan", kind);
+    int64_t want[3];
+    int found = sw_data_reseller_plan_size(db, c->plan_id, s.kind, want, err);
+    if (found <= 0) {
+        if (found == 0)
+            SW_ERR(err, SW_EUNPROCESSABLE, "plan_id names no active %s plan", s.kind);
         return -1;
     }
     /* The server keeps counting its current plan until the change is done,
      * so only growth is asked of the quota. */
     struct sw_quota_add add = {.v = {0}, .kind = NULL};
     static const int res_of[3] = {SW_QUOTA_VCPUS, SW_QUOTA_RAM_MB, SW_QUOTA_DISK_GB};
-    for (int i = 0; i < 3; i++) {
-        int64_t want = sw_db_get_i64(res, 0, i);
-        add.v[res_of[i]] = want > cur[i] ? want - cur[i] : 0;
-    }
-    PQclear(res);
+    for (int i = 0; i < 3; i++)
+        add.v[res_of[i]] = want[i] > s.size[i] ? want[i] - s.size[i] : 0;
     /* The server is one of the caller's customers': the caller's quota. */
     if (sw_quota_admit(db, c->req->who.account_id, &add, true, err) < 0)
         return -1;
     json_t *params = json_pack("{s:s}", "plan_id", c->plan_id);
     char *ptext = sw_json_dump(params);
     json_decref(params);
-    c->job = queue_job(db, c->req, c->server_id, SW_JOB_RESIZE, ptext, err);
+    c->job = sw_data_jobs_queue(db, c->server_id, c->req->who.account_id, SW_JOB_RESIZE, ptext,
+                                err);
     free(ptext);
     return c->job ? 0 : -1;
 }
@@ -561,22 +457,10 @@ out:
 
 /* ---- quota and usage ---- */
 
-/* One resource of the quota: its limit (null: none), use and what is left. */
-#define QUOTA_RES(name, col)                                                                   \
-    "'" name "', json_build_object('limit', q." col ", 'used', u." name ", 'available',"     \
-    " CASE WHEN q." col " IS NULL THEN NULL ELSE greatest(q." col " - u." name ", 0) END)"
-
 SW_HANDLER(sw_h_rs_quota)
 {
-    return sw_api_one(
-        req, resp, err, 200, "quota",
-        "SELECT json_build_object(" QUOTA_RES("servers", "max_servers") ", " QUOTA_RES(
-            "vcpus", "max_vcpus") ", " QUOTA_RES("ram_mb", "max_ram_mb") ", "
-            QUOTA_RES("disk_gb", "max_disk_gb") ", " QUOTA_RES("ipv4", "max_ipv4") ","
-        " 'kinds', to_json(coalesce(q.kinds, ARRAY['container', 'pv', 'hvm'])),"
-        " 'limited', q.reseller_id IS NOT NULL, 'updated_at', sw_ts(q.updated_at))"
-        " FROM sw_reseller_use($1) u LEFT JOIN reseller_quotas q ON q.reseller_id = $1::uuid",
-        SW_PARAMS(req->who.account_id));
+    json_t *quota = sw_data_reseller_quota(req->db, req->who.account_id, err);
+    return quota ? sw_api_reply(resp, 200, quota) : -1;
 }
 
 /* "YYYY-MM", year 2000 to 9999. */
@@ -607,46 +491,8 @@ SW_HANDLER(sw_h_rs_usage)
         gmtime_r(&now, &tm);
         strftime(month, sizeof month, "%Y-%m", &tm);
     }
-    /* Samples stamped in [first of the month, first of the next) UTC, of
-     * every server of every customer of the caller's, deleted ones too:
-     * CPU seconds, RAM MiB-hours (mem_mb x seconds / 3600), network bytes.
-     * Read from the hourly sums (usage_hourly, 0011): a month is whole
-     * hours, so they give the same figures as the samples, from ~720 rows
-     * per server instead of one per sample. */
-    return sw_api_one(
-        req, resp, err, 200, "usage",
-        "WITH w AS (SELECT ($2 || '-01T00:00:00Z')::timestamptz AS f),"
-        " w2 AS (SELECT f, f + interval '1 month' AS t FROM w),"
-        " s AS (SELECT c.id AS customer_id, v.id AS server_id, v.hostname, v.plan_id,"
-        "  v.state, sum(u.cpu_ns) AS cpu_ns, sum(u.mem_mb_s) AS mem_mb_s,"
-        "  sum(u.net_rx_bytes) AS rx, sum(u.net_tx_bytes) AS tx, sum(u.samples) AS n"
-        "  FROM accounts c JOIN servers v ON v.owner_id = c.id"
-        "  JOIN usage_hourly u ON u.server_id = v.id, w2"
-        "  WHERE c.reseller_id = $1::uuid AND u.hour >= w2.f AND u.hour < w2.t"
-        "  GROUP BY c.id, v.id),"
-        " cu AS (SELECT s.customer_id, json_build_object('customer_id', s.customer_id,"
-        "  'external_id', coalesce(c.external_id, c.deleted_external_id),"
-        "  'email', coalesce(c.deleted_email, c.email), 'state', c.state,"
-        "  'cpu_seconds', round(sum(s.cpu_ns) / 1e9, 3)::float8,"
-        "  'ram_mb_hours', round(sum(s.mem_mb_s) / 3600.0, 3)::float8,"
-        "  'net_rx_bytes', sum(s.rx), 'net_tx_bytes', sum(s.tx),"
-        "  'servers', json_agg(json_build_object('server_id', s.server_id,"
-        "   'hostname', s.hostname, 'plan_id', s.plan_id, 'state', s.state,"
-        "   'cpu_seconds', round(s.cpu_ns / 1e9, 3)::float8,"
-        "   'ram_mb_hours', round(s.mem_mb_s / 3600.0, 3)::float8,"
-        "   'net_rx_bytes', s.rx, 'net_tx_bytes', s.tx, 'samples', s.n)"
-        "   ORDER BY s.server_id)) AS j"
-        "  FROM s JOIN accounts c ON c.id = s.customer_id GROUP BY s.customer_id, c.id)"
-        " SELECT json_build_object('month', $2::text, 'from', sw_ts(w2.f), 'to', sw_ts(w2.t),"
-        "  'customers', coalesce((SELECT json_agg(cu.j ORDER BY cu.customer_id) FROM cu),"
-        "   '[]'::json),"
-        "  'totals', (SELECT json_build_object("
-        "   'cpu_seconds', coalesce(round(sum(s.cpu_ns) / 1e9, 3)::float8, 0),"
-        "   'ram_mb_hours', coalesce(round(sum(s.mem_mb_s) / 3600.0, 3)::float8, 0),"
-        "   'net_rx_bytes', coalesce(sum(s.rx), 0), 'net_tx_bytes', coalesce(sum(s.tx), 0),"
-        "   'servers', count(*)) FROM s))"
-        " FROM w2",
-        SW_PARAMS(req->who.account_id, month));
+    json_t *usage = sw_data_reseller_usage(req->db, req->who.account_id, month, err);
+    return usage ? sw_api_reply(resp, 200, usage) : -1;
 }
 
 const struct sw_route sw_routes_reseller[] = {

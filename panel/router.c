@@ -1,7 +1,18 @@
 #include "config.h"
 #include "panel/router.h"
 #include "panel/authcache.h"
+#include "panel/data_accounts.h"
+#include "panel/data_audit.h"
+#include "panel/data_invoices.h"
+#include "panel/data_jobs.h"
+#include "panel/data_orders.h"
+#include "panel/data_servers.h"
+#include "panel/data_tokens.h"
+#include "panel/data_webhooks.h"
+#include "panel/errmap.h"
 #include "panel/handlers.h"
+#include "panel/idempotency.h"
+#include "panel/metrics.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
 #include "core/db.h"
@@ -33,10 +44,14 @@ static void build_flat(void)
         for (const struct sw_route *r = tables[t]; r->method; r++)
             nflat++;
     flat = sw_calloc(nflat, sizeof *flat);
+    struct sw_metrics_label *labels = sw_calloc(nflat, sizeof *labels);
     size_t i = 0;
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
-        for (const struct sw_route *r = tables[t]; r->method; r++)
+        for (const struct sw_route *r = tables[t]; r->method; r++) {
+            labels[i] = (struct sw_metrics_label){r->method, r->pattern};
             flat[i++] = r;
+        }
+    sw_metrics_register(labels, nflat);
 }
 
 const struct sw_route *const *sw_routes(size_t *count)
@@ -109,36 +124,6 @@ json_t *sw_routes_json(void)
     return a;
 }
 
-static const struct {
-    enum sw_errc code;
-    int status;
-    const char *api_code;
-} status_map[] = {
-    {SW_EINVALID, 400, "invalid_request"},
-    {SW_EUNAUTHENTICATED, 401, "unauthenticated"},
-    {SW_EFORBIDDEN, 403, "forbidden"},
-    {SW_ENOTFOUND, 404, "not_found"},
-    {SW_ECONFLICT, 409, "conflict"},
-    {SW_ETOO_LARGE, 413, "payload_too_large"},
-    {SW_EUNPROCESSABLE, 422, "unprocessable"},
-    {SW_EUNSUPPORTED, 422, "unprocessable"},
-    {SW_ERATE_LIMITED, 429, "rate_limited"},
-    {SW_EUNAVAILABLE, 503, "unavailable"},
-    {SW_EINTERNAL, 500, "internal"},
-};
-
-int sw_router_status(int errc, const char **api_code)
-{
-    for (size_t i = 0; i < sizeof status_map / sizeof status_map[0]; i++) {
-        if ((int)status_map[i].code == errc) {
-            *api_code = status_map[i].api_code;
-            return status_map[i].status;
-        }
-    }
-    *api_code = "internal";
-    return 500;
-}
-
 int sw_router_match(const char *pattern, const char *path, char *buf, size_t n,
                     const char *params[SW_MAX_PATH_PARAMS])
 {
@@ -175,79 +160,39 @@ int sw_router_match(const char *pattern, const char *path, char *buf, size_t n,
 }
 
 /* How each owner kind finds the path's object among what the caller may
- * see; %s is sw_api_scope() of the owner column, $1 the caller, $2 the id. */
+ * see (the data files scope it with sw_api_scope_who()). */
 static const struct {
     const char *what;
-    const char *sql;
-    const char *owner_col;
+    int (*visible)(struct sw_db *db, const struct sw_principal *who, const char *id,
+                   struct sw_err *err);
 } owner_checks[SW_OWN__COUNT] = {
-    [SW_OWN_SERVER] = {"server", "SELECT 1 FROM servers t WHERE t.id = $2::uuid AND %s",
-                       "t.owner_id"},
-    [SW_OWN_ORDER] = {"order", "SELECT 1 FROM orders t WHERE t.id = $2::uuid AND %s",
-                      "t.account_id"},
-    [SW_OWN_JOB] = {"job",
-                    "SELECT 1 FROM jobs j JOIN servers t ON t.id = j.server_id"
-                    " WHERE j.id = $2::uuid AND %s",
-                    "t.owner_id"},
-    [SW_OWN_TOKEN] = {"token",
-                      "SELECT 1 FROM api_tokens t WHERE t.id = $2::uuid AND"
-                      " t.account_id = $1::uuid AND t.revoked_at IS NULL AND %s",
-                      "t.account_id"},
-    [SW_OWN_CUSTOMER] = {"customer",
-                         "SELECT 1 FROM accounts t WHERE t.id = $2::uuid"
-                         " AND t.kind = 'customer' AND %s",
-                         "t.id"},
-    /* The billed account only, not a reseller's view of its customers:
-     * they are billed by the reseller, never by us. */
-    [SW_OWN_INVOICE] = {"invoice",
-                        "SELECT 1 FROM invoices t WHERE t.id = $2::uuid AND %s AND"
-                        " (t.account_id = $1::uuid OR EXISTS (SELECT 1 FROM accounts o"
-                        "  WHERE o.id = $1::uuid AND o.kind = 'operator'))",
-                        "t.account_id"},
-    [SW_OWN_WEBHOOK] = {"webhook",
-                        "SELECT 1 FROM webhook_endpoints t WHERE t.id = $2::uuid"
-                        " AND t.state <> 'deleted' AND %s",
-                        "t.account_id"},
+    [SW_OWN_SERVER] = {"server", sw_data_servers_visible},
+    [SW_OWN_ORDER] = {"order", sw_data_orders_visible},
+    [SW_OWN_JOB] = {"job", sw_data_jobs_visible},
+    [SW_OWN_TOKEN] = {"token", sw_data_tokens_visible},
+    [SW_OWN_CUSTOMER] = {"customer", sw_data_accounts_customer_visible},
+    [SW_OWN_INVOICE] = {"invoice", sw_data_invoices_visible},
+    [SW_OWN_WEBHOOK] = {"webhook", sw_data_webhooks_visible},
 };
 
 static int check_owner(struct sw_req *req, struct sw_err *err)
 {
     enum sw_owner o = req->route->owner;
-    if (!owner_checks[o].sql)
+    if (!owner_checks[o].visible)
         return 0; /* SW_OWN_NONE; SW_OWN_OPERATOR routes are operator-only */
     const char *id = req->params[0];
-    if (!sw_uuid_valid(id)) {
+    int found = sw_uuid_valid(id) ? owner_checks[o].visible(req->db, &req->who, id, err) : 0;
+    if (found == 0)
         SW_ERR(err, SW_ENOTFOUND, "%s not found", owner_checks[o].what);
-        return -1;
-    }
-    char *scope = sw_api_scope(req, owner_checks[o].owner_col);
-    char *sql = sw_asprintf(owner_checks[o].sql, scope);
-    PGresult *res = sw_db_exec(req->db, err, sql, SW_PARAMS(req->who.account_id, id));
-    free(sql);
-    free(scope);
-    if (!res)
-        return -1;
-    int found = PQntuples(res);
-    PQclear(res);
-    if (!found) {
-        SW_ERR(err, SW_ENOTFOUND, "%s not found", owner_checks[o].what);
-        return -1;
-    }
-    return 0;
+    return found > 0 ? 0 : -1;
 }
 
 static void reply_error(struct sw_resp *resp, const struct sw_err *err)
 {
-    const char *api_code;
-    int status = sw_router_status(err->code, &api_code);
-    const char *msg = err->msg[0] ? err->msg : api_code;
-    if (err->code == SW_EINTERNAL)
-        msg = "internal error";
     json_decref(resp->body);
     free(resp->text);
     resp->text = NULL;
-    resp->status = status;
-    resp->body = json_pack("{s:{s:s, s:s}}", "error", "code", api_code, "message", msg);
+    resp->body = sw_errmap_body(err, &resp->status);
 }
 
 /* The object a write acted on: the path's id, else the created object's. */
@@ -268,22 +213,22 @@ static const char *object_of(const struct sw_req *req, const struct sw_resp *res
 
 static void audit(struct sw_req *req, const struct sw_resp *resp, const struct sw_err *err)
 {
-    sw_uuid_t id;
-    sw_uuid_new(id);
     char status[8], action[160];
     snprintf(status, sizeof status, "%d", resp->status);
     snprintf(action, sizeof action, "%s %s", req->method, req->route->pattern);
     const char *api_code = "ok";
     if (resp->status >= 400)
-        sw_router_status(err->code, &api_code);
+        sw_errmap_status(err->code, &api_code);
     struct sw_err aerr = {0};
-    if (sw_db_run(req->db, &aerr,
-                  "INSERT INTO audit_log (id, actor_id, token_id, action, object_id, status,"
-                  " result, remote, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                  SW_PARAMS(id, req->who.account_id[0] ? req->who.account_id : NULL,
-                            req->who.token_id[0] ? req->who.token_id : NULL, action,
-                            object_of(req, resp), status, api_code, req->remote,
-                            req->idempotency_key)) < 0)
+    struct sw_data_audit a = {req->who.account_id[0] ? req->who.account_id : NULL,
+                              req->who.token_id[0] ? req->who.token_id : NULL,
+                              action,
+                              object_of(req, resp),
+                              status,
+                              api_code,
+                              req->remote,
+                              req->idempotency_key};
+    if (sw_data_audit_insert(req->db, &a, &aerr) < 0)
         sw_log_err(SW_LOG_ERROR, "audit.failed", &aerr);
 }
 
@@ -354,7 +299,7 @@ void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp)
     if (rc == 0) {
         if (req->idempotency_key && strcmp(req->method, "POST") == 0 &&
             route->roles != SW_ROLE_PUBLIC)
-            rc = sw_idem_run(req, resp, &err);
+            rc = sw_idem_run(req, route->fn, resp, &err);
         else
             rc = route->fn(req, resp, &err);
     }

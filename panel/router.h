@@ -11,8 +11,9 @@
  *           may not see it. SW_OWN_UNSET is refused at start, so a route
  *           cannot be registered without saying.
  * The router also authenticates, refuses writes with read-only tokens,
- * applies Idempotency-Key to POSTs, writes the audit log for every write,
- * counts metrics, and maps handler errors to HTTP in one table.
+ * applies Idempotency-Key to POSTs (idempotency.h), writes the audit log
+ * for every write, counts metrics (metrics.h; the router registers each
+ * route's labels there) and maps handler errors to HTTP (errmap.h).
  */
 #ifndef SW_PANEL_ROUTER_H
 #define SW_PANEL_ROUTER_H
@@ -55,7 +56,7 @@ struct sw_route {
 #define SW_ROUTES_END {NULL, NULL, 0, SW_OWN_UNSET, NULL, NULL, 0}
 
 /* Every route, in table order; static storage. Index i is the route's id
- * in metrics. */
+ * in metrics (the first call registers the labels with sw_metrics). */
 const struct sw_route *const *sw_routes(size_t *count);
 
 /* Checks the tables (owner set, operator-owned routes operator-only, no
@@ -75,23 +76,5 @@ void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp);
  * buf, a copy of path of size n). Returns the number of captures or -1. */
 int sw_router_match(const char *pattern, const char *path, char *buf, size_t n,
                     const char *params[SW_MAX_PATH_PARAMS]);
-
-/* HTTP status and API error code for an error code. */
-int sw_router_status(int errc, const char **api_code);
-
-/* ---- metrics.c ---- */
-
-/* Counts one answered request of route index (or count for unmatched). */
-void sw_metrics_observe(size_t route, int status, double seconds);
-/* Renders the Prometheus text; returns owned. */
-char *sw_metrics_render(struct sw_db *db);
-
-/* ---- idempotency.c ---- */
-
-/* Runs the handler under the request's Idempotency-Key (a POST by an
- * authenticated caller): replays a finished first answer, 409 while the
- * first is running, 422 for another body under the same key; otherwise
- * runs the handler and records its answer in the same transaction. */
-int sw_idem_run(struct sw_req *req, struct sw_resp *resp, struct sw_err *err);
 
 #endif

@@ -1,7 +1,11 @@
 /* servers.c - a tenant's servers, their jobs and usage. Every query is
- * scoped by sw_api_scope(): another tenant's server is not found. */
+ * scoped by sw_api_scope(): another tenant's server is not found. The SQL
+ * is in data_servers.c, data_jobs.c and data_catalog.c. */
 #include "config.h"
 #include "panel/handlers.h"
+#include "panel/data_catalog.h"
+#include "panel/data_jobs.h"
+#include "panel/data_servers.h"
 #include "panel/orders.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
@@ -24,9 +28,8 @@ SW_HANDLER(sw_h_server_get)
     const char *id = sw_api_param_uuid(req, 0, "server", err);
     if (!id)
         return -1;
-    return sw_api_one_scoped(req, resp, err, "server",
-                             "SELECT sw_server_json(t) FROM servers t WHERE t.id = $2 AND %s",
-                             "t.owner_id", SW_PARAMS(req->who.account_id, id));
+    json_t *server = sw_data_servers_get(req->db, &req->who, id, err);
+    return server ? sw_api_reply(resp, 200, server) : -1;
 }
 
 SW_HANDLER(sw_h_server_delete)
@@ -75,45 +78,24 @@ struct action_tx {
 static int resize_admit(struct sw_db *db, const struct action_tx *a, const char *kind,
                         struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(
-        db, err,
-        "SELECT o.reseller_id, GREATEST(n.vcpus - p.vcpus, 0),"
-        " GREATEST(n.ram_mb - p.ram_mb, 0), GREATEST(n.disk_gb - p.disk_gb, 0)"
-        " FROM servers s JOIN accounts o ON o.id = s.owner_id JOIN plans p ON p.id = s.plan_id,"
-        " plans n WHERE s.id = $1 AND n.id = $2",
-        SW_PARAMS(a->server_id, a->param_id));
-    if (!res)
-        return -1;
-    int rc = 0;
-    if (PQntuples(res) == 1 && sw_db_get(res, 0, 0)) {
-        struct sw_quota_add add = {.kind = kind};
-        add.v[SW_QUOTA_VCPUS] = sw_db_get_i64(res, 0, 1);
-        add.v[SW_QUOTA_RAM_MB] = sw_db_get_i64(res, 0, 2);
-        add.v[SW_QUOTA_DISK_GB] = sw_db_get_i64(res, 0, 3);
-        rc = sw_quota_admit(db, sw_db_get(res, 0, 0), &add, false, err);
-    }
-    PQclear(res);
-    return rc;
+    char reseller[SW_UUID_LEN + 1];
+    int64_t grow[3];
+    int has = sw_data_servers_growth(db, a->server_id, a->param_id, reseller, grow, err);
+    if (has <= 0)
+        return has;
+    struct sw_quota_add add = {.kind = kind};
+    add.v[SW_QUOTA_VCPUS] = grow[0];
+    add.v[SW_QUOTA_RAM_MB] = grow[1];
+    add.v[SW_QUOTA_DISK_GB] = grow[2];
+    return sw_quota_admit(db, reseller, &add, false, err);
 }
 
 static int action_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 {
     struct action_tx *a = ctx;
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT s.state, p.kind FROM servers s JOIN plans p"
-                               " ON p.id = s.plan_id WHERE s.id = $1 FOR UPDATE OF s",
-                               SW_PARAMS(a->server_id));
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "server not found");
-        return -1;
-    }
     char state[24], kind[24];
-    snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 0));
-    snprintf(kind, sizeof kind, "%s", sw_db_get(res, 0, 1));
-    PQclear(res);
+    if (sw_data_servers_lock(db, a->server_id, state, kind, err) < 0)
+        return -1;
     if (!strcmp(state, "terminated") || !strcmp(state, "terminating")) {
         SW_ERR(err, SW_ECONFLICT, "the server is %s and accepts no action", state);
         return -1;
@@ -129,18 +111,11 @@ static int action_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     }
     json_t *params = json_object();
     if (a->rule->param) {
-        char *sql = sw_asprintf("SELECT 1 FROM %s WHERE id = $1 AND state = 'active' AND kind = $2",
-                                a->rule->param_table);
-        res = sw_db_exec(db, err, sql, SW_PARAMS(a->param_id, kind));
-        free(sql);
-        if (!res) {
+        int ok = sw_data_catalog_active_of_kind(db, a->rule->param_table, a->param_id, kind, err);
+        if (ok <= 0) {
             json_decref(params);
-            return -1;
-        }
-        int ok = PQntuples(res);
-        PQclear(res);
-        if (!ok) {
-            json_decref(params);
+            if (ok < 0)
+                return -1;
             SW_ERR(err, SW_EUNPROCESSABLE, "%s names no active %s server's %s", a->rule->param,
                    kind, a->rule->param_table);
             return -1;
@@ -165,19 +140,10 @@ static int action_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     }
     char *ptext = sw_json_dump(params);
     json_decref(params);
-    sw_uuid_t job_id;
-    sw_uuid_new(job_id);
-    res = sw_db_exec(db, err,
-                     "INSERT INTO jobs (id, server_id, account_id, type, params)"
-                     " VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING sw_job_json(jobs)",
-                     SW_PARAMS(job_id, a->server_id, a->req->who.account_id,
-                               sw_job_type_name(a->rule->type), ptext));
+    a->job = sw_data_jobs_queue(db, a->server_id, a->req->who.account_id, a->rule->type, ptext,
+                                err);
     free(ptext);
-    if (!res)
-        return -1;
-    a->job = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return sw_api_enqueue_job(db, job_id, a->server_id, a->rule->type, err);
+    return a->job ? 0 : -1;
 }
 
 SW_HANDLER(sw_h_server_action)
@@ -242,29 +208,11 @@ SW_HANDLER(sw_h_server_usage)
         SW_ERR(err, SW_EINVALID, "from and to must be RFC 3339 timestamps");
         return -1;
     }
-    /* Per hour: CPU seconds, RAM MiB-hours (mem_mb x seconds / 3600),
-     * network and disk bytes. Default window: the last 24 hours. */
-    int rc = sw_api_one_scoped(
-        req, resp, err, "server",
-        "WITH w AS (SELECT coalesce($3::timestamptz, now() - interval '24 hours') AS f,"
-        "  coalesce($4::timestamptz, now()) AS t),"
-        " srv AS (SELECT t.id FROM servers t WHERE t.id = $2 AND %s),"
-        " h AS (SELECT date_trunc('hour', u.ts) AS hour, sum(u.cpu_ns) AS cpu_ns,"
-        "  sum(u.mem_mb * u.period_s) AS mem_mb_s, sum(u.net_rx_bytes) AS rx,"
-        "  sum(u.net_tx_bytes) AS tx, sum(u.disk_rd_bytes) AS rd, sum(u.disk_wr_bytes) AS wr,"
-        "  count(*) AS n FROM usage_samples u, w WHERE u.server_id = (SELECT id FROM srv)"
-        "  AND u.ts > w.f AND u.ts <= w.t GROUP BY 1)"
-        " SELECT json_build_object('server_id', (SELECT id FROM srv),"
-        "  'from', (SELECT sw_ts(f) FROM w), 'to', (SELECT sw_ts(t) FROM w),"
-        "  'items', coalesce((SELECT json_agg(json_build_object('hour', sw_ts(hour),"
-        "   'cpu_seconds', round(cpu_ns / 1e9, 3), 'ram_mb_hours', round(mem_mb_s / 3600.0, 3),"
-        "   'net_rx_bytes', rx, 'net_tx_bytes', tx, 'disk_read_bytes', rd,"
-        "   'disk_write_bytes', wr, 'samples', n) ORDER BY hour) FROM h), '[]'::json))"
-        " WHERE EXISTS (SELECT 1 FROM srv)",
-        "t.owner_id", SW_PARAMS(req->who.account_id, id, from, to));
-    if (rc < 0 && err->code == SW_EINVALID)
+    /* Default window: the last 24 hours. */
+    json_t *usage = sw_data_servers_usage(req->db, &req->who, id, from, to, err);
+    if (!usage && err->code == SW_EINVALID)
         SW_ERR(err, SW_EINVALID, "from and to must be RFC 3339 timestamps");
-    return rc;
+    return usage ? sw_api_reply(resp, 200, usage) : -1;
 }
 
 SW_HANDLER(sw_h_job_get)
@@ -272,10 +220,8 @@ SW_HANDLER(sw_h_job_get)
     const char *id = sw_api_param_uuid(req, 0, "job", err);
     if (!id)
         return -1;
-    return sw_api_one_scoped(req, resp, err, "job",
-                             "SELECT sw_job_json(j) FROM jobs j JOIN servers t"
-                             " ON t.id = j.server_id WHERE j.id = $2 AND %s",
-                             "t.owner_id", SW_PARAMS(req->who.account_id, id));
+    json_t *job = sw_data_jobs_get(req->db, &req->who, id, err);
+    return job ? sw_api_reply(resp, 200, job) : -1;
 }
 
 const struct sw_route sw_routes_servers[] = {

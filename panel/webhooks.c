@@ -20,6 +20,9 @@
  */
 #include "config.h"
 #include "panel/handlers.h"
+#include "panel/data_accounts.h"
+#include "panel/data_invoices.h"
+#include "panel/data_webhooks.h"
 #include "core/alloc.h"
 #include "core/conf.h"
 #include "core/crypto.h"
@@ -112,15 +115,9 @@ static int create_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     c->webhook = NULL;
     /* The count is taken under the account's row lock, so two creates at
      * once cannot both pass the limit. */
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT (SELECT count(*) FROM webhook_endpoints w"
-                               " WHERE w.account_id = a.id AND w.state <> 'deleted')"
-                               " FROM accounts a WHERE a.id = $1 FOR UPDATE",
-                               SW_PARAMS(c->req->who.account_id));
-    if (!res)
+    int64_t have = sw_data_webhooks_lock_count(db, c->req->who.account_id, err);
+    if (have < 0)
         return -1;
-    int64_t have = sw_db_get_i64(res, 0, 0);
-    PQclear(res);
     if (have >= MAX_ENDPOINTS) {
         SW_ERR(err, SW_EUNPROCESSABLE, "an account may have at most %d webhooks", MAX_ENDPOINTS);
         return -1;
@@ -129,18 +126,10 @@ static int create_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     sw_uuid_new(id);
     char secret[SW_HOOKSIG_SECRET_LEN + 1];
     sw_hooksig_secret_new(secret);
-    res = sw_db_exec(db, err,
-                     "INSERT INTO webhook_endpoints (id, account_id, url, events, secret)"
-                     " VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5)"
-                     " RETURNING (sw_webhook_json(webhook_endpoints)::jsonb"
-                     " || jsonb_build_object('secret', secret))::json",
-                     SW_PARAMS(id, c->req->who.account_id, c->url, c->events_json, secret));
+    struct sw_data_webhook_new w = {id, c->req->who.account_id, c->url, c->events_json, secret};
+    c->webhook = sw_data_webhooks_insert(db, &w, err);
     sodium_memzero(secret, sizeof secret);
-    if (!res)
-        return -1;
-    c->webhook = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return 0;
+    return c->webhook ? 0 : -1;
 }
 
 SW_HANDLER(sw_h_webhooks_create)
@@ -178,13 +167,7 @@ SW_HANDLER(sw_h_webhook_delete)
     const char *id = sw_api_param_uuid(req, 0, "webhook", err);
     if (!id)
         return -1;
-    char *scope = sw_api_scope(req, "t.account_id");
-    char *sql = sw_asprintf("UPDATE webhook_endpoints t SET state = 'deleted', updated_at = now()"
-                            " WHERE t.id = $2 AND t.state <> 'deleted' AND %s",
-                            scope);
-    long n = sw_db_run(req->db, err, sql, SW_PARAMS(req->who.account_id, id));
-    free(sql);
-    free(scope);
+    long n = sw_data_webhooks_delete(req->db, &req->who, id, err);
     if (n < 0)
         return -1;
     if (n == 0) {
@@ -238,45 +221,22 @@ static int redeliver_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     struct redeliver_tx *r = ctx;
     json_decref(r->delivery);
     r->delivery = NULL;
-    char *scope = sw_api_scope(r->req, "w.account_id");
-    char *sql = sw_asprintf("SELECT w.state FROM webhook_deliveries d JOIN webhook_endpoints w"
-                            " ON w.id = d.webhook_id WHERE d.id = $3 AND w.id = $2"
-                            " AND w.state <> 'deleted' AND %s FOR UPDATE OF d",
-                            scope);
-    free(scope);
-    PGresult *res = sw_db_exec(db, err, sql,
-                               SW_PARAMS(r->req->who.account_id, r->webhook_id, r->delivery_id));
-    free(sql);
-    if (!res)
-        return -1;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        SW_ERR(err, SW_ENOTFOUND, "delivery not found");
+    char state[16];
+    int found = sw_data_webhooks_lock_delivery(db, &r->req->who, r->webhook_id, r->delivery_id,
+                                               state, err);
+    if (found <= 0) {
+        if (found == 0)
+            SW_ERR(err, SW_ENOTFOUND, "delivery not found");
         return -1;
     }
-    bool active = strcmp(sw_db_get(res, 0, 0), "active") == 0;
-    PQclear(res);
-    if (!active) {
+    if (strcmp(state, "active") != 0) {
         SW_ERR(err, SW_ECONFLICT, "the webhook is disabled (its receiver answered 410 Gone)");
         return -1;
     }
     /* A delivery that is over (delivered or failed) gets one more attempt,
      * marked manual; a pending one just has its next attempt now. */
-    res = sw_db_exec(db, err,
-                     "UPDATE webhook_deliveries SET manual = (state <> 'pending'),"
-                     " state = 'pending', next_at = now(), updated_at = now()"
-                     " WHERE id = $1 RETURNING sw_webhook_delivery_json(webhook_deliveries)",
-                     SW_PARAMS(r->delivery_id));
-    if (!res)
-        return -1;
-    /* wakes the deliverers at commit */
-    if (sw_db_run(db, err, "SELECT pg_notify('sw_events', '')", 0, NULL) < 0) {
-        PQclear(res);
-        return -1;
-    }
-    r->delivery = sw_api_json_col(sw_db_get(res, 0, 0));
-    PQclear(res);
-    return 0;
+    r->delivery = sw_data_webhooks_redeliver(db, r->delivery_id, err);
+    return r->delivery ? 0 : -1;
 }
 
 SW_HANDLER(sw_h_webhook_redeliver)
@@ -306,13 +266,8 @@ SW_HANDLER(sw_h_hook_secret_rotate)
         return -1;
     char secret[SW_HOOKSIG_SECRET_LEN + 1];
     sw_hooksig_secret_new(secret);
-    int rc = sw_api_one(req, resp, err, 201, "account",
-                        "INSERT INTO account_hook_secrets (account_id, secret) VALUES ($1, $2)"
-                        " ON CONFLICT (account_id) DO UPDATE SET secret = EXCLUDED.secret,"
-                        " created_at = now()"
-                        " RETURNING json_build_object('account_id', account_id, 'secret', secret,"
-                        " 'created_at', sw_ts(created_at))",
-                        SW_PARAMS(req->who.account_id, secret));
+    json_t *answer = sw_data_webhooks_set_secret(req->db, req->who.account_id, secret, err);
+    int rc = answer ? sw_api_reply(resp, 201, answer) : -1;
     resp->secret_field = "secret"; /* never kept by an Idempotency-Key */
     sodium_memzero(secret, sizeof secret);
     return rc;
@@ -331,19 +286,15 @@ static const char *header(const struct sw_req *req, const char *name)
 static int load_signer(struct sw_req *req, const char *account, unsigned char key[SW_HOOKSIG_KEY_MAX],
                        size_t *key_len, struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(req->db, err,
-                               "SELECT h.secret, a.kind FROM account_hook_secrets h"
-                               " JOIN accounts a ON a.id = h.account_id WHERE h.account_id = $1"
-                               " AND a.state = 'active' AND a.kind IN ('reseller', 'operator')",
-                               SW_PARAMS(account));
-    if (!res)
+    char secret[SW_DATA_SECRET_MAX], kind[16];
+    int found = sw_data_webhooks_signer(req->db, account, secret, kind, err);
+    if (found < 0)
         return -1;
-    int found = PQntuples(res) == 1;
     int rc = 0;
     if (found) {
-        rc = sw_hooksig_secret_parse(sw_db_get(res, 0, 0), key, key_len, err);
-        req->who.kind = strcmp(sw_db_get(res, 0, 1), "operator") == 0 ? SW_ACCT_OPERATOR
-                                                                       : SW_ACCT_RESELLER;
+        rc = sw_hooksig_secret_parse(secret, key, key_len, err);
+        sodium_memzero(secret, sizeof secret);
+        req->who.kind = strcmp(kind, "operator") == 0 ? SW_ACCT_OPERATOR : SW_ACCT_RESELLER;
         req->who.role = req->who.kind == SW_ACCT_OPERATOR ? SW_ROLE_OPERATOR : SW_ROLE_RESELLER;
         snprintf(req->who.account_id, sizeof req->who.account_id, "%s", account);
     } else {
@@ -352,7 +303,6 @@ static int load_signer(struct sw_req *req, const char *account, unsigned char ke
         randombytes_buf(key, SW_HOOKSIG_KEY_BYTES);
         *key_len = SW_HOOKSIG_KEY_BYTES;
     }
-    PQclear(res);
     if (rc < 0)
         SW_ERR(err, SW_EINTERNAL, "a stored hook secret does not parse");
     return rc < 0 ? -1 : found;
@@ -376,24 +326,12 @@ static bool currency_valid(const char *c)
     return c && strlen(c) == 3 && strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3;
 }
 
-/* Checks that id names an object the signer may see; -1 with not_found. */
-static int in_scope(struct sw_req *req, const char *what, const char *sql_fmt, const char *col,
-                    const char *id, struct sw_err *err)
+/* found (from a sw_data_*_visible()) as 0, or -1 with not_found. */
+static int in_scope(int found, const char *what, struct sw_err *err)
 {
-    char *scope = sw_api_scope(req, col);
-    char *sql = sw_asprintf(sql_fmt, scope);
-    PGresult *res = sw_db_exec(req->db, err, sql, SW_PARAMS(req->who.account_id, id));
-    free(sql);
-    free(scope);
-    if (!res)
-        return -1;
-    int n = PQntuples(res);
-    PQclear(res);
-    if (n == 0) {
+    if (found == 0)
         SW_ERR(err, SW_ENOTFOUND, "%s not found", what);
-        return -1;
-    }
-    return 0;
+    return found > 0 ? 0 : -1;
 }
 
 /* What sw_payment_apply() refuses, by the SQLSTATE it raises (migration
@@ -483,33 +421,24 @@ SW_HANDLER(sw_h_hook_payments)
     }
     if (sw_api_check_len(b, "reference", 1, 200, err) < 0)
         goto out;
-    if (acct && in_scope(req, "account", "SELECT 1 FROM accounts t WHERE t.id = $2::uuid AND %s",
-                         "t.id", acct, err) < 0)
+    if (acct && in_scope(sw_data_accounts_visible(req->db, &req->who, acct, err), "account",
+                         err) < 0)
         goto out;
     /* An invoice is its billed account's and the operator's (SW_OWN_INVOICE). */
-    if (inv && in_scope(req, "invoice",
-                        "SELECT 1 FROM invoices t WHERE t.id = $2::uuid AND %s AND"
-                        " (t.account_id = $1::uuid OR EXISTS (SELECT 1 FROM accounts o"
-                        "  WHERE o.id = $1::uuid AND o.kind = 'operator'))",
-                        "t.account_id", inv, err) < 0)
+    if (inv && in_scope(sw_data_invoices_visible(req->db, &req->who, inv, err), "invoice",
+                        err) < 0)
         goto out;
     char amt[24];
     snprintf(amt, sizeof amt, "%lld", (long long)amount);
     /* Scoped to the signer, so two billing systems' ids never collide. */
     char *ref = sw_asprintf("%s:%s", req->who.account_id, id);
-    PGresult *res = sw_db_exec(
-        req->db, err,
-        "SELECT sw_payment_apply(coalesce($1::uuid, (SELECT i.account_id FROM invoices i"
-        " WHERE i.id = $2::uuid)), $2::uuid, $3::bigint, $4, 'hook', $5)",
-        SW_PARAMS(acct, inv, amt, cur, ref));
+    char pid[SW_UUID_LEN + 1];
+    int paid = sw_data_invoices_pay_hook(req->db, acct, inv, amt, cur, ref, pid, err);
     free(ref);
-    if (!res) {
+    if (paid < 0) {
         payment_error(err);
         goto out;
     }
-    char pid[SW_UUID_LEN + 1];
-    snprintf(pid, sizeof pid, "%s", sw_db_get(res, 0, 0) ? sw_db_get(res, 0, 0) : "");
-    PQclear(res);
     rc = sw_api_reply(resp, 200, json_pack("{s:s, s:s, s:{s:I, s:s}}", "payment_id", pid,
                                            "webhook_id", id, "amount", "amount",
                                            (json_int_t)amount, "currency", cur));

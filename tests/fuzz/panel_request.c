@@ -26,6 +26,7 @@
 #include "config.h"
 #include "tests/fuzz/fuzz.h"
 #include "panel/api.h"
+#include "panel/idempotency.h"
 #include "panel/router.h"
 #include "core/crypto.h"
 #include "core/enums.h"
@@ -254,7 +255,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* (3) under an Idempotency-Key */
         if (idem && strcmp(method, "POST") == 0 && routes[i]->roles != SW_ROLE_PUBLIC) {
             struct sw_err ierr = {0};
-            rc = sw_idem_run(&h, &resp, &ierr);
+            rc = sw_idem_run(&h, routes[i]->fn, &resp, &ierr);
             SW_FUZZ_ASSERT(rc < 0 && ierr.code != SW_OK); /* the database is down */
             json_decref(resp.body);
             free(resp.text);

@@ -49,22 +49,6 @@ static void test_table_is_sane(void **state)
     }
 }
 
-static void test_status_map(void **state)
-{
-    (void)state;
-    const char *code;
-    assert_int_equal(sw_router_status(SW_EINVALID, &code), 400);
-    assert_string_equal(code, "invalid_request");
-    assert_int_equal(sw_router_status(SW_ENOTFOUND, &code), 404);
-    assert_int_equal(sw_router_status(SW_ECONFLICT, &code), 409);
-    assert_int_equal(sw_router_status(SW_EUNPROCESSABLE, &code), 422);
-    assert_int_equal(sw_router_status(SW_EUNAVAILABLE, &code), 503);
-    assert_int_equal(sw_router_status(SW_EINTERNAL, &code), 500);
-    assert_int_equal(sw_router_status(SW_ERATE_LIMITED, &code), 429);
-    assert_string_equal(code, "rate_limited");
-    assert_int_equal(sw_router_status(SW_ETOO_LARGE, &code), 413);
-}
-
 static void test_hostname(void **state)
 {
     (void)state;
@@ -91,7 +75,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_match),
         cmocka_unit_test(test_table_is_sane),
-        cmocka_unit_test(test_status_map),
         cmocka_unit_test(test_hostname),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

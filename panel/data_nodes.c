@@ -1,0 +1,169 @@
+/* data_nodes.c - the SQL of the operator's node routes (data_nodes.h). */
+#include "config.h"
+#include "panel/data_nodes.h"
+#include "core/alloc.h"
+#include "core/db.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "panel/admin_util.h"
+#include "panel/data.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROW_SQL                                                                                    \
+    "SELECT n.cpus, n.ram_mb, n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text,"                    \
+    " n.ram_ratio::text, n.engine_uri, n.kinds::text, n.state FROM nodes n WHERE n.id = $1"
+
+/* Row 0 of a ROW_SQL result into *row. */
+static int row_of(const PGresult *res, struct sw_node_row *row, struct sw_err *err)
+{
+    struct sw_node_inv *inv = &row->inv;
+    inv->cpus = sw_db_get_i64(res, 0, 0);
+    inv->ram_mb = sw_db_get_i64(res, 0, 1);
+    inv->reserved_ram_mb = sw_db_get_i64(res, 0, 2);
+    inv->disk_gb = sw_db_get_i64(res, 0, 3);
+    if (sw_ratio_parse(sw_db_get(res, 0, 4), &inv->cpu_ratio_milli) < 0 ||
+        sw_ratio_parse(sw_db_get(res, 0, 5), &inv->ram_ratio_milli) < 0) {
+        SW_ERR(err, SW_EINTERNAL, "node has a malformed ratio");
+        return -1;
+    }
+    snprintf(row->engine_uri, sizeof row->engine_uri, "%s", sw_db_get(res, 0, 6));
+    snprintf(row->kinds, sizeof row->kinds, "%s", sw_db_get(res, 0, 7));
+    snprintf(row->state, sizeof row->state, "%s", sw_db_get(res, 0, 8));
+    row->mask = 0;
+    for (int k = 0; k < SW_KIND__COUNT; k++)
+        if (strstr(row->kinds, sw_plan_kind_name(k)))
+            row->mask |= 1u << k;
+    return 0;
+}
+
+static int read_row(struct sw_db *db, const char *sql, const char *id, struct sw_node_row *row,
+                    struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err, sql, SW_PARAMS(id));
+    if (!res)
+        return -1;
+    int rc = -1;
+    if (PQntuples(res) != 1)
+        SW_ERR(err, SW_ENOTFOUND, "node not found");
+    else
+        rc = row_of(res, row, err);
+    PQclear(res);
+    return rc;
+}
+
+int sw_data_nodes_read(struct sw_db *db, const char *id, struct sw_node_row *row,
+                       struct sw_err *err)
+{
+    return read_row(db, ROW_SQL, id, row, err);
+}
+
+int sw_data_nodes_lock(struct sw_db *db, const char *id, struct sw_node_row *row,
+                       struct sw_err *err)
+{
+    return read_row(db, ROW_SQL " FOR UPDATE", id, row, err);
+}
+
+int sw_data_nodes_used(struct sw_db *db, const char *id, struct sw_amounts *used,
+                       struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT coalesce(sum(vcpus), 0), coalesce(sum(mem_guar_mb), 0),"
+                               " coalesce(sum(mem_max_mb), 0), coalesce(sum(disk_gb), 0)"
+                               " FROM allocations WHERE node_id = $1",
+                               SW_PARAMS(id));
+    if (!res)
+        return -1;
+    for (int c = 0; c < SW_RC__COUNT; c++)
+        used->v[c] = sw_db_get_i64(res, 0, c);
+    PQclear(res);
+    return 0;
+}
+
+int sw_data_nodes_live(struct sw_db *db, const char *id, int64_t live[SW_KIND__COUNT],
+                       struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT p.kind, count(*) FROM allocations a JOIN servers s ON s.id ="
+                               " a.server_id JOIN plans p ON p.id = s.plan_id WHERE a.node_id = $1"
+                               " GROUP BY p.kind ORDER BY p.kind",
+                               SW_PARAMS(id));
+    if (!res)
+        return -1;
+    for (int k = 0; k < SW_KIND__COUNT; k++)
+        live[k] = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        int k = sw_plan_kind_parse(sw_db_get(res, i, 0));
+        if (k >= 0)
+            live[k] = sw_db_get_i64(res, i, 1);
+    }
+    PQclear(res);
+    return 0;
+}
+
+int sw_data_nodes_set_balloon(struct sw_db *db, const char *id, const json_t *policy,
+                              struct sw_err *err)
+{
+    SW_AUTOFREE char *pol = sw_json_dump(policy);
+    return sw_db_run(db, err, "UPDATE nodes SET balloon = $2::jsonb WHERE id = $1",
+                     SW_PARAMS(id, pol)) < 0
+               ? -1
+               : 0;
+}
+
+/* The row's columns from $2 on, as text: engine_uri, kinds, cpus, ram_mb,
+ * disk_gb, reserved_ram_mb, cpu_ratio, ram_ratio, state. */
+struct row_text {
+    char c[24], r[24], d[24], rr[24], cr[24], rmr[24];
+};
+
+static void row_text(const struct sw_node_row *row, struct row_text *t)
+{
+    sw_adm_i64(t->c, row->inv.cpus);
+    sw_adm_i64(t->r, row->inv.ram_mb);
+    sw_adm_i64(t->d, row->inv.disk_gb);
+    sw_adm_i64(t->rr, row->inv.reserved_ram_mb);
+    sw_ratio_format(row->inv.cpu_ratio_milli, t->cr);
+    sw_ratio_format(row->inv.ram_ratio_milli, t->rmr);
+}
+
+json_t *sw_data_nodes_update(struct sw_db *db, const char *id, const struct sw_node_row *row,
+                             struct sw_err *err)
+{
+    struct row_text t;
+    row_text(row, &t);
+    return sw_data_json_row(
+        db, err, "node",
+        "WITH u AS (UPDATE nodes SET engine_uri = $2, kinds = $3::text[], cpus = $4, ram_mb = $5,"
+        "  disk_gb = $6, reserved_ram_mb = $7, cpu_ratio = $8::numeric, ram_ratio = $9::numeric,"
+        "  state = $10, generation = generation + 1"
+        "  WHERE id = $1 AND (engine_uri, kinds, cpus, ram_mb, disk_gb, reserved_ram_mb,"
+        "  cpu_ratio, ram_ratio, state) IS DISTINCT FROM ($2, $3::text[], $4, $5, $6, $7,"
+        "  $8::numeric, $9::numeric, $10) RETURNING sw_node_json(nodes) AS j)"
+        " SELECT coalesce((SELECT j FROM u), (SELECT sw_node_json(n) FROM nodes n"
+        " WHERE n.id = $1))",
+        SW_PARAMS(id, row->engine_uri, row->kinds, t.c, t.r, t.d, t.rr, t.cr, t.rmr, row->state));
+}
+
+json_t *sw_data_nodes_insert(struct sw_db *db, const char *id, const char *name,
+                             const char *location_id, const struct sw_node_row *row,
+                             struct sw_err *err)
+{
+    struct row_text t;
+    row_text(row, &t);
+    return sw_data_json_row(
+        db, err, "node",
+        "INSERT INTO nodes (id, name, location_id, engine_uri, kinds, cpus, ram_mb, disk_gb,"
+        " reserved_ram_mb, cpu_ratio, ram_ratio, state) VALUES ($1, $2, $3, $4, $5::text[], $6,"
+        " $7, $8, $9, $10::numeric, $11::numeric, $12) RETURNING sw_node_json(nodes)",
+        SW_PARAMS(id, name, location_id, row->engine_uri, row->kinds, t.c, t.r, t.d, t.rr, t.cr,
+                  t.rmr, row->state));
+}
+
+json_t *sw_data_nodes_get(struct sw_db *db, const char *id, struct sw_err *err)
+{
+    return sw_data_json_row(db, err, "node", "SELECT sw_node_json(n) FROM nodes n WHERE n.id = $1",
+                            SW_PARAMS(id));
+}

@@ -1,0 +1,64 @@
+/* data_nodes.h - the SQL of the operator's node routes (admin.c): a node's
+ * row, what the ledger holds on it, and its writes.
+ *
+ * Every function takes the connection and a caller-owned struct sw_err and
+ * returns 0 (or an owned JSON answer, json_decref()) or -1 (NULL) with err
+ * set. A node that does not exist is SW_ENOTFOUND "node not found".
+ */
+#ifndef SW_PANEL_DATA_NODES_H
+#define SW_PANEL_DATA_NODES_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/enums.h"
+#include "core/resource.h"
+
+struct sw_db;
+struct sw_err;
+
+/* The columns of a node that its inventory routes read and write. */
+struct sw_node_row {
+    struct sw_node_inv inv;
+    char engine_uri[1100];
+    char kinds[64]; /* a PostgreSQL array literal: "{container,hvm}" */
+    unsigned mask;  /* the same kinds as bits, 1u << enum sw_plan_kind */
+    char state[16]; /* active, draining or offline */
+};
+
+/* Reads node id into *row; sw_data_nodes_lock also locks it (FOR UPDATE)
+ * until the transaction ends, so no claim adds to its ledger meanwhile. */
+int sw_data_nodes_read(struct sw_db *db, const char *id, struct sw_node_row *row,
+                       struct sw_err *err);
+int sw_data_nodes_lock(struct sw_db *db, const char *id, struct sw_node_row *row,
+                       struct sw_err *err);
+
+/* What the ledger holds on node id, per resource class. */
+int sw_data_nodes_used(struct sw_db *db, const char *id, struct sw_amounts *used,
+                       struct sw_err *err);
+
+/* How many servers with an allocation on node id there are of each plan
+ * kind (index enum sw_plan_kind). */
+int sw_data_nodes_live(struct sw_db *db, const char *id, int64_t live[SW_KIND__COUNT],
+                       struct sw_err *err);
+
+/* Replaces node id's ballooning policy (a JSON object). */
+int sw_data_nodes_set_balloon(struct sw_db *db, const char *id, const json_t *policy,
+                              struct sw_err *err);
+
+/* Writes row into node id and bumps its generation when anything changed
+ * (so a claim that read the old inventory re-checks). Returns the node's
+ * answer (sw_node_json), owned. */
+json_t *sw_data_nodes_update(struct sw_db *db, const char *id, const struct sw_node_row *row,
+                             struct sw_err *err);
+
+/* Inserts a node; its answer (sw_node_json), owned. A taken name is
+ * SW_ECONFLICT. */
+json_t *sw_data_nodes_insert(struct sw_db *db, const char *id, const char *name,
+                             const char *location_id, const struct sw_node_row *row,
+                             struct sw_err *err);
+
+/* Node id's answer (sw_node_json), owned. */
+json_t *sw_data_nodes_get(struct sw_db *db, const char *id, struct sw_err *err);
+
+#endif
