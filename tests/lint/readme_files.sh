@@ -11,7 +11,7 @@ src=${SW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$src" || exit 99
 git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "readme_files: not a git checkout"; exit 77; }
 
-FOLDERS="billing cli core migrations provisioner scripts tests tests/fuzz tests/security tests/soak"
+FOLDERS="bench billing cli core engines migrations panel provisioner scripts templates tests tests/fuzz tests/security tests/soak"
 DATA="tests/fuzz/corpus tests/golden"
 
 # Sets OWNER to the folder of the README that answers for file $1: the
