@@ -22,6 +22,7 @@
 #include "core/balloon_conf.h"
 #include "core/conf.h"
 #include "core/crypto.h"
+#include "core/daemon.h"
 #include "core/db.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -32,7 +33,6 @@
 #include "core/worker.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -562,7 +562,7 @@ static const char usage_text[] =
     "SLIPWAY_BALLOON_SOURCE, SLIPWAY_DOMAINS_FILE, SLIPWAY_LOG_LEVEL (see slipwayctl\n"
     "config).\n";
 
-static int run(struct engine *e, const sigset_t *sigs)
+static int run(struct engine *e)
 {
     struct sw_err err;
     sw_err_clear(&err);
@@ -630,9 +630,7 @@ static int run(struct engine *e, const sigset_t *sigs)
         pthread_join(reconciler, NULL);
         return 1;
     }
-    int sig = 0;
-    sigwait(sigs, &sig);
-    sw_info("engine.stopping", "signal=%d", sig);
+    sw_daemon_wait();
     pthread_mutex_lock(&e->mu);
     atomic_store(&e->stopping, true);
     pthread_cond_broadcast(&e->cv);
@@ -649,32 +647,16 @@ static int run(struct engine *e, const sigset_t *sigs)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1) {
-        fputs(usage_text, strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-        return strcmp(argv[1], "--help") == 0 ? 0 : 2;
-    }
-    if (sw_log_init("engine", sw_conf_get("SLIPWAY_LOG_LEVEL")) < 0) {
-        fprintf(stderr, "slipway-engine: SLIPWAY_LOG_LEVEL must be debug, info, warn, error "
-                        "or off\n");
-        return 2;
-    }
+    static const struct sw_daemon daemon_info = {"engine", usage_text};
+    int status;
+    if (sw_daemon_start(&daemon_info, argc, argv, &status) < 0)
+        return status;
     struct engine e;
     memset(&e, 0, sizeof e);
     struct sw_err err;
     sw_err_clear(&err);
-    if (load_config(&e, &err) < 0) {
-        sw_log_err(SW_LOG_ERROR, "engine.config_invalid", &err);
-        return 2;
-    }
-
-    /* Signals are taken by sigwait() in main only; a peer closing a socket
-     * must not kill the process. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    if (load_config(&e, &err) < 0)
+        return sw_daemon_fail(&err);
 
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -685,7 +667,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&e.job_mu, NULL);
     atomic_init(&e.stopping, false);
 
-    int rc = run(&e, &sigs);
+    int rc = run(&e);
 
     sw_usage_free(e.usage);
     sw_nodedb_free(e.nodedb);

@@ -7,12 +7,20 @@
 # "<name>.stopping" line naming the signal. (The daemons run in the
 # background of a script, where SIGINT comes ignored: only a daemon that
 # blocks SIGINT and waits for it, as core/daemon.c does, sees it at all.)
+# The engine runs on a test-driver node the test registers.
 # shellcheck source=../lib/harness.sh
 . "$(dirname "$0")/../lib/harness.sh"
 
-DAEMONS="panel provisioner billing"
-# A key each daemon refuses: the panel's secret key, the others' claim idle time.
-bad_key() { [ "$1" = panel ] && echo SLIPWAY_SECRET_KEY=zz || echo SLIPWAY_CLAIM_IDLE_MS=1; }
+DAEMONS="panel provisioner billing engine"
+# A key each daemon refuses: the panel's secret key, the engine's node id,
+# the others' claim idle time.
+bad_key() {
+    case $1 in
+    panel) echo SLIPWAY_SECRET_KEY=zz ;;
+    engine) echo SLIPWAY_NODE_ID=zz ;;
+    *) echo SLIPWAY_CLAIM_IDLE_MS=1 ;;
+    esac
+}
 
 for d in $DAEMONS; do
     out=$("slipway-$d" --help 2>/dev/null); rc=$?
@@ -30,6 +38,12 @@ done
 
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
+# The engine serves one node: a location and a test-driver node for it.
+LOC=$(cat /proc/sys/kernel/random/uuid) NODE=$(cat /proc/sys/kernel/random/uuid)
+psql "$SLIPWAY_DATABASE_URL" -qAtX -v ON_ERROR_STOP=1 -c "
+INSERT INTO locations (id, code, name) VALUES ('$LOC', 'a', 'A');
+INSERT INTO nodes (id, name, location_id, engine_uri, kinds, cpus, ram_mb, disk_gb)
+    VALUES ('$NODE', 'n1', '$LOC', 'test:///default', '{hvm}', 8, 16384, 500);" >/dev/null || exit 99
 
 # started NAME: the line each daemon logs once it is serving.
 started() {
@@ -37,6 +51,7 @@ started() {
     panel) grep -q "event=panel.listening" "$SW_T_DIR/$1.log" ;;
     provisioner) grep -q "event=worker.recovered\|event=provisioner.started" "$SW_T_DIR/$1.log" ;;
     billing) grep -q "event=billing.started" "$SW_T_DIR/$1.log" ;;
+    engine) grep -q "event=engine.started" "$SW_T_DIR/$1.log" ;;
     esac
 }
 
@@ -47,6 +62,8 @@ stop_with() {
     : >"$SW_T_DIR/$d.log"
     if [ "$d" = panel ]; then
         sw_t_daemon "$d" env SLIPWAY_LISTEN=127.0.0.1:0 "slipway-$d"
+    elif [ "$d" = engine ]; then
+        sw_t_daemon "$d" env SLIPWAY_NODE_ID="$NODE" "slipway-$d"
     else
         sw_t_daemon "$d" "slipway-$d"
     fi
