@@ -163,41 +163,8 @@ int sw_api_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
         SW_ERR(err, SW_EINVALID, "cursor is malformed");
         return -1;
     }
-    if (nparams > 8) {
-        SW_ERR(err, SW_EINTERNAL, "too many list parameters");
-        return -1;
-    }
-    char lim[24];
-    snprintf(lim, sizeof lim, "%ld", limit + 1);
-    const char *all[10];
-    for (int i = 0; i < nparams; i++)
-        all[i] = params[i];
-    /* The cursor is the last id seen; rows after it in (created_at, id)
-     * order. table, json_expr and where are static strings of the caller.
-     * The first page's statement has no cursor condition at all, so its
-     * plan (prepared once per connection, core/db.c) never depends on one. */
-    char *sql;
-    int n_all;
-    if (cursor) {
-        all[nparams] = cursor;
-        all[nparams + 1] = lim;
-        n_all = nparams + 2;
-        /* The cursor row is looked up under the list's own condition: an
-         * unscoped lookup would tell a caller whether another tenant's id
-         * exists (found by tests/integration/authz_matrix.py). */
-        sql = sw_asprintf("SELECT %s, t.id FROM %s t WHERE (%s) AND "
-                          "(t.created_at, t.id) > (SELECT t.created_at, t.id FROM %s t "
-                          "WHERE t.id = $%d::uuid AND (%s)) ORDER BY t.created_at, t.id LIMIT $%d",
-                          json_expr, table, where, table, nparams + 1, where, nparams + 2);
-    } else {
-        all[nparams] = lim;
-        n_all = nparams + 1;
-        sql = sw_asprintf("SELECT %s, t.id FROM %s t WHERE (%s)"
-                          " ORDER BY t.created_at, t.id LIMIT $%d",
-                          json_expr, table, where, nparams + 1);
-    }
-    PGresult *res = sw_db_exec(req->db, err, sql, n_all, all);
-    free(sql);
+    const struct sw_data_list l = {json_expr, table, where, NULL};
+    PGresult *res = sw_data_list_page(req->db, err, &l, cursor, limit + 1, nparams, params);
     if (!res)
         return -1;
     /* The answer is written as text from the rendered rows, byte for byte
@@ -243,7 +210,12 @@ int sw_api_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
 int sw_api_list_data(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
                      const struct sw_data_list *l, int nparams, const char *const *params)
 {
-    return sw_api_list(req, resp, err, l->json_expr, l->table, l->where, nparams, params);
+    if (!l->owner_col)
+        return sw_api_list(req, resp, err, l->json_expr, l->table, l->where, nparams, params);
+    char *where = sw_data_sql_scoped(&req->who, l->where, l->owner_col);
+    int rc = sw_api_list(req, resp, err, l->json_expr, l->table, where, nparams, params);
+    free(where);
+    return rc;
 }
 
 int sw_api_one(struct sw_req *req, struct sw_resp *resp, struct sw_err *err, int status,

@@ -64,7 +64,8 @@ const struct sw_data_list sw_data_accounts_admin_list = {
     "sw_account_json(t)", "accounts",
     "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.kind = $2)"
     " AND ($3::text IS NULL OR t.state = $3)"
-    " AND ($4::uuid IS NULL OR t.reseller_id = $4)"};
+    " AND ($4::uuid IS NULL OR t.reseller_id = $4)",
+    NULL};
 
 int sw_data_accounts_is_reseller(struct sw_db *db, const char *id, struct sw_err *err)
 {

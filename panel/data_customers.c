@@ -5,9 +5,10 @@
 /* The reseller's customers that are not deleted; $1 is the reseller. */
 #define MY_CUSTOMERS "t.reseller_id = $1::uuid AND t.kind = 'customer' AND t.state <> 'deleted'"
 
-const struct sw_data_list sw_data_customers_list = {"sw_account_json(t)", "accounts", MY_CUSTOMERS};
+const struct sw_data_list sw_data_customers_list = {"sw_account_json(t)", "accounts", MY_CUSTOMERS,
+                                                    NULL};
 const struct sw_data_list sw_data_customers_by_external_id = {
-    "sw_account_json(t)", "accounts", MY_CUSTOMERS " AND t.external_id = $2"};
+    "sw_account_json(t)", "accounts", MY_CUSTOMERS " AND t.external_id = $2", NULL};
 
 json_t *sw_data_customers_insert(struct sw_db *db, const char *reseller_id, const char *id,
                                  const struct sw_data_customer *c, struct sw_err *err)

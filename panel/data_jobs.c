@@ -101,7 +101,8 @@ const struct sw_data_list sw_data_jobs_admin_list = {
     "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.state = $2)"
     " AND ($3::text IS NULL OR t.type = $3)"
     " AND ($4::uuid IS NULL OR t.server_id = $4)"
-    " AND ($5::uuid IS NULL OR t.node_id = $5)"};
+    " AND ($5::uuid IS NULL OR t.node_id = $5)",
+    NULL};
 
 int sw_data_jobs_lock_retry(struct sw_db *db, const char *id, struct sw_data_job_retry *out,
                             struct sw_err *err)
@@ -139,11 +140,21 @@ int sw_data_jobs_reset_create(struct sw_db *db, const char *server_id, struct sw
 json_t *sw_data_jobs_requeue(struct sw_db *db, const char *id, const char *server_id, int type,
                              struct sw_err *err)
 {
-    json_t *job = sw_data_json_row(
-        db, err, "job",
-        "UPDATE jobs SET state = 'queued', error = NULL, error_code = NULL,"
-        " progress = 0, started_at = NULL, finished_at = NULL, node_id = NULL,"
-        " updated_at = now() WHERE id = $1 RETURNING sw_admin_job_json(jobs)",
-        SW_PARAMS(id));
+    json_t *job =
+        sw_data_json_row(db, err, "job",
+                         "UPDATE jobs SET state = 'queued', error = NULL, error_code = NULL,"
+                         " progress = 0, started_at = NULL, finished_at = NULL, node_id = NULL,"
+                         " updated_at = now() WHERE id = $1 RETURNING sw_admin_job_json(jobs)",
+                         SW_PARAMS(id));
     return enqueue(db, job, id, server_id, type, err);
+}
+
+int sw_data_jobs_count_by_state(struct sw_db *db, struct sw_data_count *out, int max,
+                                struct sw_err *err)
+{
+    return sw_data_counts(db, err,
+                          "SELECT s.state, (SELECT count(*) FROM jobs j WHERE j.state = s.state)"
+                          " FROM unnest(ARRAY['queued','running','succeeded','failed','dead'])"
+                          " AS s(state)",
+                          out, max);
 }

@@ -4,7 +4,7 @@
 
 const struct sw_data_list sw_data_resellers_admin_list = {
     "sw_admin_reseller_json(t)", "accounts",
-    "$1::uuid IS NOT NULL AND t.kind = 'reseller' AND ($2::text IS NULL OR t.state = $2)"};
+    "$1::uuid IS NOT NULL AND t.kind = 'reseller' AND ($2::text IS NULL OR t.state = $2)", NULL};
 
 int sw_data_resellers_insert(struct sw_db *db, const char *id, const char *email, const char *name,
                              const char *password_hash, struct sw_err *err)
