@@ -104,6 +104,12 @@ bool sw_data_ping(struct sw_db *db)
     return sw_db_run(db, NULL, "SELECT 1", 0, NULL) >= 0;
 }
 
+int sw_data_run(struct sw_db *db, struct sw_err *err, const char *sql, int nparams,
+                const char *const *params)
+{
+    return sw_db_run(db, err, sql, nparams, params) < 0 ? -1 : 0;
+}
+
 int sw_data_exists(struct sw_db *db, struct sw_err *err, const char *sql, int nparams,
                    const char *const *params)
 {

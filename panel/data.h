@@ -78,6 +78,10 @@ int sw_data_counts(struct sw_db *db, struct sw_err *err, const char *sql, struct
 /* Whether the database answers: a trivial statement. */
 bool sw_data_ping(struct sw_db *db);
 
+/* Runs a statement for its effect (sw_db_run): 0, or -1 with err. */
+int sw_data_run(struct sw_db *db, struct sw_err *err, const char *sql, int nparams,
+                const char *const *params);
+
 /* Runs a query and says whether it answered a row: 1 yes, 0 no, -1 with
  * err set. */
 int sw_data_exists(struct sw_db *db, struct sw_err *err, const char *sql, int nparams,

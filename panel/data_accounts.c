@@ -54,10 +54,8 @@ int sw_data_accounts_by_email(struct sw_db *db, const char *email, struct sw_dat
 int sw_data_accounts_set_password(struct sw_db *db, const char *id, const char *hash,
                                   struct sw_err *err)
 {
-    return sw_db_run(db, err, "UPDATE accounts SET password_hash = $2 WHERE id = $1",
-                     SW_PARAMS(id, hash)) < 0
-               ? -1
-               : 0;
+    return sw_data_run(db, err, "UPDATE accounts SET password_hash = $2 WHERE id = $1",
+                       SW_PARAMS(id, hash));
 }
 
 const struct sw_data_list sw_data_accounts_admin_list = {

@@ -36,12 +36,12 @@ int sw_data_jobs_enqueue(struct sw_db *db, const char *job_id, const char *serve
     memcpy(m.server_id, server_id, sizeof m.server_id);
     m.type = type;
     char *payload = sw_msg_job_encode(&m);
-    long r = sw_db_run(db, err,
-                       "WITH o AS (INSERT INTO outbox (stream, payload) VALUES ($1, $2))"
-                       " SELECT pg_notify('outbox', '')",
-                       SW_PARAMS(SW_STREAM_JOBS, payload));
+    int rc = sw_data_run(db, err,
+                         "WITH o AS (INSERT INTO outbox (stream, payload) VALUES ($1, $2))"
+                         " SELECT pg_notify('outbox', '')",
+                         SW_PARAMS(SW_STREAM_JOBS, payload));
     free(payload);
-    return r < 0 ? -1 : 0;
+    return rc;
 }
 
 /* Adds the outbox row of a job just inserted; on failure drops job. */
@@ -127,14 +127,12 @@ int sw_data_jobs_lock_retry(struct sw_db *db, const char *id, struct sw_data_job
 
 int sw_data_jobs_reset_create(struct sw_db *db, const char *server_id, struct sw_err *err)
 {
-    return sw_db_run(db, err,
-                     "WITH o AS (UPDATE orders SET state = 'accepted' WHERE server_id = $1"
-                     "  AND state = 'failed')"
-                     " UPDATE servers SET state = 'pending', error = NULL, node_id = NULL,"
-                     " updated_at = now() WHERE id = $1",
-                     SW_PARAMS(server_id)) < 0
-               ? -1
-               : 0;
+    return sw_data_run(db, err,
+                       "WITH o AS (UPDATE orders SET state = 'accepted' WHERE server_id = $1"
+                       "  AND state = 'failed')"
+                       " UPDATE servers SET state = 'pending', error = NULL, node_id = NULL,"
+                       " updated_at = now() WHERE id = $1",
+                       SW_PARAMS(server_id));
 }
 
 json_t *sw_data_jobs_requeue(struct sw_db *db, const char *id, const char *server_id, int type,

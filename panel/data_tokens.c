@@ -45,12 +45,10 @@ int sw_data_tokens_lookup(struct sw_db *db, const char *hash, struct sw_data_tok
 
 int sw_data_tokens_touch(struct sw_db *db, const char *id, struct sw_err *err)
 {
-    return sw_db_run(db, err,
-                     "UPDATE api_tokens SET last_used_at = now() WHERE id = $1"
-                     " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 s')",
-                     SW_PARAMS(id)) < 0
-               ? -1
-               : 0;
+    return sw_data_run(db, err,
+                       "UPDATE api_tokens SET last_used_at = now() WHERE id = $1"
+                       " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 s')",
+                       SW_PARAMS(id));
 }
 
 void sw_data_tokens_touch_hash(struct sw_db *db, const char *hash)
