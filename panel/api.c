@@ -5,9 +5,7 @@
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/json.h"
-#include "core/msg.h"
 #include "panel/data.h"
-#include "panel/data_jobs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,26 +250,6 @@ int sw_api_check_len(const json_t *body, const char *field, size_t min, size_t m
     return 0;
 }
 
-int sw_api_list_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
-                       const char *json_expr, const char *table, const char *owner_col)
-{
-    char *scope = sw_api_scope(req, owner_col);
-    int rc = sw_api_list(req, resp, err, json_expr, table, scope, SW_PARAMS(req->who.account_id));
-    free(scope);
-    return rc;
-}
-
-int sw_api_one_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
-                      const char *what, const char *sql_fmt, const char *owner_col, int nparams,
-                      const char *const *params)
-{
-    json_t *v = sw_data_json_row_scoped(req->db, err, what, &req->who, sql_fmt, owner_col,
-                                        nparams, params);
-    if (!v)
-        return -1;
-    return sw_api_reply(resp, 200, v);
-}
-
 bool sw_api_hostname_valid(const char *s)
 {
     size_t total = strlen(s);
@@ -292,12 +270,6 @@ bool sw_api_hostname_valid(const char *s)
         label++;
     }
     return true;
-}
-
-int sw_api_enqueue_job(struct sw_db *db, const char *job_id, const char *server_id,
-                       int job_type, struct sw_err *err)
-{
-    return sw_data_jobs_enqueue(db, job_id, server_id, job_type, err);
 }
 
 int sw_api_no_body(struct sw_req *req, struct sw_err *err)
