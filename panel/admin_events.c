@@ -8,6 +8,7 @@
 #include "core/db.h"
 #include "core/err.h"
 #include "panel/admin_util.h"
+#include "panel/data_events.h"
 #include "panel/handlers.h"
 
 #include <stdbool.h>
@@ -43,10 +44,8 @@ SW_HANDLER(sw_h_admin_events_list)
     const char *node, *kind;
     if (sw_adm_query_uuid(req, "node_id", &node, err) < 0 || query_kind(req, &kind, err) < 0)
         return -1;
-    return sw_api_list(req, resp, err, "sw_node_event_json(t)", "node_events",
-                       "$1::uuid IS NOT NULL AND ($2::uuid IS NULL OR t.node_id = $2)"
-                       " AND ($3::text IS NULL OR t.kind = $3)",
-                       SW_PARAMS(req->who.account_id, node, kind));
+    return sw_api_list_data(req, resp, err, &sw_data_events_list,
+                            SW_PARAMS(req->who.account_id, node, kind));
 }
 
 const struct sw_route sw_routes_admin_events[] = {

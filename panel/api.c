@@ -5,9 +5,7 @@
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/json.h"
-#include "core/msg.h"
 #include "panel/data.h"
-#include "panel/data_jobs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,41 +161,8 @@ int sw_api_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
         SW_ERR(err, SW_EINVALID, "cursor is malformed");
         return -1;
     }
-    if (nparams > 8) {
-        SW_ERR(err, SW_EINTERNAL, "too many list parameters");
-        return -1;
-    }
-    char lim[24];
-    snprintf(lim, sizeof lim, "%ld", limit + 1);
-    const char *all[10];
-    for (int i = 0; i < nparams; i++)
-        all[i] = params[i];
-    /* The cursor is the last id seen; rows after it in (created_at, id)
-     * order. table, json_expr and where are static strings of the caller.
-     * The first page's statement has no cursor condition at all, so its
-     * plan (prepared once per connection, core/db.c) never depends on one. */
-    char *sql;
-    int n_all;
-    if (cursor) {
-        all[nparams] = cursor;
-        all[nparams + 1] = lim;
-        n_all = nparams + 2;
-        /* The cursor row is looked up under the list's own condition: an
-         * unscoped lookup would tell a caller whether another tenant's id
-         * exists (found by tests/integration/authz_matrix.py). */
-        sql = sw_asprintf("SELECT %s, t.id FROM %s t WHERE (%s) AND "
-                          "(t.created_at, t.id) > (SELECT t.created_at, t.id FROM %s t "
-                          "WHERE t.id = $%d::uuid AND (%s)) ORDER BY t.created_at, t.id LIMIT $%d",
-                          json_expr, table, where, table, nparams + 1, where, nparams + 2);
-    } else {
-        all[nparams] = lim;
-        n_all = nparams + 1;
-        sql = sw_asprintf("SELECT %s, t.id FROM %s t WHERE (%s)"
-                          " ORDER BY t.created_at, t.id LIMIT $%d",
-                          json_expr, table, where, nparams + 1);
-    }
-    PGresult *res = sw_db_exec(req->db, err, sql, n_all, all);
-    free(sql);
+    const struct sw_data_list l = {json_expr, table, where, NULL};
+    PGresult *res = sw_data_list_page(req->db, err, &l, cursor, limit + 1, nparams, params);
     if (!res)
         return -1;
     /* The answer is written as text from the rendered rows, byte for byte
@@ -243,7 +208,12 @@ int sw_api_list(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
 int sw_api_list_data(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
                      const struct sw_data_list *l, int nparams, const char *const *params)
 {
-    return sw_api_list(req, resp, err, l->json_expr, l->table, l->where, nparams, params);
+    if (!l->owner_col)
+        return sw_api_list(req, resp, err, l->json_expr, l->table, l->where, nparams, params);
+    char *where = sw_data_sql_scoped(&req->who, l->where, l->owner_col);
+    int rc = sw_api_list(req, resp, err, l->json_expr, l->table, where, nparams, params);
+    free(where);
+    return rc;
 }
 
 int sw_api_one(struct sw_req *req, struct sw_resp *resp, struct sw_err *err, int status,
@@ -280,26 +250,6 @@ int sw_api_check_len(const json_t *body, const char *field, size_t min, size_t m
     return 0;
 }
 
-int sw_api_list_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
-                       const char *json_expr, const char *table, const char *owner_col)
-{
-    char *scope = sw_api_scope(req, owner_col);
-    int rc = sw_api_list(req, resp, err, json_expr, table, scope, SW_PARAMS(req->who.account_id));
-    free(scope);
-    return rc;
-}
-
-int sw_api_one_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
-                      const char *what, const char *sql_fmt, const char *owner_col, int nparams,
-                      const char *const *params)
-{
-    json_t *v = sw_data_json_row_scoped(req->db, err, what, &req->who, sql_fmt, owner_col,
-                                        nparams, params);
-    if (!v)
-        return -1;
-    return sw_api_reply(resp, 200, v);
-}
-
 bool sw_api_hostname_valid(const char *s)
 {
     size_t total = strlen(s);
@@ -320,12 +270,6 @@ bool sw_api_hostname_valid(const char *s)
         label++;
     }
     return true;
-}
-
-int sw_api_enqueue_job(struct sw_db *db, const char *job_id, const char *server_id,
-                       int job_type, struct sw_err *err)
-{
-    return sw_data_jobs_enqueue(db, job_id, server_id, job_type, err);
 }
 
 int sw_api_no_body(struct sw_req *req, struct sw_err *err)

@@ -140,18 +140,6 @@ const char *sw_api_param_uuid(const struct sw_req *req, int i, const char *what,
 int sw_api_check_len(const json_t *body, const char *field, size_t min, size_t max,
                      struct sw_err *err);
 
-/* A list of the caller's objects: sw_api_list() limited by sw_api_scope()
- * of owner_col. */
-int sw_api_list_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
-                       const char *json_expr, const char *table, const char *owner_col);
-
-/* One of the caller's objects: sql_fmt holds one %s, replaced by
- * sw_api_scope() of owner_col ($1 is the caller); then as sw_api_one()
- * with status 200. */
-int sw_api_one_scoped(struct sw_req *req, struct sw_resp *resp, struct sw_err *err,
-                      const char *what, const char *sql_fmt, const char *owner_col, int nparams,
-                      const char *const *params);
-
 /* RFC 1123 host name: labels of [A-Za-z0-9-], 1..63 chars, not starting or
  * ending with '-', total at most 253. */
 bool sw_api_hostname_valid(const char *s);
@@ -167,9 +155,5 @@ bool sw_api_rate_ok(struct sw_req *req, const char *name, const char *id, long l
 long sw_api_rate_hit(struct sw_req *req, const char *name, const char *id, long window_s);
 /* Reads the count of name:id without adding to it (0 when unknown). */
 long sw_api_rate_count(struct sw_req *req, const char *name, const char *id, long window_s);
-
-/* Adds an outbox row for a job in the current transaction and notifies. */
-int sw_api_enqueue_job(struct sw_db *db, const char *job_id, const char *server_id,
-                       int job_type, struct sw_err *err);
 
 #endif

@@ -202,14 +202,7 @@ out:
 
 SW_HANDLER(sw_h_account_tokens_list)
 {
-    return sw_api_list(req, resp, err,
-                       "json_build_object('id', t.id, 'name', t.name, 'kind', t.kind,"
-                       " 'scopes', json_build_array(t.scope), 'expires_at', sw_ts(t.expires_at),"
-                       " 'last_used_at', sw_ts(t.last_used_at), 'created_at', sw_ts(t.created_at))",
-                       "api_tokens",
-                       "t.account_id = $1::uuid AND t.revoked_at IS NULL"
-                       " AND (t.expires_at IS NULL OR t.expires_at > now())",
-                       SW_PARAMS(req->who.account_id));
+    return sw_api_list_data(req, resp, err, &sw_data_tokens_list, SW_PARAMS(req->who.account_id));
 }
 
 SW_HANDLER(sw_h_account_token_delete)

@@ -54,17 +54,16 @@ int sw_data_accounts_by_email(struct sw_db *db, const char *email, struct sw_dat
 int sw_data_accounts_set_password(struct sw_db *db, const char *id, const char *hash,
                                   struct sw_err *err)
 {
-    return sw_db_run(db, err, "UPDATE accounts SET password_hash = $2 WHERE id = $1",
-                     SW_PARAMS(id, hash)) < 0
-               ? -1
-               : 0;
+    return sw_data_run(db, err, "UPDATE accounts SET password_hash = $2 WHERE id = $1",
+                       SW_PARAMS(id, hash));
 }
 
 const struct sw_data_list sw_data_accounts_admin_list = {
     "sw_account_json(t)", "accounts",
     "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.kind = $2)"
     " AND ($3::text IS NULL OR t.state = $3)"
-    " AND ($4::uuid IS NULL OR t.reseller_id = $4)"};
+    " AND ($4::uuid IS NULL OR t.reseller_id = $4)",
+    NULL};
 
 int sw_data_accounts_is_reseller(struct sw_db *db, const char *id, struct sw_err *err)
 {

@@ -43,3 +43,18 @@ int sw_data_catalog_location_exists(struct sw_db *db, const char *id, struct sw_
 {
     return sw_data_exists(db, err, "SELECT 1 FROM locations WHERE id = $1", SW_PARAMS(id));
 }
+
+/* What the caller may order: the kinds its reseller's quota allows (a
+ * reseller's own quota; a customer's reseller's; no quota row, or the
+ * operator and its direct customers: every kind). $1 is the caller. */
+#define ORDERABLE_KIND                                                                             \
+    "t.kind = ANY (coalesce((SELECT q.kinds FROM reseller_quotas q, accounts a"                    \
+    " WHERE a.id = $1::uuid AND q.reseller_id = coalesce(a.reseller_id, a.id)),"                   \
+    " ARRAY['container', 'pv', 'hvm']))"
+
+const struct sw_data_list sw_data_catalog_plans = {"sw_plan_json(t)", "plans",
+                                                   "t.state = 'active' AND " ORDERABLE_KIND, NULL};
+const struct sw_data_list sw_data_catalog_templates = {
+    "sw_template_json(t)", "templates", "t.state = 'active' AND " ORDERABLE_KIND, NULL};
+const struct sw_data_list sw_data_catalog_locations = {"sw_location_json(t)", "locations",
+                                                       "$1::uuid IS NOT NULL", NULL};

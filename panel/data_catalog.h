@@ -27,4 +27,10 @@ int sw_data_catalog_order_plan(struct sw_db *db, const char *plan_id, const char
 /* Whether location id exists: 1, 0, or -1 with err. */
 int sw_data_catalog_location_exists(struct sw_db *db, const char *id, struct sw_err *err);
 
+/* What the caller may order, active: $1 the caller. */
+extern const struct sw_data_list sw_data_catalog_plans;
+extern const struct sw_data_list sw_data_catalog_templates;
+/* Every location: $1 the caller. */
+extern const struct sw_data_list sw_data_catalog_locations;
+
 #endif

@@ -5,9 +5,10 @@
 /* The reseller's customers that are not deleted; $1 is the reseller. */
 #define MY_CUSTOMERS "t.reseller_id = $1::uuid AND t.kind = 'customer' AND t.state <> 'deleted'"
 
-const struct sw_data_list sw_data_customers_list = {"sw_account_json(t)", "accounts", MY_CUSTOMERS};
+const struct sw_data_list sw_data_customers_list = {"sw_account_json(t)", "accounts", MY_CUSTOMERS,
+                                                    NULL};
 const struct sw_data_list sw_data_customers_by_external_id = {
-    "sw_account_json(t)", "accounts", MY_CUSTOMERS " AND t.external_id = $2"};
+    "sw_account_json(t)", "accounts", MY_CUSTOMERS " AND t.external_id = $2", NULL};
 
 json_t *sw_data_customers_insert(struct sw_db *db, const char *reseller_id, const char *id,
                                  const struct sw_data_customer *c, struct sw_err *err)
@@ -44,12 +45,10 @@ json_t *sw_data_customers_update(struct sw_db *db, const char *reseller_id, cons
 
 int sw_data_customers_end_sessions(struct sw_db *db, const char *id, struct sw_err *err)
 {
-    return sw_db_run(db, err,
-                     "UPDATE api_tokens SET revoked_at = now() WHERE account_id = $1"
-                     " AND kind = 'session' AND revoked_at IS NULL",
-                     SW_PARAMS(id)) < 0
-               ? -1
-               : 0;
+    return sw_data_run(db, err,
+                       "UPDATE api_tokens SET revoked_at = now() WHERE account_id = $1"
+                       " AND kind = 'session' AND revoked_at IS NULL",
+                       SW_PARAMS(id));
 }
 
 int sw_data_customers_lock(struct sw_db *db, const char *reseller_id, const char *id,
@@ -74,15 +73,14 @@ int64_t sw_data_customers_live_servers(struct sw_db *db, const char *id, struct 
 
 int sw_data_customers_delete(struct sw_db *db, const char *id, struct sw_err *err)
 {
-    if (sw_db_run(db, err,
-                  "UPDATE accounts SET state = 'deleted', deleted_at = now(),"
-                  " deleted_email = email, email = id::text || '@deleted.invalid',"
-                  " deleted_external_id = external_id, external_id = NULL WHERE id = $1",
-                  SW_PARAMS(id)) < 0 ||
-        sw_db_run(db, err,
-                  "UPDATE api_tokens SET revoked_at = now() WHERE account_id = $1"
-                  " AND revoked_at IS NULL",
-                  SW_PARAMS(id)) < 0)
+    if (sw_data_run(db, err,
+                    "UPDATE accounts SET state = 'deleted', deleted_at = now(),"
+                    " deleted_email = email, email = id::text || '@deleted.invalid',"
+                    " deleted_external_id = external_id, external_id = NULL WHERE id = $1",
+                    SW_PARAMS(id)) < 0)
         return -1;
-    return 0;
+    return sw_data_run(db, err,
+                       "UPDATE api_tokens SET revoked_at = now() WHERE account_id = $1"
+                       " AND revoked_at IS NULL",
+                       SW_PARAMS(id));
 }

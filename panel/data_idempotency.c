@@ -46,12 +46,10 @@ int sw_data_idempotency_read(struct sw_db *db, const char *account_id, const cha
 int sw_data_idempotency_finish(struct sw_db *db, const char *account_id, const char *key,
                                const char *status, const char *response, struct sw_err *err)
 {
-    return sw_db_run(db, err,
-                     "UPDATE idempotency_keys SET state = 'done', status = $3, response = $4,"
-                     " updated_at = now() WHERE account_id = $1 AND key = $2",
-                     SW_PARAMS(account_id, key, status, response)) < 0
-               ? -1
-               : 0;
+    return sw_data_run(db, err,
+                       "UPDATE idempotency_keys SET state = 'done', status = $3, response = $4,"
+                       " updated_at = now() WHERE account_id = $1 AND key = $2",
+                       SW_PARAMS(account_id, key, status, response));
 }
 
 void sw_data_idempotency_release(struct sw_db *db, const char *account_id, const char *key)

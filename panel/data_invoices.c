@@ -76,3 +76,15 @@ json_t *sw_data_invoices_payment(struct sw_db *db, const char *payment_id, const
         " FROM payments y WHERE y.id = $1::uuid",
         SW_PARAMS(payment_id, id));
 }
+
+const struct sw_data_list sw_data_invoices_own = {
+    "sw_invoice_json(t)", "invoices",
+    "t.account_id = $1::uuid AND ($2::text IS NULL OR t.state = $2)"
+    " AND ($3::text IS NULL OR t.period = $3)",
+    NULL};
+const struct sw_data_list sw_data_invoices_admin_list = {
+    "sw_invoice_json(t)", "invoices",
+    "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.state = $2)"
+    " AND ($3::text IS NULL OR t.period = $3)"
+    " AND ($4::uuid IS NULL OR t.account_id = $4)",
+    NULL};

@@ -39,4 +39,11 @@ int sw_data_invoices_pay(struct sw_db *db, const char *id, const char *amount, c
 json_t *sw_data_invoices_payment(struct sw_db *db, const char *payment_id, const char *id,
                                  struct sw_err *err);
 
+/* The caller's own invoices: $1 the caller, $2 state, $3 period (each
+ * NULL: any). */
+extern const struct sw_data_list sw_data_invoices_own;
+/* Every invoice, for operators: $1 the caller, $2 state, $3 period, $4
+ * account id (each NULL: any). */
+extern const struct sw_data_list sw_data_invoices_admin_list;
+
 #endif

@@ -36,12 +36,12 @@ int sw_data_jobs_enqueue(struct sw_db *db, const char *job_id, const char *serve
     memcpy(m.server_id, server_id, sizeof m.server_id);
     m.type = type;
     char *payload = sw_msg_job_encode(&m);
-    long r = sw_db_run(db, err,
-                       "WITH o AS (INSERT INTO outbox (stream, payload) VALUES ($1, $2))"
-                       " SELECT pg_notify('outbox', '')",
-                       SW_PARAMS(SW_STREAM_JOBS, payload));
+    int rc = sw_data_run(db, err,
+                         "WITH o AS (INSERT INTO outbox (stream, payload) VALUES ($1, $2))"
+                         " SELECT pg_notify('outbox', '')",
+                         SW_PARAMS(SW_STREAM_JOBS, payload));
     free(payload);
-    return r < 0 ? -1 : 0;
+    return rc;
 }
 
 /* Adds the outbox row of a job just inserted; on failure drops job. */
@@ -101,7 +101,8 @@ const struct sw_data_list sw_data_jobs_admin_list = {
     "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.state = $2)"
     " AND ($3::text IS NULL OR t.type = $3)"
     " AND ($4::uuid IS NULL OR t.server_id = $4)"
-    " AND ($5::uuid IS NULL OR t.node_id = $5)"};
+    " AND ($5::uuid IS NULL OR t.node_id = $5)",
+    NULL};
 
 int sw_data_jobs_lock_retry(struct sw_db *db, const char *id, struct sw_data_job_retry *out,
                             struct sw_err *err)
@@ -126,24 +127,32 @@ int sw_data_jobs_lock_retry(struct sw_db *db, const char *id, struct sw_data_job
 
 int sw_data_jobs_reset_create(struct sw_db *db, const char *server_id, struct sw_err *err)
 {
-    return sw_db_run(db, err,
-                     "WITH o AS (UPDATE orders SET state = 'accepted' WHERE server_id = $1"
-                     "  AND state = 'failed')"
-                     " UPDATE servers SET state = 'pending', error = NULL, node_id = NULL,"
-                     " updated_at = now() WHERE id = $1",
-                     SW_PARAMS(server_id)) < 0
-               ? -1
-               : 0;
+    return sw_data_run(db, err,
+                       "WITH o AS (UPDATE orders SET state = 'accepted' WHERE server_id = $1"
+                       "  AND state = 'failed')"
+                       " UPDATE servers SET state = 'pending', error = NULL, node_id = NULL,"
+                       " updated_at = now() WHERE id = $1",
+                       SW_PARAMS(server_id));
 }
 
 json_t *sw_data_jobs_requeue(struct sw_db *db, const char *id, const char *server_id, int type,
                              struct sw_err *err)
 {
-    json_t *job = sw_data_json_row(
-        db, err, "job",
-        "UPDATE jobs SET state = 'queued', error = NULL, error_code = NULL,"
-        " progress = 0, started_at = NULL, finished_at = NULL, node_id = NULL,"
-        " updated_at = now() WHERE id = $1 RETURNING sw_admin_job_json(jobs)",
-        SW_PARAMS(id));
+    json_t *job =
+        sw_data_json_row(db, err, "job",
+                         "UPDATE jobs SET state = 'queued', error = NULL, error_code = NULL,"
+                         " progress = 0, started_at = NULL, finished_at = NULL, node_id = NULL,"
+                         " updated_at = now() WHERE id = $1 RETURNING sw_admin_job_json(jobs)",
+                         SW_PARAMS(id));
     return enqueue(db, job, id, server_id, type, err);
+}
+
+int sw_data_jobs_count_by_state(struct sw_db *db, struct sw_data_count *out, int max,
+                                struct sw_err *err)
+{
+    return sw_data_counts(db, err,
+                          "SELECT s.state, (SELECT count(*) FROM jobs j WHERE j.state = s.state)"
+                          " FROM unnest(ARRAY['queued','running','succeeded','failed','dead'])"
+                          " AS s(state)",
+                          out, max);
 }

@@ -38,6 +38,11 @@ json_t *sw_data_jobs_queue_terminate(struct sw_db *db, const char *server_id,
  * none), a new reference, or NULL on error. */
 json_t *sw_data_jobs_last_terminate(struct sw_db *db, const char *server_id, struct sw_err *err);
 
+/* Jobs per state (every state, 0 included), at most max; the number
+ * read, or -1. */
+int sw_data_jobs_count_by_state(struct sw_db *db, struct sw_data_count *out, int max,
+                                struct sw_err *err);
+
 /* Every job, for operators: $1 the caller, $2 state, $3 type, $4 server id,
  * $5 node id (each NULL: any). */
 extern const struct sw_data_list sw_data_jobs_admin_list;

@@ -97,3 +97,13 @@ int sw_data_orders_reseller_use(struct sw_db *db, const char *reseller_id,
     PQclear(res);
     return 0;
 }
+
+const struct sw_data_list sw_data_orders_list = {"sw_order_json(t)", "orders", "%s",
+                                                 "t.account_id"};
+
+int sw_data_orders_count_by_state(struct sw_db *db, struct sw_data_count *out, int max,
+                                  struct sw_err *err)
+{
+    return sw_data_counts(db, err, "SELECT state, count(*) FROM orders GROUP BY state ORDER BY 1",
+                          out, max);
+}

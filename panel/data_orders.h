@@ -57,4 +57,12 @@ int sw_data_orders_lock_quota(struct sw_db *db, const char *reseller_id, const c
 int sw_data_orders_reseller_use(struct sw_db *db, const char *reseller_id,
                                 int64_t use[SW_QUOTA__COUNT], struct sw_err *err);
 
+/* Orders per state (states with orders only), at most max; the number
+ * read, or -1. */
+int sw_data_orders_count_by_state(struct sw_db *db, struct sw_data_count *out, int max,
+                                  struct sw_err *err);
+
+/* The orders who may see: $1 the caller. */
+extern const struct sw_data_list sw_data_orders_list;
+
 #endif

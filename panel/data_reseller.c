@@ -7,9 +7,10 @@
 /* Servers of the reseller's customers; $1 is the reseller. */
 #define MY_SERVERS "t.owner_id IN (SELECT c.id FROM accounts c WHERE c.reseller_id = $1::uuid)"
 
-const struct sw_data_list sw_data_reseller_servers = {"sw_server_json(t)", "servers", MY_SERVERS};
+const struct sw_data_list sw_data_reseller_servers = {"sw_server_json(t)", "servers", MY_SERVERS,
+                                                      NULL};
 const struct sw_data_list sw_data_reseller_customer_servers = {
-    "sw_server_json(t)", "servers", MY_SERVERS " AND t.owner_id = $2::uuid"};
+    "sw_server_json(t)", "servers", MY_SERVERS " AND t.owner_id = $2::uuid", NULL};
 
 int sw_data_reseller_lock_server(struct sw_db *db, const char *reseller_id, const char *id,
                                  struct sw_data_rs_server *out, struct sw_err *err)
@@ -73,36 +74,38 @@ json_t *sw_data_reseller_quota(struct sw_db *db, const char *reseller_id, struct
 {
     return sw_data_json_row(
         db, err, "quota",
-        "SELECT json_build_object(" QUOTA_RES("servers", "max_servers") ", " QUOTA_RES("vcpus", "ma"
-                                                                                                "x_"
-                                                                                                "vc"
-                                                                                                "pu"
-                                                                                                "s") ", " QUOTA_RES(
-            "ram_mb",
-            "max_ram_mb") ", " QUOTA_RES("disk_gb",
-                                         "max_disk_gb") ", " QUOTA_RES("ipv4",
-                                                                       "max_ipv4") ","
-                                                                                   " 'kinds', "
-                                                                                   "to_json("
-                                                                                   "coalesce(q."
-                                                                                   "kinds, "
-                                                                                   "ARRAY['"
-                                                                                   "container', "
-                                                                                   "'pv', 'hvm'])),"
-                                                                                   " 'limited', "
-                                                                                   "q.reseller_id "
-                                                                                   "IS NOT NULL, "
-                                                                                   "'updated_at', "
-                                                                                   "sw_ts(q."
-                                                                                   "updated_at))"
-                                                                                   " FROM "
-                                                                                   "sw_reseller_"
-                                                                                   "use($1) u LEFT "
-                                                                                   "JOIN "
-                                                                                   "reseller_"
-                                                                                   "quotas q ON "
-                                                                                   "q.reseller_id "
-                                                                                   "= $1::uuid",
+        "SELECT json_build_object(" QUOTA_RES("servers", "max_servers") ", " QUOTA_RES(
+            "vcpus",
+            "ma"
+            "x_"
+            "vc"
+            "pu"
+            "s") ", " QUOTA_RES("ram_mb",
+                                "max_ram_mb") ", " QUOTA_RES("disk_gb",
+                                                             "max_disk_gb") ", " QUOTA_RES("ipv4",
+                                                                                           "max_"
+                                                                                           "ipv4") ","
+                                                                                                   " 'kinds', "
+                                                                                                   "to_json("
+                                                                                                   "coalesce(q."
+                                                                                                   "kinds, "
+                                                                                                   "ARRAY['"
+                                                                                                   "container', "
+                                                                                                   "'pv', 'hvm'])),"
+                                                                                                   " 'limited', "
+                                                                                                   "q.reseller_id "
+                                                                                                   "IS NOT NULL, "
+                                                                                                   "'updated_at', "
+                                                                                                   "sw_ts(q."
+                                                                                                   "updated_at))"
+                                                                                                   " FROM "
+                                                                                                   "sw_reseller_"
+                                                                                                   "use($1) u LEFT "
+                                                                                                   "JOIN "
+                                                                                                   "reseller_"
+                                                                                                   "quotas q ON "
+                                                                                                   "q.reseller_id "
+                                                                                                   "= $1::uuid",
         SW_PARAMS(reseller_id));
 }
 

@@ -120,3 +120,6 @@ json_t *sw_data_servers_insert(struct sw_db *db, const struct sw_data_server_new
         SW_PARAMS(s->id, s->owner_id, s->plan_id, s->template_id, s->location_id, s->hostname,
                   s->ssh_keys));
 }
+
+const struct sw_data_list sw_data_servers_list = {"sw_server_json(t)", "servers", "%s",
+                                                  "t.owner_id"};

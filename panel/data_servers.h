@@ -54,4 +54,7 @@ struct sw_data_server_new {
 json_t *sw_data_servers_insert(struct sw_db *db, const struct sw_data_server_new *s,
                                struct sw_err *err);
 
+/* The servers who may see: $1 the caller. */
+extern const struct sw_data_list sw_data_servers_list;
+
 #endif

@@ -101,31 +101,25 @@ json_t *sw_data_suspensions_add_job(struct sw_db *db, const struct sw_data_susp_
 int sw_data_suspensions_pass_hold(struct sw_db *db, const char *account_id, const char *server_id,
                                   const char *owner_id, struct sw_err *err)
 {
-    return sw_db_run(db, err,
-                     "INSERT INTO suspension_holds (account_id, server_id, job_id,"
-                     " prev_state) SELECT $3, server_id, job_id, prev_state"
-                     " FROM suspension_holds WHERE account_id = $1 AND server_id = $2"
-                     " AND reason = 'account'"
-                     " ON CONFLICT DO NOTHING",
-                     SW_PARAMS(account_id, server_id, owner_id)) < 0
-               ? -1
-               : 0;
+    return sw_data_run(db, err,
+                       "INSERT INTO suspension_holds (account_id, server_id, job_id,"
+                       " prev_state) SELECT $3, server_id, job_id, prev_state"
+                       " FROM suspension_holds WHERE account_id = $1 AND server_id = $2"
+                       " AND reason = 'account'"
+                       " ON CONFLICT DO NOTHING",
+                       SW_PARAMS(account_id, server_id, owner_id));
 }
 
 int sw_data_suspensions_restore_stopped(struct sw_db *db, const char *server_id, struct sw_err *err)
 {
-    return sw_db_run(db, err,
-                     "UPDATE servers SET state = 'stopped', updated_at = now() WHERE id = $1",
-                     SW_PARAMS(server_id)) < 0
-               ? -1
-               : 0;
+    return sw_data_run(db, err,
+                       "UPDATE servers SET state = 'stopped', updated_at = now() WHERE id = $1",
+                       SW_PARAMS(server_id));
 }
 
 int sw_data_suspensions_release(struct sw_db *db, const char *account_id, struct sw_err *err)
 {
-    return sw_db_run(db, err,
-                     "DELETE FROM suspension_holds WHERE account_id = $1 AND reason = 'account'",
-                     SW_PARAMS(account_id)) < 0
-               ? -1
-               : 0;
+    return sw_data_run(db, err,
+                       "DELETE FROM suspension_holds WHERE account_id = $1 AND reason = 'account'",
+                       SW_PARAMS(account_id));
 }

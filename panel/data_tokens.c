@@ -45,12 +45,10 @@ int sw_data_tokens_lookup(struct sw_db *db, const char *hash, struct sw_data_tok
 
 int sw_data_tokens_touch(struct sw_db *db, const char *id, struct sw_err *err)
 {
-    return sw_db_run(db, err,
-                     "UPDATE api_tokens SET last_used_at = now() WHERE id = $1"
-                     " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 s')",
-                     SW_PARAMS(id)) < 0
-               ? -1
-               : 0;
+    return sw_data_run(db, err,
+                       "UPDATE api_tokens SET last_used_at = now() WHERE id = $1"
+                       " AND (last_used_at IS NULL OR last_used_at < now() - interval '60 s')",
+                       SW_PARAMS(id));
 }
 
 void sw_data_tokens_touch_hash(struct sw_db *db, const char *hash)
@@ -78,3 +76,12 @@ long sw_data_tokens_revoke(struct sw_db *db, const char *account_id, const char 
                      " WHERE id = $2 AND account_id = $1 AND revoked_at IS NULL",
                      SW_PARAMS(account_id, id));
 }
+
+const struct sw_data_list sw_data_tokens_list = {
+    "json_build_object('id', t.id, 'name', t.name, 'kind', t.kind,"
+    " 'scopes', json_build_array(t.scope), 'expires_at', sw_ts(t.expires_at),"
+    " 'last_used_at', sw_ts(t.last_used_at), 'created_at', sw_ts(t.created_at))",
+    "api_tokens",
+    "t.account_id = $1::uuid AND t.revoked_at IS NULL"
+    " AND (t.expires_at IS NULL OR t.expires_at > now())",
+    NULL};

@@ -44,4 +44,7 @@ int sw_data_tokens_visible(struct sw_db *db, const struct sw_principal *who, con
 long sw_data_tokens_revoke(struct sw_db *db, const char *account_id, const char *id,
                            struct sw_err *err);
 
+/* The caller's live tokens (never a secret or hash): $1 the caller. */
+extern const struct sw_data_list sw_data_tokens_list;
+
 #endif

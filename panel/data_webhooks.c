@@ -122,3 +122,16 @@ int sw_data_webhooks_signer(struct sw_db *db, const char *account_id,
     PQclear(res);
     return found;
 }
+
+const struct sw_data_list sw_data_webhooks_list = {"sw_webhook_json(t)", "webhook_endpoints",
+                                                   "t.state <> 'deleted' AND %s", "t.account_id"};
+
+#define DELIVERIES_OF                                                                              \
+    "t.webhook_id = $2::uuid AND t.webhook_id IN (SELECT w.id FROM"                                \
+    " webhook_endpoints w WHERE w.state <> 'deleted' AND %s)"
+
+const struct sw_data_list sw_data_webhooks_deliveries = {
+    "sw_webhook_delivery_json(t)", "webhook_deliveries", DELIVERIES_OF, "w.account_id"};
+const struct sw_data_list sw_data_webhooks_deliveries_in_state = {
+    "sw_webhook_delivery_json(t)", "webhook_deliveries", DELIVERIES_OF " AND t.state = $3",
+    "w.account_id"};

@@ -61,4 +61,11 @@ json_t *sw_data_webhooks_set_secret(struct sw_db *db, const char *account_id, co
 int sw_data_webhooks_signer(struct sw_db *db, const char *account_id,
                             char secret[SW_DATA_SECRET_MAX], char kind[16], struct sw_err *err);
 
+/* The endpoints who may see, not deleted: $1 the caller. */
+extern const struct sw_data_list sw_data_webhooks_list;
+/* Deliveries of endpoint $2 (who may see it, not deleted): $1 the caller;
+ * the _in_state one also $3, a delivery state. */
+extern const struct sw_data_list sw_data_webhooks_deliveries;
+extern const struct sw_data_list sw_data_webhooks_deliveries_in_state;
+
 #endif

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "panel/handlers.h"
+#include "panel/data.h"
 #include "panel/metrics.h"
 #include "core/db.h"
 #include "core/err.h"
@@ -43,7 +44,7 @@ SW_HANDLER(sw_h_metrics)
 
 SW_HANDLER(sw_h_healthz)
 {
-    bool db = sw_db_run(req->db, NULL, "SELECT 1", 0, NULL) >= 0;
+    bool db = sw_data_ping(req->db);
     bool redis = redis_ok(req->app);
     (void)err;
     return sw_api_reply(resp, db && redis ? 200 : 503,

@@ -47,10 +47,8 @@ SW_HANDLER(sw_h_invoices_list)
     if (sw_adm_query_enum(req, "state", invoice_states, &state, err) < 0 ||
         query_period(req, &period, err) < 0)
         return -1;
-    return sw_api_list(req, resp, err, "sw_invoice_json(t)", "invoices",
-                       "t.account_id = $1::uuid AND ($2::text IS NULL OR t.state = $2)"
-                       " AND ($3::text IS NULL OR t.period = $3)",
-                       SW_PARAMS(req->who.account_id, state, period));
+    return sw_api_list_data(req, resp, err, &sw_data_invoices_own,
+                            SW_PARAMS(req->who.account_id, state, period));
 }
 
 SW_HANDLER(sw_h_invoice_get)
@@ -71,11 +69,8 @@ SW_HANDLER(sw_h_admin_invoices_list)
         query_period(req, &period, err) < 0 ||
         sw_adm_query_uuid(req, "account_id", &account, err) < 0)
         return -1;
-    return sw_api_list(req, resp, err, "sw_invoice_json(t)", "invoices",
-                       "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.state = $2)"
-                       " AND ($3::text IS NULL OR t.period = $3)"
-                       " AND ($4::uuid IS NULL OR t.account_id = $4)",
-                       SW_PARAMS(req->who.account_id, state, period, account));
+    return sw_api_list_data(req, resp, err, &sw_data_invoices_admin_list,
+                            SW_PARAMS(req->who.account_id, state, period, account));
 }
 
 /* sw_payment_apply()'s errors (SQLSTATE class SB, 0011), as API errors. */

@@ -3,7 +3,8 @@
 #include "config.h"
 #include "panel/metrics.h"
 #include "core/alloc.h"
-#include "core/db.h"
+#include "panel/data_jobs.h"
+#include "panel/data_orders.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -134,16 +135,16 @@ static void put_latency(struct buf *b)
     }
 }
 
-/* A gauge by state from rows (state, count); res is consumed. Nothing when
- * the query failed (res NULL): the counters above still render. */
-static void put_gauge(struct buf *b, const char *name, const char *help, PGresult *res)
+/* A gauge by state from n counts. Nothing when the query failed (n < 0):
+ * the counters above still render. */
+static void put_gauge(struct buf *b, const char *name, const char *help,
+                      const struct sw_data_count *c, int n)
 {
-    if (!res)
+    if (n < 0)
         return;
     put(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-    for (int i = 0; i < PQntuples(res); i++)
-        put(b, "%s{state=\"%s\"} %s\n", name, sw_db_get(res, i, 0), sw_db_get(res, i, 1));
-    PQclear(res);
+    for (int i = 0; i < n; i++)
+        put(b, "%s{state=\"%s\"} %lld\n", name, c[i].state, (long long)c[i].count);
 }
 
 char *sw_metrics_render(struct sw_db *db)
@@ -151,14 +152,10 @@ char *sw_metrics_render(struct sw_db *db)
     struct buf b = {NULL, 0, 0};
     put_requests(&b);
     put_latency(&b);
-    put_gauge(&b, "slipway_jobs", "Jobs by state.",
-              sw_db_exec(db, NULL,
-                         "SELECT s.state, (SELECT count(*) FROM jobs j WHERE j.state = s.state)"
-                         " FROM unnest(ARRAY['queued','running','succeeded','failed','dead'])"
-                         " AS s(state)",
-                         0, NULL));
-    put_gauge(&b, "slipway_orders", "Orders by state.",
-              sw_db_exec(db, NULL, "SELECT state, count(*) FROM orders GROUP BY state ORDER BY 1",
-                         0, NULL));
+    struct sw_data_count c[16];
+    put_gauge(&b, "slipway_jobs", "Jobs by state.", c,
+              sw_data_jobs_count_by_state(db, c, 16, NULL));
+    put_gauge(&b, "slipway_orders", "Orders by state.", c,
+              sw_data_orders_count_by_state(db, c, 16, NULL));
     return b.p;
 }

@@ -313,7 +313,7 @@ SW_HANDLER(sw_h_orders_create)
 
 SW_HANDLER(sw_h_orders_list)
 {
-    return sw_api_list_scoped(req, resp, err, "sw_order_json(t)", "orders", "t.account_id");
+    return sw_api_list_data(req, resp, err, &sw_data_orders_list, SW_PARAMS(req->who.account_id));
 }
 
 SW_HANDLER(sw_h_order_get)

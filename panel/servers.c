@@ -20,7 +20,7 @@
 
 SW_HANDLER(sw_h_servers_list)
 {
-    return sw_api_list_scoped(req, resp, err, "sw_server_json(t)", "servers", "t.owner_id");
+    return sw_api_list_data(req, resp, err, &sw_data_servers_list, SW_PARAMS(req->who.account_id));
 }
 
 SW_HANDLER(sw_h_server_get)

@@ -58,13 +58,8 @@ static bool allow_private(struct sw_err *err, bool *out)
 
 SW_HANDLER(sw_h_webhooks_list)
 {
-    char *scope = sw_api_scope(req, "t.account_id");
-    char *where = sw_asprintf("t.state <> 'deleted' AND %s", scope);
-    int rc = sw_api_list(req, resp, err, "sw_webhook_json(t)", "webhook_endpoints", where,
-                         SW_PARAMS(req->who.account_id));
-    free(where);
-    free(scope);
-    return rc;
+    return sw_api_list_data(req, resp, err, &sw_data_webhooks_list,
+                            SW_PARAMS(req->who.account_id));
 }
 
 static const struct sw_jfield webhook_fields[] = {
@@ -196,18 +191,11 @@ SW_HANDLER(sw_h_webhook_deliveries)
             return -1;
         }
     }
-    char *scope = sw_api_scope(req, "w.account_id");
-    char *where = sw_asprintf("t.webhook_id = $2::uuid AND t.webhook_id IN (SELECT w.id FROM"
-                              " webhook_endpoints w WHERE w.state <> 'deleted' AND %s)%s",
-                              scope, state ? " AND t.state = $3" : "");
-    int rc = state ? sw_api_list(req, resp, err, "sw_webhook_delivery_json(t)",
-                                 "webhook_deliveries", where,
-                                 SW_PARAMS(req->who.account_id, id, state))
-                   : sw_api_list(req, resp, err, "sw_webhook_delivery_json(t)",
-                                 "webhook_deliveries", where, SW_PARAMS(req->who.account_id, id));
-    free(where);
-    free(scope);
-    return rc;
+    if (state)
+        return sw_api_list_data(req, resp, err, &sw_data_webhooks_deliveries_in_state,
+                                SW_PARAMS(req->who.account_id, id, state));
+    return sw_api_list_data(req, resp, err, &sw_data_webhooks_deliveries,
+                            SW_PARAMS(req->who.account_id, id));
 }
 
 struct redeliver_tx {
