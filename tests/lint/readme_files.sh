@@ -5,13 +5,14 @@
 # above it and is named by its path from there (`unit/core/test_json.c`
 # in tests/README.md). Files under a data folder (DATA below: fuzz seeds,
 # golden outputs) may be named through the folder instead (`corpus/`).
-# Only the folders in FOLDERS are checked for now.
+# Every folder with a README.md is checked but the top one (README.md
+# there is the user's guide; the build files beside it speak for themselves).
 set -u
 src=${SW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$src" || exit 99
 git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "readme_files: not a git checkout"; exit 77; }
 
-FOLDERS="bench billing cli core engines migrations panel provisioner scripts templates tests tests/fuzz tests/security tests/soak"
+FOLDERS=$(git ls-files -- '*/README.md' | sed 's|/README.md$||')
 DATA="tests/fuzz/corpus tests/golden"
 
 # Sets OWNER to the folder of the README that answers for file $1: the
