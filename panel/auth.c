@@ -92,6 +92,16 @@ static const char *dummy_hash(void)
     return dummy;
 }
 
+/* Whether id has failed limit logins in this window (then err says so). */
+static bool login_limited(struct sw_req *req, const char *name, const char *id, long limit,
+                          struct sw_err *err)
+{
+    if (sw_api_rate_count(req, name, id, 900) < limit)
+        return false;
+    SW_ERR(err, SW_ERATE_LIMITED, "too many failed logins; try again in 15 minutes");
+    return true;
+}
+
 SW_HANDLER(sw_h_login)
 {
     json_t *b = sw_api_body(req, login_fields, err);
@@ -99,32 +109,27 @@ SW_HANDLER(sw_h_login)
         return -1;
     int rc = -1;
     const char *email = sw_json_str(b, "email"), *password = sw_json_str(b, "password");
-    if (strlen(email) > 254 || strlen(password) > 1024) {
+    if (strlen(email) > SW_EMAIL_MAX || strlen(password) > 1024) {
         SW_ERR(err, SW_EINVALID, "email or password is too long");
         goto out;
     }
-    /* Failures are limited per account (by email, so unknown ones count
-     * too) and per client address over 15 minutes, before any hashing. */
-    char lemail[256];
-    size_t i;
-    for (i = 0; email[i] && i < sizeof lemail - 1; i++)
-        lemail[i] = (char)((email[i] >= 'A' && email[i] <= 'Z') ? email[i] + 32 : email[i]);
-    lemail[i] = '\0';
-    if (sw_api_rate_count(req, "loginfail-addr", req->remote, 900) >=
-            req->app->login_fail_address ||
-        sw_api_rate_count(req, "loginfail-acct", lemail, 900) >= req->app->login_fail_account) {
-        SW_ERR(err, SW_ERATE_LIMITED, "too many failed logins; try again in 15 minutes");
+    /* Failures are limited per client address and per account over 15
+     * minutes, before any hashing. An account's counter is keyed by its
+     * email as PostgreSQL's lower() folds it, the fold that finds the
+     * account, so unknown emails count alike and every spelling of one
+     * shares its counter. */
+    if (login_limited(req, "loginfail-addr", req->remote, req->app->login_fail_address, err))
         goto out;
-    }
     struct sw_data_login a;
     int known = sw_data_accounts_by_email(req->db, email, &a, err);
-    if (known < 0)
+    if (known < 0 ||
+        login_limited(req, "loginfail-acct", a.folded, req->app->login_fail_account, err))
         goto out;
     bool found = known && a.has_password;
     bool ok = sw_password_verify(found ? a.password_hash : dummy_hash(), password) && found;
     if (!ok || strcmp(a.state, "active") != 0) {
         sw_api_rate_hit(req, "loginfail-addr", req->remote, 900);
-        sw_api_rate_hit(req, "loginfail-acct", lemail, 900);
+        sw_api_rate_hit(req, "loginfail-acct", a.folded, 900);
         SW_ERR(err, SW_EUNAUTHENTICATED, "email or password is wrong");
         goto out;
     }

@@ -33,19 +33,23 @@ json_t *sw_data_accounts_get(struct sw_db *db, const char *id, struct sw_err *er
 int sw_data_accounts_by_email(struct sw_db *db, const char *email, struct sw_data_login *out,
                               struct sw_err *err)
 {
+    /* lower($1) folds with the database's collation, as the index's
+     * lower(email) does: one row, with or without an account. */
     PGresult *res = sw_db_exec(db, err,
-                               "SELECT id, password_hash, state FROM accounts"
-                               " WHERE lower(email) = lower($1)",
+                               "SELECT lower($1), a.id, a.password_hash, a.state"
+                               " FROM (VALUES (1)) one"
+                               " LEFT JOIN accounts a ON lower(a.email) = lower($1)",
                                SW_PARAMS(email));
     if (!res)
         return -1;
-    int found = PQntuples(res) == 1;
+    snprintf(out->folded, sizeof out->folded, "%s", sw_db_get(res, 0, 0));
+    int found = sw_db_get(res, 0, 1) != NULL;
     if (found) {
-        const char *hash = sw_db_get(res, 0, 1);
-        snprintf(out->id, sizeof out->id, "%s", sw_db_get(res, 0, 0));
+        const char *hash = sw_db_get(res, 0, 2);
+        snprintf(out->id, sizeof out->id, "%s", sw_db_get(res, 0, 1));
         out->has_password = hash != NULL;
         snprintf(out->password_hash, sizeof out->password_hash, "%s", hash ? hash : "");
-        snprintf(out->state, sizeof out->state, "%s", sw_db_get(res, 0, 2));
+        snprintf(out->state, sizeof out->state, "%s", sw_db_get(res, 0, 3));
     }
     PQclear(res);
     return found;

@@ -22,15 +22,23 @@ int sw_data_accounts_visible(struct sw_db *db, const struct sw_principal *who, c
 int sw_data_accounts_customer_visible(struct sw_db *db, const struct sw_principal *who,
                                       const char *id, struct sw_err *err);
 
+/* The longest email a login looks up, in bytes. */
+#define SW_EMAIL_MAX 254
+
 /* An account as a login needs it. */
 struct sw_data_login {
-    char id[SW_UUID_LEN + 1];
+    /* lower(email) as PostgreSQL folds it, found or not (the unique index
+     * is on lower(email), so every spelling it folds together is one
+     * account); at most 4 bytes a character. */
+    char folded[4 * SW_EMAIL_MAX + 1];
+    char id[SW_UUID_LEN + 1]; /* the rest when found */
     bool has_password;
     char password_hash[SW_PASSWORD_HASH_MAX]; /* when has_password */
     char state[16];
 };
 
-/* Finds the account of email (any case): 1 found, 0 not, -1 with err. */
+/* Folds email (at most SW_EMAIL_MAX bytes) and finds its account, in one
+ * round trip: 1 found, 0 not (only folded set), -1 with err. */
 int sw_data_accounts_by_email(struct sw_db *db, const char *email, struct sw_data_login *out,
                               struct sw_err *err);
 

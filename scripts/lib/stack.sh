@@ -3,6 +3,10 @@
 # a directory. Sourced by scripts/up, scripts/test and the test harness.
 #
 #   sw_pg_start DIR [fast]   initdb (once) and start; sets SW_PG_URL
+#                            (SW_PG_CTYPE: the cluster's LC_CTYPE, default C,
+#                            which folds case in ASCII only; C.UTF-8 makes
+#                            lower() and upper() fold all of Unicode, as a
+#                            cluster made with a UTF-8 system locale does)
 #   sw_pg_stop DIR
 #   sw_redis_start DIR       sets SW_REDIS_URL
 #   sw_redis_stop DIR
@@ -70,7 +74,7 @@ sw_pg_start() {
         [ "$(id -u)" = 0 ] && chown postgres "$data"
         chmod 700 "$data"
         sw__as_pg "$SW_PG_BIN/initdb" -D "$data" -U slipway --auth=trust -E UTF8 \
-            --no-locale --no-sync >"$dir/initdb.log" 2>&1 || {
+            --no-locale --lc-ctype="${SW_PG_CTYPE:-C}" --no-sync >"$dir/initdb.log" 2>&1 || {
             echo "stack: initdb failed, see $dir/initdb.log" >&2
             return 1
         }

@@ -4,6 +4,9 @@
 # audit log, rate limits (orders, login failures), token scopes, revocation
 # and expiry, server-action state rules, metrics, and password rehash.
 . "$(dirname "$0")/../lib/harness.sh"
+# A ctype whose lower() folds non-ASCII letters too, as a cluster made with
+# a UTF-8 system locale does: login limits must fold case as it does.
+export SW_PG_CTYPE=C.UTF-8
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
 OP=$(slipwayctl bootstrap) || exit 99
@@ -130,6 +133,26 @@ api POST /v1/auth/login "" '{"email":"D@example.com","password":"d-password-1"}'
 sw_t_eq "then even the right one is 429 for that account" 429 "$SW_STATUS"
 api POST /v1/auth/login "" '{"email":"c@example.com","password":"c-password-1"}'
 sw_t_eq "another account still logs in" 200 "$SW_STATUS"
+
+# ---- login failures per account fold case as lower() does, non-ASCII too ----
+sw_t_eq "lower() folds non-ASCII case in this database" "élodie@example.com ñoño@example.com" \
+    "$(sw_t_psql -c "select lower('ÉLODIE@Example.COM') || ' ' || lower('ÑOÑO@EXAMPLE.COM')")"
+# The counters count fixed 15-minute windows: keep these tries in one.
+[ $(($(date +%s) % 900)) -lt 880 ] || sleep $((900 - $(date +%s) % 900)).1
+api POST /v1/admin/accounts "$OP" '{"kind":"customer","email":"élodie@example.com","name":"É","password":"e-password-2"}'
+api POST /v1/auth/login "" '{"email":"ÉLODIE@example.com","password":"e-password-2"}'
+sw_t_eq "an account logs in under a non-ASCII case variant of its email" 200 "$SW_STATUS"
+wrong_logins() {
+    local e
+    for e in "$@"; do api POST /v1/auth/login "" "{\"email\":\"$e\",\"password\":\"wrong\"}"; done
+}
+wrong_logins ÉLODIE@example.com Élodie@Example.com élodiE@EXAMPLE.com
+sw_t_eq "three wrong passwords under three spellings are 401" 401 "$SW_STATUS"
+api POST /v1/auth/login "" '{"email":"élodie@example.com","password":"e-password-2"}'
+sw_t_eq "then the right one is 429 under a fourth: the spellings share one counter" 429 "$SW_STATUS"
+wrong_logins ÑOÑO@example.com Ñoño@Example.com ñoñO@EXAMPLE.com
+api POST /v1/auth/login "" '{"email":"ñoño@example.com","password":"wrong"}'
+sw_t_eq "an unknown address's spellings share one counter too, as a known one's" 429 "$SW_STATUS"
 
 # ---- tokens ----
 api POST /v1/account/tokens "$TOK" '{"name":"ro","scopes":["read"]}'
