@@ -170,7 +170,7 @@ SW_HANDLER(sw_h_server_action)
             SW_ERR(err, SW_EINVALID, "%s does not apply to %s", f, sw_json_str(b, "type"));
             goto out;
         }
-        if (wanted) {
+        if (wanted && json_object_get(b, f)) {
             a.param_id = sw_json_str(b, f);
             if (!sw_uuid_valid(a.param_id)) {
                 SW_ERR(err, SW_EINVALID, "%s must be a UUID", f);
