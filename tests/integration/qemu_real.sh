@@ -97,6 +97,13 @@ NET
 virsh -c "$URI" net-define "$D/net.xml" >/dev/null 2>&1 && virsh -c "$URI" net-start default >/dev/null 2>&1 ||
     skip "cannot define the network in libvirtd: $(tail -2 "$D/libvirtd.log")"
 
+# Every guest NIC is held to its addresses by libvirt's clean-traffic
+# filter: the nwfilter driver (ebtables, iptables) and the stock filters.
+[ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_nwfilter.so ] ||
+    skip "libvirt's nwfilter driver is not installed (libvirt-daemon)"
+virsh -c "$URI" nwfilter-list 2>/dev/null | grep -qw clean-traffic ||
+    skip "libvirt has no clean-traffic filter (apt-get install libvirt-daemon-config-nwfilter ebtables iptables)"
+
 SERVER=$(cat /proc/sys/kernel/random/uuid)
 mkdir -p "$D/state/images"
 chmod 755 "$D/state" "$D/state/images"
