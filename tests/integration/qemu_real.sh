@@ -3,7 +3,8 @@
 # private libvirtd (its own config and socket directory, in its own network
 # namespace, with an isolated "default" network: no traffic leaves it), a
 # domain from templates/domain/hvm-qemu.xml (kvm when the host can run it,
-# else TCG) with a blank qcow2 disk that boots nothing: create, cpu time,
+# else TCG) with a blank qcow2 disk that boots nothing: create, its NIC held
+# by the clean-traffic filter to its MAC and addresses, cpu time,
 # balloon stats, a balloon target, a live resize, reset_password without an
 # agent, stop, start, terminate (tests/integration/test_qemu_real.c).
 # Everything it started is torn down. Skips (77), saying why, where a real
