@@ -52,6 +52,8 @@ static const struct sw_conf_key conf_keys[] = {
      "heartbeat"},
     {"SLIPWAY_TEMPLATES_DIR", SW_DATADIR "/templates", "engine",
      "folder of domain XML templates"},
+    {"SLIPWAY_NETWORK", "default", "engine",
+     "what guest NICs attach to: a libvirt network NAME, or bridge:NAME (a host bridge)"},
     {"SLIPWAY_MIGRATIONS_DIR", SW_DATADIR "/migrations", "slipwayctl",
      "folder of NNNN_name.sql migrations"},
     {"SLIPWAY_CONSUMER", NULL, "provisioner, engine, billing",

@@ -5,6 +5,8 @@
 #include "core/err.h"
 #include "core/json.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,6 +78,23 @@ static int get_count(const json_t *o, const char *key, int64_t *out, struct sw_e
     return 0;
 }
 
+/* An optional address of family af: absent is "", anything but an address
+ * in inet_pton()'s text form is an error. */
+static int get_addr(const json_t *o, const char *key, int af, char out[SW_MSG_ADDR_LEN],
+                    struct sw_err *err)
+{
+    if (get_str(o, key, out, SW_MSG_ADDR_LEN, err) < 0)
+        return -1;
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (out[0] && inet_pton(af, out, bin) != 1) {
+        SW_ERR(err, SW_EINVALID, "field \"%s\" must be an IPv%d address", key,
+               af == AF_INET ? 4 : 6);
+        out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 static char *dump_and_free(json_t *o)
 {
     char *s = sw_json_dump(o);
@@ -122,6 +141,7 @@ static const struct sw_jfield node_job_fields[] = {
     {"swap_mb", SW_JT_INT, true},     {"disk_gb", SW_JT_INT, true},
     {"hostname", SW_JT_STRING, true}, {"os", SW_JT_STRING, true},
     {"password_hash", SW_JT_STRING, false},
+    {"ipv4", SW_JT_STRING, false},    {"ipv6", SW_JT_STRING, false},
     {NULL, 0, false},
 };
 
@@ -136,6 +156,10 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
         "os", m->os);
     if (m->password_hash[0])
         json_object_set_new(o, "password_hash", json_string(m->password_hash));
+    if (m->ipv4[0])
+        json_object_set_new(o, "ipv4", json_string(m->ipv4));
+    if (m->ipv6[0])
+        json_object_set_new(o, "ipv6", json_string(m->ipv6));
     return dump_and_free(o);
 }
 
@@ -156,7 +180,9 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         get_count(o, "disk_gb", &m->disk_gb, err) < 0 ||
         get_str(o, "hostname", m->hostname, sizeof m->hostname, err) < 0 ||
         get_str(o, "os", m->os, sizeof m->os, err) < 0 ||
-        get_str(o, "password_hash", m->password_hash, sizeof m->password_hash, err) < 0)
+        get_str(o, "password_hash", m->password_hash, sizeof m->password_hash, err) < 0 ||
+        get_addr(o, "ipv4", AF_INET, m->ipv4, err) < 0 ||
+        get_addr(o, "ipv6", AF_INET6, m->ipv6, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {
         SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");

@@ -42,6 +42,9 @@ struct sw_msg_job {
 
 /* Work for one node's engine. Sizes are what the server's plan gives it;
  * the domain's name is "sw-<server_id>" and its UUID is the server id. */
+/* Room for an address in text form, IPv6 included (INET6_ADDRSTRLEN). */
+#define SW_MSG_ADDR_LEN 46
+
 struct sw_msg_node_job {
     sw_uuid_t job_id;
     sw_uuid_t server_id;
@@ -59,6 +62,13 @@ struct sw_msg_node_job {
      * ("$6$..."), never the password itself; the engine hands it to the
      * guest agent as an encrypted password. Empty for other jobs. */
     char password_hash[128];
+    /* The server's IPAM addresses as they are when the job is dispatched
+     * (create, reinstall and every other job: the current record), each a
+     * valid address in text form, "" when it has none of that family: the
+     * IPv4 address, and the IPv6 /64's first address (host(servers.ipv6),
+     * what the API shows). The engine holds the guest's NIC to them. */
+    char ipv4[SW_MSG_ADDR_LEN];
+    char ipv6[SW_MSG_ADDR_LEN];
 };
 
 /* The engine's answer to one node job. */

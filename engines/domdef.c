@@ -8,6 +8,7 @@
 #include "core/err.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,65 @@ const char *sw_domdef_name(const char *server_id, char out[64])
     for (char *p = out; *p; p++)
         *p = (char)tolower((unsigned char)*p); /* libvirt prints UUIDs in lower case */
     return out;
+}
+
+const char *sw_domdef_mac(const char *server_id, char out[18])
+{
+    char id[SW_UUID_LEN + 1];
+    size_t n = strnlen(server_id, SW_UUID_LEN);
+    for (size_t i = 0; i < n; i++)
+        id[i] = (char)tolower((unsigned char)server_id[i]);
+    unsigned char h[6];
+    crypto_generichash(h, sizeof h, (const unsigned char *)id, n, NULL, 0);
+    h[0] = (unsigned char)((h[0] & 0xfc) | 0x02); /* locally administered, unicast */
+    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", h[0], h[1], h[2], h[3], h[4], h[5]);
+    return out;
+}
+
+#define BRIDGE_PREFIX "bridge:"
+#define IFNAME_MAX 15 /* IFNAMSIZ - 1 */
+
+static bool net_name_valid(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("_.:-", *s))
+            return false;
+    return true;
+}
+
+int sw_domdef_net_parse(const char *spec, struct sw_engine_net *out, struct sw_err *err)
+{
+    bool bridge = strncmp(spec, BRIDGE_PREFIX, strlen(BRIDGE_PREFIX)) == 0;
+    const char *name = bridge ? spec + strlen(BRIDGE_PREFIX) : spec;
+    if (!net_name_valid(name, bridge ? IFNAME_MAX : sizeof out->source - 1)) {
+        SW_ERR(err, SW_EINVALID,
+               "SLIPWAY_NETWORK must be a libvirt network name or bridge:NAME, not \"%s\"", spec);
+        return -1;
+    }
+    snprintf(out->type, sizeof out->type, "%s", bridge ? "bridge" : "network");
+    snprintf(out->source, sizeof out->source, "%s", name);
+    return 0;
+}
+
+/* The guest's NIC: where it attaches, its MAC, and the addresses the
+ * clean-traffic filter holds it to (the list "ip": one line per address).
+ * Only IPv4: libvirt's stock clean-traffic puts IP into ebtables ARP and
+ * IPv4 rules, where an IPv6 value fails the NIC ("host/network not
+ * found"), and it drops every IPv6 frame anyway (no-other-l2-traffic). */
+static void nic_vars(const struct sw_engine *eng, const struct sw_msg_node_job *job,
+                     struct sw_domxml_vars *v)
+{
+    static const struct sw_engine_net default_net = {"network", "default"};
+    const struct sw_engine_net *net = eng->net ? eng->net : &default_net;
+    char mac[18];
+    sw_domxml_set(v, "net_type", "%s", net->type);
+    sw_domxml_set(v, "net_source", "%s", net->source);
+    sw_domxml_set(v, "mac", "%s", sw_domdef_mac(job->server_id, mac));
+    const char *ips[1] = {job->ipv4};
+    sw_domxml_set_list(v, "ip", ips, job->ipv4[0] ? 1 : 0);
 }
 
 #define MAX_VCPUS 1024
@@ -95,6 +155,7 @@ char *sw_domdef_xml(const struct sw_engine *eng, const struct sw_engine_driver *
     struct sw_domxml_vars vars;
     sw_domxml_vars_init(&vars);
     common_vars(eng, job, &vars);
+    nic_vars(eng, job, &vars);
     if (drv->domain_vars)
         drv->domain_vars(eng, job, &vars);
     char *xml = sw_domxml_render(tmpl, &vars, err);

@@ -48,16 +48,14 @@ void sw_domxml_vars_release(struct sw_domxml_vars *vars)
     vars->n = 0;
 }
 
-void sw_domxml_set(struct sw_domxml_vars *vars, const char *name, const char *fmt, ...)
+/* Stores value (owned) under name, replacing an older one. */
+static void put(struct sw_domxml_vars *vars, const char *name, char *value, bool list)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    char *value = sw_vasprintf(fmt, ap);
-    va_end(ap);
     for (size_t i = 0; i < vars->n; i++) {
         if (strcmp(vars->v[i].name, name) == 0) {
             free(vars->v[i].value);
             vars->v[i].value = value;
+            vars->v[i].list = list;
             return;
         }
     }
@@ -65,7 +63,27 @@ void sw_domxml_set(struct sw_domxml_vars *vars, const char *name, const char *fm
         abort(); /* a template with this many variables is a bug */
     vars->v[vars->n].name = name;
     vars->v[vars->n].value = value;
+    vars->v[vars->n].list = list;
     vars->n++;
+}
+
+void sw_domxml_set(struct sw_domxml_vars *vars, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *value = sw_vasprintf(fmt, ap);
+    va_end(ap);
+    put(vars, name, value, false);
+}
+
+void sw_domxml_set_list(struct sw_domxml_vars *vars, const char *name, const char *const *items,
+                        size_t n)
+{
+    struct buf b = {0};
+    for (size_t i = 0; i < n; i++)
+        buf_add(&b, items[i], strlen(items[i]) + 1); /* keeps each item's '\0' */
+    buf_add(&b, "", 1);
+    put(vars, name, SW_STEAL(&b.s), true);
 }
 
 const char *sw_domxml_get(const struct sw_domxml_vars *vars, const char *name)
@@ -103,42 +121,98 @@ static int is_name_char(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+/* The placeholder name starting at name (after "{{"): its length, or 0
+ * when it is empty, too long or not closed by "}}". */
+static size_t placeholder_len(const char *name)
+{
+    size_t n = 0;
+    while (is_name_char(name[n]))
+        n++;
+    return (n == 0 || n >= 64 || strncmp(name + n, "}}", 2) != 0) ? 0 : n;
+}
+
+static const struct sw_domxml_var *find_var(const struct sw_domxml_vars *vars, const char *name,
+                                            size_t n)
+{
+    for (size_t i = 0; i < vars->n; i++)
+        if (strlen(vars->v[i].name) == n && strncmp(vars->v[i].name, name, n) == 0)
+            return &vars->v[i];
+    return NULL;
+}
+
+static int malformed(struct sw_err *err, const char *why, const char *what)
+{
+    SW_ERR(err, SW_EINTERNAL, "domain template is malformed");
+    sw_err_detail(err, "%s \"%s\"", why, what);
+    return -1;
+}
+
+/* The one list variable line uses, or NULL: *list set, 0; -1 on a bad
+ * placeholder, an unknown name or a second list in the line. */
+static int line_list(const char *line, const struct sw_domxml_vars *vars,
+                     const struct sw_domxml_var **list, struct sw_err *err)
+{
+    *list = NULL;
+    for (const char *open = strstr(line, "{{"); open; open = strstr(open + 2, "{{")) {
+        size_t n = placeholder_len(open + 2);
+        if (n == 0)
+            return malformed(err, "unterminated or empty placeholder in line", line);
+        const struct sw_domxml_var *v = find_var(vars, open + 2, n);
+        if (!v)
+            return malformed(err, "unknown placeholder in line", line);
+        if (v->list && *list && *list != v)
+            return malformed(err, "two lists in line", line);
+        if (v->list)
+            *list = v;
+    }
+    return 0;
+}
+
+/* Appends line with every placeholder replaced by its escaped value; the
+ * list variable, if any, by item. Placeholders were checked by line_list. */
+static void render_line(struct buf *b, const char *line, const struct sw_domxml_vars *vars,
+                        const char *item)
+{
+    const char *p = line;
+    for (const char *open; (open = strstr(p, "{{")) != NULL;) {
+        buf_add(b, p, (size_t)(open - p));
+        size_t n = placeholder_len(open + 2);
+        const struct sw_domxml_var *v = find_var(vars, open + 2, n);
+        SW_AUTOFREE char *esc = sw_domxml_escape(v->list ? item : v->value);
+        buf_add(b, esc, strlen(esc));
+        p = open + 2 + n + 2;
+    }
+    buf_add(b, p, strlen(p));
+}
+
+/* A line with a list placeholder is written once per item (none: dropped). */
+static int render_lines(struct buf *b, const char *line, const struct sw_domxml_vars *vars,
+                        struct sw_err *err)
+{
+    const struct sw_domxml_var *list;
+    if (line_list(line, vars, &list, err) < 0)
+        return -1;
+    if (!list) {
+        render_line(b, line, vars, NULL);
+        return 0;
+    }
+    for (const char *item = list->value; *item; item += strlen(item) + 1)
+        render_line(b, line, vars, item);
+    return 0;
+}
+
 char *sw_domxml_render(const char *tmpl, const struct sw_domxml_vars *vars, struct sw_err *err)
 {
     struct buf b = {0};
-    const char *p = tmpl;
-    for (;;) {
-        const char *open = strstr(p, "{{");
-        if (!open) {
-            buf_add(&b, p, strlen(p));
-            break;
-        }
-        buf_add(&b, p, (size_t)(open - p));
-        const char *name = open + 2;
-        size_t n = 0;
-        while (is_name_char(name[n]))
-            n++;
-        if (n == 0 || n >= 64 || strncmp(name + n, "}}", 2) != 0) {
-            SW_ERR(err, SW_EINTERNAL, "domain template is malformed");
-            sw_err_detail(err, "unterminated or empty placeholder at offset %zu",
-                          (size_t)(open - tmpl));
+    for (const char *p = tmpl; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        SW_AUTOFREE char *line = sw_strndup(p, len);
+        if (render_lines(&b, line, vars, err) < 0) {
             free(b.s);
             return NULL;
         }
-        char key[64];
-        memcpy(key, name, n);
-        key[n] = '\0';
-        const char *value = sw_domxml_get(vars, key);
-        if (!value) {
-            SW_ERR(err, SW_EINTERNAL, "domain template is malformed");
-            sw_err_detail(err, "unknown placeholder \"%s\"", key);
-            free(b.s);
-            return NULL;
-        }
-        char *esc = sw_domxml_escape(value);
-        buf_add(&b, esc, strlen(esc));
-        free(esc);
-        p = name + n + 2;
+        p += len;
     }
     return buf_steal(&b);
 }

@@ -8,6 +8,7 @@
 #ifndef SW_ENGINES_DOMXML_H
 #define SW_ENGINES_DOMXML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,7 +19,8 @@ struct sw_err;
 
 struct sw_domxml_var {
     const char *name; /* borrowed: a string literal */
-    char *value;      /* owned, unescaped */
+    char *value;      /* owned, unescaped; a list: its items, each ending in '\0', then '\0' */
+    bool list;        /* set by sw_domxml_set_list() */
 };
 
 struct sw_domxml_vars {
@@ -33,16 +35,21 @@ void sw_domxml_vars_release(struct sw_domxml_vars *vars);
  * literal; more than SW_DOMXML_MAX_VARS names is a bug and aborts. */
 void sw_domxml_set(struct sw_domxml_vars *vars, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Borrowed value, or NULL. */
+/* Sets (or replaces) name as a list of n non-empty items (copied): a template line
+ * holding {{name}} is written once per item, with {{name}} that item, and
+ * dropped when n is 0. A line may use one list. */
+void sw_domxml_set_list(struct sw_domxml_vars *vars, const char *name, const char *const *items,
+                        size_t n);
+/* Borrowed value (a list's first item; "" when empty), or NULL. */
 const char *sw_domxml_get(const struct sw_domxml_vars *vars, const char *name);
 
 /* Returns owned (free()): s with & < > " ' as entities and control
  * characters, U+FFFE and U+FFFF (not allowed in XML 1.0) replaced by '?'. */
 char *sw_domxml_escape(const char *s);
 
-/* Substitutes every {{name}} of tmpl with its escaped value. Returns owned
- * (free()), or NULL with SW_EINTERNAL for an unknown name or an
- * unterminated placeholder. */
+/* Substitutes every {{name}} of tmpl with its escaped value, a line with a
+ * list once per item. Returns owned (free()), or NULL with SW_EINTERNAL for
+ * an unknown name, an unterminated placeholder or two lists in one line. */
 char *sw_domxml_render(const char *tmpl, const struct sw_domxml_vars *vars, struct sw_err *err);
 
 /* Reads dir/domain/<kind>-<hv>.xml. Returns owned (free()), or NULL with

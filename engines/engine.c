@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "engines/balloon.h"
+#include "engines/domdef.h"
 #include "engines/domfile.h"
 #include "engines/driver.h"
 #include "engines/job.h"
@@ -51,6 +52,7 @@ struct engine {
     const char *db_url;
     const char *redis_url;
     const char *templates_dir;
+    struct sw_engine_net net; /* SLIPWAY_NETWORK */
     char consumer[128];
     char stream[64];
     long usage_interval_s;
@@ -115,6 +117,9 @@ static int load_config(struct engine *e, struct sw_err *err)
         !(e->redis_url = sw_conf_require("SLIPWAY_REDIS_URL", err)) ||
         !(e->templates_dir = sw_conf_require("SLIPWAY_TEMPLATES_DIR", err)) ||
         !(e->balloon_source = sw_conf_require("SLIPWAY_BALLOON_SOURCE", err)))
+        return -1;
+    const char *net = sw_conf_require("SLIPWAY_NETWORK", err);
+    if (!net || sw_domdef_net_parse(net, &e->net, err) < 0)
         return -1;
     e->domains_file = sw_conf_get("SLIPWAY_DOMAINS_FILE");
     if (e->domains_file && !e->domains_file[0])
@@ -559,8 +564,8 @@ static const char usage_text[] =
     "SLIPWAY_DATABASE_URL, SLIPWAY_REDIS_URL, SLIPWAY_USAGE_INTERVAL,\n"
     "SLIPWAY_HEARTBEAT_INTERVAL, SLIPWAY_TEMPLATES_DIR, SLIPWAY_CONSUMER,\n"
     "SLIPWAY_CLAIM_IDLE_MS, SLIPWAY_RECONCILE_INTERVAL, SLIPWAY_BALLOON_INTERVAL,\n"
-    "SLIPWAY_BALLOON_SOURCE, SLIPWAY_DOMAINS_FILE, SLIPWAY_LOG_LEVEL (see slipwayctl\n"
-    "config).\n";
+    "SLIPWAY_BALLOON_SOURCE, SLIPWAY_DOMAINS_FILE, SLIPWAY_NETWORK, SLIPWAY_LOG_LEVEL\n"
+    "(see slipwayctl config).\n";
 
 static int run(struct engine *e)
 {
@@ -583,6 +588,7 @@ static int run(struct engine *e)
     e->eng.hv = hv;
     e->eng.domain_type = sw_virt_domain_type(e->conn, hv);
     e->eng.templates_dir = e->templates_dir;
+    e->eng.net = &e->net;
     e->eng.node_id = e->node_id;
     e->nodedb = sw_nodedb_new(e->db_url, e->node_id);
     e->eng.admit = sw_nodedb_admit;

@@ -51,6 +51,13 @@ struct sw_hypervisor {
 struct sw_engine_driver;
 
 /* What the driver operations work on: one node's libvirt connection. */
+/* What a guest's NIC attaches to on its node: a libvirt network, or a
+ * host bridge (SLIPWAY_NETWORK, parsed by sw_domdef_net_parse()). */
+struct sw_engine_net {
+    char type[8];    /* "network" or "bridge": the <interface type> and <source> attribute */
+    char source[64]; /* the network's or bridge's name */
+};
+
 struct sw_engine {
     /* Borrowed; shared by the engine's threads (libvirt connections are
      * thread-safe) and open for the life of the process: the test driver
@@ -61,6 +68,7 @@ struct sw_engine {
     const char *domain_type;        /* borrowed; NULL: hv->domain_type */
     const char *templates_dir;      /* borrowed; holds domain/<kind>-<hv>.xml */
     const char *state_dir;          /* borrowed; NULL: SW_ENGINE_STATE_DIR */
+    const struct sw_engine_net *net; /* borrowed; NULL: the libvirt network "default" */
     const char *node_id;            /* borrowed */
     unsigned kinds;                 /* bit (1u << kind) per kind the node hosts; 0: all */
     int stop_timeout_ms;            /* 0: SW_ENGINE_STOP_TIMEOUT_MS */

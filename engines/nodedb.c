@@ -109,7 +109,7 @@ int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err 
 
 #define SERVER_COLS                                                                    \
     "s.id, s.state, s.hostname, p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb, p.swap_mb," \
-    " p.disk_gb, t.os"
+    " p.disk_gb, t.os, coalesce(host(s.ipv4), ''), coalesce(host(s.ipv6), '')"
 
 int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t *n,
                       struct sw_err *err)
@@ -159,6 +159,9 @@ int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t 
         j->disk_gb = want.v[SW_RC_DISK];
         snprintf(j->hostname, sizeof j->hostname, "%s", sw_db_get(res, i, 2));
         snprintf(j->os, sizeof j->os, "%s", sw_db_get(res, i, 9));
+        /* a restore holds the guest to its current addresses, as a job would */
+        snprintf(j->ipv4, sizeof j->ipv4, "%s", sw_db_get(res, i, 10));
+        snprintf(j->ipv6, sizeof j->ipv6, "%s", sw_db_get(res, i, 11));
         snprintf(s->state, sizeof s->state, "%s", sw_db_get(res, i, 1));
         k++;
     }

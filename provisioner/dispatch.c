@@ -34,6 +34,10 @@ void sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     out->disk_gb = want.v[SW_RC_DISK];
     memcpy(out->hostname, row->hostname, sizeof out->hostname);
     memcpy(out->os, row->os, sizeof out->os);
+    /* Every job carries the current IPAM record: a re-define (reinstall,
+     * resize, a restore) holds the guest to the addresses it has now. */
+    memcpy(out->ipv4, row->ipv4, sizeof out->ipv4);
+    memcpy(out->ipv6, row->ipv6, sizeof out->ipv6);
     if (row->type == SW_JOB_RESET_PASSWORD)
         memcpy(out->password_hash, row->password_hash, sizeof out->password_hash);
 }

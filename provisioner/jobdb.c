@@ -23,7 +23,8 @@
     "       p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb, p.swap_mb, p.disk_gb,"                      \
     "       coalesce(nt.os, t.os), coalesce(nt.kind, t.kind),"                                     \
     "       np.id, np.kind, np.vcpus, np.ram_mb, np.burst_ram_mb, np.swap_mb, np.disk_gb,"         \
-    "       nt.id IS NOT NULL, j.params->>'password_hash'"                                         \
+    "       nt.id IS NOT NULL, j.params->>'password_hash',"                                        \
+    "       host(s.ipv4), host(s.ipv6)"                                                            \
     "  FROM jobs j"                                                                                \
     "  JOIN servers s ON s.id = j.server_id"                                                       \
     "  JOIN plans p ON p.id = s.plan_id"                                                           \
@@ -76,6 +77,7 @@ static const struct str_col str_cols[] = {
     STR_COL(0, job_id),      STR_COL(1, server_id),   STR_COL(5, job_node_id),
     STR_COL(7, srv_node_id), STR_COL(8, location_id), STR_COL(9, hostname),
     STR_COL(16, os),         STR_COL(18, target_plan_id), STR_COL(26, password_hash),
+    STR_COL(27, ipv4),       STR_COL(28, ipv6),
 };
 
 int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job_row *row,
@@ -124,6 +126,23 @@ int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job
     row->has_template = sw_db_get_bool(res, 0, 25);
     rc = 1;
 out:
+    PQclear(res);
+    return rc;
+}
+
+int sw_jobdb_load_addresses(struct sw_db *db, struct sw_job_row *row, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err, "SELECT host(ipv4), host(ipv6) FROM servers WHERE id = $1",
+                               SW_PARAMS(row->server_id));
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) == 1 && (copy_col(res, 0, row->ipv4, sizeof row->ipv4) < 0 ||
+                                copy_col(res, 1, row->ipv6, sizeof row->ipv6) < 0)) {
+        SW_ERR(err, SW_EINTERNAL, "server %s has an address too long for a node job",
+               row->server_id);
+        rc = -1;
+    }
     PQclear(res);
     return rc;
 }

@@ -39,12 +39,19 @@ struct sw_job_row {
     bool has_template;
     /* reset_password: jobs.params.password_hash (a crypt(3) hash); "" else */
     char password_hash[128];
+    /* the server's addresses: host(servers.ipv4), host(servers.ipv6); "" for none */
+    char ipv4[SW_MSG_ADDR_LEN];
+    char ipv6[SW_MSG_ADDR_LEN];
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE
  * (call inside a transaction). Returns 1 when found, 0 when not, -1 on error. */
 int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job_row *row,
                   struct sw_err *err);
+
+/* Re-reads row's server addresses (ipv4, ipv6): a claim assigns them
+ * after the row was loaded. 0, or -1 with err set. */
+int sw_jobdb_load_addresses(struct sw_db *db, struct sw_job_row *row, struct sw_err *err);
 
 /* A queued job goes to node_id: state running, attempts + 1 (1 when
  * started_at is NULL: a first start or an operator's retry), started_at,

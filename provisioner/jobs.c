@@ -104,7 +104,9 @@ static enum sw_msg_outcome claimed(struct sw_prov_thread *t, struct sw_job_row *
 {
     switch (res->outcome) {
     case SW_CLAIM_OK:
-        if (sw_dispatch_send(t->redis, row, res->node_id, err) < 0)
+        /* the claim has just assigned the addresses (IPAM) the row predates */
+        if (sw_jobdb_load_addresses(t->db, row, err) < 0 ||
+            sw_dispatch_send(t->redis, row, res->node_id, err) < 0)
             return sw_prov_disposition(t, err);
         return SW_MSG_DONE;
     case SW_CLAIM_TAKEN:

@@ -10,6 +10,7 @@ SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohtt
  libjansson-dev libsodium-dev libhiredis-dev libvirt-dev libcmocka-dev libcurl4-openssl-dev
  postgresql redis-server libvirt-clients libxml2-utils curl jq wrk
  libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
+ libvirt-daemon-config-nwfilter ebtables iptables
  python3 cppcheck clang-tidy clang libclang-rt-14-dev libxml2-dev"
 
 # What bench/scheduler.sh compares slipway with, installed by it when

@@ -35,6 +35,11 @@ for d in $DAEMONS; do
     sw_t_eq "slipway-$d with $key exits 2 with startup.failed naming the key" "2 1" \
         "$rc $(grep -c "event=startup.failed code=invalid .*${key%%=*}" <<<"$out")"
 done
+# what guest NICs attach to is checked at start too (a value becomes domain XML)
+out=$(env SLIPWAY_NODE_ID="$(cat /proc/sys/kernel/random/uuid)" SLIPWAY_NETWORK="bridge:br0'/>" \
+    slipway-engine 2>&1); rc=$?
+sw_t_eq "slipway-engine with a bad SLIPWAY_NETWORK exits 2 with startup.failed naming it" "2 1" \
+    "$rc $(grep -c "event=startup.failed code=invalid .*SLIPWAY_NETWORK" <<<"$out")"
 
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99

@@ -103,6 +103,8 @@ sw_t_check "a later pass still sees it, and does not report it again" \
 sw_t_eq "still one orphan event" 1 "$(events domain.orphan)"
 
 # ---- kill -9: the simulated host comes back empty ----
+# S1's IPAM record (no pool here: set directly) goes into its restored filter
+q "UPDATE servers SET ipv4 = '192.0.2.20' WHERE id = '$S1'" >/dev/null || exit 99
 sleep 2 # a few usage samples before the crash
 { kill -9 "$(engine_pid)" && wait "$(engine_pid)"; } 2>/dev/null
 start_engine

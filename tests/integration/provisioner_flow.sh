@@ -332,6 +332,15 @@ sw_t_eq "without addresses: D's pools are full" "- -" "$(ips "$S6D")"
 SD=$(q "select id from servers where location_id = '$LOC_D' and host(ipv4) = '192.0.2.2'")
 JDC=$(q "select id from jobs where server_id = '$SD' and type = 'create'")
 ND=$(nodeof "$SD")
+# the node job carries the server's addresses as IPAM gave them (host(), "" for none)
+njob() { r --raw XRANGE "node:$1" - + | grep "\"job_id\":\"$2\""; }
+SD6=$(q "select coalesce(host(ipv6), '') from servers where id = '$SD'")
+sw_t_eq "its create's node job carries its IPv4" 1 "$(njob "$ND" "$JDC" | grep -c '"ipv4":"192.0.2.2"')"
+if [ -n "$SD6" ]; then
+    sw_t_eq "and its IPv6" 1 "$(njob "$ND" "$JDC" | grep -c "\"ipv6\":\"$SD6\"")"
+else
+    sw_t_eq "and no IPv6: it has none" 0 "$(njob "$ND" "$JDC" | grep -c '"ipv6"')"
+fi
 JDT=$(new_job "$SD" terminate terminating)
 sleep 2
 sw_t_eq "a terminate behind a running create waits, queued" "queued - 0 0" "$(job "$JDT") $(on_node "$ND" "$JDT")"

@@ -3,7 +3,8 @@
 # private libvirtd (its own config and socket directory, in its own network
 # namespace, with an isolated "default" network: no traffic leaves it), a
 # domain from templates/domain/hvm-qemu.xml (kvm when the host can run it,
-# else TCG) with a blank qcow2 disk that boots nothing: create, cpu time,
+# else TCG) with a blank qcow2 disk that boots nothing: create, its NIC held
+# by the clean-traffic filter to its MAC and addresses, cpu time,
 # balloon stats, a balloon target, a live resize, reset_password without an
 # agent, stop, start, terminate (tests/integration/test_qemu_real.c).
 # Everything it started is torn down. Skips (77), saying why, where a real
@@ -96,6 +97,13 @@ cat >"$D/net.xml" <<NET
 NET
 virsh -c "$URI" net-define "$D/net.xml" >/dev/null 2>&1 && virsh -c "$URI" net-start default >/dev/null 2>&1 ||
     skip "cannot define the network in libvirtd: $(tail -2 "$D/libvirtd.log")"
+
+# Every guest NIC is held to its addresses by libvirt's clean-traffic
+# filter: the nwfilter driver (ebtables, iptables) and the stock filters.
+[ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_nwfilter.so ] ||
+    skip "libvirt's nwfilter driver is not installed (libvirt-daemon)"
+virsh -c "$URI" nwfilter-list 2>/dev/null | grep -qw clean-traffic ||
+    skip "libvirt has no clean-traffic filter (apt-get install libvirt-daemon-config-nwfilter ebtables iptables)"
 
 SERVER=$(cat /proc/sys/kernel/random/uuid)
 mkdir -p "$D/state/images"

@@ -6,6 +6,8 @@
  * terminate. Prints "ok - ..." / "FAIL - ..." lines and "N passed, M
  * failed"; exit 0 when all passed. */
 #include "config.h"
+#include "engines/domdef.h"
+#include "engines/domxml.h"
 #include "engines/driver.h"
 #include "engines/stats.h"
 #include "engines/virt.h"
@@ -59,7 +61,58 @@ static struct sw_msg_node_job job_of(const char *id, int type)
     j.disk_gb = 1;
     snprintf(j.hostname, sizeof j.hostname, "qemu-real.example.com");
     snprintf(j.os, sizeof j.os, "debian-12");
+    snprintf(j.ipv4, sizeof j.ipv4, "192.0.2.77");
+    snprintf(j.ipv6, sizeof j.ipv6, "2001:db8:77::");
     return j;
+}
+
+/* The value of filterref parameter name in xml after from, or "" (the
+ * first one; each later call with the returned position finds the next). */
+static const char *param_after(const char *xml, const char *name, char out[64])
+{
+    char key[64];
+    snprintf(key, sizeof key, "<parameter name='%s' value='", name);
+    out[0] = '\0';
+    const char *p = strstr(xml, key);
+    if (!p)
+        return NULL;
+    p += strlen(key);
+    size_t n = strcspn(p, "'");
+    snprintf(out, 64, "%.*s", (int)(n < 63 ? n : 63), p);
+    return p + n;
+}
+
+/* What libvirt holds the guest's NIC to: the live domain XML's filterref
+ * and the nwfilter binding on the NIC's port (target dev). Writes the
+ * binding's MAC and IP parameters into "MAC ip ip ..." in got[256];
+ * 0 when the live XML and the binding agree, else -1. */
+static int nic_filter(virConnectPtr conn, virDomainPtr dom, char got[256])
+{
+    got[0] = '\0';
+    char *live = virDomainGetXMLDesc(dom, 0);
+    char dev[1][64];
+    if (!live || sw_domxml_targets(live, "interface", dev, 1) != 1) {
+        free(live);
+        return -1;
+    }
+    virNWFilterBindingPtr b = virNWFilterBindingLookupByPortDev(conn, dev[0]);
+    char *bx = b ? virNWFilterBindingGetXMLDesc(b, 0) : NULL;
+    printf("# NIC %s: nwfilter binding %s\n", dev[0], bx ? "found" : "missing");
+    int rc = bx && strstr(live, "<filterref filter='clean-traffic'>") &&
+                     strstr(bx, "<filterref filter='clean-traffic'>")
+                 ? 0
+                 : -1;
+    char v[64];
+    size_t len = 0;
+    param_after(bx ? bx : "", "MAC", v);
+    len += (size_t)snprintf(got + len, 256 - len, "%s", v);
+    for (const char *p = bx ? bx : ""; (p = param_after(p, "IP", v)) != NULL && len < 256;)
+        len += (size_t)snprintf(got + len, 256 - len, " %s", v);
+    if (b)
+        virNWFilterBindingFree(b);
+    free(bx);
+    free(live);
+    return rc;
 }
 
 static int run(struct sw_engine *eng, struct sw_msg_node_job *j, struct sw_engine_outcome *out,
@@ -113,6 +166,12 @@ int main(int argc, char **argv)
     check(rc == 0 && !out.booted, "a replayed create finds the running domain");
 
     virDomainPtr dom = virDomainLookupByUUIDString(conn, id);
+    char mac[18], want[256], got[256];
+    sw_domdef_mac(id, mac);
+    snprintf(want, sizeof want, "%s 192.0.2.77", mac);
+    rc = nic_filter(conn, dom, got);
+    check(rc == 0 && strcmp(got, want) == 0,
+          "libvirt holds the live NIC to clean-traffic with its MAC and addresses: \"%s\"", got);
     virDomainInfo a, b;
     virDomainGetInfo(dom, &a);
     sleep(2);
@@ -168,7 +227,10 @@ int main(int argc, char **argv)
     free(g);
     sw_stats_close(&src);
 
+    /* The IPAM record changed (an address replaced): the next job carries
+     * it, its re-definition takes it, the next boot applies it. */
     j = job_of(id, SW_JOB_RESIZE);
+    snprintf(j.ipv4, sizeof j.ipv4, "192.0.2.78");
     j.ram_mb = 160;
     rc = run(&eng, &j, &out, &err);
     check(rc == 0 && strcmp(out.note, "memory and vcpus applied live") == 0,
@@ -197,6 +259,10 @@ int main(int argc, char **argv)
     virDomainGetInfo(dom, &a);
     check(rc == 0 && out.booted && a.maxMem == 512 * 1024,
           "start boots it with the resized ceiling (%lu KiB)", a.maxMem);
+    snprintf(want, sizeof want, "%s 192.0.2.78", mac);
+    rc = nic_filter(conn, dom, got);
+    check(rc == 0 && strcmp(got, want) == 0,
+          "and with the address its last job carried: \"%s\"", got);
     virDomainFree(dom);
 
 end:

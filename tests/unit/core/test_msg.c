@@ -29,16 +29,23 @@ static void test_job_roundtrip(void **state)
     free(s);
 }
 
+/* A create of an hvm server: 2 vCPUs, 512 MiB bursting to 2048, 20 GB. */
+static void node_job(struct sw_msg_node_job *a)
+{
+    *a = (struct sw_msg_node_job){.type = SW_JOB_CREATE, .kind = SW_KIND_HVM, .vcpus = 2,
+                                  .ram_mb = 512, .max_ram_mb = 2048, .swap_mb = 0, .disk_gb = 20};
+    strcpy(a->job_id, JID);
+    strcpy(a->server_id, SID);
+    strcpy(a->node_id, NID);
+    strcpy(a->hostname, "web1.example.com");
+    strcpy(a->os, "debian-12");
+}
+
 static void test_node_job_roundtrip(void **state)
 {
     (void)state;
-    struct sw_msg_node_job a = {.type = SW_JOB_CREATE, .kind = SW_KIND_HVM, .vcpus = 2,
-                                .ram_mb = 512, .max_ram_mb = 2048, .swap_mb = 0, .disk_gb = 20};
-    strcpy(a.job_id, JID);
-    strcpy(a.server_id, SID);
-    strcpy(a.node_id, NID);
-    strcpy(a.hostname, "web1.example.com");
-    strcpy(a.os, "debian-12");
+    struct sw_msg_node_job a;
+    node_job(&a);
     struct sw_msg_node_job b;
     struct sw_err err = {0};
     char *s = sw_msg_node_job_encode(&a);
@@ -57,6 +64,48 @@ static void test_node_job_roundtrip(void **state)
     assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
     assert_string_equal(b.password_hash, "$6$saltsalt$hash");
     free(s);
+}
+
+/* The addresses are optional, and each must be an address of its family. */
+static void test_node_job_addresses(void **state)
+{
+    (void)state;
+    struct sw_msg_node_job a;
+    node_job(&a);
+    a.type = SW_JOB_REINSTALL;
+    struct sw_msg_node_job b;
+    struct sw_err err = {0};
+    char *s = sw_msg_node_job_encode(&a);
+    assert_null(strstr(s, "ipv4"));
+    assert_null(strstr(s, "ipv6"));
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
+    assert_string_equal(b.ipv4, "");
+    assert_string_equal(b.ipv6, "");
+    free(s);
+
+    strcpy(a.ipv4, "192.0.2.7");
+    strcpy(a.ipv6, "2001:db8:d:1::");
+    s = sw_msg_node_job_encode(&a);
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
+    assert_string_equal(b.ipv4, "192.0.2.7");
+    assert_string_equal(b.ipv6, "2001:db8:d:1::");
+    free(s);
+
+    static const struct {
+        const char *v4, *v6;
+    } bad[] = {
+        {"2001:db8::1", ""},   {"192.0.2.300", ""}, {"192.0.2.7/24", ""}, {"192.0.2", ""},
+        {"", "192.0.2.7"},     {"", "2001:db8::/64"}, {"", "2001:db8::g"}, {"' onload='x", ""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        strcpy(a.ipv4, bad[i].v4);
+        strcpy(a.ipv6, bad[i].v6);
+        s = sw_msg_node_job_encode(&a);
+        assert_int_equal(sw_msg_node_job_decode(s, &b, &err), -1);
+        assert_int_equal(err.code, SW_EINVALID);
+        assert_non_null(strstr(err.msg, bad[i].v4[0] ? "\"ipv4\"" : "\"ipv6\""));
+        free(s);
+    }
 }
 
 static void test_result_and_usage_roundtrip(void **state)
@@ -146,6 +195,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_job_roundtrip),
         cmocka_unit_test(test_node_job_roundtrip),
+        cmocka_unit_test(test_node_job_addresses),
         cmocka_unit_test(test_result_and_usage_roundtrip),
         cmocka_unit_test(test_poison),
     };

@@ -46,6 +46,8 @@ static void job_for(struct sw_msg_node_job *job, int kind)
     job->disk_gb = 20;
     snprintf(job->hostname, sizeof job->hostname, "web-1.example.com");
     snprintf(job->os, sizeof job->os, "debian-12");
+    snprintf(job->ipv4, sizeof job->ipv4, "192.0.2.10");
+    snprintf(job->ipv6, sizeof job->ipv6, "2001:db8:5::");
 }
 
 static struct sw_engine engine_for(const char *uri)
@@ -118,17 +120,14 @@ static void validate(const char *path)
         fail_msg("virt-xml-validate %s domain failed", path);
 }
 
-/* Renders, compares with (or rewrites) the golden file, validates it. */
-static void check_golden(const char *uri, int kind, const char *hostname, const char *golden)
+/* Renders job on eng, compares with (or rewrites) the golden file,
+ * validates it. */
+static void check_golden_job(const struct sw_engine *eng, const struct sw_msg_node_job *job,
+                             const char *golden)
 {
-    struct sw_engine eng = engine_for(uri);
-    struct sw_msg_node_job job;
-    job_for(&job, kind);
-    if (hostname)
-        snprintf(job.hostname, sizeof job.hostname, "%s", hostname);
     struct sw_err err;
     sw_err_clear(&err);
-    char *xml = sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err);
+    char *xml = sw_domdef_xml(eng, sw_engine_driver_get(job->kind), job, &err);
     if (!xml)
         fail_msg("render %s: %s (%s)", golden, err.msg, err.detail);
     SW_AUTOFREE char *path = sw_asprintf("%s/%s", GOLDEN_DIR, golden);
@@ -146,6 +145,110 @@ static void check_golden(const char *uri, int kind, const char *hostname, const 
     assert_null(strstr(xml, "{{"));
     validate(path);
     free(xml);
+}
+
+static void check_golden(const char *uri, int kind, const char *hostname, const char *golden)
+{
+    struct sw_engine eng = engine_for(uri);
+    struct sw_msg_node_job job;
+    job_for(&job, kind);
+    if (hostname)
+        snprintf(job.hostname, sizeof job.hostname, "%s", hostname);
+    check_golden_job(&eng, &job, golden);
+    /* every kind's NIC: its derived MAC, the clean-traffic filter, both addresses */
+    SW_AUTOFREE char *path = sw_asprintf("%s/%s", GOLDEN_DIR, golden);
+    SW_AUTOFREE char *got = read_file(path);
+    char mac[18], want[64];
+    snprintf(want, sizeof want, "<mac address='%s'/>", sw_domdef_mac(SERVER_ID, mac));
+    assert_non_null(strstr(got, want));
+    assert_non_null(strstr(got, "<source network='default'/>"));
+    assert_non_null(strstr(got, "<filterref filter='clean-traffic'>"));
+    snprintf(want, sizeof want, "<parameter name='MAC' value='%s'/>", mac);
+    assert_non_null(strstr(got, want));
+    assert_non_null(strstr(got, "<parameter name='IP' value='192.0.2.10'/>"));
+    /* IPv6 is not a clean-traffic IP: libvirt would refuse the NIC */
+    assert_null(strstr(got, "2001:db8:5::"));
+}
+
+/* Counts needle in hay. */
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* A node on a host bridge: the bridge, and the one IPv4 address. */
+static void test_golden_bridge(void **state)
+{
+    (void)state;
+    struct sw_engine eng = engine_for("qemu:///system");
+    struct sw_engine_net net;
+    struct sw_err err;
+    assert_int_equal(sw_domdef_net_parse("bridge:br-guests", &net, &err), 0);
+    eng.net = &net;
+    struct sw_msg_node_job job;
+    job_for(&job, SW_KIND_HVM);
+    check_golden_job(&eng, &job, "hvm-qemu-bridge.xml");
+    SW_AUTOFREE char *xml = read_file(GOLDEN_DIR "/hvm-qemu-bridge.xml");
+    assert_non_null(strstr(xml, "<interface type='bridge'>"));
+    assert_non_null(strstr(xml, "<source bridge='br-guests'/>"));
+    assert_int_equal(count(xml, "<parameter name='IP'"), 1);
+}
+
+/* A server without addresses: the filter keeps the MAC, no IP line. */
+static void test_no_addresses(void **state)
+{
+    (void)state;
+    struct sw_engine eng = engine_for("test:///default");
+    struct sw_msg_node_job job;
+    job_for(&job, SW_KIND_CONTAINER);
+    job.ipv4[0] = job.ipv6[0] = '\0';
+    struct sw_err err;
+    sw_err_clear(&err);
+    SW_AUTOFREE char *xml = sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err);
+    assert_non_null(xml);
+    assert_int_equal(count(xml, "<parameter name='IP'"), 0);
+    assert_int_equal(count(xml, "<parameter name='MAC'"), 1);
+}
+
+/* The MAC: from the id alone (any case), locally administered unicast,
+ * different for another id. */
+static void test_mac(void **state)
+{
+    (void)state;
+    char a[18], b[18], c[18];
+    sw_domdef_mac(SERVER_ID, a);
+    sw_domdef_mac("5F0C6A7E-2B1D-4C3E-9A8B-7D6E5F4A3B2C", b);
+    sw_domdef_mac("5f0c6a7e-2b1d-4c3e-9a8b-7d6e5f4a3b2d", c);
+    assert_string_equal(a, b);
+    assert_string_not_equal(a, c);
+    assert_int_equal(strlen(a), 17);
+    unsigned first = (unsigned)strtoul(a, NULL, 16);
+    assert_int_equal(first & 0x03, 0x02);
+    first = (unsigned)strtoul(c, NULL, 16);
+    assert_int_equal(first & 0x03, 0x02);
+}
+
+static void test_net_parse(void **state)
+{
+    (void)state;
+    struct sw_engine_net net;
+    struct sw_err err;
+    assert_int_equal(sw_domdef_net_parse("default", &net, &err), 0);
+    assert_string_equal(net.type, "network");
+    assert_string_equal(net.source, "default");
+    assert_int_equal(sw_domdef_net_parse("bridge:br0", &net, &err), 0);
+    assert_string_equal(net.type, "bridge");
+    assert_string_equal(net.source, "br0");
+    static const char *const bad[] = {"", "bridge:", "bridge:a-name-of-16-chr", "a b",
+                                      "x'/>", "n/1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sw_err_clear(&err);
+        assert_int_equal(sw_domdef_net_parse(bad[i], &net, &err), -1);
+        assert_int_equal(err.code, SW_EINVALID);
+    }
 }
 
 static void test_golden_container_test(void **state)
@@ -245,6 +348,19 @@ static void test_render(void **state)
     assert_null(sw_domxml_render("{{a", &v, &err));
     assert_null(sw_domxml_render("{{A}}", &v, &err));
     assert_null(sw_domxml_render("{{}}", &v, &err));
+
+    /* a list: its line once per item, none dropped; one list a line */
+    static const char *const two[] = {"p", "<q>"};
+    sw_domxml_set_list(&v, "l", two, 2);
+    SW_AUTOFREE char *lines = sw_domxml_render("<a>\n <i v='{{l}}' a='{{a}}'/>\n</a>", &v, &err);
+    assert_non_null(lines);
+    assert_string_equal(lines, "<a>\n <i v='p' a='2'/>\n <i v='&lt;q&gt;' a='2'/>\n</a>");
+    sw_domxml_set_list(&v, "l", two, 0);
+    SW_AUTOFREE char *none = sw_domxml_render("<a>\n <i v='{{l}}'/>\n</a>", &v, &err);
+    assert_string_equal(none, "<a>\n</a>");
+    sw_domxml_set_list(&v, "m", two, 1);
+    assert_null(sw_domxml_render("<i v='{{l}}' w='{{m}}'/>", &v, &err));
+    assert_int_equal(err.code, SW_EINTERNAL);
     sw_domxml_vars_release(&v);
 }
 
@@ -332,6 +448,10 @@ int main(void)
         cmocka_unit_test(test_golden_hvm_qemu),
         cmocka_unit_test(test_golden_hvm_xen),
         cmocka_unit_test(test_golden_hostile_hostname),
+        cmocka_unit_test(test_golden_bridge),
+        cmocka_unit_test(test_no_addresses),
+        cmocka_unit_test(test_mac),
+        cmocka_unit_test(test_net_parse),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_load_missing),

@@ -53,6 +53,25 @@ static void test_hvm_sizes(void **state)
     assert_int_equal(m.disk_gb, 40);
     assert_string_equal(m.hostname, "web1.example.com");
     assert_string_equal(m.os, "debian-12");
+    assert_string_equal(m.ipv4, "");
+    assert_string_equal(m.ipv6, "");
+}
+
+/* Every job type carries the server's current addresses. */
+static void test_addresses(void **state)
+{
+    (void)state;
+    struct sw_job_row r = mkrow(SW_KIND_HVM, 1024, 0, 0);
+    strcpy(r.ipv4, "192.0.2.9");
+    strcpy(r.ipv6, "2001:db8:d:2::");
+    static const int types[] = {SW_JOB_CREATE, SW_JOB_REINSTALL, SW_JOB_RESIZE, SW_JOB_START};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        r.type = types[i];
+        struct sw_msg_node_job m;
+        sw_dispatch_build(&r, NODE, &m);
+        assert_string_equal(m.ipv4, "192.0.2.9");
+        assert_string_equal(m.ipv6, "2001:db8:d:2::");
+    }
 }
 
 static void test_container_and_pv_sizes(void **state)
@@ -95,6 +114,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hvm_sizes),
         cmocka_unit_test(test_container_and_pv_sizes),
+        cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
