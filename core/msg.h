@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/crypto.h"
+#include "core/seal.h"
 
 struct sw_err;
 
@@ -56,9 +57,14 @@ struct sw_msg_node_job {
     char hostname[254];
     char os[64]; /* template os, e.g. "debian-12" */
     /* reset_password only: the new root password as a crypt(3) hash
-     * ("$6$..."), never the password itself; the engine hands it to the
-     * guest agent as an encrypted password. Empty for other jobs. */
-    char password_hash[128];
+     * ("$6$..."), never the password itself, sealed to the node's public
+     * key (core/seal.h, base64): on the wire as "password_hash_sealed".
+     * Empty for other jobs. */
+    char password_hash_sealed[SW_SEAL_B64_MAX];
+    /* The engine's side only, never encoded or decoded: the hash it opened
+     * from password_hash_sealed (engines/job.c), handed to the guest agent
+     * as an encrypted password and wiped after the job. */
+    char password_hash[SW_SEAL_PLAIN_MAX];
 };
 
 /* The engine's answer to one node job. */

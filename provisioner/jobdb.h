@@ -10,6 +10,7 @@
 
 #include "core/msg.h"
 #include "core/resource.h"
+#include "core/seal.h"
 
 struct sw_db;
 struct sw_err;
@@ -39,6 +40,10 @@ struct sw_job_row {
     bool has_template;
     /* reset_password: jobs.params.password_hash (a crypt(3) hash); "" else */
     char password_hash[128];
+    /* The public key (base64) of the job's node (jobs.node_id, else the
+     * server's), to which dispatch seals the job's secrets; "" when the
+     * node has none (enrolled before keys, or inserted by hand). */
+    char node_public_key[SW_SEAL_KEY_B64 + 1];
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE
