@@ -262,6 +262,10 @@ static void *consumer_main(void *arg)
         .min_idle_ms = e->claim_idle_ms,
         .handle = on_entry,
         .ctx = e,
+        /* The node's stream has one reader, this group: an entry it has
+         * answered (result published) and acked is deleted, so old jobs
+         * and their sealed secrets do not sit in the stream. */
+        .delete_done = true,
     };
     const struct sw_worker w = {
         .name = "engine",

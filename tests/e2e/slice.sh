@@ -161,6 +161,10 @@ sw_t_check "and fails clearly where the guest has no agent" sw_t_wait "password"
 sw_t_eq "as unsupported: the engine opened the sealed hash and reached its driver" \
     unsupported "$(j .error.code)"
 sw_t_eq "no crypt(3) hash in the engine's log" 0 "$(grep -c '\$6\$' "$SW_T_DIR/engine-ct-hvm.log")"
+entry_gone() { [ "$(sw_t_redis XRANGE "node:${NODE[ct-hvm]}" - + | grep -c "$RJOB")" = 0 ]; }
+sw_t_check "the job's entry is deleted from its node's stream once answered" \
+    sw_t_wait "entry deleted" 10 entry_gone
+sw_t_eq "the node's stream keeps no answered job" 0 "$(sw_t_redis XLEN "node:${NODE[ct-hvm]}")"
 api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
 sw_t_eq "the server keeps running" running "$(j .state)"
 
