@@ -39,6 +39,9 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_HTTP_MAX_PER_IP", "512", "panel",
      "client connections from one address at once; more are refused; 0: no limit"},
     {"SLIPWAY_NODE_ID", NULL, "engine", "id of the node this engine serves; required"},
+    {"SLIPWAY_NODE_SECRET_KEY", NULL, "engine",
+     "the node's X25519 secret key, base64, from its enrolment or rekey; opens the secrets "
+     "sealed in its jobs (without it, such jobs fail)"},
     {"SLIPWAY_USAGE_INTERVAL", "60", "engine", "seconds between usage samples"},
     {"SLIPWAY_HEARTBEAT_INTERVAL", "5", "engine", "seconds between node heartbeats"},
     {"SLIPWAY_RECONCILE_INTERVAL", "300", "engine",

@@ -10,6 +10,36 @@
 #include <time.h>
 #include <sodium.h>
 
+/* Appends key='value' to *out (owned), quoting ' and \ as libpq wants. */
+static void conninfo_append(char **out, const char *key, const char *val)
+{
+    size_t n = strlen(val);
+    char *q = sw_malloc(2 * n + 1), *p = q;
+    for (size_t i = 0; i < n; i++) {
+        if (val[i] == '\'' || val[i] == '\\')
+            *p++ = '\\';
+        *p++ = val[i];
+    }
+    *p = '\0';
+    char *next = sw_asprintf("%s%s%s='%s'", *out ? *out : "", *out ? " " : "", key, q);
+    free(q);
+    free(*out);
+    *out = next;
+}
+
+char *sw_db_url_without_password(const char *url)
+{
+    PQconninfoOption *opts = PQconninfoParse(url, NULL);
+    if (!opts)
+        return NULL;
+    char *out = NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (o->val && o->val[0] && strcmp(o->keyword, "password") != 0)
+            conninfo_append(&out, o->keyword, o->val);
+    PQconninfoFree(opts);
+    return out ? out : sw_strdup("");
+}
+
 /* A pool connection prepares each distinct statement text once per session
  * and then only binds and executes it: parsing and planning were most of
  * PostgreSQL's work for the panel's short queries (bench/api.sh). Open

@@ -23,6 +23,11 @@ struct sw_db_pool;
     (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)), \
         (const char *const[]) { __VA_ARGS__ }
 
+/* The connection string url without its password, as key='value' pairs
+ * (for another host's configuration: the engine's, shown at enrolment).
+ * Returns owned (free()), or NULL when libpq cannot parse url. */
+char *sw_db_url_without_password(const char *url);
+
 /* Returns an owned connection; free with sw_db_free(). */
 struct sw_db *sw_db_connect(const char *url, struct sw_err *err);
 void sw_db_free(struct sw_db *db);

@@ -140,7 +140,7 @@ static const struct sw_jfield node_job_fields[] = {
     {"ram_mb", SW_JT_INT, true},      {"max_ram_mb", SW_JT_INT, true},
     {"swap_mb", SW_JT_INT, true},     {"disk_gb", SW_JT_INT, true},
     {"hostname", SW_JT_STRING, true}, {"os", SW_JT_STRING, true},
-    {"password_hash", SW_JT_STRING, false},
+    {"password_hash_sealed", SW_JT_STRING, false},
     {"ipv4", SW_JT_STRING, false},    {"ipv6", SW_JT_STRING, false},
     {NULL, 0, false},
 };
@@ -154,8 +154,8 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
         (json_int_t)m->ram_mb, "max_ram_mb", (json_int_t)m->max_ram_mb, "swap_mb",
         (json_int_t)m->swap_mb, "disk_gb", (json_int_t)m->disk_gb, "hostname", m->hostname,
         "os", m->os);
-    if (m->password_hash[0])
-        json_object_set_new(o, "password_hash", json_string(m->password_hash));
+    if (m->password_hash_sealed[0])
+        json_object_set_new(o, "password_hash_sealed", json_string(m->password_hash_sealed));
     if (m->ipv4[0])
         json_object_set_new(o, "ipv4", json_string(m->ipv4));
     if (m->ipv6[0])
@@ -169,6 +169,7 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
     if (!o)
         return -1;
     int rc = -1;
+    m->password_hash[0] = '\0'; /* only ever opened by the engine */
     if (get_uuid(o, "job_id", m->job_id, err) < 0 ||
         get_uuid(o, "server_id", m->server_id, err) < 0 ||
         get_uuid(o, "node_id", m->node_id, err) < 0 ||
@@ -180,7 +181,8 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         get_count(o, "disk_gb", &m->disk_gb, err) < 0 ||
         get_str(o, "hostname", m->hostname, sizeof m->hostname, err) < 0 ||
         get_str(o, "os", m->os, sizeof m->os, err) < 0 ||
-        get_str(o, "password_hash", m->password_hash, sizeof m->password_hash, err) < 0 ||
+        get_str(o, "password_hash_sealed", m->password_hash_sealed,
+                sizeof m->password_hash_sealed, err) < 0 ||
         get_addr(o, "ipv4", AF_INET, m->ipv4, err) < 0 ||
         get_addr(o, "ipv6", AF_INET6, m->ipv6, err) < 0)
         goto out;

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/crypto.h"
+#include "core/seal.h"
 
 struct sw_err;
 
@@ -59,9 +60,14 @@ struct sw_msg_node_job {
     char hostname[254];
     char os[64]; /* template os, e.g. "debian-12" */
     /* reset_password only: the new root password as a crypt(3) hash
-     * ("$6$..."), never the password itself; the engine hands it to the
-     * guest agent as an encrypted password. Empty for other jobs. */
-    char password_hash[128];
+     * ("$6$..."), never the password itself, sealed to the node's public
+     * key (core/seal.h, base64): on the wire as "password_hash_sealed".
+     * Empty for other jobs. */
+    char password_hash_sealed[SW_SEAL_B64_MAX];
+    /* The engine's side only, never encoded or decoded: the hash it opened
+     * from password_hash_sealed (engines/job.c), handed to the guest agent
+     * as an encrypted password and wiped after the job. */
+    char password_hash[SW_SEAL_PLAIN_MAX];
     /* The server's IPAM addresses as they are when the job is dispatched
      * (create, reinstall and every other job: the current record), each a
      * valid address in text form, "" when it has none of that family: the

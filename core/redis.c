@@ -224,22 +224,37 @@ int sw_stream_ack(struct sw_redis *r, const char *stream, const char *group, con
     return 0;
 }
 
-int sw_stream_ack_many(struct sw_redis *r, const char *stream, const char *group,
-                       const char *const *ids, size_t n, struct sw_err *err)
+/* verb key [group] id...: one command for n ids (n may be 0: none sent). */
+static int ids_cmd(struct sw_redis *r, const char *verb, const char *stream, const char *group,
+                   const char *const *ids, size_t n, struct sw_err *err)
 {
     if (n == 0)
         return 0;
     const char **argv = sw_calloc(n + 3, sizeof *argv);
-    argv[0] = "XACK";
-    argv[1] = stream;
-    argv[2] = group;
-    memcpy(argv + 3, ids, n * sizeof *ids);
-    redisReply *rep = cmd(r, (int)(n + 3), argv, err);
+    size_t k = 0;
+    argv[k++] = verb;
+    argv[k++] = stream;
+    if (group)
+        argv[k++] = group;
+    memcpy(argv + k, ids, n * sizeof *ids);
+    redisReply *rep = cmd(r, (int)(n + k), argv, err);
     free(argv);
     if (!rep)
         return -1;
     freeReplyObject(rep);
     return 0;
+}
+
+int sw_stream_ack_many(struct sw_redis *r, const char *stream, const char *group,
+                       const char *const *ids, size_t n, struct sw_err *err)
+{
+    return ids_cmd(r, "XACK", stream, group, ids, n, err);
+}
+
+int sw_stream_del_many(struct sw_redis *r, const char *stream, const char *const *ids, size_t n,
+                       struct sw_err *err)
+{
+    return ids_cmd(r, "XDEL", stream, NULL, ids, n, err);
 }
 
 long long sw_redis_incr(struct sw_redis *r, const char *key, long ttl_s, struct sw_err *err)
@@ -430,6 +445,16 @@ int sw_consumer_setup(struct sw_redis *r, struct sw_consumer *c, struct sw_err *
     return sw_stream_group_create(r, c->stream, c->group, err);
 }
 
+/* XACKs n entries the group is done with, and XDELs them when the
+ * consumer asks (delete_done). */
+static int settle(struct sw_redis *r, const struct sw_consumer *c, const char *const *ids, size_t n,
+                  struct sw_err *err)
+{
+    if (sw_stream_ack_many(r, c->stream, c->group, ids, n, err) < 0)
+        return -1;
+    return c->delete_done ? sw_stream_del_many(r, c->stream, ids, n, err) : 0;
+}
+
 static int dead_letter(struct sw_redis *r, struct sw_consumer *c,
                        const struct sw_stream_entry *e, const char *why, struct sw_err *err)
 {
@@ -444,7 +469,8 @@ static int dead_letter(struct sw_redis *r, struct sw_consumer *c,
     char q[600];
     sw_warn("stream.dead_letter", "stream=%s id=%s deliveries=%ld why=%s", c->stream, e->id,
             e->deliveries, sw_log_quote(q, sizeof q, why));
-    return sw_stream_ack(r, c->stream, c->group, e->id, err);
+    const char *id = e->id;
+    return settle(r, c, &id, 1, err);
 }
 
 /* The batch handler's way: one call, one XACK for the done ones. */
@@ -483,7 +509,7 @@ static int handle_batch_at_once(struct sw_redis *r, struct sw_consumer *c,
         if (retry < n) /* once per batch: an outage fails them all alike */
             sw_log_err(SW_LOG_WARN, "stream.retry_later", &errs[retry]);
         if (rc == 0)
-            rc = sw_stream_ack_many(r, c->stream, c->group, done, ndone, err);
+            rc = settle(r, c, done, ndone, err);
     }
     free(v);
     free(done);
@@ -512,7 +538,8 @@ static int handle_batch(struct sw_redis *r, struct sw_consumer *c, struct sw_str
         enum sw_msg_outcome res = c->handle(c->ctx, e, &herr);
         handled++;
         if (res == SW_MSG_DONE) {
-            if (sw_stream_ack(r, c->stream, c->group, e->id, err) < 0)
+            const char *id = e->id;
+            if (settle(r, c, &id, 1, err) < 0)
                 return -1;
         } else if (res == SW_MSG_POISON) {
             if (dead_letter(r, c, e, herr.msg[0] ? herr.msg : "poison message", err) < 0)

@@ -44,6 +44,9 @@ int sw_stream_ack(struct sw_redis *r, const char *stream, const char *group, con
 /* XACK of n ids in one command (n may be 0: nothing is sent). */
 int sw_stream_ack_many(struct sw_redis *r, const char *stream, const char *group,
                        const char *const *ids, size_t n, struct sw_err *err);
+/* XDEL of n ids in one command (n may be 0: nothing is sent). */
+int sw_stream_del_many(struct sw_redis *r, const char *stream, const char *const *ids, size_t n,
+                       struct sw_err *err);
 /* INCR key, and on the first increment EXPIRE it after ttl_s; returns the
  * new count or -1. For fixed-window rate limits. */
 long long sw_redis_incr(struct sw_redis *r, const char *key, long ttl_s, struct sw_err *err);
@@ -107,6 +110,12 @@ struct sw_consumer {
      * too many deliveries (not for poison), so the owner can give up on
      * what it stood for. Best effort: nothing retries it. */
     void (*on_dead)(void *ctx, const struct sw_stream_entry *e, const char *why);
+    /* When true, an entry is deleted (XDEL) right after its XACK (done,
+     * poison or dead-lettered), so the stream keeps only entries still to
+     * handle. For streams with one group whose entries hold what should
+     * not linger (a node's jobs: sealed secrets). A pending entry (RETRY)
+     * stays. */
+    bool delete_done;
     /* Internal: when the last XAUTOCLAIM ran (monotonic ms). */
     long long last_claim_ms;
 };

@@ -31,9 +31,11 @@
 #include "core/log.h"
 #include "core/msg.h"
 #include "core/redis.h"
+#include "core/seal.h"
 #include "core/worker.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -62,6 +64,8 @@ struct engine {
     long balloon_interval_s;
     const char *balloon_source;
     const char *domains_file; /* NULL: not written */
+    unsigned char secret_key[SW_SEAL_KEY_BYTES]; /* when has_secret_key; wiped at exit */
+    bool has_secret_key;
 
     /* the node */
     char *uri;
@@ -98,6 +102,19 @@ static const struct num_key {
     {"SLIPWAY_BALLOON_INTERVAL", 1, 3600, offsetof(struct engine, balloon_interval_s)},
 };
 
+/* The node's secret key (optional: without it, jobs carrying a sealed
+ * secret fail). A bad value is a configuration error that never shows it. */
+static int load_secret_key(struct engine *e, struct sw_err *err)
+{
+    const char *v = sw_conf_get("SLIPWAY_NODE_SECRET_KEY");
+    if (!v || !v[0])
+        return 0;
+    if (sw_seal_key_parse(v, "SLIPWAY_NODE_SECRET_KEY", e->secret_key, err) < 0)
+        return -1;
+    e->has_secret_key = true;
+    return 0;
+}
+
 static int load_config(struct engine *e, struct sw_err *err)
 {
     const char *node = sw_conf_require("SLIPWAY_NODE_ID", err);
@@ -124,6 +141,8 @@ static int load_config(struct engine *e, struct sw_err *err)
     e->domains_file = sw_conf_get("SLIPWAY_DOMAINS_FILE");
     if (e->domains_file && !e->domains_file[0])
         e->domains_file = NULL;
+    if (load_secret_key(e, err) < 0)
+        return -1;
     SW_AUTOFREE char *consumer = sw_conf_consumer_name();
     snprintf(e->consumer, sizeof e->consumer, "%s", consumer);
     return 0;
@@ -248,6 +267,10 @@ static void *consumer_main(void *arg)
         .min_idle_ms = e->claim_idle_ms,
         .handle = on_entry,
         .ctx = e,
+        /* The node's stream has one reader, this group: an entry it has
+         * answered (result published) and acked is deleted, so old jobs
+         * and their sealed secrets do not sit in the stream. */
+        .delete_done = true,
     };
     const struct sw_worker w = {
         .name = "engine",
@@ -590,6 +613,7 @@ static int run(struct engine *e)
     e->eng.templates_dir = e->templates_dir;
     e->eng.net = &e->net;
     e->eng.node_id = e->node_id;
+    e->eng.secret_key = e->has_secret_key ? e->secret_key : NULL;
     e->nodedb = sw_nodedb_new(e->db_url, e->node_id);
     e->eng.admit = sw_nodedb_admit;
     e->eng.admit_ctx = e->nodedb;
@@ -598,9 +622,10 @@ static int run(struct engine *e)
     char q[600];
     sw_info("engine.started",
             "node=%s uri=%s hypervisor=%s domain_type=%s kinds=0x%x stream=%s consumer=%s "
-            "usage_interval_s=%ld heartbeat_interval_s=%ld",
+            "usage_interval_s=%ld heartbeat_interval_s=%ld secret_key=%s",
             e->node_id, sw_log_quote(q, sizeof q, e->uri), hv->name, e->eng.domain_type,
-            e->eng.kinds, e->stream, e->consumer, e->usage_interval_s, e->heartbeat_interval_s);
+            e->eng.kinds, e->stream, e->consumer, e->usage_interval_s, e->heartbeat_interval_s,
+            e->has_secret_key ? "set" : "none");
 
     struct sw_stats_source src;
     if (sw_stats_open(e->balloon_source, e->conn, &src, &err) < 0) {
@@ -675,6 +700,7 @@ int main(int argc, char **argv)
 
     int rc = run(&e);
 
+    sodium_memzero(e.secret_key, sizeof e.secret_key);
     sw_usage_free(e.usage);
     sw_nodedb_free(e.nodedb);
     sw_db_free(e.db);

@@ -6,6 +6,9 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/redis.h"
+#include "core/seal.h"
+
+#include <sodium.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +25,40 @@ static void seed_usage(struct sw_engine *eng, struct sw_usage *usage, const char
     if (sw_usage_read_domain(dom, &r, NULL) == 0)
         sw_usage_booted(usage, &r, (int64_t)time(NULL));
     virDomainFree(dom);
+}
+
+/* Opens the job's sealed secrets with the node's secret key into their
+ * plain fields. -1 with err (invalid, not retryable, never the value) when
+ * the node has no key, or the value was sealed to another key or altered. */
+static int open_secrets(const struct sw_engine *eng, struct sw_msg_node_job *job,
+                        struct sw_err *err)
+{
+    if (!job->password_hash_sealed[0])
+        return 0;
+    if (!eng->secret_key) {
+        SW_ERR(err, SW_EINVALID,
+               "could not open the job's sealed password: this node's engine has no "
+               "SLIPWAY_NODE_SECRET_KEY");
+        return -1;
+    }
+    if (sw_seal_open(eng->secret_key, job->password_hash_sealed, job->password_hash,
+                     sizeof job->password_hash, err) < 0) {
+        sw_err_detail(err, "rekey the node or give its engine the key from its enrolment");
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens the job's secrets and runs it; the opened secrets are wiped. */
+static int run_job(struct sw_engine *eng, struct sw_msg_node_job *job,
+                   struct sw_engine_outcome *out, struct sw_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = open_secrets(eng, job, err);
+    if (rc == 0)
+        rc = sw_engine_run(eng, job, out, err);
+    sodium_memzero(job->password_hash, sizeof job->password_hash);
+    return rc;
 }
 
 int sw_engine_job_handle(struct sw_engine *eng, struct sw_usage *usage, const char *payload,
@@ -42,7 +79,7 @@ int sw_engine_job_handle(struct sw_engine *eng, struct sw_usage *usage, const ch
     struct sw_engine_outcome out;
     struct sw_err operr;
     sw_err_clear(&operr);
-    int rc = sw_engine_run(eng, &job, &out, &operr);
+    int rc = run_job(eng, &job, &out, &operr);
     long long ms = sw_now_ms() - t0;
 
     memset(res, 0, sizeof *res);

@@ -70,6 +70,10 @@ struct sw_engine {
     const char *state_dir;          /* borrowed; NULL: SW_ENGINE_STATE_DIR */
     const struct sw_engine_net *net; /* borrowed; NULL: the libvirt network "default" */
     const char *node_id;            /* borrowed */
+    /* The node's X25519 secret key (SW_SEAL_KEY_BYTES, borrowed), which
+     * opens the secrets sealed in its jobs (job.c); NULL: none configured,
+     * and a job carrying a secret fails. */
+    const unsigned char *secret_key;
     unsigned kinds;                 /* bit (1u << kind) per kind the node hosts; 0: all */
     int stop_timeout_ms;            /* 0: SW_ENGINE_STOP_TIMEOUT_MS */
     /* The ledger re-check before anything is defined (create of an absent

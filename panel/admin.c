@@ -10,6 +10,8 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/resource.h"
+#include "core/seal.h"
+#include "core/conf.h"
 #include "panel/admin.h"
 #include "panel/admin_util.h"
 #include "panel/data_catalog.h"
@@ -19,6 +21,7 @@
 #include "panel/handlers.h"
 
 #include <arpa/inet.h>
+#include <sodium.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +207,35 @@ int sw_node_create_check(const json_t *body, struct sw_node_row *out, struct sw_
     return 0;
 }
 
+/* What the engine of node id needs in its environment (its secret key sk,
+ * base64), shown once: the panel's own Redis and database (without the
+ * password: the operator gives that host its own credentials). New ref. */
+static json_t *engine_config(const char *id, const char *sk)
+{
+    char *db = sw_db_url_without_password(sw_conf_get("SLIPWAY_DATABASE_URL"));
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s?}", "SLIPWAY_NODE_ID", id,
+                          "SLIPWAY_NODE_SECRET_KEY", sk, "SLIPWAY_REDIS_URL",
+                          sw_conf_get("SLIPWAY_REDIS_URL"), "SLIPWAY_DATABASE_URL", db);
+    free(db);
+    return c;
+}
+
+/* Answers node (stolen) with status and the engine's configuration for the
+ * new secret key sk, which is wiped; an Idempotency-Key keeps the answer
+ * without it (secret_field). node NULL: -1 (err set). */
+static int answer_with_key(struct sw_resp *resp, int status, json_t *node, const char *id,
+                           char sk[SW_SEAL_KEY_B64 + 1])
+{
+    if (!node) {
+        sodium_memzero(sk, SW_SEAL_KEY_B64 + 1);
+        return -1;
+    }
+    json_object_set_new(node, "engine_config", engine_config(id, sk));
+    sodium_memzero(sk, SW_SEAL_KEY_B64 + 1);
+    resp->secret_field = "engine_config"; /* never kept by an Idempotency-Key */
+    return sw_api_reply(resp, status, node);
+}
+
 SW_HANDLER(sw_h_admin_nodes_create)
 {
     json_t *b = sw_api_body(req, node_fields, err);
@@ -216,12 +248,27 @@ SW_HANDLER(sw_h_admin_nodes_create)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    rc = created(resp, sw_data_nodes_insert(req->db, id, name, location, &row, err));
+    char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
+    sw_seal_keypair(pk, sk);
+    rc = answer_with_key(resp, 201,
+                         sw_data_nodes_insert(req->db, id, name, location, &row, pk, err), id, sk);
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a node named \"%s\" exists", name);
 out:
     json_decref(b);
     return rc;
+}
+
+/* A new keypair for a node (enrolled before nodes had keys, or whose
+ * secret key is lost or exposed): jobs sealed to the old key fail on it. */
+SW_HANDLER(sw_h_admin_node_rekey)
+{
+    const char *id = sw_api_param_uuid(req, 0, "node", err);
+    if (!id || sw_api_no_body(req, err) < 0)
+        return -1;
+    char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
+    sw_seal_keypair(pk, sk);
+    return answer_with_key(resp, 200, sw_data_nodes_set_key(req->db, id, pk, err), id, sk);
 }
 
 SW_HANDLER(sw_h_admin_node_get)
@@ -565,6 +612,8 @@ const struct sw_route sw_routes_admin[] = {
     {"GET", "/v1/admin/nodes/{id}", OP, SW_OWN_OPERATOR, sw_h_admin_node_get, "one node", 0},
     {"PATCH", "/v1/admin/nodes/{id}", OP, SW_OWN_OPERATOR, sw_h_admin_node_patch,
      "change a node's inventory, ratios or state (refused when its allocations would not fit)", 0},
+    {"POST", "/v1/admin/nodes/{id}/rekey", OP, SW_OWN_OPERATOR, sw_h_admin_node_rekey,
+     "a new keypair for the node; its secret key and engine configuration shown once", 0},
     {"GET", "/v1/admin/nodes/{id}/capacity", OP, SW_OWN_OPERATOR, sw_h_admin_node_capacity,
      "a node's capacity per resource class", 0},
     {"GET", "/v1/admin/ip-pools", OP, SW_OWN_NONE, sw_h_admin_pools_list,

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/redis.h"
 #include "core/resource.h"
+#include "core/seal.h"
 #include "provisioner/dispatch.h"
 #include "provisioner/jobdb.h"
 
@@ -13,8 +14,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
-                       struct sw_msg_node_job *out)
+/* Seals the job's secrets to its node's public key: the message carries
+ * only what that node's secret key opens. */
+static int seal_secrets(const struct sw_job_row *row, struct sw_msg_node_job *out,
+                        struct sw_err *err)
+{
+    if (!row->password_hash[0])
+        return 0;
+    if (!row->node_public_key[0]) {
+        SW_ERR(err, SW_EINVALID, "%s", SW_DISPATCH_NO_KEY);
+        return -1;
+    }
+    return sw_seal(row->node_public_key, row->password_hash, out->password_hash_sealed, err);
+}
+
+int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
+                      struct sw_msg_node_job *out, struct sw_err *err)
 {
     /* A resize sends the new plan's sizes (its difference is claimed). */
     const struct sw_plan_size *plan =
@@ -38,8 +53,7 @@ void sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
      * resize, a restore) holds the guest to the addresses it has now. */
     memcpy(out->ipv4, row->ipv4, sizeof out->ipv4);
     memcpy(out->ipv6, row->ipv6, sizeof out->ipv6);
-    if (row->type == SW_JOB_RESET_PASSWORD)
-        memcpy(out->password_hash, row->password_hash, sizeof out->password_hash);
+    return row->type == SW_JOB_RESET_PASSWORD ? seal_secrets(row, out, err) : 0;
 }
 
 int sw_dispatch_send(struct sw_redis *r, const struct sw_job_row *row, const char *node_id,
@@ -47,7 +61,8 @@ int sw_dispatch_send(struct sw_redis *r, const struct sw_job_row *row, const cha
 {
     struct sw_msg_node_job m;
     char stream[64];
-    sw_dispatch_build(row, node_id, &m);
+    if (sw_dispatch_build(row, node_id, &m, err) < 0)
+        return -1;
     char *payload = sw_msg_node_job_encode(&m);
     char *id = sw_stream_add(r, sw_msg_node_stream(node_id, stream), payload, err);
     free(payload);

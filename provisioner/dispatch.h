@@ -11,10 +11,18 @@ struct sw_err;
 struct sw_job_row;
 struct sw_redis;
 
+/* Why a job with a secret cannot go to a node without a public key. */
+#define SW_DISPATCH_NO_KEY                                                                         \
+    "the server's node has no key to seal the password to; an operator must rekey the node "      \
+    "(POST /v1/admin/nodes/{id}/rekey) and give its engine the new SLIPWAY_NODE_SECRET_KEY"
+
 /* Fills out for row on node_id: sizes from sw_plan_demand() (ram_mb is the
- * guarantee, max_ram_mb the burst ceiling), os from the template. Pure. */
-void sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
-                       struct sw_msg_node_job *out);
+ * guarantee, max_ram_mb the burst ceiling), os from the template, and the
+ * job's secrets (reset_password's hash) sealed to row->node_public_key, so
+ * the message never holds them in the clear. Pure. -1 with err
+ * (SW_EINVALID, not retryable) when the node has no or a bad public key. */
+int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
+                      struct sw_msg_node_job *out, struct sw_err *err);
 
 /* Builds and XADDs the node job to "node:<node_id>". */
 int sw_dispatch_send(struct sw_redis *r, const struct sw_job_row *row, const char *node_id,

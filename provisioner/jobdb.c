@@ -24,7 +24,8 @@
     "       coalesce(nt.os, t.os), coalesce(nt.kind, t.kind),"                                     \
     "       np.id, np.kind, np.vcpus, np.ram_mb, np.burst_ram_mb, np.swap_mb, np.disk_gb,"         \
     "       nt.id IS NOT NULL, j.params->>'password_hash',"                                        \
-    "       host(s.ipv4), host(s.ipv6)"                                                            \
+    "       host(s.ipv4), host(s.ipv6),"                                                           \
+    "       (SELECT n.public_key FROM nodes n WHERE n.id = coalesce(j.node_id, s.node_id))"        \
     "  FROM jobs j"                                                                                \
     "  JOIN servers s ON s.id = j.server_id"                                                       \
     "  JOIN plans p ON p.id = s.plan_id"                                                           \
@@ -77,7 +78,7 @@ static const struct str_col str_cols[] = {
     STR_COL(0, job_id),      STR_COL(1, server_id),   STR_COL(5, job_node_id),
     STR_COL(7, srv_node_id), STR_COL(8, location_id), STR_COL(9, hostname),
     STR_COL(16, os),         STR_COL(18, target_plan_id), STR_COL(26, password_hash),
-    STR_COL(27, ipv4),       STR_COL(28, ipv6),
+    STR_COL(27, ipv4),       STR_COL(28, ipv6),       STR_COL(29, node_public_key),
 };
 
 int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job_row *row,

@@ -10,6 +10,7 @@
 
 #include "core/msg.h"
 #include "core/resource.h"
+#include "core/seal.h"
 
 struct sw_db;
 struct sw_err;
@@ -42,6 +43,10 @@ struct sw_job_row {
     /* the server's addresses: host(servers.ipv4), host(servers.ipv6); "" for none */
     char ipv4[SW_MSG_ADDR_LEN];
     char ipv6[SW_MSG_ADDR_LEN];
+    /* The public key (base64) of the job's node (jobs.node_id, else the
+     * server's), to which dispatch seals the job's secrets; "" when the
+     * node has none (enrolled before keys, or inserted by hand). */
+    char node_public_key[SW_SEAL_KEY_B64 + 1];
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE

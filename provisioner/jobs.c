@@ -169,7 +169,9 @@ static const char *start_lacks(const struct sw_job_row *row)
             return "the template does not match the server's plan kind";
         return NULL;
     case SW_JOB_RESET_PASSWORD:
-        return row->password_hash[0] ? NULL : "the job carries no password";
+        if (!row->password_hash[0])
+            return "the job carries no password";
+        return row->node_public_key[0] ? NULL : SW_DISPATCH_NO_KEY;
     default:
         return NULL;
     }

@@ -28,7 +28,9 @@ for spec in "ct-hvm:8:16384:[\"container\",\"hvm\"]" "pv:4:8192:[\"pv\"]"; do
     api POST /v1/admin/nodes "$OP" "{\"name\":\"$name\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$SW_T_DIR/$name.xml\",\"kinds\":$kinds,\"cpus\":$cpus,\"ram_mb\":$ram,\"disk_gb\":500}"
     sw_t_eq "operator registers node $name" 201 "$SW_STATUS"
     NODE[$name]=$(j .id)
-    sw_t_daemon "engine-$name" env SLIPWAY_NODE_ID="${NODE[$name]}" SLIPWAY_USAGE_INTERVAL=1 \
+    # the engine's configuration the enrolment answered, its secret key included
+    sw_t_daemon "engine-$name" env SLIPWAY_NODE_ID="$(j .engine_config.SLIPWAY_NODE_ID)" \
+        SLIPWAY_NODE_SECRET_KEY="$(j .engine_config.SLIPWAY_NODE_SECRET_KEY)" SLIPWAY_USAGE_INTERVAL=1 \
         SLIPWAY_HEARTBEAT_INTERVAL=1 slipway-engine
 done
 
@@ -156,7 +158,13 @@ api POST "/v1/servers/${SRV[hvm]}/actions" "$ALICE" '{"type":"reset_password"}'
 RJOB=$(j .job.id)
 sw_t_check "reset_password answers a password" test "$(j .password | wc -c)" -gt 16
 sw_t_check "and fails clearly where the guest has no agent" sw_t_wait "password" 30 job_state "$RJOB" failed
-sw_t_eq "as unsupported" unsupported "$(j .error.code)"
+sw_t_eq "as unsupported: the engine opened the sealed hash and reached its driver" \
+    unsupported "$(j .error.code)"
+sw_t_eq "no crypt(3) hash in the engine's log" 0 "$(grep -c '\$6\$' "$SW_T_DIR/engine-ct-hvm.log")"
+entry_gone() { [ "$(sw_t_redis XRANGE "node:${NODE[ct-hvm]}" - + | grep -c "$RJOB")" = 0 ]; }
+sw_t_check "the job's entry is deleted from its node's stream once answered" \
+    sw_t_wait "entry deleted" 10 entry_gone
+sw_t_eq "the node's stream keeps no answered job" 0 "$(sw_t_redis XLEN "node:${NODE[ct-hvm]}")"
 api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
 sw_t_eq "the server keeps running" running "$(j .state)"
 

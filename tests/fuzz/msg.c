@@ -44,7 +44,7 @@ static void node_job(const char *s)
                    m.swap_mb == m2.swap_mb && m.disk_gb == m2.disk_gb);
     SAME_STR(m.hostname, m2.hostname);
     SAME_STR(m.os, m2.os);
-    SAME_STR(m.password_hash, m2.password_hash);
+    SAME_STR(m.password_hash_sealed, m2.password_hash_sealed);
 }
 
 static void result(const char *s)

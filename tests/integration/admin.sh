@@ -403,6 +403,28 @@ first=$SW_BODY
 idem k-plan "$(plan idem-1 hvm 512)" /v1/admin/plans
 sw_t_eq "an operator POST replays under its Idempotency-Key" "$first" "$SW_BODY"
 sw_t_eq "one plan made" 1 "$(psql_ "select count(*) from plans where name = 'idem-1'")"
+# ---- node keys: the secret key answered once, kept nowhere; rekey ----
+N3_BODY="{\"name\":\"n3\",\"location_id\":\"$LOC\",\"engine_uri\":\"test:///default\",\"kinds\":[\"hvm\"],\"cpus\":2,\"ram_mb\":2048,\"disk_gb\":10}"
+idem k-node "$N3_BODY" /v1/admin/nodes
+N3=$(j .id) N3_SK=$(j .engine_config.SLIPWAY_NODE_SECRET_KEY) N3_PK=$(j .public_key)
+sw_t_eq "enrolment answers the engine's configuration" "201 $N3 44 44" \
+    "$SW_STATUS $(j .engine_config.SLIPWAY_NODE_ID) ${#N3_SK} ${#N3_PK}"
+sw_t_check "the engine's configuration names Redis and the database" \
+    test "$(j '.engine_config | has("SLIPWAY_REDIS_URL") and has("SLIPWAY_DATABASE_URL")')" = true
+sw_t_check "without the database password" test "$(j '.engine_config.SLIPWAY_DATABASE_URL | test("password")')" = false
+sw_t_eq "the public key is stored" "$N3_PK" "$(psql_ "select public_key from nodes where id = '$N3'")"
+idem k-node "$N3_BODY" /v1/admin/nodes
+sw_t_eq "a replay answers the node without its secret key" "201 $N3 null" \
+    "$SW_STATUS $(j .id) $(j .engine_config)"
+sw_t_eq "the secret key is stored nowhere" 0 "$(psql_ "select count(*) from idempotency_keys where response like '%' || '$N3_SK' || '%'")"
+st "rekey a node" 200 POST "/v1/admin/nodes/$N3/rekey" "$OP"
+sw_t_check "a new keypair" test "$(j .public_key)" != "$N3_PK" -a "$(j .engine_config.SLIPWAY_NODE_SECRET_KEY)" != "$N3_SK"
+sw_t_eq "the new public key is stored" "$(j .public_key)" "$(psql_ "select public_key from nodes where id = '$N3'")"
+psql_ "update nodes set public_key = null where id = '$NODE2'" >/dev/null
+st "rekey a node enrolled without a key" 200 POST "/v1/admin/nodes/$NODE2/rekey" "$OP"
+sw_t_eq "it has a key now" 44 "$(psql_ "select length(public_key) from nodes where id = '$NODE2'")"
+bad "rekey takes no body" x POST "/v1/admin/nodes/$N3/rekey" "$OP" '{"x":1}'
+st "rekey an unknown node is 404" 404 POST "/v1/admin/nodes/$NOBODY/rekey" "$OP"
 # ---- what billing rates by: bandwidth price per plan, tax rate per account ----
 api POST /v1/admin/plans "$OP" '{"name":"bw","kind":"hvm","vcpus":1,"ram_mb":512,"disk_gb":10,"bandwidth_gb":100,"price_hourly":{"amount":1,"currency":"EUR"},"price_monthly":{"amount":300,"currency":"EUR"},"price_bandwidth_gb":{"amount":2,"currency":"EUR"}}'
 sw_t_eq "a plan takes a price per GB past its bandwidth" "201 2 EUR" "$SW_STATUS $(j .price_bandwidth_gb.amount) $(j .price_bandwidth_gb.currency)"

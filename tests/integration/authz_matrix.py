@@ -330,6 +330,7 @@ MATRIX = [
                        "ram_mb": 4096, "disk_gb": 100}),
     op("GET", "/v1/admin/nodes/{id}", obj="node"),
     op("PATCH", "/v1/admin/nodes/{id}", obj="node", body={"state": "draining"}),
+    op("POST", "/v1/admin/nodes/{id}/rekey", obj="node"),
     op("GET", "/v1/admin/nodes/{id}/capacity", obj="node"),
     op("GET", "/v1/admin/plans"),
     op("POST", "/v1/admin/plans",

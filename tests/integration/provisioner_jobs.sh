@@ -3,7 +3,9 @@
 # and Redis with results XADDed by hand (no engine, as provisioner_flow.sh):
 # resize and change of plan claim the difference on the server's node or
 # fail clearly, and settle the allocation either way; reinstall sends the new
-# template and records it; reset_password sends only a hash and forgets it;
+# template and records it; reset_password sends only a hash, sealed to the
+# node's public key (never plain on the stream), and forgets it; a node
+# without a key gets no reset_password: the job fails asking for a rekey;
 # the engine's note reaches the job; a job its node never answers is
 # dispatched again and is dead after exactly 5 deliveries, and the server's
 # next job then goes.
@@ -32,6 +34,7 @@ INSERT INTO nodes (id, name, location_id, engine_uri, kinds, cpus, ram_mb, disk_
                    reserved_ram_mb, cpu_ratio, ram_ratio) VALUES
     ('$N1', 'n1', '$LOC', 'test:///default', '{hvm}', 8, 16384, 500, 1024, 4, 1.5),
     ('$N2', 'n2', '$LOC', 'test:///default', '{hvm}', 8, 16384, 500, 1024, 4, 1.5);
+UPDATE nodes SET public_key = '$(openssl genpkey -algorithm X25519 | openssl pkey -pubout -outform DER | tail -c 32 | base64)' WHERE id = '$N1';
 INSERT INTO plans (id, name, kind, vcpus, ram_mb, burst_ram_mb, disk_gb) VALUES
     ('$P1', 'h1', 'hvm', 1, 1024, 2048, 20),
     ('$P2', 'h2', 'hvm', 2, 4096, 8192, 40),
@@ -150,13 +153,23 @@ sw_t_check "reinstall ok: the server records its new template" \
 HASH='$6$abcdefghijklmnop$x'
 J=$(new_job "$S2" reset_password "{\"password_hash\":\"$HASH\"}")
 sw_t_check "reset_password dispatched" sw_t_wait "node:n1 password" 15 len_is "node:$N1" 5
-sw_t_eq "the node job carries the hash" "$HASH" "$(last_node_job "$N1" | jq -r .password_hash)"
+sw_t_eq "the node job carries the hash sealed, never plain" "null 92" \
+    "$(last_node_job "$N1" | jq -r '"\(.password_hash) \(.password_hash_sealed | length)"')"
+sw_t_eq "no plain hash anywhere on the node's stream" 0 "$(r XRANGE "node:$N1" - + | grep -cF "$HASH")"
 result "$J" "$S2" "$N1" reset_password false
 sw_t_check "reset_password failed" sw_t_wait "password failed" 15 is "select state from jobs where id = '$J'" failed
 sw_t_eq "the hash is forgotten once the job ends" "" "$(q "select params->>'password_hash' from jobs where id = '$J'")"
 J=$(new_job "$S2" reset_password '{}')
 sw_t_check "a reset_password without a hash never reaches the node" \
     sw_t_wait "no hash" 15 is "select error_code from jobs where id = '$J'" invalid
+
+S4=$(server_on "$N2" "$P1")
+J=$(new_job "$S4" reset_password "{\"password_hash\":\"$HASH\"}")
+sw_t_check "a node without a public key gets no reset_password" \
+    sw_t_wait "no key" 15 is "select state || ' ' || error_code from jobs where id = '$J'" "failed invalid"
+sw_t_check "the error tells the operator to rekey the node" \
+    grep -q "an operator must rekey the node" <<<"$(q "select error from jobs where id = '$J'")"
+sw_t_eq "and nothing reached its stream" 0 "$(xlen "node:$N2")"
 
 # ---- a node that never answers: dead after exactly 5 deliveries ----
 kill -TERM "$SW_T_PID_prov"

@@ -209,6 +209,40 @@ static void test_stream_ack_and_poison(void **state)
     sw_redis_free(r);
 }
 
+/* delete_done: an entry is gone from the stream once acked (done or
+ * poison); one left pending (retry) stays; without it entries stay. */
+static void test_stream_delete_done(void **state)
+{
+    (void)state;
+    struct sw_redis *r = redis_open();
+    struct sw_err err = {0};
+    struct seen s = {0, 0, SW_MSG_DONE};
+    struct sw_consumer c = {.stream = "t4", .group = "g", .consumer = "c1", .block_ms = 10,
+                            .min_idle_ms = 60000, .handle = handler, .ctx = &s,
+                            .delete_done = true};
+    assert_int_equal(sw_consumer_setup(r, &c, &err), 0);
+    static const enum sw_msg_outcome answers[] = {SW_MSG_DONE, SW_MSG_POISON, SW_MSG_RETRY};
+    for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+        free(sw_stream_add(r, "t4", "{\"n\":1}", &err));
+        s.answer = answers[i];
+        run_steps(r, &c, 1);
+        c.last_claim_ms = sw_now_ms(); /* no reclaim: the retried one stays pending */
+    }
+    assert_int_equal(s.calls, 3);
+    assert_int_equal(sw_stream_len(r, "t4", &err), 1); /* only the pending one */
+    assert_int_equal(sw_stream_len(r, "dead:t4", &err), 1);
+
+    struct seen k = {0, 0, SW_MSG_DONE};
+    struct sw_consumer keep = {.stream = "t5", .group = "g", .consumer = "c1", .block_ms = 10,
+                               .min_idle_ms = 60000, .handle = handler, .ctx = &k};
+    assert_int_equal(sw_consumer_setup(r, &keep, &err), 0);
+    free(sw_stream_add(r, "t5", "{\"n\":1}", &err));
+    run_steps(r, &keep, 1);
+    assert_int_equal(k.calls, 1);
+    assert_int_equal(sw_stream_len(r, "t5", &err), 1); /* acked, kept */
+    sw_redis_free(r);
+}
+
 static void test_stream_redelivery_and_dead_letter(void **state)
 {
     (void)state;
@@ -262,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_tx_retry_and_rollback),
         cmocka_unit_test(test_reconnect_and_pool),
         cmocka_unit_test(test_stream_ack_and_poison),
+        cmocka_unit_test(test_stream_delete_done),
         cmocka_unit_test(test_stream_redelivery_and_dead_letter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,16 +54,33 @@ static void test_node_job_roundtrip(void **state)
     assert_int_equal(b.max_ram_mb, 2048);
     assert_int_equal(b.kind, SW_KIND_HVM);
     assert_string_equal(b.hostname, "web1.example.com");
-    assert_string_equal(b.password_hash, "");
+    assert_string_equal(b.password_hash_sealed, "");
     assert_null(strstr(s, "password_hash"));
     free(s);
 
+    /* Only the sealed value travels; an opened hash is never encoded. */
     a.type = SW_JOB_RESET_PASSWORD;
+    strcpy(a.password_hash_sealed, "c2VhbGVk");
     strcpy(a.password_hash, "$6$saltsalt$hash");
     s = sw_msg_node_job_encode(&a);
+    assert_null(strstr(s, "$6$"));
+    memset(b.password_hash, 'x', sizeof b.password_hash);
     assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
-    assert_string_equal(b.password_hash, "$6$saltsalt$hash");
+    assert_string_equal(b.password_hash_sealed, "c2VhbGVk");
+    assert_string_equal(b.password_hash, "");
     free(s);
+
+    /* A plain hash on the wire is refused (poison), not run. */
+    s = sw_msg_node_job_encode(&a);
+    char *plain = sw_strdup(s);
+    free(s);
+    char *f = strstr(plain, "password_hash_sealed");
+    memmove(f + strlen("password_hash"), f + strlen("password_hash_sealed"),
+            strlen(f + strlen("password_hash_sealed")) + 1);
+    assert_non_null(strstr(plain, "\"password_hash\""));
+    assert_int_equal(sw_msg_node_job_decode(plain, &b, &err), -1);
+    assert_int_equal(err.code, SW_EINVALID);
+    free(plain);
 }
 
 /* The addresses are optional, and each must be an address of its family. */

@@ -9,6 +9,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/msg.h"
+#include "core/crypto.h"
+#include "core/seal.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -46,6 +49,27 @@ static int handle(struct sw_testnode *t, struct sw_usage *u, const struct sw_msg
         assert_int_equal(back.ok, res->ok);
     }
     return rc;
+}
+
+/* A node keypair for the test engine: its secret key in eng. */
+struct node_key {
+    char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
+    unsigned char skb[SW_SEAL_KEY_BYTES];
+};
+
+static void node_key_new(struct node_key *k)
+{
+    struct sw_err err;
+    sw_seal_keypair(k->pk, k->sk);
+    assert_int_equal(sw_seal_key_parse(k->sk, "sk", k->skb, &err), 0);
+}
+
+/* Seals job's hash to pk as the provisioner does; the plain one goes. */
+static void seal_job(struct sw_msg_node_job *job, const char *pk)
+{
+    struct sw_err err;
+    assert_int_equal(sw_seal(pk, job->password_hash, job->password_hash_sealed, &err), 0);
+    memset(job->password_hash, 0, sizeof job->password_hash);
 }
 
 static void test_poison(void **state)
@@ -126,7 +150,11 @@ static void test_create_and_failures(void **state)
     assert_string_equal(back.note, res.note);
 
     /* reset_password: refused for good, the hash in neither message */
+    struct node_key k;
+    node_key_new(&k);
+    t->eng.secret_key = k.skb;
     sw_testnode_job(&job, SW_KIND_PV, SW_JOB_RESET_PASSWORD, SERVER);
+    seal_job(&job, k.pk);
     assert_int_equal(handle(t, NULL, &job, &res), 0);
     assert_false(res.ok);
     assert_false(res.retryable);
@@ -179,9 +207,50 @@ static void test_boot_seeds_usage(void **state)
     assert_int_equal(handle(t, NULL, &job, &res), 0);
 }
 
+/* The sealed hash opens with the node's key and reaches the driver (here
+ * refused: the test node has no such server); another key, an altered value or no key
+ * fail for good before the driver, naming neither the hash nor the key. */
+static void test_sealed_secrets(void **state)
+{
+    struct sw_testnode *t = *state;
+    struct node_key k, other;
+    node_key_new(&k);
+    node_key_new(&other);
+    struct sw_msg_node_job job;
+    struct sw_msg_result res;
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_RESET_PASSWORD, SERVER);
+    seal_job(&job, k.pk);
+    struct {
+        const unsigned char *key;
+        bool tamper;
+        const char *code, *words;
+    } cases[] = {
+        {k.skb, false, "not_found", "the server does not exist"}, /* opened: a crypt(3) hash */
+        {other.skb, false, "invalid", "sealed to another key or altered"},
+        {k.skb, true, "invalid", "sealed to another key or altered"},
+        {NULL, false, "invalid", "has no SLIPWAY_NODE_SECRET_KEY"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sw_msg_node_job j = job;
+        if (cases[i].tamper)
+            j.password_hash_sealed[10] = j.password_hash_sealed[10] == 'A' ? 'B' : 'A';
+        t->eng.secret_key = cases[i].key;
+        assert_int_equal(handle(t, NULL, &j, &res), 0);
+        assert_false(res.ok);
+        assert_false(res.retryable);
+        assert_string_equal(res.error_code, cases[i].code);
+        assert_non_null(strstr(res.error, cases[i].words));
+        assert_null(strstr(res.error, "$6$"));
+    }
+    t->eng.secret_key = NULL;
+}
+
 int main(void)
 {
+    if (sw_crypto_init() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sealed_secrets, setup, sw_testnode_teardown),
         cmocka_unit_test_setup_teardown(test_poison, setup, sw_testnode_teardown),
         cmocka_unit_test_setup_teardown(test_other_node, setup, sw_testnode_teardown),
         cmocka_unit_test_setup_teardown(test_create_and_failures, setup, sw_testnode_teardown),

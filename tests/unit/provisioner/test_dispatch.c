@@ -41,7 +41,7 @@ static void test_hvm_sizes(void **state)
     (void)state;
     struct sw_job_row r = mkrow(SW_KIND_HVM, 1024, 8192, 0);
     struct sw_msg_node_job m;
-    sw_dispatch_build(&r, NODE, &m);
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, NULL), 0);
     assert_string_equal(m.job_id, JOB);
     assert_string_equal(m.server_id, SRV);
     assert_string_equal(m.node_id, NODE);
@@ -68,7 +68,7 @@ static void test_addresses(void **state)
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         r.type = types[i];
         struct sw_msg_node_job m;
-        sw_dispatch_build(&r, NODE, &m);
+        assert_int_equal(sw_dispatch_build(&r, NODE, &m, NULL), 0);
         assert_string_equal(m.ipv4, "192.0.2.9");
         assert_string_equal(m.ipv6, "2001:db8:d:2::");
     }
@@ -79,13 +79,13 @@ static void test_container_and_pv_sizes(void **state)
     (void)state;
     struct sw_job_row r = mkrow(SW_KIND_CONTAINER, 1024, 0, 512);
     struct sw_msg_node_job m;
-    sw_dispatch_build(&r, NODE, &m);
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, NULL), 0);
     assert_int_equal(m.ram_mb, 1024);
     assert_int_equal(m.max_ram_mb, 1536);
     assert_int_equal(m.swap_mb, 512);
     r = mkrow(SW_KIND_PV, 4096, 0, 0);
     r.type = SW_JOB_TERMINATE;
-    sw_dispatch_build(&r, NODE, &m);
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, NULL), 0);
     assert_int_equal(m.type, SW_JOB_TERMINATE);
     assert_int_equal(m.ram_mb, 4096);
     assert_int_equal(m.max_ram_mb, 4096);
@@ -97,7 +97,7 @@ static void test_round_trip(void **state)
     (void)state;
     struct sw_job_row r = mkrow(SW_KIND_HVM, 2048, 4096, 0);
     struct sw_msg_node_job m, back;
-    sw_dispatch_build(&r, NODE, &m);
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, NULL), 0);
     char *s = sw_msg_node_job_encode(&m);
     struct sw_err err;
     sw_err_clear(&err);
@@ -109,9 +109,48 @@ static void test_round_trip(void **state)
     assert_string_equal(back.node_id, NODE);
 }
 
+/* A reset_password's hash travels sealed to the node's key, never plain. */
+static void test_sealed_password(void **state)
+{
+    (void)state;
+    struct sw_job_row r = mkrow(SW_KIND_HVM, 2048, 4096, 0);
+    r.type = SW_JOB_RESET_PASSWORD;
+    strcpy(r.password_hash, "$6$saltsaltsaltsalt$hashhashhash");
+    char sk[SW_SEAL_KEY_B64 + 1];
+    sw_seal_keypair(r.node_public_key, sk);
+    struct sw_msg_node_job m;
+    struct sw_err err;
+    sw_err_clear(&err);
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, &err), 0);
+    assert_string_equal(m.password_hash, "");
+    char *s = sw_msg_node_job_encode(&m);
+    assert_null(strstr(s, "$6$"));
+    assert_non_null(strstr(s, "password_hash_sealed"));
+    free(s);
+    unsigned char key[SW_SEAL_KEY_BYTES];
+    char opened[SW_SEAL_PLAIN_MAX];
+    assert_int_equal(sw_seal_key_parse(sk, "sk", key, &err), 0);
+    assert_int_equal(sw_seal_open(key, m.password_hash_sealed, opened, sizeof opened, &err), 0);
+    assert_string_equal(opened, r.password_hash);
+
+    /* Other jobs carry no secret; a node without a key gets none. */
+    r.type = SW_JOB_START;
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, &err), 0);
+    assert_string_equal(m.password_hash_sealed, "");
+    r.type = SW_JOB_RESET_PASSWORD;
+    r.node_public_key[0] = '\0';
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, &err), -1);
+    assert_int_equal(err.code, SW_EINVALID);
+    assert_false(err.retryable);
+    assert_non_null(strstr(err.msg, "rekey"));
+}
+
 int main(void)
 {
+    if (sw_crypto_init() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sealed_password),
         cmocka_unit_test(test_hvm_sizes),
         cmocka_unit_test(test_container_and_pv_sizes),
         cmocka_unit_test(test_addresses),
