@@ -178,7 +178,9 @@ static void render_line(struct buf *b, const char *line, const struct sw_domxml_
         buf_add(b, p, (size_t)(open - p));
         size_t n = placeholder_len(open + 2);
         const struct sw_domxml_var *v = find_var(vars, open + 2, n);
-        SW_AUTOFREE char *esc = sw_domxml_escape(v->list ? item : v->value);
+        /* item is NULL only for a line without a list (render_lines) */
+        const char *value = v->list ? item : v->value;
+        SW_AUTOFREE char *esc = sw_domxml_escape(value ? value : "");
         buf_add(b, esc, strlen(esc));
         p = open + 2 + n + 2;
     }
