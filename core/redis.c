@@ -3,6 +3,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/redisurl.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -13,10 +14,8 @@
 
 struct sw_redis {
     redisContext *c;
-    char *url;
-    char *host; /* or socket path */
-    int port;   /* 0 for a unix socket */
-    int db;
+    struct sw_redis_url url;
+    char shown[256]; /* the URL without passwords, for errors */
     bool broken;
 };
 
@@ -25,58 +24,6 @@ long long sw_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The decimal number at s, which must run up to stop or the end: -1 unless
- * it is digits only and at most max (atoi took "6379x" and "abc" as 0). */
-static long url_num(const char *s, char stop, long max)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (*s < '0' || *s > '9' || errno || v > max || (*end && *end != stop))
-        return -1;
-    return v;
-}
-
-static int parse_url(struct sw_redis *r, const char *url, struct sw_err *err)
-{
-    if (strncmp(url, "unix://", 7) == 0) {
-        const char *path = url + 7;
-        const char *q = strchr(path, '?');
-        r->host = q ? sw_strndup(path, (size_t)(q - path)) : sw_strdup(path);
-        r->port = 0;
-        if (q && strncmp(q, "?db=", 4) == 0)
-            r->db = (int)url_num(q + 4, '\0', INT_MAX);
-    } else if (strncmp(url, "redis://", 8) == 0) {
-        const char *hp = url + 8;
-        const char *at = strchr(hp, '@'); /* no auth support: reject rather than leak */
-        if (at) {
-            SW_ERR(err, SW_EINVALID, "redis URLs with credentials are not supported");
-            return -1;
-        }
-        const char *colon = strrchr(hp, ':');
-        const char *slash = strchr(hp, '/');
-        if (!colon || (slash && colon > slash)) {
-            r->host = slash ? sw_strndup(hp, (size_t)(slash - hp)) : sw_strdup(hp);
-            r->port = 6379;
-        } else {
-            r->host = sw_strndup(hp, (size_t)(colon - hp));
-            r->port = (int)url_num(colon + 1, '/', 65535);
-            if (r->port == 0) /* port 0 would mean a unix socket named host */
-                r->port = -1;
-        }
-        if (slash)
-            r->db = (int)url_num(slash + 1, '\0', INT_MAX);
-    } else {
-        SW_ERR(err, SW_EINVALID, "redis URL must start with redis:// or unix://");
-        return -1;
-    }
-    if (!*r->host || r->port < 0 || r->port > 65535 || r->db < 0) {
-        SW_ERR(err, SW_EINVALID, "malformed redis URL");
-        return -1;
-    }
-    return 0;
 }
 
 static void *command_argv(struct sw_redis *r, int argc, const char **argv, struct sw_err *err)
@@ -97,24 +44,26 @@ static void *command_argv(struct sw_redis *r, int argc, const char **argv, struc
     return rep;
 }
 
-static int do_connect(struct sw_redis *r, struct sw_err *err)
+/* AUTH [user] password, then SELECT db, on a fresh connection. */
+static int handshake(struct sw_redis *r, struct sw_err *err)
 {
-    struct timeval tv = {5, 0};
-    r->c = r->port ? redisConnectWithTimeout(r->host, r->port, tv)
-                   : redisConnectUnixWithTimeout(r->host, tv);
-    if (!r->c || r->c->err) {
-        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not connect to redis");
-        sw_err_detail(err, "at \"%s\": %s", r->url, r->c ? r->c->errstr : "out of memory");
-        if (r->c)
-            redisFree(r->c);
-        r->c = NULL;
-        r->broken = true;
-        return -1;
+    const struct sw_redis_url *u = &r->url;
+    if (u->password) {
+        const char *argv[] = {"AUTH", u->user ? u->user : u->password, u->password};
+        redisReply *rep = command_argv(r, u->user ? 3 : 2, argv, err);
+        if (!rep) {
+            if (!r->broken) { /* the server's answer, never the password */
+                SW_ERR(err, SW_EUNAUTHENTICATED, "redis refused our credentials");
+                sw_err_detail(err, "AUTH as %s at \"%s\"", u->user ? u->user : "default",
+                              r->shown);
+            }
+            return -1;
+        }
+        freeReplyObject(rep);
     }
-    r->broken = false;
-    if (r->db) {
+    if (u->db) {
         char dbs[16];
-        snprintf(dbs, sizeof dbs, "%d", r->db);
+        snprintf(dbs, sizeof dbs, "%d", u->db);
         const char *argv[] = {"SELECT", dbs};
         redisReply *rep = command_argv(r, 2, argv, err);
         if (!rep)
@@ -124,11 +73,41 @@ static int do_connect(struct sw_redis *r, struct sw_err *err)
     return 0;
 }
 
+static int do_connect(struct sw_redis *r, struct sw_err *err)
+{
+    struct timeval tv = {5, 0};
+    const struct sw_redis_url *u = &r->url;
+    r->c = u->kind == SW_REDIS_URL_UNIX
+               ? redisConnectUnixWithTimeout(u->path, tv)
+               : redisConnectWithTimeout(u->hosts[0].host, u->hosts[0].port, tv);
+    if (!r->c || r->c->err) {
+        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not connect to redis");
+        sw_err_detail(err, "at \"%s\": %s", r->shown, r->c ? r->c->errstr : "out of memory");
+        if (r->c)
+            redisFree(r->c);
+        r->c = NULL;
+        r->broken = true;
+        return -1;
+    }
+    r->broken = false;
+    return handshake(r, err);
+}
+
 struct sw_redis *sw_redis_connect(const char *url, struct sw_err *err)
 {
     struct sw_redis *r = sw_calloc(1, sizeof *r);
-    r->url = sw_strdup(url);
-    if (parse_url(r, url, err) < 0 || do_connect(r, err) < 0) {
+    if (sw_redis_url_parse(url, &r->url, err) < 0) {
+        free(r);
+        return NULL;
+    }
+    sw_redis_url_show(&r->url, r->shown, sizeof r->shown);
+    if (r->url.tls || r->url.kind == SW_REDIS_URL_SENTINEL) {
+        SW_ERR(err, SW_EUNSUPPORTED, "this build does not speak %s yet",
+               r->url.tls ? "rediss://" : "redis-sentinel://");
+        sw_redis_free(r);
+        return NULL;
+    }
+    if (do_connect(r, err) < 0) {
         sw_redis_free(r);
         return NULL;
     }
@@ -141,8 +120,7 @@ void sw_redis_free(struct sw_redis *r)
         return;
     if (r->c)
         redisFree(r->c);
-    free(r->url);
-    free(r->host);
+    sw_redis_url_release(&r->url);
     free(r);
 }
 
@@ -164,6 +142,15 @@ static redisReply *cmd(struct sw_redis *r, int argc, const char **argv, struct s
     if (!r->c && sw_redis_reconnect(r, err) < 0)
         return NULL;
     return command_argv(r, argc, argv, err);
+}
+
+int sw_redis_exec(struct sw_redis *r, int argc, const char **argv, struct sw_err *err)
+{
+    redisReply *rep = cmd(r, argc, argv, err);
+    if (!rep)
+        return -1;
+    freeReplyObject(rep);
+    return 0;
 }
 
 int sw_redis_ping(struct sw_redis *r, struct sw_err *err)

@@ -285,6 +285,41 @@ static void test_stream_redelivery_and_dead_letter(void **state)
     assert_int_equal(err.code, SW_EINVALID);
 }
 
+/* A URL's credentials reach Redis as AUTH: an ACL user made here can
+ * connect, the wrong password is SW_EUNAUTHENTICATED, and no error shows
+ * the password. */
+static void test_redis_auth(void **state)
+{
+    (void)state;
+    struct sw_err err = {0};
+    struct sw_redis *admin = redis_open();
+    const char *setuser[] = {"ACL", "SETUSER", "sw-test", "reset", "on", ">pw-right",
+                             "~t-auth:*", "+ping", "+xadd"};
+    assert_int_equal(sw_redis_exec(admin, 9, setuser, &err), 0);
+    const char *path = strstr(redis_url, "/");
+    char url[512];
+    snprintf(url, sizeof url, "unix://sw-test:pw-right@%s", path + 2); /* unix:///x -> /x */
+    struct sw_redis *r = sw_redis_connect(url, &err);
+    assert_non_null(r);
+    assert_int_equal(sw_redis_ping(r, &err), 0);
+    char *id = sw_stream_add(r, "t-auth:1", "{}", &err);
+    assert_non_null(id);
+    free(id);
+    assert_null(sw_stream_add(r, "other", "{}", &err)); /* outside its keys */
+    sw_redis_free(r);
+
+    snprintf(url, sizeof url, "unix://sw-test:pw-wrong@%s", path + 2);
+    memset(&err, 0, sizeof err);
+    assert_null(sw_redis_connect(url, &err));
+    assert_int_equal(err.code, SW_EUNAUTHENTICATED);
+    assert_null(strstr(err.msg, "pw-wrong"));
+    assert_null(strstr(err.detail, "pw-wrong"));
+    assert_non_null(strstr(err.detail, "sw-test:***"));
+    const char *deluser[] = {"ACL", "DELUSER", "sw-test"};
+    assert_int_equal(sw_redis_exec(admin, 3, deluser, &err), 0);
+    sw_redis_free(admin);
+}
+
 int main(void)
 {
     db_url = getenv("SLIPWAY_DATABASE_URL");
@@ -298,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_stream_ack_and_poison),
         cmocka_unit_test(test_stream_delete_done),
         cmocka_unit_test(test_stream_redelivery_and_dead_letter),
+        cmocka_unit_test(test_redis_auth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
