@@ -130,7 +130,7 @@ static int do_connect(struct sw_redis *r, struct sw_err *err)
     r->broken = false;
     if (handshake(r, err) < 0)
         return -1;
-    if (u->kind == SW_REDIS_URL_SENTINEL && sw_sentinel_confirm(r->c, u, &at, err) < 0) {
+    if (u->kind == SW_REDIS_URL_SENTINEL && sw_sentinel_confirm(r->c, &r->url, &at, err) < 0) {
         redisFree(r->c); /* no master: the next use resolves again */
         r->c = NULL;
         r->broken = true;

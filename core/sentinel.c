@@ -101,6 +101,16 @@ static void to_front(struct sw_redis_url *u, size_t i)
     u->hosts[0] = h;
 }
 
+/* Moves hosts[0] to the back. */
+static void to_back(struct sw_redis_url *u)
+{
+    if (u->nhosts < 2)
+        return;
+    struct sw_redis_host h = u->hosts[0];
+    memmove(u->hosts, u->hosts + 1, (u->nhosts - 1) * sizeof *u->hosts);
+    u->hosts[u->nhosts - 1] = h;
+}
+
 int sw_sentinel_resolve(struct sw_redis_url *u, struct sw_redis_host *at, struct sw_err *err)
 {
     if (u->tls) {
@@ -143,7 +153,7 @@ static void note_master(const struct sw_redis_url *u, const char *addr)
                 was[0] ? was : "none");
 }
 
-int sw_sentinel_confirm(struct redisContext *c, const struct sw_redis_url *u,
+int sw_sentinel_confirm(struct redisContext *c, struct sw_redis_url *u,
                         const struct sw_redis_host *at, struct sw_err *err)
 {
     char addr[300], why[160] = "";
@@ -164,6 +174,7 @@ int sw_sentinel_confirm(struct redisContext *c, const struct sw_redis_url *u,
     if (!master) {
         SW_ERR_RETRY(err, SW_EUNAVAILABLE, "the redis the sentinels named is not a master");
         sw_err_detail(err, "master set %s at %s: %s", u->master, addr, why);
+        to_back(u); /* that sentinel may not have heard of the failover yet */
         return -1;
     }
     note_master(u, addr);

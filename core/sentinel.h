@@ -31,8 +31,10 @@ int sw_sentinel_resolve(struct sw_redis_url *u, struct sw_redis_host *at, struct
 
 /* On c, an authenticated connection to at: 0 when ROLE says "master" (and
  * logs redis.master once per process and address change), else -1 with a
- * retryable SW_EUNAVAILABLE. c is borrowed. */
-int sw_sentinel_confirm(struct redisContext *c, const struct sw_redis_url *u,
+ * retryable SW_EUNAVAILABLE, and the sentinel that named at (u->hosts[0])
+ * goes to the back of the list: it may not have heard of a failover the
+ * others made, and the next resolution asks another first. c is borrowed. */
+int sw_sentinel_confirm(struct redisContext *c, struct sw_redis_url *u,
                         const struct sw_redis_host *at, struct sw_err *err);
 
 #endif

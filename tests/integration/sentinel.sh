@@ -13,8 +13,12 @@
 #   2. b is demoted by hand (REPLICAOF a port nothing listens on: what an
 #      old master that lost a partition looks like): its clients are not
 #      disconnected, they get READONLY (and UNBLOCKED for a blocked read);
-#      the sentinels see b report itself a replica and promote a. Every
-#      daemon must treat READONLY as a broken link and move to a.
+#      the sentinels see b report itself a replica and promote a. As soon
+#      as one names a, the sentinels' failover-timeout goes to 120 s, which
+#      is how long they now wait before reconfiguring b (a reconfiguration
+#      disconnects b's clients, and would rescue a daemon that ignored
+#      READONLY). Every daemon must treat READONLY as a broken link and move
+#      to a on its own.
 # Then: every accepted order reaches a terminal state (running, or failed
 # with an error code) within SW_SENT_DRAIN seconds (60), no server has
 # domains on two nodes, one allocation per live server, and each daemon's
@@ -112,12 +116,13 @@ python3 "$SW_SRCDIR/tests/integration/orders_load.py" "$SW_URL" "$SW_T_DIR/token
     "$SW_T_DIR/choices" "$ORDERS" 4 11 "$RATE" >"$SW_T_DIR/placed" &
 LOAD_PID=$!
 master_is() { [ "$(sw_sent_master)" = "$1" ]; }
-replica_of() { # PORT MASTER_PORT: a replica with its link up
+replicates() { # PORT MASTER_PORT [LINK]: a replica of MASTER_PORT (with its link LINK)
     local info
     info=$(sw_sent_cli "$1" INFO replication | tr -d '\r')
     grep -qx role:slave <<<"$info" && grep -qx "master_port:$2" <<<"$info" &&
-        grep -qx master_link_status:up <<<"$info"
+        { [ -z "${3:-}" ] || grep -qx "master_link_status:$3" <<<"$info"; }
 }
+replica_of() { replicates "$1" "$2" up; }
 
 sleep "$KILL_AFTER"
 KILL_T=$(now_ms)
@@ -132,8 +137,10 @@ sw_t_check "1. the restarted a (empty, a master) is made b's replica" \
 DEMOTE_T=$(now_ms)
 sw_sent_cli "$PB" REPLICAOF 127.0.0.1 1 >/dev/null
 echo "# 2. demoted b by hand (REPLICAOF a dead port) at +$(((DEMOTE_T - LOAD_T) / 1000))s of the load"
-sw_t_check "2. the sentinels promote a again" sw_t_wait "a promoted" 40 master_is "$PA"
+sw_t_wait "a promoted" 40 sw_sent_named "$PA"
 REPROMOTE_T=$(now_ms)
+sw_sent_set failover-timeout 120000 || exit 99
+sw_t_check "2. the sentinels promote a again" sw_t_wait "a promoted" 20 master_is "$PA"
 
 wait "$LOAD_PID"
 LOAD_END=$(now_ms)
@@ -157,6 +164,8 @@ if ! drained; then
        from jobs j join servers s on s.id = j.server_id where j.server_id in ($IDS)
        and j.type = 'create' and j.state in ('queued', 'running')) x group by k" | sed 's/^/# stuck: /'
 fi
+sw_t_check "2. ... and b was not reconfigured meanwhile (its clients were never disconnected for them)" \
+    replicates "$PB" 1
 TERMINAL=$(q "select count(*) from servers s join jobs j on j.server_id = s.id and j.type = 'create'
               where s.id in ($IDS) and ((s.state = 'running' and j.state = 'succeeded')
               or (s.state = 'failed' and j.state in ('failed', 'dead') and j.error_code is not null))")
@@ -198,8 +207,12 @@ done
 readonly_seen=$(cat "$SW_T_DIR"/*.log | grep -c 'READONLY\|UNBLOCKED' || true)
 sw_t_check "the demotion reached the daemons as READONLY/UNBLOCKED replies (logged $readonly_seen times)" \
     test "$readonly_seen" -gt 0
+# The sweeper dispatches unanswered jobs again when Redis's run_id changes:
+# after the kill its connection broke, so it must have seen b's. (After the
+# demotion it may idle on b, which still answers INFO, until it next writes.)
 restarts=$(grep -c 'event=redis.restarted' "$SW_T_DIR/prov.log" || true)
-sw_t_eq "the provisioner saw the master change twice (new run_id: unanswered jobs sent again)" 2 "$restarts"
+sw_t_check "the provisioner saw the new master's run_id after the kill (unanswered jobs sent again)" \
+    test "$restarts" -ge 1
 
 # /healthz after SINCE_MS: how long until the first 200 after a non-200.
 health_gap() { # SINCE_MS
@@ -214,7 +227,7 @@ created_between() { # FROM_MS TO_MS
 FAR=$((LOAD_END + 1000))
 echo "# failover 1 (kill -9 of a): all sentinels named b after $((PROMOTE_T - KILL_T)) ms; daemons on b after:$M1;" \
     "panel /healthz $(health_gap "$KILL_T")"
-echo "# failover 2 (b demoted): all sentinels named a after $((REPROMOTE_T - DEMOTE_T)) ms; daemons on a after:$M2;" \
+echo "# failover 2 (b demoted): a sentinel named a after $((REPROMOTE_T - DEMOTE_T)) ms; daemons on a after:$M2;" \
     "panel /healthz $(health_gap "$DEMOTE_T") (PING answers on a replica)"
 echo "# orders: placed=$ORDERS accepted=$ACCEPTED terminal=$TERMINAL running=$RUNNING" \
     "failed=$((TERMINAL - RUNNING)) stuck=$(unfinished);" \
@@ -227,5 +240,6 @@ q "select k || ': ' || count(*) from (select j.state || ' ' || coalesce(j.error_
    || coalesce(j.error, '-') || '\"' k from jobs j join servers s on s.id = j.server_id
    where s.id in ($IDS) and j.type = 'create' and s.state = 'failed') x group by k" |
     sed 's/^/# failed orders: /'
+echo "# provisioner: run_id changes seen=$restarts, jobs dispatched again for them=$(grep -c 'event=job.silent .*why=redis_restarted' "$SW_T_DIR/prov.log")"
 echo "# drain: all terminal $((DRAIN_T - LOAD_END)) ms after the last order; sentinel test total $((SECONDS - T0))s"
 sw_t_done

@@ -11,6 +11,8 @@
 #                            (re)starts redis NAME, a replica when MASTER_PORT
 #   sw_sent_kill9 DIR NAME   SIGKILL of redis NAME
 #   sw_sent_master           the port the sentinels name now ("" if none)
+#   sw_sent_named PORT       true when some sentinel names PORT
+#   sw_sent_set OPTION VALUE SENTINEL SET on every sentinel
 #   sw_sent_cli PORT ARGS... redis-cli against one of them
 #   sw_sent_stop DIR         stops every one of them (the EXIT trap's job)
 #
@@ -144,6 +146,25 @@ sw_sent_master() {
         seen=$got
     done
     echo "$seen"
+}
+
+# True when some sentinel names PORT as the master (the failover's leader
+# does before the others hear of it).
+sw_sent_named() {
+    local p
+    for p in $SW_SENT_SPORTS; do
+        [ "$(sw_sent_cli "$p" SENTINEL get-master-addr-by-name "$SW_SENT_MASTER_SET" | sed -n 2p)" = "$1" ] &&
+            return 0
+    done
+    return 1
+}
+
+# sw_sent_set OPTION VALUE: SENTINEL SET on every sentinel.
+sw_sent_set() {
+    local p
+    for p in $SW_SENT_SPORTS; do
+        [ "$(sw_sent_cli "$p" SENTINEL SET "$SW_SENT_MASTER_SET" "$1" "$2")" = OK ] || return 1
+    done
 }
 
 sw_sent_stop() {
