@@ -69,6 +69,9 @@ must POST /v1/admin/locations "$OP" '{"code":"sent1","name":"Sentinel"}'
 LOC=$(j .id)
 must POST /v1/admin/ip-pools "$OP" "{\"location_id\":\"$LOC\",\"network\":\"10.66.0.0/16\",\"gateway\":\"10.66.0.1\"}"
 must POST /v1/admin/ip-pools "$OP" "{\"location_id\":\"$LOC\",\"network\":\"2001:db8:66::/48\",\"gateway\":\"2001:db8:66::1\"}"
+# Two nodes of 8 cpus (32 vCPU at ratio 4): node 1 hosts container and hvm,
+# node 2 pv. The seeded choices (seed 11) ask 33 one-vCPU servers of node 1,
+# so one order fails with no_capacity: a clear failure, as the checks allow.
 declare -a NID
 KINDS=('["container","hvm"]' '["pv"]')
 for i in 1 2; do
@@ -213,6 +216,11 @@ sw_t_check "the demotion reached the daemons as READONLY/UNBLOCKED replies (logg
 restarts=$(grep -c 'event=redis.restarted' "$SW_T_DIR/prov.log" || true)
 sw_t_check "the provisioner saw the new master's run_id after the kill (unanswered jobs sent again)" \
     test "$restarts" -ge 1
+
+# TLS to the sentinels (tls=1) is not spoken yet: refused with a clear error.
+timeout 3 env SLIPWAY_REDIS_URL="$SW_SENT_URL?tls=1" slipway-billing >"$SW_T_DIR/tls.log" 2>&1
+sw_t_check "tls=1 is refused as unsupported, saying so" \
+    grep -q 'code=unsupported .*does not speak TLS to redis sentinels' "$SW_T_DIR/tls.log"
 
 # /healthz after SINCE_MS: how long until the first 200 after a non-200.
 health_gap() { # SINCE_MS
