@@ -69,9 +69,10 @@ must POST /v1/admin/locations "$OP" '{"code":"sent1","name":"Sentinel"}'
 LOC=$(j .id)
 must POST /v1/admin/ip-pools "$OP" "{\"location_id\":\"$LOC\",\"network\":\"10.66.0.0/16\",\"gateway\":\"10.66.0.1\"}"
 must POST /v1/admin/ip-pools "$OP" "{\"location_id\":\"$LOC\",\"network\":\"2001:db8:66::/48\",\"gateway\":\"2001:db8:66::1\"}"
-# Two nodes of 8 cpus (32 vCPU at ratio 4): node 1 hosts container and hvm,
-# node 2 pv. The seeded choices (seed 11) ask 33 one-vCPU servers of node 1,
-# so one order fails with no_capacity: a clear failure, as the checks allow.
+# Two nodes: node 1 hosts container and hvm, node 2 pv. The seeded choices
+# (seed 11) ask 15 container and 17 hvm servers of node 1, whose MEM_MAX
+# (16384 MiB x 1.5 = 24576) holds all but one of them (25088 MiB asked):
+# one order fails with no_capacity, a clear failure, as the checks allow.
 declare -a NID
 KINDS=('["container","hvm"]' '["pv"]')
 for i in 1 2; do
