@@ -250,6 +250,15 @@ connect_ms() {
 }
 echo "psql connect + select 1, ms each (20): as A's role (SCRAM) $(connect_ms "$DB_A");" \
     "as the owner (trust) $(connect_ms "$SW_PG_URL")"
+# the engine's start query itself, a new connection each time (pgbench -C):
+# average connection time and latency, as A's role (SCRAM, RLS) and the owner
+echo "select engine_uri, array_to_string(kinds, ',') from nodes where id = '$NODE_A';" \
+    >"$SW_T_DIR/load_node.sql"
+bench() {
+    "$SW_PG_BIN/pgbench" -n -C -t 200 -f "$SW_T_DIR/load_node.sql" "$1" 2>&1 |
+        awk -F' = ' '/^latency average|^average connection time/ {printf "%s; ", $0}'
+}
+echo "load_node, 200 new connections: as A's role: $(bench "$DB_A")as the owner: $(bench "$SW_PG_URL")" | sed 's/; $//'
 
 sw_t_daemon provisioner2 slipway-provisioner
 start_engine A
