@@ -45,19 +45,22 @@ sw__sockdir() {
 
 # Engines log in as their node's role (migrations/0018_engine_roles.sql), a
 # member of slipway_engine, with its password (SCRAM) on the socket and on
-# TCP; a wrong or missing one is refused. These lines come first in
-# pg_hba.conf (the first matching line decides), added once to a cluster
-# made before them (and reloaded if it runs). The control plane's role
-# keeps initdb's trust on the socket, whose directory only this machine
-# reaches.
+# TCP, to the slipway database only; a wrong or missing password, or any
+# other database, is refused. These lines come first in pg_hba.conf (the
+# first matching line decides), added once to a cluster made before them
+# (and reloaded if it runs). The control plane's role keeps initdb's trust
+# on the socket, whose directory only this machine reaches.
 sw__pg_hba() {
     local data=$1 hba=$1/pg_hba.conf
-    grep -q '^local  *all  *+slipway_engine' "$hba" 2>/dev/null && return 0
+    grep -q '^# slipway: engine roles' "$hba" 2>/dev/null && return 0
     {
-        echo "# slipway: every node's engine role gives its password (scripts/lib/stack.sh)"
-        echo "local   all  +slipway_engine                 scram-sha-256"
-        echo "host    all  +slipway_engine  0.0.0.0/0      scram-sha-256"
-        echo "host    all  +slipway_engine  ::/0           scram-sha-256"
+        echo "# slipway: engine roles give their password, to the slipway database only"
+        echo "local   slipway  +slipway_engine                 scram-sha-256"
+        echo "host    slipway  +slipway_engine  0.0.0.0/0      scram-sha-256"
+        echo "host    slipway  +slipway_engine  ::/0           scram-sha-256"
+        echo "local   all      +slipway_engine                 reject"
+        echo "host    all      +slipway_engine  0.0.0.0/0      reject"
+        echo "host    all      +slipway_engine  ::/0           reject"
         cat "$hba"
     } >"$hba.new" || return 1
     [ "$(id -u)" = 0 ] && chown postgres "$hba.new"

@@ -131,9 +131,10 @@ try() {
     rc=$?
     if [ $rc -ne 0 ]; then
         by=$(grep -o 'ERROR:  *[0-9A-Z]\{5\}' <<<"$out" | awk '{print $2}' | head -1)
-        [ -n "$by" ] || by=$(grep -o 'FATAL:  *[0-9A-Z]\{5\}\|password authentication failed\|no password supplied' <<<"$out" | head -1)
+        [ -n "$by" ] || by=$(grep -o 'FATAL:  *[0-9A-Z]\{5\}\|password authentication failed\|no password supplied\|pg_hba.conf rejects' <<<"$out" | head -1)
         case $by in
         "password authentication failed") by="28P01 (password authentication failed)" ;;
+        "pg_hba.conf rejects") by="28000 (pg_hba.conf rejects)" ;;
         "no password supplied") by="no password (the server asks SCRAM)" ;;
         "") by="error: $(head -c 80 <<<"$out")" ;;
         esac
@@ -200,6 +201,7 @@ try "connect with no password" "select 1" "$(sed "s/ password='[^']*'//" <<<"$DB
 try "connect with a wrong password" "select 1" "$(sed "s/ password='[^']*'/ password='wrong'/" <<<"$DB_A")"
 try "connect as B with A's password" "select 1" "$(sed "s/user='$ROLE_A'/user='$ROLE_B'/" <<<"$DB_A")"
 try "connect as slipway_engine" "select 1" "$(sed "s/user='$ROLE_A'/user='slipway_engine'/" <<<"$DB_A")"
+try "connect to another database" "select 1" "$(sed "s/dbname='slipway'/dbname='postgres'/" <<<"$DB_A")"
 
 snapshot >"$SW_T_DIR/after"
 printf '\n%-40s | %-38s | %s\n' "try (as node A's role)" "refused by (SQLSTATE)" count
