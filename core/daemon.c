@@ -53,6 +53,7 @@ int sw_daemon_start(const struct sw_daemon *d, int argc, char **argv, int *statu
     *status = arguments(d, argc, argv);
     if (*status >= 0)
         return -1;
+    daemon_name = d->name;
     if (sw_log_init(d->name, sw_conf_get("SLIPWAY_LOG_LEVEL")) < 0) {
         fprintf(stderr, "slipway-%s: SLIPWAY_LOG_LEVEL must be debug, info, warn, error or off\n",
                 d->name);
@@ -66,7 +67,6 @@ int sw_daemon_start(const struct sw_daemon *d, int argc, char **argv, int *statu
         return -1;
     }
     snprintf(stopping_event, sizeof stopping_event, "%s.stopping", d->name);
-    daemon_name = d->name;
     take_signals();
     atomic_store(&started, true);
     return 0;
