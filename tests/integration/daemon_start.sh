@@ -13,7 +13,8 @@
 # sends READY=1 once, only when it serves (the panel answers /healthz at
 # that moment; the others have logged their start), and STOPPING=1 on
 # SIGTERM; without NOTIFY_SOCKET (the SIGINT runs) nothing changes, and a
-# socket nobody binds is logged and does not stop the daemon.
+# socket nobody binds is logged and does not stop the daemon; a failed
+# start tells its reason as STATUS=.
 # shellcheck source=../lib/harness.sh
 . "$(dirname "$0")/../lib/harness.sh"
 
@@ -71,7 +72,7 @@ started() {
 # joined by "|", then, for a message with READY=1, " check=ok" when the
 # daemon serves at that moment (the panel's /healthz answers 200; another
 # daemon has logged its start line) or " check=fail". Ends after a message
-# with STOPPING=1, or after 60 s without one.
+# with STOPPING=1 or a failed start's STATUS=, or after 60 s without one.
 cat >"$SW_T_DIR/notify.py" <<'PY'
 import os, re, socket, sys, time, urllib.request
 sock_path, out, kind, arg, pattern = sys.argv[1:6]
@@ -98,7 +99,7 @@ with open(out, "w") as f:
             line += " check=" + ("ok" if serving() else "fail")
         f.write(line + "\n")
         f.flush()
-        if "STOPPING=1" in msg.split("\n"):
+        if "STOPPING=1" in msg.split("\n") or " could not start: " in msg:
             break
 PY
 
@@ -169,6 +170,21 @@ for d in $DAEMONS; do
     notified "$d"
     stop_with "$d" INT 2
 done
+
+# A failed start tells its reason (and never READY=1).
+sock=$SW_T_DIR/notify.sock out=$SW_T_DIR/notify-failed.out
+rm -f "$sock" "$out" "$out.bound"
+python3 "$SW_T_DIR/notify.py" "$sock" "$out" log /dev/null x &
+lpid=$!
+if sw_t_wait "notify listener bound" 10 test -e "$out.bound"; then
+    NOTIFY_SOCKET=$sock SLIPWAY_SECRET_KEY=zz slipway-panel >/dev/null 2>&1
+    wait "$lpid"
+    sw_t_eq "slipway-panel with a bad key tells STATUS=... could not start, no READY=1" \
+        "STATUS=slipway-panel could not start: 1 0" \
+        "$(cut -d: -f1 "$out"): $(grep -c "could not start: .*SLIPWAY_SECRET_KEY" "$out") $(grep -c READY "$out")"
+else
+    kill "$lpid"
+fi
 
 # A NOTIFY_SOCKET nobody listens on: logged, and the panel serves all the same.
 stop_with panel TERM 15 "$SW_T_DIR/nobody.sock"
