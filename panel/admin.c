@@ -208,32 +208,63 @@ int sw_node_create_check(const json_t *body, struct sw_node_row *out, struct sw_
 }
 
 /* What the engine of node id needs in its environment (its secret key sk,
- * base64), shown once: the panel's own Redis and database (without the
- * password: the operator gives that host its own credentials). New ref. */
-static json_t *engine_config(const char *id, const char *sk)
+ * base64; db, the connection string of its own database role), shown once.
+ * New ref. */
+static json_t *engine_config(const char *id, const char *sk, const char *db)
 {
-    char *db = sw_db_url_without_password(sw_conf_get("SLIPWAY_DATABASE_URL"));
-    json_t *c = json_pack("{s:s, s:s, s:s, s:s?}", "SLIPWAY_NODE_ID", id,
-                          "SLIPWAY_NODE_SECRET_KEY", sk, "SLIPWAY_REDIS_URL",
-                          sw_conf_get("SLIPWAY_REDIS_URL"), "SLIPWAY_DATABASE_URL", db);
-    free(db);
-    return c;
+    return json_pack("{s:s, s:s, s:s, s:s}", "SLIPWAY_NODE_ID", id, "SLIPWAY_NODE_SECRET_KEY",
+                     sk, "SLIPWAY_REDIS_URL", sw_conf_get("SLIPWAY_REDIS_URL"),
+                     "SLIPWAY_DATABASE_URL", db);
 }
 
-/* Answers node (stolen) with status and the engine's configuration for the
- * new secret key sk, which is wiped; an Idempotency-Key keeps the answer
- * without it (secret_field). node NULL: -1 (err set). */
-static int answer_with_key(struct sw_resp *resp, int status, json_t *node, const char *id,
-                           char sk[SW_SEAL_KEY_B64 + 1])
+/* Wipes and frees a string holding a secret; accepts NULL. */
+static void free_secret(char *s)
 {
-    if (!node) {
-        sodium_memzero(sk, SW_SEAL_KEY_B64 + 1);
-        return -1;
+    if (s)
+        sodium_memzero(s, strlen(s));
+    free(s);
+}
+
+/* Makes node id's database role, or re-passwords it, with a fresh random
+ * password; returns the connection string the engine logs in with (the
+ * panel's own with that role and password). Owned: free_secret(). NULL:
+ * err set. */
+static char *node_db_url(struct sw_db *db, const char *id, struct sw_err *err)
+{
+    unsigned char raw[32];
+    char pw[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)], role[64];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(pw, sizeof pw, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof raw);
+    char *url = NULL;
+    if (sw_data_nodes_set_role(db, id, pw, role, err) == 0 &&
+        !(url = sw_db_url_with_login(sw_conf_get("SLIPWAY_DATABASE_URL"), role, pw)))
+        SW_ERR(err, SW_EINTERNAL, "could not parse SLIPWAY_DATABASE_URL");
+    sodium_memzero(pw, sizeof pw);
+    return url;
+}
+
+/* Ends the transaction of a node's write (node: its answer, stolen; NULL:
+ * the write failed, err set): gives the node's role a new password and
+ * commits, then answers status with the engine's configuration for the new
+ * secret key sk, which is wiped like the password; an Idempotency-Key keeps
+ * the answer without it (secret_field). Anything failed: rolled back, -1. */
+static int answer_with_key(struct sw_db *db, struct sw_resp *resp, int status, json_t *node,
+                           const char *id, char sk[SW_SEAL_KEY_B64 + 1], struct sw_err *err)
+{
+    char *url = node ? node_db_url(db, id, err) : NULL;
+    int rc = -1;
+    if (!url || sw_db_commit(db, err) < 0) {
+        sw_db_rollback(db);
+        json_decref(node);
+    } else {
+        json_object_set_new(node, "engine_config", engine_config(id, sk, url));
+        resp->secret_field = "engine_config"; /* never kept by an Idempotency-Key */
+        rc = sw_api_reply(resp, status, node);
     }
-    json_object_set_new(node, "engine_config", engine_config(id, sk));
+    free_secret(url);
     sodium_memzero(sk, SW_SEAL_KEY_B64 + 1);
-    resp->secret_field = "engine_config"; /* never kept by an Idempotency-Key */
-    return sw_api_reply(resp, status, node);
+    return rc;
 }
 
 SW_HANDLER(sw_h_admin_nodes_create)
@@ -244,14 +275,16 @@ SW_HANDLER(sw_h_admin_nodes_create)
     int rc = -1;
     struct sw_node_row row;
     const char *name = sw_json_str(b, "name"), *location = sw_json_str(b, "location_id");
-    if (sw_node_create_check(b, &row, err) < 0 || location_exists(req, location, err) < 0)
+    if (sw_node_create_check(b, &row, err) < 0 || location_exists(req, location, err) < 0 ||
+        sw_db_begin(req->db, err) < 0)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
     char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
     sw_seal_keypair(pk, sk);
-    rc = answer_with_key(resp, 201,
-                         sw_data_nodes_insert(req->db, id, name, location, &row, pk, err), id, sk);
+    rc = answer_with_key(req->db, resp, 201,
+                         sw_data_nodes_insert(req->db, id, name, location, &row, pk, err), id, sk,
+                         err);
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a node named \"%s\" exists", name);
 out:
@@ -259,16 +292,18 @@ out:
     return rc;
 }
 
-/* A new keypair for a node (enrolled before nodes had keys, or whose
- * secret key is lost or exposed): jobs sealed to the old key fail on it. */
+/* A new keypair and database password for a node (enrolled before nodes
+ * had them, or whose secrets are lost or exposed): jobs sealed to the old
+ * key fail on it, and the old password logs in no more. */
 SW_HANDLER(sw_h_admin_node_rekey)
 {
     const char *id = sw_api_param_uuid(req, 0, "node", err);
-    if (!id || sw_api_no_body(req, err) < 0)
+    if (!id || sw_api_no_body(req, err) < 0 || sw_db_begin(req->db, err) < 0)
         return -1;
     char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
     sw_seal_keypair(pk, sk);
-    return answer_with_key(resp, 200, sw_data_nodes_set_key(req->db, id, pk, err), id, sk);
+    return answer_with_key(req->db, resp, 200, sw_data_nodes_set_key(req->db, id, pk, err), id,
+                           sk, err);
 }
 
 SW_HANDLER(sw_h_admin_node_get)
