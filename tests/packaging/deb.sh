@@ -85,7 +85,7 @@ $(cd "$SW_SRCDIR" && ls migrations/*.sql | sed 's|^|usr/share/slipway/|')"
 ENGINE="etc/slipway/engine.env.example
 lib/systemd/system/slipway-engine@.service
 usr/sbin/slipway-engine
-$(cd "$SW_SRCDIR" && ls templates/domain/*.xml | sed 's|^|usr/share/slipway/|')"
+$(cd "$SW_SRCDIR" && ls templates/*/*.xml | sed 's|^|usr/share/slipway/|')"
 CLI="usr/bin/slipwayctl"
 for p in control-plane engine cli; do
     case $p in control-plane) want=$CP ;; engine) want=$ENGINE ;; cli) want=$CLI ;; esac
