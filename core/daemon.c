@@ -11,11 +11,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 static sigset_t stop_signals;
 static atomic_bool started, stopping, stop_asked;
 static char stopping_event[64];
+static const char *daemon_name = "daemon";
+
+/* Sends state to the service manager (sd_notify(3)): nothing happens
+ * without NOTIFY_SOCKET in the environment; a socket that is named but
+ * refuses the message is logged, and the daemon goes on. */
+static void notify(const char *state)
+{
+    int rc = sd_notify(0, state);
+    if (rc < 0)
+        sw_warn("daemon.notify_failed", "errno=%d", -rc);
+}
 
 /* -1 to go on; else the exit status after printing the usage. */
 static int arguments(const struct sw_daemon *d, int argc, char **argv)
@@ -41,6 +53,7 @@ int sw_daemon_start(const struct sw_daemon *d, int argc, char **argv, int *statu
     *status = arguments(d, argc, argv);
     if (*status >= 0)
         return -1;
+    daemon_name = d->name;
     if (sw_log_init(d->name, sw_conf_get("SLIPWAY_LOG_LEVEL")) < 0) {
         fprintf(stderr, "slipway-%s: SLIPWAY_LOG_LEVEL must be debug, info, warn, error or off\n",
                 d->name);
@@ -61,6 +74,11 @@ int sw_daemon_start(const struct sw_daemon *d, int argc, char **argv, int *statu
 
 int sw_daemon_wait(void)
 {
+    char state[128];
+    if (!atomic_load(&stopping)) {
+        snprintf(state, sizeof state, "READY=1\nSTATUS=slipway-%s serving", daemon_name);
+        notify(state);
+    }
     int sig = 0;
     if (!atomic_load(&stopping) && sigwait(&stop_signals, &sig) != 0)
         sig = 0;
@@ -68,6 +86,9 @@ int sw_daemon_wait(void)
         sig = 0;
     atomic_store(&stopping, true);
     sw_info(stopping_event, "signal=%d", sig);
+    snprintf(state, sizeof state, "STOPPING=1\nSTATUS=slipway-%s stopping (signal %d)",
+             daemon_name, sig);
+    notify(state);
     return sig;
 }
 
@@ -89,6 +110,10 @@ bool sw_daemon_stopping(void *unused)
 int sw_daemon_fail(const struct sw_err *err)
 {
     sw_log_err(SW_LOG_ERROR, "startup.failed", err);
+    char state[352];
+    snprintf(state, sizeof state, "STATUS=slipway-%s could not start: %s", daemon_name,
+             err->msg);
+    notify(state);
     return err->code == SW_EINVALID ? 2 : 1;
 }
 

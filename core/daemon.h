@@ -19,6 +19,13 @@
  * in the calling thread. Every thread started after it inherits that mask,
  * so the signals are taken only by sigwait() in sw_daemon_wait(), in main,
  * and never end the process in the middle of a thread's work.
+ *
+ * Readiness (systemd's Type=notify, sd_notify(3)): when NOTIFY_SOCKET is
+ * set, sw_daemon_wait() sends READY=1 as it starts waiting (main has
+ * started everything it serves with by then: the panel listens, the
+ * workers run, the engine holds its hypervisor connection) and STOPPING=1
+ * once a stop is asked; each with a STATUS= line, as is sw_daemon_fail()'s
+ * reason. Without NOTIFY_SOCKET nothing is sent.
  */
 #ifndef SW_DAEMON_H
 #define SW_DAEMON_H
@@ -36,9 +43,11 @@ struct sw_daemon {
  * (see above). Call it once, before any thread is started. */
 int sw_daemon_start(const struct sw_daemon *d, int argc, char **argv, int *status);
 
-/* Waits for SIGINT or SIGTERM unless sw_daemon_stop() came first, then sets
- * the stop flag, logs "<name>.stopping signal=N" and returns the signal (0
- * when sw_daemon_stop() asked). Called by main after starting its work. */
+/* Tells the service manager READY=1 (unless sw_daemon_stop() came first),
+ * waits for SIGINT or SIGTERM unless sw_daemon_stop() came first, then sets
+ * the stop flag, logs "<name>.stopping signal=N", tells STOPPING=1 and
+ * returns the signal (0 when sw_daemon_stop() asked). Called by main once
+ * its work is started and it serves. */
 int sw_daemon_wait(void);
 
 /* Sets the stop flag and wakes sw_daemon_wait() (a thread that could not
@@ -49,8 +58,9 @@ void sw_daemon_stop(void);
  * struct sw_worker's and sw_sleep_ms()'s stopping callback as it is. */
 bool sw_daemon_stopping(void *unused);
 
-/* Logs err as event startup.failed and returns main's exit status: 2 for
- * a configuration error (SW_EINVALID), else 1. */
+/* Logs err as event startup.failed, tells the service manager its message
+ * (STATUS=) and returns main's exit status: 2 for a configuration error
+ * (SW_EINVALID), else 1. */
 int sw_daemon_fail(const struct sw_err *err);
 
 /* What every stream-consuming daemon reads (provisioner, billing, engine). */

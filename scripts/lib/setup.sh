@@ -11,7 +11,12 @@ SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohtt
  postgresql redis-server redis-sentinel libvirt-clients libxml2-utils curl jq wrk
  libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
  libvirt-daemon-config-nwfilter ebtables iptables
- python3 cppcheck clang-tidy clang libclang-rt-14-dev libxml2-dev"
+ python3 cppcheck clang-tidy clang libclang-rt-14-dev libxml2-dev libsystemd-dev"
+
+# What tests/packaging/deb.sh installs when missing, to build the Debian
+# packages (dpkg-buildpackage, debhelper) and check their systemd units
+# (systemd-analyze, from systemd; it needs no systemd running).
+SW_PACKAGING_PACKAGES="dpkg-dev debhelper systemd"
 
 # What bench/scheduler.sh compares slipway with, installed by it when
 # missing (minutes; not needed to build, run or test): Ganeti's hspace, and
