@@ -207,31 +207,69 @@ int sw_node_create_check(const json_t *body, struct sw_node_row *out, struct sw_
     return 0;
 }
 
-/* What the engine of node id needs in its environment (its secret key sk,
- * base64), shown once: the panel's own Redis and database (without the
+/* A node's credentials, made at enrolment or rekey and shown once: its
+ * secret key (base64) and its Redis password (hex). The panel keeps only
+ * the public key and the password's SHA-256 (the provisioner makes the
+ * node's Redis user from it, provisioner/acl.c). */
+struct node_secrets {
+    char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
+    char redis_pass[65], redis_sha256[65];
+};
+
+static void node_secrets_make(struct node_secrets *s)
+{
+    unsigned char raw[32], sum[crypto_hash_sha256_BYTES];
+    sw_seal_keypair(s->pk, s->sk);
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(s->redis_pass, sizeof s->redis_pass, raw, sizeof raw);
+    crypto_hash_sha256(sum, (const unsigned char *)s->redis_pass, strlen(s->redis_pass));
+    sodium_bin2hex(s->redis_sha256, sizeof s->redis_sha256, sum, sizeof sum);
+    sodium_memzero(raw, sizeof raw);
+}
+
+/* The Redis URL node id's engine uses: the address engines reach
+ * (SLIPWAY_NODE_REDIS_URL, else the panel's own without its user) with the
+ * node's user and password. Returns owned; wipe and free. */
+static char *node_redis_url(const char *id, const char *pass)
+{
+    const char *base = sw_conf_get("SLIPWAY_NODE_REDIS_URL");
+    if (!base || !base[0])
+        base = sw_conf_get("SLIPWAY_REDIS_URL");
+    const char *sep = strstr(base, "://");
+    const char *rest = sep ? sep + 3 : base, *at = strchr(rest, '@'), *slash = strchr(rest, '/');
+    if (at && (!slash || at < slash))
+        rest = at + 1; /* drop the panel's own credentials */
+    return sw_asprintf("%.*snode-%s:%s@%s", sep ? (int)(sep + 3 - base) : 0, base, id, pass, rest);
+}
+
+/* What the engine of node id needs in its environment, shown once: its
+ * secret key, its own Redis user, and the panel's database (without the
  * password: the operator gives that host its own credentials). New ref. */
-static json_t *engine_config(const char *id, const char *sk)
+static json_t *engine_config(const char *id, const struct node_secrets *s)
 {
     char *db = sw_db_url_without_password(sw_conf_get("SLIPWAY_DATABASE_URL"));
+    char *redis = node_redis_url(id, s->redis_pass);
     json_t *c = json_pack("{s:s, s:s, s:s, s:s?}", "SLIPWAY_NODE_ID", id,
-                          "SLIPWAY_NODE_SECRET_KEY", sk, "SLIPWAY_REDIS_URL",
-                          sw_conf_get("SLIPWAY_REDIS_URL"), "SLIPWAY_DATABASE_URL", db);
+                          "SLIPWAY_NODE_SECRET_KEY", s->sk, "SLIPWAY_REDIS_URL", redis,
+                          "SLIPWAY_DATABASE_URL", db);
+    sodium_memzero(redis, strlen(redis));
+    free(redis);
     free(db);
     return c;
 }
 
 /* Answers node (stolen) with status and the engine's configuration for the
- * new secret key sk, which is wiped; an Idempotency-Key keeps the answer
+ * new secrets s, which are wiped; an Idempotency-Key keeps the answer
  * without it (secret_field). node NULL: -1 (err set). */
 static int answer_with_key(struct sw_resp *resp, int status, json_t *node, const char *id,
-                           char sk[SW_SEAL_KEY_B64 + 1])
+                           struct node_secrets *s)
 {
     if (!node) {
-        sodium_memzero(sk, SW_SEAL_KEY_B64 + 1);
+        sodium_memzero(s, sizeof *s);
         return -1;
     }
-    json_object_set_new(node, "engine_config", engine_config(id, sk));
-    sodium_memzero(sk, SW_SEAL_KEY_B64 + 1);
+    json_object_set_new(node, "engine_config", engine_config(id, s));
+    sodium_memzero(s, sizeof *s);
     resp->secret_field = "engine_config"; /* never kept by an Idempotency-Key */
     return sw_api_reply(resp, status, node);
 }
@@ -248,10 +286,12 @@ SW_HANDLER(sw_h_admin_nodes_create)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
-    sw_seal_keypair(pk, sk);
+    struct node_secrets s;
+    node_secrets_make(&s);
     rc = answer_with_key(resp, 201,
-                         sw_data_nodes_insert(req->db, id, name, location, &row, pk, err), id, sk);
+                         sw_data_nodes_insert(req->db, id, name, location, &row, s.pk,
+                                              s.redis_sha256, err),
+                         id, &s);
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a node named \"%s\" exists", name);
 out:
@@ -259,16 +299,19 @@ out:
     return rc;
 }
 
-/* A new keypair for a node (enrolled before nodes had keys, or whose
- * secret key is lost or exposed): jobs sealed to the old key fail on it. */
+/* New credentials for a node (enrolled before nodes had keys, or whose
+ * secret key or Redis password is lost or exposed): jobs sealed to the old
+ * key fail on it, and the old Redis password stops working once the
+ * provisioner re-applies the node's user. */
 SW_HANDLER(sw_h_admin_node_rekey)
 {
     const char *id = sw_api_param_uuid(req, 0, "node", err);
     if (!id || sw_api_no_body(req, err) < 0)
         return -1;
-    char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
-    sw_seal_keypair(pk, sk);
-    return answer_with_key(resp, 200, sw_data_nodes_set_key(req->db, id, pk, err), id, sk);
+    struct node_secrets s;
+    node_secrets_make(&s);
+    return answer_with_key(resp, 200, sw_data_nodes_set_key(req->db, id, s.pk, s.redis_sha256, err),
+                           id, &s);
 }
 
 SW_HANDLER(sw_h_admin_node_get)
