@@ -45,7 +45,8 @@ static void refuse(struct billing *b, const struct sw_stream_entry *e, const cha
     sw_err_clear(err);
     if (node && sw_nodemsg_reject(b->db, e->stream, e->id, node, reason, err) < 0) {
         *out = SW_MSG_RETRY;
-        b->suspect = err->code == SW_EUNAVAILABLE;
+        if (err->code == SW_EUNAVAILABLE)
+            b->suspect = true;
         return;
     }
     SW_ERR(err, SW_EINVALID, "%s", reason);
@@ -92,7 +93,8 @@ static void handle_usage_batch(void *ctx, const struct sw_stream_entry *const *v
         if (decode_entry(b, v[i], &m[k], &out[i], &errs[i]) == 0)
             at[k++] = i;
     if (k > 0 && sw_usage_check_placed(b->db, m, k, placed, &errs[at[0]]) < 0) {
-        b->suspect = errs[at[0]].code == SW_EUNAVAILABLE;
+        if (errs[at[0]].code == SW_EUNAVAILABLE)
+            b->suspect = true;
         goto out; /* all of them stay RETRY */
     }
     for (size_t j = 0; j < k; j++) {

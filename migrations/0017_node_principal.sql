@@ -3,8 +3,9 @@
 --   nodes.redis_password_sha256  the SHA-256 (hex) of the node's Redis
 --                    password, made at enrolment or rekey and shown once in
 --                    engine_config.SLIPWAY_REDIS_URL; the provisioner makes
---                    the node's ACL user ("node-<id>") from it. NULL: no
---                    Redis user (a node enrolled before, or made by hand).
+--                    the node's ACL user ("node-<id>") from it, woken by
+--                    NOTIFY sw_node_users. NULL: no Redis user (a node
+--                    enrolled before, or made by hand).
 --   job_dispatches   one row per node job sent: the nonce the node must
 --                    echo in its result, the node it went to, and once
 --                    answered, the entry id that answered it. A result is
@@ -21,6 +22,20 @@
 
 ALTER TABLE nodes ADD COLUMN redis_password_sha256 text
     CHECK (redis_password_sha256 ~ '^[0-9a-f]{64}$');
+
+-- A node enrolled, rekeyed, set offline or back, or removed: the
+-- provisioner's acl thread (LISTEN sw_node_users) applies the users at once.
+CREATE FUNCTION sw_node_users_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('sw_node_users', '');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER nodes_users_notify
+    AFTER INSERT OR DELETE OR UPDATE OF state, redis_password_sha256 ON nodes
+    FOR EACH STATEMENT EXECUTE FUNCTION sw_node_users_notify();
 
 CREATE TABLE job_dispatches (
     nonce         text PRIMARY KEY CHECK (nonce ~ '^[0-9a-f]{32}$'),

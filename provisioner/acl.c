@@ -1,8 +1,9 @@
 /* acl.c - the provisioner's "acl" thread: every node enrolled with a Redis
  * password (nodes.redis_password_sha256) gets its own Redis ACL user,
- * "node-<id>", made from PostgreSQL at start and every
- * SLIPWAY_ACL_INTERVAL seconds, so a restarted or failed-over Redis gets
- * them back within one interval. A node set offline, removed, or without
+ * "node-<id>", made from PostgreSQL at start, at once when a node is
+ * enrolled, rekeyed, changes state or goes (NOTIFY sw_node_users,
+ * migrations/0017), and every SLIPWAY_ACL_INTERVAL seconds, so a restarted
+ * or failed-over Redis gets them back within one interval. A node set offline, removed, or without
  * a password loses its user (ACL DELUSER, which also drops its
  * connections).
  *
@@ -26,6 +27,8 @@
 #include "provisioner/acl.h"
 #include "provisioner/prov.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,18 +123,59 @@ int sw_acl_sync(struct sw_prov_thread *t, size_t *nusers, struct sw_err *err)
     return rc;
 }
 
+/* LISTENs on the thread's connection when it is new (backend pid). */
+static int ensure_listen(struct sw_prov_thread *t, int *listen_pid, struct sw_err *err)
+{
+    int pid = PQbackendPID(sw_db_conn(t->db));
+    if (pid != 0 && pid == *listen_pid)
+        return 0;
+    if (sw_db_run(t->db, err, "LISTEN sw_node_users", 0, NULL) < 0)
+        return -1;
+    *listen_pid = PQbackendPID(sw_db_conn(t->db));
+    return 0;
+}
+
+/* Waits up to ms for a notification (or the stop), 200 ms at a time;
+ * consumes the pending ones. */
+static void wait_notify(struct sw_prov_thread *t, long ms)
+{
+    PGconn *conn = sw_db_conn(t->db);
+    int fd = PQsocket(conn);
+    for (; ms > 0 && !sw_prov_stopping(); ms -= 200) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int n = fd < 0 ? 0 : poll(&p, 1, 200);
+        if (fd < 0 || (n < 0 && errno != EINTR)) {
+            sw_prov_sleep_ms(200);
+            continue;
+        }
+        if (n > 0) {
+            PQconsumeInput(conn);
+            PGnotify *nt;
+            bool woke = false;
+            while ((nt = PQnotifies(conn)) != NULL) {
+                PQfreemem(nt);
+                woke = true;
+            }
+            if (woke)
+                return;
+        }
+    }
+}
+
 void *sw_acl_main(void *arg)
 {
     struct sw_prov_thread *t = arg;
     bool down = false;
     long backoff = 0;
     size_t last = (size_t)-1;
+    int listen_pid = 0;
     sw_info("thread.started", "thread=%s interval_s=%ld", t->name, t->conf->acl_interval_s);
     while (!sw_prov_stopping()) {
         struct sw_err err;
         sw_err_clear(&err);
         size_t n = 0;
-        if (sw_prov_connect(t, &err) < 0 || sw_acl_sync(t, &n, &err) < 0) {
+        if (sw_prov_connect(t, &err) < 0 || ensure_listen(t, &listen_pid, &err) < 0 ||
+            sw_acl_sync(t, &n, &err) < 0) {
             sw_prov_log_degraded(t->name, !down, &err);
             down = true;
             backoff = sw_backoff_next(backoff);
@@ -143,7 +187,7 @@ void *sw_acl_main(void *arg)
         down = false;
         backoff = 0;
         last = n;
-        sw_prov_sleep_ms(t->conf->acl_interval_s * 1000);
+        wait_notify(t, t->conf->acl_interval_s * 1000);
     }
     sw_info("thread.stopped", "thread=%s", t->name);
     return NULL;

@@ -18,7 +18,8 @@
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
 OP=$(slipwayctl bootstrap) || exit 99
-export SLIPWAY_ACL_INTERVAL=1
+# Users are applied on NOTIFY (enrolment, state change), not by the timer.
+export SLIPWAY_ACL_INTERVAL=3600
 # Each control-plane daemon as its own Redis user (scripts/lib/stack.sh).
 SLIPWAY_REDIS_URL=$SW_REDIS_URL_PANEL sw_t_panel
 SLIPWAY_REDIS_URL=$SW_REDIS_URL_PROVISIONER sw_t_daemon provisioner slipway-provisioner
