@@ -13,7 +13,9 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_DATABASE_URL", "postgresql:///slipway", "all",
      "libpq connection string or URI of the PostgreSQL database"},
     {"SLIPWAY_REDIS_URL", "redis://127.0.0.1:6379", "all",
-     "Redis address: redis://HOST:PORT[/DB] or unix:///PATH[?db=N]"},
+     "Redis address: redis://HOST:PORT[/DB], unix:///PATH[?db=N], or "
+     "redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB] (sentinels naming the master; "
+     "core/redisurl.h)"},
     {"SLIPWAY_LISTEN", "127.0.0.1:8080", "panel",
      "address the API listens on, HOST:PORT; port 0 picks a free one"},
     {"SLIPWAY_ADDR_FILE", NULL, "panel",

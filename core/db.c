@@ -10,7 +10,8 @@
 #include <time.h>
 #include <sodium.h>
 
-/* Appends key='value' to *out (owned), quoting ' and \ as libpq wants. */
+/* Appends key='value' to *out (owned), quoting ' and \ as libpq wants. The
+ * copies it drops are wiped: the value may be a password. */
 static void conninfo_append(char **out, const char *key, const char *val)
 {
     size_t n = strlen(val);
@@ -22,22 +23,36 @@ static void conninfo_append(char **out, const char *key, const char *val)
     }
     *p = '\0';
     char *next = sw_asprintf("%s%s%s='%s'", *out ? *out : "", *out ? " " : "", key, q);
+    sodium_memzero(q, 2 * n + 1);
     free(q);
+    if (*out)
+        sodium_memzero(*out, strlen(*out));
     free(*out);
     *out = next;
 }
 
-char *sw_db_url_without_password(const char *url)
+char *sw_db_url_with_login(const char *url, const char *user, const char *password)
 {
     PQconninfoOption *opts = PQconninfoParse(url, NULL);
     if (!opts)
         return NULL;
     char *out = NULL;
-    for (PQconninfoOption *o = opts; o->keyword; o++)
-        if (o->val && o->val[0] && strcmp(o->keyword, "password") != 0)
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        bool is_user = strcmp(o->keyword, "user") == 0;
+        if (is_user && user)
+            conninfo_append(&out, "user", user);
+        else if (o->val && o->val[0] && strcmp(o->keyword, "password") != 0)
             conninfo_append(&out, o->keyword, o->val);
+    }
     PQconninfoFree(opts);
+    if (password)
+        conninfo_append(&out, "password", password);
     return out ? out : sw_strdup("");
+}
+
+char *sw_db_url_without_password(const char *url)
+{
+    return sw_db_url_with_login(url, NULL, NULL);
 }
 
 /* A pool connection prepares each distinct statement text once per session

@@ -27,6 +27,10 @@ struct sw_db_pool;
  * (for another host's configuration: the engine's, shown at enrolment).
  * Returns owned (free()), or NULL when libpq cannot parse url. */
 char *sw_db_url_without_password(const char *url);
+/* The same with user (NULL: url's own) and password (NULL: none) as given,
+ * for a node's engine (its own role, panel/admin.c). Wipe the answer with
+ * sodium_memzero before free() when it holds a password. */
+char *sw_db_url_with_login(const char *url, const char *user, const char *password);
 
 /* Returns an owned connection; free with sw_db_free(). */
 struct sw_db *sw_db_connect(const char *url, struct sw_err *err);

@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/redisurl.h"
+#include "core/sentinel.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -26,6 +27,35 @@ long long sw_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Error replies that mean "this server is not (or not yet) a usable
+ * master": an old master demoted to replica (READONLY, and UNBLOCKED for a
+ * blocked read it ended), a replica cut from its master (MASTERDOWN), a
+ * server loading its data (LOADING). The connection is then treated as
+ * broken, so the next use reconnects (through the sentinels, for a
+ * sentinel URL). */
+static bool failover_reply(const char *s)
+{
+    static const char *const prefixes[] = {"READONLY", "MASTERDOWN", "LOADING", "UNBLOCKED"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Fills err for an error reply to argv[0] (and marks r broken when the
+ * reply says the server is no master); frees rep. */
+static void reply_error(struct sw_redis *r, const char *verb, redisReply *rep, struct sw_err *err)
+{
+    if (failover_reply(rep->str)) {
+        r->broken = true;
+        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "redis is not a master now");
+    } else {
+        SW_ERR(err, SW_EINTERNAL, "redis command failed");
+    }
+    sw_err_detail(err, "%s: %s", verb, rep->str);
+    freeReplyObject(rep);
+}
+
 static void *command_argv(struct sw_redis *r, int argc, const char **argv, struct sw_err *err)
 {
     redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
@@ -36,9 +66,7 @@ static void *command_argv(struct sw_redis *r, int argc, const char **argv, struc
         return NULL;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
-        SW_ERR(err, SW_EINTERNAL, "redis command failed");
-        sw_err_detail(err, "%s: %s", argv[0], rep->str);
-        freeReplyObject(rep);
+        reply_error(r, argv[0], rep, err);
         return NULL;
     }
     return rep;
@@ -77,12 +105,22 @@ static int do_connect(struct sw_redis *r, struct sw_err *err)
 {
     struct timeval tv = {5, 0};
     const struct sw_redis_url *u = &r->url;
+    struct sw_redis_host at = u->hosts[0]; /* sentinel: the master they name (owned) */
+    if (u->kind == SW_REDIS_URL_SENTINEL && sw_sentinel_resolve(&r->url, &at, err) < 0) {
+        r->broken = true;
+        return -1;
+    }
+    SW_AUTOFREE char *at_host = u->kind == SW_REDIS_URL_SENTINEL ? at.host : NULL;
     r->c = u->kind == SW_REDIS_URL_UNIX
                ? redisConnectUnixWithTimeout(u->path, tv)
-               : redisConnectWithTimeout(u->hosts[0].host, u->hosts[0].port, tv);
+               : redisConnectWithTimeout(at.host, at.port, tv);
     if (!r->c || r->c->err) {
         SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not connect to redis");
-        sw_err_detail(err, "at \"%s\": %s", r->shown, r->c ? r->c->errstr : "out of memory");
+        char master[300] = "";
+        if (at_host)
+            snprintf(master, sizeof master, " (master %s port %d)", at.host, at.port);
+        sw_err_detail(err, "at \"%s\"%s: %s", r->shown, master,
+                      r->c ? r->c->errstr : "out of memory");
         if (r->c)
             redisFree(r->c);
         r->c = NULL;
@@ -90,7 +128,15 @@ static int do_connect(struct sw_redis *r, struct sw_err *err)
         return -1;
     }
     r->broken = false;
-    return handshake(r, err);
+    if (handshake(r, err) < 0)
+        return -1;
+    if (u->kind == SW_REDIS_URL_SENTINEL && sw_sentinel_confirm(r->c, &r->url, &at, err) < 0) {
+        redisFree(r->c); /* no master: the next use resolves again */
+        r->c = NULL;
+        r->broken = true;
+        return -1;
+    }
+    return 0;
 }
 
 struct sw_redis *sw_redis_connect(const char *url, struct sw_err *err)
@@ -101,9 +147,9 @@ struct sw_redis *sw_redis_connect(const char *url, struct sw_err *err)
         return NULL;
     }
     sw_redis_url_show(&r->url, r->shown, sizeof r->shown);
-    if (r->url.tls || r->url.kind == SW_REDIS_URL_SENTINEL) {
+    if (r->url.tls) {
         SW_ERR(err, SW_EUNSUPPORTED, "this build does not speak %s yet",
-               r->url.tls ? "rediss://" : "redis-sentinel://");
+               r->url.kind == SW_REDIS_URL_SENTINEL ? "TLS to redis sentinels" : "rediss://");
         sw_redis_free(r);
         return NULL;
     }

@@ -26,8 +26,10 @@ struct sw_redis;
 /* Returns owned; free with sw_redis_free(). URL: see redisurl.h; with a
  * password the connection AUTHenticates (as USER when given) before any
  * command, and a refusal is SW_EUNAUTHENTICATED. Errors never show the
- * password. rediss:// and redis-sentinel:// are parsed but refused as
- * SW_EUNSUPPORTED until the transport speaks them. */
+ * password. redis-sentinel:// asks the sentinels for the master on every
+ * (re)connect and checks it with ROLE (sentinel.h). rediss:// and
+ * tls=1 are parsed but refused as SW_EUNSUPPORTED until the transport
+ * speaks them. */
 struct sw_redis *sw_redis_connect(const char *url, struct sw_err *err);
 void sw_redis_free(struct sw_redis *r);
 /* Drops and re-opens the connection (after an error). */
@@ -40,7 +42,9 @@ int sw_redis_exec(struct sw_redis *r, int argc, const char **argv, struct sw_err
  * owned array of *n owned strings (free each and the array). */
 int sw_redis_strings(struct sw_redis *r, int argc, const char **argv, char ***out, size_t *n,
                      struct sw_err *err);
-/* True when the last command failed at the connection level. */
+/* True when the last command failed at the connection level, or was
+ * answered READONLY, MASTERDOWN, LOADING or UNBLOCKED (the server is no
+ * usable master: a failover): the caller reconnects. */
 bool sw_redis_broken(const struct sw_redis *r);
 
 /* XGROUP CREATE stream group 0 MKSTREAM; an existing group is fine. */

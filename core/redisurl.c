@@ -93,7 +93,7 @@ static int parse_host(struct sw_redis_url *u, const char *s, const char *e, stru
         he = colon ? colon : e;
         port = colon ? colon + 1 : NULL;
     }
-    long p = port ? num(port, e, 65535) : 6379;
+    long p = port ? num(port, e, 65535) : u->kind == SW_REDIS_URL_SENTINEL ? 26379 : 6379;
     if (he == hs)
         return bad(err, "no host");
     if (p <= 0)

@@ -4,6 +4,7 @@
  *   rediss://...                      the same over TLS (default port 6379)
  *   unix://[USER[:PASSWORD]@]/PATH[?db=N&OPTIONS]
  *   redis-sentinel://[USER[:PASSWORD]@]HOST[:PORT][,HOST[:PORT]...]/MASTER[/DB][?OPTIONS]
+ *                                     sentinels' port defaults to 26379
  *
  * USER and PASSWORD may be percent-encoded. OPTIONS are key=value pairs
  * joined by '&': db (unix only), cacert, cert, key, servername (TLS),

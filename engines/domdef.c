@@ -62,11 +62,11 @@ int sw_domdef_net_parse(const char *spec, struct sw_engine_net *out, struct sw_e
     return 0;
 }
 
-/* The guest's NIC: where it attaches, its MAC, and the addresses the
- * clean-traffic filter holds it to (the list "ip": one line per address).
- * Only IPv4: libvirt's stock clean-traffic puts IP into ebtables ARP and
- * IPv4 rules, where an IPv6 value fails the NIC ("host/network not
- * found"), and it drops every IPv6 frame anyway (no-other-l2-traffic). */
+/* The guest's NIC: where it attaches, its MAC, and what slipway-guest
+ * (templates/nwfilter/) holds it to: "ip", one line per IPv4 address, and
+ * the IPv6 prefix. A server without one gets values that match nothing a
+ * guest could use (0.0.0.0, ::/128): an absent IP would make libvirt learn
+ * the first address the guest sends from. */
 static void nic_vars(const struct sw_engine *eng, const struct sw_msg_node_job *job,
                      struct sw_domxml_vars *v)
 {
@@ -76,8 +76,10 @@ static void nic_vars(const struct sw_engine *eng, const struct sw_msg_node_job *
     sw_domxml_set(v, "net_type", "%s", net->type);
     sw_domxml_set(v, "net_source", "%s", net->source);
     sw_domxml_set(v, "mac", "%s", sw_domdef_mac(job->server_id, mac));
-    const char *ips[1] = {job->ipv4};
-    sw_domxml_set_list(v, "ip", ips, job->ipv4[0] ? 1 : 0);
+    const char *ips[1] = {job->ipv4[0] ? job->ipv4 : "0.0.0.0"};
+    sw_domxml_set_list(v, "ip", ips, 1);
+    sw_domxml_set(v, "ipv6", "%s", job->ipv6[0] ? job->ipv6 : "::");
+    sw_domxml_set(v, "ipv6_prefix", "%s", job->ipv6[0] ? "64" : "128");
 }
 
 #define MAX_VCPUS 1024

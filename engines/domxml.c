@@ -219,15 +219,11 @@ char *sw_domxml_render(const char *tmpl, const struct sw_domxml_vars *vars, stru
     return buf_steal(&b);
 }
 
-char *sw_domxml_load(const char *dir, const char *kind, const char *hv, struct sw_err *err)
+char *sw_domxml_read(const char *path, struct sw_err *err)
 {
-    SW_AUTOFREE char *path = sw_asprintf("%s/domain/%s-%s.xml", dir, kind, hv);
     FILE *f = fopen(path, "r");
     if (!f) {
-        if (errno == ENOENT)
-            SW_ERR(err, SW_EUNSUPPORTED, "%s servers are not supported on %s nodes", kind, hv);
-        else
-            SW_ERR(err, SW_EINTERNAL, "could not read a domain template");
+        SW_ERR(err, errno == ENOENT ? SW_ENOTFOUND : SW_EINTERNAL, "could not read a template");
         sw_err_detail(err, "\"%s\": %s", path, strerror(errno));
         return NULL;
     }
@@ -242,13 +238,23 @@ char *sw_domxml_load(const char *dir, const char *kind, const char *hv, struct s
     int failed = ferror(f);
     fclose(f);
     if (failed || b.len > SW_DOMXML_MAX_TEMPLATE || memchr(b.s ? b.s : "", '\0', b.len)) {
-        SW_ERR(err, SW_EINTERNAL, "could not read a domain template");
-        sw_err_detail(err, "\"%s\": %s", path,
-                      failed ? "read error" : "too large or not text");
+        SW_ERR(err, SW_EINTERNAL, "could not read a template");
+        sw_err_detail(err, "\"%s\": %s", path, failed ? "read error" : "too large or not text");
         free(b.s);
         return NULL;
     }
     return buf_steal(&b);
+}
+
+char *sw_domxml_load(const char *dir, const char *kind, const char *hv, struct sw_err *err)
+{
+    SW_AUTOFREE char *path = sw_asprintf("%s/domain/%s-%s.xml", dir, kind, hv);
+    char *t = sw_domxml_read(path, err);
+    if (!t && err && err->code == SW_ENOTFOUND) {
+        SW_ERR(err, SW_EUNSUPPORTED, "%s servers are not supported on %s nodes", kind, hv);
+        sw_err_detail(err, "no template \"%s\"", path);
+    }
+    return t;
 }
 
 /* Copies the value of attr='...' (or "...") of the tag starting at tag into out. */

@@ -52,6 +52,11 @@ char *sw_domxml_escape(const char *s);
  * an unknown name, an unterminated placeholder or two lists in one line. */
 char *sw_domxml_render(const char *tmpl, const struct sw_domxml_vars *vars, struct sw_err *err);
 
+/* Reads a template file (at most SW_DOMXML_MAX_TEMPLATE bytes of text).
+ * Returns owned (free()), or NULL with SW_ENOTFOUND when it does not exist,
+ * SW_EINTERNAL otherwise. */
+char *sw_domxml_read(const char *path, struct sw_err *err);
+
 /* Reads dir/domain/<kind>-<hv>.xml. Returns owned (free()), or NULL with
  * SW_EUNSUPPORTED when there is no such template, SW_EINTERNAL otherwise. */
 char *sw_domxml_load(const char *dir, const char *kind, const char *hv, struct sw_err *err);

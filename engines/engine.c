@@ -16,6 +16,7 @@
 #include "engines/driver.h"
 #include "engines/job.h"
 #include "engines/nodedb.h"
+#include "engines/nwfilter.h"
 #include "engines/reconcile.h"
 #include "engines/usage.h"
 #include "engines/virt.h"
@@ -615,6 +616,12 @@ static int run(struct engine *e)
     e->eng.hv = hv;
     e->eng.domain_type = sw_virt_domain_type(e->conn, hv);
     e->eng.templates_dir = e->templates_dir;
+    bool filtered;
+    if (sw_nwfilter_define(e->conn, e->templates_dir, &filtered, &err) < 0) {
+        sw_log_err(SW_LOG_ERROR, "engine.nwfilter_refused", &err);
+        return 1;
+    }
+    sw_info("engine.nwfilter", "guest_filter=%s", filtered ? "slipway-guest" : "none (no nwfilter driver)");
     e->eng.net = &e->net;
     e->eng.node_id = e->node_id;
     e->eng.secret_key = e->has_secret_key ? e->secret_key : NULL;

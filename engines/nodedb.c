@@ -235,9 +235,12 @@ int sw_nodedb_drain(struct sw_nodedb *nd, struct sw_err *err)
     struct sw_db *db = lock_db(nd, err);
     if (!db)
         return -1;
-    long n = sw_db_run(db, err,
-                       "UPDATE nodes SET state = 'draining' WHERE id = $1 AND state = 'active'",
-                       SW_PARAMS(nd->node_id));
+    /* a function: the node's role may not write nodes.state itself */
+    PGresult *res = sw_db_exec(db, err, "SELECT sw_engine_node_drain($1)", SW_PARAMS(nd->node_id));
     unlock_db(nd);
-    return n < 0 ? -1 : n > 0 ? 1 : 0;
+    if (!res)
+        return -1;
+    int changed = sw_db_get_bool(res, 0, 0) ? 1 : 0;
+    PQclear(res);
+    return changed;
 }

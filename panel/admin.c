@@ -229,7 +229,7 @@ static void node_secrets_make(struct node_secrets *s)
 
 /* The Redis URL node id's engine uses: the address engines reach
  * (SLIPWAY_NODE_REDIS_URL, else the panel's own without its user) with the
- * node's user and password. Returns owned; wipe and free. */
+ * node's user and password. Returns owned; free_secret(). */
 static char *node_redis_url(const char *id, const char *pass)
 {
     const char *base = sw_conf_get("SLIPWAY_NODE_REDIS_URL");
@@ -242,36 +242,66 @@ static char *node_redis_url(const char *id, const char *pass)
     return sw_asprintf("%.*snode-%s:%s@%s", sep ? (int)(sep + 3 - base) : 0, base, id, pass, rest);
 }
 
-/* What the engine of node id needs in its environment, shown once: its
- * secret key, its own Redis user, and the panel's database (without the
- * password: the operator gives that host its own credentials). New ref. */
-static json_t *engine_config(const char *id, const struct node_secrets *s)
+/* Wipes and frees a string holding a secret; accepts NULL. */
+static void free_secret(char *s)
 {
-    char *db = sw_db_url_without_password(sw_conf_get("SLIPWAY_DATABASE_URL"));
+    if (s)
+        sodium_memzero(s, strlen(s));
+    free(s);
+}
+
+/* What the engine of node id needs in its environment (its secrets s; db,
+ * the connection string of its own database role), shown once. New ref. */
+static json_t *engine_config(const char *id, const struct node_secrets *s, const char *db)
+{
     char *redis = node_redis_url(id, s->redis_pass);
-    json_t *c = json_pack("{s:s, s:s, s:s, s:s?}", "SLIPWAY_NODE_ID", id,
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s}", "SLIPWAY_NODE_ID", id,
                           "SLIPWAY_NODE_SECRET_KEY", s->sk, "SLIPWAY_REDIS_URL", redis,
                           "SLIPWAY_DATABASE_URL", db);
-    sodium_memzero(redis, strlen(redis));
-    free(redis);
-    free(db);
+    free_secret(redis);
     return c;
 }
 
-/* Answers node (stolen) with status and the engine's configuration for the
- * new secrets s, which are wiped; an Idempotency-Key keeps the answer
- * without it (secret_field). node NULL: -1 (err set). */
-static int answer_with_key(struct sw_resp *resp, int status, json_t *node, const char *id,
-                           struct node_secrets *s)
+/* Makes node id's database role, or re-passwords it, with a fresh random
+ * password; returns the connection string the engine logs in with (the
+ * panel's own with that role and password). Owned: free_secret(). NULL:
+ * err set. */
+static char *node_db_url(struct sw_db *db, const char *id, struct sw_err *err)
 {
-    if (!node) {
-        sodium_memzero(s, sizeof *s);
-        return -1;
+    unsigned char raw[32];
+    char pw[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)], role[64];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(pw, sizeof pw, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof raw);
+    char *url = NULL;
+    if (sw_data_nodes_set_role(db, id, pw, role, err) == 0 &&
+        !(url = sw_db_url_with_login(sw_conf_get("SLIPWAY_DATABASE_URL"), role, pw)))
+        SW_ERR(err, SW_EINTERNAL, "could not parse SLIPWAY_DATABASE_URL");
+    sodium_memzero(pw, sizeof pw);
+    return url;
+}
+
+/* Ends the transaction of a node's write (node: its answer, stolen; NULL:
+ * the write failed, err set): gives the node's role a new password and
+ * commits, then answers status with the engine's configuration for the new
+ * secrets s, which are wiped like the password; an Idempotency-Key keeps
+ * the answer without it (secret_field). Anything failed: rolled back, -1. */
+static int answer_with_key(struct sw_db *db, struct sw_resp *resp, int status, json_t *node,
+                           const char *id, struct node_secrets *s, struct sw_err *err)
+{
+    char *url = node ? node_db_url(db, id, err) : NULL;
+    int rc = -1;
+    if (!url || sw_db_commit(db, err) < 0) {
+        sw_db_rollback(db);
+        json_decref(node);
+    } else {
+        json_object_set_new(node, "engine_config", engine_config(id, s, url));
+        resp->secret_field = "engine_config"; /* never kept by an Idempotency-Key */
+        rc = sw_api_reply(resp, status, node);
     }
-    json_object_set_new(node, "engine_config", engine_config(id, s));
+    free_secret(url);
     sodium_memzero(s, sizeof *s);
-    resp->secret_field = "engine_config"; /* never kept by an Idempotency-Key */
-    return sw_api_reply(resp, status, node);
+    return rc;
 }
 
 SW_HANDLER(sw_h_admin_nodes_create)
@@ -282,16 +312,17 @@ SW_HANDLER(sw_h_admin_nodes_create)
     int rc = -1;
     struct sw_node_row row;
     const char *name = sw_json_str(b, "name"), *location = sw_json_str(b, "location_id");
-    if (sw_node_create_check(b, &row, err) < 0 || location_exists(req, location, err) < 0)
+    if (sw_node_create_check(b, &row, err) < 0 || location_exists(req, location, err) < 0 ||
+        sw_db_begin(req->db, err) < 0)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
     struct node_secrets s;
     node_secrets_make(&s);
-    rc = answer_with_key(resp, 201,
+    rc = answer_with_key(req->db, resp, 201,
                          sw_data_nodes_insert(req->db, id, name, location, &row, s.pk,
                                               s.redis_sha256, err),
-                         id, &s);
+                         id, &s, err);
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a node named \"%s\" exists", name);
 out:
@@ -299,19 +330,21 @@ out:
     return rc;
 }
 
-/* New credentials for a node (enrolled before nodes had keys, or whose
- * secret key or Redis password is lost or exposed): jobs sealed to the old
- * key fail on it, and the old Redis password stops working once the
- * provisioner re-applies the node's user. */
+/* New credentials for a node (enrolled before nodes had them, or whose
+ * secrets are lost or exposed): a new keypair, database password and Redis
+ * password. Jobs sealed to the old key fail on it, the old database
+ * password logs in no more, and the old Redis password stops working once
+ * the provisioner re-applies the node's user (at once, on NOTIFY). */
 SW_HANDLER(sw_h_admin_node_rekey)
 {
     const char *id = sw_api_param_uuid(req, 0, "node", err);
-    if (!id || sw_api_no_body(req, err) < 0)
+    if (!id || sw_api_no_body(req, err) < 0 || sw_db_begin(req->db, err) < 0)
         return -1;
     struct node_secrets s;
     node_secrets_make(&s);
-    return answer_with_key(resp, 200, sw_data_nodes_set_key(req->db, id, s.pk, s.redis_sha256, err),
-                           id, &s);
+    return answer_with_key(req->db, resp, 200,
+                           sw_data_nodes_set_key(req->db, id, s.pk, s.redis_sha256, err), id, &s,
+                           err);
 }
 
 SW_HANDLER(sw_h_admin_node_get)

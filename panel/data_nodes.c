@@ -8,6 +8,7 @@
 #include "panel/admin_util.h"
 #include "panel/data.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,26 @@ json_t *sw_data_nodes_set_key(struct sw_db *db, const char *id, const char *publ
                             "UPDATE nodes SET public_key = $2, redis_password_sha256 = $3"
                             " WHERE id = $1 RETURNING sw_node_json(nodes)",
                             SW_PARAMS(id, public_key, redis_sha256));
+}
+
+int sw_data_nodes_set_role(struct sw_db *db, const char *id, const char *password,
+                           char role[64], struct sw_err *err)
+{
+    /* the user name only salts md5; SCRAM makes its own salt */
+    char *verifier = PQencryptPasswordConn(sw_db_conn(db), password, "", "scram-sha-256");
+    if (!verifier) {
+        SW_ERR(err, SW_EINTERNAL, "could not make the node's database password verifier");
+        return -1;
+    }
+    PGresult *res = sw_db_exec(db, err, "SELECT slipway_node_role_set($1, $2)",
+                               SW_PARAMS(id, verifier));
+    sodium_memzero(verifier, strlen(verifier));
+    PQfreemem(verifier);
+    if (!res)
+        return -1;
+    snprintf(role, 64, "%s", sw_db_get(res, 0, 0));
+    PQclear(res);
+    return 0;
 }
 
 json_t *sw_data_nodes_get(struct sw_db *db, const char *id, struct sw_err *err)

@@ -65,6 +65,12 @@ json_t *sw_data_nodes_insert(struct sw_db *db, const char *id, const char *name,
 json_t *sw_data_nodes_set_key(struct sw_db *db, const char *id, const char *public_key,
                               const char *redis_sha256, struct sw_err *err);
 
+/* Creates node id's PostgreSQL login role, or gives it a new password
+ * (slipway_node_role_set(), migrations/0018_engine_roles.sql); its name
+ * into role. Only a SCRAM verifier of password leaves this process. */
+int sw_data_nodes_set_role(struct sw_db *db, const char *id, const char *password,
+                           char role[64], struct sw_err *err);
+
 /* Node id's answer (sw_node_json), owned. */
 json_t *sw_data_nodes_get(struct sw_db *db, const char *id, struct sw_err *err);
 

@@ -52,6 +52,33 @@ sw__sockdir() {
     echo "$d"
 }
 
+# Engines log in as their node's role (migrations/0018_engine_roles.sql), a
+# member of slipway_engine, with its password (SCRAM) on the socket and on
+# TCP, to the slipway database only; a wrong or missing password, or any
+# other database, is refused. These lines come first in pg_hba.conf (the
+# first matching line decides), added once to a cluster made before them
+# (and reloaded if it runs). The control plane's role keeps initdb's trust
+# on the socket, whose directory only this machine reaches.
+sw__pg_hba() {
+    local data=$1 hba=$1/pg_hba.conf
+    grep -q '^# slipway: engine roles' "$hba" 2>/dev/null && return 0
+    {
+        echo "# slipway: engine roles give their password, to the slipway database only"
+        echo "local   slipway  +slipway_engine                 scram-sha-256"
+        echo "host    slipway  +slipway_engine  0.0.0.0/0      scram-sha-256"
+        echo "host    slipway  +slipway_engine  ::/0           scram-sha-256"
+        echo "local   all      +slipway_engine                 reject"
+        echo "host    all      +slipway_engine  0.0.0.0/0      reject"
+        echo "host    all      +slipway_engine  ::/0           reject"
+        cat "$hba"
+    } >"$hba.new" || return 1
+    [ "$(id -u)" = 0 ] && chown postgres "$hba.new"
+    chmod 600 "$hba.new" && mv "$hba.new" "$hba" || return 1
+    if sw__as_pg "$SW_PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        sw__as_pg "$SW_PG_BIN/pg_ctl" -D "$data" reload >/dev/null
+    fi
+}
+
 sw_pg_start() {
     local dir=$1 mode=${2:-} sock data log
     mkdir -p "$dir"
@@ -100,6 +127,7 @@ sw_pg_start() {
             fi
         } >>"$data/postgresql.conf"
     fi
+    sw__pg_hba "$data" || return 1
     if ! sw__as_pg "$SW_PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         sw__as_pg "$SW_PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null || {
             echo "stack: PostgreSQL did not start, see $log" >&2

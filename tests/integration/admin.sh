@@ -411,12 +411,15 @@ sw_t_eq "enrolment answers the engine's configuration" "201 $N3 44 44" \
     "$SW_STATUS $(j .engine_config.SLIPWAY_NODE_ID) ${#N3_SK} ${#N3_PK}"
 sw_t_check "the engine's configuration names Redis and the database" \
     test "$(j '.engine_config | has("SLIPWAY_REDIS_URL") and has("SLIPWAY_DATABASE_URL")')" = true
-sw_t_check "without the database password" test "$(j '.engine_config.SLIPWAY_DATABASE_URL | test("password")')" = false
+sw_t_check "the database as the node's own role, with its password" \
+    test "$(j '.engine_config.SLIPWAY_DATABASE_URL | test("user=.slipway_node_[0-9a-f]{32}. .*password=.")')" = true
+N3_PW=$(j '.engine_config.SLIPWAY_DATABASE_URL | capture("password=.(?<p>[A-Za-z0-9_-]+)").p')
 sw_t_eq "the public key is stored" "$N3_PK" "$(psql_ "select public_key from nodes where id = '$N3'")"
 idem k-node "$N3_BODY" /v1/admin/nodes
 sw_t_eq "a replay answers the node without its secret key" "201 $N3 null" \
     "$SW_STATUS $(j .id) $(j .engine_config)"
 sw_t_eq "the secret key is stored nowhere" 0 "$(psql_ "select count(*) from idempotency_keys where response like '%' || '$N3_SK' || '%'")"
+sw_t_eq "nor the database password" "43 0" "${#N3_PW} $(psql_ "select count(*) from idempotency_keys where response like '%' || '$N3_PW' || '%'")"
 st "rekey a node" 200 POST "/v1/admin/nodes/$N3/rekey" "$OP"
 sw_t_check "a new keypair" test "$(j .public_key)" != "$N3_PK" -a "$(j .engine_config.SLIPWAY_NODE_SECRET_KEY)" != "$N3_SK"
 sw_t_eq "the new public key is stored" "$(j .public_key)" "$(psql_ "select public_key from nodes where id = '$N3'")"

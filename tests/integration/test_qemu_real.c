@@ -9,6 +9,7 @@
 #include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "engines/driver.h"
+#include "engines/nwfilter.h"
 #include "engines/stats.h"
 #include "engines/virt.h"
 #include "core/enums.h"
@@ -16,6 +17,7 @@
 #include "core/log.h"
 
 #include <libvirt/virterror.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +84,30 @@ static const char *param_after(const char *xml, const char *name, char out[64])
     return p + n;
 }
 
+/* The bridge rules libvirt made for the NIC's outgoing IPv6 (ebtables in
+ * libvirtd's network namespace, SW_LIBVIRTD_PID): printed, and checked to
+ * let the guest's /64, link-local and :: through and drop the rest. */
+static void ebtables_ipv6(const char *dev, const char *ipv6)
+{
+    const char *pid = getenv("SW_LIBVIRTD_PID");
+    if (!pid)
+        return;
+    char cmd[256], line[256], all[2048] = "";
+    snprintf(cmd, sizeof cmd, "nsenter -t %s -n ebtables -t nat -L I-%s-ipv6-ip 2>&1", pid, dev);
+    FILE *f = popen(cmd, "r");
+    size_t len = 0;
+    while (f && fgets(line, sizeof line, f) && len < sizeof all - 1) {
+        printf("#   %s", line);
+        len += (size_t)snprintf(all + len, sizeof all - len, "%s", line);
+    }
+    if (f)
+        pclose(f);
+    char want[96];
+    snprintf(want, sizeof want, "--ip6-src %s/64 -j RETURN", ipv6);
+    check(strstr(all, want) && strstr(all, "--ip6-src fe80::/10") && strstr(all, "\n-j DROP"),
+          "the bridge passes IPv6 from the server's /64 and link-local only, and drops the rest");
+}
+
 /* What libvirt holds the guest's NIC to: the live domain XML's filterref
  * and the nwfilter binding on the NIC's port (target dev). Writes the
  * binding's MAC and IP parameters into "MAC ip ip ..." in got[256];
@@ -98,8 +124,8 @@ static int nic_filter(virConnectPtr conn, virDomainPtr dom, char got[256])
     virNWFilterBindingPtr b = virNWFilterBindingLookupByPortDev(conn, dev[0]);
     char *bx = b ? virNWFilterBindingGetXMLDesc(b, 0) : NULL;
     printf("# NIC %s: nwfilter binding %s\n", dev[0], bx ? "found" : "missing");
-    int rc = bx && strstr(live, "<filterref filter='clean-traffic'>") &&
-                     strstr(bx, "<filterref filter='clean-traffic'>")
+    int rc = bx && strstr(live, "<filterref filter='slipway-guest'>") &&
+                     strstr(bx, "<filterref filter='slipway-guest'>")
                  ? 0
                  : -1;
     char v[64];
@@ -108,6 +134,12 @@ static int nic_filter(virConnectPtr conn, virDomainPtr dom, char got[256])
     len += (size_t)snprintf(got + len, 256 - len, "%s", v);
     for (const char *p = bx ? bx : ""; (p = param_after(p, "IP", v)) != NULL && len < 256;)
         len += (size_t)snprintf(got + len, 256 - len, " %s", v);
+    char pfx[64];
+    param_after(bx ? bx : "", "IPV6", v);
+    param_after(bx ? bx : "", "IPV6_PREFIX", pfx);
+    if (len < 256)
+        snprintf(got + len, 256 - len, " %s/%s", v, pfx);
+    ebtables_ipv6(dev[0], v);
     if (b)
         virNWFilterBindingFree(b);
     free(bx);
@@ -147,6 +179,10 @@ int main(int argc, char **argv)
     eng.hv = sw_hypervisor_from_uri(argv[1], &err);
     eng.domain_type = sw_virt_domain_type(conn, eng.hv);
     eng.templates_dir = SW_TEST_SRCDIR "/templates";
+    bool filtered = false;
+    int frc = sw_nwfilter_define(conn, eng.templates_dir, &filtered, &err);
+    check(frc == 0 && filtered, "the engine defines slipway's guest filters on the node (%s)",
+          frc == 0 ? "ok" : err.detail);
     eng.state_dir = argv[2];
     eng.stop_timeout_ms = 3000;
     const char *id = argv[3];
@@ -168,10 +204,10 @@ int main(int argc, char **argv)
     virDomainPtr dom = virDomainLookupByUUIDString(conn, id);
     char mac[18], want[256], got[256];
     sw_domdef_mac(id, mac);
-    snprintf(want, sizeof want, "%s 192.0.2.77", mac);
+    snprintf(want, sizeof want, "%s 192.0.2.77 2001:db8:77::/64", mac);
     rc = nic_filter(conn, dom, got);
     check(rc == 0 && strcmp(got, want) == 0,
-          "libvirt holds the live NIC to clean-traffic with its MAC and addresses: \"%s\"", got);
+          "libvirt holds the live NIC to slipway-guest with its MAC and addresses: \"%s\"", got);
     virDomainInfo a, b;
     virDomainGetInfo(dom, &a);
     sleep(2);
@@ -231,6 +267,7 @@ int main(int argc, char **argv)
      * it, its re-definition takes it, the next boot applies it. */
     j = job_of(id, SW_JOB_RESIZE);
     snprintf(j.ipv4, sizeof j.ipv4, "192.0.2.78");
+    snprintf(j.ipv6, sizeof j.ipv6, "2001:db8:78::");
     j.ram_mb = 160;
     rc = run(&eng, &j, &out, &err);
     check(rc == 0 && strcmp(out.note, "memory and vcpus applied live") == 0,
@@ -259,7 +296,7 @@ int main(int argc, char **argv)
     virDomainGetInfo(dom, &a);
     check(rc == 0 && out.booted && a.maxMem == 512 * 1024,
           "start boots it with the resized ceiling (%lu KiB)", a.maxMem);
-    snprintf(want, sizeof want, "%s 192.0.2.78", mac);
+    snprintf(want, sizeof want, "%s 192.0.2.78 2001:db8:78::/64", mac);
     rc = nic_filter(conn, dom, got);
     check(rc == 0 && strcmp(got, want) == 0,
           "and with the address its last job carried: \"%s\"", got);

@@ -28,10 +28,26 @@ static void test_without_password(void **state)
     assert_null(sw_db_url_without_password("host=a bogus=1"));
 }
 
+/* A node's engine: its own role and password replace the panel's. */
+static void test_with_login(void **state)
+{
+    (void)state;
+    char *got = sw_db_url_with_login("postgresql://panel:pw@db:5433/slipway?sslmode=require",
+                                     "slipway_node_ab", "n'ew\\pw");
+    assert_non_null(got);
+    assert_string_equal(got, "user='slipway_node_ab' dbname='slipway' host='db' port='5433'"
+                             " sslmode='require' password='n\\'ew\\\\pw'");
+    free(got);
+    got = sw_db_url_with_login("postgresql:///slipway?host=/run/s", "r", "p");
+    assert_string_equal(got, "user='r' dbname='slipway' host='/run/s' password='p'");
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_without_password),
+        cmocka_unit_test(test_with_login),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,13 +100,13 @@ static void test_tls_and_sentinel(void **state)
              &u);
     assert_int_equal(u.kind, SW_REDIS_URL_SENTINEL);
     assert_int_equal(u.nhosts, 3);
-    assert_int_equal(u.hosts[1].port, 6379);
+    assert_int_equal(u.hosts[1].port, 26379); /* Sentinel's own port */
     assert_string_equal(u.hosts[2].host, "fd00::3");
     assert_string_equal(u.master, "main");
     assert_int_equal(u.db, 1);
     assert_true(u.tls);
     assert_string_equal(u.sentinel_password, "x");
-    show_is(&u, "redis-sentinel://u:***@10.0.0.1:26379,10.0.0.2:6379,[fd00::3]:26380/main/1");
+    show_is(&u, "redis-sentinel://u:***@10.0.0.1:26379,10.0.0.2:26379,[fd00::3]:26380/main/1");
     sw_redis_url_release(&u);
 }
 

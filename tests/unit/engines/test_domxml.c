@@ -155,19 +155,21 @@ static void check_golden(const char *uri, int kind, const char *hostname, const 
     if (hostname)
         snprintf(job.hostname, sizeof job.hostname, "%s", hostname);
     check_golden_job(&eng, &job, golden);
-    /* every kind's NIC: its derived MAC, the clean-traffic filter, both addresses */
+    /* every kind's NIC: its derived MAC, slipway's filter, both addresses */
     SW_AUTOFREE char *path = sw_asprintf("%s/%s", GOLDEN_DIR, golden);
     SW_AUTOFREE char *got = read_file(path);
     char mac[18], want[64];
     snprintf(want, sizeof want, "<mac address='%s'/>", sw_domdef_mac(SERVER_ID, mac));
     assert_non_null(strstr(got, want));
     assert_non_null(strstr(got, "<source network='default'/>"));
-    assert_non_null(strstr(got, "<filterref filter='clean-traffic'>"));
+    assert_non_null(strstr(got, "<filterref filter='slipway-guest'>"));
     snprintf(want, sizeof want, "<parameter name='MAC' value='%s'/>", mac);
     assert_non_null(strstr(got, want));
     assert_non_null(strstr(got, "<parameter name='IP' value='192.0.2.10'/>"));
-    /* IPv6 is not a clean-traffic IP: libvirt would refuse the NIC */
-    assert_null(strstr(got, "2001:db8:5::"));
+    /* IPv6 goes to its own parameters: as an IP, libvirt would refuse the NIC */
+    assert_non_null(strstr(got, "<parameter name='IPV6' value='2001:db8:5::'/>"));
+    assert_non_null(strstr(got, "<parameter name='IPV6_PREFIX' value='64'/>"));
+    assert_null(strstr(got, "<parameter name='IP' value='2001"));
 }
 
 /* Counts needle in hay. */
@@ -197,7 +199,8 @@ static void test_golden_bridge(void **state)
     assert_int_equal(count(xml, "<parameter name='IP'"), 1);
 }
 
-/* A server without addresses: the filter keeps the MAC, no IP line. */
+/* A server without addresses: the filter gets values no guest can send
+ * from (an absent IP would make libvirt learn the guest's first one). */
 static void test_no_addresses(void **state)
 {
     (void)state;
@@ -209,7 +212,10 @@ static void test_no_addresses(void **state)
     sw_err_clear(&err);
     SW_AUTOFREE char *xml = sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err);
     assert_non_null(xml);
-    assert_int_equal(count(xml, "<parameter name='IP'"), 0);
+    assert_int_equal(count(xml, "<parameter name='IP' value='0.0.0.0'/>"), 1);
+    assert_int_equal(count(xml, "<parameter name='IP' "), 1);
+    assert_int_equal(count(xml, "<parameter name='IPV6' value='::'/>"), 1);
+    assert_int_equal(count(xml, "<parameter name='IPV6_PREFIX' value='128'/>"), 1);
     assert_int_equal(count(xml, "<parameter name='MAC'"), 1);
 }
 
