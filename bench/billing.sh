@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/billing.sh [SAMPLES] - usage ingestion and rating: SAMPLES usage
-# samples (default 1,000,000) of 1,000 servers, put on stream "usage"
+# samples (default 1,000,000) of 1,000 servers, put on stream "usage:<node>"
 # beforehand, then taken by slipway-billing (batches of 1,000: one
 # XREADGROUP, one INSERT with the hourly sums, one XACK) and rated into
 # draft invoices (`slipwayctl invoice run --draft`); samples per second,
@@ -42,13 +42,16 @@ sw_t_psql -c "select id from servers order by id" >"$SW_T_DIR/servers"
 # Samples over the hours before now (within this month when possible).
 T0=$(sw_t_psql -c "select greatest(extract(epoch from date_trunc('month', now())), extract(epoch from now()) - 60 * ($N / $NS + 2))::bigint")
 PERIOD=$(sw_t_psql -c "select to_char(to_timestamp($T0) at time zone 'UTC', 'YYYY-MM')")
+# The servers were placed on the node before the first sample (billing
+# accepts usage only from the node a server was on in the sampled period).
+sw_t_psql -c "UPDATE server_placements SET since = to_timestamp($T0 - 60)" >/dev/null || exit 1
 
 echo "generating $N samples of $NS servers"
 python3 "$SW_SRCDIR/bench/billing_gen.py" csv "$N" "$SW_T_DIR/servers" "$NODE" "$T0" >"$SW_T_DIR/samples.csv"
 python3 "$SW_SRCDIR/bench/billing_gen.py" resp "$N" "$SW_T_DIR/servers" "$NODE" "$T0" |
-    redis-cli -s "$SW_REDIS_SOCK" --pipe >/dev/null || exit 1
-sw_t_redis XGROUP CREATE usage billing 0 >/dev/null
-echo "stream usage: $(sw_t_redis XLEN usage) entries"
+    sw_redis_cli --pipe >/dev/null || exit 1
+sw_t_redis XGROUP CREATE "usage:$NODE" billing 0 >/dev/null
+echo "stream usage:$NODE: $(sw_t_redis XLEN "usage:$NODE") entries"
 
 # ---- the reference: COPY of the same rows ----
 sw_t_psql -c "CREATE TABLE bench_copy (LIKE usage_samples INCLUDING DEFAULTS INCLUDING INDEXES)" >/dev/null
@@ -77,7 +80,7 @@ t1=$(now_ms)
 slipwayctl invoice run --draft --period "$PERIOD" >/dev/null || exit 1
 t2=$(now_ms)
 rate_ms=$((t2 - t1))
-pending=$(sw_t_redis XPENDING usage billing | head -1)
+pending=$(sw_t_redis XPENDING "usage:$NODE" billing | head -1)
 rows=$(sw_t_psql -c "select count(*) from usage_samples")
 lines=$(sw_t_psql -c "select count(*) from invoice_lines")
 bad=$(sw_t_psql -c "select count(*) from sw_billing_check()")

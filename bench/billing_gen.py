@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """billing_gen.py MODE N SERVERS_FILE NODE_ID T0 - the usage samples of
 bench/billing.sh, the same rows whatever the mode:
-  resp  Redis protocol: XADD usage * m <json> per sample (for redis-cli --pipe)
+  resp  Redis protocol: XADD usage:<NODE_ID> * m <json> per sample (for redis-cli --pipe)
   csv   usage_samples rows as CSV (for COPY)
 Sample k of server s is stamped T0 + 60 (k + 1); servers take turns, as
 engines sampling every minute would interleave them."""
@@ -24,4 +24,6 @@ for i in range(n):
         m = ('{"sample_id":"%s","server_id":"%s","node_id":"%s","ts":%d,"period_s":60,'
              '"cpu_ns":%d,"mem_mb":%d,"mem_max_mb":1024,"net_rx_bytes":%d,"net_tx_bytes":%d,'
              '"disk_rd_bytes":0,"disk_wr_bytes":0}') % (sid, s, node, ts, cpu, mem, rx, tx)
-        w("*5\r\n$4\r\nXADD\r\n$5\r\nusage\r\n$1\r\n*\r\n$1\r\nm\r\n$%d\r\n%s\r\n" % (len(m), m))
+        stream = "usage:" + node
+        w("*5\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$1\r\n*\r\n$1\r\nm\r\n$%d\r\n%s\r\n"
+          % (len(stream), stream, len(m), m))

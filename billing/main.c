@@ -1,5 +1,6 @@
-/* slipway-billing: consumes stream "usage" (group "billing") and stores
- * each sample once; a second thread keeps draft invoices current,
+/* slipway-billing: consumes every node's stream "usage:<id>" (group
+ * "billing"), accepts a sample only from the node its server was placed on
+ * in the sampled period, and stores each sample once; a second thread keeps draft invoices current,
  * finalizes months that are over and runs dunning (cycle.c). Webhooks are
  * the billing hooks'. Three threads: the usage consumer, the cycle and
  * the hooks; main waits for SIGTERM or SIGINT (core/daemon.h) and stops
@@ -17,11 +18,13 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/msg.h"
+#include "core/nodemsg.h"
 #include "core/redis.h"
 #include "core/worker.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <strings.h>
 
 struct billing {
     const char *db_url, *redis_url;
@@ -33,8 +36,50 @@ struct billing {
 /* Entries read at once: one XREADGROUP, one INSERT, one XACK per batch. */
 #define USAGE_BATCH 5000
 
-/* A batch of entries: the undecodable ones are poison at once, the rest
- * stored in one statement (sw_usage_store_batch singles out bad data). */
+/* Refuses entry e (from node, NULL when its stream names none) for reason:
+ * recorded (core/nodemsg.h) and dead-lettered, or left for later when the
+ * record cannot be written. */
+static void refuse(struct billing *b, const struct sw_stream_entry *e, const char *node,
+                   const char *reason, enum sw_msg_outcome *out, struct sw_err *err)
+{
+    sw_err_clear(err);
+    if (node && sw_nodemsg_reject(b->db, e->stream, e->id, node, reason, err) < 0) {
+        *out = SW_MSG_RETRY;
+        if (err->code == SW_EUNAVAILABLE)
+            b->suspect = true;
+        return;
+    }
+    SW_ERR(err, SW_EINVALID, "%s", reason);
+    *out = SW_MSG_POISON;
+}
+
+/* Decodes entry e into m, checking that it names its stream's node; 0, or
+ * -1 with e refused. */
+static int decode_entry(struct billing *b, const struct sw_stream_entry *e,
+                        struct sw_msg_usage *m, enum sw_msg_outcome *out, struct sw_err *err)
+{
+    char node[SW_UUID_LEN + 1];
+    if (sw_msg_stream_node(e->stream, SW_STREAM_USAGE_PREFIX, node) < 0) {
+        refuse(b, e, NULL, "not a node's usage stream", out, err);
+        return -1;
+    }
+    if ((sw_usage_decode_fast(e->payload, m) < 0 &&
+         sw_msg_usage_decode(e->payload, m, err) < 0) ||
+        !sw_usage_id_valid(m, err)) {
+        sw_log_err(SW_LOG_WARN, "usage.rejected", err);
+        refuse(b, e, node, SW_REJECT_MALFORMED, out, err);
+        return -1;
+    }
+    if (strcasecmp(m->node_id, node) != 0) {
+        refuse(b, e, node, SW_REJECT_FORGED_NODE, out, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* A batch of entries: the undecodable, forged and misplaced ones are
+ * refused at once, the rest stored in one statement (sw_usage_store_batch
+ * singles out bad data). */
 static void handle_usage_batch(void *ctx, const struct sw_stream_entry *const *v, size_t n,
                                enum sw_msg_outcome *out, struct sw_err *errs)
 {
@@ -42,19 +87,24 @@ static void handle_usage_batch(void *ctx, const struct sw_stream_entry *const *v
     struct sw_msg_usage *m = sw_calloc(n, sizeof *m);
     enum sw_msg_outcome *mout = sw_calloc(n, sizeof *mout);
     struct sw_err *merr = sw_calloc(n, sizeof *merr);
-    size_t *at = sw_calloc(n, sizeof *at), k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if ((sw_usage_decode_fast(v[i]->payload, &m[k]) < 0 &&
-             sw_msg_usage_decode(v[i]->payload, &m[k], &errs[i]) < 0) ||
-            !sw_usage_id_valid(&m[k], &errs[i])) {
-            out[i] = SW_MSG_POISON;
-            sw_log_err(SW_LOG_WARN, "usage.rejected", &errs[i]);
-            continue;
-        }
-        at[k++] = i;
+    bool *placed = sw_calloc(n, sizeof *placed);
+    size_t *at = sw_calloc(n, sizeof *at), k = 0, good = 0;
+    for (size_t i = 0; i < n; i++)
+        if (decode_entry(b, v[i], &m[k], &out[i], &errs[i]) == 0)
+            at[k++] = i;
+    if (k > 0 && sw_usage_check_placed(b->db, m, k, placed, &errs[at[0]]) < 0) {
+        if (errs[at[0]].code == SW_EUNAVAILABLE)
+            b->suspect = true;
+        goto out; /* all of them stay RETRY */
     }
-    long stored = sw_usage_store_batch(b->db, m, k, mout, merr);
     for (size_t j = 0; j < k; j++) {
+        if (placed[j])
+            m[good] = m[j], at[good++] = at[j];
+        else
+            refuse(b, v[at[j]], m[j].node_id, SW_REJECT_NOT_PLACED, &out[at[j]], &errs[at[j]]);
+    }
+    long stored = sw_usage_store_batch(b->db, m, good, mout, merr);
+    for (size_t j = 0; j < good; j++) {
         out[at[j]] = mout[j];
         errs[at[j]] = merr[j];
         if (mout[j] == SW_MSG_POISON)
@@ -62,17 +112,26 @@ static void handle_usage_batch(void *ctx, const struct sw_stream_entry *const *v
         else if (mout[j] == SW_MSG_RETRY && merr[j].code == SW_EUNAVAILABLE)
             b->suspect = true;
     }
-    sw_debug("usage.batch", "entries=%zu valid=%zu new=%ld", n, k, stored);
+    sw_debug("usage.batch", "entries=%zu valid=%zu placed=%zu new=%ld", n, k, good, stored);
+out:
     free(m);
     free(mout);
     free(merr);
+    free(placed);
     free(at);
+}
+
+/* Every node's usage stream, listed from PostgreSQL. */
+static int list_streams(void *ctx, char ***out, size_t *n, struct sw_err *err)
+{
+    struct billing *b = ctx;
+    return sw_nodemsg_streams(b->db, SW_STREAM_USAGE_PREFIX, out, n, err);
 }
 
 static const struct sw_daemon daemon_info = {
     "billing",
     "usage: slipway-billing\n"
-    "Stores usage samples from Redis stream \"usage\" once each, keeps\n"
+    "Stores usage samples from the Redis streams \"usage:<node>\" once each, keeps\n"
     "draft invoices current, finalizes months and runs dunning.\n"
     "Configured by environment variables; see slipwayctl config.\n",
 };
@@ -146,7 +205,7 @@ int main(int argc, char **argv)
     }
     struct billing b = {.db_url = dc.db_url, .redis_url = dc.redis_url};
     struct sw_consumer c = {
-        .stream = SW_STREAM_USAGE,
+        .list_streams = list_streams,
         .group = SW_GROUP_BILLING,
         .consumer = dc.consumer,
         .min_idle_ms = dc.claim_idle_ms,
@@ -154,7 +213,7 @@ int main(int argc, char **argv)
         .handle_batch = handle_usage_batch,
         .ctx = &b,
     };
-    sw_info("billing.started", "stream=%s group=%s consumer=%s claim_idle_ms=%ld", c.stream,
+    sw_info("billing.started", "streams=usage:<node> group=%s consumer=%s claim_idle_ms=%ld",
             c.group, c.consumer, c.min_idle_ms);
     struct sw_worker w = {
         .name = "billing",

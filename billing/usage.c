@@ -146,6 +146,48 @@ long sw_usage_store_batch(struct sw_db *db, const struct sw_msg_usage *m, size_t
     return stored;
 }
 
+int sw_usage_check_placed(struct sw_db *db, const struct sw_msg_usage *m, size_t n, bool *placed,
+                          struct sw_err *err)
+{
+    struct lit cols[4] = {{0}};
+    for (int c = 0; c < 4; c++)
+        lit_put(&cols[c], "{");
+    for (size_t i = 0; i < n; i++) {
+        char v[48];
+        const char *sep = i ? "," : "";
+        snprintf(v, sizeof v, "%s%s", sep, m[i].server_id);
+        lit_put(&cols[0], v);
+        snprintf(v, sizeof v, "%s%s", sep, m[i].node_id);
+        lit_put(&cols[1], v);
+        snprintf(v, sizeof v, "%s%lld", sep, (long long)m[i].ts);
+        lit_put(&cols[2], v);
+        snprintf(v, sizeof v, "%s%lld", sep, (long long)m[i].period_s);
+        lit_put(&cols[3], v);
+    }
+    for (int c = 0; c < 4; c++)
+        lit_put(&cols[c], "}");
+    PGresult *res = sw_db_exec(
+        db, err,
+        "SELECT u.o FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[])"
+        "  WITH ORDINALITY AS u(s, n, t, p, o)"
+        " WHERE EXISTS (SELECT 1 FROM server_placements sp WHERE sp.server_id = u.s"
+        "  AND sp.node_id = u.n AND sp.since <= to_timestamp(u.t)"
+        "  AND (sp.until IS NULL OR sp.until >= to_timestamp(u.t - u.p)))",
+        SW_PARAMS(cols[0].p, cols[1].p, cols[2].p, cols[3].p));
+    for (int c = 0; c < 4; c++)
+        free(cols[c].p);
+    if (!res)
+        return -1;
+    memset(placed, 0, n * sizeof *placed);
+    for (int r = 0; r < PQntuples(res); r++) {
+        int64_t o = sw_db_get_i64(res, r, 0);
+        if (o >= 1 && (size_t)o <= n)
+            placed[o - 1] = true;
+    }
+    PQclear(res);
+    return 0;
+}
+
 /* ---- the fast path of decoding ---- */
 
 static const char *skip_ws(const char *p)

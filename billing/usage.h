@@ -28,6 +28,13 @@ int sw_usage_store(struct sw_db *db, const struct sw_msg_usage *m, struct sw_err
  * text is anything else, which the caller then gives to the strict
  * decoder (sw_msg_usage_decode) for its verdict and message. Whatever it
  * accepts, the strict decoder accepts with the same values. */
+/* The origin check, for n samples at once: placed[i] is set when m[i]'s
+ * server was placed on node m[i].node_id (which the caller has matched
+ * with the stream's node) at some time in [ts - period_s, ts]
+ * (server_placements, migrations/0017). 0, or -1 with err. */
+int sw_usage_check_placed(struct sw_db *db, const struct sw_msg_usage *m, size_t n, bool *placed,
+                          struct sw_err *err);
+
 int sw_usage_decode_fast(const char *s, struct sw_msg_usage *m);
 
 /* Stores a batch of decoded, valid samples m[0..n) in one statement

@@ -6,6 +6,7 @@
 #include "core/json.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,43 @@ const char *sw_msg_node_stream(const char *node_id, char out[64])
 {
     snprintf(out, 64, "%s%s", SW_STREAM_NODE_PREFIX, node_id);
     return out;
+}
+
+const char *sw_msg_results_stream(const char *node_id, char out[64])
+{
+    snprintf(out, 64, "%s%s", SW_STREAM_RESULTS_PREFIX, node_id);
+    return out;
+}
+
+const char *sw_msg_usage_stream(const char *node_id, char out[64])
+{
+    snprintf(out, 64, "%s%s", SW_STREAM_USAGE_PREFIX, node_id);
+    return out;
+}
+
+int sw_msg_stream_node(const char *stream, const char *prefix, char node_id[SW_UUID_LEN + 1])
+{
+    size_t n = strlen(prefix);
+    if (!stream || strncmp(stream, prefix, n) != 0 || !sw_uuid_valid(stream + n))
+        return -1;
+    for (size_t i = 0; i <= SW_UUID_LEN; i++)
+        node_id[i] = (char)tolower((unsigned char)stream[n + i]);
+    return 0;
+}
+
+/* A nonce, when present, is SW_NONCE_LEN lower-case hex digits. */
+static int get_nonce(const json_t *o, char out[SW_NONCE_LEN + 1], struct sw_err *err)
+{
+    const char *v = sw_json_str(o, "nonce");
+    out[0] = '\0';
+    if (!v)
+        return 0;
+    if (strlen(v) != SW_NONCE_LEN || strspn(v, "0123456789abcdef") != SW_NONCE_LEN) {
+        SW_ERR(err, SW_EINVALID, "field \"nonce\" must be %d hex digits", SW_NONCE_LEN);
+        return -1;
+    }
+    memcpy(out, v, SW_NONCE_LEN + 1);
+    return 0;
 }
 
 static json_t *parse(const char *s, const struct sw_jfield *fields, struct sw_err *err)
@@ -142,6 +180,7 @@ static const struct sw_jfield node_job_fields[] = {
     {"hostname", SW_JT_STRING, true}, {"os", SW_JT_STRING, true},
     {"password_hash_sealed", SW_JT_STRING, false},
     {"ipv4", SW_JT_STRING, false},    {"ipv6", SW_JT_STRING, false},
+    {"nonce", SW_JT_STRING, false},
     {NULL, 0, false},
 };
 
@@ -160,6 +199,8 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
         json_object_set_new(o, "ipv4", json_string(m->ipv4));
     if (m->ipv6[0])
         json_object_set_new(o, "ipv6", json_string(m->ipv6));
+    if (m->nonce[0])
+        json_object_set_new(o, "nonce", json_string(m->nonce));
     return dump_and_free(o);
 }
 
@@ -184,7 +225,7 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         get_str(o, "password_hash_sealed", m->password_hash_sealed,
                 sizeof m->password_hash_sealed, err) < 0 ||
         get_addr(o, "ipv4", AF_INET, m->ipv4, err) < 0 ||
-        get_addr(o, "ipv6", AF_INET6, m->ipv6, err) < 0)
+        get_addr(o, "ipv6", AF_INET6, m->ipv6, err) < 0 || get_nonce(o, m->nonce, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {
         SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");
@@ -204,6 +245,7 @@ static const struct sw_jfield result_fields[] = {
     {"ok", SW_JT_BOOL, true},           {"retryable", SW_JT_BOOL, false},
     {"error_code", SW_JT_STRING, false}, {"error", SW_JT_STRING, false},
     {"domain_state", SW_JT_STRING, false}, {"note", SW_JT_STRING, false},
+    {"nonce", SW_JT_STRING, false},
     {NULL, 0, false},
 };
 
@@ -220,6 +262,8 @@ char *sw_msg_result_encode(const struct sw_msg_result *m)
     }
     if (m->note[0])
         json_object_set_new(o, "note", json_string(m->note));
+    if (m->nonce[0])
+        json_object_set_new(o, "nonce", json_string(m->nonce));
     return dump_and_free(o);
 }
 
@@ -237,7 +281,8 @@ int sw_msg_result_decode(const char *s, struct sw_msg_result *m, struct sw_err *
               get_str(o, "error_code", m->error_code, sizeof m->error_code, err) < 0 ||
               get_str(o, "error", m->error, sizeof m->error, err) < 0 ||
               get_str(o, "domain_state", m->domain_state, sizeof m->domain_state, err) < 0 ||
-              get_str(o, "note", m->note, sizeof m->note, err) < 0)
+              get_str(o, "note", m->note, sizeof m->note, err) < 0 ||
+              get_nonce(o, m->nonce, err) < 0)
                  ? -1
                  : 0;
     json_decref(o);

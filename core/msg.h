@@ -8,11 +8,17 @@
  * Streams:
  *   "jobs"        panel outbox -> provisioner        struct sw_msg_job
  *   "node:<id>"   provisioner  -> that node's engine struct sw_msg_node_job
- *   "results"     engine       -> provisioner        struct sw_msg_result
- *   "usage"       engine       -> billing            struct sw_msg_usage
+ *   "results:<id>" that node's engine -> provisioner  struct sw_msg_result
+ *   "usage:<id>"  that node's engine -> billing      struct sw_msg_usage
  *   "dead:<s>"    dead letters of stream <s>         (id, m, why fields)
- * Consumer groups: "provisioners" on jobs and results, "engine" on each
- * node stream, "billing" on usage.
+ * Consumer groups: "provisioners" on jobs and every results:<id>, "engine"
+ * on each node stream, "billing" on every usage:<id>.
+ *
+ * A node writes only its own results:<id> and usage:<id> (its Redis ACL
+ * user, provisioner/acl.c), so the stream an entry arrives on names its
+ * sender: a node_id inside the message that differs is a forgery. A node
+ * job carries a nonce made for that dispatch; the result echoes it, and
+ * the provisioner accepts one answer per dispatch (provisioner/results.c).
  */
 #ifndef SW_MSG_H
 #define SW_MSG_H
@@ -26,13 +32,16 @@
 struct sw_err;
 
 #define SW_STREAM_JOBS "jobs"
-#define SW_STREAM_RESULTS "results"
-#define SW_STREAM_USAGE "usage"
+#define SW_STREAM_RESULTS_PREFIX "results:"
+#define SW_STREAM_USAGE_PREFIX "usage:"
 #define SW_STREAM_NODE_PREFIX "node:"
 #define SW_GROUP_PROVISIONERS "provisioners"
 #define SW_GROUP_ENGINE "engine"
 #define SW_GROUP_BILLING "billing"
 
+
+/* A dispatch nonce: 16 random bytes in hex. */
+#define SW_NONCE_LEN 32
 
 /* A job was committed; the provisioner reads the job row for the rest. */
 struct sw_msg_job {
@@ -75,6 +84,9 @@ struct sw_msg_node_job {
      * what the API shows). The engine holds the guest's NIC to them. */
     char ipv4[SW_MSG_ADDR_LEN];
     char ipv6[SW_MSG_ADDR_LEN];
+    /* Made for this dispatch (SW_NONCE_LEN hex digits); the result echoes
+     * it. "" only in messages made by hand (tests). */
+    char nonce[SW_NONCE_LEN + 1];
 };
 
 /* The engine's answer to one node job. */
@@ -92,6 +104,8 @@ struct sw_msg_result {
      * know, e.g. "memory applied live; vcpus apply at next boot". Shown
      * as the job's "note". Empty: none. */
     char note[160];
+    /* The node job's nonce, echoed; "" when the job carried none. */
+    char nonce[SW_NONCE_LEN + 1];
 };
 
 /* One usage sample of one server over [ts - period_s, ts). Counters are
@@ -121,5 +135,11 @@ int sw_msg_usage_decode(const char *s, struct sw_msg_usage *m, struct sw_err *er
 
 /* Writes "node:<node_id>" into out[64]. */
 const char *sw_msg_node_stream(const char *node_id, char out[64]);
+/* Writes "results:<node_id>" / "usage:<node_id>" into out[64]. */
+const char *sw_msg_results_stream(const char *node_id, char out[64]);
+const char *sw_msg_usage_stream(const char *node_id, char out[64]);
+/* The node a stream "<prefix><uuid>" belongs to, into node_id (lower
+ * case); -1 when stream is not prefix followed by a UUID. */
+int sw_msg_stream_node(const char *stream, const char *prefix, char node_id[SW_UUID_LEN + 1]);
 
 #endif

@@ -360,14 +360,15 @@ void sw_stream_batch_release(struct sw_stream_batch *b)
     for (size_t i = 0; i < b->n; i++) {
         free(b->v[i].id);
         free(b->v[i].payload);
+        free(b->v[i].stream);
     }
     free(b->v);
     b->v = NULL;
     b->n = 0;
 }
 
-/* Parses an array of [id, [field, value, ...]] entries into b. */
-static void parse_entries(const redisReply *arr, struct sw_stream_batch *b)
+/* Parses an array of [id, [field, value, ...]] entries of stream into b. */
+static void parse_entries(const redisReply *arr, const char *stream, struct sw_stream_batch *b)
 {
     if (!arr || arr->type != REDIS_REPLY_ARRAY || arr->elements == 0)
         return;
@@ -380,6 +381,7 @@ static void parse_entries(const redisReply *arr, struct sw_stream_batch *b)
         struct sw_stream_entry *out = &b->v[b->n++];
         out->id = sw_strdup(e->element[0]->str);
         out->payload = NULL;
+        out->stream = sw_strdup(stream);
         out->deliveries = 1;
         if (e->elements >= 2 && e->element[1]->type == REDIS_REPLY_ARRAY) {
             const redisReply *kv = e->element[1];
@@ -396,25 +398,40 @@ static void parse_entries(const redisReply *arr, struct sw_stream_batch *b)
     }
 }
 
-int sw_stream_read_group(struct sw_redis *r, const char *stream, const char *group,
-                         const char *consumer, long count, long block_ms,
-                         struct sw_stream_batch *b, struct sw_err *err)
+int sw_stream_read_groups(struct sw_redis *r, const char *const *streams, size_t n,
+                          const char *group, const char *consumer, long count, long block_ms,
+                          struct sw_stream_batch *b, struct sw_err *err)
 {
     char cs[24], bs[24];
     snprintf(cs, sizeof cs, "%ld", count);
     snprintf(bs, sizeof bs, "%ld", block_ms);
-    const char *argv[] = {"XREADGROUP", "GROUP", group, consumer, "COUNT", cs,
-                          "BLOCK", bs, "STREAMS", stream, ">"};
-    redisReply *rep = cmd(r, 11, argv, err);
+    const char **argv = sw_calloc(9 + 2 * n, sizeof *argv);
+    const char *head[] = {"XREADGROUP", "GROUP", group, consumer, "COUNT", cs,
+                          "BLOCK", bs, "STREAMS"};
+    memcpy(argv, head, sizeof head);
+    for (size_t i = 0; i < n; i++) {
+        argv[9 + i] = streams[i];
+        argv[9 + n + i] = ">";
+    }
+    redisReply *rep = cmd(r, (int)(9 + 2 * n), argv, err);
+    free(argv);
     if (!rep)
         return -1;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
-        const redisReply *s = rep->element[0];
-        if (s->type == REDIS_REPLY_ARRAY && s->elements == 2)
-            parse_entries(s->element[1], b);
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+        const redisReply *s = rep->element[i];
+        if (s->type == REDIS_REPLY_ARRAY && s->elements == 2 &&
+            s->element[0]->type == REDIS_REPLY_STRING)
+            parse_entries(s->element[1], s->element[0]->str, b);
     }
     freeReplyObject(rep);
     return 0;
+}
+
+int sw_stream_read_group(struct sw_redis *r, const char *stream, const char *group,
+                         const char *consumer, long count, long block_ms,
+                         struct sw_stream_batch *b, struct sw_err *err)
+{
+    return sw_stream_read_groups(r, &stream, 1, group, consumer, count, block_ms, b, err);
 }
 
 static long pending_deliveries(struct sw_redis *r, const char *stream, const char *group,
@@ -448,7 +465,7 @@ int sw_stream_autoclaim(struct sw_redis *r, const char *stream, const char *grou
         return -1;
     size_t before = b->n;
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2)
-        parse_entries(rep->element[1], b);
+        parse_entries(rep->element[1], stream, b);
     freeReplyObject(rep);
     for (size_t i = before; i < b->n; i++) {
         long d = pending_deliveries(r, stream, group, b->v[i].id, err);
@@ -470,28 +487,81 @@ static void consumer_defaults(struct sw_consumer *c)
         c->max_deliveries = 5;
     if (c->count <= 0)
         c->count = 16;
+    if (c->refresh_ms <= 0)
+        c->refresh_ms = 5000;
+}
+
+static void free_streams(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void sw_consumer_release(struct sw_consumer *c)
+{
+    if (c->list_streams) /* else streams borrows &c->stream */
+        free_streams(c->streams, c->nstreams);
+    c->streams = NULL;
+    c->nstreams = 0;
+}
+
+static bool listed(char *const *v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* (Re)lists the streams to read and creates the group on each; all of them
+ * when all is set (a fresh connection), else the new ones. One stream
+ * (no list_streams): c->stream, borrowed. */
+static int list_streams(struct sw_redis *r, struct sw_consumer *c, bool all, struct sw_err *err)
+{
+    if (!c->list_streams) {
+        c->streams = (char **)&c->stream;
+        c->nstreams = 1;
+        return all ? sw_stream_group_create(r, c->stream, c->group, err) : 0;
+    }
+    char **v = NULL;
+    size_t n = 0;
+    if (c->list_streams(c->ctx, &v, &n, err) < 0)
+        return -1;
+    c->listed_ms = sw_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        if ((all || !listed(c->streams, c->nstreams, v[i])) &&
+            sw_stream_group_create(r, v[i], c->group, err) < 0) {
+            free_streams(v, n);
+            return -1;
+        }
+    }
+    sw_consumer_release(c);
+    c->streams = v;
+    c->nstreams = n;
+    return 0;
 }
 
 int sw_consumer_setup(struct sw_redis *r, struct sw_consumer *c, struct sw_err *err)
 {
     consumer_defaults(c);
-    return sw_stream_group_create(r, c->stream, c->group, err);
+    return list_streams(r, c, true, err);
 }
 
-/* XACKs n entries the group is done with, and XDELs them when the
- * consumer asks (delete_done). */
-static int settle(struct sw_redis *r, const struct sw_consumer *c, const char *const *ids, size_t n,
-                  struct sw_err *err)
+/* XACKs n entries of one stream the group is done with, and XDELs them
+ * when the consumer asks (delete_done). */
+static int settle(struct sw_redis *r, const struct sw_consumer *c, const char *stream,
+                  const char *const *ids, size_t n, struct sw_err *err)
 {
-    if (sw_stream_ack_many(r, c->stream, c->group, ids, n, err) < 0)
+    if (sw_stream_ack_many(r, stream, c->group, ids, n, err) < 0)
         return -1;
-    return c->delete_done ? sw_stream_del_many(r, c->stream, ids, n, err) : 0;
+    return c->delete_done ? sw_stream_del_many(r, stream, ids, n, err) : 0;
 }
 
 static int dead_letter(struct sw_redis *r, struct sw_consumer *c,
                        const struct sw_stream_entry *e, const char *why, struct sw_err *err)
 {
-    char *dead = sw_asprintf("dead:%s", c->stream);
+    char *dead = sw_asprintf("dead:%s", e->stream);
     const char *argv[] = {"XADD", dead, "*", "id", e->id, "m", e->payload ? e->payload : "",
                           "why", why};
     redisReply *rep = cmd(r, 9, argv, err);
@@ -500,21 +570,39 @@ static int dead_letter(struct sw_redis *r, struct sw_consumer *c,
         return -1;
     freeReplyObject(rep);
     char q[600];
-    sw_warn("stream.dead_letter", "stream=%s id=%s deliveries=%ld why=%s", c->stream, e->id,
+    sw_warn("stream.dead_letter", "stream=%s id=%s deliveries=%ld why=%s", e->stream, e->id,
             e->deliveries, sw_log_quote(q, sizeof q, why));
     const char *id = e->id;
-    return settle(r, c, &id, 1, err);
+    return settle(r, c, e->stream, &id, 1, err);
 }
 
-/* The batch handler's way: one call, one XACK for the done ones. */
+/* Settles the done entries of v (out[i] == SW_MSG_DONE), one XACK per
+ * stream they came from. */
+static int settle_done(struct sw_redis *r, const struct sw_consumer *c,
+                       const struct sw_stream_entry *const *v, const enum sw_msg_outcome *out,
+                       size_t n, struct sw_err *err)
+{
+    const char **ids = sw_calloc(n + 1, sizeof *ids);
+    int rc = 0;
+    for (size_t s = 0; rc == 0 && s < c->nstreams; s++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (out[i] == SW_MSG_DONE && strcmp(v[i]->stream, c->streams[s]) == 0)
+                ids[k++] = v[i]->id;
+        rc = settle(r, c, c->streams[s], ids, k, err);
+    }
+    free(ids);
+    return rc;
+}
+
+/* The batch handler's way: one call, one XACK per stream for the done ones. */
 static int handle_batch_at_once(struct sw_redis *r, struct sw_consumer *c,
                                 struct sw_stream_batch *b, struct sw_err *err)
 {
     const struct sw_stream_entry **v = sw_calloc(b->n + 1, sizeof *v);
-    const char **done = sw_calloc(b->n + 1, sizeof *done);
     enum sw_msg_outcome *out = sw_calloc(b->n + 1, sizeof *out);
     struct sw_err *errs = sw_calloc(b->n + 1, sizeof *errs);
-    size_t n = 0, ndone = 0;
+    size_t n = 0;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < b->n; i++) {
         const struct sw_stream_entry *e = &b->v[i];
@@ -532,20 +620,17 @@ static int handle_batch_at_once(struct sw_redis *r, struct sw_consumer *c,
         c->handle_batch(c->ctx, v, n, out, errs);
         size_t retry = n;
         for (size_t i = 0; rc == 0 && i < n; i++) {
-            if (out[i] == SW_MSG_DONE)
-                done[ndone++] = v[i]->id;
-            else if (out[i] == SW_MSG_POISON)
+            if (out[i] == SW_MSG_POISON)
                 rc = dead_letter(r, c, v[i], errs[i].msg[0] ? errs[i].msg : "poison message", err);
-            else if (retry == n)
+            else if (out[i] == SW_MSG_RETRY && retry == n)
                 retry = i;
         }
         if (retry < n) /* once per batch: an outage fails them all alike */
             sw_log_err(SW_LOG_WARN, "stream.retry_later", &errs[retry]);
         if (rc == 0)
-            rc = settle(r, c, done, ndone, err);
+            rc = settle_done(r, c, v, out, n, err);
     }
     free(v);
-    free(done);
     free(out);
     free(errs);
     return rc < 0 ? -1 : (int)n;
@@ -572,7 +657,7 @@ static int handle_batch(struct sw_redis *r, struct sw_consumer *c, struct sw_str
         handled++;
         if (res == SW_MSG_DONE) {
             const char *id = e->id;
-            if (settle(r, c, &id, 1, err) < 0)
+            if (settle(r, c, e->stream, &id, 1, err) < 0)
                 return -1;
         } else if (res == SW_MSG_POISON) {
             if (dead_letter(r, c, e, herr.msg[0] ? herr.msg : "poison message", err) < 0)
@@ -584,25 +669,51 @@ static int handle_batch(struct sw_redis *r, struct sw_consumer *c, struct sw_str
     return handled;
 }
 
+/* Takes over idle entries of every stream and handles them. */
+static int reclaim(struct sw_redis *r, struct sw_consumer *c, struct sw_err *err)
+{
+    int total = 0;
+    for (size_t s = 0; s < c->nstreams; s++) {
+        struct sw_stream_batch b = {0, NULL};
+        int n = sw_stream_autoclaim(r, c->streams[s], c->group, c->consumer, c->min_idle_ms,
+                                    c->count, &b, err);
+        if (n == 0)
+            n = handle_batch(r, c, &b, err);
+        sw_stream_batch_release(&b);
+        if (n < 0)
+            return -1;
+        total += n;
+    }
+    return total;
+}
+
+/* Nothing to read yet (no node has a stream): wait as a read would. */
+static void idle(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 int sw_consumer_step(struct sw_redis *r, struct sw_consumer *c, struct sw_err *err)
 {
     struct sw_stream_batch b = {0, NULL};
     int total = 0;
     consumer_defaults(c);
     long long now = sw_now_ms();
+    if ((c->list_streams ? now - c->listed_ms >= c->refresh_ms : c->nstreams == 0) &&
+        list_streams(r, c, false, err) < 0)
+        return -1;
     if (now - c->last_claim_ms >= c->min_idle_ms / 4) {
         c->last_claim_ms = now;
-        if (sw_stream_autoclaim(r, c->stream, c->group, c->consumer, c->min_idle_ms, c->count,
-                                &b, err) < 0)
-            goto fail;
-        int n = handle_batch(r, c, &b, err);
-        if (n < 0)
-            goto fail;
-        total += n;
-        sw_stream_batch_release(&b);
+        if ((total = reclaim(r, c, err)) < 0)
+            return -1;
     }
-    if (sw_stream_read_group(r, c->stream, c->group, c->consumer, c->count, c->block_ms, &b,
-                             err) < 0) {
+    if (c->nstreams == 0) {
+        idle(c->block_ms);
+        return total;
+    }
+    if (sw_stream_read_groups(r, (const char *const *)c->streams, c->nstreams, c->group,
+                              c->consumer, c->count, c->block_ms, &b, err) < 0) {
         /* NOGROUP after a Redis restart without persistence: recreate. */
         if (err && !sw_redis_broken(r) && strstr(err->detail, "NOGROUP"))
             sw_consumer_setup(r, c, NULL);
@@ -617,4 +728,19 @@ int sw_consumer_step(struct sw_redis *r, struct sw_consumer *c, struct sw_err *e
 fail:
     sw_stream_batch_release(&b);
     return -1;
+}
+
+int sw_redis_strings(struct sw_redis *r, int argc, const char **argv, char ***out, size_t *n,
+                     struct sw_err *err)
+{
+    redisReply *rep = cmd(r, argc, argv, err);
+    if (!rep)
+        return -1;
+    *n = 0;
+    *out = sw_calloc(rep->type == REDIS_REPLY_ARRAY ? rep->elements + 1 : 1, sizeof **out);
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
+        if (rep->element[i]->type == REDIS_REPLY_STRING)
+            (*out)[(*n)++] = sw_strndup(rep->element[i]->str, rep->element[i]->len);
+    freeReplyObject(rep);
+    return 0;
 }

@@ -38,6 +38,10 @@ int sw_redis_ping(struct sw_redis *r, struct sw_err *err);
 /* Runs one command whose reply only matters as success or error (ACL
  * SETUSER, CONFIG SET); argv[] is borrowed. */
 int sw_redis_exec(struct sw_redis *r, int argc, const char **argv, struct sw_err *err);
+/* Runs one command whose reply is an array of strings (ACL USERS): an
+ * owned array of *n owned strings (free each and the array). */
+int sw_redis_strings(struct sw_redis *r, int argc, const char **argv, char ***out, size_t *n,
+                     struct sw_err *err);
 /* True when the last command failed at the connection level, or was
  * answered READONLY, MASTERDOWN, LOADING or UNBLOCKED (the server is no
  * usable master: a failover): the caller reconnects. */
@@ -73,6 +77,7 @@ long long sw_stream_len(struct sw_redis *r, const char *stream, struct sw_err *e
 
 struct sw_stream_entry {
     char *id;
+    char *stream;  /* the stream it was read from */
     char *payload; /* NULL when the entry has no "m" field (poison) */
     long deliveries;
 };
@@ -89,6 +94,11 @@ void sw_stream_batch_release(struct sw_stream_batch *b);
 int sw_stream_read_group(struct sw_redis *r, const char *stream, const char *group,
                          const char *consumer, long count, long block_ms,
                          struct sw_stream_batch *b, struct sw_err *err);
+/* The same on n streams at once (XREADGROUP ... STREAMS s1 .. sn > .. >);
+ * each entry names its stream. */
+int sw_stream_read_groups(struct sw_redis *r, const char *const *streams, size_t n,
+                          const char *group, const char *consumer, long count, long block_ms,
+                          struct sw_stream_batch *b, struct sw_err *err);
 /* XAUTOCLAIM of entries idle >= min_idle_ms, with their delivery counts. */
 int sw_stream_autoclaim(struct sw_redis *r, const char *stream, const char *group,
                         const char *consumer, long min_idle_ms, long count,
@@ -97,7 +107,7 @@ int sw_stream_autoclaim(struct sw_redis *r, const char *stream, const char *grou
 enum sw_msg_outcome { SW_MSG_DONE = 0, SW_MSG_RETRY, SW_MSG_POISON };
 
 struct sw_consumer {
-    const char *stream;
+    const char *stream; /* the one stream read, unless list_streams is set */
     const char *group;
     const char *consumer;
     long block_ms;       /* default 1000 */
@@ -126,16 +136,31 @@ struct sw_consumer {
      * not linger (a node's jobs: sealed secrets). A pending entry (RETRY)
      * stays. */
     bool delete_done;
-    /* Internal: when the last XAUTOCLAIM ran (monotonic ms). */
+    /* Optional, instead of stream: lists the streams to read (one per
+     * node: "results:<id>"), as an owned array of n owned strings, at
+     * every setup and then every refresh_ms (default 5000). The group is
+     * created on each new one; reclaim and dead letters ("dead:<stream>")
+     * work per stream, and each entry names its stream (e->stream). An
+     * empty list reads nothing (the step waits block_ms). */
+    int (*list_streams)(void *ctx, char ***out, size_t *n, struct sw_err *err);
+    long refresh_ms;
+    /* Internal: when the last XAUTOCLAIM ran (monotonic ms); the streams
+     * read and when they were listed (sw_consumer_release() frees them). */
     long long last_claim_ms;
+    char **streams;
+    size_t nstreams;
+    long long listed_ms;
 };
 
 /* One step: reclaim idle entries (at most every min_idle_ms/4), then read
  * and handle new ones. Returns the number handled, or -1 on a Redis error
  * (the caller reconnects and calls sw_consumer_setup again). */
 int sw_consumer_step(struct sw_redis *r, struct sw_consumer *c, struct sw_err *err);
-/* Creates the group (idempotent); call after every (re)connect. */
+/* Lists the streams and creates the group on each (idempotent); call
+ * after every (re)connect. */
 int sw_consumer_setup(struct sw_redis *r, struct sw_consumer *c, struct sw_err *err);
+/* Frees the stream list the consumer keeps (c itself is the caller's). */
+void sw_consumer_release(struct sw_consumer *c);
 
 /* Monotonic milliseconds. */
 long long sw_now_ms(void);

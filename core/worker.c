@@ -58,7 +58,8 @@ void sw_worker_run(const struct sw_worker *w)
     bool *suspect = w->suspect ? w->suspect : &local_suspect;
     long backoff = 0;
     sw_info("worker.started", "worker=%s stream=%s group=%s consumer=%s", w->name,
-            w->consumer->stream, w->consumer->group, w->consumer->consumer);
+            w->consumer->list_streams ? "(one per node)" : w->consumer->stream,
+            w->consumer->group, w->consumer->consumer);
     while (!w->stopping(w->stop_arg)) {
         struct sw_err err;
         sw_err_clear(&err);
@@ -78,5 +79,6 @@ void sw_worker_run(const struct sw_worker *w)
         down = false;
         backoff = 0;
     }
+    sw_consumer_release(w->consumer);
     sw_info("worker.stopped", "worker=%s", w->name);
 }

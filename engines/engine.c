@@ -224,7 +224,9 @@ static enum sw_msg_outcome on_entry(void *ctx, const struct sw_stream_entry *ent
     if (rc < 0)
         return SW_MSG_POISON;
     SW_AUTOFREE char *payload = sw_msg_result_encode(&res);
-    SW_AUTOFREE char *id = sw_stream_add(e->consumer_redis, SW_STREAM_RESULTS, payload, err);
+    char stream[64];
+    SW_AUTOFREE char *id = sw_stream_add(e->consumer_redis,
+                                         sw_msg_results_stream(e->node_id, stream), payload, err);
     /* Not published: leave the entry pending. It comes back after the claim
      * idle time and the job runs again, which is harmless (idempotent). */
     if (!id)
@@ -390,8 +392,10 @@ static void flush(struct sampler *s)
     if (sw_redis_broken(s->redis) && sw_redis_reconnect(s->redis, &err) < 0)
         goto fail;
     size_t sent = 0;
+    char stream[64];
+    sw_msg_usage_stream(e->node_id, stream);
     for (; sent < s->queue.n; sent++) {
-        char *id = sw_stream_add(s->redis, SW_STREAM_USAGE, s->queue.v[sent], &err);
+        char *id = sw_stream_add(s->redis, stream, s->queue.v[sent], &err);
         if (!id)
             break;
         free(id);

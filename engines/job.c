@@ -86,6 +86,7 @@ int sw_engine_job_handle(struct sw_engine *eng, struct sw_usage *usage, const ch
     memcpy(res->job_id, job.job_id, sizeof res->job_id);
     memcpy(res->server_id, job.server_id, sizeof res->server_id);
     memcpy(res->node_id, job.node_id, sizeof res->node_id);
+    memcpy(res->nonce, job.nonce, sizeof res->nonce); /* the provisioner matches it */
     res->type = job.type;
     res->ok = rc == 0;
     snprintf(res->domain_state, sizeof res->domain_state, "%s", out.domain_state);

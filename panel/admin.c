@@ -207,14 +207,39 @@ int sw_node_create_check(const json_t *body, struct sw_node_row *out, struct sw_
     return 0;
 }
 
-/* What the engine of node id needs in its environment (its secret key sk,
- * base64; db, the connection string of its own database role), shown once.
- * New ref. */
-static json_t *engine_config(const char *id, const char *sk, const char *db)
+/* A node's credentials, made at enrolment or rekey and shown once: its
+ * secret key (base64) and its Redis password (hex). The panel keeps only
+ * the public key and the password's SHA-256 (the provisioner makes the
+ * node's Redis user from it, provisioner/acl.c). */
+struct node_secrets {
+    char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
+    char redis_pass[65], redis_sha256[65];
+};
+
+static void node_secrets_make(struct node_secrets *s)
 {
-    return json_pack("{s:s, s:s, s:s, s:s}", "SLIPWAY_NODE_ID", id, "SLIPWAY_NODE_SECRET_KEY",
-                     sk, "SLIPWAY_REDIS_URL", sw_conf_get("SLIPWAY_REDIS_URL"),
-                     "SLIPWAY_DATABASE_URL", db);
+    unsigned char raw[32], sum[crypto_hash_sha256_BYTES];
+    sw_seal_keypair(s->pk, s->sk);
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(s->redis_pass, sizeof s->redis_pass, raw, sizeof raw);
+    crypto_hash_sha256(sum, (const unsigned char *)s->redis_pass, strlen(s->redis_pass));
+    sodium_bin2hex(s->redis_sha256, sizeof s->redis_sha256, sum, sizeof sum);
+    sodium_memzero(raw, sizeof raw);
+}
+
+/* The Redis URL node id's engine uses: the address engines reach
+ * (SLIPWAY_NODE_REDIS_URL, else the panel's own without its user) with the
+ * node's user and password. Returns owned; free_secret(). */
+static char *node_redis_url(const char *id, const char *pass)
+{
+    const char *base = sw_conf_get("SLIPWAY_NODE_REDIS_URL");
+    if (!base || !base[0])
+        base = sw_conf_get("SLIPWAY_REDIS_URL");
+    const char *sep = strstr(base, "://");
+    const char *rest = sep ? sep + 3 : base, *at = strchr(rest, '@'), *slash = strchr(rest, '/');
+    if (at && (!slash || at < slash))
+        rest = at + 1; /* drop the panel's own credentials */
+    return sw_asprintf("%.*snode-%s:%s@%s", sep ? (int)(sep + 3 - base) : 0, base, id, pass, rest);
 }
 
 /* Wipes and frees a string holding a secret; accepts NULL. */
@@ -223,6 +248,18 @@ static void free_secret(char *s)
     if (s)
         sodium_memzero(s, strlen(s));
     free(s);
+}
+
+/* What the engine of node id needs in its environment (its secrets s; db,
+ * the connection string of its own database role), shown once. New ref. */
+static json_t *engine_config(const char *id, const struct node_secrets *s, const char *db)
+{
+    char *redis = node_redis_url(id, s->redis_pass);
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s}", "SLIPWAY_NODE_ID", id,
+                          "SLIPWAY_NODE_SECRET_KEY", s->sk, "SLIPWAY_REDIS_URL", redis,
+                          "SLIPWAY_DATABASE_URL", db);
+    free_secret(redis);
+    return c;
 }
 
 /* Makes node id's database role, or re-passwords it, with a fresh random
@@ -247,10 +284,10 @@ static char *node_db_url(struct sw_db *db, const char *id, struct sw_err *err)
 /* Ends the transaction of a node's write (node: its answer, stolen; NULL:
  * the write failed, err set): gives the node's role a new password and
  * commits, then answers status with the engine's configuration for the new
- * secret key sk, which is wiped like the password; an Idempotency-Key keeps
+ * secrets s, which are wiped like the password; an Idempotency-Key keeps
  * the answer without it (secret_field). Anything failed: rolled back, -1. */
 static int answer_with_key(struct sw_db *db, struct sw_resp *resp, int status, json_t *node,
-                           const char *id, char sk[SW_SEAL_KEY_B64 + 1], struct sw_err *err)
+                           const char *id, struct node_secrets *s, struct sw_err *err)
 {
     char *url = node ? node_db_url(db, id, err) : NULL;
     int rc = -1;
@@ -258,12 +295,12 @@ static int answer_with_key(struct sw_db *db, struct sw_resp *resp, int status, j
         sw_db_rollback(db);
         json_decref(node);
     } else {
-        json_object_set_new(node, "engine_config", engine_config(id, sk, url));
+        json_object_set_new(node, "engine_config", engine_config(id, s, url));
         resp->secret_field = "engine_config"; /* never kept by an Idempotency-Key */
         rc = sw_api_reply(resp, status, node);
     }
     free_secret(url);
-    sodium_memzero(sk, SW_SEAL_KEY_B64 + 1);
+    sodium_memzero(s, sizeof *s);
     return rc;
 }
 
@@ -280,11 +317,12 @@ SW_HANDLER(sw_h_admin_nodes_create)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
-    sw_seal_keypair(pk, sk);
+    struct node_secrets s;
+    node_secrets_make(&s);
     rc = answer_with_key(req->db, resp, 201,
-                         sw_data_nodes_insert(req->db, id, name, location, &row, pk, err), id, sk,
-                         err);
+                         sw_data_nodes_insert(req->db, id, name, location, &row, s.pk,
+                                              s.redis_sha256, err),
+                         id, &s, err);
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a node named \"%s\" exists", name);
 out:
@@ -292,18 +330,21 @@ out:
     return rc;
 }
 
-/* A new keypair and database password for a node (enrolled before nodes
- * had them, or whose secrets are lost or exposed): jobs sealed to the old
- * key fail on it, and the old password logs in no more. */
+/* New credentials for a node (enrolled before nodes had them, or whose
+ * secrets are lost or exposed): a new keypair, database password and Redis
+ * password. Jobs sealed to the old key fail on it, the old database
+ * password logs in no more, and the old Redis password stops working once
+ * the provisioner re-applies the node's user (at once, on NOTIFY). */
 SW_HANDLER(sw_h_admin_node_rekey)
 {
     const char *id = sw_api_param_uuid(req, 0, "node", err);
     if (!id || sw_api_no_body(req, err) < 0 || sw_db_begin(req->db, err) < 0)
         return -1;
-    char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
-    sw_seal_keypair(pk, sk);
-    return answer_with_key(req->db, resp, 200, sw_data_nodes_set_key(req->db, id, pk, err), id,
-                           sk, err);
+    struct node_secrets s;
+    node_secrets_make(&s);
+    return answer_with_key(req->db, resp, 200,
+                           sw_data_nodes_set_key(req->db, id, s.pk, s.redis_sha256, err), id, &s,
+                           err);
 }
 
 SW_HANDLER(sw_h_admin_node_get)

@@ -150,27 +150,28 @@ json_t *sw_data_nodes_update(struct sw_db *db, const char *id, const struct sw_n
 
 json_t *sw_data_nodes_insert(struct sw_db *db, const char *id, const char *name,
                              const char *location_id, const struct sw_node_row *row,
-                             const char *public_key, struct sw_err *err)
+                             const char *public_key, const char *redis_sha256,
+                             struct sw_err *err)
 {
     struct row_text t;
     row_text(row, &t);
     return sw_data_json_row(
         db, err, "node",
         "INSERT INTO nodes (id, name, location_id, engine_uri, kinds, cpus, ram_mb, disk_gb,"
-        " reserved_ram_mb, cpu_ratio, ram_ratio, state, public_key) VALUES ($1, $2, $3, $4,"
-        " $5::text[], $6, $7, $8, $9, $10::numeric, $11::numeric, $12, $13)"
-        " RETURNING sw_node_json(nodes)",
+        " reserved_ram_mb, cpu_ratio, ram_ratio, state, public_key, redis_password_sha256)"
+        " VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8, $9, $10::numeric, $11::numeric, $12,"
+        " $13, $14) RETURNING sw_node_json(nodes)",
         SW_PARAMS(id, name, location_id, row->engine_uri, row->kinds, t.c, t.r, t.d, t.rr, t.cr,
-                  t.rmr, row->state, public_key));
+                  t.rmr, row->state, public_key, redis_sha256));
 }
 
 json_t *sw_data_nodes_set_key(struct sw_db *db, const char *id, const char *public_key,
-                              struct sw_err *err)
+                              const char *redis_sha256, struct sw_err *err)
 {
     return sw_data_json_row(db, err, "node",
-                            "UPDATE nodes SET public_key = $2 WHERE id = $1"
-                            " RETURNING sw_node_json(nodes)",
-                            SW_PARAMS(id, public_key));
+                            "UPDATE nodes SET public_key = $2, redis_password_sha256 = $3"
+                            " WHERE id = $1 RETURNING sw_node_json(nodes)",
+                            SW_PARAMS(id, public_key, redis_sha256));
 }
 
 int sw_data_nodes_set_role(struct sw_db *db, const char *id, const char *password,

@@ -52,15 +52,18 @@ int sw_data_nodes_set_balloon(struct sw_db *db, const char *id, const json_t *po
 json_t *sw_data_nodes_update(struct sw_db *db, const char *id, const struct sw_node_row *row,
                              struct sw_err *err);
 
-/* Inserts a node with its public key (base64); its answer (sw_node_json),
- * owned. A taken name is SW_ECONFLICT. */
+/* Inserts a node with its public key (base64) and the SHA-256 (hex) of its
+ * Redis password; its answer (sw_node_json), owned. A taken name is
+ * SW_ECONFLICT. */
 json_t *sw_data_nodes_insert(struct sw_db *db, const char *id, const char *name,
                              const char *location_id, const struct sw_node_row *row,
-                             const char *public_key, struct sw_err *err);
+                             const char *public_key, const char *redis_sha256,
+                             struct sw_err *err);
 
-/* Replaces node id's public key (a rekey); its answer (sw_node_json), owned. */
+/* Replaces node id's public key and Redis password hash (a rekey); its
+ * answer (sw_node_json), owned. */
 json_t *sw_data_nodes_set_key(struct sw_db *db, const char *id, const char *public_key,
-                              struct sw_err *err);
+                              const char *redis_sha256, struct sw_err *err);
 
 /* Creates node id's PostgreSQL login role, or gives it a new password
  * (slipway_node_role_set(), migrations/0018_engine_roles.sql); its name

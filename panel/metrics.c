@@ -1,8 +1,11 @@
 /* metrics.c - request counters and latency histograms per route, kept in
- * atomics, rendered with job and order counts as Prometheus text. */
+ * atomics, rendered with job and order counts and the messages refused
+ * from nodes (by reason) as Prometheus text. */
 #include "config.h"
 #include "panel/metrics.h"
 #include "core/alloc.h"
+#include "core/nodemsg.h"
+#include "panel/data.h"
 #include "panel/data_jobs.h"
 #include "panel/data_orders.h"
 
@@ -147,6 +150,29 @@ static void put_gauge(struct buf *b, const char *name, const char *help,
         put(b, "%s{state=\"%s\"} %lld\n", name, c[i].state, (long long)c[i].count);
 }
 
+/* Messages from nodes the control plane refused, by reason, from the
+ * durable record (rejected_messages): every daemon's refusals, counted
+ * across restarts; every reason is shown, 0 included. */
+static void put_rejected(struct buf *b, struct sw_db *db)
+{
+    struct sw_data_count c[16];
+    int n = sw_data_counts(db, NULL,
+                           "SELECT r.reason, (SELECT count(*) FROM rejected_messages m"
+                           "  WHERE m.reason = r.reason) FROM unnest(ARRAY['" SW_REJECT_MALFORMED
+                           "', '" SW_REJECT_FORGED_NODE "', '" SW_REJECT_UNKNOWN_JOB
+                           "', '" SW_REJECT_NOT_DISPATCHED "', '" SW_REJECT_REPLAY
+                           "', '" SW_REJECT_NOT_WAITING "', '" SW_REJECT_NOT_PLACED
+                           "']) AS r(reason)",
+                           c, 16);
+    if (n < 0)
+        return;
+    put(b, "# HELP slipway_node_messages_rejected_total Messages from nodes refused by the"
+           " control plane, by reason.\n# TYPE slipway_node_messages_rejected_total counter\n");
+    for (int i = 0; i < n; i++)
+        put(b, "slipway_node_messages_rejected_total{reason=\"%s\"} %lld\n", c[i].state,
+            (long long)c[i].count);
+}
+
 char *sw_metrics_render(struct sw_db *db)
 {
     struct buf b = {NULL, 0, 0};
@@ -157,5 +183,6 @@ char *sw_metrics_render(struct sw_db *db)
               sw_data_jobs_count_by_state(db, c, 16, NULL));
     put_gauge(&b, "slipway_orders", "Orders by state.", c,
               sw_data_orders_count_by_state(db, c, 16, NULL));
+    put_rejected(&b, db);
     return b.p;
 }

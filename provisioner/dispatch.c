@@ -10,6 +10,7 @@
 #include "provisioner/dispatch.h"
 #include "provisioner/jobdb.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,12 +57,26 @@ int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     return row->type == SW_JOB_RESET_PASSWORD ? seal_secrets(row, out, err) : 0;
 }
 
-int sw_dispatch_send(struct sw_redis *r, const struct sw_job_row *row, const char *node_id,
-                     struct sw_err *err)
+/* A fresh nonce for m, recorded as sent to node_id for m's job. */
+static int record_nonce(struct sw_db *db, struct sw_msg_node_job *m, const char *node_id,
+                        struct sw_err *err)
+{
+    unsigned char raw[SW_NONCE_LEN / 2];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(m->nonce, sizeof m->nonce, raw, sizeof raw);
+    return sw_db_run(db, err,
+                     "INSERT INTO job_dispatches (nonce, job_id, node_id) VALUES ($1, $2, $3)",
+                     SW_PARAMS(m->nonce, m->job_id, node_id)) < 0
+               ? -1
+               : 0;
+}
+
+int sw_dispatch_send(struct sw_db *db, struct sw_redis *r, const struct sw_job_row *row,
+                     const char *node_id, struct sw_err *err)
 {
     struct sw_msg_node_job m;
     char stream[64];
-    if (sw_dispatch_build(row, node_id, &m, err) < 0)
+    if (sw_dispatch_build(row, node_id, &m, err) < 0 || record_nonce(db, &m, node_id, err) < 0)
         return -1;
     char *payload = sw_msg_node_job_encode(&m);
     char *id = sw_stream_add(r, sw_msg_node_stream(node_id, stream), payload, err);

@@ -7,6 +7,7 @@
 
 #include "core/msg.h"
 
+struct sw_db;
 struct sw_err;
 struct sw_job_row;
 struct sw_redis;
@@ -24,9 +25,12 @@ struct sw_redis;
 int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
                       struct sw_msg_node_job *out, struct sw_err *err);
 
-/* Builds and XADDs the node job to "node:<node_id>". */
-int sw_dispatch_send(struct sw_redis *r, const struct sw_job_row *row, const char *node_id,
-                     struct sw_err *err);
+/* Builds the node job with a fresh nonce, records the dispatch (table
+ * job_dispatches: the nonce, the job, the node) and XADDs the job to
+ * "node:<node_id>". The result must echo the nonce (results.c). Inside
+ * the caller's transaction when it has one. */
+int sw_dispatch_send(struct sw_db *db, struct sw_redis *r, const struct sw_job_row *row,
+                     const char *node_id, struct sw_err *err);
 
 struct sw_db;
 

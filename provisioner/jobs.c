@@ -88,7 +88,7 @@ static enum sw_msg_outcome resume(struct sw_prov_thread *t, const char *job_id, 
         return sw_prov_disposition(t, err);
     if (found == 0 || row.state != SW_JOBST_RUNNING || !row.job_node_id[0])
         return SW_MSG_DONE;
-    if (sw_dispatch_send(t->redis, &row, row.job_node_id, err) < 0)
+    if (sw_dispatch_send(t->db, t->redis, &row, row.job_node_id, err) < 0)
         return sw_prov_disposition(t, err);
     return SW_MSG_DONE;
 }
@@ -106,7 +106,7 @@ static enum sw_msg_outcome claimed(struct sw_prov_thread *t, struct sw_job_row *
     case SW_CLAIM_OK:
         /* the claim has just assigned the addresses (IPAM) the row predates */
         if (sw_jobdb_load_addresses(t->db, row, err) < 0 ||
-            sw_dispatch_send(t->redis, row, res->node_id, err) < 0)
+            sw_dispatch_send(t->db, t->redis, row, res->node_id, err) < 0)
             return sw_prov_disposition(t, err);
         return SW_MSG_DONE;
     case SW_CLAIM_TAKEN:
@@ -239,7 +239,7 @@ static enum sw_msg_outcome start_on_node(struct sw_prov_thread *t, struct sw_job
                     sw_log_quote(q, sizeof q, c.msg));
         return SW_MSG_DONE;
     default:
-        if (sw_dispatch_send(t->redis, &c.row, c.row.srv_node_id, err) < 0)
+        if (sw_dispatch_send(t->db, t->redis, &c.row, c.row.srv_node_id, err) < 0)
             return sw_prov_disposition(t, err);
         return SW_MSG_DONE;
     }

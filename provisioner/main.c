@@ -1,5 +1,5 @@
-/* slipway-provisioner: outbox relay, jobs consumer and results consumer,
- * one thread each, each with its own PostgreSQL and Redis connection.
+/* slipway-provisioner: outbox relay, jobs consumer, results consumer,
+ * sweeper and the nodes' Redis users (acl.c), one thread each, each with its own PostgreSQL and Redis connection.
  * SIGTERM or SIGINT stops it cleanly (threads finish the entry in hand):
  * core/daemon.h takes the signals in main; the threads poll
  * sw_prov_stopping(), which is the daemon's stop flag.
@@ -25,6 +25,7 @@ static const struct {
     {"jobs", sw_jobs_main},
     {"results", sw_results_main},
     {"sweeper", sw_sweeper_main},
+    {"acl", sw_acl_main},
 };
 
 #define NTHREADS (sizeof threads / sizeof threads[0])
@@ -39,7 +40,8 @@ static const struct sw_daemon daemon_info = {
 static int load_conf(struct sw_prov_conf *conf, struct sw_daemon_conf *dc, struct sw_err *err)
 {
     if (sw_daemon_conf_load(dc, err) < 0 ||
-        sw_conf_long("SLIPWAY_JOB_SILENT_S", 1, 86400L, &conf->job_silent_s, err) < 0)
+        sw_conf_long("SLIPWAY_JOB_SILENT_S", 1, 86400L, &conf->job_silent_s, err) < 0 ||
+        sw_conf_long("SLIPWAY_ACL_INTERVAL", 1, 3600L, &conf->acl_interval_s, err) < 0)
         return -1;
     conf->db_url = dc->db_url;
     conf->redis_url = dc->redis_url;

@@ -19,10 +19,11 @@ struct sw_prov_conf {
     const char *consumer;  /* consumer name in Redis groups; borrowed */
     long claim_idle_ms;    /* reclaim stream entries idle this long */
     long job_silent_s;     /* re-dispatch a running job unanswered this long */
+    long acl_interval_s;   /* re-apply the nodes' Redis users this often */
 };
 
 struct sw_prov_thread {
-    const char *name; /* "relay", "jobs", "results", "sweeper"; static storage */
+    const char *name; /* "relay", "jobs", "results", "sweeper", "acl"; static storage */
     const struct sw_prov_conf *conf;
     struct sw_db *db;       /* owned by the thread; NULL until connected */
     struct sw_redis *redis; /* owned by the thread; NULL until connected */
@@ -61,6 +62,7 @@ void *sw_relay_main(void *arg);
 void *sw_jobs_main(void *arg);
 void *sw_results_main(void *arg);
 void *sw_sweeper_main(void *arg);
+void *sw_acl_main(void *arg);
 
 /* Stream handlers (ctx is a struct sw_prov_thread *). */
 enum sw_msg_outcome sw_jobs_handle(void *ctx, const struct sw_stream_entry *e, struct sw_err *err);

@@ -1,8 +1,16 @@
-/* results.c - the consumer of stream "results": an engine's answer to a
- * node job finishes the job (or dispatches it again when the failure is
- * retryable and attempts remain) and applies its effect on the server, the
- * order and the allocation, in one transaction. A result for a job that is
- * already finished changes nothing, so a replayed result is harmless.
+/* results.c - the consumer of every node's stream "results:<id>": an
+ * engine's answer to a node job finishes the job (or dispatches it again
+ * when the failure is retryable and attempts remain) and applies its effect
+ * on the server, the order and the allocation, in one transaction.
+ *
+ * The one place a result's origin is checked (check_origin): the stream
+ * names the sender; the result must name the same node, echo the nonce of
+ * a dispatch of that job to that node not answered yet, and the job must
+ * still wait for that node. Anything else is refused: recorded in
+ * rejected_messages with its reason (core/nodemsg.h), in the same
+ * transaction, and dead-lettered. The same entry delivered again (the
+ * provisioner crashed after the commit, before the XACK) is recognised by
+ * its entry id and changes nothing.
  */
 #include "config.h"
 
@@ -11,6 +19,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/msg.h"
+#include "core/nodemsg.h"
 #include "provisioner/dispatch.h"
 #include "provisioner/jobdb.h"
 #include "provisioner/jobstate.h"
@@ -24,11 +33,68 @@ enum result_outcome { RES_IGNORED, RES_FINISHED, RES_RETRY_LATER, RES_DEAD, RES_
 
 struct result_ctx {
     const struct sw_msg_result *m;
+    const struct sw_stream_entry *e;
+    const char *node_id; /* the sender: the stream's node */
+    const char *reject;  /* refused: the reason (core/nodemsg.h) */
     struct sw_job_row row; /* as locked */
     int outcome;           /* enum result_outcome */
     long delay_ms;         /* RES_RETRY_LATER: when */
     bool poison;
 };
+
+/* Refuses the result for reason: recorded, and dead-lettered by the caller. */
+static int refuse(struct sw_db *db, struct result_ctx *c, const char *reason, struct sw_err *err)
+{
+    c->reject = reason;
+    return sw_nodemsg_reject(db, c->e->stream, c->e->id, c->node_id, reason, err);
+}
+
+/* Locks the dispatch the result's nonce names: 1 when it is this job's, to
+ * this node; *answered_by its answer's entry id ("" when none yet). */
+static int load_dispatch(struct sw_db *db, const struct result_ctx *c, char answered_by[64],
+                         struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT coalesce(answer_entry, '') FROM job_dispatches"
+                               " WHERE nonce = $1 AND job_id = $2 AND node_id = $3 FOR UPDATE",
+                               SW_PARAMS(c->m->nonce, c->m->job_id, c->node_id));
+    if (!res)
+        return -1;
+    int found = PQntuples(res) == 1;
+    if (found)
+        snprintf(answered_by, 64, "%s", sw_db_get(res, 0, 0));
+    PQclear(res);
+    return found;
+}
+
+/* The origin check: 1 when the result may be applied, 0 when it is refused
+ * (c->reject) or is this entry delivered again (c->reject NULL). */
+static int check_origin(struct sw_db *db, struct result_ctx *c, struct sw_err *err)
+{
+    const struct sw_msg_result *m = c->m;
+    struct sw_job_row *row = &c->row;
+    if (strcasecmp(m->node_id, c->node_id) != 0)
+        return refuse(db, c, SW_REJECT_FORGED_NODE, err);
+    int found = sw_jobdb_load(db, m->job_id, true, row, err);
+    if (found <= 0)
+        return found < 0 ? -1 : refuse(db, c, SW_REJECT_UNKNOWN_JOB, err);
+    char answered_by[64] = "";
+    found = m->nonce[0] && strcasecmp(row->server_id, m->server_id) == 0 && row->type == m->type
+                ? load_dispatch(db, c, answered_by, err)
+                : 0;
+    if (found <= 0)
+        return found < 0 ? -1 : refuse(db, c, SW_REJECT_NOT_DISPATCHED, err);
+    if (answered_by[0])
+        return strcmp(answered_by, c->e->id) == 0 ? 0 : refuse(db, c, SW_REJECT_REPLAY, err);
+    if (sw_jobstate_terminal(row->state) || strcasecmp(row->job_node_id, c->node_id) != 0)
+        return refuse(db, c, SW_REJECT_NOT_WAITING, err);
+    if (sw_db_run(db, err,
+                  "UPDATE job_dispatches SET answered_at = now(), answer_entry = $2"
+                  " WHERE nonce = $1",
+                  SW_PARAMS(m->nonce, c->e->id)) < 0)
+        return -1;
+    return 1;
+}
 
 static int result_tx(struct sw_db *db, void *arg, struct sw_err *err)
 {
@@ -36,28 +102,10 @@ static int result_tx(struct sw_db *db, void *arg, struct sw_err *err)
     const struct sw_msg_result *m = c->m;
     struct sw_job_row *row = &c->row;
     c->outcome = RES_IGNORED;
-    c->poison = false;
-    int found = sw_jobdb_load(db, m->job_id, true, row, err);
-    if (found < 0)
-        return -1;
-    if (found == 0) {
-        c->poison = true;
-        SW_ERR(err, SW_ENOTFOUND, "result for job %s, which does not exist", m->job_id);
-        return 0;
-    }
-    if (strcasecmp(row->server_id, m->server_id) != 0 || row->type != m->type) {
-        c->poison = true;
-        SW_ERR(err, SW_EINVALID, "result does not match job %s (server or type)", m->job_id);
-        return 0;
-    }
-    if (sw_jobstate_terminal(row->state))
-        return 0; /* already applied */
-    if (!row->job_node_id[0] || strcasecmp(row->job_node_id, m->node_id) != 0) {
-        c->poison = true;
-        SW_ERR(err, SW_EINVALID, "result for job %s from node %s, which it was not sent to",
-               m->job_id, m->node_id);
-        return 0;
-    }
+    c->reject = NULL;
+    int ok = check_origin(db, c, err);
+    if (ok <= 0)
+        return ok;
     /* What the engine said beyond the outcome ("vcpus apply at next boot"). */
     if (m->note[0] && sw_db_run(db, err, "UPDATE jobs SET note = $2 WHERE id = $1",
                                 SW_PARAMS(row->job_id, m->note)) < 0)
@@ -90,13 +138,25 @@ enum sw_msg_outcome sw_results_handle(void *ctx, const struct sw_stream_entry *e
 {
     struct sw_prov_thread *t = ctx;
     struct sw_msg_result m;
-    if (sw_msg_result_decode(e->payload, &m, err) < 0)
+    char node[SW_UUID_LEN + 1];
+    struct result_ctx c = {.m = &m, .e = e, .node_id = node};
+    if (sw_msg_stream_node(e->stream, SW_STREAM_RESULTS_PREFIX, node) < 0) {
+        SW_ERR(err, SW_EINVALID, "result on stream %s, which is no node's", e->stream);
         return SW_MSG_POISON;
-    struct result_ctx c = {.m = &m};
+    }
+    if (sw_msg_result_decode(e->payload, &m, err) < 0) {
+        struct sw_err rerr;
+        sw_err_clear(&rerr);
+        if (sw_nodemsg_reject(t->db, e->stream, e->id, node, SW_REJECT_MALFORMED, &rerr) < 0)
+            return sw_prov_disposition(t, &rerr);
+        return SW_MSG_POISON;
+    }
     if (sw_db_tx(t->db, result_tx, &c, err) < 0)
         return sw_prov_disposition(t, err);
-    if (c.poison)
+    if (c.reject) {
+        SW_ERR(err, SW_EINVALID, "%s", c.reject);
         return SW_MSG_POISON;
+    }
     char q[300];
     switch (c.outcome) {
     case RES_RETRY_LATER:
@@ -145,11 +205,18 @@ enum sw_msg_outcome sw_results_handle(void *ctx, const struct sw_stream_entry *e
     }
 }
 
+/* Every node's results stream, listed from PostgreSQL. */
+static int list_streams(void *ctx, char ***out, size_t *n, struct sw_err *err)
+{
+    struct sw_prov_thread *t = ctx;
+    return sw_nodemsg_streams(t->db, SW_STREAM_RESULTS_PREFIX, out, n, err);
+}
+
 void *sw_results_main(void *arg)
 {
     struct sw_prov_thread *t = arg;
     struct sw_consumer c = {
-        .stream = SW_STREAM_RESULTS,
+        .list_streams = list_streams,
         .group = SW_GROUP_PROVISIONERS,
         .consumer = t->conf->consumer,
         .min_idle_ms = t->conf->claim_idle_ms,

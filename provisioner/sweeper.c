@@ -120,7 +120,7 @@ static int redispatch_tx(struct sw_db *db, void *arg, struct sw_err *err)
         sw_info(c->event, "job=%s server=%s type=%s node=%s attempt=%d why=%s", row.job_id,
                 row.server_id, sw_job_type_name(row.type), row.job_node_id, row.attempts,
                 c->since ? "redis_restarted" : c->silent ? "no_answer" : "due");
-        if (sw_dispatch_send(c->t->redis, &row, row.job_node_id, err) < 0) {
+        if (sw_dispatch_send(db, c->t->redis, &row, row.job_node_id, err) < 0) {
             if (sw_redis_broken(c->t->redis)) {
                 rc = -1; /* Redis is gone: the whole batch waits for it */
                 break;

@@ -8,8 +8,17 @@
 #                            lower() and upper() fold all of Unicode, as a
 #                            cluster made with a UTF-8 system locale does)
 #   sw_pg_stop DIR
-#   sw_redis_start DIR       sets SW_REDIS_URL
+#   sw_redis_start DIR       sets SW_REDIS_URL (the "admin" user's),
+#                            SW_REDIS_URL_<ROLE> for the panel, provisioner
+#                            and billing users, and SW_REDIS_SOCK
+#   sw_redis_cli ARGS...     redis-cli as the "admin" user
 #   sw_redis_stop DIR
+#
+# Redis runs with "user default off": no anonymous access. Each role has its
+# own ACL user (sw__redis_roles), its password made once into
+# DIR/redis-users/ROLE (mode 600) and given to Redis only as its SHA-256 in
+# DIR/redis.conf (mode 600). The nodes' users are not here: the provisioner
+# makes them from PostgreSQL (provisioner/acl.c).
 #
 # PostgreSQL refuses to run as root, so as root it runs as the "postgres"
 # user (created by Debian's postgresql package). Both servers listen only
@@ -141,15 +150,45 @@ sw_pg_stop() {
     sw__as_pg "$SW_PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
 }
 
+# ROLE RULES: what each control-plane user may do. admin is for operators,
+# tests and scripts (redis-cli); the provisioner manages the nodes' users
+# (ACL SETUSER/DELUSER/USERS), so it is as trusted as admin.
+sw__redis_roles() {
+    cat <<'ROLES'
+admin ~* &* +@all
+panel ~rl:* -@all +ping +incr +expire +get
+provisioner ~jobs ~node:* ~results:* ~dead:* -@all +@stream +ping +info +acl|setuser +acl|deluser +acl|users
+billing ~usage:* ~dead:usage:* -@all +@stream +ping
+ROLES
+}
+
+# Makes the passwords (once) and DIR/redis.conf with every role's user.
+sw__redis_conf() {
+    local dir=$1 role rules pass
+    (umask 077 && mkdir -p "$dir/redis-users")
+    {
+        echo "user default off resetkeys -@all"
+        while read -r role rules; do
+            [ -s "$dir/redis-users/$role" ] ||
+                (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/redis-users/$role")
+            pass=$(cat "$dir/redis-users/$role")
+            echo "user $role on #$(printf %s "$pass" | sha256sum | cut -d' ' -f1) $rules"
+        done < <(sw__redis_roles)
+    } >"$dir/redis.conf.new"
+    chmod 600 "$dir/redis.conf.new"
+    mv "$dir/redis.conf.new" "$dir/redis.conf"
+}
+
 sw_redis_start() {
-    local dir=$1 sock
+    local dir=$1 sock role
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     sock=$(sw__sockdir "$dir")/redis.sock
     if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
         :
     else
-        redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save '' \
+        sw__redis_conf "$dir"
+        redis-server "$dir/redis.conf" --port 0 --unixsocket "$sock" --unixsocketperm 700 --save '' \
             --appendonly no --daemonize yes --pidfile "$dir/redis.pid" \
             --logfile "$dir/redis.log" --dir "$dir" >/dev/null || return 1
         local i
@@ -160,8 +199,18 @@ sw_redis_start() {
         [ -S "$sock" ] || { echo "stack: redis did not start, see $dir/redis.log" >&2; return 1; }
     fi
     SW_REDIS_SOCK=$sock
-    SW_REDIS_URL="unix://$sock"
-    export SW_REDIS_URL SW_REDIS_SOCK
+    SW_REDIS_DIR=$dir
+    SW_REDIS_URL="unix://admin:$(cat "$dir/redis-users/admin")@$sock"
+    for role in panel provisioner billing; do
+        printf -v "SW_REDIS_URL_${role^^}" %s "unix://$role:$(cat "$dir/redis-users/$role")@$sock"
+        export "SW_REDIS_URL_${role^^}"
+    done
+    export SW_REDIS_URL SW_REDIS_SOCK SW_REDIS_DIR
+}
+
+# redis-cli as admin (the password through the environment, never argv).
+sw_redis_cli() {
+    REDISCLI_AUTH=$(cat "$SW_REDIS_DIR/redis-users/admin") redis-cli --user admin -s "$SW_REDIS_SOCK" "$@"
 }
 
 sw_redis_stop() {

@@ -344,7 +344,7 @@ if [[ " $PHASES " == *" C "* ]]; then
     n_q=$(q "select count(*) from jobs j join phase_servers p on p.id = j.server_id and p.phase = 'C' where j.state = 'queued'")
     echo "# phase C: Redis kills=$kills; stuck queued=$n_q (their 'jobs' entry was lost; the sweeper re-announces queued jobs after 30 s)"
     echo "# phase C: stuck running=$n_run: engine never ran it=$((n_run - before - after)) (its 'node:<id>' entry" \
-        "was lost); engine ran it and published the result before a kill=$before (the 'results' entry was lost);" \
+        "was lost); engine ran it and published the result before a kill=$before (the results:<node> entry was lost);" \
         "engine ran it but the result XADD failed=$after (the node entry, pending in the engine's PEL, was lost)"
     echo "# phase C: time=$((SECONDS - T))s"
     free_all
@@ -400,16 +400,16 @@ if [[ " $PHASES " == *" D "* ]]; then
     sw_t_eq "D: ... and its allocation and addresses are released" 0 \
         "$(q "select count(*) from allocations a join jobs j on j.server_id = a.server_id where j.id = '$PJOB'")"
     r DEL "node:$PNODE" >/dev/null
-    # 4. a node job whose result can never be published: 'results' holds a string
+    # 4. a node job whose result can never be published: its node's results stream holds a string
     PJ2=$(uuid) PS2=$(uuid)
     M="{\"job_id\":\"$PJ2\",\"server_id\":\"$PS2\",\"node_id\":\"${NID[2]}\",\"type\":\"start\",\"kind\":\"pv\",\"vcpus\":1,\"ram_mb\":512,\"max_ram_mb\":512,\"swap_mb\":0,\"disk_gb\":10,\"hostname\":\"p.example.com\",\"os\":\"debian-12\"}"
-    r RENAME results results.saved >/dev/null
-    r SET results 'not a stream' >/dev/null
+    r RENAME "results:${NID[2]}" results.saved >/dev/null
+    r SET "results:${NID[2]}" 'not a stream' >/dev/null
     E4=$(r XADD "node:${NID[2]}" '*' m "$M")
     sw_t_check "D: a node job whose result cannot be published is dead-lettered" \
         sw_t_wait "dead:node 2" 60 in_dead "dead:node:${NID[2]}" "$E4"
-    r DEL results >/dev/null
-    r RENAME results.saved results >/dev/null
+    r DEL "results:${NID[2]}" >/dev/null
+    r RENAME results.saved "results:${NID[2]}" >/dev/null
     runs=$(grep "job=$PJ2" "$SW_T_DIR/engine2.log" | grep -c 'event=job\.' || true)
     deliv=$(grep 'event=stream.dead_letter' "$SW_T_DIR/engine2.log" | grep "id=$E4" |
         sed -n 's/.*deliveries=\([0-9]*\).*/\1/p' | tail -1)

@@ -134,7 +134,7 @@ sw_t_check "S1 is running: stop works" sw_t_wait "stop" 30 job_is "$J" succeeded
 
 # ---- usage across the restart: nothing counted twice ----
 sleep 2
-r --raw XRANGE usage - + | awk 'NR % 3 == 0' >"$SW_T_DIR/usage.jsonl"
+r --raw XRANGE "usage:$NODE" - + | awk 'NR % 3 == 0' >"$SW_T_DIR/usage.jsonl"
 sw_t_check "usage samples were sent before and after the restart" \
     test "$(jq -s "[.[] | select(.server_id == \"$S1\")] | length" "$SW_T_DIR/usage.jsonl")" -ge 3
 sw_t_eq "every sample id is unique" 0 \
@@ -149,7 +149,7 @@ BIG=$(uuid) BJ=$(uuid)
 r XADD "node:$NODE" '*' m "{\"job_id\":\"$BJ\",\"server_id\":\"$BIG\",\"node_id\":\"$NODE\",\"type\":\"create\",\"kind\":\"hvm\",\"vcpus\":1,\"ram_mb\":15000,\"max_ram_mb\":15000,\"swap_mb\":0,\"disk_gb\":10,\"hostname\":\"big.example.com\",\"os\":\"debian-12\"}" >/dev/null
 # The provisioner knows no such job and dead-letters the result: look in both.
 big_result() {
-    { r --raw XRANGE results - +; r --raw XRANGE dead:results - +; } |
+    { r --raw XRANGE "results:$NODE" - +; r --raw XRANGE "dead:results:$NODE" - +; } |
         grep -F "\"job_id\":\"$BJ\"" | grep '^{' | head -1
 }
 has_big_result() { [ -n "$(big_result)" ]; }

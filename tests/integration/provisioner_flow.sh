@@ -79,14 +79,20 @@ SELECT pg_notify('outbox', '');
 COMMIT;" >/dev/null || exit 99
     echo "$j"
 }
-# result JOB SERVER NODE TYPE OK [RETRYABLE] [DOMAIN_STATE]: XADDs an engine result.
+# nonce_of JOB NODE: the nonce of the job's last dispatch to NODE (its node stream).
+nonce_of() { r --raw XRANGE "node:$2" - + | grep -F "\"job_id\":\"$1\"" | tail -1 | jq -r '.nonce // empty'; }
+# result JOB SERVER NODE TYPE OK [RETRYABLE] [DOMAIN_STATE]: XADDs an engine
+# result to results:NODE, echoing the nonce of the job's last dispatch there.
 result() {
     local m="{\"job_id\":\"$1\",\"server_id\":\"$2\",\"node_id\":\"$3\",\"type\":\"$4\",\"ok\":$5"
+    local nonce
+    nonce=$(nonce_of "$1" "$3")
+    [ -n "$nonce" ] && m="$m,\"nonce\":\"$nonce\""
     if [ "$5" = false ]; then
         m="$m,\"retryable\":${6:-false},\"error_code\":\"internal\",\"error\":\"boom\""
     fi
     m="$m,\"domain_state\":\"${7:-running}\"}"
-    r XADD results '*' m "$m" >/dev/null
+    r XADD "results:$3" '*' m "$m" >/dev/null
 }
 job() { q "select state || ' ' || coalesce(error_code, '-') || ' ' || attempts from jobs where id = '$1'"; }
 srv() { q "select state from servers where id = '$1'"; }
@@ -129,7 +135,7 @@ result "$J1" "$S1" "$N1" create false false stopped
 sleep 1.5
 sw_t_eq "a replayed (even contradicting) result changes nothing" "succeeded - 1 $FIN running" \
     "$(q "select state || ' - ' || attempts || ' ' || finished_at || ' ' || (select state from servers where id = '$S1') from jobs where id = '$J1'")"
-sw_t_eq "results stream fully acked" 0 "$(r XPENDING results provisioners | head -1)"
+sw_t_eq "results stream fully acked" 0 "$(r XPENDING "results:$N1" provisioners | head -1)"
 
 # ---- power jobs dispatch to the server's node ----
 JS=$(new_job "$S1" stop)
@@ -213,9 +219,11 @@ sw_t_eq "it holds no allocation" 0 "$(allocs "$S5")"
 # ---- poison on jobs and results is dead-lettered; the daemon goes on ----
 r XADD jobs '*' m 'not json' >/dev/null
 r XADD jobs '*' m "{\"job_id\":\"$(uuid)\",\"server_id\":\"$(uuid)\",\"type\":\"create\"}" >/dev/null
-r XADD results '*' m '{"job_id":"x"}' >/dev/null
+DR0=$(xlen "dead:results:$N1")
+r XADD "results:$N1" '*' m '{"job_id":"x"}' >/dev/null
 sw_t_check "poison jobs are dead-lettered" sw_t_wait "dead:jobs" 15 len_is dead:jobs 2
-sw_t_check "poison results are dead-lettered" sw_t_wait "dead:results" 15 len_is dead:results 1
+sw_t_check "poison results are dead-lettered" sw_t_wait "dead:results" 15 len_is "dead:results:$N1" $((DR0 + 1))
+sw_t_eq "and recorded as malformed" 1 "$(q "select count(*) from rejected_messages where reason = 'malformed'")"
 read -r S6 J6 < <(new_order "$P_PV" "$T_PV" NULL)
 sw_t_check "and the provisioner still works" sw_t_wait "S6 dispatched" 15 is "select state from jobs where id = '$J6'" running
 
@@ -234,13 +242,14 @@ sw_t_check "an unanswered job dispatched before the restart is dispatched again"
     sw_t_wait "J6 redispatched" 15 node_has "$J6"
 
 # ---- PostgreSQL goes away: the result waits and is applied once it is back ----
+DR0=$(xlen "dead:results:$N1")
 sw_pg_stop "$SW_T_DIR"
 result "$J6" "$S6" "$N1" create true
 sleep 2
 sw_pg_start "$SW_T_DIR" fast || exit 99
 sw_t_check "a result that arrived while PostgreSQL was down is applied after it returns" \
     sw_t_wait "S6 running" 30 is "select state from servers where id = '$S6'" running
-sw_t_eq "nothing dead-lettered meanwhile" 0 "$(xlen dead:results)"
+sw_t_eq "nothing dead-lettered meanwhile" "$DR0" "$(xlen "dead:results:$N1")"
 
 # ---- concurrent claims never overcommit: 3 provisioners, 20 orders, room for 10 ----
 sw_t_daemon provb slipway-provisioner
@@ -451,16 +460,16 @@ sw_t_check "and its job is dead, not queued forever" \
 sw_t_daemon billing slipway-billing
 TS=$(date +%s)
 U="{\"sample_id\":\"$S6:$TS\",\"server_id\":\"$S6\",\"node_id\":\"$N1\",\"ts\":$TS,\"period_s\":60,\"cpu_ns\":5,\"mem_mb\":100,\"mem_max_mb\":2048,\"net_rx_bytes\":1,\"net_tx_bytes\":2,\"disk_rd_bytes\":3,\"disk_wr_bytes\":4}"
-r XADD usage '*' m "$U" >/dev/null
-r XADD usage '*' m "$U" >/dev/null
+r XADD "usage:$N1" '*' m "$U" >/dev/null
+r XADD "usage:$N1" '*' m "$U" >/dev/null
 GHOST=$(uuid)
-r XADD usage '*' m "${U//$S6/$GHOST}" >/dev/null
-r XADD usage '*' m 'garbage' >/dev/null
-sw_t_check "unknown server and garbage samples are dead-lettered" sw_t_wait "dead:usage" 15 len_is dead:usage 2
+r XADD "usage:$N1" '*' m "${U//$S6/$GHOST}" >/dev/null
+r XADD "usage:$N1" '*' m 'garbage' >/dev/null
+sw_t_check "unknown server and garbage samples are dead-lettered" sw_t_wait "dead:usage" 15 len_is "dead:usage:$N1" 2
 sw_t_check "the sample is stored" sw_t_wait "usage row" 15 is "select count(*) from usage_samples" 1
 sw_t_eq "once, with its values" "$S6:$TS 60 5 2048 $TS" \
     "$(q "select sample_id || ' ' || period_s || ' ' || cpu_ns || ' ' || mem_max_mb || ' ' || extract(epoch from ts)::bigint from usage_samples")"
-sw_t_eq "usage fully acked" 0 "$(r XPENDING usage billing | head -1)"
+sw_t_eq "usage fully acked" 0 "$(r XPENDING "usage:$N1" billing | head -1)"
 kill -TERM "$SW_T_PID_billing"
 sw_t_check "SIGTERM stops billing cleanly (exit 0)" wait "$SW_T_PID_billing"
 

@@ -71,12 +71,16 @@ SELECT pg_notify('outbox', '');
 COMMIT;" >/dev/null || exit 99
     echo "$j"
 }
-# result JOB SERVER NODE TYPE OK [NOTE]
+# result JOB SERVER NODE TYPE OK [NOTE]: to results:NODE, echoing the nonce
+# of the job's last dispatch there (its node stream).
 result() {
     local m="{\"job_id\":\"$1\",\"server_id\":\"$2\",\"node_id\":\"$3\",\"type\":\"$4\",\"ok\":$5"
+    local nonce
+    nonce=$(r --raw XRANGE "node:$3" - + | grep -F "\"job_id\":\"$1\"" | tail -1 | jq -r '.nonce // empty')
+    [ -n "$nonce" ] && m="$m,\"nonce\":\"$nonce\""
     [ "$5" = false ] && m="$m,\"retryable\":false,\"error_code\":\"internal\",\"error\":\"boom\""
     [ -n "${6:-}" ] && m="$m,\"note\":\"$6\""
-    r XADD results '*' m "$m,\"domain_state\":\"running\"}" >/dev/null
+    r XADD "results:$3" '*' m "$m,\"domain_state\":\"running\"}" >/dev/null
 }
 job() { q "select state || ' ' || coalesce(error_code, '-') from jobs where id = '$1'"; }
 alloc() { q "select vcpus || ' ' || mem_guar_mb || ' ' || mem_max_mb || ' ' || disk_gb from allocations where server_id = '$1'"; }

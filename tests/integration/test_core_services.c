@@ -285,6 +285,70 @@ static void test_stream_redelivery_and_dead_letter(void **state)
     assert_int_equal(err.code, SW_EINVALID);
 }
 
+/* Two streams in one consumer (list_streams, as one per node): the listed
+ * streams get the group, one read takes entries of both, each names its
+ * stream, the poison one goes to its own stream's dead letters, and a
+ * stream added to the list is read after the next refresh. */
+static int listed_n = 2;
+static int list_two(void *ctx, char ***out, size_t *n, struct sw_err *err)
+{
+    (void)ctx;
+    (void)err;
+    static const char *names[] = {"m:1", "m:2", "m:3"};
+    *n = (size_t)listed_n;
+    *out = calloc(*n + 1, sizeof **out);
+    for (size_t i = 0; i < *n; i++)
+        (*out)[i] = strdup(names[i]);
+    return 0;
+}
+
+struct by_stream {
+    int m1, m2, m3;
+};
+
+static enum sw_msg_outcome by_stream_handler(void *ctx, const struct sw_stream_entry *e,
+                                             struct sw_err *err)
+{
+    struct by_stream *s = ctx;
+    s->m1 += strcmp(e->stream, "m:1") == 0;
+    s->m2 += strcmp(e->stream, "m:2") == 0;
+    s->m3 += strcmp(e->stream, "m:3") == 0;
+    if (strcmp(e->stream, "m:2") != 0)
+        return SW_MSG_DONE;
+    SW_ERR(err, SW_EINVALID, "refused on m:2");
+    return SW_MSG_POISON;
+}
+
+static void test_stream_many(void **state)
+{
+    (void)state;
+    struct sw_redis *r = redis_open();
+    struct sw_err err = {0};
+    struct by_stream s = {0, 0, 0};
+    struct sw_consumer c = {.list_streams = list_two, .group = "g", .consumer = "c1",
+                            .block_ms = 10, .refresh_ms = 50, .handle = by_stream_handler,
+                            .ctx = &s};
+    assert_int_equal(sw_consumer_setup(r, &c, &err), 0);
+    assert_int_equal(c.nstreams, 2);
+    free(sw_stream_add(r, "m:1", "{}", &err));
+    free(sw_stream_add(r, "m:2", "{}", &err));
+    free(sw_stream_add(r, "m:3", "{}", &err)); /* not listed yet */
+    run_steps(r, &c, 2);
+    assert_int_equal(s.m1, 1);
+    assert_int_equal(s.m2, 1);
+    assert_int_equal(s.m3, 0);
+    assert_int_equal(sw_stream_len(r, "dead:m:2", &err), 1);
+    assert_int_equal(sw_stream_len(r, "dead:m:1", &err), 0);
+    listed_n = 3;
+    struct timespec ts = {0, 60 * 1000000L}; /* past refresh_ms */
+    nanosleep(&ts, NULL);
+    run_steps(r, &c, 2);
+    assert_int_equal(c.nstreams, 3);
+    assert_int_equal(s.m3, 1); /* its group starts at 0: what came before the listing is read */
+    sw_consumer_release(&c);
+    sw_redis_free(r);
+}
+
 /* A URL's credentials reach Redis as AUTH: an ACL user made here can
  * connect, the wrong password is SW_EUNAUTHENTICATED, and no error shows
  * the password. */
@@ -296,9 +360,10 @@ static void test_redis_auth(void **state)
     const char *setuser[] = {"ACL", "SETUSER", "sw-test", "reset", "on", ">pw-right",
                              "~t-auth:*", "+ping", "+xadd"};
     assert_int_equal(sw_redis_exec(admin, 9, setuser, &err), 0);
-    const char *path = strstr(redis_url, "/");
+    const char *path = getenv("SW_REDIS_SOCK"); /* the harness's socket */
+    assert_non_null(path);
     char url[512];
-    snprintf(url, sizeof url, "unix://sw-test:pw-right@%s", path + 2); /* unix:///x -> /x */
+    snprintf(url, sizeof url, "unix://sw-test:pw-right@%s", path);
     struct sw_redis *r = sw_redis_connect(url, &err);
     assert_non_null(r);
     assert_int_equal(sw_redis_ping(r, &err), 0);
@@ -308,7 +373,7 @@ static void test_redis_auth(void **state)
     assert_null(sw_stream_add(r, "other", "{}", &err)); /* outside its keys */
     sw_redis_free(r);
 
-    snprintf(url, sizeof url, "unix://sw-test:pw-wrong@%s", path + 2);
+    snprintf(url, sizeof url, "unix://sw-test:pw-wrong@%s", path);
     memset(&err, 0, sizeof err);
     assert_null(sw_redis_connect(url, &err));
     assert_int_equal(err.code, SW_EUNAUTHENTICATED);
@@ -333,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_stream_ack_and_poison),
         cmocka_unit_test(test_stream_delete_done),
         cmocka_unit_test(test_stream_redelivery_and_dead_letter),
+        cmocka_unit_test(test_stream_many),
         cmocka_unit_test(test_redis_auth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

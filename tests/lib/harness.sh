@@ -94,7 +94,9 @@ sw_t_done() {
     exit $?
 }
 
-# Starts PostgreSQL and Redis and points SLIPWAY_* at them.
+# Starts PostgreSQL and Redis and points SLIPWAY_* at them. Redis has no
+# anonymous user (scripts/lib/stack.sh); daemons started here use the
+# "admin" user unless a test gives them their role's SW_REDIS_URL_<ROLE>.
 sw_t_stack() {
     sw_pg_start "$SW_T_DIR" fast || exit 99
     sw_redis_start "$SW_T_DIR" || exit 99
@@ -102,7 +104,7 @@ sw_t_stack() {
 }
 
 sw_t_psql() { psql "$SLIPWAY_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 "$@"; }
-sw_t_redis() { redis-cli -s "$SW_REDIS_SOCK" "$@"; }
+sw_t_redis() { sw_redis_cli "$@"; }
 
 # sw_t_daemon NAME COMMAND [ARGS...]: starts it in the background, logging
 # to $SW_T_DIR/NAME.log; environment assignments may precede via env(1).

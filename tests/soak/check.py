@@ -43,8 +43,9 @@ def sql(q):
 
 
 def redis(*args):
-    p = subprocess.run(["redis-cli", "-s", REDIS] + list(args), capture_output=True, text=True,
-                       timeout=30)
+    # as the stack's admin user: REDISCLI_AUTH holds its password (run.sh)
+    p = subprocess.run(["redis-cli", "--user", "admin", "-s", REDIS] + list(args),
+                       capture_output=True, text=True, timeout=30)
     return p.stdout.strip()
 
 

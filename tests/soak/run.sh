@@ -279,7 +279,8 @@ fresh() {
 sw_t_wait "fresh domain files" 30 fresh || echo "# soak: some domain files are stale"
 
 # ---- the invariants ----
-python3 "$HERE/check.py" "$SW_T_DIR" "$SLIPWAY_DATABASE_URL" "$SW_REDIS_SOCK" | tee "$SW_T_DIR/report.txt"
+REDISCLI_AUTH=$(cat "$SW_REDIS_DIR/redis-users/admin") \
+    python3 "$HERE/check.py" "$SW_T_DIR" "$SLIPWAY_DATABASE_URL" "$SW_REDIS_SOCK" | tee "$SW_T_DIR/report.txt"
 rc=${PIPESTATUS[0]}
 sw_t_eq "soak: 0 violations (check.py exit status)" 0 "$rc"
 echo "# soak: total $((SECONDS - T0))s seed=$SEED"

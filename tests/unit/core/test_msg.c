@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,6 +176,37 @@ static void test_result_and_usage_roundtrip(void **state)
     free(s);
 }
 
+/* A node job's nonce travels to the result and back; a bad one is
+ * refused; the node a stream belongs to. */
+static void test_nonce_and_streams(void **state)
+{
+    (void)state;
+    struct sw_err err = {0};
+    struct sw_msg_result r = {.type = SW_JOB_CREATE, .ok = true};
+    snprintf(r.job_id, sizeof r.job_id, "11111111-1111-4111-8111-111111111111");
+    snprintf(r.server_id, sizeof r.server_id, "22222222-2222-4222-8222-222222222222");
+    snprintf(r.node_id, sizeof r.node_id, "33333333-3333-4333-8333-333333333333");
+    snprintf(r.nonce, sizeof r.nonce, "0123456789abcdef0123456789abcdef");
+    char *s = sw_msg_result_encode(&r);
+    struct sw_msg_result back;
+    assert_int_equal(sw_msg_result_decode(s, &back, &err), 0);
+    assert_string_equal(back.nonce, r.nonce);
+    free(s);
+    snprintf(r.nonce, sizeof r.nonce, "0123456789ABCDEF0123456789abcdef");
+    s = sw_msg_result_encode(&r);
+    assert_int_equal(sw_msg_result_decode(s, &back, &err), -1);
+    free(s);
+
+    char node[SW_UUID_LEN + 1], stream[64];
+    sw_msg_results_stream("33333333-3333-4333-8333-333333333333", stream);
+    assert_string_equal(stream, "results:33333333-3333-4333-8333-333333333333");
+    assert_int_equal(sw_msg_stream_node(stream, SW_STREAM_RESULTS_PREFIX, node), 0);
+    assert_string_equal(node, "33333333-3333-4333-8333-333333333333");
+    assert_int_equal(sw_msg_stream_node(stream, SW_STREAM_USAGE_PREFIX, node), -1);
+    assert_int_equal(sw_msg_stream_node("results:not-a-uuid", SW_STREAM_RESULTS_PREFIX, node), -1);
+    assert_int_equal(sw_msg_stream_node("results", SW_STREAM_RESULTS_PREFIX, node), -1);
+}
+
 static void test_poison(void **state)
 {
     (void)state;
@@ -214,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_node_job_roundtrip),
         cmocka_unit_test(test_node_job_addresses),
         cmocka_unit_test(test_result_and_usage_roundtrip),
+        cmocka_unit_test(test_nonce_and_streams),
         cmocka_unit_test(test_poison),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
