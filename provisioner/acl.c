@@ -63,7 +63,7 @@ static int apply_users(struct sw_prov_thread *t, char ***keep, size_t *nkeep, st
     *nkeep = 0;
     *keep = sw_calloc((size_t)PQntuples(res) + 1, sizeof **keep);
     for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
-        struct sw_acl_rules r;
+        struct sw_acl_rules r = {0};
         sw_acl_node_rules(sw_db_get(res, i, 0), sw_db_get(res, i, 1), &r);
         rc = sw_redis_exec(t->redis, r.argc, r.argv, err);
         if (rc == 0)

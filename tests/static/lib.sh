@@ -14,7 +14,9 @@
 # when it can; exits 77 (skip) saying why when it cannot.
 # sw_static_filter TOOL reads findings "FILE:LINE:COL: SEVERITY: MESSAGE [ID]"
 # and prints those that tests/static/suppressions does not excuse.
-SW_SRCDIR=${SW_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# Canonical: a tree configured as ../configure gives abs_top_srcdir=BUILD/..,
+# and findings (which cppcheck and clang name canonically) must match it.
+SW_SRCDIR=$(cd "${SW_SRCDIR:-$(dirname "${BASH_SOURCE[0]}")/../..}" && pwd)
 SW_BUILDDIR=${SW_BUILDDIR:-$SW_SRCDIR/build}
 SW_COMPDB_DIR=$SW_BUILDDIR/static
 SW_COMPDB=$SW_COMPDB_DIR/compile_commands.json
