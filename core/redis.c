@@ -3,6 +3,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/redistls.h"
 #include "core/redisurl.h"
 
 #include <errno.h>
@@ -13,7 +14,8 @@
 #include <time.h>
 
 struct sw_redis {
-    redisContext *c;
+    redisContext *c;        /* plain link, or */
+    struct sw_redistls *tls; /* TLS link (rediss://) */
     struct sw_redis_url url;
     char shown[256]; /* the URL without passwords, for errors */
     bool broken;
@@ -26,15 +28,33 @@ long long sw_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void *command_argv(struct sw_redis *r, int argc, const char **argv, struct sw_err *err)
+static bool connected(const struct sw_redis *r)
 {
-    redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+    return r->c || r->tls;
+}
+
+/* One command over whichever link is open; NULL (err set, the connection
+ * marked broken) when the link failed. Error replies are returned. */
+static redisReply *link_command(struct sw_redis *r, int argc, const char **argv,
+                                struct sw_err *err)
+{
+    redisReply *rep = r->tls ? sw_redistls_command(r->tls, argc, argv, err)
+                             : redisCommandArgv(r->c, argc, argv, NULL);
     if (!rep) {
         r->broken = true;
-        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "redis is unavailable");
-        sw_err_detail(err, "%s", r->c->errstr);
-        return NULL;
+        if (!r->tls) {
+            SW_ERR_RETRY(err, SW_EUNAVAILABLE, "redis is unavailable");
+            sw_err_detail(err, "%s", r->c->errstr);
+        }
     }
+    return rep;
+}
+
+static void *command_argv(struct sw_redis *r, int argc, const char **argv, struct sw_err *err)
+{
+    redisReply *rep = link_command(r, argc, argv, err);
+    if (!rep)
+        return NULL;
     if (rep->type == REDIS_REPLY_ERROR) {
         SW_ERR(err, SW_EINTERNAL, "redis command failed");
         sw_err_detail(err, "%s: %s", argv[0], rep->str);
@@ -73,10 +93,36 @@ static int handshake(struct sw_redis *r, struct sw_err *err)
     return 0;
 }
 
+static int tls_connect(struct sw_redis *r, struct sw_err *err)
+{
+    const struct sw_redis_url *u = &r->url;
+    const struct sw_redistls_opts o = {.host = u->hosts[0].host,
+                                       .port = u->hosts[0].port,
+                                       .cacert = u->cacert,
+                                       .cert = u->cert,
+                                       .key = u->key,
+                                       .servername = u->servername,
+                                       .timeout_ms = 5000};
+    r->tls = sw_redistls_connect(&o, err);
+    if (!r->tls) {
+        r->broken = true;
+        if (err) {
+            char why[sizeof err->detail];
+            memcpy(why, err->detail, sizeof why);
+            sw_err_detail(err, "at \"%s\": %s", r->shown, why);
+        }
+        return -1;
+    }
+    r->broken = false;
+    return handshake(r, err);
+}
+
 static int do_connect(struct sw_redis *r, struct sw_err *err)
 {
     struct timeval tv = {5, 0};
     const struct sw_redis_url *u = &r->url;
+    if (u->tls)
+        return tls_connect(r, err);
     r->c = u->kind == SW_REDIS_URL_UNIX
                ? redisConnectUnixWithTimeout(u->path, tv)
                : redisConnectWithTimeout(u->hosts[0].host, u->hosts[0].port, tv);
@@ -101,9 +147,8 @@ struct sw_redis *sw_redis_connect(const char *url, struct sw_err *err)
         return NULL;
     }
     sw_redis_url_show(&r->url, r->shown, sizeof r->shown);
-    if (r->url.tls || r->url.kind == SW_REDIS_URL_SENTINEL) {
-        SW_ERR(err, SW_EUNSUPPORTED, "this build does not speak %s yet",
-               r->url.tls ? "rediss://" : "redis-sentinel://");
+    if (r->url.kind == SW_REDIS_URL_SENTINEL) {
+        SW_ERR(err, SW_EUNSUPPORTED, "this build does not speak redis-sentinel:// yet");
         sw_redis_free(r);
         return NULL;
     }
@@ -120,6 +165,7 @@ void sw_redis_free(struct sw_redis *r)
         return;
     if (r->c)
         redisFree(r->c);
+    sw_redistls_free(r->tls);
     sw_redis_url_release(&r->url);
     free(r);
 }
@@ -129,17 +175,19 @@ int sw_redis_reconnect(struct sw_redis *r, struct sw_err *err)
     if (r->c)
         redisFree(r->c);
     r->c = NULL;
+    sw_redistls_free(r->tls);
+    r->tls = NULL;
     return do_connect(r, err);
 }
 
 bool sw_redis_broken(const struct sw_redis *r)
 {
-    return r->broken || !r->c;
+    return r->broken || !connected(r);
 }
 
 static redisReply *cmd(struct sw_redis *r, int argc, const char **argv, struct sw_err *err)
 {
-    if (!r->c && sw_redis_reconnect(r, err) < 0)
+    if (!connected(r) && sw_redis_reconnect(r, err) < 0)
         return NULL;
     return command_argv(r, argc, argv, err);
 }
@@ -167,15 +215,11 @@ int sw_stream_group_create(struct sw_redis *r, const char *stream, const char *g
                            struct sw_err *err)
 {
     const char *argv[] = {"XGROUP", "CREATE", stream, group, "0", "MKSTREAM"};
-    if (!r->c && sw_redis_reconnect(r, err) < 0)
+    if (!connected(r) && sw_redis_reconnect(r, err) < 0)
         return -1;
-    redisReply *rep = redisCommandArgv(r->c, 6, argv, NULL);
-    if (!rep) {
-        r->broken = true;
-        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "redis is unavailable");
-        sw_err_detail(err, "%s", r->c->errstr);
+    redisReply *rep = link_command(r, 6, argv, err);
+    if (!rep)
         return -1;
-    }
     int rc = 0;
     if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "BUSYGROUP", 9) != 0) {
         SW_ERR(err, SW_EINTERNAL, "could not create a stream group");
