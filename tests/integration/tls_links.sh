@@ -123,13 +123,7 @@ sw_t_api POST /v1/admin/nodes "$OP" "{\"name\":\"n1\",\"location_id\":\"$LOC\",\
 sw_t_eq "node enrolled over TLS links" 201 "$SW_STATUS"
 NODE_ENV=(SLIPWAY_NODE_ID="$(j .engine_config.SLIPWAY_NODE_ID)"
     SLIPWAY_NODE_SECRET_KEY="$(j .engine_config.SLIPWAY_NODE_SECRET_KEY)" SLIPWAY_HEARTBEAT_INTERVAL=1)
-sw_t_api POST /v1/admin/plans "$OP" '{"name":"ct","kind":"container","vcpus":1,"ram_mb":256,"disk_gb":5,"price_hourly":{"amount":1,"currency":"EUR"},"price_monthly":{"amount":100,"currency":"EUR"}}'
-PLAN=$(j .id)
-sw_t_api POST /v1/admin/templates "$OP" '{"name":"Debian 12","kind":"container","os":"debian-12"}'
-TPL=$(j .id)
-sw_t_api POST /v1/admin/accounts "$OP" '{"kind":"customer","email":"tls@example.com","name":"tls","password":"tls-customer-pw"}'
-sw_t_api POST /v1/auth/login "" '{"email":"tls@example.com","password":"tls-customer-pw"}'
-TOK=$(j .token)
+sw_tls_catalog "$OP" || exit 99
 sw_t_daemon provisioner slipway-provisioner
 sw_t_daemon billing slipway-billing
 sw_t_daemon engine env "${NODE_ENV[@]}" slipway-engine
