@@ -13,6 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+/* How long a command's reply is waited for. Every BLOCK here waits at
+ * most a second, so past this the peer is gone or partitioned: the command
+ * fails as unavailable and the connection is broken (the worker
+ * reconnects), and a stopping daemon is never stuck on a dead link. */
+#define SW_REDIS_COMMAND_TIMEOUT_MS 15000
+
 struct sw_redis {
     redisContext *c;        /* plain link, or */
     struct sw_redistls *tls; /* TLS link (rediss://) */
@@ -102,7 +108,8 @@ static int tls_connect(struct sw_redis *r, struct sw_err *err)
                                        .cert = u->cert,
                                        .key = u->key,
                                        .servername = u->servername,
-                                       .timeout_ms = 5000};
+                                       .timeout_ms = 5000,
+                                       .io_timeout_ms = SW_REDIS_COMMAND_TIMEOUT_MS};
     r->tls = sw_redistls_connect(&o, err);
     if (!r->tls) {
         r->broken = true;
@@ -126,7 +133,8 @@ static int do_connect(struct sw_redis *r, struct sw_err *err)
     r->c = u->kind == SW_REDIS_URL_UNIX
                ? redisConnectUnixWithTimeout(u->path, tv)
                : redisConnectWithTimeout(u->hosts[0].host, u->hosts[0].port, tv);
-    if (!r->c || r->c->err) {
+    struct timeval io = {SW_REDIS_COMMAND_TIMEOUT_MS / 1000, 0};
+    if (!r->c || r->c->err || redisSetTimeout(r->c, io) != REDIS_OK) {
         SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not connect to redis");
         sw_err_detail(err, "at \"%s\": %s", r->shown, r->c ? r->c->errstr : "out of memory");
         if (r->c)

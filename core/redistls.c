@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,7 +43,9 @@ static const char *ssl_reason(char *buf, size_t n)
     unsigned long e, last = 0;
     while ((e = ERR_get_error()) != 0)
         last = e;
-    if (!last)
+    if (!last && (errno == EAGAIN || errno == EWOULDBLOCK))
+        snprintf(buf, n, "timed out");
+    else if (!last)
         snprintf(buf, n, "%s", errno ? strerror(errno) : "connection closed");
     else
         ERR_error_string_n(last, buf, n);
@@ -228,10 +231,13 @@ static int tls_open(struct sw_redistls *t, const struct sw_redistls_opts *o, lon
     }
     if (handshake(t->ssl, t->fd, name, deadline, err) < 0)
         return -1;
-    /* From here on blocking, as hiredis's own link. */
-    if (fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+    /* From here on blocking, as hiredis's own link, with its timeouts. */
+    struct timeval io = {o->io_timeout_ms / 1000, (o->io_timeout_ms % 1000) * 1000};
+    if (fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
+        setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &io, sizeof io) < 0 ||
+        setsockopt(t->fd, SOL_SOCKET, SO_SNDTIMEO, &io, sizeof io) < 0) {
         SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not connect to redis over TLS");
-        sw_err_detail(err, "fcntl: %s", strerror(errno));
+        sw_err_detail(err, "socket options: %s", strerror(errno));
         return -1;
     }
     return 0;

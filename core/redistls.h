@@ -4,7 +4,8 @@
  * transport and hiredis still owns the protocol: commands are encoded with
  * redisFormatCommandArgv and replies decoded by a redisReader. The link is
  * blocking, like hiredis's own; connecting and the TLS handshake together
- * take at most timeout_ms.
+ * take at most timeout_ms, and each read or write then at most
+ * io_timeout_ms (a silent peer fails the command; the link is broken).
  *
  * Verification is always on: the server's certificate must chain to the
  * CA file (or, without one, the system store) and name the host checked
@@ -29,6 +30,7 @@ struct sw_redistls_opts {
     const char *cert, *key; /* PEM client certificate and key, or both NULL */
     const char *servername; /* name to verify and send as SNI; NULL: host */
     int timeout_ms;         /* connect + handshake */
+    int io_timeout_ms;      /* then each read or write; 0: none */
 };
 
 /* Returns owned (sw_redistls_free), or NULL with err: SW_EINVALID for

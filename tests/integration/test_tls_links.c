@@ -10,6 +10,12 @@
  *                                     command fails as unavailable, the
  *                                     connection reads broken, a reconnect
  *                                     works
+ *   test_tls_links silent URL ADMIN   the server stops answering (CLIENT
+ *                                     PAUSE sent on ADMIN): PING fails as
+ *                                     unavailable after the command
+ *                                     timeout (prints the seconds), the
+ *                                     link reads broken, and once the
+ *                                     server answers again a reconnect works
  *   test_tls_links bench URL SECONDS  PINGs, then XADD+XREADGROUP pairs, for
  *                                     SECONDS each; prints the rates
  *
@@ -78,15 +84,20 @@ static int mode_stream(struct sw_redis *r, struct sw_err *err)
     return rc;
 }
 
-static int mode_broken(struct sw_redis *r, const char *admin_url, struct sw_err *err)
+static int admin_exec(const char *admin_url, int argc, const char **argv, struct sw_err *err)
 {
     struct sw_redis *admin = sw_redis_connect(admin_url, err);
     if (!admin)
-        return fail("admin connect", err);
-    const char *kill[] = {"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"};
-    int rc = sw_redis_exec(admin, 6, kill, err);
+        return -1;
+    int rc = sw_redis_exec(admin, argc, argv, err);
     sw_redis_free(admin);
-    if (rc < 0)
+    return rc;
+}
+
+static int mode_broken(struct sw_redis *r, const char *admin_url, struct sw_err *err)
+{
+    const char *kill[] = {"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"};
+    if (admin_exec(admin_url, 6, kill, err) < 0)
         return fail("client kill", err);
     if (sw_redis_ping(r, err) == 0) {
         printf("a killed link still answered\n");
@@ -94,6 +105,29 @@ static int mode_broken(struct sw_redis *r, const char *admin_url, struct sw_err 
     }
     printf("after kill: code=%s retryable=%d broken=%d\n", sw_errc_name(err->code),
            err->retryable, sw_redis_broken(r));
+    if (sw_redis_reconnect(r, err) < 0 || sw_redis_ping(r, err) < 0)
+        return fail("reconnect", err);
+    printf("reconnected broken=%d\n", sw_redis_broken(r));
+    return 0;
+}
+
+static int mode_silent(struct sw_redis *r, const char *admin_url, struct sw_err *err)
+{
+    /* a pause just past the command timeout; every client waits it out,
+     * CLIENT UNPAUSE included, so the reconnect below ends it */
+    const char *pause[] = {"CLIENT", "PAUSE", "16500", "ALL"};
+    if (admin_exec(admin_url, 4, pause, err) < 0)
+        return fail("client pause", err);
+    long long t0 = sw_now_ms();
+    int rc = sw_redis_ping(r, err);
+    long long ms = sw_now_ms() - t0;
+    if (rc == 0) {
+        printf("a paused server answered\n");
+        return 1;
+    }
+    printf("silent: code=%s broken=%d after_s=%lld\n", sw_errc_name(err->code), sw_redis_broken(r),
+           ms / 1000);
+    printf("silent detail: %s\n", err->detail);
     if (sw_redis_reconnect(r, err) < 0 || sw_redis_ping(r, err) < 0)
         return fail("reconnect", err);
     printf("reconnected broken=%d\n", sw_redis_broken(r));
@@ -135,7 +169,7 @@ static int mode_bench(struct sw_redis *r, long secs, struct sw_err *err)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s ping|stream|broken|bench URL [ADMIN_URL|SECONDS]\n", argv[0]);
+        fprintf(stderr, "usage: %s ping|stream|broken|silent|bench URL [ADMIN_URL|SECONDS]\n", argv[0]);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN); /* as every daemon (core/daemon.c) */
@@ -150,6 +184,8 @@ int main(int argc, char **argv)
         rc = mode_stream(r, &err);
     else if (strcmp(argv[1], "broken") == 0 && argc > 3)
         rc = mode_broken(r, argv[3], &err);
+    else if (strcmp(argv[1], "silent") == 0 && argc > 3)
+        rc = mode_silent(r, argv[3], &err);
     else if (strcmp(argv[1], "bench") == 0 && argc > 3)
         rc = mode_bench(r, atol(argv[3]), &err);
     sw_redis_free(r);
