@@ -60,7 +60,9 @@ done
 sw_t_redis() { redis-cli --no-auth-warning -s "$SW_REDIS_SOCK" --user control --pass "${PW[control]}" "$@"; }
 sw_t_redis ACL SETUSER default resetpass ">${PW[default]}" off >/dev/null || exit 99
 # db_url ADDR, redis_url ADDR HOST: each host's own view and identity
-db_url() { echo "postgresql://slipway@$1:5432/slipway?sslmode=verify-full&sslrootcert=$C/ca.crt"; }
+# (libpq waits for a reply without a limit: TCP keepalives end a session
+# whose peer is cut off, so a partitioned engine notices and can stop)
+db_url() { echo "postgresql://slipway@$1:5432/slipway?sslmode=verify-full&sslrootcert=$C/ca.crt&keepalives_idle=5&keepalives_interval=2&keepalives_count=3&tcp_user_timeout=15000"; }
 redis_url() { echo "rediss://$2:${PW[$2]}@$1:6380?cacert=$C/ca.crt&cert=$C/$2.crt&key=$C/$2.key"; }
 export SLIPWAY_DATABASE_URL SLIPWAY_REDIS_URL
 SLIPWAY_DATABASE_URL=$(db_url "$A1") SLIPWAY_REDIS_URL=$(redis_url "$A1" control)
