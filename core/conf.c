@@ -11,11 +11,15 @@
 
 static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_DATABASE_URL", "postgresql:///slipway", "all",
-     "libpq connection string or URI of the PostgreSQL database"},
+     "libpq connection string or URI of the PostgreSQL database, passed to libpq as it is; over "
+     "TLS: ?sslmode=verify-full&sslrootcert=CA.pem (host name and certificate verified)"},
     {"SLIPWAY_REDIS_URL", "redis://127.0.0.1:6379", "all",
-     "Redis address: redis://HOST:PORT[/DB], unix:///PATH[?db=N], or "
-     "redis-sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB] (sentinels naming the master; "
-     "core/redisurl.h)"},
+     "Redis address: redis://[USER:PASSWORD@]HOST:PORT[/DB], unix://[USER:PASSWORD@]/PATH[?db=N], "
+     "redis-sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER[/DB] (sentinels naming "
+     "the master), or over TLS rediss://...?cacert=CA.pem[&cert=CRT.pem&key=KEY.pem]"
+     "[&servername=NAME] (certificate and name always verified; the system store without "
+     "cacert; servername: the name checked and sent as SNI; cert and key: a client "
+     "certificate); core/redisurl.h"},
     {"SLIPWAY_LISTEN", "127.0.0.1:8080", "panel",
      "address the API listens on, HOST:PORT; port 0 picks a free one"},
     {"SLIPWAY_ADDR_FILE", NULL, "panel",

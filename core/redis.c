@@ -3,6 +3,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/redistls.h"
 #include "core/redisurl.h"
 #include "core/sentinel.h"
 
@@ -13,8 +14,15 @@
 #include <string.h>
 #include <time.h>
 
+/* How long a command's reply is waited for. Every BLOCK here waits at
+ * most a second, so past this the peer is gone or partitioned: the command
+ * fails as unavailable and the connection is broken (the worker
+ * reconnects), and a stopping daemon is never stuck on a dead link. */
+#define SW_REDIS_COMMAND_TIMEOUT_MS 15000
+
 struct sw_redis {
-    redisContext *c;
+    redisContext *c;        /* plain link, or */
+    struct sw_redistls *tls; /* TLS link (rediss://) */
     struct sw_redis_url url;
     char shown[256]; /* the URL without passwords, for errors */
     bool broken;
@@ -56,15 +64,33 @@ static void reply_error(struct sw_redis *r, const char *verb, redisReply *rep, s
     freeReplyObject(rep);
 }
 
-static void *command_argv(struct sw_redis *r, int argc, const char **argv, struct sw_err *err)
+static bool connected(const struct sw_redis *r)
 {
-    redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+    return r->c || r->tls;
+}
+
+/* One command over whichever link is open; NULL (err set, the connection
+ * marked broken) when the link failed. Error replies are returned. */
+static redisReply *link_command(struct sw_redis *r, int argc, const char **argv,
+                                struct sw_err *err)
+{
+    redisReply *rep = r->tls ? sw_redistls_command(r->tls, argc, argv, err)
+                             : redisCommandArgv(r->c, argc, argv, NULL);
     if (!rep) {
         r->broken = true;
-        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "redis is unavailable");
-        sw_err_detail(err, "%s", r->c->errstr);
-        return NULL;
+        if (!r->tls) {
+            SW_ERR_RETRY(err, SW_EUNAVAILABLE, "redis is unavailable");
+            sw_err_detail(err, "%s", r->c->errstr);
+        }
     }
+    return rep;
+}
+
+static void *command_argv(struct sw_redis *r, int argc, const char **argv, struct sw_err *err)
+{
+    redisReply *rep = link_command(r, argc, argv, err);
+    if (!rep)
+        return NULL;
     if (rep->type == REDIS_REPLY_ERROR) {
         reply_error(r, argv[0], rep, err);
         return NULL;
@@ -101,10 +127,37 @@ static int handshake(struct sw_redis *r, struct sw_err *err)
     return 0;
 }
 
+static int tls_connect(struct sw_redis *r, struct sw_err *err)
+{
+    const struct sw_redis_url *u = &r->url;
+    const struct sw_redistls_opts o = {.host = u->hosts[0].host,
+                                       .port = u->hosts[0].port,
+                                       .cacert = u->cacert,
+                                       .cert = u->cert,
+                                       .key = u->key,
+                                       .servername = u->servername,
+                                       .timeout_ms = 5000,
+                                       .io_timeout_ms = SW_REDIS_COMMAND_TIMEOUT_MS};
+    r->tls = sw_redistls_connect(&o, err);
+    if (!r->tls) {
+        r->broken = true;
+        if (err) {
+            char why[sizeof err->detail];
+            memcpy(why, err->detail, sizeof why);
+            sw_err_detail(err, "at \"%s\": %s", r->shown, why);
+        }
+        return -1;
+    }
+    r->broken = false;
+    return handshake(r, err);
+}
+
 static int do_connect(struct sw_redis *r, struct sw_err *err)
 {
     struct timeval tv = {5, 0};
     const struct sw_redis_url *u = &r->url;
+    if (u->tls)
+        return tls_connect(r, err);
     struct sw_redis_host at = u->hosts[0]; /* sentinel: the master they name (owned) */
     if (u->kind == SW_REDIS_URL_SENTINEL && sw_sentinel_resolve(&r->url, &at, err) < 0) {
         r->broken = true;
@@ -114,7 +167,8 @@ static int do_connect(struct sw_redis *r, struct sw_err *err)
     r->c = u->kind == SW_REDIS_URL_UNIX
                ? redisConnectUnixWithTimeout(u->path, tv)
                : redisConnectWithTimeout(at.host, at.port, tv);
-    if (!r->c || r->c->err) {
+    struct timeval io = {SW_REDIS_COMMAND_TIMEOUT_MS / 1000, 0};
+    if (!r->c || r->c->err || redisSetTimeout(r->c, io) != REDIS_OK) {
         SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not connect to redis");
         char master[300] = "";
         if (at_host)
@@ -147,9 +201,8 @@ struct sw_redis *sw_redis_connect(const char *url, struct sw_err *err)
         return NULL;
     }
     sw_redis_url_show(&r->url, r->shown, sizeof r->shown);
-    if (r->url.tls) {
-        SW_ERR(err, SW_EUNSUPPORTED, "this build does not speak %s yet",
-               r->url.kind == SW_REDIS_URL_SENTINEL ? "TLS to redis sentinels" : "rediss://");
+    if (r->url.kind == SW_REDIS_URL_SENTINEL && r->url.tls) {
+        SW_ERR(err, SW_EUNSUPPORTED, "this build does not speak TLS to redis sentinels yet");
         sw_redis_free(r);
         return NULL;
     }
@@ -166,6 +219,7 @@ void sw_redis_free(struct sw_redis *r)
         return;
     if (r->c)
         redisFree(r->c);
+    sw_redistls_free(r->tls);
     sw_redis_url_release(&r->url);
     free(r);
 }
@@ -175,17 +229,19 @@ int sw_redis_reconnect(struct sw_redis *r, struct sw_err *err)
     if (r->c)
         redisFree(r->c);
     r->c = NULL;
+    sw_redistls_free(r->tls);
+    r->tls = NULL;
     return do_connect(r, err);
 }
 
 bool sw_redis_broken(const struct sw_redis *r)
 {
-    return r->broken || !r->c;
+    return r->broken || !connected(r);
 }
 
 static redisReply *cmd(struct sw_redis *r, int argc, const char **argv, struct sw_err *err)
 {
-    if (!r->c && sw_redis_reconnect(r, err) < 0)
+    if (!connected(r) && sw_redis_reconnect(r, err) < 0)
         return NULL;
     return command_argv(r, argc, argv, err);
 }
@@ -213,15 +269,11 @@ int sw_stream_group_create(struct sw_redis *r, const char *stream, const char *g
                            struct sw_err *err)
 {
     const char *argv[] = {"XGROUP", "CREATE", stream, group, "0", "MKSTREAM"};
-    if (!r->c && sw_redis_reconnect(r, err) < 0)
+    if (!connected(r) && sw_redis_reconnect(r, err) < 0)
         return -1;
-    redisReply *rep = redisCommandArgv(r->c, 6, argv, NULL);
-    if (!rep) {
-        r->broken = true;
-        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "redis is unavailable");
-        sw_err_detail(err, "%s", r->c->errstr);
+    redisReply *rep = link_command(r, 6, argv, err);
+    if (!rep)
         return -1;
-    }
     int rc = 0;
     if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "BUSYGROUP", 9) != 0) {
         SW_ERR(err, SW_EINTERNAL, "could not create a stream group");

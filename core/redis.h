@@ -26,10 +26,10 @@ struct sw_redis;
 /* Returns owned; free with sw_redis_free(). URL: see redisurl.h; with a
  * password the connection AUTHenticates (as USER when given) before any
  * command, and a refusal is SW_EUNAUTHENTICATED. Errors never show the
- * password. redis-sentinel:// asks the sentinels for the master on every
- * (re)connect and checks it with ROLE (sentinel.h). rediss:// and
- * tls=1 are parsed but refused as SW_EUNSUPPORTED until the transport
- * speaks them. */
+ * password. rediss:// speaks TLS (redistls.h: the server's certificate
+ * and name always verified). redis-sentinel:// asks the sentinels for the
+ * master on every (re)connect and checks it with ROLE (sentinel.h); TLS to
+ * the sentinels (tls=1) is refused as SW_EUNSUPPORTED for now. */
 struct sw_redis *sw_redis_connect(const char *url, struct sw_err *err);
 void sw_redis_free(struct sw_redis *r);
 /* Drops and re-opens the connection (after an error). */

@@ -112,11 +112,14 @@ static const struct sw_adm_int_rule node_ints[] = {
     {NULL, 0, 0},
 };
 
-/* Hypervisor URI schemes an engine can drive. Not openvz: libvirt's OpenVZ
- * driver names every domain by its numeric container id, so a server's
- * domain could not be sw-<server id> (engines/README.md). */
-static const char *const engine_schemes[] = {"test:///",   "qemu://", "qemu+ssh://", "xen://",
-                                             "xen+ssh://", "lxc://",  NULL};
+/* Hypervisor URI schemes an engine can drive: local, or a remote libvirtd
+ * over SSH or TLS (+tls: libvirt's own x509 setup verifies the host). Not
+ * openvz: libvirt's OpenVZ driver names every domain by its numeric
+ * container id, so a server's domain could not be sw-<server id>
+ * (engines/README.md). */
+static const char *const engine_schemes[] = {
+    "test:///", "qemu://", "qemu+ssh://", "qemu+tls://", "xen://", "xen+ssh://", "xen+tls://",
+    "lxc://",   NULL};
 
 static int check_engine_uri(const json_t *b, struct sw_err *err)
 {
@@ -136,7 +139,8 @@ static int check_engine_uri(const json_t *b, struct sw_err *err)
         sch++;
     if (!*sch) {
         SW_ERR(err, SW_EINVALID,
-               "engine_uri must be a libvirt URI (test:///, qemu://, xen://, lxc://)");
+               "engine_uri must be a libvirt URI (test:///, qemu[+ssh|+tls]://, "
+               "xen[+ssh|+tls]://, lxc://)");
         return -1;
     }
     return 0;

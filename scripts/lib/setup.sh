@@ -8,6 +8,7 @@ SW_BUILD=${SW_BUILD:-$SW_ROOT/build}
 # Debian 12 packages slipway needs to build, run and test.
 SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohttpd-dev
  libjansson-dev libsodium-dev libhiredis-dev libvirt-dev libcmocka-dev libcurl4-openssl-dev
+ libssl-dev openssl
  postgresql redis-server redis-sentinel libvirt-clients libxml2-utils curl jq wrk
  libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
  libvirt-daemon-config-nwfilter ebtables iptables

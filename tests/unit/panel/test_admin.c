@@ -82,6 +82,16 @@ static void test_patch_check_accepts(void **state)
                      0);
 }
 
+/* Remote libvirt over TLS is a node URI like any other (issue 12). */
+static void test_patch_check_accepts_tls_uris(void **state)
+{
+    (void)state;
+    struct sw_err err;
+    assert_int_equal(check("{\"engine_uri\": \"qemu+tls://h1.example.com/system\"}", &err), 0);
+    assert_int_equal(check("{\"engine_uri\": \"xen+tls://h1.example.com/system\"}", &err), 0);
+    assert_int_equal(check("{\"engine_uri\": \"qemu+tcp://h1.example.com/system\"}", &err), -1);
+}
+
 /* sw_node_patch_merge of body onto node_row() into *out. */
 static int merge(const char *body, struct sw_node_row *out, struct sw_err *err)
 {
@@ -392,6 +402,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_patch_check_refuses),
         cmocka_unit_test(test_patch_check_accepts),
+        cmocka_unit_test(test_patch_check_accepts_tls_uris),
         cmocka_unit_test(test_merge_overlays_what_is_given),
         cmocka_unit_test(test_merge_keeps_all_on_a_balloon_only_patch),
         cmocka_unit_test(test_merge_reserved_below_ram),
