@@ -16,4 +16,8 @@ int sw_ctl_balloon_sim(const char *path, FILE *out, struct sw_err *err);
 /* slipwayctl invoice run|dunning ...: 0, -1 with err set, or 2 (usage). */
 int sw_ctl_invoice(int argc, char **argv, struct sw_err *err);
 
+/* slipwayctl node enroll|rekey ...: through the panel's API (SLIPWAY_URL,
+ * SLIPWAY_OPERATOR_TOKEN); 0, -1 with err set, or 2 (usage). */
+int sw_ctl_node(int argc, char **argv, struct sw_err *err);
+
 #endif

@@ -171,6 +171,13 @@ static int cmd_invoice(int argc, char **argv)
     return rc < 0 ? fail(&err) : rc;
 }
 
+static int cmd_node(int argc, char **argv)
+{
+    struct sw_err err = {0};
+    int rc = sw_ctl_node(argc, argv, &err);
+    return rc < 0 ? fail(&err) : rc;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct ctl_cmd commands[] = {
@@ -180,6 +187,12 @@ static const struct ctl_cmd commands[] = {
     {"config", "config", "print every configuration variable as a Markdown table", cmd_config},
     {"node-file", "node-file PATH CPUS RAM_MB",
      "write a libvirt test-driver node file for a simulated node", cmd_node_file},
+    {"node", "node enroll NAME --location CODE --uri URI --kinds KIND[,KIND] --cpus N --ram-mb N "
+             "--disk-gb N [--reserved-ram-mb N] [--output FILE]",
+     "enrol a node through the panel (SLIPWAY_URL, SLIPWAY_OPERATOR_TOKEN) and write its "
+     "engine's environment, with its secrets, once (FILE: new, mode 0600)", cmd_node},
+    {"node", "node rekey ID [--output FILE]",
+     "new secret key and credentials for a node's engine, written once", cmd_node},
     {"balloon-sim", "balloon-sim SCENARIO.json",
      "run the ballooning controller over a scenario; a JSON line per tick", cmd_balloon_sim},
     {"invoice", "invoice run [--period YYYY-MM] [--draft]",

@@ -6,8 +6,8 @@
 #   sw_tls_pg DIR ADDRS PORT CRT KEY CA
 #       after sw_pg_start DIR: PostgreSQL also listens on ADDRS:PORT (one
 #       address or several, comma-separated) with ssl=on and the server
-#       certificate CRT/KEY; TCP takes TLS only (hostnossl is rejected), the
-#       unix socket stays as it was. Sets SW_PG_TLS_URL (verify-full against
+#       certificate CRT/KEY; TCP takes TLS only (hostnossl is rejected),
+#       engines' node roles with their password, the unix socket as it was. Sets SW_PG_TLS_URL (verify-full against
 #       CA; host: the first address) and moves SW_PG_URL to the new port.
 #   sw_tls_redis DIR ADDRS PORT CRT KEY CA [PLAIN_PORT]
 #       instead of sw_redis_start DIR: Redis with TLS on ADDRS:PORT, client
@@ -33,6 +33,8 @@ sw_tls_pg() {
     chmod 600 "$data/server.key"
     {
         echo "hostnossl all all all reject"
+        echo "hostssl slipway +slipway_engine all scram-sha-256" # a node's role: its password
+        echo "hostssl all +slipway_engine all reject"
         echo "hostssl all all all trust"
         grep -v '^host' "$hba"
     } >"$hba.new" && cat "$hba.new" >"$hba" && rm -f "$hba.new"
