@@ -4,7 +4,9 @@
 # engine in each of two others, linked by veth pairs with private test
 # addresses that exist inside those namespaces only. Every link is TLS with
 # a private CA (tests/lib/ca.sh): PostgreSQL verify-full, Redis rediss://
-# with a client certificate per host. An order runs end to end on each
+# with a client certificate per host; each engine runs as its node (the
+# PostgreSQL role and Redis user its enrolment answered, checked on the
+# live sessions). An order runs end to end on each
 # node; then one engine's namespace is cut off (its link down), orders keep
 # coming for both nodes, the link comes back, and every accepted order
 # reaches a terminal state with its server running on the node it was
@@ -51,12 +53,12 @@ sw_t_check "engine host e1 cannot reach e2's address (separate hosts)" \
 sw_pg_start "$SW_T_DIR" fast || exit 99
 sw_tls_pg "$SW_T_DIR" "$A1,$A2" 5432 "$C/cp.crt" "$C/cp.key" "$C/ca.crt" || exit 99
 sw_tls_redis "$SW_T_DIR" "$A1,$A2" 6380 "$C/cp.crt" "$C/cp.key" "$C/ca.crt" || exit 99
-# Each host its own Redis user (and client certificate); no default user.
+# The control plane's Redis user; each engine host its node's user (made at
+# enrolment, applied by the provisioner) and its own client certificate;
+# no default user.
 declare -A PW
-for h in default control e1 e2; do PW[$h]=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'); done
-for h in control e1 e2; do
-    sw_t_redis ACL SETUSER "$h" on ">${PW[$h]}" '~*' '&*' '+@all' >/dev/null || exit 99
-done
+for h in default control; do PW[$h]=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'); done
+sw_t_redis ACL SETUSER control on ">${PW[control]}" '~*' '&*' '+@all' >/dev/null || exit 99
 sw_t_redis() { redis-cli --no-auth-warning -s "$SW_REDIS_SOCK" --user control --pass "${PW[control]}" "$@"; }
 sw_t_redis ACL SETUSER default resetpass ">${PW[default]}" off >/dev/null || exit 99
 # db_url ADDR, redis_url ADDR HOST: each host's own view and identity
@@ -64,8 +66,9 @@ sw_t_redis ACL SETUSER default resetpass ">${PW[default]}" off >/dev/null || exi
 # whose peer is cut off, so a partitioned engine notices and can stop)
 db_url() { echo "postgresql://slipway@$1:5432/slipway?sslmode=verify-full&sslrootcert=$C/ca.crt&keepalives_idle=5&keepalives_interval=2&keepalives_count=3&tcp_user_timeout=15000"; }
 redis_url() { echo "rediss://$2:${PW[$2]}@$1:6380?cacert=$C/ca.crt&cert=$C/$2.crt&key=$C/$2.key"; }
-export SLIPWAY_DATABASE_URL SLIPWAY_REDIS_URL
+export SLIPWAY_DATABASE_URL SLIPWAY_REDIS_URL SLIPWAY_NODE_REDIS_URL
 SLIPWAY_DATABASE_URL=$(db_url "$A1") SLIPWAY_REDIS_URL=$(redis_url "$A1" control)
+SLIPWAY_NODE_REDIS_URL="rediss://$A1:6380?cacert=$C/ca.crt" # what enrolment answers engines
 slipwayctl migrate >/dev/null || exit 99
 OP=$(slipwayctl bootstrap) || exit 99
 sw_t_panel
@@ -83,8 +86,14 @@ for i in 1 2; do # one location per node, so an order names its node
     sw_t_eq "node n$i enrolled" 201 "$SW_STATUS"
     NODE[$i]=$(j .id)
     a=A$i
+    # the enrolment's identities (its node's PostgreSQL role and Redis user),
+    # reaching the control plane at the address this host sees, with its
+    # host's client certificate
+    node_db=$(j .engine_config.SLIPWAY_DATABASE_URL)
+    node_redis=$(j .engine_config.SLIPWAY_REDIS_URL)
     sw_t_daemon "engine-e$i" ip netns exec "$(eval echo "\$E$i")" env \
-        SLIPWAY_DATABASE_URL="$(db_url "${!a}")" SLIPWAY_REDIS_URL="$(redis_url "${!a}" "e$i")" \
+        SLIPWAY_DATABASE_URL="${node_db//host=\'$A1\'/host=\'${!a}\'}" \
+        SLIPWAY_REDIS_URL="${node_redis/@$A1:/@${!a}:}&cert=$C/e$i.crt&key=$C/e$i.key" \
         SLIPWAY_NODE_ID="$(j .engine_config.SLIPWAY_NODE_ID)" \
         SLIPWAY_NODE_SECRET_KEY="$(j .engine_config.SLIPWAY_NODE_SECRET_KEY)" slipway-engine
 done
@@ -137,7 +146,11 @@ sw_t_eq "each job succeeded once" "${#SERVERS[@]}" \
     "$(sw_t_psql -c "select count(*) from jobs where type = 'create' and state = 'succeeded'")"
 ssl=$(sw_t_psql -c "select count(*) filter (where not s.ssl) || ' ' || count(distinct a.client_addr) from pg_stat_ssl s join pg_stat_activity a using (pid) where a.client_addr is not null")
 sw_t_eq "no plain PostgreSQL session; clients from 3 hosts (cp, e1, e2)" "0 3" "$ssl"
-peers=$(sw_t_redis CLIENT LIST TYPE normal | sed -n 's/.* addr=\([0-9.]*\):.* user=\([a-z0-9]*\) .*/\1 as \2/p' | sort -u | tr '\n' ',')
-sw_t_eq "Redis clients: the control plane and each engine host as its own user" \
-    "10.77.1.1 as control,10.77.1.2 as e1,10.77.2.2 as e2," "$peers"
+sw_t_eq "each engine host logs in to PostgreSQL as its node's role only" \
+    "10.77.1.2 slipway_node_${NODE[1]//-/},10.77.2.2 slipway_node_${NODE[2]//-/}," \
+    "$(sw_t_psql -c "select distinct host(client_addr) || ' ' || usename from pg_stat_activity
+        where host(client_addr) in ('10.77.1.2', '10.77.2.2') order by 1" | tr '\n' ',')"
+peers=$(sw_t_redis CLIENT LIST TYPE normal | sed -n 's/.* addr=\([0-9.]*\):.* user=\([a-z0-9-]*\) .*/\1 as \2/p' | sort -u | tr '\n' ',')
+sw_t_eq "Redis clients: the control plane as its user, each engine host as its node's" \
+    "10.77.1.1 as control,10.77.1.2 as node-${NODE[1]},10.77.2.2 as node-${NODE[2]}," "$peers"
 sw_t_done
