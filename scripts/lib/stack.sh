@@ -36,6 +36,26 @@ sw__as_pg() {
 }
 
 # A directory for sockets: DIR/run when short enough, else a short one in /tmp.
+# sw__wait_sock PATH: up to 5 s for a server's unix socket to appear.
+sw__wait_sock() {
+    local i
+    for i in $(seq 1 100); do
+        [ -S "$1" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# sw__wait_gone PID: up to 5 s for a process to exit.
+sw__wait_gone() {
+    local i
+    for i in $(seq 1 100); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 sw__sockdir() {
     local dir=$1 d
     d="$(cd "$dir" && pwd)/run"
@@ -191,12 +211,7 @@ sw_redis_start() {
         redis-server "$dir/redis.conf" --port 0 --unixsocket "$sock" --unixsocketperm 700 --save '' \
             --appendonly no --daemonize yes --pidfile "$dir/redis.pid" \
             --logfile "$dir/redis.log" --dir "$dir" >/dev/null || return 1
-        local i
-        for i in $(seq 1 100); do
-            [ -S "$sock" ] && break
-            sleep 0.05
-        done
-        [ -S "$sock" ] || { echo "stack: redis did not start, see $dir/redis.log" >&2; return 1; }
+        sw__wait_sock "$sock" || { echo "stack: redis did not start, see $dir/redis.log" >&2; return 1; }
     fi
     SW_REDIS_SOCK=$sock
     SW_REDIS_DIR=$dir
@@ -218,10 +233,6 @@ sw_redis_stop() {
     [ -f "$pidf" ] || return 0
     pid=$(cat "$pidf")
     kill "$pid" 2>/dev/null || true
-    local i
-    for i in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
+    sw__wait_gone "$pid"
     rm -f "$pidf"
 }

@@ -173,11 +173,7 @@ sw_sent_stop() {
         [ -f "$f" ] || continue
         pid=$(cat "$f")
         kill "$pid" 2>/dev/null
-        local i
-        for i in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.05
-        done
+        sw__wait_gone "$pid"
         kill -9 "$pid" 2>/dev/null
         rm -f "$f"
     done

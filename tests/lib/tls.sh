@@ -52,18 +52,14 @@ sw_tls_pg() {
 }
 
 sw_tls_redis() {
-    local dir=$1 addr=$2 port=$3 crt=$4 key=$5 ca=$6 plain=${7:-0} sock i
+    local dir=$1 addr=$2 port=$3 crt=$4 key=$5 ca=$6 plain=${7:-0} sock
     dir=$(cd "$dir" && pwd)
     sock=$(sw__sockdir "$dir")/redis.sock
     redis-server --port "$plain" --bind "${addr//,/ }" --tls-port "$port" --tls-cert-file "$crt" \
         --tls-key-file "$key" --tls-ca-cert-file "$ca" --tls-auth-clients yes \
         --unixsocket "$sock" --unixsocketperm 700 --save '' --appendonly no --daemonize yes \
         --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" >/dev/null || return 1
-    for i in $(seq 1 100); do
-        [ -S "$sock" ] && break
-        sleep 0.05
-    done
-    [ -S "$sock" ] || { echo "tls: redis did not start, see $dir/redis.log" >&2; return 1; }
+    sw__wait_sock "$sock" || { echo "tls: redis did not start, see $dir/redis.log" >&2; return 1; }
     SW_REDIS_SOCK=$sock
     export SW_REDIS_SOCK
 }
