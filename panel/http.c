@@ -188,6 +188,50 @@ static bool is_multipart(struct MHD_Connection *conn, const char *method)
            strncasecmp(ct, "multipart/form-data", strlen("multipart/form-data")) == 0;
 }
 
+/* A piece of a JSON body: kept up to SW_HTTP_MAX_BODY. */
+static void body_piece(struct req_ctx *c, const char *data, size_t n)
+{
+    if (!c->too_large && c->len + n > SW_HTTP_MAX_BODY)
+        c->too_large = true;
+    if (c->too_large)
+        return;
+    if (c->len + n + 1 > c->cap) {
+        c->cap = (c->len + n + 1) * 2;
+        if (c->cap > SW_HTTP_MAX_BODY + 1)
+            c->cap = SW_HTTP_MAX_BODY + 1;
+        c->body = sw_realloc(c->body, c->cap);
+    }
+    memcpy(c->body + c->len, data, n);
+    c->len += n;
+    c->body[c->len] = '\0';
+}
+
+/* A piece of a multipart/form-data body, through MHD's post processor. */
+static void form_piece(struct req_ctx *c, const char *data, size_t n)
+{
+    if (MHD_post_process(c->pp, data, n) != MHD_YES && !c->up->failed) {
+        struct sw_err e = {0};
+        SW_ERR(&e, SW_EINVALID, "the multipart/form-data body is malformed");
+        sw_upload_fail(c->up, &e);
+    }
+}
+
+/* The form has arrived: its fields (with the file's sha256) become the
+ * request body and req carries the upload. -1 when it failed
+ * (c->up->failure says why). */
+static int form_end(struct req_ctx *c, struct sw_req *req)
+{
+    MHD_destroy_post_processor(c->pp);
+    c->pp = NULL;
+    free(c->body);
+    c->body = sw_upload_finish(c->up);
+    if (!c->body)
+        return -1;
+    c->len = strlen(c->body);
+    req->upload = c->up;
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -215,32 +259,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (*upload_data_size && c->pp) {
-        if (MHD_post_process(c->pp, upload_data, *upload_data_size) != MHD_YES && !c->up->failed) {
-            struct sw_err e = {0};
-            SW_ERR(&e, SW_EINVALID, "the multipart/form-data body is malformed");
-            c->up->failed = true;
-            c->up->failure = sw_malloc(sizeof e);
-            *c->up->failure = e;
-        }
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
     if (*upload_data_size) {
-        size_t n = *upload_data_size;
-        if (!c->too_large && c->len + n > SW_HTTP_MAX_BODY)
-            c->too_large = true;
-        if (!c->too_large) {
-            if (c->len + n + 1 > c->cap) {
-                c->cap = (c->len + n + 1) * 2;
-                if (c->cap > SW_HTTP_MAX_BODY + 1)
-                    c->cap = SW_HTTP_MAX_BODY + 1;
-                c->body = sw_realloc(c->body, c->cap);
-            }
-            memcpy(c->body + c->len, upload_data, n);
-            c->len += n;
-            c->body[c->len] = '\0';
-        }
+        if (c->pp)
+            form_piece(c, upload_data, *upload_data_size);
+        else
+            body_piece(c, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -252,19 +275,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct sw_req req;
     request_init(&req, h, conn, method, url, addr, sizeof addr);
     struct sw_resp resp = {0};
-    if (c->pp) {
-        MHD_destroy_post_processor(c->pp);
-        c->pp = NULL;
-        free(c->body);
-        c->body = sw_upload_finish(c->up);
-        if (!c->body) {
-            json_t *b = sw_errmap_body(c->up->failure, &resp.status);
-            enum MHD_Result r = send_json(conn, resp.status, b, NULL);
-            json_decref(b);
-            return r;
-        }
-        c->len = strlen(c->body);
-        req.upload = c->up;
+    if (c->pp && form_end(c, &req) < 0) {
+        json_t *b = sw_errmap_body(c->up->failure, &resp.status);
+        enum MHD_Result r = send_json(conn, resp.status, b, NULL);
+        json_decref(b);
+        return r;
     }
     req.body = c->body;
     req.body_len = c->len;

@@ -352,15 +352,18 @@ static int check_iso(const char *path, struct sw_err *err)
     return 0;
 }
 
+/* A tarball lists with tar -tf and holds at least one entry (GNU tar reads
+ * a file of zeros as an empty archive). */
 static int check_tar(const char *path, struct sw_err *err)
 {
     char *out;
     char *const argv[] = {"tar", "-tf", (char *)path, NULL};
     int rc = sw_image_run(argv, &out, 4096, err);
+    bool empty = rc == 0 && out[0] == '\0';
     free(out);
-    if (rc > 0)
-        SW_ERR(err, SW_EUNPROCESSABLE, "the file is not a readable tar archive");
-    return rc == 0 ? 0 : -1;
+    if (rc > 0 || empty)
+        SW_ERR(err, SW_EUNPROCESSABLE, "the file is not a readable tar archive with an entry");
+    return rc == 0 && !empty ? 0 : -1;
 }
 
 int sw_image_inspect(const char *path, const char *format, int64_t size, struct sw_err *err)
@@ -387,8 +390,10 @@ struct sw_upload *sw_upload_new(void)
     return u;
 }
 
-static int upload_fail(struct sw_upload *u, const struct sw_err *why)
+int sw_upload_fail(struct sw_upload *u, const struct sw_err *why)
 {
+    if (u->failed)
+        return -1;
     u->failed = true;
     u->failure = sw_malloc(sizeof *u->failure);
     *u->failure = *why;
@@ -403,7 +408,7 @@ static int upload_field(struct sw_upload *u, const char *key, const char *data, 
     if (have + size > SW_UPLOAD_FIELD_MAX || memchr(data, '\0', size)) {
         SW_ERR(&err, SW_EINVALID, "form field \"%.40s\" is longer than %d bytes", key,
                SW_UPLOAD_FIELD_MAX);
-        return upload_fail(u, &err);
+        return sw_upload_fail(u, &err);
     }
     char *v = sw_malloc(have + size + 1);
     memcpy(v, cur ? cur : "", have);
@@ -423,18 +428,18 @@ int sw_upload_piece(struct sw_upload *u, const char *key, const char *filename, 
     if (!key || strcmp(key, "file") != 0) {
         if (!key || filename) {
             SW_ERR(&err, SW_EINVALID, "only the form field \"file\" may hold a file");
-            return upload_fail(u, &err);
+            return sw_upload_fail(u, &err);
         }
         return upload_field(u, key, data, size);
     }
     if (off == 0 && u->file_bytes && size) {
         SW_ERR(&err, SW_EINVALID, "the form holds more than one file");
-        return upload_fail(u, &err);
+        return sw_upload_fail(u, &err);
     }
     if (!u->file && !(u->file = sw_image_sink_new(&err)))
-        return upload_fail(u, &err);
+        return sw_upload_fail(u, &err);
     if (size && sw_image_sink_write(u->file, data, size, &err) < 0)
-        return upload_fail(u, &err);
+        return sw_upload_fail(u, &err);
     u->file_bytes += size;
     return 0;
 }
@@ -445,7 +450,7 @@ char *sw_upload_finish(struct sw_upload *u)
     if (u->failed)
         return NULL;
     if (u->file && sw_image_sink_finish(u->file, u->sha256, &u->size, &err) < 0) {
-        upload_fail(u, &err);
+        sw_upload_fail(u, &err);
         return NULL;
     }
     json_t *o = json_pack("{s:O, s:s?, s:I}", "fields", u->fields, "file_sha256",

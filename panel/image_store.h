@@ -98,6 +98,8 @@ struct sw_upload *sw_upload_new(void);
  * once the upload failed (later pieces are ignored). */
 int sw_upload_piece(struct sw_upload *u, const char *key, const char *filename, const char *data,
                     uint64_t off, size_t size);
+/* Fails the upload with why (the first failure is kept); returns -1. */
+int sw_upload_fail(struct sw_upload *u, const struct sw_err *why);
 /* The form has arrived: finishes the file (its sha256 and size) and
  * returns the request body the router and Idempotency-Key see, the form's
  * fields with the file's sha256 and size as a JSON text (owned, free()).
