@@ -214,6 +214,44 @@ void sw_image_sink_free(struct sw_image_sink *s)
 
 /* ---- inspection ---- */
 
+/* The limits every inspecting tool runs under (prlimit(1), util-linux): a
+ * crafted image must not make qemu-img eat the host (the fix OpenStack
+ * adopted for CVE-2015-5162): 1 GiB of address space, 30 s of CPU. */
+static const char *const limits[] = {"prlimit", "--as=1073741824", "--cpu=30", "--"};
+#define NLIMITS (sizeof limits / sizeof limits[0])
+
+/* argv behind the limits; owned (free(), not the strings). */
+static char **limited_argv(char *const argv[])
+{
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    char **full = sw_calloc(NLIMITS + n + 1, sizeof *full);
+    for (size_t i = 0; i < NLIMITS; i++)
+        full[i] = (char *)limits[i];
+    memcpy(full + NLIMITS, argv, n * sizeof *full);
+    return full;
+}
+
+/* Reads fd to its end, keeping the first cap bytes; owned, NUL-terminated. */
+static char *read_all(int fd, size_t cap)
+{
+    char *buf = sw_malloc(cap + 1);
+    size_t len = 0;
+    char drop[4096];
+    for (;;) {
+        ssize_t n = len < cap ? read(fd, buf + len, cap - len) : read(fd, drop, sizeof drop);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (len < cap)
+            len += (size_t)n;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
 int sw_image_run(char *const argv[], char **out, size_t cap, struct sw_err *err)
 {
     int p[2];
@@ -222,39 +260,34 @@ int sw_image_run(char *const argv[], char **out, size_t cap, struct sw_err *err)
         SW_ERR(err, SW_EINTERNAL, "could not inspect the image");
         return -1;
     }
+    char **full = limited_argv(argv);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    int rc = posix_spawnp(&pid, full[0], &fa, NULL, full, environ);
     posix_spawn_file_actions_destroy(&fa);
+    free(full);
     close(p[1]);
     if (rc != 0) {
         close(p[0]);
         SW_ERR(err, SW_EINTERNAL, "could not inspect the image");
-        sw_err_detail(err, "could not run %s: %s", argv[0], strerror(rc));
+        sw_err_detail(err, "could not run prlimit: %s", strerror(rc));
         return -1;
     }
-    char *buf = sw_malloc(cap + 1);
-    size_t len = 0;
-    char drop[4096];
-    for (;;) {
-        ssize_t n = len < cap ? read(p[0], buf + len, cap - len) : read(p[0], drop, sizeof drop);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (len < cap)
-            len += (size_t)n;
-    }
+    *out = read_all(p[0], cap);
     close(p[0]);
-    buf[len] = '\0';
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    *out = buf;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code == 126 || code == 127) { /* prlimit could not run the tool */
+        SW_ERR(err, SW_EINTERNAL, "could not inspect the image");
+        sw_err_detail(err, "could not run %s (exit %d)", argv[0], code);
+        return -1;
+    }
+    return code;
 }
 
 /* qemu-img info of path as format: the parsed answer, or NULL with err

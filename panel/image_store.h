@@ -71,8 +71,9 @@ void sw_image_sink_free(struct sw_image_sink *s);
  * SW_EINTERNAL when a tool could not run). */
 int sw_image_inspect(const char *path, const char *format, int64_t size, struct sw_err *err);
 
-/* Runs argv (no shell) with stdout captured (at most cap bytes kept) and
- * stderr dropped; its exit status, or -1 with err when it could not run.
+/* Runs argv (no shell) under prlimit(1) (1 GiB of address space, 30 s of
+ * CPU) with stdout captured (at most cap bytes kept) and stderr dropped;
+ * its exit status, or -1 with err when it could not run.
  * *out is owned (free()), NUL-terminated. */
 int sw_image_run(char *const argv[], char **out, size_t cap, struct sw_err *err);
 

@@ -16,7 +16,8 @@
 #   - templates with images (kind and format checked), an order of a
 #     template whose image is pending is 422, an image in use cannot be
 #     deleted (409), one unused is deleted with its file;
-#   - the node job of a create carries the template's image refs;
+#   - the node job of a create, and of a reinstall, carries the template's
+#     image refs; a reinstall onto a template whose image is pending is 422;
 #   - nodes fetch with their own token: the right node gets the bytes,
 #     another node 404, no token or an unknown one 401.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -275,6 +276,21 @@ node_get "$N1TOK" "$SUM"
 sw_t_eq "after a rekey the old token: 401" 401 "$SW_STATUS"
 node_get "$N1NEW" "$SUM"
 sw_t_eq "the new one: 200" 200 "$SW_STATUS"
+api POST /v1/admin/templates "$OP" "{\"name\":\"Fetched\",\"kind\":\"hvm\",\"os\":\"debian-12\",\"image_id\":\"$FETCHED\"}"
+TPL_F=$(j .id)
+sql "UPDATE jobs SET state = 'succeeded', finished_at = now() WHERE server_id = '$SRV';
+     UPDATE servers SET state = 'running' WHERE id = '$SRV'"
+api POST "/v1/servers/$SRV/actions" "$CTOK" "{\"type\":\"reinstall\",\"template_id\":\"$TPL_P\"}"
+sw_t_eq "a reinstall onto a template whose image is pending: 422" "422 true" \
+    "$SW_STATUS $(j '.error.message | contains("is pending")')"
+api POST "/v1/servers/$SRV/actions" "$CTOK" "{\"type\":\"reinstall\",\"template_id\":\"$TPL_F\"}"
+sw_t_eq "a reinstall onto a template whose image is ready: 202" 202 "$SW_STATUS"
+sw_t_check "the reinstall is dispatched to n1" sw_t_wait "node:n1 reinstall" 20 xlen_is "$N1" 2
+M=$(sw_t_redis --raw XRANGE "node:$N1" - + | sed -n 6p)
+sw_t_eq "its node job carries the new template's image" "reinstall $(sha "$W/full.qcow2") qcow2" \
+    "$(jq -r '.type + " " + .image_sha256 + " " + .image_format' <<<"$M")"
+node_get "$N1NEW" "$(sha "$W/full.qcow2")"
+sw_t_eq "n1 may fetch the reinstall's new image while the job runs" 200 "$SW_STATUS"
 sql "UPDATE servers SET state = 'terminated', node_id = NULL WHERE id = '$SRV';
      UPDATE jobs SET state = 'succeeded' WHERE server_id = '$SRV'"
 node_get "$N1NEW" "$SUM"
