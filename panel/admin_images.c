@@ -31,7 +31,7 @@ static const char *const image_states[] = {"pending", "ready", "failed", NULL};
 static const struct {
     const char *format, *kinds;
 } format_kinds[] = {
-    {"qcow2", "hvm pv"}, {"raw", "hvm pv"}, {"kernel", "pv"},
+    {"qcow2", "hvm pv"}, {"raw", "hvm pv"},    {"kernel", "pv"},
     {"initrd", "pv"},    {"tar", "container"}, {"iso", "hvm"},
 };
 
@@ -49,8 +49,8 @@ static int check_image_fields(const json_t *b, bool iso, struct sw_err *err)
         sw_adm_check_enum(b, "format", formats, err) < 0)
         return -1;
     if (iso != (strcmp(format, "iso") == 0)) {
-        SW_ERR(err, SW_EUNPROCESSABLE, iso ? "an ISO's format is iso"
-                                           : "ISOs are registered under /v1/admin/isos");
+        SW_ERR(err, SW_EUNPROCESSABLE,
+               iso ? "an ISO's format is iso" : "ISOs are registered under /v1/admin/isos");
         return -1;
     }
     for (size_t i = 0; i < sizeof format_kinds / sizeof format_kinds[0]; i++)
@@ -117,8 +117,10 @@ SW_HANDLER(sw_h_admin_image_delete)
 /* ---- upload ---- */
 
 static const struct sw_jfield upload_fields[] = {
-    {"name", SW_JT_STRING, true},    {"kind", SW_JT_STRING, true},
-    {"format", SW_JT_STRING, true},  {"sha256", SW_JT_STRING, false},
+    {"name", SW_JT_STRING, true},
+    {"kind", SW_JT_STRING, true},
+    {"format", SW_JT_STRING, true},
+    {"sha256", SW_JT_STRING, false},
     {NULL, 0, false},
 };
 
@@ -137,8 +139,13 @@ static int upload_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     json_decref(t->answer);
     sw_uuid_t id;
     sw_uuid_new(id);
-    struct sw_data_image_new n = {id, sw_json_str(t->form, "name"), sw_json_str(t->form, "kind"),
-                                  sw_json_str(t->form, "format"), t->up->sha256, "ready", NULL,
+    struct sw_data_image_new n = {id,
+                                  sw_json_str(t->form, "name"),
+                                  sw_json_str(t->form, "kind"),
+                                  sw_json_str(t->form, "format"),
+                                  t->up->sha256,
+                                  "ready",
+                                  NULL,
                                   t->up->size};
     t->answer = sw_data_images_insert(db, &n, err);
     if (!t->answer && err->code == SW_ECONFLICT)
@@ -150,7 +157,8 @@ static int upload(struct sw_req *req, struct sw_resp *resp, struct sw_err *err)
 {
     struct sw_upload *up = req->upload;
     json_t *form = up->fields;
-    if (sw_json_check(form, upload_fields, err) < 0 || check_image_fields(form, is_iso_route(req), err) < 0)
+    if (sw_json_check(form, upload_fields, err) < 0 ||
+        check_image_fields(form, is_iso_route(req), err) < 0)
         return -1;
     if (!up->file) {
         SW_ERR(err, SW_EINVALID, "the form has no \"file\" field");
@@ -162,7 +170,8 @@ static int upload(struct sw_req *req, struct sw_resp *resp, struct sw_err *err)
                given);
         return -1;
     }
-    if (sw_image_inspect(sw_image_sink_path(up->file), sw_json_str(form, "format"), up->size, err) < 0)
+    if (sw_image_inspect(sw_image_sink_path(up->file), sw_json_str(form, "format"), up->size, err) <
+        0)
         return -1;
     struct upload_tx t = {up, form, NULL};
     if (sw_db_tx(req->db, upload_tx, &t, err) < 0) {
@@ -176,10 +185,8 @@ static int upload(struct sw_req *req, struct sw_resp *resp, struct sw_err *err)
 /* ---- fetch by URL ---- */
 
 static const struct sw_jfield fetch_fields[] = {
-    {"name", SW_JT_STRING, true},   {"kind", SW_JT_STRING, true},
-    {"format", SW_JT_STRING, true}, {"url", SW_JT_STRING, true},
-    {"sha256", SW_JT_STRING, false},
-    {NULL, 0, false},
+    {"name", SW_JT_STRING, true}, {"kind", SW_JT_STRING, true},    {"format", SW_JT_STRING, true},
+    {"url", SW_JT_STRING, true},  {"sha256", SW_JT_STRING, false}, {NULL, 0, false},
 };
 
 /* The URL as webhooks take it (core/hookdest.h); one naming a private
@@ -212,9 +219,14 @@ static int fetch(struct sw_req *req, struct sw_resp *resp, struct sw_err *err)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    struct sw_data_image_new n = {id, sw_json_str(b, "name"), sw_json_str(b, "kind"),
-                                  sw_json_str(b, "format"), sw_json_str(b, "sha256"), "pending",
-                                  url, -1};
+    struct sw_data_image_new n = {id,
+                                  sw_json_str(b, "name"),
+                                  sw_json_str(b, "kind"),
+                                  sw_json_str(b, "format"),
+                                  sw_json_str(b, "sha256"),
+                                  "pending",
+                                  url,
+                                  -1};
     json_t *img = sw_data_images_insert(req->db, &n, err);
     if (!img && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "an image with this sha256 exists");

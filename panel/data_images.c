@@ -10,8 +10,7 @@
 #include <string.h>
 
 const struct sw_data_list sw_data_images_list = {
-    "sw_image_json(t)", "images", "t.format <> 'iso' AND ($1::text IS NULL OR t.state = $1)",
-    NULL};
+    "sw_image_json(t)", "images", "t.format <> 'iso' AND ($1::text IS NULL OR t.state = $1)", NULL};
 const struct sw_data_list sw_data_images_isos = {
     "sw_image_json(t)", "images", "t.format = 'iso' AND ($1::text IS NULL OR t.state = $1)", NULL};
 
@@ -41,11 +40,12 @@ json_t *sw_data_images_get(struct sw_db *db, const char *id, bool iso, struct sw
 /* The names of the templates using image id, "a, b" (owned), or NULL. */
 static char *users(struct sw_db *db, const char *id, struct sw_err *err, bool *failed)
 {
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT string_agg(format('%s (%s)', name, kind), ', ' ORDER BY name)"
-                               "  FROM templates"
-                               " WHERE $1 IN (image_id, kernel_image_id, initrd_image_id)",
-                               SW_PARAMS(id));
+    PGresult *res =
+        sw_db_exec(db, err,
+                   "SELECT string_agg(format('%s (%s)', name, kind), ', ' ORDER BY name)"
+                   "  FROM templates"
+                   " WHERE $1 IN (image_id, kernel_image_id, initrd_image_id)",
+                   SW_PARAMS(id));
     *failed = !res;
     if (!res)
         return NULL;
@@ -59,10 +59,9 @@ int sw_data_images_delete(struct sw_db *db, const char *id, bool iso,
                           char sha256[SW_IMAGE_SHA256_HEX + 1], struct sw_err *err)
 {
     sha256[0] = '\0';
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT sha256, state FROM images WHERE id = $1 AND " ISO_COND
-                               " FOR UPDATE",
-                               SW_PARAMS(id, iso ? "true" : "false"));
+    PGresult *res = sw_db_exec(
+        db, err, "SELECT sha256, state FROM images WHERE id = $1 AND " ISO_COND " FOR UPDATE",
+        SW_PARAMS(id, iso ? "true" : "false"));
     if (!res)
         return -1;
     if (PQntuples(res) == 0) {
@@ -93,8 +92,8 @@ int sw_data_images_delete(struct sw_db *db, const char *id, bool iso,
 int sw_data_images_brief(struct sw_db *db, const char *id, struct sw_data_image_brief *out,
                          struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(db, err, "SELECT kind, format, state, name FROM images WHERE id = $1",
-                               SW_PARAMS(id));
+    PGresult *res = sw_db_exec(
+        db, err, "SELECT kind, format, state, name FROM images WHERE id = $1", SW_PARAMS(id));
     if (!res)
         return -1;
     int found = PQntuples(res) > 0;
@@ -172,15 +171,16 @@ int sw_data_images_fetch_done(struct sw_db *db, const char *id, const char *sha2
 {
     char sz[24];
     snprintf(sz, sizeof sz, "%lld", (long long)size);
-    long n = sha256 ? sw_db_run(db, err,
-                                "UPDATE images SET state = 'ready', sha256 = $2, size_bytes = $3,"
-                                "       error = NULL, lease_until = NULL, updated_at = now()"
-                                " WHERE id = $1 AND state = 'pending'",
-                                SW_PARAMS(id, sha256, sz))
-                    : sw_db_run(db, err,
-                                "UPDATE images SET state = 'failed', error = $2, lease_until = NULL,"
-                                "       updated_at = now() WHERE id = $1 AND state = 'pending'",
-                                SW_PARAMS(id, error));
+    long n = sha256
+                 ? sw_db_run(db, err,
+                             "UPDATE images SET state = 'ready', sha256 = $2, size_bytes = $3,"
+                             "       error = NULL, lease_until = NULL, updated_at = now()"
+                             " WHERE id = $1 AND state = 'pending'",
+                             SW_PARAMS(id, sha256, sz))
+                 : sw_db_run(db, err,
+                             "UPDATE images SET state = 'failed', error = $2, lease_until = NULL,"
+                             "       updated_at = now() WHERE id = $1 AND state = 'pending'",
+                             SW_PARAMS(id, error));
     return n < 0 ? -1 : 0;
 }
 
@@ -195,11 +195,11 @@ int sw_data_images_node_token_set(struct sw_db *db, const char *node_id, const c
                : 0;
 }
 
-int sw_data_images_node_by_token(struct sw_db *db, const char *hash,
-                                 char node_id[SW_UUID_LEN + 1], struct sw_err *err)
+int sw_data_images_node_by_token(struct sw_db *db, const char *hash, char node_id[SW_UUID_LEN + 1],
+                                 struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(db, err, "SELECT id FROM nodes WHERE image_token_hash = $1",
-                               SW_PARAMS(hash));
+    PGresult *res =
+        sw_db_exec(db, err, "SELECT id FROM nodes WHERE image_token_hash = $1", SW_PARAMS(hash));
     if (!res)
         return -1;
     int found = PQntuples(res) > 0;
@@ -224,13 +224,13 @@ int sw_data_images_node_by_token(struct sw_db *db, const char *hash,
 int sw_data_images_node_may_fetch(struct sw_db *db, const char *node_id, const char *sha256,
                                   int64_t *size, struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(
-        db, err,
-        "SELECT i.size_bytes FROM images i JOIN templates t"
-        "    ON i.id IN (t.image_id, t.kernel_image_id, t.initrd_image_id)"
-        " WHERE i.sha256 = $2 AND i.state = 'ready' AND t.id IN (" NODE_TEMPLATES ")"
-        " LIMIT 1",
-        SW_PARAMS(node_id, sha256));
+    PGresult *res =
+        sw_db_exec(db, err,
+                   "SELECT i.size_bytes FROM images i JOIN templates t"
+                   "    ON i.id IN (t.image_id, t.kernel_image_id, t.initrd_image_id)"
+                   " WHERE i.sha256 = $2 AND i.state = 'ready' AND t.id IN (" NODE_TEMPLATES ")"
+                   " LIMIT 1",
+                   SW_PARAMS(node_id, sha256));
     if (!res)
         return -1;
     int found = PQntuples(res) > 0;

@@ -82,8 +82,8 @@ int sw_data_images_fetch_done(struct sw_db *db, const char *id, const char *sha2
 int sw_data_images_node_token_set(struct sw_db *db, const char *node_id, const char *hash,
                                   struct sw_err *err);
 /* The node whose image token hashes to hash: 1 with node_id, 0, -1. */
-int sw_data_images_node_by_token(struct sw_db *db, const char *hash,
-                                 char node_id[SW_UUID_LEN + 1], struct sw_err *err);
+int sw_data_images_node_by_token(struct sw_db *db, const char *hash, char node_id[SW_UUID_LEN + 1],
+                                 struct sw_err *err);
 /* Whether node_id may fetch the ready image sha256: a live server on it,
  * or an unfinished job sent to it, uses a template with that image.
  * 1 with *size, 0, -1. */

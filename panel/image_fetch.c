@@ -1,13 +1,13 @@
 /* image_fetch.c - fetching images by URL (image_fetch.h). */
 #include "config.h"
 #include "panel/image_fetch.h"
-#include "panel/data_images.h"
-#include "panel/image_store.h"
 #include "core/conf.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/hookdest.h"
 #include "core/log.h"
+#include "panel/data_images.h"
+#include "panel/image_store.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -165,8 +165,9 @@ static int accept_file(struct sw_db *db, const struct sw_data_image_fetch *f,
     if (sw_db_tx(db, ready_tx, &r, &err) < 0) {
         if (err.code != SW_ECONFLICT)
             sw_log_err(SW_LOG_ERROR, "image.fetch_store", &err);
-        snprintf(why, n, "%s", err.code == SW_ECONFLICT ? "an image with this content exists"
-                                                        : "could not record the image");
+        snprintf(why, n, "%s",
+                 err.code == SW_ECONFLICT ? "an image with this content exists"
+                                          : "could not record the image");
         return -1;
     }
     sw_info("image.fetched", "image=%s sha256=%s bytes=%lld", f->id, sha, (long long)size);
@@ -184,8 +185,7 @@ static void fetch_one(struct sw_db *db, const struct sw_data_image_fetch *f)
         snprintf(why, sizeof why, "%s", err.msg);
     if (rc < 0 && stopping()) {
         /* abandoned: give the lease back, the next start fetches it again */
-        sw_db_run(db, &err, "UPDATE images SET lease_until = NULL WHERE id = $1",
-                  SW_PARAMS(f->id));
+        sw_db_run(db, &err, "UPDATE images SET lease_until = NULL WHERE id = $1", SW_PARAMS(f->id));
         sw_image_sink_free(t.sink);
         return;
     }

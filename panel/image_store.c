@@ -48,7 +48,8 @@ static int make_dir(const char *dir)
 int sw_image_store_init(struct sw_err *err)
 {
     long long max = 0;
-    const char *dir = sw_conf_get("SLIPWAY_IMAGES_DIR"), *m = sw_conf_get("SLIPWAY_IMAGE_MAX_BYTES");
+    const char *dir = sw_conf_get("SLIPWAY_IMAGES_DIR"),
+               *m = sw_conf_get("SLIPWAY_IMAGE_MAX_BYTES");
     char *end = NULL;
     if (m)
         max = strtoll(m, &end, 10);
@@ -70,8 +71,14 @@ int sw_image_store_init(struct sw_err *err)
     return 0;
 }
 
-const char *sw_image_store_dir(void) { return store_dir; }
-int64_t sw_image_store_max_bytes(void) { return store_max; }
+const char *sw_image_store_dir(void)
+{
+    return store_dir;
+}
+int64_t sw_image_store_max_bytes(void)
+{
+    return store_max;
+}
 
 static pthread_mutex_t url_mu = PTHREAD_MUTEX_INITIALIZER;
 static char *bound_url;
@@ -90,13 +97,16 @@ char *sw_image_store_panel_url(void)
     if (conf && conf[0])
         return sw_strdup(conf);
     pthread_mutex_lock(&url_mu);
-    char *u = bound_url ? sw_strdup(bound_url)
-                        : sw_asprintf("http://%s", sw_conf_get("SLIPWAY_LISTEN"));
+    char *u =
+        bound_url ? sw_strdup(bound_url) : sw_asprintf("http://%s", sw_conf_get("SLIPWAY_LISTEN"));
     pthread_mutex_unlock(&url_mu);
     return u;
 }
 
-char *sw_image_path(const char *sha256) { return sw_asprintf("%s/%s", store_dir, sha256); }
+char *sw_image_path(const char *sha256)
+{
+    return sw_asprintf("%s/%s", store_dir, sha256);
+}
 
 bool sw_image_sha256_valid(const char *s)
 {
@@ -136,12 +146,16 @@ struct sw_image_sink *sw_image_sink_new(struct sw_err *err)
     return s;
 }
 
-const char *sw_image_sink_path(const struct sw_image_sink *s) { return s->path; }
+const char *sw_image_sink_path(const struct sw_image_sink *s)
+{
+    return s->path;
+}
 
 int sw_image_sink_write(struct sw_image_sink *s, const void *data, size_t n, struct sw_err *err)
 {
     if (!s->broken && (int64_t)n > store_max - s->size) {
-        SW_ERR(&s->why, SW_ETOO_LARGE, "the image is larger than %lld bytes (SLIPWAY_IMAGE_MAX_BYTES)",
+        SW_ERR(&s->why, SW_ETOO_LARGE,
+               "the image is larger than %lld bytes (SLIPWAY_IMAGE_MAX_BYTES)",
                (long long)store_max);
         s->broken = true;
     }
@@ -295,15 +309,22 @@ int sw_image_run(char *const argv[], char **out, size_t cap, struct sw_err *err)
 static json_t *qemu_info(const char *path, const char *format, struct sw_err *err)
 {
     char *out;
-    char *const argv[] = {"qemu-img", "info", "--output=json", "-U",
-                          format ? "-f" : "--", (char *)(format ? format : path),
-                          format ? "--" : NULL, (char *)path, NULL};
+    char *const argv[] = {"qemu-img",
+                          "info",
+                          "--output=json",
+                          "-U",
+                          format ? "-f" : "--",
+                          (char *)(format ? format : path),
+                          format ? "--" : NULL,
+                          (char *)path,
+                          NULL};
     int rc = sw_image_run(argv, &out, 256 * 1024, err);
     json_t *o = NULL;
     if (rc == 0)
         o = json_loads(out, 0, NULL);
     if (rc > 0 || (rc == 0 && !json_is_object(o)))
-        SW_ERR(err, SW_EUNPROCESSABLE, "the file is not a valid %s image", format ? format : "disk");
+        SW_ERR(err, SW_EUNPROCESSABLE, "the file is not a valid %s image",
+               format ? format : "disk");
     free(out);
     if (o && !json_is_object(o)) {
         json_decref(o);
@@ -362,7 +383,8 @@ static int check_disk(const char *path, const char *format, struct sw_err *err)
         json_t *probe = qemu_info(path, NULL, err);
         got = probe ? sw_json_str(probe, "format") : NULL;
         if (!probe || !got || strcmp(got, "raw") != 0) {
-            SW_ERR(err, SW_EUNPROCESSABLE, "the file is a %s image, not raw", got ? got : "unknown");
+            SW_ERR(err, SW_EUNPROCESSABLE, "the file is a %s image, not raw",
+                   got ? got : "unknown");
             rc = -1;
         }
         json_decref(probe);

@@ -82,13 +82,13 @@ int sw_image_run(char *const argv[], char **out, size_t cap, struct sw_err *err)
 #define SW_UPLOAD_FIELD_MAX 256
 
 struct sw_upload {
-    json_t *fields;             /* the form's text fields: name -> string */
-    struct sw_image_sink *file; /* the "file" part; NULL when none came */
-    uint64_t file_bytes;        /* received so far */
+    json_t *fields;                       /* the form's text fields: name -> string */
+    struct sw_image_sink *file;           /* the "file" part; NULL when none came */
+    uint64_t file_bytes;                  /* received so far */
     char sha256[SW_IMAGE_SHA256_HEX + 1]; /* the file's, once finished */
     int64_t size;
-    bool failed;                /* the form was refused while it arrived */
-    struct sw_err *failure;     /* why (owned) when failed */
+    bool failed;            /* the form was refused while it arrived */
+    struct sw_err *failure; /* why (owned) when failed */
 };
 
 /* A new, empty upload. Owned: sw_upload_free(). */

@@ -17,9 +17,9 @@
  * why with SW_EINVALID or SW_ETOO_LARGE; no temporary file outlives
  * sw_upload_free(). */
 #include "config.h"
-#include "tests/fuzz/fuzz.h"
 #include "core/err.h"
 #include "panel/image_store.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -28,7 +28,10 @@
 
 static char dir[64];
 
-static void remove_dir(void) { rmdir(dir); }
+static void remove_dir(void)
+{
+    rmdir(dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -100,9 +100,20 @@ upload /v1/admin/images "" "$W/full.qcow2" "anonymous" hvm qcow2
 sw_t_eq "no token: 401" 401 "$SW_STATUS"
 sw_t_eq "nothing refused was kept (no file, no temporary)" "$N" "$(files)"
 sw_t_eq "nor any row" 2 "$(sql "select count(*) from images")"
-upload /v1/admin/images "$OP" "$W/root.tar" "rootfs" container tar
+upload_key() { # KEY FILE NAME: an upload of a container rootfs with an Idempotency-Key
+    SW_STATUS=$(curl -s -o "$SW_T_DIR/.resp" -D "$SW_T_DIR/.hdr" -w '%{http_code}' -H "Authorization: Bearer $OP" \
+        -H "Idempotency-Key: $1" -F "name=$3" -F kind=container -F format=tar -F "file=@$2" "$SW_URL/v1/admin/images")
+    SW_BODY=$(cat "$SW_T_DIR/.resp")
+}
+upload_key tar-1 "$W/root.tar" rootfs
 sw_t_eq "a container rootfs tarball uploads" "201 tar" "$SW_STATUS $(j .format)"
 IMG_T=$(j .id)
+upload_key tar-1 "$W/root.tar" rootfs
+sw_t_eq "the same upload with the same Idempotency-Key replays the answer" "201 $IMG_T true" \
+    "$SW_STATUS $(j .id) $(grep -qi '^Idempotent-Replayed: true' "$SW_T_DIR/.hdr" && echo true)"
+upload_key tar-1 "$W/root.tar" "another name"
+sw_t_eq "the same key with another form: 422" 422 "$SW_STATUS"
+sw_t_eq "and no file more was kept" "$((N + 1))" "$(files)"
 
 # ---- ISOs ----
 upload /v1/admin/isos "$OP" "$W/test.iso" "test iso" hvm iso

@@ -145,10 +145,13 @@ static void test_inspect(void **state)
     snprintf(b, sizeof b, "%s/b.qcow2", dir);
     snprintf(r, sizeof r, "%s/r.raw", dir);
     snprintf(t, sizeof t, "%s/t.tar", dir);
-    assert_int_equal(run((char *const[]){"qemu-img", "create", "-q", "-f", "qcow2", q, "1M", NULL}), 0);
+    assert_int_equal(run((char *const[]){"qemu-img", "create", "-q", "-f", "qcow2", q, "1M", NULL}),
+                     0);
     assert_int_equal(run((char *const[]){"qemu-img", "create", "-q", "-f", "qcow2", "-b",
-                                         "/etc/shadow", "-F", "raw", b, NULL}), 0);
-    assert_int_equal(run((char *const[]){"qemu-img", "create", "-q", "-f", "raw", r, "1M", NULL}), 0);
+                                         "/etc/shadow", "-F", "raw", b, NULL}),
+                     0);
+    assert_int_equal(run((char *const[]){"qemu-img", "create", "-q", "-f", "raw", r, "1M", NULL}),
+                     0);
     assert_int_equal(inspect(q, "qcow2", &err), 0);
     assert_int_equal(inspect(r, "raw", &err), 0);
     assert_int_equal(inspect(b, "qcow2", &err), -1);
@@ -170,7 +173,8 @@ static void test_inspect(void **state)
     assert_int_equal(inspect(r, "iso", &err), 0);
     /* a tool that cannot run is internal, not the file's fault */
     char *out;
-    assert_int_equal(sw_image_run((char *const[]){"/nonexistent/qemu-img", NULL}, &out, 16, &err), -1);
+    assert_int_equal(sw_image_run((char *const[]){"/nonexistent/qemu-img", NULL}, &out, 16, &err),
+                     -1);
     assert_int_equal(err.code, SW_EINTERNAL);
     unlink(q), unlink(b), unlink(r), unlink(t);
 }
