@@ -34,7 +34,12 @@ struct req_ctx {
     /* a multipart/form-data upload, parsed by MHD's post processor */
     struct MHD_PostProcessor *pp;
     struct sw_upload *up;
+    uint64_t discarded; /* bytes read after the upload failed */
 };
+
+/* A failed upload's body is read on (MHD 0.9.75 answers only once it has
+ * it) up to this much, then the connection is closed without an answer. */
+#define SW_HTTP_DISCARD_MAX (64ull * 1024 * 1024)
 
 static const char *query_lookup(const struct sw_req *req, const char *key)
 {
@@ -206,14 +211,20 @@ static void body_piece(struct req_ctx *c, const char *data, size_t n)
     c->body[c->len] = '\0';
 }
 
-/* A piece of a multipart/form-data body, through MHD's post processor. */
-static void form_piece(struct req_ctx *c, const char *data, size_t n)
+/* A piece of a multipart/form-data body, through MHD's post processor;
+ * false once a failed upload sent more than SW_HTTP_DISCARD_MAX since. */
+static bool form_piece(struct req_ctx *c, const char *data, size_t n)
 {
-    if (MHD_post_process(c->pp, data, n) != MHD_YES && !c->up->failed) {
+    if (c->up->failed) {
+        c->discarded += n;
+        return c->discarded <= SW_HTTP_DISCARD_MAX;
+    }
+    if (MHD_post_process(c->pp, data, n) != MHD_YES) {
         struct sw_err e = {0};
         SW_ERR(&e, SW_EINVALID, "the multipart/form-data body is malformed");
         sw_upload_fail(c->up, &e);
     }
+    return true;
 }
 
 /* The form has arrived: its fields (with the file's sha256) become the
@@ -260,9 +271,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (c->pp)
-            form_piece(c, upload_data, *upload_data_size);
-        else
+        if (c->pp && !form_piece(c, upload_data, *upload_data_size))
+            return MHD_NO; /* closes the connection */
+        if (!c->pp)
             body_piece(c, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;

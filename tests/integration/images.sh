@@ -92,6 +92,15 @@ sw_t_eq "a file one byte over the limit: 413 while it streams" "413 payload_too_
 SW_STATUS=$(curl -s -o "$SW_T_DIR/.resp" -w '%{http_code}' -H "Authorization: Bearer $OP" -H 'Transfer-Encoding: chunked' \
     -F name=chunked -F kind=hvm -F format=raw -F "file=@$W/big.raw" "$SW_URL/v1/admin/images")
 sw_t_eq "a chunked upload (no Content-Length) over the limit: 413" 413 "$SW_STATUS"
+head -c $((80 * 1024 * 1024)) /dev/zero > "$W/huge.raw"
+curl -s -o /dev/null -H "Authorization: Bearer $OP" -H 'Transfer-Encoding: chunked' \
+    -F name=huge -F kind=hvm -F format=raw -F "file=@$W/huge.raw" "$SW_URL/v1/admin/images"
+CURL_RC=$?
+sw_t_check "one that goes on 64 MiB past the limit is cut off: no answer, curl fails ($CURL_RC)" \
+    test "$CURL_RC" -ne 0
+rm -f "$W/huge.raw"
+api GET /healthz ""
+sw_t_eq "and the panel serves on" 200 "$SW_STATUS"
 upload /v1/admin/images "$OP" "$W/full.qcow2" "a kernel" hvm kernel
 sw_t_eq "a kernel for hvm: 422" 422 "$SW_STATUS"
 upload /v1/admin/images "$OP" "$W/bogus.tar" "bogus rootfs" container tar
