@@ -73,6 +73,8 @@ int sw_router_check(char *msg, size_t n)
             why = "declares no owner check";
         else if (r[i]->owner == SW_OWN_OPERATOR && r[i]->roles != SW_ROLE_OPERATOR)
             why = "has operator-owned objects but is open to other roles";
+        else if (r[i]->owner == SW_OWN_NODE_IMAGE && r[i]->roles != SW_ROLE_PUBLIC)
+            why = "checks a node's image but is not public (its handler authenticates the node)";
         else if (has_id && r[i]->owner == SW_OWN_NONE)
             why = "names an object but checks no owner";
         else if (!has_id && r[i]->owner != SW_OWN_NONE)
