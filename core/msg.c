@@ -181,8 +181,63 @@ static const struct sw_jfield node_job_fields[] = {
     {"password_hash_sealed", SW_JT_STRING, false},
     {"ipv4", SW_JT_STRING, false},    {"ipv6", SW_JT_STRING, false},
     {"nonce", SW_JT_STRING, false},
+    /* the template's images */
+    {"image_sha256", SW_JT_STRING, false}, {"image_format", SW_JT_STRING, false},
+    {"image_bytes", SW_JT_INT, false},     {"kernel_sha256", SW_JT_STRING, false},
+    {"initrd_sha256", SW_JT_STRING, false},
     {NULL, 0, false},
 };
+
+/* ---- the node job's image refs ---- */
+
+static void encode_images(json_t *o, const struct sw_msg_node_job *m)
+{
+    if (m->image_sha256[0]) {
+        json_object_set_new(o, "image_sha256", json_string(m->image_sha256));
+        json_object_set_new(o, "image_format", json_string(m->image_format));
+        json_object_set_new(o, "image_bytes", json_integer((json_int_t)m->image_bytes));
+    }
+    if (m->kernel_sha256[0])
+        json_object_set_new(o, "kernel_sha256", json_string(m->kernel_sha256));
+    if (m->initrd_sha256[0])
+        json_object_set_new(o, "initrd_sha256", json_string(m->initrd_sha256));
+}
+
+/* An optional sha256: absent is "", else SW_MSG_SHA256_LEN lower-case hex
+ * digits (the node names a file by it: nothing else may pass). */
+static int get_sha256(const json_t *o, const char *key, char out[SW_MSG_SHA256_LEN + 1],
+                      struct sw_err *err)
+{
+    if (get_str(o, key, out, SW_MSG_SHA256_LEN + 1, err) < 0)
+        return -1;
+    if (out[0] && (strlen(out) != SW_MSG_SHA256_LEN ||
+                   strspn(out, "0123456789abcdef") != SW_MSG_SHA256_LEN)) {
+        SW_ERR(err, SW_EINVALID, "field \"%s\" must be %d lower-case hex digits", key,
+               SW_MSG_SHA256_LEN);
+        out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+static int decode_images(const json_t *o, struct sw_msg_node_job *m, struct sw_err *err)
+{
+    if (get_sha256(o, "image_sha256", m->image_sha256, err) < 0 ||
+        get_str(o, "image_format", m->image_format, sizeof m->image_format, err) < 0 ||
+        get_count(o, "image_bytes", &m->image_bytes, err) < 0 ||
+        get_sha256(o, "kernel_sha256", m->kernel_sha256, err) < 0 ||
+        get_sha256(o, "initrd_sha256", m->initrd_sha256, err) < 0)
+        return -1;
+    static const char *const formats[] = {"qcow2", "raw", "tar"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        known = known || strcmp(m->image_format, formats[i]) == 0;
+    if (m->image_sha256[0] ? !known : m->image_format[0] != '\0' || m->image_bytes != 0) {
+        SW_ERR(err, SW_EINVALID, "field \"image_format\" must be qcow2, raw or tar with an image");
+        return -1;
+    }
+    return 0;
+}
 
 char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
 {
@@ -201,6 +256,7 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
         json_object_set_new(o, "ipv6", json_string(m->ipv6));
     if (m->nonce[0])
         json_object_set_new(o, "nonce", json_string(m->nonce));
+    encode_images(o, m);
     return dump_and_free(o);
 }
 
@@ -225,7 +281,8 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         get_str(o, "password_hash_sealed", m->password_hash_sealed,
                 sizeof m->password_hash_sealed, err) < 0 ||
         get_addr(o, "ipv4", AF_INET, m->ipv4, err) < 0 ||
-        get_addr(o, "ipv6", AF_INET6, m->ipv6, err) < 0 || get_nonce(o, m->nonce, err) < 0)
+        get_addr(o, "ipv6", AF_INET6, m->ipv6, err) < 0 || get_nonce(o, m->nonce, err) < 0 ||
+        decode_images(o, m, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {
         SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");

@@ -40,6 +40,9 @@ struct sw_err;
 #define SW_GROUP_BILLING "billing"
 
 
+/* An image's sha256 in hex. */
+#define SW_MSG_SHA256_LEN 64
+
 /* A dispatch nonce: 16 random bytes in hex. */
 #define SW_NONCE_LEN 32
 
@@ -87,6 +90,18 @@ struct sw_msg_node_job {
     /* Made for this dispatch (SW_NONCE_LEN hex digits); the result echoes
      * it. "" only in messages made by hand (tests). */
     char nonce[SW_NONCE_LEN + 1];
+    /* The template's images (create and reinstall; "" and 0 for other jobs
+     * and for a template without one: hvm and pv then get a blank disk of
+     * the plan's size, an ISO install). Each sha256 is SW_MSG_SHA256_LEN
+     * lower-case hex digits, the name the node fetches it by
+     * (GET /v1/node/images/{sha256}, panel/README.md) and checks it
+     * against; image_format is qcow2, raw or tar; kernel and initrd are a
+     * pv template's own kernel. */
+    char image_sha256[SW_MSG_SHA256_LEN + 1];
+    char image_format[8];
+    int64_t image_bytes;
+    char kernel_sha256[SW_MSG_SHA256_LEN + 1];
+    char initrd_sha256[SW_MSG_SHA256_LEN + 1];
 };
 
 /* The engine's answer to one node job. */

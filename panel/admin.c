@@ -15,10 +15,12 @@
 #include "panel/admin.h"
 #include "panel/admin_util.h"
 #include "panel/data_catalog.h"
+#include "panel/data_images.h"
 #include "panel/data_ippools.h"
 #include "panel/data_locations.h"
 #include "panel/data_nodes.h"
 #include "panel/handlers.h"
+#include "panel/image_store.h"
 
 #include <arpa/inet.h>
 #include <sodium.h>
@@ -218,10 +220,14 @@ int sw_node_create_check(const json_t *body, struct sw_node_row *out, struct sw_
 struct node_secrets {
     char pk[SW_SEAL_KEY_B64 + 1], sk[SW_SEAL_KEY_B64 + 1];
     char redis_pass[65], redis_sha256[65];
+    /* the image token (node_images.c) and its keyed hash, like an API token's */
+    char token[SW_TOKEN_LEN + 1], token_hash[SW_TOKEN_HASH_HEX + 1];
 };
 
-static void node_secrets_make(struct node_secrets *s)
+static void node_secrets_make(struct node_secrets *s, const unsigned char key[SW_SECRET_KEY_BYTES])
 {
+    sw_token_new(s->token);
+    sw_token_hash(key, s->token, s->token_hash);
     unsigned char raw[32], sum[crypto_hash_sha256_BYTES];
     sw_seal_keypair(s->pk, s->sk);
     randombytes_buf(raw, sizeof raw);
@@ -263,6 +269,11 @@ static json_t *engine_config(const char *id, const struct node_secrets *s, const
                           "SLIPWAY_NODE_SECRET_KEY", s->sk, "SLIPWAY_REDIS_URL", redis,
                           "SLIPWAY_DATABASE_URL", db);
     free_secret(redis);
+    /* the image library: where and with what the node fetches images */
+    char *url = sw_image_store_panel_url();
+    json_object_set_new(c, "SLIPWAY_PANEL_URL", json_string(url));
+    json_object_set_new(c, "SLIPWAY_NODE_TOKEN", json_string(s->token));
+    free(url);
     return c;
 }
 
@@ -293,7 +304,9 @@ static char *node_db_url(struct sw_db *db, const char *id, struct sw_err *err)
 static int answer_with_key(struct sw_db *db, struct sw_resp *resp, int status, json_t *node,
                            const char *id, struct node_secrets *s, struct sw_err *err)
 {
-    char *url = node ? node_db_url(db, id, err) : NULL;
+    char *url = node && sw_data_images_node_token_set(db, id, s->token_hash, err) == 0
+                    ? node_db_url(db, id, err)
+                    : NULL;
     int rc = -1;
     if (!url || sw_db_commit(db, err) < 0) {
         sw_db_rollback(db);
@@ -322,7 +335,7 @@ SW_HANDLER(sw_h_admin_nodes_create)
     sw_uuid_t id;
     sw_uuid_new(id);
     struct node_secrets s;
-    node_secrets_make(&s);
+    node_secrets_make(&s, req->app->key);
     rc = answer_with_key(req->db, resp, 201,
                          sw_data_nodes_insert(req->db, id, name, location, &row, s.pk,
                                               s.redis_sha256, err),
@@ -345,7 +358,7 @@ SW_HANDLER(sw_h_admin_node_rekey)
     if (!id || sw_api_no_body(req, err) < 0 || sw_db_begin(req->db, err) < 0)
         return -1;
     struct node_secrets s;
-    node_secrets_make(&s);
+    node_secrets_make(&s, req->app->key);
     return answer_with_key(req->db, resp, 200,
                            sw_data_nodes_set_key(req->db, id, s.pk, s.redis_sha256, err), id, &s,
                            err);

@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "panel/admin_catalog.h"
 #include "panel/admin_util.h"
+#include "panel/data_images.h"
 #include "panel/data_plans.h"
 #include "panel/data_templates.h"
 #include "panel/handlers.h"
@@ -384,14 +385,78 @@ static const struct sw_jfield template_fields[] = {
     {"name", SW_JT_STRING, true},
     {"kind", SW_JT_STRING, true},
     {"os", SW_JT_STRING, true},
+    {"image_id", SW_JT_STRING, false},
+    {"kernel_image_id", SW_JT_STRING, false},
+    {"initrd_image_id", SW_JT_STRING, false},
     {NULL, 0, false},
 };
 
 static const struct sw_jfield template_patch_fields[] = {
     {"name", SW_JT_STRING, false},
     {"state", SW_JT_STRING, false},
+    {"image_id", SW_JT_STRING, false},
+    {"kernel_image_id", SW_JT_STRING, false},
+    {"initrd_image_id", SW_JT_STRING, false},
     {NULL, 0, false},
 };
+
+/* What each image field of a template of each kind may name: the formats,
+ * space-separated ("" : not for this kind). */
+static const struct {
+    const char *field, *hvm, *pv, *container;
+} template_image_rules[] = {
+    {"image_id", "qcow2 raw", "qcow2 raw", "tar"},
+    {"kernel_image_id", "", "kernel", ""},
+    {"initrd_image_id", "", "initrd", ""},
+};
+
+/* One image field of body against a template of kind: a UUID naming an
+ * image of that kind, of a format the field takes, not failed. */
+static int check_template_image(struct sw_req *req, const json_t *body, const char *kind,
+                                size_t rule, struct sw_err *err)
+{
+    const char *field = template_image_rules[rule].field, *id = sw_json_str(body, field);
+    const char *want = strcmp(kind, "hvm") == 0  ? template_image_rules[rule].hvm
+                       : strcmp(kind, "pv") == 0 ? template_image_rules[rule].pv
+                                                 : template_image_rules[rule].container;
+    if (!id)
+        return 0;
+    struct sw_data_image_brief b;
+    int found = sw_uuid_valid(id) ? sw_data_images_brief(req->db, id, &b, err) : 0;
+    if (found < 0)
+        return -1;
+    if (!want[0]) {
+        SW_ERR(err, SW_EUNPROCESSABLE, "a %s template has no %s", kind, field);
+    } else if (found == 0) {
+        SW_ERR(err, SW_EUNPROCESSABLE, "%s names no image", field);
+    } else if (strcmp(b.kind, kind) != 0 || !strstr(want, b.format)) {
+        SW_ERR(err, SW_EUNPROCESSABLE, "%s must name a %s image of format %s, not a %s %s image",
+               field, kind, want, b.kind, b.format);
+    } else if (strcmp(b.state, "failed") == 0) {
+        SW_ERR(err, SW_EUNPROCESSABLE, "%s names image \"%s\", which failed", field, b.name);
+    } else {
+        return 0;
+    }
+    return -1;
+}
+
+/* Every image field of body for a template of kind, and the kernel and
+ * initrd given together (or neither). Fills img. */
+static int check_template_images(struct sw_req *req, const json_t *body, const char *kind,
+                                 bool patch, struct sw_template_images *img, struct sw_err *err)
+{
+    for (size_t i = 0; i < sizeof template_image_rules / sizeof template_image_rules[0]; i++)
+        if (check_template_image(req, body, kind, i, err) < 0)
+            return -1;
+    *img = (struct sw_template_images){sw_json_str(body, "image_id"),
+                                       sw_json_str(body, "kernel_image_id"),
+                                       sw_json_str(body, "initrd_image_id")};
+    if (!patch && !img->kernel_image_id != !img->initrd_image_id) {
+        SW_ERR(err, SW_EINVALID, "kernel_image_id and initrd_image_id go together");
+        return -1;
+    }
+    return 0;
+}
 
 SW_HANDLER(sw_h_admin_templates_list)
 {
@@ -412,10 +477,13 @@ SW_HANDLER(sw_h_admin_templates_create)
         SW_ERR(err, SW_EINVALID, "os must use only a-z, 0-9, '.', '-' and '_'");
         goto out;
     }
+    struct sw_template_images img;
+    if (check_template_images(req, b, sw_json_str(b, "kind"), false, &img, err) < 0)
+        goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
     json_t *tpl = sw_data_templates_insert(req->db, id, sw_json_str(b, "name"),
-                                           sw_json_str(b, "kind"), os, err);
+                                           sw_json_str(b, "kind"), os, &img, err);
     rc = tpl ? sw_api_reply(resp, 201, tpl) : -1;
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a %s template named \"%s\" exists", sw_json_str(b, "kind"),
@@ -425,8 +493,9 @@ out:
     return rc;
 }
 
-/* Renames or retires a template; what it installs (kind, os) is fixed,
- * since servers were built from it. A retired template is not offered. */
+/* Renames or retires a template, or gives it other images; what it
+ * installs (kind, os) is fixed, since servers were built from it. A
+ * retired template is not offered. */
 SW_HANDLER(sw_h_admin_template_patch)
 {
     const char *id;
@@ -434,11 +503,15 @@ SW_HANDLER(sw_h_admin_template_patch)
     if (!b)
         return -1;
     int rc = -1;
+    char kind[16];
+    struct sw_template_images img;
     if (sw_api_check_len(b, "name", 1, 64, err) < 0 ||
-        sw_adm_check_enum(b, "state", catalog_states, err) < 0)
+        sw_adm_check_enum(b, "state", catalog_states, err) < 0 ||
+        sw_data_templates_kind(req->db, id, kind, err) < 0 ||
+        check_template_images(req, b, kind, true, &img, err) < 0)
         goto out;
     json_t *tpl = sw_data_templates_update(req->db, id, sw_json_str(b, "name"),
-                                           sw_json_str(b, "state"), err);
+                                           sw_json_str(b, "state"), &img, err);
     rc = tpl ? sw_api_reply(resp, 200, tpl) : -1;
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a template of that kind named \"%s\" exists",
@@ -461,6 +534,6 @@ const struct sw_route sw_routes_admin_catalog[] = {
     {"POST", "/v1/admin/templates", OP, SW_OWN_NONE, sw_h_admin_templates_create,
      "create a template", 0},
     {"PATCH", "/v1/admin/templates/{id}", OP, SW_OWN_OPERATOR, sw_h_admin_template_patch,
-     "rename, retire or reactivate a template", 0},
+     "rename, retire or reactivate a template, or give it other images", 0},
     SW_ROUTES_END,
 };

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/crypto.h"
 
@@ -71,6 +72,10 @@ struct sw_req {
      * May be NULL itself (a request built without an adapter). */
     const char *(*header)(const struct sw_req *req, const char *name);
     void *conn; /* adapter's connection, for query() */
+    /* A multipart/form-data upload (routes with SW_RF_UPLOAD only; the
+     * adapter streamed its file to disk, image_store.h); NULL otherwise.
+     * body is then the form's fields as JSON (sw_upload_finish()). */
+    struct sw_upload *upload;
     struct sw_principal who;
     struct sw_db *db;
 };
@@ -85,6 +90,11 @@ struct sw_resp {
      * password): the answer an Idempotency-Key keeps has it null, so no
      * secret is stored in the clear. Static storage; NULL: none. */
     const char *secret_field;
+    /* Sent instead of body when send_fd: fd_size bytes of fd (owned: the
+     * adapter closes it) as application/octet-stream. */
+    bool send_fd;
+    int fd;
+    uint64_t fd_size;
 };
 
 typedef int (*sw_handler_fn)(struct sw_req *req, struct sw_resp *resp, struct sw_err *err);

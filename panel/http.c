@@ -5,17 +5,21 @@
 #include "config.h"
 #include "panel/http.h"
 #include "panel/api.h"
+#include "panel/image_store.h"
 #include "panel/router.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "panel/errmap.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 struct sw_http {
     struct MHD_Daemon *d;
@@ -27,7 +31,15 @@ struct req_ctx {
     size_t len, cap;
     bool too_large;
     bool answered;
+    /* a multipart/form-data upload, parsed by MHD's post processor */
+    struct MHD_PostProcessor *pp;
+    struct sw_upload *up;
+    uint64_t discarded; /* bytes read after the upload failed */
 };
+
+/* A failed upload's body is read on (MHD 0.9.75 answers only once it has
+ * it) up to this much, then the connection is closed without an answer. */
+#define SW_HTTP_DISCARD_MAX (64ull * 1024 * 1024)
 
 static const char *query_lookup(const struct sw_req *req, const char *key)
 {
@@ -87,6 +99,150 @@ static void remote_addr(struct MHD_Connection *conn, char *buf, size_t n)
                   (socklen_t)n);
 }
 
+static enum MHD_Result send_resp(struct MHD_Connection *conn, struct sw_resp *resp)
+{
+    enum MHD_Result r;
+    struct MHD_Response *mr = NULL;
+    if (resp->send_fd) {
+        mr = MHD_create_response_from_fd64(resp->fd_size, resp->fd);
+        if (mr)
+            MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+        else
+            close(resp->fd);
+    } else if (resp->text) {
+        mr = MHD_create_response_from_buffer(strlen(resp->text), resp->text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                resp->content_type ? resp->content_type : "text/plain");
+    } else {
+        r = send_json(conn, resp->status, resp->body, resp->replayed);
+        json_decref(resp->body);
+        return r;
+    }
+    r = mr ? MHD_queue_response(conn, (unsigned)resp->status, mr) : MHD_NO;
+    if (mr)
+        MHD_destroy_response(mr);
+    json_decref(resp->body);
+    return r;
+}
+
+/* Each piece of a multipart/form-data body, as MHD's post processor
+ * parses it: handed to the upload (image_store.h). */
+static enum MHD_Result on_form(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *filename, const char *content_type,
+                               const char *transfer_encoding, const char *data, uint64_t off,
+                               size_t size)
+{
+    (void)kind;
+    (void)content_type;
+    (void)transfer_encoding;
+    struct req_ctx *c = cls;
+    sw_upload_piece(c->up, key, filename, data, off, size);
+    return MHD_YES; /* a failed upload reads on (discarding) to answer why */
+}
+
+static void request_init(struct sw_req *req, struct sw_http *h, struct MHD_Connection *conn,
+                         const char *method, const char *url, char *addr, size_t n)
+{
+    remote_addr(conn, addr, n);
+    *req = (struct sw_req){
+        .app = h->app,
+        .method = method,
+        .path = url,
+        .remote = addr,
+        .authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_AUTHORIZATION),
+        .idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key"),
+        .query = query_lookup,
+        .header = header_lookup,
+        .conn = conn,
+    };
+}
+
+/* A multipart/form-data POST: the router says first whether the route
+ * takes uploads and the caller may make one (so nobody unauthenticated
+ * streams a file to disk), then MHD's post processor parses the body into
+ * an upload. MHD_YES with c->up set, or the refusal queued. */
+static enum MHD_Result upload_begin(struct sw_http *h, struct MHD_Connection *conn,
+                                    struct req_ctx *c, const char *method, const char *url)
+{
+    char addr[INET6_ADDRSTRLEN + 1];
+    struct sw_req req;
+    request_init(&req, h, conn, method, url, addr, sizeof addr);
+    struct sw_resp resp = {0};
+    c->answered = true;
+    if (sw_router_upload_begin(&req, &resp) < 0)
+        return send_resp(conn, &resp);
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > (uint64_t)sw_image_store_max_bytes() + SW_HTTP_MAX_BODY)
+        return send_error(conn, 413, "payload_too_large",
+                          "the upload is larger than SLIPWAY_IMAGE_MAX_BYTES");
+    c->up = sw_upload_new();
+    c->pp = MHD_create_post_processor(conn, 64 * 1024, on_form, c);
+    if (!c->pp)
+        return send_error(conn, 400, "invalid_request", "the multipart/form-data body is malformed");
+    c->answered = false;
+    return MHD_YES;
+}
+
+static bool is_multipart(struct MHD_Connection *conn, const char *method)
+{
+    const char *ct =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    return strcmp(method, "POST") == 0 && ct &&
+           strncasecmp(ct, "multipart/form-data", strlen("multipart/form-data")) == 0;
+}
+
+/* A piece of a JSON body: kept up to SW_HTTP_MAX_BODY. */
+static void body_piece(struct req_ctx *c, const char *data, size_t n)
+{
+    if (!c->too_large && c->len + n > SW_HTTP_MAX_BODY)
+        c->too_large = true;
+    if (c->too_large)
+        return;
+    if (c->len + n + 1 > c->cap) {
+        c->cap = (c->len + n + 1) * 2;
+        if (c->cap > SW_HTTP_MAX_BODY + 1)
+            c->cap = SW_HTTP_MAX_BODY + 1;
+        c->body = sw_realloc(c->body, c->cap);
+    }
+    memcpy(c->body + c->len, data, n);
+    c->len += n;
+    c->body[c->len] = '\0';
+}
+
+/* A piece of a multipart/form-data body, through MHD's post processor;
+ * false once a failed upload sent more than SW_HTTP_DISCARD_MAX since. */
+static bool form_piece(struct req_ctx *c, const char *data, size_t n)
+{
+    if (c->up->failed) {
+        c->discarded += n;
+        return c->discarded <= SW_HTTP_DISCARD_MAX;
+    }
+    if (MHD_post_process(c->pp, data, n) != MHD_YES) {
+        struct sw_err e = {0};
+        SW_ERR(&e, SW_EINVALID, "the multipart/form-data body is malformed");
+        sw_upload_fail(c->up, &e);
+    }
+    return true;
+}
+
+/* The form has arrived: its fields (with the file's sha256) become the
+ * request body and req carries the upload. -1 when it failed
+ * (c->up->failure says why). */
+static int form_end(struct req_ctx *c, struct sw_req *req)
+{
+    MHD_destroy_post_processor(c->pp);
+    c->pp = NULL;
+    free(c->body);
+    c->body = sw_upload_finish(c->up);
+    if (!c->body)
+        return -1;
+    c->len = strlen(c->body);
+    req->upload = c->up;
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -98,6 +254,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!c) {
         c = sw_calloc(1, sizeof *c);
         *con_cls = c;
+        if (is_multipart(conn, method))
+            return upload_begin(h, conn, c, method, url);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > SW_HTTP_MAX_BODY) {
@@ -113,20 +271,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
-        size_t n = *upload_data_size;
-        if (!c->too_large && c->len + n > SW_HTTP_MAX_BODY)
-            c->too_large = true;
-        if (!c->too_large) {
-            if (c->len + n + 1 > c->cap) {
-                c->cap = (c->len + n + 1) * 2;
-                if (c->cap > SW_HTTP_MAX_BODY + 1)
-                    c->cap = SW_HTTP_MAX_BODY + 1;
-                c->body = sw_realloc(c->body, c->cap);
-            }
-            memcpy(c->body + c->len, upload_data, n);
-            c->len += n;
-            c->body[c->len] = '\0';
-        }
+        if (c->pp && !form_piece(c, upload_data, *upload_data_size))
+            return MHD_NO; /* closes the connection */
+        if (!c->pp)
+            body_piece(c, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -135,36 +283,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_error(conn, 413, "payload_too_large", "request body is larger than 1 MiB");
 
     char addr[INET6_ADDRSTRLEN + 1];
-    remote_addr(conn, addr, sizeof addr);
-    struct sw_req req = {
-        .app = h->app,
-        .method = method,
-        .path = url,
-        .body = c->body,
-        .body_len = c->len,
-        .remote = addr,
-        .authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_AUTHORIZATION),
-        .idempotency_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key"),
-        .query = query_lookup,
-        .header = header_lookup,
-        .conn = conn,
-    };
+    struct sw_req req;
+    request_init(&req, h, conn, method, url, addr, sizeof addr);
     struct sw_resp resp = {0};
-    sw_router_dispatch(&req, &resp);
-    enum MHD_Result r;
-    if (resp.text) {
-        struct MHD_Response *mr = MHD_create_response_from_buffer(
-            strlen(resp.text), resp.text, MHD_RESPMEM_MUST_FREE);
-        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                resp.content_type ? resp.content_type : "text/plain");
-        r = MHD_queue_response(conn, (unsigned)resp.status, mr);
-        MHD_destroy_response(mr);
-    } else {
-        r = send_json(conn, resp.status, resp.body, resp.replayed);
+    if (c->pp && form_end(c, &req) < 0) {
+        json_t *b = sw_errmap_body(c->up->failure, &resp.status);
+        enum MHD_Result r = send_json(conn, resp.status, b, NULL);
+        json_decref(b);
+        return r;
     }
-    json_decref(resp.body);
-    return r;
+    req.body = c->body;
+    req.body_len = c->len;
+    sw_router_dispatch(&req, &resp);
+    return send_resp(conn, &resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -176,6 +307,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct req_ctx *c = *con_cls;
     if (!c)
         return;
+    if (c->pp)
+        MHD_destroy_post_processor(c->pp);
+    sw_upload_free(c->up); /* an image not kept is removed */
     free(c->body);
     free(c);
     *con_cls = NULL;

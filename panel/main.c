@@ -3,6 +3,8 @@
 #include "panel/api.h"
 #include "panel/authcache.h"
 #include "panel/http.h"
+#include "panel/image_fetch.h"
+#include "panel/image_store.h"
 #include "panel/router.h"
 #include "core/conf.h"
 #include "core/crypto.h"
@@ -93,6 +95,9 @@ int main(int argc, char **argv)
 
     if (sw_authcache_start(sw_conf_get("SLIPWAY_DATABASE_URL"), &err) < 0)
         return sw_daemon_fail(&err);
+    if (sw_image_store_init(&err) < 0 ||
+        sw_image_fetch_start(sw_conf_get("SLIPWAY_DATABASE_URL"), &err) < 0)
+        return sw_daemon_fail(&err);
 
     unsigned port = 0;
     const char *listen = sw_conf_get("SLIPWAY_LISTEN");
@@ -102,6 +107,7 @@ int main(int argc, char **argv)
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
     char *url = sw_asprintf("http://%s:%u", host, port);
+    sw_image_store_set_bound_url(url);
     const char *addr_file = sw_conf_get("SLIPWAY_ADDR_FILE");
     if (addr_file) {
         char *tmp = sw_asprintf("%s.tmp", addr_file);
@@ -119,6 +125,7 @@ int main(int argc, char **argv)
 
     sw_daemon_wait();
     sw_http_stop(http);
+    sw_image_fetch_stop();
     sw_authcache_stop();
     sw_db_pool_free(app.pool);
     sw_redis_free(app.redis);

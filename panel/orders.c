@@ -6,6 +6,7 @@
 #include "panel/orders.h"
 #include "panel/data_catalog.h"
 #include "panel/data_jobs.h"
+#include "panel/data_images.h"
 #include "panel/data_orders.h"
 #include "panel/data_servers.h"
 #include "core/alloc.h"
@@ -167,6 +168,8 @@ static int check_catalog(struct sw_db *db, const struct order_tx *o, struct sw_d
         SW_ERR(err, SW_EUNPROCESSABLE, "the template does not install on this plan's kind");
         return -1;
     }
+    if (sw_data_images_template_ready(db, o->template_id, err) < 0) /* 422 when not */
+        return -1;
     if (o->location_id) {
         found = sw_data_catalog_location_exists(db, o->location_id, err);
         if (found <= 0) {

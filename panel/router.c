@@ -32,6 +32,7 @@ static const struct sw_route *const tables[] = {
     sw_routes_admin_catalog, sw_routes_admin_accounts, sw_routes_admin_ops,
     sw_routes_invoices, sw_routes_webhooks,
     sw_routes_admin_events,
+    sw_routes_admin_images, sw_routes_node_images, /* the image library */
 };
 
 static const struct sw_route **flat;
@@ -72,6 +73,8 @@ int sw_router_check(char *msg, size_t n)
             why = "declares no owner check";
         else if (r[i]->owner == SW_OWN_OPERATOR && r[i]->roles != SW_ROLE_OPERATOR)
             why = "has operator-owned objects but is open to other roles";
+        else if (r[i]->owner == SW_OWN_NODE_IMAGE && r[i]->roles != SW_ROLE_PUBLIC)
+            why = "checks a node's image but is not public (its handler authenticates the node)";
         else if (has_id && r[i]->owner == SW_OWN_NONE)
             why = "names an object but checks no owner";
         else if (!has_id && r[i]->owner != SW_OWN_NONE)
@@ -95,6 +98,7 @@ static const char *const owner_names[SW_OWN__COUNT] = {
     [SW_OWN_ORDER] = "order",   [SW_OWN_JOB] = "job",     [SW_OWN_TOKEN] = "token",
     [SW_OWN_CUSTOMER] = "customer", [SW_OWN_OPERATOR] = "operator",
     [SW_OWN_INVOICE] = "invoice", [SW_OWN_WEBHOOK] = "webhook",
+    [SW_OWN_NODE_IMAGE] = "node_image",
 };
 
 const char *sw_owner_name(int owner)
@@ -239,13 +243,11 @@ static double elapsed_s(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp)
+/* Finds req's route: sets req->route (NULL when none) and its params
+ * (pointers into pathbuf) and *index; true when some route has the path. */
+static bool match_route(struct sw_req *req, char pathbuf[2048], size_t *index)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct sw_err err = {0};
-    char pathbuf[2048];
-    size_t count, index = 0;
+    size_t count;
     const struct sw_route *const *routes = sw_routes(&count);
     bool path_known = false;
     req->route = NULL;
@@ -258,12 +260,70 @@ void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp)
         if (strcmp(routes[i]->method, req->method) != 0)
             continue;
         req->route = routes[i];
-        index = i;
-        memcpy(pathbuf, buf, sizeof pathbuf);
+        *index = i;
+        memcpy(pathbuf, buf, 2048);
         for (int k = 0; k < SW_MAX_PATH_PARAMS; k++)
             req->params[k] = params[k] ? pathbuf + (params[k] - buf) : NULL;
         break;
     }
+    return path_known;
+}
+
+/* The caller of a non-public route: authenticated, of a role the route
+ * admits, with a token that may write when this is a write, and able to
+ * see the path's object. */
+static int authorize(struct sw_req *req, bool write, struct sw_err *err)
+{
+    const struct sw_route *route = req->route;
+    int rc = sw_auth_bearer(req, err);
+    if (rc == 0 && !(route->roles & req->who.role)) {
+        SW_ERR(err, SW_EFORBIDDEN, "this route is not available to a %s",
+               req->who.role == SW_ROLE_OPERATOR   ? "operator"
+               : req->who.role == SW_ROLE_RESELLER ? "reseller"
+                                                   : "customer");
+        rc = -1;
+    }
+    if (rc == 0 && req->who.read_only && write) {
+        SW_ERR(err, SW_EFORBIDDEN, "this token is read-only");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = check_owner(req, err);
+    return rc;
+}
+
+int sw_router_upload_begin(struct sw_req *req, struct sw_resp *resp)
+{
+    struct sw_err err = {0};
+    char pathbuf[2048];
+    size_t index;
+    match_route(req, pathbuf, &index);
+    if (!req->route || !(req->route->flags & SW_RF_UPLOAD)) {
+        SW_ERR(&err, SW_EINVALID, "this route takes no multipart/form-data upload");
+        reply_error(resp, &err);
+        return -1;
+    }
+    req->db = sw_db_pool_get(req->app->pool);
+    int rc = authorize(req, true, &err);
+    sw_db_pool_put(req->app->pool, req->db);
+    req->db = NULL;
+    if (rc < 0) {
+        if (err.code == SW_EINTERNAL || err.code == SW_EUNAVAILABLE)
+            sw_log_err(SW_LOG_ERROR, "http.error", &err);
+        reply_error(resp, &err);
+    }
+    return rc;
+}
+
+void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct sw_err err = {0};
+    char pathbuf[2048];
+    size_t count, index = 0;
+    sw_routes(&count);
+    bool path_known = match_route(req, pathbuf, &index);
     if (!req->route) {
         if (path_known)
             SW_ERR(&err, SW_EINVALID, "method %.16s is not allowed on this path", req->method);
@@ -279,23 +339,7 @@ void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp)
     const struct sw_route *route = req->route;
     bool write = strcmp(req->method, "GET") != 0;
     req->db = sw_db_pool_get(req->app->pool);
-    int rc = 0;
-    if (route->roles != SW_ROLE_PUBLIC) {
-        rc = sw_auth_bearer(req, &err);
-        if (rc == 0 && !(route->roles & req->who.role)) {
-            SW_ERR(&err, SW_EFORBIDDEN, "this route is not available to a %s",
-                   req->who.role == SW_ROLE_OPERATOR   ? "operator"
-                   : req->who.role == SW_ROLE_RESELLER ? "reseller"
-                                                       : "customer");
-            rc = -1;
-        }
-        if (rc == 0 && req->who.read_only && write) {
-            SW_ERR(&err, SW_EFORBIDDEN, "this token is read-only");
-            rc = -1;
-        }
-        if (rc == 0)
-            rc = check_owner(req, &err);
-    }
+    int rc = route->roles != SW_ROLE_PUBLIC ? authorize(req, write, &err) : 0;
     if (rc == 0) {
         if (req->idempotency_key && strcmp(req->method, "POST") == 0 &&
             route->roles != SW_ROLE_PUBLIC)

@@ -33,6 +33,8 @@ enum sw_owner {
     SW_OWN_OPERATOR,  /* {id}: an operator-only object; operator routes only */
     SW_OWN_INVOICE,   /* {id}: an invoice of the caller's own (operators: any) */
     SW_OWN_WEBHOOK,   /* {id}: a webhook endpoint of the caller's (not deleted) */
+    SW_OWN_NODE_IMAGE, /* {sha256}: an image the calling node's servers use; public routes
+                          only, the handler checks the node's own token (node_images.c) */
     SW_OWN__COUNT
 };
 
@@ -41,6 +43,9 @@ enum {
     /* Changes authentication state (revokes tokens, suspends accounts): on
      * success the router empties this panel's token cache (authcache.h). */
     SW_RF_AUTH = 1u << 0,
+    /* Takes a multipart/form-data upload (api.h, req->upload): the adapter
+     * asks sw_router_upload_begin() before it reads the body. */
+    SW_RF_UPLOAD = 1u << 1,
 };
 
 struct sw_route {
@@ -68,6 +73,12 @@ const char *sw_owner_name(int owner);
 /* The table as JSON: [{method, pattern, roles: [..], owner, summary}].
  * Returns a new reference. */
 json_t *sw_routes_json(void);
+
+/* Before a multipart/form-data body is read: 0 when req's route takes
+ * uploads (SW_RF_UPLOAD) and the caller may call it (authenticated, its
+ * role, a token that may write); else -1 with resp filled with the
+ * refusal. The body then goes through sw_router_dispatch() as usual. */
+int sw_router_upload_begin(struct sw_req *req, struct sw_resp *resp);
 
 /* Handles one request completely; resp is always filled. */
 void sw_router_dispatch(struct sw_req *req, struct sw_resp *resp);

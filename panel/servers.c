@@ -4,6 +4,7 @@
 #include "config.h"
 #include "panel/handlers.h"
 #include "panel/data_catalog.h"
+#include "panel/data_images.h"
 #include "panel/data_jobs.h"
 #include "panel/data_servers.h"
 #include "panel/orders.h"
@@ -122,7 +123,9 @@ static int action_tx(struct sw_db *db, void *ctx, struct sw_err *err)
         }
         json_object_set_new(params, a->rule->param, json_string(a->param_id));
     }
-    if (a->rule->type == SW_JOB_RESIZE && resize_admit(db, a, kind, err) < 0) {
+    if ((a->rule->type == SW_JOB_RESIZE && resize_admit(db, a, kind, err) < 0) ||
+        (a->rule->type == SW_JOB_REINSTALL &&
+         sw_data_images_template_ready(db, a->param_id, err) < 0)) {
         json_decref(params);
         return -1;
     }

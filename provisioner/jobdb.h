@@ -47,6 +47,14 @@ struct sw_job_row {
      * server's), to which dispatch seals the job's secrets; "" when the
      * node has none (enrolled before keys, or inserted by hand). */
     char node_public_key[SW_SEAL_KEY_B64 + 1];
+    /* create and reinstall: the images of the template the job installs
+     * (reinstall: the new one), as the node job carries them; "" and 0
+     * when it has none (a blank disk) */
+    char image_sha256[SW_MSG_SHA256_LEN + 1];
+    char image_format[8];
+    int64_t image_bytes;
+    char kernel_sha256[SW_MSG_SHA256_LEN + 1];
+    char initrd_sha256[SW_MSG_SHA256_LEN + 1];
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE

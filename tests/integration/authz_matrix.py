@@ -177,7 +177,7 @@ def visible(kind, caller, obj):
         return obj.owner.kind == "customer" and tenant_visible(caller, obj.owner)
     if kind == "reseller":
         return obj.owner.kind == "reseller" and caller.kind == "operator"
-    if kind in ("account", "node", "plan", "template", "opjob"):  # operator objects
+    if kind in ("account", "node", "plan", "template", "opjob", "image", "iso"):  # operator objects
         return caller.kind == "operator"
     raise ValueError(kind)
 
@@ -266,6 +266,10 @@ MATRIX = [
     E("POST", "/v1/hooks/payments", public=True, public_denied=True,
       body=lambda c: {"invoice_id": str(uuid.uuid4()), "amount": MONEY},
       note="unsigned: must be refused"),
+    # authenticated by a node's image token, never an account's: every
+    # caller here (accounts' tokens, none) must be refused
+    E("GET", "/v1/node/images/{sha256}", public=True, public_denied=True,
+      note="an account's token is no node token: must be refused"),
     # ---- everyone
     E("GET", "/v1/account"),
     E("GET", "/v1/account/tokens", lists="token", complete="self", probe=True),
@@ -344,6 +348,18 @@ MATRIX = [
        body=lambda c: {"name": f"mtpl-{uniq()}", "kind": "hvm", "os": "debian-12"}),
     op("PATCH", "/v1/admin/templates/{id}", obj="template", body={"state": "retired"},
        note="not in API.md; in the route table"),
+    op("GET", "/v1/admin/images"),
+    op("POST", "/v1/admin/images",
+       body=lambda c: {"name": f"mimg-{uniq()}", "kind": "hvm", "format": "qcow2",
+                       "url": "https://images.example.com/matrix.qcow2"}),
+    op("GET", "/v1/admin/images/{id}", obj="image"),
+    op("DELETE", "/v1/admin/images/{id}", obj="image"),
+    op("GET", "/v1/admin/isos"),
+    op("POST", "/v1/admin/isos",
+       body=lambda c: {"name": f"miso-{uniq()}", "kind": "hvm", "format": "iso",
+                       "url": "https://images.example.com/matrix.iso"}),
+    op("GET", "/v1/admin/isos/{id}", obj="iso"),
+    op("DELETE", "/v1/admin/isos/{id}", obj="iso"),
     op("GET", "/v1/admin/resellers"),
     op("POST", "/v1/admin/resellers",
        body=lambda c: {"email": f"res{uniq()}@example.com", "name": "New reseller"}),
@@ -456,6 +472,14 @@ class Fixtures:
             " 'hvm', 'debian-12');")
         return tid
 
+    def image(self, iso=False):
+        iid = str(uuid.uuid4())
+        self.sql.append(
+            "INSERT INTO images (id, name, kind, format, sha256, size_bytes, state) VALUES"
+            f" ({q(iid)}, {q('mat-' + iid[:8])}, 'hvm', {q('iso' if iso else 'qcow2')},"
+            f" {q(uuid.uuid4().hex * 2)}, 1, 'ready');")
+        return iid
+
     def plan(self):
         pid = str(uuid.uuid4())
         self.sql.append(
@@ -553,6 +577,8 @@ def setup_shared(routes):
     SHARED["node"] = [Obj("node", Ctx.node, None, "node")]
     SHARED["plan"] = [Obj("plan", Ctx.plan, None, "plan")]
     SHARED["template"] = [Obj("template", Ctx.tpl, None, "template")]
+    SHARED["image"] = [Obj("image", FX.image(), None, "image")]
+    SHARED["iso"] = [Obj("iso", FX.image(iso=True), None, "iso")]
     FX.run()
     # Webhooks exist only through the API: each actor that may, makes one.
     if ("POST", "/v1/webhooks") in routes:
@@ -721,6 +747,8 @@ def fresh(kind, owner_or_class, state=None):
         return Obj(kind, FX.plan(), None, "fresh plan", True)
     if kind == "template":
         return Obj(kind, FX.template(), None, "fresh template", True)
+    if kind in ("image", "iso"):
+        return Obj(kind, FX.image(iso=kind == "iso"), None, f"fresh {kind}", True)
     return None
 
 
@@ -823,7 +851,7 @@ def build_cases(entry, route):
         group = []
         if kind in ACCOUNT_KINDS and write:
             targets = [fresh(kind, cls, entry.state) for cls in ACCOUNT_CLASSES[kind]]
-        elif kind in ("node", "plan", "template") and write:
+        elif kind in ("node", "plan", "template", "image", "iso") and write:
             targets = [fresh(kind, None)]
         elif write and kind in ("server", "token", "opjob", "webhook"):
             owners = WEBHOOK_OWNERS if kind == "webhook" else ACTORS

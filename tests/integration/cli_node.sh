@@ -23,8 +23,8 @@ ENROLL=(node enroll n1 --location cli1 --uri "test://$SW_T_DIR/n1.xml" --kinds c
 ctl "${ENROLL[@]}" --output "$F" 2>"$SW_T_DIR/enroll.err"
 sw_t_eq "enroll exits 0" 0 "$?"
 sw_t_eq "the file is the operator's only (mode 600)" 600 "$(stat -c %a "$F")"
-sw_t_eq "it holds the node id, secret key, Redis and database URLs" \
-    "SLIPWAY_DATABASE_URL SLIPWAY_NODE_ID SLIPWAY_NODE_SECRET_KEY SLIPWAY_REDIS_URL " \
+sw_t_eq "it holds the node id, secret key, Redis and database URLs, image token and panel URL" \
+    "SLIPWAY_DATABASE_URL SLIPWAY_NODE_ID SLIPWAY_NODE_SECRET_KEY SLIPWAY_NODE_TOKEN SLIPWAY_PANEL_URL SLIPWAY_REDIS_URL " \
     "$(cut -d= -f1 "$F" | sort | tr '\n' ' ')"
 ID=$(sed -n 's/^SLIPWAY_NODE_ID="\(.*\)"$/\1/p' "$F")
 KEY=$(sed -n 's/^SLIPWAY_NODE_SECRET_KEY="\(.*\)"$/\1/p' "$F")

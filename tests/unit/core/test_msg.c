@@ -239,12 +239,70 @@ static void test_poison(void **state)
     assert_int_equal(sw_msg_usage_decode(zero, &u, &err), -1);
 }
 
+/* The template's image refs: absent for a blank disk, carried whole
+ * otherwise, and a sha256 is exactly 64 lower-case hex digits (the node
+ * names a file by it). */
+static void test_node_job_images(void **state)
+{
+    (void)state;
+    struct sw_msg_node_job a, b;
+    struct sw_err err = {0};
+    node_job(&a);
+    char *s = sw_msg_node_job_encode(&a);
+    assert_null(strstr(s, "image_"));
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
+    assert_string_equal(b.image_sha256, "");
+    assert_int_equal(b.image_bytes, 0);
+    free(s);
+
+    static const char sha[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    a.kind = SW_KIND_PV;
+    strcpy(a.image_sha256, sha);
+    strcpy(a.image_format, "qcow2");
+    a.image_bytes = 196616;
+    strcpy(a.kernel_sha256, sha);
+    strcpy(a.initrd_sha256, sha);
+    s = sw_msg_node_job_encode(&a);
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
+    assert_string_equal(b.image_sha256, sha);
+    assert_string_equal(b.image_format, "qcow2");
+    assert_int_equal(b.image_bytes, 196616);
+    assert_string_equal(b.kernel_sha256, sha);
+    assert_string_equal(b.initrd_sha256, sha);
+    free(s);
+
+    static const struct {
+        const char *sha, *format;
+    } bad[] = {
+        {"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", "qcow2"},
+        {"0123456789abcdef", "qcow2"},
+        {"../../etc/shadow", "raw"},
+        {sha, "vmdk"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        strcpy(a.image_sha256, bad[i].sha);
+        strcpy(a.image_format, bad[i].format);
+        s = sw_msg_node_job_encode(&a);
+        assert_int_equal(sw_msg_node_job_decode(s, &b, &err), -1);
+        assert_int_equal(err.code, SW_EINVALID);
+        free(s);
+    }
+    /* a kernel sha256 that is not one is refused too */
+    strcpy(a.image_sha256, sha);
+    strcpy(a.image_format, "raw");
+    strcpy(a.kernel_sha256, "/boot/vmlinuz");
+    s = sw_msg_node_job_encode(&a);
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), -1);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_job_roundtrip),
         cmocka_unit_test(test_node_job_roundtrip),
         cmocka_unit_test(test_node_job_addresses),
+        cmocka_unit_test(test_node_job_images),
         cmocka_unit_test(test_result_and_usage_roundtrip),
         cmocka_unit_test(test_nonce_and_streams),
         cmocka_unit_test(test_poison),
