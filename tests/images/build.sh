@@ -22,6 +22,7 @@ OUT=$(cd "$1" && pwd)
 DEBS=$OUT/debs
 t0=$(date +%s.%N)
 log() { echo "# images: $*"; }
+elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 for b in apt-get apt-cache dpkg-deb depmod modprobe cpio gzip mkfs.ext4 mkfs.vfat mcopy \
          syslinux xorriso qemu-img sha256sum; do
@@ -40,7 +41,7 @@ key=$( { echo "$versions"; cd "$HERE" && sha256sum build.sh init slipway-init ch
     sha256sum | cut -d' ' -f1)
 if [ -f "$OUT/inputs.sha256" ] && [ "$(cat "$OUT/inputs.sha256")" = "$key" ] &&
         (cd "$OUT" && sha256sum --quiet -c SHA256SUMS 2>/dev/null); then
-    log "up to date in $OUT ($(echo "$(date +%s.%N) - $t0" | bc) s)"
+    log "up to date in $OUT ($(elapsed) s)"
     exit 0
 fi
 rm -f "$OUT/inputs.sha256"
@@ -137,4 +138,4 @@ for f in $outputs; do mv "$W/$f" "$OUT/$f"; done
 echo "$KVER" >"$OUT/kernel-version"
 rm -rf "$W"
 echo "$key" >"$OUT/inputs.sha256"
-log "built in $OUT ($(echo "$(date +%s.%N) - $t0" | bc) s): $(cd "$OUT" && du -ch $outputs | tail -1 | cut -f1)"
+log "built in $OUT ($(elapsed) s): $(cd "$OUT" && du -ch $outputs | tail -1 | cut -f1)"
