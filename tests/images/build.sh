@@ -36,11 +36,12 @@ KVER=${SW_GUEST_KERNEL:-$(apt-cache depends linux-image-cloud-amd64 2>/dev/null 
 PKGS="linux-image-$KVER busybox-static qemu-guest-agent"
 
 # Inputs: the package versions the archive offers and this folder's files.
-versions=$(for p in $PKGS; do echo "$p=$(apt-cache policy "$p" | awk '/Candidate:/ {print $2}')"; done)
+versions=$(apt-cache policy $PKGS | awk '/^[^ ]/ { sub(":$", ""); p = $1 } /Candidate:/ { print p "=" $2 }')
 key=$( { echo "$versions"; cd "$HERE" && sha256sum build.sh init slipway-init chpasswd jsonflat.awk; } |
     sha256sum | cut -d' ' -f1)
-if [ -f "$OUT/inputs.sha256" ] && [ "$(cat "$OUT/inputs.sha256")" = "$key" ] &&
-        (cd "$OUT" && sha256sum --quiet -c SHA256SUMS 2>/dev/null); then
+outputs="vmlinuz initrd.gz initrd-full.gz pv-root.ext4 hvm.raw hvm.qcow2 boot.iso container-rootfs.tar.gz"
+have_outputs() { local f; for f in $outputs; do [ -s "$OUT/$f" ] || return 1; done; }
+if [ -f "$OUT/inputs.sha256" ] && [ "$(cat "$OUT/inputs.sha256")" = "$key" ] && have_outputs; then
     log "up to date in $OUT ($(elapsed) s)"
     exit 0
 fi
@@ -132,7 +133,6 @@ cp "$W/vmlinuz" "$T/vmlinuz"; cp "$W/initrd-full.gz" "$T/initrd.gz"
 xorriso -as mkisofs -quiet -o "$W/boot.iso" -V SLIPWAYISO -R -J -b isolinux/isolinux.bin \
     -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$T" 2>/dev/null
 
-outputs="vmlinuz initrd.gz initrd-full.gz pv-root.ext4 hvm.raw hvm.qcow2 boot.iso container-rootfs.tar.gz"
 for f in $outputs; do mv "$W/$f" "$OUT/$f"; done
 (cd "$OUT" && sha256sum $outputs >SHA256SUMS)
 echo "$KVER" >"$OUT/kernel-version"
