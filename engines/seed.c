@@ -24,13 +24,18 @@
 
 static bool empty(const char *v) { return !v || !*v; }
 
-/* No byte below 0x20 and no DEL: each value stays one printable string. */
+/* UTF-8 with no byte below 0x20 and no DEL: each value stays one printable
+ * string (jansson refuses what is not UTF-8). */
 static bool printable(const char *v)
 {
-    for (const unsigned char *p = (const unsigned char *)v; p && *p; p++)
+    if (!v)
+        return true;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
         if (*p < 0x20 || *p == 0x7f)
             return false;
-    return true;
+    json_t *j = json_string(v);
+    json_decref(j);
+    return j != NULL;
 }
 
 static bool addr_ok(int af, const char *v)
@@ -61,7 +66,7 @@ static int check_list(const char *what, const char *const *v, size_t n, struct s
 {
     for (size_t i = 0; i < n; i++) {
         if (empty(v[i]) || !printable(v[i])) {
-            SW_ERR(err, SW_EINVALID, "%s %zu is empty or holds a control character", what, i);
+            SW_ERR(err, SW_EINVALID, "%s %zu is empty, holds a control character or is not UTF-8", what, i);
             return -1;
         }
     }
@@ -101,7 +106,7 @@ int sw_seed_check(const struct sw_seed *s, struct sw_err *err)
     const char *one[] = {s->instance_id, s->hostname, s->password_hash};
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
         if (!printable(one[i])) {
-            SW_ERR(err, SW_EINVALID, "a seed value holds a control character");
+            SW_ERR(err, SW_EINVALID, "a seed value holds a control character or is not UTF-8");
             return -1;
         }
     }
