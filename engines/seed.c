@@ -262,20 +262,26 @@ static int add_file(IsoDir *root, const char *name, char *text, struct sw_err *e
     return 0;
 }
 
-enum { SEED_FILES = 3 };
+/* The seed's files: their names on the volume and what writes them. */
+static const struct {
+    const char *name;
+    char *(*make)(const struct sw_seed *s, struct sw_err *err);
+} seed_files[] = {
+    {"meta-data", sw_seed_meta_data},
+    {"user-data", sw_seed_user_data},
+    {"network-config", sw_seed_network_config},
+};
+enum { SEED_FILES = sizeof seed_files / sizeof seed_files[0] };
 
 /* Adds the three files to image; texts[] keeps borrowed pointers to their
  * contents (owned by the image's streams) for wipe_files. */
 static int add_files(IsoImage *image, const struct sw_seed *s, char *texts[SEED_FILES],
                      struct sw_err *err)
 {
-    static const char *const names[SEED_FILES] = {"meta-data", "user-data", "network-config"};
-    char *(*const make[SEED_FILES])(const struct sw_seed *, struct sw_err *) = {
-        sw_seed_meta_data, sw_seed_user_data, sw_seed_network_config};
     IsoDir *root = iso_image_get_root(image);
     for (size_t i = 0; i < SEED_FILES; i++) {
-        char *text = make[i](s, err);
-        if (!text || add_file(root, names[i], text, err) < 0)
+        char *text = seed_files[i].make(s, err);
+        if (!text || add_file(root, seed_files[i].name, text, err) < 0)
             return -1;
         texts[i] = text;
     }
