@@ -14,7 +14,8 @@
  * hostname, addresses, resolvers, keys, password hash and balloon driver
  * the guest printed. Prints "ok - ..." / "FAIL - ..." lines, the boot
  * times, and "N passed, M failed"; leaves the domains running for the
- * script's agent and balloon checks. Exit 0 when all passed. */
+ * script's agent and balloon checks. Exit 0 when all passed.
+ * test_guest_boot --nocloud DIR ID writes a container's seed files. */
 #include "config.h"
 #include "engines/domdef.h"
 #include "engines/driver.h"
@@ -335,8 +336,41 @@ static int run(virConnectPtr conn, struct sw_engine *eng, char **argv)
     return 0;
 }
 
+/* test_guest_boot --nocloud DIR ID: the three seed files of a container
+ * server ID (hostname ct-8.guest.example, 192.0.2.8) written into DIR, as
+ * the engine will write them into a container's root filesystem. */
+static int write_nocloud(const char *dir, const char *id)
+{
+    struct guest g;
+    guest_init(&g, "ct", id, SW_KIND_CONTAINER, 8, dir);
+    struct sw_seed s = {
+        .instance_id = g.id, .hostname = g.hostname, .ipv4 = g.ipv4, .ipv4_prefix = 24,
+        .ipv4_gateway = "192.0.2.1", .ipv6 = g.ipv6_addr, .ipv6_prefix = 64,
+        .ipv6_gateway = "2001:db8:1::1", .dns = dns, .n_dns = 2, .ssh_keys = keys,
+        .n_ssh_keys = 2, .password_hash = SEED_HASH,
+    };
+    char *(*const make[])(const struct sw_seed *, struct sw_err *) = {
+        sw_seed_meta_data, sw_seed_user_data, sw_seed_network_config};
+    const char *names[] = {"meta-data", "user-data", "network-config"};
+    for (size_t i = 0; i < 3; i++) {
+        struct sw_err err;
+        char *text = make[i](&s, &err), path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = text ? fopen(path, "w") : NULL;
+        if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "cannot write %s\n", path);
+            free(text);
+            return 1;
+        }
+        free(text);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--nocloud") == 0)
+        return write_nocloud(argv[2], argv[3]);
     if (argc != 6) {
         fprintf(stderr, "usage: test_guest_boot URI STATE_DIR HVM_ID PV_ID ISO_ID\n");
         return 2;
