@@ -13,7 +13,9 @@
 # agent and verified), and `virsh setmem` moves the balloon (dommemstat and
 # the guest's MemTotal printed). The container rootfs runs the same init on
 # its seed files under chroot. Everything it started is torn down. Skips
-# (77), saying why, where it cannot run.
+# (77), saying why, where it cannot run. To see where libvirtd spends its
+# time: SW_GUEST_LOG_LEVEL=1 SW_GUEST_LOG_FILTERS="1:qemu 1:util.command 3:*"
+# SW_GUEST_KEEP_LOG=/tmp/libvirtd.log (copied out before the teardown).
 set -u
 SW_SRCDIR=${SW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 SW_BUILDDIR=${SW_BUILDDIR:-$SW_SRCDIR/build}
