@@ -324,7 +324,7 @@ static int run(virConnectPtr conn, struct sw_engine *eng, char **argv)
     }
     for (size_t i = 0; i < 3; i++)
         dom[i] = start(conn, eng, &g[i]);
-    wait_ready(g, 3, 90);
+    wait_ready(g, 3, 180); /* 10-60 s here, under load from other builds */
     for (size_t i = 0; i < 3; i++) {
         check_console(&g[i]);
         printf("# boot time %s: %.1f s from define to ready\n", g[i].label,
