@@ -281,6 +281,12 @@ static void test_golden_pv_xen(void **state)
     check_golden("xen:///system", SW_KIND_PV, NULL, "pv-xen.xml");
 }
 
+static void test_golden_pv_qemu(void **state)
+{
+    (void)state;
+    check_golden("qemu:///system", SW_KIND_PV, NULL, "pv-qemu.xml");
+}
+
 static void test_golden_hvm_test(void **state)
 {
     (void)state;
@@ -450,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_golden_container_lxc),
         cmocka_unit_test(test_golden_pv_test),
         cmocka_unit_test(test_golden_pv_xen),
+        cmocka_unit_test(test_golden_pv_qemu),
         cmocka_unit_test(test_golden_hvm_test),
         cmocka_unit_test(test_golden_hvm_qemu),
         cmocka_unit_test(test_golden_hvm_xen),
