@@ -1,0 +1,55 @@
+/* image.h - a template's image in the node's storage pool.
+ *
+ * A server's root volume is made from its template's image, which must be
+ * in the same pool first. The first use on a node fetches it from the
+ * panel (GET <panel>/v1/node/images/<sha256>, the node's own token), streams
+ * it into a volume through libvirt (virStorageVolUpload: the node's libvirt
+ * may be on another host, so no file is written here), checks its size and
+ * sha256 on the way and, for a qcow2, that libvirt sees no backing file in
+ * it; only then does it get its name, img-<sha256>.<ext>. A volume of that
+ * name is therefore always complete and verified: later uses find it and
+ * fetch nothing. Concurrent first uses of one image in this process fetch
+ * it once (the others wait for it). engines/README.md, "Images on the node".
+ */
+#ifndef SW_ENGINES_IMAGE_H
+#define SW_ENGINES_IMAGE_H
+
+#include <stdint.h>
+
+#include <libvirt/libvirt.h>
+
+struct sw_err;
+
+/* Where the node fetches images from. */
+struct sw_image_source {
+    const char *panel_url; /* SLIPWAY_PANEL_URL, e.g. "https://panel.example:8443" */
+    const char *token;     /* SLIPWAY_NODE_TOKEN; sent as a bearer token, never logged */
+    const char *cacert;    /* a CA file for the panel's certificate, or NULL: the system's */
+    long timeout_s;        /* the whole transfer; 0: 3600 */
+};
+
+/* One image as the node job names it. */
+struct sw_image_ref {
+    char sha256[65]; /* 64 lower-case hex digits */
+    char format[8];  /* qcow2, raw, kernel, initrd, tar, iso */
+    int64_t bytes;   /* the file's size */
+};
+
+/* The largest image a node fetches (1 TiB). */
+#define SW_IMAGE_MAX_BYTES (1LL << 40)
+
+/* Writes "img-<sha256>.<ext>" for ref into out[96] (ext: the format, "img"
+ * for raw); 0, or -1 with err set (SW_EINVALID) for a malformed ref. */
+int sw_image_volname(const struct sw_image_ref *ref, char out[96], struct sw_err *err);
+
+/* Makes sure ref is in pool under sw_image_volname, fetching it from src
+ * when absent. 0 with name set, or -1 with err set: SW_ENOTFOUND (the panel
+ * does not give this node that image), SW_EINVALID (what arrived is not the
+ * image: its size or checksum differs, or a qcow2 names a backing file),
+ * SW_EUNAVAILABLE + retryable (the panel or libvirt cannot be reached),
+ * SW_EUNSUPPORTED (the pool cannot receive uploads, e.g. libvirt's test
+ * driver). Nothing is left in the pool on failure. */
+int sw_image_ensure(virStoragePoolPtr pool, const struct sw_image_source *src,
+                    const struct sw_image_ref *ref, char name[96], struct sw_err *err);
+
+#endif
