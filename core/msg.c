@@ -263,6 +263,14 @@ const struct sw_msg_limit_field sw_msg_limit_fields[] = {
 };
 #undef LIMIT
 
+const struct sw_msg_limit_field *sw_msg_limit_find(const char *name)
+{
+    for (const struct sw_msg_limit_field *f = sw_msg_limit_fields; f->name; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
 int64_t *sw_msg_limit_at(struct sw_msg_limits *l, const struct sw_msg_limit_field *f)
 {
     return (int64_t *)(void *)((char *)l + f->off);
@@ -386,10 +394,8 @@ static int decode_limits(const json_t *o, struct sw_msg_limits *l, struct sw_err
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)json_object_get(o, "limits"), key, v) {
-        const struct sw_msg_limit_field *f = sw_msg_limit_fields;
-        while (f->name && strcmp(f->name, key) != 0)
-            f++;
-        if (!f->name || !json_is_integer(v)) {
+        const struct sw_msg_limit_field *f = sw_msg_limit_find(key);
+        if (!f || !json_is_integer(v)) {
             SW_ERR(err, SW_EINVALID, "field \"limits\".\"%s\" is not a known integer limit", key);
             return -1;
         }

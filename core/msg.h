@@ -82,6 +82,8 @@ extern const struct sw_msg_limit_field sw_msg_limit_fields[]; /* ends with {NULL
 /* Every field within 0..max, a peak or burst only with an average, a peak
  * not below the average. 0, or -1 with err (SW_EINVALID) naming the field. */
 int sw_msg_limits_check(const struct sw_msg_limits *l, struct sw_err *err);
+/* The field named name, or NULL. */
+const struct sw_msg_limit_field *sw_msg_limit_find(const char *name);
 /* Field f of l. */
 int64_t *sw_msg_limit_at(struct sw_msg_limits *l, const struct sw_msg_limit_field *f);
 

@@ -82,3 +82,14 @@ $$;
 GRANT SELECT (disk_read_iops, disk_write_iops, disk_read_bytes_sec, disk_write_bytes_sec,
               net_average_kbyte_s, net_peak_kbyte_s, net_burst_kbyte, cpu_cap_pct)
     ON plans TO slipway_engine;
+
+-- A create (and a reinstall) may now carry the root password's crypt(3)
+-- hash in its params while it runs, as reset_password's did: the
+-- operator's view of a job shows the params without it.
+CREATE OR REPLACE FUNCTION sw_admin_job_json(j jobs) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT (sw_job_json(j)::jsonb || jsonb_build_object(
+               'account_id', j.account_id, 'node_id', j.node_id,
+               'params', j.params - 'password_hash',
+               'updated_at', sw_ts(j.updated_at)))::json
+$$;
