@@ -218,7 +218,8 @@ out:
 int sw_jobdb_load_addresses(struct sw_db *db, struct sw_job_row *row, struct sw_err *err)
 {
     PGresult *res = sw_db_exec(db, err,
-                               "SELECT host(s.ipv4), host(s.ipv6)," NET_COLS
+                               "SELECT host(s.ipv4), host(s.ipv6)," NET_COLS ","
+                               " (SELECT n.public_key FROM nodes n WHERE n.id = s.node_id)"
                                " FROM servers s WHERE s.id = $1",
                                SW_PARAMS(row->server_id));
     if (!res)
@@ -226,7 +227,9 @@ int sw_jobdb_load_addresses(struct sw_db *db, struct sw_job_row *row, struct sw_
     int rc = 0;
     if (PQntuples(res) == 1 && (copy_col(res, 0, row->ipv4, sizeof row->ipv4) < 0 ||
                                 copy_col(res, 1, row->ipv6, sizeof row->ipv6) < 0 ||
-                                load_net(res, 2, row) < 0)) {
+                                load_net(res, 2, row) < 0 ||
+                                copy_col(res, 6, row->node_public_key,
+                                         sizeof row->node_public_key) < 0)) {
         SW_ERR(err, SW_EINTERNAL, "server %s has an address too long for a node job",
                row->server_id);
         rc = -1;

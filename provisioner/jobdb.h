@@ -72,8 +72,9 @@ struct sw_job_row {
 int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job_row *row,
                   struct sw_err *err);
 
-/* Re-reads row's server addresses (ipv4, ipv6): a claim assigns them
- * after the row was loaded. 0, or -1 with err set. */
+/* Re-reads row's server addresses (ipv4, ipv6) with their network
+ * (prefix, gateways, DNS) and its node's public key: a claim assigns the
+ * addresses and the node after the row was loaded. 0, or -1 with err set. */
 int sw_jobdb_load_addresses(struct sw_db *db, struct sw_job_row *row, struct sw_err *err);
 
 /* A queued job goes to node_id: state running, attempts + 1 (1 when
