@@ -101,13 +101,14 @@ struct order_tx {
 #define PASSWORD_MIN 10
 #define PASSWORD_MAX 128
 
-/* body.password, when given: 10..128 bytes, hashed with crypt(3) SHA-512
- * into o->password_hash for the create job's params (sealed to the node at
+static int validate_keys(const json_t *keys, struct sw_err *err);
+
+/* body.password, when given, hashed into hash (sealed to the node at
  * dispatch, removed from the job when it ends, provisioner/README.md). The
  * password is wiped from the body at once and never stored or logged. */
-static int take_password(json_t *body, struct order_tx *o, struct sw_err *err)
+static int take_password(json_t *body, char hash[SW_CRYPT_HASH_MAX], struct sw_err *err)
 {
-    o->password_hash[0] = '\0';
+    hash[0] = '\0';
     char *pw = (char *)sw_json_str(body, "password");
     if (!pw)
         return 0;
@@ -117,9 +118,16 @@ static int take_password(json_t *body, struct order_tx *o, struct sw_err *err)
         SW_ERR(err, SW_EINVALID, "password must be %d to %d bytes long", PASSWORD_MIN,
                PASSWORD_MAX);
     else
-        rc = sw_crypt_sha512(pw, o->password_hash, err);
+        rc = sw_crypt_sha512(pw, hash, err);
     sodium_memzero(pw, n);
     return rc;
+}
+
+int sw_order_guest_secrets(json_t *body, char hash[SW_CRYPT_HASH_MAX], struct sw_err *err)
+{
+    hash[0] = '\0';
+    return validate_keys(json_object_get(body, "ssh_keys"), err) < 0 ? -1
+                                                                     : take_password(body, hash, err);
 }
 
 /* The create job's params: {"password_hash": ...} or none. Owned (free()
@@ -302,7 +310,7 @@ int sw_order_place(struct sw_req *req, struct sw_resp *resp, const char *owner_i
         SW_ERR(err, SW_EINVALID, "hostname must be an RFC 1123 host name");
         goto out;
     }
-    if (validate_keys(o.ssh_keys, err) < 0 || take_password(b, &o, err) < 0)
+    if (sw_order_guest_secrets(b, o.password_hash, err) < 0)
         goto out;
     if (!sw_api_rate_ok(req, "orders", req->who.account_id, req->app->order_rate, 60)) {
         SW_ERR(err, SW_ERATE_LIMITED, "too many orders: at most %ld a minute",

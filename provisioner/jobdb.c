@@ -40,6 +40,14 @@
     "    FROM ip_assignments a JOIN ip_pools ip ON ip.id = a.pool_id,"                             \
     "         unnest(ip.dns) WITH ORDINALITY AS d (addr, o) WHERE a.server_id = s.id)"
 
+/* The guest's SSH keys joined by newlines: a reinstall's own ssh_keys
+ * (params; [] for none), else the server's. */
+#define SSH_KEYS_COL                                                                               \
+    " coalesce(CASE WHEN j.type = 'reinstall' AND jsonb_typeof(j.params->'ssh_keys') = 'array'"    \
+    "   THEN (SELECT coalesce(string_agg(k, E'\\n'), '')"                                           \
+    "           FROM jsonb_array_elements_text(j.params->'ssh_keys') AS k) END,"                   \
+    "   array_to_string(s.ssh_keys, E'\\n'))"
+
 /* Columns of JOB_SELECT from GUEST_COL on. */
 enum {
     GUEST_COL = 30,
@@ -58,7 +66,7 @@ enum {
     "       nt.id IS NOT NULL, j.params->>'password_hash',"                                        \
     "       host(s.ipv4), host(s.ipv6),"                                                           \
     "       (SELECT n.public_key FROM nodes n WHERE n.id = coalesce(j.node_id, s.node_id)),"       \
-    "       array_to_string(s.ssh_keys, E'\\n'),"                                                   \
+    SSH_KEYS_COL ","                                                                               \
     LIMIT_COLS("p") "," LIMIT_COLS("np") "," NET_COLS                                              \
     "  FROM jobs j"                                                                                \
     "  JOIN servers s ON s.id = j.server_id"                                                       \
@@ -321,6 +329,14 @@ static int settle_reinstall(struct sw_db *db, const struct sw_job_row *row, bool
                             struct sw_err *err)
 {
     if (settle_password(db, row, ok, err) < 0)
+        return -1;
+    /* a reinstall that gave its own keys: the server has them from now on */
+    if (ok && sw_db_run(db, err,
+                        "UPDATE servers SET ssh_keys ="
+                        " ARRAY(SELECT jsonb_array_elements_text(j.params->'ssh_keys'))"
+                        " FROM jobs j WHERE j.id = $1 AND servers.id = j.server_id"
+                        " AND jsonb_typeof(j.params->'ssh_keys') = 'array'",
+                        SW_PARAMS(row->job_id)) < 0)
         return -1;
     if (!ok || !row->has_template)
         return 0;

@@ -11,7 +11,8 @@
 # libvirt's test driver served by a private libvirtd, so virsh reads the
 # defined domain's XML: <iotune>, <bandwidth>, <cputune> quota. A resize to
 # another limited plan redefines it with the new limits and its note says
-# what applied live; a domain lost from the node is restored by
+# what applied live; a reinstall with its own keys and password sends them
+# (the hash sealed) and the server keeps the new keys; a domain lost from the node is restored by
 # reconciliation with its plan's limits (read as the node's role). The
 # password is nowhere: not in any log, the streams, the database or its
 # files; the job keeps no hash once done. Skips (77) without root or when
@@ -161,6 +162,24 @@ conflict_patch() {
 }
 sw_t_check "a plan in use keeps its limits (409)" conflict_patch
 
+# ---- a reinstall with its own keys and password ----
+K3="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey3 alice@new"
+PASSWORD2="Rx-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')-pw"
+# the engine stopped meanwhile, so the node job is still on the stream to read
+kill "$SW_T_PID_engine" && wait "$SW_T_PID_engine" 2>/dev/null
+api POST "/v1/servers/$SRV/actions" "$ALICE" "{\"type\":\"reinstall\",\"template_id\":\"$TPL\",\"ssh_keys\":[\"$K3\"],\"password\":\"$PASSWORD2\"}"
+IJOB=$(j .job.id)
+node_job_of() { sw_t_redis --raw XRANGE "node:$NODE" - + | grep '^{' | jq -c "select(.job_id == \"$1\")" | tail -1; }
+has_node_job() { [ -n "$(node_job_of "$1")" ]; }
+sw_t_wait "the reinstall's node job" 30 has_node_job "$IJOB"
+RJ=$(node_job_of "$IJOB")
+sw_t_respawn engine
+sw_t_check "the reinstall succeeds" sw_t_wait "reinstall" 30 job_is "$IJOB" succeeded
+sw_t_eq "its node job carries the request's keys" "$(jq -cn --arg a "$K3" '[$a]')" "$(jq -c .ssh_keys <<<"$RJ")"
+sw_t_check "and its password's hash, sealed" test "$(jq '.password_hash_sealed | length > 40' <<<"$RJ")" = true
+sw_t_eq "the server has the new keys from now on" "{\"$K3\"}" "$(q "select ssh_keys from servers where id = '$SRV'")"
+sw_t_eq "the reinstall keeps no hash once done" "" "$(q "select params->>'password_hash' from jobs where id = '$IJOB'")"
+
 # ---- the domain lost from the node: reconciliation restores it, limited ----
 virsh -c "$URI" destroy "$DOM" >/dev/null 2>&1
 virsh -c "$URI" undefine "$DOM" >/dev/null 2>&1 || sw_t_fail "undefine the domain"
@@ -170,7 +189,7 @@ sw_t_check "reconciliation (reading the plan's limits as the node's role) redefi
 # ---- the password is nowhere ----
 sleep 1 # let the logs settle
 sw_t_check "the password is in no log, no stream, no database file" \
-    bash -c "! grep -rqaF -D skip -- '$PASSWORD' '$SW_T_DIR'"
-in_redis() { { sw_t_redis --raw XRANGE "node:$NODE" - +; sw_t_redis --raw XRANGE jobs - +; } | grep -qF -- "$PASSWORD"; }
+    bash -c "! grep -rqaF -D skip -e '$PASSWORD' -e '$PASSWORD2' '$SW_T_DIR'"
+in_redis() { { sw_t_redis --raw XRANGE "node:$NODE" - +; sw_t_redis --raw XRANGE jobs - +; } | grep -qF -e "$PASSWORD" -e "$PASSWORD2"; }
 if in_redis; then sw_t_fail "the password is in a Redis stream"; else sw_t_ok "nor in Redis's streams"; fi
 sw_t_done
