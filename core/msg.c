@@ -185,6 +185,10 @@ static const struct sw_jfield node_job_fields[] = {
     {"image_sha256", SW_JT_STRING, false}, {"image_format", SW_JT_STRING, false},
     {"image_bytes", SW_JT_INT, false},     {"kernel_sha256", SW_JT_STRING, false},
     {"initrd_sha256", SW_JT_STRING, false},
+    /* guest configuration and plan limits (encode_guest, decode_guest) */
+    {"ipv4_prefix", SW_JT_INT, false}, {"ipv4_gateway", SW_JT_STRING, false},
+    {"ipv6_gateway", SW_JT_STRING, false}, {"dns", SW_JT_ARRAY, false},
+    {"ssh_keys", SW_JT_ARRAY, false}, {"limits", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
 
@@ -239,6 +243,9 @@ static int decode_images(const json_t *o, struct sw_msg_node_job *m, struct sw_e
     return 0;
 }
 
+static void encode_guest(const struct sw_msg_node_job *m, json_t *o);
+static int decode_guest(const json_t *o, struct sw_msg_node_job *m, struct sw_err *err);
+
 char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
 {
     json_t *o = json_pack(
@@ -257,6 +264,7 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
     if (m->nonce[0])
         json_object_set_new(o, "nonce", json_string(m->nonce));
     encode_images(o, m);
+    encode_guest(m, o);
     return dump_and_free(o);
 }
 
@@ -282,7 +290,8 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
                 sizeof m->password_hash_sealed, err) < 0 ||
         get_addr(o, "ipv4", AF_INET, m->ipv4, err) < 0 ||
         get_addr(o, "ipv6", AF_INET6, m->ipv6, err) < 0 || get_nonce(o, m->nonce, err) < 0 ||
-        decode_images(o, m, err) < 0)
+        decode_images(o, m, err) < 0 ||
+        decode_guest(o, m, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {
         SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");
@@ -292,6 +301,180 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
 out:
     json_decref(o);
     return rc;
+}
+
+/* ---- node job: guest configuration and plan limits (issue 13) ---- */
+
+#define LIMIT(field, max) {#field, offsetof(struct sw_msg_limits, field), max}
+const struct sw_msg_limit_field sw_msg_limit_fields[] = {
+    LIMIT(disk_read_iops, 1000000),
+    LIMIT(disk_write_iops, 1000000),
+    LIMIT(disk_read_bytes_sec, 100000000000LL),
+    LIMIT(disk_write_bytes_sec, 100000000000LL),
+    /* libvirt's <bandwidth> attributes are unsigned ints */
+    LIMIT(net_average_kbyte_s, 4000000000LL),
+    LIMIT(net_peak_kbyte_s, 4000000000LL),
+    LIMIT(net_burst_kbyte, 4000000000LL),
+    LIMIT(cpu_cap_pct, 100),
+    {NULL, 0, 0},
+};
+#undef LIMIT
+
+const struct sw_msg_limit_field *sw_msg_limit_find(const char *name)
+{
+    for (const struct sw_msg_limit_field *f = sw_msg_limit_fields; f->name; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+int64_t *sw_msg_limit_at(struct sw_msg_limits *l, const struct sw_msg_limit_field *f)
+{
+    return (int64_t *)(void *)((char *)l + f->off);
+}
+
+int sw_msg_limits_check(const struct sw_msg_limits *l, struct sw_err *err)
+{
+    struct sw_msg_limits c = *l;
+    for (const struct sw_msg_limit_field *f = sw_msg_limit_fields; f->name; f++) {
+        int64_t v = *sw_msg_limit_at(&c, f);
+        if (v < 0 || v > f->max) {
+            SW_ERR(err, SW_EINVALID, "%s must be from 0 (no limit) to %lld", f->name,
+                   (long long)f->max);
+            return -1;
+        }
+    }
+    if (l->net_average_kbyte_s == 0 && (l->net_peak_kbyte_s || l->net_burst_kbyte)) {
+        SW_ERR(err, SW_EINVALID, "net_peak_kbyte_s and net_burst_kbyte need a net_average_kbyte_s");
+        return -1;
+    }
+    if (l->net_peak_kbyte_s && l->net_peak_kbyte_s < l->net_average_kbyte_s) {
+        SW_ERR(err, SW_EINVALID, "net_peak_kbyte_s must be 0 or at least net_average_kbyte_s (%lld)",
+               (long long)l->net_average_kbyte_s);
+        return -1;
+    }
+    return 0;
+}
+
+static void encode_guest(const struct sw_msg_node_job *m, json_t *o)
+{
+    if (m->ipv4_prefix)
+        json_object_set_new(o, "ipv4_prefix", json_integer(m->ipv4_prefix));
+    if (m->ipv4_gateway[0])
+        json_object_set_new(o, "ipv4_gateway", json_string(m->ipv4_gateway));
+    if (m->ipv6_gateway[0])
+        json_object_set_new(o, "ipv6_gateway", json_string(m->ipv6_gateway));
+    if (m->dns_n > 0) {
+        json_t *a = json_array();
+        for (int i = 0; i < m->dns_n; i++)
+            json_array_append_new(a, json_string(m->dns[i]));
+        json_object_set_new(o, "dns", a);
+    }
+    if (m->ssh_keys_n > 0) {
+        json_t *a = json_array();
+        for (const char *p = m->ssh_keys; *p;) {
+            size_t n = strcspn(p, "\n");
+            json_array_append_new(a, json_stringn(p, n));
+            p += n + (p[n] == '\n');
+        }
+        json_object_set_new(o, "ssh_keys", a);
+    }
+    json_t *l = json_object();
+    struct sw_msg_limits lim = m->limits;
+    for (const struct sw_msg_limit_field *f = sw_msg_limit_fields; f->name; f++)
+        if (*sw_msg_limit_at(&lim, f))
+            json_object_set_new(l, f->name, json_integer(*sw_msg_limit_at(&lim, f)));
+    if (json_object_size(l))
+        json_object_set_new(o, "limits", l);
+    else
+        json_decref(l);
+}
+
+/* "dns": at most SW_MSG_DNS_MAX addresses, IPv4 or IPv6. */
+static int decode_dns(const json_t *o, struct sw_msg_node_job *m, struct sw_err *err)
+{
+    const json_t *a = json_object_get(o, "dns");
+    size_t i;
+    const json_t *v;
+    m->dns_n = 0;
+    if (json_array_size(a) > SW_MSG_DNS_MAX) {
+        SW_ERR(err, SW_EINVALID, "field \"dns\" holds at most %d addresses", SW_MSG_DNS_MAX);
+        return -1;
+    }
+    json_array_foreach(a, i, v) {
+        const char *s = json_string_value(v);
+        unsigned char bin[sizeof(struct in6_addr)];
+        if (!s || strlen(s) >= SW_MSG_ADDR_LEN ||
+            (inet_pton(AF_INET, s, bin) != 1 && inet_pton(AF_INET6, s, bin) != 1)) {
+            SW_ERR(err, SW_EINVALID, "field \"dns\"[%zu] must be an IP address", i);
+            return -1;
+        }
+        memcpy(m->dns[m->dns_n++], s, strlen(s) + 1);
+    }
+    return 0;
+}
+
+/* "ssh_keys": at most SW_MSG_SSH_KEYS_MAX one-line keys, joined by '\n'. */
+static int decode_keys(const json_t *o, struct sw_msg_node_job *m, struct sw_err *err)
+{
+    const json_t *a = json_object_get(o, "ssh_keys");
+    size_t i, used = 0;
+    const json_t *v;
+    m->ssh_keys_n = 0;
+    m->ssh_keys[0] = '\0';
+    if (json_array_size(a) > SW_MSG_SSH_KEYS_MAX) {
+        SW_ERR(err, SW_EINVALID, "field \"ssh_keys\" holds at most %d keys", SW_MSG_SSH_KEYS_MAX);
+        return -1;
+    }
+    json_array_foreach(a, i, v) {
+        const char *s = json_string_value(v);
+        size_t n = s ? strlen(s) : 0;
+        if (n == 0 || strpbrk(s, "\r\n") || used + n + 1 > sizeof m->ssh_keys) {
+            SW_ERR(err, SW_EINVALID,
+                   "field \"ssh_keys\"[%zu] must be one key line, all keys within %d bytes", i,
+                   SW_MSG_SSH_KEYS_BYTES - 1);
+            return -1;
+        }
+        if (used)
+            m->ssh_keys[used++] = '\n';
+        memcpy(m->ssh_keys + used, s, n + 1);
+        used += n;
+        m->ssh_keys_n++;
+    }
+    return 0;
+}
+
+/* "limits": an object of known limits, each an integer in range. */
+static int decode_limits(const json_t *o, struct sw_msg_limits *l, struct sw_err *err)
+{
+    memset(l, 0, sizeof *l);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)json_object_get(o, "limits"), key, v) {
+        const struct sw_msg_limit_field *f = sw_msg_limit_find(key);
+        if (!f || !json_is_integer(v)) {
+            SW_ERR(err, SW_EINVALID, "field \"limits\".\"%s\" is not a known integer limit", key);
+            return -1;
+        }
+        *sw_msg_limit_at(l, f) = (int64_t)json_integer_value(v);
+    }
+    return sw_msg_limits_check(l, err);
+}
+
+static int decode_guest(const json_t *o, struct sw_msg_node_job *m, struct sw_err *err)
+{
+    int64_t prefix = sw_json_int(o, "ipv4_prefix", 0);
+    if (prefix < 0 || prefix > 32 || (prefix && !m->ipv4[0])) {
+        SW_ERR(err, SW_EINVALID, "field \"ipv4_prefix\" must be 1..32, with an ipv4");
+        return -1;
+    }
+    m->ipv4_prefix = (int)prefix;
+    return get_addr(o, "ipv4_gateway", AF_INET, m->ipv4_gateway, err) < 0 ||
+                   get_addr(o, "ipv6_gateway", AF_INET6, m->ipv6_gateway, err) < 0 ||
+                   decode_dns(o, m, err) < 0 || decode_keys(o, m, err) < 0 ||
+                   decode_limits(o, &m->limits, err) < 0
+               ? -1
+               : 0;
 }
 
 /* ---- result ---- */

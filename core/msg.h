@@ -24,6 +24,7 @@
 #define SW_MSG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/crypto.h"
@@ -57,6 +58,37 @@ struct sw_msg_job {
  * the domain's name is "sw-<server_id>" and its UUID is the server id. */
 /* Room for an address in text form, IPv6 included (INET6_ADDRSTRLEN). */
 #define SW_MSG_ADDR_LEN 46
+#define SW_MSG_DNS_MAX 4
+#define SW_MSG_SSH_KEYS_MAX 16
+#define SW_MSG_SSH_KEYS_BYTES 16384
+
+/* A plan's I/O, network and CPU limits; 0 is "no limit". Units are those
+ * of libvirt's domain XML (engines/README.md "Plan limits"): <iotune>'s
+ * operations and bytes per second, <bandwidth>'s kilobytes per second
+ * (average, peak) and kilobytes (burst), applied to both directions; and
+ * the CPU cap, a percentage of each vCPU (<cputune> quota per vCPU). */
+struct sw_msg_limits {
+    int64_t disk_read_iops, disk_write_iops;
+    int64_t disk_read_bytes_sec, disk_write_bytes_sec;
+    int64_t net_average_kbyte_s, net_peak_kbyte_s, net_burst_kbyte;
+    int64_t cpu_cap_pct;
+};
+
+/* The limits' fields: names (as on the wire, in the API and in plans'
+ * columns), where each lives in the struct, and its largest value. */
+struct sw_msg_limit_field {
+    const char *name;
+    size_t off; /* offsetof(struct sw_msg_limits, ...) */
+    int64_t max;
+};
+extern const struct sw_msg_limit_field sw_msg_limit_fields[]; /* ends with {NULL} */
+/* Every field within 0..max, a peak or burst only with an average, a peak
+ * not below the average. 0, or -1 with err (SW_EINVALID) naming the field. */
+int sw_msg_limits_check(const struct sw_msg_limits *l, struct sw_err *err);
+/* The field named name, or NULL. */
+const struct sw_msg_limit_field *sw_msg_limit_find(const char *name);
+/* Field f of l. */
+int64_t *sw_msg_limit_at(struct sw_msg_limits *l, const struct sw_msg_limit_field *f);
 
 struct sw_msg_node_job {
     sw_uuid_t job_id;
@@ -71,10 +103,11 @@ struct sw_msg_node_job {
     int64_t disk_gb;
     char hostname[254];
     char os[64]; /* template os, e.g. "debian-12" */
-    /* reset_password only: the new root password as a crypt(3) hash
-     * ("$6$..."), never the password itself, sealed to the node's public
-     * key (core/seal.h, base64): on the wire as "password_hash_sealed".
-     * Empty for other jobs. */
+    /* reset_password, and create or reinstall when the order or request
+     * gave a password: the root password as a crypt(3) hash ("$6$..."),
+     * never the password itself, sealed to the node's public key
+     * (core/seal.h, base64): on the wire as "password_hash_sealed".
+     * Empty otherwise. */
     char password_hash_sealed[SW_SEAL_B64_MAX];
     /* The engine's side only, never encoded or decoded: the hash it opened
      * from password_hash_sealed (engines/job.c), handed to the guest agent
@@ -102,6 +135,27 @@ struct sw_msg_node_job {
     int64_t image_bytes;
     char kernel_sha256[SW_MSG_SHA256_LEN + 1];
     char initrd_sha256[SW_MSG_SHA256_LEN + 1];
+    /* ---- guest configuration and plan limits (issue 13) ---- */
+    /* The guest's network beside ipv4/ipv6: the IPv4 pool's prefix length
+     * (1..32; 0 when there is no ipv4 or no pool knows it) and gateway,
+     * the IPv6 /64's gateway; "" for none. On the wire "ipv4_prefix",
+     * "ipv4_gateway", "ipv6_gateway", each absent when empty. */
+    int ipv4_prefix;
+    char ipv4_gateway[SW_MSG_ADDR_LEN];
+    char ipv6_gateway[SW_MSG_ADDR_LEN];
+    /* DNS resolvers (IPv4 or IPv6 addresses), the server's IP pools'
+     * (provisioner/README.md): "dns", an array of at most SW_MSG_DNS_MAX. */
+    int dns_n;
+    char dns[SW_MSG_DNS_MAX][SW_MSG_ADDR_LEN];
+    /* The order's SSH public keys (servers.ssh_keys), one OpenSSH key line
+     * each, joined by '\n' (authorized_keys form, no final newline); on the
+     * wire "ssh_keys", an array of at most SW_MSG_SSH_KEYS_MAX lines of at
+     * most SW_MSG_SSH_KEYS_BYTES in all. */
+    int ssh_keys_n;
+    char ssh_keys[SW_MSG_SSH_KEYS_BYTES];
+    /* The plan's limits (the new plan's for a resize); "limits", an object
+     * of the non-zero ones. */
+    struct sw_msg_limits limits;
 };
 
 /* The engine's answer to one node job. */

@@ -109,6 +109,8 @@ static int check_sizes(const struct sw_msg_node_job *job, struct sw_err *err)
                       (long long)job->swap_mb, (long long)job->disk_gb);
         return -1;
     }
+    if (sw_msg_limits_check(&job->limits, err) < 0)
+        return -1;
     if (!os_name_valid(job->os)) {
         SW_ERR(err, SW_EINVALID, "the os template name is not valid");
         return -1;
@@ -146,6 +148,56 @@ static void common_vars(const struct sw_engine *eng, const struct sw_msg_node_jo
     sw_domxml_set(v, "disk_path", "%s/images/%s.qcow2", state, name);
 }
 
+/* ---- plan limits (issue 13) ---- */
+
+/* A list variable of one decimal item, or none when v is 0 (its template
+ * line is dropped: engines/README.md "Plan limits"). */
+static void set_limit(struct sw_domxml_vars *v, const char *name, int64_t n)
+{
+    char item[24];
+    snprintf(item, sizeof item, "%lld", (long long)n);
+    const char *items[1] = {item};
+    sw_domxml_set_list(v, name, items, n > 0 ? 1 : 0);
+}
+
+/* A list variable that keeps a line (an element's opening or closing tag
+ * with the comment <!-- plan limit -->) when on, drops it when off. */
+static void set_marker(struct sw_domxml_vars *v, const char *name, bool on)
+{
+    const char *items[1] = {"plan limit"};
+    sw_domxml_set_list(v, name, items, on ? 1 : 0);
+}
+
+/* The CPU cap's <cputune> period in microseconds (libvirt's and the
+ * kernel's default CFS period). */
+#define CPU_PERIOD_US 100000
+
+/* <iotune> in the root disk, <bandwidth> on the NIC (both directions),
+ * <cputune> period and quota. libvirt's quota is per vCPU thread, so a cap
+ * of c% of each of the plan's vCPUs is quota = period x c / 100 (1 % is
+ * 1000 us, libvirt's least quota). A peak of 0 is written as the average:
+ * tc's ceil defaults to the rate, so that is the same shaping, and one
+ * line form fewer. The burst needs its own line form: a burst of 0 has no
+ * value libvirt accepts. */
+static void limit_vars(const struct sw_msg_node_job *job, struct sw_domxml_vars *v)
+{
+    const struct sw_msg_limits *l = &job->limits;
+    set_marker(v, "iotune", l->disk_read_iops || l->disk_write_iops || l->disk_read_bytes_sec ||
+                                l->disk_write_bytes_sec);
+    set_limit(v, "read_iops_sec", l->disk_read_iops);
+    set_limit(v, "write_iops_sec", l->disk_write_iops);
+    set_limit(v, "read_bytes_sec", l->disk_read_bytes_sec);
+    set_limit(v, "write_bytes_sec", l->disk_write_bytes_sec);
+    int64_t avg = l->net_average_kbyte_s;
+    set_marker(v, "bandwidth", avg > 0);
+    set_limit(v, "net_average", l->net_burst_kbyte ? 0 : avg);
+    set_limit(v, "net_average_burst", l->net_burst_kbyte ? avg : 0);
+    sw_domxml_set(v, "net_peak", "%lld", (long long)(l->net_peak_kbyte_s ? l->net_peak_kbyte_s : avg));
+    sw_domxml_set(v, "net_burst", "%lld", (long long)l->net_burst_kbyte);
+    set_limit(v, "cpu_period", l->cpu_cap_pct ? CPU_PERIOD_US : 0);
+    set_limit(v, "cpu_quota", l->cpu_cap_pct * CPU_PERIOD_US / 100);
+}
+
 char *sw_domdef_xml(const struct sw_engine *eng, const struct sw_engine_driver *drv,
                     const struct sw_msg_node_job *job, struct sw_err *err)
 {
@@ -158,6 +210,7 @@ char *sw_domdef_xml(const struct sw_engine *eng, const struct sw_engine_driver *
     sw_domxml_vars_init(&vars);
     common_vars(eng, job, &vars);
     nic_vars(eng, job, &vars);
+    limit_vars(job, &vars);
     if (drv->domain_vars)
         drv->domain_vars(eng, job, &vars);
     char *xml = sw_domxml_render(tmpl, &vars, err);

@@ -109,7 +109,12 @@ int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err 
 
 #define SERVER_COLS                                                                    \
     "s.id, s.state, s.hostname, p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb, p.swap_mb," \
-    " p.disk_gb, t.os, coalesce(host(s.ipv4), ''), coalesce(host(s.ipv6), '')"
+    " p.disk_gb, t.os, coalesce(host(s.ipv4), ''), coalesce(host(s.ipv6), '')," \
+    /* the plan's limits, in sw_msg_limit_fields' order (0021_plan_limits) */   \
+    " p.disk_read_iops, p.disk_write_iops, p.disk_read_bytes_sec,"                 \
+    " p.disk_write_bytes_sec, p.net_average_kbyte_s, p.net_peak_kbyte_s,"          \
+    " p.net_burst_kbyte, p.cpu_cap_pct"
+#define SERVER_LIMITS_COL 12
 
 int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t *n,
                       struct sw_err *err)
@@ -162,6 +167,9 @@ int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t 
         /* a restore holds the guest to its current addresses, as a job would */
         snprintf(j->ipv4, sizeof j->ipv4, "%s", sw_db_get(res, i, 10));
         snprintf(j->ipv6, sizeof j->ipv6, "%s", sw_db_get(res, i, 11));
+        int c = SERVER_LIMITS_COL;
+        for (const struct sw_msg_limit_field *f = sw_msg_limit_fields; f->name; f++)
+            *sw_msg_limit_at(&j->limits, f) = sw_db_get_i64(res, i, c++);
         snprintf(s->state, sizeof s->state, "%s", sw_db_get(res, i, 1));
         k++;
     }

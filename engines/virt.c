@@ -2,6 +2,7 @@
 #include "engines/virt.h"
 #include "engines/domdef.h"
 #include "engines/domxml.h"
+#include "engines/limits.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -717,16 +718,19 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
     }
     rc = 0;
     bool mem = false, cpu = false;
+    char limits[96] = ""; /* the plan's limits (engines/limits.c) */
     if (st != DS_STOPPED) {
         mem = drv->live_memory && drv->live_memory(fresh, job) == 1;
         cpu = live_vcpus(fresh, job);
         virResetLastError();
+        sw_limits_apply_live(fresh, job, limits, sizeof limits);
     }
-    snprintf(out->note, sizeof out->note, "%s",
+    snprintf(out->note, sizeof out->note, "%s%s%s",
              mem && cpu ? "memory and vcpus applied live"
              : mem      ? "memory applied live; vcpus apply at next boot"
              : cpu      ? "vcpus applied live; memory applies at next boot"
-                        : "memory and vcpus apply at next boot");
+                        : "memory and vcpus apply at next boot",
+             limits[0] ? "; " : "", limits);
     sw_info("domain.resized", "server=%s vcpus=%lld ram_mb=%lld max_ram_mb=%lld note=\"%s\"",
             job->server_id, (long long)job->vcpus, (long long)job->ram_mb,
             (long long)job->max_ram_mb, out->note);

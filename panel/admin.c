@@ -528,8 +528,32 @@ static const struct sw_jfield pool_fields[] = {
     {"network", SW_JT_STRING, true},
     {"gateway", SW_JT_STRING, false},
     {"family", SW_JT_INT, false},
+    {"dns", SW_JT_ARRAY, false},
     {NULL, 0, false},
 };
+
+/* A pool's DNS resolvers (issue 13; the node job hands them to the guest):
+ * at most 4 IPv4 or IPv6 addresses. */
+static int check_dns(const json_t *b, struct sw_err *err)
+{
+    const json_t *a = json_object_get(b, "dns");
+    if (json_array_size(a) > 4) {
+        SW_ERR(err, SW_EINVALID, "dns holds at most 4 resolvers");
+        return -1;
+    }
+    size_t i;
+    const json_t *v;
+    json_array_foreach(a, i, v) {
+        const char *s = json_string_value(v);
+        unsigned char bin[16];
+        if (!s || strlen(s) > 45 ||
+            (inet_pton(AF_INET, s, bin) != 1 && inet_pton(AF_INET6, s, bin) != 1)) {
+            SW_ERR(err, SW_EINVALID, "dns[%zu] must be an IPv4 or IPv6 address", i);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 struct ip_prefix {
     int family; /* 4 or 6 */
@@ -671,7 +695,7 @@ SW_HANDLER(sw_h_admin_pools_create)
     int rc = -1;
     struct ip_prefix net;
     if (sw_adm_check_uuid_field(b, "location_id", err) < 0 || check_pool(b, &net, err) < 0 ||
-        location_exists(req, sw_json_str(b, "location_id"), err) < 0)
+        check_dns(b, err) < 0 || location_exists(req, sw_json_str(b, "location_id"), err) < 0)
         goto out;
     const char *network = sw_json_str(b, "network");
     /* Name the pool it overlaps; the exclusion constraint (0005) is what
@@ -686,8 +710,12 @@ SW_HANDLER(sw_h_admin_pools_create)
     }
     sw_uuid_t id;
     sw_uuid_new(id);
+    const json_t *dns_list = json_object_get(b, "dns");
+    char *dns = dns_list ? sw_json_dump(dns_list) : NULL;
     rc = created(resp, sw_data_ippools_insert(req->db, id, sw_json_str(b, "location_id"),
-                                              net.family, network, sw_json_str(b, "gateway"), err));
+                                              net.family, network, sw_json_str(b, "gateway"),
+                                              dns, err));
+    free(dns);
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "network %s overlaps another pool", network);
 out:

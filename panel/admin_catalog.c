@@ -1,8 +1,9 @@
 /* admin_catalog.c - operator routes for what is sold: plans and templates.
  *
- * A plan that any server ever used keeps its sizes for good (servers,
- * orders, invoices and the ledger refer to it): it can be renamed,
- * repriced and retired, never resized or deleted. */
+ * A plan that any server ever used keeps its sizes and limits for good
+ * (servers, orders, invoices and the ledger refer to it, its servers'
+ * domains were defined with them): it can be renamed, repriced and
+ * retired, never resized, re-limited or deleted. */
 #include "config.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
@@ -37,6 +38,7 @@ static const struct sw_jfield plan_fields[] = {
     {"price_hourly", SW_JT_OBJECT, true},
     {"price_monthly", SW_JT_OBJECT, true},
     {"price_bandwidth_gb", SW_JT_OBJECT, false},
+    {"limits", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
 
@@ -47,6 +49,7 @@ static const struct sw_jfield plan_patch_fields[] = {
     {"disk_gb", SW_JT_INT, false},         {"bandwidth_gb", SW_JT_INT, false},
     {"price_hourly", SW_JT_OBJECT, false}, {"price_monthly", SW_JT_OBJECT, false},
     {"state", SW_JT_STRING, false},        {"price_bandwidth_gb", SW_JT_OBJECT, false},
+    {"limits", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
 
@@ -104,6 +107,48 @@ static int catalog_list(struct sw_req *req, struct sw_resp *resp, struct sw_err 
                        SW_PARAMS(req->who.account_id, state, kind));
 }
 
+/* ---- a plan's limits (0021_plan_limits): the body's "limits" object ---- */
+
+/* Sets each limit body.limits gives into *out (the others are kept): each
+ * a known name, an integer within its range (core/msg.c has the one table
+ * of names and ranges, so what the panel accepts a node job carries). */
+static int parse_limits(const json_t *body, struct sw_msg_limits *out, struct sw_err *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)json_object_get(body, "limits"), key, v) {
+        const struct sw_msg_limit_field *f = sw_msg_limit_find(key);
+        if (!f) {
+            SW_ERR(err, SW_EINVALID,
+                   "limits.%s is not a limit (disk_read_iops, disk_write_iops,"
+                   " disk_read_bytes_sec, disk_write_bytes_sec, net_average_kbyte_s,"
+                   " net_peak_kbyte_s, net_burst_kbyte, cpu_cap_pct)",
+                   key);
+            return -1;
+        }
+        int64_t n = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+        if (n < 0 || n > f->max) {
+            SW_ERR(err, SW_EINVALID, "limits.%s must be an integer from 0 (no limit) to %lld",
+                   key, (long long)f->max);
+            return -1;
+        }
+        *sw_msg_limit_at(out, f) = n;
+    }
+    return 0;
+}
+
+/* The limits as a whole (peak and burst against the average), after a
+ * create or a merge. */
+static int check_limits(const struct sw_msg_limits *l, struct sw_err *err)
+{
+    struct sw_err sub = {0};
+    if (sw_msg_limits_check(l, &sub) < 0) {
+        SW_ERR(err, SW_EINVALID, "limits: %s", sub.msg);
+        return -1;
+    }
+    return 0;
+}
+
 SW_HANDLER(sw_h_admin_plans_list)
 {
     return catalog_list(req, resp, err, "sw_plan_json(t)", "plans");
@@ -147,7 +192,7 @@ int sw_plan_create_check(const json_t *body, struct sw_plan_row *out, struct sw_
     out->disk_gb = sw_json_int(body, "disk_gb", 0);
     out->bandwidth_gb = sw_json_int(body, "bandwidth_gb", 0);
     snprintf(out->state, sizeof out->state, "active");
-    return 0;
+    return parse_limits(body, &out->limits, err) < 0 ? -1 : check_limits(&out->limits, err);
 }
 
 SW_HANDLER(sw_h_admin_plans_create)
@@ -223,7 +268,8 @@ int sw_plan_patch_check(const json_t *patch, struct sw_err *err)
         sw_adm_check_ints(patch, plan_ints, err) < 0 ||
         sw_adm_check_enum(patch, "state", catalog_states, err) < 0)
         return -1;
-    return 0;
+    struct sw_msg_limits l = {0};
+    return parse_limits(patch, &l, err);
 }
 
 /* A price field of patch, when given, into *amount, its currency into *cur. */
@@ -281,7 +327,7 @@ int sw_plan_patch_merge(const struct sw_plan_row *cur, const json_t *patch,
                (long long)out->ram_mb);
         return -1;
     }
-    return 0;
+    return parse_limits(patch, &out->limits, err) < 0 ? -1 : check_limits(&out->limits, err);
 }
 
 /* Sizes may change only while no server used the plan. */
@@ -313,6 +359,11 @@ static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
         (sw_plan_patch_sizes(&cur, p->body, changed, sizeof changed) > 0 &&
          sizes_may_change(db, p->id, &cur, changed, err) < 0) ||
         sw_plan_patch_merge(&cur, p->body, &row, err) < 0)
+        return -1;
+    /* Limits are the plan's like its sizes: its servers' domains were
+     * defined with them; a server gets others by a resize to another plan. */
+    if (memcmp(&cur.limits, &row.limits, sizeof row.limits) != 0 &&
+        sizes_may_change(db, p->id, &cur, "limits", err) < 0)
         return -1;
     p->answer = sw_data_plans_update(db, p->id, &row, err);
     if (!p->answer && err->code == SW_ECONFLICT)

@@ -27,12 +27,14 @@ int sw_data_ippools_overlapping(struct sw_db *db, const char *network, char net[
 
 json_t *sw_data_ippools_insert(struct sw_db *db, const char *id, const char *location_id,
                                int family, const char *network, const char *gateway,
-                               struct sw_err *err)
+                               const char *dns_json, struct sw_err *err)
 {
     char fam[24];
     return sw_data_json_row(
         db, err, "ip pool",
-        "INSERT INTO ip_pools (id, location_id, family, network, gateway)"
-        " VALUES ($1, $2, $3, $4::cidr, $5::inet) RETURNING sw_ip_pool_json(ip_pools)",
-        SW_PARAMS(id, location_id, sw_adm_i64(fam, family), network, gateway));
+        "INSERT INTO ip_pools (id, location_id, family, network, gateway, dns)"
+        " VALUES ($1, $2, $3, $4::cidr, $5::inet,"
+        "  ARRAY(SELECT json_array_elements_text(coalesce($6::json, '[]')))::inet[])"
+        " RETURNING sw_ip_pool_json(ip_pools)",
+        SW_PARAMS(id, location_id, sw_adm_i64(fam, family), network, gateway, dns_json));
 }

@@ -16,11 +16,12 @@ struct sw_err;
 int sw_data_ippools_overlapping(struct sw_db *db, const char *network, char net[64],
                                 char id[SW_UUID_LEN + 1], struct sw_err *err);
 
-/* Inserts a pool (gateway may be NULL); its answer (sw_ip_pool_json),
+/* Inserts a pool (gateway may be NULL; dns_json a JSON array of resolver
+ * addresses, or NULL for none); its answer (sw_ip_pool_json),
  * owned. An overlap that a concurrent insert made is SW_ECONFLICT (the
  * exclusion constraint of 0005). */
 json_t *sw_data_ippools_insert(struct sw_db *db, const char *id, const char *location_id,
                                int family, const char *network, const char *gateway,
-                               struct sw_err *err);
+                               const char *dns_json, struct sw_err *err);
 
 #endif

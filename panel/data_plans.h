@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/msg.h"
+
 struct sw_db;
 struct sw_err;
 
@@ -21,6 +23,7 @@ struct sw_plan_row {
     int64_t price_hourly, price_monthly, price_bandwidth_gb;
     char currency[8]; /* ISO 4217 */
     char state[16];   /* active or retired */
+    struct sw_msg_limits limits; /* 0021_plan_limits; 0 each: none */
 };
 
 /* Reads plan id into *row and locks it (FOR UPDATE) until the transaction

@@ -10,10 +10,14 @@
 #include "panel/data_orders.h"
 #include "panel/data_servers.h"
 #include "core/alloc.h"
+#include "core/crypto.h"
 #include "core/db.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/msg.h"
+
+#include <sodium.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +84,7 @@ int sw_quota_admit(struct sw_db *db, const char *reseller_id, const struct sw_qu
 static const struct sw_jfield order_fields[] = {
     {"plan_id", SW_JT_STRING, true},     {"template_id", SW_JT_STRING, true},
     {"hostname", SW_JT_STRING, true},    {"location_id", SW_JT_STRING, false},
-    {"ssh_keys", SW_JT_ARRAY, false},
+    {"ssh_keys", SW_JT_ARRAY, false},    {"password", SW_JT_STRING, false},
     {NULL, 0, false},
 };
 
@@ -89,8 +93,55 @@ struct order_tx {
     const char *owner;
     const char *plan_id, *template_id, *hostname, *location_id;
     json_t *ssh_keys;
+    char password_hash[SW_CRYPT_HASH_MAX]; /* "" when the order gave no password */
     json_t *answer; /* out */
 };
+
+/* ---- the root password an order may give (issue 13) ---- */
+
+#define PASSWORD_MIN 10
+#define PASSWORD_MAX 128
+
+static int validate_keys(const json_t *keys, struct sw_err *err);
+
+/* body.password, when given, hashed into hash (sealed to the node at
+ * dispatch, removed from the job when it ends, provisioner/README.md). The
+ * password is wiped from the body at once and never stored or logged. */
+static int take_password(json_t *body, char hash[SW_CRYPT_HASH_MAX], struct sw_err *err)
+{
+    hash[0] = '\0';
+    char *pw = (char *)sw_json_str(body, "password");
+    if (!pw)
+        return 0;
+    size_t n = strlen(pw);
+    int rc = -1;
+    if (n < PASSWORD_MIN || n > PASSWORD_MAX)
+        SW_ERR(err, SW_EINVALID, "password must be %d to %d bytes long", PASSWORD_MIN,
+               PASSWORD_MAX);
+    else
+        rc = sw_crypt_sha512(pw, hash, err);
+    sodium_memzero(pw, n);
+    return rc;
+}
+
+int sw_order_guest_secrets(json_t *body, char hash[SW_CRYPT_HASH_MAX], struct sw_err *err)
+{
+    hash[0] = '\0';
+    return validate_keys(json_object_get(body, "ssh_keys"), err) < 0 ? -1
+                                                                     : take_password(body, hash, err);
+}
+
+/* The create job's params: {"password_hash": ...} or none. Owned (free()
+ * after sodium_memzero: it holds the hash), or NULL. */
+static char *create_params(const struct order_tx *o)
+{
+    if (!o->password_hash[0])
+        return NULL;
+    json_t *p = json_pack("{s:s}", "password_hash", o->password_hash);
+    char *s = sw_json_dump(p);
+    json_decref(p);
+    return s;
+}
 
 /* Each key must be one OpenSSH public key line; the database turns the
  * JSON array into text[], so no quoting happens here. */
@@ -102,7 +153,7 @@ static int validate_keys(const json_t *keys, struct sw_err *err)
         SW_ERR(err, SW_EINVALID, "ssh_keys holds at most 16 keys");
         return -1;
     }
-    size_t i;
+    size_t i, total = 0;
     json_t *k;
     json_array_foreach(keys, i, k) {
         const char *s = json_string_value(k);
@@ -112,6 +163,13 @@ static int validate_keys(const json_t *keys, struct sw_err *err)
             SW_ERR(err, SW_EINVALID, "ssh_keys[%zu] is not an OpenSSH public key line", i);
             return -1;
         }
+        total += strlen(s) + 1;
+    }
+    /* what the node job carries of them (core/msg.h) */
+    if (total > SW_MSG_SSH_KEYS_BYTES) {
+        SW_ERR(err, SW_EINVALID, "ssh_keys hold at most %d bytes in all",
+               SW_MSG_SSH_KEYS_BYTES - 1);
+        return -1;
     }
     return 0;
 }
@@ -191,14 +249,18 @@ static int write_order(struct sw_db *db, struct order_tx *o, struct sw_err *err)
     struct sw_data_server_new s = {server_id,      o->owner,    o->plan_id, o->template_id,
                                    o->location_id, o->hostname, keys};
     json_t *server = NULL, *order = NULL, *job = NULL;
+    char *params = create_params(o);
     int rc = -1;
     if ((server = sw_data_servers_insert(db, &s, err)) &&
         (order = sw_data_orders_insert(db, order_id, o->owner, server_id, o->plan_id, err)) &&
-        (job = sw_data_jobs_queue(db, server_id, o->req->who.account_id, SW_JOB_CREATE, NULL,
+        (job = sw_data_jobs_queue(db, server_id, o->req->who.account_id, SW_JOB_CREATE, params,
                                   err))) {
         o->answer = json_pack("{s:O, s:O, s:O}", "order", order, "server", server, "job", job);
         rc = 0;
     }
+    if (params)
+        sodium_memzero(params, strlen(params));
+    free(params);
     free(keys);
     json_decref(server);
     json_decref(order);
@@ -251,7 +313,7 @@ int sw_order_place(struct sw_req *req, struct sw_resp *resp, const char *owner_i
         SW_ERR(err, SW_EINVALID, "hostname must be an RFC 1123 host name");
         goto out;
     }
-    if (validate_keys(o.ssh_keys, err) < 0)
+    if (sw_order_guest_secrets(b, o.password_hash, err) < 0)
         goto out;
     if (!sw_api_rate_ok(req, "orders", req->who.account_id, req->app->order_rate, 60)) {
         SW_ERR(err, SW_ERATE_LIMITED, "too many orders: at most %ld a minute",
@@ -264,6 +326,7 @@ int sw_order_place(struct sw_req *req, struct sw_resp *resp, const char *owner_i
     }
     rc = sw_api_reply(resp, 202, o.answer);
 out:
+    sodium_memzero(o.password_hash, sizeof o.password_hash);
     json_decref(b);
     return rc;
 }

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "core/crypto.h"
 #include "panel/api.h"
 
 /* Places an order for owner_id, a customer account, from the request body
@@ -26,6 +27,13 @@
  * {order, server, job}. */
 int sw_order_place(struct sw_req *req, struct sw_resp *resp, const char *owner_id,
                    struct sw_err *err);
+
+/* The guest's root password and SSH keys a body may give (an order, a
+ * reinstall): ssh_keys at most 16 OpenSSH key lines of at most 16383 bytes
+ * in all; password 10..128 bytes, hashed with crypt(3) SHA-512 into hash
+ * ("" when none; the caller wipes it) and wiped from body at once. 400s
+ * name the field. */
+int sw_order_guest_secrets(json_t *body, char hash[SW_CRYPT_HASH_MAX], struct sw_err *err);
 
 /* Terminates server_id, which the caller may see (sw_api_scope()): marks it
  * terminating and queues a terminate job; asked twice, answers the job under

@@ -44,6 +44,9 @@ static const struct sw_jfield action_fields[] = {
     {"type", SW_JT_STRING, true},
     {"plan_id", SW_JT_STRING, false},
     {"template_id", SW_JT_STRING, false},
+    /* reinstall only: the new system's root password and SSH keys */
+    {"password", SW_JT_STRING, false},
+    {"ssh_keys", SW_JT_ARRAY, false},
     {NULL, 0, false},
 };
 
@@ -72,6 +75,10 @@ struct action_tx {
     const char *param_id;
     json_t *job; /* out */
     char password[SW_GUEST_PASSWORD_LEN + 1]; /* reset_password: the new one, answered once */
+    /* reinstall: the request's password as a crypt(3) hash ("": none) and
+     * its ssh_keys (NULL: keep the server's), panel/README.md */
+    char password_hash[SW_CRYPT_HASH_MAX];
+    json_t *ssh_keys;
 };
 
 /* A resize grows a reseller's use by the difference between the plans: its
@@ -141,10 +148,15 @@ static int action_tx(struct sw_db *db, void *ctx, struct sw_err *err)
         json_object_set_new(params, "password_hash", json_string(hash));
         sodium_memzero(hash, sizeof hash);
     }
+    if (a->password_hash[0])
+        json_object_set_new(params, "password_hash", json_string(a->password_hash));
+    if (a->ssh_keys)
+        json_object_set(params, "ssh_keys", a->ssh_keys);
     char *ptext = sw_json_dump(params);
     json_decref(params);
     a->job = sw_data_jobs_queue(db, a->server_id, a->req->who.account_id, a->rule->type, ptext,
                                 err);
+    sodium_memzero(ptext, strlen(ptext));
     free(ptext);
     return a->job ? 0 : -1;
 }
@@ -165,15 +177,18 @@ SW_HANDLER(sw_h_server_action)
                "type must be start, stop, reboot, reinstall, resize or reset_password");
         goto out;
     }
-    /* Only the rule's own parameter may be given. */
+    /* Only the rule's own parameter may be given (and a reinstall's guest
+     * password and keys). */
     for (size_t i = 1; action_fields[i].name; i++) {
         const char *f = action_fields[i].name;
-        bool wanted = a.rule->param && !strcmp(a.rule->param, f);
+        bool guest = !strcmp(f, "password") || !strcmp(f, "ssh_keys");
+        bool wanted = guest ? a.rule->type == SW_JOB_REINSTALL
+                            : a.rule->param && !strcmp(a.rule->param, f);
         if (json_object_get(b, f) && !wanted) {
             SW_ERR(err, SW_EINVALID, "%s does not apply to %s", f, sw_json_str(b, "type"));
             goto out;
         }
-        if (wanted && json_object_get(b, f)) {
+        if (wanted && !guest && json_object_get(b, f)) {
             a.param_id = sw_json_str(b, f);
             if (!sw_uuid_valid(a.param_id)) {
                 SW_ERR(err, SW_EINVALID, "%s must be a UUID", f);
@@ -185,6 +200,9 @@ SW_HANDLER(sw_h_server_action)
         SW_ERR(err, SW_EINVALID, "%s is required for %s", a.rule->param, sw_json_str(b, "type"));
         goto out;
     }
+    a.ssh_keys = json_object_get(b, "ssh_keys");
+    if (sw_order_guest_secrets(b, a.password_hash, err) < 0)
+        goto out;
     if (sw_db_tx(req->db, action_tx, &a, err) < 0) {
         json_decref(a.job);
         goto out;
@@ -197,6 +215,7 @@ SW_HANDLER(sw_h_server_action)
         rc = sw_api_reply(resp, 202, json_pack("{s:o}", "job", a.job));
     }
 out:
+    sodium_memzero(a.password_hash, sizeof a.password_hash);
     json_decref(b);
     return rc;
 }

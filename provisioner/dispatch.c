@@ -29,6 +29,30 @@ static int seal_secrets(const struct sw_job_row *row, struct sw_msg_node_job *ou
     return sw_seal(row->node_public_key, row->password_hash, out->password_hash_sealed, err);
 }
 
+/* ---- guest configuration and plan limits (issue 13) ---- */
+
+/* The guest's network, keys and limits: every job carries them (a
+ * re-define holds the guest to what it has now); a resize the new plan's
+ * limits. The root password hash goes only with the jobs that set it. */
+static int guest_config(const struct sw_job_row *row, struct sw_msg_node_job *out,
+                        struct sw_err *err)
+{
+    out->ipv4_prefix = row->ipv4[0] ? row->ipv4_prefix : 0;
+    memcpy(out->ipv4_gateway, row->ipv4_gateway, sizeof out->ipv4_gateway);
+    memcpy(out->ipv6_gateway, row->ipv6_gateway, sizeof out->ipv6_gateway);
+    out->dns_n = row->dns_n;
+    memcpy(out->dns, row->dns, sizeof out->dns);
+    memcpy(out->ssh_keys, row->ssh_keys, sizeof out->ssh_keys);
+    out->ssh_keys_n = 0;
+    for (const char *p = out->ssh_keys; *p; p += strcspn(p, "\n"), p += *p == '\n')
+        out->ssh_keys_n++;
+    bool resize = row->type == SW_JOB_RESIZE && row->has_target;
+    out->limits = resize ? row->target_limits : row->limits;
+    bool sets_password = row->type == SW_JOB_CREATE || row->type == SW_JOB_REINSTALL ||
+                         row->type == SW_JOB_RESET_PASSWORD;
+    return sets_password ? seal_secrets(row, out, err) : 0;
+}
+
 int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
                       struct sw_msg_node_job *out, struct sw_err *err)
 {
@@ -60,7 +84,7 @@ int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     out->image_bytes = row->image_bytes;
     memcpy(out->kernel_sha256, row->kernel_sha256, sizeof out->kernel_sha256);
     memcpy(out->initrd_sha256, row->initrd_sha256, sizeof out->initrd_sha256);
-    return row->type == SW_JOB_RESET_PASSWORD ? seal_secrets(row, out, err) : 0;
+    return guest_config(row, out, err);
 }
 
 /* A fresh nonce for m, recorded as sent to node_id for m's job. */

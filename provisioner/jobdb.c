@@ -17,6 +17,46 @@
     "(CASE WHEN j.params->>'" key "' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"        \
     "[0-9a-f]{12}$' THEN (j.params->>'" key "')::uuid END)"
 
+/* ---- guest configuration and plan limits (issue 13): the columns ---- */
+
+/* A plan's limits, in sw_msg_limit_fields' order. */
+#define LIMIT_COLS(p)                                                                              \
+    " " p ".disk_read_iops, " p ".disk_write_iops, " p ".disk_read_bytes_sec,"                     \
+    " " p ".disk_write_bytes_sec, " p ".net_average_kbyte_s, " p ".net_peak_kbyte_s,"              \
+    " " p ".net_burst_kbyte, " p ".cpu_cap_pct"
+#define LIMIT_NCOLS 8
+
+/* Server s's pool of family f, as a FROM clause. */
+#define POOL_OF(f)                                                                                 \
+    " FROM ip_assignments a JOIN ip_pools ip ON ip.id = a.pool_id"                                 \
+    " WHERE a.server_id = s.id AND a.family = " f
+/* The network around server s's addresses: IPv4 prefix length and gateway,
+ * IPv6 gateway, DNS resolvers (the IPv4 pool's first; comma separated). */
+#define NET_COLS                                                                                   \
+    " (SELECT masklen(ip.network)" POOL_OF("4") "),"                                               \
+    " (SELECT host(ip.gateway)" POOL_OF("4") "),"                                                  \
+    " (SELECT host(ip.gateway)" POOL_OF("6") "),"                                                  \
+    " (SELECT string_agg(host(d.addr), ',' ORDER BY a.family, d.o)"                                   \
+    "    FROM ip_assignments a JOIN ip_pools ip ON ip.id = a.pool_id,"                             \
+    "         unnest(ip.dns) WITH ORDINALITY AS d (addr, o) WHERE a.server_id = s.id)"
+
+/* The guest's SSH keys joined by newlines: a reinstall's own ssh_keys
+ * (params; [] for none), else the server's. */
+#define SSH_KEYS_COL                                                                               \
+    " coalesce(CASE WHEN j.type = 'reinstall' AND jsonb_typeof(j.params->'ssh_keys') = 'array'"    \
+    "   THEN (SELECT coalesce(string_agg(k, E'\\n'), '')"                                           \
+    "           FROM jsonb_array_elements_text(j.params->'ssh_keys') AS k) END,"                   \
+    "   array_to_string(s.ssh_keys, E'\\n'))"
+
+/* Columns of JOB_SELECT from GUEST_COL on. */
+enum {
+    GUEST_COL = 30,
+    COL_SSH_KEYS = GUEST_COL,
+    COL_LIMITS,
+    COL_TARGET_LIMITS = COL_LIMITS + LIMIT_NCOLS,
+    COL_NET = COL_TARGET_LIMITS + LIMIT_NCOLS,
+};
+
 #define JOB_SELECT                                                                                 \
     "SELECT j.id, j.server_id, j.type, j.state, j.attempts, j.node_id,"                            \
     "       s.state, s.node_id, s.location_id, s.hostname,"                                        \
@@ -25,7 +65,9 @@
     "       np.id, np.kind, np.vcpus, np.ram_mb, np.burst_ram_mb, np.swap_mb, np.disk_gb,"         \
     "       nt.id IS NOT NULL, j.params->>'password_hash',"                                        \
     "       host(s.ipv4), host(s.ipv6),"                                                           \
-    "       (SELECT n.public_key FROM nodes n WHERE n.id = coalesce(j.node_id, s.node_id))"        \
+    "       (SELECT n.public_key FROM nodes n WHERE n.id = coalesce(j.node_id, s.node_id)),"       \
+    SSH_KEYS_COL ","                                                                               \
+    LIMIT_COLS("p") "," LIMIT_COLS("np") "," NET_COLS                                              \
     "  FROM jobs j"                                                                                \
     "  JOIN servers s ON s.id = j.server_id"                                                       \
     "  JOIN plans p ON p.id = s.plan_id"                                                           \
@@ -116,6 +158,51 @@ static int load_images(struct sw_db *db, struct sw_job_row *row, struct sw_err *
     return rc;
 }
 
+static void load_limits(const PGresult *res, int col, struct sw_msg_limits *out)
+{
+    memset(out, 0, sizeof *out);
+    int i = 0;
+    for (const struct sw_msg_limit_field *f = sw_msg_limit_fields; f->name; f++)
+        *sw_msg_limit_at(out, f) = sw_db_get_i64(res, 0, col + i++);
+}
+
+/* The NET_COLS from col on into row: -1 when a value does not fit. */
+static int load_net(const PGresult *res, int col, struct sw_job_row *row)
+{
+    row->ipv4_prefix = (int)sw_db_get_i64(res, 0, col);
+    row->dns_n = 0;
+    if (copy_col(res, col + 1, row->ipv4_gateway, sizeof row->ipv4_gateway) < 0 ||
+        copy_col(res, col + 2, row->ipv6_gateway, sizeof row->ipv6_gateway) < 0)
+        return -1;
+    const char *dns = sw_db_get(res, 0, col + 3);
+    for (const char *p = dns ? dns : ""; *p && row->dns_n < SW_MSG_DNS_MAX;) {
+        size_t n = strcspn(p, ",");
+        if (n >= SW_MSG_ADDR_LEN)
+            return -1;
+        char *slot = row->dns[row->dns_n];
+        memcpy(slot, p, n);
+        slot[n] = '\0';
+        bool seen = false;
+        for (int i = 0; i < row->dns_n; i++)
+            seen = seen || strcmp(row->dns[i], slot) == 0;
+        row->dns_n += !seen;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+/* The guest configuration and limits columns of JOB_SELECT. */
+static int load_guest(const PGresult *res, struct sw_job_row *row)
+{
+    load_limits(res, COL_LIMITS, &row->limits);
+    if (row->has_target)
+        load_limits(res, COL_TARGET_LIMITS, &row->target_limits);
+    return copy_col(res, COL_SSH_KEYS, row->ssh_keys, sizeof row->ssh_keys) < 0 ||
+                   load_net(res, COL_NET, row) < 0
+               ? -1
+               : 0;
+}
+
 int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job_row *row,
                   struct sw_err *err)
 {
@@ -160,6 +247,11 @@ int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job
         row->target.disk_gb = sw_db_get_i64(res, 0, 24);
     }
     row->has_template = sw_db_get_bool(res, 0, 25);
+    if (load_guest(res, row) < 0) {
+        SW_ERR(err, SW_EINVALID, "job %s has SSH keys or a network too long for a node job",
+               job_id);
+        goto out;
+    }
     rc = load_images(db, row, err) < 0 ? -1 : 1;
 out:
     PQclear(res);
@@ -168,13 +260,19 @@ out:
 
 int sw_jobdb_load_addresses(struct sw_db *db, struct sw_job_row *row, struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(db, err, "SELECT host(ipv4), host(ipv6) FROM servers WHERE id = $1",
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT host(s.ipv4), host(s.ipv6)," NET_COLS ","
+                               " (SELECT n.public_key FROM nodes n WHERE n.id = s.node_id)"
+                               " FROM servers s WHERE s.id = $1",
                                SW_PARAMS(row->server_id));
     if (!res)
         return -1;
     int rc = 0;
     if (PQntuples(res) == 1 && (copy_col(res, 0, row->ipv4, sizeof row->ipv4) < 0 ||
-                                copy_col(res, 1, row->ipv6, sizeof row->ipv6) < 0)) {
+                                copy_col(res, 1, row->ipv6, sizeof row->ipv6) < 0 ||
+                                load_net(res, 2, row) < 0 ||
+                                copy_col(res, 6, row->node_public_key,
+                                         sizeof row->node_public_key) < 0)) {
         SW_ERR(err, SW_EINTERNAL, "server %s has an address too long for a node job",
                row->server_id);
         rc = -1;
@@ -259,9 +357,22 @@ static int settle_resize(struct sw_db *db, const struct sw_job_row *row, bool ok
     return set_allocation(db, row->server_id, &row->target, err);
 }
 
+static int settle_password(struct sw_db *db, const struct sw_job_row *row, bool ok,
+                           struct sw_err *err);
+
 static int settle_reinstall(struct sw_db *db, const struct sw_job_row *row, bool ok,
                             struct sw_err *err)
 {
+    if (settle_password(db, row, ok, err) < 0)
+        return -1;
+    /* a reinstall that gave its own keys: the server has them from now on */
+    if (ok && sw_db_run(db, err,
+                        "UPDATE servers SET ssh_keys ="
+                        " ARRAY(SELECT jsonb_array_elements_text(j.params->'ssh_keys'))"
+                        " FROM jobs j WHERE j.id = $1 AND servers.id = j.server_id"
+                        " AND jsonb_typeof(j.params->'ssh_keys') = 'array'",
+                        SW_PARAMS(row->job_id)) < 0)
+        return -1;
     if (!ok || !row->has_template)
         return 0;
     return sw_db_run(db, err,
@@ -284,6 +395,7 @@ static int settle_password(struct sw_db *db, const struct sw_job_row *row, bool 
 }
 
 static const settle_fn settles[SW_JOB__COUNT] = {
+    [SW_JOB_CREATE] = settle_password,
     [SW_JOB_RESIZE] = settle_resize,
     [SW_JOB_REINSTALL] = settle_reinstall,
     [SW_JOB_RESET_PASSWORD] = settle_password,

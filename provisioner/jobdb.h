@@ -38,7 +38,9 @@ struct sw_job_row {
     /* reinstall: os and template_kind are those of jobs.params.template_id
      * (has_template false when it names none) */
     bool has_template;
-    /* reset_password: jobs.params.password_hash (a crypt(3) hash); "" else */
+    /* jobs.params.password_hash (a crypt(3) hash): reset_password's new
+     * one, or the order's (create) or request's (reinstall) when it gave a
+     * password; "" else. Removed from the job when it ends. */
     char password_hash[128];
     /* the server's addresses: host(servers.ipv4), host(servers.ipv6); "" for none */
     char ipv4[SW_MSG_ADDR_LEN];
@@ -55,6 +57,22 @@ struct sw_job_row {
     int64_t image_bytes;
     char kernel_sha256[SW_MSG_SHA256_LEN + 1];
     char initrd_sha256[SW_MSG_SHA256_LEN + 1];
+    /* ---- guest configuration and plan limits (issue 13) ---- */
+    /* The server's network beyond its addresses, from the IP pools its
+     * addresses came from (ip_assignments): the IPv4 pool's prefix length
+     * (0: unknown) and gateways ("" for none); DNS resolvers, the IPv4
+     * pool's then the IPv6 pool's, duplicates dropped, at most
+     * SW_MSG_DNS_MAX. Re-read with the addresses (sw_jobdb_load_addresses). */
+    int ipv4_prefix;
+    char ipv4_gateway[SW_MSG_ADDR_LEN];
+    char ipv6_gateway[SW_MSG_ADDR_LEN];
+    int dns_n;
+    char dns[SW_MSG_DNS_MAX][SW_MSG_ADDR_LEN];
+    /* servers.ssh_keys joined by '\n' (the panel allows no newline in a key) */
+    char ssh_keys[SW_MSG_SSH_KEYS_BYTES];
+    /* the plan's limits, and (resize, has_target) the new plan's */
+    struct sw_msg_limits limits;
+    struct sw_msg_limits target_limits;
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE
@@ -62,8 +80,9 @@ struct sw_job_row {
 int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job_row *row,
                   struct sw_err *err);
 
-/* Re-reads row's server addresses (ipv4, ipv6): a claim assigns them
- * after the row was loaded. 0, or -1 with err set. */
+/* Re-reads row's server addresses (ipv4, ipv6) with their network
+ * (prefix, gateways, DNS) and its node's public key: a claim assigns the
+ * addresses and the node after the row was loaded. 0, or -1 with err set. */
 int sw_jobdb_load_addresses(struct sw_db *db, struct sw_job_row *row, struct sw_err *err);
 
 /* A queued job goes to node_id: state running, attempts + 1 (1 when

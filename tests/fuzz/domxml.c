@@ -35,12 +35,54 @@ static void count_markup(const char *s, size_t n[4])
     }
 }
 
-/* The template's own markup: values are escaped, and its one list line
- * ({{ip}}) renders once whatever the job holds (0.0.0.0 without IPv4:
- * engines/README.md "Guest network"). */
-static void want_markup(const char *tmpl, size_t n[4])
+/* Whether a template line with the plan-limit list placeholder name
+ * renders for job (one item) or is dropped (none): engines/README.md
+ * "Plan limits", restated here as the oracle. Other lines render once. */
+static bool limit_line_renders(const char *line, const struct sw_msg_node_job *job)
 {
-    count_markup(tmpl, n);
+    const struct sw_msg_limits *l = &job->limits;
+    bool disk = l->disk_read_iops || l->disk_write_iops || l->disk_read_bytes_sec ||
+                l->disk_write_bytes_sec;
+    bool net = l->net_average_kbyte_s > 0;
+    const struct {
+        const char *placeholder;
+        bool renders;
+    } lines[] = {
+        {"{{iotune}}", disk},
+        {"{{read_iops_sec}}", l->disk_read_iops > 0},
+        {"{{write_iops_sec}}", l->disk_write_iops > 0},
+        {"{{read_bytes_sec}}", l->disk_read_bytes_sec > 0},
+        {"{{write_bytes_sec}}", l->disk_write_bytes_sec > 0},
+        {"{{bandwidth}}", net},
+        {"{{net_average}}", net && l->net_burst_kbyte == 0},
+        {"{{net_average_burst}}", net && l->net_burst_kbyte > 0},
+        {"{{cpu_period}}", l->cpu_cap_pct > 0},
+        {"{{cpu_quota}}", l->cpu_cap_pct > 0},
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        if (strstr(line, lines[i].placeholder))
+            return lines[i].renders;
+    return true;
+}
+
+/* The template's own markup: values are escaped; its address list line
+ * ({{ip}}) renders once whatever the job holds (0.0.0.0 without IPv4:
+ * engines/README.md "Guest network"), a plan limit's line once or not. */
+static void want_markup(const char *tmpl, const struct sw_msg_node_job *job, size_t n[4])
+{
+    memset(n, 0, 4 * sizeof n[0]);
+    for (const char *p = tmpl; *p;) {
+        size_t len = strcspn(p, "\n");
+        char *line = sw_strndup(p, len);
+        if (limit_line_renders(line, job)) {
+            size_t c[4];
+            count_markup(line, c);
+            for (int i = 0; i < 4; i++)
+                n[i] += c[i];
+        }
+        free(line);
+        p += len + (p[len] == '\n');
+    }
 }
 
 static void quiet(void *ctx, const char *msg, ...)
@@ -87,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                     eng.hv->name, &te);
         SW_FUZZ_ASSERT(tmpl);
         size_t want[4], got[4];
-        want_markup(tmpl, want);
+        want_markup(tmpl, &job, want);
         count_markup(xml, got);
         SW_FUZZ_ASSERT(memcmp(want, got, sizeof want) == 0);
         char *host = sw_domxml_escape(job.hostname);

@@ -45,6 +45,15 @@ static void node_job(const char *s)
     SAME_STR(m.hostname, m2.hostname);
     SAME_STR(m.os, m2.os);
     SAME_STR(m.password_hash_sealed, m2.password_hash_sealed);
+    /* the guest's configuration and the plan's limits (issue 13) */
+    SW_FUZZ_ASSERT(m.ipv4_prefix == m2.ipv4_prefix && m.dns_n == m2.dns_n &&
+                   m.ssh_keys_n == m2.ssh_keys_n &&
+                   memcmp(&m.limits, &m2.limits, sizeof m.limits) == 0);
+    SAME_STR(m.ipv4_gateway, m2.ipv4_gateway);
+    SAME_STR(m.ipv6_gateway, m2.ipv6_gateway);
+    for (int i = 0; i < m.dns_n; i++)
+        SAME_STR(m.dns[i], m2.dns[i]);
+    SAME_STR(m.ssh_keys, m2.ssh_keys);
 }
 
 static void result(const char *s)

@@ -13,6 +13,8 @@
 #include "core/err.h"
 #include "core/msg.h"
 
+#include <jansson.h>
+
 #define SID "0b1c2d3e-4f50-4612-8734-9a8b7c6d5e4f"
 #define JID "11111111-2222-4333-8444-555555555555"
 #define NID "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
@@ -207,6 +209,106 @@ static void test_nonce_and_streams(void **state)
     assert_int_equal(sw_msg_stream_node("results", SW_STREAM_RESULTS_PREFIX, node), -1);
 }
 
+/* The guest's configuration and the plan's limits survive the round trip;
+ * none of them is on the wire when empty. */
+static void test_node_job_guest(void **state)
+{
+    (void)state;
+    struct sw_msg_node_job a, b;
+    struct sw_err err = {0};
+    node_job(&a);
+    char *s = sw_msg_node_job_encode(&a);
+    static const char *const absent[] = {"ipv4_prefix", "gateway", "dns", "ssh_keys", "limits"};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        assert_null(strstr(s, absent[i]));
+    free(s);
+
+    strcpy(a.ipv4, "192.0.2.7");
+    a.ipv4_prefix = 24;
+    strcpy(a.ipv4_gateway, "192.0.2.1");
+    strcpy(a.ipv6, "2001:db8:d:1::");
+    strcpy(a.ipv6_gateway, "fe80::1");
+    a.dns_n = 2;
+    strcpy(a.dns[0], "192.0.2.53");
+    strcpy(a.dns[1], "2001:db8::53");
+    a.ssh_keys_n = 2;
+    strcpy(a.ssh_keys, "ssh-ed25519 AAAAC3Nza one@example\nssh-rsa AAAAB3Nza two@example");
+    a.limits = (struct sw_msg_limits){.disk_read_iops = 500, .disk_write_bytes_sec = 10485760,
+                                      .net_average_kbyte_s = 1000, .net_peak_kbyte_s = 2000,
+                                      .net_burst_kbyte = 512, .cpu_cap_pct = 50};
+    s = sw_msg_node_job_encode(&a);
+    assert_non_null(strstr(s, "\"ssh_keys\":[\"ssh-ed25519 AAAAC3Nza one@example\","));
+    assert_null(strstr(s, "disk_write_iops")); /* 0: not sent */
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
+    free(s);
+    assert_int_equal(b.ipv4_prefix, 24);
+    assert_string_equal(b.ipv4_gateway, "192.0.2.1");
+    assert_string_equal(b.ipv6_gateway, "fe80::1");
+    assert_int_equal(b.dns_n, 2);
+    assert_string_equal(b.dns[1], "2001:db8::53");
+    assert_int_equal(b.ssh_keys_n, 2);
+    assert_string_equal(b.ssh_keys, a.ssh_keys);
+    assert_memory_equal(&b.limits, &a.limits, sizeof a.limits);
+}
+
+/* Each bad guest field is refused by name. */
+static void test_node_job_guest_poison(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *extra, *name;
+    } bad[] = {
+        {"\"ipv4_prefix\":33", "ipv4_prefix"},
+        {"\"ipv4_prefix\":24", "ipv4_prefix"}, /* without an ipv4 */
+        {"\"ipv4_gateway\":\"2001:db8::1\"", "ipv4_gateway"},
+        {"\"ipv6_gateway\":\"192.0.2.1\"", "ipv6_gateway"},
+        {"\"dns\":[\"1.1.1.1\",\"1.0.0.1\",\"8.8.8.8\",\"8.8.4.4\",\"9.9.9.9\"]", "dns"},
+        {"\"dns\":[\"resolver.example\"]", "dns"},
+        {"\"dns\":[53]", "dns"},
+        {"\"ssh_keys\":[\"ssh-rsa A\\nssh-rsa B\"]", "ssh_keys"},
+        {"\"ssh_keys\":[\"\"]", "ssh_keys"},
+        {"\"ssh_keys\":[7]", "ssh_keys"},
+        {"\"limits\":{\"disk_read_iops\":-1}", "disk_read_iops"},
+        {"\"limits\":{\"cpu_cap_pct\":101}", "cpu_cap_pct"},
+        {"\"limits\":{\"net_peak_kbyte_s\":10}", "net_average_kbyte_s"},
+        {"\"limits\":{\"net_average_kbyte_s\":10,\"net_peak_kbyte_s\":5}", "net_peak_kbyte_s"},
+        {"\"limits\":{\"disk_iops\":5}", "disk_iops"},
+        {"\"limits\":{\"cpu_cap_pct\":\"50\"}", "cpu_cap_pct"},
+    };
+    struct sw_msg_node_job a, b;
+    node_job(&a);
+    char *base = sw_msg_node_job_encode(&a);
+    base[strlen(base) - 1] = '\0'; /* drop the closing brace */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char msg[1024];
+        struct sw_err err = {0};
+        snprintf(msg, sizeof msg, "%s,%s}", base, bad[i].extra);
+        assert_int_equal(sw_msg_node_job_decode(msg, &b, &err), -1);
+        assert_int_equal(err.code, SW_EINVALID);
+        if (!strstr(err.msg, bad[i].name))
+            fail_msg("%s: \"%s\" does not name %s", bad[i].extra, err.msg, bad[i].name);
+    }
+    /* the keys' total is bounded */
+    json_t *keys = json_array();
+    char key[2001];
+    memset(key, 'A', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    memcpy(key, "ssh-rsa ", 8);
+    for (int i = 0; i < 9; i++)
+        json_array_append_new(keys, json_string(key));
+    char *k = json_dumps(keys, JSON_COMPACT);
+    json_decref(keys);
+    size_t n = strlen(base) + strlen(k) + 32;
+    char *msg = malloc(n);
+    snprintf(msg, n, "%s,\"ssh_keys\":%s}", base, k);
+    struct sw_err err = {0};
+    assert_int_equal(sw_msg_node_job_decode(msg, &b, &err), -1);
+    assert_non_null(strstr(err.msg, "ssh_keys"));
+    free(msg);
+    free(k);
+    free(base);
+}
+
 static void test_poison(void **state)
 {
     (void)state;
@@ -303,6 +405,8 @@ int main(void)
         cmocka_unit_test(test_node_job_roundtrip),
         cmocka_unit_test(test_node_job_addresses),
         cmocka_unit_test(test_node_job_images),
+        cmocka_unit_test(test_node_job_guest),
+        cmocka_unit_test(test_node_job_guest_poison),
         cmocka_unit_test(test_result_and_usage_roundtrip),
         cmocka_unit_test(test_nonce_and_streams),
         cmocka_unit_test(test_poison),

@@ -172,6 +172,74 @@ static void check_golden(const char *uri, int kind, const char *hostname, const 
     assert_null(strstr(got, "<parameter name='IP' value='2001"));
 }
 
+/* A plan with every limit (issue 13): rendered per template, where the
+ * hypervisor has each element; the unlimited goldens above have none. */
+static void limited_job(struct sw_msg_node_job *job, int kind)
+{
+    job_for(job, kind);
+    job->limits = (struct sw_msg_limits){
+        .disk_read_iops = 2000, .disk_write_iops = 1000, .disk_read_bytes_sec = 104857600,
+        .disk_write_bytes_sec = 52428800, .net_average_kbyte_s = 12500,
+        .net_peak_kbyte_s = 25000, .net_burst_kbyte = 4096, .cpu_cap_pct = 50};
+}
+
+static int count(const char *hay, const char *needle);
+
+static void test_golden_limits(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *uri;
+        int kind;
+        const char *golden;
+        bool iotune, bandwidth, quota;
+    } cases[] = {
+        {"qemu:///system", SW_KIND_HVM, "hvm-qemu-limits.xml", true, true, true},
+        {"test:///default", SW_KIND_HVM, "hvm-test-limits.xml", true, true, true},
+        {"test:///default", SW_KIND_PV, "pv-test-limits.xml", true, true, true},
+        /* LXC has no <iotune>; Xen's bandwidth and cap differ (engines/README.md) */
+        {"lxc:///system", SW_KIND_CONTAINER, "container-lxc-limits.xml", false, true, true},
+        {"xen:///system", SW_KIND_PV, "pv-xen-limits.xml", false, false, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sw_engine eng = engine_for(cases[i].uri);
+        struct sw_msg_node_job job;
+        limited_job(&job, cases[i].kind);
+        check_golden_job(&eng, &job, cases[i].golden);
+        SW_AUTOFREE char *path = sw_asprintf("%s/%s", GOLDEN_DIR, cases[i].golden);
+        SW_AUTOFREE char *x = read_file(path);
+        assert_int_equal(count(x, "<read_iops_sec>2000</read_iops_sec>"), cases[i].iotune);
+        assert_int_equal(count(x, "<write_bytes_sec>52428800</write_bytes_sec>"),
+                         cases[i].iotune);
+        assert_int_equal(count(x, "<inbound average='12500' peak='25000' burst='4096'/>"),
+                         cases[i].bandwidth);
+        assert_int_equal(count(x, "<outbound average='12500' peak='25000' burst='4096'/>"),
+                         cases[i].bandwidth);
+        /* quota is per vCPU thread: 50 % of each of 2 vCPUs */
+        assert_int_equal(count(x, "<quota>50000</quota>"), cases[i].quota);
+        assert_int_equal(count(x, "<period>100000</period>"), cases[i].quota);
+    }
+    /* a 0 leaves its element out: one IOPS limit, an average without burst */
+    struct sw_engine eng = engine_for("test:///default");
+    struct sw_msg_node_job job;
+    job_for(&job, SW_KIND_HVM);
+    job.limits.disk_write_iops = 300;
+    job.limits.net_average_kbyte_s = 1000;
+    struct sw_err err;
+    sw_err_clear(&err);
+    SW_AUTOFREE char *x = sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err);
+    assert_non_null(x);
+    assert_int_equal(count(x, "<iotune>"), 1);
+    assert_int_equal(count(x, "_sec>"), 2); /* write_iops_sec's open and close */
+    assert_int_equal(count(x, "<inbound average='1000' peak='1000'/>"), 1);
+    assert_int_equal(count(x, "burst"), 0);
+    assert_int_equal(count(x, "<quota>"), 0);
+    /* a limit out of range is refused before any XML */
+    job.limits.net_peak_kbyte_s = 10;
+    assert_null(sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err));
+    assert_int_equal(err.code, SW_EINVALID);
+}
+
 /* Counts needle in hay. */
 static int count(const char *hay, const char *needle)
 {
@@ -460,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_golden_hvm_test),
         cmocka_unit_test(test_golden_hvm_qemu),
         cmocka_unit_test(test_golden_hvm_xen),
+        cmocka_unit_test(test_golden_limits),
         cmocka_unit_test(test_golden_hostile_hostname),
         cmocka_unit_test(test_golden_bridge),
         cmocka_unit_test(test_no_addresses),

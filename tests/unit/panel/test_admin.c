@@ -341,6 +341,13 @@ static void test_pool_create_refused(void **state)
 {
     (void)state;
     pool_refused("192.0.2.0", "", "network must be a CIDR prefix");
+    pool_refused("192.0.2.0/24", ", \"dns\": [\"dns.example\"]",
+                 "dns[0] must be an IPv4 or IPv6 address");
+    pool_refused("192.0.2.0/24", ", \"dns\": [\"1.1.1.1\", 53]",
+                 "dns[1] must be an IPv4 or IPv6 address");
+    pool_refused("192.0.2.0/24",
+                 ", \"dns\": [\"1.1.1.1\", \"1.0.0.1\", \"8.8.8.8\", \"8.8.4.4\", \"::1\"]",
+                 "dns holds at most 4 resolvers");
     pool_refused("192.0.2.0/33", "", "network must be a CIDR prefix");
     pool_refused("192.0.2.0/024", "", "network must be a CIDR prefix");
     pool_refused("192.0.2.1/24", "", "network has host bits set: the /24 prefix");

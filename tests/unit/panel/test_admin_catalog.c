@@ -274,6 +274,60 @@ static void test_merge_burst(void **state)
     ERR_IS(&err, SW_EINVALID, "vcpus must be from 1 to 256");
 }
 
+/* A plan's limits: given in "limits", merged key by key, range-checked
+ * with the one table of core/msg.c, peak and burst against the average. */
+static void test_limits(void **state)
+{
+    (void)state;
+    struct sw_plan_row row;
+    struct sw_err err;
+    assert_int_equal(create(", \"price_hourly\": " EUR(1) ", \"price_monthly\": " EUR(1)
+                            ", \"limits\": {\"disk_read_iops\": 500, \"net_average_kbyte_s\": 1000,"
+                            " \"net_peak_kbyte_s\": 1000, \"cpu_cap_pct\": 50}",
+                            &row, &err),
+                     0);
+    assert_int_equal(row.limits.disk_read_iops, 500);
+    assert_int_equal(row.limits.disk_write_iops, 0);
+    assert_int_equal(row.limits.net_peak_kbyte_s, 1000);
+    assert_int_equal(row.limits.cpu_cap_pct, 50);
+    static const struct {
+        const char *limits, *msg;
+    } bad[] = {
+        {"{\"cpu_cap_pct\": 101}", "limits.cpu_cap_pct must be an integer from 0 (no limit) to 100"},
+        {"{\"disk_read_iops\": -1}", "limits.disk_read_iops must be an integer from 0"},
+        {"{\"disk_read_iops\": \"5\"}", "limits.disk_read_iops must be an integer from 0"},
+        {"{\"disk_iops\": 5}", "limits.disk_iops is not a limit"},
+        {"{\"net_peak_kbyte_s\": 5}", "limits: net_peak_kbyte_s and net_burst_kbyte need a"},
+        {"{\"net_burst_kbyte\": 5}", "limits: net_peak_kbyte_s and net_burst_kbyte need a"},
+        {"{\"net_average_kbyte_s\": 10, \"net_peak_kbyte_s\": 9}",
+         "limits: net_peak_kbyte_s must be 0 or at least net_average_kbyte_s (10)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char extra[256];
+        snprintf(extra, sizeof extra,
+                 ", \"price_hourly\": " EUR(1) ", \"price_monthly\": " EUR(1) ", \"limits\": %s",
+                 bad[i].limits);
+        if (create(extra, &row, &err) != -1)
+            fail_msg("accepted %s", bad[i].limits);
+        if (strncmp(err.msg, bad[i].msg, strlen(bad[i].msg)) != 0)
+            fail_msg("%s: \"%s\", not \"%s\"", bad[i].limits, err.msg, bad[i].msg);
+    }
+    /* a patch merges into the plan's limits: a peak below the kept average */
+    plan_row(&row);
+    row.limits.net_average_kbyte_s = 100;
+    struct sw_plan_row out;
+    json_t *p = sw_testreq_json("{\"limits\": {\"net_peak_kbyte_s\": 50}}");
+    sw_err_clear(&err);
+    assert_int_equal(sw_plan_patch_merge(&row, p, &out, &err), -1);
+    ERR_IS(&err, SW_EINVALID, "limits: net_peak_kbyte_s must be 0 or at least net_average_kbyte_s (100)");
+    json_decref(p);
+    p = sw_testreq_json("{\"limits\": {\"net_peak_kbyte_s\": 150, \"cpu_cap_pct\": 0}}");
+    assert_int_equal(sw_plan_patch_merge(&row, p, &out, &err), 0);
+    assert_int_equal(out.limits.net_average_kbyte_s, 100);
+    assert_int_equal(out.limits.net_peak_kbyte_s, 150);
+    json_decref(p);
+}
+
 /* ---- the routes, without a database ---- */
 
 static void test_plan_routes_refuse(void **state)
@@ -339,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_merge_currency),
         cmocka_unit_test(test_merge_currency_without_bandwidth_price),
         cmocka_unit_test(test_merge_burst),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_plan_routes_refuse),
         cmocka_unit_test(test_template_routes_refuse),
         cmocka_unit_test(test_catalog_routes_accept),

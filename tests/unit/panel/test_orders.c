@@ -83,6 +83,36 @@ static void test_ssh_keys(void **state)
     order_refused("web1", ", \"ssh_keys\": [1]", "ssh_keys[0] is not an OpenSSH public key line");
 }
 
+/* The order's root password: 10..128 bytes, a string. */
+static void test_password(void **state)
+{
+    (void)state;
+    const char *msg = "password must be 10 to 128 bytes long";
+    order_refused("web1", ", \"password\": \"short-pw1\"", msg);
+    order_refused("web1", ", \"password\": \"\"", msg);
+    char extra[300] = ", \"password\": \"";
+    for (int i = 0; i < 129; i++)
+        strcat(extra, "x");
+    strcat(extra, "\"");
+    order_refused("web1", extra, msg);
+    order_refused("web1", ", \"password\": 1234567890", "field \"password\" must be");
+    /* too many bytes of keys for the node job, though each key is fine */
+    char keys[20000] = ", \"ssh_keys\": [";
+    for (int i = 0; i < 16; i++) {
+        strcat(keys, i ? ", \"ssh-rsa " : "\"ssh-rsa ");
+        for (int j = 0; j < 1100; j++)
+            strcat(keys, "A");
+        strcat(keys, "\"");
+    }
+    strcat(keys, "]");
+    char body[21000];
+    snprintf(body, sizeof body,
+             "{\"plan_id\": \"" SW_TEST_ID "\", \"template_id\": \"" SW_TEST_ID "\","
+             " \"hostname\": \"web1\"%s}",
+             keys);
+    sw_testreq_refused("POST", "/v1/orders", CUS, body, 400, "ssh_keys hold at most 16383 bytes");
+}
+
 static void test_accepts(void **state)
 {
     (void)state;
@@ -93,7 +123,7 @@ static void test_accepts(void **state)
     char body[2048];
     snprintf(body, sizeof body,
              "{\"plan_id\": \"" SW_TEST_ID "\", \"template_id\": \"" SW_TEST_ID "\","
-             " \"hostname\": \"web-1.example.com\"%s}",
+             " \"hostname\": \"web-1.example.com\", \"password\": \"correct horse battery\"%s}",
              keys);
     sw_testreq_accepted("POST", "/v1/orders", CUS, body);
 }
@@ -105,6 +135,7 @@ int main(void)
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_hostname),
         cmocka_unit_test(test_ssh_keys),
+        cmocka_unit_test(test_password),
         cmocka_unit_test(test_accepts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,6 +56,19 @@ static void test_parameters(void **state)
                    "plan_id must be a UUID");
     action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"reset_password\", \"template_id\": \"x\"}",
                    "template_id does not apply to reset_password");
+    /* A reinstall's own root password and keys, and only a reinstall's. */
+    action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"reset_password\", \"password\": \"0123456789ab\"}",
+                   "password does not apply to reset_password");
+    action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"start\", \"ssh_keys\": []}",
+                   "ssh_keys does not apply to start");
+    action_refused(SW_ROLE_CUSTOMER,
+                   "{\"type\": \"reinstall\", \"template_id\": \"" SW_TEST_ID "\","
+                   " \"password\": \"short\"}",
+                   "password must be 10 to 128 bytes long");
+    action_refused(SW_ROLE_CUSTOMER,
+                   "{\"type\": \"reinstall\", \"template_id\": \"" SW_TEST_ID "\","
+                   " \"ssh_keys\": [\"not a key\"]}",
+                   "ssh_keys[0] is not an OpenSSH public key line");
 }
 
 static void test_accepts(void **state)
@@ -67,6 +80,8 @@ static void test_accepts(void **state)
         "{\"type\": \"reboot\"}",
         "{\"type\": \"reset_password\"}",
         "{\"type\": \"reinstall\", \"template_id\": \"" SW_TEST_ID "\"}",
+        "{\"type\": \"reinstall\", \"template_id\": \"" SW_TEST_ID "\", \"password\":"
+        " \"correct horse battery\", \"ssh_keys\": [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5Key\"]}",
         "{\"type\": \"resize\", \"plan_id\": \"" SW_TEST_ID "\"}",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)

@@ -145,6 +145,60 @@ static void test_sealed_password(void **state)
     assert_non_null(strstr(err.msg, "rekey"));
 }
 
+/* The guest's configuration: network, keys, the plan's limits (a resize's
+ * new plan's), and a create's password hash sealed like reset_password's. */
+static void test_guest_config(void **state)
+{
+    (void)state;
+    struct sw_job_row r = mkrow(SW_KIND_HVM, 2048, 4096, 0);
+    strcpy(r.ipv4, "192.0.2.9");
+    r.ipv4_prefix = 24;
+    strcpy(r.ipv4_gateway, "192.0.2.1");
+    strcpy(r.ipv6_gateway, "2001:db8::1");
+    r.dns_n = 1;
+    strcpy(r.dns[0], "192.0.2.53");
+    strcpy(r.ssh_keys, "ssh-ed25519 AAAA one\nssh-ed25519 BBBB two\nssh-rsa CCCC three");
+    r.limits.disk_read_iops = 100;
+    r.target_limits.disk_read_iops = 900;
+    r.target_limits.cpu_cap_pct = 25;
+    strcpy(r.password_hash, "$6$saltsaltsaltsalt$hashhashhash");
+    char sk[SW_SEAL_KEY_B64 + 1];
+    sw_seal_keypair(r.node_public_key, sk);
+    struct sw_msg_node_job m;
+    struct sw_err err;
+    sw_err_clear(&err);
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, &err), 0);
+    assert_int_equal(m.ipv4_prefix, 24);
+    assert_string_equal(m.ipv4_gateway, "192.0.2.1");
+    assert_string_equal(m.ipv6_gateway, "2001:db8::1");
+    assert_int_equal(m.dns_n, 1);
+    assert_int_equal(m.ssh_keys_n, 3);
+    assert_int_equal(m.limits.disk_read_iops, 100);
+    assert_int_equal(m.limits.cpu_cap_pct, 0);
+    assert_string_not_equal(m.password_hash_sealed, "");
+
+    r.type = SW_JOB_RESIZE;
+    r.has_target = true;
+    r.target = r.plan;
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, &err), 0);
+    assert_int_equal(m.limits.disk_read_iops, 900);
+    assert_int_equal(m.limits.cpu_cap_pct, 25);
+    assert_string_equal(m.password_hash_sealed, ""); /* a resize sets no password */
+
+    r.type = SW_JOB_REINSTALL;
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, &err), 0);
+    assert_string_not_equal(m.password_hash_sealed, "");
+    assert_int_equal(m.limits.disk_read_iops, 100);
+
+    /* no ipv4: no prefix either, whatever the row says */
+    r.ipv4[0] = '\0';
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, &err), 0);
+    assert_int_equal(m.ipv4_prefix, 0);
+    r.ssh_keys[0] = '\0';
+    assert_int_equal(sw_dispatch_build(&r, NODE, &m, &err), 0);
+    assert_int_equal(m.ssh_keys_n, 0);
+}
+
 int main(void)
 {
     if (sw_crypto_init() < 0)
@@ -155,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_container_and_pv_sizes),
         cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_guest_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
