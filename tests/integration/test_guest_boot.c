@@ -75,7 +75,7 @@ struct guest {
     int n;               /* 5, 6, 7: the guest's host part in 192.0.2.0/24 */
     char hostname[64];
     char ipv4[16];
-    char ipv6[48];       /* the /64's first address (the job's) */
+    char ipv6[SW_MSG_ADDR_LEN]; /* the /64's first address (the job's) */
     char ipv6_addr[48];  /* the guest's address in it */
     char log[512];
     double started, ready;
