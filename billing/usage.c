@@ -26,18 +26,20 @@ int sw_usage_store(struct sw_db *db, const struct sw_msg_usage *m, struct sw_err
 {
     const int64_t nums[] = {m->ts,           m->period_s,      m->cpu_ns,
                             m->mem_mb,       m->mem_max_mb,    m->net_rx_bytes,
-                            m->net_tx_bytes, m->disk_rd_bytes, m->disk_wr_bytes};
+                            m->net_tx_bytes, m->disk_rd_bytes, m->disk_wr_bytes,
+                            m->disk_bytes};
     char s[sizeof nums / sizeof nums[0]][24];
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
         snprintf(s[i], sizeof s[i], "%lld", (long long)nums[i]);
     long rows = sw_db_run(
         db, err,
         "INSERT INTO usage_samples (sample_id, server_id, node_id, ts, period_s, cpu_ns,"
-        " mem_mb, mem_max_mb, net_rx_bytes, net_tx_bytes, disk_rd_bytes, disk_wr_bytes)"
-        " VALUES ($1, $2, $3, to_timestamp($4::bigint), $5, $6, $7, $8, $9, $10, $11, $12)"
+        " mem_mb, mem_max_mb, net_rx_bytes, net_tx_bytes, disk_rd_bytes, disk_wr_bytes,"
+        " disk_bytes)"
+        " VALUES ($1, $2, $3, to_timestamp($4::bigint), $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         " ON CONFLICT (sample_id) DO NOTHING",
         SW_PARAMS(m->sample_id, m->server_id, m->node_id, s[0], s[1], s[2], s[3], s[4], s[5], s[6],
-                  s[7], s[8]));
+                  s[7], s[8], s[9]));
     if (rows < 0)
         return -1;
     return rows > 0 ? 1 : 0;
@@ -81,7 +83,7 @@ static void lit_put(struct lit *l, const char *s)
 /* Columns of the batch, as PostgreSQL array literals. Every element is a
  * UUID, a "<uuid>:<digits>" sample id or an integer: nothing to quote. */
 enum { U_ID, U_SERVER, U_NODE, U_TS, U_PERIOD, U_CPU, U_MEM, U_MEMMAX, U_RX, U_TX, U_RD, U_WR,
-       U__N };
+       U_DISK, U__N };
 
 long sw_usage_store_batch(struct sw_db *db, const struct sw_msg_usage *m, size_t n,
                           enum sw_msg_outcome *out, struct sw_err *errs)
@@ -94,7 +96,8 @@ long sw_usage_store_batch(struct sw_db *db, const struct sw_msg_usage *m, size_t
     for (size_t i = 0; i < n; i++) {
         const int64_t nums[] = {m[i].ts,           m[i].period_s,      m[i].cpu_ns,
                                 m[i].mem_mb,       m[i].mem_max_mb,    m[i].net_rx_bytes,
-                                m[i].net_tx_bytes, m[i].disk_rd_bytes, m[i].disk_wr_bytes};
+                                m[i].net_tx_bytes, m[i].disk_rd_bytes, m[i].disk_wr_bytes,
+                                m[i].disk_bytes};
         const char *sep = i ? "," : "";
         lit_put(&cols[U_ID], sep);
         lit_put(&cols[U_ID], m[i].sample_id);
@@ -114,14 +117,15 @@ long sw_usage_store_batch(struct sw_db *db, const struct sw_msg_usage *m, size_t
     long rows = sw_db_run(
         db, &err,
         "INSERT INTO usage_samples (sample_id, server_id, node_id, ts, period_s, cpu_ns,"
-        " mem_mb, mem_max_mb, net_rx_bytes, net_tx_bytes, disk_rd_bytes, disk_wr_bytes)"
-        " SELECT i, s, n, to_timestamp(t), p, c, m, mm, rx, tx, rd, wr"
+        " mem_mb, mem_max_mb, net_rx_bytes, net_tx_bytes, disk_rd_bytes, disk_wr_bytes,"
+        " disk_bytes)"
+        " SELECT i, s, n, to_timestamp(t), p, c, m, mm, rx, tx, rd, wr, d"
         " FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::bigint[], $5::integer[],"
         "  $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[],"
-        "  $12::bigint[]) AS u(i, s, n, t, p, c, m, mm, rx, tx, rd, wr)"
+        "  $12::bigint[], $13::bigint[]) AS u(i, s, n, t, p, c, m, mm, rx, tx, rd, wr, d)"
         " ON CONFLICT (sample_id) DO NOTHING",
         SW_PARAMS(cols[0].p, cols[1].p, cols[2].p, cols[3].p, cols[4].p, cols[5].p, cols[6].p,
-                  cols[7].p, cols[8].p, cols[9].p, cols[10].p, cols[11].p));
+                  cols[7].p, cols[8].p, cols[9].p, cols[10].p, cols[11].p, cols[12].p));
     for (int c = 0; c < U__N; c++)
         free(cols[c].p);
     if (rows >= 0) {
@@ -232,18 +236,22 @@ static const char *scan_count(const char *p, int64_t *out)
 static const char *const usage_keys[] = {
     "sample_id",    "server_id",    "node_id",       "ts",           "period_s",   "cpu_ns",
     "mem_mb",       "mem_max_mb",   "net_rx_bytes",  "net_tx_bytes", "disk_rd_bytes",
-    "disk_wr_bytes",
+    "disk_wr_bytes", "disk_bytes",
 };
+#define USAGE_KEYS (sizeof usage_keys / sizeof usage_keys[0])
+/* Every key but disk_bytes (optional: 0 when absent) must be there. */
+#define USAGE_REQUIRED ((1u << (USAGE_KEYS - 1)) - 1)
 
 int sw_usage_decode_fast(const char *s, struct sw_msg_usage *m)
 {
     if (!s)
         return -1;
     unsigned seen = 0;
+    m->disk_bytes = 0;
     int64_t *nums[] = {NULL,        NULL,          NULL,           &m->ts,
                        &m->period_s, &m->cpu_ns,   &m->mem_mb,     &m->mem_max_mb,
                        &m->net_rx_bytes, &m->net_tx_bytes, &m->disk_rd_bytes,
-                       &m->disk_wr_bytes};
+                       &m->disk_wr_bytes, &m->disk_bytes};
     const char *p = skip_ws(s);
     if (*p++ != '{')
         return -1;
@@ -257,9 +265,9 @@ int sw_usage_decode_fast(const char *s, struct sw_msg_usage *m)
             return -1;
         p = skip_ws(p);
         size_t k = 0, kl = (size_t)(ke - kb);
-        while (k < 12 && !(strlen(usage_keys[k]) == kl && memcmp(usage_keys[k], kb, kl) == 0))
+        while (k < USAGE_KEYS && !(strlen(usage_keys[k]) == kl && memcmp(usage_keys[k], kb, kl) == 0))
             k++;
-        if (k == 12 || (seen & (1u << k)))
+        if (k == USAGE_KEYS || (seen & (1u << k)))
             return -1; /* unknown or repeated: the strict decoder says why */
         seen |= 1u << k;
         if (k < 3) {
@@ -285,7 +293,7 @@ int sw_usage_decode_fast(const char *s, struct sw_msg_usage *m)
             return -1;
         break;
     }
-    if (*skip_ws(p) != '\0' || seen != (1u << 12) - 1 || m->period_s <= 0 || m->period_s > 86400)
+    if (*skip_ws(p) != '\0' || (seen & USAGE_REQUIRED) != USAGE_REQUIRED || m->period_s <= 0 || m->period_s > 86400)
         return -1;
     return 0;
 }

@@ -15,17 +15,19 @@
 
 /* Every billable period overlapping the month [$1, $2) (unix seconds),
  * grouped by billed account, currency and server, with the server's
- * traffic in the month. */
+ * traffic and disk byte-seconds in the month. */
 static const char load_sql[] =
     "SELECT coalesce(o.reseller_id, o.id), sp.currency, sp.server_id, v.owner_id, sp.plan_id,"
     " extract(epoch FROM sp.started_at)::bigint, extract(epoch FROM sp.ended_at)::bigint,"
     " sp.price_hourly, sp.price_monthly, sp.price_bandwidth_gb, sp.bandwidth_gb,"
-    " b.tax_rate_bp, coalesce(u.bytes, 0), v.hostname, pl.name"
+    " b.tax_rate_bp, coalesce(u.bytes, 0), v.hostname, pl.name, sp.price_disk_gb_month,"
+    " coalesce(u.disk_byte_s, 0)"
     " FROM server_periods sp JOIN servers v ON v.id = sp.server_id"
     " JOIN accounts o ON o.id = v.owner_id"
     " JOIN accounts b ON b.id = coalesce(o.reseller_id, o.id)"
     " JOIN plans pl ON pl.id = sp.plan_id"
-    " LEFT JOIN LATERAL (SELECT sum(h.net_rx_bytes + h.net_tx_bytes) AS bytes"
+    " LEFT JOIN LATERAL (SELECT sum(h.net_rx_bytes + h.net_tx_bytes) AS bytes,"
+    "  sum(h.disk_byte_s) AS disk_byte_s"
     "  FROM usage_hourly h WHERE h.server_id = sp.server_id"
     "  AND h.hour >= to_timestamp($1::bigint) AND h.hour < to_timestamp($2::bigint)) u ON true"
     " WHERE sp.started_at < to_timestamp($2::bigint)"
@@ -34,7 +36,7 @@ static const char load_sql[] =
     " ORDER BY 1, 2, 3, sp.started_at, sp.id";
 
 enum { C_BILLED, C_CUR, C_SERVER, C_OWNER, C_PLAN, C_START, C_END, C_PH, C_PM, C_PBW, C_BW,
-       C_TAX, C_BYTES, C_HOST, C_PLAN_NAME };
+       C_TAX, C_BYTES, C_HOST, C_PLAN_NAME, C_PDISK, C_DISK_BS };
 
 struct month {
     char period[8];
@@ -82,6 +84,30 @@ static json_t *line_json(const PGresult *r, int row, const char *kind, int64_t s
                      "description", description);
 }
 
+/* The disk line of one server (rule 6), from its samples in the month, at
+ * the price of its last period (row): none when nothing is charged. */
+static int rate_disk(const PGresult *r, int row, int64_t start, int64_t end,
+                     const struct month *m, struct group *g, struct sw_err *err)
+{
+    unsigned __int128 byte_s;
+    if (sw_rate_parse_u128(sw_db_get(r, row, C_DISK_BS), &byte_s) < 0) {
+        SW_ERR(err, SW_EINTERNAL, "rating: disk byte-seconds are not a whole number");
+        return -1;
+    }
+    struct sw_rate_disk d;
+    if (sw_rate_disk(byte_s, m->from, m->to, sw_db_get_i64(r, row, C_PDISK), &d, err) < 0)
+        return -1;
+    if (d.amount == 0)
+        return 0;
+    char desc[400];
+    snprintf(desc, sizeof desc, "%s disk, %" PRId64 " bytes on average over %s",
+             sw_db_get(r, row, C_HOST), d.avg_bytes, m->period);
+    json_array_append_new(g->lines, line_json(r, row, "disk", start, end, d.avg_bytes,
+                                              d.unit_price, NULL, d.amount, desc));
+    g->subtotal += d.amount;
+    return 0;
+}
+
 /* Rates the rows of one server [a, b) into g. */
 static int rate_server(const PGresult *r, int a, int b, const struct month *m, struct group *g,
                        struct sw_err *err)
@@ -126,6 +152,9 @@ static int rate_server(const PGresult *r, int a, int b, const struct month *m, s
                                                   bw.amount, desc));
         g->subtotal += bw.amount;
     }
+    if (rc == 0 && nl > 0)
+        rc = rate_disk(r, a + (int)lines[nl - 1].period, lines[0].start, lines[nl - 1].end, m, g,
+                       err);
     free(p);
     free(lines);
     return rc;

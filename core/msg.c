@@ -538,19 +538,19 @@ static const struct sw_jfield usage_fields[] = {
     {"mem_mb", SW_JT_INT, true},       {"mem_max_mb", SW_JT_INT, true},
     {"net_rx_bytes", SW_JT_INT, true}, {"net_tx_bytes", SW_JT_INT, true},
     {"disk_rd_bytes", SW_JT_INT, true}, {"disk_wr_bytes", SW_JT_INT, true},
-    {NULL, 0, false},
+    {"disk_bytes", SW_JT_INT, false},   {NULL, 0, false},
 };
 
 char *sw_msg_usage_encode(const struct sw_msg_usage *m)
 {
     return dump_and_free(json_pack(
-        "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sample_id",
+        "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "sample_id",
         m->sample_id, "server_id", m->server_id, "node_id", m->node_id, "ts", (json_int_t)m->ts,
         "period_s", (json_int_t)m->period_s, "cpu_ns", (json_int_t)m->cpu_ns, "mem_mb",
         (json_int_t)m->mem_mb, "mem_max_mb", (json_int_t)m->mem_max_mb, "net_rx_bytes",
         (json_int_t)m->net_rx_bytes, "net_tx_bytes", (json_int_t)m->net_tx_bytes,
         "disk_rd_bytes", (json_int_t)m->disk_rd_bytes, "disk_wr_bytes",
-        (json_int_t)m->disk_wr_bytes));
+        (json_int_t)m->disk_wr_bytes, "disk_bytes", (json_int_t)m->disk_bytes));
 }
 
 int sw_msg_usage_decode(const char *s, struct sw_msg_usage *m, struct sw_err *err)
@@ -568,7 +568,8 @@ int sw_msg_usage_decode(const char *s, struct sw_msg_usage *m, struct sw_err *er
         get_count(o, "net_rx_bytes", &m->net_rx_bytes, err) < 0 ||
         get_count(o, "net_tx_bytes", &m->net_tx_bytes, err) < 0 ||
         get_count(o, "disk_rd_bytes", &m->disk_rd_bytes, err) < 0 ||
-        get_count(o, "disk_wr_bytes", &m->disk_wr_bytes, err) < 0)
+        get_count(o, "disk_wr_bytes", &m->disk_wr_bytes, err) < 0 ||
+        get_count(o, "disk_bytes", &m->disk_bytes, err) < 0)
         goto out;
     if (m->sample_id[0] == '\0' || m->period_s <= 0 || m->period_s > 86400) {
         SW_ERR(err, SW_EINVALID, "sample_id must be set and period_s within 1..86400");

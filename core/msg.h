@@ -191,6 +191,10 @@ struct sw_msg_usage {
     int64_t mem_max_mb;
     int64_t net_rx_bytes, net_tx_bytes;
     int64_t disk_rd_bytes, disk_wr_bytes;
+    /* Space the server's volumes take in their pools at ts (their
+     * allocation), billed per GB-month; optional on the wire (an engine
+     * that does not report it sends none: 0). */
+    int64_t disk_bytes;
 };
 
 char *sw_msg_job_encode(const struct sw_msg_job *m);

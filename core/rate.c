@@ -136,6 +136,43 @@ int sw_rate_server(const struct sw_rate_period *p, size_t n, int64_t from, int64
     return 0;
 }
 
+int sw_rate_disk(u128 byte_s, int64_t from, int64_t to, int64_t unit_price,
+                 struct sw_rate_disk *d, struct sw_err *err)
+{
+    memset(d, 0, sizeof *d);
+    if (from >= to || unit_price < 0) {
+        SW_ERR(err, SW_EINVALID, "rating: bad month or disk price");
+        return -1;
+    }
+    u128 month = (u128)(to - from);
+    u128 avg = byte_s / month;
+    /* sw_rate_round takes 2a + b: a stays below a quarter of 128 bits. */
+    u128 room = ~(u128)0 / 4;
+    if (avg > (u128)INT64_MAX || (unit_price && byte_s > room / (u128)unit_price) ||
+        sw_rate_round(byte_s * (u128)unit_price, (u128)SW_RATE_GB * month, &d->amount) < 0) {
+        SW_ERR(err, SW_EINVALID, "rating: a disk amount does not fit 64 bits");
+        return -1;
+    }
+    d->avg_bytes = (int64_t)avg;
+    d->unit_price = unit_price;
+    return 0;
+}
+
+int sw_rate_parse_u128(const char *s, u128 *out)
+{
+    u128 v = 0;
+    if (!s || !*s)
+        return -1;
+    for (; *s; s++) {
+        u128 d = (u128)(*s - '0');
+        if (*s < '0' || *s > '9' || v > (~(u128)0 - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
 int sw_rate_tax(int64_t subtotal, int rate_bp, int64_t *tax, struct sw_err *err)
 {
     if (subtotal < 0 || rate_bp < 0 || rate_bp > 10000) {

@@ -41,6 +41,14 @@ struct sw_rate_bandwidth {
     int64_t amount;     /* over x unit_price / 10^9, rounded half up once */
 };
 
+/* Disk space used in a month (billing/README.md, rule 6). */
+struct sw_rate_disk {
+    int64_t avg_bytes;  /* byte-seconds / the month's seconds, rounded down */
+    int64_t unit_price; /* price_disk_gb_month of the server's last period */
+    int64_t amount;     /* byte-seconds x unit_price / (10^9 x the month's seconds), rounded
+                           half up once */
+};
+
 /* round half up of a / b for a >= 0, b > 0: floor((2a + b) / 2b). Returns
  * -1 when the result does not fit int64_t. */
 int sw_rate_round(unsigned __int128 a, unsigned __int128 b, int64_t *out);
@@ -60,6 +68,18 @@ void sw_rate_month_of(int64_t t, char out[8]);
 int sw_rate_server(const struct sw_rate_period *p, size_t n, int64_t from, int64_t to,
                    int64_t upto, int64_t traffic, struct sw_rate_line *lines, size_t *nlines,
                    struct sw_rate_bandwidth *bw, struct sw_err *err);
+
+/* Rates byte_s, the sum of disk_bytes x period_s of a server's samples in
+ * the month [from, to), at unit_price per GB-month: a GB-month is 10^9
+ * bytes held for the whole calendar month, so the divisor is the month's
+ * length whatever part of it the server lived. Returns 0, or -1 with err
+ * set (bad month or price, an amount past int64_t). */
+int sw_rate_disk(unsigned __int128 byte_s, int64_t from, int64_t to, int64_t unit_price,
+                 struct sw_rate_disk *d, struct sw_err *err);
+
+/* A non-negative decimal integer (PostgreSQL's numeric as text, no sign,
+ * fraction or exponent) into *out; -1 when malformed or past 128 bits. */
+int sw_rate_parse_u128(const char *s, unsigned __int128 *out);
 
 /* Tax of a subtotal at rate_bp basis points, rounded half up once. */
 int sw_rate_tax(int64_t subtotal, int rate_bp, int64_t *tax, struct sw_err *err);

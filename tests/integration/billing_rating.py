@@ -2,7 +2,7 @@
 """billing_rating.py - the rater against an independent computation.
 
 Generates random server histories (plan periods with prices, resizes inside
-a month, periods still open, a reseller's subtree, tax rates, traffic as
+a month, periods still open, a reseller's subtree, tax rates, traffic and disk space as
 usage samples), stores them, runs `slipwayctl invoice run --draft` and then
 `slipwayctl invoice run` (finalization) for two months, and compares every
 invoice, line, subtotal, tax and total with what this file computes on its
@@ -116,7 +116,8 @@ def generate():
             h = rng.choice([0, 1, 2, 3, 7, 13, 55, 120, 999])
             m = rng.choice([0, 1, 400, 999, 2000, 20000, h * 744, h * 672 + 1, h * 730 - 1])
             per = dict(plan=plan["id"], start=t, end=t + length, h=h, m=max(m, 0),
-                       pbw=rng.choice([0, 1, 3, 100, 1000]), bw=rng.choice([0, 1, 10, 1000]))
+                       pbw=rng.choice([0, 1, 3, 100, 1000]), bw=rng.choice([0, 1, 10, 1000]),
+                       pdisk=rng.choice([0, 0, 1, 7, 40, 1000]))
             periods.append(per)
             t += length
             if rng.random() < 0.1:
@@ -126,8 +127,10 @@ def generate():
         for per in periods:
             sql.append(
                 "INSERT INTO server_periods (server_id, plan_id, price_hourly, price_monthly,"
-                " price_bandwidth_gb, bandwidth_gb, currency, started_at, ended_at) VALUES"
+                " price_bandwidth_gb, bandwidth_gb, price_disk_gb_month, currency, started_at,"
+                " ended_at) VALUES"
                 f" ('{sid}', '{per['plan']}', {per['h']}, {per['m']}, {per['pbw']}, {per['bw']},"
+                f" {per['pdisk']},"
                 f" '{cur}', '{ts(per['start'])}', {q(ts(per['end'])) if per['end'] else 'NULL'});")
         # traffic: a few samples per server, some outside the months
         samples = []
@@ -135,12 +138,16 @@ def generate():
             at = rng.randrange(START, END)
             rx = rng.choice([0, 10 ** 6, rng.randrange(0, 3000 * GB), rng.randrange(0, 20 * GB)])
             tx = rng.randrange(0, 500 * GB)
-            samples.append((at, rx, tx))
+            # disk held, over a sample period of up to a day (a petabyte now and then)
+            disk = rng.choice([0, rng.randrange(0, 200 * GB), rng.randrange(0, 10 ** 15)])
+            per_s = rng.choice([60, 300, 86400])
+            samples.append((at, rx, tx, disk, per_s))
             sql.append(
                 "INSERT INTO usage_samples (sample_id, server_id, node_id, ts, period_s, cpu_ns,"
-                " mem_mb, mem_max_mb, net_rx_bytes, net_tx_bytes, disk_rd_bytes, disk_wr_bytes)"
-                f" VALUES ('{sid}:{at}', '{sid}', '{node}', to_timestamp({at}), 60, 1, 1, 1,"
-                f" {rx}, {tx}, 0, 0) ON CONFLICT DO NOTHING;")
+                " mem_mb, mem_max_mb, net_rx_bytes, net_tx_bytes, disk_rd_bytes, disk_wr_bytes,"
+                " disk_bytes)"
+                f" VALUES ('{sid}:{at}', '{sid}', '{node}', to_timestamp({at}), {per_s}, 1, 1, 1,"
+                f" {rx}, {tx}, 0, 0, {disk}) ON CONFLICT DO NOTHING;")
         samples = list({s[0]: s for s in samples}.values())
         servers.append(dict(id=sid, owner=owner, billed=billed, currency=cur, periods=periods,
                             samples=samples))
@@ -166,13 +173,20 @@ def expected(servers, tax, period, mfrom, mto, now):
             sec = b - a
             amount = half_up(min(Fraction(p["h"] * sec, 3600), Fraction(p["m"] * sec, T)))
             lines.append((str(s["id"]), "server", sec, amount))
-        traffic = sum(rx + tx for at, rx, tx in s["samples"]
+        traffic = sum(rx + tx for at, rx, tx, _, _ in s["samples"]
                       if mfrom <= (at // 3600) * 3600 < mto)
+        # disk: bytes x seconds of the samples in the month, per GB held the
+        # whole calendar month, at the last period's price
+        byte_s = sum(d * ps for at, _, _, d, ps in s["samples"] if mfrom <= (at // 3600) * 3600 < mto)
         allowance = math.floor(sum(Fraction(p["bw"] * GB * (b - a), T) for p, a, b in clipped))
         over = max(0, traffic - allowance)
         if over > 0:
             last = max(clipped, key=lambda c: c[0]["start"])[0]
             lines.append((str(s["id"]), "bandwidth", over, half_up(Fraction(over * last["pbw"], GB))))
+        last = max(clipped, key=lambda c: c[0]["start"])[0]
+        disk_amount = half_up(Fraction(byte_s * last["pdisk"], GB * (mto - mfrom)))
+        if disk_amount > 0:
+            lines.append((str(s["id"]), "disk", byte_s // (mto - mfrom), disk_amount))
     out = {}
     for (billed, cur), lines in inv.items():
         sub = sum(l[3] for l in lines)
@@ -256,7 +270,12 @@ def main():
     if nums != ",".join(str(i) for i in range(1, n + 1)):
         failed = True
         print(f"FAIL numbers are not 1..{n}: {nums[:200]}")
-    print(f"{nlines} lines compared; numbers 1..{n}")
+    kinds = psql("SELECT string_agg(kind || ' ' || n, ', ' ORDER BY kind) FROM"
+                 " (SELECT kind, count(*) AS n FROM invoice_lines GROUP BY kind) k").strip()
+    print(f"{nlines} lines compared ({kinds}); numbers 1..{n}")
+    if "disk" not in kinds or "bandwidth" not in kinds:
+        failed = True
+        print("FAIL the histories made no bandwidth or no disk line: nothing was compared for them")
     # a second run changes nothing
     before = psql("SELECT md5(string_agg(sw_invoice_json(i)::text, '' ORDER BY id)) FROM invoices i")
     for period, _, _ in MONTHS:

@@ -92,6 +92,25 @@ static void test_decode_fast(void **state)
         assert_int_equal(sw_msg_usage_decode(good[i], &b, &err), 0);
         assert_memory_equal(&a, &b, sizeof a);
     }
+    /* The optional disk_bytes, first or last: the same values both ways;
+     * absent, 0 (an engine that does not report it). */
+    char with[1024];
+    snprintf(with, sizeof with, "{\"disk_bytes\":21474836480,%s", &CANON[1]);
+    char last[1024];
+    snprintf(last, sizeof last, "%.*s,\"disk_bytes\":7}", (int)strlen(CANON) - 1, CANON);
+    const char *withs[] = {with, last};
+    const int64_t want[] = {21474836480LL, 7};
+    for (size_t i = 0; i < 2; i++) {
+        memset(&a, 0xff, sizeof a);
+        memset(&b, 0, sizeof b);
+        assert_int_equal(sw_usage_decode_fast(withs[i], &a), 0);
+        assert_int_equal(sw_msg_usage_decode(withs[i], &b, &err), 0);
+        assert_int_equal(a.disk_bytes, want[i]);
+        assert_int_equal(b.disk_bytes, want[i]);
+    }
+    memset(&a, 0xff, sizeof a);
+    assert_int_equal(sw_usage_decode_fast(CANON, &a), 0);
+    assert_int_equal(a.disk_bytes, 0);
     /* Each of these leaves the decision to the strict decoder. */
     const char *other[] = {
         NULL, "", "garbage", "[]", "{}",

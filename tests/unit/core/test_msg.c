@@ -166,7 +166,8 @@ static void test_result_and_usage_roundtrip(void **state)
     free(bad);
 
     struct sw_msg_usage u = {.ts = 1700000000, .period_s = 60, .cpu_ns = 123456789,
-                             .mem_mb = 512, .mem_max_mb = 1024, .net_rx_bytes = 10};
+                             .mem_mb = 512, .mem_max_mb = 1024, .net_rx_bytes = 10,
+                             .disk_bytes = 10737418240LL};
     strcpy(u.sample_id, SID ":1700000000");
     strcpy(u.server_id, SID);
     strcpy(u.node_id, NID);
@@ -174,6 +175,7 @@ static void test_result_and_usage_roundtrip(void **state)
     s = sw_msg_usage_encode(&u);
     assert_int_equal(sw_msg_usage_decode(s, &u2, &err), 0);
     assert_int_equal(u2.cpu_ns, 123456789);
+    assert_int_equal(u2.disk_bytes, 10737418240LL);
     assert_string_equal(u2.sample_id, SID ":1700000000");
     free(s);
 }
@@ -339,6 +341,12 @@ static void test_poison(void **state)
                        "\"net_rx_bytes\":0,\"net_tx_bytes\":0,\"disk_rd_bytes\":0,"
                        "\"disk_wr_bytes\":0}";
     assert_int_equal(sw_msg_usage_decode(zero, &u, &err), -1);
+    /* disk_bytes is optional, but never negative */
+    const char *negdisk = "{\"sample_id\":\"s\",\"server_id\":\"" SID "\",\"node_id\":\"" NID
+                          "\",\"ts\":1,\"period_s\":60,\"cpu_ns\":5,\"mem_mb\":1,\"mem_max_mb\":1,"
+                          "\"net_rx_bytes\":0,\"net_tx_bytes\":0,\"disk_rd_bytes\":0,"
+                          "\"disk_wr_bytes\":0,\"disk_bytes\":-1}";
+    assert_int_equal(sw_msg_usage_decode(negdisk, &u, &err), -1);
 }
 
 /* The template's image refs: absent for a blank disk, carried whole

@@ -193,6 +193,56 @@ static void test_bandwidth(void **state)
     assert_int_equal(o.bw.amount, 300000);
 }
 
+/* Disk space: bytes x seconds over a whole calendar month's seconds, per
+ * GB-month, half up once; the divisor is the month whatever the server's
+ * share of it. */
+static void test_disk(void **state)
+{
+    (void)state;
+    struct sw_err err = {0};
+    int64_t s, e;
+    sw_rate_month("2024-06", &s, &e); /* 30 days */
+    typedef unsigned __int128 u128;
+    struct sw_rate_disk d;
+    /* 20 GB held all month at 10 per GB-month */
+    assert_int_equal(sw_rate_disk((u128)20 * SW_RATE_GB * (u128)(e - s), s, e, 10, &d, &err), 0);
+    assert_int_equal(d.avg_bytes, 20 * SW_RATE_GB);
+    assert_int_equal(d.amount, 200);
+    /* 20 GB for 3 days of 30: 2 GB-months' tenth, 20 x 3 / 30 x 10 = 20 */
+    assert_int_equal(sw_rate_disk((u128)20 * SW_RATE_GB * 3 * D, s, e, 10, &d, &err), 0);
+    assert_int_equal(d.amount, 20);
+    assert_int_equal(d.avg_bytes, 2 * SW_RATE_GB);
+    /* half a minor unit goes up, just under it does not */
+    u128 half = (u128)SW_RATE_GB * (u128)(e - s) / 2; /* 0.5 GB-month at 1 */
+    assert_int_equal(sw_rate_disk(half, s, e, 1, &d, &err), 0);
+    assert_int_equal(d.amount, 1);
+    assert_int_equal(sw_rate_disk(half - 1, s, e, 1, &d, &err), 0);
+    assert_int_equal(d.amount, 0);
+    /* February is shorter: the same bytes x seconds cost more */
+    int64_t fs, fe;
+    sw_rate_month("2023-02", &fs, &fe);
+    assert_int_equal(sw_rate_disk((u128)SW_RATE_GB * (u128)(fe - fs), fs, fe, 1000, &d, &err), 0);
+    assert_int_equal(d.amount, 1000);
+    /* no price, no charge; bad input and overflow refused */
+    assert_int_equal(sw_rate_disk((u128)1 << 80, s, e, 0, &d, &err), 0);
+    assert_int_equal(d.amount, 0);
+    assert_int_equal(sw_rate_disk(1, e, s, 1, &d, &err), -1);
+    assert_int_equal(sw_rate_disk(1, s, e, -1, &d, &err), -1);
+    assert_int_equal(sw_rate_disk((u128)1 << 120, s, e, INT64_MAX, &d, &err), -1);
+    assert_int_equal(sw_rate_disk(~(u128)0, s, e, 1, &d, &err), -1);
+    /* numeric text */
+    u128 v;
+    assert_int_equal(sw_rate_parse_u128("2700000000000000000000", &v), 0);
+    assert_true(v == (u128)2700000000000LL * 1000000000ULL);
+    assert_int_equal(sw_rate_parse_u128("0", &v), 0);
+    assert_true(v == 0);
+    assert_int_equal(sw_rate_parse_u128("", &v), -1);
+    assert_int_equal(sw_rate_parse_u128("1.5", &v), -1);
+    assert_int_equal(sw_rate_parse_u128("-1", &v), -1);
+    assert_int_equal(sw_rate_parse_u128("340282366920938463463374607431768211456", &v), -1);
+    assert_int_equal(sw_rate_parse_u128("340282366920938463463374607431768211455", &v), 0);
+}
+
 static void test_tax(void **state)
 {
     (void)state;
@@ -303,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_round_half_up),   cmocka_unit_test(test_month),
         cmocka_unit_test(test_full_month_capped), cmocka_unit_test(test_partial),
         cmocka_unit_test(test_plan_change),     cmocka_unit_test(test_bandwidth),
+        cmocka_unit_test(test_disk),
         cmocka_unit_test(test_tax),             cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_random_properties),
     };
