@@ -38,6 +38,7 @@ static const struct sw_jfield plan_fields[] = {
     {"price_hourly", SW_JT_OBJECT, true},
     {"price_monthly", SW_JT_OBJECT, true},
     {"price_bandwidth_gb", SW_JT_OBJECT, false},
+    {"price_disk_gb_month", SW_JT_OBJECT, false},
     {"limits", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
@@ -49,6 +50,7 @@ static const struct sw_jfield plan_patch_fields[] = {
     {"disk_gb", SW_JT_INT, false},         {"bandwidth_gb", SW_JT_INT, false},
     {"price_hourly", SW_JT_OBJECT, false}, {"price_monthly", SW_JT_OBJECT, false},
     {"state", SW_JT_STRING, false},        {"price_bandwidth_gb", SW_JT_OBJECT, false},
+    {"price_disk_gb_month", SW_JT_OBJECT, false},
     {"limits", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
@@ -154,17 +156,19 @@ SW_HANDLER(sw_h_admin_plans_list)
     return catalog_list(req, resp, err, "sw_plan_json(t)", "plans");
 }
 
-/* The three prices of body into out (an absent price_bandwidth_gb is 0):
- * one currency. */
+/* The four prices of body into out (an absent price_bandwidth_gb or
+ * price_disk_gb_month is 0): one currency. */
 static int create_prices(const json_t *body, struct sw_plan_row *out, struct sw_err *err)
 {
-    const char *ch, *cm, *cb = NULL;
+    const char *ch, *cm, *cb = NULL, *cd = NULL;
     if (parse_money(body, "price_hourly", &out->price_hourly, &ch, err) < 0 ||
         parse_money(body, "price_monthly", &out->price_monthly, &cm, err) < 0 ||
         (json_object_get(body, "price_bandwidth_gb") &&
-         parse_money(body, "price_bandwidth_gb", &out->price_bandwidth_gb, &cb, err) < 0))
+         parse_money(body, "price_bandwidth_gb", &out->price_bandwidth_gb, &cb, err) < 0) ||
+        (json_object_get(body, "price_disk_gb_month") &&
+         parse_money(body, "price_disk_gb_month", &out->price_disk_gb_month, &cd, err) < 0))
         return -1;
-    if (strcmp(ch, cm) != 0 || (cb && strcmp(cb, ch) != 0)) {
+    if (strcmp(ch, cm) != 0 || (cb && strcmp(cb, ch) != 0) || (cd && strcmp(cd, ch) != 0)) {
         SW_ERR(err, SW_EINVALID, "a plan's prices must share a currency");
         return -1;
     }
@@ -284,20 +288,24 @@ static int patch_price(const json_t *patch, const char *field, int64_t *amount, 
  * must end up in one. */
 static int patch_prices(const json_t *patch, struct sw_plan_row *out, struct sw_err *err)
 {
-    const char *ch, *cm, *cb;
+    const char *ch, *cm, *cb, *cd;
     char was[sizeof out->currency];
     snprintf(was, sizeof was, "%s", out->currency);
     if (patch_price(patch, "price_bandwidth_gb", &out->price_bandwidth_gb, &cb, err) < 0 ||
+        patch_price(patch, "price_disk_gb_month", &out->price_disk_gb_month, &cd, err) < 0 ||
         patch_price(patch, "price_hourly", &out->price_hourly, &ch, err) < 0 ||
         patch_price(patch, "price_monthly", &out->price_monthly, &cm, err) < 0)
         return -1;
-    const char *currency = ch ? ch : cm ? cm : cb ? cb : was;
+    const char *currency = ch ? ch : cm ? cm : cb ? cb : cd ? cd : was;
     if ((ch && strcmp(ch, currency)) || (cm && strcmp(cm, currency)) ||
-        (cb && strcmp(cb, currency)) ||
-        (strcmp(currency, was) != 0 && !(ch && cm && (cb || out->price_bandwidth_gb == 0)))) {
+        (cb && strcmp(cb, currency)) || (cd && strcmp(cd, currency)) ||
+        (strcmp(currency, was) != 0 &&
+         !(ch && cm && (cb || out->price_bandwidth_gb == 0) &&
+           (cd || out->price_disk_gb_month == 0)))) {
         SW_ERR(err, SW_EINVALID,
                "a plan's prices must share a currency: to change the plan's currency (%s),"
-               " give price_hourly, price_monthly and (when not 0) price_bandwidth_gb",
+               " give price_hourly, price_monthly and (when not 0) price_bandwidth_gb and"
+               " price_disk_gb_month",
                was);
         return -1;
     }

@@ -33,7 +33,8 @@ int sw_plan_patch_sizes(const struct sw_plan_row *cur, const json_t *patch, char
 /* cur overlaid with patch into *out (out may not be cur), after
  * sw_plan_patch_check(). Each price given sets its amount and the plan's
  * currency: all must end up in one, so changing the currency takes
- * price_hourly, price_monthly and (when not 0) price_bandwidth_gb at once.
+ * price_hourly, price_monthly and (when not 0) price_bandwidth_gb and
+ * price_disk_gb_month at once.
  * burst_ram_mb must stay 0 or at least ram_mb. */
 int sw_plan_patch_merge(const struct sw_plan_row *cur, const json_t *patch,
                         struct sw_plan_row *out, struct sw_err *err);

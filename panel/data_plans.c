@@ -22,7 +22,7 @@ int sw_data_plans_lock(struct sw_db *db, const char *id, struct sw_plan_row *row
         db, err,
         "SELECT p.name, p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb, p.swap_mb, p.disk_gb,"
         " p.bandwidth_gb, p.price_hourly, p.price_monthly, p.price_bandwidth_gb, p.currency,"
-        " p.state," LIMIT_COLS " FROM plans p WHERE p.id = $1 FOR UPDATE",
+        " p.state," LIMIT_COLS ", p.price_disk_gb_month FROM plans p WHERE p.id = $1 FOR UPDATE",
         SW_PARAMS(id));
     if (!res)
         return -1;
@@ -43,6 +43,7 @@ int sw_data_plans_lock(struct sw_db *db, const char *id, struct sw_plan_row *row
     int c = 13;
     for (const struct sw_msg_limit_field *f = sw_msg_limit_fields; f->name; f++)
         *sw_msg_limit_at(&row->limits, f) = sw_db_get_i64(res, 0, c++);
+    row->price_disk_gb_month = sw_db_get_i64(res, 0, c);
     PQclear(res);
     return 0;
 }
@@ -66,10 +67,11 @@ int sw_data_plans_use(struct sw_db *db, const char *id, int64_t *n, struct sw_er
 /* The row's numbers as text, in the column order of INSERT and UPDATE:
  * vcpus, ram_mb, burst_ram_mb, swap_mb, disk_gb, bandwidth_gb,
  * price_hourly, price_monthly, price_bandwidth_gb, then the limits
- * (LIMIT_NAMES). */
+ * (LIMIT_NAMES), then price_disk_gb_month. */
 #define LIMITS_AT 9
+#define DISK_PRICE_AT (LIMITS_AT + 8)
 struct row_text {
-    char v[LIMITS_AT + 8][24];
+    char v[DISK_PRICE_AT + 1][24];
 };
 
 static void row_text(const struct sw_plan_row *row, struct row_text *t)
@@ -83,6 +85,8 @@ static void row_text(const struct sw_plan_row *row, struct row_text *t)
     int i = LIMITS_AT;
     for (const struct sw_msg_limit_field *f = sw_msg_limit_fields; f->name; f++, i++)
         snprintf(t->v[i], sizeof t->v[i], "%lld", (long long)*sw_msg_limit_at(&l, f));
+    snprintf(t->v[DISK_PRICE_AT], sizeof t->v[DISK_PRICE_AT], "%lld",
+             (long long)row->price_disk_gb_month);
 }
 
 json_t *sw_data_plans_insert(struct sw_db *db, const char *id, const struct sw_plan_row *row,
@@ -94,13 +98,13 @@ json_t *sw_data_plans_insert(struct sw_db *db, const char *id, const struct sw_p
         db, err, "plan",
         "INSERT INTO plans (id, name, kind, vcpus, ram_mb, burst_ram_mb, swap_mb, disk_gb,"
         " bandwidth_gb, price_hourly, price_monthly, price_bandwidth_gb, currency, state,"
-        LIMIT_NAMES ")"
+        LIMIT_NAMES ", price_disk_gb_month)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-        " $15, $16, $17, $18, $19, $20, $21, $22)"
+        " $15, $16, $17, $18, $19, $20, $21, $22, $23)"
         " RETURNING sw_plan_json(plans)",
         SW_PARAMS(id, row->name, row->kind, t.v[0], t.v[1], t.v[2], t.v[3], t.v[4], t.v[5],
                   t.v[6], t.v[7], t.v[8], row->currency, row->state, t.v[9], t.v[10], t.v[11],
-                  t.v[12], t.v[13], t.v[14], t.v[15], t.v[16]));
+                  t.v[12], t.v[13], t.v[14], t.v[15], t.v[16], t.v[17]));
 }
 
 json_t *sw_data_plans_update(struct sw_db *db, const char *id, const struct sw_plan_row *row,
@@ -113,11 +117,12 @@ json_t *sw_data_plans_update(struct sw_db *db, const char *id, const struct sw_p
         "UPDATE plans SET name = $2, kind = $3, vcpus = $4, ram_mb = $5, burst_ram_mb = $6,"
         " swap_mb = $7, disk_gb = $8, bandwidth_gb = $9, price_hourly = $10,"
         " price_monthly = $11, price_bandwidth_gb = $12, currency = $13, state = $14,"
-        " (" LIMIT_NAMES ") = ($15, $16, $17, $18, $19, $20, $21, $22)"
+        " (" LIMIT_NAMES ") = ($15, $16, $17, $18, $19, $20, $21, $22),"
+        " price_disk_gb_month = $23"
         " WHERE id = $1 RETURNING sw_plan_json(plans)",
         SW_PARAMS(id, row->name, row->kind, t.v[0], t.v[1], t.v[2], t.v[3], t.v[4], t.v[5],
                   t.v[6], t.v[7], t.v[8], row->currency, row->state, t.v[9], t.v[10], t.v[11],
-                  t.v[12], t.v[13], t.v[14], t.v[15], t.v[16]));
+                  t.v[12], t.v[13], t.v[14], t.v[15], t.v[16], t.v[17]));
 }
 
 json_t *sw_data_plans_lock_json(struct sw_db *db, const char *id, struct sw_err *err)

@@ -21,6 +21,7 @@ struct sw_plan_row {
     char kind[16]; /* container, pv or hvm */
     int64_t vcpus, ram_mb, burst_ram_mb, swap_mb, disk_gb, bandwidth_gb;
     int64_t price_hourly, price_monthly, price_bandwidth_gb;
+    int64_t price_disk_gb_month; /* 0022_disk_metering; 0: disk used is not billed */
     char currency[8]; /* ISO 4217 */
     char state[16];   /* active or retired */
     struct sw_msg_limits limits; /* 0021_plan_limits; 0 each: none */

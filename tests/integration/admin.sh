@@ -436,6 +436,9 @@ api PATCH "/v1/admin/plans/$BW" "$OP" '{"price_bandwidth_gb":{"amount":3,"curren
 sw_t_eq "in the plan's currency only (400)" 400 "$SW_STATUS"
 api PATCH "/v1/admin/plans/$BW" "$OP" '{"price_bandwidth_gb":{"amount":3,"currency":"EUR"}}'
 sw_t_eq "a repriced bandwidth is stored" "200 3" "$SW_STATUS $(psql_ "select price_bandwidth_gb from plans where id = '$BW'")"
+api PATCH "/v1/admin/plans/$BW" "$OP" '{"price_disk_gb_month":{"amount":40,"currency":"EUR"}}'
+sw_t_eq "a plan prices disk space used per GB-month" "200 40 EUR" "$SW_STATUS $(j .price_disk_gb_month.amount) $(j .price_disk_gb_month.currency)"
+sw_t_eq "a disk price is stored" "40" "$(psql_ "select price_disk_gb_month from plans where id = '$BW'")"
 api POST /v1/admin/accounts "$OP" '{"kind":"customer","email":"tax@example.com","name":"Tax","tax_rate_bp":1900}'
 sw_t_eq "an account is created with its tax rate" "201 1900" "$SW_STATUS $(j .tax_rate_bp)"
 TAXA=$(j .id)

@@ -84,6 +84,12 @@ static void test_create_fills_the_row(void **state)
     assert_string_equal(row.currency, "USD");
     assert_int_equal(row.price_bandwidth_gb, 7);
     assert_int_equal(row.burst_ram_mb, 512);
+    assert_int_equal(row.price_disk_gb_month, 0);
+    assert_int_equal(create(", \"price_hourly\": " USD(0) ", \"price_monthly\": " USD(0)
+                            ", \"price_disk_gb_month\": " USD(40),
+                            &row, &err),
+                     0);
+    assert_int_equal(row.price_disk_gb_month, 40);
 }
 
 static void test_create_refuses(void **state)
@@ -98,6 +104,9 @@ static void test_create_refuses(void **state)
          "a plan's prices must share a currency"},
         {", \"price_hourly\": " EUR(1) ", \"price_monthly\": " EUR(1)
          ", \"price_bandwidth_gb\": " USD(1),
+         "a plan's prices must share a currency"},
+        {", \"price_hourly\": " EUR(1) ", \"price_monthly\": " EUR(1)
+         ", \"price_disk_gb_month\": " USD(1),
          "a plan's prices must share a currency"},
         {", \"price_hourly\": " EUR(-1) ", \"price_monthly\": " EUR(1),
          "price_hourly.amount must be from 0 to 10^12"},
@@ -245,6 +254,24 @@ static void test_merge_currency(void **state)
     assert_int_equal(merge("{\"price_bandwidth_gb\": " EUR(3) "}", &row, &err), 0);
     assert_int_equal(row.price_bandwidth_gb, 3);
     assert_string_equal(row.currency, "EUR");
+    /* a disk price of its own must come along with a currency change too */
+    assert_int_equal(merge("{\"price_disk_gb_month\": " EUR(9) "}", &row, &err), 0);
+    assert_int_equal(row.price_disk_gb_month, 9);
+    assert_int_equal(merge("{\"price_disk_gb_month\": " USD(9) "}", &row, &err), -1);
+    struct sw_plan_row cur;
+    plan_row(&cur);
+    cur.price_disk_gb_month = 9;
+    json_t *b = sw_testreq_json("{\"price_hourly\": " USD(2) ", \"price_monthly\": " USD(800)
+                                ", \"price_bandwidth_gb\": " USD(3) "}");
+    assert_int_equal(sw_plan_patch_merge(&cur, b, &row, &err), -1);
+    json_decref(b);
+    b = sw_testreq_json("{\"price_hourly\": " USD(2) ", \"price_monthly\": " USD(800)
+                        ", \"price_bandwidth_gb\": " USD(3) ", \"price_disk_gb_month\": " USD(5)
+                        "}");
+    assert_int_equal(sw_plan_patch_merge(&cur, b, &row, &err), 0);
+    json_decref(b);
+    assert_int_equal(row.price_disk_gb_month, 5);
+    assert_string_equal(row.currency, "USD");
 }
 
 static void test_merge_currency_without_bandwidth_price(void **state)
