@@ -147,7 +147,7 @@ static void common_vars(const struct sw_engine *eng, const struct sw_msg_node_jo
 
 /* The root volume the domain boots from (storage.h names it); NULL: the
  * one a create makes in the default dir pool. */
-static void disk_vars(const struct sw_msg_node_job *job, const struct sw_engine_disk *root,
+static void disk_vars(const struct sw_msg_node_job *job, const struct sw_msg_disk *root,
                       struct sw_domxml_vars *v)
 {
     char name[64];
@@ -169,7 +169,7 @@ char *sw_domdef_xml(const struct sw_engine *eng, const struct sw_engine_driver *
 }
 
 char *sw_domdef_xml_disk(const struct sw_engine *eng, const struct sw_engine_driver *drv,
-                         const struct sw_msg_node_job *job, const struct sw_engine_disk *root,
+                         const struct sw_msg_node_job *job, const struct sw_msg_disk *root,
                          struct sw_err *err)
 {
     if (check_sizes(job, err) < 0)

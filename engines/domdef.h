@@ -35,7 +35,7 @@ char *sw_domdef_xml(const struct sw_engine *eng, const struct sw_engine_driver *
  * root volume a create makes in the default pool, sw-<id>-root-0.qcow2 in
  * "slipway". */
 char *sw_domdef_xml_disk(const struct sw_engine *eng, const struct sw_engine_driver *drv,
-                         const struct sw_msg_node_job *job, const struct sw_engine_disk *root,
+                         const struct sw_msg_node_job *job, const struct sw_msg_disk *root,
                          struct sw_err *err);
 
 #endif

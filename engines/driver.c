@@ -110,7 +110,7 @@ static void fill_disks(struct sw_engine *eng, const struct sw_msg_node_job *job,
         return;
     struct sw_err err;
     sw_err_clear(&err);
-    int n = sw_storage_disks(eng, job->server_id, out->disks, SW_ENGINE_MAX_DISKS, &err);
+    int n = sw_storage_disks(eng, job->server_id, out->disks, SW_MSG_MAX_DISKS, &err);
     out->ndisks = n > 0 ? n : 0;
 }
 

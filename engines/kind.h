@@ -68,17 +68,6 @@ struct sw_engine_pool {
     int fill_threshold; /* percent of capacity past which no new volume goes there */
 };
 
-/* One volume of a server, as a result names it (role root|seed|other). */
-struct sw_engine_disk {
-    char role[8];
-    char pool[64];
-    char volume[128];
-    char format[8]; /* qcow2, raw, iso */
-    int64_t capacity; /* bytes */
-};
-
-#define SW_ENGINE_MAX_DISKS 4
-
 struct sw_engine {
     /* Borrowed; shared by the engine's threads (libvirt connections are
      * thread-safe) and open for the life of the process: the test driver
@@ -130,7 +119,7 @@ struct sw_engine_outcome {
     char note[160];
     /* The server's volumes after create, reinstall and resize (the
      * result's "disks"); ndisks 0 for other operations. */
-    struct sw_engine_disk disks[SW_ENGINE_MAX_DISKS];
+    struct sw_msg_disk disks[SW_MSG_MAX_DISKS];
     int ndisks;
 };
 

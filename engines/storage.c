@@ -132,7 +132,7 @@ static const char *role_of(const char *volume, const char *prefix)
 
 /* Fills d from vol in pool p. 0, or -1 with err set. */
 static int disk_fill(virStorageVolPtr vol, const struct sw_engine_pool *p, const char *role,
-                     struct sw_engine_disk *d, struct sw_err *err)
+                     struct sw_msg_disk *d, struct sw_err *err)
 {
     virStorageVolInfo info;
     if (virStorageVolGetInfo(vol, &info) < 0) {
@@ -157,11 +157,11 @@ static int disk_fill(virStorageVolPtr vol, const struct sw_engine_pool *p, const
 /* ---- root volumes ---- */
 
 int sw_storage_root_find(struct sw_engine *eng, const char *server_id, const char *tag,
-                         struct sw_engine_disk *out, struct sw_err *err)
+                         struct sw_msg_disk *out, struct sw_err *err)
 {
-    struct sw_engine_disk all[SW_ENGINE_MAX_DISKS];
+    struct sw_msg_disk all[SW_MSG_MAX_DISKS];
     if (!tag) {
-        int n = sw_storage_disks(eng, server_id, all, SW_ENGINE_MAX_DISKS, err);
+        int n = sw_storage_disks(eng, server_id, all, SW_MSG_MAX_DISKS, err);
         for (int i = 0; i < n; i++)
             if (strcmp(all[i].role, "root") == 0) {
                 *out = all[i];
@@ -297,7 +297,7 @@ static virStorageVolPtr vol_make(virStoragePoolPtr pool, const struct sw_engine_
 }
 
 static int root_make(struct sw_engine *eng, const struct sw_msg_node_job *job, const char *tag,
-                     struct sw_engine_disk *out, struct sw_err *err)
+                     struct sw_msg_disk *out, struct sw_err *err)
 {
     long long bytes = (long long)job->disk_gb * GIB;
     const char *sha = job_image_sha256(job);
@@ -339,7 +339,7 @@ done:
 }
 
 int sw_storage_root_ensure(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                           const char *tag, struct sw_engine_disk *out, bool *made,
+                           const char *tag, struct sw_msg_disk *out, bool *made,
                            struct sw_err *err)
 {
     *made = false;
@@ -354,7 +354,7 @@ int sw_storage_root_ensure(struct sw_engine *eng, const struct sw_msg_node_job *
 
 /* ---- resize ---- */
 
-static virStorageVolPtr disk_open(struct sw_engine *eng, const struct sw_engine_disk *disk,
+static virStorageVolPtr disk_open(struct sw_engine *eng, const struct sw_msg_disk *disk,
                                   struct sw_err *err)
 {
     size_t np;
@@ -375,7 +375,7 @@ static virStorageVolPtr disk_open(struct sw_engine *eng, const struct sw_engine_
     return NULL;
 }
 
-int sw_storage_root_grow(struct sw_engine *eng, virDomainPtr dom, struct sw_engine_disk *disk,
+int sw_storage_root_grow(struct sw_engine *eng, virDomainPtr dom, struct sw_msg_disk *disk,
                          const struct sw_msg_node_job *job, char *note, size_t n,
                          struct sw_err *err)
 {
@@ -412,7 +412,7 @@ int sw_storage_root_grow(struct sw_engine *eng, virDomainPtr dom, struct sw_engi
     return rc;
 }
 
-int sw_storage_delete_disk(struct sw_engine *eng, const struct sw_engine_disk *disk,
+int sw_storage_delete_disk(struct sw_engine *eng, const struct sw_msg_disk *disk,
                            struct sw_err *err)
 {
     virStorageVolPtr vol = disk_open(eng, disk, err);
@@ -506,7 +506,7 @@ int sw_storage_delete(struct sw_engine *eng, const char *server_id, bool roots_o
 
 struct disks_ctx {
     const char *prefix;
-    struct sw_engine_disk *out;
+    struct sw_msg_disk *out;
     size_t max, n;
 };
 
@@ -523,7 +523,7 @@ static int disk_one(void *ctx, const struct sw_engine_pool *p, virStorageVolPtr 
     return 0;
 }
 
-int sw_storage_disks(struct sw_engine *eng, const char *server_id, struct sw_engine_disk *out,
+int sw_storage_disks(struct sw_engine *eng, const char *server_id, struct sw_msg_disk *out,
                      size_t max, struct sw_err *err)
 {
     char prefix[64];

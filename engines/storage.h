@@ -48,7 +48,7 @@ const char *sw_storage_root_name(const struct sw_engine_pool *p, const char *ser
 /* Finds the root volume of server_id with tag in any of eng's pools (tag
  * NULL: any root of the server). 1 found (out filled), 0 none, -1 err. */
 int sw_storage_root_find(struct sw_engine *eng, const char *server_id, const char *tag,
-                         struct sw_engine_disk *out, struct sw_err *err);
+                         struct sw_msg_disk *out, struct sw_err *err);
 
 /* The root volume of job's server with tag: found, or made in the first
  * pool below its fill threshold, sized by job->disk_gb: a qcow2 overlay on
@@ -56,14 +56,14 @@ int sw_storage_root_find(struct sw_engine *eng, const char *server_id, const cha
  * it where not, a blank volume when the job names no image. *made says it
  * was made by this call. 0, or -1 with err set (tenant-safe message). */
 int sw_storage_root_ensure(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                           const char *tag, struct sw_engine_disk *out, bool *made,
+                           const char *tag, struct sw_msg_disk *out, bool *made,
                            struct sw_err *err);
 
 /* Grows the root volume to job->disk_gb, never shrinks: through the
  * running domain dom (virDomainBlockResize) when dom is not NULL, else the
  * volume (virStorageVolResize). Writes what happened into note[n]. 0, or
  * -1 with err set; a driver that cannot resize is 0 with a note saying so. */
-int sw_storage_root_grow(struct sw_engine *eng, virDomainPtr dom, struct sw_engine_disk *disk,
+int sw_storage_root_grow(struct sw_engine *eng, virDomainPtr dom, struct sw_msg_disk *disk,
                          const struct sw_msg_node_job *job, char *note, size_t n,
                          struct sw_err *err);
 
@@ -74,12 +74,12 @@ int sw_storage_delete(struct sw_engine *eng, const char *server_id, bool roots_o
                       const char *keep, struct sw_err *err);
 
 /* Deletes the one volume disk names. 0, or -1 with err set. */
-int sw_storage_delete_disk(struct sw_engine *eng, const struct sw_engine_disk *disk,
+int sw_storage_delete_disk(struct sw_engine *eng, const struct sw_msg_disk *disk,
                            struct sw_err *err);
 
 /* Fills out[max] with server_id's volumes (role "root", "seed" or "other");
  * returns how many (at most max), or -1 with err set. */
-int sw_storage_disks(struct sw_engine *eng, const char *server_id, struct sw_engine_disk *out,
+int sw_storage_disks(struct sw_engine *eng, const char *server_id, struct sw_msg_disk *out,
                      size_t max, struct sw_err *err);
 
 /* One pool's figures, as libvirt reports them after a refresh. */

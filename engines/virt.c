@@ -253,7 +253,7 @@ static atomic_bool validated[SW_KIND__COUNT];
  * and later ones are only parsed (libvirt still refuses malformed XML). */
 static virDomainPtr define_xml(struct sw_engine *eng, const struct sw_engine_driver *drv,
                                const struct sw_msg_node_job *job,
-                               const struct sw_engine_disk *root, const char *what,
+                               const struct sw_msg_disk *root, const char *what,
                                struct sw_err *err)
 {
     char *xml = sw_domdef_xml_disk(eng, drv, job, root, err);
@@ -282,7 +282,7 @@ static virDomainPtr define_with_root(struct sw_engine *eng, const struct sw_engi
 {
     if (!drv->root_volume)
         return define_xml(eng, drv, job, NULL, what, err);
-    struct sw_engine_disk root;
+    struct sw_msg_disk root;
     bool made = false;
     int found = sw_storage_root_find(eng, job->server_id, NULL, &root, err);
     if (found < 0 ||
@@ -604,7 +604,7 @@ static int set_install_marker(virDomainPtr dom, const struct sw_msg_node_job *jo
 static int drop_old_roots(struct sw_engine *eng, const struct sw_msg_node_job *job,
                           const char *what, struct sw_err *err)
 {
-    struct sw_engine_disk root;
+    struct sw_msg_disk root;
     int found = sw_storage_root_find(eng, job->server_id, job->job_id, &root, err);
     if (found <= 0) {
         if (found == 0)
@@ -621,7 +621,7 @@ static virDomainPtr redefine_fresh(struct sw_engine *eng, const struct sw_engine
                                    const struct sw_msg_node_job *job, const char *what,
                                    struct sw_err *err)
 {
-    struct sw_engine_disk root;
+    struct sw_msg_disk root;
     bool made = false;
     if (drv->root_volume && sw_storage_root_ensure(eng, job, job->job_id, &root, &made, err) < 0)
         return NULL;
@@ -729,7 +729,7 @@ static bool live_vcpus(virDomainPtr dom, const struct sw_msg_node_job *job)
  * its job id; "" the create), or any root of the server. *has is false
  * when it has none (a domain from before volumes). 0, or -1 with err. */
 static int current_root(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                        const char *marker, struct sw_engine_disk *root, bool *has,
+                        const char *marker, struct sw_msg_disk *root, bool *has,
                         struct sw_err *err)
 {
     int found = sw_storage_root_find(eng, job->server_id,
@@ -762,7 +762,7 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
      * the next boot. A reinstall's marker is carried over. */
     sw_uuid_t marker;
     install_marker(dom, marker);
-    struct sw_engine_disk root;
+    struct sw_msg_disk root;
     bool has_root = false;
     if (drv->root_volume && current_root(eng, job, marker, &root, &has_root, err) < 0)
         goto done;
