@@ -376,7 +376,7 @@ static void write_domains(struct sampler *s)
     sw_err_clear(&err);
     if (!s->e->domains_file)
         return;
-    if (sw_engine_domains_write(s->e->conn, s->e->domains_file, &err) < 0) {
+    if (sw_engine_domains_write(&s->e->eng, s->e->domains_file, &err) < 0) {
         log_outage(&s->domfile_down, "domains_file.error", &err);
         return;
     }

@@ -96,7 +96,7 @@ st "a node without declared pools" 200 GET "/v1/admin/nodes/$NODE2" "$OP"
 sw_t_eq "has the default dir pool" "slipway dir /var/lib/slipway/pools/slipway 90" \
     "$(j '.pools | map("\(.name) \(.type) \(.path) \(.fill_threshold)") | join(",")')"
 st "PATCH pools" 200 PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"fast","fill_threshold":80},{"name":"vg0","type":"logical","path":"vg0","shared":false,"disk_ratio":1.5}]}'
-sw_t_eq "replaces them, in order, with defaults" "fast dir /var/lib/slipway/pools/fast 80 1.0,vg0 logical vg0 90 1.5" \
+sw_t_eq "replaces them, in order, with defaults" "fast dir /var/lib/slipway/pools/fast 80 1,vg0 logical vg0 90 1.5" \
     "$(j '.pools | map("\(.name) \(.type) \(.path) \(.fill_threshold) \(.disk_ratio)") | join(",")')"
 bad "a pool name is [a-z0-9][a-z0-9_-]*" "pools[0].name" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"Fast"}]}'
 bad "a pool type is known" "pools[0].type" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"a","type":"lvm"}]}'
@@ -107,7 +107,7 @@ bad "a pool's threshold is 1..100" "pools[0].fill_threshold" PATCH "/v1/admin/no
 bad "pool names are distinct" "given twice" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"a"},{"name":"a"}]}'
 bad "a node has a pool" "pools" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[]}'
 bad "an unknown pool field is 400" "size" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"a","size":1}]}'
-st "register a node with its pools" 201 POST /v1/admin/nodes "$OP" "{\"name\":\"n3\",\"location_id\":\"$LOC2\",\"engine_uri\":\"test:///default\",\"kinds\":[\"hvm\"],\"cpus\":4,\"ram_mb\":8192,\"disk_gb\":100,\"pools\":[{\"name\":\"nfs\",\"type\":\"netfs\",\"path\":\"nas:/export\",\"shared\":true}]}"
+st "register a node (offline: no engine) with its pools" 201 POST /v1/admin/nodes "$OP" "{\"name\":\"n-pools\",\"location_id\":\"$LOC2\",\"engine_uri\":\"test:///default\",\"kinds\":[\"hvm\"],\"cpus\":4,\"ram_mb\":8192,\"disk_gb\":100,\"state\":\"offline\",\"pools\":[{\"name\":\"nfs\",\"type\":\"netfs\",\"path\":\"nas:/export\",\"shared\":true}]}"
 sw_t_eq "the answer shows them, no default" "nfs netfs true" "$(j '.pools | map("\(.name) \(.type) \(.shared)") | join(",")')"
 reported() { api GET "/v1/admin/nodes/$NODE" "$OP"; [ "$(j '.pools[0].present and .pools[0].capacity_bytes > 0 and .pools[0].reported_at != null')" = true ]; }
 sw_t_check "the running engine reports its pool's figures" sw_t_wait "pool figures" 20 reported
