@@ -41,6 +41,22 @@ static bool pool_of_files(const struct sw_engine_pool *p)
     return strcmp(p->type, "dir") == 0 || strcmp(p->type, "netfs") == 0;
 }
 
+/* A pool the engine does not make (not dir) is not defined on the node. */
+static bool pool_absent(struct sw_engine *eng, const struct sw_engine_pool *p)
+{
+    if (strcmp(p->type, "dir") == 0)
+        return false;
+    virStoragePoolPtr pool = virStoragePoolLookupByName(eng->conn, p->name);
+    if (pool) {
+        virStoragePoolFree(pool);
+        return false;
+    }
+    virErrorPtr e = virGetLastError();
+    bool absent = e && e->code == VIR_ERR_NO_STORAGE_POOL;
+    virResetLastError();
+    return absent;
+}
+
 static void storage_error(struct sw_err *err, const char *what, const char *pool)
 {
     sw_virt_error(err, what);
@@ -172,6 +188,8 @@ int sw_storage_root_find(struct sw_engine *eng, const char *server_id, const cha
     size_t np;
     const struct sw_engine_pool *pools = sw_storage_pools(eng, &np);
     for (size_t i = 0; i < np; i++) {
+        if (pool_absent(eng, &pools[i]))
+            continue;
         virStoragePoolPtr pool = sw_storage_pool_open(eng, &pools[i], err);
         if (!pool)
             return -1;
@@ -456,7 +474,7 @@ static int pool_each(struct sw_engine *eng, const struct sw_engine_pool *p, cons
     return rc;
 }
 
-/* pool_each over every pool of eng. */
+/* pool_each over every pool of eng but those absent from the node. */
 static int pools_each(struct sw_engine *eng, const char *prefix,
                       int (*fn)(void *ctx, const struct sw_engine_pool *p, virStorageVolPtr vol,
                                 struct sw_err *err),
@@ -464,9 +482,12 @@ static int pools_each(struct sw_engine *eng, const char *prefix,
 {
     size_t np;
     const struct sw_engine_pool *pools = sw_storage_pools(eng, &np);
-    for (size_t i = 0; i < np; i++)
+    for (size_t i = 0; i < np; i++) {
+        if (pool_absent(eng, &pools[i]))
+            continue; /* holds nothing the node can see (storage.pool_missing) */
         if (pool_each(eng, &pools[i], prefix, fn, ctx, err) < 0)
             return -1;
+    }
     return 0;
 }
 

@@ -542,6 +542,43 @@ static void test_pool_full(void **state)
     assert_vols(t, id, "");
 }
 
+/* Declared pools, in order: one the node lacks (not dir: the engine never
+ * makes it) is passed over, a dir pool is made where the operator put it;
+ * terminate still cleans up. */
+static void test_declared_pools(void **state)
+{
+    struct sw_testnode *t = *state;
+    const char *id = server_ids[SW_KIND_PV];
+    struct sw_engine_pool pools[2] = {
+        {.name = "vg0", .type = "logical", .path = "vg0", .fill_threshold = 90},
+        {.name = "fast", .type = "dir", .fill_threshold = 90},
+    };
+    snprintf(pools[1].path, sizeof pools[1].path, "%s/pools/fast", t->dir);
+    t->eng.pools = pools;
+    t->eng.npools = 2;
+    struct sw_msg_node_job job;
+    struct sw_engine_outcome out;
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_CREATE, id);
+    run_ok(t, &job, &out);
+    assert_int_equal(out.ndisks, 1);
+    assert_string_equal(out.disks[0].pool, "fast");
+    virStoragePoolPtr fast = virStoragePoolLookupByName(t->conn, "fast");
+    assert_non_null(fast);
+    assert_int_equal(virStoragePoolIsActive(fast), 1);
+    char *xml = virStoragePoolGetXMLDesc(fast, 0);
+    assert_non_null(strstr(xml, "/pools/fast</path>"));
+    free(xml);
+    virStoragePoolFree(fast);
+    assert_null(virStoragePoolLookupByName(t->conn, "vg0")); /* never made */
+    virResetLastError();
+    ok(t, SW_KIND_PV, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
+    fast = virStoragePoolLookupByName(t->conn, "fast");
+    assert_int_equal(virStoragePoolNumOfVolumes(fast), 0);
+    virStoragePoolFree(fast);
+    t->eng.pools = NULL;
+    t->eng.npools = 0;
+}
+
 /* Resize grows the root volume, never shrinks it; the test driver cannot
  * resize volumes, and the note says the disk was not grown. */
 static void test_resize_disk(void **state)
@@ -678,6 +715,7 @@ int main(void)
         SW_TESTNODE_TEST(test_volumes),
         SW_TESTNODE_TEST(test_pool_full),
         SW_TESTNODE_TEST(test_resize_disk),
+        SW_TESTNODE_TEST(test_declared_pools),
         SW_TESTNODE_TEST(test_reset_password),
         SW_TESTNODE_TEST(test_admit),
     };
