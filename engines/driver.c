@@ -100,13 +100,16 @@ static void fill_state(struct sw_engine *eng, const struct sw_msg_node_job *job,
 }
 
 /* After a create, reinstall or resize that succeeded: the server's
- * volumes as they are now (the result's disks claim). A listing that fails
- * leaves none: the provisioner keeps what it recorded before. */
+ * volumes as they are now (the result's disks claim), when the operation
+ * did not name them itself (a replayed create that found its domain): a
+ * listing of the node's pools. A listing that fails leaves none: the
+ * provisioner keeps what it recorded before. */
 static void fill_disks(struct sw_engine *eng, const struct sw_msg_node_job *job,
                        struct sw_engine_outcome *out)
 {
-    if (!eng->conn || (job->type != SW_JOB_CREATE && job->type != SW_JOB_REINSTALL &&
-                       job->type != SW_JOB_RESIZE))
+    if (!eng->conn || out->ndisks > 0 ||
+        (job->type != SW_JOB_CREATE && job->type != SW_JOB_REINSTALL &&
+         job->type != SW_JOB_RESIZE))
         return;
     struct sw_err err;
     sw_err_clear(&err);

@@ -226,9 +226,10 @@ static const char *job_image_format(const struct sw_msg_node_job *job)
 /* The pool passes its fill threshold once need more bytes are allocated. */
 static bool pool_full(virStoragePoolPtr pool, const struct sw_engine_pool *p, long long need)
 {
+    /* libvirt keeps a pool's figures up to date for the volumes it makes
+     * and deletes; the sampler refreshes them (a directory scan) every
+     * usage interval for the rest. */
     virStoragePoolInfo info;
-    if (virStoragePoolRefresh(pool, 0) < 0)
-        virResetLastError(); /* the figures may be stale; still use them */
     if (virStoragePoolGetInfo(pool, &info) < 0) {
         virResetLastError();
         return true;

@@ -273,18 +273,33 @@ static virDomainPtr define_xml(struct sw_engine *eng, const struct sw_engine_dri
     return dom;
 }
 
+/* The operation's outcome names the root volume it used (the result's
+ * disks; the dispatcher lists the server's volumes only when an operation
+ * named none). */
+static void name_root(struct sw_engine_outcome *out, const struct sw_msg_disk *root)
+{
+    out->disks[0] = *root;
+    out->ndisks = 1;
+}
+
 /* Defines job's domain over its root volume: the one the server has (a
  * restore after a reinstall finds that reinstall's), or a new one. A volume
  * made here is deleted again when the definition fails. */
 static virDomainPtr define_with_root(struct sw_engine *eng, const struct sw_engine_driver *drv,
-                                     const struct sw_msg_node_job *job, const char *what,
+                                     const struct sw_msg_node_job *job,
+                                     struct sw_engine_outcome *out, const char *what,
                                      struct sw_err *err)
 {
     if (!drv->root_volume)
         return define_xml(eng, drv, job, NULL, what, err);
     struct sw_msg_disk root;
     bool made = false;
-    int found = sw_storage_root_find(eng, job->server_id, NULL, &root, err);
+    /* A job's create comes before any reinstall of its server (a server's
+     * jobs run one at a time), so it looks for its own root by name; a
+     * restore (reconciliation's job has no id) takes whichever root the
+     * server has, a reinstall's included, at the cost of a pool listing. */
+    int found = sw_storage_root_find(eng, job->server_id,
+                                     job->job_id[0] ? SW_STORAGE_TAG_CREATE : NULL, &root, err);
     if (found < 0 ||
         (found == 0 &&
          sw_storage_root_ensure(eng, job, SW_STORAGE_TAG_CREATE, &root, &made, err) < 0))
@@ -292,12 +307,15 @@ static virDomainPtr define_with_root(struct sw_engine *eng, const struct sw_engi
     virDomainPtr dom = define_xml(eng, drv, job, &root, what, err);
     if (!dom && made && sw_storage_delete_disk(eng, &root, NULL) < 0)
         sw_warn("storage.cleanup_failed", "server=%s volume=%s", job->server_id, root.volume);
+    if (dom)
+        name_root(out, &root);
     return dom;
 }
 
 /* The domain of job, defined when absent. Returns owned, or NULL. */
 static virDomainPtr lookup_or_define(struct sw_engine *eng, const struct sw_engine_driver *drv,
-                                     const struct sw_msg_node_job *job, const char *what,
+                                     const struct sw_msg_node_job *job,
+                                     struct sw_engine_outcome *out, const char *what,
                                      struct sw_err *err)
 {
     virDomainPtr dom = virDomainLookupByUUIDString(eng->conn, job->server_id);
@@ -318,15 +336,14 @@ static virDomainPtr lookup_or_define(struct sw_engine *eng, const struct sw_engi
     }
     if (admit(eng, job, what, err) < 0)
         return NULL;
-    return define_with_root(eng, drv, job, what, err);
+    return define_with_root(eng, drv, job, out, what, err);
 }
 
 int sw_virt_define(struct sw_engine *eng, const struct sw_engine_driver *drv,
                    const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                    struct sw_err *err)
 {
-    (void)out;
-    virDomainPtr dom = lookup_or_define(eng, drv, job, "restore the server", err);
+    virDomainPtr dom = lookup_or_define(eng, drv, job, out, "restore the server", err);
     if (!dom)
         return -1;
     virDomainFree(dom);
@@ -338,7 +355,7 @@ int sw_virt_create(struct sw_engine *eng, const struct sw_engine_driver *drv,
                    struct sw_err *err)
 {
     static const char what[] = "create the server";
-    virDomainPtr dom = lookup_or_define(eng, drv, job, what, err);
+    virDomainPtr dom = lookup_or_define(eng, drv, job, out, what, err);
     if (!dom)
         return -1;
     enum dstate st;
@@ -618,7 +635,8 @@ static int drop_old_roots(struct sw_engine *eng, const struct sw_msg_node_job *j
  * marked with the job. Returns owned, or NULL; a volume made here is
  * deleted again when the definition fails. */
 static virDomainPtr redefine_fresh(struct sw_engine *eng, const struct sw_engine_driver *drv,
-                                   const struct sw_msg_node_job *job, const char *what,
+                                   const struct sw_msg_node_job *job,
+                                   struct sw_engine_outcome *out, const char *what,
                                    struct sw_err *err)
 {
     struct sw_msg_disk root;
@@ -637,6 +655,8 @@ static virDomainPtr redefine_fresh(struct sw_engine *eng, const struct sw_engine
         virDomainFree(fresh);
         return NULL;
     }
+    if (drv->root_volume)
+        name_root(out, &root);
     return fresh;
 }
 
@@ -675,7 +695,7 @@ int sw_virt_reinstall(struct sw_engine *eng, const struct sw_engine_driver *drv,
     /* The same name and UUID: the new definition replaces the old, over a
      * new root volume named from this job; the old one goes only after. */
     rc = -1;
-    if (!(fresh = redefine_fresh(eng, drv, job, what, err)))
+    if (!(fresh = redefine_fresh(eng, drv, job, out, what, err)))
         goto done;
     sw_info("domain.reinstalled", "server=%s os=%s", job->server_id, job->os);
     rc = boot(fresh, out, what, err);
@@ -778,6 +798,8 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
     if (has_root && sw_storage_root_grow(eng, st != DS_STOPPED ? fresh : NULL, &root, job,
                                          disk_note, sizeof disk_note, err) < 0)
         goto done;
+    if (has_root)
+        name_root(out, &root);
     rc = 0;
     bool mem = false, cpu = false;
     if (st != DS_STOPPED) {
