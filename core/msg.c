@@ -485,9 +485,73 @@ static const struct sw_jfield result_fields[] = {
     {"ok", SW_JT_BOOL, true},           {"retryable", SW_JT_BOOL, false},
     {"error_code", SW_JT_STRING, false}, {"error", SW_JT_STRING, false},
     {"domain_state", SW_JT_STRING, false}, {"note", SW_JT_STRING, false},
-    {"nonce", SW_JT_STRING, false},
+    {"nonce", SW_JT_STRING, false},      {"disks", SW_JT_ARRAY, false},
     {NULL, 0, false},
 };
+
+/* ---- result: disks (storage) ---- */
+
+static json_t *disks_encode(const struct sw_msg_result *m)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < m->ndisks && i < SW_MSG_MAX_DISKS; i++) {
+        const struct sw_msg_disk *d = &m->disks[i];
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:I}", "role", d->role, "pool",
+                                           d->pool, "volume", d->volume, "format", d->format,
+                                           "capacity", (json_int_t)d->capacity));
+    }
+    return a;
+}
+
+static const struct sw_jfield disk_fields[] = {
+    {"role", SW_JT_STRING, true},   {"pool", SW_JT_STRING, true},
+    {"volume", SW_JT_STRING, true}, {"format", SW_JT_STRING, true},
+    {"capacity", SW_JT_INT, true},  {NULL, 0, false},
+};
+
+static bool one_of(const char *s, const char *const *set)
+{
+    for (; *set; set++)
+        if (strcmp(s, *set) == 0)
+            return true;
+    return false;
+}
+
+/* Shape only; whose volumes they are is the provisioner's check. */
+static int disk_decode(const json_t *o, struct sw_msg_disk *d, struct sw_err *err)
+{
+    static const char *const roles[] = {"root", "seed", "other", NULL};
+    static const char *const formats[] = {"qcow2", "raw", "iso", NULL};
+    if (!json_is_object(o) || sw_json_check(o, disk_fields, err) < 0 ||
+        get_str(o, "role", d->role, sizeof d->role, err) < 0 ||
+        get_str(o, "pool", d->pool, sizeof d->pool, err) < 0 ||
+        get_str(o, "volume", d->volume, sizeof d->volume, err) < 0 ||
+        get_str(o, "format", d->format, sizeof d->format, err) < 0 ||
+        (d->capacity = sw_json_int(o, "capacity", -1)) < 0 || !one_of(d->role, roles) ||
+        !one_of(d->format, formats)) {
+        SW_ERR(err, SW_EINVALID, "result: a disk is malformed");
+        return -1;
+    }
+    return 0;
+}
+
+static int disks_decode(const json_t *o, struct sw_msg_result *m, struct sw_err *err)
+{
+    const json_t *a = json_object_get(o, "disks");
+    m->has_disks = false;
+    m->ndisks = 0;
+    if (!a)
+        return 0;
+    if (json_array_size(a) > SW_MSG_MAX_DISKS) {
+        SW_ERR(err, SW_EINVALID, "result: too many disks");
+        return -1;
+    }
+    m->has_disks = true;
+    for (size_t i = 0; i < json_array_size(a); i++)
+        if (disk_decode(json_array_get(a, i), &m->disks[m->ndisks++], err) < 0)
+            return -1;
+    return 0;
+}
 
 char *sw_msg_result_encode(const struct sw_msg_result *m)
 {
@@ -504,6 +568,8 @@ char *sw_msg_result_encode(const struct sw_msg_result *m)
         json_object_set_new(o, "note", json_string(m->note));
     if (m->nonce[0])
         json_object_set_new(o, "nonce", json_string(m->nonce));
+    if (m->has_disks)
+        json_object_set_new(o, "disks", disks_encode(m));
     return dump_and_free(o);
 }
 
@@ -522,7 +588,7 @@ int sw_msg_result_decode(const char *s, struct sw_msg_result *m, struct sw_err *
               get_str(o, "error", m->error, sizeof m->error, err) < 0 ||
               get_str(o, "domain_state", m->domain_state, sizeof m->domain_state, err) < 0 ||
               get_str(o, "note", m->note, sizeof m->note, err) < 0 ||
-              get_nonce(o, m->nonce, err) < 0)
+              get_nonce(o, m->nonce, err) < 0 || disks_decode(o, m, err) < 0)
                  ? -1
                  : 0;
     json_decref(o);

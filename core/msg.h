@@ -159,6 +159,19 @@ struct sw_msg_node_job {
 };
 
 /* The engine's answer to one node job. */
+/* One volume of a server, as an engine's result names it (engines/README.md,
+ * "Storage"): role root|seed|other, its pool and volume names, format
+ * qcow2|raw|iso, capacity in bytes. */
+struct sw_msg_disk {
+    char role[8];
+    char pool[64];
+    char volume[128];
+    char format[8];
+    int64_t capacity;
+};
+
+#define SW_MSG_MAX_DISKS 4
+
 struct sw_msg_result {
     sw_uuid_t job_id;
     sw_uuid_t server_id;
@@ -175,6 +188,12 @@ struct sw_msg_result {
     char note[160];
     /* The node job's nonce, echoed; "" when the job carried none. */
     char nonce[SW_NONCE_LEN + 1];
+    /* Storage (helper "storage"): after a create, reinstall or resize that
+     * succeeded, the server's volumes ("disks": has_disks, even when
+     * empty); a claim the provisioner checks before recording it. */
+    bool has_disks;
+    int ndisks;
+    struct sw_msg_disk disks[SW_MSG_MAX_DISKS];
 };
 
 /* One usage sample of one server over [ts - period_s, ts). Counters are

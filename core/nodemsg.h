@@ -25,6 +25,7 @@ struct sw_err;
 #define SW_REJECT_REPLAY "replay"                  /* this dispatch was answered already */
 #define SW_REJECT_NOT_WAITING "not_waiting"        /* the job is finished or moved elsewhere */
 #define SW_REJECT_NOT_PLACED "server_not_on_node"  /* usage: not placed there in the period */
+#define SW_REJECT_FOREIGN_DISK "foreign_disk"      /* a disk not the server's, or in no pool of the node */
 
 /* "<prefix><id>" for every node in PostgreSQL, as an owned array of *n
  * owned strings (free each and the array). */

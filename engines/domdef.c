@@ -145,7 +145,23 @@ static void common_vars(const struct sw_engine *eng, const struct sw_msg_node_jo
     sw_domxml_set(v, "current_memory_kib", "%lld", (long long)job->max_ram_mb * 1024);
     sw_domxml_set(v, "cpu_shares", "%lld", (long long)job->vcpus * eng->hv->cpu_weight);
     sw_domxml_set(v, "state_dir", "%s", state);
-    sw_domxml_set(v, "disk_path", "%s/images/%s.qcow2", state, name);
+}
+
+/* The root volume the domain boots from (storage.h names it); NULL: the
+ * one a create makes in the default dir pool. */
+static void disk_vars(const struct sw_msg_node_job *job, const struct sw_msg_disk *root,
+                      struct sw_domxml_vars *v)
+{
+    char name[64];
+    if (root) {
+        sw_domxml_set(v, "disk_pool", "%s", root->pool);
+        sw_domxml_set(v, "disk_volume", "%s", root->volume);
+        sw_domxml_set(v, "disk_format", "%s", root->format);
+        return;
+    }
+    sw_domxml_set(v, "disk_pool", "%s", "slipway");
+    sw_domxml_set(v, "disk_volume", "%s-root-0.qcow2", sw_domdef_name(job->server_id, name));
+    sw_domxml_set(v, "disk_format", "%s", "qcow2");
 }
 
 /* ---- plan limits (issue 13) ---- */
@@ -201,6 +217,13 @@ static void limit_vars(const struct sw_msg_node_job *job, struct sw_domxml_vars 
 char *sw_domdef_xml(const struct sw_engine *eng, const struct sw_engine_driver *drv,
                     const struct sw_msg_node_job *job, struct sw_err *err)
 {
+    return sw_domdef_xml_disk(eng, drv, job, NULL, err);
+}
+
+char *sw_domdef_xml_disk(const struct sw_engine *eng, const struct sw_engine_driver *drv,
+                         const struct sw_msg_node_job *job, const struct sw_msg_disk *root,
+                         struct sw_err *err)
+{
     if (check_sizes(job, err) < 0)
         return NULL;
     SW_AUTOFREE char *tmpl = sw_domxml_load(eng->templates_dir, drv->name, eng->hv->name, err);
@@ -211,6 +234,7 @@ char *sw_domdef_xml(const struct sw_engine *eng, const struct sw_engine_driver *
     common_vars(eng, job, &vars);
     nic_vars(eng, job, &vars);
     limit_vars(job, &vars);
+    disk_vars(job, root, &vars);
     if (drv->domain_vars)
         drv->domain_vars(eng, job, &vars);
     char *xml = sw_domxml_render(tmpl, &vars, err);

@@ -31,4 +31,11 @@ int sw_domdef_net_parse(const char *spec, struct sw_engine_net *out, struct sw_e
 char *sw_domdef_xml(const struct sw_engine *eng, const struct sw_engine_driver *drv,
                     const struct sw_msg_node_job *job, struct sw_err *err);
 
+/* The same, booting from the volume root (pool, volume, format); NULL: the
+ * root volume a create makes in the default pool, sw-<id>-root-0.qcow2 in
+ * "slipway". */
+char *sw_domdef_xml_disk(const struct sw_engine *eng, const struct sw_engine_driver *drv,
+                         const struct sw_msg_node_job *job, const struct sw_msg_disk *root,
+                         struct sw_err *err);
+
 #endif

@@ -1,6 +1,7 @@
 /* domfile.c - the node's domains written to a file; see domfile.h. */
 #include "config.h"
 #include "engines/domfile.h"
+#include "engines/storage.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
 
@@ -9,8 +10,21 @@
 #include <time.h>
 #include <unistd.h>
 
-int sw_engine_domains_write(virConnectPtr conn, const char *path, struct sw_err *err)
+struct vol_lines {
+    FILE *f;
+    int n;
+};
+
+static void vol_line(void *ctx, const char *pool, const char *volume)
 {
+    struct vol_lines *v = ctx;
+    fprintf(v->f, "vol %s %s\n", pool, volume);
+    v->n++;
+}
+
+int sw_engine_domains_write(struct sw_engine *eng, const char *path, struct sw_err *err)
+{
+    virConnectPtr conn = eng->conn;
     virDomainPtr *doms = NULL;
     int k = virConnectListAllDomains(conn, &doms, 0);
     if (k < 0) {
@@ -37,7 +51,15 @@ int sw_engine_domains_write(virConnectPtr conn, const char *path, struct sw_err 
         virDomainFree(doms[i]);
     }
     free(doms);
-    fprintf(f, "# pid=%ld at=%lld domains=%d\n", (long)getpid(), (long long)time(NULL), k);
+    /* The volumes too: a list that could not be read is no list at all. */
+    struct vol_lines v = {f, 0};
+    if (sw_storage_each_volume(eng, vol_line, &v, err) < 0) {
+        fclose(f);
+        unlink(tmp);
+        return -1;
+    }
+    fprintf(f, "# pid=%ld at=%lld domains=%d volumes=%d\n", (long)getpid(), (long long)time(NULL),
+            k, v.n);
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         SW_ERR(err, SW_EINTERNAL, "could not write the domains file %s", path);
         unlink(tmp);

@@ -2,6 +2,7 @@
  * and sw_engine_run()/sw_engine_define() over them (driver.h). */
 #include "config.h"
 #include "engines/driver.h"
+#include "engines/storage.h"
 #include "engines/virt.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -98,6 +99,24 @@ static void fill_state(struct sw_engine *eng, const struct sw_msg_node_job *job,
     }
 }
 
+/* After a create, reinstall or resize that succeeded: the server's
+ * volumes as they are now (the result's disks claim), when the operation
+ * did not name them itself (a replayed create that found its domain): a
+ * listing of the node's pools. A listing that fails leaves none: the
+ * provisioner keeps what it recorded before. */
+static void fill_disks(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                       struct sw_engine_outcome *out)
+{
+    if (!eng->conn || out->ndisks > 0 ||
+        (job->type != SW_JOB_CREATE && job->type != SW_JOB_REINSTALL &&
+         job->type != SW_JOB_RESIZE))
+        return;
+    struct sw_err err;
+    sw_err_clear(&err);
+    int n = sw_storage_disks(eng, job->server_id, out->disks, SW_MSG_MAX_DISKS, &err);
+    out->ndisks = n > 0 ? n : 0;
+}
+
 /* The answer for a NULL operation (or group), naming both. */
 static int unsupported(const struct sw_engine_driver *drv, const char *op, struct sw_err *err)
 {
@@ -152,6 +171,8 @@ int sw_engine_run(struct sw_engine *eng, const struct sw_msg_node_job *job,
     const struct sw_engine_driver *drv = checked_driver(eng, job, err);
     int rc = drv ? run_lifecycle(eng, drv, job, out, err) : -1;
     fill_state(eng, job, out);
+    if (rc == 0 && drv->root_volume)
+        fill_disks(eng, job, out);
     return rc;
 }
 

@@ -18,6 +18,7 @@
 #include "engines/nodedb.h"
 #include "engines/nwfilter.h"
 #include "engines/reconcile.h"
+#include "engines/storage.h"
 #include "engines/usage.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
@@ -48,6 +49,7 @@
 #define USAGE_QUEUE_MAX 10000 /* unsent samples kept while Redis is down */
 /* The consumer waits at most this long for the first reconciliation pass. */
 #define FIRST_PASS_WAIT_MS 30000
+#define SW_ENGINE_MAX_POOLS 16
 
 struct engine {
     /* configuration */
@@ -74,7 +76,8 @@ struct engine {
     struct sw_engine eng;
     struct sw_usage *usage;
     struct sw_db *db; /* the sampler thread's once it runs */
-    struct sw_nodedb *nodedb; /* ledger, reconciliation, balloon policy, events */
+    struct sw_nodedb *nodedb; /* ledger, reconciliation, balloon policy, events, pools */
+    struct sw_engine_pool pools[SW_ENGINE_MAX_POOLS]; /* node_pools, read at start */
 
     /* the consumer thread's Redis connection, for the handler */
     struct sw_redis *consumer_redis;
@@ -319,7 +322,52 @@ struct sampler {
     struct sw_redis *redis;
     struct usage_queue queue;
     bool redis_down, db_down, libvirt_down, node_missing, domfile_down;
+    /* per pool (e->eng.pools): reported missing, over its fill threshold */
+    bool pool_missing[SW_ENGINE_MAX_POOLS], pool_full[SW_ENGINE_MAX_POOLS];
 };
+
+/* One node event about pool r ("node.pool_missing", "node.pool_full"). */
+static void pool_event(struct engine *e, const char *kind, const struct sw_storage_report *r,
+                       int threshold)
+{
+    json_t *d = json_pack("{s:s, s:I, s:I, s:i}", "pool", r->name, "capacity_bytes",
+                          (json_int_t)r->capacity, "allocation_bytes", (json_int_t)r->allocation,
+                          "fill_threshold", threshold);
+    char *text = sw_json_dump(d);
+    json_decref(d);
+    struct sw_err err;
+    sw_err_clear(&err);
+    if (sw_nodedb_event(e->nodedb, kind, text, &err) < 0)
+        sw_log_err(SW_LOG_ERROR, "storage.event_failed", &err);
+    free(text);
+}
+
+/* Makes missing dir pools, refreshes every pool and writes its figures;
+ * a pool that is missing, or passes its fill threshold, is a node event
+ * once per episode. */
+static void report_pools(struct sampler *s)
+{
+    struct engine *e = s->e;
+    struct sw_storage_report r[SW_ENGINE_MAX_POOLS];
+    size_t np, n = sw_storage_report(&e->eng, r, SW_ENGINE_MAX_POOLS);
+    const struct sw_engine_pool *pools = sw_storage_pools(&e->eng, &np);
+    for (size_t i = 0; i < n && i < np; i++) {
+        struct sw_err err;
+        sw_err_clear(&err);
+        if (sw_nodedb_pool_report(e->nodedb, &r[i], &err) < 0)
+            sw_log_err(SW_LOG_WARN, "storage.report_failed", &err);
+        bool full = r[i].present &&
+                    r[i].allocation * 100 > r[i].capacity * (int64_t)pools[i].fill_threshold;
+        if (!r[i].present && !s->pool_missing[i])
+            pool_event(e, "node.pool_missing", &r[i], pools[i].fill_threshold);
+        if (full && !s->pool_full[i])
+            pool_event(e, "node.pool_full", &r[i], pools[i].fill_threshold);
+        s->pool_missing[i] = !r[i].present;
+        s->pool_full[i] = full;
+        sw_debug("storage.pool", "pool=%s present=%d capacity=%lld allocation=%lld", r[i].name,
+                 r[i].present, (long long)r[i].capacity, (long long)r[i].allocation);
+    }
+}
 
 /* The node's domains to SLIPWAY_DOMAINS_FILE, at every heartbeat. */
 static void write_domains(struct sampler *s)
@@ -328,7 +376,7 @@ static void write_domains(struct sampler *s)
     sw_err_clear(&err);
     if (!s->e->domains_file)
         return;
-    if (sw_engine_domains_write(s->e->conn, s->e->domains_file, &err) < 0) {
+    if (sw_engine_domains_write(&s->e->eng, s->e->domains_file, &err) < 0) {
         log_outage(&s->domfile_down, "domains_file.error", &err);
         return;
     }
@@ -427,6 +475,7 @@ static void *sampler_main(void *arg)
     long long next_beat = sw_now_ms();
     int64_t interval = e->usage_interval_s;
     int64_t next_ts = sw_usage_period_end(wall_ms() / 1000, interval) + interval;
+    report_pools(&s);
     while (!stopping(e)) {
         if (sw_now_ms() >= next_beat) {
             write_domains(&s);
@@ -438,6 +487,7 @@ static void *sampler_main(void *arg)
             int64_t ts = sw_usage_period_end(now, interval);
             sample(&s, ts);
             flush(&s);
+            report_pools(&s);
             next_ts = ts + interval;
         }
         long long wait = next_beat - sw_now_ms();
@@ -481,8 +531,10 @@ static void *reconciler_main(void *arg)
             pthread_cond_broadcast(&e->cv);
         }
         pthread_mutex_unlock(&e->mu);
-        sw_info("reconcile.done", "servers=%zu domains=%zu restored=%zu failed=%zu orphans=%zu",
-                rep.servers, rep.domains, rep.restored, rep.failed, rep.orphans);
+        sw_info("reconcile.done",
+                "servers=%zu domains=%zu restored=%zu failed=%zu orphans=%zu orphan_volumes=%zu",
+                rep.servers, rep.domains, rep.restored, rep.failed, rep.orphans,
+                rep.orphan_volumes);
     } while (nap(e, e->reconcile_interval_s * 1000));
     sw_reconciler_free(r);
     return NULL;
@@ -628,6 +680,11 @@ static int run(struct engine *e)
     e->nodedb = sw_nodedb_new(e->db_url, e->node_id);
     e->eng.admit = sw_nodedb_admit;
     e->eng.admit_ctx = e->nodedb;
+    if (sw_nodedb_pools(e->nodedb, e->pools, SW_ENGINE_MAX_POOLS, &e->eng.npools, &err) < 0) {
+        sw_log_err(SW_LOG_ERROR, "engine.node_unavailable", &err);
+        return 1;
+    }
+    e->eng.pools = e->pools;
     e->usage = sw_usage_new(e->node_id, e->usage_interval_s);
 
     char q[600];

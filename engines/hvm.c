@@ -36,6 +36,7 @@ static const struct sw_engine_driver hvm_driver = {
     .name = "hvm",
     .domain_vars = hvm_domain_vars,
     .live_memory = hvm_live_memory,
+    .root_volume = true,
     .lifecycle = &sw_virt_lifecycle,
 };
 

@@ -91,6 +91,9 @@ int sw_engine_job_handle(struct sw_engine *eng, struct sw_usage *usage, const ch
     res->ok = rc == 0;
     snprintf(res->domain_state, sizeof res->domain_state, "%s", out.domain_state);
     snprintf(res->note, sizeof res->note, "%s", out.note);
+    res->has_disks = out.ndisks > 0;
+    res->ndisks = out.ndisks;
+    memcpy(res->disks, out.disks, sizeof res->disks);
 
     const char *type = sw_job_type_name(job.type);
     const char *kind = sw_plan_kind_name(job.kind);

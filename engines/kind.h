@@ -15,6 +15,7 @@
 #define SW_ENGINES_KIND_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <libvirt/libvirt.h>
 
@@ -58,6 +59,15 @@ struct sw_engine_net {
     char source[64]; /* the network's or bridge's name */
 };
 
+/* One of the node's storage pools (node_pools, migration 0019). */
+struct sw_engine_pool {
+    char name[64];   /* the libvirt pool's name: [a-z0-9][a-z0-9_-]* */
+    char type[12];   /* dir, logical, zfs, netfs, rbd */
+    char path[512];  /* dir: its directory (the engine makes the pool when missing) */
+    bool shared;     /* seen by several nodes (migration and HA, later) */
+    int fill_threshold; /* percent of capacity past which no new volume goes there */
+};
+
 struct sw_engine {
     /* Borrowed; shared by the engine's threads (libvirt connections are
      * thread-safe) and open for the life of the process: the test driver
@@ -74,6 +84,10 @@ struct sw_engine {
      * opens the secrets sealed in its jobs (job.c); NULL: none configured,
      * and a job carrying a secret fails. */
     const unsigned char *secret_key;
+    /* The node's storage pools (borrowed, read at start); npools 0: the
+     * default dir pool "slipway" under <state_dir>/pools/slipway. */
+    const struct sw_engine_pool *pools;
+    size_t npools;
     unsigned kinds;                 /* bit (1u << kind) per kind the node hosts; 0: all */
     int stop_timeout_ms;            /* 0: SW_ENGINE_STOP_TIMEOUT_MS */
     /* The ledger re-check before anything is defined (create of an absent
@@ -103,6 +117,10 @@ struct sw_engine_outcome {
     /* What the customer should know beyond ok / not ok, e.g. "memory
      * applied live; vcpus apply at next boot" (the result's note). */
     char note[160];
+    /* The server's volumes after create, reinstall and resize (the
+     * result's "disks"); ndisks 0 for other operations. */
+    struct sw_msg_disk disks[SW_MSG_MAX_DISKS];
+    int ndisks;
 };
 
 /* One operation: 0, or -1 with err set. drv is the kind's table the
@@ -153,6 +171,9 @@ struct sw_engine_driver {
      * above the live maximum). Never fails: the persistent config already
      * has the new sizes. NULL: memory always waits for the boot. */
     int (*live_memory)(virDomainPtr dom, const struct sw_msg_node_job *job);
+    /* The kind boots from a root volume in the node's pools (pv, hvm);
+     * false: it has none yet (container roots are later work). */
+    bool root_volume;
 
     /* What the kind can do: */
     const struct sw_engine_lifecycle *lifecycle;

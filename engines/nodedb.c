@@ -252,3 +252,51 @@ int sw_nodedb_drain(struct sw_nodedb *nd, struct sw_err *err)
     PQclear(res);
     return changed;
 }
+
+int sw_nodedb_pools(struct sw_nodedb *nd, struct sw_engine_pool *out, size_t max, size_t *n,
+                    struct sw_err *err)
+{
+    *n = 0;
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT name, type, coalesce(path, ''), shared, fill_threshold"
+                               " FROM node_pools WHERE node_id = $1 ORDER BY position, name",
+                               SW_PARAMS(nd->node_id));
+    unlock_db(nd);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res) && *n < max; i++) {
+        struct sw_engine_pool *p = &out[(*n)++];
+        memset(p, 0, sizeof *p);
+        snprintf(p->name, sizeof p->name, "%s", sw_db_get(res, i, 0));
+        snprintf(p->type, sizeof p->type, "%s", sw_db_get(res, i, 1));
+        snprintf(p->path, sizeof p->path, "%s", sw_db_get(res, i, 2));
+        p->shared = sw_db_get_bool(res, i, 3);
+        p->fill_threshold = (int)sw_db_get_i64(res, i, 4);
+    }
+    PQclear(res);
+    return 0;
+}
+
+int sw_nodedb_pool_report(struct sw_nodedb *nd, const struct sw_storage_report *r,
+                          struct sw_err *err)
+{
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    char cap[24], alloc[24], avail[24];
+    snprintf(cap, sizeof cap, "%lld", (long long)r->capacity);
+    snprintf(alloc, sizeof alloc, "%lld", (long long)r->allocation);
+    snprintf(avail, sizeof avail, "%lld", (long long)r->available);
+    long n = sw_db_run(db, err,
+                       "UPDATE node_pools SET present = $3, capacity_bytes = $4,"
+                       " allocation_bytes = $5, available_bytes = $6, reported_at = now()"
+                       " WHERE node_id = $1 AND name = $2",
+                       SW_PARAMS(nd->node_id, r->name, r->present ? "true" : "false",
+                                 r->present ? cap : NULL, r->present ? alloc : NULL,
+                                 r->present ? avail : NULL));
+    unlock_db(nd);
+    return n < 0 ? -1 : 0;
+}

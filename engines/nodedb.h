@@ -17,6 +17,8 @@
 
 #include "core/balloon_conf.h"
 #include "core/msg.h"
+#include "engines/kind.h"
+#include "engines/storage.h"
 
 struct sw_err;
 struct sw_nodedb;
@@ -58,5 +60,14 @@ int sw_nodedb_balloon(struct sw_nodedb *nd, struct sw_balloon_conf *conf,
 /* Stops the node taking orders: state active -> draining. Returns 1 when
  * it changed, 0 when the node was not active, -1 on error. */
 int sw_nodedb_drain(struct sw_nodedb *nd, struct sw_err *err);
+
+/* The node's storage pools (node_pools), in the order the engine tries
+ * them, into out[max]; *n how many (0: none declared). */
+int sw_nodedb_pools(struct sw_nodedb *nd, struct sw_engine_pool *out, size_t max, size_t *n,
+                    struct sw_err *err);
+
+/* Writes one pool's figures (its report columns, reported_at now). */
+int sw_nodedb_pool_report(struct sw_nodedb *nd, const struct sw_storage_report *r,
+                          struct sw_err *err);
 
 #endif

@@ -35,6 +35,7 @@ static const struct sw_engine_driver pv_driver = {
     .name = "pv",
     .domain_vars = pv_domain_vars,
     .live_memory = pv_live_memory,
+    .root_volume = true,
     .lifecycle = &sw_virt_lifecycle,
 };
 

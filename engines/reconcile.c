@@ -1,5 +1,6 @@
 #include "config.h"
 #include "engines/reconcile.h"
+#include "engines/storage.h"
 #include "engines/domdef.h"
 #include "engines/driver.h"
 #include "engines/usage.h"
@@ -26,6 +27,9 @@ struct sw_reconciler {
     /* orphans already reported by this process */
     size_t norphans;
     sw_uuid_t *orphans;
+    /* orphan volumes already reported ("pool/volume") */
+    size_t nvolumes;
+    char **volumes;
 };
 
 /* What a missing domain is brought back to, by the server's state. */
@@ -72,6 +76,17 @@ void sw_reconcile_plan(const struct sw_reconcile_domain *d, size_t nd,
     }
 }
 
+bool sw_reconcile_volume_orphan(const char *volume, const struct sw_node_server *s, size_t ns)
+{
+    for (size_t i = 0; i < ns; i++) {
+        char name[64], prefix[64];
+        snprintf(prefix, sizeof prefix, "%s-", sw_domdef_name(s[i].job.server_id, name));
+        if (strncmp(volume, prefix, strlen(prefix)) == 0)
+            return false;
+    }
+    return true;
+}
+
 struct sw_reconciler *sw_reconciler_new(struct sw_engine *eng, struct sw_nodedb *nd,
                                         struct sw_usage *usage, pthread_mutex_t *job_mu)
 {
@@ -88,6 +103,9 @@ void sw_reconciler_free(struct sw_reconciler *r)
     if (!r)
         return;
     free(r->orphans);
+    for (size_t i = 0; i < r->nvolumes; i++)
+        free(r->volumes[i]);
+    free(r->volumes);
     free(r);
 }
 
@@ -188,6 +206,61 @@ static bool orphan_reported(struct sw_reconciler *r, const char *uuid)
     return false;
 }
 
+/* The states of a server the node keeps (sw_nodedb_servers). */
+static bool live_state(const char *state)
+{
+    static const char *const live[] = {"provisioning", "running",     "stopped",
+                                       "suspended",    "terminating", NULL};
+    for (const char *const *p = live; *p; p++)
+        if (strcmp(state, *p) == 0)
+            return true;
+    return false;
+}
+
+/* What one pass over the node's volumes sees. */
+struct volume_pass {
+    struct sw_reconciler *r;
+    const struct sw_node_server *s;
+    size_t ns;
+    struct sw_reconcile_report *rep;
+};
+
+static bool volume_reported(struct sw_reconciler *r, const char *key)
+{
+    for (size_t i = 0; i < r->nvolumes; i++)
+        if (strcmp(r->volumes[i], key) == 0)
+            return true;
+    r->volumes = sw_realloc(r->volumes, (r->nvolumes + 1) * sizeof *r->volumes);
+    r->volumes[r->nvolumes++] = sw_strdup(key);
+    return false;
+}
+
+/* A volume no listed server owns: its server may have come after the
+ * list was read, so its state now decides (still the node's: not an
+ * orphan). */
+static void volume_seen(void *ctx, const char *pool, const char *volume)
+{
+    struct volume_pass *v = ctx;
+    if (!sw_reconcile_volume_orphan(volume, v->s, v->ns))
+        return;
+    char id[SW_UUID_LEN + 1] = "", now[16] = "";
+    size_t skip = strlen(SW_ENGINE_DOMAIN_PREFIX);
+    if (strlen(volume) > skip + SW_UUID_LEN && volume[skip + SW_UUID_LEN] == '-') {
+        memcpy(id, volume + skip, SW_UUID_LEN);
+        struct sw_err e2;
+        sw_err_clear(&e2);
+        if (sw_nodedb_server_state(v->r->nd, id, now, &e2) < 0 || live_state(now))
+            return; /* unknown, or a server the node runs now */
+    }
+    v->rep->orphan_volumes++;
+    char key[256];
+    snprintf(key, sizeof key, "%s/%s", pool, volume);
+    if (volume_reported(v->r, key))
+        return;
+    sw_warn("reconcile.orphan_volume", "pool=%s volume=%s", pool, volume);
+    event(v->r, "volume.orphan", json_pack("{s:s, s:s}", "pool", pool, "volume", volume));
+}
+
 int sw_reconcile_pass(struct sw_reconciler *r, struct sw_reconcile_report *rep,
                       struct sw_err *err)
 {
@@ -263,6 +336,11 @@ int sw_reconcile_pass(struct sw_reconciler *r, struct sw_reconcile_report *rep,
         event(r, "domain.orphan",
               json_pack("{s:s, s:s, s:s}", "domain", o->name, "uuid", o->uuid, "state", state));
     }
+    struct volume_pass vp = {r, s, ns, rep};
+    struct sw_err e3;
+    sw_err_clear(&e3);
+    if (sw_storage_each_volume(r->eng, volume_seen, &vp, &e3) < 0)
+        sw_log_err(SW_LOG_WARN, "reconcile.volumes_unreadable", &e3);
     free(restore_i);
     free(orphan_i);
     free(s);

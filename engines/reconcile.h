@@ -11,6 +11,10 @@
  *   "domain.restore_failed").
  * - An orphan, a sw-* domain no such server owns, is reported as a node
  *   event "domain.orphan", once per engine process, and never touched.
+ * - An orphan volume, a sw-* volume in the node's pools that no such server
+ *   owns by name ("sw-<server_id>-..."), is reported as "volume.orphan"
+ *   {pool, volume} the same way (a terminate deletes its own volumes; a
+ *   stray one is the operator's to look at).
  * A restore holds the engine's job lock and re-reads the server's state
  * first, so it never races a job of the same server (a terminate).
  */
@@ -18,6 +22,7 @@
 #define SW_ENGINES_RECONCILE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/crypto.h"
@@ -40,8 +45,12 @@ void sw_reconcile_plan(const struct sw_reconcile_domain *d, size_t nd,
                        const struct sw_node_server *s, size_t ns, size_t *restore,
                        size_t *nrestore, size_t *orphan, size_t *norphan);
 
+/* Pure: whether volume (a sw-* name) belongs to none of s[ns] by its name
+ * "sw-<server_id>-...". */
+bool sw_reconcile_volume_orphan(const char *volume, const struct sw_node_server *s, size_t ns);
+
 struct sw_reconcile_report {
-    size_t domains, servers, restored, failed, orphans;
+    size_t domains, servers, restored, failed, orphans, orphan_volumes;
 };
 
 /* Returns owned; free with sw_reconciler_free(). Everything is borrowed;

@@ -3,13 +3,12 @@
 #include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "engines/limits.h"
+#include "engines/storage.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/log.h"
 
 #include <libvirt/virterror.h>
-#include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -254,10 +253,11 @@ static atomic_bool validated[SW_KIND__COUNT];
  * process is validated, which catches an operator's edited template at once,
  * and later ones are only parsed (libvirt still refuses malformed XML). */
 static virDomainPtr define_xml(struct sw_engine *eng, const struct sw_engine_driver *drv,
-                               const struct sw_msg_node_job *job, const char *what,
+                               const struct sw_msg_node_job *job,
+                               const struct sw_msg_disk *root, const char *what,
                                struct sw_err *err)
 {
-    char *xml = sw_domdef_xml(eng, drv, job, err);
+    char *xml = sw_domdef_xml_disk(eng, drv, job, root, err);
     if (!xml)
         return NULL;
     bool known = drv->kind >= 0 && drv->kind < SW_KIND__COUNT && atomic_load(&validated[drv->kind]);
@@ -274,9 +274,49 @@ static virDomainPtr define_xml(struct sw_engine *eng, const struct sw_engine_dri
     return dom;
 }
 
+/* The operation's outcome names the root volume it used (the result's
+ * disks; the dispatcher lists the server's volumes only when an operation
+ * named none). */
+static void name_root(struct sw_engine_outcome *out, const struct sw_msg_disk *root)
+{
+    out->disks[0] = *root;
+    out->ndisks = 1;
+}
+
+/* Defines job's domain over its root volume: the one the server has (a
+ * restore after a reinstall finds that reinstall's), or a new one. A volume
+ * made here is deleted again when the definition fails. */
+static virDomainPtr define_with_root(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                                     const struct sw_msg_node_job *job,
+                                     struct sw_engine_outcome *out, const char *what,
+                                     struct sw_err *err)
+{
+    if (!drv->root_volume)
+        return define_xml(eng, drv, job, NULL, what, err);
+    struct sw_msg_disk root;
+    bool made = false;
+    /* A job's create comes before any reinstall of its server (a server's
+     * jobs run one at a time), so it looks for its own root by name; a
+     * restore (reconciliation's job has no id) takes whichever root the
+     * server has, a reinstall's included, at the cost of a pool listing. */
+    int found = sw_storage_root_find(eng, job->server_id,
+                                     job->job_id[0] ? SW_STORAGE_TAG_CREATE : NULL, &root, err);
+    if (found < 0 ||
+        (found == 0 &&
+         sw_storage_root_ensure(eng, job, SW_STORAGE_TAG_CREATE, &root, &made, err) < 0))
+        return NULL;
+    virDomainPtr dom = define_xml(eng, drv, job, &root, what, err);
+    if (!dom && made && sw_storage_delete_disk(eng, &root, NULL) < 0)
+        sw_warn("storage.cleanup_failed", "server=%s volume=%s", job->server_id, root.volume);
+    if (dom)
+        name_root(out, &root);
+    return dom;
+}
+
 /* The domain of job, defined when absent. Returns owned, or NULL. */
 static virDomainPtr lookup_or_define(struct sw_engine *eng, const struct sw_engine_driver *drv,
-                                     const struct sw_msg_node_job *job, const char *what,
+                                     const struct sw_msg_node_job *job,
+                                     struct sw_engine_outcome *out, const char *what,
                                      struct sw_err *err)
 {
     virDomainPtr dom = virDomainLookupByUUIDString(eng->conn, job->server_id);
@@ -297,15 +337,14 @@ static virDomainPtr lookup_or_define(struct sw_engine *eng, const struct sw_engi
     }
     if (admit(eng, job, what, err) < 0)
         return NULL;
-    return define_xml(eng, drv, job, what, err);
+    return define_with_root(eng, drv, job, out, what, err);
 }
 
 int sw_virt_define(struct sw_engine *eng, const struct sw_engine_driver *drv,
                    const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                    struct sw_err *err)
 {
-    (void)out;
-    virDomainPtr dom = lookup_or_define(eng, drv, job, "restore the server", err);
+    virDomainPtr dom = lookup_or_define(eng, drv, job, out, "restore the server", err);
     if (!dom)
         return -1;
     virDomainFree(dom);
@@ -317,7 +356,7 @@ int sw_virt_create(struct sw_engine *eng, const struct sw_engine_driver *drv,
                    struct sw_err *err)
 {
     static const char what[] = "create the server";
-    virDomainPtr dom = lookup_or_define(eng, drv, job, what, err);
+    virDomainPtr dom = lookup_or_define(eng, drv, job, out, what, err);
     if (!dom)
         return -1;
     enum dstate st;
@@ -502,10 +541,12 @@ int sw_virt_terminate(struct sw_engine *eng, const struct sw_engine_driver *drv,
     (void)out;
     virDomainPtr dom = virDomainLookupByUUIDString(eng->conn, job->server_id);
     if (!dom) {
-        if (no_domain())
-            return 0; /* gone already: a replayed terminate */
-        sw_virt_error(err, what);
-        return -1;
+        if (!no_domain()) {
+            sw_virt_error(err, what);
+            return -1;
+        }
+        /* gone already (a replayed terminate): its volumes may not be */
+        return sw_storage_delete(eng, job->server_id, false, NULL, err);
     }
     int rc = 0;
     if (virDomainIsActive(dom) == 1 && destroy(dom, what, err) < 0) {
@@ -528,6 +569,9 @@ int sw_virt_terminate(struct sw_engine *eng, const struct sw_engine_driver *drv,
     rc = -1;
 done:
     virDomainFree(dom);
+    /* every volume of the server goes with it */
+    if (rc == 0)
+        rc = sw_storage_delete(eng, job->server_id, false, NULL, err);
     return rc;
 }
 
@@ -574,34 +618,47 @@ static int set_install_marker(virDomainPtr dom, const struct sw_msg_node_job *jo
     return 0;
 }
 
-/* Removes a file or a directory tree; a missing one is fine. */
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+/* Deletes the server's roots but this reinstall's (job's). */
+static int drop_old_roots(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                          const char *what, struct sw_err *err)
 {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+    struct sw_msg_disk root;
+    int found = sw_storage_root_find(eng, job->server_id, job->job_id, &root, err);
+    if (found <= 0) {
+        if (found == 0)
+            SW_ERR(err, SW_EINTERNAL, "could not %s: its new disk is missing", what);
+        return -1;
+    }
+    return sw_storage_delete(eng, job->server_id, true, root.volume, err);
 }
 
-int sw_virt_storage_free(const struct sw_engine *eng, const char *server_id, struct sw_err *err)
+/* The reinstall's definition over a new root volume (tag: the job id),
+ * marked with the job. Returns owned, or NULL; a volume made here is
+ * deleted again when the definition fails. */
+static virDomainPtr redefine_fresh(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                                   const struct sw_msg_node_job *job,
+                                   struct sw_engine_outcome *out, const char *what,
+                                   struct sw_err *err)
 {
-    const char *state = eng->state_dir ? eng->state_dir : SW_ENGINE_STATE_DIR;
-    char name[64], path[4096];
-    sw_domdef_name(server_id, name);
-    /* The kinds' per-server storage (engines/README.md): a disk image
-     * (pv, hvm) or a root file system (container). Kernels are per os,
-     * shared, and stay. */
-    snprintf(path, sizeof path, "%s/images/%s.qcow2", state, name);
-    if (unlink(path) < 0 && errno != ENOENT)
-        goto fail;
-    snprintf(path, sizeof path, "%s/containers/%s", state, name);
-    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
-        goto fail;
-    return 0;
-fail:
-    SW_ERR_RETRY(err, SW_EINTERNAL, "could not free the server's old storage");
-    sw_err_detail(err, "\"%s\": %s", path, strerror(errno));
-    return -1;
+    struct sw_msg_disk root;
+    bool made = false;
+    if (drv->root_volume && sw_storage_root_ensure(eng, job, job->job_id, &root, &made, err) < 0)
+        return NULL;
+    virDomainPtr fresh = define_xml(eng, drv, job, drv->root_volume ? &root : NULL, what, err);
+    if (!fresh) {
+        if (made && sw_storage_delete_disk(eng, &root, NULL) < 0)
+            sw_warn("storage.cleanup_failed", "server=%s volume=%s", job->server_id, root.volume);
+        return NULL;
+    }
+    if (set_install_marker(fresh, job, what, err) < 0) {
+        /* The new definition stands, unmarked: a retry finds its volume
+         * and redoes the rest. */
+        virDomainFree(fresh);
+        return NULL;
+    }
+    if (drv->root_volume)
+        name_root(out, &root);
+    return fresh;
 }
 
 int sw_virt_reinstall(struct sw_engine *eng, const struct sw_engine_driver *drv,
@@ -619,9 +676,12 @@ int sw_virt_reinstall(struct sw_engine *eng, const struct sw_engine_driver *drv,
     sw_uuid_t marker;
     install_marker(dom, marker);
     if (strcmp(marker, job->job_id) == 0) {
-        /* A replay: this reinstall happened; it only has to run. */
+        /* A replay: this reinstall happened; it only has to run (and an
+         * old root a crash left behind goes). */
         if (st == DS_STOPPED)
             rc = boot(dom, out, what, err);
+        if (rc == 0 && drv->root_volume)
+            rc = drop_old_roots(eng, job, what, err);
         goto done;
     }
     if (st == DS_SUSPENDED) {
@@ -633,15 +693,15 @@ int sw_virt_reinstall(struct sw_engine *eng, const struct sw_engine_driver *drv,
         goto done;
     if (st != DS_STOPPED && (rc = destroy(dom, what, err)) < 0)
         goto done;
-    if ((rc = sw_virt_storage_free(eng, job->server_id, err)) < 0)
-        goto done;
-    /* The same name and UUID: the new definition replaces the old. */
+    /* The same name and UUID: the new definition replaces the old, over a
+     * new root volume named from this job; the old one goes only after. */
     rc = -1;
-    if (!(fresh = define_xml(eng, drv, job, what, err)) ||
-        set_install_marker(fresh, job, what, err) < 0)
+    if (!(fresh = redefine_fresh(eng, drv, job, out, what, err)))
         goto done;
     sw_info("domain.reinstalled", "server=%s os=%s", job->server_id, job->os);
     rc = boot(fresh, out, what, err);
+    if (rc == 0 && drv->root_volume)
+        rc = drop_old_roots(eng, job, what, err);
 done:
     if (fresh)
         virDomainFree(fresh);
@@ -686,6 +746,21 @@ static bool live_vcpus(virDomainPtr dom, const struct sw_msg_node_job *job)
     return virDomainSetVcpusFlags(dom, (unsigned int)job->vcpus, VIR_DOMAIN_AFFECT_LIVE) == 0;
 }
 
+/* The root volume dom boots from: the one of its last install (marker:
+ * its job id; "" the create), or any root of the server. *has is false
+ * when it has none (a domain from before volumes). 0, or -1 with err. */
+static int current_root(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                        const char *marker, struct sw_msg_disk *root, bool *has,
+                        struct sw_err *err)
+{
+    int found = sw_storage_root_find(eng, job->server_id,
+                                     marker[0] ? marker : SW_STORAGE_TAG_CREATE, root, err);
+    if (found == 0)
+        found = sw_storage_root_find(eng, job->server_id, NULL, root, err);
+    *has = found > 0;
+    return found < 0 ? -1 : 0;
+}
+
 int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
                    const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                    struct sw_err *err)
@@ -708,7 +783,11 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
      * the next boot. A reinstall's marker is carried over. */
     sw_uuid_t marker;
     install_marker(dom, marker);
-    if (!(fresh = define_xml(eng, drv, job, what, err)))
+    struct sw_msg_disk root;
+    bool has_root = false;
+    if (drv->root_volume && current_root(eng, job, marker, &root, &has_root, err) < 0)
+        goto done;
+    if (!(fresh = define_xml(eng, drv, job, has_root ? &root : NULL, what, err)))
         goto done;
     if (marker[0]) {
         struct sw_msg_node_job m = *job;
@@ -716,6 +795,12 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
         if (set_install_marker(fresh, &m, what, err) < 0)
             goto done;
     }
+    char disk_note[80] = "";
+    if (has_root && sw_storage_root_grow(eng, st != DS_STOPPED ? fresh : NULL, &root, job,
+                                         disk_note, sizeof disk_note, err) < 0)
+        goto done;
+    if (has_root)
+        name_root(out, &root);
     rc = 0;
     bool mem = false, cpu = false;
     char limits[96] = ""; /* the plan's limits (engines/limits.c) */
@@ -725,12 +810,12 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
         virResetLastError();
         sw_limits_apply_live(fresh, job, limits, sizeof limits);
     }
-    snprintf(out->note, sizeof out->note, "%s%s%s",
+    snprintf(out->note, sizeof out->note, "%s%s%s%s%s",
              mem && cpu ? "memory and vcpus applied live"
              : mem      ? "memory applied live; vcpus apply at next boot"
              : cpu      ? "vcpus applied live; memory applies at next boot"
                         : "memory and vcpus apply at next boot",
-             limits[0] ? "; " : "", limits);
+             limits[0] ? "; " : "", limits, disk_note[0] ? "; " : "", disk_note);
     sw_info("domain.resized", "server=%s vcpus=%lld ram_mb=%lld max_ram_mb=%lld note=\"%s\"",
             job->server_id, (long long)job->vcpus, (long long)job->ram_mb,
             (long long)job->max_ram_mb, out->note);

@@ -82,8 +82,4 @@ extern const struct sw_engine_lifecycle sw_virt_lifecycle;
  * can raise (for the kinds' live_memory). */
 bool sw_virt_ceiling_fits(virDomainPtr dom, const struct sw_msg_node_job *job);
 
-/* Frees a server's node-local storage under eng's state directory: its
- * disk image and its container root; missing ones are fine. */
-int sw_virt_storage_free(const struct sw_engine *eng, const char *server_id, struct sw_err *err);
-
 #endif

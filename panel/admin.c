@@ -92,7 +92,8 @@ static const struct sw_jfield node_fields[] = {
     {"cpus", SW_JT_INT, true},          {"ram_mb", SW_JT_INT, true},
     {"disk_gb", SW_JT_INT, true},       {"reserved_ram_mb", SW_JT_INT, false},
     {"cpu_ratio", SW_JT_NUMBER, false}, {"ram_ratio", SW_JT_NUMBER, false},
-    {"state", SW_JT_STRING, false},     {NULL, 0, false},
+    {"state", SW_JT_STRING, false},     {"pools", SW_JT_ARRAY, false},
+    {NULL, 0, false},
 };
 
 /* What PATCH may change: the inventory and the state, not the name or the
@@ -103,7 +104,7 @@ static const struct sw_jfield node_patch_fields[] = {
     {"disk_gb", SW_JT_INT, false},       {"reserved_ram_mb", SW_JT_INT, false},
     {"cpu_ratio", SW_JT_NUMBER, false},  {"ram_ratio", SW_JT_NUMBER, false},
     {"state", SW_JT_STRING, false},      {"balloon", SW_JT_OBJECT, false},
-    {NULL, 0, false},
+    {"pools", SW_JT_ARRAY, false},       {NULL, 0, false},
 };
 
 static const struct sw_adm_int_rule node_ints[] = {
@@ -180,6 +181,17 @@ SW_HANDLER(sw_h_admin_nodes_list)
                        SW_PARAMS(req->who.account_id, loc, state, kind));
 }
 
+/* Pools, when given, must check (admin_pools.c). */
+static int check_pools(const json_t *b, struct sw_err *err)
+{
+    const json_t *pools = json_object_get(b, "pools");
+    if (!pools)
+        return 0;
+    json_t *rows = sw_node_pools_rows(pools, err);
+    json_decref(rows);
+    return rows ? 0 : -1;
+}
+
 int sw_node_create_check(const json_t *body, struct sw_node_row *out, struct sw_err *err)
 {
     const char *state = sw_json_str(body, "state");
@@ -189,7 +201,7 @@ int sw_node_create_check(const json_t *body, struct sw_node_row *out, struct sw_
         sw_adm_check_ints(body, node_ints, err) < 0 ||
         sw_adm_parse_kinds(json_object_get(body, "kinds"), "kinds", false, out->kinds, &out->mask,
                            err) < 0 ||
-        sw_adm_check_enum(body, "state", node_states, err) < 0)
+        sw_adm_check_enum(body, "state", node_states, err) < 0 || check_pools(body, err) < 0)
         return -1;
     /* Default ratios by what the node hosts: CPU 16 for container-only
      * nodes, else 4; memory 1.0 when it hosts pv (never overcommitted),
@@ -321,6 +333,31 @@ static int answer_with_key(struct sw_db *db, struct sw_resp *resp, int status, j
     return rc;
 }
 
+/* Pools, when given, replace the default one; then the node's answer
+ * with them. */
+static int pools_apply(struct sw_db *db, const char *id, const json_t *body, struct sw_err *err)
+{
+    const json_t *pools = json_object_get(body, "pools");
+    if (!pools)
+        return 0;
+    json_t *rows = sw_node_pools_rows(pools, err);
+    int rc = rows ? sw_data_nodes_set_pools(db, id, rows, err) : -1;
+    json_decref(rows);
+    return rc;
+}
+
+/* Inserts node id with its pools; its answer (owned), or NULL. */
+static json_t *node_insert(struct sw_db *db, const char *id, const char *name,
+                           const char *location, const struct sw_node_row *row, const json_t *b,
+                           const struct node_secrets *s, struct sw_err *err)
+{
+    json_t *node = sw_data_nodes_insert(db, id, name, location, row, s->pk, s->redis_sha256, err);
+    if (!node)
+        return NULL;
+    json_decref(node);
+    return pools_apply(db, id, b, err) < 0 ? NULL : sw_data_nodes_get(db, id, err);
+}
+
 SW_HANDLER(sw_h_admin_nodes_create)
 {
     json_t *b = sw_api_body(req, node_fields, err);
@@ -337,9 +374,7 @@ SW_HANDLER(sw_h_admin_nodes_create)
     struct node_secrets s;
     node_secrets_make(&s, req->app->key);
     rc = answer_with_key(req->db, resp, 201,
-                         sw_data_nodes_insert(req->db, id, name, location, &row, s.pk,
-                                              s.redis_sha256, err),
-                         id, &s, err);
+                         node_insert(req->db, id, name, location, &row, b, &s, err), id, &s, err);
     if (rc < 0 && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a node named \"%s\" exists", name);
 out:
@@ -428,7 +463,7 @@ int sw_node_patch_check(const json_t *patch, struct sw_err *err)
         sw_adm_check_enum(patch, "state", node_states, err) < 0 ||
         (kinds && sw_adm_parse_kinds(kinds, "kinds", false, lit, &mask, err) < 0) ||
         parse_ratio_field(patch, "cpu_ratio", &milli, err) < 0 ||
-        parse_ratio_field(patch, "ram_ratio", &milli, err) < 0)
+        parse_ratio_field(patch, "ram_ratio", &milli, err) < 0 || check_pools(patch, err) < 0)
         return -1;
     return check_balloon(patch, err);
 }
@@ -511,7 +546,13 @@ static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     /* The policy changes no capacity, so the generation stays for it. */
     if (balloon && sw_data_nodes_set_balloon(db, p->id, balloon, err) < 0)
         return -1;
-    p->answer = sw_data_nodes_update(db, p->id, &row, err);
+    json_t *updated = sw_data_nodes_update(db, p->id, &row, err);
+    if (!updated)
+        return -1;
+    json_decref(updated);
+    if (pools_apply(db, p->id, p->body, err) < 0)
+        return -1;
+    p->answer = sw_data_nodes_get(db, p->id, err);
     return p->answer ? 0 : -1;
 }
 

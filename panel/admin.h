@@ -43,4 +43,12 @@ int sw_node_patch_fits(const struct sw_node_row *row, const struct sw_amounts *u
  * capacity, used and free. Returns a new reference. */
 json_t *sw_node_capacity_json(const struct sw_node_inv *inv, const struct sw_amounts *used);
 
+/* A node's "pools" (admin_pools.c): 1 to 16 objects {name, type?, path?,
+ * shared?, disk_ratio?, fill_threshold?}, names [a-z0-9][a-z0-9_-]* and
+ * distinct, type dir (default)|logical|zfs|netfs|rbd, a dir's path absolute
+ * (default /var/lib/slipway/pools/<name>), ratio above 0, threshold 1..100
+ * (default 90). Returns the rows to store (position = index), a new
+ * reference, or NULL with err set (SW_EINVALID naming the field). */
+json_t *sw_node_pools_rows(const json_t *pools, struct sw_err *err);
+
 #endif

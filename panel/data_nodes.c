@@ -194,8 +194,51 @@ int sw_data_nodes_set_role(struct sw_db *db, const char *id, const char *passwor
     return 0;
 }
 
+int sw_data_nodes_set_pools(struct sw_db *db, const char *id, const json_t *rows,
+                            struct sw_err *err)
+{
+    char *text = json_dumps(rows, JSON_COMPACT);
+    PGresult *res = sw_db_exec(
+        db, err,
+        "SELECT d.pool FROM server_disks d JOIN servers s ON s.id = d.server_id"
+        " WHERE s.node_id = $1 AND s.state <> 'terminated' AND d.pool NOT IN"
+        " (SELECT r.name FROM json_to_recordset($2::json) AS r(name text)) LIMIT 1",
+        SW_PARAMS(id, text));
+    int rc = -1;
+    if (!res)
+        goto out;
+    if (PQntuples(res) == 1) {
+        SW_ERR(err, SW_ECONFLICT, "pools must keep \"%s\": it holds disks of servers on the node",
+               sw_db_get(res, 0, 0));
+        PQclear(res);
+        goto out;
+    }
+    PQclear(res);
+    if (sw_db_run(db, err, "DELETE FROM node_pools WHERE node_id = $1", SW_PARAMS(id)) < 0 ||
+        sw_db_run(db, err,
+                  "INSERT INTO node_pools (node_id, name, type, path, shared, disk_ratio,"
+                  " fill_threshold, position) SELECT $1, r.name, r.type, r.path, r.shared,"
+                  " r.disk_ratio, r.fill_threshold, r.position FROM json_to_recordset($2::json)"
+                  " AS r(name text, type text, path text, shared boolean, disk_ratio numeric,"
+                  " fill_threshold integer, position integer)",
+                  SW_PARAMS(id, text)) < 0)
+        goto out;
+    rc = 0;
+out:
+    free(text);
+    return rc;
+}
+
 json_t *sw_data_nodes_get(struct sw_db *db, const char *id, struct sw_err *err)
 {
-    return sw_data_json_row(db, err, "node", "SELECT sw_node_json(n) FROM nodes n WHERE n.id = $1",
-                            SW_PARAMS(id));
+    return sw_data_json_row(
+        db, err, "node",
+        "SELECT (sw_node_json(n)::jsonb || jsonb_build_object('pools', (SELECT"
+        " coalesce(jsonb_agg(jsonb_build_object('name', p.name, 'type', p.type, 'path', p.path,"
+        " 'shared', p.shared, 'disk_ratio', p.disk_ratio, 'fill_threshold', p.fill_threshold,"
+        " 'present', p.present, 'capacity_bytes', p.capacity_bytes, 'allocation_bytes',"
+        " p.allocation_bytes, 'available_bytes', p.available_bytes, 'reported_at',"
+        " sw_ts(p.reported_at)) ORDER BY p.position, p.name), '[]'::jsonb)"
+        " FROM node_pools p WHERE p.node_id = n.id)))::json FROM nodes n WHERE n.id = $1",
+        SW_PARAMS(id));
 }

@@ -71,7 +71,14 @@ json_t *sw_data_nodes_set_key(struct sw_db *db, const char *id, const char *publ
 int sw_data_nodes_set_role(struct sw_db *db, const char *id, const char *password,
                            char role[64], struct sw_err *err);
 
-/* Node id's answer (sw_node_json), owned. */
+/* Replaces node id's storage pools with rows (sw_node_pools_rows()). A
+ * pool that holds a disk of a server still on the node cannot go:
+ * SW_ECONFLICT naming it. */
+int sw_data_nodes_set_pools(struct sw_db *db, const char *id, const json_t *rows,
+                            struct sw_err *err);
+
+/* Node id's answer (sw_node_json) with its "pools" and their last report,
+ * owned. */
 json_t *sw_data_nodes_get(struct sw_db *db, const char *id, struct sw_err *err);
 
 #endif

@@ -10,10 +10,17 @@
 json_t *sw_data_servers_get(struct sw_db *db, const struct sw_principal *who, const char *id,
                             struct sw_err *err)
 {
-    return sw_data_json_row_scoped(db, err, "server", who,
-                                   "SELECT sw_server_json(t) FROM servers t"
-                                   " WHERE t.id = $2 AND %s",
-                                   "t.owner_id", SW_PARAMS(who->account_id, id));
+    /* disks: as the server's engine last answered them (server_disks,
+     * checked by the provisioner); a terminated server has none. */
+    return sw_data_json_row_scoped(
+        db, err, "server", who,
+        "SELECT (sw_server_json(t)::jsonb || jsonb_build_object('disks',"
+        "  (SELECT coalesce(jsonb_agg(jsonb_build_object('role', d.role,"
+        "    'size_gb', d.capacity_bytes / 1073741824, 'format', d.format, 'pool', d.pool)"
+        "    ORDER BY d.role <> 'root', d.volume), '[]'::jsonb)"
+        "   FROM server_disks d WHERE d.server_id = t.id AND t.state <> 'terminated')))::json"
+        " FROM servers t WHERE t.id = $2 AND %s",
+        "t.owner_id", SW_PARAMS(who->account_id, id));
 }
 
 int sw_data_servers_visible(struct sw_db *db, const struct sw_principal *who, const char *id,

@@ -162,6 +162,7 @@ static void put_rejected(struct buf *b, struct sw_db *db)
                            "', '" SW_REJECT_FORGED_NODE "', '" SW_REJECT_UNKNOWN_JOB
                            "', '" SW_REJECT_NOT_DISPATCHED "', '" SW_REJECT_REPLAY
                            "', '" SW_REJECT_NOT_WAITING "', '" SW_REJECT_NOT_PLACED
+                           "', '" SW_REJECT_FOREIGN_DISK
                            "']) AS r(reason)",
                            c, 16);
     if (n < 0)

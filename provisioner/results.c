@@ -67,6 +67,59 @@ static int load_dispatch(struct sw_db *db, const struct result_ctx *c, char answ
     return found;
 }
 
+/* The disks a result claims (storage): each must be the server's by name
+ * ("sw-<server_id>-", lower case, as the engine names them) and lie in a
+ * pool of the sending node. 1 when every one is, 0 when not. */
+static int disks_belong(struct sw_db *db, const struct result_ctx *c, struct sw_err *err)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "sw-%s-", c->row.server_id);
+    for (char *p = prefix; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    for (int i = 0; i < c->m->ndisks; i++) {
+        const struct sw_msg_disk *d = &c->m->disks[i];
+        if (strncmp(d->volume, prefix, strlen(prefix)) != 0 || strchr(d->volume, '/'))
+            return 0;
+        PGresult *res = sw_db_exec(db, err,
+                                   "SELECT 1 FROM node_pools WHERE node_id = $1 AND name = $2",
+                                   SW_PARAMS(c->node_id, d->pool));
+        if (!res)
+            return -1;
+        int found = PQntuples(res) == 1;
+        PQclear(res);
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
+/* Records the server's disks after its job succeeded: the result's list
+ * replaces the recorded one (create, reinstall, resize); a terminated
+ * server has none. */
+static int record_disks(struct sw_db *db, const struct result_ctx *c, struct sw_err *err)
+{
+    const struct sw_msg_result *m = c->m;
+    bool gone = c->row.type == SW_JOB_TERMINATE;
+    if (!gone && !m->has_disks)
+        return 0;
+    if (sw_db_run(db, err, "DELETE FROM server_disks WHERE server_id = $1",
+                  SW_PARAMS(c->row.server_id)) < 0)
+        return -1;
+    for (int i = 0; !gone && i < m->ndisks; i++) {
+        const struct sw_msg_disk *d = &m->disks[i];
+        char cap[24];
+        snprintf(cap, sizeof cap, "%lld", (long long)d->capacity);
+        if (sw_db_run(db, err,
+                      "INSERT INTO server_disks (server_id, role, pool, volume, format,"
+                      " capacity_bytes) VALUES ($1, $2, $3, $4, $5, $6)"
+                      " ON CONFLICT (server_id, volume) DO NOTHING",
+                      SW_PARAMS(c->row.server_id, d->role, d->pool, d->volume, d->format,
+                                cap)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The origin check: 1 when the result may be applied, 0 when it is refused
  * (c->reject) or is this entry delivered again (c->reject NULL). */
 static int check_origin(struct sw_db *db, struct result_ctx *c, struct sw_err *err)
@@ -88,6 +141,9 @@ static int check_origin(struct sw_db *db, struct result_ctx *c, struct sw_err *e
         return strcmp(answered_by, c->e->id) == 0 ? 0 : refuse(db, c, SW_REJECT_REPLAY, err);
     if (sw_jobstate_terminal(row->state) || strcasecmp(row->job_node_id, c->node_id) != 0)
         return refuse(db, c, SW_REJECT_NOT_WAITING, err);
+    found = m->has_disks ? disks_belong(db, c, err) : 1;
+    if (found <= 0)
+        return found < 0 ? -1 : refuse(db, c, SW_REJECT_FOREIGN_DISK, err);
     if (sw_db_run(db, err,
                   "UPDATE job_dispatches SET answered_at = now(), answer_entry = $2"
                   " WHERE nonce = $1",
@@ -130,6 +186,8 @@ static int result_tx(struct sw_db *db, void *arg, struct sw_err *err)
         }
     }
     c->outcome = RES_FINISHED;
+    if (m->ok && record_disks(db, c, err) < 0)
+        return -1;
     return sw_jobdb_finish(db, row, m->ok, m->error_code, m->error, m->domain_state, err);
 }
 

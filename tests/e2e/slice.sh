@@ -97,6 +97,13 @@ sw_t_check "usage answer has hourly items with RAM MiB-hours" \
 dups=$(sw_t_psql -c "select count(*) - count(distinct sample_id) from usage_samples")
 sw_t_eq "no usage sample is stored twice" 0 "$dups"
 
+# Its disk: a root volume in the node's default pool, the plan's size.
+api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
+sw_t_eq "the hvm server shows its root disk" '[{"format":"qcow2","pool":"slipway","role":"root","size_gb":10}]' \
+    "$(jq -cS .disks <<<"$SW_BODY")"
+api GET "/v1/servers/${SRV[container]}" "$ALICE"
+sw_t_eq "a container server has no disk volume yet" '[]' "$(jq -cS .disks <<<"$SW_BODY")"
+
 # Tenancy: bob sees nothing of alice's.
 api GET "/v1/servers/${SRV[hvm]}" "$BOB"
 sw_t_eq "bob asking for alice's server gets 404" 404 "$SW_STATUS"
@@ -144,6 +151,7 @@ api POST "/v1/servers/${SRV[hvm]}/actions" "$ALICE" "{\"type\":\"resize\",\"plan
 RJOB=$(j .job.id)
 sw_t_check "resize to a bigger plan succeeds on the same node" sw_t_wait "resize" 30 job_state "$RJOB" succeeded
 sw_t_check "and the job says how it applied" test -n "$(j .note)"
+sw_t_check "including the disk the test driver cannot grow" grep -q "disk not grown" <<<"$(j .note)"
 api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
 sw_t_eq "the server is running on the new plan" "running $HVM2" "$(j .state) $(j .plan_id)"
 sw_t_eq "its allocation is the new plan's demand, on the same node" "${NODE[ct-hvm]} 2 1024 2048 20" \
@@ -154,6 +162,8 @@ RJOB=$(j .job.id)
 sw_t_check "reinstall from another template succeeds" sw_t_wait "reinstall" 30 job_state "$RJOB" succeeded
 api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
 sw_t_eq "and the server is running again" running "$(j .state)"
+sw_t_eq "on one new root volume, named from the reinstall job" "1 sw-${SRV[hvm]}-root-$RJOB.qcow2" \
+    "$(sw_t_psql -c "select count(*) || ' ' || min(volume) from server_disks where server_id = '${SRV[hvm]}'")"
 api POST "/v1/servers/${SRV[hvm]}/actions" "$ALICE" '{"type":"reset_password"}'
 RJOB=$(j .job.id)
 sw_t_check "reset_password answers a password" test "$(j .password | wc -c)" -gt 16
@@ -178,6 +188,10 @@ domain_gone() { grep -q "type=terminate kind=hvm state=absent" "$SW_T_DIR/engine
 sw_t_check "the engine reports its domain gone" sw_t_wait "domain absent" 10 domain_gone
 sw_t_eq "its allocation is released" 0 \
     "$(sw_t_psql -c "select count(*) from allocations where server_id = '${SRV[hvm]}'")"
+api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
+sw_t_eq "a terminated server lists no disks" '[]' "$(jq -cS .disks <<<"$SW_BODY")"
+volumes_deleted() { grep -q "storage.volume_deleted server=${SRV[hvm]}" "$SW_T_DIR/engine-ct-hvm.log"; }
+sw_t_check "the engine deleted its volume" sw_t_wait "volume deleted" 10 volumes_deleted
 api DELETE "/v1/servers/${SRV[hvm]}" "$ALICE"
 sw_t_eq "terminating it again is 409" 409 "$SW_STATUS"
 sw_t_eq "no job is left unfinished" 0 \

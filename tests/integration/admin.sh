@@ -91,6 +91,28 @@ sw_t_eq "every field changed" "qemu:///system pv,hvm 16 16384 1024 400 1.25 2" \
     "$(j '"\(.engine_uri) \(.kinds | join(",")) \(.cpus) \(.ram_mb) \(.reserved_ram_mb) \(.disk_gb) \(.ram_ratio) \(.generation)"')"
 st "the capacity follows" 200 GET "/v1/admin/nodes/$NODE2/capacity" "$OP"
 sw_t_eq "mem_max capacity = (16384 - 1024) x 1.25" 19200 "$(j .classes.MEM_MAX.capacity)"
+# storage pools: the default one, declared ones, the engine's figures
+st "a node without declared pools" 200 GET "/v1/admin/nodes/$NODE2" "$OP"
+sw_t_eq "has the default dir pool" "slipway dir /var/lib/slipway/pools/slipway 90" \
+    "$(j '.pools | map("\(.name) \(.type) \(.path) \(.fill_threshold)") | join(",")')"
+st "PATCH pools" 200 PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"fast","fill_threshold":80},{"name":"vg0","type":"logical","path":"vg0","shared":false,"disk_ratio":1.5}]}'
+sw_t_eq "replaces them, in order, with defaults" "fast dir /var/lib/slipway/pools/fast 80 1,vg0 logical vg0 90 1.5" \
+    "$(j '.pools | map("\(.name) \(.type) \(.path) \(.fill_threshold) \(.disk_ratio)") | join(",")')"
+bad "a pool name is [a-z0-9][a-z0-9_-]*" "pools[0].name" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"Fast"}]}'
+bad "a pool type is known" "pools[0].type" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"a","type":"lvm"}]}'
+bad "a dir pool's path is absolute" "pools[0].path" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"a","path":"rel/x"}]}'
+bad "a pool's path has no markup" "pools[0].path" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"a","path":"/x'"'"'/>"}]}'
+bad "a pool's ratio is above 0" "pools[0].disk_ratio" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"a","disk_ratio":0}]}'
+bad "a pool's threshold is 1..100" "pools[0].fill_threshold" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"a","fill_threshold":101}]}'
+bad "pool names are distinct" "given twice" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"a"},{"name":"a"}]}'
+bad "a node has a pool" "pools" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[]}'
+bad "an unknown pool field is 400" "size" PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"pools":[{"name":"a","size":1}]}'
+st "register a node (offline: no engine) with its pools" 201 POST /v1/admin/nodes "$OP" "{\"name\":\"n-pools\",\"location_id\":\"$LOC2\",\"engine_uri\":\"test:///default\",\"kinds\":[\"hvm\"],\"cpus\":4,\"ram_mb\":8192,\"disk_gb\":100,\"state\":\"offline\",\"pools\":[{\"name\":\"nfs\",\"type\":\"netfs\",\"path\":\"nas:/export\",\"shared\":true}]}"
+sw_t_eq "the answer shows them, no default" "nfs netfs true" "$(j '.pools | map("\(.name) \(.type) \(.shared)") | join(",")')"
+reported() { api GET "/v1/admin/nodes/$NODE" "$OP"; [ "$(j '.pools[0].present and .pools[0].capacity_bytes > 0 and .pools[0].reported_at != null')" = true ]; }
+sw_t_check "the running engine reports its pool's figures" sw_t_wait "pool figures" 20 reported
+sw_t_eq "capacity, allocation, available" "true" \
+    "$(j '.pools[0] | (.capacity_bytes >= .allocation_bytes and .available_bytes >= 0)')"
 bad "PATCH state must be a node state" state PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"state":"asleep"}'
 bad "PATCH reserved_ram_mb below ram_mb" reserved_ram_mb PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"reserved_ram_mb":16384}'
 bad "PATCH cpu_ratio above 0" cpu_ratio PATCH "/v1/admin/nodes/$NODE2" "$OP" '{"cpu_ratio":0}'

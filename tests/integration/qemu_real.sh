@@ -35,6 +35,8 @@ cleanup() {
         done
         virsh -c "$u" net-destroy default >/dev/null 2>&1
         virsh -c "$u" net-undefine default >/dev/null 2>&1
+        virsh -c "$u" pool-destroy slipway >/dev/null 2>&1
+        virsh -c "$u" pool-undefine slipway >/dev/null 2>&1
     fi
     local f pid
     for f in libvirtd virtlogd; do
@@ -78,7 +80,15 @@ if [ -e /dev/kvm ] && ! setpriv --reuid libvirt-qemu --regid libvirt-qemu --clea
     echo "# /dev/kvm exists but libvirt-qemu cannot use it: hidden from this libvirtd (TCG)"
     hide="mount --bind /dev/null /dev/kvm && "
 fi
-unshare -n -m -- sh -c "${hide}exec libvirtd -d --config '$D/libvirtd.conf' --pid-file '$D/libvirtd.pid'" ||
+# Its own /run/libvirt too (the drivers' pid files and state), with the host's
+# virtlogd socket bound in: another private libvirtd on this machine (another
+# test) holds the shared one's pid files.
+mkdir -p "$D/run"
+touch "$D/run/virtlogd-sock" "$D/run/virtlogd-admin-sock"
+private_run="mount --bind /run/libvirt/virtlogd-sock '$D/run/virtlogd-sock' &&
+    { [ ! -S /run/libvirt/virtlogd-admin-sock ] || mount --bind /run/libvirt/virtlogd-admin-sock '$D/run/virtlogd-admin-sock'; } &&
+    mount --rbind '$D/run' /run/libvirt && "
+unshare -n -m --propagation private -- sh -c "${hide}${private_run}exec libvirtd -d --config '$D/libvirtd.conf' --pid-file '$D/libvirtd.pid'" ||
     skip "libvirtd cannot start: $(tail -3 "$D/libvirtd.log" 2>/dev/null)"
 URI="qemu:///system?socket=$D/libvirt-sock"
 for _ in $(seq 100); do virsh -c "$URI" version >/dev/null 2>&1 && break; sleep 0.1; done
@@ -106,11 +116,14 @@ virsh -c "$URI" nwfilter-list 2>/dev/null | grep -qw clean-traffic || # slipway-
     skip "libvirt has no clean-traffic filter (apt-get install libvirt-daemon-config-nwfilter ebtables iptables)"
 
 SERVER=$(cat /proc/sys/kernel/random/uuid)
-mkdir -p "$D/state/images"
-chmod 755 "$D/state" "$D/state/images"
-qemu-img create -q -f qcow2 "$D/state/images/sw-$SERVER.qcow2" 64M || skip "qemu-img failed"
-chown libvirt-qemu:libvirt-qemu "$D/state/images/sw-$SERVER.qcow2"
+# The engine makes the dir pool "slipway" under the state directory through
+# libvirt (virStoragePoolDefineXML/Build) and the server's root volume in it.
+mkdir -p "$D/state"
+chmod 755 "$D/state"
 SW_LIBVIRTD_PID=$(cat "$D/libvirtd.pid") "$prog" "$URI" "$D/state" "$SERVER"
 rc=$?
 [ $rc = 0 ] || { echo "---- libvirtd.log ----"; tail -20 "$D/libvirtd.log"; }
+left=$(virsh -c "$URI" vol-list slipway 2>/dev/null | grep -c "sw-$SERVER")
+if [ "$left" = 0 ]; then echo "ok - virsh sees no volume of the server left in the pool"; else
+    echo "FAIL - virsh sees $left volume(s) of the server left in the pool"; rc=1; fi
 exit $rc

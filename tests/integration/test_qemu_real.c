@@ -1,6 +1,8 @@
 /* test_qemu_real URI STATE_DIR SERVER_ID - the hvm driver against a real
  * libvirtd with QEMU, run by tests/integration/qemu_real.sh (which starts
- * the daemon and makes the disk image under STATE_DIR/images/): create,
+ * the daemon; the engine makes the dir pool under STATE_DIR/pools/ and the
+ * server's root volume in it): create (a qcow2 volume in the pool, the
+ * domain booting from it), a disk grown live, a reinstall onto a new volume,
  * stats (real cpu time, balloon stats), a balloon target set and observed,
  * a live resize, reset_password without an agent in the guest, stop,
  * terminate. Prints "ok - ..." / "FAIL - ..." lines and "N passed, M
@@ -66,6 +68,42 @@ static struct sw_msg_node_job job_of(const char *id, int type)
     snprintf(j.ipv4, sizeof j.ipv4, "192.0.2.77");
     snprintf(j.ipv6, sizeof j.ipv6, "2001:db8:77::");
     return j;
+}
+
+/* The names of the server's volumes in the pool "slipway", sorted by
+ * libvirt, joined by spaces, without the "sw-<id>-" prefix. */
+static void vols_of(virConnectPtr conn, const char *id, char *out, size_t n)
+{
+    out[0] = '\0';
+    virStoragePoolPtr pool = virStoragePoolLookupByName(conn, "slipway");
+    if (!pool)
+        return;
+    virStoragePoolRefresh(pool, 0);
+    char *names[16];
+    int k = virStoragePoolListVolumes(pool, names, 16);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "sw-%s-", id);
+    for (int i = 0; i < k; i++) {
+        if (strncmp(names[i], prefix, strlen(prefix)) == 0)
+            snprintf(out + strlen(out), n - strlen(out), "%s%s", out[0] ? " " : "",
+                     names[i] + strlen(prefix));
+        free(names[i]);
+    }
+    virStoragePoolFree(pool);
+}
+
+/* The capacity of a volume of the pool "slipway" in bytes, or -1. */
+static long long vol_capacity(virConnectPtr conn, const char *name)
+{
+    virStoragePoolPtr pool = virStoragePoolLookupByName(conn, "slipway");
+    virStorageVolPtr vol = pool ? virStorageVolLookupByName(pool, name) : NULL;
+    virStorageVolInfo info;
+    long long cap = vol && virStorageVolGetInfo(vol, &info) == 0 ? (long long)info.capacity : -1;
+    if (vol)
+        virStorageVolFree(vol);
+    if (pool)
+        virStoragePoolFree(pool);
+    return cap;
 }
 
 /* The value of filterref parameter name in xml after from, or "" (the
@@ -200,8 +238,20 @@ int main(int argc, char **argv)
         goto end;
     rc = run(&eng, &j, &out, &err);
     check(rc == 0 && !out.booted, "a replayed create finds the running domain");
+    char vols[512], vname[128];
+    vols_of(conn, id, vols, sizeof vols);
+    snprintf(vname, sizeof vname, "sw-%s-root-0.qcow2", id);
+    check(strcmp(vols, "root-0.qcow2") == 0 && out.ndisks == 1 &&
+              vol_capacity(conn, vname) == 1LL << 30,
+          "its root is one 1 GiB qcow2 volume in the dir pool \"slipway\" the engine made (\"%s\", "
+          "no second after the replay)",
+          vols);
 
     virDomainPtr dom = virDomainLookupByUUIDString(conn, id);
+    char *live = virDomainGetXMLDesc(dom, 0);
+    check(live && strstr(live, "<source pool='slipway' volume='") && strstr(live, vname),
+          "the running domain's disk is that volume (<disk type='volume'>)");
+    free(live);
     char mac[18], want[256], got[256];
     sw_domdef_mac(id, mac);
     snprintf(want, sizeof want, "%s 192.0.2.77 2001:db8:77::/64", mac);
@@ -276,6 +326,11 @@ int main(int argc, char **argv)
     rc = run(&eng, &j, &out, &err);
     check(rc == 0 && strcmp(out.note, "vcpus applied live; memory applies at next boot") == 0,
           "resize past the live ceiling waits for the boot: \"%s\"", out.note);
+    j.disk_gb = 2;
+    rc = run(&eng, &j, &out, &err);
+    check(rc == 0 && strstr(out.note, "disk grown to 2 GB") && vol_capacity(conn, vname) == 2LL << 30,
+          "a bigger disk grows the running guest's volume (virDomainBlockResize): \"%s\", %lld bytes",
+          out.note, vol_capacity(conn, vname));
 
     j = job_of(id, SW_JOB_RESET_PASSWORD);
     snprintf(j.password_hash, sizeof j.password_hash, "$6$qemureal$0123456789abcdefABCDEF");
@@ -302,12 +357,25 @@ int main(int argc, char **argv)
           "and with the address its last job carried: \"%s\"", got);
     virDomainFree(dom);
 
+    j = job_of(id, SW_JOB_REINSTALL);
+    j.disk_gb = 2;
+    rc = run(&eng, &j, &out, &err);
+    vols_of(conn, id, vols, sizeof vols);
+    char fresh[128];
+    snprintf(fresh, sizeof fresh, "root-%s.qcow2", j.job_id);
+    check(rc == 0 && out.booted && strcmp(vols, fresh) == 0,
+          "reinstall boots from a new volume named from its job, the old one deleted: \"%s\"%s%s",
+          vols, rc < 0 ? " " : "", rc < 0 ? err.detail : "");
+
 end:
     j = job_of(id, SW_JOB_TERMINATE);
     rc = run(&eng, &j, &out, &err);
     check(rc == 0 && strcmp(out.domain_state, "absent") == 0, "terminate: destroyed and "
                                                               "undefined (state %s)",
           out.domain_state);
+    vols_of(conn, id, vols, sizeof vols);
+    check(rc == 0 && vols[0] == '\0', "and its volumes deleted: the pool holds none of it (\"%s\")",
+          vols);
     virConnectClose(conn);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -106,6 +106,12 @@ drained() {
     done
 }
 sw_t_wait "the streams are drained" 20 drained || exit 99
+# A job that waits for A (its engine is down): the target of forged disk claims.
+api POST /v1/orders "$CUST" "{\"plan_id\":\"$PLAN_container\",\"template_id\":\"$TPL_container\",\"hostname\":\"w.example.com\"}"
+SW=$(j .server.id) JW=$(j .job.id)
+dispatched() { [ -n "$(q "select nonce from job_dispatches where job_id = '$JW' and node_id = '$A'")" ]; }
+sw_t_wait "the waiting job is dispatched to A" 20 dispatched || exit 99
+NONCE_W=$(q "select nonce from job_dispatches where job_id = '$JW'")
 sleep 1
 snapshot() {
     q "select md5(string_agg(t, '|' order by t)) from (
@@ -116,7 +122,8 @@ snapshot() {
          union all select 'a' || row_to_json(x)::text from allocations x
          union all select 'd' || row_to_json(x)::text from (select nonce, answered_at, answer_entry from job_dispatches) x
          union all select 'p' || row_to_json(x)::text from server_placements x
-         union all select 'o' || row_to_json(x)::text from (select id, state from orders) x) y"
+         union all select 'o' || row_to_json(x)::text from (select id, state from orders) x
+         union all select 'k' || row_to_json(x)::text from server_disks x) y"
 }
 BEFORE=$(snapshot)
 REJ0=$(q "select count(*) from rejected_messages")
@@ -159,6 +166,10 @@ refused_by_redis "B's user with A's password" WRONGPASS env REDISCLI_AUTH="$PASS
 result_msg() {
     printf '{"job_id":"%s","server_id":"%s","node_id":"%s","type":"create","ok":false,"error_code":"internal","error":"x","retryable":false,"domain_state":"absent","nonce":"%s"}' "$@"
 }
+disk_msg() { # JOB SERVER NONCE POOL VOLUME: a successful create claiming one disk
+    printf '{"job_id":"%s","server_id":"%s","node_id":"%s","type":"create","ok":true,"domain_state":"running","nonce":"%s","disks":[{"role":"root","pool":"%s","volume":"%s","format":"qcow2","capacity":1}]}' \
+        "$1" "$2" "$A" "$3" "$4" "$5"
+}
 usage_msg() { # SERVER NODE_ID
     local ts; ts=$(date +%s)
     printf '{"sample_id":"%s:%s","server_id":"%s","node_id":"%s","ts":%s,"period_s":1,"cpu_ns":999999999,"mem_mb":1,"mem_max_mb":1,"net_rx_bytes":1,"net_tx_bytes":1,"disk_rd_bytes":1,"disk_wr_bytes":1}' \
@@ -176,6 +187,9 @@ send "result on results:A forging node_id B" forged_node_id "results:$A" "$(resu
 send "replay of A's old result" replay "results:$A" "$OLD_A"
 send "result for an unknown job" unknown_job "results:$A" "$(result_msg "$(q 'select gen_random_uuid()')" "$SA" "$A" "$NONCE_B")"
 send "result that is not JSON" malformed "results:$A" 'not json'
+send "result claiming B's server's volume as a disk" foreign_disk "results:$A" "$(disk_msg "$JW" "$SW" "$NONCE_W" slipway "sw-$SB-root-0.qcow2")"
+send "result claiming a disk in no pool of A" foreign_disk "results:$A" "$(disk_msg "$JW" "$SW" "$NONCE_W" elsewhere "sw-$SW-root-0.qcow2")"
+send "result claiming a disk path outside the pool" foreign_disk "results:$A" "$(disk_msg "$JW" "$SW" "$NONCE_W" slipway "sw-$SW-/../../etc/shadow")"
 send "usage on usage:A for B's server" server_not_on_node "usage:$A" "$(usage_msg "$SB" "$A")"
 send "usage on usage:A forging node_id B" forged_node_id "usage:$A" "$(usage_msg "$SB" "$B")"
 all_recorded() { [ "$(q "select count(*) from rejected_messages")" -ge $((REJ0 + ${#WANT[@]})) ]; }
@@ -197,7 +211,7 @@ sw_t_eq "PostgreSQL is unchanged (jobs, servers, usage, allocations, dispatches,
     "$BEFORE" "$(snapshot)"
 curl -s "$SW_URL/metrics" >"$SW_T_DIR/metrics.txt"
 metric() { sed -n "s/^slipway_node_messages_rejected_total{reason=\"$1\"} //p" "$SW_T_DIR/metrics.txt"; }
-for reason in not_dispatched forged_node_id replay unknown_job malformed server_not_on_node; do
+for reason in not_dispatched forged_node_id replay unknown_job malformed server_not_on_node foreign_disk; do
     sw_t_eq "/metrics counts $reason" "$(q "select count(*) from rejected_messages where reason = '$reason'")" "$(metric "$reason")"
 done
 

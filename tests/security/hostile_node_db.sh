@@ -168,6 +168,13 @@ try "read B's plan's limits" "select count(cpu_cap_pct) from plans where id = '$
 try "read A's servers' SSH keys" "select ssh_keys from servers"
 try "read IP pools' resolvers" "select dns from ip_pools"
 try "read node events" "select count(*) from node_events"
+try "read B's pools" "select count(*) from node_pools where node_id = '$NODE_B'"
+try "report into B's pool" "update node_pools set capacity_bytes = 1 where node_id = '$NODE_B'"
+try "UPDATE A's pool path" "update node_pools set path = '/etc' where node_id = '$NODE_A'"
+try "UPDATE A's pool threshold" "update node_pools set fill_threshold = 100 where node_id = '$NODE_A'"
+try "INSERT a pool for A" "insert into node_pools (node_id, name, path) values ('$NODE_A', 'x', '/x')"
+try "DELETE A's pools" "delete from node_pools where node_id = '$NODE_A'"
+try "read server disks" "select count(*) from server_disks"
 try "heartbeat B" "with u as (update nodes set last_heartbeat_at = now() where id = '$NODE_B' returning 1) select count(*) from u"
 try "UPDATE B's engine_uri" "update nodes set engine_uri = 'test:///x' where id = '$NODE_B'"
 try "UPDATE A's state" "update nodes set state = 'active' where id = '$NODE_A'"
@@ -275,6 +282,10 @@ sw_t_check "A's engine heartbeats again as its role" sw_t_wait "heartbeat" 20 \
     bash -c "[ \"\$(psql '$SW_PG_URL' -qAt -c \"select extract(epoch from last_heartbeat_at)::bigint from nodes where id = '$NODE_A'\")\" -gt $b0 ]"
 sw_t_check "A's engine reconciled its node as its role: both servers restored" sw_t_wait "restored" 30 \
     bash -c "[ \"\$(psql '$SW_PG_URL' -qAt -c \"select count(distinct detail->>'server_id') from node_events where node_id = '$NODE_A' and kind = 'domain.restored'\")\" = 2 ]"
+sw_t_check "A's engine reported its own pool's figures as its role" sw_t_wait "pool report" 20 \
+    bash -c "[ \"\$(psql '$SW_PG_URL' -qAt -c \"select count(*) from node_pools where node_id = '$NODE_A' and present and capacity_bytes > 0 and reported_at is not null\")\" = 1 ]"
+sw_t_eq "A's role reads its own pool, not B's" "1 slipway" \
+    "$(psql "$DB_A" -X -qAt -c "select count(*) || ' ' || min(name) from node_pools")"
 sw_t_eq "and it recorded nothing about B's servers" 0 \
     "$(q "select count(*) from node_events where detail->>'server_id' in ('$SB1', '$SB2')")"
 SA3=$(order "$LOC_A" "$PLAN_A" "$TPL_A")

@@ -11,6 +11,7 @@ with up to 5 examples of each violation) and exits 1 on any violation.
 Standard library only.
 """
 import collections
+import re
 import json
 import os
 import subprocess
@@ -118,8 +119,9 @@ table("faults injected", ["fault", "count"], sorted(faults.items()) or [["(none)
 invariant("order lost (accepted, not terminal in PostgreSQL)")
 invariant("order duplicated by a retry (two servers for one request)")
 srv = {r[0]: {"state": r[1], "node": r[2] or None, "error": r[3] or None, "ipv4": r[4] or None,
-              "ipv6": r[5] or None, "hostname": r[6]}
-       for r in sql("select id, state, node_id, error, host(ipv4), host(ipv6), hostname from servers")}
+              "ipv6": r[5] or None, "hostname": r[6], "kind": r[7]}
+       for r in sql("select s.id, s.state, s.node_id, s.error, host(s.ipv4), host(s.ipv6), s.hostname,"
+                    " p.kind from servers s join plans p on p.id = s.plan_id")}
 orders = {r[0]: {"server": r[1], "state": r[2]} for r in sql("select id, server_id, state from orders")}
 create = {r[0]: {"state": r[1], "code": r[2] or None, "error": r[3] or None}
           for r in sql("select server_id, state, error_code, error from jobs where type = 'create'")}
@@ -180,7 +182,11 @@ invariant("domain state differs from its server's")
 invariant("server with a domain on another node (or two nodes)")
 invariant("orphan domain (server not live)")
 invariant("domains file missing")
+invariant("live server without exactly its volumes on its node")
+invariant("orphan volume (server not live)")
 domains = collections.defaultdict(list)  # server id -> [(node, state)]
+volumes = collections.defaultdict(list)  # server id -> [(node, pool, volume)]
+VOL = re.compile(r"^sw-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-")
 nodes = {}
 for line in open(os.path.join(DIR, "nodes")):
     nid, path, name = line.split()
@@ -190,6 +196,11 @@ for line in open(os.path.join(DIR, "nodes")):
         continue
     for d in open(path):
         if d.startswith("#") or not d.strip():
+            continue
+        if d.startswith("vol "):
+            _, pool, vname = d.split()
+            m = VOL.match(vname)
+            volumes[m.group(1) if m else vname].append((nid, pool, vname))
             continue
         dname, duuid, dstate = d.split()
         domains[duuid.lower()].append((nid, dstate, dname))
@@ -216,6 +227,28 @@ for duuid, ds in domains.items():
     if duuid not in srv:
         for d in ds:
             violate("orphan domain (server not live)", "%s on %s: no such server" % (d[2], nodes.get(d[0])))
+
+nvolumes = sum(len(v) for v in volumes.values())
+for sid, s in srv.items():
+    vs = volumes.get(sid, [])
+    if s["state"] in LIVE:
+        # hvm and pv boot from one root volume on their node; containers have none yet
+        roots = [v for v in vs if v[0] == s["node"] and "-root-" in v[2]]
+        want = 0 if s["kind"] == "container" else 1
+        away = [v for v in vs if v[0] != s["node"]]
+        if len(roots) != want or away:
+            violate("live server without exactly its volumes on its node",
+                    "server %s (%s) %s on %s: %d root volume(s) there, %d elsewhere"
+                    % (sid, s["kind"], s["state"], nodes.get(s["node"]), len(roots), len(away)))
+    elif s["state"] not in ("provisioning", "terminating"):
+        for v in vs:
+            violate("orphan volume (server not live)",
+                    "%s/%s on %s: server %s" % (v[1], v[2], nodes.get(v[0]), s["state"]))
+for sid, vs in volumes.items():
+    if sid not in srv:
+        for v in vs:
+            violate("orphan volume (server not live)", "%s/%s on %s: no such server"
+                    % (v[1], v[2], nodes.get(v[0])))
 
 # ---- addresses ----
 invariant("addresses: more than one IPv4/IPv6 per server, or shared, or held by a dead server")
@@ -351,8 +384,8 @@ for key in redis("--scan", "--pattern", "dead:*").split():
     dead[key] = redis("XLEN", key)
 usage = sql("select count(*), count(distinct server_id) from usage_samples")[0]
 print("\nother figures")
-print("  domains on the nodes: %d; accepted orders: %d; usage samples: %s (servers: %s)"
-      % (ndomains, len(accepted), usage[0], usage[1]))
+print("  domains on the nodes: %d; volumes: %d; accepted orders: %d; usage samples: %s (servers: %s)"
+      % (ndomains, nvolumes, len(accepted), usage[0], usage[1]))
 print("  ledger samples: %d taken, %d while PostgreSQL did not answer"
       % (len(ok_samples), len(samples) - len(ok_samples)))
 print("  webhook requests received: %d (answered 200: %d), deliveries: %s"

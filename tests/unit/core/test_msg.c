@@ -180,6 +180,54 @@ static void test_result_and_usage_roundtrip(void **state)
     free(s);
 }
 
+/* The volumes a result names (storage) travel and are checked for shape:
+ * a known role and format, a capacity, at most SW_MSG_MAX_DISKS. */
+static void test_result_disks(void **state)
+{
+    (void)state;
+    struct sw_msg_result r = {.type = SW_JOB_CREATE, .ok = true, .has_disks = true, .ndisks = 1};
+    strcpy(r.job_id, JID);
+    strcpy(r.server_id, SID);
+    strcpy(r.node_id, NID);
+    r.disks[0] = (struct sw_msg_disk){"root", "slipway", "sw-" SID "-root-0.qcow2", "qcow2",
+                                      20LL << 30};
+    struct sw_msg_result r2;
+    struct sw_err err = {0};
+    char *s = sw_msg_result_encode(&r);
+    assert_int_equal(sw_msg_result_decode(s, &r2, &err), 0);
+    assert_true(r2.has_disks);
+    assert_int_equal(r2.ndisks, 1);
+    assert_string_equal(r2.disks[0].volume, "sw-" SID "-root-0.qcow2");
+    assert_int_equal(r2.disks[0].capacity, 20LL << 30);
+    free(s);
+    r.has_disks = false;
+    s = sw_msg_result_encode(&r);
+    assert_non_null(s);
+    assert_null(strstr(s, "disks"));
+    assert_int_equal(sw_msg_result_decode(s, &r2, &err), 0);
+    assert_false(r2.has_disks);
+    assert_int_equal(r2.ndisks, 0);
+    free(s);
+    static const char *const bad[] = {
+        "[{\"role\":\"swap\",\"pool\":\"p\",\"volume\":\"v\",\"format\":\"raw\",\"capacity\":1}]",
+        "[{\"role\":\"root\",\"pool\":\"p\",\"volume\":\"v\",\"format\":\"vmdk\",\"capacity\":1}]",
+        "[{\"role\":\"root\",\"pool\":\"p\",\"volume\":\"v\",\"format\":\"raw\",\"capacity\":-1}]",
+        "[{\"role\":\"root\",\"pool\":\"p\",\"volume\":\"v\",\"format\":\"raw\"}]",
+        "[{\"role\":\"root\",\"pool\":\"p\",\"volume\":\"v\",\"format\":\"raw\",\"capacity\":1,\"x\":1}]",
+        "[1]",
+        "[{},{},{},{},{}]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *b = sw_asprintf("{\"job_id\":\"%s\",\"server_id\":\"%s\",\"node_id\":\"%s\","
+                              "\"type\":\"create\",\"ok\":true,\"disks\":%s}",
+                              JID, SID, NID, bad[i]);
+        if (sw_msg_result_decode(b, &r2, &err) != -1)
+            fail_msg("accepted disks %s", bad[i]);
+        assert_int_equal(err.code, SW_EINVALID);
+        free(b);
+    }
+}
+
 /* A node job's nonce travels to the result and back; a bad one is
  * refused; the node a stream belongs to. */
 static void test_nonce_and_streams(void **state)
@@ -416,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_node_job_guest),
         cmocka_unit_test(test_node_job_guest_poison),
         cmocka_unit_test(test_result_and_usage_roundtrip),
+        cmocka_unit_test(test_result_disks),
         cmocka_unit_test(test_nonce_and_streams),
         cmocka_unit_test(test_poison),
     };

@@ -51,7 +51,7 @@ static void test_write(void **state)
     SW_AUTOFREE char *path = sw_asprintf("%s/domains", t->dir);
     struct sw_err err;
     sw_err_clear(&err);
-    assert_int_equal(sw_engine_domains_write(t->conn, path, &err), 0);
+    assert_int_equal(sw_engine_domains_write(&t->eng, path, &err), 0);
     SW_AUTOFREE char *text = slurp(path);
     assert_non_null(strstr(text, "sw-" RUNNING " " RUNNING " running\n"));
     assert_non_null(strstr(text, "sw-" STOPPED " " STOPPED " stopped\n"));
@@ -65,12 +65,18 @@ static void test_write(void **state)
     const char *d = strstr(text, " domains=");
     assert_non_null(d);
     domains = atoi(d + 9);
-    assert_int_equal(lines, domains + 1);
+    /* and a line per volume: each server's root */
+    assert_non_null(strstr(text, "vol slipway sw-" RUNNING "-root-0.qcow2\n"));
+    assert_non_null(strstr(text, "vol slipway sw-" STOPPED "-root-0.qcow2\n"));
+    const char *v = strstr(text, " volumes=");
+    assert_non_null(v);
+    assert_int_equal(atoi(v + 9), 2);
+    assert_int_equal(lines, domains + 2 + 1);
     /* replaced whole, no temporary left behind */
     run(t, SW_JOB_TERMINATE, RUNNING);
-    assert_int_equal(sw_engine_domains_write(t->conn, path, &err), 0);
+    assert_int_equal(sw_engine_domains_write(&t->eng, path, &err), 0);
     SW_AUTOFREE char *again = slurp(path);
-    assert_null(strstr(again, "sw-" RUNNING));
+    assert_null(strstr(again, "sw-" RUNNING)); /* neither its domain nor its volume */
     assert_non_null(strstr(again, "sw-" STOPPED));
     SW_AUTOFREE char *tmp = sw_asprintf("%s.tmp", path);
     assert_int_equal(access(tmp, F_OK), -1);
@@ -82,7 +88,7 @@ static void test_unwritable(void **state)
     struct sw_testnode *t = *state;
     struct sw_err err;
     sw_err_clear(&err);
-    assert_int_equal(sw_engine_domains_write(t->conn, "/nonexistent/dir/domains", &err), -1);
+    assert_int_equal(sw_engine_domains_write(&t->eng, "/nonexistent/dir/domains", &err), -1);
     assert_int_equal(err.code, SW_EINTERNAL);
 }
 

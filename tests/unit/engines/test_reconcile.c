@@ -56,6 +56,22 @@ static void test_plan(void **state)
     assert_int_equal(orphan[1], 2);
 }
 
+/* A volume is the server's by its name "sw-<server id>-..."; any other
+ * sw-* volume is an orphan. */
+static void test_volume_orphan(void **state)
+{
+    (void)state;
+    struct sw_node_server s[2];
+    server(&s[0], "a0000000-0000-4000-8000-000000000001", "running");
+    server(&s[1], "A0000000-0000-4000-8000-000000000002", "terminating");
+    assert_false(sw_reconcile_volume_orphan("sw-a0000000-0000-4000-8000-000000000001-root-0.qcow2", s, 2));
+    assert_false(sw_reconcile_volume_orphan("sw-a0000000-0000-4000-8000-000000000002-seed.iso", s, 2));
+    assert_true(sw_reconcile_volume_orphan("sw-a0000000-0000-4000-8000-000000000003-root-0.qcow2", s, 2));
+    assert_true(sw_reconcile_volume_orphan("sw-a0000000-0000-4000-8000-000000000001", s, 2));
+    assert_true(sw_reconcile_volume_orphan("sw-a0000000-0000-4000-8000-00000000000-root-0", s, 2));
+    assert_true(sw_reconcile_volume_orphan("sw-x", s, 0));
+}
+
 static void test_empty(void **state)
 {
     (void)state;
@@ -70,6 +86,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_volume_orphan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

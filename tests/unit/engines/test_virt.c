@@ -5,6 +5,7 @@
 #include "config.h"
 #include "engines/domdef.h"
 #include "engines/driver.h"
+#include "engines/storage.h"
 #include "tests/unit/engines/testnode.h"
 #include "core/alloc.h"
 #include "core/enums.h"
@@ -327,17 +328,80 @@ static void test_resize_container(void **state)
     resize(*state, SW_KIND_CONTAINER, "memory and vcpus applied live");
 }
 
-static bool exists(const char *path)
+/* The names of server id's volumes in the default pool, sorted, joined by
+ * spaces ("" when none). Returns owned. */
+static char *vols_of(struct sw_testnode *t, const char *id)
 {
-    return access(path, F_OK) == 0;
+    virStoragePoolPtr pool = virStoragePoolLookupByName(t->conn, "slipway");
+    if (!pool) {
+        virResetLastError();
+        return sw_strdup("");
+    }
+    char **names = sw_calloc(64, sizeof *names);
+    int n = virStoragePoolListVolumes(pool, names, 64);
+    assert_true(n >= 0);
+    char prefix[64], *all = sw_calloc(1, 64 * 140);
+    snprintf(prefix, sizeof prefix, "sw-%s-", id);
+    for (int i = 0; i < n; i++) /* libvirt lists in creation order; few enough to sort here */
+        for (int j = i + 1; j < n; j++)
+            if (strcmp(names[j], names[i]) < 0) {
+                char *x = names[i];
+                names[i] = names[j];
+                names[j] = x;
+            }
+    for (int i = 0; i < n; i++) {
+        if (strncmp(names[i], prefix, strlen(prefix)) == 0) {
+            if (all[0])
+                strcat(all, " ");
+            strcat(all, names[i] + strlen(prefix));
+        }
+        free(names[i]);
+    }
+    free(names);
+    virStoragePoolFree(pool);
+    return all;
 }
 
-static void touch(const char *path)
+static void assert_vols(struct sw_testnode *t, const char *id, const char *want)
 {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("data", f);
-    fclose(f);
+    char *got = vols_of(t, id);
+    if (strcmp(got, want) != 0)
+        fail_msg("volumes of %s: \"%s\", want \"%s\"", id, got, want);
+    free(got);
+}
+
+/* The source volume of the domain's disk, from its persistent XML. */
+static void assert_boots_from(struct sw_testnode *t, const char *id, const char *volume)
+{
+    virDomainPtr dom = virDomainLookupByUUIDString(t->conn, id);
+    assert_non_null(dom);
+    char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    char want[256];
+    snprintf(want, sizeof want, "<source pool='slipway' volume='sw-%s-%s'/>", id, volume);
+    if (!strstr(xml, want))
+        fail_msg("domain does not boot from %s:\n%s", want, xml);
+    free(xml);
+    virDomainFree(dom);
+}
+
+/* Makes a volume in the default pool by hand (another server's, a filler):
+ * allocation bytes of capacity bytes. */
+static void vol_by_hand(struct sw_testnode *t, const char *name, long long cap, long long alloc)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    size_t np;
+    virStoragePoolPtr pool = sw_storage_pool_open(&t->eng, sw_storage_pools(&t->eng, &np), &err);
+    assert_non_null(pool);
+    char xml[512];
+    snprintf(xml, sizeof xml,
+             "<volume><name>%s</name><capacity unit='bytes'>%lld</capacity>"
+             "<allocation unit='bytes'>%lld</allocation></volume>",
+             name, cap, alloc);
+    virStorageVolPtr vol = virStorageVolCreateXML(pool, xml, 0);
+    assert_non_null(vol);
+    virStorageVolFree(vol);
+    virStoragePoolFree(pool);
 }
 
 static char *os_of(struct sw_testnode *t, const char *id)
@@ -355,62 +419,58 @@ static char *os_of(struct sw_testnode *t, const char *id)
     return os;
 }
 
-/* Reinstall: the old storage goes, the new os is defined, the domain runs;
- * a replay of the same job wipes nothing again. */
+#define JOB_A "10000000-0000-4000-8000-000000000004"
+#define JOB_B "10000000-0000-4000-8000-0000000000ff"
+
+/* Reinstall: a new root volume named from the job, the old one deleted
+ * after the new domain runs, the new os defined; a replay of the same job
+ * wipes nothing again; another server's volume is never touched. */
 static void test_reinstall(void **state)
 {
     struct sw_testnode *t = *state;
-    const char *id = server_ids[SW_KIND_HVM];
-    char img_dir[256], img[512], ct_dir[256], ct_root[512], keep[512];
-    snprintf(img_dir, sizeof img_dir, "%s/images", t->dir);
-    snprintf(img, sizeof img, "%s/sw-%s.qcow2", img_dir, id);
-    snprintf(ct_dir, sizeof ct_dir, "%s/containers", t->dir);
-    snprintf(ct_root, sizeof ct_root, "%s/sw-%s", ct_dir, id);
-    snprintf(keep, sizeof keep, "%s/sw-b0000000-0000-4000-8000-000000000001.qcow2", img_dir);
-    assert_int_equal(mkdir(img_dir, 0700), 0);
-    assert_int_equal(mkdir(ct_dir, 0700), 0);
-    assert_int_equal(mkdir(ct_root, 0700), 0);
-    touch(img);
-    touch(keep);
-    char f[600];
-    snprintf(f, sizeof f, "%s/etc-passwd", ct_root);
-    touch(f);
-
+    const char *id = server_ids[SW_KIND_HVM], *other = "b0000000-0000-4000-8000-000000000001";
     ok(t, SW_KIND_HVM, SW_JOB_CREATE, SW_DOMAIN_RUNNING, true);
+    vol_by_hand(t, "sw-b0000000-0000-4000-8000-000000000001-root-0.qcow2", 1 << 30, 0);
+    assert_vols(t, id, "root-0.qcow2");
+    assert_boots_from(t, id, "root-0.qcow2");
+
     struct sw_msg_node_job job;
     struct sw_engine_outcome out;
     sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_REINSTALL, id);
+    assert_string_equal(job.job_id, JOB_A);
     snprintf(job.os, sizeof job.os, "ubuntu-24.04");
     run_ok(t, &job, &out);
     assert_string_equal(out.domain_state, SW_DOMAIN_RUNNING);
     assert_true(out.booted);
-    assert_false(exists(img));
-    assert_false(exists(ct_root));
-    assert_true(exists(keep)); /* another server's image is not touched */
+    assert_vols(t, id, "root-" JOB_A ".qcow2");
+    assert_boots_from(t, id, "root-" JOB_A ".qcow2");
+    assert_int_equal(out.ndisks, 1);
+    assert_string_equal(out.disks[0].role, "root");
     char *os = os_of(t, id);
     assert_string_equal(os, "ubuntu-24.04");
     free(os);
 
     /* the replay finds its own reinstall: nothing is wiped again */
-    touch(img);
     run_ok(t, &job, &out);
     assert_false(out.booted);
-    assert_true(exists(img));
-    /* a resize keeps the reinstall's mark */
+    assert_vols(t, id, "root-" JOB_A ".qcow2");
+    /* a resize keeps the reinstall's mark and its volume */
     struct sw_msg_node_job rs;
     sw_testnode_job(&rs, SW_KIND_HVM, SW_JOB_RESIZE, id);
     snprintf(rs.os, sizeof rs.os, "ubuntu-24.04");
     run_ok(t, &rs, &out);
+    assert_boots_from(t, id, "root-" JOB_A ".qcow2");
     ok(t, SW_KIND_HVM, SW_JOB_STOP, SW_DOMAIN_STOPPED, false);
     run_ok(t, &job, &out); /* replayed after a stop: it only boots */
     assert_true(out.booted);
-    assert_true(exists(img));
+    assert_vols(t, id, "root-" JOB_A ".qcow2");
 
-    /* another reinstall (a new job) does wipe */
-    snprintf(job.job_id, sizeof job.job_id, "10000000-0000-4000-8000-0000000000ff");
+    /* another reinstall (a new job) does replace the disk */
+    snprintf(job.job_id, sizeof job.job_id, "%s", JOB_B);
     snprintf(job.os, sizeof job.os, "debian-12");
     run_ok(t, &job, &out);
-    assert_false(exists(img));
+    assert_vols(t, id, "root-" JOB_B ".qcow2");
+    assert_boots_from(t, id, "root-" JOB_B ".qcow2");
     os = os_of(t, id);
     assert_string_equal(os, "debian-12");
     free(os);
@@ -423,10 +483,128 @@ static void test_reinstall(void **state)
     assert_int_equal(sw_engine_run(&t->eng, &job, &out, &err), -1);
     assert_int_equal(err.code, SW_ECONFLICT);
     assert_string_equal(out.domain_state, SW_DOMAIN_SUSPENDED);
+    assert_vols(t, id, "root-" JOB_B ".qcow2");
     ok(t, SW_KIND_HVM, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
-    unlink(keep);
-    rmdir(img_dir);
-    rmdir(ct_dir);
+    assert_vols(t, id, "");
+    assert_vols(t, other, "root-0.qcow2"); /* another server's volume is not touched */
+}
+
+/* Each disk kind's root volume: made by the create (thin qcow2 of the
+ * plan's size), found by a replay (no second one), named in the outcome,
+ * deleted with every other sw-<id>-* volume by terminate. Containers have
+ * none yet. */
+static void test_volumes(void **state)
+{
+    struct sw_testnode *t = *state;
+    for (int kind = 0; kind < SW_KIND__COUNT; kind++) {
+        const char *id = server_ids[kind];
+        bool disk = kind != SW_KIND_CONTAINER;
+        struct sw_msg_node_job job;
+        struct sw_engine_outcome out;
+        sw_testnode_job(&job, kind, SW_JOB_CREATE, id);
+        run_ok(t, &job, &out);
+        assert_int_equal(out.ndisks, disk ? 1 : 0);
+        assert_vols(t, id, disk ? "root-0.qcow2" : "");
+        if (!disk)
+            continue;
+        assert_string_equal(out.disks[0].pool, "slipway");
+        assert_string_equal(out.disks[0].format, "qcow2");
+        assert_int_equal(out.disks[0].capacity, 20LL << 30);
+        run_ok(t, &job, &out); /* a replayed create makes no second volume */
+        assert_vols(t, id, "root-0.qcow2");
+        char seed[128];
+        snprintf(seed, sizeof seed, "sw-%s-seed.iso", id);
+        vol_by_hand(t, seed, 1 << 20, 1 << 20);
+        ok(t, kind, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
+        assert_vols(t, id, "");
+        /* a domain gone with volumes left (a crash between the two): the
+         * replayed terminate deletes them */
+        vol_by_hand(t, seed, 1 << 20, 1 << 20);
+        ok(t, kind, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
+        assert_vols(t, id, "");
+    }
+}
+
+/* A pool past its fill threshold takes no new volume: the create fails
+ * with a tenant-safe reason and leaves neither domain nor volume. */
+static void test_pool_full(void **state)
+{
+    struct sw_testnode *t = *state;
+    const char *id = server_ids[SW_KIND_HVM];
+    /* the test driver's pools hold 100 GiB; the default threshold is 90% */
+    vol_by_hand(t, "filler", 95LL << 30, 95LL << 30);
+    struct sw_engine_outcome out;
+    struct sw_err err;
+    assert_int_equal(run(t, SW_KIND_HVM, SW_JOB_CREATE, id, &out, &err), -1);
+    assert_int_equal(err.code, SW_EUNPROCESSABLE);
+    assert_string_equal(err.msg, "could not create the server's disk: its node's storage is full");
+    assert_string_equal(out.domain_state, SW_DOMAIN_ABSENT);
+    assert_vols(t, id, "");
+}
+
+/* Declared pools, in order: one the node lacks (not dir: the engine never
+ * makes it) is passed over, a dir pool is made where the operator put it;
+ * terminate still cleans up. */
+static void test_declared_pools(void **state)
+{
+    struct sw_testnode *t = *state;
+    const char *id = server_ids[SW_KIND_PV];
+    struct sw_engine_pool pools[2] = {
+        {.name = "vg0", .type = "logical", .path = "vg0", .fill_threshold = 90},
+        {.name = "fast", .type = "dir", .fill_threshold = 90},
+    };
+    snprintf(pools[1].path, sizeof pools[1].path, "%s/pools/fast", t->dir);
+    t->eng.pools = pools;
+    t->eng.npools = 2;
+    struct sw_msg_node_job job;
+    struct sw_engine_outcome out;
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_CREATE, id);
+    run_ok(t, &job, &out);
+    assert_int_equal(out.ndisks, 1);
+    assert_string_equal(out.disks[0].pool, "fast");
+    virStoragePoolPtr fast = virStoragePoolLookupByName(t->conn, "fast");
+    assert_non_null(fast);
+    assert_int_equal(virStoragePoolIsActive(fast), 1);
+    char *xml = virStoragePoolGetXMLDesc(fast, 0);
+    assert_non_null(strstr(xml, "/pools/fast</path>"));
+    free(xml);
+    virStoragePoolFree(fast);
+    assert_null(virStoragePoolLookupByName(t->conn, "vg0")); /* never made */
+    virResetLastError();
+    ok(t, SW_KIND_PV, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
+    fast = virStoragePoolLookupByName(t->conn, "fast");
+    assert_int_equal(virStoragePoolNumOfVolumes(fast), 0);
+    virStoragePoolFree(fast);
+    t->eng.pools = NULL;
+    t->eng.npools = 0;
+}
+
+/* Resize grows the root volume, never shrinks it; the test driver cannot
+ * resize volumes, and the note says the disk was not grown. */
+static void test_resize_disk(void **state)
+{
+    struct sw_testnode *t = *state;
+    const char *id = server_ids[SW_KIND_HVM];
+    ok(t, SW_KIND_HVM, SW_JOB_CREATE, SW_DOMAIN_RUNNING, true);
+    struct sw_msg_node_job job;
+    struct sw_engine_outcome out;
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_RESIZE, id);
+    job.disk_gb = 40;
+    run_ok(t, &job, &out);
+    assert_string_equal(out.note, "memory and vcpus applied live; disk not grown: the node's "
+                                  "storage cannot resize volumes");
+    assert_int_equal(out.ndisks, 1);
+    assert_int_equal(out.disks[0].capacity, 20LL << 30); /* what it really is */
+    ok(t, SW_KIND_HVM, SW_JOB_STOP, SW_DOMAIN_STOPPED, false);
+    run_ok(t, &job, &out);
+    assert_string_equal(out.note, "memory and vcpus apply at next boot; disk not grown: the "
+                                  "node's storage cannot resize volumes");
+    job.disk_gb = 10;
+    run_ok(t, &job, &out);
+    assert_string_equal(out.note,
+                        "memory and vcpus apply at next boot; disk kept at 20 GB (it never shrinks)");
+    assert_vols(t, id, "root-0.qcow2");
+    ok(t, SW_KIND_HVM, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
 }
 
 /* No guest agent on the test driver: a clear, final refusal. */
@@ -534,6 +712,10 @@ int main(void)
         SW_TESTNODE_TEST(test_resize_pv),
         SW_TESTNODE_TEST(test_resize_container),
         SW_TESTNODE_TEST(test_reinstall),
+        SW_TESTNODE_TEST(test_volumes),
+        SW_TESTNODE_TEST(test_pool_full),
+        SW_TESTNODE_TEST(test_resize_disk),
+        SW_TESTNODE_TEST(test_declared_pools),
         SW_TESTNODE_TEST(test_reset_password),
         SW_TESTNODE_TEST(test_admit),
     };

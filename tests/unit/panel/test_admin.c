@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -404,10 +405,57 @@ static void test_pool_create_accepts(void **state)
                         "{\"location_id\": \"" SW_TEST_ID "\", \"network\": \"10.0.0.0/8\"}");
 }
 
+/* A node's pools: defaults filled, each rule refused with its field. */
+static void test_pools_rows(void **state)
+{
+    (void)state;
+    struct sw_err err;
+    sw_err_clear(&err);
+    json_t *in = sw_testreq_json("[{\"name\":\"slipway\"},{\"name\":\"vg-0\",\"type\":\"logical\","
+                                 "\"path\":\"vg0\",\"shared\":true,\"disk_ratio\":1.5,"
+                                 "\"fill_threshold\":75}]");
+    json_t *rows = sw_node_pools_rows(in, &err);
+    assert_non_null(rows);
+    char *text = json_dumps(rows, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text,
+                        "[{\"disk_ratio\":1.0,\"fill_threshold\":90,\"name\":\"slipway\","
+                        "\"path\":\"/var/lib/slipway/pools/slipway\",\"position\":0,"
+                        "\"shared\":false,\"type\":\"dir\"},{\"disk_ratio\":1.5,"
+                        "\"fill_threshold\":75,\"name\":\"vg-0\",\"path\":\"vg0\","
+                        "\"position\":1,\"shared\":true,\"type\":\"logical\"}]");
+    free(text);
+    json_decref(rows);
+    json_decref(in);
+    static const struct {
+        const char *body, *words;
+    } bad[] = {
+        {"[]", "pools must be"},
+        {"[{\"name\":\"-a\"}]", "pools[0].name"},
+        {"[{\"name\":\"a/b\"}]", "pools[0].name"},
+        {"[{\"name\":\"a\",\"type\":\"lvm\"}]", "pools[0].type"},
+        {"[{\"name\":\"a\",\"path\":\"x\"}]", "pools[0].path"},
+        {"[{\"name\":\"a\",\"path\":\"/x</path>\"}]", "pools[0].path"},
+        {"[{\"name\":\"a\",\"disk_ratio\":-1}]", "pools[0].disk_ratio"},
+        {"[{\"name\":\"a\",\"fill_threshold\":0}]", "pools[0].fill_threshold"},
+        {"[{\"name\":\"a\"},{\"name\":\"a\"}]", "given twice"},
+        {"[{\"name\":\"a\",\"extra\":1}]", "extra"},
+        {"[1]", "pools[0]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        in = sw_testreq_json(bad[i].body);
+        sw_err_clear(&err);
+        rows = sw_node_pools_rows(in, &err);
+        if (rows || err.code != SW_EINVALID || !strstr(err.msg, bad[i].words))
+            fail_msg("%s: accepted or wrong message \"%s\"", bad[i].body, err.msg);
+        json_decref(in);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_patch_check_refuses),
+        cmocka_unit_test(test_pools_rows),
         cmocka_unit_test(test_patch_check_accepts),
         cmocka_unit_test(test_patch_check_accepts_tls_uris),
         cmocka_unit_test(test_merge_overlays_what_is_given),
