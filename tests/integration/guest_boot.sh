@@ -49,6 +49,7 @@ cleanup() {
             virsh -c "$URI" undefine "$d" >/dev/null 2>&1
         done
         virsh -c "$URI" pool-destroy seeds >/dev/null 2>&1
+        virsh -c "$URI" pool-destroy slipway >/dev/null 2>&1
         virsh -c "$URI" net-destroy default >/dev/null 2>&1
     fi
     # A QEMU libvirt lost track of (its pid file is in libvirtd's own /run).
@@ -111,14 +112,17 @@ virsh -c "$URI" net-create "$D/net.xml" >/dev/null 2>&1 ||
 virsh -c "$URI" nwfilter-list 2>/dev/null | grep -qw clean-traffic ||
     skip "libvirt has no clean-traffic filter (libvirt-daemon-config-nwfilter)"
 
-# The images where the templates point (the storage helper moves them into
-# pool volumes): a copy per server, the pv kernel and initrd, the ISO.
+# The images where the domains point: each server's root volume
+# (sw-<id>-root-0.qcow2) in the engine's default dir pool "slipway", the pv
+# kernel and initrd, the ISO.
 S=$D/state
 mkdir -p "$S"/{images,kernels/tiny,isos,seeds}
 HVM=$(cat /proc/sys/kernel/random/uuid) PV=$(cat /proc/sys/kernel/random/uuid) ISO=$(cat /proc/sys/kernel/random/uuid)
-cp "$IMG/hvm.qcow2" "$S/images/sw-$HVM.qcow2"
-qemu-img convert -q -f raw -O qcow2 "$IMG/pv-root.ext4" "$S/images/sw-$PV.qcow2"
-qemu-img create -q -f qcow2 "$S/images/sw-$ISO.qcow2" 64M
+cp "$IMG/hvm.qcow2" "$S/images/sw-$HVM-root-0.qcow2"
+qemu-img convert -q -f raw -O qcow2 "$IMG/pv-root.ext4" "$S/images/sw-$PV-root-0.qcow2"
+qemu-img create -q -f qcow2 "$S/images/sw-$ISO-root-0.qcow2" 64M
+virsh -c "$URI" pool-define-as slipway dir --target "$S/images" >/dev/null &&
+    virsh -c "$URI" pool-start slipway >/dev/null || skip "cannot make the dir pool: $(tail -2 "$D/libvirtd.log")"
 cp "$IMG/vmlinuz" "$S/kernels/tiny/vmlinuz"
 cp "$IMG/initrd.gz" "$S/kernels/tiny/initrd.img"
 cp "$IMG/boot.iso" "$S/isos/boot.iso"

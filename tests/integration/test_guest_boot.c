@@ -1,7 +1,8 @@
 /* test_guest_boot URI STATE_DIR HVM_ID PV_ID ISO_ID - boots real tiny
  * guests (tests/images/) on a real libvirtd, run by
  * tests/integration/guest_boot.sh (which starts the daemon and puts the
- * images where the templates point: STATE_DIR/images/sw-<id>.qcow2,
+ * images where the templates point: each root volume sw-<id>-root-0.qcow2
+ * in the dir pool "slipway" (STATE_DIR/images),
  * STATE_DIR/kernels/tiny/{vmlinuz,initrd.img}, STATE_DIR/isos/boot.iso).
  *
  * For each server: the engine renders its domain XML (hvm-qemu.xml,
