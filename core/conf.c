@@ -48,6 +48,14 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_NODE_SECRET_KEY", NULL, "engine",
      "the node's X25519 secret key, base64, from its enrolment or rekey; opens the secrets "
      "sealed in its jobs (without it, such jobs fail)"},
+    {"SLIPWAY_PANEL_URL", NULL, "engine",
+     "the panel's URL as the node reaches it, from its enrolment; the node fetches its servers' "
+     "images there (unset: images must already be in its pools)"},
+    {"SLIPWAY_NODE_TOKEN", NULL, "engine",
+     "the node's image token, from its enrolment or rekey: its credential for the panel's "
+     "GET /v1/node/images/{sha256}"},
+    {"SLIPWAY_PANEL_CACERT", NULL, "engine",
+     "a CA file for the panel's certificate when SLIPWAY_PANEL_URL is https (default: the system's)"},
     {"SLIPWAY_USAGE_INTERVAL", "60", "engine", "seconds between usage samples"},
     {"SLIPWAY_HEARTBEAT_INTERVAL", "5", "engine", "seconds between node heartbeats"},
     {"SLIPWAY_RECONCILE_INTERVAL", "300", "engine",

@@ -14,6 +14,7 @@
 #include "engines/domdef.h"
 #include "engines/domfile.h"
 #include "engines/driver.h"
+#include "engines/image.h"
 #include "engines/job.h"
 #include "engines/nodedb.h"
 #include "engines/nwfilter.h"
@@ -36,6 +37,7 @@
 #include "core/seal.h"
 #include "core/worker.h"
 
+#include <curl/curl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -69,6 +71,7 @@ struct engine {
     const char *domains_file; /* NULL: not written */
     unsigned char secret_key[SW_SEAL_KEY_BYTES]; /* when has_secret_key; wiped at exit */
     bool has_secret_key;
+    struct sw_image_source images; /* where images come from, when images.panel_url */
 
     /* the node */
     char *uri;
@@ -119,6 +122,28 @@ static int load_secret_key(struct engine *e, struct sw_err *err)
     return 0;
 }
 
+/* Where the node fetches its servers' images (optional: without
+ * SLIPWAY_PANEL_URL, images must already be in its pools). */
+static int load_image_source(struct engine *e, struct sw_err *err)
+{
+    const char *url = sw_conf_get("SLIPWAY_PANEL_URL");
+    if (!url || !url[0])
+        return 0;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        SW_ERR(err, SW_EINVALID, "SLIPWAY_PANEL_URL must be an http:// or https:// URL");
+        return -1;
+    }
+    const char *token = sw_conf_get("SLIPWAY_NODE_TOKEN");
+    if (!token || !token[0]) {
+        SW_ERR(err, SW_EINVALID, "SLIPWAY_PANEL_URL needs SLIPWAY_NODE_TOKEN (from the node's enrolment)");
+        return -1;
+    }
+    const char *ca = sw_conf_get("SLIPWAY_PANEL_CACERT");
+    e->images = (struct sw_image_source){
+        .panel_url = url, .token = token, .cacert = ca && ca[0] ? ca : NULL};
+    return 0;
+}
+
 static int load_config(struct engine *e, struct sw_err *err)
 {
     const char *node = sw_conf_require("SLIPWAY_NODE_ID", err);
@@ -145,7 +170,7 @@ static int load_config(struct engine *e, struct sw_err *err)
     e->domains_file = sw_conf_get("SLIPWAY_DOMAINS_FILE");
     if (e->domains_file && !e->domains_file[0])
         e->domains_file = NULL;
-    if (load_secret_key(e, err) < 0)
+    if (load_secret_key(e, err) < 0 || load_image_source(e, err) < 0)
         return -1;
     SW_AUTOFREE char *consumer = sw_conf_consumer_name();
     snprintf(e->consumer, sizeof e->consumer, "%s", consumer);
@@ -651,7 +676,9 @@ static int run(struct engine *e)
 {
     struct sw_err err;
     sw_err_clear(&err);
-    if (sw_crypto_init() < 0 || sw_virt_init(&err) < 0) {
+    /* libcurl (image fetches) is set up once, before any thread runs. */
+    if (sw_crypto_init() < 0 || sw_virt_init(&err) < 0 ||
+        curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         sw_error("engine.init_failed", "what=libraries");
         return 1;
     }
@@ -677,6 +704,7 @@ static int run(struct engine *e)
     e->eng.net = &e->net;
     e->eng.node_id = e->node_id;
     e->eng.secret_key = e->has_secret_key ? e->secret_key : NULL;
+    e->eng.images = e->images.panel_url ? &e->images : NULL;
     e->nodedb = sw_nodedb_new(e->db_url, e->node_id);
     e->eng.admit = sw_nodedb_admit;
     e->eng.admit_ctx = e->nodedb;

@@ -20,7 +20,7 @@ static const struct {
     const char *ext;    /* of the volume's name */
     const char *vol;    /* the volume's <format type> while it is uploaded */
 } formats[] = {
-    {"qcow2", "qcow2", "qcow2"}, {"raw", "img", "raw"},   {"kernel", "kernel", "raw"},
+    {"qcow2", "qcow2", "qcow2"}, {"raw", "raw", "raw"},   {"kernel", "kernel", "raw"},
     {"initrd", "initrd", "raw"}, {"tar", "tar", "raw"},   {"iso", "iso", "raw"},
 };
 

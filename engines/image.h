@@ -38,8 +38,8 @@ struct sw_image_ref {
 /* The largest image a node fetches (1 TiB). */
 #define SW_IMAGE_MAX_BYTES (1LL << 40)
 
-/* Writes "img-<sha256>.<ext>" for ref into out[96] (ext: the format, "img"
- * for raw); 0, or -1 with err set (SW_EINVALID) for a malformed ref. */
+/* Writes "img-<sha256>.<format>" for ref into out[96] (the name
+ * engines/storage.c looks a base image up by); 0, or -1 with err set (SW_EINVALID) for a malformed ref. */
 int sw_image_volname(const struct sw_image_ref *ref, char out[96], struct sw_err *err);
 
 /* Makes sure ref is in pool under sw_image_volname, fetching it from src

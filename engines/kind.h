@@ -50,6 +50,7 @@ struct sw_hypervisor {
 };
 
 struct sw_engine_driver;
+struct sw_image_source;
 
 /* What the driver operations work on: one node's libvirt connection. */
 /* What a guest's NIC attaches to on its node: a libvirt network, or a
@@ -84,6 +85,9 @@ struct sw_engine {
      * opens the secrets sealed in its jobs (job.c); NULL: none configured,
      * and a job carrying a secret fails. */
     const unsigned char *secret_key;
+    /* Where the node fetches its servers' images (engines/image.h), or
+     * NULL: a job's image must already be in the pool. Borrowed. */
+    const struct sw_image_source *images;
     /* The node's storage pools (borrowed, read at start); npools 0: the
      * default dir pool "slipway" under <state_dir>/pools/slipway. */
     const struct sw_engine_pool *pools;

@@ -2,6 +2,7 @@
  * libvirt's storage API only (storage.h). */
 #include "config.h"
 #include "engines/storage.h"
+#include "engines/image.h"
 #include "engines/domdef.h"
 #include "engines/virt.h"
 #include "core/err.h"
@@ -208,19 +209,15 @@ int sw_storage_root_find(struct sw_engine *eng, const char *server_id, const cha
     return 0;
 }
 
-/* The job's base image, until the job carries one (helper "images" adds
- * image_sha256 and image_format to struct sw_msg_node_job): "" is no
- * image, and the root volume is blank. */
+/* The job's base image: "" is no image, and the root volume is blank. */
 static const char *job_image_sha256(const struct sw_msg_node_job *job)
 {
-    (void)job;
-    return "";
+    return job->image_sha256;
 }
 
 static const char *job_image_format(const struct sw_msg_node_job *job)
 {
-    (void)job;
-    return "qcow2";
+    return job->image_format[0] ? job->image_format : "qcow2";
 }
 
 /* The pool passes its fill threshold once need more bytes are allocated. */
@@ -289,12 +286,23 @@ static void root_xml(const struct sw_engine_pool *p, const char *name, long long
 }
 
 /* The base image img-<sha256> in pool. Returns owned, or NULL with err set. */
-static virStorageVolPtr base_lookup(virStoragePoolPtr pool, const struct sw_engine_pool *p,
-                                    const char *sha, const char *format, struct sw_err *err)
+/* The job's base image in pool: fetched into a pool of files first when
+ * the engine knows where from (engines/image.c), else looked up. */
+static virStorageVolPtr base_lookup(struct sw_engine *eng, virStoragePoolPtr pool,
+                                    const struct sw_engine_pool *p,
+                                    const struct sw_msg_node_job *job, struct sw_err *err)
 {
     char name[128];
-    snprintf(name, sizeof name, "img-%s%s%s", sha, pool_of_files(p) ? "." : "",
-             pool_of_files(p) ? format : "");
+    if (eng->images && pool_of_files(p)) {
+        struct sw_image_ref ref = {.bytes = job->image_bytes};
+        snprintf(ref.sha256, sizeof ref.sha256, "%s", job_image_sha256(job));
+        snprintf(ref.format, sizeof ref.format, "%s", job_image_format(job));
+        char vol[96];
+        if (sw_image_ensure(pool, eng->images, &ref, vol, err) < 0)
+            return NULL;
+    }
+    snprintf(name, sizeof name, "img-%s%s%s", job_image_sha256(job), pool_of_files(p) ? "." : "",
+             pool_of_files(p) ? job_image_format(job) : "");
     virStorageVolPtr base = virStorageVolLookupByName(pool, name);
     if (!base) {
         virResetLastError();
@@ -333,7 +341,7 @@ static int root_make(struct sw_engine *eng, const struct sw_msg_node_job *job, c
     int rc = -1;
     virStorageVolPtr base = NULL, vol = NULL;
     char *backing = NULL;
-    if (sha[0] && !(base = base_lookup(pool, p, sha, job_image_format(job), err)))
+    if (sha[0] && !(base = base_lookup(eng, pool, p, job, err)))
         goto done;
     if (base && pool_of_files(p) && !(backing = virStorageVolGetPath(base))) {
         storage_error(err, "create the server's disk", p->name);

@@ -6,8 +6,9 @@
 # included), and refused with nothing left behind: other bytes than the
 # checksum's, a qcow2 whose backing file is /etc/shadow, a short body, an
 # unknown image, a wrong token, an unreachable panel, a malformed reference
-# (tests/integration/test_image_fetch.c). Skips (77) where no libvirtd can
-# run.
+# (tests/integration/test_image_fetch.c); then a create's root volume made
+# as an overlay on an image fetched for it (engines/storage.c). Skips (77)
+# where no libvirtd can run.
 set -u
 SW_SRCDIR=${SW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 SW_BUILDDIR=${SW_BUILDDIR:-$SW_SRCDIR/build}
@@ -32,13 +33,14 @@ F=$D/files
 mkdir -p "$F/by-sha" "$D/pool"
 qemu-img create -q -f qcow2 "$F/good.qcow2" 64M &&
     qemu-io -c 'write -P 0x5a 0 1M' "$F/good.qcow2" >/dev/null &&
-    qemu-img create -q -f qcow2 -b /etc/shadow -F raw "$F/evil.qcow2" || exit 99
+    qemu-img create -q -f qcow2 -b /etc/shadow -F raw "$F/evil.qcow2" &&
+    qemu-img create -q -f qcow2 "$F/base.qcow2" 1G || exit 99
 head -c 3145728 /dev/urandom >"$F/good.raw"
 head -c 1048576 /dev/urandom >"$F/good.iso"
 head -c 1048576 /dev/urandom >"$F/truth.raw"
 head -c 1048576 /dev/urandom >"$F/liar.raw"
 head -c 102400 /dev/urandom >"$F/short.raw"
-for f in good.qcow2 evil.qcow2 good.raw good.iso short.raw; do
+for f in good.qcow2 evil.qcow2 good.raw good.iso short.raw base.qcow2; do
     ln -s "$F/$f" "$F/by-sha/$(sha256sum "$F/$f" | cut -c1-64)"
 done
 ln -s "$F/liar.raw" "$F/by-sha/$(sha256sum "$F/truth.raw" | cut -c1-64)"

@@ -4,9 +4,12 @@
  * both). DIR holds the images (good.qcow2, good.iso, evil.qcow2, liar.raw's
  * truth good.raw) and the server's log of requests (DIR/hits, one sha256 a
  * line). Prints "ok - ..." / "FAIL - ..." lines and "N passed, M failed";
- * exit 0 when all passed. */
+ * exit 0 when all passed. Last, the engine's create path on a new image
+ * (base.qcow2): engines/storage.c fetches it and overlays the root on it. */
 #include "config.h"
 #include "engines/image.h"
+#include "engines/storage.h"
+#include "core/msg.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -231,6 +234,41 @@ static void test_refusals(virStoragePoolPtr pool, const struct sw_image_source *
     refused(pool, src, &mal, SW_EINVALID, "malformed", "a malformed reference");
 }
 
+/* The engine's create path: a root volume on a job's image, with the
+ * image fetched into the pool first (engines/storage.c over image.c). */
+static void test_root_on_image(virConnectPtr conn, virStoragePoolPtr pool,
+                               const struct sw_image_source *src, const char *pool_path)
+{
+    struct sw_engine_pool p = {.name = "imgs", .type = "dir", .fill_threshold = 100};
+    snprintf(p.path, sizeof p.path, "%s", pool_path);
+    struct sw_engine eng = {.conn = conn, .pools = &p, .npools = 1, .images = src};
+    struct sw_image_ref base = ref_of("base.qcow2", "qcow2");
+    struct sw_msg_node_job job = {.disk_gb = 2, .image_bytes = base.bytes};
+    snprintf(job.server_id, sizeof job.server_id, "%s", "6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b");
+    snprintf(job.image_sha256, sizeof job.image_sha256, "%s", base.sha256);
+    snprintf(job.image_format, sizeof job.image_format, "qcow2");
+    struct sw_msg_disk disk = {0};
+    struct sw_err err = {0};
+    bool made = false;
+    int rc = sw_storage_root_ensure(&eng, &job, SW_STORAGE_TAG_CREATE, &disk, &made, &err);
+    virStorageVolPtr v = rc == 0 ? virStorageVolLookupByName(pool, disk.volume) : NULL;
+    char *xml = v ? virStorageVolGetXMLDesc(v, 0) : NULL;
+    char want[160];
+    snprintf(want, sizeof want, "img-%s.qcow2</path>", base.sha256);
+    check(rc == 0 && made && hits(base.sha256) == 1 && xml && strstr(xml, want),
+          "a create's root volume %s is an overlay on its image, fetched for it (%d request): %s",
+          disk.volume, hits(base.sha256), rc ? err.msg : "ok");
+    free(xml);
+    if (v)
+        virStorageVolFree(v);
+    rc = sw_storage_root_ensure(&eng, &job, SW_STORAGE_TAG_CREATE, &disk, &made, &err);
+    check(rc == 0 && !made && hits(base.sha256) == 1,
+          "a replayed create finds its root volume and fetches nothing");
+    check(sw_storage_delete(&eng, job.server_id, false, NULL, &err) == 0 &&
+              volumes(pool, "sw-") == 0 && volumes(pool, "img-") == 4,
+          "terminate deletes the server's volumes and keeps the node's images");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -253,6 +291,9 @@ int main(int argc, char **argv)
     test_refusals(pool, &src, argv[3]);
     check(volumes(pool, "img-") == 3 && volumes(pool, "") == 3,
           "the pool holds exactly the three good images");
+    char pool_path[600];
+    snprintf(pool_path, sizeof pool_path, "%s/../pool", dir);
+    test_root_on_image(conn, pool, &src, pool_path);
     virStoragePoolFree(pool);
     virConnectClose(conn);
     printf("%d passed, %d failed\n", passed, failed);
