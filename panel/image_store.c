@@ -297,6 +297,8 @@ int sw_image_run(char *const argv[], char **out, size_t cap, struct sw_err *err)
         ;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (code == 126 || code == 127) { /* prlimit could not run the tool */
+        free(*out);
+        *out = NULL;
         SW_ERR(err, SW_EINTERNAL, "could not inspect the image");
         sw_err_detail(err, "could not run %s (exit %d)", argv[0], code);
         return -1;

@@ -74,7 +74,7 @@ int sw_image_inspect(const char *path, const char *format, int64_t size, struct 
 /* Runs argv (no shell) under prlimit(1) (1 GiB of address space, 30 s of
  * CPU) with stdout captured (at most cap bytes kept) and stderr dropped;
  * its exit status, or -1 with err when it could not run.
- * *out is owned (free()), NUL-terminated. */
+ * *out is owned (free()), NUL-terminated; NULL when -1 is returned. */
 int sw_image_run(char *const argv[], char **out, size_t cap, struct sw_err *err);
 
 /* ---- an upload as the HTTP adapter collects it (multipart/form-data) ---- */
