@@ -153,7 +153,8 @@ static int load_images(struct sw_db *db, struct sw_job_row *row, struct sw_err *
                row->job_id);
         rc = -1;
     }
-    row->image_bytes = sw_db_get_i64(res, 0, 2);
+    if (PQntuples(res) > 0)
+        row->image_bytes = sw_db_get_i64(res, 0, 2);
     PQclear(res);
     return rc;
 }
