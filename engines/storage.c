@@ -9,6 +9,7 @@
 #include "core/log.h"
 
 #include <libvirt/virterror.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +92,14 @@ static virStoragePoolPtr pool_make(struct sw_engine *eng, const struct sw_engine
     return pool;
 }
 
-virStoragePoolPtr sw_storage_pool_open(struct sw_engine *eng, const struct sw_engine_pool *p,
-                                       struct sw_err *err)
+/* The engine's threads (jobs, sampler, reconciler) share one connection
+ * and all open pools: one at a time, so two first uses never both define,
+ * build or start a dir pool (the loser would see it half made and report
+ * it missing). */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static virStoragePoolPtr pool_open_locked(struct sw_engine *eng, const struct sw_engine_pool *p,
+                                          struct sw_err *err)
 {
     virStoragePoolPtr pool = virStoragePoolLookupByName(eng->conn, p->name);
     if (!pool) {
@@ -115,6 +122,15 @@ virStoragePoolPtr sw_storage_pool_open(struct sw_engine *eng, const struct sw_en
         virStoragePoolFree(pool);
         return NULL;
     }
+    return pool;
+}
+
+virStoragePoolPtr sw_storage_pool_open(struct sw_engine *eng, const struct sw_engine_pool *p,
+                                       struct sw_err *err)
+{
+    pthread_mutex_lock(&pool_lock);
+    virStoragePoolPtr pool = pool_open_locked(eng, p, err);
+    pthread_mutex_unlock(&pool_lock);
     return pool;
 }
 
