@@ -151,7 +151,7 @@ echo "# forged MAC $FORGED (ARP for the gateway, pings to ff02::1): the guest se
 ok "$([ "$t" -ge $((2 * N)) ] && [ "$b" = 0 ]; echo $?)" "a forged MAC: the guest sent $t frames, none reached the bridge ($b)"
 
 read -r b t r <<<"$(try "$(ping4 $OWN4)" "--ip-src $OWN4")"
-read -r b6 t6 r6 <<<"$(try "$(ping6 $OWN6)" "--ip6-src $OWN6")"
+read -r b6 _ r6 <<<"$(try "$(ping6 $OWN6)" "--ip6-src $OWN6")"
 echo "# own addresses again: IPv4 $b frames at the bridge ($r replies), IPv6 $b6 ($r6 replies)"
 ok "$([ "$b" -ge "$N" ] && [ "$b6" -ge "$N" ] && [ "${r:-0}" = "$N" ] && [ "${r6:-0}" = "$N" ]; echo $?)" \
     "afterwards its own addresses still reach the bridge"
