@@ -1,6 +1,7 @@
 /* data_images.c - the SQL of the image library (data_images.h). */
 #include "config.h"
 #include "panel/data_images.h"
+#include "panel/data_isos.h"
 #include "core/alloc.h"
 #include "core/db.h"
 #include "core/err.h"
@@ -83,6 +84,11 @@ int sw_data_images_delete(struct sw_db *db, const char *id, bool iso,
                "the %s is in use by template(s) %.160s: give them another image first",
                iso ? "iso" : "image", names);
         free(names);
+        sha256[0] = '\0';
+        return -1;
+    }
+    /* an ISO mounted on a server is in use too (data_isos.c) */
+    if (iso && sw_data_isos_in_use(db, id, err) != 0) {
         sha256[0] = '\0';
         return -1;
     }

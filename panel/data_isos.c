@@ -4,6 +4,8 @@
 #include "core/db.h"
 #include "core/err.h"
 
+#include <libpq-fe.h>
+
 const struct sw_data_list sw_data_isos_list = {
     "json_build_object('id', t.id, 'name', t.name, 'size_bytes', t.size_bytes)", "images",
     "t.state = 'ready' AND t.format = 'iso' AND $1::uuid IS NOT NULL", NULL};
@@ -40,4 +42,20 @@ int sw_data_isos_set_boot(struct sw_db *db, const char *server_id, const char *b
                      SW_PARAMS(server_id, boot)) < 0
                ? -1
                : 0;
+}
+
+int sw_data_isos_in_use(struct sw_db *db, const char *iso_id, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT count(*) FROM servers WHERE iso_id = $1"
+                               " AND state <> 'terminated'",
+                               SW_PARAMS(iso_id));
+    if (!res)
+        return -1;
+    long long n = sw_db_get_i64(res, 0, 0);
+    PQclear(res);
+    if (n == 0)
+        return 0;
+    SW_ERR(err, SW_ECONFLICT, "the iso is mounted on %lld server(s): they must eject it first", n);
+    return 1;
 }

@@ -25,6 +25,11 @@ int sw_data_isos_mounted(struct sw_db *db, const char *server_id, struct sw_err 
 int sw_data_isos_set(struct sw_db *db, const char *server_id, const char *iso_id,
                      const char *boot, struct sw_err *err);
 
+/* 0 when no server (not terminated) has iso_id mounted; 1 with err set
+ * (SW_ECONFLICT, "the iso is mounted on N server(s)...") when some have;
+ * -1 with err. */
+int sw_data_isos_in_use(struct sw_db *db, const char *iso_id, struct sw_err *err);
+
 /* Sets server_id's boot order only. 0, or -1 with err. */
 int sw_data_isos_set_boot(struct sw_db *db, const char *server_id, const char *boot,
                           struct sw_err *err);
