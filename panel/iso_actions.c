@@ -85,6 +85,19 @@ int sw_iso_action_apply(struct sw_db *db, const char *server_id, const char *kin
     return 0;
 }
 
+int sw_iso_order_mount(struct sw_db *db, const char *server_id, const char *kind,
+                       const char *iso_id, struct sw_err *err)
+{
+    if (!iso_id)
+        return 0;
+    struct sw_iso_action a = {.type = SW_JOB_MOUNT_ISO, .boot = "cdrom"};
+    snprintf(a.iso_id, sizeof a.iso_id, "%s", iso_id);
+    json_t *params = json_object();
+    int rc = sw_iso_action_apply(db, server_id, kind, &a, params, err);
+    json_decref(params);
+    return rc;
+}
+
 SW_HANDLER(sw_h_isos_list)
 {
     return sw_api_list_data(req, resp, err, &sw_data_isos_list, SW_PARAMS(req->who.account_id));

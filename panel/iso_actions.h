@@ -39,4 +39,11 @@ int sw_iso_action_parse(int type, const json_t *body, struct sw_iso_action *out,
 int sw_iso_action_apply(struct sw_db *db, const char *server_id, const char *kind,
                         const struct sw_iso_action *a, json_t *params, struct sw_err *err);
 
+/* An order's iso_id (NULL: none), inside the order's transaction once
+ * server_id exists: the same checks as mount_iso for the plan's kind, and
+ * the server boots the ISO first (its create job carries it). 0, or -1
+ * with err. */
+int sw_iso_order_mount(struct sw_db *db, const char *server_id, const char *kind,
+                       const char *iso_id, struct sw_err *err);
+
 #endif

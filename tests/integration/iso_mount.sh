@@ -10,7 +10,9 @@
 #   - the node job of each (and of a later stop) carries iso_sha256,
 #     iso_bytes and boot as the server has them;
 #   - a node fetches the ISO mounted on its server, another node 404, and
-#     after the eject no node; a mounted ISO cannot be deleted.
+#     after the eject no node; a mounted ISO cannot be deleted;
+#   - an order with iso_id (an ISO install on a blank disk): its server
+#     boots the ISO and its create job carries it; on a pv plan 422.
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
@@ -172,6 +174,26 @@ node_get "$N1TOK"
 sw_t_eq "after the eject the node may not fetch it: 404" 404 "$SW_STATUS"
 act "$HVM" "$C1" '{"type":"eject_iso"}'
 sw_t_eq "a second eject is accepted (idempotent)" 202 "$SW_STATUS"
+dispatched "second eject"; settle
+
+# ---- an order that installs from the ISO ----
+api POST /v1/orders "$C1" "{\"plan_id\":\"$PV_PLAN\",\"template_id\":\"$PV_TPL\",\"hostname\":\"pv2.example.com\",\"iso_id\":\"$ISO\"}"
+sw_t_eq "an order of a pv plan with an ISO: 422, nothing made" "422 ISO images can only be mounted on hvm servers 0" \
+    "$SW_STATUS $(j .error.message) $(sql "select count(*) from servers where hostname = 'pv2.example.com'")"
+api POST /v1/orders "$C1" "{\"plan_id\":\"$HVM_PLAN\",\"template_id\":\"$HVM_TPL\",\"hostname\":\"inst.example.com\",\"iso_id\":\"x\"}"
+sw_t_eq "an order with an iso_id that is no UUID: 400" 400 "$SW_STATUS"
+api POST /v1/orders "$C1" "{\"plan_id\":\"$HVM_PLAN\",\"template_id\":\"$HVM_TPL\",\"hostname\":\"inst.example.com\",\"iso_id\":\"$ISO\"}"
+sw_t_eq "an order of an hvm plan with an ISO: 202" 202 "$SW_STATUS"
+INST=$(j .server.id)
+api GET "/v1/servers/$INST" "$C1"
+sw_t_eq "its server has the ISO and boots it first" "$ISO cdrom" "$(j '.iso.id + " " + .boot')"
+dispatched "create with ISO"; settle
+sw_t_eq "its create job carries the ISO and the cdrom boot" "create $INST $ISO_SUM $ISO_SIZE cdrom" \
+    "$(jq -r '[.type, .server_id, .iso_sha256, (.iso_bytes | tostring), .boot] | join(" ")' <<<"$M")"
+api DELETE "/v1/admin/isos/$ISO" "$OP"
+sw_t_eq "the ISO is in use again: 409" 409 "$SW_STATUS"
+act "$INST" "$C1" '{"type":"eject_iso"}'
+dispatched "eject after the install"; settle
 api DELETE "/v1/admin/isos/$ISO" "$OP"
 sw_t_eq "an ISO no server mounts is deleted: 204" 204 "$SW_STATUS"
 sw_t_done
