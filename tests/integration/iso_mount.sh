@@ -140,6 +140,8 @@ sw_t_eq "its node job carries the ISO's sha256, size and the cdrom boot" \
     "mount_iso $ISO_SUM $ISO_SIZE cdrom" "$(jq -r '[.type, .iso_sha256, (.iso_bytes | tostring), .boot] | join(" ")' <<<"$M")"
 sw_t_eq "the audit log has the action" 1 \
     "$(sql "select count(*) from audit_log where object_id = '$HVM' and action like 'POST %/actions' and status = 202")"
+sw_t_eq "reconciliation reads the mounted ISO for the node (sw_engine_isos)" "$HVM|$ISO_SUM|$ISO_SIZE|cdrom" \
+    "$(sw_t_psql -c "select server_id, sha256, size_bytes, boot from sw_engine_isos('$N1')")"
 node_get() { # token -> SW_STATUS, body in .dl
     SW_STATUS=$(curl -s -o "$SW_T_DIR/.dl" -w '%{http_code}' -H "Authorization: Bearer $1" \
         "$SW_URL/v1/node/images/$ISO_SUM")
