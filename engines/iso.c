@@ -6,6 +6,7 @@
 #include "engines/image.h"
 #include "engines/storage.h"
 #include "engines/virt.h"
+#include "core/alloc.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -111,7 +112,7 @@ static char *cdrom_element(const char *xml)
     if (o && o->nodesetval && o->nodesetval->nodeNr > 0) {
         xmlBufferPtr buf = xmlBufferCreate();
         if (buf && xmlNodeDump(buf, doc, o->nodesetval->nodeTab[0], 0, 0) > 0)
-            out = strdup((const char *)xmlBufferContent(buf));
+            out = sw_strdup((const char *)xmlBufferContent(buf));
         xmlBufferFree(buf);
     }
     xmlXPathFreeObject(o);
