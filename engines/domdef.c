@@ -4,6 +4,7 @@
 #include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "engines/iso.h"
+#include "engines/seedvol.h"
 #include "core/alloc.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -237,6 +238,7 @@ char *sw_domdef_xml_disk(const struct sw_engine *eng, const struct sw_engine_dri
     limit_vars(job, &vars);
     disk_vars(job, root, &vars);
     sw_iso_vars(eng, job, root, &vars); /* the cdrom and boot order (iso.h) */
+    sw_seedvol_vars(job->server_id, drv->root_volume, &vars); /* beside the root, its pool */
     if (drv->domain_vars)
         drv->domain_vars(eng, job, &vars);
     char *xml = sw_domxml_render(tmpl, &vars, err);

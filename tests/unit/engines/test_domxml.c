@@ -407,9 +407,11 @@ static void test_golden_iso(void **state)
         assert_non_null(cd);
         assert_non_null(hd);
         assert_true(cd < hd);
-        assert_int_equal(count(x, "<disk type='volume' device='cdrom'>"), 1);
+        /* the customer's ISO on hdd beside the NoCloud seed on hdc */
+        assert_int_equal(count(x, "<disk type='volume' device='cdrom'>"), 2);
         assert_int_equal(count(x, "<target dev='hdd' bus='ide'/>"), 1);
-        assert_int_equal(count(x, "<readonly/>"), 1);
+        assert_int_equal(count(x, "<target dev='hdc' bus='ide'/>"), 1);
+        assert_int_equal(count(x, "<readonly/>"), 2);
         assert_int_equal(count(x, "volume='img-" ISO_SHA ".iso'/>"), 1);
         /* mounted, booting from the disk: the cdrom stays, the disk boots */
         snprintf(job.boot, sizeof job.boot, "disk");
@@ -419,13 +421,14 @@ static void test_golden_iso(void **state)
         assert_non_null(d);
         assert_int_equal(count(d, "<boot dev="), 1);
         assert_int_equal(count(d, "<boot dev='hd'/>"), 1);
-        assert_int_equal(count(d, "device='cdrom'"), 1);
-        /* no ISO: the template's own goldens, no cdrom */
+        assert_int_equal(count(d, "device='cdrom'"), 2);
+        /* no ISO: the template's own goldens, the seed's cdrom only */
         job.iso_sha256[0] = '\0';
         job.iso_bytes = 0;
         SW_AUTOFREE char *n = sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err);
         assert_non_null(n);
-        assert_int_equal(count(n, "device='cdrom'"), 0);
+        assert_int_equal(count(n, "device='cdrom'"), 1);
+        assert_int_equal(count(n, "<target dev='hdd' bus='ide'/>"), 0);
         assert_int_equal(count(n, "<boot dev='hd'/>"), 1);
     }
     struct sw_engine eng = engine_for("qemu:///system");
@@ -449,14 +452,14 @@ static void test_golden_hostile_hostname(void **state)
     SW_AUTOFREE char *xml = read_file(GOLDEN_DIR "/hvm-test-hostile.xml");
     assert_null(strstr(xml, "/etc/shadow'"));
     assert_non_null(strstr(xml, "x&apos;/&gt;&lt;devices&gt;"));
-    /* one <disk> and one <devices>, as in the template */
+    /* two <disk> (root and NoCloud seed) and one <devices>, as in the template */
     const char *p = xml;
     int disks = 0, devices = 0;
     while ((p = strstr(p, "<disk ")) != NULL && ++disks)
         p++;
     for (p = xml; (p = strstr(p, "<devices>")) != NULL && ++devices;)
         p++;
-    assert_int_equal(disks, 1);
+    assert_int_equal(disks, 2);
     assert_int_equal(devices, 1);
 }
 
