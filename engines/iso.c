@@ -58,8 +58,15 @@ void sw_iso_vars(const struct sw_engine *eng, const struct sw_msg_node_job *job,
     char vol[96];
     sw_domxml_set(v, "iso_pool", "%s", p ? p->name : SW_STORAGE_DEFAULT_POOL);
     sw_domxml_set(v, "iso_volume", "%s", sw_iso_volume(job, p ? p->type : NULL, vol));
-    const char *boot[2] = {"cdrom", "hd"};
-    sw_domxml_set_list(v, "boot_dev", boots_cdrom(job) ? boot : boot + 1, boots_cdrom(job) ? 2 : 1);
+    /* Per device where the hypervisor takes it (QEMU, the test driver):
+     * SeaBIOS boots the first cdrom of a <boot dev='cdrom'/>, and the first
+     * is the NoCloud seed on hdc, so the ISO gets its own boot index. Xen
+     * keeps the <os> lines (cdrom then hd). */
+    bool cd = boots_cdrom(job);
+    const char *boot[2] = {"cdrom", "hd"}, *first[1] = {"1"};
+    sw_domxml_set_list(v, "boot_dev", cd ? boot : boot + 1, cd ? 2 : 1);
+    sw_domxml_set_list(v, "iso_boot_order", first, cd ? 1 : 0);
+    sw_domxml_set(v, "disk_boot_order", "%d", cd ? 2 : 1);
 }
 
 int sw_iso_ensure(struct sw_engine *eng, const struct sw_msg_node_job *job,

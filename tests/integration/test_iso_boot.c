@@ -140,11 +140,25 @@ static char *xml_of(virDomainPtr dom, unsigned flags)
     return x ? x : sw_asprintf("%s", "");
 }
 
+/* The boot order of the disk whose target is dev in xml (libvirt's
+ * per-device <boot order='N'/>), 0 for none or no such disk. */
+static int boot_order_of(const char *xml, const char *dev)
+{
+    char t[64];
+    snprintf(t, sizeof t, "<target dev='%s'", dev);
+    const char *p = strstr(xml, t), *d = NULL;
+    if (!p)
+        return 0;
+    for (const char *q = strstr(xml, "<disk"); q && q < p; q = strstr(q + 1, "<disk"))
+        d = q;
+    const char *end = strstr(p, "</disk>"), *b = d ? strstr(d, "<boot order='") : NULL;
+    return b && end && b < end ? atoi(b + strlen("<boot order='")) : 0;
+}
+
 /* The persistent definition boots the cdrom first (or only the disk). */
 static bool boots_cdrom(const char *xml)
 {
-    const char *cd = strstr(xml, "<boot dev='cdrom'/>"), *hd = strstr(xml, "<boot dev='hd'/>");
-    return cd && hd && cd < hd;
+    return boot_order_of(xml, "hdd") == 1 && boot_order_of(xml, "vda") == 2;
 }
 
 static void check_create(struct sw_engine *eng, virDomainPtr *dom)
