@@ -25,6 +25,18 @@ static void container_domain_vars(const struct sw_engine *eng, const struct sw_m
     sw_domxml_set(v, "soft_limit_kib", "%lld", ram_kib);
     sw_domxml_set(v, "hard_limit_kib", "%lld", max_kib);
     sw_domxml_set(v, "swap_hard_limit_kib", "%lld", max_kib + swap_kib);
+    /* The host end of the veth, named from the server id (libvirt 9.0's
+     * LXC driver instantiates the NIC's filter before it names a veth of
+     * its own: "filter binding has no port dev name"). 48 bits of the id. */
+    char veth[16];
+    const char *id = sw_domxml_get(v, "uuid");
+    size_t n = 0;
+    veth[n++] = 's', veth[n++] = 'w';
+    for (const char *c = id; c && *c && n < 14; c++)
+        if (*c != '-')
+            veth[n++] = *c;
+    veth[n] = '\0';
+    sw_domxml_set(v, "veth", "%s", veth);
     /* The root volume's path as libvirt knows it; without a connection
      * (golden files) where the default dir pool keeps it. A volume libvirt
      * cannot find leaves it empty, and libvirt refuses the definition. */

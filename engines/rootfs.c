@@ -583,6 +583,26 @@ int sw_rootfs_build(virStorageVolPtr tar, virStorageVolPtr vol, const struct sw_
     return rc;
 }
 
+int sw_rootfs_check(const struct sw_engine *eng, virStorageVolPtr vol, struct sw_err *err)
+{
+    if (!eng->hv || strcmp(eng->hv->scheme, "lxc") != 0)
+        return 0;
+    char *path = virStorageVolGetPath(vol);
+    if (!path) {
+        sw_virt_error(err, "create the server's disk");
+        return -1;
+    }
+    size_t n = strlen(path);
+    free(path);
+    if (n <= SW_ROOTFS_LXC_PATH_MAX)
+        return 0;
+    SW_ERR(err, SW_EUNSUPPORTED,
+           WHAT ": its path is too long for the node's container driver to mount");
+    sw_err_detail(err, "root volume %s: path of %zu bytes, libvirt's LXC driver takes %d",
+                  virStorageVolGetName(vol), n, SW_ROOTFS_LXC_PATH_MAX);
+    return -1;
+}
+
 char *sw_rootfs_path(virConnectPtr conn, const char *pool, const char *volume)
 {
     if (!conn || !pool || !volume)

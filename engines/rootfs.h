@@ -77,6 +77,17 @@ int sw_rootfs_upload(virStorageVolPtr vol, const char *image, struct sw_err *err
 int sw_rootfs_build(virStorageVolPtr tar, virStorageVolPtr vol, const struct sw_msg_node_job *job,
                     struct sw_err *err);
 
+/* The longest root volume path libvirt's LXC driver can loop-mount: it
+ * copies the path into the loop device's lo_file_name (LO_NAME_SIZE, 64
+ * bytes with its NUL) and refuses a longer one (libvirt 9.0: "Unable to
+ * set backing file", after a 20 s start timeout). */
+#define SW_ROOTFS_LXC_PATH_MAX 63
+
+/* Checks that the container root vol can be booted on eng's hypervisor:
+ * on LXC its path is at most SW_ROOTFS_LXC_PATH_MAX bytes. 0, or -1 with
+ * err set (SW_EUNSUPPORTED, not retryable: the pool's path is too long). */
+int sw_rootfs_check(const struct sw_engine *eng, virStorageVolPtr vol, struct sw_err *err);
+
 /* The path libvirt gives the volume named volume in the pool named pool
  * (virStorageVolGetPath). Returns owned (free()), or NULL. */
 char *sw_rootfs_path(virConnectPtr conn, const char *pool, const char *volume);

@@ -138,12 +138,15 @@ virStoragePoolPtr sw_storage_pool_open(struct sw_engine *eng, const struct sw_en
 
 /* ---- names ---- */
 
-/* A container's root is a raw ext4 (rootfs.h): ".raw" in pools of files. */
+/* A container's root is a raw ext4 (rootfs.h): ".raw" in pools of files,
+ * and its tag at most 8 characters (a reinstall's job id's first 8: 32
+ * random bits), since libvirt's LXC driver loop-mounts it by a path of at
+ * most 63 bytes (SW_ROOTFS_LXC_PATH_MAX). */
 static const char *root_name(const struct sw_engine_pool *p, const char *server_id,
                              const char *tag, bool raw, char out[128])
 {
     char dom[64];
-    snprintf(out, 128, "%s-root-%s%s", sw_domdef_name(server_id, dom), tag,
+    snprintf(out, 128, "%s-root-%.*s%s", sw_domdef_name(server_id, dom), raw ? 8 : 64, tag,
              !pool_of_files(p) ? "" : raw ? ".raw" : ".qcow2");
     return out;
 }
@@ -390,7 +393,8 @@ static int root_make(struct sw_engine *eng, const struct sw_msg_node_job *job, c
              rootfs ? NULL : job_image_format(job), xml, sizeof xml);
     if (!(vol = vol_make(pool, p, xml, rootfs ? NULL : base, err)))
         goto done;
-    if (rootfs && base && sw_rootfs_build(base, vol, job, err) < 0) {
+    if (rootfs && (sw_rootfs_check(eng, vol, err) < 0 ||
+                   (base && sw_rootfs_build(base, vol, job, err) < 0))) {
         if (virStorageVolDelete(vol, 0) < 0)
             sw_warn("storage.cleanup_failed", "server=%s volume=%s", job->server_id, name);
         goto done;
