@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -566,6 +567,8 @@ int sw_rootfs_build(virStorageVolPtr tar, virStorageVolPtr vol, const struct sw_
     if (!work)
         return -1;
     int64_t bytes = (int64_t)job->disk_gb * 1024 * 1024 * 1024;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     char *tree = sw_asprintf("%s/root", work), *image = sw_asprintf("%s/root.ext4", work);
     int rc = -1;
     if (mkdir(tree, 0755) < 0)
@@ -575,8 +578,10 @@ int sw_rootfs_build(virStorageVolPtr tar, virStorageVolPtr vol, const struct sw_
              sw_rootfs_mkfs(tree, image, bytes, err) == 0 && sw_rootfs_upload(vol, image, err) == 0)
         rc = 0;
     nftw(work, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-    sw_info("rootfs.built", "server=%s ok=%d bytes=%lld", job->server_id, rc == 0,
-            (long long)bytes);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    sw_info("rootfs.built", "server=%s ok=%d bytes=%lld ms=%lld", job->server_id, rc == 0,
+            (long long)bytes,
+            (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
     free(tree);
     free(image);
     free(work);

@@ -461,7 +461,7 @@ int main(int argc, char **argv)
     dir = argv[5];
     if (sodium_init() < 0)
         return 2;
-    sw_log_init("test", "warn");
+    sw_log_init("test", "info");
     struct sw_err err;
     sw_err_clear(&err);
     if (sw_virt_init(&err) < 0)
