@@ -418,12 +418,28 @@ int sw_rootfs_mkfs(const char *dir, const char *image, int64_t bytes, struct sw_
 
 /* ---- into the volume ---- */
 
+/* The first block of the image, which holds the ext4 superblock, is sent
+ * last: a volume whose upload was cut short (an engine killed mid-build)
+ * has none, and sw_rootfs_unfinished tells it from a whole one. */
+#define HEAD_BYTES 4096
+#define EXT4_MAGIC_AT 1080 /* the superblock's s_magic: 0xEF53, little-endian */
+
+struct source {
+    int fd;
+    long long left; /* bytes still to send; -1: to the end */
+};
+
 static int send_data(virStreamPtr st, char *data, size_t n, void *opaque)
 {
     (void)st;
+    struct source *s = opaque;
+    if (s->left >= 0 && (long long)n > s->left)
+        n = (size_t)s->left;
     ssize_t r;
-    while ((r = read(*(int *)opaque, data, n)) < 0 && errno == EINTR)
+    while ((r = read(s->fd, data, n)) < 0 && errno == EINTR)
         ;
+    if (r > 0 && s->left >= 0)
+        s->left -= r;
     return (int)r;
 }
 
@@ -432,7 +448,7 @@ static int send_data(virStreamPtr st, char *data, size_t n, void *opaque)
 static int in_data(virStreamPtr st, int *data, long long *len, void *opaque)
 {
     (void)st;
-    int fd = *(int *)opaque;
+    int fd = ((struct source *)opaque)->fd;
     off_t cur = lseek(fd, 0, SEEK_CUR), d, end;
     if (cur < 0)
         return -1;
@@ -460,21 +476,26 @@ static int in_data(virStreamPtr st, int *data, long long *len, void *opaque)
 static int skip_hole(virStreamPtr st, long long len, void *opaque)
 {
     (void)st;
-    return lseek(*(int *)opaque, (off_t)len, SEEK_CUR) < 0 ? -1 : 0;
+    return lseek(((struct source *)opaque)->fd, (off_t)len, SEEK_CUR) < 0 ? -1 : 0;
 }
 
-int sw_rootfs_upload(virStorageVolPtr vol, const char *image, struct sw_err *err)
+/* Sends the file's bytes [off, off + len) into vol at off (len 0: to the
+ * end, as a sparse stream). 0, or -1 with err set. */
+static int upload_range(virStorageVolPtr vol, int fd, off_t off, off_t len, struct sw_err *err)
 {
-    int fd = open(image, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    struct source src = {fd, len ? (long long)len : -1};
+    if (lseek(fd, off, SEEK_SET) < 0) {
         SW_ERR(err, SW_EINTERNAL, WHAT ": its root filesystem could not be read back");
         return -1;
     }
     virStreamPtr st = virStreamNew(virStorageVolGetConnect(vol), 0);
     int rc = -1;
-    if (st && virStorageVolUpload(vol, st, 0, 0, VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM) == 0) {
-        if (virStreamSparseSendAll(st, send_data, in_data, skip_hole, &fd) == 0 &&
-            virStreamFinish(st) == 0)
+    unsigned flags = len ? 0 : VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM;
+    if (st && virStorageVolUpload(vol, st, (unsigned long long)off, (unsigned long long)len,
+                                  flags) == 0) {
+        int r = len ? virStreamSendAll(st, send_data, &src)
+                    : virStreamSparseSendAll(st, send_data, in_data, skip_hole, &src);
+        if (r == 0 && virStreamFinish(st) == 0)
             rc = 0;
         else
             sw_virt_error(err, "write the server's disk");
@@ -485,8 +506,45 @@ int sw_rootfs_upload(virStorageVolPtr vol, const char *image, struct sw_err *err
     }
     if (st)
         virStreamFree(st);
+    return rc;
+}
+
+int sw_rootfs_upload(virStorageVolPtr vol, const char *image, struct sw_err *err)
+{
+    int fd = open(image, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        SW_ERR(err, SW_EINTERNAL, WHAT ": its root filesystem could not be read back");
+        return -1;
+    }
+    int rc = upload_range(vol, fd, HEAD_BYTES, 0, err) == 0 &&
+                     upload_range(vol, fd, 0, HEAD_BYTES, err) == 0
+                 ? 0
+                 : -1;
     close(fd);
     return rc;
+}
+
+int sw_rootfs_unfinished(virStorageVolPtr vol)
+{
+    virStreamPtr st = virStreamNew(virStorageVolGetConnect(vol), 0);
+    unsigned char m[2] = {0, 0};
+    int got = 0, r = 1;
+    if (!st || virStorageVolDownload(vol, st, EXT4_MAGIC_AT, 2, 0) < 0) {
+        r = 0; /* libvirt cannot read it back (the test driver): cannot tell */
+    } else {
+        while (got < 2 && (r = virStreamRecv(st, (char *)m + got, (size_t)(2 - got))) > 0)
+            got += r;
+        /* how the stream ends changes nothing: the bytes decide */
+        if (got == 2)
+            virStreamFinish(st);
+        else
+            virStreamAbort(st);
+        r = got == 2 && !(m[0] == 0x53 && m[1] == 0xEF);
+    }
+    if (st)
+        virStreamFree(st);
+    virResetLastError();
+    return r;
 }
 
 /* ---- the whole build ---- */

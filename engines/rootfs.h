@@ -66,8 +66,14 @@ int sw_rootfs_write_guest(const char *dir, const struct sw_msg_node_job *job, st
 int sw_rootfs_mkfs(const char *dir, const char *image, int64_t bytes, struct sw_err *err);
 
 /* Sends the file image into vol (virStorageVolUpload with a sparse
- * stream: holes are skipped, not sent). 0, or -1 with err set. */
+ * stream: holes are skipped, not sent), its first 4 KiB (the ext4
+ * superblock) last. 0, or -1 with err set. */
 int sw_rootfs_upload(virStorageVolPtr vol, const char *image, struct sw_err *err);
+
+/* 1 when vol is a root whose build was cut short (no ext4 superblock:
+ * sw_rootfs_upload sends the first block last), 0 when whole or when
+ * libvirt cannot read it back (the test driver's blank roots). */
+int sw_rootfs_unfinished(virStorageVolPtr vol);
 
 /* The whole build: the tarball read from the volume tar
  * (virStorageVolDownload), unpacked, job's files written in, made into an

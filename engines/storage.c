@@ -228,6 +228,13 @@ int sw_storage_root_find(struct sw_engine *eng, const char *server_id, const cha
         if (!vol && pool_of_files(&pools[i])) /* a container's */
             vol = virStorageVolLookupByName(pool, root_name(&pools[i], server_id, tag, true, name));
         virStoragePoolFree(pool);
+        if (vol && pool_of_files(&pools[i]) && strstr(name, ".raw") && sw_rootfs_unfinished(vol)) {
+            /* a build an engine crash cut short: made again by the caller */
+            sw_warn("storage.unfinished_root", "server=%s volume=%s", server_id, name);
+            virStorageVolDelete(vol, 0);
+            virStorageVolFree(vol);
+            vol = NULL;
+        }
         if (!vol) {
             virResetLastError();
             continue;

@@ -12,7 +12,8 @@
  * (a marker written before is gone, the old volume deleted); terminate
  * leaves no volume. Then bad tarballs (DIR/evil.tar.gz with a "../" entry,
  * DIR/trunc.tar.gz cut short) fail their create with a clear reason and
- * leave no volume and no domain. Prints "ok - ..." / "FAIL - ..." lines and
+ * leave no volume and no domain; a root volume left without its superblock
+ * (an engine killed mid-build) is made again by the replayed create. Prints "ok - ..." / "FAIL - ..." lines and
  * "N passed, M failed"; exit 0 when all passed. */
 #include "config.h"
 #include "engines/domdef.h"
@@ -434,6 +435,34 @@ static void test_lifecycle(struct sw_engine *eng, const char *id)
         virStoragePoolFree(pool);
 }
 
+/* An engine killed mid-build leaves a root volume without its superblock
+ * (sent last): the replayed create makes it again and the container runs. */
+static void test_unfinished_root(struct sw_engine *eng, const char *id)
+{
+    char xml[512];
+    snprintf(xml, sizeof xml,
+             "<volume><name>sw-%s-root-0.raw</name><capacity unit='bytes'>%lld</capacity>"
+             "<allocation unit='bytes'>0</allocation><target><format type='raw'/></target>"
+             "</volume>",
+             id, 1LL << 30);
+    virStoragePoolPtr pool = virStoragePoolLookupByName(eng->conn, "slipway");
+    virStorageVolPtr vol = pool ? virStorageVolCreateXML(pool, xml, 0) : NULL;
+    check(vol != NULL, "a blank root volume left as by an engine killed mid-build");
+    struct sw_engine_outcome out;
+    struct sw_err err;
+    struct sw_msg_node_job j = job_of(id, SW_JOB_CREATE, "container.tar.gz");
+    int rc = run(eng, &j, &out, &err);
+    long pid = rc == 0 ? wait_ready(id, j.hostname) : 0;
+    check(rc == 0 && pid > 0,
+          "the replayed create builds it again and the container's init runs (PID %ld)", pid);
+    struct sw_msg_node_job t = job_of(id, SW_JOB_TERMINATE, NULL);
+    run(eng, &t, &out, &err);
+    if (vol)
+        virStorageVolFree(vol);
+    if (pool)
+        virStoragePoolFree(pool);
+}
+
 /* A bad tarball fails the create with a reason and leaves nothing. */
 static void refused(struct sw_engine *eng, const char *id, const char *file, const char *reason)
 {
@@ -493,6 +522,7 @@ int main(int argc, char **argv)
           frc == 0 ? "ok" : err.detail);
     int before = leftovers();
     test_lifecycle(&eng, "5a0c0e1f-2b3c-4d5e-8f60-718293a4b5c6");
+    test_unfinished_root(&eng, "8d3f3142-5e6f-4071-8293-a4b5c6d7e8f9");
     refused(&eng, "6b1d1f20-3c4d-4e5f-8071-8293a4b5c6d7", "evil.tar.gz", "outside its root");
     refused(&eng, "7c2e2031-4d5e-4f60-8182-93a4b5c6d7e8", "trunc.tar.gz", "damaged or truncated");
     check(leftovers() == before, "no build directory is left on the engine's host");
