@@ -31,6 +31,10 @@ enum sw_job_type {
     SW_JOB_UNSUSPEND,
     SW_JOB_TERMINATE,
     SW_JOB_RESET_PASSWORD,
+    /* hvm ISO installs (engines/iso.c): a cdrom and the boot order */
+    SW_JOB_MOUNT_ISO,
+    SW_JOB_EJECT_ISO,
+    SW_JOB_SET_BOOT,
     SW_JOB__COUNT
 };
 

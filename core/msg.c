@@ -189,6 +189,9 @@ static const struct sw_jfield node_job_fields[] = {
     {"ipv4_prefix", SW_JT_INT, false}, {"ipv4_gateway", SW_JT_STRING, false},
     {"ipv6_gateway", SW_JT_STRING, false}, {"dns", SW_JT_ARRAY, false},
     {"ssh_keys", SW_JT_ARRAY, false}, {"limits", SW_JT_OBJECT, false},
+    /* the mounted ISO and the boot order (encode_iso, decode_iso) */
+    {"iso_sha256", SW_JT_STRING, false}, {"iso_bytes", SW_JT_INT, false},
+    {"boot", SW_JT_STRING, false},
     {NULL, 0, false},
 };
 
@@ -246,6 +249,38 @@ static int decode_images(const json_t *o, struct sw_msg_node_job *m, struct sw_e
 static void encode_guest(const struct sw_msg_node_job *m, json_t *o);
 static int decode_guest(const json_t *o, struct sw_msg_node_job *m, struct sw_err *err);
 
+/* ---- the node job's ISO (issue 13) ---- */
+
+static void encode_iso(json_t *o, const struct sw_msg_node_job *m)
+{
+    if (m->iso_sha256[0]) {
+        json_object_set_new(o, "iso_sha256", json_string(m->iso_sha256));
+        json_object_set_new(o, "iso_bytes", json_integer((json_int_t)m->iso_bytes));
+    }
+    if (m->boot[0])
+        json_object_set_new(o, "boot", json_string(m->boot));
+}
+
+/* An ISO comes with its size; boot is "cdrom" or "disk", and "cdrom"
+ * only with an ISO to boot from. */
+static int decode_iso(const json_t *o, struct sw_msg_node_job *m, struct sw_err *err)
+{
+    if (get_sha256(o, "iso_sha256", m->iso_sha256, err) < 0 ||
+        get_count(o, "iso_bytes", &m->iso_bytes, err) < 0 ||
+        get_str(o, "boot", m->boot, sizeof m->boot, err) < 0)
+        return -1;
+    if (m->iso_sha256[0] ? m->iso_bytes <= 0 : m->iso_bytes != 0) {
+        SW_ERR(err, SW_EINVALID, "field \"iso_bytes\" must be the size of iso_sha256's image");
+        return -1;
+    }
+    if (m->boot[0] && strcmp(m->boot, "disk") != 0 &&
+        (strcmp(m->boot, "cdrom") != 0 || !m->iso_sha256[0])) {
+        SW_ERR(err, SW_EINVALID, "field \"boot\" must be disk, or cdrom with an iso");
+        return -1;
+    }
+    return 0;
+}
+
 char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
 {
     json_t *o = json_pack(
@@ -265,6 +300,7 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
         json_object_set_new(o, "nonce", json_string(m->nonce));
     encode_images(o, m);
     encode_guest(m, o);
+    encode_iso(o, m);
     return dump_and_free(o);
 }
 
@@ -291,7 +327,7 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         get_addr(o, "ipv4", AF_INET, m->ipv4, err) < 0 ||
         get_addr(o, "ipv6", AF_INET6, m->ipv6, err) < 0 || get_nonce(o, m->nonce, err) < 0 ||
         decode_images(o, m, err) < 0 ||
-        decode_guest(o, m, err) < 0)
+        decode_guest(o, m, err) < 0 || decode_iso(o, m, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {
         SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");

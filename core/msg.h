@@ -156,6 +156,15 @@ struct sw_msg_node_job {
     /* The plan's limits (the new plan's for a resize); "limits", an object
      * of the non-zero ones. */
     struct sw_msg_limits limits;
+    /* ---- ISO installs (issue 13, engines/iso.h) ---- */
+    /* The ISO mounted on the server's cdrom (every job of an hvm server
+     * carries it, so any redefinition keeps the cdrom): its sha256 ("" for
+     * none) and size, and the boot order, "cdrom" (the ISO first) or
+     * "disk" ("" is disk). On the wire "iso_sha256", "iso_bytes", "boot",
+     * each absent when empty. */
+    char iso_sha256[SW_MSG_SHA256_LEN + 1];
+    int64_t iso_bytes;
+    char boot[8];
 };
 
 /* The engine's answer to one node job. */

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "engines/domdef.h"
 #include "engines/domxml.h"
+#include "engines/iso.h"
 #include "core/alloc.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -237,6 +238,7 @@ char *sw_domdef_xml_disk(const struct sw_engine *eng, const struct sw_engine_dri
     nic_vars(eng, job, &vars);
     limit_vars(job, &vars);
     disk_vars(job, root, &vars);
+    sw_iso_vars(eng, job, root, &vars); /* the cdrom and boot order (iso.h) */
     if (drv->domain_vars)
         drv->domain_vars(eng, job, &vars);
     char *xml = sw_domxml_render(tmpl, &vars, err);

@@ -124,6 +124,22 @@ static int unsupported(const struct sw_engine_driver *drv, const char *op, struc
     return -1;
 }
 
+/* The media group's job types (kind.h), one explicit call each. */
+static int run_media(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                     const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                     struct sw_err *err)
+{
+    const struct sw_engine_media *m = drv->media;
+    const char *op = sw_job_type_name(job->type);
+    if (job->type == SW_JOB_MOUNT_ISO && m && m->mount_iso)
+        return m->mount_iso(eng, drv, job, out, err);
+    if (job->type == SW_JOB_EJECT_ISO && m && m->eject_iso)
+        return m->eject_iso(eng, drv, job, out, err);
+    if (job->type == SW_JOB_SET_BOOT && m && m->set_boot)
+        return m->set_boot(eng, drv, job, out, err);
+    return unsupported(drv, op, err);
+}
+
 /* One explicit call per job type (libvirt's libvirt-domain.c), so a reader,
  * grep or a static tool follows a job into its operation; a job type
  * without a case here is a compiler warning (-Wswitch). */
@@ -157,6 +173,10 @@ static int run_lifecycle(struct sw_engine *eng, const struct sw_engine_driver *d
     case SW_JOB_RESET_PASSWORD:
         return l->reset_password ? l->reset_password(eng, drv, job, out, err)
                                  : unsupported(drv, op, err);
+    case SW_JOB_MOUNT_ISO:
+    case SW_JOB_EJECT_ISO:
+    case SW_JOB_SET_BOOT:
+        return run_media(eng, drv, job, out, err);
     case SW_JOB__COUNT:
         break;
     }

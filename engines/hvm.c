@@ -6,6 +6,7 @@
  * moves it in between, and a resize keeps it within the new sizes. */
 #include "config.h"
 #include "engines/domxml.h"
+#include "engines/iso.h"
 #include "engines/kind.h"
 #include "engines/virt.h"
 #include "core/enums.h"
@@ -38,6 +39,7 @@ static const struct sw_engine_driver hvm_driver = {
     .live_memory = hvm_live_memory,
     .root_volume = true,
     .lifecycle = &sw_virt_lifecycle,
+    .media = &sw_iso_media,
 };
 
 const struct sw_engine_driver *sw_engine_hvm_driver(void)

@@ -156,6 +156,15 @@ struct sw_engine_lifecycle {
     sw_engine_op_fn define;
 };
 
+/* Removable media (hvm, engines/iso.h): a customer's ISO on the cdrom and
+ * the boot order. A kind without it (pv, container) leaves the group NULL:
+ * the dispatcher answers SW_EUNSUPPORTED. */
+struct sw_engine_media {
+    sw_engine_op_fn mount_iso; /* the job's ISO on the cdrom, its boot order */
+    sw_engine_op_fn eject_iso; /* the cdrom emptied, boot from the disk */
+    sw_engine_op_fn set_boot;  /* the job's boot order */
+};
+
 /* One plan kind: what it does differently, and which operations it has.
  * The operations come in groups, one table each (static const, shared by
  * the kinds that do them the same way); a NULL group or slot is
@@ -181,6 +190,7 @@ struct sw_engine_driver {
 
     /* What the kind can do: */
     const struct sw_engine_lifecycle *lifecycle;
+    const struct sw_engine_media *media; /* NULL: no ISO installs */
 };
 
 /* The kinds' tables (container.c, pv.c, hvm.c). */

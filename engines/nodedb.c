@@ -113,8 +113,11 @@ int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err 
     /* the plan's limits, in sw_msg_limit_fields' order (0021_plan_limits) */   \
     " p.disk_read_iops, p.disk_write_iops, p.disk_read_bytes_sec,"                 \
     " p.disk_write_bytes_sec, p.net_average_kbyte_s, p.net_peak_kbyte_s,"          \
-    " p.net_burst_kbyte, p.cpu_cap_pct"
+    " p.net_burst_kbyte, p.cpu_cap_pct,"                                        \
+    /* the mounted ISO (0023_iso: sw_engine_isos) */                             \
+    " coalesce(iso.sha256, ''), coalesce(iso.size_bytes, 0), coalesce(iso.boot, 'disk')"
 #define SERVER_LIMITS_COL 12
+#define SERVER_ISO_COL 20
 
 int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t *n,
                       struct sw_err *err)
@@ -128,6 +131,7 @@ int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t 
         db, err,
         "SELECT " SERVER_COLS " FROM servers s JOIN plans p ON p.id = s.plan_id"
         "  JOIN templates t ON t.id = s.template_id"
+        "  LEFT JOIN sw_engine_isos($1) iso ON iso.server_id = s.id"
         " WHERE s.node_id = $1"
         "   AND s.state IN ('provisioning', 'running', 'stopped', 'suspended', 'terminating')"
         " ORDER BY s.created_at, s.id",
@@ -170,6 +174,11 @@ int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t 
         int c = SERVER_LIMITS_COL;
         for (const struct sw_msg_limit_field *f = sw_msg_limit_fields; f->name; f++)
             *sw_msg_limit_at(&j->limits, f) = sw_db_get_i64(res, i, c++);
+        /* a restore keeps the cdrom and boot order, as a job would (iso.h) */
+        snprintf(j->iso_sha256, sizeof j->iso_sha256, "%s", sw_db_get(res, i, SERVER_ISO_COL));
+        j->iso_bytes = j->iso_sha256[0] ? sw_db_get_i64(res, i, SERVER_ISO_COL + 1) : 0;
+        snprintf(j->boot, sizeof j->boot, "%s",
+                 j->iso_sha256[0] ? sw_db_get(res, i, SERVER_ISO_COL + 2) : "disk");
         snprintf(s->state, sizeof s->state, "%s", sw_db_get(res, i, 1));
         k++;
     }

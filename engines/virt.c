@@ -2,6 +2,7 @@
 #include "engines/virt.h"
 #include "engines/domdef.h"
 #include "engines/domxml.h"
+#include "engines/iso.h"
 #include "engines/limits.h"
 #include "engines/storage.h"
 #include "core/enums.h"
@@ -257,6 +258,9 @@ static virDomainPtr define_xml(struct sw_engine *eng, const struct sw_engine_dri
                                const struct sw_msg_disk *root, const char *what,
                                struct sw_err *err)
 {
+    /* the job's ISO in the root's pool first (iso.h) */
+    if (sw_iso_ensure(eng, job, root ? root->pool : NULL, err) < 0)
+        return NULL;
     char *xml = sw_domdef_xml_disk(eng, drv, job, root, err);
     if (!xml)
         return NULL;
@@ -761,6 +765,40 @@ static int current_root(struct sw_engine *eng, const struct sw_msg_node_job *job
     return found < 0 ? -1 : 0;
 }
 
+/* dom's persistent config redefined from the kind's template with job,
+ * over the root volume it boots from (root, *has_root), the marker of its
+ * last reinstall carried over. Returns owned, or NULL with err set. */
+static virDomainPtr redefine_keep(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                                  const struct sw_msg_node_job *job, virDomainPtr dom,
+                                  struct sw_msg_disk *root, bool *has_root, const char *what,
+                                  struct sw_err *err)
+{
+    sw_uuid_t marker;
+    install_marker(dom, marker);
+    *has_root = false;
+    if (drv->root_volume && current_root(eng, job, marker, root, has_root, err) < 0)
+        return NULL;
+    virDomainPtr fresh = define_xml(eng, drv, job, *has_root ? root : NULL, what, err);
+    if (fresh && marker[0]) {
+        struct sw_msg_node_job m = *job;
+        snprintf(m.job_id, sizeof m.job_id, "%s", marker);
+        if (set_install_marker(fresh, &m, what, err) < 0) {
+            virDomainFree(fresh);
+            return NULL;
+        }
+    }
+    return fresh;
+}
+
+virDomainPtr sw_virt_redefine(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                              const struct sw_msg_node_job *job, virDomainPtr dom,
+                              const char *what, struct sw_err *err)
+{
+    struct sw_msg_disk root;
+    bool has_root;
+    return redefine_keep(eng, drv, job, dom, &root, &has_root, what, err);
+}
+
 int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
                    const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                    struct sw_err *err)
@@ -780,21 +818,11 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
     if (grows && admit(eng, job, what, err) < 0)
         goto done;
     /* The persistent config first: whatever cannot change live applies at
-     * the next boot. A reinstall's marker is carried over. */
-    sw_uuid_t marker;
-    install_marker(dom, marker);
+     * the next boot. */
     struct sw_msg_disk root;
     bool has_root = false;
-    if (drv->root_volume && current_root(eng, job, marker, &root, &has_root, err) < 0)
+    if (!(fresh = redefine_keep(eng, drv, job, dom, &root, &has_root, what, err)))
         goto done;
-    if (!(fresh = define_xml(eng, drv, job, has_root ? &root : NULL, what, err)))
-        goto done;
-    if (marker[0]) {
-        struct sw_msg_node_job m = *job;
-        snprintf(m.job_id, sizeof m.job_id, "%s", marker);
-        if (set_install_marker(fresh, &m, what, err) < 0)
-            goto done;
-    }
     char disk_note[80] = "";
     if (has_root && sw_storage_root_grow(eng, st != DS_STOPPED ? fresh : NULL, &root, job,
                                          disk_note, sizeof disk_note, err) < 0)

@@ -82,4 +82,13 @@ extern const struct sw_engine_lifecycle sw_virt_lifecycle;
  * can raise (for the kinds' live_memory). */
 bool sw_virt_ceiling_fits(virDomainPtr dom, const struct sw_msg_node_job *job);
 
+/* Redefines dom's persistent config from the kind's template with job (as
+ * a resize does: over the root volume it boots from, its last reinstall's
+ * marker kept); what the running domain has changes at its next boot.
+ * Returns the redefined domain, owned, or NULL with err set (what names
+ * the action). engines/iso.c uses it. */
+virDomainPtr sw_virt_redefine(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                              const struct sw_msg_node_job *job, virDomainPtr dom,
+                              const char *what, struct sw_err *err);
+
 #endif

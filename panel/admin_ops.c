@@ -21,7 +21,8 @@
 static const char *const job_states[] = {"queued", "running", "succeeded", "failed", "dead", NULL};
 static const char *const job_types[] = {"create",    "start",          "stop",    "reboot",
                                         "reinstall", "resize",         "suspend", "unsuspend",
-                                        "terminate", "reset_password", NULL};
+                                        "terminate", "reset_password", "mount_iso",
+                                        "eject_iso", "set_boot",       NULL};
 
 SW_HANDLER(sw_h_admin_jobs_list)
 {

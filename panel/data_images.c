@@ -1,6 +1,7 @@
 /* data_images.c - the SQL of the image library (data_images.h). */
 #include "config.h"
 #include "panel/data_images.h"
+#include "panel/data_isos.h"
 #include "core/alloc.h"
 #include "core/db.h"
 #include "core/err.h"
@@ -83,6 +84,11 @@ int sw_data_images_delete(struct sw_db *db, const char *id, bool iso,
                "the %s is in use by template(s) %.160s: give them another image first",
                iso ? "iso" : "image", names);
         free(names);
+        sha256[0] = '\0';
+        return -1;
+    }
+    /* an ISO mounted on a server is in use too (data_isos.c) */
+    if (iso && sw_data_isos_in_use(db, id, err) != 0) {
         sha256[0] = '\0';
         return -1;
     }
@@ -226,9 +232,13 @@ int sw_data_images_node_may_fetch(struct sw_db *db, const char *node_id, const c
 {
     PGresult *res =
         sw_db_exec(db, err,
-                   "SELECT i.size_bytes FROM images i JOIN templates t"
-                   "    ON i.id IN (t.image_id, t.kernel_image_id, t.initrd_image_id)"
-                   " WHERE i.sha256 = $2 AND i.state = 'ready' AND t.id IN (" NODE_TEMPLATES ")"
+                   "SELECT i.size_bytes FROM images i"
+                   " WHERE i.sha256 = $2 AND i.state = 'ready' AND (EXISTS (SELECT 1"
+                   "   FROM templates t WHERE i.id IN (t.image_id, t.kernel_image_id,"
+                   "   t.initrd_image_id) AND t.id IN (" NODE_TEMPLATES "))"
+                   /* the ISO mounted on one of its servers (iso_actions.c) */
+                   "  OR i.id IN (SELECT s.iso_id FROM servers s WHERE s.node_id = $1"
+                   "   AND s.state NOT IN ('terminated', 'failed')))"
                    " LIMIT 1",
                    SW_PARAMS(node_id, sha256));
     if (!res)

@@ -18,7 +18,10 @@ json_t *sw_data_servers_get(struct sw_db *db, const struct sw_principal *who, co
         "  (SELECT coalesce(jsonb_agg(jsonb_build_object('role', d.role,"
         "    'size_gb', d.capacity_bytes / 1073741824, 'format', d.format, 'pool', d.pool)"
         "    ORDER BY d.role <> 'root', d.volume), '[]'::jsonb)"
-        "   FROM server_disks d WHERE d.server_id = t.id AND t.state <> 'terminated')))::json"
+        "   FROM server_disks d WHERE d.server_id = t.id AND t.state <> 'terminated'))"
+        /* the mounted ISO and boot order (migration 0023, iso_actions.c) */
+        " || jsonb_build_object('iso', (SELECT jsonb_build_object('id', i.id, 'name', i.name)"
+        "   FROM images i WHERE i.id = t.iso_id), 'boot', t.boot))::json"
         " FROM servers t WHERE t.id = $2 AND %s",
         "t.owner_id", SW_PARAMS(who->account_id, id));
 }

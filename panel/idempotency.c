@@ -15,6 +15,7 @@
 #include "panel/idempotency.h"
 #include "panel/errmap.h"
 #include "panel/data_idempotency.h"
+#include "core/crypto.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -35,24 +36,40 @@ static bool key_valid(const char *k)
     return true;
 }
 
-static void body_hash(const struct sw_req *req, char out[65])
+/* What a request is, for "same key, same request": its method, path and
+ * body. A body may hold a password (an order's, a reinstall's), so it is a
+ * hash keyed with the server secret (BLAKE2b-256), as tokens are: the rows
+ * give someone who reads the database nothing to test guesses against.
+ * legacy gets the unkeyed SHA-256 that rows written before
+ * the key kept, so their retries still match for the 24 h they live. */
+static void body_hash(const struct sw_req *req, char out[65], char *legacy)
 {
-    crypto_hash_sha256_state st;
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const unsigned char *)req->method, strlen(req->method));
-    crypto_hash_sha256_update(&st, (const unsigned char *)" ", 1);
-    crypto_hash_sha256_update(&st, (const unsigned char *)req->path, strlen(req->path));
-    crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
-    if (req->body)
-        crypto_hash_sha256_update(&st, (const unsigned char *)req->body, req->body_len);
-    crypto_hash_sha256_final(&st, h);
+    const unsigned char *parts[] = {(const unsigned char *)req->method, (const unsigned char *)" ",
+                                    (const unsigned char *)req->path, (const unsigned char *)"\n",
+                                    (const unsigned char *)req->body};
+    size_t lens[] = {strlen(req->method), 1, strlen(req->path), 1, req->body ? req->body_len : 0};
+    crypto_generichash_state st;
+    crypto_hash_sha256_state old;
+    unsigned char h[32];
+    crypto_generichash_init(&st, req->app->key, SW_SECRET_KEY_BYTES, sizeof h);
+    crypto_hash_sha256_init(&old);
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        if (lens[i] == 0)
+            continue;
+        crypto_generichash_update(&st, parts[i], lens[i]);
+        crypto_hash_sha256_update(&old, parts[i], lens[i]);
+    }
+    crypto_generichash_final(&st, h, sizeof h);
     sodium_bin2hex(out, 65, h, sizeof h);
+    crypto_hash_sha256_final(&old, h);
+    sodium_bin2hex(legacy, 65, h, sizeof h);
+    sodium_memzero(h, sizeof h);
 }
 
 /* Claims the key. Returns 1 when this request owns it, 0 when resp was
  * filled from a finished first request, -1 with err (409, 422, ...). */
-static int claim(struct sw_req *req, const char *hash, struct sw_resp *resp, struct sw_err *err)
+static int claim(struct sw_req *req, const char *hash, const char *legacy, struct sw_resp *resp,
+                 struct sw_err *err)
 {
     const char *account = req->who.account_id, *key = req->idempotency_key;
     int mine = sw_data_idempotency_claim(req->db, account, key, req->method, req->path, hash, err);
@@ -67,7 +84,7 @@ static int claim(struct sw_req *req, const char *hash, struct sw_resp *resp, str
         return -1;
     }
     int rc = -1;
-    if (strcmp(k.body_hash, hash) != 0) {
+    if (strcmp(k.body_hash, hash) != 0 && strcmp(k.body_hash, legacy) != 0) {
         SW_ERR(err, SW_EUNPROCESSABLE,
                "this Idempotency-Key was already used with another request");
     } else if (k.taken_over) {
@@ -130,9 +147,9 @@ int sw_idem_run(struct sw_req *req, sw_handler_fn fn, struct sw_resp *resp,
         SW_ERR(err, SW_EINVALID, "Idempotency-Key must be 1 to 255 visible ASCII characters");
         return -1;
     }
-    char hash[65];
-    body_hash(req, hash);
-    int c = claim(req, hash, resp, err);
+    char hash[65], legacy[65];
+    body_hash(req, hash, legacy);
+    int c = claim(req, hash, legacy, resp, err);
     if (c <= 0)
         return c;
     struct sw_err herr = {0};

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "panel/handlers.h"
 #include "panel/orders.h"
+#include "panel/iso_actions.h"
 #include "panel/data_catalog.h"
 #include "panel/data_jobs.h"
 #include "panel/data_images.h"
@@ -85,6 +86,7 @@ static const struct sw_jfield order_fields[] = {
     {"plan_id", SW_JT_STRING, true},     {"template_id", SW_JT_STRING, true},
     {"hostname", SW_JT_STRING, true},    {"location_id", SW_JT_STRING, false},
     {"ssh_keys", SW_JT_ARRAY, false},    {"password", SW_JT_STRING, false},
+    {"iso_id", SW_JT_STRING, false}, /* hvm: an ISO install (iso_actions.c) */
     {NULL, 0, false},
 };
 
@@ -92,6 +94,7 @@ struct order_tx {
     const struct sw_req *req;
     const char *owner;
     const char *plan_id, *template_id, *hostname, *location_id;
+    const char *iso_id; /* NULL: none */
     json_t *ssh_keys;
     char password_hash[SW_CRYPT_HASH_MAX]; /* "" when the order gave no password */
     json_t *answer; /* out */
@@ -240,7 +243,8 @@ static int check_catalog(struct sw_db *db, const struct order_tx *o, struct sw_d
 }
 
 /* Writes server, order, create job and outbox row; fills o->answer. */
-static int write_order(struct sw_db *db, struct order_tx *o, struct sw_err *err)
+static int write_order(struct sw_db *db, struct order_tx *o, const char *kind,
+                       struct sw_err *err)
 {
     sw_uuid_t server_id, order_id;
     sw_uuid_new(server_id);
@@ -252,6 +256,7 @@ static int write_order(struct sw_db *db, struct order_tx *o, struct sw_err *err)
     char *params = create_params(o);
     int rc = -1;
     if ((server = sw_data_servers_insert(db, &s, err)) &&
+        sw_iso_order_mount(db, server_id, kind, o->iso_id, err) == 0 &&
         (order = sw_data_orders_insert(db, order_id, o->owner, server_id, o->plan_id, err)) &&
         (job = sw_data_jobs_queue(db, server_id, o->req->who.account_id, SW_JOB_CREATE, params,
                                   err))) {
@@ -285,7 +290,7 @@ static int order_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     if (reseller[0] && sw_quota_admit(db, reseller, &add,
                                       o->req->who.kind == SW_ACCT_RESELLER, err) < 0)
         return -1;
-    return write_order(db, o, err);
+    return write_order(db, o, p.kind, err);
 }
 
 int sw_order_place(struct sw_req *req, struct sw_resp *resp, const char *owner_id,
@@ -303,10 +308,15 @@ int sw_order_place(struct sw_req *req, struct sw_resp *resp, const char *owner_i
         .hostname = sw_json_str(b, "hostname"),
         .location_id = sw_json_str(b, "location_id"),
         .ssh_keys = json_object_get(b, "ssh_keys"),
+        .iso_id = sw_json_str(b, "iso_id"),
     };
     if (!sw_uuid_valid(o.plan_id) || !sw_uuid_valid(o.template_id) ||
         (o.location_id && !sw_uuid_valid(o.location_id))) {
         SW_ERR(err, SW_EINVALID, "plan_id, template_id and location_id must be UUIDs");
+        goto out;
+    }
+    if (o.iso_id && !sw_uuid_valid(o.iso_id)) {
+        SW_ERR(err, SW_EINVALID, "iso_id must be a UUID");
         goto out;
     }
     if (!sw_api_hostname_valid(o.hostname)) {

@@ -33,6 +33,7 @@ static const struct sw_route *const tables[] = {
     sw_routes_invoices, sw_routes_webhooks,
     sw_routes_admin_events,
     sw_routes_admin_images, sw_routes_node_images, /* the image library */
+    sw_routes_isos, /* ISO installs */
 };
 
 static const struct sw_route **flat;

@@ -7,6 +7,7 @@
 #include "panel/data_images.h"
 #include "panel/data_jobs.h"
 #include "panel/data_servers.h"
+#include "panel/iso_actions.h"
 #include "panel/orders.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
@@ -47,6 +48,9 @@ static const struct sw_jfield action_fields[] = {
     /* reinstall only: the new system's root password and SSH keys */
     {"password", SW_JT_STRING, false},
     {"ssh_keys", SW_JT_ARRAY, false},
+    /* mount_iso, set_boot (iso_actions.c) */
+    {"iso_id", SW_JT_STRING, false},
+    {"boot", SW_JT_STRING, false},
     {NULL, 0, false},
 };
 
@@ -66,6 +70,9 @@ static const struct action_rule action_rules[] = {
     {SW_JOB_REINSTALL, "template_id", "templates"},
     {SW_JOB_RESIZE, "plan_id", "plans"},
     {SW_JOB_RESET_PASSWORD, NULL, NULL},
+    {SW_JOB_MOUNT_ISO, NULL, NULL}, /* hvm only: iso_actions.c */
+    {SW_JOB_EJECT_ISO, NULL, NULL},
+    {SW_JOB_SET_BOOT, NULL, NULL},
 };
 
 struct action_tx {
@@ -79,6 +86,7 @@ struct action_tx {
      * its ssh_keys (NULL: keep the server's), panel/README.md */
     char password_hash[SW_CRYPT_HASH_MAX];
     json_t *ssh_keys;
+    struct sw_iso_action iso; /* mount_iso, eject_iso, set_boot */
 };
 
 /* A resize grows a reseller's use by the difference between the plans: its
@@ -130,7 +138,8 @@ static int action_tx(struct sw_db *db, void *ctx, struct sw_err *err)
         }
         json_object_set_new(params, a->rule->param, json_string(a->param_id));
     }
-    if ((a->rule->type == SW_JOB_RESIZE && resize_admit(db, a, kind, err) < 0) ||
+    if (sw_iso_action_apply(db, a->server_id, kind, &a->iso, params, err) < 0 ||
+        (a->rule->type == SW_JOB_RESIZE && resize_admit(db, a, kind, err) < 0) ||
         (a->rule->type == SW_JOB_REINSTALL &&
          sw_data_images_template_ready(db, a->param_id, err) < 0)) {
         json_decref(params);
@@ -174,7 +183,8 @@ SW_HANDLER(sw_h_server_action)
             a.rule = &action_rules[i];
     if (!a.rule) {
         SW_ERR(err, SW_EINVALID,
-               "type must be start, stop, reboot, reinstall, resize or reset_password");
+               "type must be start, stop, reboot, reinstall, resize, reset_password, mount_iso, "
+               "eject_iso or set_boot");
         goto out;
     }
     /* Only the rule's own parameter may be given (and a reinstall's guest
@@ -182,13 +192,15 @@ SW_HANDLER(sw_h_server_action)
     for (size_t i = 1; action_fields[i].name; i++) {
         const char *f = action_fields[i].name;
         bool guest = !strcmp(f, "password") || !strcmp(f, "ssh_keys");
-        bool wanted = guest ? a.rule->type == SW_JOB_REINSTALL
-                            : a.rule->param && !strcmp(a.rule->param, f);
+        bool iso = !strcmp(f, "iso_id") || !strcmp(f, "boot");
+        bool wanted = iso     ? sw_iso_action_field(a.rule->type, f)
+                      : guest ? a.rule->type == SW_JOB_REINSTALL
+                              : a.rule->param && !strcmp(a.rule->param, f);
         if (json_object_get(b, f) && !wanted) {
             SW_ERR(err, SW_EINVALID, "%s does not apply to %s", f, sw_json_str(b, "type"));
             goto out;
         }
-        if (wanted && !guest && json_object_get(b, f)) {
+        if (wanted && !guest && !iso && json_object_get(b, f)) {
             a.param_id = sw_json_str(b, f);
             if (!sw_uuid_valid(a.param_id)) {
                 SW_ERR(err, SW_EINVALID, "%s must be a UUID", f);
@@ -201,7 +213,8 @@ SW_HANDLER(sw_h_server_action)
         goto out;
     }
     a.ssh_keys = json_object_get(b, "ssh_keys");
-    if (sw_order_guest_secrets(b, a.password_hash, err) < 0)
+    if (sw_iso_action_parse(a.rule->type, b, &a.iso, err) < 0 ||
+        sw_order_guest_secrets(b, a.password_hash, err) < 0)
         goto out;
     if (sw_db_tx(req->db, action_tx, &a, err) < 0) {
         json_decref(a.job);
@@ -251,7 +264,8 @@ const struct sw_route sw_routes_servers[] = {
     {"GET", "/v1/servers/{id}", ANY, SW_OWN_SERVER, sw_h_server_get, "one server", 0},
     {"DELETE", "/v1/servers/{id}", ANY, SW_OWN_SERVER, sw_h_server_delete, "terminate a server", 0},
     {"POST", "/v1/servers/{id}/actions", ANY, SW_OWN_SERVER, sw_h_server_action,
-     "start, stop, reboot, reinstall, resize or reset the password of a server", 0},
+     "start, stop, reboot, reinstall, resize, reset the password of a server, or mount or "
+     "eject an ISO and set its boot order (hvm)", 0},
     {"GET", "/v1/servers/{id}/usage", ANY, SW_OWN_SERVER, sw_h_server_usage,
      "a server's usage per hour", 0},
     {"GET", "/v1/jobs/{id}", ANY, SW_OWN_JOB, sw_h_job_get, "one job", 0},

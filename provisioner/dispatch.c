@@ -84,6 +84,10 @@ int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     out->image_bytes = row->image_bytes;
     memcpy(out->kernel_sha256, row->kernel_sha256, sizeof out->kernel_sha256);
     memcpy(out->initrd_sha256, row->initrd_sha256, sizeof out->initrd_sha256);
+    /* The mounted ISO and boot order (every job: a redefinition keeps them). */
+    memcpy(out->iso_sha256, row->iso_sha256, sizeof out->iso_sha256);
+    out->iso_bytes = row->iso_bytes;
+    memcpy(out->boot, row->boot, sizeof out->boot);
     return guest_config(row, out, err);
 }
 

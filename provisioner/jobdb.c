@@ -159,6 +159,33 @@ static int load_images(struct sw_db *db, struct sw_job_row *row, struct sw_err *
     return rc;
 }
 
+/* The ISO mounted on the job's server and its boot order (every job: a
+ * redefinition keeps the cdrom). An ISO that is not ready is none. */
+static int load_iso(struct sw_db *db, struct sw_job_row *row, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(
+        db, err,
+        "SELECT i.sha256, i.size_bytes, CASE WHEN i.sha256 IS NULL THEN 'disk' ELSE s.boot END"
+        "  FROM jobs j JOIN servers s ON s.id = j.server_id"
+        "  LEFT JOIN images i ON i.id = s.iso_id AND i.state = 'ready' AND i.format = 'iso'"
+        " WHERE j.id = $1",
+        SW_PARAMS(row->job_id));
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) > 0 &&
+        (copy_col(res, 0, row->iso_sha256, sizeof row->iso_sha256) < 0 ||
+         copy_col(res, 2, row->boot, sizeof row->boot) < 0)) {
+        SW_ERR(err, SW_EINTERNAL, "job %s has an ISO reference too long for a node job",
+               row->job_id);
+        rc = -1;
+    }
+    if (PQntuples(res) > 0)
+        row->iso_bytes = sw_db_get_i64(res, 0, 1);
+    PQclear(res);
+    return rc;
+}
+
 static void load_limits(const PGresult *res, int col, struct sw_msg_limits *out)
 {
     memset(out, 0, sizeof *out);
@@ -253,7 +280,7 @@ int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job
                job_id);
         goto out;
     }
-    rc = load_images(db, row, err) < 0 ? -1 : 1;
+    rc = load_images(db, row, err) < 0 || load_iso(db, row, err) < 0 ? -1 : 1;
 out:
     PQclear(res);
     return rc;

@@ -73,6 +73,13 @@ struct sw_job_row {
     /* the plan's limits, and (resize, has_target) the new plan's */
     struct sw_msg_limits limits;
     struct sw_msg_limits target_limits;
+    /* ---- ISO installs (issue 13) ---- */
+    /* Every job: the ISO mounted on the server (servers.iso_id, a ready
+     * iso image) and servers.boot ("cdrom" only with that ISO), as the
+     * node job carries them; "", 0 and "disk" when none. */
+    char iso_sha256[SW_MSG_SHA256_LEN + 1];
+    int64_t iso_bytes;
+    char boot[8];
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE

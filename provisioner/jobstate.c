@@ -39,6 +39,14 @@ static const struct sw_job_effect effects[] = {
                           SW_SRV_TERMINATED, SW_SRV_KEEP, NOT_GONE, NULL, NULL, true, false},
     [SW_JOB_RESET_PASSWORD] = {SW_JOB_RESET_PASSWORD, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_KEEP,
                                SW_SRV_KEEP, LIVE, NULL, NULL, false, false},
+    /* An ISO mounted or ejected, or the boot order changed: the server's
+     * state is kept (the boot order applies at its next boot). */
+    [SW_JOB_MOUNT_ISO] = {SW_JOB_MOUNT_ISO, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
+                          SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
+    [SW_JOB_EJECT_ISO] = {SW_JOB_EJECT_ISO, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
+                          SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
+    [SW_JOB_SET_BOOT] = {SW_JOB_SET_BOOT, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
+                         SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
 };
 
 _Static_assert(N(effects) == SW_JOB__COUNT, "one effect per job type");

@@ -278,6 +278,7 @@ MATRIX = [
     rs("POST", "/v1/account/hook-secret", body={}),
     E("GET", "/v1/plans"),
     E("GET", "/v1/templates"),
+    E("GET", "/v1/isos"),
     E("GET", "/v1/locations"),
     # ---- customers
     E("POST", "/v1/orders", body=ORDER),

@@ -20,39 +20,21 @@
 . "$(dirname "$0")/../lib/harness.sh"
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root to run a private libvirtd"
-command -v libvirtd >/dev/null && command -v virsh >/dev/null || skip "libvirtd and virsh are needed"
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
 OP=$(slipwayctl bootstrap) || exit 99
 export SLIPWAY_PWHASH_OPSLIMIT=2 SLIPWAY_CLAIM_IDLE_MS=1000
 
 # ---- a private libvirtd serving the test driver (virsh sees its domains) ----
-# Its own mount namespace with empty run/state dirs (another libvirtd on
-# this host keeps its own) and its own network namespace.
-LV=$SW_T_DIR/libvirt
-mkdir -p "$LV"
-cat >"$LV/libvirtd.conf" <<CONF
-unix_sock_dir = "$LV"
-unix_sock_ro_perms = "0700"
-unix_sock_rw_perms = "0700"
-auth_unix_ro = "none"
-auth_unix_rw = "none"
-log_outputs = "3:file:$LV/libvirtd.log"
-CONF
-unshare -n -m -- sh -c "mount -t tmpfs tmpfs /run/libvirt && mount -t tmpfs tmpfs /var/lib/libvirt &&
-    exec libvirtd -d --config '$LV/libvirtd.conf' --pid-file '$LV/libvirtd.pid'" 2>/dev/null ||
-    skip "libvirtd cannot start"
-URI="test+unix:///default?socket=$LV/libvirt-sock"
-stop_libvirtd() {
-    [ -f "$LV/libvirtd.pid" ] || return 0
-    local pid
-    pid=$(cat "$LV/libvirtd.pid")
-    kill "$pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-}
-trap 'stop_libvirtd; sw_t_cleanup' EXIT
-sw_t_wait "libvirtd" 10 virsh -c "$URI" version >/dev/null ||
-    skip "libvirtd does not answer: $(tail -2 "$LV/libvirtd.log")"
+# tests/lib/libvirtd.sh: its own mount namespace with empty run/state dirs
+# (another libvirtd on this host keeps its own) and its own network namespace;
+# QEMU's capabilities, which its qemu driver probes at start, cached in the
+# build tree (a 4-10 s probe otherwise).
+. "$SW_SRCDIR/tests/lib/libvirtd.sh"
+SW_LV_CACHE=$SW_BUILDDIR/tests/integration/guest_config.cache
+sw_lv_start "$SW_T_DIR/libvirt" || skip "$SW_LV_WHY"
+URI=$SW_LV_TEST_URI
+trap 'sw_lv_stop; sw_t_cleanup' EXIT
 
 sw_t_panel
 sw_t_daemon provisioner slipway-provisioner

@@ -86,10 +86,6 @@ HTTP_PID=$!
 for _ in $(seq 50); do [ -s "$D/port" ] && break; sleep 0.1; done
 [ -s "$D/port" ] || { cat "$D/http.log"; exit 99; }
 
-# The host's stock network filters (clean-traffic and its parts, which
-# slipway-guest uses) into the private libvirtd's /etc/libvirt.
-mkdir -p "$D/lv/etc"
-[ -d /etc/libvirt/nwfilter ] && cp -r /etc/libvirt/nwfilter "$D/lv/etc/"
 sw_lv_start "$D/lv" lxc || skip "$SW_LV_WHY"
 virsh -c "$SW_LV_LXC_URI" version 2>/dev/null | grep -qi 'running hypervisor: *lxc' ||
     skip "libvirtd has no working LXC driver: $(tail -2 "$D/lv/libvirtd.log")"

@@ -65,8 +65,13 @@ sw_t_check "marked as a replay" grep -qi "^Idempotent-Replayed: true" <<<"$SW_HE
 sw_t_eq "and still one server" 1 "$(count_servers)"
 idem k1 POST /v1/orders "$TOK" "${ORDER/a.example.com/b.example.com}"
 sw_t_eq "same key, another body: 422" 422 "$SW_STATUS"
-# A first request still in flight: its row is 'running' with this body's hash.
+# A body may hold a password: its row keeps a hash keyed with the server
+# secret, not the plain SHA-256 anyone with the row could test guesses on.
 hash=$(printf 'POST /v1/orders\n%s' "$ORDER" | sha256sum | cut -d' ' -f1)
+sw_t_eq "the key's row keeps a keyed hash of the body, not its SHA-256" "64 false" \
+    "$(sw_t_psql -c "select length(body_hash) || ' ' || (body_hash = '$hash') from idempotency_keys where key = 'k1' and account_id = '$CUST'")"
+# A first request still in flight, from before hashes were keyed: its row
+# is 'running' with this body's plain SHA-256, and still matches.
 sw_t_psql -c "insert into idempotency_keys (account_id, key, method, path, body_hash, state) values ('$CUST', 'k-running', 'POST', '/v1/orders', '$hash', 'running')"
 idem k-running POST /v1/orders "$TOK" "$ORDER"
 sw_t_eq "a retry while the first is running: 409" 409 "$SW_STATUS"

@@ -10,13 +10,20 @@
 #   sw_lv_start DIR [lxc]   # 0, or 1 with $SW_LV_WHY (the caller skips)
 #   virsh -c "$SW_LV_URI" ...            # qemu:///system on its socket
 #   virsh -c "$SW_LV_LXC_URI" ...        # lxc:///system, with "lxc"
+#   virsh -c "$SW_LV_TEST_URI" ...       # the test driver behind the daemon
+#   sw_lv_bridge BRIDGE [NETWORK]        # a bridge and its libvirt network
+#   sw_lv_net CMD...                     # CMD in libvirtd's network namespace
 #   sw_lv_stop              # destroys every domain and stops the daemons
 #
 # "lxc" also unmounts /sys/fs/cgroup/unified in the namespace: libvirt's LXC
 # driver cannot start a container on this host's hybrid cgroup layout
-# otherwise (the host is untouched). Needs root, libvirtd, virtlogd, unshare.
-
-SW_LV_DIR= SW_LV_URI= SW_LV_LXC_URI= SW_LV_PID= SW_LV_WHY=
+# otherwise (the host is untouched). libvirt's stock network filters
+# (clean-traffic and its parts, /usr/share/libvirt/nwfilter) are in its
+# /etc/libvirt/nwfilter, so slipway-guest can reference them. SW_LV_CACHE,
+# when set, is bound as /var/cache/libvirt: QEMU's capabilities, probed once
+# (about 4 s here), are kept there across runs; give each test its own.
+# Needs root, libvirtd, virtlogd, unshare.
+SW_LV_DIR= SW_LV_URI= SW_LV_LXC_URI= SW_LV_TEST_URI= SW_LV_PID= SW_LV_WHY=
 
 sw_lv_start() {
     SW_LV_DIR=$1
@@ -25,15 +32,18 @@ sw_lv_start() {
     for b in libvirtd virtlogd virsh unshare; do
         command -v "$b" >/dev/null || { SW_LV_WHY="$b is not installed"; return 1; }
     done
-    mkdir -p "$d/etc" "$d/lib" "$d/log" "$d/cache" "$d/run"
+    local cache=${SW_LV_CACHE:-$d/cache}
+    mkdir -p "$d/etc/nwfilter" "$d/lib" "$d/log" "$cache" "$d/run"
     chmod 755 "$d"
     printf 'user = "root"\ngroup = "root"\n' >"$d/etc/qemu.conf"
+    cp /usr/share/libvirt/nwfilter/*.xml "$d/etc/nwfilter/" 2>/dev/null
     cat >"$d/libvirtd.conf" <<CONF
 unix_sock_dir = "$d/run"
 unix_sock_ro_perms = "0700"
 unix_sock_rw_perms = "0700"
 auth_unix_ro = "none"
 auth_unix_rw = "none"
+host_uuid = "$(cat /proc/sys/kernel/random/uuid)"
 log_outputs = "3:file:$d/libvirtd.log"
 CONF
     local extra=""
@@ -41,13 +51,14 @@ CONF
     unshare -n -m --propagation private -- sh -c "
         mount -t tmpfs tmpfs /run && mkdir -p /run/libvirt /run/lock &&
         mount --bind '$d/etc' /etc/libvirt && mount --bind '$d/lib' /var/lib/libvirt &&
-        mount --bind '$d/log' /var/log/libvirt && mount --bind '$d/cache' /var/cache/libvirt &&
+        mount --bind '$d/log' /var/log/libvirt && mount --bind '$cache' /var/cache/libvirt &&
         ip link set lo up 2>/dev/null; $extra
         virtlogd -d -p '$d/virtlogd.pid' &&
         exec libvirtd -d --config '$d/libvirtd.conf' --pid-file '$d/libvirtd.pid'" \
         >"$d/start.log" 2>&1 || { SW_LV_WHY="libvirtd cannot start: $(tail -2 "$d/start.log")"; return 1; }
     SW_LV_URI="qemu:///system?socket=$d/run/libvirt-sock"
     SW_LV_LXC_URI="lxc:///system?socket=$d/run/libvirt-sock"
+    SW_LV_TEST_URI="test+unix:///default?socket=$d/run/libvirt-sock"
     local _
     for _ in $(seq 100); do
         virsh -c "$SW_LV_URI" version >/dev/null 2>&1 && break
@@ -57,6 +68,27 @@ CONF
         { SW_LV_WHY="libvirtd does not answer: $(tail -3 "$d/libvirtd.log" 2>/dev/null)"; return 1; }
     SW_LV_PID=$(cat "$d/libvirtd.pid")
     return 0
+}
+
+# sw_lv_net CMD...: runs CMD in libvirtd's network namespace.
+sw_lv_net() {
+    nsenter -t "$SW_LV_PID" -n "$@"
+}
+
+# sw_lv_bridge BRIDGE [NETWORK]: a bridge with no address and no uplink in
+# libvirtd's network namespace, and the libvirt network NETWORK (default
+# "default", where the domain templates attach) on it in forward mode
+# bridge, so libvirt needs no firewall tools for it. 0, or 1 with $SW_LV_WHY.
+sw_lv_bridge() {
+    local br=$1 net=${2:-default}
+    command -v ip >/dev/null && command -v nsenter >/dev/null ||
+        { SW_LV_WHY="ip and nsenter are needed (iproute2, util-linux)"; return 1; }
+    sw_lv_net ip link add "$br" type bridge && sw_lv_net ip link set "$br" up ||
+        { SW_LV_WHY="cannot make a bridge in libvirtd's network namespace"; return 1; }
+    printf "<network><name>%s</name><forward mode='bridge'/><bridge name='%s'/></network>\n" \
+        "$net" "$br" >"$SW_LV_DIR/net-$net.xml"
+    virsh -c "$SW_LV_URI" net-create "$SW_LV_DIR/net-$net.xml" >/dev/null 2>&1 ||
+        { SW_LV_WHY="cannot start the network in libvirtd: $(tail -2 "$SW_LV_DIR/libvirtd.log")"; return 1; }
 }
 
 sw_lv_stop() {
@@ -69,12 +101,21 @@ sw_lv_stop() {
             virsh -c "$u" undefine "$dom" >/dev/null 2>&1
         done
     done
+    # A QEMU libvirt lost track of (its pid file is in libvirtd's own /run).
+    if [ -n "$SW_LV_PID" ]; then
+        for f in /proc/"$SW_LV_PID"/root/run/libvirt/qemu/*.pid; do
+            [ -f "$f" ] && [ "${f##*/}" != driver.pid ] && kill "$(cat "$f" 2>/dev/null)" 2>/dev/null
+        done
+    fi
+    # Both asked to stop at once, then waited for (up to 5 s each).
+    local pids=""
     for f in libvirtd virtlogd; do
-        [ -f "$d/$f.pid" ] || continue
-        pid=$(cat "$d/$f.pid")
-        kill "$pid" 2>/dev/null
+        [ -f "$d/$f.pid" ] && pid=$(cat "$d/$f.pid" 2>/dev/null) && kill "$pid" 2>/dev/null &&
+            pids="$pids $pid"
+    done
+    for pid in $pids; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null
     done
-    SW_LV_DIR=
+    SW_LV_DIR= SW_LV_PID=
 }

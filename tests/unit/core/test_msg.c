@@ -454,6 +454,54 @@ static void test_node_job_images(void **state)
     free(s);
 }
 
+/* The mounted ISO and boot order (issue 13): absent without, carried
+ * whole with, and a boot from the cdrom needs an ISO; a sha256 that is no
+ * sha256 or an ISO without its size is poison. */
+static void test_node_job_iso(void **state)
+{
+    (void)state;
+    struct sw_msg_node_job a, b;
+    struct sw_err err = {0};
+    node_job(&a);
+    char *s = sw_msg_node_job_encode(&a);
+    assert_null(strstr(s, "iso_"));
+    assert_null(strstr(s, "\"boot\""));
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
+    assert_string_equal(b.iso_sha256, "");
+    assert_string_equal(b.boot, "");
+    free(s);
+
+    static const char sha[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    strcpy(a.iso_sha256, sha);
+    a.iso_bytes = 1474560;
+    strcpy(a.boot, "cdrom");
+    s = sw_msg_node_job_encode(&a);
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
+    assert_string_equal(b.iso_sha256, sha);
+    assert_int_equal(b.iso_bytes, 1474560);
+    assert_string_equal(b.boot, "cdrom");
+    free(s);
+
+    static const struct {
+        const char *sha, *boot;
+        int64_t bytes;
+    } bad[] = {
+        {"../../etc/shadow", "cdrom", 10},
+        {sha, "cdrom", 0},   /* an ISO without its size */
+        {"", "cdrom", 0},    /* a cdrom boot without an ISO */
+        {sha, "network", 10},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        strcpy(a.iso_sha256, bad[i].sha);
+        strcpy(a.boot, bad[i].boot);
+        a.iso_bytes = bad[i].bytes;
+        s = sw_msg_node_job_encode(&a);
+        assert_int_equal(sw_msg_node_job_decode(s, &b, &err), -1);
+        assert_int_equal(err.code, SW_EINVALID);
+        free(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_node_job_roundtrip),
         cmocka_unit_test(test_node_job_addresses),
         cmocka_unit_test(test_node_job_images),
+        cmocka_unit_test(test_node_job_iso),
         cmocka_unit_test(test_node_job_guest),
         cmocka_unit_test(test_node_job_guest_poison),
         cmocka_unit_test(test_result_and_usage_roundtrip),

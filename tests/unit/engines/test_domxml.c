@@ -378,6 +378,69 @@ static void test_golden_hvm_xen(void **state)
     assert_non_null(strstr(pv, "<shares>512</shares>"));
 }
 
+/* A customer's ISO (engines/iso.h): the {{iso}} section (a read-only IDE
+ * cdrom hdd on img-<sha256>.iso in the root's pool) and the boot order
+ * in <os>, cdrom first; without boot cdrom the disk stays first; pv
+ * templates have no cdrom whatever the job says. */
+#define ISO_SHA "5f3b6e4d2c1a09f8e7d6c5b4a392817160f5e4d3c2b1a0f9e8d7c6b5a4938271"
+static void test_golden_iso(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *uri, *golden;
+    } cases[] = {
+        {"qemu:///system", "hvm-qemu-iso.xml"},
+        {"test:///default", "hvm-test-iso.xml"},
+        {"xen:///system", "hvm-xen-iso.xml"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sw_engine eng = engine_for(cases[i].uri);
+        struct sw_msg_node_job job;
+        job_for(&job, SW_KIND_HVM);
+        snprintf(job.iso_sha256, sizeof job.iso_sha256, "%s", ISO_SHA);
+        job.iso_bytes = 2048;
+        snprintf(job.boot, sizeof job.boot, "cdrom");
+        check_golden_job(&eng, &job, cases[i].golden);
+        SW_AUTOFREE char *path = sw_asprintf("%s/%s", GOLDEN_DIR, cases[i].golden);
+        SW_AUTOFREE char *x = read_file(path);
+        const char *cd = strstr(x, "<boot dev='cdrom'/>"), *hd = strstr(x, "<boot dev='hd'/>");
+        assert_non_null(cd);
+        assert_non_null(hd);
+        assert_true(cd < hd);
+        assert_int_equal(count(x, "<disk type='volume' device='cdrom'>"), 1);
+        assert_int_equal(count(x, "<target dev='hdd' bus='ide'/>"), 1);
+        assert_int_equal(count(x, "<readonly/>"), 1);
+        assert_int_equal(count(x, "volume='img-" ISO_SHA ".iso'/>"), 1);
+        /* mounted, booting from the disk: the cdrom stays, the disk boots */
+        snprintf(job.boot, sizeof job.boot, "disk");
+        struct sw_err err;
+        sw_err_clear(&err);
+        SW_AUTOFREE char *d = sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err);
+        assert_non_null(d);
+        assert_int_equal(count(d, "<boot dev="), 1);
+        assert_int_equal(count(d, "<boot dev='hd'/>"), 1);
+        assert_int_equal(count(d, "device='cdrom'"), 1);
+        /* no ISO: the template's own goldens, no cdrom */
+        job.iso_sha256[0] = '\0';
+        job.iso_bytes = 0;
+        SW_AUTOFREE char *n = sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err);
+        assert_non_null(n);
+        assert_int_equal(count(n, "device='cdrom'"), 0);
+        assert_int_equal(count(n, "<boot dev='hd'/>"), 1);
+    }
+    struct sw_engine eng = engine_for("qemu:///system");
+    struct sw_msg_node_job job;
+    job_for(&job, SW_KIND_PV);
+    snprintf(job.iso_sha256, sizeof job.iso_sha256, "%s", ISO_SHA);
+    job.iso_bytes = 2048;
+    snprintf(job.boot, sizeof job.boot, "cdrom");
+    struct sw_err err;
+    sw_err_clear(&err);
+    SW_AUTOFREE char *pv = sw_domdef_xml(&eng, sw_engine_driver_get(job.kind), &job, &err);
+    assert_non_null(pv);
+    assert_null(strstr(pv, ISO_SHA));
+}
+
 /* A hostile hostname stays text: no new element, attribute or comment. */
 static void test_golden_hostile_hostname(void **state)
 {
@@ -530,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_golden_hvm_xen),
         cmocka_unit_test(test_golden_limits),
         cmocka_unit_test(test_golden_hostile_hostname),
+        cmocka_unit_test(test_golden_iso),
         cmocka_unit_test(test_golden_bridge),
         cmocka_unit_test(test_no_addresses),
         cmocka_unit_test(test_mac),

@@ -111,6 +111,9 @@ STUB(terminate, SW_JOB_TERMINATE)
 STUB(reinstall, SW_JOB_REINSTALL)
 STUB(resize, SW_JOB_RESIZE)
 STUB(reset_password, SW_JOB_RESET_PASSWORD)
+STUB(mount_iso, SW_JOB_MOUNT_ISO)
+STUB(eject_iso, SW_JOB_EJECT_ISO)
+STUB(set_boot, SW_JOB_SET_BOOT)
 
 static const struct sw_engine_lifecycle stub_lifecycle = {
     .create = stub_create,
@@ -123,10 +126,16 @@ static const struct sw_engine_lifecycle stub_lifecycle = {
     .resize = stub_resize,
     .reset_password = stub_reset_password,
 };
+static const struct sw_engine_media stub_media = {
+    .mount_iso = stub_mount_iso,
+    .eject_iso = stub_eject_iso,
+    .set_boot = stub_set_boot,
+};
 static const struct sw_engine_driver stub_driver = {
     .kind = SW_KIND_HVM,
     .name = "hvm",
     .lifecycle = &stub_lifecycle,
+    .media = &stub_media,
 };
 static const struct sw_engine_driver no_lifecycle = {.kind = SW_KIND_PV, .name = "pv"};
 static const struct sw_engine_driver *const stub_drivers[SW_KIND__COUNT] = {

@@ -20,8 +20,8 @@ static void action_refused(unsigned role, const char *body, const char *msg)
 static void test_type(void **state)
 {
     (void)state;
-    static const char msg[] = "type must be start, stop, reboot, reinstall, resize or"
-                              " reset_password";
+    static const char msg[] = "type must be start, stop, reboot, reinstall, resize,"
+                              " reset_password, mount_iso, eject_iso or set_boot";
     action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"explode\"}", msg);
     action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"create\"}", msg);
     action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"terminate\"}", msg);
@@ -71,6 +71,32 @@ static void test_parameters(void **state)
                    "ssh_keys[0] is not an OpenSSH public key line");
 }
 
+/* ISO installs (panel/iso_actions.c): iso_id only with mount_iso, boot
+ * with mount_iso and set_boot, each well-formed, before any transaction. */
+static void test_iso(void **state)
+{
+    (void)state;
+    action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"mount_iso\"}", "iso_id must be a UUID");
+    action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"mount_iso\", \"iso_id\": \"debian.iso\"}",
+                   "iso_id must be a UUID");
+    action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"mount_iso\", \"iso_id\": 7}",
+                   "field \"iso_id\" must be");
+    action_refused(SW_ROLE_CUSTOMER,
+                   "{\"type\": \"mount_iso\", \"iso_id\": \"" SW_TEST_ID "\", \"boot\": \"net\"}",
+                   "boot must be cdrom or disk");
+    action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"set_boot\"}", "boot is required for set_boot");
+    action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"set_boot\", \"boot\": \"floppy\"}",
+                   "boot must be cdrom or disk");
+    action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"set_boot\", \"boot\": \"disk\","
+                   " \"iso_id\": \"" SW_TEST_ID "\"}", "iso_id does not apply to set_boot");
+    action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"eject_iso\", \"boot\": \"disk\"}",
+                   "boot does not apply to eject_iso");
+    action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"start\", \"iso_id\": \"" SW_TEST_ID "\"}",
+                   "iso_id does not apply to start");
+    action_refused(SW_ROLE_CUSTOMER, "{\"type\": \"reboot\", \"boot\": \"cdrom\"}",
+                   "boot does not apply to reboot");
+}
+
 static void test_accepts(void **state)
 {
     (void)state;
@@ -83,6 +109,11 @@ static void test_accepts(void **state)
         "{\"type\": \"reinstall\", \"template_id\": \"" SW_TEST_ID "\", \"password\":"
         " \"correct horse battery\", \"ssh_keys\": [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5Key\"]}",
         "{\"type\": \"resize\", \"plan_id\": \"" SW_TEST_ID "\"}",
+        "{\"type\": \"mount_iso\", \"iso_id\": \"" SW_TEST_ID "\"}",
+        "{\"type\": \"mount_iso\", \"iso_id\": \"" SW_TEST_ID "\", \"boot\": \"disk\"}",
+        "{\"type\": \"eject_iso\"}",
+        "{\"type\": \"set_boot\", \"boot\": \"cdrom\"}",
+        "{\"type\": \"set_boot\", \"boot\": \"disk\"}",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         sw_testreq_accepted("POST", ACTIONS, SW_ROLE_CUSTOMER, ok[i]);
@@ -93,6 +124,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_type),
         cmocka_unit_test(test_parameters),
+        cmocka_unit_test(test_iso),
         cmocka_unit_test(test_accepts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
