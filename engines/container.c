@@ -1,28 +1,54 @@
 /* container.c - the container (OpenVZ-like) plan kind: a shared host
  * kernel, a template root filesystem, and memory as limits rather than a
  * balloon: the guaranteed RAM is the soft limit, the burst ceiling the hard
- * limit, and swap comes on top of the ceiling. */
+ * limit, and swap comes on top of the ceiling. Its root is a raw ext4
+ * volume built from the template's tarball (rootfs.h), which libvirt's LXC
+ * driver mounts through a loop device by the path libvirt gives it (the
+ * driver refuses <filesystem type='volume'>). */
 #include "config.h"
 #include "engines/domxml.h"
 #include "engines/kind.h"
+#include "engines/rootfs.h"
 #include "engines/virt.h"
 #include "core/enums.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void container_domain_vars(const struct sw_engine *eng, const struct sw_msg_node_job *job,
                                   struct sw_domxml_vars *v)
 {
-    (void)eng;
     long long ram_kib = (long long)job->ram_mb * 1024;
     long long max_kib = (long long)job->max_ram_mb * 1024;
     long long swap_kib = (long long)job->swap_mb * 1024;
     sw_domxml_set(v, "soft_limit_kib", "%lld", ram_kib);
     sw_domxml_set(v, "hard_limit_kib", "%lld", max_kib);
     sw_domxml_set(v, "swap_hard_limit_kib", "%lld", max_kib + swap_kib);
-    sw_domxml_set(v, "rootfs", "%s/containers/%s/rootfs", sw_domxml_get(v, "state_dir"),
-                  sw_domxml_get(v, "name"));
+    /* The host end of the veth, named from the server id (libvirt 9.0's
+     * LXC driver instantiates the NIC's filter before it names a veth of
+     * its own: "filter binding has no port dev name"). 48 bits of the id. */
+    char veth[16];
+    const char *id = sw_domxml_get(v, "uuid");
+    size_t n = 0;
+    veth[n++] = 's', veth[n++] = 'w';
+    for (const char *c = id; c && *c && n < 14; c++)
+        if (*c != '-')
+            veth[n++] = *c;
+    veth[n] = '\0';
+    sw_domxml_set(v, "veth", "%s", veth);
+    /* The root volume's path as libvirt knows it; without a connection
+     * (golden files) where the default dir pool keeps it. A volume libvirt
+     * cannot find leaves it empty, and libvirt refuses the definition. */
+    const char *pool = sw_domxml_get(v, "disk_pool"), *vol = sw_domxml_get(v, "disk_volume");
+    char *path = sw_rootfs_path(eng->conn, pool, vol);
+    if (path)
+        sw_domxml_set(v, "rootfs", "%s", path);
+    else if (!eng->conn)
+        sw_domxml_set(v, "rootfs", "%s/pools/%s/%s", sw_domxml_get(v, "state_dir"), pool, vol);
+    else
+        sw_domxml_set(v, "rootfs", "%s", "");
+    free(path);
 }
 
 /* The memtune limits follow the new guarantee, ceiling and swap. */
@@ -51,6 +77,7 @@ static const struct sw_engine_driver container_driver = {
     .name = "container",
     .domain_vars = container_domain_vars,
     .live_memory = container_live_memory,
+    .root_volume = true,
     .lifecycle = &sw_virt_lifecycle,
 };
 

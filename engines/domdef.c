@@ -161,9 +161,11 @@ static void disk_vars(const struct sw_msg_node_job *job, const struct sw_msg_dis
         sw_domxml_set(v, "disk_format", "%s", root->format);
         return;
     }
+    bool raw = job->kind == SW_KIND_CONTAINER; /* a raw ext4 (rootfs.h) */
     sw_domxml_set(v, "disk_pool", "%s", "slipway");
-    sw_domxml_set(v, "disk_volume", "%s-root-0.qcow2", sw_domdef_name(job->server_id, name));
-    sw_domxml_set(v, "disk_format", "%s", "qcow2");
+    sw_domxml_set(v, "disk_volume", "%s-root-0.%s", sw_domdef_name(job->server_id, name),
+                  raw ? "raw" : "qcow2");
+    sw_domxml_set(v, "disk_format", "%s", raw ? "raw" : "qcow2");
 }
 
 /* ---- plan limits (issue 13) ---- */

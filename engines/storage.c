@@ -3,8 +3,10 @@
 #include "config.h"
 #include "engines/storage.h"
 #include "engines/image.h"
+#include "engines/rootfs.h"
 #include "engines/domdef.h"
 #include "engines/virt.h"
+#include "core/enums.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -138,13 +140,23 @@ virStoragePoolPtr sw_storage_pool_open(struct sw_engine *eng, const struct sw_en
 
 /* ---- names ---- */
 
+/* A container's root is a raw ext4 (rootfs.h): ".raw" in pools of files,
+ * and its tag at most 8 characters (a reinstall's job id's first 8: 32
+ * random bits), since libvirt's LXC driver loop-mounts it by a path of at
+ * most 63 bytes (SW_ROOTFS_LXC_PATH_MAX). */
+static const char *root_name(const struct sw_engine_pool *p, const char *server_id,
+                             const char *tag, bool raw, char out[128])
+{
+    char dom[64];
+    snprintf(out, 128, "%s-root-%.*s%s", sw_domdef_name(server_id, dom), raw ? 8 : 64, tag,
+             !pool_of_files(p) ? "" : raw ? ".raw" : ".qcow2");
+    return out;
+}
+
 const char *sw_storage_root_name(const struct sw_engine_pool *p, const char *server_id,
                                  const char *tag, char out[128])
 {
-    char dom[64];
-    snprintf(out, 128, "%s-root-%s%s", sw_domdef_name(server_id, dom), tag,
-             pool_of_files(p) ? ".qcow2" : "");
-    return out;
+    return root_name(p, server_id, tag, false, out);
 }
 
 /* "sw-<id>-" into out[64]. */
@@ -215,7 +227,16 @@ int sw_storage_root_find(struct sw_engine *eng, const char *server_id, const cha
         char name[128];
         virStorageVolPtr vol =
             virStorageVolLookupByName(pool, sw_storage_root_name(&pools[i], server_id, tag, name));
+        if (!vol && pool_of_files(&pools[i])) /* a container's */
+            vol = virStorageVolLookupByName(pool, root_name(&pools[i], server_id, tag, true, name));
         virStoragePoolFree(pool);
+        if (vol && pool_of_files(&pools[i]) && strstr(name, ".raw") && sw_rootfs_unfinished(vol)) {
+            /* a build an engine crash cut short: made again by the caller */
+            sw_warn("storage.unfinished_root", "server=%s volume=%s", server_id, name);
+            virStorageVolDelete(vol, 0);
+            virStorageVolFree(vol);
+            vol = NULL;
+        }
         if (!vol) {
             virResetLastError();
             continue;
@@ -284,6 +305,14 @@ static virStoragePoolPtr pool_choose(struct sw_engine *eng, long long need,
 static void root_xml(const struct sw_engine_pool *p, const char *name, long long bytes,
                      const char *backing, const char *backing_format, char *xml, size_t n)
 {
+    if (pool_of_files(p) && !backing_format) { /* a container's raw root, sparse */
+        snprintf(xml, n,
+                 "<volume><name>%s</name><capacity unit='bytes'>%lld</capacity>"
+                 "<allocation unit='bytes'>0</allocation><target><format type='raw'/></target>"
+                 "</volume>",
+                 name, bytes);
+        return;
+    }
     if (!pool_of_files(p)) {
         snprintf(xml, n,
                  "<volume><name>%s</name><capacity unit='bytes'>%lld</capacity>"
@@ -359,17 +388,26 @@ static int root_make(struct sw_engine *eng, const struct sw_msg_node_job *job, c
     int rc = -1;
     virStorageVolPtr base = NULL, vol = NULL;
     char *backing = NULL;
+    /* A container's root is a blank raw volume its template's tarball is
+     * unpacked into (rootfs.h), never an overlay or a copy of the image. */
+    bool rootfs = job->kind == SW_KIND_CONTAINER;
     if (sha[0] && !(base = base_lookup(eng, pool, p, job, err)))
         goto done;
-    if (base && pool_of_files(p) && !(backing = virStorageVolGetPath(base))) {
+    if (base && !rootfs && pool_of_files(p) && !(backing = virStorageVolGetPath(base))) {
         storage_error(err, "create the server's disk", p->name);
         goto done;
     }
     char name[128], xml[2048];
-    root_xml(p, sw_storage_root_name(p, job->server_id, tag, name), bytes, backing,
-             job_image_format(job), xml, sizeof xml);
-    if (!(vol = vol_make(pool, p, xml, base, err)))
+    root_xml(p, root_name(p, job->server_id, tag, rootfs, name), bytes, backing,
+             rootfs ? NULL : job_image_format(job), xml, sizeof xml);
+    if (!(vol = vol_make(pool, p, xml, rootfs ? NULL : base, err)))
         goto done;
+    if (rootfs && (sw_rootfs_check(eng, vol, err) < 0 ||
+                   (base && sw_rootfs_build(base, vol, job, err) < 0))) {
+        if (virStorageVolDelete(vol, 0) < 0)
+            sw_warn("storage.cleanup_failed", "server=%s volume=%s", job->server_id, name);
+        goto done;
+    }
     rc = disk_fill(vol, p, "root", out, err);
     sw_info("storage.volume_created", "server=%s pool=%s volume=%s bytes=%lld base=%s",
             job->server_id, p->name, name, bytes, sha[0] ? sha : "-");

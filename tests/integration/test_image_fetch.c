@@ -9,6 +9,7 @@
 #include "config.h"
 #include "engines/image.h"
 #include "engines/storage.h"
+#include "core/enums.h"
 #include "core/msg.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -243,7 +244,7 @@ static void test_root_on_image(virConnectPtr conn, virStoragePoolPtr pool,
     snprintf(p.path, sizeof p.path, "%s", pool_path);
     struct sw_engine eng = {.conn = conn, .pools = &p, .npools = 1, .images = src};
     struct sw_image_ref base = ref_of("base.qcow2", "qcow2");
-    struct sw_msg_node_job job = {.disk_gb = 2, .image_bytes = base.bytes};
+    struct sw_msg_node_job job = {.kind = SW_KIND_HVM, .disk_gb = 2, .image_bytes = base.bytes};
     snprintf(job.server_id, sizeof job.server_id, "%s", "6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b");
     snprintf(job.image_sha256, sizeof job.image_sha256, "%s", base.sha256);
     snprintf(job.image_format, sizeof job.image_format, "qcow2");
