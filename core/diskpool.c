@@ -1,0 +1,49 @@
+#include "config.h"
+#include "core/diskpool.h"
+
+#include <string.h>
+
+#define GIB_SHIFT 30
+
+bool sw_diskpool_full(const struct sw_diskpool *p)
+{
+    if (!p->reported)
+        return false;
+    if (!p->present)
+        return true;
+    /* allocation and capacity are bigint bytes: x 100 stays within int64
+     * below 92 PB; compare in GiB-scaled halves past that */
+    if (p->allocation_bytes < INT64_MAX / 100 && p->capacity_bytes < INT64_MAX / 100)
+        return p->allocation_bytes * 100 > p->capacity_bytes * p->fill_threshold;
+    return p->allocation_bytes / 100 > (p->capacity_bytes / 10000) * p->fill_threshold;
+}
+
+int64_t sw_diskpool_capacity_gb(const struct sw_diskpool *p)
+{
+    if (!p->reported || !p->present || p->capacity_bytes <= 0 || p->ratio_milli <= 0)
+        return 0;
+    /* whole GiB and the rest apart, so that neither product overflows:
+     * 2^33 GiB x 10^6 and 2^30 x 10^6 are both below 2^63 */
+    int64_t whole = p->capacity_bytes >> GIB_SHIFT;
+    int64_t rest = p->capacity_bytes & ((INT64_C(1) << GIB_SHIFT) - 1);
+    int64_t milli = whole * p->ratio_milli + ((rest * p->ratio_milli) >> GIB_SHIFT);
+    return milli / 1000;
+}
+
+void sw_diskpool_sum(const struct sw_diskpool *v, size_t n, int64_t fallback_gb,
+                     struct sw_diskpool_sum *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].reported)
+            continue;
+        out->reported++;
+        out->capacity_gb += sw_diskpool_capacity_gb(&v[i]);
+        if (sw_diskpool_full(&v[i]))
+            out->full++;
+    }
+    out->from_pools = out->reported > 0;
+    out->all_full = out->from_pools && out->full == out->reported;
+    if (!out->from_pools)
+        out->capacity_gb = fallback_gb;
+}
