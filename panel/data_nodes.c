@@ -5,6 +5,7 @@
 #include "core/db.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "panel/admin.h"
 #include "panel/admin_util.h"
 #include "panel/data.h"
 
@@ -231,14 +232,21 @@ out:
 
 json_t *sw_data_nodes_get(struct sw_db *db, const char *id, struct sw_err *err)
 {
-    return sw_data_json_row(
+    json_t *node = sw_data_json_row(
         db, err, "node",
         "SELECT (sw_node_json(n)::jsonb || jsonb_build_object('pools', (SELECT"
         " coalesce(jsonb_agg(jsonb_build_object('name', p.name, 'type', p.type, 'path', p.path,"
         " 'shared', p.shared, 'disk_ratio', p.disk_ratio, 'fill_threshold', p.fill_threshold,"
         " 'present', p.present, 'capacity_bytes', p.capacity_bytes, 'allocation_bytes',"
         " p.allocation_bytes, 'available_bytes', p.available_bytes, 'reported_at',"
-        " sw_ts(p.reported_at)) ORDER BY p.position, p.name), '[]'::jsonb)"
+        " sw_ts(p.reported_at), 'allocated_gb', (SELECT coalesce(sum(pl.disk_gb), 0)"
+        "  FROM servers s JOIN plans pl ON pl.id = s.plan_id WHERE s.node_id = n.id"
+        "  AND s.state <> 'terminated' AND EXISTS (SELECT 1 FROM server_disks d"
+        "  WHERE d.server_id = s.id AND d.pool = p.name AND d.role = 'root')))"
+        " ORDER BY p.position, p.name), '[]'::jsonb)"
         " FROM node_pools p WHERE p.node_id = n.id)))::json FROM nodes n WHERE n.id = $1",
         SW_PARAMS(id));
+    if (node)
+        sw_node_pools_view(node); /* admin_pools.c: capacity_gb, full */
+    return node;
 }
