@@ -215,13 +215,27 @@ int sw_data_nodes_set_pools(struct sw_db *db, const char *id, const json_t *rows
         goto out;
     }
     PQclear(res);
-    if (sw_db_run(db, err, "DELETE FROM node_pools WHERE node_id = $1", SW_PARAMS(id)) < 0 ||
+    /* A pool kept with its type and path keeps the engine's last report:
+     * placement reads it (provisioner/README.md "Storage pools"), and a
+     * changed threshold or ratio must not make the node look unreported
+     * until its next report. */
+    if (sw_db_run(db, err,
+                  "DELETE FROM node_pools WHERE node_id = $1 AND name NOT IN"
+                  " (SELECT r.name FROM json_to_recordset($2::json) AS r(name text))",
+                  SW_PARAMS(id, text)) < 0 ||
         sw_db_run(db, err,
-                  "INSERT INTO node_pools (node_id, name, type, path, shared, disk_ratio,"
+                  "INSERT INTO node_pools AS o (node_id, name, type, path, shared, disk_ratio,"
                   " fill_threshold, position) SELECT $1, r.name, r.type, r.path, r.shared,"
                   " r.disk_ratio, r.fill_threshold, r.position FROM json_to_recordset($2::json)"
                   " AS r(name text, type text, path text, shared boolean, disk_ratio numeric,"
-                  " fill_threshold integer, position integer)",
+                  " fill_threshold integer, position integer)"
+                  " ON CONFLICT (node_id, name) DO UPDATE SET type = excluded.type,"
+                  " path = excluded.path, shared = excluded.shared,"
+                  " disk_ratio = excluded.disk_ratio, fill_threshold = excluded.fill_threshold,"
+                  " position = excluded.position, (present, capacity_bytes, allocation_bytes,"
+                  " available_bytes, reported_at) = (SELECT o.present, o.capacity_bytes,"
+                  " o.allocation_bytes, o.available_bytes, o.reported_at WHERE (o.type, o.path)"
+                  " IS NOT DISTINCT FROM (excluded.type, excluded.path))",
                   SW_PARAMS(id, text)) < 0)
         goto out;
     rc = 0;
