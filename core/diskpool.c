@@ -1,6 +1,7 @@
 #include "config.h"
 #include "core/diskpool.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define GIB_SHIFT 30
@@ -46,4 +47,33 @@ void sw_diskpool_sum(const struct sw_diskpool *v, size_t n, int64_t fallback_gb,
     out->all_full = out->from_pools && out->full == out->reported;
     if (!out->from_pools)
         out->capacity_gb = fallback_gb;
+}
+
+int sw_diskpool_parse(const char *s, struct sw_diskpool *v, size_t max)
+{
+    size_t n = 0;
+    while (s && *s) {
+        int reported, present, used = 0;
+        long long cap, alloc, ratio, fill;
+        if (n == max || sscanf(s, "%d %d %lld %lld %lld %lld%n", &reported, &present, &cap,
+                               &alloc, &ratio, &fill, &used) != 6)
+            return -1;
+        v[n++] = (struct sw_diskpool){reported == 1, present == 1, cap, alloc, ratio, fill};
+        s += used;
+        if (*s == ';')
+            s++;
+        else if (*s)
+            return -1;
+    }
+    return (int)n;
+}
+
+int sw_diskpool_node(const char *figures, int64_t fallback_gb, struct sw_diskpool_sum *out)
+{
+    struct sw_diskpool v[SW_DISKPOOL_MAX];
+    int n = sw_diskpool_parse(figures, v, SW_DISKPOOL_MAX);
+    if (n < 0)
+        return -1;
+    sw_diskpool_sum(v, (size_t)n, fallback_gb, out);
+    return 0;
 }

@@ -48,4 +48,17 @@ int64_t sw_diskpool_capacity_gb(const struct sw_diskpool *p);
 void sw_diskpool_sum(const struct sw_diskpool *v, size_t n, int64_t fallback_gb,
                      struct sw_diskpool_sum *out);
 
+/* Parses sw_node_pool_figures()'s text (migrations/0024): one group
+ * "reported present capacity allocation ratio_milli fill_threshold" per
+ * pool, ';' between, "" for none, into v[max]. Returns how many, or -1
+ * when it does not parse or holds more than max. */
+int sw_diskpool_parse(const char *s, struct sw_diskpool *v, size_t max);
+
+/* Most pools a node declares (panel/admin_pools.c). */
+#define SW_DISKPOOL_MAX 16
+
+/* sw_diskpool_parse() then sw_diskpool_sum() of a node's figures; 0, or
+ * -1 when they do not parse (*out untouched). */
+int sw_diskpool_node(const char *figures, int64_t fallback_gb, struct sw_diskpool_sum *out);
+
 #endif

@@ -3,6 +3,7 @@
 #include "panel/data_nodes.h"
 #include "core/alloc.h"
 #include "core/db.h"
+#include "core/diskpool.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "panel/admin.h"
@@ -81,6 +82,22 @@ int sw_data_nodes_used(struct sw_db *db, const char *id, struct sw_amounts *used
     for (int c = 0; c < SW_RC__COUNT; c++)
         used->v[c] = sw_db_get_i64(res, 0, c);
     PQclear(res);
+    return 0;
+}
+
+int sw_data_nodes_disk(struct sw_db *db, const char *id, int64_t *disk_gb, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err, "SELECT sw_node_pool_figures($1)", SW_PARAMS(id));
+    if (!res)
+        return -1;
+    struct sw_diskpool_sum sum;
+    int rc = sw_diskpool_node(sw_db_get(res, 0, 0), *disk_gb, &sum);
+    PQclear(res);
+    if (rc < 0) {
+        SW_ERR(err, SW_EINTERNAL, "the pools of node %s do not read", id);
+        return -1;
+    }
+    *disk_gb = sum.capacity_gb;
     return 0;
 }
 

@@ -31,20 +31,14 @@ static const char sql_nodes[] =
     "       n.kinds::text, n.cpus, n.ram_mb,"
     "       n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text, n.ram_ratio::text,"
     "       n.generation, coalesce(u.vcpus, 0), coalesce(u.mem_guar, 0),"
-    "       coalesce(u.mem_max, 0), coalesce(u.disk, 0), coalesce(p.pools, '')"
+    "       coalesce(u.mem_max, 0), coalesce(u.disk, 0),"
+    /* its pools as the engine reported them (migrations/0024) */
+    "       sw_node_pool_figures(n.id)"
     "  FROM nodes n"
     "  LEFT JOIN LATERAL ("
     "       SELECT sum(a.vcpus) AS vcpus, sum(a.mem_guar_mb) AS mem_guar,"
     "              sum(a.mem_max_mb) AS mem_max, sum(a.disk_gb) AS disk"
     "         FROM allocations a WHERE a.node_id = n.id) u ON true"
-    /* its pools as the engine reported them, one "reported present capacity
-     * allocation ratio_milli fill_threshold" group each (parse_pools) */
-    "  LEFT JOIN LATERAL ("
-    "       SELECT string_agg(concat_ws(' ', (q.reported_at IS NOT NULL)::int,"
-    "              coalesce(q.present, false)::int, coalesce(q.capacity_bytes, 0),"
-    "              coalesce(q.allocation_bytes, 0), round(q.disk_ratio * 1000)::bigint,"
-    "              q.fill_threshold), ';' ORDER BY q.position, q.name) AS pools"
-    "         FROM node_pools q WHERE q.node_id = n.id) p ON true"
     " WHERE $1::uuid IS NULL OR n.id = $1::uuid"
     " ORDER BY n.id";
 
@@ -56,42 +50,14 @@ long sw_claim_heartbeat_s(void)
     return s > 0 && s < 86400 && end && *end == '\0' ? s : 5;
 }
 
-/* Most pools a node may declare (panel/admin_pools.c). */
-#define NODE_POOLS_MAX 16
-
-/* The pools column of sql_nodes into v[NODE_POOLS_MAX]; how many, or -1
- * when it does not parse. */
-static int parse_pools(const char *s, struct sw_diskpool *v)
-{
-    int n = 0;
-    while (s && *s) {
-        int reported, present, used = 0;
-        long long cap, alloc, ratio, fill;
-        if (n == NODE_POOLS_MAX ||
-            sscanf(s, "%d %d %lld %lld %lld %lld%n", &reported, &present, &cap, &alloc, &ratio,
-                   &fill, &used) != 6)
-            return -1;
-        v[n++] = (struct sw_diskpool){reported == 1, present == 1, cap, alloc, ratio, fill};
-        s += used;
-        if (*s == ';')
-            s++;
-        else if (*s)
-            return -1;
-    }
-    return n;
-}
-
 /* DISK from the node's pools (core/diskpool.h): their capacity x ratio, or
  * disk_gb while none has reported; a node whose pools are all full or
  * missing takes no new servers. */
 static int node_disk(const char *pools, struct sw_place_node *n)
 {
-    struct sw_diskpool v[NODE_POOLS_MAX];
-    int k = parse_pools(pools, v);
-    if (k < 0)
-        return -1;
     struct sw_diskpool_sum sum;
-    sw_diskpool_sum(v, (size_t)k, n->inv.disk_gb, &sum);
+    if (sw_diskpool_node(pools, n->inv.disk_gb, &sum) < 0)
+        return -1;
     n->inv.disk_gb = sum.capacity_gb;
     n->pools_full = sum.all_full;
     return 0;

@@ -6,7 +6,9 @@
 #   - node A's pool is already 95 GiB full (a volume of the node file):
 #     its engine reports it and raises node.pool_full; the node's answer
 #     shows full: true, and orders go to B;
-#   - B's pool shows the thin total of its servers (allocated_gb);
+#   - B's pool shows the thin total of its servers (allocated_gb); the
+#     nodes say disk_gb 15, but once their pools report, the DISK class is
+#     the pools' 100 GiB, for placement and the engine's own re-check alike;
 #   - a server's usage samples carry disk_bytes, its volumes' allocation
 #     (= the disk GET /v1/servers/{id} shows), and its draft invoice a disk
 #     line;
@@ -47,7 +49,7 @@ POOLS='[{"name":"vg0","type":"logical","path":"vg0","fill_threshold":90}]'
 declare -A NODE
 for n in a b; do
     node_file "$SW_T_DIR/$n.xml" "$([ $n = a ] && echo 95 || echo 0)"
-    api POST /v1/admin/nodes "$OP" "{\"name\":\"$n\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$SW_T_DIR/$n.xml\",\"kinds\":[\"hvm\"],\"cpus\":8,\"ram_mb\":16384,\"disk_gb\":500,\"pools\":$POOLS}"
+    api POST /v1/admin/nodes "$OP" "{\"name\":\"$n\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$SW_T_DIR/$n.xml\",\"kinds\":[\"hvm\"],\"cpus\":8,\"ram_mb\":16384,\"disk_gb\":15,\"pools\":$POOLS}"
     NODE[$n]=$(j .id)
     sw_t_eq "node $n before its engine reports: pool not full, no capacity yet" "false null" \
         "$(j '.pools[0] | "\(.full) \(.capacity_gb)"')"
@@ -94,7 +96,7 @@ done
 for s in "${SRVS[@]}"; do
     sw_t_check "server $s runs" sw_t_wait "$s running" 30 is "select state from servers where id = '$s'" running
 done
-sw_t_eq "every order went to B" "3 $B" "$(q "select count(*) || ' ' || min(node_id::text) from servers where node_id is not null")"
+sw_t_eq "every order went to B, 30 GB of plans past its disk_gb of 15" "3 $B" "$(q "select count(*) || ' ' || min(node_id::text) from servers where node_id is not null")"
 S1=${SRVS[0]}
 api GET "/v1/admin/nodes/$B" "$OP"
 sw_t_eq "B's pool holds 3 x 10 GB of plans (thin total)" "false 30" "$(j '.pools[0] | "\(.full) \(.allocated_gb)"')"
@@ -119,6 +121,9 @@ sw_t_eq "the invoice has a disk line for the server, with an amount: $LINE" 1 \
 echo "# disk line (quantity: bytes on average over the month, amount > 0): $LINE"
 
 # ---- no pool takes new servers: the order fails, nothing behind ----
+api GET "/v1/admin/nodes/$B/capacity" "$OP"
+sw_t_eq "B's capacity view counts DISK from its pools, as placement does" "100 30" \
+    "$(j '.classes.DISK | "\(.capacity) \(.used)"')"
 api PATCH "/v1/admin/nodes/$B" "$OP" '{"pools":[{"name":"vg0","type":"logical","path":"vg0","fill_threshold":25}]}'
 sw_t_eq "B's pool at 30 of 100 GiB is past a 25% threshold (its report kept)" "200 true" "$SW_STATUS $(j '.pools[0].full')"
 XA=$(sw_t_redis XLEN "node:$A") XB=$(sw_t_redis XLEN "node:$B")

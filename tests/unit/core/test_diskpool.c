@@ -84,12 +84,41 @@ static void test_sum(void **state)
     assert_false(s.all_full);
 }
 
+/* sw_node_pool_figures()'s text (migrations/0024) back into pools. */
+static void test_parse(void **state)
+{
+    (void)state;
+    struct sw_diskpool v[3];
+    assert_int_equal(sw_diskpool_parse("", v, 3), 0);
+    assert_int_equal(sw_diskpool_parse(NULL, v, 3), 0);
+    assert_int_equal(sw_diskpool_parse("1 1 107374182400 53687091200 1500 90;0 0 0 0 1000 80", v, 3),
+                     2);
+    assert_true(v[0].reported && v[0].present);
+    assert_int_equal(v[0].capacity_bytes, 107374182400);
+    assert_int_equal(v[0].allocation_bytes, 53687091200);
+    assert_int_equal(v[0].ratio_milli, 1500);
+    assert_int_equal(v[0].fill_threshold, 90);
+    assert_false(v[1].reported || v[1].present);
+    assert_int_equal(v[1].fill_threshold, 80);
+    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000 90;1 1 1 1 1000 90", v, 1), -1); /* too many */
+    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000", v, 3), -1);
+    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000 90x", v, 3), -1);
+    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000 90;", v, 3), 1);
+    struct sw_diskpool_sum s;
+    assert_int_equal(sw_diskpool_node("1 1 107374182400 0 1500 90", 500, &s), 0);
+    assert_int_equal(s.capacity_gb, 150);
+    assert_int_equal(sw_diskpool_node("", 500, &s), 0);
+    assert_int_equal(s.capacity_gb, 500);
+    assert_int_equal(sw_diskpool_node("junk", 500, &s), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_capacity),
         cmocka_unit_test(test_sum),
+        cmocka_unit_test(test_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
