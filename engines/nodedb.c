@@ -69,10 +69,10 @@ int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err 
         "       round(n.cpu_ratio * 1000)::bigint, round(n.ram_ratio * 1000)::bigint,"
         "       coalesce(sum(a.vcpus), 0)::bigint, coalesce(sum(a.mem_guar_mb), 0)::bigint,"
         "       coalesce(sum(a.mem_max_mb), 0)::bigint, coalesce(sum(a.disk_gb), 0)::bigint,"
-        "       sw_node_pool_figures(n.id)" /* DISK from its pools, as placement counts it */
-        "  FROM nodes n"
+        "       coalesce(f.figures, '')" /* DISK from its pools, as placement counts it */
+        "  FROM nodes n LEFT JOIN sw_node_pool_figures() f ON f.node_id = n.id"
         "  LEFT JOIN allocations a ON a.node_id = n.id AND a.server_id <> $2::uuid"
-        " WHERE n.id = $1 GROUP BY n.id",
+        " WHERE n.id = $1 GROUP BY n.id, f.figures",
         SW_PARAMS(nd->node_id, job->server_id));
     unlock_db(nd);
     if (!res) {

@@ -87,7 +87,8 @@ int sw_data_nodes_used(struct sw_db *db, const char *id, struct sw_amounts *used
 
 int sw_data_nodes_disk(struct sw_db *db, const char *id, int64_t *disk_gb, struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(db, err, "SELECT sw_node_pool_figures($1)", SW_PARAMS(id));
+    PGresult *res = sw_db_exec(db, err, "SELECT coalesce((SELECT figures FROM sw_node_pool_figures()"
+                               " WHERE node_id = $1), '')", SW_PARAMS(id));
     if (!res)
         return -1;
     struct sw_diskpool_sum sum;

@@ -31,10 +31,10 @@ static const char sql_nodes[] =
     "       n.kinds::text, n.cpus, n.ram_mb,"
     "       n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text, n.ram_ratio::text,"
     "       n.generation, coalesce(u.vcpus, 0), coalesce(u.mem_guar, 0),"
-    "       coalesce(u.mem_max, 0), coalesce(u.disk, 0),"
-    /* its pools as the engine reported them (migrations/0024) */
-    "       sw_node_pool_figures(n.id)"
+    "       coalesce(u.mem_max, 0), coalesce(u.disk, 0), coalesce(f.figures, '')"
     "  FROM nodes n"
+    /* its pools as the engine reported them (migrations/0024) */
+    "  LEFT JOIN sw_node_pool_figures() f ON f.node_id = n.id"
     "  LEFT JOIN LATERAL ("
     "       SELECT sum(a.vcpus) AS vcpus, sum(a.mem_guar_mb) AS mem_guar,"
     "              sum(a.mem_max_mb) AS mem_max, sum(a.disk_gb) AS disk"
