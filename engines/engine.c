@@ -443,6 +443,8 @@ static void sample(struct sampler *s, int64_t ts)
         return;
     }
     s->libvirt_down = false;
+    if (sw_usage_read_disks(&e->eng, r, n, &err) < 0)
+        sw_log_err(SW_LOG_WARN, "usage.disks_unread", &err);
     struct sw_msg_usage *m;
     size_t k = sw_usage_step(e->usage, r, n, ts, &m);
     for (size_t i = 0; i < k; i++)

@@ -3,6 +3,7 @@
 #include "engines/ledger.h"
 #include "core/alloc.h"
 #include "core/db.h"
+#include "core/diskpool.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -67,10 +68,11 @@ int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err 
         "SELECT n.cpus, n.ram_mb, n.reserved_ram_mb, n.disk_gb,"
         "       round(n.cpu_ratio * 1000)::bigint, round(n.ram_ratio * 1000)::bigint,"
         "       coalesce(sum(a.vcpus), 0)::bigint, coalesce(sum(a.mem_guar_mb), 0)::bigint,"
-        "       coalesce(sum(a.mem_max_mb), 0)::bigint, coalesce(sum(a.disk_gb), 0)::bigint"
-        "  FROM nodes n"
+        "       coalesce(sum(a.mem_max_mb), 0)::bigint, coalesce(sum(a.disk_gb), 0)::bigint,"
+        "       coalesce(f.figures, '')" /* DISK from its pools, as placement counts it */
+        "  FROM nodes n LEFT JOIN sw_node_pool_figures() f ON f.node_id = n.id"
         "  LEFT JOIN allocations a ON a.node_id = n.id AND a.server_id <> $2::uuid"
-        " WHERE n.id = $1 GROUP BY n.id",
+        " WHERE n.id = $1 GROUP BY n.id, f.figures",
         SW_PARAMS(nd->node_id, job->server_id));
     unlock_db(nd);
     if (!res) {
@@ -90,6 +92,9 @@ int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err 
         .cpu_ratio_milli = sw_db_get_i64(res, 0, 4),
         .ram_ratio_milli = sw_db_get_i64(res, 0, 5),
     };
+    struct sw_diskpool_sum disk;
+    if (sw_diskpool_node(sw_db_get(res, 0, 10), inv.disk_gb, &disk) == 0)
+        inv.disk_gb = disk.capacity_gb;
     struct sw_amounts others;
     for (int c = 0; c < SW_RC__COUNT; c++)
         others.v[c] = sw_db_get_i64(res, 0, 6 + c);

@@ -641,6 +641,34 @@ int sw_storage_each_volume(struct sw_engine *eng,
     return pools_each(eng, SW_ENGINE_DOMAIN_PREFIX, each_one, &c, err);
 }
 
+struct alloc_ctx {
+    void (*fn)(void *ctx, const char *volume, int64_t allocation);
+    void *ctx;
+};
+
+static int alloc_one(void *ctx, const struct sw_engine_pool *p, virStorageVolPtr vol,
+                     struct sw_err *err)
+{
+    (void)p;
+    (void)err;
+    struct alloc_ctx *c = ctx;
+    virStorageVolInfo info;
+    if (virStorageVolGetInfo(vol, &info) < 0) {
+        virResetLastError(); /* deleted since the listing */
+        return 0;
+    }
+    c->fn(c->ctx, virStorageVolGetName(vol), (int64_t)info.allocation);
+    return 0;
+}
+
+int sw_storage_each_allocation(struct sw_engine *eng,
+                               void (*fn)(void *ctx, const char *volume, int64_t allocation),
+                               void *ctx, struct sw_err *err)
+{
+    struct alloc_ctx c = {fn, ctx};
+    return pools_each(eng, SW_ENGINE_DOMAIN_PREFIX, alloc_one, &c, err);
+}
+
 /* ---- report ---- */
 
 size_t sw_storage_report(struct sw_engine *eng, struct sw_storage_report *out, size_t max)

@@ -104,4 +104,12 @@ int sw_storage_each_volume(struct sw_engine *eng,
                            void (*fn)(void *ctx, const char *pool, const char *volume), void *ctx,
                            struct sw_err *err);
 
+/* Calls fn for every "sw-*" volume of eng's pools with its allocation in
+ * bytes (virStorageVolGetInfo: the space it takes in its pool); a volume
+ * that vanished since the listing is skipped. 0, or -1 with err set. The
+ * usage sampler's disk_bytes (engines/usage.c). */
+int sw_storage_each_allocation(struct sw_engine *eng,
+                               void (*fn)(void *ctx, const char *volume, int64_t allocation),
+                               void *ctx, struct sw_err *err);
+
 #endif

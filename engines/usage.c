@@ -2,6 +2,7 @@
 #include "engines/usage.h"
 #include "engines/domxml.h"
 #include "engines/driver.h"
+#include "engines/storage.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
@@ -105,6 +106,7 @@ static void compute(const struct sw_usage *u, struct entry *prev, const struct s
     m->ts = ts;
     m->mem_mb = r->c.mem_kib > 0 ? r->c.mem_kib / 1024 : 0;
     m->mem_max_mb = r->c.mem_max_kib > 0 ? r->c.mem_max_kib / 1024 : 0;
+    m->disk_bytes = r->c.disk_bytes > 0 ? r->c.disk_bytes : 0;
     struct sw_usage_counters next = r->c;
     if (!prev) {
         m->period_s = u->interval_s;
@@ -249,5 +251,50 @@ int sw_usage_read_all(virConnectPtr conn, struct sw_usage_reading **out, size_t 
         virDomainFree(doms[i]);
     }
     free(doms);
+    return 0;
+}
+
+/* ---- disk space: its volumes' allocation ---- */
+
+static int cmp_reading(const void *a, const void *b)
+{
+    const struct sw_usage_reading *x = a, *y = b;
+    return strcmp(x->server_id, y->server_id);
+}
+
+struct disks_ctx {
+    struct sw_usage_reading *r;
+    size_t n;
+};
+
+/* A volume "sw-<server_id>-<rest>" adds to its server's reading, if any. */
+static void add_volume(void *ctx, const char *volume, int64_t allocation)
+{
+    struct disks_ctx *c = ctx;
+    size_t pre = strlen(SW_ENGINE_DOMAIN_PREFIX);
+    if (!volume || strlen(volume) <= pre + SW_UUID_LEN || volume[pre + SW_UUID_LEN] != '-')
+        return;
+    struct sw_usage_reading key;
+    memcpy(key.server_id, volume + pre, SW_UUID_LEN);
+    key.server_id[SW_UUID_LEN] = '\0';
+    struct sw_usage_reading *r = bsearch(&key, c->r, c->n, sizeof *c->r, cmp_reading);
+    if (r && allocation > 0 && r->c.disk_bytes <= INT64_MAX - allocation)
+        r->c.disk_bytes += allocation;
+}
+
+int sw_usage_read_disks(struct sw_engine *eng, struct sw_usage_reading *r, size_t n,
+                        struct sw_err *err)
+{
+    if (n == 0)
+        return 0;
+    qsort(r, n, sizeof *r, cmp_reading);
+    for (size_t i = 0; i < n; i++)
+        r[i].c.disk_bytes = 0;
+    struct disks_ctx c = {r, n};
+    if (sw_storage_each_allocation(eng, add_volume, &c, err) < 0) {
+        for (size_t i = 0; i < n; i++)
+            r[i].c.disk_bytes = 0;
+        return -1;
+    }
     return 0;
 }

@@ -18,6 +18,13 @@
  * tick is forgotten, so a stopped period is never billed. Usage is thereby
  * under-counted at worst (at most one interval around an engine restart),
  * never counted twice.
+ *
+ * Disk space: disk_bytes is a gauge, the allocation of the server's
+ * volumes ("sw-<server_id>-*", every pool of the node) at the period end,
+ * read through libvirt's storage API (sw_usage_read_disks); billing rates
+ * disk_bytes x period_s per GB-month. Only running servers are sampled, so
+ * like the other counters a stopped period carries no disk; a read that
+ * fails reports 0 for that period (under-counted, never twice).
  */
 #ifndef SW_ENGINES_USAGE_H
 #define SW_ENGINES_USAGE_H
@@ -30,6 +37,7 @@
 
 #include "core/msg.h"
 
+struct sw_engine;
 struct sw_err;
 struct sw_usage;
 
@@ -39,6 +47,7 @@ struct sw_usage_counters {
     uint64_t disk_rd_bytes, disk_wr_bytes;
     bool have_net, have_disk; /* false: the read failed (not: no devices) */
     int64_t mem_kib, mem_max_kib; /* gauges */
+    int64_t disk_bytes;           /* gauge: its volumes' allocation */
 };
 
 struct sw_usage_reading {
@@ -70,5 +79,11 @@ int sw_usage_read_domain(virDomainPtr dom, struct sw_usage_reading *r, struct sw
 /* Reads every running domain named sw-*. *out is owned (free()). */
 int sw_usage_read_all(virConnectPtr conn, struct sw_usage_reading **out, size_t *n,
                       struct sw_err *err);
+
+/* Sets each reading's disk_bytes to the allocation of its server's volumes
+ * in eng's pools (one listing of every pool; r[n] is sorted by server id
+ * on return). 0, or -1 with err set (the readings keep disk_bytes 0). */
+int sw_usage_read_disks(struct sw_engine *eng, struct sw_usage_reading *r, size_t n,
+                        struct sw_err *err);
 
 #endif

@@ -434,7 +434,8 @@ SW_HANDLER(sw_h_admin_node_capacity)
     struct sw_node_row row;
     struct sw_amounts used;
     if (sw_data_nodes_read(req->db, id, &row, err) < 0 ||
-        sw_data_nodes_used(req->db, id, &used, err) < 0)
+        sw_data_nodes_used(req->db, id, &used, err) < 0 ||
+        sw_data_nodes_disk(req->db, id, &row.inv.disk_gb, err) < 0) /* DISK from its pools */
         return -1;
     return sw_api_reply(resp, 200,
                         json_pack("{s:s, s:o}", "node_id", id, "classes",
@@ -533,15 +534,19 @@ static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 {
     struct sw_adm_patch *p = ctx;
     json_decref(SW_STEAL(&p->answer));
-    struct sw_node_row cur, row;
+    struct sw_node_row cur, row, fit;
     struct sw_amounts used;
     int64_t live[SW_KIND__COUNT];
     const json_t *balloon = json_object_get(p->body, "balloon");
     if (sw_data_nodes_lock(db, p->id, &cur, err) < 0 ||
         sw_node_patch_merge(&cur, p->body, &row, err) < 0 ||
         sw_data_nodes_used(db, p->id, &used, err) < 0 ||
-        sw_data_nodes_live(db, p->id, live, err) < 0 ||
-        sw_node_patch_fits(&row, &used, live, err) < 0)
+        sw_data_nodes_live(db, p->id, live, err) < 0)
+        return -1;
+    /* DISK as placement counts it: the pools' figure once they reported */
+    fit = row;
+    if (sw_data_nodes_disk(db, p->id, &fit.inv.disk_gb, err) < 0 ||
+        sw_node_patch_fits(&fit, &used, live, err) < 0)
         return -1;
     /* The policy changes no capacity, so the generation stays for it. */
     if (balloon && sw_data_nodes_set_balloon(db, p->id, balloon, err) < 0)

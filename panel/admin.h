@@ -51,4 +51,10 @@ json_t *sw_node_capacity_json(const struct sw_node_inv *inv, const struct sw_amo
  * reference, or NULL with err set (SW_EINVALID naming the field). */
 json_t *sw_node_pools_rows(const json_t *pools, struct sw_err *err);
 
+/* Adds to each of node's "pools" (the engine's report as stored) what
+ * placement makes of it (core/diskpool.h): "capacity_gb", the GiB it
+ * offers (capacity x disk_ratio; null until reported), and "full" (true:
+ * reported missing or past its fill threshold, it takes no new server). */
+void sw_node_pools_view(json_t *node);
+
 #endif

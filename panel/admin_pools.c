@@ -1,9 +1,12 @@
 /* admin_pools.c - a node's storage pools on the operator's node routes
  * ("pools" on POST /v1/admin/nodes and PATCH /v1/admin/nodes/{id}): the
  * pure check that turns what the operator sent into the rows to store
- * (admin.h), and the write that replaces them (data_nodes.c). */
+ * (admin.h), the write that replaces them (data_nodes.c), and what the
+ * node's answer adds to each pool: the GiB it offers placement and whether
+ * it takes new servers (core/diskpool.h, the figure placement uses). */
 #include "config.h"
 #include "panel/admin.h"
+#include "core/diskpool.h"
 #include "core/err.h"
 #include "core/json.h"
 
@@ -113,4 +116,31 @@ json_t *sw_node_pools_rows(const json_t *pools, struct sw_err *err)
         json_array_append_new(rows, r);
     }
     return rows;
+}
+
+/* A pool object of the node's answer as placement reads its row. */
+static struct sw_diskpool pool_figures(const json_t *o)
+{
+    const json_t *ratio = json_object_get(o, "disk_ratio");
+    return (struct sw_diskpool){
+        .reported = json_is_string(json_object_get(o, "reported_at")),
+        .present = json_is_true(json_object_get(o, "present")),
+        .capacity_bytes = sw_json_int(o, "capacity_bytes", 0),
+        .allocation_bytes = sw_json_int(o, "allocation_bytes", 0),
+        .ratio_milli = json_is_number(ratio) ? llround(json_number_value(ratio) * 1000) : 1000,
+        .fill_threshold = sw_json_int(o, "fill_threshold", 90),
+    };
+}
+
+void sw_node_pools_view(json_t *node)
+{
+    json_t *pools = json_object_get(node, "pools");
+    size_t i;
+    json_t *o;
+    json_array_foreach(pools, i, o) {
+        struct sw_diskpool p = pool_figures(o);
+        json_object_set_new(o, "capacity_gb",
+                            p.reported ? json_integer(sw_diskpool_capacity_gb(&p)) : json_null());
+        json_object_set_new(o, "full", json_boolean(sw_diskpool_full(&p)));
+    }
 }

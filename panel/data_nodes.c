@@ -3,8 +3,10 @@
 #include "panel/data_nodes.h"
 #include "core/alloc.h"
 #include "core/db.h"
+#include "core/diskpool.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "panel/admin.h"
 #include "panel/admin_util.h"
 #include "panel/data.h"
 
@@ -80,6 +82,23 @@ int sw_data_nodes_used(struct sw_db *db, const char *id, struct sw_amounts *used
     for (int c = 0; c < SW_RC__COUNT; c++)
         used->v[c] = sw_db_get_i64(res, 0, c);
     PQclear(res);
+    return 0;
+}
+
+int sw_data_nodes_disk(struct sw_db *db, const char *id, int64_t *disk_gb, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err, "SELECT coalesce((SELECT figures FROM sw_node_pool_figures()"
+                               " WHERE node_id = $1), '')", SW_PARAMS(id));
+    if (!res)
+        return -1;
+    struct sw_diskpool_sum sum;
+    int rc = sw_diskpool_node(sw_db_get(res, 0, 0), *disk_gb, &sum);
+    PQclear(res);
+    if (rc < 0) {
+        SW_ERR(err, SW_EINTERNAL, "the pools of node %s do not read", id);
+        return -1;
+    }
+    *disk_gb = sum.capacity_gb;
     return 0;
 }
 
@@ -214,13 +233,27 @@ int sw_data_nodes_set_pools(struct sw_db *db, const char *id, const json_t *rows
         goto out;
     }
     PQclear(res);
-    if (sw_db_run(db, err, "DELETE FROM node_pools WHERE node_id = $1", SW_PARAMS(id)) < 0 ||
+    /* A pool kept with its type and path keeps the engine's last report:
+     * placement reads it (provisioner/README.md "Storage pools"), and a
+     * changed threshold or ratio must not make the node look unreported
+     * until its next report. */
+    if (sw_db_run(db, err,
+                  "DELETE FROM node_pools WHERE node_id = $1 AND name NOT IN"
+                  " (SELECT r.name FROM json_to_recordset($2::json) AS r(name text))",
+                  SW_PARAMS(id, text)) < 0 ||
         sw_db_run(db, err,
-                  "INSERT INTO node_pools (node_id, name, type, path, shared, disk_ratio,"
+                  "INSERT INTO node_pools AS o (node_id, name, type, path, shared, disk_ratio,"
                   " fill_threshold, position) SELECT $1, r.name, r.type, r.path, r.shared,"
                   " r.disk_ratio, r.fill_threshold, r.position FROM json_to_recordset($2::json)"
                   " AS r(name text, type text, path text, shared boolean, disk_ratio numeric,"
-                  " fill_threshold integer, position integer)",
+                  " fill_threshold integer, position integer)"
+                  " ON CONFLICT (node_id, name) DO UPDATE SET type = excluded.type,"
+                  " path = excluded.path, shared = excluded.shared,"
+                  " disk_ratio = excluded.disk_ratio, fill_threshold = excluded.fill_threshold,"
+                  " position = excluded.position, (present, capacity_bytes, allocation_bytes,"
+                  " available_bytes, reported_at) = (SELECT o.present, o.capacity_bytes,"
+                  " o.allocation_bytes, o.available_bytes, o.reported_at WHERE (o.type, o.path)"
+                  " IS NOT DISTINCT FROM (excluded.type, excluded.path))",
                   SW_PARAMS(id, text)) < 0)
         goto out;
     rc = 0;
@@ -231,14 +264,21 @@ out:
 
 json_t *sw_data_nodes_get(struct sw_db *db, const char *id, struct sw_err *err)
 {
-    return sw_data_json_row(
+    json_t *node = sw_data_json_row(
         db, err, "node",
         "SELECT (sw_node_json(n)::jsonb || jsonb_build_object('pools', (SELECT"
         " coalesce(jsonb_agg(jsonb_build_object('name', p.name, 'type', p.type, 'path', p.path,"
         " 'shared', p.shared, 'disk_ratio', p.disk_ratio, 'fill_threshold', p.fill_threshold,"
         " 'present', p.present, 'capacity_bytes', p.capacity_bytes, 'allocation_bytes',"
         " p.allocation_bytes, 'available_bytes', p.available_bytes, 'reported_at',"
-        " sw_ts(p.reported_at)) ORDER BY p.position, p.name), '[]'::jsonb)"
+        " sw_ts(p.reported_at), 'allocated_gb', (SELECT coalesce(sum(pl.disk_gb), 0)"
+        "  FROM servers s JOIN plans pl ON pl.id = s.plan_id WHERE s.node_id = n.id"
+        "  AND s.state <> 'terminated' AND EXISTS (SELECT 1 FROM server_disks d"
+        "  WHERE d.server_id = s.id AND d.pool = p.name AND d.role = 'root')))"
+        " ORDER BY p.position, p.name), '[]'::jsonb)"
         " FROM node_pools p WHERE p.node_id = n.id)))::json FROM nodes n WHERE n.id = $1",
         SW_PARAMS(id));
+    if (node)
+        sw_node_pools_view(node); /* admin_pools.c: capacity_gb, full */
+    return node;
 }

@@ -37,6 +37,11 @@ int sw_data_nodes_lock(struct sw_db *db, const char *id, struct sw_node_row *row
 int sw_data_nodes_used(struct sw_db *db, const char *id, struct sw_amounts *used,
                        struct sw_err *err);
 
+/* The DISK capacity of node id as placement counts it: its pools' reported
+ * capacity x disk_ratio (sw_node_pool_figures, core/diskpool.h), or
+ * *disk_gb (its disk_gb) while none has reported. Sets *disk_gb; 0 or -1. */
+int sw_data_nodes_disk(struct sw_db *db, const char *id, int64_t *disk_gb, struct sw_err *err);
+
 /* How many servers with an allocation on node id there are of each plan
  * kind (index enum sw_plan_kind). */
 int sw_data_nodes_live(struct sw_db *db, const char *id, int64_t live[SW_KIND__COUNT],

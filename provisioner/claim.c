@@ -2,6 +2,7 @@
 
 #include "core/alloc.h"
 #include "core/db.h"
+#include "core/diskpool.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -30,8 +31,10 @@ static const char sql_nodes[] =
     "       n.kinds::text, n.cpus, n.ram_mb,"
     "       n.reserved_ram_mb, n.disk_gb, n.cpu_ratio::text, n.ram_ratio::text,"
     "       n.generation, coalesce(u.vcpus, 0), coalesce(u.mem_guar, 0),"
-    "       coalesce(u.mem_max, 0), coalesce(u.disk, 0)"
+    "       coalesce(u.mem_max, 0), coalesce(u.disk, 0), coalesce(f.figures, '')"
     "  FROM nodes n"
+    /* its pools as the engine reported them (migrations/0024) */
+    "  LEFT JOIN sw_node_pool_figures() f ON f.node_id = n.id"
     "  LEFT JOIN LATERAL ("
     "       SELECT sum(a.vcpus) AS vcpus, sum(a.mem_guar_mb) AS mem_guar,"
     "              sum(a.mem_max_mb) AS mem_max, sum(a.disk_gb) AS disk"
@@ -45,6 +48,19 @@ long sw_claim_heartbeat_s(void)
     char *end = NULL;
     long s = v && *v ? strtol(v, &end, 10) : 0;
     return s > 0 && s < 86400 && end && *end == '\0' ? s : 5;
+}
+
+/* DISK from the node's pools (core/diskpool.h): their capacity x ratio, or
+ * disk_gb while none has reported; a node whose pools are all full or
+ * missing takes no new servers. */
+static int node_disk(const char *pools, struct sw_place_node *n)
+{
+    struct sw_diskpool_sum sum;
+    if (sw_diskpool_node(pools, n->inv.disk_gb, &sum) < 0)
+        return -1;
+    n->inv.disk_gb = sum.capacity_gb;
+    n->pools_full = sum.all_full;
+    return 0;
 }
 
 static int parse_node(const PGresult *res, int i, struct sw_place_node *n)
@@ -69,7 +85,7 @@ static int parse_node(const PGresult *res, int i, struct sw_place_node *n)
     n->used.v[SW_RC_MEM_GUAR] = sw_db_get_i64(res, i, 12);
     n->used.v[SW_RC_MEM_MAX] = sw_db_get_i64(res, i, 13);
     n->used.v[SW_RC_DISK] = sw_db_get_i64(res, i, 14);
-    return 0;
+    return node_disk(sw_db_get(res, i, 15), n);
 }
 
 struct sw_place_node *sw_claim_load_nodes(struct sw_db *db, const char *node_id, size_t *n,
@@ -86,7 +102,7 @@ struct sw_place_node *sw_claim_load_nodes(struct sw_db *db, const char *node_id,
     for (int i = 0; i < rows; i++) {
         if (parse_node(res, i, &v[k]) < 0) {
             const char *id = sw_db_get(res, i, 0);
-            sw_warn("node.skipped", "node=%s why=\"state, kinds or ratios do not parse\"",
+            sw_warn("node.skipped", "node=%s why=\"state, kinds, ratios or pools do not parse\"",
                     id ? id : "?");
             continue;
         }

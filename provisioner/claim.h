@@ -34,9 +34,13 @@ struct sw_claim_result {
 };
 
 /* Loads nodes with the sum of their allocations, all of them (node_id NULL)
- * or one. Returns owned (free()); *n is the count. NULL with err on error;
- * an empty list is a non-NULL pointer with *n = 0. Rows whose ratios do not
- * parse are skipped with a warning. */
+ * or one. A node's DISK capacity (inv.disk_gb) is its storage pools'
+ * reported capacity x disk_ratio, or its disk_gb while none has reported,
+ * and pools_full says every reported pool is full or missing
+ * (core/diskpool.h): this one read serves placement, the claim's re-check
+ * and resize. Returns owned (free()); *n is the count. NULL with err on
+ * error; an empty list is a non-NULL pointer with *n = 0. Rows whose ratios
+ * or pools do not parse are skipped with a warning. */
 struct sw_place_node *sw_claim_load_nodes(struct sw_db *db, const char *node_id, size_t *n,
                                           struct sw_err *err);
 

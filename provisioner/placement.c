@@ -20,6 +20,7 @@ static const char *const verdicts[] = {
     [SW_PLACE_WRONG_KIND] = "wrong_kind",
     [SW_PLACE_WRONG_LOCATION] = "wrong_location",
     [SW_PLACE_NO_ROOM] = "no_room",
+    [SW_PLACE_POOLS_FULL] = "pools_full",
 };
 
 const char *sw_node_state_name(int v)
@@ -81,6 +82,8 @@ enum sw_place_verdict sw_place_check(const struct sw_place_node *n, const struct
         return SW_PLACE_WRONG_KIND;
     if (r->location_id && *r->location_id && strcasecmp(r->location_id, n->location_id) != 0)
         return SW_PLACE_WRONG_LOCATION;
+    if (n->pools_full)
+        return SW_PLACE_POOLS_FULL;
     if (!sw_node_fits(&n->inv, &n->used, &r->want, short_class))
         return SW_PLACE_NO_ROOM;
     return SW_PLACE_FITS;

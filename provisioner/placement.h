@@ -3,7 +3,9 @@
  *
  * Three steps, as in DESIGN.md "Placement":
  *   filter  sw_place_check(): active, hosts the plan kind, in the requested
- *           location, and fits every resource class (core/resource.h);
+ *           location, has a storage pool that takes new servers, and fits
+ *           every resource class (core/resource.h; DISK from the node's
+ *           pools, core/diskpool.h);
  *   score   sw_place_score(): a weighted sum of the weighers in the table
  *           in placement.c that belong to the request's policy: spread
  *           (emptiest node first) for pv and dedicated hvm, stack (fullest
@@ -39,8 +41,9 @@ struct sw_place_node {
     char location_id[SW_UUID_LEN + 1];
     int state;      /* enum sw_node_state */
     unsigned kinds; /* bit (1u << enum sw_plan_kind) per hosted kind */
-    struct sw_node_inv inv;
+    struct sw_node_inv inv; /* inv.disk_gb: its pools' capacity x ratio (core/diskpool.h) */
     struct sw_amounts used; /* sum of the node's allocations */
+    bool pools_full;        /* every reported pool is full or missing: no new servers */
     int64_t generation;
 };
 
@@ -74,6 +77,7 @@ enum sw_place_verdict {
     SW_PLACE_WRONG_KIND,
     SW_PLACE_WRONG_LOCATION,
     SW_PLACE_NO_ROOM,
+    SW_PLACE_POOLS_FULL, /* every storage pool of the node full or missing */
     SW_PLACE__COUNT
 };
 

@@ -2,6 +2,7 @@
  * counters from libvirt's test driver. */
 #include "config.h"
 #include "engines/driver.h"
+#include "engines/storage.h"
 #include "engines/usage.h"
 #include "tests/unit/engines/testnode.h"
 #include "core/enums.h"
@@ -225,6 +226,76 @@ static void test_read_test_driver(void **state)
     sw_testnode_close(&t);
 }
 
+/* A volume of allocation bytes in the node's default pool, made by hand. */
+static void volume(struct sw_testnode *t, const char *name, long long alloc)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    size_t np;
+    virStoragePoolPtr pool = sw_storage_pool_open(&t->eng, sw_storage_pools(&t->eng, &np), &err);
+    assert_non_null(pool);
+    char xml[512];
+    snprintf(xml, sizeof xml,
+             "<volume><name>%s</name><capacity unit='bytes'>%lld</capacity>"
+             "<allocation unit='bytes'>%lld</allocation></volume>",
+             name, alloc * 2, alloc);
+    virStorageVolPtr vol = virStorageVolCreateXML(pool, xml, 0);
+    assert_non_null(vol);
+    virStorageVolFree(vol);
+    virStoragePoolFree(pool);
+}
+
+/* disk_bytes: the allocation of each running server's own volumes, every
+ * "sw-<id>-*" added up; another server's, an orphan's or a short name
+ * counts for nobody; the sample carries it. */
+static void test_read_disks(void **state)
+{
+    (void)state;
+    struct sw_testnode t;
+    if (sw_testnode_open(&t) < 0)
+        fail_msg("could not open the test node");
+    struct sw_msg_node_job job;
+    struct sw_engine_outcome out;
+    struct sw_err err;
+    sw_err_clear(&err);
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_CREATE, S1);
+    assert_int_equal(sw_engine_run(&t.eng, &job, &out, &err), 0); /* a thin root: 0 bytes */
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_CREATE, S2);
+    assert_int_equal(sw_engine_run(&t.eng, &job, &out, &err), 0);
+    volume(&t, "sw-" S1 "-data.raw", 3LL << 30);
+    volume(&t, "sw-" S1 "-seed.iso", 1LL << 20);
+    volume(&t, "sw-" S2 "-data.raw", 5LL << 30);
+    volume(&t, "sw-c0000000-0000-4000-8000-000000000009-root-0", 7LL << 30); /* not running */
+    volume(&t, "sw-" S1, 11LL << 30); /* no "-" after the id: not the server's */
+
+    struct sw_usage_reading *r;
+    size_t n;
+    assert_int_equal(sw_usage_read_all(t.conn, &r, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(sw_usage_read_disks(&t.eng, r, n, &err), 0);
+    assert_string_equal(r[0].server_id, S1); /* sorted by id */
+    assert_int_equal(r[0].c.disk_bytes, (3LL << 30) + (1LL << 20));
+    assert_string_equal(r[1].server_id, S2);
+    assert_int_equal(r[1].c.disk_bytes, 5LL << 30);
+
+    struct sw_usage *u = sw_usage_new(NODE, 60);
+    struct sw_msg_usage *m;
+    assert_int_equal(sw_usage_step(u, r, n, T0, &m), 2);
+    assert_int_equal(m[0].disk_bytes, (3LL << 30) + (1LL << 20)); /* a gauge, from the baseline on */
+    free(m);
+    assert_int_equal(sw_usage_step(u, r, n, T0 + 60, &m), 2);
+    assert_int_equal(m[1].disk_bytes, 5LL << 30);
+    char *text = sw_msg_usage_encode(&m[1]);
+    struct sw_msg_usage back;
+    assert_int_equal(sw_msg_usage_decode(text, &back, &err), 0);
+    assert_int_equal(back.disk_bytes, 5LL << 30);
+    free(text);
+    free(m);
+    free(r);
+    sw_usage_free(u);
+    sw_testnode_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_booted_seed),
         cmocka_unit_test(test_stopped_forgotten),
         cmocka_unit_test(test_read_test_driver),
+        cmocka_unit_test(test_read_disks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -451,9 +451,49 @@ static void test_pools_rows(void **state)
     }
 }
 
+/* What a node's answer adds to each pool: the GiB placement counts and
+ * whether it takes new servers (core/diskpool.h). */
+static void test_pools_view(void **state)
+{
+    (void)state;
+    json_t *node = sw_testreq_json(
+        "{\"pools\":["
+        /* 100 GiB x 1.5, 50 GiB used of a 90% threshold */
+        "{\"name\":\"a\",\"disk_ratio\":1.500,\"fill_threshold\":90,\"present\":true,"
+        "\"capacity_bytes\":107374182400,\"allocation_bytes\":53687091200,"
+        "\"reported_at\":\"2026-12-07T04:00:00Z\"},"
+        /* 95 of 100 GiB: past 90% */
+        "{\"name\":\"b\",\"disk_ratio\":1,\"fill_threshold\":90,\"present\":true,"
+        "\"capacity_bytes\":107374182400,\"allocation_bytes\":102005473280,"
+        "\"reported_at\":\"2026-12-07T04:00:00Z\"},"
+        /* reported missing */
+        "{\"name\":\"c\",\"disk_ratio\":1,\"fill_threshold\":90,\"present\":false,"
+        "\"capacity_bytes\":null,\"allocation_bytes\":null,"
+        "\"reported_at\":\"2026-12-07T04:00:00Z\"},"
+        /* not reported yet */
+        "{\"name\":\"d\",\"disk_ratio\":1,\"fill_threshold\":90,\"present\":null,"
+        "\"capacity_bytes\":null,\"allocation_bytes\":null,\"reported_at\":null}]}");
+    sw_node_pools_view(node);
+    json_t *pools = json_object_get(node, "pools");
+    static const char *const want[] = {
+        "{\"capacity_gb\":150,\"full\":false}", "{\"capacity_gb\":100,\"full\":true}",
+        "{\"capacity_gb\":0,\"full\":true}", "{\"capacity_gb\":null,\"full\":false}"};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *o = json_array_get(pools, i);
+        json_t *got = json_pack("{s:O, s:O}", "capacity_gb", json_object_get(o, "capacity_gb"),
+                                "full", json_object_get(o, "full"));
+        char *text = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_string_equal(text, want[i]);
+        free(text);
+        json_decref(got);
+    }
+    json_decref(node);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pools_view),
         cmocka_unit_test(test_patch_check_refuses),
         cmocka_unit_test(test_pools_rows),
         cmocka_unit_test(test_patch_check_accepts),

@@ -170,6 +170,37 @@ static void test_draining_excluded(void **state)
     assert_int_equal(t.by_verdict[SW_PLACE_NOT_ACTIVE], 2);
 }
 
+/* A node whose storage pools are all full or missing takes no new server,
+ * whatever room its other classes have; the DISK class is its pools'
+ * figure (claim.c sets inv.disk_gb from core/diskpool.h). */
+static void test_pools_full_excluded(void **state)
+{
+    (void)state;
+    struct sw_place_node v[2] = {mknode(1, LOC_A), mknode(2, LOC_A)};
+    v[0].pools_full = true;
+    struct sw_place_req r = mkreq(SW_KIND_HVM, NULL);
+    size_t order[2];
+    struct sw_place_tally t;
+    for (uint32_t pick = 0; pick < 4; pick++) {
+        assert_int_equal(sw_place_rank(v, 2, &r, pick, order, &t), 1);
+        assert_int_equal(order[0], 1);
+    }
+    assert_int_equal(t.by_verdict[SW_PLACE_POOLS_FULL], 1);
+    assert_int_equal(sw_place_check(&v[0], &r, NULL), SW_PLACE_POOLS_FULL);
+    v[1].pools_full = true;
+    assert_int_equal(sw_place_rank_top(v, 2, &r, 0, order, 2, &t), 0);
+    char buf[128];
+    assert_string_equal(sw_place_tally_format(&t, buf, sizeof buf), "nodes=2 pools_full=2");
+    /* the pools' capacity is the DISK class: 40 GB does not fit in 39 */
+    v[1].pools_full = false;
+    v[1].inv.disk_gb = 39;
+    int short_class = -1;
+    assert_int_equal(sw_place_check(&v[1], &r, &short_class), SW_PLACE_NO_ROOM);
+    assert_int_equal(short_class, SW_RC_DISK);
+    v[1].inv.disk_gb = 40;
+    assert_int_equal(sw_place_check(&v[1], &r, NULL), SW_PLACE_FITS);
+}
+
 static void test_score_spread(void **state)
 {
     (void)state;
@@ -263,6 +294,7 @@ static void test_names(void **state)
     assert_string_equal(sw_node_state_name(SW_NODE_DRAINING), "draining");
     assert_string_equal(sw_node_state_name(42), "?");
     assert_string_equal(sw_place_verdict_name(SW_PLACE_NO_ROOM), "no_room");
+    assert_string_equal(sw_place_verdict_name(SW_PLACE_POOLS_FULL), "pools_full");
     assert_string_equal(sw_place_verdict_name(-1), "?");
 }
 
@@ -491,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_location_filter),
         cmocka_unit_test(test_kind_filter),
         cmocka_unit_test(test_draining_excluded),
+        cmocka_unit_test(test_pools_full_excluded),
         cmocka_unit_test(test_score_spread),
         cmocka_unit_test(test_pick_among_top),
         cmocka_unit_test(test_ties_by_id),

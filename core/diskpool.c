@@ -1,0 +1,79 @@
+#include "config.h"
+#include "core/diskpool.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define GIB_SHIFT 30
+
+bool sw_diskpool_full(const struct sw_diskpool *p)
+{
+    if (!p->reported)
+        return false;
+    if (!p->present)
+        return true;
+    /* allocation and capacity are bigint bytes: x 100 stays within int64
+     * below 92 PB; compare in GiB-scaled halves past that */
+    if (p->allocation_bytes < INT64_MAX / 100 && p->capacity_bytes < INT64_MAX / 100)
+        return p->allocation_bytes * 100 > p->capacity_bytes * p->fill_threshold;
+    return p->allocation_bytes / 100 > (p->capacity_bytes / 10000) * p->fill_threshold;
+}
+
+int64_t sw_diskpool_capacity_gb(const struct sw_diskpool *p)
+{
+    if (!p->reported || !p->present || p->capacity_bytes <= 0 || p->ratio_milli <= 0)
+        return 0;
+    /* whole GiB and the rest apart, so that neither product overflows:
+     * 2^33 GiB x 10^6 and 2^30 x 10^6 are both below 2^63 */
+    int64_t whole = p->capacity_bytes >> GIB_SHIFT;
+    int64_t rest = p->capacity_bytes & ((INT64_C(1) << GIB_SHIFT) - 1);
+    int64_t milli = whole * p->ratio_milli + ((rest * p->ratio_milli) >> GIB_SHIFT);
+    return milli / 1000;
+}
+
+void sw_diskpool_sum(const struct sw_diskpool *v, size_t n, int64_t fallback_gb,
+                     struct sw_diskpool_sum *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].reported)
+            continue;
+        out->reported++;
+        out->capacity_gb += sw_diskpool_capacity_gb(&v[i]);
+        if (sw_diskpool_full(&v[i]))
+            out->full++;
+    }
+    out->from_pools = out->reported > 0;
+    out->all_full = out->from_pools && out->full == out->reported;
+    if (!out->from_pools)
+        out->capacity_gb = fallback_gb;
+}
+
+int sw_diskpool_parse(const char *s, struct sw_diskpool *v, size_t max)
+{
+    size_t n = 0;
+    while (s && *s) {
+        int reported, present, used = 0;
+        long long cap, alloc, ratio, fill;
+        if (n == max || sscanf(s, "%d %d %lld %lld %lld %lld%n", &reported, &present, &cap,
+                               &alloc, &ratio, &fill, &used) != 6)
+            return -1;
+        v[n++] = (struct sw_diskpool){reported == 1, present == 1, cap, alloc, ratio, fill};
+        s += used;
+        if (*s == ';')
+            s++;
+        else if (*s)
+            return -1;
+    }
+    return (int)n;
+}
+
+int sw_diskpool_node(const char *figures, int64_t fallback_gb, struct sw_diskpool_sum *out)
+{
+    struct sw_diskpool v[SW_DISKPOOL_MAX];
+    int n = sw_diskpool_parse(figures, v, SW_DISKPOOL_MAX);
+    if (n < 0)
+        return -1;
+    sw_diskpool_sum(v, (size_t)n, fallback_gb, out);
+    return 0;
+}
