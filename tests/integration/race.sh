@@ -6,7 +6,9 @@
 # no_capacity. Afterwards:
 #   - no node exceeds its capacity in any class: SUM(allocations) per node
 #     <= (total - reserved) x ratio (VCPU cpu_ratio, MEM_GUAR 1.0, MEM_MAX
-#     ram_ratio, DISK 1.0; core/resource.h);
+#     ram_ratio; core/resource.h), DISK the node's pools as their engine
+#     reported them, capacity x disk_ratio (disk_gb before any report;
+#     core/diskpool.h);
 #   - every accepted order is running, or failed with no_capacity;
 #   - one allocation per running server, none for a failed one;
 #   - no server has a domain on two nodes (engines log job.done type=create
@@ -160,7 +162,10 @@ OVER_SQL="with u as (
          coalesce(sum(a.vcpus), 0) v, coalesce(sum(a.mem_guar_mb), 0) g,
          coalesce(sum(a.mem_max_mb), 0) m, coalesce(sum(a.disk_gb), 0) d,
          floor(n.cpus * n.cpu_ratio) cv, greatest(n.ram_mb - n.reserved_ram_mb, 0) cg,
-         floor(greatest(n.ram_mb - n.reserved_ram_mb, 0) * n.ram_ratio) cm, n.disk_gb cd
+         floor(greatest(n.ram_mb - n.reserved_ram_mb, 0) * n.ram_ratio) cm,
+         coalesce((select case when count(p.reported_at) > 0 then coalesce(sum(floor(
+                     p.capacity_bytes * p.disk_ratio / 1073741824)) filter (where p.present), 0) end
+                   from node_pools p where p.node_id = n.id), n.disk_gb) cd
   from nodes n left join allocations a on a.node_id = n.id group by n.id)"
 OVER=$(q "$OVER_SQL select count(*) from u where v > cv or g > cg or m > cm or d > cd")
 q "$OVER_SQL select name || ': VCPU ' || v || '/' || cv || ' MEM_GUAR ' || g || '/' || cg ||

@@ -259,11 +259,11 @@ static void test_read_disks(void **state)
     struct sw_err err;
     sw_err_clear(&err);
     sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_CREATE, S1);
-    assert_int_equal(sw_engine_run(&t.eng, &job, &out, &err), 0); /* a thin root: 0 bytes */
+    /* a thin root (0 bytes) and its NoCloud seed (1 MiB) each */
+    assert_int_equal(sw_engine_run(&t.eng, &job, &out, &err), 0);
     sw_testnode_job(&job, SW_KIND_PV, SW_JOB_CREATE, S2);
     assert_int_equal(sw_engine_run(&t.eng, &job, &out, &err), 0);
     volume(&t, "sw-" S1 "-data.raw", 3LL << 30);
-    volume(&t, "sw-" S1 "-seed.iso", 1LL << 20);
     volume(&t, "sw-" S2 "-data.raw", 5LL << 30);
     volume(&t, "sw-c0000000-0000-4000-8000-000000000009-root-0", 7LL << 30); /* not running */
     volume(&t, "sw-" S1, 11LL << 30); /* no "-" after the id: not the server's */
@@ -276,7 +276,7 @@ static void test_read_disks(void **state)
     assert_string_equal(r[0].server_id, S1); /* sorted by id */
     assert_int_equal(r[0].c.disk_bytes, (3LL << 30) + (1LL << 20));
     assert_string_equal(r[1].server_id, S2);
-    assert_int_equal(r[1].c.disk_bytes, 5LL << 30);
+    assert_int_equal(r[1].c.disk_bytes, (5LL << 30) + (1LL << 20));
 
     struct sw_usage *u = sw_usage_new(NODE, 60);
     struct sw_msg_usage *m;
@@ -284,11 +284,11 @@ static void test_read_disks(void **state)
     assert_int_equal(m[0].disk_bytes, (3LL << 30) + (1LL << 20)); /* a gauge, from the baseline on */
     free(m);
     assert_int_equal(sw_usage_step(u, r, n, T0 + 60, &m), 2);
-    assert_int_equal(m[1].disk_bytes, 5LL << 30);
+    assert_int_equal(m[1].disk_bytes, (5LL << 30) + (1LL << 20));
     char *text = sw_msg_usage_encode(&m[1]);
     struct sw_msg_usage back;
     assert_int_equal(sw_msg_usage_decode(text, &back, &err), 0);
-    assert_int_equal(back.disk_bytes, 5LL << 30);
+    assert_int_equal(back.disk_bytes, (5LL << 30) + (1LL << 20));
     free(text);
     free(m);
     free(r);
