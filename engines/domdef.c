@@ -3,6 +3,7 @@
 #include "config.h"
 #include "engines/domdef.h"
 #include "engines/domxml.h"
+#include "engines/seedvol.h"
 #include "core/alloc.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -235,6 +236,7 @@ char *sw_domdef_xml_disk(const struct sw_engine *eng, const struct sw_engine_dri
     nic_vars(eng, job, &vars);
     limit_vars(job, &vars);
     disk_vars(job, root, &vars);
+    sw_seedvol_vars(job->server_id, drv->root_volume, &vars); /* beside the root, its pool */
     if (drv->domain_vars)
         drv->domain_vars(eng, job, &vars);
     char *xml = sw_domxml_render(tmpl, &vars, err);

@@ -14,7 +14,7 @@
 
 struct sw_err;
 
-#define SW_DOMXML_MAX_VARS 48
+#define SW_DOMXML_MAX_VARS 64
 #define SW_DOMXML_MAX_TEMPLATE (1024 * 1024)
 
 struct sw_domxml_var {

@@ -2,6 +2,7 @@
  * "cidata" ISO 9660 image libisofs makes of them. */
 #include "config.h"
 #include "engines/seed.h"
+#include "engines/domdef.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
 #include "core/err.h"
@@ -221,6 +222,69 @@ char *sw_seed_network_config(const struct sw_seed *s, struct sw_err *err)
         return NULL;
     return dump(json_pack("{s:i, s:{s:o}}", "version", 2, "ethernets", "eth0", ethernet(s)), "",
                 err);
+}
+
+/* ---- from a node job ------------------------------------------------- */
+
+/* The guest's address in its /64 (job: the /64's first address): ::1, or
+ * ::2 when ::1 is the gateway; "" when the job has none or it does not
+ * parse (sw_seed_check then has nothing to refuse). */
+static void guest_ipv6(const struct sw_msg_node_job *job, char out[SW_MSG_ADDR_LEN])
+{
+    unsigned char a[16], gw[16];
+    out[0] = '\0';
+    if (!job->ipv6[0] || inet_pton(AF_INET6, job->ipv6, a) != 1)
+        return;
+    memset(a + 8, 0, 8);
+    a[15] = 1;
+    if (job->ipv6_gateway[0] && inet_pton(AF_INET6, job->ipv6_gateway, gw) == 1 &&
+        memcmp(a, gw, 16) == 0)
+        a[15] = 2;
+    inet_ntop(AF_INET6, a, out, SW_MSG_ADDR_LEN);
+}
+
+/* The job's SSH keys (lines joined by '\n') split into sj->keys. */
+static void split_keys(const struct sw_msg_node_job *job, struct sw_seed_job *sj)
+{
+    snprintf(sj->key_text, sizeof sj->key_text, "%s", job->ssh_keys);
+    size_t n = 0;
+    for (char *line = sj->key_text, *next; line && *line && n < SW_MSG_SSH_KEYS_MAX; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (*line)
+            sj->keys[n++] = line;
+    }
+    sj->seed.ssh_keys = sj->keys;
+    sj->seed.n_ssh_keys = n;
+}
+
+void sw_seed_of_job(const struct sw_msg_node_job *job, const char *instance_id,
+                    struct sw_seed_job *sj)
+{
+    memset(sj, 0, sizeof *sj);
+    struct sw_seed *s = &sj->seed;
+    snprintf(sj->instance_id, sizeof sj->instance_id, "%s",
+             instance_id ? instance_id : job->server_id);
+    s->instance_id = sj->instance_id;
+    s->hostname = job->hostname;
+    s->mac = sw_domdef_mac(job->server_id, sj->mac);
+    if (job->ipv4[0]) {
+        s->ipv4 = job->ipv4;
+        s->ipv4_prefix = job->ipv4_prefix > 0 ? job->ipv4_prefix : 32;
+        s->ipv4_gateway = job->ipv4_gateway;
+    }
+    guest_ipv6(job, sj->ipv6);
+    if (sj->ipv6[0]) {
+        s->ipv6 = sj->ipv6;
+        s->ipv6_prefix = 64;
+        s->ipv6_gateway = job->ipv6_gateway;
+    }
+    for (int i = 0; i < job->dns_n && i < SW_MSG_DNS_MAX; i++)
+        sj->dns[s->n_dns++] = job->dns[i];
+    s->dns = sj->dns;
+    split_keys(job, sj);
+    s->password_hash = job->password_hash[0] ? job->password_hash : NULL;
 }
 
 /* ---- the ISO ---------------------------------------------------------- */

@@ -16,6 +16,8 @@
 #include <libvirt/libvirt.h>
 #include <stddef.h>
 
+#include "core/msg.h"
+
 struct sw_err;
 
 /* One server's guest configuration. Every pointer is borrowed; NULL or ""
@@ -42,6 +44,29 @@ struct sw_seed_iso {
     unsigned char *bytes;
     size_t len;
 };
+
+/* A node job's seed, with the storage its pointers need (sw_seed_of_job). */
+struct sw_seed_job {
+    struct sw_seed seed; /* borrows from this struct and from the job */
+    char instance_id[2 * sizeof(sw_uuid_t)];
+    char mac[18];
+    char ipv6[SW_MSG_ADDR_LEN]; /* the guest's address in its /64 */
+    const char *dns[SW_MSG_DNS_MAX];
+    const char *keys[SW_MSG_SSH_KEYS_MAX];
+    char key_text[SW_MSG_SSH_KEYS_BYTES];
+};
+
+/* Fills sj with job's guest configuration: instance_id (NULL: the server
+ * id), the hostname, the NIC's MAC (sw_domdef_mac), the IPv4 address with
+ * its prefix (32 when the job knows none) and gateway, the guest's IPv6
+ * address (the /64's ::1, or ::2 when ::1 is the gateway) with prefix 64
+ * and gateway, the resolvers, the SSH key lines and the root password hash
+ * the job opened (none: locked). An older job without guest data still
+ * gives instance id and hostname. sj->seed borrows job's strings: keep job
+ * alive and unchanged while it is used. Values are not checked here
+ * (sw_seed_check does it when the seed is written). */
+void sw_seed_of_job(const struct sw_msg_node_job *job, const char *instance_id,
+                    struct sw_seed_job *sj);
 
 /* Checks s: required fields, addresses and prefixes that parse, no control
  * characters in any value. Returns 0, or -1 with err (invalid) set. */

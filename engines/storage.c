@@ -43,6 +43,8 @@ static bool pool_of_files(const struct sw_engine_pool *p)
     return strcmp(p->type, "dir") == 0 || strcmp(p->type, "netfs") == 0;
 }
 
+bool sw_storage_pool_of_files(const struct sw_engine_pool *p) { return pool_of_files(p); }
+
 /* A pool the engine does not make (not dir) is not defined on the node. */
 static bool pool_absent(struct sw_engine *eng, const struct sw_engine_pool *p)
 {

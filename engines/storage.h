@@ -34,6 +34,10 @@ struct sw_err;
  * Borrowed (eng's, or static); *n is set. */
 const struct sw_engine_pool *sw_storage_pools(const struct sw_engine *eng, size_t *n);
 
+/* p holds files (dir, netfs): its volumes' names carry an extension and
+ * their format; block pools (logical, zfs, rbd) hold raw volumes. */
+bool sw_storage_pool_of_files(const struct sw_engine_pool *p);
+
 /* The pool p, started; a missing dir pool is defined (autostart), built
  * and started. Returns owned (virStoragePoolFree), or NULL with err set
  * (SW_EUNAVAILABLE: a pool of another type is missing, or libvirt failed). */

@@ -3,6 +3,7 @@
 #include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "engines/limits.h"
+#include "engines/seedvol.h"
 #include "engines/storage.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -283,6 +284,21 @@ static void name_root(struct sw_engine_outcome *out, const struct sw_msg_disk *r
     out->ndisks = 1;
 }
 
+/* Deletes the volume d a failed definition made. */
+static void undo_volume(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                        const struct sw_msg_disk *d)
+{
+    if (sw_storage_delete_disk(eng, d, NULL) < 0)
+        sw_warn("storage.cleanup_failed", "server=%s volume=%s", job->server_id, d->volume);
+}
+
+/* The outcome names the seed after the root (the result's disks). */
+static void name_seed(struct sw_engine_outcome *out, const struct sw_seedvol *seed)
+{
+    if (out->ndisks < SW_MSG_MAX_DISKS)
+        out->disks[out->ndisks++] = seed->disk;
+}
+
 /* Defines job's domain over its root volume: the one the server has (a
  * restore after a reinstall finds that reinstall's), or a new one. A volume
  * made here is deleted again when the definition fails. */
@@ -305,11 +321,21 @@ static virDomainPtr define_with_root(struct sw_engine *eng, const struct sw_engi
         (found == 0 &&
          sw_storage_root_ensure(eng, job, SW_STORAGE_TAG_CREATE, &root, &made, err) < 0))
         return NULL;
-    virDomainPtr dom = define_xml(eng, drv, job, &root, what, err);
-    if (!dom && made && sw_storage_delete_disk(eng, &root, NULL) < 0)
-        sw_warn("storage.cleanup_failed", "server=%s volume=%s", job->server_id, root.volume);
+    /* The NoCloud seed before the definition that names it: a create
+     * writes it, a restore (no job id, no password) keeps the one there. */
+    struct sw_seedvol seed;
+    int has_seed = sw_seedvol_ensure(eng, drv, job, &root,
+                                     job->job_id[0] ? SW_SEEDVOL_WRITE : SW_SEEDVOL_KEEP, NULL,
+                                     &seed, err);
+    virDomainPtr dom = has_seed < 0 ? NULL : define_xml(eng, drv, job, &root, what, err);
+    if (!dom && has_seed > 0 && seed.made)
+        undo_volume(eng, job, &seed.disk);
+    if (!dom && made)
+        undo_volume(eng, job, &root);
     if (dom)
         name_root(out, &root);
+    if (dom && has_seed > 0)
+        name_seed(out, &seed);
     return dom;
 }
 
@@ -644,10 +670,21 @@ static virDomainPtr redefine_fresh(struct sw_engine *eng, const struct sw_engine
     bool made = false;
     if (drv->root_volume && sw_storage_root_ensure(eng, job, job->job_id, &root, &made, err) < 0)
         return NULL;
-    virDomainPtr fresh = define_xml(eng, drv, job, drv->root_volume ? &root : NULL, what, err);
+    /* A new seed with a new instance id, so that cloud-init in the fresh
+     * system runs again. */
+    struct sw_seedvol seed;
+    char instance[2 * sizeof(sw_uuid_t)];
+    snprintf(instance, sizeof instance, "%s-%s", job->server_id, job->job_id);
+    int has_seed = drv->root_volume ? sw_seedvol_ensure(eng, drv, job, &root, SW_SEEDVOL_WRITE,
+                                                        instance, &seed, err)
+                                    : 0;
+    virDomainPtr fresh =
+        has_seed < 0 ? NULL : define_xml(eng, drv, job, drv->root_volume ? &root : NULL, what, err);
     if (!fresh) {
-        if (made && sw_storage_delete_disk(eng, &root, NULL) < 0)
-            sw_warn("storage.cleanup_failed", "server=%s volume=%s", job->server_id, root.volume);
+        if (has_seed > 0 && seed.made)
+            undo_volume(eng, job, &seed.disk);
+        if (made)
+            undo_volume(eng, job, &root);
         return NULL;
     }
     if (set_install_marker(fresh, job, what, err) < 0) {
@@ -658,6 +695,8 @@ static virDomainPtr redefine_fresh(struct sw_engine *eng, const struct sw_engine
     }
     if (drv->root_volume)
         name_root(out, &root);
+    if (has_seed > 0)
+        name_seed(out, &seed);
     return fresh;
 }
 
@@ -787,7 +826,13 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
     bool has_root = false;
     if (drv->root_volume && current_root(eng, job, marker, &root, &has_root, err) < 0)
         goto done;
-    if (!(fresh = define_xml(eng, drv, job, has_root ? &root : NULL, what, err)))
+    /* The seed the new definition names: kept (a resize carries no
+     * password), made for a server from before seeds. */
+    struct sw_seedvol seed;
+    int has_seed = has_root ? sw_seedvol_ensure(eng, drv, job, &root, SW_SEEDVOL_KEEP, NULL,
+                                                &seed, err)
+                            : 0;
+    if (has_seed < 0 || !(fresh = define_xml(eng, drv, job, has_root ? &root : NULL, what, err)))
         goto done;
     if (marker[0]) {
         struct sw_msg_node_job m = *job;
@@ -801,6 +846,8 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
         goto done;
     if (has_root)
         name_root(out, &root);
+    if (has_seed > 0)
+        name_seed(out, &seed);
     rc = 0;
     bool mem = false, cpu = false;
     char limits[96] = ""; /* the plan's limits (engines/limits.c) */
@@ -840,13 +887,45 @@ static bool crypt_hash_valid(const char *h)
     return true;
 }
 
+/* The reset's NoCloud seed: the new hash in a new seed (instance id: the
+ * server and this job, so cloud-init applies it), which a guest reads at
+ * its next boot, with or without an agent. 1 written, 0 none written (no
+ * seed for this kind or hypervisor, no root volume, or a node that cannot
+ * upload), -1 with err set. */
+static int reset_seed(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                      const struct sw_msg_node_job *job, struct sw_err *err)
+{
+    struct sw_msg_disk root;
+    int found = drv->root_volume ? sw_storage_root_find(eng, job->server_id, NULL, &root, err) : 0;
+    if (found <= 0)
+        return found;
+    char instance[2 * sizeof(sw_uuid_t)];
+    snprintf(instance, sizeof instance, "%s-%s", job->server_id, job->job_id);
+    struct sw_seedvol seed;
+    int rc = sw_seedvol_ensure(eng, drv, job, &root, SW_SEEDVOL_WRITE, instance, &seed, err);
+    return rc < 0 ? -1 : rc > 0 && seed.written;
+}
+
+/* Through the guest agent: root's hash set in the running guest. */
+static int agent_password(virDomainPtr dom, const struct sw_msg_node_job *job, const char *what,
+                          struct sw_err *err)
+{
+    if (virDomainSetUserPassword(dom, "root", job->password_hash,
+                                 VIR_DOMAIN_PASSWORD_ENCRYPTED) == 0)
+        return 0;
+    sw_virt_error(err, what);
+    /* libvirt's text never reaches the log with the hash in it */
+    char *p = strstr(err->detail, job->password_hash);
+    if (p)
+        snprintf(p, sizeof err->detail - (size_t)(p - err->detail), "(hash)");
+    return -1;
+}
+
 int sw_virt_reset_password(struct sw_engine *eng, const struct sw_engine_driver *drv,
                            const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                            struct sw_err *err)
 {
     static const char what[] = "reset the password";
-    (void)drv;
-    (void)out;
     if (!crypt_hash_valid(job->password_hash)) {
         SW_ERR(err, SW_EINVALID, "could not %s: the password hash is not a crypt(3) hash", what);
         return -1;
@@ -854,27 +933,30 @@ int sw_virt_reset_password(struct sw_engine *eng, const struct sw_engine_driver 
     virDomainPtr dom = sw_virt_lookup(eng, job->server_id, what, err);
     if (!dom)
         return -1;
-    int rc = -1;
-    /* Only a hypervisor that reaches a guest agent, and only a domain with
-     * the agent's channel, can take a password. */
-    char *xml = eng->hv->guest_agent ? virDomainGetXMLDesc(dom, 0) : NULL;
+    int rc = -1, seeded = reset_seed(eng, drv, job, err);
+    /* Only a hypervisor that reaches a guest agent, and only a running
+     * domain with the agent's channel, can take a password now. */
+    char *xml = seeded >= 0 && eng->hv->guest_agent ? virDomainGetXMLDesc(dom, 0) : NULL;
     bool agent = xml && strstr(xml, "org.qemu.guest_agent.0");
     free(xml);
-    enum dstate st;
-    if (!agent) {
+    enum dstate st = DS_STOPPED;
+    if (seeded < 0 || (agent && get_state(dom, &st, what, err) < 0)) {
+        /* err set */
+    } else if (agent && st == DS_RUNNING) {
+        rc = agent_password(dom, job, what, err);
+        if (rc == 0 && seeded)
+            snprintf(out->note, sizeof out->note,
+                     "password set through the guest agent; the NoCloud seed holds it too");
+    } else if (seeded) {
+        rc = 0;
+        snprintf(out->note, sizeof out->note,
+                 "the new password applies at the next boot, from the NoCloud seed (%s)",
+                 agent ? "the server is not running" : "no guest agent");
+    } else if (!agent) {
         SW_ERR(err, SW_EUNSUPPORTED,
                "password reset needs the guest agent, which this server does not run");
-    } else if (get_state(dom, &st, what, err) == 0 && st != DS_RUNNING) {
-        SW_ERR(err, SW_ECONFLICT, "could not %s: the server is not running", what);
-    } else if (virDomainSetUserPassword(dom, "root", job->password_hash,
-                                        VIR_DOMAIN_PASSWORD_ENCRYPTED) < 0) {
-        sw_virt_error(err, what);
-        /* libvirt's text never reaches the log with the hash in it */
-        char *p = strstr(err->detail, job->password_hash);
-        if (p)
-            snprintf(p, sizeof err->detail - (size_t)(p - err->detail), "(hash)");
     } else {
-        rc = 0;
+        SW_ERR(err, SW_ECONFLICT, "could not %s: the server is not running", what);
     }
     virDomainFree(dom);
     return rc;

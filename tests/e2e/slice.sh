@@ -99,7 +99,7 @@ sw_t_eq "no usage sample is stored twice" 0 "$dups"
 
 # Its disk: a root volume in the node's default pool, the plan's size.
 api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
-sw_t_eq "the hvm server shows its root disk" '[{"format":"qcow2","pool":"slipway","role":"root","size_gb":10}]' \
+sw_t_eq "the hvm server shows its root disk and NoCloud seed" '[{"format":"qcow2","pool":"slipway","role":"root","size_gb":10},{"format":"iso","pool":"slipway","role":"seed","size_gb":0}]' \
     "$(jq -cS .disks <<<"$SW_BODY")"
 api GET "/v1/servers/${SRV[container]}" "$ALICE"
 sw_t_eq "a container server has no disk volume yet" '[]' "$(jq -cS .disks <<<"$SW_BODY")"
@@ -163,7 +163,7 @@ sw_t_check "reinstall from another template succeeds" sw_t_wait "reinstall" 30 j
 api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
 sw_t_eq "and the server is running again" running "$(j .state)"
 sw_t_eq "on one new root volume, named from the reinstall job" "1 sw-${SRV[hvm]}-root-$RJOB.qcow2" \
-    "$(sw_t_psql -c "select count(*) || ' ' || min(volume) from server_disks where server_id = '${SRV[hvm]}'")"
+    "$(sw_t_psql -c "select count(*) || ' ' || min(volume) from server_disks where server_id = '${SRV[hvm]}' and role = 'root'")"
 api POST "/v1/servers/${SRV[hvm]}/actions" "$ALICE" '{"type":"reset_password"}'
 RJOB=$(j .job.id)
 sw_t_check "reset_password answers a password" test "$(j .password | wc -c)" -gt 16

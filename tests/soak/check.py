@@ -232,14 +232,17 @@ nvolumes = sum(len(v) for v in volumes.values())
 for sid, s in srv.items():
     vs = volumes.get(sid, [])
     if s["state"] in LIVE:
-        # hvm and pv boot from one root volume on their node; containers have none yet
+        # hvm and pv boot from one root volume on their node, with their
+        # NoCloud seed beside it; containers have neither yet
         roots = [v for v in vs if v[0] == s["node"] and "-root-" in v[2]]
+        seeds = [v for v in vs if v[0] == s["node"] and v[2].endswith("-seed.iso")]
         want = 0 if s["kind"] == "container" else 1
         away = [v for v in vs if v[0] != s["node"]]
-        if len(roots) != want or away:
+        other = len(vs) - len(roots) - len(seeds) - len(away)
+        if len(roots) != want or len(seeds) != want or other or away:
             violate("live server without exactly its volumes on its node",
-                    "server %s (%s) %s on %s: %d root volume(s) there, %d elsewhere"
-                    % (sid, s["kind"], s["state"], nodes.get(s["node"]), len(roots), len(away)))
+                    "server %s (%s) %s on %s: %d root and %d seed volume(s) there, %d other, %d elsewhere"
+                    % (sid, s["kind"], s["state"], nodes.get(s["node"]), len(roots), len(seeds), other, len(away)))
     elif s["state"] not in ("provisioning", "terminating"):
         for v in vs:
             violate("orphan volume (server not live)",

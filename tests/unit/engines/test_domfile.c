@@ -65,13 +65,14 @@ static void test_write(void **state)
     const char *d = strstr(text, " domains=");
     assert_non_null(d);
     domains = atoi(d + 9);
-    /* and a line per volume: each server's root */
+    /* and a line per volume: each server's root and NoCloud seed */
     assert_non_null(strstr(text, "vol slipway sw-" RUNNING "-root-0.qcow2\n"));
     assert_non_null(strstr(text, "vol slipway sw-" STOPPED "-root-0.qcow2\n"));
+    assert_non_null(strstr(text, "vol slipway sw-" STOPPED "-seed.iso\n"));
     const char *v = strstr(text, " volumes=");
     assert_non_null(v);
-    assert_int_equal(atoi(v + 9), 2);
-    assert_int_equal(lines, domains + 2 + 1);
+    assert_int_equal(atoi(v + 9), 4);
+    assert_int_equal(lines, domains + 4 + 1);
     /* replaced whole, no temporary left behind */
     run(t, SW_JOB_TERMINATE, RUNNING);
     assert_int_equal(sw_engine_domains_write(&t->eng, path, &err), 0);

@@ -386,14 +386,14 @@ static void test_golden_hostile_hostname(void **state)
     SW_AUTOFREE char *xml = read_file(GOLDEN_DIR "/hvm-test-hostile.xml");
     assert_null(strstr(xml, "/etc/shadow'"));
     assert_non_null(strstr(xml, "x&apos;/&gt;&lt;devices&gt;"));
-    /* one <disk> and one <devices>, as in the template */
+    /* two <disk> (root and NoCloud seed) and one <devices>, as in the template */
     const char *p = xml;
     int disks = 0, devices = 0;
     while ((p = strstr(p, "<disk ")) != NULL && ++disks)
         p++;
     for (p = xml; (p = strstr(p, "<devices>")) != NULL && ++devices;)
         p++;
-    assert_int_equal(disks, 1);
+    assert_int_equal(disks, 2);
     assert_int_equal(devices, 1);
 }
 

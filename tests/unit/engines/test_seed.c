@@ -3,6 +3,8 @@
  * hostile values kept inside their strings, bad input refused. */
 #include "config.h"
 #include "engines/seed.h"
+#include "engines/domdef.h"
+#include "core/enums.h"
 #include "core/err.h"
 
 #include <stdarg.h>
@@ -223,7 +225,167 @@ static void test_bad_input_refused(void **state)
     s = seed_of(), s.mac = "52:54:00:aa:bb:c\"", expect_invalid(&s);
 }
 
-/* ---- the ISO, read back by xorriso ------------------------------------ */
+/* ---- from a node job -------------------------------------------------- */
+
+#define JOB_SERVER "7F1C2D3E-0000-4000-8000-0000000000AA"
+
+static void job_full(struct sw_msg_node_job *job)
+{
+    memset(job, 0, sizeof *job);
+    snprintf(job->job_id, sizeof job->job_id, "10000000-0000-4000-8000-000000000001");
+    snprintf(job->server_id, sizeof job->server_id, JOB_SERVER);
+    job->type = SW_JOB_CREATE;
+    job->kind = SW_KIND_HVM;
+    snprintf(job->hostname, sizeof job->hostname, "web1.example.com");
+    snprintf(job->ipv4, sizeof job->ipv4, "192.0.2.5");
+    job->ipv4_prefix = 24;
+    snprintf(job->ipv4_gateway, sizeof job->ipv4_gateway, "192.0.2.1");
+    snprintf(job->ipv6, sizeof job->ipv6, "2001:db8:1:2::");
+    snprintf(job->ipv6_gateway, sizeof job->ipv6_gateway, "fe80::1");
+    job->dns_n = 2;
+    snprintf(job->dns[0], sizeof job->dns[0], "192.0.2.53");
+    snprintf(job->dns[1], sizeof job->dns[1], "2001:db8::53");
+    snprintf(job->ssh_keys, sizeof job->ssh_keys, "%s\n%s", keys[0], keys[1]);
+    job->ssh_keys_n = 2;
+    snprintf(job->password_hash, sizeof job->password_hash, "$6$salt$hash");
+}
+
+/* The value at a path of doc ("a.b.0.c"), as text; "" when absent. */
+static const char *at(json_t *doc, const char *path)
+{
+    static char out[512];
+    char p[256];
+    snprintf(p, sizeof p, "%s", path);
+    json_t *v = doc;
+    for (char *save = NULL, *k = strtok_r(p, ".", &save); v && k; k = strtok_r(NULL, ".", &save))
+        v = json_is_array(v) ? json_array_get(v, (size_t)atoi(k)) : json_object_get(v, k);
+    if (json_is_string(v))
+        snprintf(out, sizeof out, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(out, sizeof out, "%lld", (long long)json_integer_value(v));
+    else if (json_is_boolean(v))
+        snprintf(out, sizeof out, "%s", json_is_true(v) ? "true" : "false");
+    else
+        out[0] = '\0';
+    return out;
+}
+
+/* The document make writes for sj's seed; owned. */
+static json_t *doc_of(char *(*make)(const struct sw_seed *, struct sw_err *),
+                      const struct sw_seed_job *sj)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    char *text = make(&sj->seed, &err);
+    if (!text)
+        fail_msg("%s (%s)", err.msg, err.detail);
+    json_t *doc = parse(text);
+    free(text);
+    return doc;
+}
+
+/* Everything the job carries reaches the seed: the server id as instance
+ * id, the NIC's MAC, addresses with prefixes and gateways (the guest takes
+ * its /64's ::1), resolvers, each key line, the hash. */
+static void test_of_job(void **state)
+{
+    (void)state;
+    struct sw_msg_node_job job;
+    struct sw_seed_job sj;
+    job_full(&job);
+    sw_seed_of_job(&job, NULL, &sj);
+    char mac[18];
+    json_t *meta = doc_of(sw_seed_meta_data, &sj);
+    assert_string_equal(at(meta, "instance-id"), JOB_SERVER);
+    assert_string_equal(at(meta, "local-hostname"), "web1.example.com");
+    json_decref(meta);
+    json_t *net = doc_of(sw_seed_network_config, &sj);
+    assert_string_equal(at(net, "ethernets.eth0.match.macaddress"), sw_domdef_mac(JOB_SERVER, mac));
+    assert_string_equal(at(net, "ethernets.eth0.addresses.0"), "192.0.2.5/24");
+    assert_string_equal(at(net, "ethernets.eth0.addresses.1"), "2001:db8:1:2::1/64");
+    assert_string_equal(at(net, "ethernets.eth0.routes.0.via"), "192.0.2.1");
+    assert_string_equal(at(net, "ethernets.eth0.routes.1.via"), "fe80::1");
+    assert_string_equal(at(net, "ethernets.eth0.nameservers.addresses.1"), "2001:db8::53");
+    json_decref(net);
+    json_t *user = doc_of(sw_seed_user_data, &sj);
+    assert_string_equal(at(user, "users.0.hashed_passwd"), "$6$salt$hash");
+    assert_string_equal(at(user, "users.0.lock_passwd"), "false");
+    assert_string_equal(at(user, "users.0.ssh_authorized_keys.0"), keys[0]);
+    assert_string_equal(at(user, "users.0.ssh_authorized_keys.1"), keys[1]);
+    assert_string_equal(at(user, "users.0.ssh_authorized_keys.2"), "");
+    json_decref(user);
+
+    /* a reinstall's own instance id; ::1 taken by the gateway: ::2; no
+     * prefix known: /32; an empty key line is no key */
+    snprintf(job.ipv6_gateway, sizeof job.ipv6_gateway, "2001:db8:1:2::1");
+    job.ipv4_prefix = 0;
+    snprintf(job.ssh_keys, sizeof job.ssh_keys, "%s\n\n", keys[1]);
+    sw_seed_of_job(&job, JOB_SERVER "-" "10000000-0000-4000-8000-000000000009", &sj);
+    meta = doc_of(sw_seed_meta_data, &sj);
+    assert_string_equal(at(meta, "instance-id"),
+                        JOB_SERVER "-10000000-0000-4000-8000-000000000009");
+    json_decref(meta);
+    net = doc_of(sw_seed_network_config, &sj);
+    assert_string_equal(at(net, "ethernets.eth0.addresses.0"), "192.0.2.5/32");
+    assert_string_equal(at(net, "ethernets.eth0.addresses.1"), "2001:db8:1:2::2/64");
+    json_decref(net);
+    assert_int_equal(sj.seed.n_ssh_keys, 1);
+}
+
+/* An older job (no guest data but its hostname) still gives a seed with
+ * instance id and hostname; no password: root's is locked. */
+static void test_of_old_job(void **state)
+{
+    (void)state;
+    struct sw_msg_node_job job;
+    memset(&job, 0, sizeof job);
+    snprintf(job.server_id, sizeof job.server_id, JOB_SERVER);
+    snprintf(job.hostname, sizeof job.hostname, "old.example.com");
+    struct sw_seed_job sj;
+    sw_seed_of_job(&job, NULL, &sj);
+    struct sw_seed_iso iso;
+    struct sw_err err;
+    assert_int_equal(sw_seed_iso(&sj.seed, &iso, &err), 0);
+    sw_seed_iso_release(&iso);
+    json_t *meta = doc_of(sw_seed_meta_data, &sj);
+    assert_string_equal(at(meta, "instance-id"), JOB_SERVER);
+    assert_string_equal(at(meta, "local-hostname"), "old.example.com");
+    json_decref(meta);
+    json_t *user = doc_of(sw_seed_user_data, &sj);
+    assert_string_equal(at(user, "users.0.lock_passwd"), "true");
+    assert_string_equal(at(user, "users.0.hashed_passwd"), "");
+    json_decref(user);
+    json_t *net = doc_of(sw_seed_network_config, &sj);
+    assert_string_equal(at(net, "ethernets.eth0.addresses.0"), "");
+    json_decref(net);
+}
+
+/* A hostile hostname from a job stays one string in every document. */
+static void test_of_job_hostile_hostname(void **state)
+{
+    (void)state;
+    static const char hostile[] = "x\": 1, \"users\": [{\"name\": \"evil\"}]} #&a *b !!python/object"
+                                  " ---\\u0000 '";
+    struct sw_msg_node_job job;
+    job_full(&job);
+    snprintf(job.hostname, sizeof job.hostname, "%s", hostile);
+    struct sw_seed_job sj;
+    sw_seed_of_job(&job, NULL, &sj);
+    json_t *meta = doc_of(sw_seed_meta_data, &sj), *user = doc_of(sw_seed_user_data, &sj);
+    assert_string_equal(at(meta, "local-hostname"), hostile);
+    assert_int_equal(json_object_size(meta), 2);
+    assert_string_equal(at(user, "hostname"), hostile);
+    assert_int_equal(json_array_size(json_object_get(user, "users")), 1);
+    assert_string_equal(at(user, "users.0.name"), "root");
+    json_decref(meta);
+    json_decref(user);
+    /* a control character is refused, not written */
+    snprintf(job.hostname, sizeof job.hostname, "a\nb");
+    sw_seed_of_job(&job, NULL, &sj);
+    expect_invalid(&sj.seed);
+}
+
+/* ---- the ISO, read back by xorriso ---------------------------------- */
 
 static char *slurp(const char *path)
 {
@@ -301,6 +463,9 @@ int main(void)
         cmocka_unit_test(test_network_config),
         cmocka_unit_test(test_hostile_values_stay_strings),
         cmocka_unit_test(test_bad_input_refused),
+        cmocka_unit_test(test_of_job),
+        cmocka_unit_test(test_of_old_job),
+        cmocka_unit_test(test_of_job_hostile_hostname),
         cmocka_unit_test(test_iso_volume_id),
         cmocka_unit_test(test_iso_files_read_back),
     };

@@ -431,7 +431,7 @@ static void test_reinstall(void **state)
     const char *id = server_ids[SW_KIND_HVM], *other = "b0000000-0000-4000-8000-000000000001";
     ok(t, SW_KIND_HVM, SW_JOB_CREATE, SW_DOMAIN_RUNNING, true);
     vol_by_hand(t, "sw-b0000000-0000-4000-8000-000000000001-root-0.qcow2", 1 << 30, 0);
-    assert_vols(t, id, "root-0.qcow2");
+    assert_vols(t, id, "root-0.qcow2 seed.iso");
     assert_boots_from(t, id, "root-0.qcow2");
 
     struct sw_msg_node_job job;
@@ -442,10 +442,11 @@ static void test_reinstall(void **state)
     run_ok(t, &job, &out);
     assert_string_equal(out.domain_state, SW_DOMAIN_RUNNING);
     assert_true(out.booted);
-    assert_vols(t, id, "root-" JOB_A ".qcow2");
+    assert_vols(t, id, "root-" JOB_A ".qcow2 seed.iso"); /* the seed rewritten in place */
     assert_boots_from(t, id, "root-" JOB_A ".qcow2");
-    assert_int_equal(out.ndisks, 1);
+    assert_int_equal(out.ndisks, 2);
     assert_string_equal(out.disks[0].role, "root");
+    assert_string_equal(out.disks[1].role, "seed");
     char *os = os_of(t, id);
     assert_string_equal(os, "ubuntu-24.04");
     free(os);
@@ -453,7 +454,7 @@ static void test_reinstall(void **state)
     /* the replay finds its own reinstall: nothing is wiped again */
     run_ok(t, &job, &out);
     assert_false(out.booted);
-    assert_vols(t, id, "root-" JOB_A ".qcow2");
+    assert_vols(t, id, "root-" JOB_A ".qcow2 seed.iso");
     /* a resize keeps the reinstall's mark and its volume */
     struct sw_msg_node_job rs;
     sw_testnode_job(&rs, SW_KIND_HVM, SW_JOB_RESIZE, id);
@@ -463,13 +464,13 @@ static void test_reinstall(void **state)
     ok(t, SW_KIND_HVM, SW_JOB_STOP, SW_DOMAIN_STOPPED, false);
     run_ok(t, &job, &out); /* replayed after a stop: it only boots */
     assert_true(out.booted);
-    assert_vols(t, id, "root-" JOB_A ".qcow2");
+    assert_vols(t, id, "root-" JOB_A ".qcow2 seed.iso");
 
     /* another reinstall (a new job) does replace the disk */
     snprintf(job.job_id, sizeof job.job_id, "%s", JOB_B);
     snprintf(job.os, sizeof job.os, "debian-12");
     run_ok(t, &job, &out);
-    assert_vols(t, id, "root-" JOB_B ".qcow2");
+    assert_vols(t, id, "root-" JOB_B ".qcow2 seed.iso");
     assert_boots_from(t, id, "root-" JOB_B ".qcow2");
     os = os_of(t, id);
     assert_string_equal(os, "debian-12");
@@ -483,7 +484,7 @@ static void test_reinstall(void **state)
     assert_int_equal(sw_engine_run(&t->eng, &job, &out, &err), -1);
     assert_int_equal(err.code, SW_ECONFLICT);
     assert_string_equal(out.domain_state, SW_DOMAIN_SUSPENDED);
-    assert_vols(t, id, "root-" JOB_B ".qcow2");
+    assert_vols(t, id, "root-" JOB_B ".qcow2 seed.iso");
     ok(t, SW_KIND_HVM, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
     assert_vols(t, id, "");
     assert_vols(t, other, "root-0.qcow2"); /* another server's volume is not touched */
@@ -503,18 +504,34 @@ static void test_volumes(void **state)
         struct sw_engine_outcome out;
         sw_testnode_job(&job, kind, SW_JOB_CREATE, id);
         run_ok(t, &job, &out);
-        assert_int_equal(out.ndisks, disk ? 1 : 0);
-        assert_vols(t, id, disk ? "root-0.qcow2" : "");
+        assert_int_equal(out.ndisks, disk ? 2 : 0);
+        assert_vols(t, id, disk ? "root-0.qcow2 seed.iso" : "");
         if (!disk)
             continue;
         assert_string_equal(out.disks[0].pool, "slipway");
         assert_string_equal(out.disks[0].format, "qcow2");
         assert_int_equal(out.disks[0].capacity, 20LL << 30);
-        run_ok(t, &job, &out); /* a replayed create makes no second volume */
-        assert_vols(t, id, "root-0.qcow2");
+        /* the NoCloud seed beside it, raw, a MiB, attached read-only */
         char seed[128];
         snprintf(seed, sizeof seed, "sw-%s-seed.iso", id);
-        vol_by_hand(t, seed, 1 << 20, 1 << 20);
+        assert_string_equal(out.disks[1].role, "seed");
+        assert_string_equal(out.disks[1].pool, "slipway");
+        assert_string_equal(out.disks[1].volume, seed);
+        assert_string_equal(out.disks[1].format, "iso");
+        assert_int_equal(out.disks[1].capacity, 1 << 20);
+        assert_boots_from(t, id, "seed.iso");
+        run_ok(t, &job, &out); /* a replayed create makes no second volume */
+        assert_vols(t, id, "root-0.qcow2 seed.iso");
+        /* a crash after the volumes, before the definition: the replay
+         * finds both and makes no second */
+        virDomainPtr dom = virDomainLookupByUUIDString(t->conn, id);
+        assert_non_null(dom);
+        virDomainDestroy(dom);
+        assert_int_equal(virDomainUndefine(dom), 0);
+        virDomainFree(dom);
+        run_ok(t, &job, &out);
+        assert_int_equal(out.ndisks, 2);
+        assert_vols(t, id, "root-0.qcow2 seed.iso");
         ok(t, kind, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
         assert_vols(t, id, "");
         /* a domain gone with volumes left (a crash between the two): the
@@ -560,8 +577,9 @@ static void test_declared_pools(void **state)
     struct sw_engine_outcome out;
     sw_testnode_job(&job, SW_KIND_PV, SW_JOB_CREATE, id);
     run_ok(t, &job, &out);
-    assert_int_equal(out.ndisks, 1);
+    assert_int_equal(out.ndisks, 2);
     assert_string_equal(out.disks[0].pool, "fast");
+    assert_string_equal(out.disks[1].pool, "fast"); /* the seed beside its root */
     virStoragePoolPtr fast = virStoragePoolLookupByName(t->conn, "fast");
     assert_non_null(fast);
     assert_int_equal(virStoragePoolIsActive(fast), 1);
@@ -593,7 +611,7 @@ static void test_resize_disk(void **state)
     run_ok(t, &job, &out);
     assert_string_equal(out.note, "memory and vcpus applied live; disk not grown: the node's "
                                   "storage cannot resize volumes");
-    assert_int_equal(out.ndisks, 1);
+    assert_int_equal(out.ndisks, 2); /* the root, and the seed it keeps */
     assert_int_equal(out.disks[0].capacity, 20LL << 30); /* what it really is */
     ok(t, SW_KIND_HVM, SW_JOB_STOP, SW_DOMAIN_STOPPED, false);
     run_ok(t, &job, &out);
@@ -603,7 +621,7 @@ static void test_resize_disk(void **state)
     run_ok(t, &job, &out);
     assert_string_equal(out.note,
                         "memory and vcpus apply at next boot; disk kept at 20 GB (it never shrinks)");
-    assert_vols(t, id, "root-0.qcow2");
+    assert_vols(t, id, "root-0.qcow2 seed.iso");
     ok(t, SW_KIND_HVM, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
 }
 
