@@ -9,7 +9,8 @@
 # its console shows the ordered hostname and its IPAM address (once the
 # engine attaches the NoCloud seed; said when it does not); a marker is
 # written on each disk through qemu-guest-agent and seen in the volume from
-# the host; resize to a 2 GiB plan grows the disk the guest sees
+# the host; `slipwayctl console` attaches to a live server's console and
+# refuses a terminated one; resize to a 2 GiB plan grows the disk the guest sees
 # (/sys/block/vda/size through the agent); reinstall of the hvm server gives
 # it a fresh root volume without the marker; terminate leaves no volume of
 # either server in the pool (virsh vol-list). Skips (77) where no private
@@ -66,7 +67,7 @@ vols() { virsh -c "$URI" vol-list slipway 2>/dev/null | awk -v p="sw-$1-" 'index
 said() { grep -aqF "SLIPWAY-GUEST: $2" "$SW_T_DIR/console-$1.log"; }
 
 KEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@qemu-stack"
-declare -A SRV IP JOB BEFORE TJOB
+declare -A SRV IP JOB BEFORE TJOB CPID
 for kind in hvm pv; do
     plan=SW_QEMU_PLAN_${kind^^} tpl=SW_QEMU_TPL_${kind^^}
     api POST /v1/orders "$SW_QEMU_CTOK" "{\"plan_id\":\"${!plan}\",\"template_id\":\"${!tpl}\",\"location_id\":\"$SW_QEMU_LOC\",\"hostname\":\"$kind-1.example.com\",\"password\":\"qemu-stack-pw-1\",\"ssh_keys\":[\"$KEY\"]}"
@@ -76,6 +77,7 @@ done
 for kind in hvm pv; do
     sw_t_check "$kind: its domain runs on the real node (console attached)" \
         sw_qemu_console "$URI" "sw-${SRV[$kind]}" "$SW_T_DIR/console-${SRV[$kind]}.log" 180
+    CPID[$kind]=$SW_QEMU_CONSOLE_PID
 done
 for kind in hvm pv; do
     id=${SRV[$kind]}
@@ -95,6 +97,13 @@ for kind in hvm pv; do
         echo "# $kind: the engine attached no NoCloud seed (helper seed's part): hostname and address not checked"
     fi
 done
+
+# slipwayctl console: an operator's console on the server's node.
+id=${SRV[hvm]}
+kill "${CPID[hvm]}" 2>/dev/null # one console session at a time
+rm -f "$SW_T_DIR/ctl.in" && mkfifo "$SW_T_DIR/ctl.in"
+SLIPWAY_DATABASE_URL=$SW_PG_URL timeout 10 script -qfec "slipwayctl console $id" /dev/null 0<>"$SW_T_DIR/ctl.in" >"$SW_T_DIR/ctl.out" 2>&1
+sw_t_check "slipwayctl console SERVER attaches to its domain on the node" grep -aq "Connected to domain 'sw-$id'" "$SW_T_DIR/ctl.out"
 
 # A marker on each disk, past the image's end (offset 768 MiB of 1 GiB),
 # seen in the volume from the host (qemu-io's dump shows letters only).
@@ -152,5 +161,7 @@ for kind in hvm pv; do
     sw_t_eq "$kind: no volume of it is left in the pool (virsh vol-list)" "" "$(vols "$id")"
     sw_t_check "$kind: nor its domain" sh -c "! virsh -c '$URI' dominfo sw-$id >/dev/null 2>&1"
 done
+out=$(SLIPWAY_DATABASE_URL=$SW_PG_URL slipwayctl console "${SRV[hvm]}" 2>&1)
+sw_t_eq "slipwayctl console on a terminated server: exit 1, saying so" "1 true" "$? $(grep -q 'no live server' <<<"$out" && echo true)"
 echo "# whole test $(since "$T0") s"
 sw_t_done
