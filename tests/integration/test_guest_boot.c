@@ -1,21 +1,25 @@
-/* test_guest_boot URI STATE_DIR HVM_ID PV_ID ISO_ID - boots real tiny
+/* test_guest_boot URI STATE_DIR HVM_ID PV_ID - boots real tiny
  * guests (tests/images/) on a real libvirtd, run by
- * tests/integration/guest_boot.sh (which starts the daemon and puts the
- * images where the templates point: each root volume sw-<id>-root-0.qcow2
- * in the dir pool "slipway" (STATE_DIR/images),
- * STATE_DIR/kernels/tiny/{vmlinuz,initrd.img}, STATE_DIR/isos/boot.iso).
+ * tests/integration/guest_boot.sh, which starts the daemon, puts each root
+ * volume sw-<id>-root-0.qcow2 in the dir pool "slipway" (STATE_DIR/images),
+ * the pv kernel in STATE_DIR/kernels/tiny/{vmlinuz,initrd.img}, and the
+ * templates in STATE_DIR/templates (the shipped ones, with the serial
+ * console logged to STATE_DIR/console-<id>.log).
  *
- * For each server: the engine renders its domain XML (hvm-qemu.xml,
- * pv-qemu.xml), engines/seed.c makes its NoCloud seed, which goes into a
- * volume of a "seeds" pool through libvirt's upload stream and is attached
- * as a read-only IDE cdrom; the serial console is logged to
- * STATE_DIR/console-<id>.log. The ISO server boots boot.iso from a second
- * cdrom before its blank disk. All three start together; the test then
- * waits for "SLIPWAY-GUEST: ready" on each console and checks the
- * hostname, addresses, resolvers, keys, password hash and balloon driver
+ * hvm and pv are created by the engine: a create job carrying the guest's
+ * hostname, addresses, gateways, resolvers, SSH keys and root hash goes
+ * through sw_engine_run, which makes the NoCloud seed volume
+ * sw-<id>-seed.iso beside the root (engines/seedvol.c), names it in the
+ * domain's seed section, defines and boots. Both boot together (an ISO
+ * install boots through the engine in helper "iso"'s test); the test
+ * waits for "SLIPWAY-GUEST: ready" on each console and checks what
  * the guest printed. Prints "ok - ..." / "FAIL - ..." lines, the boot
  * times, and "N passed, M failed"; leaves the domains running for the
  * script's agent and balloon checks. Exit 0 when all passed.
+ *
+ * test_guest_boot --reset URI STATE_DIR hvm|pv ID HASH runs the engine's
+ * reset_password job for that server with HASH and checks its seed volume
+ * now holds HASH (read back through libvirt's download stream).
  * test_guest_boot --nocloud DIR ID writes a container's seed files. */
 #include "config.h"
 #include "engines/domdef.h"
@@ -23,12 +27,15 @@
 #include "engines/kind.h"
 #include "engines/nwfilter.h"
 #include "engines/seed.h"
+#include "engines/seedvol.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/log.h"
 
+#include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,12 +45,14 @@
 #include <unistd.h>
 
 static int passed, failed;
+static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER; /* the creates' threads */
 
 static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void check(int ok, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    pthread_mutex_lock(&check_lock);
     printf("%s - ", ok ? "ok" : "FAIL");
     vprintf(fmt, ap);
     printf("\n");
@@ -53,6 +62,7 @@ static void check(int ok, const char *fmt, ...)
         passed++;
     else
         failed++;
+    pthread_mutex_unlock(&check_lock);
 }
 
 static double now(void)
@@ -70,14 +80,14 @@ static const char *const keys[] = {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGuest o
                                    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGuest two@slipway"};
 
 struct guest {
-    const char *label; /* "hvm", "pv", "iso" */
+    const char *label; /* "hvm", "pv" */
     const char *id;
     int kind;
-    int n;               /* 5, 6, 7: the guest's host part in 192.0.2.0/24 */
+    int n;               /* 5, 6: the guest's host part in 192.0.2.0/24 */
     char hostname[64];
     char ipv4[16];
     char ipv6[SW_MSG_ADDR_LEN]; /* the /64's first address (the job's) */
-    char ipv6_addr[48];  /* the guest's address in it */
+    char ipv6_addr[48];  /* the guest's address in it: ::2 (::1 is the gateway) */
     char log[512];
     double started, ready;
 };
@@ -98,115 +108,71 @@ static struct sw_msg_node_job job_of(const struct guest *g)
     snprintf(j.os, sizeof j.os, "tiny");
     snprintf(j.ipv4, sizeof j.ipv4, "%s", g->ipv4);
     snprintf(j.ipv6, sizeof j.ipv6, "%s", g->ipv6);
+    /* the guest configuration a create carries (issue 13) */
+    j.ipv4_prefix = 24;
+    snprintf(j.ipv4_gateway, sizeof j.ipv4_gateway, "192.0.2.1");
+    snprintf(j.ipv6_gateway, sizeof j.ipv6_gateway, "2001:db8:1::1");
+    j.dns_n = 2;
+    snprintf(j.dns[0], sizeof j.dns[0], "%s", dns[0]);
+    snprintf(j.dns[1], sizeof j.dns[1], "%s", dns[1]);
+    snprintf(j.ssh_keys, sizeof j.ssh_keys, "%s\n%s", keys[0], keys[1]);
+    j.ssh_keys_n = 2;
+    snprintf(j.password_hash, sizeof j.password_hash, "%s", SEED_HASH);
     return j;
 }
 
-/* Replaces the first from in *xml with to (owned result replaces *xml). */
-static bool replace(char **xml, const char *from, const char *to)
-{
-    char *p = strstr(*xml, from);
-    if (!p)
-        return false;
-    char *out = sw_asprintf("%.*s%s%s", (int)(p - *xml), *xml, to, p + strlen(from));
-    free(*xml);
-    *xml = out;
-    return true;
-}
 
-static const char *seed_volume(const struct guest *g, char out[96])
+/* hvm and pv: the engine's create, which makes and attaches the seed. */
+static bool engine_create(struct sw_engine *eng, struct guest *g)
 {
-    snprintf(out, 96, "sw-%s-seed.iso", g->id);
-    return out;
-}
-
-/* The seed of g in the pool's volume sw-<id>-seed.iso, through libvirt. */
-static int put_seed(virStoragePoolPtr pool, const struct guest *g, struct sw_err *err)
-{
-    const char *gw6 = "2001:db8:1::1";
-    struct sw_seed s = {
-        .instance_id = g->id, .hostname = g->hostname, .ipv4 = g->ipv4, .ipv4_prefix = 24,
-        .ipv4_gateway = "192.0.2.1", .ipv6 = g->ipv6_addr, .ipv6_prefix = 64,
-        .ipv6_gateway = gw6, .dns = dns, .n_dns = 2, .ssh_keys = keys, .n_ssh_keys = 2,
-        .password_hash = SEED_HASH,
-    };
-    struct sw_seed_iso iso;
-    if (sw_seed_iso(&s, &iso, err) < 0)
-        return -1;
-    char name[96];
-    char *vx = sw_asprintf("<volume><name>%s</name><capacity unit='bytes'>%zu</capacity>"
-                           "<target><format type='raw'/></target></volume>",
-                           seed_volume(g, name), iso.len);
-    virStorageVolPtr vol = virStorageVolCreateXML(pool, vx, 0);
-    free(vx);
-    int rc = -1;
-    if (!vol)
-        sw_virt_error(err, "create the seed volume");
-    else
-        rc = sw_seed_upload(vol, &iso, err);
-    printf("# %s: seed %s, %zu bytes, uploaded through libvirt\n", g->label, name, iso.len);
-    sw_seed_iso_release(&iso);
-    if (vol)
-        virStorageVolFree(vol);
-    return rc;
-}
-
-/* The engine's domain XML for g, with its console logged, its seed as a
- * cdrom and, for the ISO server, boot.iso booted before the disk. */
-static char *domain_xml(const struct sw_engine *eng, const struct guest *g, struct sw_err *err)
-{
-    const struct sw_engine_driver *drv =
-        g->kind == SW_KIND_PV ? sw_engine_pv_driver() : sw_engine_hvm_driver();
     struct sw_msg_node_job j = job_of(g);
-    char *xml = sw_domdef_xml(eng, drv, &j, err);
-    if (!xml)
-        return NULL;
-    char *serial = sw_asprintf("<serial type='pty'><log file='%s' append='off'/></serial>", g->log);
-    char name[96];
-    char *cd = sw_asprintf("<disk type='volume' device='cdrom'><driver name='qemu' type='raw'/>"
-                           "<source pool='seeds' volume='%s'/><target dev='hdc' bus='ide'/>"
-                           "<readonly/></disk>\n  </devices>",
-                           seed_volume(g, name));
-    bool ok = replace(&xml, "<serial type='pty'/>", serial) && replace(&xml, "</devices>", cd);
-    if (ok && strcmp(g->label, "iso") == 0) {
-        char *boot = sw_asprintf("<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>"
-                                 "<source file='%s/isos/boot.iso'/><target dev='hdd' bus='ide'/>"
-                                 "<readonly/><boot order='1'/></disk>\n  </devices>",
-                                 eng->state_dir);
-        ok = replace(&xml, "<boot dev='hd'/>", "") &&
-             replace(&xml, "<target dev='vda' bus='virtio'/>",
-                     "<target dev='vda' bus='virtio'/><boot order='2'/>") &&
-             replace(&xml, "</devices>", boot);
-        free(boot);
-    }
-    free(serial);
-    free(cd);
-    if (!ok) {
-        SW_ERR(err, SW_EINTERNAL, "the %s template changed shape", g->label);
-        free(xml);
-        return NULL;
-    }
-    return xml;
+    struct sw_engine_outcome out;
+    struct sw_err err;
+    memset(&out, 0, sizeof out);
+    sw_err_clear(&err);
+    g->started = now();
+    int rc = sw_engine_run(eng, &j, &out, &err);
+    sodium_memzero(j.password_hash, sizeof j.password_hash);
+    check(rc == 0 && out.booted && strcmp(out.domain_state, "running") == 0,
+          "%s: the engine's create defined and booted it in %.2f s (%s %s)", g->label,
+          now() - g->started, rc == 0 ? out.domain_state : err.msg, rc == 0 ? "" : err.detail);
+    char seed[128];
+    sw_seedvol_name(g->id, seed);
+    check(out.ndisks == 2 && strcmp(out.disks[0].role, "root") == 0 &&
+              strcmp(out.disks[1].role, "seed") == 0 && strcmp(out.disks[1].volume, seed) == 0 &&
+              strcmp(out.disks[1].pool, "slipway") == 0,
+          "%s: its outcome names the root and the seed %s in pool slipway (%d disks)", g->label,
+          seed, out.ndisks);
+    return rc == 0;
 }
 
-static virDomainPtr start(virConnectPtr conn, const struct sw_engine *eng, struct guest *g)
+struct create_arg {
+    struct sw_engine *eng;
+    struct guest *g;
+    bool ok;
+};
+
+static void *create_thread(void *arg)
 {
-    struct sw_err err;
-    sw_err_clear(&err);
-    char *xml = domain_xml(eng, g, &err);
-    if (!xml) {
-        check(0, "%s: domain XML: %s (%s)", g->label, err.msg, err.detail);
-        return NULL;
-    }
-    g->started = now();
-    virDomainPtr dom = virDomainDefineXML(conn, xml);
+    struct create_arg *a = arg;
+    a->ok = engine_create(a->eng, a->g);
+    return NULL;
+}
+
+/* The live domain's seed: a read-only IDE cdrom on the seed volume. */
+static void check_attached(virConnectPtr conn, const struct guest *g)
+{
+    virDomainPtr dom = virDomainLookupByUUIDString(conn, g->id);
+    char *xml = dom ? virDomainGetXMLDesc(dom, 0) : NULL, seed[128], want[256];
+    snprintf(want, sizeof want, "volume='%s'", sw_seedvol_name(g->id, seed));
+    const char *cd = xml ? strstr(xml, "device='cdrom'") : NULL;
+    const char *end = cd ? strstr(cd, "</disk>") : NULL;
+    bool ok = end && strstr(cd, want) && strstr(cd, "<target dev='hdc' bus='ide'/>") &&
+              strstr(cd, "<readonly/>") && strstr(cd, want) < end && strstr(cd, "<readonly/>") < end;
+    check(ok, "%s: the running domain has its seed as a read-only IDE cdrom (hdc)", g->label);
     free(xml);
-    if (!dom || virDomainCreate(dom) < 0) {
-        sw_virt_error(&err, "define and start");
-        check(0, "%s: %s (%s)", g->label, err.msg, err.detail);
-        return dom;
-    }
-    printf("# %s: defined and started in %.2f s\n", g->label, now() - g->started);
-    return dom;
+    if (dom)
+        virDomainFree(dom);
 }
 
 static char *slurp(const char *path)
@@ -270,21 +236,9 @@ static void check_console(const struct guest *g)
     check(said(c, "seed=/dev/sr0"), "%s: the cidata seed found on the IDE cdrom", g->label);
     if (strcmp(g->label, "pv") == 0)
         check(said(c, "root=/dev/vda"), "pv: the initrd mounted its ext4 root from the virtio disk");
-    if (strcmp(g->label, "iso") == 0)
-        check(c && strstr(c, "ISOLINUX"), "iso: booted from boot.iso (ISOLINUX banner)");
     if (strcmp(g->label, "hvm") == 0)
         check(c && strstr(c, "SYSLINUX"), "hvm: SeaBIOS booted the disk (SYSLINUX banner)");
     free(c);
-}
-
-static virStoragePoolPtr seed_pool(virConnectPtr conn, const char *state)
-{
-    char *px = sw_asprintf("<pool type='dir'><name>seeds</name><target><path>%s/seeds</path>"
-                           "</target></pool>",
-                           state);
-    virStoragePoolPtr pool = virStoragePoolCreateXML(conn, px, 0);
-    free(px);
-    return pool;
 }
 
 static void guest_init(struct guest *g, const char *label, const char *id, int kind, int n,
@@ -298,7 +252,7 @@ static void guest_init(struct guest *g, const char *label, const char *id, int k
     snprintf(g->hostname, sizeof g->hostname, "%s-%d.guest.example", label, n);
     snprintf(g->ipv4, sizeof g->ipv4, "192.0.2.%d", n);
     snprintf(g->ipv6, sizeof g->ipv6, "2001:db8:1::");
-    snprintf(g->ipv6_addr, sizeof g->ipv6_addr, "2001:db8:1::%d", n);
+    snprintf(g->ipv6_addr, sizeof g->ipv6_addr, "2001:db8:1::2");
     snprintf(g->log, sizeof g->log, "%s/console-%s.log", state, id);
 }
 
@@ -309,31 +263,97 @@ static int run(virConnectPtr conn, struct sw_engine *eng, char **argv)
     bool filtered = false;
     check(sw_nwfilter_define(conn, eng->templates_dir, &filtered, &err) == 0 && filtered,
           "slipway's guest filters defined on the node (%s)", err.detail);
-    virStoragePoolPtr pool = seed_pool(conn, eng->state_dir);
-    check(pool != NULL, "a dir pool \"seeds\" for the NoCloud seeds");
-    if (!pool)
-        return 1;
-    struct guest g[3];
+    struct guest g[2];
     guest_init(&g[0], "hvm", argv[3], SW_KIND_HVM, 5, eng->state_dir);
     guest_init(&g[1], "pv", argv[4], SW_KIND_PV, 6, eng->state_dir);
-    guest_init(&g[2], "iso", argv[5], SW_KIND_HVM, 7, eng->state_dir);
-    virDomainPtr dom[3] = {NULL, NULL, NULL};
-    for (size_t i = 0; i < 3; i++) {
-        int rc = put_seed(pool, &g[i], &err);
-        check(rc == 0, "%s: seed built by engines/seed.c and uploaded (%s)", g[i].label,
-              rc == 0 ? "ok" : err.detail);
+    /* both creates at once, as the engine's job and reconciler threads
+     * share one libvirt connection: a QEMU start takes 10-30 s here */
+    struct create_arg a[2] = {{eng, &g[0], false}, {eng, &g[1], false}};
+    pthread_t th[2];
+    for (size_t i = 0; i < 2; i++)
+        if (pthread_create(&th[i], NULL, create_thread, &a[i]) != 0)
+            create_thread(&a[i]), th[i] = 0;
+    for (size_t i = 0; i < 2; i++) {
+        if (th[i])
+            pthread_join(th[i], NULL);
+        if (a[i].ok)
+            check_attached(conn, &g[i]);
     }
-    for (size_t i = 0; i < 3; i++)
-        dom[i] = start(conn, eng, &g[i]);
-    wait_ready(g, 3, 180); /* 10-60 s here, under load from other builds */
-    for (size_t i = 0; i < 3; i++) {
+    wait_ready(g, 2, 180); /* 10-85 s here, under load from other builds */
+    for (size_t i = 0; i < 2; i++) {
         check_console(&g[i]);
         printf("# boot time %s: %.1f s from define to ready\n", g[i].label,
                g[i].ready > 0 ? g[i].ready - g[i].started : -1.0);
-        if (dom[i])
-            virDomainFree(dom[i]);
     }
-    virStoragePoolFree(pool);
+    return 0;
+}
+
+/* Reads the whole volume name of pool "slipway" through libvirt into a
+ * NUL-terminated buffer (owned), or NULL. */
+static char *download(virConnectPtr conn, const char *name, size_t *len)
+{
+    virStoragePoolPtr pool = virStoragePoolLookupByName(conn, "slipway");
+    virStorageVolPtr vol = pool ? virStorageVolLookupByName(pool, name) : NULL;
+    virStreamPtr st = vol ? virStreamNew(conn, 0) : NULL;
+    char *buf = NULL;
+    *len = 0;
+    if (st && virStorageVolDownload(vol, st, 0, 0, 0) == 0) {
+        size_t cap = 1 << 20;
+        buf = sw_malloc(cap + 1);
+        for (int n; (n = virStreamRecv(st, buf + *len, cap - *len)) > 0;) {
+            *len += (size_t)n;
+            if (*len == cap)
+                buf = sw_realloc(buf, (cap *= 2) + 1);
+        }
+        buf[*len] = '\0';
+        virStreamFinish(st);
+    }
+    if (st)
+        virStreamFree(st);
+    if (vol)
+        virStorageVolFree(vol);
+    if (pool)
+        virStoragePoolFree(pool);
+    return buf;
+}
+
+static bool holds(const char *buf, size_t len, const char *s)
+{
+    return buf && memmem(buf, len, s, strlen(s)) != NULL;
+}
+
+/* The engine's reset_password job for server id with hash: the seed holds
+ * the new hash (and a new instance id), the agent set it (the note). */
+static int reset(struct sw_engine *eng, const char *label, const char *id, const char *hash)
+{
+    struct guest g;
+    bool pv = strcmp(label, "pv") == 0;
+    guest_init(&g, pv ? "pv" : "hvm", id, pv ? SW_KIND_PV : SW_KIND_HVM, pv ? 6 : 5,
+               eng->state_dir);
+    struct sw_msg_node_job j = job_of(&g);
+    j.type = SW_JOB_RESET_PASSWORD;
+    snprintf(j.job_id, sizeof j.job_id, "30000000-0000-4000-8000-000000000001");
+    snprintf(j.password_hash, sizeof j.password_hash, "%s", hash);
+    struct sw_engine_outcome out;
+    struct sw_err err;
+    memset(&out, 0, sizeof out);
+    sw_err_clear(&err);
+    double t = now();
+    int rc = sw_engine_run(eng, &j, &out, &err);
+    sodium_memzero(j.password_hash, sizeof j.password_hash);
+    check(rc == 0 && strcmp(out.note, "password set through the guest agent; the NoCloud seed "
+                                      "holds it too") == 0,
+          "%s: reset_password through the engine in %.2f s: note \"%s\" (%s)", label, now() - t,
+          out.note, rc == 0 ? "ok" : err.detail);
+    check(rc == 0 || !strstr(err.detail, hash), "the hash is not in the error's detail");
+    char seed[128], instance[96];
+    size_t len;
+    char *bytes = download(eng->conn, sw_seedvol_name(id, seed), &len);
+    snprintf(instance, sizeof instance, "%s-%s", id, j.job_id);
+    check(holds(bytes, len, hash) && !holds(bytes, len, SEED_HASH) && holds(bytes, len, instance),
+          "%s: the seed volume (%zu bytes, read back through libvirt) holds the new hash and "
+          "instance id %s, not the old hash", label, len, instance);
+    free(bytes);
     return 0;
 }
 
@@ -346,7 +366,7 @@ static int write_nocloud(const char *dir, const char *id)
     guest_init(&g, "ct", id, SW_KIND_CONTAINER, 8, dir);
     struct sw_seed s = {
         .instance_id = g.id, .hostname = g.hostname, .ipv4 = g.ipv4, .ipv4_prefix = 24,
-        .ipv4_gateway = "192.0.2.1", .ipv6 = g.ipv6_addr, .ipv6_prefix = 64,
+        .ipv4_gateway = "192.0.2.1", .ipv6 = "2001:db8:1::8", .ipv6_prefix = 64,
         .ipv6_gateway = "2001:db8:1::1", .dns = dns, .n_dns = 2, .ssh_keys = keys,
         .n_ssh_keys = 2, .password_hash = SEED_HASH,
     };
@@ -372,11 +392,15 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--nocloud") == 0)
         return write_nocloud(argv[2], argv[3]);
-    if (argc != 6) {
-        fprintf(stderr, "usage: test_guest_boot URI STATE_DIR HVM_ID PV_ID ISO_ID\n");
+    bool resetting = argc == 7 && strcmp(argv[1], "--reset") == 0;
+    if (resetting) /* --reset URI STATE_DIR LABEL ID HASH */
+        argv++, argc -= 2;
+    if (argc != 5) {
+        fprintf(stderr, "usage: test_guest_boot URI STATE_DIR HVM_ID PV_ID\n"
+                        "       test_guest_boot --reset URI STATE_DIR hvm|pv ID HASH\n");
         return 2;
     }
-    sw_log_init("test", "warn");
+    sw_log_init("test", "info"); /* the engine's seed and storage events in the log */
     struct sw_err err;
     sw_err_clear(&err);
     if (sw_virt_init(&err) < 0)
@@ -391,9 +415,14 @@ int main(int argc, char **argv)
     eng.conn = conn;
     eng.hv = sw_hypervisor_from_uri(argv[1], &err);
     eng.domain_type = "qemu"; /* TCG: KVM boots nothing on this machine (notes) */
-    eng.templates_dir = SW_TEST_SRCDIR "/templates";
+    char templates[512];
+    snprintf(templates, sizeof templates, "%s/templates", argv[2]); /* guest_boot.sh's copy */
+    eng.templates_dir = templates;
     eng.state_dir = argv[2];
-    run(conn, &eng, argv);
+    if (resetting)
+        reset(&eng, argv[3], argv[4], argv[5]);
+    else
+        run(conn, &eng, argv);
     virConnectClose(conn);
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 && passed > 0 ? 0 : 1;

@@ -70,8 +70,13 @@ static struct sw_msg_node_job job_of(const char *id, int type)
     return j;
 }
 
-/* The names of the server's volumes in the pool "slipway", sorted by
- * libvirt, joined by spaces, without the "sw-<id>-" prefix. */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names of the server's volumes in the pool "slipway", sorted, joined
+ * by spaces, without the "sw-<id>-" prefix. */
 static void vols_of(virConnectPtr conn, const char *id, char *out, size_t n)
 {
     out[0] = '\0';
@@ -81,6 +86,8 @@ static void vols_of(virConnectPtr conn, const char *id, char *out, size_t n)
     virStoragePoolRefresh(pool, 0);
     char *names[16];
     int k = virStoragePoolListVolumes(pool, names, 16);
+    if (k > 0)
+        qsort(names, (size_t)k, sizeof names[0], by_name);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "sw-%s-", id);
     for (int i = 0; i < k; i++) {
@@ -241,10 +248,10 @@ int main(int argc, char **argv)
     char vols[512], vname[128];
     vols_of(conn, id, vols, sizeof vols);
     snprintf(vname, sizeof vname, "sw-%s-root-0.qcow2", id);
-    check(strcmp(vols, "root-0.qcow2") == 0 && out.ndisks == 1 &&
+    check(strcmp(vols, "root-0.qcow2 seed.iso") == 0 && out.ndisks == 2 &&
               vol_capacity(conn, vname) == 1LL << 30,
-          "its root is one 1 GiB qcow2 volume in the dir pool \"slipway\" the engine made (\"%s\", "
-          "no second after the replay)",
+          "its root is one 1 GiB qcow2 volume in the dir pool \"slipway\" the engine made, beside "
+          "its NoCloud seed (\"%s\", no second after the replay)",
           vols);
 
     virDomainPtr dom = virDomainLookupByUUIDString(conn, id);
@@ -362,7 +369,7 @@ int main(int argc, char **argv)
     rc = run(&eng, &j, &out, &err);
     vols_of(conn, id, vols, sizeof vols);
     char fresh[128];
-    snprintf(fresh, sizeof fresh, "root-%s.qcow2", j.job_id);
+    snprintf(fresh, sizeof fresh, "root-%s.qcow2 seed.iso", j.job_id);
     check(rc == 0 && out.booted && strcmp(vols, fresh) == 0,
           "reinstall boots from a new volume named from its job, the old one deleted: \"%s\"%s%s",
           vols, rc < 0 ? " " : "", rc < 0 ? err.detail : "");

@@ -542,6 +542,34 @@ static void test_volumes(void **state)
     }
 }
 
+/* A create whose seed cannot be made (a control character in the
+ * hostname) or whose definition then fails (an os name the template
+ * refuses) fails clearly and leaves neither domain nor volume. */
+static void test_seed_failure_leaves_nothing(void **state)
+{
+    struct sw_testnode *t = *state;
+    const char *id = server_ids[SW_KIND_PV];
+    struct sw_msg_node_job job;
+    struct sw_engine_outcome out;
+    struct sw_err err;
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_CREATE, id);
+    snprintf(job.hostname, sizeof job.hostname, "a\nb");
+    sw_err_clear(&err);
+    assert_int_equal(sw_engine_run(&t->eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EINVALID);
+    assert_string_equal(out.domain_state, SW_DOMAIN_ABSENT);
+    assert_vols(t, id, "");
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_CREATE, id);
+    snprintf(job.os, sizeof job.os, "Not/An/Os");
+    sw_err_clear(&err);
+    assert_int_equal(sw_engine_run(&t->eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EINVALID);
+    assert_vols(t, id, "");
+    /* a good create then makes both */
+    ok(t, SW_KIND_PV, SW_JOB_CREATE, SW_DOMAIN_RUNNING, true);
+    assert_vols(t, id, "root-0.qcow2 seed.iso");
+}
+
 /* A pool past its fill threshold takes no new volume: the create fails
  * with a tenant-safe reason and leaves neither domain nor volume. */
 static void test_pool_full(void **state)
@@ -732,6 +760,7 @@ int main(void)
         SW_TESTNODE_TEST(test_reinstall),
         SW_TESTNODE_TEST(test_volumes),
         SW_TESTNODE_TEST(test_pool_full),
+        SW_TESTNODE_TEST(test_seed_failure_leaves_nothing),
         SW_TESTNODE_TEST(test_resize_disk),
         SW_TESTNODE_TEST(test_declared_pools),
         SW_TESTNODE_TEST(test_reset_password),
