@@ -20,4 +20,9 @@ int sw_ctl_invoice(int argc, char **argv, struct sw_err *err);
  * SLIPWAY_OPERATOR_TOKEN); 0, -1 with err set, or 2 (usage). */
 int sw_ctl_node(int argc, char **argv, struct sw_err *err);
 
+/* slipwayctl console SERVER: execs virsh console on the server's node's
+ * libvirt URI (read from the database); returns only on failure: -1 with
+ * err set, or 2 (usage). */
+int sw_ctl_console(int argc, char **argv, struct sw_err *err);
+
 #endif

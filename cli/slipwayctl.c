@@ -1,5 +1,5 @@
 /* slipwayctl - operator tool: migrate, bootstrap, config, node-file,
- * balloon-sim, invoice.
+ * balloon-sim, invoice, node, console.
  *
  * Each command is a row of the table at the bottom; `slipwayctl help`
  * prints it.
@@ -178,6 +178,13 @@ static int cmd_node(int argc, char **argv)
     return rc < 0 ? fail(&err) : rc;
 }
 
+static int cmd_console(int argc, char **argv)
+{
+    struct sw_err err = {0};
+    int rc = sw_ctl_console(argc, argv, &err);
+    return rc < 0 ? fail(&err) : rc;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct ctl_cmd commands[] = {
@@ -201,6 +208,9 @@ static const struct ctl_cmd commands[] = {
     {"invoice", "invoice dunning",
      "mark invoices unpaid past due + grace overdue and suspend their accounts' servers",
      cmd_invoice},
+    {"console", "console SERVER_ID",
+     "attach to a server's serial console: virsh console on its node's libvirt URI (Ctrl-] "
+     "leaves)", cmd_console},
     {"help", "help", "this list", cmd_help},
     {NULL, NULL, NULL, NULL},
 };
