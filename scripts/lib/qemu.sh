@@ -15,7 +15,8 @@
 # (pool/); the state directory QEMU sees as /var/lib/slipway (state/: the pv
 # kernels, bind-mounted in libvirtd's namespace only); one real-QEMU node
 # "qemu1" (kinds hvm and pv) and, where libvirt's LXC driver is installed,
-# "lxc1" (container), enrolled through the API in location "qemu" with an
+# "lxc1" (container; its pool "ct" at /swct, bound to ctpool/ in libvirtd's
+# namespace: LXC's path limit), enrolled through the API in location "qemu" with an
 # IP pool, each engine started with its enrolment's configuration; the tiny
 # images (tests/images/build.sh) uploaded through /v1/admin/images; a
 # template and plans of each kind; a customer "demo@slipway.local".
@@ -74,6 +75,15 @@ sw_qemu_libvirtd() {
     virsh -c "$SW_LV_URI" net-create "$q/net.xml" >/dev/null ||
         { SW_QEMU_WHY="cannot start the network in libvirtd"; return 1; }
     [ -n "$lxc" ] || SW_LV_LXC_URI=
+    # libvirt 9.0's LXC driver loop-mounts a container's root by a path of
+    # at most 63 bytes (engines/README.md "Container roots"): lxc1's pool
+    # is /swct, an empty mount point on the host bound to Q/ctpool in
+    # libvirtd's namespace only.
+    if [ -n "$lxc" ]; then
+        mkdir -p /swct "$q/ctpool"
+        nsenter -t "$SW_LV_PID" -m mount --bind "$q/ctpool" /swct ||
+            { SW_QEMU_WHY="cannot bind $q/ctpool on /swct in libvirtd's namespace"; return 1; }
+    fi
 }
 
 # sw_qemu_images BUILD Q: the tiny images, built or reused, and the pv
@@ -152,15 +162,16 @@ sw_qemu_location() {
         sw_qemu_api POST /v1/admin/ip-pools "{\"location_id\":\"$SW_QEMU_LOC\",\"network\":\"2001:db8:5::/48\",\"family\":6}" >/dev/null
 }
 
-# sw_qemu_node Q BUILD NAME URI KINDS: enrols the node once (its engine
+# sw_qemu_node Q BUILD NAME URI KINDS POOL PATH: enrols the node with one dir
+# pool POOL at PATH (as libvirtd sees it) once (its engine
 # configuration kept in Q/nodes/NAME.json, mode 600; rekeyed when lost)
 # and starts its engine (pid in Q/run, log in Q/log).
 sw_qemu_node() {
-    local q=$1 b=$2 name=$3 uri=$4 kinds=$5 id conf=$1/nodes/$3.json
+    local q=$1 b=$2 name=$3 uri=$4 kinds=$5 pool=$6 path=$7 id conf=$1/nodes/$3.json
     mkdir -p "$q/nodes" "$q/run" "$q/log"
     id=$(sw_qemu_find /v1/admin/nodes ".name == \"$name\"")
     if [ -z "$id" ]; then
-        (umask 077 && sw_qemu_api POST /v1/admin/nodes "{\"name\":\"$name\",\"location_id\":\"$SW_QEMU_LOC\",\"engine_uri\":\"$uri\",\"kinds\":$kinds,\"cpus\":2,\"ram_mb\":4096,\"disk_gb\":100,\"pools\":[{\"name\":\"slipway\",\"path\":\"$q/pool\"}]}" |
+        (umask 077 && sw_qemu_api POST /v1/admin/nodes "{\"name\":\"$name\",\"location_id\":\"$SW_QEMU_LOC\",\"engine_uri\":\"$uri\",\"kinds\":$kinds,\"cpus\":2,\"ram_mb\":4096,\"disk_gb\":100,\"pools\":[{\"name\":\"$pool\",\"path\":\"$path\"}]}" |
             jq -e .engine_config >"$conf") || { SW_QEMU_WHY="cannot enrol node $name"; return 1; }
         id=$(jq -r .SLIPWAY_NODE_ID "$conf")
     elif [ ! -s "$conf" ]; then
@@ -215,9 +226,9 @@ sw_qemu_up() {
     chmod 755 "$1" "$q"
     sw_qemu_images "$b" "$q" && sw_qemu_libvirtd "$q" && sw_qemu_location && sw_qemu_catalog &&
         sw_qemu_customer "$q" || return 1
-    sw_qemu_node "$q" "$b" qemu1 "$SW_LV_URI" '["hvm","pv"]' || return 1
+    sw_qemu_node "$q" "$b" qemu1 "$SW_LV_URI" '["hvm","pv"]' slipway "$q/pool" || return 1
     if [ -n "$SW_LV_LXC_URI" ]; then
-        sw_qemu_node "$q" "$b" lxc1 "$SW_LV_LXC_URI" '["container"]' || return 1
+        sw_qemu_node "$q" "$b" lxc1 "$SW_LV_LXC_URI" '["container"]' ct /swct || return 1
     fi
     sw_qemu_env "$q"
 }
