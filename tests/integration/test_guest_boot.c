@@ -11,7 +11,7 @@
  * through sw_engine_run, which makes the NoCloud seed volume
  * sw-<id>-seed.iso beside the root (engines/seedvol.c), names it in the
  * domain's seed section, defines and boots. Both boot together (an ISO
- * install boots through the engine in helper "iso"'s test); the test
+ * install boots through the engine in tests/integration/iso_boot.sh); the test
  * waits for "SLIPWAY-GUEST: ready" on each console and checks what
  * the guest printed. Prints "ok - ..." / "FAIL - ..." lines, the boot
  * times, and "N passed, M failed"; leaves the domains running for the
@@ -20,16 +20,23 @@
  * test_guest_boot --reset URI STATE_DIR hvm|pv ID HASH runs the engine's
  * reset_password job for that server with HASH and checks its seed volume
  * now holds HASH (read back through libvirt's download stream).
+ * test_guest_boot --balloon URI HVM_ID runs the engine's ballooning loop
+ * (engines/balloon.c) on the libvirt stats source, the host declared small,
+ * until the controller lowers the hvm guest's target, and checks the
+ * guest's balloon follows.
  * test_guest_boot --nocloud DIR ID writes a container's seed files. */
 #include "config.h"
+#include "engines/balloon.h"
 #include "engines/domdef.h"
 #include "engines/driver.h"
 #include "engines/kind.h"
 #include "engines/nwfilter.h"
 #include "engines/seed.h"
 #include "engines/seedvol.h"
+#include "engines/stats.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
+#include "core/balloon_conf.h"
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -101,7 +108,9 @@ static struct sw_msg_node_job job_of(const struct guest *g)
     j.type = SW_JOB_CREATE;
     j.kind = g->kind;
     j.vcpus = 1;
-    j.ram_mb = 256;
+    /* hvm: a guarantee below its ceiling, so the ballooning controller has
+     * room to move it (it boots at the guarantee) */
+    j.ram_mb = g->kind == SW_KIND_HVM ? 128 : 256;
     j.max_ram_mb = 256;
     j.disk_gb = 1;
     snprintf(j.hostname, sizeof j.hostname, "%s", g->hostname);
@@ -388,16 +397,118 @@ static int write_nocloud(const char *dir, const char *id)
     return 0;
 }
 
+/* ---- --balloon: the engine's ballooning loop on a real guest ----
+ *
+ * The node's libvirt stats source (engines/stats.c: the guests' own balloon
+ * statistics, libvirt's balloon targets) with the host declared small, 1 GiB
+ * with 700 MiB used outside the balloons, so the controller must shrink: on
+ * this machine's real 24 GiB it would let guests be. */
+#define SMALL_HOST_MB 1024
+#define SMALL_HOST_OTHER_MB 700
+static struct sw_stats_source real_src;
+
+static int small_sample(void *self, struct sw_stats_host *h, struct sw_stats_guest **g, size_t *n,
+                        struct sw_err *err)
+{
+    (void)self;
+    int rc = real_src.ops->sample(real_src.self, h, g, n, err);
+    if (rc == 0) {
+        h->ram_mb = SMALL_HOST_MB;
+        h->other_used_mb = SMALL_HOST_OTHER_MB;
+    }
+    return rc;
+}
+
+static int small_apply(void *self, const struct sw_stats_guest *g, int64_t target_mb,
+                       struct sw_err *err)
+{
+    (void)self;
+    return real_src.ops->apply(real_src.self, g, target_mb, err);
+}
+
+static void small_free(void *self)
+{
+    (void)self;
+    sw_stats_close(&real_src);
+}
+
+static const struct sw_stats_ops small_ops = {"libvirt, small host", small_sample, small_apply,
+                                              small_free};
+
+/* The guest's balloon now, MiB (virDomainGetInfo's memory), or -1. */
+static long long balloon_mb(virConnectPtr conn, const char *id)
+{
+    virDomainPtr dom = virDomainLookupByUUIDString(conn, id);
+    virDomainInfo info;
+    long long mb = dom && virDomainGetInfo(dom, &info) == 0 ? (long long)(info.memory / 1024) : -1;
+    if (dom)
+        virDomainFree(dom);
+    return mb;
+}
+
+/* Ticks until the controller moves hvm id, then waits for its balloon. */
+static void balloon(virConnectPtr conn, const char *id)
+{
+    if (sw_stats_libvirt_open(conn, &real_src) < 0) {
+        check(0, "the libvirt stats source opens");
+        return;
+    }
+    struct sw_ballooner *b = sw_ballooner_new((struct sw_stats_source){&small_ops, NULL});
+    static struct sw_balloon_conf conf;
+    sw_balloon_conf_default(&conf);
+    conf.enabled = true;
+    conf.smooth_samples = 2;
+    sw_ballooner_configure(b, &conf, false);
+    long long before = balloon_mb(conn, id), target = -1;
+    struct sw_balloon_report rep = {0};
+    double t0 = now();
+    for (int tick = 0; tick < 30 && now() - t0 < 60; tick++) {
+        struct sw_err err;
+        sw_err_clear(&err);
+        if (sw_ballooner_sample(b, &err) < 0 || sw_ballooner_sample(b, &err) < 0 ||
+            sw_ballooner_tick(b, &rep, &err) < 0)
+            printf("# balloon tick %d: %s (%s)\n", tick, err.msg, err.detail);
+        target = sw_ballooner_target(b, id);
+        if (rep.moved > 0 && target > 0 && target < before)
+            break;
+        usleep(1000 * 1000);
+    }
+    check(rep.moved > 0 && target >= 128 && target < before,
+          "hvm: the ballooning controller lowers the target from %lld to %lld MiB (host declared "
+          "%d MiB, %d used elsewhere; guarantee 128)",
+          before, target, SMALL_HOST_MB, SMALL_HOST_OTHER_MB);
+    long long after = -1;
+    double t1 = now();
+    while (now() - t1 < 20 && (after = balloon_mb(conn, id)) != target)
+        usleep(100 * 1000);
+    check(after == target, "hvm: the guest's balloon follows: %lld MiB in %.1f s", after,
+          now() - t1);
+    sw_ballooner_free(b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--nocloud") == 0)
         return write_nocloud(argv[2], argv[3]);
+    if (argc == 4 && strcmp(argv[1], "--balloon") == 0) { /* --balloon URI HVM_ID */
+        sw_log_init("test", "info");
+        struct sw_err err;
+        sw_err_clear(&err);
+        virConnectPtr conn = sw_virt_init(&err) == 0 ? sw_virt_open(argv[2], &err) : NULL;
+        if (!conn)
+            return 2;
+        balloon(conn, argv[3]);
+        virConnectClose(conn);
+        printf("%d passed, %d failed\n", passed, failed);
+        return failed == 0 && passed > 0 ? 0 : 1;
+    }
     bool resetting = argc == 7 && strcmp(argv[1], "--reset") == 0;
     if (resetting) /* --reset URI STATE_DIR LABEL ID HASH */
         argv++, argc -= 2;
     if (argc != 5) {
         fprintf(stderr, "usage: test_guest_boot URI STATE_DIR HVM_ID PV_ID\n"
-                        "       test_guest_boot --reset URI STATE_DIR hvm|pv ID HASH\n");
+                        "       test_guest_boot --reset URI STATE_DIR hvm|pv ID HASH\n"
+                        "       test_guest_boot --balloon URI HVM_ID\n");
         return 2;
     }
     sw_log_init("test", "info"); /* the engine's seed and storage events in the log */
