@@ -65,7 +65,9 @@ for i in $(seq 1 "$NODES"); do
         *) rr=1.5 ;;
     esac
     slipwayctl node-file "$SW_T_DIR/node$i.xml" "$cpus" "$ram" || exit 99
-    must POST /v1/admin/nodes "$OP" "{\"name\":\"n$i\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$SW_T_DIR/node$i.xml\",\"kinds\":$kinds,\"cpus\":$cpus,\"ram_mb\":$ram,\"disk_gb\":$disk,\"reserved_ram_mb\":$reserved,\"cpu_ratio\":$cr,\"ram_ratio\":$rr}"
+    # The test driver's pools all hold 100 GiB: a disk_ratio makes the
+    # node's DISK (capacity x ratio, as placement counts it) its disk_gb.
+    must POST /v1/admin/nodes "$OP" "{\"name\":\"n$i\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$SW_T_DIR/node$i.xml\",\"kinds\":$kinds,\"cpus\":$cpus,\"ram_mb\":$ram,\"disk_gb\":$disk,\"reserved_ram_mb\":$reserved,\"cpu_ratio\":$cr,\"ram_ratio\":$rr,\"pools\":[{\"name\":\"slipway\",\"disk_ratio\":$((disk / 100))}]}"
     NID=$(j .id)
     echo "$NID" >"$SW_T_DIR/node$i.id"
     sw_t_daemon "engine$i" env SLIPWAY_NODE_ID="$NID" SLIPWAY_CONSUMER="engine$i" \
