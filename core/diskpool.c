@@ -1,7 +1,8 @@
 #include "config.h"
 #include "core/diskpool.h"
 
-#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GIB_SHIFT 30
@@ -49,17 +50,30 @@ void sw_diskpool_sum(const struct sw_diskpool *v, size_t n, int64_t fallback_gb,
         out->capacity_gb = fallback_gb;
 }
 
+/* The next integer of *s (leading blanks skipped); advances *s. */
+static int next_ll(const char **s, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(*s, &end, 10);
+    if (end == *s || errno == ERANGE)
+        return -1;
+    *out = v;
+    *s = end;
+    return 0;
+}
+
 int sw_diskpool_parse(const char *s, struct sw_diskpool *v, size_t max)
 {
     size_t n = 0;
     while (s && *s) {
-        int reported, present, used = 0;
-        long long cap, alloc, ratio, fill;
-        if (n == max || sscanf(s, "%d %d %lld %lld %lld %lld%n", &reported, &present, &cap,
-                               &alloc, &ratio, &fill, &used) != 6)
+        long long f[6]; /* reported, present, capacity, allocation, ratio, threshold */
+        if (n == max)
             return -1;
-        v[n++] = (struct sw_diskpool){reported == 1, present == 1, cap, alloc, ratio, fill};
-        s += used;
+        for (size_t i = 0; i < 6; i++)
+            if (next_ll(&s, &f[i]) < 0)
+                return -1;
+        v[n++] = (struct sw_diskpool){f[0] == 1, f[1] == 1, f[2], f[3], f[4], f[5]};
         if (*s == ';')
             s++;
         else if (*s)

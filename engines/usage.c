@@ -275,6 +275,7 @@ static void add_volume(void *ctx, const char *volume, int64_t allocation)
     if (!volume || strlen(volume) <= pre + SW_UUID_LEN || volume[pre + SW_UUID_LEN] != '-')
         return;
     struct sw_usage_reading key;
+    memset(&key, 0, sizeof key);
     memcpy(key.server_id, volume + pre, SW_UUID_LEN);
     key.server_id[SW_UUID_LEN] = '\0';
     struct sw_usage_reading *r = bsearch(&key, c->r, c->n, sizeof *c->r, cmp_reading);

@@ -35,18 +35,21 @@ static void count_markup(const char *s, size_t n[4])
     }
 }
 
-/* Whether a template line with the plan-limit list placeholder name
- * renders for job (one item) or is dropped (none): engines/README.md
- * "Plan limits", restated here as the oracle. Other lines render once. */
-static bool limit_line_renders(const char *line, const struct sw_msg_node_job *job)
+/* How many times a template line renders for job: a plan limit's list
+ * placeholder once (one item) or not at all (none), engines/README.md "Plan
+ * limits"; the customer's ISO section only with an ISO, its boot index only
+ * when it boots first, and Xen's <os> boot line once per device ("ISO
+ * installs"), restated here as the oracle. Other lines render once. */
+static int line_renders(const char *line, const struct sw_msg_node_job *job)
 {
     const struct sw_msg_limits *l = &job->limits;
     bool disk = l->disk_read_iops || l->disk_write_iops || l->disk_read_bytes_sec ||
                 l->disk_write_bytes_sec;
     bool net = l->net_average_kbyte_s > 0;
+    bool iso = job->iso_sha256[0] != '\0', cdrom = iso && strcmp(job->boot, "cdrom") == 0;
     const struct {
         const char *placeholder;
-        bool renders;
+        int renders;
     } lines[] = {
         {"{{iotune}}", disk},
         {"{{read_iops_sec}}", l->disk_read_iops > 0},
@@ -58,28 +61,29 @@ static bool limit_line_renders(const char *line, const struct sw_msg_node_job *j
         {"{{net_average_burst}}", net && l->net_burst_kbyte > 0},
         {"{{cpu_period}}", l->cpu_cap_pct > 0},
         {"{{cpu_quota}}", l->cpu_cap_pct > 0},
+        {"{{iso}}", iso},
+        {"{{iso_boot_order}}", cdrom},
+        {"{{boot_dev}}", cdrom ? 2 : 1},
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         if (strstr(line, lines[i].placeholder))
             return lines[i].renders;
-    return true;
+    return 1;
 }
 
 /* The template's own markup: values are escaped; its address list line
  * ({{ip}}) renders once whatever the job holds (0.0.0.0 without IPv4:
- * engines/README.md "Guest network"), a plan limit's line once or not. */
+ * engines/README.md "Guest network"), the other lines as line_renders says. */
 static void want_markup(const char *tmpl, const struct sw_msg_node_job *job, size_t n[4])
 {
     memset(n, 0, 4 * sizeof n[0]);
     for (const char *p = tmpl; *p;) {
         size_t len = strcspn(p, "\n");
         char *line = sw_strndup(p, len);
-        if (limit_line_renders(line, job)) {
-            size_t c[4];
-            count_markup(line, c);
-            for (int i = 0; i < 4; i++)
-                n[i] += c[i];
-        }
+        size_t c[4], times = (size_t)line_renders(line, job);
+        count_markup(line, c);
+        for (int i = 0; i < 4; i++)
+            n[i] += times * c[i];
         free(line);
         p += len + (p[len] == '\n');
     }

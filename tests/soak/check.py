@@ -232,14 +232,14 @@ nvolumes = sum(len(v) for v in volumes.values())
 for sid, s in srv.items():
     vs = volumes.get(sid, [])
     if s["state"] in LIVE:
-        # hvm and pv boot from one root volume on their node, with their
-        # NoCloud seed beside it; containers have neither yet
+        # every kind boots from one root volume on its node; hvm and pv have
+        # their NoCloud seed beside it, a container has its files inside
         roots = [v for v in vs if v[0] == s["node"] and "-root-" in v[2]]
         seeds = [v for v in vs if v[0] == s["node"] and v[2].endswith("-seed.iso")]
-        want = 0 if s["kind"] == "container" else 1
+        want_seeds = 0 if s["kind"] == "container" else 1
         away = [v for v in vs if v[0] != s["node"]]
         other = len(vs) - len(roots) - len(seeds) - len(away)
-        if len(roots) != want or len(seeds) != want or other or away:
+        if len(roots) != 1 or len(seeds) != want_seeds or other or away:
             violate("live server without exactly its volumes on its node",
                     "server %s (%s) %s on %s: %d root and %d seed volume(s) there, %d other, %d elsewhere"
                     % (sid, s["kind"], s["state"], nodes.get(s["node"]), len(roots), len(seeds), other, len(away)))
