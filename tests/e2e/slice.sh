@@ -102,7 +102,8 @@ api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
 sw_t_eq "the hvm server shows its root disk and NoCloud seed" '[{"format":"qcow2","pool":"slipway","role":"root","size_gb":10},{"format":"iso","pool":"slipway","role":"seed","size_gb":0}]' \
     "$(jq -cS .disks <<<"$SW_BODY")"
 api GET "/v1/servers/${SRV[container]}" "$ALICE"
-sw_t_eq "a container server has no disk volume yet" '[]' "$(jq -cS .disks <<<"$SW_BODY")"
+sw_t_eq "a container server shows its raw root volume (no seed: its files are inside)" '[{"format":"raw","pool":"slipway","role":"root","size_gb":10}]' \
+    "$(jq -cS .disks <<<"$SW_BODY")"
 
 # Tenancy: bob sees nothing of alice's.
 api GET "/v1/servers/${SRV[hvm]}" "$BOB"

@@ -104,11 +104,12 @@ sw_t_eq "B's pool holds 3 x 10 GB of plans (thin total)" "false 30" "$(j '.pools
 # ---- disk space metered ----
 api GET "/v1/servers/$S1" "$ALICE"
 DISK=$(j '[.disks[] | .size_gb] | add')
-sw_t_eq "the server's disk: its raw root volume in vg0" '[{"format":"raw","pool":"vg0","role":"root","size_gb":10}]' \
+sw_t_eq "the server's disks: its raw root volume and its NoCloud seed in vg0" '[{"format":"raw","pool":"vg0","role":"root","size_gb":10},{"format":"iso","pool":"vg0","role":"seed","size_gb":0}]' \
     "$(jq -c '[.disks[] | {format, pool, role, size_gb}]' <<<"$SW_BODY")"
 sw_t_check "its usage samples carry disk_bytes" sw_t_wait "disk samples" 20 is \
     "select count(*) >= 2 from usage_samples where server_id = '$S1' and disk_bytes > 0" t
-sw_t_eq "every sample since its first with a disk: its volumes' allocation, $DISK GiB" "$((DISK * GIB))" \
+sw_t_eq "every sample since its first with a disk: its volumes' allocation, the $DISK GiB root and the 1 MiB seed" \
+    "$((DISK * GIB + 1048576))" \
     "$(q "select string_agg(distinct disk_bytes::text, ',') from usage_samples where server_id = '$S1'
           and ts >= (select min(ts) from usage_samples where server_id = '$S1' and disk_bytes > 0)")"
 sw_t_eq "hourly sums keep its byte-seconds" t \
