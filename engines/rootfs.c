@@ -2,7 +2,6 @@
  * (rootfs.h). */
 #include "config.h"
 #include "engines/rootfs.h"
-#include "engines/domdef.h"
 #include "engines/seed.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
@@ -282,35 +281,6 @@ int sw_rootfs_write_at(int dirfd, const char *rel, const char *text, int mode, s
     return rc;
 }
 
-/* The seed of job (engines/seed.h); keys[] receives the key lines (job's
- * ssh_keys split in place into copy). */
-static void seed_of(const struct sw_msg_node_job *job, char *mac, char *keys_copy,
-                    const char **keys, const char **dns, struct sw_seed *s)
-{
-    memset(s, 0, sizeof *s);
-    s->instance_id = job->server_id;
-    s->hostname = job->hostname;
-    s->mac = sw_domdef_mac(job->server_id, mac);
-    s->ipv4 = job->ipv4;
-    s->ipv4_prefix = job->ipv4[0] ? (job->ipv4_prefix > 0 ? job->ipv4_prefix : 32) : 0;
-    s->ipv4_gateway = job->ipv4_gateway;
-    s->ipv6 = job->ipv6;
-    s->ipv6_prefix = job->ipv6[0] ? 64 : 0;
-    s->ipv6_gateway = job->ipv6_gateway;
-    for (int i = 0; i < job->dns_n && i < SW_MSG_DNS_MAX; i++)
-        dns[s->n_dns++] = job->dns[i];
-    s->dns = dns;
-    snprintf(keys_copy, SW_MSG_SSH_KEYS_BYTES, "%s", job->ssh_keys);
-    for (char *k = keys_copy, *nl; *k && s->n_ssh_keys < SW_MSG_SSH_KEYS_MAX; k = nl + 1) {
-        keys[s->n_ssh_keys++] = k;
-        if (!(nl = strchr(k, '\n')))
-            break;
-        *nl = '\0';
-    }
-    s->ssh_keys = keys;
-    s->password_hash = job->password_hash[0] ? job->password_hash : NULL;
-}
-
 static int write_seed_file(int root, const char *name, char *text, int mode, struct sw_err *err)
 {
     if (!text)
@@ -325,26 +295,25 @@ static int write_seed_file(int root, const char *name, char *text, int mode, str
 
 int sw_rootfs_write_guest(const char *dir, const struct sw_msg_node_job *job, struct sw_err *err)
 {
-    char mac[18];
-    const char *keys[SW_MSG_SSH_KEYS_MAX], *dns[SW_MSG_DNS_MAX];
-    char *copy = sw_malloc(SW_MSG_SSH_KEYS_BYTES);
-    struct sw_seed s;
-    seed_of(job, mac, copy, keys, dns, &s);
+    /* the same seed an hvm or pv server gets (seed.c), as files */
+    struct sw_seed_job *sj = sw_malloc(sizeof *sj);
+    sw_seed_of_job(job, NULL, sj);
+    const struct sw_seed *s = &sj->seed;
     int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
     char *host = sw_asprintf("%s\n", job->hostname);
     if (root < 0)
         SW_ERR(err, SW_EINTERNAL, WHAT ": its root filesystem could not be written");
-    else if (sw_seed_check(&s, err) == 0 &&
+    else if (sw_seed_check(s, err) == 0 &&
              sw_rootfs_write_at(root, "etc/hostname", host, 0644, err) == 0 &&
-             write_seed_file(root, "meta-data", sw_seed_meta_data(&s, err), 0644, err) == 0 &&
-             write_seed_file(root, "network-config", sw_seed_network_config(&s, err), 0644,
+             write_seed_file(root, "meta-data", sw_seed_meta_data(s, err), 0644, err) == 0 &&
+             write_seed_file(root, "network-config", sw_seed_network_config(s, err), 0644,
                              err) == 0 &&
-             write_seed_file(root, "user-data", sw_seed_user_data(&s, err), 0600, err) == 0)
+             write_seed_file(root, "user-data", sw_seed_user_data(s, err), 0600, err) == 0)
         rc = 0;
     if (root >= 0)
         close(root);
     free(host);
-    free(copy);
+    free(sj);
     return rc;
 }
 
