@@ -14,6 +14,7 @@
  * boots the ISO again, terminate leaves the ISO volume and no volume of the
  * server. Prints "ok - ..." / "FAIL - ..." lines and "N passed, M failed". */
 #include "config.h"
+#include "tests/lib/bootorder.h"
 #include "engines/driver.h"
 #include "engines/image.h"
 #include "engines/kind.h"
@@ -140,25 +141,10 @@ static char *xml_of(virDomainPtr dom, unsigned flags)
     return x ? x : sw_asprintf("%s", "");
 }
 
-/* The boot order of the disk whose target is dev in xml (libvirt's
- * per-device <boot order='N'/>), 0 for none or no such disk. */
-static int boot_order_of(const char *xml, const char *dev)
-{
-    char t[64];
-    snprintf(t, sizeof t, "<target dev='%s'", dev);
-    const char *p = strstr(xml, t), *d = NULL;
-    if (!p)
-        return 0;
-    for (const char *q = strstr(xml, "<disk"); q && q < p; q = strstr(q + 1, "<disk"))
-        d = q;
-    const char *end = strstr(p, "</disk>"), *b = d ? strstr(d, "<boot order='") : NULL;
-    return b && end && b < end ? atoi(b + strlen("<boot order='")) : 0;
-}
-
 /* The persistent definition boots the cdrom first (or only the disk). */
 static bool boots_cdrom(const char *xml)
 {
-    return boot_order_of(xml, "hdd") == 1 && boot_order_of(xml, "vda") == 2;
+    return sw_test_boot_order(xml, "hdd") == 1 && sw_test_boot_order(xml, "vda") == 2;
 }
 
 static void check_create(struct sw_engine *eng, virDomainPtr *dom)

@@ -5,6 +5,7 @@
  * other checks still run, and the test then reports SKIP (exit 77), not
  * PASS, since the golden files were not validated. */
 #include "config.h"
+#include "tests/lib/bootorder.h"
 #include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "engines/driver.h"
@@ -378,21 +379,6 @@ static void test_golden_hvm_xen(void **state)
     assert_non_null(strstr(pv, "<shares>512</shares>"));
 }
 
-/* The boot order of the disk whose target is dev in xml (libvirt's
- * per-device <boot order='N'/>), 0 for none or no such disk. */
-static int boot_order_of(const char *xml, const char *dev)
-{
-    char t[64];
-    snprintf(t, sizeof t, "<target dev='%s'", dev);
-    const char *p = strstr(xml, t), *d = NULL;
-    if (!p)
-        return 0;
-    for (const char *q = strstr(xml, "<disk"); q && q < p; q = strstr(q + 1, "<disk"))
-        d = q;
-    const char *end = strstr(p, "</disk>"), *b = d ? strstr(d, "<boot order='") : NULL;
-    return b && end && b < end ? atoi(b + strlen("<boot order='")) : 0;
-}
-
 /* The boot order job's XML x says: the ISO (hdd) first, then the disk, or
  * the disk alone. QEMU and the test driver give each device its index
  * (SeaBIOS would boot the first cdrom, the seed, for <boot dev='cdrom'/>);
@@ -402,9 +388,9 @@ static void assert_boots(const char *x, bool per_device, bool iso_first)
     const char *cd = strstr(x, "<boot dev='cdrom'/>"), *hd = strstr(x, "<boot dev='hd'/>");
     if (per_device) {
         assert_int_equal(count(x, "<boot dev="), 0);
-        assert_int_equal(boot_order_of(x, "hdd"), iso_first ? 1 : 0);
-        assert_int_equal(boot_order_of(x, "vda"), iso_first ? 2 : 1);
-        assert_int_equal(boot_order_of(x, "hdc"), 0);
+        assert_int_equal(sw_test_boot_order(x, "hdd"), iso_first ? 1 : 0);
+        assert_int_equal(sw_test_boot_order(x, "vda"), iso_first ? 2 : 1);
+        assert_int_equal(sw_test_boot_order(x, "hdc"), 0);
         return;
     }
     assert_non_null(hd);

@@ -4,6 +4,7 @@
  * fails the job with the domain left as it was, and pv and container
  * servers have no ISO installs. */
 #include "config.h"
+#include "tests/lib/bootorder.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,21 +69,6 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
-/* The boot order of the disk whose target is dev in xml (libvirt's
- * per-device <boot order='N'/>), 0 for none or no such disk. */
-static int boot_order_of(const char *xml, const char *dev)
-{
-    char t[64];
-    snprintf(t, sizeof t, "<target dev='%s'", dev);
-    const char *p = strstr(xml, t), *d = NULL;
-    if (!p)
-        return 0;
-    for (const char *q = strstr(xml, "<disk"); q && q < p; q = strstr(q + 1, "<disk"))
-        d = q;
-    const char *end = strstr(p, "</disk>"), *b = d ? strstr(d, "<boot order='") : NULL;
-    return b && end && b < end ? atoi(b + strlen("<boot order='")) : 0;
-}
-
 /* The persistent definition has the ISO as its hdd cdrom (or none), and
  * boots the cdrom first only when boot_cdrom. */
 static void assert_config(struct sw_testnode *t, bool iso, bool boot_cdrom)
@@ -91,9 +77,9 @@ static void assert_config(struct sw_testnode *t, bool iso, bool boot_cdrom)
     assert_int_equal(count(x, "volume='img-" SHA ".iso'"), iso);
     assert_int_equal(count(x, "<target dev='hdd' bus='ide'/>"), iso);
     /* the ISO's own boot index: the seed is the first cdrom */
-    assert_int_equal(boot_order_of(x, "hdd"), boot_cdrom ? 1 : 0);
-    assert_int_equal(boot_order_of(x, "vda"), boot_cdrom ? 2 : 1);
-    assert_int_equal(boot_order_of(x, "hdc"), 0);
+    assert_int_equal(sw_test_boot_order(x, "hdd"), boot_cdrom ? 1 : 0);
+    assert_int_equal(sw_test_boot_order(x, "vda"), boot_cdrom ? 2 : 1);
+    assert_int_equal(sw_test_boot_order(x, "hdc"), 0);
     free(x);
 }
 
