@@ -330,6 +330,24 @@ static int ids_cmd(struct sw_redis *r, const char *verb, const char *stream, con
     return 0;
 }
 
+int sw_stream_touch(struct sw_redis *r, const char *stream, const char *group,
+                    const char *consumer, const char *const *ids, size_t n, struct sw_err *err)
+{
+    if (n == 0)
+        return 0;
+    const char **argv = sw_calloc(n + 6, sizeof *argv);
+    const char *head[] = {"XCLAIM", stream, group, consumer, "0"};
+    memcpy(argv, head, sizeof head);
+    memcpy(argv + 5, ids, n * sizeof *ids);
+    argv[n + 5] = "JUSTID"; /* JUSTID: the delivery count stays as it is */
+    redisReply *rep = cmd(r, (int)(n + 6), argv, err);
+    free(argv);
+    if (!rep)
+        return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
 int sw_stream_ack_many(struct sw_redis *r, const char *stream, const char *group,
                        const char *const *ids, size_t n, struct sw_err *err)
 {
@@ -688,14 +706,40 @@ static int handle_batch_at_once(struct sw_redis *r, struct sw_consumer *c,
     return rc < 0 ? -1 : (int)n;
 }
 
+/* Resets the idle time of the batch's entries from..n-1, still waiting
+ * their turn, one XCLAIM JUSTID per run of one stream: so a slow batch's
+ * tail is not taken over (and its delivery count raised, towards the dead
+ * letters) by another consumer while this one is working through it. */
+static int keep_rest(struct sw_redis *r, const struct sw_consumer *c,
+                     const struct sw_stream_batch *b, size_t from, struct sw_err *err)
+{
+    const char **ids = sw_calloc(b->n - from + 1, sizeof *ids);
+    int rc = 0;
+    for (size_t i = from; rc == 0 && i < b->n;) {
+        size_t k = 0, j = i;
+        for (; j < b->n && strcmp(b->v[j].stream, b->v[i].stream) == 0; j++)
+            ids[k++] = b->v[j].id;
+        rc = sw_stream_touch(r, b->v[i].stream, c->group, c->consumer, ids, k, err);
+        i = j;
+    }
+    free(ids);
+    return rc;
+}
+
 static int handle_batch(struct sw_redis *r, struct sw_consumer *c, struct sw_stream_batch *b,
                         struct sw_err *err)
 {
     if (c->handle_batch)
         return handle_batch_at_once(r, c, b, err);
     int handled = 0;
+    long long kept = sw_now_ms();
     for (size_t i = 0; i < b->n; i++) {
         const struct sw_stream_entry *e = &b->v[i];
+        if (i > 0 && sw_now_ms() - kept >= c->min_idle_ms / 4) {
+            if (keep_rest(r, c, b, i, err) < 0)
+                return -1;
+            kept = sw_now_ms();
+        }
         if (e->deliveries > c->max_deliveries) {
             if (dead_letter(r, c, e, "too many deliveries", err) < 0)
                 return -1;

@@ -10,6 +10,10 @@
  *  - the handler returns SW_MSG_DONE after its effect is committed (the
  *    entry is then XACKed), SW_MSG_RETRY to leave it pending (it comes
  *    back after min_idle_ms), or SW_MSG_POISON to dead-letter it now;
+ *  - entries of a batch still waiting their turn have their idle time
+ *    reset (XCLAIM JUSTID, no new delivery) every min_idle_ms/4 while the
+ *    consumer works through the batch, so a slow batch is not taken over
+ *    by another consumer as a crashed one's would be;
  *  - an entry delivered more than max_deliveries times is moved to the
  *    stream "dead:<stream>" with its id and the last error, and XACKed,
  *    without calling the handler again.
@@ -99,6 +103,11 @@ int sw_stream_read_group(struct sw_redis *r, const char *stream, const char *gro
 int sw_stream_read_groups(struct sw_redis *r, const char *const *streams, size_t n,
                           const char *group, const char *consumer, long count, long block_ms,
                           struct sw_stream_batch *b, struct sw_err *err);
+/* XCLAIM ... JUSTID of n entries the consumer holds: their idle time
+ * starts again, their delivery count stays. */
+int sw_stream_touch(struct sw_redis *r, const char *stream, const char *group,
+                    const char *consumer, const char *const *ids, size_t n, struct sw_err *err);
+
 /* XAUTOCLAIM of entries idle >= min_idle_ms, with their delivery counts. */
 int sw_stream_autoclaim(struct sw_redis *r, const char *stream, const char *group,
                         const char *consumer, long min_idle_ms, long count,

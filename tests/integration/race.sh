@@ -227,7 +227,11 @@ else
     fi
 fi
 DEAD=0
-for s in $(sw_t_redis --scan --pattern 'dead:*'); do DEAD=$((DEAD + $(sw_t_redis XLEN "$s"))); done
+for s in $(sw_t_redis --scan --pattern 'dead:*'); do
+    n=$(sw_t_redis XLEN "$s")
+    DEAD=$((DEAD + n))
+    echo "# dead letters: $s holds $n, the last why: $(sw_t_redis XREVRANGE "$s" + - COUNT 1 | tail -n 1)"
+done
 sw_t_eq "nothing dead-lettered" 0 "$DEAD"
 
 CONFLICTS=$(cat "$SW_T_DIR"/prov*.log | grep 'event=job.claimed' | grep -vc 'round=0 try=0' || true)

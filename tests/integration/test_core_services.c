@@ -285,6 +285,55 @@ static void test_stream_redelivery_and_dead_letter(void **state)
     assert_int_equal(err.code, SW_EINVALID);
 }
 
+/* A slow batch (16 entries, 30 ms each, against min_idle_ms 100) is kept
+ * by its consumer: when the handler is halfway through, a second consumer's
+ * XAUTOCLAIM finds nothing idle to take (the race dead-lettered such tails
+ * under load before), and each entry was delivered once. */
+struct slow {
+    struct sw_redis *other;
+    int calls;
+    size_t stolen;
+    long deliveries;
+};
+
+static enum sw_msg_outcome slow_handler(void *ctx, const struct sw_stream_entry *e,
+                                        struct sw_err *err)
+{
+    (void)err;
+    struct slow *s = ctx;
+    struct timespec ts = {0, 30 * 1000000L};
+    nanosleep(&ts, NULL);
+    s->deliveries += e->deliveries;
+    if (++s->calls == 8) {
+        struct sw_stream_batch b = {0, NULL};
+        struct sw_err e2 = {0};
+        assert_int_equal(sw_stream_autoclaim(s->other, "t6", "g", "c2", 100, 16, &b, &e2), 0);
+        s->stolen = b.n;
+        sw_stream_batch_release(&b);
+    }
+    return SW_MSG_DONE;
+}
+
+static void test_stream_slow_batch_kept(void **state)
+{
+    (void)state;
+    struct sw_redis *r = redis_open();
+    struct sw_err err = {0};
+    struct slow s = {redis_open(), 0, 0, 0};
+    struct sw_consumer c = {.stream = "t6", .group = "g", .consumer = "c1", .block_ms = 10,
+                            .min_idle_ms = 100, .count = 16, .handle = slow_handler, .ctx = &s};
+    assert_int_equal(sw_consumer_setup(r, &c, &err), 0);
+    for (int i = 0; i < 16; i++)
+        free(sw_stream_add(r, "t6", "{\"n\":1}", &err));
+    c.last_claim_ms = sw_now_ms(); /* read, not reclaim */
+    assert_int_equal(sw_consumer_step(r, &c, &err), 16);
+    assert_int_equal(s.calls, 16);
+    assert_int_equal(s.stolen, 0);
+    assert_int_equal(s.deliveries, 16); /* each read once by XREADGROUP */
+    sw_redis_free(s.other);
+    sw_redis_free(r);
+}
+
 /* Two streams in one consumer (list_streams, as one per node): the listed
  * streams get the group, one read takes entries of both, each names its
  * stream, the poison one goes to its own stream's dead letters, and a
@@ -399,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_stream_delete_done),
         cmocka_unit_test(test_stream_redelivery_and_dead_letter),
         cmocka_unit_test(test_stream_many),
+        cmocka_unit_test(test_stream_slow_batch_kept),
         cmocka_unit_test(test_redis_auth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
