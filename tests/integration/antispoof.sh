@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sw-test: real-guest (scripts/test runs it in the sanitizer half only)
 # Anti-spoofing (#9) at packet level, on a real guest (issue 13): a private
 # libvirtd (tests/lib/libvirtd.sh) with a bridge (libvirt network "default",
 # the bridge holding the guest's gateways 192.0.2.1 and 2001:db8:1::1), the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sw-test: real-guest (scripts/test runs it in the sanitizer half only)
 # Real tiny guests end to end (issue 13): builds (or reuses) tests/images/ in
 # the build tree, starts a private libvirtd (its own mount and network
 # namespaces, /run, /etc/libvirt with QEMU as root: no minute-long KVM

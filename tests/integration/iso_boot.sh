@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sw-test: real-guest (scripts/test runs it in the sanitizer half only)
 # iso_boot.sh - an ISO install on real QEMU through the engine (issue 13,
 # engines/README.md "ISO installs"): tests/images' boot.iso, served by an
 # HTTP server standing in for the panel's node image route, mounted on an

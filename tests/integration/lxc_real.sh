@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sw-test: real-guest (scripts/test runs it in the sanitizer half only)
 # The container kind on a real libvirtd's LXC driver (tests/lib/libvirtd.sh
 # with "lxc"): a "default" network that is a bridge with no address and no
 # uplink inside libvirtd's network namespace, an HTTP server standing in for

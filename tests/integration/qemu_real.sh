@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sw-test: real-guest (scripts/test runs it in the sanitizer half only)
 # The hvm driver against a real libvirtd with QEMU on this machine: a
 # private libvirtd (tests/lib/libvirtd.sh: its own configuration, state and
 # socket, in its own mount and network namespaces, with an isolated

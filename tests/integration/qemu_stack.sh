@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sw-test: real-guest (scripts/test runs it in the sanitizer half only)
 # qemu_stack.sh - the whole stack on real QEMU (issue 13): the panel and the
 # provisioner of tests/lib/harness.sh, then the real-guest part of
 # `scripts/up --qemu` (scripts/lib/qemu.sh: private libvirtd, node qemu1
