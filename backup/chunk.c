@@ -5,6 +5,7 @@
 #include "core/err.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
 
@@ -57,14 +58,14 @@ int sw_bk_id_parse(const char *hex, unsigned char id[SW_BK_ID_BYTES])
     return 0;
 }
 
-/* magic + header + secretstream(plain, ad) into an owned buffer. */
-static unsigned char *seal_raw(const unsigned char key[SW_BK_KEY_BYTES], const char *magic,
-                               const unsigned char *pre, size_t pre_len,
-                               const unsigned char *ad, size_t ad_len,
-                               const unsigned char *plain, size_t len, size_t *out_len)
+/* magic + pre + header + secretstream(plain, ad) into out (room for
+ * MAGIC_LEN + pre_len + HDR_LEN + len + TAG_LEN bytes); returns its length. */
+static size_t seal_raw(const unsigned char key[SW_BK_KEY_BYTES], const char *magic,
+                       const unsigned char *pre, size_t pre_len, const unsigned char *ad,
+                       size_t ad_len, const unsigned char *plain, size_t len,
+                       unsigned char *out)
 {
     size_t off = MAGIC_LEN + pre_len;
-    unsigned char *out = sw_malloc(off + HDR_LEN + len + TAG_LEN);
     memcpy(out, magic, MAGIC_LEN);
     if (pre_len)
         memcpy(out + MAGIC_LEN, pre, pre_len);
@@ -75,8 +76,7 @@ static unsigned char *seal_raw(const unsigned char key[SW_BK_KEY_BYTES], const c
                                                ad_len,
                                                crypto_secretstream_xchacha20poly1305_TAG_FINAL);
     sodium_memzero(&st, sizeof st);
-    *out_len = off + HDR_LEN + (size_t)clen;
-    return out;
+    return off + HDR_LEN + (size_t)clen;
 }
 
 /* Decrypts blob[off..] into an owned buffer; NULL when it does not verify. */
@@ -105,23 +105,43 @@ static unsigned char *open_raw(const unsigned char key[SW_BK_KEY_BYTES], const u
     return plain;
 }
 
-unsigned char *sw_bk_chunk_seal(const struct sw_bk_keys *keys,
-                                const unsigned char id[SW_BK_ID_BYTES],
-                                const unsigned char *data, size_t len, size_t *out_len,
-                                struct sw_err *err)
+#define ZCAP ZSTD_COMPRESSBOUND(SW_BK_CHUNK_SIZE)
+
+void sw_bk_sealer_init(struct sw_bk_sealer *s)
 {
-    size_t cap = ZSTD_compressBound(len);
-    unsigned char *z = sw_malloc(cap);
-    size_t zlen = ZSTD_compress(z, cap, data, len, ZSTD_LEVEL);
-    if (ZSTD_isError(zlen)) {
-        SW_ERR(err, SW_EINTERNAL, "could not compress a chunk: %s", ZSTD_getErrorName(zlen));
-        free(z);
+    s->cctx = ZSTD_createCCtx();
+    if (!s->cctx)
+        abort(); /* out of memory, as sw_malloc */
+    ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, ZSTD_LEVEL);
+    s->z = sw_malloc(ZCAP);
+    s->out = sw_malloc(MAGIC_LEN + HDR_LEN + ZCAP + TAG_LEN);
+}
+
+void sw_bk_sealer_release(struct sw_bk_sealer *s)
+{
+    ZSTD_freeCCtx(s->cctx);
+    free(s->z);
+    free(s->out);
+    memset(s, 0, sizeof *s);
+}
+
+const unsigned char *sw_bk_chunk_seal(struct sw_bk_sealer *s, const struct sw_bk_keys *keys,
+                                      const unsigned char id[SW_BK_ID_BYTES],
+                                      const unsigned char *data, size_t len, size_t *out_len,
+                                      struct sw_err *err)
+{
+    if (len > SW_BK_CHUNK_SIZE) {
+        SW_ERR(err, SW_EINVALID, "a chunk is at most 4 MiB");
         return NULL;
     }
-    unsigned char *out = seal_raw(keys->data_key, CHUNK_MAGIC, NULL, 0, id, SW_BK_ID_BYTES, z,
-                                  zlen, out_len);
-    free(z);
-    return out;
+    size_t zlen = ZSTD_compress2(s->cctx, s->z, ZCAP, data, len);
+    if (ZSTD_isError(zlen)) {
+        SW_ERR(err, SW_EINTERNAL, "could not compress a chunk: %s", ZSTD_getErrorName(zlen));
+        return NULL;
+    }
+    *out_len = seal_raw(keys->data_key, CHUNK_MAGIC, NULL, 0, id, SW_BK_ID_BYTES, s->z, zlen,
+                        s->out);
+    return s->out;
 }
 
 /* The one message a chunk that does not verify gets. */
@@ -159,8 +179,10 @@ int sw_bk_chunk_open(const struct sw_bk_keys *keys, const unsigned char id[SW_BK
 unsigned char *sw_bk_object_seal(const struct sw_bk_keys *keys, const char *ad,
                                  const unsigned char *data, size_t len, size_t *out_len)
 {
-    return seal_raw(keys->data_key, OBJECT_MAGIC, keys->check, sizeof keys->check,
-                    (const unsigned char *)ad, strlen(ad), data, len, out_len);
+    unsigned char *out = sw_malloc(MAGIC_LEN + SW_BK_KEYCHECK_BYTES + HDR_LEN + len + TAG_LEN);
+    *out_len = seal_raw(keys->data_key, OBJECT_MAGIC, keys->check, sizeof keys->check,
+                        (const unsigned char *)ad, strlen(ad), data, len, out);
+    return out;
 }
 
 unsigned char *sw_bk_object_open(const struct sw_bk_keys *keys, const char *ad,

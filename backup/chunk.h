@@ -48,12 +48,23 @@ void sw_bk_id_hex(const unsigned char id[SW_BK_ID_BYTES], char hex[SW_BK_ID_HEX 
 /* Parses 64 lower-case hex digits; -1 otherwise. */
 int sw_bk_id_parse(const char *hex, unsigned char id[SW_BK_ID_BYTES]);
 
+/* A sealer's reusable state: the zstd context and two chunk-sized
+ * buffers, so sealing chunk after chunk allocates (and faults in) nothing
+ * new. Release with sw_bk_sealer_release(). */
+struct sw_bk_sealer {
+    void *cctx; /* ZSTD_CCtx */
+    unsigned char *z, *out;
+};
+void sw_bk_sealer_init(struct sw_bk_sealer *s);
+void sw_bk_sealer_release(struct sw_bk_sealer *s);
+
 /* Compresses and encrypts data (len <= SW_BK_CHUNK_SIZE) bound to id.
- * Returns an owned buffer (free()) of *out_len bytes, or NULL with err. */
-unsigned char *sw_bk_chunk_seal(const struct sw_bk_keys *keys,
-                                const unsigned char id[SW_BK_ID_BYTES],
-                                const unsigned char *data, size_t len, size_t *out_len,
-                                struct sw_err *err);
+ * Returns *out_len bytes borrowed from s (valid until its next seal), or
+ * NULL with err. */
+const unsigned char *sw_bk_chunk_seal(struct sw_bk_sealer *s, const struct sw_bk_keys *keys,
+                                      const unsigned char id[SW_BK_ID_BYTES],
+                                      const unsigned char *data, size_t len, size_t *out_len,
+                                      struct sw_err *err);
 
 /* Decrypts and decompresses a sealed chunk into out (len bytes expected),
  * then checks that its id is id. -1 (err: internal, "failed its checksum")

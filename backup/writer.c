@@ -12,6 +12,7 @@
 struct sw_bk_writer {
     struct sw_bk_target *t;
     struct sw_bk_keys keys;
+    struct sw_bk_sealer sealer;
     struct sw_bk_manifest *m;
     uint64_t done;
 };
@@ -61,6 +62,7 @@ struct sw_bk_writer *sw_bk_writer_new(struct sw_bk_target *t,
         sw_bk_writer_free(w);
         return NULL;
     }
+    sw_bk_sealer_init(&w->sealer);
     w->m = sw_bk_manifest_new(disk_size);
     memcpy(w->m->account, account, SW_BK_UUID_LEN + 1);
     memcpy(w->m->server, server, SW_BK_UUID_LEN + 1);
@@ -86,7 +88,7 @@ static int store(struct sw_bk_writer *w, const unsigned char id[SW_BK_ID_BYTES],
     if (there)
         return 0;
     size_t blen = 0;
-    SW_AUTOFREE unsigned char *blob = sw_bk_chunk_seal(&w->keys, id, data, len, &blen, err);
+    const unsigned char *blob = sw_bk_chunk_seal(&w->sealer, &w->keys, id, data, len, &blen, err);
     if (!blob || sw_bk_target_put(w->t, key, blob, blen, err) < 0)
         return -1;
     w->m->stored_new_bytes += blen;
@@ -143,6 +145,8 @@ void sw_bk_writer_free(struct sw_bk_writer *w)
     if (!w)
         return;
     sw_bk_keys_release(&w->keys);
+    if (w->sealer.cctx)
+        sw_bk_sealer_release(&w->sealer);
     sw_bk_manifest_free(w->m);
     free(w);
 }

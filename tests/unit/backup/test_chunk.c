@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backup/chunk.h"
+#include "core/alloc.h"
 #include "core/crypto.h"
 #include "core/err.h"
 
@@ -33,7 +34,9 @@ static void test_round_trip(void **state)
     sw_bk_chunk_id(&k, data, SW_BK_CHUNK_SIZE, id);
     struct sw_err err = {0};
     size_t blen = 0;
-    unsigned char *blob = sw_bk_chunk_seal(&k, id, data, SW_BK_CHUNK_SIZE, &blen, &err);
+    struct sw_bk_sealer s;
+    sw_bk_sealer_init(&s);
+    const unsigned char *blob = sw_bk_chunk_seal(&s, &k, id, data, SW_BK_CHUNK_SIZE, &blen, &err);
     assert_non_null(blob);
     assert_true(blen < SW_BK_CHUNK_SIZE / 4); /* zstd did its part */
     unsigned char *out = malloc(SW_BK_CHUNK_SIZE);
@@ -42,7 +45,7 @@ static void test_round_trip(void **state)
     /* the plaintext is not in the blob */
     assert_null(memmem(blob, blen, data + 4096, 64));
     free(out);
-    free(blob);
+    sw_bk_sealer_release(&s);
     free(data);
     sw_bk_keys_release(&k);
 }
@@ -83,7 +86,13 @@ static void test_tamper(void **state)
     sw_bk_chunk_id(&k, data, 5000, id);
     struct sw_err err = {0};
     size_t blen = 0;
-    unsigned char *blob = sw_bk_chunk_seal(&k, id, data, 5000, &blen, &err);
+    struct sw_bk_sealer s;
+    sw_bk_sealer_init(&s);
+    unsigned char *blob = sw_malloc(SW_BK_CHUNK_SIZE);
+    const unsigned char *sealed = sw_bk_chunk_seal(&s, &k, id, data, 5000, &blen, &err);
+    assert_non_null(sealed);
+    memcpy(blob, sealed, blen);
+    sw_bk_sealer_release(&s);
     unsigned char out[5000];
     char hex[SW_BK_ID_HEX + 1];
     sw_bk_id_hex(id, hex);
