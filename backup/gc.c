@@ -22,7 +22,7 @@ static int add_name(void *arg, const char *key)
         l->cap = l->cap ? 2 * l->cap : 16;
         l->v = sw_realloc(l->v, l->cap * sizeof *l->v);
     }
-    l->v[l->n++] = sw_strdup(key + l->skip);
+    l->v[l->n++] = sw_strdup(strlen(key) >= l->skip ? key + l->skip : "");
     return 0;
 }
 
@@ -96,7 +96,8 @@ static int mark(struct sw_bk_target *t, const unsigned char key[SW_BK_KEY_BYTES]
     }
     free_names(ids, n);
     *manifests = n;
-    qsort(s->v, s->n, SW_BK_ID_BYTES, id_cmp);
+    if (s->n)
+        qsort(s->v, s->n, SW_BK_ID_BYTES, id_cmp);
     return rc;
 }
 
@@ -113,7 +114,7 @@ int sw_bk_gc(struct sw_bk_target *t, const unsigned char key[SW_BK_KEY_BYTES],
     for (size_t i = 0; rc == 0 && i < chunks.n; i++) {
         unsigned char id[SW_BK_ID_BYTES];
         bool known = sw_bk_id_parse(chunks.v[i], id) == 0;
-        if (known && bsearch(id, live.v, live.n, SW_BK_ID_BYTES, id_cmp)) {
+        if (known && live.n && bsearch(id, live.v, live.n, SW_BK_ID_BYTES, id_cmp)) {
             stats->chunks_kept++;
             continue;
         }
@@ -164,7 +165,8 @@ static void scrub_chunks(struct sw_bk_target *t, const struct sw_bk_keys *keys,
             }
             u[nu++] = (struct use){ms[k]->ids[i], k, i};
         }
-    qsort(u, nu, sizeof *u, use_cmp);
+    if (nu)
+        qsort(u, nu, sizeof *u, use_cmp);
     unsigned char *buf = sw_malloc(SW_BK_CHUNK_SIZE);
     for (size_t j = 0; j < nu; j++) {
         if (j > 0 && use_cmp(&u[j - 1], &u[j]) == 0)

@@ -2,7 +2,8 @@
  *
  * put writes "<name>.tmp-<random>", fsyncs it and renames it over <name>,
  * so a reader sees the whole object or none; list skips those temporary
- * names (an interrupted put's leftovers, which gc removes).
+ * names (an interrupted put's leftovers stay until an operator removes
+ * them, backup/README.md).
  */
 #include "config.h"
 #include "backup/target.h"

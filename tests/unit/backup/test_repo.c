@@ -233,6 +233,22 @@ static void test_bad_puts(void **state)
     json_decref(conf);
 }
 
+/* Files under chunks/ that are no chunk name are left alone by gc. */
+static void test_gc_strays(void **state)
+{
+    struct fixture *f = *state;
+    struct sw_err err = {0};
+    assert_int_equal(sw_bk_target_put(f->t, ACCT "/chunks/x", "hi", 2, &err), 0);
+    assert_int_equal(sw_bk_target_put(f->t, ACCT "/chunks/ab/notanid", "hi", 2, &err), 0);
+    sw_bk_manifest_free(backup(f, ACCT, FULL, NULL, -1));
+    SW_AUTOFREE char *name = sw_bk_manifest_key(ACCT, FULL);
+    assert_int_equal(sw_bk_target_delete(f->t, name, &err), 0);
+    struct sw_bk_gc_stats gs;
+    assert_int_equal(sw_bk_gc(f->t, f->key, ACCT, &gs, &err), 0);
+    assert_int_equal(gs.chunks_deleted, 3);
+    assert_int_equal(chunks_of(f, ACCT), 2);
+}
+
 int main(void)
 {
     if (sw_crypto_init() < 0)
@@ -241,6 +257,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_incremental_gc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_and_wrong_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_puts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gc_strays, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
