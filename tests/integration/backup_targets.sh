@@ -5,7 +5,8 @@
 # changed, both restored and compared byte for byte; gc after deleting the
 # full backup's manifest removes only the chunks no other backup uses; a
 # chunk corrupted on the target fails the restore naming it, and
-# backup-scrub finds it; a wrong key is refused as such. Prints each
+# backup-scrub finds it; a wrong key is refused as such; s3rver killed
+# mid-backup fails it without a manifest, and the next one succeeds. Prints each
 # target's throughput (MiB/s) for backup and restore.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SW_SRCDIR/tests/lib/bktargets.sh"
@@ -107,6 +108,28 @@ if sw_bk_s3rver "$D"; then
     echo "$SW_BK_S3_CONF" >"$D/target.json"
     corrupt() { flip "$D/s3/bk/repo/$1._S3rver_object"; }
     repo_checks s3
+    # The target going away mid-backup: the write fails, leaves no
+    # manifest, and the next backup, the server back, succeeds.
+    UNREACH=55555555-5555-4555-8555-555555555555
+    head -c $((256 * MIB)) /dev/urandom >"$D/big.img"
+    drive write $A $S $UNREACH "$D/big.img" >"$D/unreach.out" 2>&1 &
+    wpid=$!
+    new_chunk() { [ -n "$(find "$D/s3/bk/repo/$A/chunks" -newer "$D/big.img" -name '*_S3rver_object' | head -1)" ]; }
+    sw_t_wait "the backup's first chunks" 30 new_chunk
+    kill "$SW_T_PID_s3rver"
+    wait "$SW_T_PID_s3rver" 2>/dev/null
+    wait $wpid
+    sw_t_check "s3: a backup whose target goes away fails: $(tail -1 "$D/unreach.out")" \
+        grep -q "could not" "$D/unreach.out"
+    sw_t_respawn s3rver
+    sw_bk_wait_port "$(jq -r .endpoint <<<"$SW_BK_S3_CONF" | sed 's|.*:||')"
+    err=$(drive restore $A $UNREACH "$D/r5.img" 2>&1)
+    sw_t_check "s3: the failed backup left no manifest: $err" grep -q "does not exist" <<<"$err"
+    drive write $A $S $UNREACH "$D/big.img" >/dev/null &&
+        drive restore $A $UNREACH "$D/r5.img" >/dev/null && cmp -s "$D/big.img" "$D/r5.img" &&
+        sw_t_ok "s3: the next backup, the target back, succeeds and restores" ||
+        sw_t_fail "s3: the next backup, the target back, succeeds and restores"
+    rm -f "$D/big.img" "$D/r5.img"
     # s3rver 3.7 reads a SigV4 Authorization header's access key but does
     # not check the signature itself (its lib/middleware/authentication.js),
     # so only an unknown access key can be refused here.
