@@ -41,6 +41,9 @@ struct sw_bk_writer *sw_bk_writer_new(struct sw_bk_target *t,
  * not written again. */
 int sw_bk_writer_put(struct sw_bk_writer *w, uint64_t offset, const unsigned char *data,
                      size_t len, struct sw_err *err);
+/* Sets the backup's created_at (default: when it finishes); for imports
+ * and tests of retention. */
+void sw_bk_writer_set_created(struct sw_bk_writer *w, time_t at);
 /* Bytes put so far, and the disk's size. */
 void sw_bk_writer_progress(const struct sw_bk_writer *w, uint64_t *done, uint64_t *total);
 /* Writes the manifest, last; *out (if non-NULL) gets it, owned. */
@@ -78,6 +81,17 @@ int sw_bk_chunk_fetch(struct sw_bk_target *t, const struct sw_bk_keys *keys,
  * and the array. */
 int sw_bk_list_backups(struct sw_bk_target *t, const char *account, char ***ids, size_t *n,
                        struct sw_err *err);
+
+/* Applies policy (prune.h) to the server's backups: deletes the manifests
+ * it does not keep; their chunks go at the next gc. Every manifest is
+ * complete (an incremental lists all its chunks), so deleting a parent
+ * never breaks a child; the newest backup is always kept, so the next
+ * incremental has its parent. Nothing is deleted when one of the
+ * account's manifests does not open. */
+struct sw_bk_policy;
+int sw_bk_retain(struct sw_bk_target *t, const unsigned char key[SW_BK_KEY_BYTES],
+                 const char *account, const char *server, const struct sw_bk_policy *policy,
+                 size_t *kept, size_t *deleted, struct sw_err *err);
 
 struct sw_bk_gc_stats {
     size_t manifests, chunks_kept, chunks_deleted;

@@ -116,6 +116,11 @@ int sw_bk_writer_put(struct sw_bk_writer *w, uint64_t offset, const unsigned cha
     return 0;
 }
 
+void sw_bk_writer_set_created(struct sw_bk_writer *w, time_t at)
+{
+    w->m->created_at = at;
+}
+
 void sw_bk_writer_progress(const struct sw_bk_writer *w, uint64_t *done, uint64_t *total)
 {
     *done = w->done;
@@ -125,7 +130,8 @@ void sw_bk_writer_progress(const struct sw_bk_writer *w, uint64_t *done, uint64_
 int sw_bk_writer_finish(struct sw_bk_writer *w, struct sw_bk_manifest **out,
                         struct sw_err *err)
 {
-    w->m->created_at = time(NULL);
+    if (!w->m->created_at)
+        w->m->created_at = time(NULL);
     json_t *j = sw_bk_manifest_to_json(w->m);
     SW_AUTOFREE char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backup/prune.h"
 #include "backup/repo.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
@@ -233,6 +234,62 @@ static void test_bad_puts(void **state)
     json_decref(conf);
 }
 
+/* Retention on the target: one backup a day for 5 days, keep-last 1 and
+ * keep-daily 2 keep the 2 newest; another server's backup is untouched;
+ * an incremental whose parent was pruned still restores. */
+static void test_retain(void **state)
+{
+    struct fixture *f = *state;
+    struct sw_err err = {0};
+    static const char *ids[] = {
+        "a0000000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000002",
+        "a0000000-0000-4000-8000-000000000003", "a0000000-0000-4000-8000-000000000004",
+        "a0000000-0000-4000-8000-000000000005"};
+    struct sw_bk_manifest *parent = NULL;
+    for (size_t i = 0; i < 5; i++) {
+        struct sw_bk_writer *w =
+            sw_bk_writer_new(f->t, f->key, ACCT, SRV, ids[i], parent, DISK, &err);
+        assert_non_null(w);
+        f->disk[i] ^= 1;
+        assert_int_equal(sw_bk_writer_put(w, 0, f->disk, CS, &err), 0);
+        sw_bk_writer_set_created(w, 1796601600 + (time_t)i * 86400);
+        sw_bk_manifest_free(parent);
+        parent = NULL;
+        assert_int_equal(sw_bk_writer_finish(w, &parent, &err), 0);
+        sw_bk_writer_free(w);
+    }
+    sw_bk_manifest_free(parent);
+    struct sw_bk_writer *w = sw_bk_writer_new(f->t, f->key, ACCT, "66666666-6666-4666-8666-666666666666",
+                                              FULL, NULL, DISK, &err);
+    assert_int_equal(sw_bk_writer_finish(w, NULL, &err), 0);
+    sw_bk_writer_free(w);
+    struct sw_bk_policy p = {.keep_last = 1, .keep_daily = 1};
+    size_t kept = 0, deleted = 0;
+    assert_int_equal(sw_bk_retain(f->t, f->key, ACCT, SRV, &p, &kept, &deleted, &err), 0);
+    assert_int_equal(kept, 2);
+    assert_int_equal(deleted, 3);
+    char **left = NULL;
+    size_t n = 0;
+    assert_int_equal(sw_bk_list_backups(f->t, ACCT, &left, &n, &err), 0);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(strcmp(left[i], ids[3]) == 0 || strcmp(left[i], ids[4]) == 0 ||
+                    strcmp(left[i], FULL) == 0);
+        free(left[i]);
+    }
+    free(left);
+    struct sw_bk_gc_stats gs;
+    assert_int_equal(sw_bk_gc(f->t, f->key, ACCT, &gs, &err), 0);
+    unsigned char *out = sw_malloc(DISK);
+    struct sw_bk_manifest *m = sw_bk_manifest_load(f->t, f->key, ACCT, ids[4], &err);
+    assert_non_null(m);
+    assert_int_equal(sw_bk_restore(f->t, f->key, m, into, out, &err), 0);
+    assert_memory_equal(out, f->disk, CS); /* the one chunk these backups put */
+    assert_true(sw_bk_is_zero(out + CS, DISK - CS));
+    sw_bk_manifest_free(m);
+    free(out);
+}
+
 /* Files under chunks/ that are no chunk name are left alone by gc. */
 static void test_gc_strays(void **state)
 {
@@ -258,6 +315,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tamper_and_wrong_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_strays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
