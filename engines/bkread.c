@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define WHAT "back up the server"
 #define UUID_LEN 36
@@ -367,6 +368,24 @@ static int parent_check(struct bk *b, struct sw_err *err)
     return -1;
 }
 
+/* Ends dom's backup job and waits (up to 10 s) until libvirt has let go of
+ * its scratch, so deleting it next leaves nothing half torn down. */
+static int job_end(virDomainPtr dom, struct sw_err *err)
+{
+    if (virDomainAbortJob(dom) < 0) {
+        vir_fail(err, "virDomainAbortJob");
+        return -1;
+    }
+    for (int i = 0; i < 200; i++) {
+        virDomainJobInfo info;
+        if (virDomainGetJobInfo(dom, &info) < 0 || info.type == VIR_DOMAIN_JOB_NONE)
+            return 0;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 static int read_running(struct bk *b, struct sw_err *err)
 {
     char dev[64], sock[108];
@@ -389,10 +408,8 @@ static int read_running(struct bk *b, struct sw_err *err)
     if (pull_begin(b, dev, sock, err) < 0)
         return -1;
     int rc = nbd_read(b, dev, sock, err);
-    if (virDomainAbortJob(b->dom) < 0 && rc == 0) {
-        vir_fail(err, "virDomainAbortJob");
+    if (job_end(b->dom, err) < 0 && rc == 0)
         rc = -1;
-    }
     if (rc < 0) /* its bitmap merges back into the parent's */
         checkpoint_drop(b->dom, b->out->checkpoint);
     return rc;
@@ -646,11 +663,7 @@ static int job_abort(virDomainPtr dom, struct sw_err *err)
     if (!xml)
         return 0; /* no backup job (or no backup API): nothing to abort */
     free(xml);
-    if (virDomainAbortJob(dom) < 0) {
-        vir_fail(err, "virDomainAbortJob");
-        return -1;
-    }
-    return 1;
+    return job_end(dom, err) < 0 ? -1 : 1;
 }
 
 int sw_bkread_cleanup(struct sw_engine *eng, const char *server_id, const char *last_completed,
