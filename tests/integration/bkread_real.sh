@@ -17,6 +17,7 @@
 #     and scratch volume are left; sw_bkread_cleanup aborts and deletes
 #     them, an incremental from the last completed checkpoint is equal
 #     again, and one from the deleted checkpoint is refused (not_found);
+#     an unpaced full read, equal, timed beside qemu-img convert;
 #  4. the guest stopped: a full backup by volume download (flattened raw
 #     copy, sparse stream), equal to the disk;
 #  5. the restore writer: the image written into a new qcow2 volume, equal.
@@ -166,6 +167,15 @@ v suspend "sw-$ID" >/dev/null
 rd "$B4" "$SOCK" "$D/full.img" "$C2" >"$D/inc2.out" 2>&1
 ok $? "the next incremental from $C2: $(figures "$D/inc2.out")"
 ok "$(same "$D/full.img" "$POOL/$ROOT" qcow2; echo $?)" "after cleanup the incremental is correct: equal to the disk"
+# An unpaced full read beside qemu-img convert of the same disk (paused).
+B6=$(cat /proc/sys/kernel/random/uuid)
+rd "$B6" "$SOCK" "$D/full2.img" >"$D/full2.out" 2>&1
+ok "$(same "$D/full2.img" "$POOL/$ROOT" qcow2; echo $?)" "an unpaced full read equals the disk: $(figures "$D/full2.out")"
+t=$(date +%s.%N)
+qemu-img convert -U -O raw "$POOL/$ROOT" "$D/conv.raw"
+echo "# full read $(sed -n 's/.*seconds=//p' "$D/full2.out") s vs qemu-img convert -U -O raw of the same disk $(since "$t") s"
+rm -f "$D/conv.raw" "$D/full2.img"
+"$prog" commit "$URI" "$S" "$ID" "$(ckp "$D/full2.out")"
 v resume "sw-$ID" >/dev/null
 
 # 4. Stopped guest: a full read by volume download.
