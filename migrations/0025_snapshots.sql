@@ -11,6 +11,11 @@
 --   jobs.type            gains snapshot_create, snapshot_revert and
 --                        snapshot_delete; their params carry snapshot_id
 --                        (and memory for a create)
+-- Snapshot space is billed per GB-month like disk space (0022; billing/README.md
+-- "Money rules" 6): plans.price_snapshot_gb_month, copied into each billing
+-- period; sw_snapshot_byte_s(server, from, to) is each snapshot's size x the
+-- seconds it existed within [from, to), the amount rated as disk byte-seconds
+-- are, on an invoice line of kind 'snapshot'.
 -- A trigger on jobs moves a snapshot when its job ends, whatever ends it
 -- (the engine's result, a job that dies, a job without a node), and marks
 -- every snapshot of a server deleted when a reinstall or terminate of the
@@ -84,7 +89,51 @@ CREATE TRIGGER jobs_snapshot_ended AFTER UPDATE OF state ON jobs FOR EACH ROW
                            'reinstall', 'terminate'))
     EXECUTE FUNCTION sw_snapshot_job_ended();
 
--- Plans show their snapshot limit (0022's shape plus max_snapshots).
+-- ---- metering ----
+
+ALTER TABLE plans ADD COLUMN price_snapshot_gb_month bigint NOT NULL DEFAULT 0
+    CHECK (price_snapshot_gb_month >= 0);  -- minor units per GB-month of snapshots
+ALTER TABLE server_periods ADD COLUMN price_snapshot_gb_month bigint NOT NULL DEFAULT 0
+    CHECK (price_snapshot_gb_month >= 0);
+
+ALTER TABLE invoice_lines DROP CONSTRAINT invoice_lines_kind_check,
+    ADD CONSTRAINT invoice_lines_kind_check
+        CHECK (kind IN ('server', 'bandwidth', 'disk', 'snapshot'));
+COMMENT ON COLUMN invoice_lines.quantity IS
+    'seconds (server), bytes over the allowance (bandwidth), average bytes held over the month (disk, snapshot)';
+
+CREATE OR REPLACE FUNCTION sw_period_open(p_server uuid, p_plan uuid, p_at timestamptz)
+RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO server_periods (server_id, plan_id, price_hourly, price_monthly,
+                                price_bandwidth_gb, bandwidth_gb, price_disk_gb_month,
+                                price_snapshot_gb_month, currency, started_at)
+    SELECT p_server, p.id, p.price_hourly, p.price_monthly, p.price_bandwidth_gb,
+           p.bandwidth_gb, p.price_disk_gb_month, p.price_snapshot_gb_month, p.currency, p_at
+    FROM plans p WHERE p.id = p_plan
+$$;
+
+DROP TRIGGER plans_periods_reprice ON plans;
+CREATE TRIGGER plans_periods_reprice AFTER UPDATE ON plans FOR EACH ROW
+    WHEN ((OLD.price_hourly, OLD.price_monthly, OLD.price_bandwidth_gb, OLD.bandwidth_gb,
+           OLD.price_disk_gb_month, OLD.price_snapshot_gb_month, OLD.currency) IS DISTINCT FROM
+          (NEW.price_hourly, NEW.price_monthly, NEW.price_bandwidth_gb, NEW.bandwidth_gb,
+           NEW.price_disk_gb_month, NEW.price_snapshot_gb_month, NEW.currency))
+    EXECUTE FUNCTION sw_plan_periods_reprice();
+
+-- Byte-seconds of server p_server's snapshots within [p_from, p_to) (unix
+-- seconds): each snapshot that held space (never a failed one) counts its
+-- size from its creation to its deletion (a live one: to now).
+CREATE FUNCTION sw_snapshot_byte_s(p_server uuid, p_from bigint, p_to bigint) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(s.size_bytes::numeric * greatest(0,
+               least(p_to, coalesce(extract(epoch FROM s.deleted_at)::bigint,
+                                    extract(epoch FROM now())::bigint))
+               - greatest(p_from, extract(epoch FROM s.created_at)::bigint))), 0)
+    FROM snapshots s WHERE s.server_id = p_server AND s.state <> 'failed'
+$$;
+
+-- Plans show their snapshot limit and price (0022's shape plus both).
 CREATE OR REPLACE FUNCTION sw_plan_json(p plans) RETURNS json
 LANGUAGE sql STABLE AS $$
     SELECT json_build_object('id', p.id, 'name', p.name, 'kind', p.kind, 'vcpus', p.vcpus,
@@ -97,5 +146,7 @@ LANGUAGE sql STABLE AS $$
                              'price_monthly', sw_money(p.price_monthly, p.currency),
                              'price_bandwidth_gb', sw_money(p.price_bandwidth_gb, p.currency),
                              'price_disk_gb_month', sw_money(p.price_disk_gb_month, p.currency),
+                             'price_snapshot_gb_month',
+                             sw_money(p.price_snapshot_gb_month, p.currency),
                              'state', p.state, 'created_at', sw_ts(p.created_at))
 $$;

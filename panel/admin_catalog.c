@@ -42,6 +42,7 @@ static const struct sw_jfield plan_fields[] = {
     {"price_disk_gb_month", SW_JT_OBJECT, false},
     {"limits", SW_JT_OBJECT, false},
     {"max_snapshots", SW_JT_INT, false}, /* snapshots.c */
+    {"price_snapshot_gb_month", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
 
@@ -55,6 +56,7 @@ static const struct sw_jfield plan_patch_fields[] = {
     {"price_disk_gb_month", SW_JT_OBJECT, false},
     {"limits", SW_JT_OBJECT, false},
     {"max_snapshots", SW_JT_INT, false}, /* snapshots.c */
+    {"price_snapshot_gb_month", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
 

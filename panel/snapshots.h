@@ -25,13 +25,16 @@ int sw_snapshots_check(const json_t *body, bool *memory, struct sw_err *err);
 int sw_snapshots_admit(struct sw_db *db, const char *server_id, const char *kind,
                        struct sw_err *err);
 
-/* An admin plan body's max_snapshots, when given: an integer 0..100. 0,
- * or -1 with SW_EINVALID. Pure. */
+/* An admin plan body's max_snapshots (an integer 0..100) and
+ * price_snapshot_gb_month ({amount >= 0, currency}), when given. 0, or -1
+ * with SW_EINVALID. Pure. */
 int sw_snapshots_plan_check(const json_t *body, struct sw_err *err);
 
 /* After the plan's insert or update (admin_catalog.c): the body's
- * max_snapshots, when given, set on plan_id and in plan (its answer,
- * sw_plan_json). Returns plan, or NULL with err (plan released). */
+ * max_snapshots and price_snapshot_gb_month (which must be in the plan's
+ * currency: SW_EINVALID), when given, set on plan_id. Returns plan, or
+ * when it changed the plan read again (sw_plan_json); NULL with err (plan
+ * released). */
 json_t *sw_snapshots_plan_apply(struct sw_db *db, const char *plan_id, const json_t *body,
                                 json_t *plan, struct sw_err *err);
 

@@ -207,6 +207,27 @@ sw_t_eq "a deleted snapshot: 404" 404 "$SW_STATUS"
 api DELETE "$S/$SID" "$ALICE"
 sw_t_eq "deleting it again: 404" 404 "$SW_STATUS"
 
+# ---- billed per GB-month ----
+# The test driver's volumes never grow, so its snapshots measure 0 bytes;
+# the one left is given 10^12 bytes here, as an engine on QEMU measures them
+# (snapshot_real.sh), to see it rated on the month's draft invoice.
+must PATCH "/v1/admin/plans/$PLAN" "$OP" '{"price_snapshot_gb_month":{"amount":10000,"currency":"EUR"}}'
+sw_t_eq "an operator prices snapshot space per GB-month" "10000 EUR" "$(j '.price_snapshot_gb_month | "\(.amount) \(.currency)"')"
+api PATCH "/v1/admin/plans/$PLAN" "$OP" '{"price_snapshot_gb_month":{"amount":1,"currency":"USD"}}'
+sw_t_eq "in the plan's currency only" 400 "$SW_STATUS"
+q "UPDATE snapshots SET size_bytes = 1000000000000 WHERE id = '$SID2'" >/dev/null
+sleep 2
+slipwayctl invoice run --period "$(date -u +%Y-%m)" --draft >/dev/null || sw_t_fail "slipwayctl invoice run --draft"
+must GET /v1/invoices "$ALICE"
+LINE='[]'
+for inv in $(j '.items[].id'); do
+    must GET "/v1/invoices/$inv" "$ALICE"
+    LINE=$(jq -c "[.lines[] | select(.kind == \"snapshot\" and .server_id == \"$SRV\")] + $LINE" <<<"$SW_BODY")
+done
+sw_t_check "Alice's draft invoice has a snapshot line for the server, charged" \
+    test "$(jq -r '.[0] | (.amount.amount > 0) and (.quantity > 0) and (.description | test("snapshots, [0-9]+ bytes on average"))' <<<"$LINE")" = true
+echo "# snapshot line: $LINE"
+
 # ---- reinstall and terminate remove the server's snapshots ----
 must POST "/v1/servers/$SRV/actions" "$ALICE" "{\"type\":\"reinstall\",\"template_id\":\"$TPL\"}"
 IJOB=$(j .job.id)
