@@ -882,7 +882,7 @@ def build_cases(entry, route):
             path = re.sub(r"\{[^}]*\}", t.id, entry.pattern, count=1)
             known = [t.id]
             if entry.obj2:
-                d = (delivery_of(t) if t.exists else None) or str(uuid.uuid4())
+                d = (delivery_of(t) if t.exists and entry.obj2 == "delivery" else None) or str(uuid.uuid4())
                 path = re.sub(r"\{[^}]*\}", d, path, count=1)
                 known.append(d)
             exp = expectation(entry, route, c, kind, t)
