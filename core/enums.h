@@ -35,6 +35,10 @@ enum sw_job_type {
     SW_JOB_MOUNT_ISO,
     SW_JOB_EJECT_ISO,
     SW_JOB_SET_BOOT,
+    /* customers' snapshots (engines/snapshot.c) */
+    SW_JOB_SNAPSHOT_CREATE,
+    SW_JOB_SNAPSHOT_REVERT,
+    SW_JOB_SNAPSHOT_DELETE,
     SW_JOB__COUNT
 };
 

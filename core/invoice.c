@@ -21,7 +21,8 @@ static const char load_sql[] =
     " extract(epoch FROM sp.started_at)::bigint, extract(epoch FROM sp.ended_at)::bigint,"
     " sp.price_hourly, sp.price_monthly, sp.price_bandwidth_gb, sp.bandwidth_gb,"
     " b.tax_rate_bp, coalesce(u.bytes, 0), v.hostname, pl.name, sp.price_disk_gb_month,"
-    " coalesce(u.disk_byte_s, 0)"
+    " coalesce(u.disk_byte_s, 0), sp.price_snapshot_gb_month,"
+    " sw_snapshot_byte_s(sp.server_id, $1::bigint, $2::bigint)"
     " FROM server_periods sp JOIN servers v ON v.id = sp.server_id"
     " JOIN accounts o ON o.id = v.owner_id"
     " JOIN accounts b ON b.id = coalesce(o.reseller_id, o.id)"
@@ -36,7 +37,7 @@ static const char load_sql[] =
     " ORDER BY 1, 2, 3, sp.started_at, sp.id";
 
 enum { C_BILLED, C_CUR, C_SERVER, C_OWNER, C_PLAN, C_START, C_END, C_PH, C_PM, C_PBW, C_BW,
-       C_TAX, C_BYTES, C_HOST, C_PLAN_NAME, C_PDISK, C_DISK_BS };
+       C_TAX, C_BYTES, C_HOST, C_PLAN_NAME, C_PDISK, C_DISK_BS, C_PSNAP, C_SNAP_BS };
 
 struct month {
     char period[8];
@@ -85,24 +86,28 @@ static json_t *line_json(const PGresult *r, int row, const char *kind, int64_t s
 }
 
 /* The disk line of one server (rule 6), from its samples in the month, at
- * the price of its last period (row): none when nothing is charged. */
+ * the price of its last period (row): none when nothing is charged. The
+ * snapshot line (kind "snapshot", migration 0025) is rated the same way
+ * from its snapshots' byte-seconds and price columns. */
 static int rate_disk(const PGresult *r, int row, int64_t start, int64_t end,
-                     const struct month *m, struct group *g, struct sw_err *err)
+                     const struct month *m, struct group *g, const char *kind, int c_price,
+                     int c_byte_s, struct sw_err *err)
 {
     unsigned __int128 byte_s;
-    if (sw_rate_parse_u128(sw_db_get(r, row, C_DISK_BS), &byte_s) < 0) {
-        SW_ERR(err, SW_EINTERNAL, "rating: disk byte-seconds are not a whole number");
+    if (sw_rate_parse_u128(sw_db_get(r, row, c_byte_s), &byte_s) < 0) {
+        SW_ERR(err, SW_EINTERNAL, "rating: %s byte-seconds are not a whole number", kind);
         return -1;
     }
     struct sw_rate_disk d;
-    if (sw_rate_disk(byte_s, m->from, m->to, sw_db_get_i64(r, row, C_PDISK), &d, err) < 0)
+    if (sw_rate_disk(byte_s, m->from, m->to, sw_db_get_i64(r, row, c_price), &d, err) < 0)
         return -1;
     if (d.amount == 0)
         return 0;
     char desc[400];
-    snprintf(desc, sizeof desc, "%s disk, %" PRId64 " bytes on average over %s",
-             sw_db_get(r, row, C_HOST), d.avg_bytes, m->period);
-    json_array_append_new(g->lines, line_json(r, row, "disk", start, end, d.avg_bytes,
+    snprintf(desc, sizeof desc, "%s %s, %" PRId64 " bytes on average over %s",
+             sw_db_get(r, row, C_HOST), strcmp(kind, "disk") == 0 ? "disk" : "snapshots",
+             d.avg_bytes, m->period);
+    json_array_append_new(g->lines, line_json(r, row, kind, start, end, d.avg_bytes,
                                               d.unit_price, NULL, d.amount, desc));
     g->subtotal += d.amount;
     return 0;
@@ -154,7 +159,10 @@ static int rate_server(const PGresult *r, int a, int b, const struct month *m, s
     }
     if (rc == 0 && nl > 0)
         rc = rate_disk(r, a + (int)lines[nl - 1].period, lines[0].start, lines[nl - 1].end, m, g,
-                       err);
+                       "disk", C_PDISK, C_DISK_BS, err);
+    if (rc == 0 && nl > 0)
+        rc = rate_disk(r, a + (int)lines[nl - 1].period, lines[0].start, lines[nl - 1].end, m, g,
+                       "snapshot", C_PSNAP, C_SNAP_BS, err);
     free(p);
     free(lines);
     return rc;

@@ -192,6 +192,8 @@ static const struct sw_jfield node_job_fields[] = {
     /* the mounted ISO and the boot order (encode_iso, decode_iso) */
     {"iso_sha256", SW_JT_STRING, false}, {"iso_bytes", SW_JT_INT, false},
     {"boot", SW_JT_STRING, false},
+    /* the snapshot a snapshot job acts on (encode_snapshot, decode_snapshot) */
+    {"snapshot_id", SW_JT_STRING, false}, {"snapshot_memory", SW_JT_BOOL, false},
     {NULL, 0, false},
 };
 
@@ -281,6 +283,30 @@ static int decode_iso(const json_t *o, struct sw_msg_node_job *m, struct sw_err 
     return 0;
 }
 
+/* ---- the node job's snapshot (issue 14) ---- */
+
+static void encode_snapshot(json_t *o, const struct sw_msg_node_job *m)
+{
+    if (m->snapshot_id[0])
+        json_object_set_new(o, "snapshot_id", json_string(m->snapshot_id));
+    if (m->snapshot_memory)
+        json_object_set_new(o, "snapshot_memory", json_true());
+}
+
+/* A snapshot job names its snapshot; no other job names one. */
+static int decode_snapshot(const json_t *o, struct sw_msg_node_job *m, struct sw_err *err)
+{
+    bool snap = m->type == SW_JOB_SNAPSHOT_CREATE || m->type == SW_JOB_SNAPSHOT_REVERT ||
+                m->type == SW_JOB_SNAPSHOT_DELETE;
+    m->snapshot_id[0] = '\0';
+    m->snapshot_memory = sw_json_bool(o, "snapshot_memory", false);
+    if (!snap != !json_object_get(o, "snapshot_id")) {
+        SW_ERR(err, SW_EINVALID, "field \"snapshot_id\" belongs to snapshot jobs, and they need it");
+        return -1;
+    }
+    return snap ? get_uuid(o, "snapshot_id", m->snapshot_id, err) : 0;
+}
+
 char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
 {
     json_t *o = json_pack(
@@ -301,6 +327,7 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
     encode_images(o, m);
     encode_guest(m, o);
     encode_iso(o, m);
+    encode_snapshot(o, m);
     return dump_and_free(o);
 }
 
@@ -327,7 +354,8 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         get_addr(o, "ipv4", AF_INET, m->ipv4, err) < 0 ||
         get_addr(o, "ipv6", AF_INET6, m->ipv6, err) < 0 || get_nonce(o, m->nonce, err) < 0 ||
         decode_images(o, m, err) < 0 ||
-        decode_guest(o, m, err) < 0 || decode_iso(o, m, err) < 0)
+        decode_guest(o, m, err) < 0 || decode_iso(o, m, err) < 0 ||
+        decode_snapshot(o, m, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {
         SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");
@@ -522,6 +550,7 @@ static const struct sw_jfield result_fields[] = {
     {"error_code", SW_JT_STRING, false}, {"error", SW_JT_STRING, false},
     {"domain_state", SW_JT_STRING, false}, {"note", SW_JT_STRING, false},
     {"nonce", SW_JT_STRING, false},      {"disks", SW_JT_ARRAY, false},
+    {"snapshot_bytes", SW_JT_INT, false},
     {NULL, 0, false},
 };
 
@@ -606,6 +635,8 @@ char *sw_msg_result_encode(const struct sw_msg_result *m)
         json_object_set_new(o, "nonce", json_string(m->nonce));
     if (m->has_disks)
         json_object_set_new(o, "disks", disks_encode(m));
+    if (m->type == SW_JOB_SNAPSHOT_CREATE && m->ok)
+        json_object_set_new(o, "snapshot_bytes", json_integer((json_int_t)m->snapshot_bytes));
     return dump_and_free(o);
 }
 
@@ -627,6 +658,11 @@ int sw_msg_result_decode(const char *s, struct sw_msg_result *m, struct sw_err *
               get_nonce(o, m->nonce, err) < 0 || disks_decode(o, m, err) < 0)
                  ? -1
                  : 0;
+    m->snapshot_bytes = sw_json_int(o, "snapshot_bytes", -1);
+    if (rc == 0 && m->snapshot_bytes < 0 && json_object_get(o, "snapshot_bytes")) {
+        SW_ERR(err, SW_EINVALID, "field \"snapshot_bytes\" must not be negative");
+        rc = -1;
+    }
     json_decref(o);
     return rc;
 }

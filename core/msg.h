@@ -165,6 +165,12 @@ struct sw_msg_node_job {
     char iso_sha256[SW_MSG_SHA256_LEN + 1];
     int64_t iso_bytes;
     char boot[8];
+    /* ---- snapshots (issue 14, engines/snapshot.h) ---- */
+    /* The snapshot a snapshot_create/revert/delete acts on ("" for other
+     * jobs), and whether a create saves the running guest's memory too.
+     * On the wire "snapshot_id" and "snapshot_memory", absent when empty. */
+    char snapshot_id[SW_UUID_LEN + 1];
+    bool snapshot_memory;
 };
 
 /* The engine's answer to one node job. */
@@ -203,6 +209,11 @@ struct sw_msg_result {
     bool has_disks;
     int ndisks;
     struct sw_msg_disk disks[SW_MSG_MAX_DISKS];
+    /* snapshot_create that succeeded: the space the snapshot takes (the
+     * root volume's allocation after minus before, at least 0), on the wire
+     * "snapshot_bytes" (sent with such results only); -1 when a decoded
+     * result has none. */
+    int64_t snapshot_bytes;
 };
 
 /* One usage sample of one server over [ts - period_s, ts). Counters are

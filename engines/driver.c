@@ -140,6 +140,21 @@ static int run_media(struct sw_engine *eng, const struct sw_engine_driver *drv,
     return unsupported(drv, op, err);
 }
 
+/* The snapshot group's job types (kind.h), one explicit call each. */
+static int run_snapshots(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                         const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                         struct sw_err *err)
+{
+    const struct sw_engine_snapshots *s = drv->snapshots;
+    if (job->type == SW_JOB_SNAPSHOT_CREATE && s && s->create)
+        return s->create(eng, drv, job, out, err);
+    if (job->type == SW_JOB_SNAPSHOT_REVERT && s && s->revert)
+        return s->revert(eng, drv, job, out, err);
+    if (job->type == SW_JOB_SNAPSHOT_DELETE && s && s->remove)
+        return s->remove(eng, drv, job, out, err);
+    return unsupported(drv, sw_job_type_name(job->type), err);
+}
+
 /* One explicit call per job type (libvirt's libvirt-domain.c), so a reader,
  * grep or a static tool follows a job into its operation; a job type
  * without a case here is a compiler warning (-Wswitch). */
@@ -177,6 +192,10 @@ static int run_lifecycle(struct sw_engine *eng, const struct sw_engine_driver *d
     case SW_JOB_EJECT_ISO:
     case SW_JOB_SET_BOOT:
         return run_media(eng, drv, job, out, err);
+    case SW_JOB_SNAPSHOT_CREATE:
+    case SW_JOB_SNAPSHOT_REVERT:
+    case SW_JOB_SNAPSHOT_DELETE:
+        return run_snapshots(eng, drv, job, out, err);
     case SW_JOB__COUNT:
         break;
     }

@@ -8,6 +8,7 @@
 #include "engines/domxml.h"
 #include "engines/iso.h"
 #include "engines/kind.h"
+#include "engines/snapshot.h"
 #include "engines/virt.h"
 #include "core/enums.h"
 
@@ -40,6 +41,7 @@ static const struct sw_engine_driver hvm_driver = {
     .root_volume = true,
     .lifecycle = &sw_virt_lifecycle,
     .media = &sw_iso_media,
+    .snapshots = &sw_snapshot_ops,
 };
 
 const struct sw_engine_driver *sw_engine_hvm_driver(void)

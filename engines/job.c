@@ -94,6 +94,7 @@ int sw_engine_job_handle(struct sw_engine *eng, struct sw_usage *usage, const ch
     res->has_disks = out.ndisks > 0;
     res->ndisks = out.ndisks;
     memcpy(res->disks, out.disks, sizeof res->disks);
+    res->snapshot_bytes = out.snapshot_bytes;
 
     const char *type = sw_job_type_name(job.type);
     const char *kind = sw_plan_kind_name(job.kind);

@@ -125,6 +125,9 @@ struct sw_engine_outcome {
      * result's "disks"); ndisks 0 for other operations. */
     struct sw_msg_disk disks[SW_MSG_MAX_DISKS];
     int ndisks;
+    /* snapshot_create: the space the snapshot takes (the result's
+     * "snapshot_bytes"). */
+    int64_t snapshot_bytes;
 };
 
 /* One operation: 0, or -1 with err set. drv is the kind's table the
@@ -165,6 +168,14 @@ struct sw_engine_media {
     sw_engine_op_fn set_boot;  /* the job's boot order */
 };
 
+/* Customers' snapshots (hvm, engines/snapshot.h). A kind without them
+ * (pv, container) leaves the group NULL: SW_EUNSUPPORTED. */
+struct sw_engine_snapshots {
+    sw_engine_op_fn create; /* snapshot_create */
+    sw_engine_op_fn revert; /* snapshot_revert */
+    sw_engine_op_fn remove; /* snapshot_delete */
+};
+
 /* One plan kind: what it does differently, and which operations it has.
  * The operations come in groups, one table each (static const, shared by
  * the kinds that do them the same way); a NULL group or slot is
@@ -191,6 +202,7 @@ struct sw_engine_driver {
     /* What the kind can do: */
     const struct sw_engine_lifecycle *lifecycle;
     const struct sw_engine_media *media; /* NULL: no ISO installs */
+    const struct sw_engine_snapshots *snapshots; /* NULL: no snapshots */
 };
 
 /* The kinds' tables (container.c, pv.c, hvm.c). */

@@ -5,6 +5,7 @@
 #include "engines/iso.h"
 #include "engines/limits.h"
 #include "engines/seedvol.h"
+#include "engines/snapshot.h"
 #include "engines/storage.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -735,6 +736,9 @@ int sw_virt_reinstall(struct sw_engine *eng, const struct sw_engine_driver *drv,
     if ((rc = admit(eng, job, what, err)) < 0)
         goto done;
     if (st != DS_STOPPED && (rc = destroy(dom, what, err)) < 0)
+        goto done;
+    /* A snapshot never outlives the system it was taken of. */
+    if ((rc = sw_snapshot_drop_all(dom, job->server_id, what, err)) < 0)
         goto done;
     /* The same name and UUID: the new definition replaces the old, over a
      * new root volume named from this job; the old one goes only after. */

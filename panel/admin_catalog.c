@@ -17,6 +17,7 @@
 #include "panel/data_plans.h"
 #include "panel/data_templates.h"
 #include "panel/handlers.h"
+#include "panel/snapshots.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@ static const struct sw_jfield plan_fields[] = {
     {"price_bandwidth_gb", SW_JT_OBJECT, false},
     {"price_disk_gb_month", SW_JT_OBJECT, false},
     {"limits", SW_JT_OBJECT, false},
+    {"max_snapshots", SW_JT_INT, false}, /* snapshots.c */
+    {"price_snapshot_gb_month", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
 
@@ -52,6 +55,8 @@ static const struct sw_jfield plan_patch_fields[] = {
     {"state", SW_JT_STRING, false},        {"price_bandwidth_gb", SW_JT_OBJECT, false},
     {"price_disk_gb_month", SW_JT_OBJECT, false},
     {"limits", SW_JT_OBJECT, false},
+    {"max_snapshots", SW_JT_INT, false}, /* snapshots.c */
+    {"price_snapshot_gb_month", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
 
@@ -210,7 +215,10 @@ SW_HANDLER(sw_h_admin_plans_create)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    json_t *plan = sw_data_plans_insert(req->db, id, &row, err);
+    json_t *plan = sw_snapshots_plan_check(b, err) < 0
+                       ? NULL
+                       : sw_snapshots_plan_apply(req->db, id, b,
+                                                 sw_data_plans_insert(req->db, id, &row, err), err);
     if (!plan) {
         if (err->code == SW_ECONFLICT)
             SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", row.name);
@@ -270,7 +278,8 @@ int sw_plan_patch_check(const json_t *patch, struct sw_err *err)
         (json_object_get(patch, "kind") &&
          sw_adm_check_kind(sw_json_str(patch, "kind"), "kind", err) < 0) ||
         sw_adm_check_ints(patch, plan_ints, err) < 0 ||
-        sw_adm_check_enum(patch, "state", catalog_states, err) < 0)
+        sw_adm_check_enum(patch, "state", catalog_states, err) < 0 ||
+        sw_snapshots_plan_check(patch, err) < 0)
         return -1;
     struct sw_msg_limits l = {0};
     return parse_limits(patch, &l, err);
@@ -373,7 +382,8 @@ static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     if (memcmp(&cur.limits, &row.limits, sizeof row.limits) != 0 &&
         sizes_may_change(db, p->id, &cur, "limits", err) < 0)
         return -1;
-    p->answer = sw_data_plans_update(db, p->id, &row, err);
+    p->answer = sw_snapshots_plan_apply(db, p->id, p->body,
+                                        sw_data_plans_update(db, p->id, &row, err), err);
     if (!p->answer && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", row.name);
     return p->answer ? 0 : -1;

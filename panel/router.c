@@ -34,6 +34,7 @@ static const struct sw_route *const tables[] = {
     sw_routes_admin_events,
     sw_routes_admin_images, sw_routes_node_images, /* the image library */
     sw_routes_isos, /* ISO installs */
+    sw_routes_snapshots, /* customers' snapshots */
 };
 
 static const struct sw_route **flat;

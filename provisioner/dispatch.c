@@ -88,6 +88,9 @@ int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     memcpy(out->iso_sha256, row->iso_sha256, sizeof out->iso_sha256);
     out->iso_bytes = row->iso_bytes;
     memcpy(out->boot, row->boot, sizeof out->boot);
+    /* A snapshot job's snapshot. */
+    memcpy(out->snapshot_id, row->snapshot_id, sizeof out->snapshot_id);
+    out->snapshot_memory = row->snapshot_memory;
     return guest_config(row, out, err);
 }
 

@@ -186,6 +186,28 @@ static int load_iso(struct sw_db *db, struct sw_job_row *row, struct sw_err *err
     return rc;
 }
 
+/* A snapshot job's snapshot: its id from jobs.params, memory from its row. */
+static int load_snapshot(struct sw_db *db, struct sw_job_row *row, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(
+        db, err,
+        "SELECT coalesce(j.params->>'snapshot_id', ''), coalesce(s.memory, false)"
+        "  FROM jobs j LEFT JOIN snapshots s ON s.id::text = j.params->>'snapshot_id'"
+        " WHERE j.id = $1",
+        SW_PARAMS(row->job_id));
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) > 0 && copy_col(res, 0, row->snapshot_id, sizeof row->snapshot_id) < 0) {
+        SW_ERR(err, SW_EINTERNAL, "job %s names a snapshot id too long", row->job_id);
+        rc = -1;
+    }
+    if (PQntuples(res) > 0)
+        row->snapshot_memory = sw_db_get_bool(res, 0, 1);
+    PQclear(res);
+    return rc;
+}
+
 static void load_limits(const PGresult *res, int col, struct sw_msg_limits *out)
 {
     memset(out, 0, sizeof *out);
@@ -280,7 +302,10 @@ int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job
                job_id);
         goto out;
     }
-    rc = load_images(db, row, err) < 0 || load_iso(db, row, err) < 0 ? -1 : 1;
+    rc = load_images(db, row, err) < 0 || load_iso(db, row, err) < 0 ||
+                 load_snapshot(db, row, err) < 0
+             ? -1
+             : 1;
 out:
     PQclear(res);
     return rc;

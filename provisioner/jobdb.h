@@ -80,6 +80,10 @@ struct sw_job_row {
     char iso_sha256[SW_MSG_SHA256_LEN + 1];
     int64_t iso_bytes;
     char boot[8];
+    /* snapshot jobs: the snapshot (jobs.params' snapshot_id, "" for other
+     * jobs) and whether a create saves memory (its snapshots row) */
+    char snapshot_id[SW_UUID_LEN + 1];
+    bool snapshot_memory;
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE

@@ -47,6 +47,18 @@ static const struct sw_job_effect effects[] = {
                           SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
     [SW_JOB_SET_BOOT] = {SW_JOB_SET_BOOT, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
                          SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
+    /* Snapshots (engines/snapshot.c): the server's state is what the
+     * engine reports (a disk-only revert may boot it again); the snapshot's
+     * own state follows its job (migration 0025's trigger). */
+    [SW_JOB_SNAPSHOT_CREATE] = {SW_JOB_SNAPSHOT_CREATE, SW_ROUTE_NODE, SW_SRV_KEEP,
+                                SW_SRV_FROM_DOMAIN, SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false,
+                                false},
+    [SW_JOB_SNAPSHOT_REVERT] = {SW_JOB_SNAPSHOT_REVERT, SW_ROUTE_NODE, SW_SRV_KEEP,
+                                SW_SRV_FROM_DOMAIN, SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false,
+                                false},
+    [SW_JOB_SNAPSHOT_DELETE] = {SW_JOB_SNAPSHOT_DELETE, SW_ROUTE_NODE, SW_SRV_KEEP,
+                                SW_SRV_FROM_DOMAIN, SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false,
+                                false},
 };
 
 _Static_assert(N(effects) == SW_JOB__COUNT, "one effect per job type");

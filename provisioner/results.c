@@ -188,6 +188,16 @@ static int result_tx(struct sw_db *db, void *arg, struct sw_err *err)
     c->outcome = RES_FINISHED;
     if (m->ok && record_disks(db, c, err) < 0)
         return -1;
+    /* A snapshot's size as its engine measured it (billed, migration 0025). */
+    if (m->ok && row->type == SW_JOB_SNAPSHOT_CREATE && m->snapshot_bytes >= 0) {
+        char bytes[24];
+        snprintf(bytes, sizeof bytes, "%lld", (long long)m->snapshot_bytes);
+        if (sw_db_run(db, err,
+                      "UPDATE snapshots SET size_bytes = $2 WHERE id::text = $1"
+                      " AND server_id = $3",
+                      SW_PARAMS(row->snapshot_id, bytes, row->server_id)) < 0)
+            return -1;
+    }
     return sw_jobdb_finish(db, row, m->ok, m->error_code, m->error, m->domain_state, err);
 }
 

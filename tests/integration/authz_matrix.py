@@ -290,6 +290,15 @@ MATRIX = [
     E("POST", "/v1/servers/{id}/actions", obj="server", owner="server",
       body={"type": "reboot"}),
     E("GET", "/v1/servers/{id}/usage", obj="server", owner="server"),
+    # snapshots (panel/snapshots.c): a second id no fixture makes is 404
+    E("POST", "/v1/servers/{id}/snapshots", obj="server", owner="server", body={"name": "m"}),
+    E("GET", "/v1/servers/{id}/snapshots", obj="server", owner="server"),
+    E("GET", "/v1/servers/{id}/snapshots/{sid}", obj="server", obj2="snapshot", owner="server",
+      allow_404=True),
+    E("POST", "/v1/servers/{id}/snapshots/{sid}/revert", obj="server", obj2="snapshot",
+      owner="server", allow_404=True),
+    E("DELETE", "/v1/servers/{id}/snapshots/{sid}", obj="server", obj2="snapshot",
+      owner="server", allow_404=True),
     E("GET", "/v1/jobs/{id}", obj="job", owner="job"),
     E("GET", "/v1/invoices", lists="invoice", complete="self", probe=True,
       extra_queries=[{"state": "draft"}, {"period": "2024-01"}]),
@@ -873,7 +882,7 @@ def build_cases(entry, route):
             path = re.sub(r"\{[^}]*\}", t.id, entry.pattern, count=1)
             known = [t.id]
             if entry.obj2:
-                d = (delivery_of(t) if t.exists else None) or str(uuid.uuid4())
+                d = (delivery_of(t) if t.exists and entry.obj2 == "delivery" else None) or str(uuid.uuid4())
                 path = re.sub(r"\{[^}]*\}", d, path, count=1)
                 known.append(d)
             exp = expectation(entry, route, c, kind, t)

@@ -114,6 +114,9 @@ STUB(reset_password, SW_JOB_RESET_PASSWORD)
 STUB(mount_iso, SW_JOB_MOUNT_ISO)
 STUB(eject_iso, SW_JOB_EJECT_ISO)
 STUB(set_boot, SW_JOB_SET_BOOT)
+STUB(snapshot_create, SW_JOB_SNAPSHOT_CREATE)
+STUB(snapshot_revert, SW_JOB_SNAPSHOT_REVERT)
+STUB(snapshot_delete, SW_JOB_SNAPSHOT_DELETE)
 
 static const struct sw_engine_lifecycle stub_lifecycle = {
     .create = stub_create,
@@ -131,11 +134,17 @@ static const struct sw_engine_media stub_media = {
     .eject_iso = stub_eject_iso,
     .set_boot = stub_set_boot,
 };
+static const struct sw_engine_snapshots stub_snapshots = {
+    .create = stub_snapshot_create,
+    .revert = stub_snapshot_revert,
+    .remove = stub_snapshot_delete,
+};
 static const struct sw_engine_driver stub_driver = {
     .kind = SW_KIND_HVM,
     .name = "hvm",
     .lifecycle = &stub_lifecycle,
     .media = &stub_media,
+    .snapshots = &stub_snapshots,
 };
 static const struct sw_engine_driver no_lifecycle = {.kind = SW_KIND_PV, .name = "pv"};
 static const struct sw_engine_driver *const stub_drivers[SW_KIND__COUNT] = {
