@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sw-test: real-guest (scripts/test runs it in the sanitizer half only)
 # snapshot_real.sh - a snapshot reverts a real guest's disk (issue 14),
 # through the whole stack on real QEMU (TCG) as `scripts/up --qemu` makes it
 # (scripts/lib/qemu.sh: private libvirtd, node qemu1, the tiny images as
