@@ -25,4 +25,8 @@ int sw_ctl_node(int argc, char **argv, struct sw_err *err);
  * err set, or 2 (usage). */
 int sw_ctl_console(int argc, char **argv, struct sw_err *err);
 
+/* slipwayctl backup-scrub|backup-gc ACCOUNT --target FILE --key-file FILE:
+ * the exit status (0, 1 with the reason on stderr, 2 usage). */
+int sw_ctl_backup(int argc, char **argv);
+
 #endif

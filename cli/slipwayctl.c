@@ -211,6 +211,11 @@ static const struct ctl_cmd commands[] = {
     {"console", "console SERVER_ID",
      "attach to a server's serial console: virsh console on its node's libvirt URI (Ctrl-] "
      "leaves)", cmd_console},
+    {"backup-scrub", "backup-scrub ACCOUNT --target FILE.json --key-file FILE",
+     "read and verify every chunk of an account's backups; exit 1 naming each bad one",
+     sw_ctl_backup},
+    {"backup-gc", "backup-gc ACCOUNT --target FILE.json --key-file FILE",
+     "delete the account's chunks no backup manifest references", sw_ctl_backup},
     {"help", "help", "this list", cmd_help},
     {NULL, NULL, NULL, NULL},
 };

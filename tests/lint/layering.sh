@@ -6,6 +6,8 @@ set -u
 src=${SW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$src" || exit 99
 daemons="panel provisioner engines billing cli"
+# Libraries like core: daemons may include them; they include only core.
+libs="backup"
 bad=0
 check() { # folder, forbidden folders...
     local dir=$1; shift
@@ -20,7 +22,8 @@ check() { # folder, forbidden folders...
         fi
     done
 }
-check core $daemons
+check core $daemons $libs
+for l in $libs; do check "$l" $daemons; done
 for d in $daemons; do
     others=()
     for o in $daemons; do [ "$o" = "$d" ] || others+=("$o"); done

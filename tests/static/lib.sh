@@ -21,7 +21,7 @@ SW_BUILDDIR=${SW_BUILDDIR:-$SW_SRCDIR/build}
 SW_COMPDB_DIR=$SW_BUILDDIR/static
 SW_COMPDB=$SW_COMPDB_DIR/compile_commands.json
 # What the checks cover: the product, and the fuzz targets' own code.
-SW_STATIC_DIRS="core panel cli engines provisioner billing tests/fuzz"
+SW_STATIC_DIRS="core backup panel cli engines provisioner billing tests/fuzz"
 
 sw_static_need() {
     command -v "$1" >/dev/null 2>&1 && return 0

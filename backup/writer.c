@@ -1,0 +1,158 @@
+/* writer.c - writes one backup: chunks first, its manifest last. */
+#include "config.h"
+#include "backup/repo.h"
+#include "core/alloc.h"
+#include "core/crypto.h"
+#include "core/err.h"
+
+#include <sodium.h>
+#include <string.h>
+#include <time.h>
+
+struct sw_bk_writer {
+    struct sw_bk_target *t;
+    struct sw_bk_keys keys;
+    struct sw_bk_sealer sealer;
+    struct sw_bk_manifest *m;
+    uint64_t done;
+};
+
+char *sw_bk_chunk_key(const char *account, const unsigned char id[SW_BK_ID_BYTES])
+{
+    char hex[SW_BK_ID_HEX + 1];
+    sw_bk_id_hex(id, hex);
+    return sw_asprintf("%s/chunks/%.2s/%s", account, hex, hex);
+}
+
+static int check_ids(const char *account, const char *server, const char *backup_id,
+                     const struct sw_bk_manifest *parent, uint64_t disk_size,
+                     struct sw_err *err)
+{
+    if (!sw_uuid_valid(account) || !sw_uuid_valid(server) || !sw_uuid_valid(backup_id)) {
+        SW_ERR(err, SW_EINVALID, "backup: account, server and backup ids must be uuids");
+        return -1;
+    }
+    if (parent && (strcmp(parent->account, account) != 0 ||
+                   strcmp(parent->server, server) != 0)) {
+        SW_ERR(err, SW_EINVALID, "backup: the parent backup is another server's");
+        return -1;
+    }
+    if (parent && parent->disk_size != disk_size) {
+        SW_ERR(err, SW_EINVALID,
+               "backup: the disk's size changed since the parent backup; take a full one");
+        return -1;
+    }
+    return 0;
+}
+
+struct sw_bk_writer *sw_bk_writer_new(struct sw_bk_target *t,
+                                      const unsigned char key[SW_BK_KEY_BYTES],
+                                      const char *account, const char *server,
+                                      const char *backup_id,
+                                      const struct sw_bk_manifest *parent, uint64_t disk_size,
+                                      struct sw_err *err)
+{
+    if (check_ids(account, server, backup_id, parent, disk_size, err) < 0)
+        return NULL;
+    struct sw_bk_writer *w = sw_calloc(1, sizeof *w);
+    w->t = t;
+    sw_bk_keys_init(&w->keys, key);
+    if (parent && sodium_memcmp(parent->keycheck, w->keys.check, SW_BK_KEYCHECK_BYTES) != 0) {
+        SW_ERR(err, SW_EUNAUTHENTICATED, "backup: wrong backup key for the parent backup");
+        sw_bk_writer_free(w);
+        return NULL;
+    }
+    sw_bk_sealer_init(&w->sealer);
+    w->m = sw_bk_manifest_new(disk_size);
+    memcpy(w->m->account, account, SW_BK_UUID_LEN + 1);
+    memcpy(w->m->server, server, SW_BK_UUID_LEN + 1);
+    memcpy(w->m->backup_id, backup_id, SW_BK_UUID_LEN + 1);
+    memcpy(w->m->keycheck, w->keys.check, SW_BK_KEYCHECK_BYTES);
+    if (parent) {
+        w->m->incremental = true;
+        memcpy(w->m->parent_id, parent->backup_id, SW_BK_UUID_LEN + 1);
+        memcpy(w->m->ids, parent->ids, parent->nchunks * sizeof *w->m->ids);
+        memcpy(w->m->zero, parent->zero, parent->nchunks * sizeof *w->m->zero);
+    }
+    return w;
+}
+
+/* Seals and stores one non-zero chunk unless the target has it. */
+static int store(struct sw_bk_writer *w, const unsigned char id[SW_BK_ID_BYTES],
+                 const unsigned char *data, size_t len, struct sw_err *err)
+{
+    SW_AUTOFREE char *key = sw_bk_chunk_key(w->m->account, id);
+    bool there = false;
+    if (sw_bk_target_exists(w->t, key, &there, err) < 0)
+        return -1;
+    if (there)
+        return 0;
+    size_t blen = 0;
+    const unsigned char *blob = sw_bk_chunk_seal(&w->sealer, &w->keys, id, data, len, &blen, err);
+    if (!blob || sw_bk_target_put(w->t, key, blob, blen, err) < 0)
+        return -1;
+    w->m->stored_new_bytes += blen;
+    return 0;
+}
+
+int sw_bk_writer_put(struct sw_bk_writer *w, uint64_t offset, const unsigned char *data,
+                     size_t len, struct sw_err *err)
+{
+    size_t i = (size_t)(offset / SW_BK_CHUNK_SIZE);
+    if (offset % SW_BK_CHUNK_SIZE || i >= w->m->nchunks ||
+        len != sw_bk_manifest_chunk_len(w->m, i)) {
+        SW_ERR(err, SW_EINVALID, "backup: a chunk must be whole and at a 4 MiB boundary");
+        sw_err_detail(err, "offset %llu, %zu bytes", (unsigned long long)offset, len);
+        return -1;
+    }
+    w->m->zero[i] = sw_bk_is_zero(data, len);
+    if (!w->m->zero[i]) {
+        sw_bk_chunk_id(&w->keys, data, len, w->m->ids[i]);
+        if (store(w, w->m->ids[i], data, len, err) < 0)
+            return -1;
+    }
+    w->m->read_bytes += len;
+    w->done += len;
+    return 0;
+}
+
+void sw_bk_writer_set_created(struct sw_bk_writer *w, time_t at)
+{
+    w->m->created_at = at;
+}
+
+void sw_bk_writer_progress(const struct sw_bk_writer *w, uint64_t *done, uint64_t *total)
+{
+    *done = w->done;
+    *total = w->m->disk_size;
+}
+
+int sw_bk_writer_finish(struct sw_bk_writer *w, struct sw_bk_manifest **out,
+                        struct sw_err *err)
+{
+    if (!w->m->created_at)
+        w->m->created_at = time(NULL);
+    json_t *j = sw_bk_manifest_to_json(w->m);
+    SW_AUTOFREE char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    SW_AUTOFREE char *key = sw_bk_manifest_key(w->m->account, w->m->backup_id);
+    size_t blen = 0;
+    SW_AUTOFREE unsigned char *blob =
+        sw_bk_object_seal(&w->keys, key, (const unsigned char *)text, strlen(text), &blen);
+    if (sw_bk_target_put(w->t, key, blob, blen, err) < 0)
+        return -1;
+    if (out)
+        *out = SW_STEAL(&w->m);
+    return 0;
+}
+
+void sw_bk_writer_free(struct sw_bk_writer *w)
+{
+    if (!w)
+        return;
+    sw_bk_keys_release(&w->keys);
+    if (w->sealer.cctx)
+        sw_bk_sealer_release(&w->sealer);
+    sw_bk_manifest_free(w->m);
+    free(w);
+}
