@@ -15,7 +15,8 @@ SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohtt
  python3 cppcheck clang-tidy clang libclang-rt-14-dev libxml2-dev libsystemd-dev
  libisofs-dev xorriso cpio dosfstools mtools syslinux syslinux-common isolinux kmod
  libarchive-dev e2fsprogs libvirt-daemon-driver-lxc
- libzstd-dev openssh-server"
+ libzstd-dev openssh-server
+ libnbd-dev"
 
 # What tests/packaging/deb.sh installs when missing, to build the Debian
 # packages (dpkg-buildpackage, debhelper) and check their systemd units
