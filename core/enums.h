@@ -35,6 +35,9 @@ enum sw_job_type {
     SW_JOB_MOUNT_ISO,
     SW_JOB_EJECT_ISO,
     SW_JOB_SET_BOOT,
+    /* backups (engines/backup.c) */
+    SW_JOB_BACKUP,
+    SW_JOB_RESTORE,
     SW_JOB__COUNT
 };
 

@@ -192,6 +192,7 @@ static const struct sw_jfield node_job_fields[] = {
     /* the mounted ISO and the boot order (encode_iso, decode_iso) */
     {"iso_sha256", SW_JT_STRING, false}, {"iso_bytes", SW_JT_INT, false},
     {"boot", SW_JT_STRING, false},
+    {"backup", SW_JT_OBJECT, false}, /* backup and restore jobs (core/bkmsg.h) */
     {NULL, 0, false},
 };
 
@@ -301,6 +302,7 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
     encode_images(o, m);
     encode_guest(m, o);
     encode_iso(o, m);
+    sw_bkmsg_job_encode(o, m->type, &m->backup);
     return dump_and_free(o);
 }
 
@@ -327,7 +329,8 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         get_addr(o, "ipv4", AF_INET, m->ipv4, err) < 0 ||
         get_addr(o, "ipv6", AF_INET6, m->ipv6, err) < 0 || get_nonce(o, m->nonce, err) < 0 ||
         decode_images(o, m, err) < 0 ||
-        decode_guest(o, m, err) < 0 || decode_iso(o, m, err) < 0)
+        decode_guest(o, m, err) < 0 || decode_iso(o, m, err) < 0 ||
+        sw_bkmsg_job_decode(o, m->type, &m->backup, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {
         SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");
@@ -522,6 +525,7 @@ static const struct sw_jfield result_fields[] = {
     {"error_code", SW_JT_STRING, false}, {"error", SW_JT_STRING, false},
     {"domain_state", SW_JT_STRING, false}, {"note", SW_JT_STRING, false},
     {"nonce", SW_JT_STRING, false},      {"disks", SW_JT_ARRAY, false},
+    {"backup", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
 
@@ -606,6 +610,7 @@ char *sw_msg_result_encode(const struct sw_msg_result *m)
         json_object_set_new(o, "nonce", json_string(m->nonce));
     if (m->has_disks)
         json_object_set_new(o, "disks", disks_encode(m));
+    sw_bkmsg_result_encode(o, &m->backup);
     return dump_and_free(o);
 }
 
@@ -624,7 +629,8 @@ int sw_msg_result_decode(const char *s, struct sw_msg_result *m, struct sw_err *
               get_str(o, "error", m->error, sizeof m->error, err) < 0 ||
               get_str(o, "domain_state", m->domain_state, sizeof m->domain_state, err) < 0 ||
               get_str(o, "note", m->note, sizeof m->note, err) < 0 ||
-              get_nonce(o, m->nonce, err) < 0 || disks_decode(o, m, err) < 0)
+              get_nonce(o, m->nonce, err) < 0 || disks_decode(o, m, err) < 0 ||
+              sw_bkmsg_result_decode(o, &m->backup, err) < 0)
                  ? -1
                  : 0;
     json_decref(o);

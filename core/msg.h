@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bkmsg.h"
 #include "core/crypto.h"
 #include "core/seal.h"
 
@@ -165,6 +166,8 @@ struct sw_msg_node_job {
     char iso_sha256[SW_MSG_SHA256_LEN + 1];
     int64_t iso_bytes;
     char boot[8];
+    /* ---- backups (issue 14, core/bkmsg.h): backup and restore jobs ---- */
+    struct sw_msg_backup backup;
 };
 
 /* The engine's answer to one node job. */
@@ -203,6 +206,8 @@ struct sw_msg_result {
     bool has_disks;
     int ndisks;
     struct sw_msg_disk disks[SW_MSG_MAX_DISKS];
+    /* A backup that succeeded: what it did (core/bkmsg.h), "backup". */
+    struct sw_msg_backup_result backup;
 };
 
 /* One usage sample of one server over [ts - period_s, ts). Counters are

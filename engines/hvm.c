@@ -5,6 +5,7 @@
  * floor; the ballooning controller (balloon.c, around core/balloon.c)
  * moves it in between, and a resize keeps it within the new sizes. */
 #include "config.h"
+#include "engines/backup.h"
 #include "engines/domxml.h"
 #include "engines/iso.h"
 #include "engines/kind.h"
@@ -40,6 +41,7 @@ static const struct sw_engine_driver hvm_driver = {
     .root_volume = true,
     .lifecycle = &sw_virt_lifecycle,
     .media = &sw_iso_media,
+    .backups = &sw_engine_backup_ops,
 };
 
 const struct sw_engine_driver *sw_engine_hvm_driver(void)

@@ -7,6 +7,7 @@
 #include "core/redis.h"
 #include "core/resource.h"
 #include "core/seal.h"
+#include "provisioner/backups.h"
 #include "provisioner/dispatch.h"
 #include "provisioner/jobdb.h"
 
@@ -88,6 +89,9 @@ int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     memcpy(out->iso_sha256, row->iso_sha256, sizeof out->iso_sha256);
     out->iso_bytes = row->iso_bytes;
     memcpy(out->boot, row->boot, sizeof out->boot);
+    /* A backup or restore: its backup, the keys sealed to the node. */
+    if (sw_backups_seal(row->node_public_key, &row->backup, &out->backup, err) < 0)
+        return -1;
     return guest_config(row, out, err);
 }
 

@@ -80,6 +80,9 @@ struct sw_job_row {
     char iso_sha256[SW_MSG_SHA256_LEN + 1];
     int64_t iso_bytes;
     char boot[8];
+    /* backup and restore: the job's backup, target and plain key
+     * (provisioner/backups.h), wiped after dispatch */
+    struct sw_msg_backup backup;
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE

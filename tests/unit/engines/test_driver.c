@@ -114,6 +114,8 @@ STUB(reset_password, SW_JOB_RESET_PASSWORD)
 STUB(mount_iso, SW_JOB_MOUNT_ISO)
 STUB(eject_iso, SW_JOB_EJECT_ISO)
 STUB(set_boot, SW_JOB_SET_BOOT)
+STUB(backup, SW_JOB_BACKUP)
+STUB(restore, SW_JOB_RESTORE)
 
 static const struct sw_engine_lifecycle stub_lifecycle = {
     .create = stub_create,
@@ -131,11 +133,16 @@ static const struct sw_engine_media stub_media = {
     .eject_iso = stub_eject_iso,
     .set_boot = stub_set_boot,
 };
+static const struct sw_engine_backups stub_backups = {
+    .backup = stub_backup,
+    .restore = stub_restore,
+};
 static const struct sw_engine_driver stub_driver = {
     .kind = SW_KIND_HVM,
     .name = "hvm",
     .lifecycle = &stub_lifecycle,
     .media = &stub_media,
+    .backups = &stub_backups,
 };
 static const struct sw_engine_driver no_lifecycle = {.kind = SW_KIND_PV, .name = "pv"};
 static const struct sw_engine_driver *const stub_drivers[SW_KIND__COUNT] = {

@@ -1,0 +1,127 @@
+-- 0026_backups.sql: backups through the job pipeline (issue 14, panel/README.md
+-- "API notes: backups", provisioner/README.md "Backups").
+--   backup_targets        where backups go (backup/README.md "Targets"): config
+--                         without secrets; the secret (an s3 secret_key) sealed
+--                         at rest with the control plane's master key
+--                         (crypto_secretbox, base64 nonce||box); on_node_ok: it
+--                         may live on the node it protects (the dir default)
+--   account_backup_keys   one 32-byte repository key per account, wrapped with
+--                         the master key the same way; never answered, never logged
+--   backups               one row per backup job: its target, parent (the
+--                         incremental's), kind, state, bytes, the checkpoint it
+--                         made on the node and its manifest's name
+--   backup_policies       a server's (or a plan's default) schedule and retention
+--   plans                 price of stored backup bytes per GB-month
+--   jobs.type             gains backup and restore (snap's three types kept)
+-- The engine's role is granted nothing here: a backup job carries what the
+-- engine needs (sealed), and the result is recorded by the provisioner.
+
+CREATE TABLE backup_targets (
+    id            uuid PRIMARY KEY,
+    name          text NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+    kind          text NOT NULL CHECK (kind IN ('dir', 's3', 'sftp')),
+    config        jsonb NOT NULL CHECK (jsonb_typeof(config) = 'object'),
+    secret_sealed text,
+    on_node_ok    boolean NOT NULL DEFAULT false,
+    is_default    boolean NOT NULL DEFAULT false,
+    state         text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'retired')),
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX backup_targets_one_default ON backup_targets ((true))
+    WHERE is_default AND state = 'active';
+
+CREATE TABLE account_backup_keys (
+    account_id  uuid PRIMARY KEY REFERENCES accounts (id),
+    key_wrapped text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE backups (
+    id            uuid PRIMARY KEY,
+    server_id     uuid NOT NULL REFERENCES servers (id),
+    account_id    uuid NOT NULL REFERENCES accounts (id),   -- the server's owner
+    target_id     uuid NOT NULL REFERENCES backup_targets (id),
+    job_id        uuid REFERENCES jobs (id),
+    parent_id     uuid REFERENCES backups (id) ON DELETE SET NULL,
+    kind          text NOT NULL DEFAULT 'full' CHECK (kind IN ('full', 'incremental')),
+    state         text NOT NULL DEFAULT 'pending'
+                  CHECK (state IN ('pending', 'running', 'completed', 'failed', 'deleted')),
+    bytes_logical bigint NOT NULL DEFAULT 0 CHECK (bytes_logical >= 0),
+    bytes_stored  bigint NOT NULL DEFAULT 0 CHECK (bytes_stored >= 0),
+    checkpoint    text,
+    manifest      text,
+    slot          text,         -- a policy's backups: the schedule slot (one per server)
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    completed_at  timestamptz,
+    error         text
+);
+CREATE INDEX backups_server_idx ON backups (server_id, created_at, id);
+CREATE INDEX backups_account_idx ON backups (account_id, created_at, id);
+CREATE UNIQUE INDEX backups_one_per_slot ON backups (server_id, slot) WHERE slot IS NOT NULL;
+
+CREATE TABLE backup_policies (
+    id           uuid PRIMARY KEY,
+    server_id    uuid UNIQUE REFERENCES servers (id),
+    plan_id      uuid UNIQUE REFERENCES plans (id),
+    schedule     text NOT NULL DEFAULT 'daily' CHECK (schedule IN ('daily', 'weekly')),
+    weekday      integer NOT NULL DEFAULT 0 CHECK (weekday BETWEEN 0 AND 6), -- 0 = Sunday
+    window_start integer NOT NULL DEFAULT 0 CHECK (window_start BETWEEN 0 AND 23),
+    window_end   integer NOT NULL DEFAULT 6 CHECK (window_end BETWEEN 1 AND 24),
+    keep_last    integer NOT NULL DEFAULT 0 CHECK (keep_last >= 0),
+    keep_daily   integer NOT NULL DEFAULT 7 CHECK (keep_daily >= 0),
+    keep_weekly  integer NOT NULL DEFAULT 4 CHECK (keep_weekly >= 0),
+    keep_monthly integer NOT NULL DEFAULT 0 CHECK (keep_monthly >= 0),
+    target_id    uuid REFERENCES backup_targets (id),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    CHECK ((server_id IS NULL) <> (plan_id IS NULL)),
+    CHECK (window_start < window_end)
+);
+
+ALTER TABLE plans ADD COLUMN price_backup_gb_month bigint NOT NULL DEFAULT 0
+    CHECK (price_backup_gb_month >= 0);
+
+ALTER TABLE jobs DROP CONSTRAINT jobs_type_check;
+ALTER TABLE jobs ADD CONSTRAINT jobs_type_check
+    CHECK (type IN ('create', 'start', 'stop', 'reboot', 'reinstall', 'resize', 'suspend',
+                    'unsuspend', 'terminate', 'reset_password', 'mount_iso', 'eject_iso',
+                    'set_boot', 'snapshot_create', 'snapshot_revert', 'snapshot_delete',
+                    'backup', 'restore'));
+
+-- A backup's row as the API shows it (panel/README.md "API notes: backups").
+CREATE FUNCTION sw_backup_json(b backups) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', b.id, 'server_id', b.server_id, 'target_id', b.target_id, 'job_id', b.job_id,
+        'parent_id', b.parent_id, 'kind', b.kind, 'state', b.state,
+        'bytes_logical', b.bytes_logical, 'bytes_stored', b.bytes_stored,
+        'created_at', to_char(b.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        'completed_at', to_char(b.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        'error', b.error)
+$$;
+
+-- A target as operators see it: never its secret, only whether it has one.
+CREATE FUNCTION sw_backup_target_json(t backup_targets) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', t.id, 'name', t.name, 'kind', t.kind, 'config', t.config,
+        'has_secret', t.secret_sealed IS NOT NULL, 'on_node_ok', t.on_node_ok,
+        'is_default', t.is_default, 'state', t.state,
+        'created_at', to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+$$;
+
+-- A backup's state follows its job: running with it, completed when it
+-- succeeded (the provisioner recorded the bytes in the same transaction),
+-- failed with its error when it failed or died.
+CREATE FUNCTION sw_backup_follow_job() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE backups b SET
+        state = CASE NEW.state WHEN 'running' THEN 'running'
+                               WHEN 'succeeded' THEN 'completed' ELSE 'failed' END,
+        completed_at = CASE WHEN NEW.state = 'succeeded' THEN now() ELSE b.completed_at END,
+        error = CASE WHEN NEW.state IN ('failed', 'dead') THEN NEW.error ELSE b.error END
+     WHERE b.job_id = NEW.id AND b.state IN ('pending', 'running')
+       AND NEW.state IN ('running', 'succeeded', 'failed', 'dead');
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER backups_follow_job AFTER UPDATE OF state ON jobs
+    FOR EACH ROW WHEN (NEW.type = 'backup' AND OLD.state IS DISTINCT FROM NEW.state)
+    EXECUTE FUNCTION sw_backup_follow_job();
