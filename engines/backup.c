@@ -274,13 +274,86 @@ int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *d
     return rc;
 }
 
+/* ---- restore ---- */
+
+struct restore_sink {
+    struct sw_bkwrite *w;
+    struct sw_err *err;
+};
+
+/* sw_bk_emit_fn onto the restore writer; a hole (data NULL) stays sparse. */
+static int restore_emit(void *arg, uint64_t offset, const unsigned char *data, size_t len)
+{
+    struct restore_sink *s = arg;
+    return data ? sw_bkwrite_chunk(s->w, offset, data, len, s->err) : 0;
+}
+
+/* The pool of the server's current root (its new root goes beside it). */
+static const struct sw_engine_pool *root_pool(struct sw_engine *eng, const char *server_id,
+                                              struct sw_err *err)
+{
+    struct sw_msg_disk root;
+    size_t n = 0;
+    const struct sw_engine_pool *pools = sw_storage_pools(eng, &n);
+    int found = sw_storage_root_find(eng, server_id, NULL, &root, err);
+    for (size_t i = 0; found > 0 && i < n; i++)
+        if (strcmp(pools[i].name, root.pool) == 0)
+            return &pools[i];
+    if (found >= 0)
+        SW_ERR(err, SW_ENOTFOUND, "could not restore the server: its root volume is gone");
+    return NULL;
+}
+
+/* The backup written, every chunk verified, into the volume named
+ * "sw-<server>-root-<job>" in pool p: the root a reinstall by this job
+ * finds and boots (virt.c), so the swap is the reinstall's. */
+static int restore_volume(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                          struct bk_repo *r, const struct sw_engine_pool *p, struct sw_err *err)
+{
+    const struct sw_msg_backup *b = &job->backup;
+    struct sw_bk_manifest *m = sw_bk_manifest_load(r->target, r->key, b->account, b->id, err);
+    if (!m)
+        return -1;
+    char name[128];
+    struct sw_bkwrite_req req = {
+        .server_id = job->server_id,
+        .restore_id = job->job_id,
+        .pool = p->name,
+        .volume = sw_storage_root_name(p, job->server_id, job->job_id, name),
+        .capacity = m->disk_size,
+    };
+    struct sw_msg_disk disk;
+    struct restore_sink sink = {sw_bkwrite_open(eng, &req, err), err};
+    int rc = sink.w ? sw_bk_restore(r->target, r->key, m, restore_emit, &sink, err) : -1;
+    if (rc == 0)
+        rc = sw_bkwrite_finish(sink.w, &disk, err);
+    sw_bkwrite_free(sink.w);
+    sw_bk_manifest_free(m);
+    return rc;
+}
+
 int sw_engine_restore_run(struct sw_engine *eng, const struct sw_engine_driver *drv,
                           const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                           struct sw_err *err)
 {
-    (void)eng, (void)drv, (void)job, (void)out;
-    SW_ERR(err, SW_EUNSUPPORTED, "restore is not built yet");
-    return -1;
+    const struct sw_engine_pool *p = root_pool(eng, job->server_id, err);
+    struct bk_repo r;
+    if (!p || !drv->lifecycle || !drv->lifecycle->reinstall || repo_open(&job->backup, &r, err) < 0) {
+        if (p && (!drv->lifecycle || !drv->lifecycle->reinstall))
+            SW_ERR(err, SW_EUNSUPPORTED, "restore is not supported for %s servers", drv->name);
+        return -1;
+    }
+    int rc = restore_volume(eng, job, &r, p, err);
+    repo_close(&r);
+    if (rc < 0)
+        return -1;
+    /* The new disk has none of the old one's dirty bitmaps: the server's
+     * checkpoints go, and its next backup is full. */
+    char note[160] = "";
+    if (sw_bkread_cleanup(eng, job->server_id, NULL, note, sizeof note, err) < 0)
+        return -1;
+    snprintf(out->note, sizeof out->note, "restored from backup %s", job->backup.id);
+    return drv->lifecycle->reinstall(eng, drv, job, out, err);
 }
 
 const struct sw_engine_backups sw_engine_backup_ops = {

@@ -95,6 +95,62 @@ SW_HANDLER(sw_h_backup_get)
     return b ? sw_api_reply(resp, 200, b) : -1;
 }
 
+/* ---- restore ---- */
+
+static const struct sw_jfield restore_fields[] = {
+    {"target", SW_JT_STRING, true}, /* same | new */
+    {"hostname", SW_JT_STRING, false},
+    {"plan_id", SW_JT_STRING, false},
+    {"location_id", SW_JT_STRING, false},
+    {NULL, 0, false},
+};
+
+struct restore_tx {
+    const char *backup_id, *account_id;
+    char server_id[37];
+    json_t *job; /* out */
+};
+
+/* target same: a restore job on the backup's server, which must still run
+ * or be stopped; the backup must be complete. */
+static int restore_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct restore_tx *t = ctx;
+    char state[24], kind[24];
+    if (sw_data_backups_server_of(db, t->backup_id, t->server_id, err) < 0 ||
+        sw_data_servers_lock(db, t->server_id, state, kind, err) < 0)
+        return -1;
+    if (strcmp(state, "running") != 0 && strcmp(state, "stopped") != 0) {
+        SW_ERR(err, SW_ECONFLICT, "the server is %s; a backup is restored onto a running or "
+                                  "stopped server", state);
+        return -1;
+    }
+    char params[80];
+    snprintf(params, sizeof params, "{\"backup_id\":\"%s\"}", t->backup_id);
+    t->job = sw_data_jobs_queue(db, t->server_id, t->account_id, SW_JOB_RESTORE, params, err);
+    return t->job ? 0 : -1;
+}
+
+SW_HANDLER(sw_h_backup_restore)
+{
+    json_t *b = sw_api_body(req, restore_fields, err);
+    if (!b)
+        return -1;
+    int rc = -1;
+    const char *target = sw_json_str(b, "target");
+    struct restore_tx t = {.backup_id = req->params[0], .account_id = req->who.account_id};
+    if (strcmp(target, "same") != 0 && strcmp(target, "new") != 0)
+        SW_ERR(err, SW_EINVALID, "target must be same or new");
+    else if (strcmp(target, "new") == 0)
+        SW_ERR(err, SW_EUNPROCESSABLE, "a restore as a new server is not available yet");
+    else if (json_object_size(b) > 1)
+        SW_ERR(err, SW_EINVALID, "hostname, plan_id and location_id apply to target new only");
+    else if (sw_db_tx(req->db, restore_tx, &t, err) == 0)
+        rc = sw_api_reply(resp, 202, json_pack("{s:o}", "job", t.job));
+    json_decref(b);
+    return rc;
+}
+
 /* ---- targets (operators) ---- */
 
 static const struct sw_jfield target_fields[] = {
@@ -214,6 +270,8 @@ const struct sw_route sw_routes_backups[] = {
     {"GET", "/v1/servers/{id}/backups", ANY, SW_OWN_SERVER, sw_h_backups_list,
      "a server's backups", 0},
     {"GET", "/v1/backups/{id}", ANY, SW_OWN_BACKUP, sw_h_backup_get, "one backup", 0},
+    {"POST", "/v1/backups/{id}/restore", ANY, SW_OWN_BACKUP, sw_h_backup_restore,
+     "restore a completed backup onto its server (target same)", 0},
     {"GET", "/v1/admin/backup-targets", OP, SW_OWN_NONE, sw_h_targets_list,
      "backup targets (never their secrets)", 0},
     {"POST", "/v1/admin/backup-targets", OP, SW_OWN_NONE, sw_h_targets_create,

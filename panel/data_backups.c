@@ -74,6 +74,23 @@ int sw_data_backups_insert(struct sw_db *db, struct sw_data_backup_new *b, struc
                : 0;
 }
 
+int sw_data_backups_server_of(struct sw_db *db, const char *id, char server_id[37],
+                              struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT server_id FROM backups WHERE id = $1 AND state = 'completed'",
+                               SW_PARAMS(id));
+    if (!res)
+        return -1;
+    int rc = PQntuples(res) == 1 ? 0 : -1;
+    if (rc == 0)
+        snprintf(server_id, 37, "%s", sw_db_get(res, 0, 0));
+    else
+        SW_ERR(err, SW_EUNPROCESSABLE, "only a completed backup can be restored");
+    PQclear(res);
+    return rc;
+}
+
 int sw_data_backups_set_job(struct sw_db *db, const char *id, const char *job_id,
                             struct sw_err *err)
 {

@@ -30,6 +30,10 @@ struct sw_data_backup_new {
     sw_uuid_t id;           /* out: the backup's id */
 };
 int sw_data_backups_insert(struct sw_db *db, struct sw_data_backup_new *b, struct sw_err *err);
+/* The server of completed backup id into server_id[37]; -1 with err
+ * (SW_EUNPROCESSABLE) when the backup is not completed. */
+int sw_data_backups_server_of(struct sw_db *db, const char *id, char server_id[37],
+                              struct sw_err *err);
 /* Sets the backup's job. */
 int sw_data_backups_set_job(struct sw_db *db, const char *id, const char *job_id,
                             struct sw_err *err);

@@ -47,10 +47,12 @@ static const struct sw_job_effect effects[] = {
                           SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
     [SW_JOB_SET_BOOT] = {SW_JOB_SET_BOOT, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
                          SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
-    /* Backups (provisioner/backups.c): the server keeps its state; a
-     * restore swaps its root volume and reports the domain as it is. */
-    [SW_JOB_BACKUP] = {SW_JOB_BACKUP, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
-                       SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
+    /* Backups (provisioner/backups.c): a backup leaves the domain as it
+     * was, so the server keeps its state (a guest paused by its operator
+     * while the backup ran is no suspension); a restore swaps its root
+     * volume and reports the domain as it is. */
+    [SW_JOB_BACKUP] = {SW_JOB_BACKUP, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP, LIVE,
+                       NULL, NULL, false, false},
     [SW_JOB_RESTORE] = {SW_JOB_RESTORE, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
                         SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
 };

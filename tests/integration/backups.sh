@@ -15,6 +15,8 @@
 #     key sealed to the node (never the key in clear); a second backup is
 #     incremental to the first once that one completed; kind full forces
 #     full; the backup follows its job (running, completed, failed + error);
+#   - restore (target same): 202 with a restore job naming the backup; a
+#     failed backup 422, bad targets 400, another customer's backup 404;
 #   - tenancy: another customer gets 404 from every backup route, and a
 #     stopped or terminated server's backups are refused 409.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -146,6 +148,20 @@ for route in "GET /v1/servers/$SRV/backups" "GET /v1/backups/$B1" "POST /v1/serv
 done
 api GET "/v1/backups/$B1" "$OP"
 sw_t_eq "an operator sees it" 200 "$SW_STATUS"
+
+# ---- restore ----
+rs() { api POST "/v1/backups/$1/restore" "$2" "$3"; }
+rs "$B1" "$C2" '{"target":"same"}'
+sw_t_eq "another customer's backup: restore is 404" 404 "$SW_STATUS"
+rs "$B2" "$C1" '{"target":"same"}'
+sw_t_eq "a failed backup is not restored: 422" "422 only a completed backup can be restored" "$SW_STATUS $(j .error.message)"
+rs "$B1" "$C1" '{"target":"elsewhere"}'
+sw_t_eq "a target neither same nor new: 400" 400 "$SW_STATUS"
+rs "$B1" "$C1" '{"target":"same","hostname":"x.example.com"}'
+sw_t_eq "hostname with target same: 400" 400 "$SW_STATUS"
+rs "$B1" "$C1" '{"target":"same"}'
+sw_t_eq "target same: 202 with a restore job" "202 restore" "$SW_STATUS $(j .job.type)"
+sw_t_eq "which names the backup" "$B1" "$(sql "select params->>'backup_id' from jobs where id = '$(j .job.id)'")"
 sql "UPDATE servers SET state = 'terminated' WHERE id = '$SRV'" >/dev/null
 bk "$C1"
 sw_t_eq "a terminated server is not backed up: 409" 409 "$SW_STATUS"
