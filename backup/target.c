@@ -55,13 +55,18 @@ void sw_bk_target_free(struct sw_bk_target *t)
     free(t);
 }
 
+bool sw_bk_plain_path(const char *s)
+{
+    size_t n = strlen(s);
+    return !strstr(s, "..") &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./") == n;
+}
+
 /* Keys come from this library, but a target is a boundary: no "..", no
  * absolute names, nothing a shell or URL would read differently. */
 static int key_ok(const char *key, struct sw_err *err)
 {
-    size_t n = strlen(key);
-    if (n == 0 || key[0] == '/' || strstr(key, "..") ||
-        strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-_./") != n) {
+    if (!key[0] || key[0] == '/' || !sw_bk_plain_path(key)) {
         SW_ERR(err, SW_EINVALID, "backup target: bad object name");
         sw_err_detail(err, "name \"%s\"", key);
         return -1;
@@ -81,10 +86,10 @@ int sw_bk_target_get(struct sw_bk_target *t, const char *key, unsigned char **da
     return key_ok(key, err) < 0 ? -1 : t->ops->get(t, key, data, len, err);
 }
 
-int sw_bk_target_exists(struct sw_bk_target *t, const char *key, bool *yes,
+int sw_bk_target_exists(struct sw_bk_target *t, const char *key, bool *yes, uint64_t *size,
                         struct sw_err *err)
 {
-    return key_ok(key, err) < 0 ? -1 : t->ops->exists(t, key, yes, err);
+    return key_ok(key, err) < 0 ? -1 : t->ops->exists(t, key, yes, size, err);
 }
 
 int sw_bk_target_list(struct sw_bk_target *t, const char *prefix, sw_bk_list_fn fn, void *arg,

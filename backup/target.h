@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct sw_err;
 struct sw_bk_target;
@@ -33,7 +34,9 @@ struct sw_bk_target_ops {
     /* *data owned (free()); missing: -1 with err not_found. */
     int (*get)(struct sw_bk_target *t, const char *key, unsigned char **data, size_t *len,
                struct sw_err *err);
-    int (*exists)(struct sw_bk_target *t, const char *key, bool *yes, struct sw_err *err);
+    /* *size (if non-NULL) gets the object's size when it exists. */
+    int (*exists)(struct sw_bk_target *t, const char *key, bool *yes, uint64_t *size,
+                  struct sw_err *err);
     /* Every key under prefix (which ends in '/'), at any depth. */
     int (*list)(struct sw_bk_target *t, const char *prefix, sw_bk_list_fn fn, void *arg,
                 struct sw_err *err);
@@ -63,11 +66,15 @@ int sw_bk_target_put(struct sw_bk_target *t, const char *key, const void *data, 
                      struct sw_err *err);
 int sw_bk_target_get(struct sw_bk_target *t, const char *key, unsigned char **data,
                      size_t *len, struct sw_err *err);
-int sw_bk_target_exists(struct sw_bk_target *t, const char *key, bool *yes,
+int sw_bk_target_exists(struct sw_bk_target *t, const char *key, bool *yes, uint64_t *size,
                         struct sw_err *err);
 int sw_bk_target_list(struct sw_bk_target *t, const char *prefix, sw_bk_list_fn fn, void *arg,
                       struct sw_err *err);
 int sw_bk_target_delete(struct sw_bk_target *t, const char *key, struct sw_err *err);
+
+/* True when s is a plain path: letters, digits, '.', '_', '-', '/' and no
+ * "..", nothing a URL, an SFTP command or a shell would read differently. */
+bool sw_bk_plain_path(const char *s);
 
 /* A configuration's string member, or NULL with err (invalid) naming it
  * when it is required and missing; for the kinds' constructors. */

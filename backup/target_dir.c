@@ -127,12 +127,15 @@ static int dir_get(struct sw_bk_target *t, const char *key, unsigned char **data
     return 0;
 }
 
-static int dir_exists(struct sw_bk_target *t, const char *key, bool *yes, struct sw_err *err)
+static int dir_exists(struct sw_bk_target *t, const char *key, bool *yes, uint64_t *size,
+                      struct sw_err *err)
 {
     SW_AUTOFREE char *path = path_of(t, key);
     struct stat st;
     if (stat(path, &st) == 0) {
         *yes = true;
+        if (size)
+            *size = (uint64_t)st.st_size;
         return 0;
     }
     *yes = false;
@@ -202,7 +205,7 @@ int sw_bk_target_dir_init(struct sw_bk_target *t, const json_t *conf, struct sw_
     const char *path = sw_bk_conf_str(conf, "path", true, err);
     if (!path)
         return -1;
-    if (path[0] != '/') {
+    if (path[0] != '/' || strstr(path, "/../")) {
         SW_ERR(err, SW_EINVALID, "backup target: a dir target's path must be absolute");
         return -1;
     }

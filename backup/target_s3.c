@@ -108,7 +108,8 @@ static int s3_get(struct sw_bk_target *t, const char *key, unsigned char **data,
     return 0;
 }
 
-static int s3_exists(struct sw_bk_target *t, const char *key, bool *yes, struct sw_err *err)
+static int s3_exists(struct sw_bk_target *t, const char *key, bool *yes, uint64_t *size,
+                     struct sw_err *err)
 {
     struct s3_target *s = t->impl;
     SW_AUTOFREE char *url = url_of(s, key);
@@ -117,6 +118,9 @@ static int s3_exists(struct sw_bk_target *t, const char *key, bool *yes, struct 
     struct sw_err e = {0};
     int rc = s3_finish(s, headers, "look up", key, &e);
     *yes = rc == 0;
+    curl_off_t len = 0;
+    if (rc == 0 && size && curl_easy_getinfo(s->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) == CURLE_OK)
+        *size = len < 0 ? 0 : (uint64_t)len;
     if (rc < 0 && e.code != SW_ENOTFOUND) {
         *err = e;
         return -1;
@@ -246,6 +250,10 @@ int sw_bk_target_s3_init(struct sw_bk_target *t, const json_t *conf, struct sw_e
     if (!sk || none.code) {
         if (none.code)
             *err = none;
+        return -1;
+    }
+    if (prefix && (prefix[0] == '/' || !sw_bk_plain_path(prefix))) {
+        SW_ERR(err, SW_EINVALID, "backup target: an s3 prefix is a plain relative path");
         return -1;
     }
     if (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0) {

@@ -64,7 +64,8 @@ static int sftp_perform(struct sftp_target *s, const char *what, const char *key
     return -1;
 }
 
-static int sftp_exists(struct sw_bk_target *t, const char *key, bool *yes, struct sw_err *err)
+static int sftp_exists(struct sw_bk_target *t, const char *key, bool *yes, uint64_t *size,
+                       struct sw_err *err)
 {
     struct sftp_target *s = t->impl;
     SW_AUTOFREE char *url = sw_asprintf("%s%s", s->base, key);
@@ -73,6 +74,9 @@ static int sftp_exists(struct sw_bk_target *t, const char *key, bool *yes, struc
     struct sw_err e = {0};
     int rc = sftp_perform(s, "look up", key, &e);
     *yes = rc == 0;
+    curl_off_t len = 0;
+    if (rc == 0 && size && curl_easy_getinfo(s->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) == CURLE_OK)
+        *size = len < 0 ? 0 : (uint64_t)len;
     if (rc < 0 && e.code != SW_ENOTFOUND) {
         *err = e;
         return -1;
@@ -115,7 +119,7 @@ static int sftp_put(struct sw_bk_target *t, const char *key, const void *data, s
     struct sw_err e = {0};
     SW_AUTOFREE char *rm = sw_asprintf("*rm %s%s", s->root, tmp);
     sftp_quote(s, rm, tmp, &e);
-    if (rc == CURLE_QUOTE_ERROR && sftp_exists(t, key, &there, &e) == 0 && there)
+    if (rc == CURLE_QUOTE_ERROR && sftp_exists(t, key, &there, NULL, &e) == 0 && there)
         return 0;
     SW_ERR_RETRY(err, SW_EUNAVAILABLE, "backup target: could not write %s: %s", key,
                  curl_easy_strerror(rc));
@@ -225,11 +229,12 @@ static char *url_folder(const char *url, struct sw_err *err)
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
         strcmp(scheme, "sftp") == 0 &&
         curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) == CURLUE_OK && path[0] == '/' &&
-        path[1] != '~')
+        sw_bk_plain_path(path))
         out = sw_asprintf("%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/");
     else
         SW_ERR(err, SW_EINVALID,
-               "backup target: an sftp url must be sftp://host[:port]/absolute/folder");
+               "backup target: an sftp url must be sftp://host[:port]/absolute/folder (a plain "
+               "path)");
     curl_free(path);
     curl_free(scheme);
     curl_url_cleanup(u);

@@ -77,19 +77,23 @@ struct sw_bk_writer *sw_bk_writer_new(struct sw_bk_target *t,
     return w;
 }
 
-/* Seals and stores one non-zero chunk unless the target has it. */
+/* Seals and stores one non-zero chunk unless the target has it whole.
+ * The sealed size is checked too: a store that is not atomic (s3rver
+ * killed mid-PUT keeps the part it got) must not pass a torn chunk off
+ * as the one already there. */
 static int store(struct sw_bk_writer *w, const unsigned char id[SW_BK_ID_BYTES],
                  const unsigned char *data, size_t len, struct sw_err *err)
 {
     SW_AUTOFREE char *key = sw_bk_chunk_key(w->m->account, id);
-    bool there = false;
-    if (sw_bk_target_exists(w->t, key, &there, err) < 0)
-        return -1;
-    if (there)
-        return 0;
     size_t blen = 0;
     const unsigned char *blob = sw_bk_chunk_seal(&w->sealer, &w->keys, id, data, len, &blen, err);
-    if (!blob || sw_bk_target_put(w->t, key, blob, blen, err) < 0)
+    bool there = false;
+    uint64_t size = 0;
+    if (!blob || sw_bk_target_exists(w->t, key, &there, &size, err) < 0)
+        return -1;
+    if (there && size == blen)
+        return 0;
+    if (sw_bk_target_put(w->t, key, blob, blen, err) < 0)
         return -1;
     w->m->stored_new_bytes += blen;
     return 0;

@@ -51,6 +51,8 @@ repo_checks() {
     sw_t_eq "$name: a full backup reads the whole image" $((64 * MIB)) "$(field read "$full")"
     sw_t_eq "$name: 13 distinct non-zero chunks stored (zero chunks never, a repeated one once)" \
         13 "$(drive count $A)"
+    sw_t_check "$name: the repeated chunk was not uploaded twice ($(field stored_new "$full") bytes)" \
+        test "$(field stored_new "$full")" -lt $((13 * CHUNK + 13 * 4096))
     out=$(drive write $A $S $INCR "$D/v2.img" $FULL) || { sw_t_fail "$name: incremental: $out"; return; }
     incr=$out
     sw_t_eq "$name: the incremental reads the 2 changed chunks" $((2 * CHUNK)) "$(field read "$incr")"
@@ -125,10 +127,10 @@ if sw_bk_s3rver "$D"; then
     sw_bk_wait_port "$(jq -r .endpoint <<<"$SW_BK_S3_CONF" | sed 's|.*:||')"
     err=$(drive restore $A $UNREACH "$D/r5.img" 2>&1)
     sw_t_check "s3: the failed backup left no manifest: $err" grep -q "does not exist" <<<"$err"
-    drive write $A $S $UNREACH "$D/big.img" >/dev/null &&
-        drive restore $A $UNREACH "$D/r5.img" >/dev/null && cmp -s "$D/big.img" "$D/r5.img" &&
+    out=$(drive write $A $S $UNREACH "$D/big.img" 2>&1 &&
+        drive restore $A $UNREACH "$D/r5.img" 2>&1) && cmp -s "$D/big.img" "$D/r5.img" &&
         sw_t_ok "s3: the next backup, the target back, succeeds and restores" ||
-        sw_t_fail "s3: the next backup, the target back, succeeds and restores"
+        sw_t_fail "s3: the next backup, the target back, succeeds and restores: $out"
     rm -f "$D/big.img" "$D/r5.img"
     # s3rver 3.7 reads a SigV4 Authorization header's access key but does
     # not check the signature itself (its lib/middleware/authentication.js),

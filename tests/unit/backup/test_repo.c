@@ -166,6 +166,13 @@ static void test_full_incremental_gc(void **state)
     free(out);
 }
 
+/* Where chunk i of m lives in the fixture's folder; owned. */
+static char *chunk_path(struct fixture *f, const struct sw_bk_manifest *m, size_t i)
+{
+    SW_AUTOFREE char *name = sw_bk_chunk_key(m->account, m->ids[i]);
+    return sw_asprintf("%s/%s", f->dir, name);
+}
+
 static void on_bad(void *arg, const char *what, const char *why)
 {
     (void)why;
@@ -180,7 +187,7 @@ static void test_tamper_and_wrong_key(void **state)
     struct sw_bk_manifest *m = backup(f, ACCT, FULL, NULL, -1);
     char hex[SW_BK_ID_HEX + 1];
     sw_bk_id_hex(m->ids[1], hex);
-    SW_AUTOFREE char *path = sw_asprintf("%s/%s/chunks/%.2s/%s", f->dir, ACCT, hex, hex);
+    SW_AUTOFREE char *path = chunk_path(f, m, 1);
     FILE *fp = fopen(path, "r+");
     assert_non_null(fp);
     fseek(fp, 100, SEEK_SET);
@@ -229,9 +236,43 @@ static void test_bad_puts(void **state)
     assert_int_equal(sw_bk_list_backups(f->t, ACCT, &ids, &n, &err), 0);
     assert_int_equal(n, 0);
     free(ids);
-    json_t *conf = json_pack("{s:s}", "kind", "tape");
-    assert_null(sw_bk_target_open(conf, &err));
+    static const char *bad_targets[] = {
+        "{\"kind\": \"tape\"}",
+        "[]",
+        "{\"kind\": \"dir\", \"path\": \"relative/repo\"}",
+        "{\"kind\": \"dir\"}",
+        "{\"kind\": \"s3\", \"endpoint\": \"ftp://x\", \"bucket\": \"b\", \"region\": \"r\", "
+        "\"access_key\": \"a\", \"secret_key\": \"s\"}",
+        "{\"kind\": \"s3\", \"endpoint\": \"http://x\", \"bucket\": \"b\", \"region\": \"r\", "
+        "\"access_key\": \"a\", \"secret_key\": \"s\", \"prefix\": \"../other\"}",
+        "{\"kind\": \"s3\", \"endpoint\": \"http://x\", \"bucket\": \"b\", \"region\": \"r\", "
+        "\"access_key\": \"a\"}",
+        "{\"kind\": \"sftp\", \"url\": \"sftp://h/~/repo\", \"user\": \"u\", "
+        "\"private_key_file\": \"/k\"}",
+        "{\"kind\": \"sftp\", \"url\": \"sftp://h/a b\", \"user\": \"u\", "
+        "\"private_key_file\": \"/k\"}",
+        "{\"kind\": \"sftp\", \"url\": \"http://h/repo\", \"user\": \"u\", "
+        "\"private_key_file\": \"/k\"}",
+    };
+    for (size_t i = 0; i < sizeof bad_targets / sizeof bad_targets[0]; i++) {
+        json_t *conf = json_loads(bad_targets[i], 0, NULL);
+        assert_non_null(conf);
+        sw_err_clear(&err);
+        struct sw_bk_target *t = sw_bk_target_open(conf, &err);
+        if (t)
+            fail_msg("target accepted: %s", bad_targets[i]);
+        assert_int_equal(err.code, SW_EINVALID);
+        json_decref(conf);
+    }
+    const char *good = "{\"kind\": \"sftp\", \"url\": \"sftp://h:2222/srv/bk\", \"user\": \"u\", "
+                       "\"private_key_file\": \"/k\"}";
+    json_t *conf = json_loads(good, 0, NULL);
+    struct sw_bk_target *t = sw_bk_target_open(conf, &err);
+    assert_non_null(t);
+    sw_bk_target_free(t);
     json_decref(conf);
+    assert_int_equal(sw_bk_target_put(f->t, "../escape", "x", 1, &err), -1);
+    assert_int_equal(sw_bk_target_put(f->t, "/abs", "x", 1, &err), -1);
 }
 
 /* Retention on the target: one backup a day for 5 days, keep-last 1 and
@@ -290,6 +331,25 @@ static void test_retain(void **state)
     free(out);
 }
 
+/* A torn chunk on the target (a store that is not atomic) is not taken
+ * for the chunk: the next backup of the same data writes it again. */
+static void test_torn_chunk(void **state)
+{
+    struct fixture *f = *state;
+    struct sw_err err = {0};
+    struct sw_bk_manifest *m = backup(f, ACCT, FULL, NULL, -1);
+    SW_AUTOFREE char *path = chunk_path(f, m, 1);
+    assert_int_equal(truncate(path, 1000), 0);
+    sw_bk_manifest_free(m);
+    m = backup(f, ACCT, INCR, NULL, -1);
+    assert_true(m->stored_new_bytes > (uint64_t)CS && m->stored_new_bytes < 2 * (uint64_t)CS);
+    sw_bk_manifest_free(m);
+    unsigned char *out = sw_malloc(DISK);
+    assert_int_equal(restore(f, INCR, out, &err), 0);
+    assert_memory_equal(out, f->disk, DISK);
+    free(out);
+}
+
 /* Files under chunks/ that are no chunk name are left alone by gc. */
 static void test_gc_strays(void **state)
 {
@@ -316,6 +376,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_strays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_chunk, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
