@@ -17,6 +17,8 @@
 
 #define WHAT "back up the server"
 #define UUID_LEN 36
+/* NBD reads in flight: the export's reads overlap the emits (4 x 4 MiB). */
+#define SW_BKREAD_DEPTH 4
 
 /* ---- pure ---- */
 
@@ -144,14 +146,16 @@ struct bk {
     virStoragePoolPtr pool;
     virStorageVolPtr scratch;
     struct sw_bkread_chunks chunks;
-    unsigned char *buf; /* one chunk */
+    unsigned char *buf;  /* one chunk (download) */
+    unsigned char *ring; /* SW_BKREAD_DEPTH chunks (pull); freed after the NBD handle */
     uint64_t done, total;
 };
 
-/* Emits chunk idx of b->buf and reports progress. */
-static int emit_chunk(struct bk *b, uint64_t idx, uint64_t len, struct sw_err *err)
+/* Emits chunk idx held in data and reports progress. */
+static int emit_chunk(struct bk *b, uint64_t idx, const unsigned char *data, uint64_t len,
+                      struct sw_err *err)
 {
-    if (b->req->emit(b->req->ctx, idx * SW_BKREAD_CHUNK, b->buf, (size_t)len, err) < 0)
+    if (b->req->emit(b->req->ctx, idx * SW_BKREAD_CHUNK, data, (size_t)len, err) < 0)
         return -1;
     b->out->chunks++;
     b->out->read_bytes += len;
@@ -294,17 +298,53 @@ static int nbd_scan(struct bk *b, struct nbd_handle *nbd, const char *context, s
     return 0;
 }
 
+/* The next marked chunk from idx on, or chunks.n. */
+static uint64_t next_marked(const struct bk *b, uint64_t idx)
+{
+    while (idx < b->chunks.n && !sw_bkread_chunks_has(&b->chunks, idx))
+        idx++;
+    return idx;
+}
+
+/* Waits for the command cookie. 0, or -1 with err set. */
+static int nbd_wait(struct nbd_handle *nbd, int64_t cookie, struct sw_err *err)
+{
+    for (;;) {
+        int r = nbd_aio_command_completed(nbd, (uint64_t)cookie);
+        if (r == 1)
+            return 0;
+        if (r < 0 || nbd_poll(nbd, -1) < 0)
+            return nbd_fail(err, "pread");
+    }
+}
+
+/* Reads the marked chunks with SW_BKREAD_DEPTH reads in flight (one ring
+ * slot each, b->ring), emitting them in order as they complete. */
 static int nbd_read_chunks(struct bk *b, struct nbd_handle *nbd, struct sw_err *err)
 {
+    uint64_t idx[SW_BKREAD_DEPTH];
+    int64_t cookie[SW_BKREAD_DEPTH];
+    unsigned head = 0, busy = 0;
+    uint64_t next = next_marked(b, 0);
     b->total = sw_bkread_chunks_bytes(&b->chunks);
-    for (uint64_t i = 0; i < b->chunks.n; i++) {
-        if (!sw_bkread_chunks_has(&b->chunks, i))
-            continue;
-        uint64_t len = sw_bkread_chunk_len(&b->chunks, i);
-        if (nbd_pread(nbd, b->buf, (size_t)len, i * SW_BKREAD_CHUNK, 0) < 0)
-            return nbd_fail(err, "pread");
-        if (emit_chunk(b, i, len, err) < 0)
+    while (busy > 0 || next < b->chunks.n) {
+        while (busy < SW_BKREAD_DEPTH && next < b->chunks.n) {
+            unsigned slot = (head + busy) % SW_BKREAD_DEPTH;
+            idx[slot] = next;
+            cookie[slot] = nbd_aio_pread(nbd, b->ring + (size_t)slot * SW_BKREAD_CHUNK,
+                                         (size_t)sw_bkread_chunk_len(&b->chunks, next),
+                                         next * SW_BKREAD_CHUNK, NBD_NULL_COMPLETION, 0);
+            if (cookie[slot] < 0)
+                return nbd_fail(err, "pread");
+            busy++;
+            next = next_marked(b, next + 1);
+        }
+        if (nbd_wait(nbd, cookie[head], err) < 0 ||
+            emit_chunk(b, idx[head], b->ring + (size_t)head * SW_BKREAD_CHUNK,
+                       sw_bkread_chunk_len(&b->chunks, idx[head]), err) < 0)
             return -1;
+        head = (head + 1) % SW_BKREAD_DEPTH;
+        busy--;
     }
     return 0;
 }
@@ -431,7 +471,8 @@ static int dl_flush(struct dl *d)
 {
     uint64_t idx = (d->off - 1) / SW_BKREAD_CHUNK;
     int rc = 0;
-    if (d->has_data && emit_chunk(d->b, idx, sw_bkread_chunk_len(&d->b->chunks, idx), d->err) < 0) {
+    if (d->has_data && emit_chunk(d->b, idx, d->b->buf, sw_bkread_chunk_len(&d->b->chunks, idx),
+                                  d->err) < 0) {
         d->failed = true;
         rc = -1;
     }
@@ -534,6 +575,8 @@ static int run(struct bk *b, struct sw_err *err)
         sw_bkread_chunks_init(&b->chunks, b->out->disk_bytes);
         b->buf = sw_calloc(SW_BKREAD_CHUNK, 1);
         bool live = state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED;
+        if (live)
+            b->ring = sw_malloc((size_t)SW_BKREAD_DEPTH * SW_BKREAD_CHUNK);
         rc = live ? read_running(b, err) : read_stopped(b, rootvol, err);
     }
     if (rootvol)
@@ -558,6 +601,7 @@ int sw_bkread_run(struct sw_engine *eng, const struct sw_bkread_req *req,
     if (b.dom)
         virDomainFree(b.dom);
     free(b.buf);
+    free(b.ring);
     sw_bkread_chunks_release(&b.chunks);
     if (rc == 0)
         sw_info("bkread.done", "server=%s backup=%s how=%s incremental=%d disk=%llu read=%llu "

@@ -17,6 +17,7 @@
 #     and scratch volume are left; sw_bkread_cleanup aborts and deletes
 #     them, an incremental from the last completed checkpoint is equal
 #     again, and one from the deleted checkpoint is refused (not_found);
+#     an unpaced full read, equal, timed beside qemu-img convert;
 #  4. the guest stopped: a full backup by volume download (flattened raw
 #     copy, sparse stream), equal to the disk;
 #  5. the restore writer: the image written into a new qcow2 volume, equal.
@@ -53,7 +54,7 @@ URI=$SW_LV_URI
 v() { virsh -q -c "$URI" "$@"; }
 
 pass=0 fail=0
-ok() { if [ "$1" = 0 ]; then echo "ok - $2"; pass=$((pass + 1)); else echo "FAIL - $2"; fail=$((fail + 1)); fi; }
+ok() { if [ "$1" = 0 ]; then echo "ok - $2"; pass=$((pass + 1)); else echo "FAIL - $2"; fail=$((fail + 1)); return 1; fi; }
 
 # The root: the tiny hvm disk grown to 1 GiB, 480 MiB of it written with a
 # pattern (so a full backup has something to read), in the dir pool
@@ -145,19 +146,22 @@ echo "# bytes read: full $fr, incremental $ir ($(awk -v a="$ir" -v b="$fr" 'BEGI
 
 # 3. Killed mid-backup: cleanup, then the next incremental is correct.
 dirty 30 20; ok $? "the guest wrote another 1% (chunks 30..125)"
-SW_BKREAD_SLOW_MS=300 rd "$B3" "$SOCK" "$D/full.img" "$C2" >"$D/kill.out" 2>&1 &
+# the driver itself in the background (not a subshell around it), so the kill reaches it
+SW_BKREAD_SLOW_MS=300 "$prog" read "$URI" "$S" "$ID" "$B3" "$SOCK" "$D/full.img" "$C2" >"$D/kill.out" 2>&1 &
 BGPID=$!
 for _ in $(seq 100); do [ -S "$SOCK/sw-bk-$B3.sock" ] && break; sleep 0.05; done
 sleep 1
-kill -KILL "$BGPID"; wait "$BGPID" 2>/dev/null; BGPID=
+kill -KILL "$BGPID"; wait "$BGPID" 2>/dev/null; st=$?; BGPID=
+ok "$([ "$st" = 137 ]; echo $?)" "the driver was killed (SIGKILL) mid-backup: exit status $st, $(grep -c . "$D/kill.out") lines of output"
 left=$(v backup-dumpxml "sw-$ID" >/dev/null 2>&1 && echo job)
 ok "$([ "$left" = job ] && [ "$(scratch)" = 1 ] && [ "$(echo $(cps) | wc -w)" = 2 ]; echo $?)" \
     "killed mid-backup: its job, scratch volume and new checkpoint are left ($left, $(scratch) scratch, $(cps))"
-note=$("$prog" cleanup "$URI" "$S" "$ID" "$C2")
+note=$(SW_LOG=info "$prog" cleanup "$URI" "$S" "$ID" "$C2" 2>"$D/cleanup.err")
 ok $? "cleanup with the last completed checkpoint: $note"
 ok "$([ "$note" = "backup job aborted; 1 checkpoint(s) and 1 scratch volume(s) deleted" ] &&
     ! v backup-dumpxml "sw-$ID" >/dev/null 2>&1 && [ "$(cps)" = "$C2 " ] && [ "$(scratch)" = 0 ]; echo $?)" \
-    "no job, no scratch volume, only $C2 left"
+    "no job, no scratch volume, only $C2 left" ||
+    { cat "$D/cleanup.err"; v vol-list slipway; v backup-dumpxml "sw-$ID"; }
 : >"$D/x.img"
 rd "$B4" "$SOCK" "$D/x.img" "sw-$ID-ckp-$B3" >/dev/null 2>"$D/gone.err"
 ok "$([ $? = 3 ] && grep -q 'parent checkpoint is gone' "$D/gone.err"; echo $?)" \
@@ -166,6 +170,15 @@ v suspend "sw-$ID" >/dev/null
 rd "$B4" "$SOCK" "$D/full.img" "$C2" >"$D/inc2.out" 2>&1
 ok $? "the next incremental from $C2: $(figures "$D/inc2.out")"
 ok "$(same "$D/full.img" "$POOL/$ROOT" qcow2; echo $?)" "after cleanup the incremental is correct: equal to the disk"
+# An unpaced full read beside qemu-img convert of the same disk (paused).
+B6=$(cat /proc/sys/kernel/random/uuid)
+rd "$B6" "$SOCK" "$D/full2.img" >"$D/full2.out" 2>&1
+ok "$(same "$D/full2.img" "$POOL/$ROOT" qcow2; echo $?)" "an unpaced full read equals the disk: $(figures "$D/full2.out")"
+t=$(date +%s.%N)
+qemu-img convert -U -O raw "$POOL/$ROOT" "$D/conv.raw"
+echo "# full read $(sed -n 's/.*seconds=//p' "$D/full2.out") s vs qemu-img convert -U -O raw of the same disk $(since "$t") s"
+rm -f "$D/conv.raw" "$D/full2.img"
+"$prog" commit "$URI" "$S" "$ID" "$(ckp "$D/full2.out")"
 v resume "sw-$ID" >/dev/null
 
 # 4. Stopped guest: a full read by volume download.

@@ -91,32 +91,44 @@ static int engine_open(struct sw_engine *eng, const char *uri, const char *state
     return 0;
 }
 
+/* The size of server's root volume, which the sink checks the chunks
+ * against (found as the engine finds it). 0, or -1 with err set. */
+static int disk_size(struct sw_engine *eng, const char *server, uint64_t *size, struct sw_err *err)
+{
+    struct sw_msg_disk root;
+    if (sw_storage_root_find(eng, server, NULL, &root, err) <= 0)
+        return -1;
+    virStoragePoolPtr p = virStoragePoolLookupByName(eng->conn, root.pool);
+    virStorageVolPtr v = p ? virStorageVolLookupByName(p, root.volume) : NULL;
+    virStorageVolInfo info;
+    int rc = v && virStorageVolGetInfo(v, &info) == 0 ? 0 : -1;
+    if (rc == 0)
+        *size = info.capacity;
+    else
+        SW_ERR(err, SW_EINTERNAL, "the root volume's size cannot be read");
+    if (v)
+        virStorageVolFree(v);
+    if (p)
+        virStoragePoolFree(p);
+    return rc;
+}
+
 static int do_read(struct sw_engine *eng, char **a, int n)
 {
     const char *parent = n > 5 ? a[5] : NULL;
     struct sink s = {.slow_ms = getenv("SW_BKREAD_SLOW_MS") ? atol(getenv("SW_BKREAD_SLOW_MS")) : 0};
-    s.fd = open(a[4], parent ? O_WRONLY : O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (s.fd < 0) {
-        perror(a[4]);
-        return 1;
-    }
-    struct sw_bkread_req req = {a[1], a[2], parent, a[3], sink_emit, sink_progress, &s};
     struct sw_bkread_result res;
     struct sw_err err;
     sw_err_clear(&err);
-    /* the disk's size is known once the reader has it: the sink checks
-     * against the size printed; set it from the root first */
-    struct sw_msg_disk root;
-    if (sw_storage_root_find(eng, a[1], NULL, &root, &err) <= 0)
+    if (disk_size(eng, a[1], &s.disk, &err) < 0)
         return fail(&err);
-    virStoragePoolPtr p = virStoragePoolLookupByName(eng->conn, root.pool);
-    virStorageVolPtr v = p ? virStorageVolLookupByName(p, root.volume) : NULL;
-    virStorageVolInfo info;
-    if (!v || virStorageVolGetInfo(v, &info) < 0)
+    int fd = open(a[4], parent ? O_WRONLY : O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) {
+        perror(a[4]);
         return 1;
-    s.disk = info.capacity;
-    virStorageVolFree(v);
-    virStoragePoolFree(p);
+    }
+    s.fd = fd;
+    struct sw_bkread_req req = {a[1], a[2], parent, a[3], sink_emit, sink_progress, &s};
     double t0 = now();
     int rc = sw_bkread_run(eng, &req, &res, &err);
     double took = now() - t0;
