@@ -125,3 +125,97 @@ $$;
 CREATE TRIGGER backups_follow_job AFTER UPDATE OF state ON jobs
     FOR EACH ROW WHEN (NEW.type = 'backup' AND OLD.state IS DISTINCT FROM NEW.state)
     EXECUTE FUNCTION sw_backup_follow_job();
+
+-- A policy as the API shows it.
+CREATE FUNCTION sw_backup_policy_json(p backup_policies) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'server_id', p.server_id, 'plan_id', p.plan_id, 'schedule', p.schedule,
+        'weekday', p.weekday, 'window_start', p.window_start, 'window_end', p.window_end,
+        'keep_last', p.keep_last, 'keep_daily', p.keep_daily, 'keep_weekly', p.keep_weekly,
+        'keep_monthly', p.keep_monthly, 'target_id', p.target_id)
+$$;
+
+-- Each live server's policy: its own, else its plan's.
+CREATE VIEW backup_policy_of_server AS
+    SELECT s.id AS server_id, s.owner_id, s.state, s.node_id, p.schedule, p.weekday,
+           p.window_start, p.window_end, p.keep_last, p.keep_daily, p.keep_weekly,
+           p.keep_monthly, p.target_id
+      FROM servers s
+      JOIN backup_policies p ON p.id = coalesce(
+          (SELECT id FROM backup_policies WHERE server_id = s.id),
+          (SELECT id FROM backup_policies WHERE plan_id = s.plan_id))
+     WHERE s.state IN ('running', 'stopped');
+
+-- The schedule slot a policy is due in at `at` (UTC), or NULL: a daily
+-- policy every day, a weekly one on its weekday, within [window_start,
+-- window_end) hours. The slot names the day, so one backup per server and
+-- slot (backups_one_per_slot).
+CREATE FUNCTION sw_backup_slot(schedule text, weekday integer, ws integer, we integer,
+                               at timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN extract(hour FROM at AT TIME ZONE 'UTC') >= ws
+                 AND extract(hour FROM at AT TIME ZONE 'UTC') < we
+                 AND (schedule = 'daily' OR extract(dow FROM at AT TIME ZONE 'UTC') = weekday)
+                THEN schedule || ':' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD') END
+$$;
+
+-- The scheduler's pass (provisioner/backups.c): for every server due now
+-- without a backup in this slot, a backup (incremental to its newest
+-- completed one on the target) and its job with the job's outbox row, in
+-- the caller's transaction. A server on libvirt's test driver is skipped
+-- (no backup API). Returns the jobs queued.
+CREATE FUNCTION sw_backup_schedule(at timestamptz) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    n integer := 0;
+    b uuid;
+    j uuid;
+    tgt uuid;
+BEGIN
+    FOR r IN SELECT ps.*, sw_backup_slot(ps.schedule, ps.weekday, ps.window_start,
+                                         ps.window_end, at) AS slot
+               FROM backup_policy_of_server ps JOIN nodes nd ON nd.id = ps.node_id
+              WHERE nd.engine_uri NOT LIKE 'test:%'
+    LOOP
+        CONTINUE WHEN r.slot IS NULL;
+        tgt := coalesce(r.target_id, (SELECT id FROM backup_targets
+                                       WHERE is_default AND state = 'active'));
+        CONTINUE WHEN tgt IS NULL;
+        b := gen_random_uuid();
+        INSERT INTO backups (id, server_id, account_id, target_id, parent_id, kind, slot)
+        SELECT b, r.server_id, r.owner_id, tgt, p.id,
+               CASE WHEN p.id IS NULL THEN 'full' ELSE 'incremental' END, r.slot
+          FROM (SELECT NULL) x LEFT JOIN LATERAL (
+               SELECT id FROM backups WHERE server_id = r.server_id AND target_id = tgt
+                  AND state = 'completed' AND checkpoint IS NOT NULL
+                ORDER BY completed_at DESC, id LIMIT 1) p ON true
+        ON CONFLICT (server_id, slot) WHERE slot IS NOT NULL DO NOTHING;
+        CONTINUE WHEN NOT FOUND;
+        j := gen_random_uuid();
+        INSERT INTO jobs (id, server_id, account_id, type, params)
+             VALUES (j, r.server_id, r.owner_id, 'backup', jsonb_build_object('backup_id', b));
+        UPDATE backups SET job_id = j WHERE id = b;
+        INSERT INTO outbox (stream, payload)
+             VALUES ('jobs', jsonb_build_object('job_id', j, 'server_id', r.server_id,
+                                                'type', 'backup')::text);
+        n := n + 1;
+    END LOOP;
+    IF n > 0 THEN
+        PERFORM pg_notify('outbox', '');
+    END IF;
+    RETURN n;
+END
+$$;
+
+-- Servers whose policy has no completed backup within its period (a day,
+-- or a week, and the window's length): GET /v1/admin/backups?stale=true.
+CREATE VIEW backup_stale AS
+    SELECT ps.server_id AS id, ps.server_id, ps.schedule,
+           (SELECT max(completed_at) FROM backups b
+             WHERE b.server_id = ps.server_id AND b.state = 'completed') AS last_completed_at,
+           s.created_at
+      FROM backup_policy_of_server ps JOIN servers s ON s.id = ps.server_id
+     WHERE NOT EXISTS (
+           SELECT 1 FROM backups b WHERE b.server_id = ps.server_id AND b.state = 'completed'
+              AND b.completed_at > now() - CASE ps.schedule WHEN 'daily' THEN interval '1 day'
+                                                           ELSE interval '7 days' END
+                                         - make_interval(hours => ps.window_end - ps.window_start));

@@ -151,6 +151,65 @@ SW_HANDLER(sw_h_backup_restore)
     return rc;
 }
 
+/* ---- policies ---- */
+
+static const struct sw_jfield policy_fields[] = {
+    {"schedule", SW_JT_STRING, false},   {"weekday", SW_JT_INT, false},
+    {"window_start", SW_JT_INT, false},  {"window_end", SW_JT_INT, false},
+    {"keep_last", SW_JT_INT, false},     {"keep_daily", SW_JT_INT, false},
+    {"keep_weekly", SW_JT_INT, false},   {"keep_monthly", SW_JT_INT, false},
+    {"target_id", SW_JT_STRING, false},  {NULL, 0, false},
+};
+
+/* The policy's owner column: a server's (customers' routes) or a plan's. */
+static const char *policy_col(const struct sw_req *req)
+{
+    return strstr(req->route->pattern, "/plans/") ? "plan_id" : "server_id";
+}
+
+SW_HANDLER(sw_h_policy_put)
+{
+    json_t *b = sw_api_body(req, policy_fields, err);
+    if (!b)
+        return -1;
+    const char *sched = sw_json_str(b, "schedule"), *target = sw_json_str(b, "target_id");
+    json_t *out = NULL;
+    if (sched && strcmp(sched, "daily") != 0 && strcmp(sched, "weekly") != 0)
+        SW_ERR(err, SW_EINVALID, "schedule must be daily or weekly");
+    else if (target && !sw_uuid_valid(target))
+        SW_ERR(err, SW_EINVALID, "target_id must be a UUID");
+    else
+        out = sw_data_backup_policy_put(req->db, policy_col(req), req->params[0], b, err);
+    json_decref(b);
+    return out ? sw_api_reply(resp, 200, out) : -1;
+}
+
+SW_HANDLER(sw_h_policy_get)
+{
+    json_t *out = sw_data_backup_policy_get(req->db, policy_col(req), req->params[0], false, err);
+    return out ? sw_api_reply(resp, 200, out) : -1;
+}
+
+SW_HANDLER(sw_h_policy_delete)
+{
+    json_t *out = sw_data_backup_policy_get(req->db, policy_col(req), req->params[0], true, err);
+    return out ? sw_api_reply(resp, 200, out) : -1;
+}
+
+/* ---- operators: every backup, or the stale servers ---- */
+
+SW_HANDLER(sw_h_admin_backups)
+{
+    const char *stale = req->query(req, "stale");
+    if (stale && strcmp(stale, "true") != 0 && strcmp(stale, "false") != 0) {
+        SW_ERR(err, SW_EINVALID, "stale must be true or false");
+        return -1;
+    }
+    bool st = stale && strcmp(stale, "true") == 0;
+    return sw_api_list_data(req, resp, err, st ? &sw_data_backups_stale : &sw_data_backups_all, 0,
+                            NULL);
+}
+
 /* ---- targets (operators) ---- */
 
 static const struct sw_jfield target_fields[] = {
@@ -272,6 +331,20 @@ const struct sw_route sw_routes_backups[] = {
     {"GET", "/v1/backups/{id}", ANY, SW_OWN_BACKUP, sw_h_backup_get, "one backup", 0},
     {"POST", "/v1/backups/{id}/restore", ANY, SW_OWN_BACKUP, sw_h_backup_restore,
      "restore a completed backup onto its server (target same)", 0},
+    {"PUT", "/v1/servers/{id}/backup-policy", ANY, SW_OWN_SERVER, sw_h_policy_put,
+     "set a server's backup schedule and retention", 0},
+    {"GET", "/v1/servers/{id}/backup-policy", ANY, SW_OWN_SERVER, sw_h_policy_get,
+     "a server's own backup policy", 0},
+    {"DELETE", "/v1/servers/{id}/backup-policy", ANY, SW_OWN_SERVER, sw_h_policy_delete,
+     "remove a server's own backup policy (its plan's applies again)", 0},
+    {"PUT", "/v1/admin/plans/{id}/backup-policy", OP, SW_OWN_OPERATOR, sw_h_policy_put,
+     "set a plan's default backup policy", 0},
+    {"GET", "/v1/admin/plans/{id}/backup-policy", OP, SW_OWN_OPERATOR, sw_h_policy_get,
+     "a plan's default backup policy", 0},
+    {"DELETE", "/v1/admin/plans/{id}/backup-policy", OP, SW_OWN_OPERATOR, sw_h_policy_delete,
+     "remove a plan's default backup policy", 0},
+    {"GET", "/v1/admin/backups", OP, SW_OWN_NONE, sw_h_admin_backups,
+     "every backup, or with ?stale=true the servers whose policy has no recent backup", 0},
     {"GET", "/v1/admin/backup-targets", OP, SW_OWN_NONE, sw_h_targets_list,
      "backup targets (never their secrets)", 0},
     {"POST", "/v1/admin/backup-targets", OP, SW_OWN_NONE, sw_h_targets_create,

@@ -2,7 +2,9 @@
 #include "config.h"
 #include "panel/data_backups.h"
 #include "core/db.h"
+#include "core/alloc.h"
 #include "core/err.h"
+#include "core/json.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -147,4 +149,56 @@ json_t *sw_data_targets_update(struct sw_db *db, const char *id, const char *sta
         " on_node_ok = coalesce($4::boolean, on_node_ok) WHERE id = $1"
         " RETURNING sw_backup_target_json(backup_targets)",
         SW_PARAMS(id, state, def, onn));
+}
+
+/* ---- policies ---- */
+
+const struct sw_data_list sw_data_backups_all = {"sw_backup_json(t)", "backups", "true", NULL};
+const struct sw_data_list sw_data_backups_stale = {
+    "jsonb_build_object('server_id', t.server_id, 'schedule', t.schedule, 'last_completed_at',"
+    " to_char(t.last_completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))",
+    "backup_stale", "true", NULL};
+
+json_t *sw_data_backup_policy_put(struct sw_db *db, const char *col, const char *id,
+                                  const json_t *body, struct sw_err *err)
+{
+    char *b = sw_json_dump(body);
+    sw_uuid_t pid;
+    sw_uuid_new(pid);
+    /* col is "server_id" or "plan_id" (the route's, never the caller's). */
+    char *sql = sw_asprintf(
+        "INSERT INTO backup_policies AS p (id, %s, schedule, weekday, window_start, window_end,"
+        " keep_last, keep_daily, keep_weekly, keep_monthly, target_id)"
+        " SELECT $1, $2, coalesce(j->>'schedule', 'daily'), coalesce((j->>'weekday')::int, 0),"
+        " coalesce((j->>'window_start')::int, 0), coalesce((j->>'window_end')::int, 6),"
+        " coalesce((j->>'keep_last')::int, 0), coalesce((j->>'keep_daily')::int, 7),"
+        " coalesce((j->>'keep_weekly')::int, 4), coalesce((j->>'keep_monthly')::int, 0),"
+        " (j->>'target_id')::uuid FROM (SELECT $3::jsonb AS j) x"
+        " ON CONFLICT (%s) DO UPDATE SET schedule = EXCLUDED.schedule,"
+        " weekday = EXCLUDED.weekday, window_start = EXCLUDED.window_start,"
+        " window_end = EXCLUDED.window_end, keep_last = EXCLUDED.keep_last,"
+        " keep_daily = EXCLUDED.keep_daily, keep_weekly = EXCLUDED.keep_weekly,"
+        " keep_monthly = EXCLUDED.keep_monthly, target_id = EXCLUDED.target_id"
+        " RETURNING sw_backup_policy_json(p)",
+        col, col);
+    json_t *out = sw_data_json_row(db, err, "backup policy", sql, SW_PARAMS(pid, id, b));
+    free(sql);
+    free(b);
+    if (!out && err->code == SW_EINVALID)
+        SW_ERR(err, SW_EINVALID, "a policy value is out of range (weekday 0-6, hours 0-24 with "
+                                 "window_start < window_end, keeps not negative) or target_id "
+                                 "names no backup target");
+    return out;
+}
+
+json_t *sw_data_backup_policy_get(struct sw_db *db, const char *col, const char *id, bool del,
+                                  struct sw_err *err)
+{
+    char *sql = del ? sw_asprintf("DELETE FROM backup_policies p WHERE %s = $1"
+                                  " RETURNING sw_backup_policy_json(p)", col)
+                    : sw_asprintf("SELECT sw_backup_policy_json(p) FROM backup_policies p"
+                                  " WHERE %s = $1", col);
+    json_t *out = sw_data_json_row(db, err, "backup policy", sql, SW_PARAMS(id));
+    free(sql);
+    return out;
 }

@@ -43,6 +43,18 @@ int sw_data_backups_set_job(struct sw_db *db, const char *id, const char *job_id
 int sw_data_backups_server_node(struct sw_db *db, const char *server_id, char owner[37],
                                 struct sw_err *err);
 
+/* Policies: col "server_id" or "plan_id", id its value; body a checked
+ * object of policy fields (absent ones keep their value or default).
+ * Upsert; new reference (sw_backup_policy_json) or NULL with err (400 for
+ * a value out of range, 422 for an unknown target). */
+json_t *sw_data_backup_policy_put(struct sw_db *db, const char *col, const char *id,
+                                  const json_t *body, struct sw_err *err);
+/* The policy (deleted with del); SW_ENOTFOUND when there is none. */
+json_t *sw_data_backup_policy_get(struct sw_db *db, const char *col, const char *id, bool del,
+                                  struct sw_err *err);
+extern const struct sw_data_list sw_data_backups_all;   /* operators: every backup */
+extern const struct sw_data_list sw_data_backups_stale; /* servers without a recent backup */
+
 /* Targets (operators). */
 struct sw_data_target {
     const char *name, *kind, *config; /* config: a JSON object as text */

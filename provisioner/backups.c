@@ -170,3 +170,16 @@ int sw_backups_record(struct sw_db *db, const struct sw_job_row *row,
                ? -1
                : 0;
 }
+
+/* ---- the scheduler ---- */
+
+int sw_backups_schedule(struct sw_db *db, int *queued, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err, "SELECT sw_backup_schedule(now())", 0, NULL);
+    if (!res)
+        return -1;
+    *queued = (int)sw_db_get_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+

@@ -35,4 +35,12 @@ void sw_backups_wipe(struct sw_msg_backup *b);
 int sw_backups_record(struct sw_db *db, const struct sw_job_row *row,
                       const struct sw_msg_result *m, struct sw_err *err);
 
+/* The scheduler's pass: a backup job for every server whose policy (its
+ * own, else its plan's) is due now and has no backup in this slot
+ * (migration 0026's sw_backup_schedule). *queued: how many. 0 or -1. */
+int sw_backups_schedule(struct sw_db *db, int *queued, struct sw_err *err);
+/* The scheduler thread (provisioner/main.c): a pass every
+ * SLIPWAY_BACKUP_SCHEDULER_INTERVAL seconds (0: none). */
+void *sw_backups_scheduler_main(void *arg);
+
 #endif

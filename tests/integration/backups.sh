@@ -17,6 +17,11 @@
 #     full; the backup follows its job (running, completed, failed + error);
 #   - restore (target same): 202 with a restore job naming the backup; a
 #     failed backup 422, bad targets 400, another customer's backup 404;
+#   - policies (a server's own, a plan's default): 400 for bad values, 404
+#     for another customer, 403 for a customer on a plan's; the scheduler
+#     (every second here) queues one backup per server and slot; the stale
+#     list names a server with a policy and no recent backup until one
+#     completes; operators list every backup;
 #   - tenancy: another customer gets 404 from every backup route, and a
 #     stopped or terminated server's backups are refused 409.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -91,6 +96,7 @@ sw_t_eq "nothing recorded, nothing queued" "0 0" "$(sql "select (select count(*)
 
 # ---- a real hypervisor URI (no engine here: the job is read off the node's stream) ----
 sql "UPDATE nodes SET engine_uri = 'qemu:///system' WHERE id = '$N1'" >/dev/null
+export SLIPWAY_BACKUP_SCHEDULER_INTERVAL=1
 sw_t_daemon prov slipway-provisioner
 bk "$C1" '{"kind":"sometimes"}'
 sw_t_eq "a kind that is neither auto nor full: 400" 400 "$SW_STATUS"
@@ -165,4 +171,47 @@ sw_t_eq "which names the backup" "$B1" "$(sql "select params->>'backup_id' from 
 sql "UPDATE servers SET state = 'terminated' WHERE id = '$SRV'" >/dev/null
 bk "$C1"
 sw_t_eq "a terminated server is not backed up: 409" 409 "$SW_STATUS"
+
+# ---- policies, the scheduler, the stale list ----
+api POST /v1/orders "$C1" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"b2.example.com\"}"
+S2=$(j .server.id)
+sql "UPDATE jobs SET state = 'succeeded', finished_at = now() WHERE server_id = '$S2';
+     UPDATE servers SET state = 'running', node_id = '$N1' WHERE id = '$S2'" >/dev/null
+pol() { api "$1" "/v1/servers/$S2/backup-policy" "$2" "${3:-}"; }
+pol GET "$C1"
+sw_t_eq "no policy yet: 404" 404 "$SW_STATUS"
+pol PUT "$C1" '{"schedule":"hourly"}'
+sw_t_eq "a schedule neither daily nor weekly: 400" 400 "$SW_STATUS"
+pol PUT "$C1" '{"window_start":5,"window_end":5}'
+sw_t_eq "an empty window: 400" 400 "$SW_STATUS"
+pol PUT "$C2" '{"window_start":0,"window_end":24}'
+sw_t_eq "another customer's server: PUT policy is 404" 404 "$SW_STATUS"
+api PUT "/v1/admin/plans/$PLAN/backup-policy" "$C1" '{"keep_daily":3}'
+sw_t_eq "a customer may not set a plan's policy: 403" 403 "$SW_STATUS"
+api PUT "/v1/admin/plans/$PLAN/backup-policy" "$OP" '{"keep_daily":3,"window_start":0,"window_end":1}'
+sw_t_eq "an operator sets the plan's default policy" "200 3 $PLAN" "$SW_STATUS $(j .keep_daily) $(j .plan_id)"
+H=$(date -u +%H | sed 's/^0//')
+api PUT "/v1/admin/plans/$PLAN/backup-policy" "$OP" "{\"keep_daily\":3,\"window_start\":$(( (H + 1) % 23 )),\"window_end\":$(( (H + 1) % 23 + 1 ))}"
+pol PUT "$C1" "{\"schedule\":\"daily\",\"window_start\":0,\"window_end\":24,\"keep_last\":2}"
+sw_t_eq "the server's own policy: 200, daily, the whole day" "200 daily 0 24 2" "$SW_STATUS $(j '[.schedule, (.window_start|tostring), (.window_end|tostring), (.keep_last|tostring)] | join(" ")')"
+slotted() { [ "$(sql "select count(*) from backups where server_id = '$S2' and slot is not null")" = "$1" ]; }
+sw_t_check "the scheduler queues its backup within seconds" sw_t_wait "scheduled backup" 20 slotted 1
+sleep 3
+sw_t_eq "one per slot: a later pass adds none" "1 daily:$(date -u +%F) 1" \
+    "$(sql "select count(*) || ' ' || min(b.slot) || ' ' || count(j.id) from backups b join jobs j on j.id = b.job_id and j.type = 'backup' where b.server_id = '$S2'")"
+api GET "/v1/admin/backups?stale=true" "$OP"
+sw_t_eq "the stale list names the server, never backed up" "200 $S2 null" "$SW_STATUS $(j "[.items[] | select(.server_id == \"$S2\")][0] | .server_id + \" \" + (.last_completed_at | tostring)")"
+api GET "/v1/admin/backups?stale=true" "$C1"
+sw_t_eq "customers may not read it: 403" 403 "$SW_STATUS"
+sql "UPDATE backups SET state = 'completed', completed_at = now() WHERE server_id = '$S2'" >/dev/null
+api GET "/v1/admin/backups?stale=true" "$OP"
+sw_t_eq "a completed backup takes it off the list" "" "$(j ".items[] | select(.server_id == \"$S2\") | .server_id")"
+pol DELETE "$C2"
+sw_t_eq "another customer's server: DELETE policy is 404" 404 "$SW_STATUS"
+pol DELETE "$C1"
+sw_t_eq "DELETE answers the policy removed" "200 2" "$SW_STATUS $(j .keep_last)"
+pol GET "$C1"
+sw_t_eq "it is gone" 404 "$SW_STATUS"
+api GET /v1/admin/backups "$OP"
+sw_t_eq "operators list every backup (three of b1, the scheduled one of b2)" "200 4" "$SW_STATUS $(j '.items | length')"
 sw_t_done
