@@ -107,10 +107,41 @@ CREATE FUNCTION sw_backup_target_json(t backup_targets) RETURNS jsonb LANGUAGE s
         'created_at', to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
 $$;
 
+-- Events (webhooks): backup.completed, backup.failed (the backup's owner),
+-- restore.completed (a restore job succeeded).
+ALTER TABLE events DROP CONSTRAINT events_type_check;
+ALTER TABLE events ADD CONSTRAINT events_type_check CHECK (type IN (
+    'order.created', 'server.provisioned', 'server.suspended', 'server.unsuspended',
+    'server.terminated', 'job.failed', 'usage.hourly', 'invoice.finalized', 'invoice.overdue',
+    'payment.received', 'backup.completed', 'backup.failed', 'restore.completed'));
+ALTER TABLE webhook_endpoints DROP CONSTRAINT webhook_endpoints_events_check;
+ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_events_check
+    CHECK (cardinality(events) BETWEEN 1 AND 13 AND events <@ ARRAY[
+        'order.created', 'server.provisioned', 'server.suspended', 'server.unsuspended',
+        'server.terminated', 'job.failed', 'usage.hourly', 'invoice.finalized',
+        'invoice.overdue', 'payment.received', 'backup.completed', 'backup.failed',
+        'restore.completed']);
+
+CREATE FUNCTION sw_restore_completed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM sw_event_emit('restore.completed',
+                          (SELECT owner_id FROM servers WHERE id = NEW.server_id),
+                          jsonb_build_object('job', sw_job_json(NEW),
+                                             'backup_id', NEW.params->>'backup_id'));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER jobs_restore_completed AFTER UPDATE OF state ON jobs
+    FOR EACH ROW WHEN (NEW.type = 'restore' AND NEW.state = 'succeeded'
+                       AND OLD.state <> 'succeeded')
+    EXECUTE FUNCTION sw_restore_completed();
+
 -- A backup's state follows its job: running with it, completed when it
 -- succeeded (the provisioner recorded the bytes in the same transaction),
 -- failed with its error when it failed or died.
 CREATE FUNCTION sw_backup_follow_job() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bk backups;
 BEGIN
     UPDATE backups b SET
         state = CASE NEW.state WHEN 'running' THEN 'running'
@@ -118,7 +149,12 @@ BEGIN
         completed_at = CASE WHEN NEW.state = 'succeeded' THEN now() ELSE b.completed_at END,
         error = CASE WHEN NEW.state IN ('failed', 'dead') THEN NEW.error ELSE b.error END
      WHERE b.job_id = NEW.id AND b.state IN ('pending', 'running')
-       AND NEW.state IN ('running', 'succeeded', 'failed', 'dead');
+       AND NEW.state IN ('running', 'succeeded', 'failed', 'dead')
+    RETURNING * INTO bk;
+    IF FOUND AND bk.state IN ('completed', 'failed') THEN
+        PERFORM sw_event_emit('backup.' || bk.state, bk.account_id,
+                              jsonb_build_object('backup', sw_backup_json(bk)));
+    END IF;
     RETURN NEW;
 END
 $$;

@@ -22,6 +22,8 @@
 #     (every second here) queues one backup per server and slot; the stale
 #     list names a server with a policy and no recent backup until one
 #     completes; operators list every backup;
+#   - events backup.completed, backup.failed and restore.completed, which
+#     webhooks may subscribe to;
 #   - tenancy: another customer gets 404 from every backup route, and a
 #     stopped or terminated server's backups are refused 409.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -168,6 +170,14 @@ sw_t_eq "hostname with target same: 400" 400 "$SW_STATUS"
 rs "$B1" "$C1" '{"target":"same"}'
 sw_t_eq "target same: 202 with a restore job" "202 restore" "$SW_STATUS $(j .job.type)"
 sw_t_eq "which names the backup" "$B1" "$(sql "select params->>'backup_id' from jobs where id = '$(j .job.id)'")"
+RJ=$(j .job.id)
+sql "UPDATE jobs SET state = 'succeeded', finished_at = now() WHERE id = '$RJ'" >/dev/null
+sw_t_eq "events: backup.completed and backup.failed for the customer, restore.completed" \
+    "backup.completed $B1|backup.failed $B2|restore.completed $B1" \
+    "$(sql "select string_agg(type || ' ' || coalesce(data->'backup'->>'id', data->>'backup_id'), '|' order by seq) from events where type like 'backup.%' or type = 'restore.completed'")"
+sw_t_eq "each about the server's owner" 1 "$(sql "select count(distinct account_id) from events where type like 'backup.%' or type = 'restore.completed'")"
+api POST /v1/webhooks "$OP" '{"url":"https://hooks.example.com/x","events":["backup.completed","backup.failed","restore.completed"]}'
+sw_t_eq "webhooks may subscribe to them" 201 "$SW_STATUS"
 sql "UPDATE servers SET state = 'terminated' WHERE id = '$SRV'" >/dev/null
 bk "$C1"
 sw_t_eq "a terminated server is not backed up: 409" 409 "$SW_STATUS"
