@@ -28,6 +28,12 @@ void sw_bkmsg_job_encode(json_t *o, int type, const struct sw_msg_backup *b)
         json_object_set_new(m, "secret_sealed", json_string(b->secret_sealed));
     if (b->restore_id[0])
         json_object_set_new(m, "restore_id", json_string(b->restore_id));
+    if (b->keep_last || b->keep_daily || b->keep_weekly || b->keep_monthly)
+        json_object_set_new(m, "retain",
+                            json_pack("{s:I, s:I, s:I, s:I}", "keep_last", (json_int_t)b->keep_last,
+                                      "keep_daily", (json_int_t)b->keep_daily, "keep_weekly",
+                                      (json_int_t)b->keep_weekly, "keep_monthly",
+                                      (json_int_t)b->keep_monthly));
     json_object_set_new(o, "backup", m);
 }
 
@@ -36,8 +42,36 @@ static const struct sw_jfield job_fields[] = {
     {"target", SW_JT_OBJECT, true},      {"key_sealed", SW_JT_STRING, true},
     {"parent_id", SW_JT_STRING, false},  {"parent_checkpoint", SW_JT_STRING, false},
     {"secret_sealed", SW_JT_STRING, false}, {"restore_id", SW_JT_STRING, false},
+    {"retain", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
+
+static const struct sw_jfield retain_fields[] = {
+    {"keep_last", SW_JT_INT, true},  {"keep_daily", SW_JT_INT, true},
+    {"keep_weekly", SW_JT_INT, true}, {"keep_monthly", SW_JT_INT, true},
+    {NULL, 0, false},
+};
+
+/* "retain": four counts within 0..1000. */
+static int decode_retain(const json_t *m, struct sw_msg_backup *b, struct sw_err *err)
+{
+    const json_t *r = json_object_get(m, "retain");
+    if (!r)
+        return 0;
+    if (sw_json_check(r, retain_fields, err) < 0)
+        return -1;
+    b->keep_last = sw_json_int(r, "keep_last", -1);
+    b->keep_daily = sw_json_int(r, "keep_daily", -1);
+    b->keep_weekly = sw_json_int(r, "keep_weekly", -1);
+    b->keep_monthly = sw_json_int(r, "keep_monthly", -1);
+    int64_t k[] = {b->keep_last, b->keep_daily, b->keep_weekly, b->keep_monthly};
+    for (size_t i = 0; i < 4; i++)
+        if (k[i] < 0 || k[i] > 1000) {
+            SW_ERR(err, SW_EINVALID, "field \"backup\".\"retain\" holds counts of 0 to 1000");
+            return -1;
+        }
+    return 0;
+}
 
 /* s into out[n] when it fits; absent is "". */
 static int copy(const json_t *m, const char *key, char *out, size_t n, bool uuid,
@@ -84,7 +118,8 @@ int sw_bkmsg_job_decode(const json_t *o, int type, struct sw_msg_backup *b, stru
              err) < 0 ||
         copy(m, "key_sealed", b->key_sealed, sizeof b->key_sealed, false, err) < 0 ||
         copy(m, "secret_sealed", b->secret_sealed, sizeof b->secret_sealed, false, err) < 0 ||
-        copy(m, "restore_id", b->restore_id, sizeof b->restore_id, true, err) < 0)
+        copy(m, "restore_id", b->restore_id, sizeof b->restore_id, true, err) < 0 ||
+        decode_retain(m, b, err) < 0)
         return -1;
     if (!b->key_sealed[0] || !b->id[0] || !b->account[0]) {
         SW_ERR(err, SW_EINVALID, "field \"backup\" needs id, account and key_sealed");
@@ -97,18 +132,46 @@ void sw_bkmsg_result_encode(json_t *o, const struct sw_msg_backup_result *r)
 {
     if (!r->has)
         return;
-    json_object_set_new(
-        o, "backup",
+    json_t *m =
         json_pack("{s:b, s:I, s:I, s:I, s:s}", "incremental", r->incremental, "bytes_logical",
                   (json_int_t)r->bytes_logical, "bytes_read", (json_int_t)r->bytes_read,
-                  "bytes_stored", (json_int_t)r->bytes_stored, "checkpoint", r->checkpoint));
+                  "bytes_stored", (json_int_t)r->bytes_stored, "checkpoint", r->checkpoint);
+    if (r->ndeleted > 0) {
+        json_t *a = json_array();
+        for (int i = 0; i < r->ndeleted && i < SW_BKMSG_DELETED_MAX; i++)
+            json_array_append_new(a, json_string(r->deleted[i]));
+        json_object_set_new(m, "deleted", a);
+    }
+    json_object_set_new(o, "backup", m);
 }
 
 static const struct sw_jfield result_fields[] = {
     {"incremental", SW_JT_BOOL, true},   {"bytes_logical", SW_JT_INT, true},
     {"bytes_read", SW_JT_INT, true},     {"bytes_stored", SW_JT_INT, true},
-    {"checkpoint", SW_JT_STRING, true},  {NULL, 0, false},
+    {"checkpoint", SW_JT_STRING, true},  {"deleted", SW_JT_ARRAY, false},
+    {NULL, 0, false},
 };
+
+/* "deleted": at most SW_BKMSG_DELETED_MAX backup ids. */
+static int decode_deleted(const json_t *m, struct sw_msg_backup_result *r, struct sw_err *err)
+{
+    const json_t *a = json_object_get(m, "deleted");
+    size_t i;
+    const json_t *v;
+    if (json_array_size(a) > SW_BKMSG_DELETED_MAX) {
+        SW_ERR(err, SW_EINVALID, "result: too many deleted backups");
+        return -1;
+    }
+    json_array_foreach(a, i, v) {
+        const char *s = json_string_value(v);
+        if (!sw_uuid_valid(s)) {
+            SW_ERR(err, SW_EINVALID, "result: a deleted backup is not a UUID");
+            return -1;
+        }
+        memcpy(r->deleted[r->ndeleted++], s, SW_UUID_LEN + 1);
+    }
+    return 0;
+}
 
 int sw_bkmsg_result_decode(const json_t *o, struct sw_msg_backup_result *r, struct sw_err *err)
 {
@@ -117,7 +180,8 @@ int sw_bkmsg_result_decode(const json_t *o, struct sw_msg_backup_result *r, stru
     if (!m)
         return 0;
     if (!json_is_object(m) || sw_json_check(m, result_fields, err) < 0 ||
-        copy(m, "checkpoint", r->checkpoint, sizeof r->checkpoint, false, err) < 0)
+        copy(m, "checkpoint", r->checkpoint, sizeof r->checkpoint, false, err) < 0 ||
+        decode_deleted(m, r, err) < 0)
         return -1;
     r->has = true;
     r->incremental = sw_json_bool(m, "incremental", false);

@@ -22,6 +22,7 @@ struct sw_err;
 
 #define SW_BKMSG_TARGET_MAX 2048 /* the target's configuration, JSON text */
 #define SW_BKMSG_CKP_MAX 128
+#define SW_BKMSG_DELETED_MAX 64
 
 struct sw_msg_backup {
     sw_uuid_t id;        /* the backup (a restore: the backup restored) */
@@ -32,6 +33,9 @@ struct sw_msg_backup {
     char key_sealed[SW_SEAL_B64_MAX];         /* the account key, sealed to the node */
     char secret_sealed[SW_SEAL_B64_MAX];      /* the target's secret, sealed; "" none */
     sw_uuid_t restore_id; /* a restore: names its staging volume (the job's id) */
+    /* A backup: the retention the engine applies after it (its server's
+     * policy; all 0: keep everything). On the wire "retain", absent when 0. */
+    int64_t keep_last, keep_daily, keep_weekly, keep_monthly;
     /* The engine's side only, never encoded or decoded: what it opened,
      * wiped after the job (engines/job.c). */
     char key[SW_SEAL_PLAIN_MAX];
@@ -46,6 +50,10 @@ struct sw_msg_backup_result {
     int64_t bytes_read;    /* bytes read from the disk */
     int64_t bytes_stored;  /* bytes of new chunks this backup stored on the target */
     char checkpoint[SW_BKMSG_CKP_MAX]; /* the checkpoint it left on the node ("" none) */
+    /* The server's backups whose manifests retention deleted on the target
+     * ("deleted", at most SW_BKMSG_DELETED_MAX). */
+    int ndeleted;
+    sw_uuid_t deleted[SW_BKMSG_DELETED_MAX];
 };
 
 /* Adds "backup" to a node job object o of type (enum sw_job_type) when

@@ -4,6 +4,7 @@
 #include "engines/bkread.h"
 #include "engines/bkwrite.h"
 #include "engines/storage.h"
+#include "backup/prune.h"
 #include "backup/repo.h"
 #include "core/alloc.h"
 #include "core/conf.h"
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -245,6 +247,55 @@ static int do_backup(struct sw_engine *eng, const struct sw_msg_node_job *job, s
     return rc;
 }
 
+/* ---- retention ---- */
+
+static bool listed(char **ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+/* The server's policy applied on the target after its backup
+ * (sw_bk_retain): the manifests it deleted are named in the result, so
+ * their rows follow. A failure is said in the note; the backup stands. */
+static void retain(const struct sw_msg_node_job *job, struct bk_repo *r,
+                   struct sw_engine_outcome *out)
+{
+    const struct sw_msg_backup *b = &job->backup;
+    struct sw_bk_policy p = {(unsigned)b->keep_last, (unsigned)b->keep_daily,
+                             (unsigned)b->keep_weekly, (unsigned)b->keep_monthly};
+    if (!p.keep_last && !p.keep_daily && !p.keep_weekly && !p.keep_monthly)
+        return;
+    struct sw_err err;
+    sw_err_clear(&err);
+    char **before = NULL, **after = NULL;
+    size_t nb = 0, na = 0, kept = 0, deleted = 0;
+    if (sw_bk_list_backups(r->target, b->account, &before, &nb, &err) < 0 ||
+        sw_bk_retain(r->target, r->key, b->account, job->server_id, &p, &kept, &deleted, &err) <
+            0 ||
+        sw_bk_list_backups(r->target, b->account, &after, &na, &err) < 0) {
+        sw_log_err(SW_LOG_WARN, "backup.retain", &err);
+        snprintf(out->note, sizeof out->note, "retention not applied: %.120s", err.msg);
+    }
+    struct sw_msg_backup_result *o = &out->backup;
+    for (size_t i = 0; after && i < nb && o->ndeleted < SW_BKMSG_DELETED_MAX; i++)
+        if (!listed(after, na, before[i]) && sw_uuid_valid(before[i]))
+            snprintf(o->deleted[o->ndeleted++], sizeof o->deleted[0], "%s", before[i]);
+    if (deleted)
+        sw_info("backup.retained", "server=%s kept=%zu deleted=%zu", job->server_id, kept, deleted);
+    free_ids(before, nb);
+    free_ids(after, na);
+}
+
 /* A failed backup leaves no job, scratch or checkpoint of its own; the
  * parent's checkpoint stays for the next incremental. */
 static void cleanup_failed(struct sw_engine *eng, const struct sw_msg_node_job *job)
@@ -268,6 +319,8 @@ int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *d
     if (repo_open(&job->backup, &r, err) < 0)
         return -1;
     int rc = do_backup(eng, job, &r, out, err);
+    if (rc == 0)
+        retain(job, &r, out);
     repo_close(&r);
     if (rc < 0 && err->code != SW_EUNSUPPORTED)
         cleanup_failed(eng, job);

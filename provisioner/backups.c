@@ -17,12 +17,15 @@
 static const char sql_job[] =
     "SELECT b.id, b.account_id, coalesce(p.id::text, ''), coalesce(p.checkpoint, ''),"
     "       (t.config || jsonb_build_object('kind', t.kind))::text, t.secret_sealed,"
-    "       k.key_wrapped"
+    "       k.key_wrapped, coalesce(ps.keep_last, 0), coalesce(ps.keep_daily, 0),"
+    "       coalesce(ps.keep_weekly, 0), coalesce(ps.keep_monthly, 0)"
     "  FROM jobs j JOIN backups b ON b.id::text = j.params->>'backup_id'"
     "  JOIN backup_targets t ON t.id = b.target_id"
     "  LEFT JOIN backups p ON p.id = b.parent_id AND p.state = 'completed'"
     "        AND p.checkpoint IS NOT NULL AND j.type = 'backup'"
     "  LEFT JOIN account_backup_keys k ON k.account_id = b.account_id"
+    "  LEFT JOIN backup_policy_of_server ps ON ps.server_id = b.server_id AND j.type = 'backup'"
+    "        AND coalesce(ps.target_id, b.target_id) = b.target_id"
     " WHERE j.id = $1";
 
 static int copy_to(const char *v, char *out, size_t n, struct sw_err *err)
@@ -118,6 +121,10 @@ int sw_backups_load_job(struct sw_db *db, struct sw_job_row *row, struct sw_err 
         rc = unwrap(master, wrapped, sw_db_get(res, 0, 5), b, err);
     if (row->type == SW_JOB_RESTORE)
         memcpy(b->restore_id, row->job_id, sizeof b->restore_id);
+    b->keep_last = sw_db_get_i64(res, 0, 7);
+    b->keep_daily = sw_db_get_i64(res, 0, 8);
+    b->keep_weekly = sw_db_get_i64(res, 0, 9);
+    b->keep_monthly = sw_db_get_i64(res, 0, 10);
     sodium_memzero(master, sizeof master);
 out:
     PQclear(res);
@@ -155,6 +162,14 @@ int sw_backups_record(struct sw_db *db, const struct sw_job_row *row,
     if (row->type != SW_JOB_BACKUP || !m->ok || !m->backup.has)
         return 0;
     const struct sw_msg_backup_result *r = &m->backup;
+    /* Retention's deletions on the target, by the engine: their rows go
+     * (only the server's own backups). */
+    for (int i = 0; i < r->ndeleted; i++)
+        if (sw_db_run(db, err,
+                      "UPDATE backups SET state = 'deleted' WHERE id = $1 AND server_id = $2"
+                      " AND state = 'completed'",
+                      SW_PARAMS(r->deleted[i], row->server_id)) < 0)
+            return -1;
     char logical[24], stored[24];
     snprintf(logical, sizeof logical, "%lld", (long long)r->bytes_logical);
     snprintf(stored, sizeof stored, "%lld", (long long)r->bytes_stored);

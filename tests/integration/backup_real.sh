@@ -8,9 +8,11 @@
 #      its disk copied (the backup's moment), then a full backup: it
 #      completes with the disk's size, its manifest is on the target, the
 #      engine left one checkpoint and no scratch volume;
-#   2. a second marker, the disk copied again, an incremental backup: its
-#      parent is the first, it stored a small part of what the full did;
-#   3. a third marker, then the incremental is restored onto the server
+#   2. a policy keeping the last backup, a second marker, the disk copied
+#      again, an incremental backup: its parent is the first, it stored a
+#      small part of what the full did, and retention deleted the first
+#      (manifest gone from the target, row deleted, 404);
+#   3. a third marker, then the incremental (its parent deleted) is restored onto the server
 #      (target same): the job succeeds, the domain boots from a new root
 #      volume named from the restore job, the old one is gone, the volume
 #      equals the copy of step 2 (qemu-img compare) and holds the second
@@ -111,7 +113,11 @@ sw_t_check "its manifest is on the target" test -s "$T/$ACCOUNT/manifests/$B1"
 sw_t_eq "the engine left one checkpoint (the backup's) and no scratch volume" \
     "sw-$ID-ckp-$B1 0" "$(virsh -c "$URI" checkpoint-list "sw-$ID" --name | sed '/^$/d' | tr '\n' ' ')$(scratch)"
 
-# 2. incremental
+# 2. incremental, with a policy keeping the last one (its window away from
+# now, so the scheduler stays out of the test)
+H=$(date -u +%H | sed 's/^0//')
+api PUT "/v1/servers/$ID/backup-policy" "$SW_QEMU_CTOK" "{\"keep_last\":1,\"keep_daily\":0,\"keep_weekly\":0,\"window_start\":$(( (H + 2) % 22 )),\"window_end\":$(( (H + 2) % 22 + 1 ))}"
+sw_t_eq "a policy keeping the last backup" "200 1" "$SW_STATUS $(j .keep_last)"
 guest_write "$ID" "$OFF2" "MARKERTWO"
 t=$(date +%s.%N)
 backup_at "$SW_T_DIR/t2.raw" ""
@@ -122,6 +128,10 @@ sw_t_eq "the next backup is incremental to the first, completed" "completed incr
 STORED2=$(j .bytes_stored)
 echo "# incremental: stored $STORED2 bytes (full: $STORED1)"
 sw_t_check "it stored under 5% of what the full did" test "$((STORED2 * 20))" -lt "$STORED1"
+sw_t_eq "retention deleted the first: its manifest gone from the target, its row deleted" "0 deleted 1" \
+    "$(ls "$T/$ACCOUNT/manifests/" | grep -c "$B1") $(sql "select state from backups where id = '$B1'") $(ls "$T/$ACCOUNT/manifests/" | grep -c "$B2")"
+api GET "/v1/backups/$B1" "$SW_QEMU_CTOK"
+sw_t_eq "a deleted backup is not found" 404 "$SW_STATUS"
 
 # 3. restore the incremental onto the server
 guest_write "$ID" "$OFF3" "MARKERTHREE"
