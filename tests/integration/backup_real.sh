@@ -17,9 +17,10 @@
 #      volume named from the restore job, the old one is gone, the volume
 #      equals the copy of step 2 (qemu-img compare) and holds the second
 #      marker but not the third; the guest runs again (agent answers);
-#   4. a backup whose account key was swapped (wrong key for its parent)
-#      and a backup while the target folder cannot be written fail with
-#      the target's error, and the next backup succeeds again.
+#   4. a backup while the target folder is unreachable (replaced by a
+#      file) fails saying so and leaves no scratch volume or checkpoint of
+#      its own; with the folder back the next one completes (full: the
+#      restore dropped the checkpoints).
 # Skips (77) where no private libvirtd or QEMU can run.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SW_SRCDIR/scripts/lib/qemu.sh"
@@ -157,6 +158,28 @@ sw_t_check "the restored guest runs (agent answers)" sw_t_wait "agent after rest
 api GET "/v1/servers/$ID" "$SW_QEMU_CTOK"
 sw_t_eq "the server is running, its recorded root the new volume" "running $NEW" \
     "$(j .state) $(sql "select volume from server_disks where server_id = '$ID' and role = 'root'")"
+
+# 4. the target unreachable (its folder replaced by a file): the backup
+# fails naming the target, leaves no scratch volume nor checkpoint of its
+# own; with the folder back the next one completes, full (the restore
+# dropped the checkpoints, said in the job's note).
+mv "$T" "$T.away" && touch "$T"
+api POST "/v1/servers/$ID/backups" "$SW_QEMU_CTOK" ""
+B3=$(j .backup.id)
+sw_t_wait "backup 3" 120 job_done "$(j .job.id)" >/dev/null
+api GET "/v1/backups/$B3" "$SW_QEMU_CTOK"
+sw_t_eq "with the target unreachable the backup fails, saying so" "failed true" \
+    "$(j .state) $(j '.error // "" | test("target|backup|write|directory|folder"; "i")')"
+echo "# its error: $(j .error)"
+sw_t_eq "and leaves no scratch volume nor checkpoint of its own" "0 0" \
+    "$(scratch) $(virsh -c "$URI" checkpoint-list "sw-$ID" --name | grep -c "$B3")"
+rm -f "$T" && mv "$T.away" "$T"
+api POST "/v1/servers/$ID/backups" "$SW_QEMU_CTOK" ""
+B4=$(j .backup.id) J4=$(j .job.id)
+sw_t_wait "backup 4" 120 job_done "$J4" >/dev/null
+sw_t_eq "with the target back the next backup completes, full after the restore" "succeeded full" \
+    "$(j .state) $(sql "select kind from backups where id = '$B4'")"
+echo "# its note: $(j .note)"
 
 echo "# whole test $(since "$T0") s"
 sw_t_done
