@@ -44,6 +44,13 @@ static const struct sw_conf_key conf_keys[] = {
      "client connections the panel holds at once; more are refused"},
     {"SLIPWAY_HTTP_MAX_PER_IP", "512", "panel",
      "client connections from one address at once; more are refused; 0: no limit"},
+    {"SLIPWAY_BACKUP_MASTER_KEY", NULL, "panel, provisioner",
+     "base64 of 32 bytes: wraps the accounts' backup keys and the backup targets' secrets at "
+     "rest (core/bkkey.h); never logged"},
+    {"SLIPWAY_BACKUP_MASTER_KEY_FILE", NULL, "panel, provisioner",
+     "a file holding SLIPWAY_BACKUP_MASTER_KEY (scripts/up makes var/backup-master.key)"},
+    {"SLIPWAY_BACKUP_SCHEDULER_INTERVAL", "60", "provisioner",
+     "seconds between the backup scheduler's passes over due policies; 0: no scheduler"},
     {"SLIPWAY_NODE_ID", NULL, "engine", "id of the node this engine serves; required"},
     {"SLIPWAY_NODE_SECRET_KEY", NULL, "engine",
      "the node's X25519 secret key, base64, from its enrolment or rekey; opens the secrets "
@@ -57,6 +64,9 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_PANEL_CACERT", NULL, "engine",
      "a CA file for the panel's certificate when SLIPWAY_PANEL_URL is https (default: the system's)"},
     {"SLIPWAY_USAGE_INTERVAL", "60", "engine", "seconds between usage samples"},
+    {"SLIPWAY_BACKUP_SOCK_DIR", NULL, "engine",
+     "a folder the engine and the node's QEMU both reach, for a running guest's backup export "
+     "(NBD socket); unset: <state dir>/backup"},
     {"SLIPWAY_HEARTBEAT_INTERVAL", "5", "engine", "seconds between node heartbeats"},
     {"SLIPWAY_RECONCILE_INTERVAL", "300", "engine",
      "seconds between reconciliations of domains with servers (one at start)"},

@@ -39,6 +39,9 @@ enum sw_job_type {
     SW_JOB_SNAPSHOT_CREATE,
     SW_JOB_SNAPSHOT_REVERT,
     SW_JOB_SNAPSHOT_DELETE,
+    /* backups (engines/backup.c) */
+    SW_JOB_BACKUP,
+    SW_JOB_RESTORE,
     SW_JOB__COUNT
 };
 

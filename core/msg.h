@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bkmsg.h"
 #include "core/crypto.h"
 #include "core/seal.h"
 
@@ -171,6 +172,8 @@ struct sw_msg_node_job {
      * On the wire "snapshot_id" and "snapshot_memory", absent when empty. */
     char snapshot_id[SW_UUID_LEN + 1];
     bool snapshot_memory;
+    /* ---- backups (issue 14, core/bkmsg.h): backup and restore jobs ---- */
+    struct sw_msg_backup backup;
 };
 
 /* The engine's answer to one node job. */
@@ -214,6 +217,8 @@ struct sw_msg_result {
      * "snapshot_bytes" (sent with such results only); -1 when a decoded
      * result has none. */
     int64_t snapshot_bytes;
+    /* A backup that succeeded: what it did (core/bkmsg.h), "backup". */
+    struct sw_msg_backup_result backup;
 };
 
 /* One usage sample of one server over [ts - period_s, ts). Counters are

@@ -33,10 +33,12 @@ static void vir_fail(struct sw_err *err, const char *api)
 static virStorageVolPtr vol_make(struct sw_bkwrite *w, const char *name, const char *fmt,
                                  virStorageVolPtr from)
 {
+    /* a qcow2 root is v3 (compat 1.1): its backups' checkpoints need it */
     char *xml = sw_asprintf("<volume><name>%s</name><capacity unit='bytes'>%llu</capacity>"
-                            "<allocation>0</allocation><target><format type='%s'/></target>"
+                            "<allocation>0</allocation><target><format type='%s'/>%s</target>"
                             "</volume>",
-                            name, (unsigned long long)w->req.capacity, fmt);
+                            name, (unsigned long long)w->req.capacity, fmt,
+                            strcmp(fmt, "qcow2") == 0 ? "<compat>1.1</compat>" : "");
     virStorageVolPtr v = from ? virStorageVolCreateXMLFrom(w->pool, xml, from, 0)
                               : virStorageVolCreateXML(w->pool, xml, 0);
     free(xml);

@@ -155,6 +155,19 @@ static int run_snapshots(struct sw_engine *eng, const struct sw_engine_driver *d
     return unsupported(drv, sw_job_type_name(job->type), err);
 }
 
+/* The backup group's job types (kind.h), one explicit call each. */
+static int run_backups(const struct sw_engine_driver *drv, struct sw_engine *eng,
+                       const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                       struct sw_err *err)
+{
+    const struct sw_engine_backups *b = drv->backups;
+    if (job->type == SW_JOB_BACKUP && b && b->backup)
+        return b->backup(eng, drv, job, out, err);
+    if (job->type == SW_JOB_RESTORE && b && b->restore)
+        return b->restore(eng, drv, job, out, err);
+    return unsupported(drv, sw_job_type_name(job->type), err);
+}
+
 /* One explicit call per job type (libvirt's libvirt-domain.c), so a reader,
  * grep or a static tool follows a job into its operation; a job type
  * without a case here is a compiler warning (-Wswitch). */
@@ -196,6 +209,9 @@ static int run_lifecycle(struct sw_engine *eng, const struct sw_engine_driver *d
     case SW_JOB_SNAPSHOT_REVERT:
     case SW_JOB_SNAPSHOT_DELETE:
         return run_snapshots(eng, drv, job, out, err);
+    case SW_JOB_BACKUP:
+    case SW_JOB_RESTORE:
+        return run_backups(drv, eng, job, out, err);
     case SW_JOB__COUNT:
         break;
     }

@@ -5,6 +5,7 @@
  * floor; the ballooning controller (balloon.c, around core/balloon.c)
  * moves it in between, and a resize keeps it within the new sizes. */
 #include "config.h"
+#include "engines/backup.h"
 #include "engines/domxml.h"
 #include "engines/iso.h"
 #include "engines/kind.h"
@@ -42,6 +43,7 @@ static const struct sw_engine_driver hvm_driver = {
     .lifecycle = &sw_virt_lifecycle,
     .media = &sw_iso_media,
     .snapshots = &sw_snapshot_ops,
+    .backups = &sw_engine_backup_ops,
 };
 
 const struct sw_engine_driver *sw_engine_hvm_driver(void)

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "engines/job.h"
+#include "engines/backup.h"
 #include "engines/driver.h"
 #include "engines/usage.h"
 #include "core/enums.h"
@@ -56,8 +57,11 @@ static int run_job(struct sw_engine *eng, struct sw_msg_node_job *job,
     memset(out, 0, sizeof *out);
     int rc = open_secrets(eng, job, err);
     if (rc == 0)
+        rc = sw_engine_backup_open(eng, job, err);
+    if (rc == 0)
         rc = sw_engine_run(eng, job, out, err);
     sodium_memzero(job->password_hash, sizeof job->password_hash);
+    sw_engine_backup_wipe(job);
     return rc;
 }
 
@@ -95,6 +99,7 @@ int sw_engine_job_handle(struct sw_engine *eng, struct sw_usage *usage, const ch
     res->ndisks = out.ndisks;
     memcpy(res->disks, out.disks, sizeof res->disks);
     res->snapshot_bytes = out.snapshot_bytes;
+    res->backup = out.backup;
 
     const char *type = sw_job_type_name(job.type);
     const char *kind = sw_plan_kind_name(job.kind);

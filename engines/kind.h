@@ -128,6 +128,8 @@ struct sw_engine_outcome {
     /* snapshot_create: the space the snapshot takes (the result's
      * "snapshot_bytes"). */
     int64_t snapshot_bytes;
+    /* backup: what it did (the result's "backup", core/bkmsg.h) */
+    struct sw_msg_backup_result backup;
 };
 
 /* One operation: 0, or -1 with err set. drv is the kind's table the
@@ -176,6 +178,14 @@ struct sw_engine_snapshots {
     sw_engine_op_fn remove; /* snapshot_delete */
 };
 
+/* Backups (engines/backup.h): the root disk read into a backup
+ * repository, and restored from one. A kind without them (container: its
+ * hypervisor has no backup API) leaves the group NULL: SW_EUNSUPPORTED. */
+struct sw_engine_backups {
+    sw_engine_op_fn backup;  /* backup */
+    sw_engine_op_fn restore; /* restore */
+};
+
 /* One plan kind: what it does differently, and which operations it has.
  * The operations come in groups, one table each (static const, shared by
  * the kinds that do them the same way); a NULL group or slot is
@@ -203,6 +213,7 @@ struct sw_engine_driver {
     const struct sw_engine_lifecycle *lifecycle;
     const struct sw_engine_media *media; /* NULL: no ISO installs */
     const struct sw_engine_snapshots *snapshots; /* NULL: no snapshots */
+    const struct sw_engine_backups *backups; /* NULL: no backups */
 };
 
 /* The kinds' tables (container.c, pv.c, hvm.c). */

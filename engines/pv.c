@@ -4,6 +4,7 @@
  * overcommitted); the CPU weight follows Xen's credit scheduler (256 per
  * vCPU, Xen's default weight). */
 #include "config.h"
+#include "engines/backup.h"
 #include "engines/domxml.h"
 #include "engines/kind.h"
 #include "engines/virt.h"
@@ -37,6 +38,7 @@ static const struct sw_engine_driver pv_driver = {
     .live_memory = pv_live_memory,
     .root_volume = true,
     .lifecycle = &sw_virt_lifecycle,
+    .backups = &sw_engine_backup_ops,
 };
 
 const struct sw_engine_driver *sw_engine_pv_driver(void)

@@ -327,7 +327,10 @@ static void root_xml(const struct sw_engine_pool *p, const char *name, long long
                  backing_format);
     snprintf(xml, n,
              "<volume><name>%s</name><capacity unit='bytes'>%lld</capacity>"
-             "<allocation unit='bytes'>0</allocation><target><format type='qcow2'/></target>"
+             "<allocation unit='bytes'>0</allocation>"
+             /* qcow2 v3: libvirt 9.0 makes v2 (0.10) unless told, and a v2
+              * file cannot hold the dirty bitmaps of backup checkpoints */
+             "<target><format type='qcow2'/><compat>1.1</compat></target>"
              "%s</volume>",
              name, bytes, store);
 }

@@ -3,6 +3,7 @@
 #include "panel/authcache.h"
 #include "panel/data_accounts.h"
 #include "panel/data_audit.h"
+#include "panel/data_backups.h"
 #include "panel/data_invoices.h"
 #include "panel/data_jobs.h"
 #include "panel/data_orders.h"
@@ -35,6 +36,7 @@ static const struct sw_route *const tables[] = {
     sw_routes_admin_images, sw_routes_node_images, /* the image library */
     sw_routes_isos, /* ISO installs */
     sw_routes_snapshots, /* customers' snapshots */
+    sw_routes_backups, /* backups */
 };
 
 static const struct sw_route **flat;
@@ -101,6 +103,7 @@ static const char *const owner_names[SW_OWN__COUNT] = {
     [SW_OWN_CUSTOMER] = "customer", [SW_OWN_OPERATOR] = "operator",
     [SW_OWN_INVOICE] = "invoice", [SW_OWN_WEBHOOK] = "webhook",
     [SW_OWN_NODE_IMAGE] = "node_image",
+    [SW_OWN_BACKUP] = "backup",
 };
 
 const char *sw_owner_name(int owner)
@@ -179,6 +182,7 @@ static const struct {
     [SW_OWN_CUSTOMER] = {"customer", sw_data_accounts_customer_visible},
     [SW_OWN_INVOICE] = {"invoice", sw_data_invoices_visible},
     [SW_OWN_WEBHOOK] = {"webhook", sw_data_webhooks_visible},
+    [SW_OWN_BACKUP] = {"backup", sw_data_backups_visible},
 };
 
 static int check_owner(struct sw_req *req, struct sw_err *err)

@@ -35,6 +35,7 @@ enum sw_owner {
     SW_OWN_WEBHOOK,   /* {id}: a webhook endpoint of the caller's (not deleted) */
     SW_OWN_NODE_IMAGE, /* {sha256}: an image the calling node's servers use; public routes
                           only, the handler checks the node's own token (node_images.c) */
+    SW_OWN_BACKUP,    /* {id}: a backup of a server the caller may see (not deleted) */
     SW_OWN__COUNT
 };
 

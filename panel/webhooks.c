@@ -46,6 +46,7 @@ static const char *const event_types[] = {
     "order.created",     "server.provisioned", "server.suspended", "server.unsuspended",
     "server.terminated", "job.failed",         "usage.hourly",     "invoice.finalized",
     "invoice.overdue",   "payment.received",
+    "backup.completed",  "backup.failed",      "restore.completed", /* migration 0026 */
 };
 #define N_EVENT_TYPES (sizeof event_types / sizeof event_types[0])
 

@@ -7,6 +7,7 @@
 #include "core/redis.h"
 #include "core/resource.h"
 #include "core/seal.h"
+#include "provisioner/backups.h"
 #include "provisioner/dispatch.h"
 #include "provisioner/jobdb.h"
 
@@ -91,6 +92,9 @@ int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     /* A snapshot job's snapshot. */
     memcpy(out->snapshot_id, row->snapshot_id, sizeof out->snapshot_id);
     out->snapshot_memory = row->snapshot_memory;
+    /* A backup or restore: its backup, the keys sealed to the node. */
+    if (sw_backups_seal(row->node_public_key, &row->backup, &out->backup, err) < 0)
+        return -1;
     return guest_config(row, out, err);
 }
 

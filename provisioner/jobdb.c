@@ -4,6 +4,7 @@
 #include "core/enums.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "provisioner/backups.h"
 #include "provisioner/jobdb.h"
 #include "provisioner/jobstate.h"
 
@@ -303,7 +304,8 @@ int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job
         goto out;
     }
     rc = load_images(db, row, err) < 0 || load_iso(db, row, err) < 0 ||
-                 load_snapshot(db, row, err) < 0
+                 load_snapshot(db, row, err) < 0 ||
+                 sw_backups_load_job(db, row, err) < 0
              ? -1
              : 1;
 out:

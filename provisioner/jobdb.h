@@ -84,6 +84,9 @@ struct sw_job_row {
      * jobs) and whether a create saves memory (its snapshots row) */
     char snapshot_id[SW_UUID_LEN + 1];
     bool snapshot_memory;
+    /* backup and restore: the job's backup, target and plain key
+     * (provisioner/backups.h), wiped after dispatch */
+    struct sw_msg_backup backup;
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE

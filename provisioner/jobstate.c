@@ -59,6 +59,14 @@ static const struct sw_job_effect effects[] = {
     [SW_JOB_SNAPSHOT_DELETE] = {SW_JOB_SNAPSHOT_DELETE, SW_ROUTE_NODE, SW_SRV_KEEP,
                                 SW_SRV_FROM_DOMAIN, SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false,
                                 false},
+    /* Backups (provisioner/backups.c): a backup leaves the domain as it
+     * was, so the server keeps its state (a guest paused by its operator
+     * while the backup ran is no suspension); a restore swaps its root
+     * volume and reports the domain as it is. */
+    [SW_JOB_BACKUP] = {SW_JOB_BACKUP, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP, LIVE,
+                       NULL, NULL, false, false},
+    [SW_JOB_RESTORE] = {SW_JOB_RESTORE, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
+                        SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
 };
 
 _Static_assert(N(effects) == SW_JOB__COUNT, "one effect per job type");

@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/redis.h"
+#include "provisioner/backups.h"
 #include "provisioner/prov.h"
 
 #include <pthread.h>
@@ -26,6 +27,7 @@ static const struct {
     {"results", sw_results_main},
     {"sweeper", sw_sweeper_main},
     {"acl", sw_acl_main},
+    {"backups", sw_backups_scheduler_main}, /* provisioner/backups.c */
 };
 
 #define NTHREADS (sizeof threads / sizeof threads[0])

@@ -21,6 +21,7 @@
 #include "core/msg.h"
 #include "core/nodemsg.h"
 #include "provisioner/dispatch.h"
+#include "provisioner/backups.h"
 #include "provisioner/jobdb.h"
 #include "provisioner/jobstate.h"
 #include "provisioner/prov.h"
@@ -186,7 +187,7 @@ static int result_tx(struct sw_db *db, void *arg, struct sw_err *err)
         }
     }
     c->outcome = RES_FINISHED;
-    if (m->ok && record_disks(db, c, err) < 0)
+    if (m->ok && (record_disks(db, c, err) < 0 || sw_backups_record(db, row, m, err) < 0))
         return -1;
     /* A snapshot's size as its engine measured it (billed, migration 0025). */
     if (m->ok && row->type == SW_JOB_SNAPSHOT_CREATE && m->snapshot_bytes >= 0) {

@@ -180,7 +180,11 @@ sw_qemu_node() {
     fi
     local env
     mapfile -t env < <(jq -r 'to_entries[] | "\(.key)=\(.value)"' "$conf")
-    nohup env "${env[@]}" SLIPWAY_NODE_ID="$id" "$b/engines/slipway-engine" >>"$q/log/engine-$name.log" 2>&1 &
+    # Backups: a running guest's NBD export where the engine and QEMU (in
+    # libvirtd's namespace) see the same path (engines/README.md "Backup jobs").
+    mkdir -p "$q/bksock"
+    nohup env "${env[@]}" SLIPWAY_NODE_ID="$id" SLIPWAY_BACKUP_SOCK_DIR="${SLIPWAY_BACKUP_SOCK_DIR:-$q/bksock}" \
+        "$b/engines/slipway-engine" >>"$q/log/engine-$name.log" 2>&1 &
     echo $! >"$q/run/engine-$name.pid"
 }
 

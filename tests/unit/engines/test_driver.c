@@ -117,6 +117,8 @@ STUB(set_boot, SW_JOB_SET_BOOT)
 STUB(snapshot_create, SW_JOB_SNAPSHOT_CREATE)
 STUB(snapshot_revert, SW_JOB_SNAPSHOT_REVERT)
 STUB(snapshot_delete, SW_JOB_SNAPSHOT_DELETE)
+STUB(backup, SW_JOB_BACKUP)
+STUB(restore, SW_JOB_RESTORE)
 
 static const struct sw_engine_lifecycle stub_lifecycle = {
     .create = stub_create,
@@ -139,12 +141,17 @@ static const struct sw_engine_snapshots stub_snapshots = {
     .revert = stub_snapshot_revert,
     .remove = stub_snapshot_delete,
 };
+static const struct sw_engine_backups stub_backups = {
+    .backup = stub_backup,
+    .restore = stub_restore,
+};
 static const struct sw_engine_driver stub_driver = {
     .kind = SW_KIND_HVM,
     .name = "hvm",
     .lifecycle = &stub_lifecycle,
     .media = &stub_media,
     .snapshots = &stub_snapshots,
+    .backups = &stub_backups,
 };
 static const struct sw_engine_driver no_lifecycle = {.kind = SW_KIND_PV, .name = "pv"};
 static const struct sw_engine_driver *const stub_drivers[SW_KIND__COUNT] = {

@@ -1,0 +1,41 @@
+/* backup.h - backup and restore jobs on the node (issue 14): the glue
+ * between a node job, the disk reader (bkread.h), the restore writer
+ * (bkwrite.h) and the backup repository (backup/repo.h). See
+ * engines/README.md "Backup jobs".
+ */
+#ifndef SW_ENGINES_BACKUP_H
+#define SW_ENGINES_BACKUP_H
+
+#include "engines/kind.h"
+
+struct sw_err;
+
+/* The backup group every kind with a root volume in a pool names (hvm, pv). */
+extern const struct sw_engine_backups sw_engine_backup_ops;
+
+/* Opens the job's sealed backup key and target secret with the node's
+ * secret key into job->backup.key and .secret (other jobs: nothing). -1
+ * with err (invalid, not retryable, never a value) when they do not open. */
+int sw_engine_backup_open(const struct sw_engine *eng, struct sw_msg_node_job *job,
+                          struct sw_err *err);
+/* Wipes what sw_engine_backup_open opened. */
+void sw_engine_backup_wipe(struct sw_msg_node_job *job);
+
+/* A backup job: the server's root disk read (full, or incremental from the
+ * parent's checkpoint; a parent the node or the target no longer has
+ * makes it full, said in the note) into the account's repository on the
+ * job's target; out->backup says what it did. On failure the reader's
+ * leftovers are cleaned up, keeping the parent's checkpoint. 0, or -1 with
+ * err. */
+int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                         const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                         struct sw_err *err);
+
+/* A restore job: the backup's chunks, each verified, written into a new
+ * root volume of the server, which then boots from it (the old root is
+ * removed only after). 0, or -1 with err. */
+int sw_engine_restore_run(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                          const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                          struct sw_err *err);
+
+#endif

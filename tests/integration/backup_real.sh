@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# sw-test: real-guest (scripts/test runs it in the sanitizer half only)
+# backup_real.sh - backups of a real QEMU guest through the whole stack
+# (issue 14): the panel and provisioner of tests/lib/harness.sh, node qemu1
+# of `scripts/up --qemu` (scripts/lib/qemu.sh) and a dir target. One hvm
+# server is ordered as a customer; through the API:
+#   1. a marker is written on its disk (guest agent), the guest paused and
+#      its disk copied (the backup's moment), then a full backup: it
+#      completes with the disk's size, its manifest is on the target, the
+#      engine left one checkpoint and no scratch volume;
+#   2. a policy keeping the last backup, a second marker, the disk copied
+#      again, an incremental backup: its parent is the first, it stored a
+#      small part of what the full did, and retention deleted the first
+#      (manifest gone from the target, row deleted, 404);
+#   3. a third marker, then the incremental (its parent deleted) is restored onto the server
+#      (target same): the job succeeds, the domain boots from a new root
+#      volume named from the restore job, the old one is gone, the volume
+#      equals the copy of step 2 (qemu-img compare) and holds the second
+#      marker but not the third; the guest runs again (agent answers);
+#   4. a backup while the target folder is unreachable (replaced by a
+#      file) fails saying so and leaves no scratch volume or checkpoint of
+#      its own; with the folder back the next one completes (full: the
+#      restore dropped the checkpoints).
+# Skips (77) where no private libvirtd or QEMU can run.
+. "$(dirname "$0")/../lib/harness.sh"
+. "$SW_SRCDIR/scripts/lib/qemu.sh"
+sw_qemu_check || { echo "SKIP: $SW_QEMU_WHY"; exit 77; }
+T0=$(date +%s.%N)
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+engine_log() { echo "---- the engine's backup lines ----"; grep -ah "backup\|job.failed" "$SW_T_DIR"/qemu/log/engine-*.log 2>/dev/null | tail -20; }
+trap 'rc=$?; [ $rc = 0 ] || engine_log; sw_qemu_down "$SW_T_DIR"; (exit $rc); sw_t_cleanup' EXIT
+sw_t_stack
+slipwayctl migrate >/dev/null || exit 99
+OP=$(slipwayctl bootstrap) || exit 99
+export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8 SLIPWAY_ORDER_RATE=0
+export SLIPWAY_IMAGES_DIR=$SW_T_DIR/images SLIPWAY_USAGE_INTERVAL=5
+export SLIPWAY_BACKUP_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
+sw_t_panel
+sw_t_daemon prov slipway-provisioner
+sw_qemu_up "$SW_T_DIR" "$SW_URL" "$OP" "$SW_BUILDDIR" || { echo "FAIL - the real-guest stack: $SW_QEMU_WHY"; exit 1; }
+. "$SW_T_DIR/qemu/env"
+URI=$SW_QEMU_URI
+echo "# stack with node qemu1 up in $(since "$T0") s"
+
+j() { jq -r "$1" <<<"$SW_BODY"; }
+api() { sw_t_api "$@"; }
+sql() { sw_t_psql -c "$1"; }
+agent() { virsh -c "$URI" qemu-agent-command "sw-$1" "$2" 2>/dev/null; }
+agent_up() { agent "$1" '{"execute":"guest-ping"}' >/dev/null; }
+# guest_write ID OFFSET TEXT: TEXT at OFFSET of /dev/vda, then `sync -d`.
+guest_write() {
+    local h pid
+    h=$(agent "$1" '{"execute":"guest-file-open","arguments":{"path":"/dev/vda","mode":"r+"}}' | jq -r .return) || return 1
+    agent "$1" "{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\":$h,\"offset\":$2,\"whence\":\"set\"}}" >/dev/null &&
+        agent "$1" "{\"execute\":\"guest-file-write\",\"arguments\":{\"handle\":$h,\"buf-b64\":\"$(printf %s "$3" | base64)\"}}" >/dev/null
+    agent "$1" "{\"execute\":\"guest-file-close\",\"arguments\":{\"handle\":$h}}" >/dev/null
+    pid=$(agent "$1" '{"execute":"guest-exec","arguments":{"path":"/bin/busybox","arg":["sync","-d","/dev/vda"]}}' | jq -r .return.pid)
+    for _ in $(seq 100); do
+        agent "$1" "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":$pid}}" | jq -e .return.exited >/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+job_done() { api GET "/v1/jobs/$1" "$SW_QEMU_CTOK"; case $(j .state) in succeeded | failed | dead) return 0 ;; esac; return 1; }
+root_of() { virsh -c "$URI" dumpxml "sw-$1" | grep -o "volume='sw-$1-root-[^']*'" | head -1 | sed "s/volume='//; s/'//"; }
+path_of() { virsh -c "$URI" vol-path --pool slipway "$1"; }
+# marker_at PATH OFFSET TEXT: TEXT when it is there (qemu-io's dump shows letters only)
+marker_at() { qemu-io -U -r -f qcow2 -c "read -v $2 16" "$1" 2>&1 | grep -o "$3" | head -1; }
+scratch() { virsh -c "$URI" vol-list slipway | awk '{print $1}' | grep -c -- "-bk-"; }
+
+T=$SW_T_DIR/backups
+mkdir -p "$T"
+api POST /v1/admin/backup-targets "$OP" "{\"name\":\"local\",\"kind\":\"dir\",\"config\":{\"path\":\"$T\"},\"on_node_ok\":true,\"is_default\":true}"
+sw_t_eq "the default dir target" 201 "$SW_STATUS"
+
+api POST /v1/orders "$SW_QEMU_CTOK" "{\"plan_id\":\"$SW_QEMU_PLAN_HVM\",\"template_id\":\"$SW_QEMU_TPL_HVM\",\"location_id\":\"$SW_QEMU_LOC\",\"hostname\":\"bk-1.example.com\"}"
+sw_t_eq "the hvm order is accepted" 202 "$SW_STATUS"
+ID=$(j .server.id)
+sw_t_check "its guest agent answers (booted) after $(since "$T0") s" sw_t_wait "agent" 240 agent_up "$ID"
+ACCOUNT=$(sql "select owner_id from servers where id = '$ID'")
+
+MB=$((1024 * 1024))
+OFF1=$((600 * MB)) OFF2=$((700 * MB)) OFF3=$((800 * MB))
+# backup_at COPY BODY: pauses the guest, copies its disk (the backup's
+# moment), resumes it once the backup job has begun, waits for the job.
+backup_at() {
+    local root
+    root=$(path_of "$(root_of "$ID")")
+    virsh -c "$URI" suspend "sw-$ID" >/dev/null
+    qemu-img convert -U -O raw "$root" "$1"
+    api POST "/v1/servers/$ID/backups" "$SW_QEMU_CTOK" "$2"
+    BK=$(j .backup.id) BJ=$(j .job.id) BSTATUS=$SW_STATUS
+    [ "$SW_STATUS" = 202 ] || { virsh -c "$URI" resume "sw-$ID" >/dev/null; echo "# backup refused: $SW_BODY"; return 1; }
+    begun() { api GET "/v1/backups/$BK" "$SW_QEMU_CTOK"; [ "$(j .state)" != pending ]; }
+    sw_t_wait "backup $BK begun" 60 begun >/dev/null
+    sleep 1 # the export is set up while the guest is paused
+    virsh -c "$URI" resume "sw-$ID" >/dev/null
+    sw_t_wait "backup $BK" 120 job_done "$BJ" >/dev/null
+    api GET "/v1/backups/$BK" "$SW_QEMU_CTOK"
+}
+
+# 1. full
+guest_write "$ID" "$OFF1" "MARKERONE"
+t=$(date +%s.%N)
+backup_at "$SW_T_DIR/t1.raw" ""
+B1=$BK
+echo "# full backup in $(since "$t") s"
+sw_t_eq "a full backup: 202, then completed with the disk's size" "202 completed full 1073741824" \
+    "$BSTATUS $(j '[.state, .kind, (.bytes_logical | tostring)] | join(" ")')$(j 'if .error then " " + .error else "" end')"
+[ "$(j .state)" = completed ] || { engine_log; sw_t_done; }
+STORED1=$(j .bytes_stored)
+echo "# full: stored $STORED1 bytes"
+sw_t_check "its manifest is on the target" test -s "$T/$ACCOUNT/manifests/$B1"
+sw_t_eq "the engine left one checkpoint (the backup's) and no scratch volume" \
+    "sw-$ID-ckp-$B1 0" "$(virsh -c "$URI" checkpoint-list "sw-$ID" --name | sed '/^$/d' | tr '\n' ' ')$(scratch)"
+
+# 2. incremental, with a policy keeping the last one (its window away from
+# now, so the scheduler stays out of the test)
+H=$(date -u +%H | sed 's/^0//')
+api PUT "/v1/servers/$ID/backup-policy" "$SW_QEMU_CTOK" "{\"keep_last\":1,\"keep_daily\":0,\"keep_weekly\":0,\"window_start\":$(( (H + 2) % 22 )),\"window_end\":$(( (H + 2) % 22 + 1 ))}"
+sw_t_eq "a policy keeping the last backup" "200 1" "$SW_STATUS $(j .keep_last)"
+guest_write "$ID" "$OFF2" "MARKERTWO"
+t=$(date +%s.%N)
+backup_at "$SW_T_DIR/t2.raw" ""
+B2=$BK
+echo "# incremental backup in $(since "$t") s"
+sw_t_eq "the next backup is incremental to the first, completed" "completed incremental $B1" \
+    "$(j '[.state, .kind, .parent_id] | join(" ")')$(j 'if .error then " " + .error else "" end')"
+STORED2=$(j .bytes_stored)
+echo "# incremental: stored $STORED2 bytes (full: $STORED1)"
+sw_t_check "it stored under 5% of what the full did" test "$((STORED2 * 20))" -lt "$STORED1"
+sw_t_eq "retention deleted the first: its manifest gone from the target, its row deleted" "0 deleted 1" \
+    "$(ls "$T/$ACCOUNT/manifests/" | grep -c "$B1") $(sql "select state from backups where id = '$B1'") $(ls "$T/$ACCOUNT/manifests/" | grep -c "$B2")"
+api GET "/v1/backups/$B1" "$SW_QEMU_CTOK"
+sw_t_eq "a deleted backup is not found" 404 "$SW_STATUS"
+
+# 3. restore the incremental onto the server
+guest_write "$ID" "$OFF3" "MARKERTHREE"
+OLD=$(root_of "$ID")
+t=$(date +%s.%N)
+api POST "/v1/backups/$B2/restore" "$SW_QEMU_CTOK" '{"target":"same"}'
+sw_t_eq "restore (target same): 202 with a restore job" "202 restore" "$SW_STATUS $(j .job.type)"
+RJ=$(j .job.id)
+sw_t_wait "restore" 180 job_done "$RJ" >/dev/null
+echo "# restore in $(since "$t") s"
+sw_t_eq "the restore succeeded" succeeded "$(j '.state + (if .error then ": " + (.error | tostring) else "" end)')"
+NEW=$(root_of "$ID")
+sw_t_eq "the domain boots from a new root named from the restore job" "sw-$ID-root-$RJ.qcow2" "$NEW"
+sw_t_check "the old root ($OLD) is gone" sh -c "! virsh -c '$URI' vol-list slipway | grep -q '$OLD'"
+NP=$(path_of "$NEW")
+sw_t_eq "the restored disk holds the second marker, not the third" "MARKERTWO " \
+    "$(marker_at "$NP" "$OFF2" MARKERTWO) $(marker_at "$NP" "$OFF3" MARKERTHREE)"
+virsh -c "$URI" suspend "sw-$ID" >/dev/null 2>&1
+sw_t_check "the restored disk equals the disk at the incremental's moment (qemu-img compare)" \
+    qemu-img compare -q -U -f raw -F qcow2 "$SW_T_DIR/t2.raw" "$NP"
+virsh -c "$URI" resume "sw-$ID" >/dev/null 2>&1
+sw_t_check "the restored guest runs (agent answers)" sw_t_wait "agent after restore" 240 agent_up "$ID"
+api GET "/v1/servers/$ID" "$SW_QEMU_CTOK"
+sw_t_eq "the server is running, its recorded root the new volume" "running $NEW" \
+    "$(j .state) $(sql "select volume from server_disks where server_id = '$ID' and role = 'root'")"
+
+# 4. the target unreachable (its folder replaced by a file): the backup
+# fails naming the target, leaves no scratch volume nor checkpoint of its
+# own; with the folder back the next one completes, full (the restore
+# dropped the checkpoints, said in the job's note).
+mv "$T" "$T.away" && touch "$T"
+api POST "/v1/servers/$ID/backups" "$SW_QEMU_CTOK" ""
+B3=$(j .backup.id)
+sw_t_wait "backup 3" 120 job_done "$(j .job.id)" >/dev/null
+api GET "/v1/backups/$B3" "$SW_QEMU_CTOK"
+sw_t_eq "with the target unreachable the backup fails, saying so" "failed true" \
+    "$(j .state) $(j '.error // "" | test("target|backup|write|directory|folder"; "i")')"
+echo "# its error: $(j .error)"
+sw_t_eq "and leaves no scratch volume nor checkpoint of its own" "0 0" \
+    "$(scratch) $(virsh -c "$URI" checkpoint-list "sw-$ID" --name | grep -c "$B3")"
+rm -f "$T" && mv "$T.away" "$T"
+api POST "/v1/servers/$ID/backups" "$SW_QEMU_CTOK" ""
+B4=$(j .backup.id) J4=$(j .job.id)
+sw_t_wait "backup 4" 120 job_done "$J4" >/dev/null
+sw_t_eq "with the target back the next backup completes, full after the restore" "succeeded full" \
+    "$(j .state) $(sql "select kind from backups where id = '$B4'")"
+echo "# its note: $(j .note)"
+
+echo "# whole test $(since "$T0") s"
+sw_t_done
