@@ -167,6 +167,19 @@ static const char *policy_col(const struct sw_req *req)
     return strstr(req->route->pattern, "/plans/") ? "plan_id" : "server_id";
 }
 
+/* A plan's policy names a plan the router did not look up (operators'
+ * routes): a missing one is 404, not the policy row's foreign key (400).
+ * A server's was found by the router's owner check. */
+static bool owner_exists(const struct sw_req *req, struct sw_err *err)
+{
+    if (strcmp(policy_col(req), "plan_id") != 0)
+        return true;
+    int found = sw_data_backup_plan_exists(req->db, req->params[0], err);
+    if (found == 0)
+        SW_ERR(err, SW_ENOTFOUND, "plan not found");
+    return found > 0;
+}
+
 SW_HANDLER(sw_h_policy_put)
 {
     json_t *b = sw_api_body(req, policy_fields, err);
@@ -174,6 +187,10 @@ SW_HANDLER(sw_h_policy_put)
         return -1;
     const char *sched = sw_json_str(b, "schedule"), *target = sw_json_str(b, "target_id");
     json_t *out = NULL;
+    if (!owner_exists(req, err)) {
+        json_decref(b);
+        return -1;
+    }
     if (sched && strcmp(sched, "daily") != 0 && strcmp(sched, "weekly") != 0)
         SW_ERR(err, SW_EINVALID, "schedule must be daily or weekly");
     else if (target && !sw_uuid_valid(target))

@@ -202,3 +202,8 @@ json_t *sw_data_backup_policy_get(struct sw_db *db, const char *col, const char 
     free(sql);
     return out;
 }
+
+int sw_data_backup_plan_exists(struct sw_db *db, const char *plan_id, struct sw_err *err)
+{
+    return sw_data_exists(db, err, "SELECT 1 FROM plans WHERE id = $1", SW_PARAMS(plan_id));
+}

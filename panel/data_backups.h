@@ -43,6 +43,9 @@ int sw_data_backups_set_job(struct sw_db *db, const char *id, const char *job_id
 int sw_data_backups_server_node(struct sw_db *db, const char *server_id, char owner[37],
                                 struct sw_err *err);
 
+/* Does the plan a plan's policy route names exist? 1 yes, 0 no, -1 with err. */
+int sw_data_backup_plan_exists(struct sw_db *db, const char *plan_id, struct sw_err *err);
+
 /* Policies: col "server_id" or "plan_id", id its value; body a checked
  * object of policy fields (absent ones keep their value or default).
  * Upsert; new reference (sw_backup_policy_json) or NULL with err (400 for

@@ -69,7 +69,7 @@ static const struct sw_jfield webhook_fields[] = {
     {NULL, 0, false},
 };
 
-/* events: 1 to 10 distinct known types. */
+/* events: 1 to N_EVENT_TYPES distinct known types. */
 static int check_events(const json_t *events, struct sw_err *err)
 {
     size_t n = json_array_size(events);

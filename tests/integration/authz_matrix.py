@@ -167,7 +167,7 @@ def visible(kind, caller, obj):
     """May caller see obj, an object of kind (the matrix's object kinds)?"""
     if not obj.exists:
         return False
-    if kind in ("server", "order", "job", "webhook", "delivery"):
+    if kind in ("server", "order", "job", "webhook", "delivery", "backup"):
         return tenant_visible(caller, obj.owner)
     if kind == "invoice":  # the billed account's and operators', never a reseller's customers'
         return caller.kind == "operator" or caller.id == obj.owner.id
@@ -177,7 +177,8 @@ def visible(kind, caller, obj):
         return obj.owner.kind == "customer" and tenant_visible(caller, obj.owner)
     if kind == "reseller":
         return obj.owner.kind == "reseller" and caller.kind == "operator"
-    if kind in ("account", "node", "plan", "template", "opjob", "image", "iso"):  # operator objects
+    if kind in ("account", "node", "plan", "template", "opjob", "image", "iso",
+                "backup_target"):  # operator objects
         return caller.kind == "operator"
     raise ValueError(kind)
 
@@ -299,6 +300,18 @@ MATRIX = [
       owner="server", allow_404=True),
     E("DELETE", "/v1/servers/{id}/snapshots/{sid}", obj="server", obj2="snapshot",
       owner="server", allow_404=True),
+    # backups (panel/backups.c): the fixture servers live on a test-driver
+    # node, so a backup is 422 there; the owner checks are what is tried
+    E("POST", "/v1/servers/{id}/backups", obj="server", owner="server", body={}),
+    E("GET", "/v1/servers/{id}/backups", obj="server", owner="server"),
+    E("GET", "/v1/backups/{id}", obj="backup", owner="backup"),
+    E("POST", "/v1/backups/{id}/restore", obj="backup", owner="backup", body={"target": "same"}),
+    E("PUT", "/v1/servers/{id}/backup-policy", obj="server", owner="server",
+      body={"schedule": "daily", "keep_daily": 3}),
+    E("GET", "/v1/servers/{id}/backup-policy", obj="server", owner="server", allow_404=True,
+      note="a server without a policy of its own is 404"),
+    E("DELETE", "/v1/servers/{id}/backup-policy", obj="server", owner="server", allow_404=True,
+      note="a server without a policy of its own is 404"),
     E("GET", "/v1/jobs/{id}", obj="job", owner="job"),
     E("GET", "/v1/invoices", lists="invoice", complete="self", probe=True,
       extra_queries=[{"state": "draft"}, {"period": "2024-01"}]),
@@ -388,6 +401,17 @@ MATRIX = [
     op("GET", "/v1/admin/jobs", query={"state": "failed"}),
     op("POST", "/v1/admin/jobs/{id}/retry", obj="opjob", body={}),
     op("GET", "/v1/admin/audit"),
+    op("PUT", "/v1/admin/plans/{id}/backup-policy", obj="plan", body={"schedule": "weekly"}),
+    op("GET", "/v1/admin/plans/{id}/backup-policy", obj="plan", allow_404=True,
+       note="a plan without a policy is 404"),
+    op("DELETE", "/v1/admin/plans/{id}/backup-policy", obj="plan", allow_404=True,
+       note="a plan without a policy is 404"),
+    op("GET", "/v1/admin/backups", query={"stale": "true"}),
+    op("GET", "/v1/admin/backup-targets"),
+    op("POST", "/v1/admin/backup-targets",
+       body=lambda c: {"name": f"mtgt-{uniq()}", "kind": "dir",
+                       "config": {"path": f"/tmp/sw-matrix-{uniq()}"}}),
+    op("PATCH", "/v1/admin/backup-targets/{id}", obj="backup_target", body={"state": "active"}),
     op("GET", "/v1/admin/events", query={"kind": "domain.orphan"}),
     op("GET", "/v1/admin/invoices", lists="invoice", complete="scope", probe=True,
        extra_queries=[{"state": "open"}, {"period": "2024-01"}]),
@@ -400,7 +424,7 @@ MATRIX = [
 
 class Ctx:
     """Ids every body may use, filled by setup."""
-    loc = plan = plan2 = tpl = node = invoice = None
+    loc = plan = plan2 = tpl = node = invoice = target = None
     month = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m")
 
 
@@ -466,6 +490,25 @@ class Fixtures:
             f" {self._ts()});")
         OWNER[tid] = owner.id
         return tid
+
+    def backup_target(self):
+        tid = str(uuid.uuid4())
+        self.sql.append(
+            "INSERT INTO backup_targets (id, name, kind, config) VALUES"
+            f" ({q(tid)}, {q('mat-' + tid[:8])}, 'dir', '{{\"path\": \"/tmp/sw-matrix\"}}');")
+        return tid
+
+    def backup(self, owner):
+        sid = self.server(owner)
+        if not Ctx.target:
+            Ctx.target = self.backup_target()
+        bid = str(uuid.uuid4())
+        self.sql.append(
+            "INSERT INTO backups (id, server_id, account_id, target_id, state, completed_at,"
+            f" created_at) VALUES ({q(bid)}, {q(sid)}, {q(owner.id)}, {q(Ctx.target)},"
+            f" 'completed', now(), {self._ts()});")
+        OWNER[bid] = owner.id
+        return bid
 
     def node(self):
         nid = str(uuid.uuid4())
@@ -582,6 +625,7 @@ def setup_shared(routes):
         SHARED.setdefault("order", []).append(Obj("order", FX.order(a), a, f"{a.label}'s order"))
         SHARED.setdefault("job", []).append(Obj("job", FX.job(a), a, f"{a.label}'s job"))
         SHARED.setdefault("token", []).append(Obj("token", FX.token(a), a, f"{a.label}'s token"))
+        SHARED.setdefault("backup", []).append(Obj("backup", FX.backup(a), a, f"{a.label}'s backup"))
         for kind in ACCOUNT_KINDS:
             SHARED.setdefault(kind, []).append(Obj(kind, a.id, a, f"account {a.label}"))
     SHARED["node"] = [Obj("node", Ctx.node, None, "node")]
@@ -589,6 +633,7 @@ def setup_shared(routes):
     SHARED["template"] = [Obj("template", Ctx.tpl, None, "template")]
     SHARED["image"] = [Obj("image", FX.image(), None, "image")]
     SHARED["iso"] = [Obj("iso", FX.image(iso=True), None, "iso")]
+    SHARED["backup_target"] = [Obj("backup_target", FX.backup_target(), None, "backup target")]
     FX.run()
     # Webhooks exist only through the API: each actor that may, makes one.
     if ("POST", "/v1/webhooks") in routes:
@@ -759,6 +804,10 @@ def fresh(kind, owner_or_class, state=None):
         return Obj(kind, FX.template(), None, "fresh template", True)
     if kind in ("image", "iso"):
         return Obj(kind, FX.image(iso=kind == "iso"), None, f"fresh {kind}", True)
+    if kind == "backup_target":
+        return Obj(kind, FX.backup_target(), None, "fresh backup target", True)
+    if kind == "backup":
+        return Obj(kind, FX.backup(owner_or_class), owner_or_class, f"fresh backup of {owner_or_class.label}", True)
     return None
 
 
@@ -861,9 +910,9 @@ def build_cases(entry, route):
         group = []
         if kind in ACCOUNT_KINDS and write:
             targets = [fresh(kind, cls, entry.state) for cls in ACCOUNT_CLASSES[kind]]
-        elif kind in ("node", "plan", "template", "image", "iso") and write:
+        elif kind in ("node", "plan", "template", "image", "iso", "backup_target") and write:
             targets = [fresh(kind, None)]
-        elif write and kind in ("server", "token", "opjob", "webhook"):
+        elif write and kind in ("server", "token", "opjob", "webhook", "backup"):
             owners = WEBHOOK_OWNERS if kind == "webhook" else ACTORS
             targets = [fresh(kind, a, entry.state) for a in owners]
         elif kind == "opjob":

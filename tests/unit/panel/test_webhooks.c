@@ -47,13 +47,14 @@ static void test_events(void **state)
 {
     (void)state;
     static const char url[] = "https://billing.example/hook";
-    hook_refused(url, "[]", 400, "events must list 1 to 10 event types");
+    hook_refused(url, "[]", 400, "events must list 1 to 13 event types");
     hook_refused(url,
                  "[\"order.created\", \"server.provisioned\", \"server.suspended\","
                  " \"server.unsuspended\", \"server.terminated\", \"job.failed\","
                  " \"usage.hourly\", \"invoice.finalized\", \"invoice.overdue\","
-                 " \"payment.received\", \"order.created\"]",
-                 400, "events must list 1 to 10 event types");
+                 " \"payment.received\", \"backup.completed\", \"backup.failed\","
+                 " \"restore.completed\", \"order.created\"]",
+                 400, "events must list 1 to 13 event types");
     hook_refused(url, "[\"order.created\", \"order.created\"]", 400,
                  "events lists order.created twice");
     hook_refused(url, "[\"job.failed\", \"order.deleted\"]", 400,
