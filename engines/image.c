@@ -104,7 +104,28 @@ struct transfer {
     int64_t got, want;
     long status;
     bool stream_failed;
+    unsigned char head[SW_IMAGE_HEAD_BYTES]; /* the image's first bytes */
+    size_t head_n;
 };
+
+static uint64_t be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+int sw_image_qcow2_names_file(const unsigned char *head, size_t n)
+{
+    static const unsigned char magic[4] = {'Q', 'F', 'I', 0xfb};
+    if (n < 20 || memcmp(head, magic, 4) != 0)
+        return 0;
+    if (be64(head + 8) != 0) /* backing_file_offset */
+        return 1;
+    uint32_t version = (uint32_t)(be64(head) & 0xffffffffu); /* bytes 4-7, after the magic */
+    return version >= 3 && n >= 80 && (be64(head + 72) & 4) != 0; /* external data file */
+}
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
@@ -115,6 +136,9 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     if (t->status != 200 || t->got + (int64_t)len > t->want)
         return 0; /* an error page, or more than the image: stop */
     crypto_hash_sha256_update(&t->sha, (const unsigned char *)data, len);
+    size_t keep = len < sizeof t->head - t->head_n ? len : sizeof t->head - t->head_n;
+    memcpy(t->head + t->head_n, data, keep);
+    t->head_n += keep;
     t->got += (int64_t)len;
     for (size_t off = 0; off < len;) {
         int sent = virStreamSend(t->st, data + off, len - off);
@@ -272,11 +296,14 @@ static int upload(virStoragePoolPtr pool, const struct sw_image_source *src,
         virStreamFree(t.st);
     }
     if (rc == 0 && strcmp(ref->format, "qcow2") == 0) {
-        int b = has_backing_file(vol, err);
+        /* The bytes we sent first; then libvirt's reading of the volume
+         * (which, right after an upload, may not have re-read it yet). */
+        int b = sw_image_qcow2_names_file(t.head, t.head_n) ? 1 : has_backing_file(vol, err);
         if (b != 0)
             rc = -1;
         if (b > 0)
-            SW_ERR(err, SW_EINVALID, "the image is refused: a qcow2 image must not name a backing file");
+            SW_ERR(err, SW_EINVALID, "the image is refused: a qcow2 image must not name a backing file "
+                              "or an external data file");
     }
     virStorageVolFree(vol);
     return rc;

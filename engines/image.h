@@ -38,6 +38,18 @@ struct sw_image_ref {
 /* The largest image a node fetches (1 TiB). */
 #define SW_IMAGE_MAX_BYTES (1LL << 40)
 
+/* The first bytes of an image the engine keeps as they stream in: a qcow2
+ * header through its incompatible features (qcow2 v3, offset 72). */
+#define SW_IMAGE_HEAD_BYTES 80
+
+/* Does the start of a qcow2 image (head, n bytes as received) name another
+ * file: a backing file (its offset at byte 8 not 0) or an external data
+ * file (v3 incompatible feature bit 2)? 1 yes, 0 no or not a qcow2 header
+ * at all (its magic "QFI\xfb" absent: libvirt's own reading decides). Read
+ * from the bytes the engine itself sent, it does not depend on when libvirt
+ * re-reads the volume after an upload. */
+int sw_image_qcow2_names_file(const unsigned char *head, size_t n);
+
 /* Writes "img-<sha256>.<format>" for ref into out[96] (the name
  * engines/storage.c looks a base image up by); 0, or -1 with err set (SW_EINVALID) for a malformed ref. */
 int sw_image_volname(const struct sw_image_ref *ref, char out[96], struct sw_err *err);
