@@ -225,13 +225,19 @@ static int root_target(struct bk *b, char dev[64], struct sw_err *err)
 static int pull_begin(struct bk *b, const char *dev, const char *sock, struct sw_err *err)
 {
     const char *parent = b->req->parent_checkpoint;
+    char *scratch = virStorageVolGetPath(b->scratch); /* owned: libvirt's answer */
+    if (!scratch) {
+        vir_fail(err, "the scratch volume's path (virStorageVolGetPath)");
+        return -1;
+    }
     char *incr = b->out->incremental ? sw_asprintf("<incremental>%s</incremental>", parent)
                                      : sw_strdup("");
     char *bxml = sw_asprintf(
         "<domainbackup mode='pull'>%s<server transport='unix' socket='%s'/><disks>"
         "<disk name='%s' backup='yes' type='file'><scratch file='%s'/><driver type='qcow2'/>"
         "</disk></disks></domainbackup>",
-        incr, sock, dev, virStorageVolGetPath(b->scratch));
+        incr, sock, dev, scratch);
+    free(scratch);
     char *cxml = sw_asprintf("<domaincheckpoint><name>%s</name><disks><disk name='%s' "
                              "checkpoint='bitmap'/></disks></domaincheckpoint>",
                              b->out->checkpoint, dev);
