@@ -122,19 +122,11 @@ static int root_size(struct sw_engine *eng, const char *server_id, uint64_t *siz
             SW_ERR(err, SW_ENOTFOUND, "could not back up the server: it has no root volume");
         return -1;
     }
-    virStoragePoolPtr pool = virStoragePoolLookupByName(eng->conn, root.pool);
-    virStorageVolPtr vol = pool ? virStorageVolLookupByName(pool, root.volume) : NULL;
     virStorageVolInfo info;
-    int rc = vol && virStorageVolGetInfo(vol, &info) == 0 ? 0 : -1;
-    if (rc == 0)
-        *size = info.capacity;
-    else
-        SW_ERR(err, SW_EUNAVAILABLE, "could not read the size of the server's root volume");
-    if (vol)
-        virStorageVolFree(vol);
-    if (pool)
-        virStoragePoolFree(pool);
-    return rc;
+    if (sw_storage_disk_info(eng, &root, &info, err) < 0)
+        return -1;
+    *size = info.capacity;
+    return 0;
 }
 
 static int emit_chunk(void *ctx, uint64_t offset, const void *data, size_t len,

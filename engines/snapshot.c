@@ -109,19 +109,11 @@ static int root_allocation(struct sw_engine *eng, const char *server_id, int64_t
                root.format, root.pool);
         return -1;
     }
-    virStoragePoolPtr pool = virStoragePoolLookupByName(eng->conn, root.pool);
-    virStorageVolPtr vol = pool ? virStorageVolLookupByName(pool, root.volume) : NULL;
     virStorageVolInfo info;
-    int rc = vol && virStorageVolGetInfo(vol, &info) == 0 ? 0 : -1;
-    if (rc < 0)
-        sw_virt_error(err, "read the root volume's allocation");
-    else
-        *alloc = (int64_t)info.allocation;
-    if (vol)
-        virStorageVolFree(vol);
-    if (pool)
-        virStoragePoolFree(pool);
-    return rc;
+    if (sw_storage_disk_info(eng, &root, &info, err) < 0)
+        return -1;
+    *alloc = (int64_t)info.allocation;
+    return 0;
 }
 
 /* ---- the domain's cdroms (left out of every snapshot) ---- */

@@ -498,6 +498,19 @@ int sw_storage_root_grow(struct sw_engine *eng, virDomainPtr dom, struct sw_msg_
     return rc;
 }
 
+int sw_storage_disk_info(struct sw_engine *eng, const struct sw_msg_disk *disk,
+                         virStorageVolInfo *info, struct sw_err *err)
+{
+    virStorageVolPtr vol = disk_open(eng, disk, err);
+    if (!vol)
+        return -1;
+    int rc = virStorageVolGetInfo(vol, info);
+    if (rc < 0)
+        storage_error(err, "read the server's disk", disk->pool);
+    virStorageVolFree(vol);
+    return rc;
+}
+
 int sw_storage_delete_disk(struct sw_engine *eng, const struct sw_msg_disk *disk,
                            struct sw_err *err)
 {

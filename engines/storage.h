@@ -77,6 +77,11 @@ int sw_storage_root_grow(struct sw_engine *eng, virDomainPtr dom, struct sw_msg_
 int sw_storage_delete(struct sw_engine *eng, const char *server_id, bool roots_only,
                       const char *keep, struct sw_err *err);
 
+/* libvirt's figures (capacity, allocation) of the one volume disk names.
+ * 0, or -1 with err set. */
+int sw_storage_disk_info(struct sw_engine *eng, const struct sw_msg_disk *disk,
+                         virStorageVolInfo *info, struct sw_err *err);
+
 /* Deletes the one volume disk names. 0, or -1 with err set. */
 int sw_storage_delete_disk(struct sw_engine *eng, const struct sw_msg_disk *disk,
                            struct sw_err *err);
