@@ -32,15 +32,19 @@ struct sw_reconciler {
     char **volumes;
 };
 
-/* What a missing domain is brought back to, by the server's state. */
+/* What a missing domain is brought back to, by the server's state. A
+ * `provisioning` server is its create job's to make (the pending entry
+ * comes back to the consumer, or the sweeper dispatches a silent job
+ * again): a restore would do the job's work before it and report a
+ * domain that never was there. */
 enum restore_how { R_NONE = 0, R_CREATE, R_PAUSED, R_DEFINED };
 
 static const struct {
     const char *state;
     enum restore_how how;
 } restore_by_state[] = {
-    {"provisioning", R_CREATE}, {"running", R_CREATE}, {"suspended", R_PAUSED},
-    {"stopped", R_DEFINED},     {"terminating", R_NONE},
+    {"provisioning", R_NONE}, {"running", R_CREATE},   {"suspended", R_PAUSED},
+    {"stopped", R_DEFINED},   {"terminating", R_NONE},
 };
 
 static enum restore_how how_for(const char *state)

@@ -39,7 +39,7 @@ static void test_plan(void **state)
     server(&s[1], B, "stopped");     /* missing: restore */
     server(&s[2], C, "suspended");   /* missing: restore */
     server(&s[3], D, "terminating"); /* missing: leave it */
-    server(&s[4], "A0000000-0000-4000-8000-000000000006", "provisioning"); /* missing */
+    server(&s[4], "A0000000-0000-4000-8000-000000000006", "provisioning"); /* missing: its create makes it */
     struct sw_reconcile_domain d[4];
     domain(&d[0], "sw-" A, A);
     domain(&d[1], "sw-" E, E);                                       /* no server: orphan */
@@ -47,10 +47,9 @@ static void test_plan(void **state)
     domain(&d[3], "sw-" D, D);                                       /* terminating: known */
     size_t restore[5], orphan[4], nr, no;
     sw_reconcile_plan(d, 4, s, 5, restore, &nr, orphan, &no);
-    assert_int_equal(nr, 3);
+    assert_int_equal(nr, 2);
     assert_int_equal(restore[0], 1);
     assert_int_equal(restore[1], 2);
-    assert_int_equal(restore[2], 4);
     assert_int_equal(no, 2);
     assert_int_equal(orphan[0], 1);
     assert_int_equal(orphan[1], 2);
