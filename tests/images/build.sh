@@ -19,12 +19,17 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$1"
 OUT=$(cd "$1" && pwd)
+# Two tests may build the same cache at once (scripts/test runs real-guest
+# tests side by side): the second waits for the first and then finds it
+# up to date, instead of unpacking into the same work folder.
+exec 9>"$OUT/.lock"
+flock 9
 DEBS=$OUT/debs
 t0=$(date +%s.%N)
 log() { echo "# images: $*"; }
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
-for b in apt-get apt-cache dpkg-deb depmod modprobe cpio gzip mkfs.ext4 mkfs.vfat mcopy \
+for b in flock apt-get apt-cache dpkg-deb depmod modprobe cpio gzip mkfs.ext4 mkfs.vfat mcopy \
          syslinux xorriso qemu-img sha256sum; do
     command -v "$b" >/dev/null || { echo "images: $b is missing (scripts/up installs it)" >&2; exit 1; }
 done
