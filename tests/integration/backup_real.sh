@@ -29,6 +29,9 @@
 #      the guest boots and its agent reads the fourth marker (and the
 #      second) off its disk, not the third; restore.completed is emitted;
 #      the order is billed (its row, a draft invoice line for the new server).
+#   6. every chunk on the target altered: another restore as a new server
+#      fails its create naming a chunk that failed its checksum; the server
+#      is failed, its claim released, no volume of it left on the node.
 # Skips (77) where no private libvirtd or QEMU can run.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SW_SRCDIR/scripts/lib/qemu.sh"
@@ -228,6 +231,19 @@ sw_t_eq "restore.completed for it, to the owner" "1" \
 slipwayctl invoice run --draft >/dev/null
 sw_t_eq "the order is billed: its row, a server line on the draft invoice" "1 1" \
     "$(sql "select count(*) from orders where id = '$ORD' and server_id = '$NID'") $(sql "select count(*) > 0 from invoice_lines where server_id = '$NID' and kind = 'server'" | sed 's/t/1/; s/f/0/')"
+
+# 6. a chunk altered on the target: the restoring create fails naming it
+for f in $(find "$T/$ACCOUNT/chunks" -type f); do
+    printf 'XY' | dd of="$f" bs=1 seek=$(($(stat -c %s "$f") - 2)) conv=notrunc status=none
+done
+api POST "/v1/backups/$B4/restore" "$SW_QEMU_CTOK" '{"target":"new","hostname":"bk-3.example.com"}'
+FID=$(j .server.id)
+sw_t_wait "the failing create" 120 job_done "$(j .job.id)" >/dev/null
+sw_t_eq "an altered chunk fails the create, naming it" "failed true" \
+    "$(j .state) $(j '.error.message // "" | test("chunk [0-9a-f]{64} at offset [0-9]+ failed its checksum")')"
+echo "# its error: $(j .error.message)"
+sw_t_eq "the server failed, its claim released, no volume of it left" "failed 0 0" \
+    "$(sql "select state from servers where id = '$FID'") $(sql "select count(*) from allocations where server_id = '$FID'") $(virsh -c "$URI" vol-list slipway | grep -c "sw-$FID")"
 
 echo "# whole test $(since "$T0") s"
 sw_t_done
