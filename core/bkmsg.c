@@ -13,9 +13,15 @@ static bool is_backup_job(int type)
     return type == SW_JOB_BACKUP || type == SW_JOB_RESTORE;
 }
 
+/* A create may carry one: a backup restored as a new server. */
+static bool may_carry(int type)
+{
+    return is_backup_job(type) || type == SW_JOB_CREATE;
+}
+
 void sw_bkmsg_job_encode(json_t *o, int type, const struct sw_msg_backup *b)
 {
-    if (!is_backup_job(type))
+    if (!is_backup_job(type) && !(type == SW_JOB_CREATE && b->id[0]))
         return;
     json_t *target = json_loads(b->target, 0, NULL);
     json_t *m = json_pack("{s:s, s:s, s:o, s:s}", "id", b->id, "account", b->account, "target",
@@ -93,9 +99,9 @@ int sw_bkmsg_job_decode(const json_t *o, int type, struct sw_msg_backup *b, stru
 {
     const json_t *m = json_object_get(o, "backup");
     memset(b, 0, sizeof *b);
-    if (!is_backup_job(type) != !m) {
-        SW_ERR(err, SW_EINVALID, "field \"backup\" belongs to backup and restore jobs, and "
-                                 "they need it");
+    if ((is_backup_job(type) && !m) || (m && !may_carry(type))) {
+        SW_ERR(err, SW_EINVALID, "field \"backup\" belongs to backup, restore and create jobs, "
+                                 "and the first two need it");
         return -1;
     }
     if (!m)

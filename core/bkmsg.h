@@ -2,8 +2,9 @@
  * provisioner/README.md "Backups"): what a backup or restore job tells
  * the engine, and what a backup's result tells the provisioner.
  *
- * On the wire it is one member, "backup", of a backup or restore node job
- * (and of no other job), and of a backup job's successful result. The
+ * On the wire it is one member, "backup", of a backup or restore node job,
+ * of a create that restores a backup as a new server (and of no other
+ * job), and of a backup job's successful result. The
  * target's configuration holds no secret; the account's repository key
  * (base64 of 32 bytes) and the target's secret are sealed to the node
  * (core/seal.h) and opened only by the engine, which wipes them after.
@@ -57,10 +58,10 @@ struct sw_msg_backup_result {
 };
 
 /* Adds "backup" to a node job object o of type (enum sw_job_type) when
- * the job is a backup or restore. */
+ * the job is a backup or restore, or a create with a backup (b->id). */
 void sw_bkmsg_job_encode(json_t *o, int type, const struct sw_msg_backup *b);
-/* Reads "backup" from o: required for backup and restore jobs, refused
- * for the others. 0, or -1 with err (SW_EINVALID). */
+/* Reads "backup" from o: required for backup and restore jobs, optional
+ * for a create, refused for the others. 0, or -1 with err (SW_EINVALID). */
 int sw_bkmsg_job_decode(const json_t *o, int type, struct sw_msg_backup *b, struct sw_err *err);
 /* Adds "backup" to a result object when r->has. */
 void sw_bkmsg_result_encode(json_t *o, const struct sw_msg_backup_result *r);

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "engines/backup.h"
 #include "engines/bkread.h"
+#include "engines/bkrestore.h"
 #include "engines/bkwrite.h"
 #include "engines/storage.h"
 #include "backup/prune.h"
@@ -40,7 +41,7 @@ int sw_engine_backup_open(const struct sw_engine *eng, struct sw_msg_node_job *j
                           struct sw_err *err)
 {
     struct sw_msg_backup *b = &job->backup;
-    if (job->type != SW_JOB_BACKUP && job->type != SW_JOB_RESTORE)
+    if (!b->id[0]) /* neither a backup nor a restore (nor a create restoring) */
         return 0;
     if (open_one(eng, b->key_sealed, b->key, sizeof b->key, "backup key", err) < 0 ||
         open_one(eng, b->secret_sealed, b->secret, sizeof b->secret, "target secret", err) < 0) {
@@ -349,11 +350,13 @@ static const struct sw_engine_pool *root_pool(struct sw_engine *eng, const char 
     return NULL;
 }
 
-/* The backup written, every chunk verified, into the volume named
- * "sw-<server>-root-<job>" in pool p: the root a reinstall by this job
- * finds and boots (virt.c), so the swap is the reinstall's. */
+/* The backup written, every chunk verified, into the root volume with
+ * tag in pool p (disk filled): "sw-<server>-root-<job>" is the root a
+ * reinstall by this job finds and boots (virt.c), so the swap is the
+ * reinstall's; tag "0" is a create's root (bkrestore.c). */
 static int restore_volume(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                          struct bk_repo *r, const struct sw_engine_pool *p, struct sw_err *err)
+                          struct bk_repo *r, const struct sw_engine_pool *p, const char *tag,
+                          struct sw_msg_disk *disk, struct sw_err *err)
 {
     const struct sw_msg_backup *b = &job->backup;
     struct sw_bk_manifest *m = sw_bk_manifest_load(r->target, r->key, b->account, b->id, err);
@@ -364,16 +367,27 @@ static int restore_volume(struct sw_engine *eng, const struct sw_msg_node_job *j
         .server_id = job->server_id,
         .restore_id = job->job_id,
         .pool = p->name,
-        .volume = sw_storage_root_name(p, job->server_id, job->job_id, name),
+        .volume = sw_storage_root_name(p, job->server_id, tag, name),
         .capacity = m->disk_size,
     };
-    struct sw_msg_disk disk;
     struct restore_sink sink = {sw_bkwrite_open(eng, &req, err), err};
     int rc = sink.w ? sw_bk_restore(r->target, r->key, m, restore_emit, &sink, err) : -1;
     if (rc == 0)
-        rc = sw_bkwrite_finish(sink.w, &disk, err);
+        rc = sw_bkwrite_finish(sink.w, disk, err);
     sw_bkwrite_free(sink.w);
     sw_bk_manifest_free(m);
+    return rc;
+}
+
+int sw_engine_backup_restore_root(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                                  const struct sw_engine_pool *p, const char *tag,
+                                  struct sw_msg_disk *disk, struct sw_err *err)
+{
+    struct bk_repo r;
+    if (repo_open(&job->backup, &r, err) < 0)
+        return -1;
+    int rc = restore_volume(eng, job, &r, p, tag, disk, err);
+    repo_close(&r);
     return rc;
 }
 
@@ -382,15 +396,12 @@ int sw_engine_restore_run(struct sw_engine *eng, const struct sw_engine_driver *
                           struct sw_err *err)
 {
     const struct sw_engine_pool *p = root_pool(eng, job->server_id, err);
-    struct bk_repo r;
-    if (!p || !drv->lifecycle || !drv->lifecycle->reinstall || repo_open(&job->backup, &r, err) < 0) {
-        if (p && (!drv->lifecycle || !drv->lifecycle->reinstall))
-            SW_ERR(err, SW_EUNSUPPORTED, "restore is not supported for %s servers", drv->name);
+    struct sw_msg_disk disk;
+    if (p && (!drv->lifecycle || !drv->lifecycle->reinstall)) {
+        SW_ERR(err, SW_EUNSUPPORTED, "restore is not supported for %s servers", drv->name);
         return -1;
     }
-    int rc = restore_volume(eng, job, &r, p, err);
-    repo_close(&r);
-    if (rc < 0)
+    if (!p || sw_engine_backup_restore_root(eng, job, p, job->job_id, &disk, err) < 0)
         return -1;
     /* The new disk has none of the old one's dirty bitmaps: the server's
      * checkpoints go, and its next backup is full. */
@@ -404,4 +415,5 @@ int sw_engine_restore_run(struct sw_engine *eng, const struct sw_engine_driver *
 const struct sw_engine_backups sw_engine_backup_ops = {
     .backup = sw_engine_backup_run,
     .restore = sw_engine_restore_run,
+    .create = sw_bkrestore_create,
 };

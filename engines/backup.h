@@ -38,4 +38,14 @@ int sw_engine_restore_run(struct sw_engine *eng, const struct sw_engine_driver *
                           const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                           struct sw_err *err);
 
+/* The job's backup (its manifest and every chunk, verified) written into
+ * the root volume of job's server with tag in pool p ("sw-<server>-root-
+ * <tag>", through bkwrite: a volume under that name is whole, and a replay
+ * finds and keeps it); disk filled. The restore job's (tag: its id) and a
+ * create's (tag "0", engines/bkrestore.h). 0, or -1 with err (a chunk that
+ * fails its checksum is named, not retryable). */
+int sw_engine_backup_restore_root(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                                  const struct sw_engine_pool *p, const char *tag,
+                                  struct sw_msg_disk *disk, struct sw_err *err);
+
 #endif

@@ -165,7 +165,10 @@ static int run_backups(const struct sw_engine_driver *drv, struct sw_engine *eng
         return b->backup(eng, drv, job, out, err);
     if (job->type == SW_JOB_RESTORE && b && b->restore)
         return b->restore(eng, drv, job, out, err);
-    return unsupported(drv, sw_job_type_name(job->type), err);
+    if (job->type == SW_JOB_CREATE && b && b->create)
+        return b->create(eng, drv, job, out, err);
+    return unsupported(drv, job->type == SW_JOB_CREATE ? "a restore as a new server"
+                                                       : sw_job_type_name(job->type), err);
 }
 
 /* One explicit call per job type (libvirt's libvirt-domain.c), so a reader,
@@ -180,7 +183,9 @@ static int run_lifecycle(struct sw_engine *eng, const struct sw_engine_driver *d
     if (!l)
         return unsupported(drv, op, err);
     switch ((enum sw_job_type)job->type) {
-    case SW_JOB_CREATE:
+    case SW_JOB_CREATE: /* one that carries a backup restores it (bkrestore.c) */
+        if (job->backup.id[0])
+            return run_backups(drv, eng, job, out, err);
         return l->create ? l->create(eng, drv, job, out, err) : unsupported(drv, op, err);
     case SW_JOB_START:
         return l->start ? l->start(eng, drv, job, out, err) : unsupported(drv, op, err);

@@ -184,6 +184,7 @@ struct sw_engine_snapshots {
 struct sw_engine_backups {
     sw_engine_op_fn backup;  /* backup */
     sw_engine_op_fn restore; /* restore */
+    sw_engine_op_fn create;  /* a create whose job carries a backup (engines/bkrestore.h) */
 };
 
 /* One plan kind: what it does differently, and which operations it has.

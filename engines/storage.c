@@ -300,6 +300,19 @@ static virStoragePoolPtr pool_choose(struct sw_engine *eng, long long need,
     return NULL;
 }
 
+virStoragePoolPtr sw_storage_root_pool(struct sw_engine *eng, long long bytes,
+                                       const struct sw_engine_pool **p, struct sw_err *err)
+{
+    /* Pools of files hold thin qcow2 (no space taken up front); block
+     * pools allocate the whole size. */
+    virStoragePoolPtr pool = pool_choose(eng, 0, p, err);
+    if (pool && !pool_of_files(*p)) {
+        virStoragePoolFree(pool);
+        pool = pool_choose(eng, bytes, p, err);
+    }
+    return pool;
+}
+
 /* The volume XML of a root disk: thin qcow2 in pools of files (allocation
  * 0; backing = the base image's path when there is one), raw elsewhere. */
 static void root_xml(const struct sw_engine_pool *p, const char *name, long long bytes,
@@ -379,13 +392,7 @@ static int root_make(struct sw_engine *eng, const struct sw_msg_node_job *job, c
     long long bytes = (long long)job->disk_gb * GIB;
     const char *sha = job_image_sha256(job);
     const struct sw_engine_pool *p = NULL;
-    /* Pools of files hold thin qcow2 (no space taken up front); block
-     * pools allocate the whole size. */
-    virStoragePoolPtr pool = pool_choose(eng, 0, &p, err);
-    if (pool && !pool_of_files(p)) {
-        virStoragePoolFree(pool);
-        pool = pool_choose(eng, bytes, &p, err);
-    }
+    virStoragePoolPtr pool = sw_storage_root_pool(eng, bytes, &p, err);
     if (!pool)
         return -1;
     int rc = -1;

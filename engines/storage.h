@@ -44,6 +44,14 @@ bool sw_storage_pool_of_files(const struct sw_engine_pool *p);
 virStoragePoolPtr sw_storage_pool_open(struct sw_engine *eng, const struct sw_engine_pool *p,
                                        struct sw_err *err);
 
+/* The pool a new root volume of bytes goes in: the first of eng's pools
+ * that stays below its fill threshold with it (a thin qcow2 in pools of
+ * files counts 0 bytes, block pools the whole size). Returns owned (the
+ * started pool, virStoragePoolFree) and sets *p, or NULL with err set
+ * (unprocessable: "its node's storage is full"). */
+virStoragePoolPtr sw_storage_root_pool(struct sw_engine *eng, long long bytes,
+                                       const struct sw_engine_pool **p, struct sw_err *err);
+
 /* Writes the root volume's name for server_id and tag in pool p into
  * out[128]; returns out. */
 const char *sw_storage_root_name(const struct sw_engine_pool *p, const char *server_id,

@@ -7,6 +7,7 @@
 #include "panel/data_jobs.h"
 #include "panel/data_servers.h"
 #include "panel/handlers.h"
+#include "panel/orders.h"
 #include "core/bkkey.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -14,6 +15,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- a server's backups ---- */
@@ -131,6 +133,9 @@ static int restore_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     return t->job ? 0 : -1;
 }
 
+static int restore_new(struct sw_req *req, struct sw_resp *resp, const json_t *b,
+                       struct sw_err *err);
+
 SW_HANDLER(sw_h_backup_restore)
 {
     json_t *b = sw_api_body(req, restore_fields, err);
@@ -142,13 +147,105 @@ SW_HANDLER(sw_h_backup_restore)
     if (strcmp(target, "same") != 0 && strcmp(target, "new") != 0)
         SW_ERR(err, SW_EINVALID, "target must be same or new");
     else if (strcmp(target, "new") == 0)
-        SW_ERR(err, SW_EUNPROCESSABLE, "a restore as a new server is not available yet");
+        rc = restore_new(req, resp, b, err);
     else if (json_object_size(b) > 1)
         SW_ERR(err, SW_EINVALID, "hostname, plan_id and location_id apply to target new only");
     else if (sw_db_tx(req->db, restore_tx, &t, err) == 0)
         rc = sw_api_reply(resp, 202, json_pack("{s:o}", "job", t.job));
     json_decref(b);
     return rc;
+}
+
+/* ---- restore as a new server (target new) ---- */
+
+struct restore_new_tx {
+    const struct sw_req *req;
+    const char *backup_id, *hostname, *plan_id, *location_id; /* the body's; NULL: the server's */
+    json_t *answer; /* out: {order, server, job, restored_from} */
+};
+
+/* The plan must be of the backup's kind and hold its disk. */
+static int restore_plan_fits(const struct sw_data_restore_src *src, struct sw_err *err)
+{
+    if (!src->plan_id[0])
+        return 0; /* no such plan: the order's own check answers it */
+    if (strcmp(src->plan_kind, src->kind) != 0) {
+        SW_ERR(err, SW_EUNPROCESSABLE, "the plan is a %s plan; the backup is of a %s server",
+               src->plan_kind, src->kind);
+        return -1;
+    }
+    const int64_t gib = 1073741824;
+    if (src->plan_disk_gb * gib < src->bytes_logical) {
+        SW_ERR(err, SW_EUNPROCESSABLE,
+               "the plan's disk of %lld GB is smaller than the backup's disk of %lld bytes "
+               "(%lld GB)",
+               (long long)src->plan_disk_gb, (long long)src->bytes_logical,
+               (long long)((src->bytes_logical + gib - 1) / gib));
+        return -1;
+    }
+    return 0;
+}
+
+/* An order as POST /v1/orders makes it, for the backup's owner, with the
+ * backed-up server's plan, template, location and host name unless the
+ * body names others; its create job restores the backup. */
+static int restore_new_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    struct restore_new_tx *t = ctx;
+    json_decref(t->answer); /* from an attempt that failed to commit */
+    t->answer = NULL;
+    struct sw_data_restore_src src;
+    if (sw_data_backups_restore_source(db, t->backup_id, t->plan_id, &src, err) < 0)
+        return -1;
+    json_t *keys = json_loads(src.ssh_keys, 0, NULL), *order = NULL, *server = NULL;
+    free(src.ssh_keys);
+    struct sw_order_spec spec = {
+        .owner_id = src.owner_id,
+        .plan_id = t->plan_id ? t->plan_id : src.plan_id,
+        .template_id = src.template_id,
+        .hostname = t->hostname ? t->hostname : src.hostname,
+        .location_id = t->location_id ? t->location_id : src.location_id[0] ? src.location_id : NULL,
+        .ssh_keys = json_array_size(keys) ? keys : NULL,
+    };
+    if (restore_plan_fits(&src, err) == 0 && (order = sw_order_write(db, t->req, &spec, err)))
+        server = sw_data_backups_mark_restore(
+            db, sw_json_str(json_object_get(order, "server"), "id"),
+            sw_json_str(json_object_get(order, "job"), "id"), t->backup_id, err);
+    json_decref(keys);
+    if (!server) {
+        json_decref(order);
+        return -1;
+    }
+    json_object_set_new(order, "server", server);
+    json_object_set_new(order, "restored_from", json_string(t->backup_id));
+    t->answer = order;
+    return 0;
+}
+
+static int restore_new(struct sw_req *req, struct sw_resp *resp, const json_t *b,
+                       struct sw_err *err)
+{
+    struct restore_new_tx t = {req, req->params[0], sw_json_str(b, "hostname"),
+                               sw_json_str(b, "plan_id"), sw_json_str(b, "location_id"), NULL};
+    if ((t.plan_id && !sw_uuid_valid(t.plan_id)) ||
+        (t.location_id && !sw_uuid_valid(t.location_id))) {
+        SW_ERR(err, SW_EINVALID, "plan_id and location_id must be UUIDs");
+        return -1;
+    }
+    if (t.hostname && !sw_api_hostname_valid(t.hostname)) {
+        SW_ERR(err, SW_EINVALID, "hostname must be an RFC 1123 host name");
+        return -1;
+    }
+    if (!sw_api_rate_ok(req, "orders", req->who.account_id, req->app->order_rate, 60)) {
+        SW_ERR(err, SW_ERATE_LIMITED, "too many orders: at most %ld a minute",
+               req->app->order_rate);
+        return -1;
+    }
+    if (sw_db_tx(req->db, restore_new_tx, &t, err) < 0) {
+        json_decref(t.answer);
+        return -1;
+    }
+    return sw_api_reply(resp, 202, t.answer);
 }
 
 /* ---- policies ---- */
@@ -347,7 +444,8 @@ const struct sw_route sw_routes_backups[] = {
      "a server's backups", 0},
     {"GET", "/v1/backups/{id}", ANY, SW_OWN_BACKUP, sw_h_backup_get, "one backup", 0},
     {"POST", "/v1/backups/{id}/restore", ANY, SW_OWN_BACKUP, sw_h_backup_restore,
-     "restore a completed backup onto its server (target same)", 0},
+     "restore a completed backup onto its server (target same) or as a new server (target "
+     "new: an order)", 0},
     {"PUT", "/v1/servers/{id}/backup-policy", ANY, SW_OWN_SERVER, sw_h_policy_put,
      "set a server's backup schedule and retention", 0},
     {"GET", "/v1/servers/{id}/backup-policy", ANY, SW_OWN_SERVER, sw_h_policy_get,

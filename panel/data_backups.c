@@ -207,3 +207,66 @@ int sw_data_backup_plan_exists(struct sw_db *db, const char *plan_id, struct sw_
 {
     return sw_data_exists(db, err, "SELECT 1 FROM plans WHERE id = $1", SW_PARAMS(plan_id));
 }
+
+/* ---- restore as a new server ---- */
+
+static void copy_col(const PGresult *res, int col, char *out, size_t n)
+{
+    snprintf(out, n, "%s", sw_db_get(res, 0, col) ? sw_db_get(res, 0, col) : "");
+}
+
+int sw_data_backups_restore_source(struct sw_db *db, const char *id, const char *plan_id,
+                                   struct sw_data_restore_src *src, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(
+        db, err,
+        "SELECT b.state, b.account_id, b.bytes_logical, s.hostname, s.template_id,"
+        "       coalesce(s.location_id, sw_node_location(s.node_id)),"
+        "       to_json(coalesce(s.ssh_keys, '{}'))::text, sp.kind, p.id, p.kind, p.disk_gb"
+        "  FROM backups b JOIN servers s ON s.id = b.server_id JOIN plans sp ON sp.id = s.plan_id"
+        "  LEFT JOIN plans p ON p.id = coalesce($2::uuid, s.plan_id)"
+        " WHERE b.id = $1 AND b.state <> 'deleted'",
+        SW_PARAMS(id, plan_id));
+    if (!res)
+        return -1;
+    memset(src, 0, sizeof *src);
+    int rc = -1;
+    if (PQntuples(res) != 1)
+        SW_ERR(err, SW_ENOTFOUND, "backup not found");
+    else if (strcmp(sw_db_get(res, 0, 0), "completed") != 0)
+        SW_ERR(err, SW_EUNPROCESSABLE, "only a completed backup can be restored");
+    else
+        rc = 0;
+    if (rc == 0) {
+        copy_col(res, 1, src->owner_id, sizeof src->owner_id);
+        src->bytes_logical = sw_db_get_i64(res, 0, 2);
+        copy_col(res, 3, src->hostname, sizeof src->hostname);
+        copy_col(res, 4, src->template_id, sizeof src->template_id);
+        copy_col(res, 5, src->location_id, sizeof src->location_id);
+        src->ssh_keys = sw_strdup(sw_db_get(res, 0, 6));
+        copy_col(res, 7, src->kind, sizeof src->kind);
+        copy_col(res, 8, src->plan_id, sizeof src->plan_id);
+        copy_col(res, 9, src->plan_kind, sizeof src->plan_kind);
+        src->plan_disk_gb = src->plan_id[0] ? sw_db_get_i64(res, 0, 10) : 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
+json_t *sw_data_backups_mark_restore(struct sw_db *db, const char *server_id, const char *job_id,
+                                     const char *backup_id, struct sw_err *err)
+{
+    long n = sw_db_run(db, err,
+                       "UPDATE jobs SET params = params || jsonb_build_object('backup_id', $2::text)"
+                       " WHERE id = $1 AND type = 'create'",
+                       SW_PARAMS(job_id, backup_id));
+    if (n != 1) {
+        if (n == 0)
+            SW_ERR(err, SW_EINTERNAL, "the new server's create job is gone");
+        return NULL;
+    }
+    return sw_data_json_row(db, err, "server",
+                            "UPDATE servers SET restored_from = $2 WHERE id = $1"
+                            " RETURNING sw_server_json(servers)",
+                            SW_PARAMS(server_id, backup_id));
+}

@@ -71,4 +71,30 @@ json_t *sw_data_targets_insert(struct sw_db *db, const struct sw_data_target *t,
 json_t *sw_data_targets_update(struct sw_db *db, const char *id, const char *state,
                                int is_default, int on_node_ok, struct sw_err *err);
 
+
+/* ---- restore as a new server ---- */
+
+/* What a restore as a new server takes from completed backup id and its
+ * (maybe terminated) server, and the plan it would get: plan_id, or the
+ * server's when NULL. */
+struct sw_data_restore_src {
+    char owner_id[37];         /* the backup's account: the new server's owner */
+    char hostname[254], template_id[37], location_id[37]; /* the server's; location "" none */
+    char *ssh_keys;            /* the server's, a JSON array (owned: free()) */
+    char kind[16];             /* the server's plan's kind */
+    int64_t bytes_logical;     /* the backup's disk */
+    char plan_id[37];          /* the plan asked for (or the server's); "" no such plan */
+    char plan_kind[16];
+    int64_t plan_disk_gb;
+};
+/* Fills src; -1 with err (SW_EUNPROCESSABLE when the backup is not
+ * completed, SW_ENOTFOUND when it is gone). */
+int sw_data_backups_restore_source(struct sw_db *db, const char *id, const char *plan_id,
+                                   struct sw_data_restore_src *src, struct sw_err *err);
+/* Marks the new server restored from backup_id and names the backup in
+ * its create job's params (what the provisioner loads). Returns the
+ * server's sw_server_json (new reference) or NULL with err. */
+json_t *sw_data_backups_mark_restore(struct sw_db *db, const char *server_id, const char *job_id,
+                                     const char *backup_id, struct sw_err *err);
+
 #endif

@@ -293,6 +293,18 @@ static int order_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     return write_order(db, o, p.kind, err);
 }
 
+json_t *sw_order_write(struct sw_db *db, const struct sw_req *req, const struct sw_order_spec *spec,
+                       struct sw_err *err)
+{
+    struct order_tx o = {.req = req, .owner = spec->owner_id, .plan_id = spec->plan_id,
+                         .template_id = spec->template_id, .hostname = spec->hostname,
+                         .location_id = spec->location_id, .ssh_keys = spec->ssh_keys};
+    if (order_tx(db, &o, err) == 0)
+        return o.answer;
+    json_decref(o.answer);
+    return NULL;
+}
+
 int sw_order_place(struct sw_req *req, struct sw_resp *resp, const char *owner_id,
                    struct sw_err *err)
 {

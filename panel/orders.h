@@ -28,6 +28,23 @@
 int sw_order_place(struct sw_req *req, struct sw_resp *resp, const char *owner_id,
                    struct sw_err *err);
 
+/* An order another route places (a backup restored as a new server,
+ * panel/backups.c): what sw_order_place reads from its body, checked by
+ * the caller (UUIDs, host name, rate). */
+struct sw_order_spec {
+    const char *owner_id; /* a customer account */
+    const char *plan_id, *template_id, *hostname;
+    const char *location_id; /* NULL: any */
+    json_t *ssh_keys;        /* borrowed; NULL: none */
+};
+
+/* Inside the caller's transaction, sw_order_place's checks and rows: the
+ * customer, the plan and template, the location, the reseller's quota,
+ * then server + order + create job + outbox row. Returns {order, server,
+ * job} (new reference), or NULL with err. */
+json_t *sw_order_write(struct sw_db *db, const struct sw_req *req, const struct sw_order_spec *spec,
+                       struct sw_err *err);
+
 /* The guest's root password and SSH keys a body may give (an order, a
  * reinstall): ssh_keys at most 16 OpenSSH key lines of at most 16383 bytes
  * in all; password 10..128 bytes, hashed with crypt(3) SHA-512 into hash

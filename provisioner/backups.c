@@ -89,10 +89,37 @@ static int unwrap(const unsigned char master[32], const char *key_wrapped,
     return 0;
 }
 
+/* A create restores a backup when its params name one (a restore as a new
+ * server, panel/backups.c): 1 yes, 0 no, -1 err. The backup must be the
+ * new server's owner's: no create ever reads another account's repository. */
+static int create_restores(struct sw_db *db, const struct sw_job_row *row, struct sw_err *err)
+{
+    if (row->type != SW_JOB_CREATE)
+        return 0;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT j.params ? 'backup_id', coalesce(b.account_id = s.owner_id, false)"
+                               "  FROM jobs j JOIN servers s ON s.id = j.server_id"
+                               "  LEFT JOIN backups b ON b.id::text = j.params->>'backup_id'"
+                               " WHERE j.id = $1",
+                               SW_PARAMS(row->job_id));
+    if (!res)
+        return -1;
+    int has = PQntuples(res) == 1 && sw_db_get_bool(res, 0, 0);
+    if (has && !sw_db_get_bool(res, 0, 1)) {
+        SW_ERR(err, SW_EINVALID, "the create's backup is gone or not its server owner's");
+        has = -1;
+    }
+    PQclear(res);
+    return has;
+}
+
 int sw_backups_load_job(struct sw_db *db, struct sw_job_row *row, struct sw_err *err)
 {
     memset(&row->backup, 0, sizeof row->backup);
-    if (row->type != SW_JOB_BACKUP && row->type != SW_JOB_RESTORE)
+    int restores = create_restores(db, row, err);
+    if (restores < 0)
+        return -1;
+    if (row->type != SW_JOB_BACKUP && row->type != SW_JOB_RESTORE && !restores)
         return 0;
     PGresult *res = sw_db_exec(db, err, sql_job, SW_PARAMS(row->job_id));
     if (!res)
@@ -119,7 +146,7 @@ int sw_backups_load_job(struct sw_db *db, struct sw_job_row *row, struct sw_err 
         rc = account_key(db, b->account, master, wrapped, err);
     if (rc == 0)
         rc = unwrap(master, wrapped, sw_db_get(res, 0, 5), b, err);
-    if (row->type == SW_JOB_RESTORE)
+    if (row->type != SW_JOB_BACKUP) /* a restore, or a create restoring */
         memcpy(b->restore_id, row->job_id, sizeof b->restore_id);
     b->keep_last = sw_db_get_i64(res, 0, 7);
     b->keep_daily = sw_db_get_i64(res, 0, 8);

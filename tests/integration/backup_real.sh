@@ -20,7 +20,18 @@
 #   4. a backup while the target folder is unreachable (replaced by a
 #      file) fails saying so and leaves no scratch volume or checkpoint of
 #      its own; with the folder back the next one completes (full: the
-#      restore dropped the checkpoints).
+#      restore dropped the checkpoints), a fourth marker written and the
+#      disk copied at its moment;
+#   5. the server terminated, that last backup restored as a new server
+#      (target new): 202 {order, server, job, restored_from}, its create
+#      succeeds noting the backup, its root is the create's
+#      (sw-<new>-root-0) and equals the copy of step 4 (qemu-img compare),
+#      the guest boots and its agent reads the fourth marker (and the
+#      second) off its disk, not the third; restore.completed is emitted;
+#      the order is billed (its row, a draft invoice line for the new server).
+#   6. every chunk on the target altered: another restore as a new server
+#      fails its create naming a chunk that failed its checksum; the server
+#      is failed, its claim released, no volume of it left on the node.
 # Skips (77) where no private libvirtd or QEMU can run.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SW_SRCDIR/scripts/lib/qemu.sh"
@@ -174,12 +185,67 @@ echo "# its error: $(j .error)"
 sw_t_eq "and leaves no scratch volume nor checkpoint of its own" "0 0" \
     "$(scratch) $(virsh -c "$URI" checkpoint-list "sw-$ID" --name | grep -c "$B3")"
 rm -f "$T" && mv "$T.away" "$T"
-api POST "/v1/servers/$ID/backups" "$SW_QEMU_CTOK" ""
-B4=$(j .backup.id) J4=$(j .job.id)
-sw_t_wait "backup 4" 120 job_done "$J4" >/dev/null
-sw_t_eq "with the target back the next backup completes, full after the restore" "succeeded full" \
-    "$(j .state) $(sql "select kind from backups where id = '$B4'")"
+OFF4=$((900 * MB))
+guest_write "$ID" "$OFF4" "MARKERFOUR"
+backup_at "$SW_T_DIR/t4.raw" ""
+B4=$BK
+sw_t_eq "with the target back the next backup completes, full after the restore" "completed full" \
+    "$(j .state) $(j .kind)"
+api GET "/v1/jobs/$BJ" "$SW_QEMU_CTOK"
 echo "# its note: $(j .note)"
 
+# 5. the server terminated, its last backup restored as a new server
+T5=$(date +%s.%N)
+api DELETE "/v1/servers/$ID" "$SW_QEMU_CTOK"
+sw_t_wait "terminate" 120 job_done "$(j .job.id)" >/dev/null
+sw_t_eq "the server is terminated" "succeeded terminated" "$(j .state) $(sql "select state from servers where id = '$ID'")"
+t=$(date +%s.%N)
+api POST "/v1/backups/$B4/restore" "$SW_QEMU_CTOK" '{"target":"new","hostname":"bk-2.example.com"}'
+sw_t_eq "restore as a new server: 202 {order, server, job, restored_from}" "202 $B4 $B4 create bk-2.example.com" \
+    "$SW_STATUS $(j '[.restored_from, .server.restored_from, .job.type, .server.hostname] | join(" ")')"
+NID=$(j .server.id) NJ=$(j .job.id) ORD=$(j .order.id)
+sw_t_wait "the restoring create" 300 job_done "$NJ" >/dev/null
+echo "# restore as a new server: create done in $(since "$t") s"
+sw_t_eq "its create succeeded, noting the backup" "succeeded restored from backup $B4" \
+    "$(j '.state + (if .error then ": " + (.error | tostring) else "" end)') $(j .note)"
+api GET "/v1/servers/$NID" "$SW_QEMU_CTOK"
+sw_t_eq "the new server runs, restored from the backup" "running $B4" "$(j .state) $(j .restored_from)"
+NROOT=$(root_of "$NID")
+sw_t_eq "it boots from the create's root" "sw-$NID-root-0.qcow2" "$NROOT"
+virsh -c "$URI" suspend "sw-$NID" >/dev/null 2>&1
+sw_t_check "its root equals the disk at the backup's moment (qemu-img compare)" \
+    qemu-img compare -q -U -f raw -F qcow2 "$SW_T_DIR/t4.raw" "$(path_of "$NROOT")"
+virsh -c "$URI" resume "sw-$NID" >/dev/null 2>&1
+sw_t_check "its guest boots (agent answers) after $(since "$t") s" sw_t_wait "agent of the new server" 240 agent_up "$NID"
+# guest_read ID OFFSET COUNT: COUNT bytes at OFFSET of /dev/vda, through the agent
+guest_read() {
+    local h
+    h=$(agent "$1" '{"execute":"guest-file-open","arguments":{"path":"/dev/vda","mode":"r"}}' | jq -r .return) || return 1
+    agent "$1" "{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\":$h,\"offset\":$2,\"whence\":\"set\"}}" >/dev/null &&
+        agent "$1" "{\"execute\":\"guest-file-read\",\"arguments\":{\"handle\":$h,\"count\":$3}}" | jq -r '.return."buf-b64"' | base64 -d | tr -d '\0'
+    agent "$1" "{\"execute\":\"guest-file-close\",\"arguments\":{\"handle\":$h}}" >/dev/null
+}
+sw_t_eq "the guest reads the fourth and second markers off its disk, not the third" "MARKERFOUR MARKERTWO ." \
+    "$(guest_read "$NID" "$OFF4" 10) $(guest_read "$NID" "$OFF2" 9) $(guest_read "$NID" "$OFF3" 11 | grep -c MARKERTHREE | sed 's/^0$/./')"
+sw_t_eq "restore.completed for it, to the owner" "1" \
+    "$(sql "select count(*) from events where type = 'restore.completed' and data->>'backup_id' = '$B4' and data->'job'->>'id' = '$NJ' and account_id = '$ACCOUNT'")"
+slipwayctl invoice run --draft >/dev/null
+sw_t_eq "the order is billed: its row, a server line on the draft invoice" "1 1" \
+    "$(sql "select count(*) from orders where id = '$ORD' and server_id = '$NID'") $(sql "select count(*) > 0 from invoice_lines where server_id = '$NID' and kind = 'server'" | sed 's/t/1/; s/f/0/')"
+
+# 6. a chunk altered on the target: the restoring create fails naming it
+for f in $(find "$T/$ACCOUNT/chunks" -type f); do
+    printf 'XY' | dd of="$f" bs=1 seek=$(($(stat -c %s "$f") - 2)) conv=notrunc status=none
+done
+api POST "/v1/backups/$B4/restore" "$SW_QEMU_CTOK" '{"target":"new","hostname":"bk-3.example.com"}'
+FID=$(j .server.id)
+sw_t_wait "the failing create" 120 job_done "$(j .job.id)" >/dev/null
+sw_t_eq "an altered chunk fails the create, naming it" "failed true" \
+    "$(j .state) $(j '.error.message // "" | test("chunk [0-9a-f]{64} at offset [0-9]+ failed its checksum")')"
+echo "# its error: $(j .error.message)"
+sw_t_eq "the server failed, its claim released, no volume of it left" "failed 0 0" \
+    "$(sql "select state from servers where id = '$FID'") $(sql "select count(*) from allocations where server_id = '$FID'") $(virsh -c "$URI" vol-list slipway | grep -c "sw-$FID")"
+
+echo "# steps 5 and 6 in $(since "$T5") s"
 echo "# whole test $(since "$T0") s"
 sw_t_done

@@ -25,7 +25,15 @@
 #   - events backup.completed, backup.failed and restore.completed, which
 #     webhooks may subscribe to;
 #   - tenancy: another customer gets 404 from every backup route, and a
-#     stopped or terminated server's backups are refused 409.
+#     stopped or terminated server's backups are refused 409;
+#   - restore as a new server (target new), of the terminated server's
+#     backup: another customer's backup 404, a failed backup 422, a bad
+#     hostname or plan id 400, a plan of another kind 422, a plan whose disk
+#     is smaller than the backup's 422 naming both sizes (nothing recorded);
+#     then 202 {order, server, job, restored_from} with the server's
+#     template and host name, the plan asked for, the create job naming the
+#     backup; the same Idempotency-Key answers the same server; the create
+#     reaches the node carrying the backup with the account key sealed.
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
@@ -224,4 +232,53 @@ pol GET "$C1"
 sw_t_eq "it is gone" 404 "$SW_STATUS"
 api GET /v1/admin/backups "$OP"
 sw_t_eq "operators list every backup (three of b1, the scheduled one of b2)" "200 4" "$SW_STATUS $(j '.items | length')"
+
+# ---- restore as a new server (target new), after its server was terminated ----
+rn() { api POST "/v1/backups/$1/restore" "$2" "$3"; }
+counts() { sql "select (select count(*) from servers) || ' ' || (select count(*) from orders) || ' ' || (select count(*) from jobs where type = 'create')"; }
+BEFORE=$(counts)
+rn "$B1" "$C2" '{"target":"new"}'
+sw_t_eq "another customer's backup: restore as new is 404" 404 "$SW_STATUS"
+rn "$B2" "$C1" '{"target":"new"}'
+sw_t_eq "a failed backup: 422" "422 only a completed backup can be restored" "$SW_STATUS $(j .error.message)"
+rn "$B1" "$C1" '{"target":"new","hostname":"-bad-.example.com"}'
+sw_t_eq "a bad hostname: 400" 400 "$SW_STATUS"
+rn "$B1" "$C1" '{"target":"new","plan_id":"not-a-uuid"}'
+sw_t_eq "a plan_id that is not a UUID: 400" 400 "$SW_STATUS"
+api POST /v1/admin/plans "$OP" '{"name":"ct-s","kind":"container","vcpus":1,"ram_mb":512,"disk_gb":20,"price_hourly":{"amount":1,"currency":"EUR"},"price_monthly":{"amount":300,"currency":"EUR"}}'
+CT=$(j .id)
+rn "$B1" "$C1" "{\"target\":\"new\",\"plan_id\":\"$CT\"}"
+sw_t_eq "a plan of another kind: 422" "422 the plan is a container plan; the backup is of a hvm server" "$SW_STATUS $(j .error.message)"
+sql "UPDATE backups SET bytes_logical = 12884901888 WHERE id = '$B1'" >/dev/null
+rn "$B1" "$C1" '{"target":"new"}'
+sw_t_eq "the server's plan (10 GB) smaller than the backup's 12 GiB disk: 422 naming both" \
+    "422 the plan's disk of 10 GB is smaller than the backup's disk of 12884901888 bytes (12 GB)" "$SW_STATUS $(j .error.message)"
+sw_t_eq "nothing recorded by the refusals" "$BEFORE" "$(counts)"
+api POST /v1/admin/plans "$OP" '{"name":"hvm-l","kind":"hvm","vcpus":1,"ram_mb":512,"disk_gb":20,"price_hourly":{"amount":2,"currency":"EUR"},"price_monthly":{"amount":900,"currency":"EUR"}}'
+BIG=$(j .id)
+rnk() { # the same Idempotency-Key twice
+    SW_STATUS=$(curl -s -o "$SW_T_DIR/.resp" -w '%{http_code}' -X POST -H "Authorization: Bearer $C1" -H "Idempotency-Key: restore-new-1" \
+        -H 'Content-Type: application/json' --data-binary "{\"target\":\"new\",\"plan_id\":\"$BIG\"}" "$SW_URL/v1/backups/$B1/restore")
+    SW_BODY=$(cat "$SW_T_DIR/.resp")
+}
+rnk
+sw_t_eq "a plan that holds it: 202 {order, server, job, restored_from}" \
+    "202 $B1 $B1 $BIG $TPL b1.example.com create 900" \
+    "$SW_STATUS $(j '[.restored_from, .server.restored_from, .server.plan_id, .server.template_id, .server.hostname, .job.type, (.order.price.amount | tostring)] | join(" ")')"
+NS=$(j .server.id) NJ=$(j .job.id) FIRST=$SW_BODY
+sw_t_eq "the order is the new server's, owned by the backup's owner" "$NS $(sql "select owner_id from servers where id = '$SRV'")" \
+    "$(j .order.server_id) $(sql "select owner_id from servers where id = '$NS'")"
+sw_t_eq "its create job names the backup" "$B1" "$(sql "select params->>'backup_id' from jobs where id = '$NJ'")"
+rnk
+sw_t_eq "the same Idempotency-Key answers the same server" "202 $NS" "$SW_STATUS $(j .server.id)"
+sw_t_eq "and records one order" "1 1" "$(sql "select count(*) || ' ' || count(distinct o.id) from servers s join orders o on o.server_id = s.id where s.restored_from = '$B1'")"
+api GET "/v1/servers/$NS" "$C1"
+sw_t_eq "GET shows restored_from" "$B1" "$(j .restored_from)"
+create_sent() { sw_t_redis --raw XRANGE "node:$N1" - + | grep -F "\"job_id\":\"$NJ\"" | grep -q '"type":"create"'; }
+sw_t_check "the create is placed and reaches the node" sw_t_wait "create on node" 20 create_sent
+M=$(sw_t_redis --raw XRANGE "node:$N1" - + | grep -F "\"job_id\":\"$NJ\"" | tail -1)
+sw_t_eq "carrying the backup, its account and target, the key sealed (never in clear)" \
+    "$B1 $(sql "select owner_id from servers where id = '$SRV'") dir $NJ 124 null" \
+    "$(jq -r '[.backup.id, .backup.account, .backup.target.kind, .backup.restore_id, (.backup.key_sealed | length | tostring), (.backup.key | tostring)] | join(" ")' <<<"$M")"
+sw_t_eq "order.created for it" 1 "$(sql "select count(*) from events where type = 'order.created' and data->'order'->>'server_id' = '$NS'")"
 sw_t_done

@@ -141,9 +141,25 @@ static const struct sw_engine_snapshots stub_snapshots = {
     .revert = stub_snapshot_revert,
     .remove = stub_snapshot_delete,
 };
+/* A create that carries a backup (a restore as a new server, bkrestore.c). */
+#define RAN_CREATE_FROM_BACKUP 1000
+static int stub_create_from_backup(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                                   const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                                   struct sw_err *err)
+{
+    (void)eng;
+    (void)drv;
+    (void)out;
+    (void)err;
+    assert_int_equal(job->type, SW_JOB_CREATE);
+    assert_true(job->backup.id[0] != '\0');
+    ran = RAN_CREATE_FROM_BACKUP;
+    return 0;
+}
 static const struct sw_engine_backups stub_backups = {
     .backup = stub_backup,
     .restore = stub_restore,
+    .create = stub_create_from_backup,
 };
 static const struct sw_engine_driver stub_driver = {
     .kind = SW_KIND_HVM,
@@ -206,6 +222,34 @@ static void test_dispatch(void **state)
     job_for(&job, SW_KIND_CONTAINER, SW_JOB_START);
     assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
     assert_int_equal(err.code, SW_EINVALID);
+}
+
+/* A create whose job carries a backup goes to the backups group's create,
+ * not the lifecycle's; a kind without that slot answers unsupported. */
+static void test_create_from_backup(void **state)
+{
+    (void)state;
+    struct sw_engine eng = offline_engine();
+    eng.drivers = stub_drivers;
+    struct sw_msg_node_job job;
+    job_for(&job, SW_KIND_HVM, SW_JOB_CREATE);
+    snprintf(job.backup.id, sizeof job.backup.id, "%s", "7e0c4c36-5d0f-4a4e-9d43-3f0d3c7c1c11");
+    struct sw_engine_outcome out;
+    struct sw_err err;
+    sw_err_clear(&err);
+    ran = -1;
+    assert_int_equal(sw_engine_run(&eng, &job, &out, &err), 0);
+    assert_int_equal(ran, RAN_CREATE_FROM_BACKUP);
+    static const struct sw_engine_backups no_create = {.backup = stub_backup};
+    struct sw_engine_driver without = stub_driver;
+    without.backups = &no_create;
+    const struct sw_engine_driver *drivers[SW_KIND__COUNT] = {[SW_KIND_HVM] = &without};
+    eng.drivers = drivers;
+    ran = -1;
+    assert_int_equal(sw_engine_run(&eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EUNSUPPORTED);
+    assert_string_equal(err.msg, "a restore as a new server is not supported for hvm servers");
+    assert_int_equal(ran, -1);
 }
 
 /* Every kind's table: its own kind, its name, every operation. */
@@ -298,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_hypervisor_from_uri),
         cmocka_unit_test(test_openvz_refused),
         cmocka_unit_test(test_domain_name),
+        cmocka_unit_test(test_create_from_backup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
