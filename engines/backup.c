@@ -3,6 +3,7 @@
 #include "engines/backup.h"
 #include "engines/bkread.h"
 #include "engines/bkwrite.h"
+#include "engines/progress.h"
 #include "engines/storage.h"
 #include "backup/prune.h"
 #include "backup/repo.h"
@@ -129,10 +130,21 @@ static int root_size(struct sw_engine *eng, const char *server_id, uint64_t *siz
     return 0;
 }
 
+/* Where a read's chunks and progress go. */
+struct bk_sink {
+    struct sw_bk_writer *w;
+    struct sw_engine_progress *progress; /* NULL: no reports */
+};
+
 static int emit_chunk(void *ctx, uint64_t offset, const void *data, size_t len,
                       struct sw_err *err)
 {
-    return sw_bk_writer_put(ctx, offset, data, len, err);
+    return sw_bk_writer_put(((struct bk_sink *)ctx)->w, offset, data, len, err);
+}
+
+static void read_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    sw_engine_progress_report(((struct bk_sink *)ctx)->progress, done, total);
 }
 
 /* Where the NBD socket of a running guest's export goes: a folder the
@@ -162,19 +174,23 @@ static int read_into(struct sw_engine *eng, const struct sw_msg_node_job *job,
                                               b->id, parent, size, err);
     if (!w)
         return -1;
+    struct bk_sink sink = {w, sw_engine_progress_new(eng, job)};
     struct sw_bkread_req req = {
         .server_id = job->server_id,
         .backup_id = b->id,
         .parent_checkpoint = parent ? b->parent_checkpoint : NULL,
         .sock_dir = sock_dir(eng, dir, sizeof dir),
         .emit = emit_chunk,
-        .ctx = w,
+        .progress = read_progress,
+        .ctx = &sink,
+        .freeze = true,
     };
     memset(res, 0, sizeof *res);
     int rc = sw_bkread_run(eng, &req, res, err);
     if (rc == 0)
         rc = sw_bk_writer_finish(w, m, err);
     sw_bk_writer_free(w);
+    sw_engine_progress_free(sink.progress);
     return rc;
 }
 
@@ -207,6 +223,16 @@ static void fill_result(const struct sw_bkread_result *res, const struct sw_bk_m
     snprintf(o->checkpoint, sizeof o->checkpoint, "%s", res->checkpoint);
 }
 
+/* Says in note (after what it holds) whether the guest was frozen. */
+static void note_frozen(int frozen, char *note, size_t n)
+{
+    size_t len = strlen(note);
+    if (frozen >= 0)
+        snprintf(note + len, n - len, "%s%s", len ? "; " : "",
+                 frozen ? "filesystems frozen through the guest agent"
+                        : "not frozen: no guest agent answered (crash-consistent)");
+}
+
 static int do_backup(struct sw_engine *eng, const struct sw_msg_node_job *job, struct bk_repo *r,
                      struct sw_engine_outcome *out, struct sw_err *err)
 {
@@ -230,6 +256,7 @@ static int do_backup(struct sw_engine *eng, const struct sw_msg_node_job *job, s
     sw_bk_manifest_free(parent);
     if (rc == 0) {
         fill_result(&res, m, out);
+        note_frozen(res.frozen, out->note, sizeof out->note);
         struct sw_err cerr;
         sw_err_clear(&cerr);
         if (res.checkpoint[0] && sw_bkread_commit(eng, job->server_id, res.checkpoint, &cerr) < 0)
@@ -324,13 +351,18 @@ int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *d
 struct restore_sink {
     struct sw_bkwrite *w;
     struct sw_err *err;
+    struct sw_engine_progress *progress; /* NULL: no reports */
+    uint64_t total;                      /* the disk's size */
 };
 
 /* sw_bk_emit_fn onto the restore writer; a hole (data NULL) stays sparse. */
 static int restore_emit(void *arg, uint64_t offset, const unsigned char *data, size_t len)
 {
     struct restore_sink *s = arg;
-    return data ? sw_bkwrite_chunk(s->w, offset, data, len, s->err) : 0;
+    if (data && sw_bkwrite_chunk(s->w, offset, data, len, s->err) < 0)
+        return -1;
+    sw_engine_progress_report(s->progress, offset + len, s->total);
+    return 0;
 }
 
 /* The pool of the server's current root (its new root goes beside it). */
@@ -368,11 +400,13 @@ static int restore_volume(struct sw_engine *eng, const struct sw_msg_node_job *j
         .capacity = m->disk_size,
     };
     struct sw_msg_disk disk;
-    struct restore_sink sink = {sw_bkwrite_open(eng, &req, err), err};
+    struct restore_sink sink = {sw_bkwrite_open(eng, &req, err), err,
+                                sw_engine_progress_new(eng, job), m->disk_size};
     int rc = sink.w ? sw_bk_restore(r->target, r->key, m, restore_emit, &sink, err) : -1;
     if (rc == 0)
         rc = sw_bkwrite_finish(sink.w, &disk, err);
     sw_bkwrite_free(sink.w);
+    sw_engine_progress_free(sink.progress);
     sw_bk_manifest_free(m);
     return rc;
 }

@@ -87,6 +87,10 @@ struct sw_bkread_req {
     sw_bkread_emit_fn emit;
     sw_bkread_progress_fn progress; /* NULL: none */
     void *ctx;
+    /* A running guest's filesystems are frozen through its agent for the
+     * moment the export begins (virDomainBackupBegin), and thawed right
+     * after on every path (engines/fsfreeze.h). */
+    bool freeze;
 };
 
 /* What a read did, for the job's note and the repository's manifest. */
@@ -99,6 +103,10 @@ struct sw_bkread_result {
     uint64_t chunks;       /* chunks emitted */
     /* Chunks not emitted are zero (a full read) or unchanged since the
      * parent (an incremental one). */
+    /* With req->freeze: 1 the filesystems were frozen when the export
+     * began, 0 not (no guest agent answered), -1 not tried (a paused or
+     * stopped guest, or no freeze asked). */
+    int frozen;
 };
 
 /* Reads req->server_id's root disk and emits its chunks in ascending
