@@ -735,16 +735,17 @@ static const struct sw_jfield progress_fields[] = {
 };
 
 static const struct sw_jfield progress_numbers[] = {
-    {"done", SW_JT_INT, true}, {"total", SW_JT_INT, true}, {NULL, 0, false},
+    {"done", SW_JT_INT, true}, {"total", SW_JT_INT, true}, {"run", SW_JT_STRING, true},
+    {NULL, 0, false},
 };
 
 char *sw_msg_progress_encode(const struct sw_msg_progress *m)
 {
-    return dump_and_free(json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:I, s:I}}", "job_id",
+    return dump_and_free(json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:I, s:I, s:s}}", "job_id",
                                    m->job_id, "server_id", m->server_id, "node_id", m->node_id,
                                    "type", sw_job_type_name(m->type), "nonce", m->nonce,
                                    "progress", "done", (json_int_t)m->done, "total",
-                                   (json_int_t)m->total));
+                                   (json_int_t)m->total, "run", m->run));
 }
 
 static int progress_numbers_get(const json_t *p, struct sw_msg_progress *m, struct sw_err *err)
@@ -752,6 +753,13 @@ static int progress_numbers_get(const json_t *p, struct sw_msg_progress *m, stru
     if (sw_json_check(p, progress_numbers, err) < 0 || get_count(p, "done", &m->done, err) < 0 ||
         get_count(p, "total", &m->total, err) < 0)
         return -1;
+    const char *run = sw_json_str(p, "run");
+    if (strlen(run) != SW_PROGRESS_RUN_LEN ||
+        strspn(run, "0123456789abcdef") != SW_PROGRESS_RUN_LEN) {
+        SW_ERR(err, SW_EINVALID, "progress \"run\" must be %d hex digits", SW_PROGRESS_RUN_LEN);
+        return -1;
+    }
+    memcpy(m->run, run, SW_PROGRESS_RUN_LEN + 1);
     if (m->total <= 0 || m->done > m->total) {
         SW_ERR(err, SW_EINVALID, "progress must have 0 <= done <= total and total > 0");
         return -1;

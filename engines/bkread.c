@@ -224,14 +224,14 @@ static int root_target(struct bk *b, char dev[64], struct sw_err *err)
 }
 
 /* A running guest's filesystems frozen through its agent (fsfreeze.h):
- * 1 frozen, 0 not (no agent answered), -1 not tried (a paused guest's
- * agent cannot answer). */
+ * 1 frozen, 0 not (no agent answered), SW_BKREAD_PAUSED not tried (a
+ * paused guest's agent cannot answer). */
 static int freeze(struct bk *b)
 {
     int st = VIR_DOMAIN_NOSTATE;
     if (virDomainGetState(b->dom, &st, NULL, 0) < 0 || st != VIR_DOMAIN_RUNNING) {
         virResetLastError();
-        return -1;
+        return SW_BKREAD_PAUSED;
     }
     return sw_fsfreeze(b->eng, b->dom);
 }

@@ -9,6 +9,7 @@
 #include "core/msg.h"
 #include "core/redis.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,9 @@ struct sw_engine_progress *sw_engine_progress_new(const struct sw_engine *eng,
     snprintf(m->node_id, sizeof m->node_id, "%s", eng->node_id);
     snprintf(m->nonce, sizeof m->nonce, "%s", job->nonce);
     m->type = job->type;
+    unsigned char run[SW_PROGRESS_RUN_LEN / 2];
+    randombytes_buf(run, sizeof run);
+    sodium_bin2hex(m->run, sizeof m->run, run, sizeof run);
     sw_msg_results_stream(eng->node_id, p->stream);
     p->url = url;
     p->last_tenth = -1;

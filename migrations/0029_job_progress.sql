@@ -4,9 +4,11 @@
 --                         what the engine last reported for the job's current
 --                         dispatch (provisioner/progress.c checks and records
 --                         it); NULL both until a report; kept after the job ends
---   jobs.progress_nonce   the dispatch that report belongs to: a new dispatch
---                         starts again from its own first report, within one
---                         the numbers only grow
+--   jobs.progress_run     "<nonce>.<run>": the dispatch and the run of it (a
+--                         dispatch delivered again after an engine restart is
+--                         a new run) that report belongs to; a new one starts
+--                         again from its own first report, within one the
+--                         numbers only grow
 --   jobs.progress         stays 0..100: the reported percentage while the job
 --                         runs (floor of done * 100 / total), 100 when it ends
 --   sw_job_json           adds "progress_bytes": {done, total}, or null
@@ -14,7 +16,7 @@
 ALTER TABLE jobs
     ADD COLUMN progress_bytes_done  bigint CHECK (progress_bytes_done >= 0),
     ADD COLUMN progress_bytes_total bigint CHECK (progress_bytes_total > 0),
-    ADD COLUMN progress_nonce       text CHECK (progress_nonce ~ '^[0-9a-f]{32}$'),
+    ADD COLUMN progress_run         text CHECK (progress_run ~ '^[0-9a-f]{32}\.[0-9a-f]{16}$'),
     ADD CONSTRAINT jobs_progress_bytes_check CHECK (
         (progress_bytes_done IS NULL) = (progress_bytes_total IS NULL)
         AND (progress_bytes_done IS NULL OR progress_bytes_done <= progress_bytes_total));

@@ -60,12 +60,13 @@ static int load_seen(struct sw_db *db, const struct progress_ctx *c, struct sw_p
         "   WHERE n.job_id = j.id AND n.node_id = $3 ORDER BY n.dispatched_at DESC, n.nonce"
         "   LIMIT 1),"
         " d.answered_at IS NOT NULL, j.state = 'running' AND j.node_id IS NOT DISTINCT FROM $3,"
-        " j.progress_nonce IS NOT DISTINCT FROM $2 AND j.progress_bytes_total IS NOT NULL,"
+        " j.progress_run IS NOT DISTINCT FROM $2 || '.' || $6 AND j.progress_bytes_total IS NOT NULL,"
         " coalesce(j.progress_bytes_done, 0), coalesce(j.progress_bytes_total, 0)"
         " FROM jobs j LEFT JOIN job_dispatches d"
         "   ON d.nonce = $2 AND d.job_id = j.id AND d.node_id = $3"
         " WHERE j.id = $1 FOR UPDATE OF j",
-        SW_PARAMS(m->job_id, m->nonce, c->node_id, m->server_id, sw_job_type_name(m->type)));
+        SW_PARAMS(m->job_id, m->nonce, c->node_id, m->server_id, sw_job_type_name(m->type),
+                  m->run));
     if (!res)
         return -1;
     memset(s, 0, sizeof *s);
@@ -93,15 +94,16 @@ static int progress_tx(struct sw_db *db, void *arg, struct sw_err *err)
         return sw_nodemsg_reject(db, c->e->stream, c->e->id, c->node_id, c->why, err);
     if (c->verdict == SW_PROGRESS_DROP)
         return 0;
-    char done[24], total[24];
+    char done[24], total[24], run[SW_NONCE_LEN + SW_PROGRESS_RUN_LEN + 2];
     snprintf(done, sizeof done, "%lld", (long long)c->m->done);
     snprintf(total, sizeof total, "%lld", (long long)c->m->total);
+    snprintf(run, sizeof run, "%s.%s", c->m->nonce, c->m->run);
     return sw_db_run(db, err,
-                     "UPDATE jobs SET progress_bytes_done = $2, progress_bytes_total = $3,"
-                     " progress_nonce = $4,"
-                     " progress = floor($2::numeric * 100 / $3::numeric)::int, updated_at = now()"
+                     "UPDATE jobs SET progress_bytes_done = $2::bigint,"
+                     " progress_bytes_total = $3::bigint, progress_run = $4,"
+                     " progress = ($2::bigint * 100 / $3::bigint)::int, updated_at = now()"
                      " WHERE id = $1",
-                     SW_PARAMS(c->m->job_id, done, total, c->m->nonce)) < 0
+                     SW_PARAMS(c->m->job_id, done, total, run)) < 0
                ? -1
                : 0;
 }

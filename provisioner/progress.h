@@ -7,8 +7,9 @@
  * this job to that node, the job running there. Forgeries are refused as a
  * result would be (rejected_messages, dead-lettered); a report that is only
  * late (its job finished or re-dispatched since, or numbers below the last
- * ones) is dropped with a log line. Accepted: jobs.progress_bytes_done,
- * progress_bytes_total, progress (the percentage), progress_nonce.
+ * ones within its run) is dropped with a log line. Accepted:
+ * jobs.progress_bytes_done, progress_bytes_total, progress (the
+ * percentage), progress_run.
  */
 #ifndef SW_PROVISIONER_PROGRESS_H
 #define SW_PROVISIONER_PROGRESS_H
@@ -30,7 +31,7 @@ struct sw_progress_seen {
     bool latest;     /* ... its newest dispatch to the sender */
     bool answered;   /* ... answered already (the job's result came) */
     bool running;    /* the job is running on the sender */
-    bool has_prev;   /* a report of this dispatch was recorded: */
+    bool has_prev;   /* a report of this run of the dispatch was recorded: */
     int64_t prev_done, prev_total;
 };
 

@@ -24,6 +24,7 @@
 #define JOB "11111111-2222-4333-8444-555555555555"
 #define SRV "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 #define NONCE "0123456789abcdef0123456789abcdef"
+#define RUN "00112233445566ff"
 
 static struct sw_msg_progress report(int64_t done, int64_t total)
 {
@@ -32,6 +33,7 @@ static struct sw_msg_progress report(int64_t done, int64_t total)
     strcpy(m.server_id, SRV);
     strcpy(m.node_id, NODE);
     strcpy(m.nonce, NONCE);
+    strcpy(m.run, RUN);
     return m;
 }
 
@@ -117,19 +119,23 @@ static void test_decode_refuses(void **state)
     (void)state;
     const char *head = "{\"job_id\":\"" JOB "\",\"server_id\":\"" SRV "\",\"node_id\":\"" NODE
                        "\",\"type\":\"backup\",";
+#define R ",\"run\":\"" RUN "\""
     const char *bad[] = {
-        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":11,\"total\":10}}",  /* done > total */
-        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":-1,\"total\":10}}",  /* negative */
-        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":0,\"total\":0}}",    /* no total */
-        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":1}}",                /* half */
-        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":1,\"total\":2,\"x\":1}}",
-        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":1.5,\"total\":2}}",
+        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":11,\"total\":10" R "}}", /* done > total */
+        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":-1,\"total\":10" R "}}", /* negative */
+        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":0,\"total\":0" R "}}",   /* no total */
+        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":1" R "}}",               /* half */
+        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":1,\"total\":2,\"x\":1" R "}}",
+        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":1.5,\"total\":2" R "}}",
+        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":1,\"total\":2}}",        /* no run */
+        "\"nonce\":\"" NONCE "\",\"progress\":{\"done\":1,\"total\":2,\"run\":\"xyz\"}}",
         "\"nonce\":\"" NONCE "\",\"progress\":[1,2]}",
-        "\"nonce\":\"" NONCE "\",\"ok\":true,\"progress\":{\"done\":1,\"total\":2}}",
-        "\"progress\":{\"done\":1,\"total\":2}}",                            /* no nonce */
-        "\"nonce\":\"\",\"progress\":{\"done\":1,\"total\":2}}",
+        "\"nonce\":\"" NONCE "\",\"ok\":true,\"progress\":{\"done\":1,\"total\":2" R "}}",
+        "\"progress\":{\"done\":1,\"total\":2" R "}}", /* no nonce */
+        "\"nonce\":\"\",\"progress\":{\"done\":1,\"total\":2" R "}}",
         "\"nonce\":\"" NONCE "\",\"progress\":null}",
     };
+#undef R
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char s[512];
         snprintf(s, sizeof s, "%s%s", head, bad[i]);
