@@ -141,8 +141,8 @@ sw_t_check "the job ends after the engine's restart" sw_t_wait "backup 1 after t
 S1=$(j .state)
 echo "# ended $S1 in $(since "$t") s; note: $(j .note); error: $(j .error)"
 if [ "$S1" = succeeded ]; then
-    sw_t_eq "it succeeded, progress done = total, 100%" "true 100" \
-        "$(j '.progress_bytes.done == .progress_bytes.total') $(j .progress)"
+    sw_t_eq "it succeeded in its first attempt (the replay), progress done = total, 100%" "1 true 100" \
+        "$(j .attempts) $(j '.progress_bytes.done == .progress_bytes.total') $(j .progress)"
     sw_t_check "its note says it cleaned up the interrupted run" grep -q "leftovers of an interrupted backup" <<<"$(j .note)"
     sw_t_check "and that the running guest was frozen through its agent" grep -q "filesystems frozen through the guest agent" <<<"$(j .note)"
     WANT_CKP="sw-$ID-ckp-$B1 "
