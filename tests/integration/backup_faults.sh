@@ -183,10 +183,10 @@ rm -f "$SW_T_DIR/r2.raw"
 
 echo "# at $(since "$T0") s"
 # ---- 3. a chunk corrupted on the target ----
-IDX=$((OFF2 / (4 * MB)))
+IDX=$((256 * MB / (4 * MB))) # the first chunk of the random data (the full's, kept by the incremental)
 CH=$("$TB" "$SW_T_DIR/target.json" "$SW_T_DIR/key" chunk "$ACCOUNT" "$B2" "$IDX")
 CID=$(basename "$CH")
-sw_t_check "the marker's chunk $IDX is stored ($CID)" test -s "$T/$CH"
+sw_t_check "its chunk $IDX is stored ($CID)" test -s "$T/$CH"
 cp "$T/$CH" "$SW_T_DIR/chunk.good"
 printf 'X' | dd of="$T/$CH" bs=1 seek=100 conv=notrunc status=none
 OLD=$(root_of "$ID")
@@ -194,7 +194,9 @@ api POST "/v1/backups/$B2/restore" "$SW_QEMU_CTOK" '{"target":"same"}'
 RJ=$(j .job.id)
 sw_t_wait "restore of a corrupted backup" 120 job_done "$RJ" >/dev/null
 sw_t_eq "the restore fails naming the chunk" "failed true" "$(j .state) $(jq -r --arg c "$CID" '.error.message // "" | contains($c)' <<<"$SW_BODY")"
-echo "# its error: $(j .error.message)"
+echo "# its error: $(j .error.message); its progress: $(j -c .progress_bytes)"
+sw_t_eq "its job shows how far it wrote (0 < done < total = the disk's size)" "true 1073741824" \
+    "$(j '.progress_bytes.done > 0 and .progress_bytes.done < .progress_bytes.total') $(j .progress_bytes.total)"
 sw_t_eq "and leaves the server's root alone" "$OLD" "$(root_of "$ID")"
 out=$(slipwayctl backup-scrub "$ACCOUNT" --target "$SW_T_DIR/target.json" --key-file "$SW_T_DIR/key" 2>&1); rc=$?
 sw_t_check "slipwayctl backup-scrub exits 1 naming the chunk ($rc)" sh -c "[ $rc = 1 ] && grep -q '$CID' <<'EOF'
