@@ -724,3 +724,67 @@ out:
     json_decref(o);
     return rc;
 }
+
+/* ---- job progress ---- */
+
+static const struct sw_jfield progress_fields[] = {
+    {"job_id", SW_JT_STRING, true}, {"server_id", SW_JT_STRING, true},
+    {"node_id", SW_JT_STRING, true}, {"type", SW_JT_STRING, true},
+    {"nonce", SW_JT_STRING, true},  {"progress", SW_JT_OBJECT, true},
+    {NULL, 0, false},
+};
+
+static const struct sw_jfield progress_numbers[] = {
+    {"done", SW_JT_INT, true}, {"total", SW_JT_INT, true}, {"run", SW_JT_STRING, true},
+    {NULL, 0, false},
+};
+
+char *sw_msg_progress_encode(const struct sw_msg_progress *m)
+{
+    return dump_and_free(json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:I, s:I, s:s}}", "job_id",
+                                   m->job_id, "server_id", m->server_id, "node_id", m->node_id,
+                                   "type", sw_job_type_name(m->type), "nonce", m->nonce,
+                                   "progress", "done", (json_int_t)m->done, "total",
+                                   (json_int_t)m->total, "run", m->run));
+}
+
+static int progress_numbers_get(const json_t *p, struct sw_msg_progress *m, struct sw_err *err)
+{
+    if (sw_json_check(p, progress_numbers, err) < 0 || get_count(p, "done", &m->done, err) < 0 ||
+        get_count(p, "total", &m->total, err) < 0)
+        return -1;
+    const char *run = sw_json_str(p, "run");
+    if (strlen(run) != SW_PROGRESS_RUN_LEN ||
+        strspn(run, "0123456789abcdef") != SW_PROGRESS_RUN_LEN) {
+        SW_ERR(err, SW_EINVALID, "progress \"run\" must be %d hex digits", SW_PROGRESS_RUN_LEN);
+        return -1;
+    }
+    memcpy(m->run, run, SW_PROGRESS_RUN_LEN + 1);
+    if (m->total <= 0 || m->done > m->total) {
+        SW_ERR(err, SW_EINVALID, "progress must have 0 <= done <= total and total > 0");
+        return -1;
+    }
+    return 0;
+}
+
+int sw_msg_progress_decode(const char *s, struct sw_msg_progress *m, struct sw_err *err)
+{
+    json_t *o = s ? json_loads(s, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    bool is = json_is_object(o) && json_object_get(o, "progress");
+    json_decref(o);
+    if (!is)
+        return 0;
+    memset(m, 0, sizeof *m);
+    if (!(o = parse(s, progress_fields, err)))
+        return -1;
+    int rc = get_uuid(o, "job_id", m->job_id, err) < 0 ||
+                     get_uuid(o, "server_id", m->server_id, err) < 0 ||
+                     get_uuid(o, "node_id", m->node_id, err) < 0 ||
+                     get_enum(o, "type", sw_job_type_parse, &m->type, err) < 0 ||
+                     get_nonce(o, m->nonce, err) < 0 ||
+                     progress_numbers_get(json_object_get(o, "progress"), m, err) < 0
+                 ? -1
+                 : 1;
+    json_decref(o);
+    return rc;
+}

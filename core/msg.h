@@ -259,4 +259,33 @@ const char *sw_msg_usage_stream(const char *node_id, char out[64]);
  * case); -1 when stream is not prefix followed by a UUID. */
 int sw_msg_stream_node(const char *stream, const char *prefix, char node_id[SW_UUID_LEN + 1]);
 
+/* ---- job progress (issue 14, provisioner/progress.c) ---- */
+/* A running job's progress, sent by the engine on its own results:<id>
+ * beside its results (at most about one a second, and at each tenth):
+ * bytes done of total. On the wire the result's identifying fields (job_id,
+ * server_id, node_id, type, nonce: the dispatch it belongs to) and
+ * "progress": {"done": N, "total": N, "run": R}; that member tells it from
+ * a result. run (SW_PROGRESS_RUN_LEN hex digits, random) names one run of
+ * the job: a dispatch delivered again (the engine restarted) counts from 0
+ * again under a new run. The decoder checks 0 <= done <= total and
+ * total > 0; whether the job and the dispatch are this node's, running,
+ * and the numbers monotone within a run is the provisioner's check. */
+#define SW_PROGRESS_RUN_LEN 16
+struct sw_msg_progress {
+    sw_uuid_t job_id;
+    sw_uuid_t server_id;
+    sw_uuid_t node_id;
+    int type; /* enum sw_job_type */
+    char nonce[SW_NONCE_LEN + 1];
+    int64_t done, total;
+    char run[SW_PROGRESS_RUN_LEN + 1];
+};
+
+char *sw_msg_progress_encode(const struct sw_msg_progress *m);
+/* 1 when s is a progress message, decoded into m; 0 when it is not one
+ * (no "progress" member, or not a JSON object: decode it as a result);
+ * -1 with err (SW_EINVALID) when it is a progress message that breaks the
+ * rules. */
+int sw_msg_progress_decode(const char *s, struct sw_msg_progress *m, struct sw_err *err);
+
 #endif

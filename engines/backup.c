@@ -4,6 +4,7 @@
 #include "engines/bkread.h"
 #include "engines/bkrestore.h"
 #include "engines/bkwrite.h"
+#include "engines/progress.h"
 #include "engines/storage.h"
 #include "backup/prune.h"
 #include "backup/repo.h"
@@ -130,10 +131,21 @@ static int root_size(struct sw_engine *eng, const char *server_id, uint64_t *siz
     return 0;
 }
 
+/* Where a read's chunks and progress go. */
+struct bk_sink {
+    struct sw_bk_writer *w;
+    struct sw_engine_progress *progress; /* NULL: no reports */
+};
+
 static int emit_chunk(void *ctx, uint64_t offset, const void *data, size_t len,
                       struct sw_err *err)
 {
-    return sw_bk_writer_put(ctx, offset, data, len, err);
+    return sw_bk_writer_put(((struct bk_sink *)ctx)->w, offset, data, len, err);
+}
+
+static void read_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    sw_engine_progress_report(((struct bk_sink *)ctx)->progress, done, total);
 }
 
 /* Where the NBD socket of a running guest's export goes: a folder the
@@ -163,19 +175,23 @@ static int read_into(struct sw_engine *eng, const struct sw_msg_node_job *job,
                                               b->id, parent, size, err);
     if (!w)
         return -1;
+    struct bk_sink sink = {w, sw_engine_progress_new(eng, job)};
     struct sw_bkread_req req = {
         .server_id = job->server_id,
         .backup_id = b->id,
         .parent_checkpoint = parent ? b->parent_checkpoint : NULL,
         .sock_dir = sock_dir(eng, dir, sizeof dir),
         .emit = emit_chunk,
-        .ctx = w,
+        .progress = read_progress,
+        .ctx = &sink,
+        .freeze = true,
     };
     memset(res, 0, sizeof *res);
     int rc = sw_bkread_run(eng, &req, res, err);
     if (rc == 0)
         rc = sw_bk_writer_finish(w, m, err);
     sw_bk_writer_free(w);
+    sw_engine_progress_free(sink.progress);
     return rc;
 }
 
@@ -208,6 +224,24 @@ static void fill_result(const struct sw_bkread_result *res, const struct sw_bk_m
     snprintf(o->checkpoint, sizeof o->checkpoint, "%s", res->checkpoint);
 }
 
+/* Adds a and b to note[n], after what it holds. */
+static void note_add(char *note, size_t n, const char *a, const char *b)
+{
+    size_t len = strlen(note);
+    snprintf(note + len, n - len, "%s%s%s", len ? "; " : "", a, b);
+}
+
+/* Says in note whether the guest was frozen (-1: not tried, a stopped
+ * guest: nothing said). */
+static void note_frozen(int frozen, char *note, size_t n)
+{
+    if (frozen != -1)
+        note_add(note, n, "",
+                 frozen == SW_BKREAD_PAUSED ? "not frozen: the guest was paused"
+                 : frozen ? "filesystems frozen through the guest agent"
+                          : "not frozen: no guest agent answered (crash-consistent)");
+}
+
 static int do_backup(struct sw_engine *eng, const struct sw_msg_node_job *job, struct bk_repo *r,
                      struct sw_engine_outcome *out, struct sw_err *err)
 {
@@ -231,6 +265,7 @@ static int do_backup(struct sw_engine *eng, const struct sw_msg_node_job *job, s
     sw_bk_manifest_free(parent);
     if (rc == 0) {
         fill_result(&res, m, out);
+        note_frozen(res.frozen, out->note, sizeof out->note);
         struct sw_err cerr;
         sw_err_clear(&cerr);
         if (res.checkpoint[0] && sw_bkread_commit(eng, job->server_id, res.checkpoint, &cerr) < 0)
@@ -289,18 +324,50 @@ static void retain(const struct sw_msg_node_job *job, struct bk_repo *r,
     free_ids(after, na);
 }
 
-/* A failed backup leaves no job, scratch or checkpoint of its own; the
- * parent's checkpoint stays for the next incremental. */
-static void cleanup_failed(struct sw_engine *eng, const struct sw_msg_node_job *job)
+/* -1 with err (unauthenticated) when the job's key does not open the
+ * account's backups already on the target (its parent's, else any one):
+ * a wrong key (the control plane's copy replaced or damaged) writes
+ * nothing, rather than a full backup no other backup of the account
+ * shares a key with. 0 when it opens them, or there are none. */
+static int key_check(const struct sw_msg_node_job *job, struct bk_repo *r, struct sw_err *err)
+{
+    const struct sw_msg_backup *b = &job->backup;
+    char **ids = NULL;
+    size_t n = 0;
+    struct sw_err lerr;
+    sw_err_clear(&lerr);
+    const char *id = b->parent_id[0] ? b->parent_id : NULL;
+    if (!id && sw_bk_list_backups(r->target, b->account, &ids, &n, &lerr) == 0 && n)
+        id = ids[0];
+    struct sw_bk_manifest *m = id ? sw_bk_manifest_load(r->target, r->key, b->account, id, &lerr)
+                                  : NULL;
+    int rc = id && !m && lerr.code == SW_EUNAUTHENTICATED ? -1 : 0;
+    if (rc < 0)
+        SW_ERR(err, SW_EUNAUTHENTICATED,
+               "could not back up the server: the account's backup key does not open its "
+               "backups on the target (%.100s)", lerr.msg);
+    sw_bk_manifest_free(m);
+    free_ids(ids, n);
+    return rc;
+}
+
+/* No backup job, scratch or checkpoint of the server's but the parent's:
+ * after a failed backup, and before each one (an engine killed mid-backup
+ * left libvirt's job, its scratch and its checkpoint; the replayed job
+ * would meet them). Writes into did[n] what it found, "" when nothing. */
+static void cleanup(struct sw_engine *eng, const struct sw_msg_node_job *job, char *did, size_t n)
 {
     struct sw_err cerr;
     char note[160] = "";
     sw_err_clear(&cerr);
+    did[0] = '\0';
     if (sw_bkread_cleanup(eng, job->server_id, job->backup.parent_checkpoint, note, sizeof note,
                           &cerr) < 0)
         sw_log_err(SW_LOG_WARN, "backup.cleanup", &cerr);
-    else if (note[0])
+    else if (strcmp(note, "backup job none; 0 checkpoint(s) and 0 scratch volume(s) deleted")) {
         sw_info("backup.cleanup", "server=%s did=%s", job->server_id, note);
+        snprintf(did, n, "%s", note);
+    }
 }
 
 int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *drv,
@@ -309,14 +376,22 @@ int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *d
 {
     (void)drv;
     struct bk_repo r;
+    char left[160];
     if (repo_open(&job->backup, &r, err) < 0)
         return -1;
+    if (key_check(job, &r, err) < 0) {
+        repo_close(&r);
+        return -1;
+    }
+    cleanup(eng, job, left, sizeof left);
     int rc = do_backup(eng, job, &r, out, err);
     if (rc == 0)
         retain(job, &r, out);
     repo_close(&r);
+    if (left[0]) /* an interrupted backup's leftovers, said in the note */
+        note_add(out->note, sizeof out->note, "leftovers of an interrupted backup: ", left);
     if (rc < 0 && err->code != SW_EUNSUPPORTED)
-        cleanup_failed(eng, job);
+        cleanup(eng, job, left, sizeof left);
     return rc;
 }
 
@@ -325,13 +400,18 @@ int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *d
 struct restore_sink {
     struct sw_bkwrite *w;
     struct sw_err *err;
+    struct sw_engine_progress *progress; /* NULL: no reports */
+    uint64_t total;                      /* the disk's size */
 };
 
 /* sw_bk_emit_fn onto the restore writer; a hole (data NULL) stays sparse. */
 static int restore_emit(void *arg, uint64_t offset, const unsigned char *data, size_t len)
 {
     struct restore_sink *s = arg;
-    return data ? sw_bkwrite_chunk(s->w, offset, data, len, s->err) : 0;
+    if (data && sw_bkwrite_chunk(s->w, offset, data, len, s->err) < 0)
+        return -1;
+    sw_engine_progress_report(s->progress, offset + len, s->total);
+    return 0;
 }
 
 /* The pool of the server's current root (its new root goes beside it). */
@@ -370,11 +450,13 @@ static int restore_volume(struct sw_engine *eng, const struct sw_msg_node_job *j
         .volume = sw_storage_root_name(p, job->server_id, tag, name),
         .capacity = m->disk_size,
     };
-    struct restore_sink sink = {sw_bkwrite_open(eng, &req, err), err};
+    struct restore_sink sink = {sw_bkwrite_open(eng, &req, err), err,
+                                sw_engine_progress_new(eng, job), m->disk_size};
     int rc = sink.w ? sw_bk_restore(r->target, r->key, m, restore_emit, &sink, err) : -1;
     if (rc == 0)
         rc = sw_bkwrite_finish(sink.w, disk, err);
     sw_bkwrite_free(sink.w);
+    sw_engine_progress_free(sink.progress);
     sw_bk_manifest_free(m);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "engines/domxml.h"
+#include "engines/fsfreeze.h"
 #include "engines/storage.h"
 #include "engines/virt.h"
 
@@ -222,6 +223,19 @@ static int root_target(struct bk *b, char dev[64], struct sw_err *err)
     return 0;
 }
 
+/* A running guest's filesystems frozen through its agent (fsfreeze.h):
+ * 1 frozen, 0 not (no agent answered), SW_BKREAD_PAUSED not tried (a
+ * paused guest's agent cannot answer). */
+static int freeze(struct bk *b)
+{
+    int st = VIR_DOMAIN_NOSTATE;
+    if (virDomainGetState(b->dom, &st, NULL, 0) < 0 || st != VIR_DOMAIN_RUNNING) {
+        virResetLastError();
+        return SW_BKREAD_PAUSED;
+    }
+    return sw_fsfreeze(b->eng, b->dom);
+}
+
 static int pull_begin(struct bk *b, const char *dev, const char *sock, struct sw_err *err)
 {
     const char *parent = b->req->parent_checkpoint;
@@ -241,12 +255,16 @@ static int pull_begin(struct bk *b, const char *dev, const char *sock, struct sw
     char *cxml = sw_asprintf("<domaincheckpoint><name>%s</name><disks><disk name='%s' "
                              "checkpoint='bitmap'/></disks></domaincheckpoint>",
                              b->out->checkpoint, dev);
+    int frozen = b->req->freeze ? freeze(b) : -1;
     int rc = virDomainBackupBegin(b->dom, bxml, cxml, VIR_DOMAIN_BACKUP_BEGIN_REUSE_EXTERNAL);
     free(incr);
     free(bxml);
     free(cxml);
     if (rc < 0)
         vir_fail(err, "the backup API (virDomainBackupBegin)");
+    if (frozen > 0) /* on every path, right after the export's point in time */
+        sw_fsthaw(b->dom, b->req->server_id, "backup");
+    b->out->frozen = frozen;
     return rc;
 }
 
@@ -594,6 +612,7 @@ int sw_bkread_run(struct sw_engine *eng, const struct sw_bkread_req *req,
                   struct sw_bkread_result *out, struct sw_err *err)
 {
     memset(out, 0, sizeof *out);
+    out->frozen = -1;
     if (!is_uuid(req->server_id) || !is_uuid(req->backup_id) || !req->emit) {
         SW_ERR(err, SW_EINVALID, "could not %s: malformed server or backup id", WHAT);
         return -1;

@@ -74,6 +74,8 @@ typedef int (*sw_bkread_emit_fn)(void *ctx, uint64_t offset, const void *data, s
 /* Progress after each chunk: bytes read of the bytes this read will read. */
 typedef void (*sw_bkread_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
+#define SW_BKREAD_PAUSED (-2)
+
 struct sw_bkread_req {
     const char *server_id;   /* lower-case UUID */
     const char *backup_id;   /* lower-case UUID: names the checkpoint and the scratch */
@@ -87,6 +89,10 @@ struct sw_bkread_req {
     sw_bkread_emit_fn emit;
     sw_bkread_progress_fn progress; /* NULL: none */
     void *ctx;
+    /* A running guest's filesystems are frozen through its agent for the
+     * moment the export begins (virDomainBackupBegin), and thawed right
+     * after on every path (engines/fsfreeze.h). */
+    bool freeze;
 };
 
 /* What a read did, for the job's note and the repository's manifest. */
@@ -99,6 +105,11 @@ struct sw_bkread_result {
     uint64_t chunks;       /* chunks emitted */
     /* Chunks not emitted are zero (a full read) or unchanged since the
      * parent (an incremental one). */
+    /* With req->freeze: 1 the filesystems were frozen when the export
+     * began, 0 not (no guest agent answered), SW_BKREAD_PAUSED not tried:
+     * the guest was paused (its agent cannot answer), -1 not tried (a
+     * stopped guest, or no freeze asked). */
+    int frozen;
 };
 
 /* Reads req->server_id's root disk and emits its chunks in ascending

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "engines/snapshot.h"
 #include "engines/domdef.h"
+#include "engines/fsfreeze.h"
 #include "engines/storage.h"
 #include "engines/virt.h"
 #include "core/alloc.h"
@@ -20,8 +21,6 @@
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
-/* Seconds the guest agent gets to freeze or thaw. */
-#define AGENT_TIMEOUT_S 5
 #define MAX_CDROMS 4
 #define DESC_KEY "alloc_before="
 
@@ -147,32 +146,6 @@ static size_t cdrom_targets(virDomainPtr dom, char out[MAX_CDROMS][17])
     return n;
 }
 
-/* ---- freeze ---- */
-
-/* 1 frozen through the guest agent, 0 not (no agent, or it did not answer
- * within AGENT_TIMEOUT_S). */
-static int freeze(struct sw_engine *eng, virDomainPtr dom)
-{
-    if (!eng->hv->guest_agent)
-        return 0;
-    if (virDomainAgentSetResponseTimeout(dom, AGENT_TIMEOUT_S, 0) < 0 ||
-        virDomainFSFreeze(dom, NULL, 0, 0) < 0) {
-        virResetLastError();
-        return 0;
-    }
-    return 1;
-}
-
-static void thaw(virDomainPtr dom, const char *server_id)
-{
-    if (virDomainFSThaw(dom, NULL, 0, 0) < 0) {
-        virErrorPtr e = virGetLastError();
-        sw_warn("snapshot.thaw_failed", "server=%s error=%s", server_id,
-                e && e->message ? e->message : "?");
-        virResetLastError();
-    }
-}
-
 /* ---- create ---- */
 
 static bool dom_running(virDomainPtr dom)
@@ -200,12 +173,12 @@ static int take(struct sw_engine *eng, virDomainPtr dom, const struct sw_msg_nod
         SW_ERR(err, SW_EINTERNAL, "could not describe the snapshot");
         return -1;
     }
-    int frozen = running && !job->snapshot_memory ? freeze(eng, dom) : -1;
+    int frozen = running && !job->snapshot_memory ? sw_fsfreeze(eng, dom) : -1;
     virDomainSnapshotPtr snap = virDomainSnapshotCreateXML(dom, xml, 0);
     if (!snap)
         sw_virt_error(err, "take the snapshot");
     if (frozen > 0)
-        thaw(dom, job->server_id);
+        sw_fsthaw(dom, job->server_id, "snapshot");
     if (!snap)
         return -1;
     virDomainSnapshotFree(snap);

@@ -24,6 +24,7 @@
 #include "provisioner/backups.h"
 #include "provisioner/jobdb.h"
 #include "provisioner/jobstate.h"
+#include "provisioner/progress.h"
 #include "provisioner/prov.h"
 
 #include <sodium.h>
@@ -213,6 +214,9 @@ enum sw_msg_outcome sw_results_handle(void *ctx, const struct sw_stream_entry *e
         SW_ERR(err, SW_EINVALID, "result on stream %s, which is no node's", e->stream);
         return SW_MSG_POISON;
     }
+    enum sw_msg_outcome progress; /* a running job's progress (progress.h), not a result */
+    if (sw_progress_handle(t, e, node, &progress, err))
+        return progress;
     if (sw_msg_result_decode(e->payload, &m, err) < 0) {
         struct sw_err rerr;
         sw_err_clear(&rerr);

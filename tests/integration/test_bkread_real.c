@@ -128,7 +128,7 @@ static int do_read(struct sw_engine *eng, char **a, int n)
         return 1;
     }
     s.fd = fd;
-    struct sw_bkread_req req = {a[1], a[2], parent, a[3], sink_emit, sink_progress, &s};
+    struct sw_bkread_req req = {a[1], a[2], parent, a[3], sink_emit, sink_progress, &s, false};
     double t0 = now();
     int rc = sw_bkread_run(eng, &req, &res, &err);
     double took = now() - t0;

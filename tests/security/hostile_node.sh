@@ -115,7 +115,7 @@ NONCE_W=$(q "select nonce from job_dispatches where job_id = '$JW'")
 sleep 1
 snapshot() {
     q "select md5(string_agg(t, '|' order by t)) from (
-         select 'j' || row_to_json(x)::text t from (select id, state, attempts, error_code, node_id, note from jobs) x
+         select 'j' || row_to_json(x)::text t from (select id, state, attempts, error_code, node_id, note, progress, progress_bytes_done, progress_bytes_total from jobs) x
          union all select 's' || row_to_json(x)::text from (select id, state, node_id from servers) x
          union all select 'u' || row_to_json(x)::text from (select sample_id, cpu_ns, node_id from usage_samples) x
          union all select 'h' || row_to_json(x)::text from usage_hourly x
@@ -190,6 +190,19 @@ send "result that is not JSON" malformed "results:$A" 'not json'
 send "result claiming B's server's volume as a disk" foreign_disk "results:$A" "$(disk_msg "$JW" "$SW" "$NONCE_W" slipway "sw-$SB-root-0.qcow2")"
 send "result claiming a disk in no pool of A" foreign_disk "results:$A" "$(disk_msg "$JW" "$SW" "$NONCE_W" elsewhere "sw-$SW-root-0.qcow2")"
 send "result claiming a disk path outside the pool" foreign_disk "results:$A" "$(disk_msg "$JW" "$SW" "$NONCE_W" slipway "sw-$SW-/../../etc/shadow")"
+# Job progress reports (provisioner/progress.c) on the same stream:
+# progress_msg JOB SERVER NODE_ID NONCE TYPE DONE TOTAL.
+progress_msg() {
+    printf '{"job_id":"%s","server_id":"%s","node_id":"%s","nonce":"%s","type":"%s","progress":{"done":%s,"total":%s,"run":"0123456789abcdef"}}' "$@"
+}
+send "progress on results:A for B's job (B's nonce)" not_dispatched "results:$A" "$(progress_msg "$JB" "$SB" "$A" "$NONCE_B" create 1 2)"
+send "progress forging node_id B" forged_node_id "results:$A" "$(progress_msg "$JB" "$SB" "$B" "$NONCE_B" create 1 2)"
+send "progress for an unknown job" unknown_job "results:$A" "$(progress_msg "$(q 'select gen_random_uuid()')" "$SA" "$A" "$NONCE_W" create 1 2)"
+send "progress for A's waiting job, another server" not_dispatched "results:$A" "$(progress_msg "$JW" "$SB" "$A" "$NONCE_W" create 1 2)"
+send "progress with done > total" malformed "results:$A" "$(progress_msg "$JW" "$SW" "$A" "$NONCE_W" create 3 2)"
+# A report for A's own finished job is late, not hostile: dropped (acked,
+# logged, nothing recorded).
+LATE=$(as_a XADD "results:$A" '*' m "$(progress_msg "$JA" "$SA" "$A" "$(jq -r .nonce <<<"$OLD_A")" create 1 2)")
 send "usage on usage:A for B's server" server_not_on_node "usage:$A" "$(usage_msg "$SB" "$A")"
 send "usage on usage:A forging node_id B" forged_node_id "usage:$A" "$(usage_msg "$SB" "$B")"
 all_recorded() { [ "$(q "select count(*) from rejected_messages")" -ge $((REJ0 + ${#WANT[@]})) ]; }
@@ -205,6 +218,10 @@ for id in "${!WANT[@]}"; do
         ROWS+=("$try|NOT REFUSED ($got)|0")
     fi
 done
+late_dropped() { grep -q "event=progress.dropped .*entry=$LATE why=job_finished" "$SW_T_DIR/provisioner.log"; }
+sw_t_check "a late progress report for A's finished job is dropped, not refused" sw_t_wait "late report" 10 late_dropped
+sw_t_eq "and recorded nowhere" 0 "$(q "select count(*) from rejected_messages where entry_id = '$LATE'")"
+ROWS+=("late progress for A's finished job|dropped (logged)|1")
 dead_total() { echo $(($(r XLEN "dead:results:$A") + $(r XLEN "dead:usage:$A"))); }
 sw_t_eq "each is dead-lettered with its reason" "${#WANT[@]}" "$(dead_total)"
 sw_t_eq "PostgreSQL is unchanged (jobs, servers, usage, allocations, dispatches, placements, orders)" \
@@ -214,6 +231,18 @@ metric() { sed -n "s/^slipway_node_messages_rejected_total{reason=\"$1\"} //p" "
 for reason in not_dispatched forged_node_id replay unknown_job malformed server_not_on_node foreign_disk; do
     sw_t_eq "/metrics counts $reason" "$(q "select count(*) from rejected_messages where reason = '$reason'")" "$(metric "$reason")"
 done
+
+# ---- A's own progress on its waiting job is recorded ----
+# (PostgreSQL compared above: from here on it may change.)
+progress_is() { api GET "/v1/jobs/$JW" "$CUST"; [ "$(j '"\(.progress) \(.progress_bytes.done) \(.progress_bytes.total)"')" = "$1" ]; }
+as_a XADD "results:$A" '*' m "$(progress_msg "$JW" "$SW" "$A" "$NONCE_W" create 3 8)" >/dev/null
+sw_t_check "A's progress on its waiting job shows in GET /v1/jobs/{id}: 37%, 3 of 8 bytes" \
+    sw_t_wait "progress recorded" 10 progress_is "37 3 8"
+as_a XADD "results:$A" '*' m "$(progress_msg "$JW" "$SW" "$A" "$NONCE_W" create 2 8)" >/dev/null
+as_a XADD "results:$A" '*' m "$(progress_msg "$JW" "$SW" "$A" "$NONCE_W" create 8 8)" >/dev/null
+sw_t_check "a report that went back is dropped, the next one recorded (100%, 8 of 8)" \
+    sw_t_wait "progress 8 of 8" 10 progress_is "100 8 8"
+sw_t_check "the going-back one was logged as dropped" grep -q "why=went_backwards done=2 total=8" "$SW_T_DIR/provisioner.log"
 
 # ---- a node set offline loses its Redis user ----
 q "update nodes set state = 'offline' where id = '$A'" >/dev/null

@@ -109,7 +109,7 @@ static int volumes_named(struct sw_testnode *t, const char *needle)
 static void read_expect(struct sw_testnode *t, const char *parent, enum sw_errc code,
                         const char *words)
 {
-    struct sw_bkread_req req = {SERVER, BACKUP, parent, t->dir, count_emit, NULL, NULL};
+    struct sw_bkread_req req = {SERVER, BACKUP, parent, t->dir, count_emit, NULL, NULL, false};
     struct sw_bkread_result res;
     struct sw_err err;
     sw_err_clear(&err);
