@@ -340,6 +340,51 @@ SW_HANDLER(sw_h_targets_list)
     return sw_api_list_data(req, resp, err, &sw_data_backup_targets, 0, NULL);
 }
 
+/* ---- deleting a backup (migration 0028, provisioner/README.md "Backup
+ * garbage collection") ---- */
+
+/* The backup, locked, and whether a job still needs it: its own backup
+ * job (pending, running) or a queued or running job naming it (a restore). */
+static const char delete_check_sql[] =
+    "SELECT b.state, EXISTS (SELECT 1 FROM jobs j WHERE j.params->>'backup_id' = b.id::text"
+    "  AND j.state IN ('queued', 'running') AND j.id IS DISTINCT FROM b.job_id)"
+    " FROM backups b WHERE b.id = $1 AND b.state <> 'deleted' FOR UPDATE OF b";
+
+/* Marks the backup deleted (0028's trigger stamps deleted_at and makes its
+ * account due for gc, which removes the manifest from the target); 409
+ * while a job makes it or reads it. */
+static int delete_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    const char *id = ctx;
+    PGresult *res = sw_db_exec(db, err, delete_check_sql, SW_PARAMS(id));
+    if (!res)
+        return -1;
+    int rc = -1;
+    const char *state = PQntuples(res) == 1 ? sw_db_get(res, 0, 0) : NULL;
+    if (!state)
+        SW_ERR(err, SW_ENOTFOUND, "backup not found");
+    else if (strcmp(state, "completed") != 0 && strcmp(state, "failed") != 0)
+        SW_ERR(err, SW_ECONFLICT, "the backup is %s: it can be deleted once its job ended",
+               state);
+    else if (strcmp(sw_db_get(res, 0, 1), "t") == 0)
+        SW_ERR(err, SW_ECONFLICT, "a job is using the backup (a restore): delete it once that "
+                                  "job ended");
+    else
+        rc = sw_db_run(db, err, "UPDATE backups SET state = 'deleted' WHERE id = $1",
+                       SW_PARAMS(id)) == 1
+                 ? 0
+                 : -1;
+    PQclear(res);
+    return rc;
+}
+
+SW_HANDLER(sw_h_backup_delete)
+{
+    if (sw_db_tx(req->db, delete_tx, (void *)req->params[0], err) < 0)
+        return -1;
+    return sw_api_reply(resp, 204, NULL);
+}
+
 const struct sw_route sw_routes_backups[] = {
     {"POST", "/v1/servers/{id}/backups", ANY, SW_OWN_SERVER, sw_h_backup_create,
      "back up a server (body optional: target_id, kind auto|full)", 0},
@@ -368,5 +413,7 @@ const struct sw_route sw_routes_backups[] = {
      "add a backup target (dir, s3, sftp); its secret is kept wrapped", 0},
     {"PATCH", "/v1/admin/backup-targets/{id}", OP, SW_OWN_OPERATOR, sw_h_targets_patch,
      "retire a backup target, or make it the default", 0},
+    {"DELETE", "/v1/backups/{id}", ANY, SW_OWN_BACKUP, sw_h_backup_delete,
+     "delete a completed or failed backup (its manifest and chunks go at the next gc)", 0},
     SW_ROUTES_END,
 };
