@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# backup_gc.sh - deleting backups and garbage collection under the
-# per-account lock (migration 0028, provisioner/README.md "Backup garbage
-# collection"), against real PostgreSQL, Redis, the panel, the provisioner
-# and a dir target. The test driver cannot take backups, so the repository is written with the backup
+# backup_gc.sh - deleting backups, garbage collection under the per-account
+# lock, and backup storage on invoices (migration 0028, provisioner/README.md
+# "Backup garbage collection", billing/README.md rule 6), against real
+# PostgreSQL, Redis, the panel, the provisioner and a dir target. The test
+# driver cannot take backups, so the repository is written with the backup
 # library (test_backup_targets) under the account's key, which the test
 # wraps with the master key as the provisioner would (test_backup_gc); the
 # node runs no engine: its jobs are read off its stream and answered here.
@@ -18,7 +19,9 @@
 #   - while gc holds the account (here: mid-pass, blocked on a row this
 #     test keeps locked), a new backup job waits queued and goes once gc
 #     ended; retention's deletions (a backup result's "deleted") are
-#     collected too.
+#     collected too;
+#   - billing: a terminated server's backups on the invoices of the months
+#     after its termination, at its last period's price, to the minor unit.
 . "$(dirname "$0")/../lib/harness.sh"
 skip() { echo "SKIP: $*"; exit 77; }
 TB=$SW_BUILDDIR/tests/integration/test_backup_targets
@@ -196,4 +199,29 @@ sw_t_check "a result naming B2 deleted by retention: gc runs again" sw_t_wait "g
 sw_t_eq "B2 deleted (stamped), its manifest and its 3 chunks gone: none left" "deleted true gone 0" \
     "$(sql "select state || ' ' || (deleted_at is not null) from backups where id = '$B2'") $(manifest "$B2" || echo gone) $(chunks)"
 
+# ---- billing: a terminated server's backups ----
+SB=$(order gone.example.com)
+sql "UPDATE servers SET state = 'terminated' WHERE id = '$SB';
+     DELETE FROM server_periods WHERE server_id = '$SB';
+     INSERT INTO server_periods (server_id, plan_id, price_hourly, price_monthly, price_bandwidth_gb,
+         bandwidth_gb, price_disk_gb_month, price_snapshot_gb_month, price_backup_gb_month, currency,
+         started_at, ended_at)
+     VALUES ('$SB', '$PLAN', 0, 0, 0, 0, 0, 0, 3000, 'EUR', '2026-10-01Z', '2026-10-16Z');
+     INSERT INTO backups (id, server_id, account_id, target_id, state, bytes_stored, completed_at)
+     VALUES (gen_random_uuid(), '$SB', '$A', '$TID', 'completed', 2000000000, '2026-10-01Z'),
+            (gen_random_uuid(), '$SB', '$A', '$TID', 'completed', 1000000000, '2026-10-11Z');
+     UPDATE backups SET state = 'deleted', deleted_at = '2026-11-16Z'
+      WHERE server_id = '$SB' AND bytes_stored = 1000000000" >/dev/null
+for p in 2026-10 2026-11; do slipwayctl invoice run --draft --period $p >/dev/null || exit 99; done
+line() { sql "select l.kind || ' ' || l.quantity || ' ' || l.unit_price || ' ' || l.amount from invoice_lines l join invoices i on i.id = l.invoice_id where i.period = '$1' and l.server_id = '$SB' and l.kind = 'backup'"; }
+# October: 2 GB all month + 1 GB for 21 of 31 days at 30.00/GB-month:
+# 6000 + 3000 x 21/31 = 8032.258 -> 8032; on average 2,677,419,354.8 bytes.
+sw_t_eq "October (terminated mid-month): 8032 for 2.68 GB on average" \
+    "backup 2677419354 3000 8032" "$(line 2026-10)"
+# November: the server is gone, its backups are not: 2 GB all month and 1 GB
+# until the 16th (15 of 30 days): 6000 + 1500.
+sw_t_eq "November (terminated before it): the backups alone, 7500 for 2.5 GB" \
+    "backup 2500000000 3000 7500" "$(line 2026-11)"
+sw_t_eq "November's invoice carries that line alone, at the last period's price" "1 7500" \
+    "$(sql "select count(*) || ' ' || sum(l.amount) from invoice_lines l join invoices i on i.id = l.invoice_id where i.period = '2026-11' and i.account_id = '$A'")"
 sw_t_done
