@@ -343,12 +343,25 @@ SW_HANDLER(sw_h_targets_list)
 /* ---- deleting a backup (migration 0028, provisioner/README.md "Backup
  * garbage collection") ---- */
 
-/* The backup, locked, and whether a job still needs it: its own backup
- * job (pending, running) or a queued or running job naming it (a restore). */
-static const char delete_check_sql[] =
-    "SELECT b.state, EXISTS (SELECT 1 FROM jobs j WHERE j.params->>'backup_id' = b.id::text"
-    "  AND j.state IN ('queued', 'running') AND j.id IS DISTINCT FROM b.job_id)"
-    " FROM backups b WHERE b.id = $1 AND b.state <> 'deleted' FOR UPDATE OF b";
+/* Whether a job still needs the backup, asked after its row is locked (a
+ * new statement, so it sees a restore whose transaction held the row):
+ * its own backup job (pending, running) or a queued or running job naming
+ * it (a restore). */
+static const char delete_busy_sql[] =
+    "SELECT EXISTS (SELECT 1 FROM jobs j, backups b WHERE b.id = $1"
+    "  AND j.params->>'backup_id' = b.id::text AND j.state IN ('queued', 'running')"
+    "  AND j.id IS DISTINCT FROM b.job_id)";
+
+/* 1 when a job needs the backup, 0, -1. */
+static int delete_busy(struct sw_db *db, const char *id, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err, delete_busy_sql, SW_PARAMS(id));
+    if (!res)
+        return -1;
+    int busy = sw_db_get_bool(res, 0, 0);
+    PQclear(res);
+    return busy;
+}
 
 /* Marks the backup deleted (0028's trigger stamps deleted_at and makes its
  * account due for gc, which removes the manifest from the target); 409
@@ -356,26 +369,33 @@ static const char delete_check_sql[] =
 static int delete_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 {
     const char *id = ctx;
-    PGresult *res = sw_db_exec(db, err, delete_check_sql, SW_PARAMS(id));
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT state FROM backups WHERE id = $1 AND state <> 'deleted'"
+                               " FOR UPDATE",
+                               SW_PARAMS(id));
     if (!res)
         return -1;
-    int rc = -1;
-    const char *state = PQntuples(res) == 1 ? sw_db_get(res, 0, 0) : NULL;
-    if (!state)
+    char state[16] = "";
+    if (PQntuples(res) == 1)
+        snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 0));
+    PQclear(res);
+    int busy = state[0] ? delete_busy(db, id, err) : 0;
+    if (busy < 0)
+        return -1;
+    if (!state[0])
         SW_ERR(err, SW_ENOTFOUND, "backup not found");
     else if (strcmp(state, "completed") != 0 && strcmp(state, "failed") != 0)
         SW_ERR(err, SW_ECONFLICT, "the backup is %s: it can be deleted once its job ended",
                state);
-    else if (strcmp(sw_db_get(res, 0, 1), "t") == 0)
+    else if (busy)
         SW_ERR(err, SW_ECONFLICT, "a job is using the backup (a restore): delete it once that "
                                   "job ended");
     else
-        rc = sw_db_run(db, err, "UPDATE backups SET state = 'deleted' WHERE id = $1",
-                       SW_PARAMS(id)) == 1
-                 ? 0
-                 : -1;
-    PQclear(res);
-    return rc;
+        return sw_db_run(db, err, "UPDATE backups SET state = 'deleted' WHERE id = $1",
+                         SW_PARAMS(id)) == 1
+                   ? 0
+                   : -1;
+    return -1;
 }
 
 SW_HANDLER(sw_h_backup_delete)

@@ -80,7 +80,8 @@ int sw_data_backups_server_of(struct sw_db *db, const char *id, char server_id[3
                               struct sw_err *err)
 {
     PGresult *res = sw_db_exec(db, err,
-                               "SELECT server_id FROM backups WHERE id = $1 AND state = 'completed'",
+                               "SELECT server_id FROM backups WHERE id = $1 AND state = 'completed'"
+                               " FOR SHARE", /* a DELETE waits for the restore's job */
                                SW_PARAMS(id));
     if (!res)
         return -1;

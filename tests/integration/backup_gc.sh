@@ -166,6 +166,23 @@ out=$(slipwayctl backup-scrub "$A" --target "$SW_T_DIR/target.json" --key-file "
 sw_t_eq "backup-scrub: every chunk of the live manifests verifies" 0 $?
 echo "# $out" | tail -1
 
+# ---- a DELETE racing a restore's transaction ----
+# This session does what a restore's transaction does (the backup's row
+# shared, its job inserted) and commits 2 s later; the DELETE made meanwhile
+# waits for it and then sees the job.
+JX=$(cat /proc/sys/kernel/random/uuid)
+sw_t_psql -c "BEGIN" -c "SELECT 1 FROM backups WHERE id = '$B3' FOR SHARE" \
+    -c "INSERT INTO jobs (id, server_id, account_id, type, params) VALUES ('$JX', '$SRV', '$A', 'restore', '{\"backup_id\": \"$B3\"}')" \
+    -c "SELECT pg_sleep(2)" -c "COMMIT" >/dev/null &
+RACE=$!
+sleep 0.5
+t0=$SECONDS
+del "$B3" "$C1"
+wait "$RACE"
+sw_t_eq "a DELETE while a restore's transaction holds the backup waits for it, then 409" \
+    "409 true" "$SW_STATUS $([ $((SECONDS - t0)) -ge 1 ] && echo true)"
+sql "UPDATE jobs SET state = 'failed', finished_at = now() WHERE id = '$JX'" >/dev/null
+
 # ---- a backup waits while gc holds the account ----
 KEY="sw_backup_gc_lock_key('$A')"
 # While this session holds the account's lock, the provisioner's gc skips
