@@ -19,7 +19,8 @@
 --                                 whole pass (session lock), a backup job's
 --                                 start takes it shared in its transaction
 --   server_periods.price_backup_gb_month, invoice lines of kind 'backup',
---   sw_backup_byte_s()            backup storage billed like snapshots (0025)
+--   sw_backup_byte_s()            backup storage billed like snapshots (0025);
+--   sw_plan_json()                plans show price_backup_gb_month
 
 ALTER TABLE backups ADD COLUMN deleted_at timestamptz,
     ADD COLUMN manifest_removed_at timestamptz;
@@ -140,4 +141,24 @@ RETURNS SETOF server_periods LANGUAGE sql STABLE AS $$
                       AND b.completed_at IS NOT NULL
                       AND b.completed_at < to_timestamp(p_to)
                       AND (b.deleted_at IS NULL OR b.deleted_at > to_timestamp(p_from)))
+$$;
+
+-- Plans show their backup price (0025's shape plus it).
+CREATE OR REPLACE FUNCTION sw_plan_json(p plans) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('id', p.id, 'name', p.name, 'kind', p.kind, 'vcpus', p.vcpus,
+                             'ram_mb', p.ram_mb, 'burst_ram_mb', p.burst_ram_mb,
+                             'swap_mb', p.swap_mb, 'disk_gb', p.disk_gb,
+                             'bandwidth_gb', p.bandwidth_gb,
+                             'limits', sw_plan_limits_json(p),
+                             'max_snapshots', p.max_snapshots,
+                             'price_hourly', sw_money(p.price_hourly, p.currency),
+                             'price_monthly', sw_money(p.price_monthly, p.currency),
+                             'price_bandwidth_gb', sw_money(p.price_bandwidth_gb, p.currency),
+                             'price_disk_gb_month', sw_money(p.price_disk_gb_month, p.currency),
+                             'price_snapshot_gb_month',
+                             sw_money(p.price_snapshot_gb_month, p.currency),
+                             'price_backup_gb_month',
+                             sw_money(p.price_backup_gb_month, p.currency),
+                             'state', p.state, 'created_at', sw_ts(p.created_at))
 $$;

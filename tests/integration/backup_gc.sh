@@ -51,7 +51,14 @@ api POST /v1/admin/nodes "$OP" "{\"name\":\"n1\",\"location_id\":\"$LOC\",\"engi
 N1=$(j .id)
 api POST /v1/admin/plans "$OP" '{"name":"hvm-s","kind":"hvm","vcpus":1,"ram_mb":512,"disk_gb":10,"price_hourly":{"amount":0,"currency":"EUR"},"price_monthly":{"amount":0,"currency":"EUR"}}'
 PLAN=$(j .id)
-sql "UPDATE plans SET price_backup_gb_month = 3000 WHERE id = '$PLAN'" >/dev/null
+api POST /v1/admin/plans "$OP" '{"name":"hvm-x","kind":"hvm","vcpus":1,"ram_mb":512,"disk_gb":10,"price_hourly":{"amount":0,"currency":"EUR"},"price_monthly":{"amount":0,"currency":"EUR"},"price_backup_gb_month":{"amount":1,"currency":"USD"}}'
+sw_t_eq "a new plan whose backup price is in another currency: 400, no plan made" "400 0" \
+    "$SW_STATUS $(sql "select count(*) from plans where name = 'hvm-x'")"
+api PATCH "/v1/admin/plans/$PLAN" "$OP" '{"price_backup_gb_month":{"amount":3000,"currency":"USD"}}'
+sw_t_eq "a plan's backup price in another currency than the plan's: 400" 400 "$SW_STATUS"
+api PATCH "/v1/admin/plans/$PLAN" "$OP" '{"price_backup_gb_month":{"amount":3000,"currency":"EUR"}}'
+sw_t_eq "an operator sets a plan's backup price per GB-month" "200 3000 EUR" \
+    "$SW_STATUS $(j '.price_backup_gb_month.amount') $(j '.price_backup_gb_month.currency')"
 api POST /v1/admin/templates "$OP" '{"name":"blank","kind":"hvm","os":"blank"}'
 TPL=$(j .id)
 T=$SW_T_DIR/backups
