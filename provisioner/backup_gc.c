@@ -276,6 +276,8 @@ static int gc_account(struct sw_prov_thread *t, const char *account, struct sw_e
                                " holder = $2 WHERE account_id = $1 RETURNING due_seq",
                                SW_PARAMS(account, t->conf->consumer));
     SW_AUTOFREE char *seq = res && PQntuples(res) == 1 ? sw_strdup(sw_db_get(res, 0, 0)) : NULL;
+    if (res && !seq)
+        SW_ERR(err, SW_EINTERNAL, "account %s has no backup gc row", account);
     PQclear(res);
     bool failed = false;
     int rc = seq ? collect(t->db, account, &failed, err) : -1;
