@@ -121,8 +121,13 @@ int sw_bk_gc(struct sw_bk_target *t, const unsigned char key[SW_BK_KEY_BYTES],
         if (!known)
             continue; /* not a chunk of ours: left alone */
         SW_AUTOFREE char *name = sw_bk_chunk_key(account, id);
-        rc = sw_bk_target_delete(t, name, err);
+        bool there = false;
+        uint64_t size = 0;
+        rc = sw_bk_target_exists(t, name, &there, &size, err);
+        if (rc == 0)
+            rc = sw_bk_target_delete(t, name, err);
         stats->chunks_deleted += rc == 0;
+        stats->bytes_deleted += rc == 0 && there ? size : 0;
     }
     free_names(chunks.v, chunks.n);
     free(live.v);

@@ -95,6 +95,7 @@ int sw_bk_retain(struct sw_bk_target *t, const unsigned char key[SW_BK_KEY_BYTES
 
 struct sw_bk_gc_stats {
     size_t manifests, chunks_kept, chunks_deleted;
+    uint64_t bytes_deleted; /* the deleted chunks' sizes on the target */
 };
 /* Deletes the account's chunks no manifest references (and leftovers of
  * interrupted puts are not listed). Every manifest must open first: one

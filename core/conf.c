@@ -116,6 +116,8 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_HOOKS_CONCURRENCY", "16", "billing", "webhook requests one billing daemon sends at once"},
     {"SLIPWAY_HOOKS_TIMEOUT", "15", "billing",
      "seconds a webhook request may take in all; a claimed delivery is leased for this plus 5"},
+    {"SLIPWAY_BACKUP_GC_INTERVAL", "60", "provisioner",
+     "seconds between passes of backup garbage collection over the accounts due for it; 0: none"},
     {NULL, NULL, NULL, NULL},
 };
 

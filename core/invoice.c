@@ -15,18 +15,27 @@
 
 /* Every billable period overlapping the month [$1, $2) (unix seconds),
  * grouped by billed account, currency and server, with the server's
- * traffic and disk byte-seconds in the month. */
+ * traffic, disk, snapshot and backup byte-seconds in the month; then the
+ * servers billed for their backups alone (terminated before the month,
+ * backups kept: migration 0028's sw_backup_carried_periods), each with its
+ * last period, which ended before the month (rate_server bills only their
+ * backup line). */
+#define LOAD_COLS(sp, u_bytes, u_disk, snap_bs)                                                \
+    "SELECT coalesce(o.reseller_id, o.id), " sp ".currency, " sp ".server_id, v.owner_id,"     \
+    " " sp ".plan_id, extract(epoch FROM " sp ".started_at)::bigint,"                         \
+    " extract(epoch FROM " sp ".ended_at)::bigint, " sp ".price_hourly, " sp                   \
+    ".price_monthly, " sp ".price_bandwidth_gb, " sp ".bandwidth_gb, b.tax_rate_bp, " u_bytes \
+    ", v.hostname, pl.name, " sp ".price_disk_gb_month, " u_disk ", " sp                       \
+    ".price_snapshot_gb_month, " snap_bs ", " sp ".price_backup_gb_month,"                    \
+    " sw_backup_byte_s(" sp ".server_id, $1::bigint, $2::bigint), " sp ".id"
+#define LOAD_JOINS(sp)                                                                         \
+    " JOIN servers v ON v.id = " sp ".server_id JOIN accounts o ON o.id = v.owner_id"          \
+    " JOIN accounts b ON b.id = coalesce(o.reseller_id, o.id)"                                 \
+    " JOIN plans pl ON pl.id = " sp ".plan_id"
 static const char load_sql[] =
-    "SELECT coalesce(o.reseller_id, o.id), sp.currency, sp.server_id, v.owner_id, sp.plan_id,"
-    " extract(epoch FROM sp.started_at)::bigint, extract(epoch FROM sp.ended_at)::bigint,"
-    " sp.price_hourly, sp.price_monthly, sp.price_bandwidth_gb, sp.bandwidth_gb,"
-    " b.tax_rate_bp, coalesce(u.bytes, 0), v.hostname, pl.name, sp.price_disk_gb_month,"
-    " coalesce(u.disk_byte_s, 0), sp.price_snapshot_gb_month,"
-    " sw_snapshot_byte_s(sp.server_id, $1::bigint, $2::bigint)"
-    " FROM server_periods sp JOIN servers v ON v.id = sp.server_id"
-    " JOIN accounts o ON o.id = v.owner_id"
-    " JOIN accounts b ON b.id = coalesce(o.reseller_id, o.id)"
-    " JOIN plans pl ON pl.id = sp.plan_id"
+    LOAD_COLS("sp", "coalesce(u.bytes, 0)", "coalesce(u.disk_byte_s, 0)",
+              "sw_snapshot_byte_s(sp.server_id, $1::bigint, $2::bigint)")
+    " FROM server_periods sp" LOAD_JOINS("sp")
     " LEFT JOIN LATERAL (SELECT sum(h.net_rx_bytes + h.net_tx_bytes) AS bytes,"
     "  sum(h.disk_byte_s) AS disk_byte_s"
     "  FROM usage_hourly h WHERE h.server_id = sp.server_id"
@@ -34,10 +43,15 @@ static const char load_sql[] =
     " WHERE sp.started_at < to_timestamp($2::bigint)"
     " AND (sp.ended_at IS NULL OR sp.ended_at > to_timestamp($1::bigint))"
     " AND b.kind IN ('customer', 'reseller')"
-    " ORDER BY 1, 2, 3, sp.started_at, sp.id";
+    " UNION ALL "
+    LOAD_COLS("c", "0", "0", "0")
+    " FROM sw_backup_carried_periods($1::bigint, $2::bigint) c" LOAD_JOINS("c")
+    " WHERE b.kind IN ('customer', 'reseller')"
+    " ORDER BY 1, 2, 3, 6, 22";
 
 enum { C_BILLED, C_CUR, C_SERVER, C_OWNER, C_PLAN, C_START, C_END, C_PH, C_PM, C_PBW, C_BW,
-       C_TAX, C_BYTES, C_HOST, C_PLAN_NAME, C_PDISK, C_DISK_BS, C_PSNAP, C_SNAP_BS };
+       C_TAX, C_BYTES, C_HOST, C_PLAN_NAME, C_PDISK, C_DISK_BS, C_PSNAP, C_SNAP_BS, C_PBK,
+       C_BK_BS };
 
 struct month {
     char period[8];
@@ -87,8 +101,9 @@ static json_t *line_json(const PGresult *r, int row, const char *kind, int64_t s
 
 /* The disk line of one server (rule 6), from its samples in the month, at
  * the price of its last period (row): none when nothing is charged. The
- * snapshot line (kind "snapshot", migration 0025) is rated the same way
- * from its snapshots' byte-seconds and price columns. */
+ * snapshot line (kind "snapshot", migration 0025) and the backup line
+ * (kind "backup", migration 0028) are rated the same way from their
+ * byte-seconds and price columns. */
 static int rate_disk(const PGresult *r, int row, int64_t start, int64_t end,
                      const struct month *m, struct group *g, const char *kind, int c_price,
                      int c_byte_s, struct sw_err *err)
@@ -105,7 +120,9 @@ static int rate_disk(const PGresult *r, int row, int64_t start, int64_t end,
         return 0;
     char desc[400];
     snprintf(desc, sizeof desc, "%s %s, %" PRId64 " bytes on average over %s",
-             sw_db_get(r, row, C_HOST), strcmp(kind, "disk") == 0 ? "disk" : "snapshots",
+             sw_db_get(r, row, C_HOST),
+             strcmp(kind, "disk") == 0 ? "disk" : strcmp(kind, "backup") == 0 ? "backups"
+                                                                              : "snapshots",
              d.avg_bytes, m->period);
     json_array_append_new(g->lines, line_json(r, row, kind, start, end, d.avg_bytes,
                                               d.unit_price, NULL, d.amount, desc));
@@ -117,6 +134,9 @@ static int rate_disk(const PGresult *r, int row, int64_t start, int64_t end,
 static int rate_server(const PGresult *r, int a, int b, const struct month *m, struct group *g,
                        struct sw_err *err)
 {
+    if (sw_db_get(r, a, C_END) && sw_db_get_i64(r, a, C_END) <= m->from)
+        /* terminated before the month, its backups kept: billed for them alone */
+        return rate_disk(r, a, m->from, m->to, m, g, "backup", C_PBK, C_BK_BS, err);
     size_t n = (size_t)(b - a);
     struct sw_rate_period *p = sw_calloc(n, sizeof *p);
     struct sw_rate_line *lines = sw_calloc(n, sizeof *lines);
@@ -163,6 +183,9 @@ static int rate_server(const PGresult *r, int a, int b, const struct month *m, s
     if (rc == 0 && nl > 0)
         rc = rate_disk(r, a + (int)lines[nl - 1].period, lines[0].start, lines[nl - 1].end, m, g,
                        "snapshot", C_PSNAP, C_SNAP_BS, err);
+    if (rc == 0 && nl > 0)
+        rc = rate_disk(r, a + (int)lines[nl - 1].period, lines[0].start, lines[nl - 1].end, m, g,
+                       "backup", C_PBK, C_BK_BS, err);
     free(p);
     free(lines);
     return rc;

@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "panel/admin_catalog.h"
 #include "panel/admin_util.h"
+#include "panel/backups.h"
 #include "panel/data_images.h"
 #include "panel/data_plans.h"
 #include "panel/data_templates.h"
@@ -43,6 +44,7 @@ static const struct sw_jfield plan_fields[] = {
     {"limits", SW_JT_OBJECT, false},
     {"max_snapshots", SW_JT_INT, false}, /* snapshots.c */
     {"price_snapshot_gb_month", SW_JT_OBJECT, false},
+    {"price_backup_gb_month", SW_JT_OBJECT, false}, /* backups.c */
     {NULL, 0, false},
 };
 
@@ -57,6 +59,7 @@ static const struct sw_jfield plan_patch_fields[] = {
     {"limits", SW_JT_OBJECT, false},
     {"max_snapshots", SW_JT_INT, false}, /* snapshots.c */
     {"price_snapshot_gb_month", SW_JT_OBJECT, false},
+    {"price_backup_gb_month", SW_JT_OBJECT, false}, /* backups.c */
     {NULL, 0, false},
 };
 
@@ -215,10 +218,11 @@ SW_HANDLER(sw_h_admin_plans_create)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    json_t *plan = sw_snapshots_plan_check(b, err) < 0
+    json_t *plan = sw_snapshots_plan_check(b, err) < 0 || sw_backups_plan_check(b, err) < 0
                        ? NULL
                        : sw_snapshots_plan_apply(req->db, id, b,
                                                  sw_data_plans_insert(req->db, id, &row, err), err);
+    plan = sw_backups_plan_apply(req->db, id, b, plan, err);
     if (!plan) {
         if (err->code == SW_ECONFLICT)
             SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", row.name);
@@ -279,7 +283,7 @@ int sw_plan_patch_check(const json_t *patch, struct sw_err *err)
          sw_adm_check_kind(sw_json_str(patch, "kind"), "kind", err) < 0) ||
         sw_adm_check_ints(patch, plan_ints, err) < 0 ||
         sw_adm_check_enum(patch, "state", catalog_states, err) < 0 ||
-        sw_snapshots_plan_check(patch, err) < 0)
+        sw_snapshots_plan_check(patch, err) < 0 || sw_backups_plan_check(patch, err) < 0)
         return -1;
     struct sw_msg_limits l = {0};
     return parse_limits(patch, &l, err);
@@ -384,6 +388,7 @@ static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
         return -1;
     p->answer = sw_snapshots_plan_apply(db, p->id, p->body,
                                         sw_data_plans_update(db, p->id, &row, err), err);
+    p->answer = sw_backups_plan_apply(db, p->id, p->body, p->answer, err);
     if (!p->answer && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", row.name);
     return p->answer ? 0 : -1;

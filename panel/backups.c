@@ -3,6 +3,7 @@
  * backup targets. A backup is a job on the server's node
  * (provisioner/backups.c seals what it needs to the node). */
 #include "config.h"
+#include "panel/backups.h"
 #include "panel/data_backups.h"
 #include "panel/data_jobs.h"
 #include "panel/data_servers.h"
@@ -437,6 +438,115 @@ SW_HANDLER(sw_h_targets_list)
     return sw_api_list_data(req, resp, err, &sw_data_backup_targets, 0, NULL);
 }
 
+/* ---- deleting a backup (migration 0028, provisioner/README.md "Backup
+ * garbage collection") ---- */
+
+/* Whether a job still needs the backup, asked after its row is locked (a
+ * new statement, so it sees a restore whose transaction held the row):
+ * its own backup job (pending, running) or a queued or running job naming
+ * it (a restore). */
+static const char delete_busy_sql[] =
+    "SELECT EXISTS (SELECT 1 FROM jobs j, backups b WHERE b.id = $1"
+    "  AND j.params->>'backup_id' = b.id::text AND j.state IN ('queued', 'running')"
+    "  AND j.id IS DISTINCT FROM b.job_id)";
+
+/* 1 when a job needs the backup, 0, -1. */
+static int delete_busy(struct sw_db *db, const char *id, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err, delete_busy_sql, SW_PARAMS(id));
+    if (!res)
+        return -1;
+    int busy = sw_db_get_bool(res, 0, 0);
+    PQclear(res);
+    return busy;
+}
+
+/* Marks the backup deleted (0028's trigger stamps deleted_at and makes its
+ * account due for gc, which removes the manifest from the target); 409
+ * while a job makes it or reads it. */
+static int delete_tx(struct sw_db *db, void *ctx, struct sw_err *err)
+{
+    const char *id = ctx;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT state FROM backups WHERE id = $1 AND state <> 'deleted'"
+                               " FOR UPDATE",
+                               SW_PARAMS(id));
+    if (!res)
+        return -1;
+    char state[16] = "";
+    if (PQntuples(res) == 1)
+        snprintf(state, sizeof state, "%s", sw_db_get(res, 0, 0));
+    PQclear(res);
+    int busy = state[0] ? delete_busy(db, id, err) : 0;
+    if (busy < 0)
+        return -1;
+    if (!state[0])
+        SW_ERR(err, SW_ENOTFOUND, "backup not found");
+    else if (strcmp(state, "completed") != 0 && strcmp(state, "failed") != 0)
+        SW_ERR(err, SW_ECONFLICT, "the backup is %s: it can be deleted once its job ended",
+               state);
+    else if (busy)
+        SW_ERR(err, SW_ECONFLICT, "a job is using the backup (a restore): delete it once that "
+                                  "job ended");
+    else
+        return sw_db_run(db, err, "UPDATE backups SET state = 'deleted' WHERE id = $1",
+                         SW_PARAMS(id)) == 1
+                   ? 0
+                   : -1;
+    return -1;
+}
+
+SW_HANDLER(sw_h_backup_delete)
+{
+    if (sw_db_tx(req->db, delete_tx, (void *)req->params[0], err) < 0)
+        return -1;
+    return sw_api_reply(resp, 204, NULL);
+}
+
+/* ---- a plan's backup price (admin_catalog.c's plan routes) ---- */
+
+int sw_backups_plan_check(const json_t *body, struct sw_err *err)
+{
+    const json_t *p = json_object_get(body, "price_backup_gb_month");
+    const json_t *amount = json_object_get(p, "amount");
+    const char *cur = sw_json_str(p, "currency");
+    if (p && (!json_is_object(p) || json_object_size(p) != 2 || !json_is_integer(amount) ||
+              json_integer_value(amount) < 0 || !cur || strlen(cur) != 3)) {
+        SW_ERR(err, SW_EINVALID, "price_backup_gb_month must be {amount, currency}: minor "
+                                 "units >= 0 and the plan's currency");
+        return -1;
+    }
+    /* A new plan's currency is its prices' (a patch's is checked in its
+     * transaction): refused before anything is written. */
+    const char *plan_cur = sw_json_str(json_object_get(body, "price_hourly"), "currency");
+    if (p && plan_cur && strcmp(plan_cur, cur) != 0) {
+        SW_ERR(err, SW_EINVALID, "price_backup_gb_month must be in the plan's currency");
+        return -1;
+    }
+    return 0;
+}
+
+json_t *sw_backups_plan_apply(struct sw_db *db, const char *plan_id, const json_t *body,
+                              json_t *plan, struct sw_err *err)
+{
+    const json_t *p = json_object_get(body, "price_backup_gb_month");
+    if (!plan || !p)
+        return plan;
+    json_decref(plan);
+    char n[24];
+    snprintf(n, sizeof n, "%lld", (long long)json_integer_value(json_object_get(p, "amount")));
+    long rows = sw_db_run(db, err,
+                          "UPDATE plans SET price_backup_gb_month = $2 WHERE id = $1"
+                          " AND currency = $3",
+                          SW_PARAMS(plan_id, n, sw_json_str(p, "currency")));
+    if (rows == 0)
+        SW_ERR(err, SW_EINVALID, "price_backup_gb_month must be in the plan's currency");
+    if (rows <= 0)
+        return NULL;
+    return sw_data_json_row(db, err, "plan", "SELECT sw_plan_json(p) FROM plans p WHERE p.id = $1",
+                            SW_PARAMS(plan_id));
+}
+
 const struct sw_route sw_routes_backups[] = {
     {"POST", "/v1/servers/{id}/backups", ANY, SW_OWN_SERVER, sw_h_backup_create,
      "back up a server (body optional: target_id, kind auto|full)", 0},
@@ -466,5 +576,7 @@ const struct sw_route sw_routes_backups[] = {
      "add a backup target (dir, s3, sftp); its secret is kept wrapped", 0},
     {"PATCH", "/v1/admin/backup-targets/{id}", OP, SW_OWN_OPERATOR, sw_h_targets_patch,
      "retire a backup target, or make it the default", 0},
+    {"DELETE", "/v1/backups/{id}", ANY, SW_OWN_BACKUP, sw_h_backup_delete,
+     "delete a completed or failed backup (its manifest and chunks go at the next gc)", 0},
     SW_ROUTES_END,
 };

@@ -80,7 +80,8 @@ int sw_data_backups_server_of(struct sw_db *db, const char *id, char server_id[3
                               struct sw_err *err)
 {
     PGresult *res = sw_db_exec(db, err,
-                               "SELECT server_id FROM backups WHERE id = $1 AND state = 'completed'",
+                               "SELECT server_id FROM backups WHERE id = $1 AND state = 'completed'"
+                               " FOR SHARE", /* a DELETE waits for the restore's job */
                                SW_PARAMS(id));
     if (!res)
         return -1;
@@ -225,7 +226,8 @@ int sw_data_backups_restore_source(struct sw_db *db, const char *id, const char 
         "       to_json(coalesce(s.ssh_keys, '{}'))::text, sp.kind, p.id, p.kind, p.disk_gb"
         "  FROM backups b JOIN servers s ON s.id = b.server_id JOIN plans sp ON sp.id = s.plan_id"
         "  LEFT JOIN plans p ON p.id = coalesce($2::uuid, s.plan_id)"
-        " WHERE b.id = $1 AND b.state <> 'deleted'",
+        " WHERE b.id = $1 AND b.state <> 'deleted'"
+        " FOR SHARE OF b", /* a DELETE waits for the new server's create job */
         SW_PARAMS(id, plan_id));
     if (!res)
         return -1;

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/msg.h"
+#include "provisioner/backup_gc.h"
 #include "provisioner/claim.h"
 #include "provisioner/dispatch.h"
 #include "provisioner/jobdb.h"
@@ -25,7 +26,7 @@
 #include <strings.h>
 
 /* What a start transaction decided. */
-enum start_outcome { START_TAKEN, START_FINISHED, START_DISPATCH };
+enum start_outcome { START_TAKEN, START_FINISHED, START_DISPATCH, START_GC_WAIT };
 
 typedef enum sw_msg_outcome (*route_fn)(struct sw_prov_thread *t, struct sw_job_row *row,
                                         struct sw_err *err);
@@ -198,6 +199,7 @@ static int start_node_tx(struct sw_db *db, void *arg, struct sw_err *err)
     }
     const struct sw_job_effect *e = sw_jobstate_effect(row->type);
     bool on_node = row->srv_node_id[0] != '\0';
+    int held;
     c->outcome = START_FINISHED;
     c->ok = false;
     c->code = "conflict";
@@ -210,6 +212,9 @@ static int start_node_tx(struct sw_db *db, void *arg, struct sw_err *err)
         c->msg = "the server's state does not allow this";
     } else if ((c->msg = start_lacks(row))) {
         c->code = "invalid";
+    } else if ((held = sw_backup_gc_holds(db, row, err)) != 0) {
+        c->outcome = START_GC_WAIT; /* backup_gc.c: waits queued, gc kicks it */
+        return held < 0 ? -1 : 0;
     } else {
         c->outcome = START_DISPATCH;
         return sw_jobdb_mark_running(db, row, row->srv_node_id, e->srv_dispatch, err);
@@ -237,6 +242,11 @@ static enum sw_msg_outcome start_on_node(struct sw_prov_thread *t, struct sw_job
             sw_info("job.failed", "job=%s server=%s type=%s code=%s error=%s", row->job_id,
                     row->server_id, sw_job_type_name(row->type), c.code,
                     sw_log_quote(q, sizeof q, c.msg));
+        return SW_MSG_DONE;
+    case START_GC_WAIT:
+        sw_info("job.waiting", "job=%s server=%s type=%s why=\"garbage collection holds the "
+                               "account's backups\"",
+                row->job_id, row->server_id, sw_job_type_name(row->type));
         return SW_MSG_DONE;
     default:
         if (sw_dispatch_send(t->db, t->redis, &c.row, c.row.srv_node_id, err) < 0)

@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/redis.h"
+#include "provisioner/backup_gc.h"
 #include "provisioner/backups.h"
 #include "provisioner/prov.h"
 
@@ -28,6 +29,7 @@ static const struct {
     {"sweeper", sw_sweeper_main},
     {"acl", sw_acl_main},
     {"backups", sw_backups_scheduler_main}, /* provisioner/backups.c */
+    {"backup-gc", sw_backup_gc_main},       /* provisioner/backup_gc.c */
 };
 
 #define NTHREADS (sizeof threads / sizeof threads[0])

@@ -306,6 +306,7 @@ MATRIX = [
     E("GET", "/v1/servers/{id}/backups", obj="server", owner="server"),
     E("GET", "/v1/backups/{id}", obj="backup", owner="backup"),
     E("POST", "/v1/backups/{id}/restore", obj="backup", owner="backup", body={"target": "same"}),
+    E("DELETE", "/v1/backups/{id}", obj="backup", owner="backup"),
     E("PUT", "/v1/servers/{id}/backup-policy", obj="server", owner="server",
       body={"schedule": "daily", "keep_daily": 3}),
     E("GET", "/v1/servers/{id}/backup-policy", obj="server", owner="server", allow_404=True,
