@@ -31,7 +31,7 @@
 # bitmap sees them as it sees a guest's writes.
 #
 # SW_BUILDDIR=$PWD/build bench/backup.sh [--quick]
-#   --quick: a 256 MiB volume, one run (tests/integration/bench_backup.sh):
+#   --quick: a 128 MiB volume, one run (tests/integration/bench_backup.sh):
 #   the same steps and checks, the goals printed but not enforced.
 # Exits 77 (SKIP) where it cannot run, 1 when a step fails.
 set -u
@@ -40,7 +40,7 @@ SW_BUILDDIR=${SW_BUILDDIR:-$SW_SRCDIR/build}
 QUICK=0
 [ "${1:-}" = --quick ] && QUICK=1
 SIZE=${SIZE:-2048} RUNS=${RUNS:-3} DAYS=7
-[ "$QUICK" = 1 ] && SIZE=256 RUNS=1
+[ "$QUICK" = 1 ] && SIZE=128 RUNS=1
 BIN=$SW_BUILDDIR/bench/backup
 skip() { echo "SKIP: $*"; exit 77; }
 die() { echo "FAIL: $*"; exit 1; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sw-test: real-guest (scripts/test runs it in the sanitizer half only)
 # bench_backup.sh - bench/backup.sh --quick, so the benchmark cannot rot: a
-# 256 MiB volume on a running QEMU domain of a private libvirtd, one full
+# 128 MiB volume on a running QEMU domain of a private libvirtd, one full
 # backup (pull, NBD) beside qemu-img convert, the writer alone sequential
 # and pipelined, an incremental after 1% of the blocks changed in the guest
 # and six more dailies, each checked (a pull read, full then incremental,
