@@ -15,7 +15,11 @@
 #define MAGIC_LEN 4
 #define HDR_LEN crypto_secretstream_xchacha20poly1305_HEADERBYTES
 #define TAG_LEN crypto_secretstream_xchacha20poly1305_ABYTES
-#define ZSTD_LEVEL 3
+/* Level 1, not 3: on bench/backup.sh's mixed disk image (zstd -b, 4 MiB blocks)
+ * level 1 compressed 1.43x faster for 4% more bytes stored (ratio 2.03 vs
+ * 2.11), and zstd is most of the writer's time. Not part of the format:
+ * any level opens the same way. */
+#define ZSTD_LEVEL 1
 
 void sw_bk_keys_init(struct sw_bk_keys *keys, const unsigned char key[SW_BK_KEY_BYTES])
 {

@@ -4,7 +4,7 @@
  * may be shorter). A chunk's id is a keyed BLAKE2b-256 of its plaintext under
  * the account's id key, so equal chunks of one account share an id and two
  * accounts' ids neither collide nor reveal equality. A sealed chunk is
- * "swc1" + a secretstream header + the zstd frame (level 3) encrypted with
+ * "swc1" + a secretstream header + the zstd frame (level 1) encrypted with
  * crypto_secretstream_xchacha20poly1305 under the account's data key, with
  * the chunk's id as additional data (a chunk cannot be swapped for another).
  * Both keys come from the account's 32-byte backup key through crypto_kdf.

@@ -38,9 +38,16 @@ struct sw_bk_writer *sw_bk_writer_new(struct sw_bk_target *t,
 /* Stores one whole chunk: offset a multiple of SW_BK_CHUNK_SIZE, len the
  * chunk's length (SW_BK_CHUNK_SIZE, or what is left at the disk's end). An
  * all-zero chunk is recorded, not stored; a chunk already on the target is
- * not written again. */
+ * not written again. data is copied (the caller may reuse it at once) and
+ * stored while later chunks come: a failure (the target's, a seal's) is
+ * answered by a later put or by finish, the first one only. */
 int sw_bk_writer_put(struct sw_bk_writer *w, uint64_t offset, const unsigned char *data,
                      size_t len, struct sw_err *err);
+/* How many threads seal chunks (hash, zstd, secretstream) while the
+ * caller reads and one more thread stores them in order (pipeline.h);
+ * default the online cores (1..8); 0 does it all on the caller's thread,
+ * chunk after chunk. Takes effect only before the first put. */
+void sw_bk_writer_set_workers(struct sw_bk_writer *w, unsigned workers);
 /* Sets the backup's created_at (default: when it finishes); for imports
  * and tests of retention. */
 void sw_bk_writer_set_created(struct sw_bk_writer *w, time_t at);

@@ -1,6 +1,7 @@
 /* writer.c - writes one backup: chunks first, its manifest last. */
 #include "config.h"
 #include "backup/repo.h"
+#include "backup/pipeline.h"
 #include "core/alloc.h"
 #include "core/crypto.h"
 #include "core/err.h"
@@ -9,11 +10,16 @@
 #include <string.h>
 #include <time.h>
 
+/* The caller's thread checks and counts each chunk and hands it to the
+ * pipeline (pipeline.h): hash, zstd and secretstream run on its workers
+ * (seal_chunk), the target and the manifest's entries only on its storer
+ * (store_chunk), in the order the chunks came. */
 struct sw_bk_writer {
     struct sw_bk_target *t;
     struct sw_bk_keys keys;
-    struct sw_bk_sealer sealer;
     struct sw_bk_manifest *m;
+    struct sw_bk_pipe *pipe; /* made at the first put */
+    unsigned workers;
     uint64_t done;
 };
 
@@ -62,7 +68,7 @@ struct sw_bk_writer *sw_bk_writer_new(struct sw_bk_target *t,
         sw_bk_writer_free(w);
         return NULL;
     }
-    sw_bk_sealer_init(&w->sealer);
+    w->workers = sw_bk_pipe_default_workers();
     w->m = sw_bk_manifest_new(disk_size);
     memcpy(w->m->account, account, SW_BK_UUID_LEN + 1);
     memcpy(w->m->server, server, SW_BK_UUID_LEN + 1);
@@ -77,25 +83,46 @@ struct sw_bk_writer *sw_bk_writer_new(struct sw_bk_target *t,
     return w;
 }
 
-/* Seals and stores one non-zero chunk unless the target has it whole.
- * The sealed size is checked too: a store that is not atomic (s3rver
- * killed mid-PUT keeps the part it got) must not pass a torn chunk off
- * as the one already there. */
-static int store(struct sw_bk_writer *w, const unsigned char id[SW_BK_ID_BYTES],
-                 const unsigned char *data, size_t len, struct sw_err *err)
+void sw_bk_writer_set_workers(struct sw_bk_writer *w, unsigned workers)
 {
-    SW_AUTOFREE char *key = sw_bk_chunk_key(w->m->account, id);
-    size_t blen = 0;
-    const unsigned char *blob = sw_bk_chunk_seal(&w->sealer, &w->keys, id, data, len, &blen, err);
+    if (!w->pipe)
+        w->workers = workers;
+}
+
+/* On a worker: is it zero; if not, its id and its sealed form. */
+static int seal_chunk(void *ctx, struct sw_bk_slot *s, struct sw_err *err)
+{
+    struct sw_bk_writer *w = ctx;
+    s->zero = sw_bk_is_zero(s->data, s->len);
+    if (s->zero)
+        return 0;
+    sw_bk_chunk_id(&w->keys, s->data, s->len, s->id);
+    s->blob = sw_bk_chunk_seal(&s->sealer, &w->keys, s->id, s->data, s->len, &s->blob_len, err);
+    return s->blob ? 0 : -1;
+}
+
+/* On the storer, in order: the manifest's entry, and the sealed chunk put
+ * unless the target has it whole. The sealed size is checked too: a store
+ * that is not atomic (s3rver killed mid-PUT keeps the part it got) must
+ * not pass a torn chunk off as the one already there. */
+static int store_chunk(void *ctx, struct sw_bk_slot *s, struct sw_err *err)
+{
+    struct sw_bk_writer *w = ctx;
+    size_t i = (size_t)(s->offset / SW_BK_CHUNK_SIZE);
+    w->m->zero[i] = s->zero;
+    if (s->zero)
+        return 0;
+    memcpy(w->m->ids[i], s->id, SW_BK_ID_BYTES);
+    SW_AUTOFREE char *key = sw_bk_chunk_key(w->m->account, s->id);
     bool there = false;
     uint64_t size = 0;
-    if (!blob || sw_bk_target_exists(w->t, key, &there, &size, err) < 0)
+    if (sw_bk_target_exists(w->t, key, &there, &size, err) < 0)
         return -1;
-    if (there && size == blen)
+    if (there && size == s->blob_len)
         return 0;
-    if (sw_bk_target_put(w->t, key, blob, blen, err) < 0)
+    if (sw_bk_target_put(w->t, key, s->blob, s->blob_len, err) < 0)
         return -1;
-    w->m->stored_new_bytes += blen;
+    w->m->stored_new_bytes += s->blob_len;
     return 0;
 }
 
@@ -109,12 +136,10 @@ int sw_bk_writer_put(struct sw_bk_writer *w, uint64_t offset, const unsigned cha
         sw_err_detail(err, "offset %llu, %zu bytes", (unsigned long long)offset, len);
         return -1;
     }
-    w->m->zero[i] = sw_bk_is_zero(data, len);
-    if (!w->m->zero[i]) {
-        sw_bk_chunk_id(&w->keys, data, len, w->m->ids[i]);
-        if (store(w, w->m->ids[i], data, len, err) < 0)
-            return -1;
-    }
+    if (!w->pipe)
+        w->pipe = sw_bk_pipe_new(w->workers, seal_chunk, store_chunk, w);
+    if (sw_bk_pipe_put(w->pipe, offset, data, len, err) < 0)
+        return -1;
     w->m->read_bytes += len;
     w->done += len;
     return 0;
@@ -134,6 +159,8 @@ void sw_bk_writer_progress(const struct sw_bk_writer *w, uint64_t *done, uint64_
 int sw_bk_writer_finish(struct sw_bk_writer *w, struct sw_bk_manifest **out,
                         struct sw_err *err)
 {
+    if (w->pipe && sw_bk_pipe_drain(w->pipe, err) < 0)
+        return -1;
     if (!w->m->created_at)
         w->m->created_at = time(NULL);
     json_t *j = sw_bk_manifest_to_json(w->m);
@@ -154,9 +181,8 @@ void sw_bk_writer_free(struct sw_bk_writer *w)
 {
     if (!w)
         return;
+    sw_bk_pipe_free(w->pipe); /* first: its threads use the keys */
     sw_bk_keys_release(&w->keys);
-    if (w->sealer.cctx)
-        sw_bk_sealer_release(&w->sealer);
     sw_bk_manifest_free(w->m);
     free(w);
 }

@@ -126,6 +126,13 @@ bool sw_bkread_is_scratch(const char *server_id, const char *name)
     return is_named(server_id, "bk", name);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* ---- libvirt edges ---- */
 
 /* Maps libvirt's last error; an unsupported one names the call missing. */
@@ -467,15 +474,21 @@ static int read_running(struct bk *b, struct sw_err *err)
         SW_ERR(err, SW_EINVALID, "could not %s: malformed server or backup id", WHAT);
         return -1;
     }
+    double t0 = now_s();
     if (scratch_make(b, "qcow2", NULL, err) < 0)
         return -1;
+    double t1 = now_s();
     if (pull_begin(b, dev, sock, err) < 0)
         return -1;
+    double t2 = now_s();
     int rc = nbd_read(b, dev, sock, err);
+    double t3 = now_s();
     if (job_end(b->dom, err) < 0 && rc == 0)
         rc = -1;
     if (rc < 0) /* its bitmap merges back into the parent's */
         checkpoint_drop(b->dom, b->out->checkpoint);
+    sw_info("bkread.pull", "server=%s scratch_s=%.3f begin_s=%.3f read_s=%.3f end_s=%.3f",
+            b->req->server_id, t1 - t0, t2 - t1, t3 - t2, now_s() - t3);
     return rc;
 }
 
