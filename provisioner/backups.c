@@ -116,6 +116,7 @@ static int create_restores(struct sw_db *db, const struct sw_job_row *row, struc
 int sw_backups_load_job(struct sw_db *db, struct sw_job_row *row, struct sw_err *err)
 {
     memset(&row->backup, 0, sizeof row->backup);
+    row->backup_key_wrapped[0] = row->backup_secret_wrapped[0] = '\0';
     int restores = create_restores(db, row, err);
     if (restores < 0)
         return -1;
@@ -144,37 +145,48 @@ int sw_backups_load_job(struct sw_db *db, struct sw_job_row *row, struct sw_err 
         rc = copy_to(sw_db_get(res, 0, 6), wrapped, sizeof wrapped, err);
     else
         rc = account_key(db, b->account, master, wrapped, err);
-    if (rc == 0)
-        rc = unwrap(master, wrapped, sw_db_get(res, 0, 5), b, err);
+    if (rc == 0) /* kept wrapped: sw_backups_seal opens them */
+        rc = copy_to(wrapped, row->backup_key_wrapped, sizeof row->backup_key_wrapped, err);
+    if (rc == 0 && sw_db_get(res, 0, 5))
+        rc = copy_to(sw_db_get(res, 0, 5), row->backup_secret_wrapped,
+                     sizeof row->backup_secret_wrapped, err);
     if (row->type != SW_JOB_BACKUP) /* a restore, or a create restoring */
         memcpy(b->restore_id, row->job_id, sizeof b->restore_id);
     b->keep_last = sw_db_get_i64(res, 0, 7);
     b->keep_daily = sw_db_get_i64(res, 0, 8);
     b->keep_weekly = sw_db_get_i64(res, 0, 9);
     b->keep_monthly = sw_db_get_i64(res, 0, 10);
-    sodium_memzero(master, sizeof master);
 out:
+    sodium_memzero(master, sizeof master);
     PQclear(res);
     if (rc < 0)
         sw_backups_wipe(b);
     return rc;
 }
 
-int sw_backups_seal(const char *pk, const struct sw_msg_backup *in, struct sw_msg_backup *out,
-                    struct sw_err *err)
+int sw_backups_seal(const struct sw_job_row *row, struct sw_msg_backup *out, struct sw_err *err)
 {
-    *out = *in;
+    *out = row->backup;
     sw_backups_wipe(out);
-    if (!in->id[0])
+    if (!row->backup.id[0])
         return 0;
-    if (!pk || !pk[0]) {
+    const char *pk = row->node_public_key;
+    if (!pk[0]) {
         SW_ERR(err, SW_EINVALID, "the node has no public key to seal the backup key to");
         return -1;
     }
-    if (sw_seal(pk, in->key, out->key_sealed, err) < 0 ||
-        (in->secret[0] && sw_seal(pk, in->secret, out->secret_sealed, err) < 0))
-        return -1;
-    return 0;
+    struct sw_msg_backup plain; /* the opened key and secret, this long only */
+    memset(&plain, 0, sizeof plain);
+    unsigned char master[SW_BKKEY_BYTES];
+    int rc = sw_bkkey_master(master, err);
+    if (rc == 0)
+        rc = unwrap(master, row->backup_key_wrapped, row->backup_secret_wrapped, &plain, err);
+    sodium_memzero(master, sizeof master);
+    if (rc == 0 && (sw_seal(pk, plain.key, out->key_sealed, err) < 0 ||
+                    (plain.secret[0] && sw_seal(pk, plain.secret, out->secret_sealed, err) < 0)))
+        rc = -1;
+    sw_backups_wipe(&plain);
+    return rc;
 }
 
 void sw_backups_wipe(struct sw_msg_backup *b)

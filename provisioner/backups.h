@@ -13,18 +13,20 @@ struct sw_err;
 struct sw_job_row;
 struct sw_msg_result;
 
-/* For a backup or restore job (others: nothing): loads row->backup from
- * the job's backup (jobs.params.backup_id), its target, its parent and
- * the account's key (made on the first backup of the account), unwrapped
- * with the master key into row->backup.key (base64) and .secret; the
- * caller wipes them (sw_backups_wipe). 0, or -1 with err (a job whose
+/* For a backup or restore job, or a create restoring a backup (others:
+ * nothing): loads row->backup from the job's backup
+ * (jobs.params.backup_id), its target and its parent, and the account's
+ * key (made on the first backup of the account) and the target's secret
+ * still wrapped with the master key into row->backup_key_wrapped and
+ * backup_secret_wrapped: a loaded row holds no plain secret. 0, or -1 with err (a job whose
  * backup is gone: SW_ENOTFOUND; no master key: SW_EUNAVAILABLE). */
 int sw_backups_load_job(struct sw_db *db, struct sw_job_row *row, struct sw_err *err);
 
-/* The node job's backup: row's, with its key and secret sealed to the
- * node's public key pk and the plain copies left out. 0, or -1 with err. */
-int sw_backups_seal(const char *pk, const struct sw_msg_backup *in, struct sw_msg_backup *out,
-                    struct sw_err *err);
+/* The node job's backup: row's, with the account key and the target's
+ * secret opened with the master key and sealed at once to the node's
+ * public key (row->node_public_key); the opened copies are wiped before
+ * it returns. 0, or -1 with err. */
+int sw_backups_seal(const struct sw_job_row *row, struct sw_msg_backup *out, struct sw_err *err);
 
 /* Wipes b's plain key and secret. */
 void sw_backups_wipe(struct sw_msg_backup *b);

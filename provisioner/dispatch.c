@@ -93,7 +93,7 @@ int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     memcpy(out->snapshot_id, row->snapshot_id, sizeof out->snapshot_id);
     out->snapshot_memory = row->snapshot_memory;
     /* A backup or restore: its backup, the keys sealed to the node. */
-    if (sw_backups_seal(row->node_public_key, &row->backup, &out->backup, err) < 0)
+    if (sw_backups_seal(row, &out->backup, err) < 0)
         return -1;
     return guest_config(row, out, err);
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "core/bkkey.h"
 #include "core/msg.h"
 #include "core/resource.h"
 #include "core/seal.h"
@@ -84,9 +85,13 @@ struct sw_job_row {
      * jobs) and whether a create saves memory (its snapshots row) */
     char snapshot_id[SW_UUID_LEN + 1];
     bool snapshot_memory;
-    /* backup and restore: the job's backup, target and plain key
-     * (provisioner/backups.h), wiped after dispatch */
+    /* backup, restore and a create restoring: the job's backup and target
+     * (provisioner/backups.h), no key in it; the account's key and the
+     * target's secret as stored, wrapped with the master key (core/bkkey.h):
+     * only sw_backups_seal opens them, into its own buffers, and wipes them */
     struct sw_msg_backup backup;
+    char backup_key_wrapped[SW_BKKEY_WRAPPED_MAX];
+    char backup_secret_wrapped[SW_BKKEY_WRAPPED_MAX];
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE
