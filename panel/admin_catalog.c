@@ -13,7 +13,6 @@
 #include "core/json.h"
 #include "panel/admin_catalog.h"
 #include "panel/admin_util.h"
-#include "panel/backups.h"
 #include "panel/data_images.h"
 #include "panel/data_plans.h"
 #include "panel/data_templates.h"
@@ -100,6 +99,68 @@ static int parse_money(const json_t *b, const char *field, int64_t *amount, cons
         return -1;
     }
     return 0;
+}
+
+/* The per-GB-month storage prices a plan may carry beside its own money
+ * fields, each {amount >= 0, currency} in the plan's currency. */
+static const char *const gb_prices[] = {"price_snapshot_gb_month", "price_backup_gb_month", NULL};
+
+/* A plan body's per-GB-month prices, when given; a new plan's currency is
+ * its price_hourly's, so a mismatch is refused before anything is written
+ * (a patch's is checked by gb_prices_apply in its transaction). */
+static int gb_prices_check(const json_t *body, struct sw_err *err)
+{
+    const char *plan_cur = sw_json_str(json_object_get(body, "price_hourly"), "currency");
+    for (const char *const *f = gb_prices; *f; f++) {
+        const json_t *p = json_object_get(body, *f);
+        const json_t *amount = json_object_get(p, "amount");
+        const char *cur = sw_json_str(p, "currency");
+        if (!p)
+            continue;
+        if (!json_is_object(p) || json_object_size(p) != 2 || !json_is_integer(amount) ||
+            json_integer_value(amount) < 0 || !cur || strlen(cur) != 3) {
+            SW_ERR(err, SW_EINVALID, "%s must be {amount, currency}: minor units >= 0 and the "
+                                     "plan's currency", *f);
+            return -1;
+        }
+        if (plan_cur && strcmp(plan_cur, cur) != 0) {
+            SW_ERR(err, SW_EINVALID, "%s must be in the plan's currency", *f);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* After the plan's insert or update answered plan (owned; NULL passes
+ * through): the body's per-GB-month prices set on plan_id, each in the
+ * plan's currency. The plan as it is now (read again when a price was
+ * set; plan released), or NULL with err. */
+static json_t *gb_prices_apply(struct sw_db *db, const char *plan_id, const json_t *body,
+                               json_t *plan, struct sw_err *err)
+{
+    bool set = false;
+    for (const char *const *f = gb_prices; plan && *f; f++) {
+        const json_t *p = json_object_get(body, *f);
+        if (!p)
+            continue;
+        char n[24];
+        snprintf(n, sizeof n, "%lld", (long long)json_integer_value(json_object_get(p, "amount")));
+        SW_AUTOFREE char *sql =
+            sw_asprintf("UPDATE plans SET %s = $2 WHERE id = $1 AND currency = $3", *f);
+        long rows = sw_db_run(db, err, sql, SW_PARAMS(plan_id, n, sw_json_str(p, "currency")));
+        if (rows == 0)
+            SW_ERR(err, SW_EINVALID, "%s must be in the plan's currency", *f);
+        if (rows <= 0) {
+            json_decref(plan);
+            return NULL;
+        }
+        set = true;
+    }
+    if (!set)
+        return plan;
+    json_decref(plan);
+    return sw_data_json_row(db, err, "plan", "SELECT sw_plan_json(p) FROM plans p WHERE p.id = $1",
+                            SW_PARAMS(plan_id));
 }
 
 /* Plans or templates, filtered by ?state= and ?kind=. */
@@ -218,11 +279,11 @@ SW_HANDLER(sw_h_admin_plans_create)
         goto out;
     sw_uuid_t id;
     sw_uuid_new(id);
-    json_t *plan = sw_snapshots_plan_check(b, err) < 0 || sw_backups_plan_check(b, err) < 0
+    json_t *plan = sw_snapshots_plan_check(b, err) < 0 || gb_prices_check(b, err) < 0
                        ? NULL
                        : sw_snapshots_plan_apply(req->db, id, b,
                                                  sw_data_plans_insert(req->db, id, &row, err), err);
-    plan = sw_backups_plan_apply(req->db, id, b, plan, err);
+    plan = gb_prices_apply(req->db, id, b, plan, err);
     if (!plan) {
         if (err->code == SW_ECONFLICT)
             SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", row.name);
@@ -283,7 +344,7 @@ int sw_plan_patch_check(const json_t *patch, struct sw_err *err)
          sw_adm_check_kind(sw_json_str(patch, "kind"), "kind", err) < 0) ||
         sw_adm_check_ints(patch, plan_ints, err) < 0 ||
         sw_adm_check_enum(patch, "state", catalog_states, err) < 0 ||
-        sw_snapshots_plan_check(patch, err) < 0 || sw_backups_plan_check(patch, err) < 0)
+        sw_snapshots_plan_check(patch, err) < 0 || gb_prices_check(patch, err) < 0)
         return -1;
     struct sw_msg_limits l = {0};
     return parse_limits(patch, &l, err);
@@ -388,7 +449,7 @@ static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
         return -1;
     p->answer = sw_snapshots_plan_apply(db, p->id, p->body,
                                         sw_data_plans_update(db, p->id, &row, err), err);
-    p->answer = sw_backups_plan_apply(db, p->id, p->body, p->answer, err);
+    p->answer = gb_prices_apply(db, p->id, p->body, p->answer, err);
     if (!p->answer && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", row.name);
     return p->answer ? 0 : -1;

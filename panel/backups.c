@@ -3,7 +3,6 @@
  * backup targets. A backup is a job on the server's node
  * (provisioner/backups.c seals what it needs to the node). */
 #include "config.h"
-#include "panel/backups.h"
 #include "panel/data_backups.h"
 #include "panel/data_jobs.h"
 #include "panel/data_servers.h"
@@ -501,50 +500,6 @@ SW_HANDLER(sw_h_backup_delete)
     if (sw_db_tx(req->db, delete_tx, (void *)req->params[0], err) < 0)
         return -1;
     return sw_api_reply(resp, 204, NULL);
-}
-
-/* ---- a plan's backup price (admin_catalog.c's plan routes) ---- */
-
-int sw_backups_plan_check(const json_t *body, struct sw_err *err)
-{
-    const json_t *p = json_object_get(body, "price_backup_gb_month");
-    const json_t *amount = json_object_get(p, "amount");
-    const char *cur = sw_json_str(p, "currency");
-    if (p && (!json_is_object(p) || json_object_size(p) != 2 || !json_is_integer(amount) ||
-              json_integer_value(amount) < 0 || !cur || strlen(cur) != 3)) {
-        SW_ERR(err, SW_EINVALID, "price_backup_gb_month must be {amount, currency}: minor "
-                                 "units >= 0 and the plan's currency");
-        return -1;
-    }
-    /* A new plan's currency is its prices' (a patch's is checked in its
-     * transaction): refused before anything is written. */
-    const char *plan_cur = sw_json_str(json_object_get(body, "price_hourly"), "currency");
-    if (p && plan_cur && strcmp(plan_cur, cur) != 0) {
-        SW_ERR(err, SW_EINVALID, "price_backup_gb_month must be in the plan's currency");
-        return -1;
-    }
-    return 0;
-}
-
-json_t *sw_backups_plan_apply(struct sw_db *db, const char *plan_id, const json_t *body,
-                              json_t *plan, struct sw_err *err)
-{
-    const json_t *p = json_object_get(body, "price_backup_gb_month");
-    if (!plan || !p)
-        return plan;
-    json_decref(plan);
-    char n[24];
-    snprintf(n, sizeof n, "%lld", (long long)json_integer_value(json_object_get(p, "amount")));
-    long rows = sw_db_run(db, err,
-                          "UPDATE plans SET price_backup_gb_month = $2 WHERE id = $1"
-                          " AND currency = $3",
-                          SW_PARAMS(plan_id, n, sw_json_str(p, "currency")));
-    if (rows == 0)
-        SW_ERR(err, SW_EINVALID, "price_backup_gb_month must be in the plan's currency");
-    if (rows <= 0)
-        return NULL;
-    return sw_data_json_row(db, err, "plan", "SELECT sw_plan_json(p) FROM plans p WHERE p.id = $1",
-                            SW_PARAMS(plan_id));
 }
 
 const struct sw_route sw_routes_backups[] = {

@@ -95,49 +95,20 @@ int sw_snapshots_plan_check(const json_t *body, struct sw_err *err)
         SW_ERR(err, SW_EINVALID, "max_snapshots must be an integer from 0 to 100");
         return -1;
     }
-    const json_t *p = json_object_get(body, "price_snapshot_gb_month");
-    const json_t *amount = json_object_get(p, "amount");
-    const char *cur = sw_json_str(p, "currency");
-    if (p && (!json_is_object(p) || json_object_size(p) != 2 || !json_is_integer(amount) ||
-              json_integer_value(amount) < 0 || !cur || strlen(cur) != 3)) {
-        SW_ERR(err, SW_EINVALID,
-               "price_snapshot_gb_month must be {amount, currency}: minor units >= 0 and the "
-               "plan's currency");
-        return -1;
-    }
     return 0;
-}
-
-/* The body's price_snapshot_gb_month on plan_id, in the plan's currency. */
-static int plan_price(struct sw_db *db, const char *plan_id, const json_t *body,
-                      struct sw_err *err)
-{
-    const json_t *p = json_object_get(body, "price_snapshot_gb_month");
-    if (!p)
-        return 0;
-    char n[24];
-    snprintf(n, sizeof n, "%lld", (long long)json_integer_value(json_object_get(p, "amount")));
-    int rows = sw_db_run(db, err,
-                         "UPDATE plans SET price_snapshot_gb_month = $2 WHERE id = $1"
-                         " AND currency = $3",
-                         SW_PARAMS(plan_id, n, sw_json_str(p, "currency")));
-    if (rows == 0)
-        SW_ERR(err, SW_EINVALID, "price_snapshot_gb_month must be in the plan's currency");
-    return rows <= 0 ? -1 : 0;
 }
 
 json_t *sw_snapshots_plan_apply(struct sw_db *db, const char *plan_id, const json_t *body,
                                 json_t *plan, struct sw_err *err)
 {
     const json_t *v = json_object_get(body, "max_snapshots");
-    if (!plan || (!v && !json_object_get(body, "price_snapshot_gb_month")))
+    if (!plan || !v)
         return plan;
     char n[24];
     snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
     json_decref(plan);
-    if ((v && sw_db_run(db, err, "UPDATE plans SET max_snapshots = $2 WHERE id = $1",
-                        SW_PARAMS(plan_id, n)) < 0) ||
-        plan_price(db, plan_id, body, err) < 0)
+    if (sw_db_run(db, err, "UPDATE plans SET max_snapshots = $2 WHERE id = $1",
+                  SW_PARAMS(plan_id, n)) < 0)
         return NULL;
     return sw_data_json_row(db, err, "plan", "SELECT sw_plan_json(p) FROM plans p WHERE p.id = $1",
                             SW_PARAMS(plan_id));

@@ -25,14 +25,13 @@ int sw_snapshots_check(const json_t *body, bool *memory, struct sw_err *err);
 int sw_snapshots_admit(struct sw_db *db, const char *server_id, const char *kind,
                        struct sw_err *err);
 
-/* An admin plan body's max_snapshots (an integer 0..100) and
- * price_snapshot_gb_month ({amount >= 0, currency}), when given. 0, or -1
- * with SW_EINVALID. Pure. */
+/* An admin plan body's max_snapshots (an integer 0..100), when given. 0,
+ * or -1 with SW_EINVALID. Pure. (Its price_snapshot_gb_month is
+ * admin_catalog.c's, as every per-GB-month price.) */
 int sw_snapshots_plan_check(const json_t *body, struct sw_err *err);
 
 /* After the plan's insert or update (admin_catalog.c): the body's
- * max_snapshots and price_snapshot_gb_month (which must be in the plan's
- * currency: SW_EINVALID), when given, set on plan_id. Returns plan, or
+ * max_snapshots, when given, set on plan_id. Returns plan, or
  * when it changed the plan read again (sw_plan_json); NULL with err (plan
  * released). */
 json_t *sw_snapshots_plan_apply(struct sw_db *db, const char *plan_id, const json_t *body,
