@@ -676,6 +676,19 @@ static void test_backup(struct sw_engine *eng, const char *id)
           "(the old root deleted) and the first marker is back (\"%s\")",
           took, out.note, vols, got);
 
+    rc = run(eng, &r, &out, &err); /* a replay: found, not written or booted again */
+    vols_of(eng->conn, id, vols, sizeof vols);
+    check(rc == 0 && !out.booted && strcmp(vols, want) == 0 && init_pid(id) == pid2,
+          "the replayed restore finds its root and the running container (\"%s\")", vols);
+
+    struct sw_msg_node_job st = job_of(id, SW_JOB_STOP, NULL);
+    rc = run(eng, &st, &out, &err);
+    if (rc == 0)
+        rc = backup_once(eng, id, "b3000000-0000-4000-8000-000000000003", &out, &took);
+    check(rc == 0 && strncmp(out.note, "full read; ", 11) == 0 &&
+              strcmp(out.domain_state, "stopped") == 0,
+          "a stopped container's backup reads its root without a pause (\"%s\")", out.note);
+
     struct sw_msg_node_job n = bk_job(id, SW_JOB_CREATE, b1, "50000000-0000-4000-8000-000000000005");
     snprintf(n.server_id, sizeof n.server_id, "%s", "9e4f4253-6f70-4182-93a4-b5c6d7e8f9a0");
     rc = run(eng, &n, &out, &err);
