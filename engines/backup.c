@@ -166,8 +166,8 @@ static const char *sock_dir(const struct sw_engine *eng, char *buf, size_t n)
  * checkpoint. The manifest written is *m (owned). */
 static int read_into(struct sw_engine *eng, const struct sw_msg_node_job *job,
                      struct bk_repo *r, const struct sw_bk_manifest *parent, uint64_t size,
-                     struct sw_bkread_result *res, struct sw_bk_manifest **m,
-                     struct sw_err *err)
+                     bool pause_clone, struct sw_bkread_result *res,
+                     struct sw_bk_manifest **m, struct sw_err *err)
 {
     char dir[512];
     const struct sw_msg_backup *b = &job->backup;
@@ -185,6 +185,7 @@ static int read_into(struct sw_engine *eng, const struct sw_msg_node_job *job,
         .progress = read_progress,
         .ctx = &sink,
         .freeze = true,
+        .pause_clone = pause_clone,
     };
     memset(res, 0, sizeof *res);
     int rc = sw_bkread_run(eng, &req, res, err);
@@ -231,19 +232,26 @@ static void note_add(char *note, size_t n, const char *a, const char *b)
     snprintf(note + len, n - len, "%s%s%s", len ? "; " : "", a, b);
 }
 
-/* Says in note whether the guest was frozen (-1: not tried, a stopped
- * guest: nothing said). */
-static void note_frozen(int frozen, char *note, size_t n)
+/* Says in note whether the guest was frozen or paused (a stopped guest:
+ * nothing said). */
+static void note_frozen(const struct sw_bkread_result *res, char *note, size_t n)
 {
-    if (frozen != -1)
+    int frozen = res->frozen;
+    char ms[128];
+    if (res->paused_ms >= 0) {
+        snprintf(ms, sizeof ms, "%lld ms while its root was cloned%s", (long long)res->paused_ms,
+                 res->flushed ? "" : " (the node's caches not flushed: crash-consistent)");
+        note_add(note, n, "paused for ", ms);
+    } else if (frozen != -1) {
         note_add(note, n, "",
                  frozen == SW_BKREAD_PAUSED ? "not frozen: the guest was paused"
                  : frozen ? "filesystems frozen through the guest agent"
                           : "not frozen: no guest agent answered (crash-consistent)");
+    }
 }
 
 static int do_backup(struct sw_engine *eng, const struct sw_msg_node_job *job, struct bk_repo *r,
-                     struct sw_engine_outcome *out, struct sw_err *err)
+                     bool pause_clone, struct sw_engine_outcome *out, struct sw_err *err)
 {
     uint64_t size = 0;
     struct sw_bkread_result res;
@@ -256,16 +264,16 @@ static int do_backup(struct sw_engine *eng, const struct sw_msg_node_job *job, s
         sw_bk_manifest_free(parent);
         parent = NULL;
     }
-    int rc = read_into(eng, job, r, parent, size, &res, &m, err);
+    int rc = read_into(eng, job, r, parent, size, pause_clone, &res, &m, err);
     if (rc < 0 && parent && err->code == SW_ENOTFOUND && strstr(err->msg, "checkpoint")) {
         snprintf(out->note, sizeof out->note, "full backup: the parent's checkpoint is gone");
         sw_err_clear(err);
-        rc = read_into(eng, job, r, NULL, size, &res, &m, err);
+        rc = read_into(eng, job, r, NULL, size, pause_clone, &res, &m, err);
     }
     sw_bk_manifest_free(parent);
     if (rc == 0) {
         fill_result(&res, m, out);
-        note_frozen(res.frozen, out->note, sizeof out->note);
+        note_frozen(&res, out->note, sizeof out->note);
         struct sw_err cerr;
         sw_err_clear(&cerr);
         if (res.checkpoint[0] && sw_bkread_commit(eng, job->server_id, res.checkpoint, &cerr) < 0)
@@ -370,11 +378,9 @@ static void cleanup(struct sw_engine *eng, const struct sw_msg_node_job *job, ch
     }
 }
 
-int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *drv,
-                         const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
-                         struct sw_err *err)
+static int backup_job(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                      bool pause_clone, struct sw_engine_outcome *out, struct sw_err *err)
 {
-    (void)drv;
     struct bk_repo r;
     char left[160];
     if (repo_open(&job->backup, &r, err) < 0)
@@ -384,7 +390,7 @@ int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *d
         return -1;
     }
     cleanup(eng, job, left, sizeof left);
-    int rc = do_backup(eng, job, &r, out, err);
+    int rc = do_backup(eng, job, &r, pause_clone, out, err);
     if (rc == 0)
         retain(job, &r, out);
     repo_close(&r);
@@ -393,6 +399,20 @@ int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *d
     if (rc < 0 && err->code != SW_EUNSUPPORTED)
         cleanup(eng, job, left, sizeof left);
     return rc;
+}
+
+int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                         const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                         struct sw_err *err)
+{
+    (void)drv;
+    return backup_job(eng, job, false, out, err);
+}
+
+int sw_engine_backup_run_paused(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                                struct sw_engine_outcome *out, struct sw_err *err)
+{
+    return backup_job(eng, job, true, out, err);
 }
 
 /* ---- restore ---- */
@@ -447,7 +467,7 @@ static int restore_volume(struct sw_engine *eng, const struct sw_msg_node_job *j
         .server_id = job->server_id,
         .restore_id = job->job_id,
         .pool = p->name,
-        .volume = sw_storage_root_name(p, job->server_id, tag, name),
+        .volume = sw_storage_job_root_name(p, job, tag, name),
         .capacity = m->disk_size,
     };
     struct restore_sink sink = {sw_bkwrite_open(eng, &req, err), err,

@@ -31,6 +31,13 @@ int sw_engine_backup_run(struct sw_engine *eng, const struct sw_engine_driver *d
                          const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                          struct sw_err *err);
 
+/* sw_engine_backup_run for a guest whose hypervisor has no backup API
+ * (containers: engines/bkcontainer.c): a running one is paused only while
+ * its root is cloned (bkread.h's pause_clone), the note says for how long,
+ * and every backup reads the whole disk (no checkpoint is left). */
+int sw_engine_backup_run_paused(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                                struct sw_engine_outcome *out, struct sw_err *err);
+
 /* A restore job: the backup's chunks, each verified, written into a new
  * root volume of the server, which then boots from it (the old root is
  * removed only after). 0, or -1 with err. */
@@ -40,8 +47,9 @@ int sw_engine_restore_run(struct sw_engine *eng, const struct sw_engine_driver *
 
 /* The job's backup (its manifest and every chunk, verified) written into
  * the root volume of job's server with tag in pool p ("sw-<server>-root-
- * <tag>", through bkwrite: a volume under that name is whole, and a replay
- * finds and keeps it); disk filled. The restore job's (tag: its id) and a
+ * <tag>" as its kind names it, sw_storage_job_root_name; through bkwrite:
+ * a volume under that name is whole, and a replay finds and keeps it);
+ * disk filled. The restore job's (tag: its id) and a
  * create's (tag "0", engines/bkrestore.h). 0, or -1 with err (a chunk that
  * fails its checksum is named, not retryable). */
 int sw_engine_backup_restore_root(struct sw_engine *eng, const struct sw_msg_node_job *job,

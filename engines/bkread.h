@@ -13,6 +13,10 @@
  *   flattened) into a raw scratch "sw-<server>-bk-<backup>.raw" and
  *   downloaded as a sparse stream; every backup of a stopped guest is a
  *   full read (the repository dedups unchanged chunks).
+ * - A running guest whose hypervisor has no backup API (a container on
+ *   LXC; req->pause_clone): paused (virDomainSuspend, the cgroup freezer)
+ *   only while its root is cloned into that raw scratch, then resumed; the
+ *   clone is downloaded as a stopped guest's.
  *
  * The repository (chunks, encryption, targets) is backup/'s; this file
  * only reads. Pure parts (chunk arithmetic, names) are declared first and
@@ -93,6 +97,13 @@ struct sw_bkread_req {
      * moment the export begins (virDomainBackupBegin), and thawed right
      * after on every path (engines/fsfreeze.h). */
     bool freeze;
+    /* A running guest is read through a clone made while it is paused
+     * (virDomainSuspend, resumed right after on every path) instead of the
+     * backup API, which its hypervisor lacks (containers on LXC). Where the
+     * node's libvirt is local, the host's caches are flushed (sync(2)) before
+     * the pause and again inside it, so what the guest wrote is in the
+     * clone. */
+    bool pause_clone;
 };
 
 /* What a read did, for the job's note and the repository's manifest. */
@@ -110,6 +121,11 @@ struct sw_bkread_result {
      * the guest was paused (its agent cannot answer), -1 not tried (a
      * stopped guest, or no freeze asked). */
     int frozen;
+    /* With req->pause_clone on a running guest: how long it was paused, in
+     * ms (-1: not paused); flushed: the host's caches were flushed inside
+     * the pause (a local libvirt). */
+    int64_t paused_ms;
+    bool flushed;
 };
 
 /* Reads req->server_id's root disk and emits its chunks in ascending

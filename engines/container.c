@@ -6,6 +6,7 @@
  * driver mounts through a loop device by the path libvirt gives it (the
  * driver refuses <filesystem type='volume'>). */
 #include "config.h"
+#include "engines/bkcontainer.h"
 #include "engines/domxml.h"
 #include "engines/kind.h"
 #include "engines/rootfs.h"
@@ -79,6 +80,7 @@ static const struct sw_engine_driver container_driver = {
     .live_memory = container_live_memory,
     .root_volume = true,
     .lifecycle = &sw_virt_lifecycle,
+    .backups = &sw_bkcontainer_ops,
 };
 
 const struct sw_engine_driver *sw_engine_container_driver(void)

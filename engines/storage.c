@@ -159,6 +159,13 @@ const char *sw_storage_root_name(const struct sw_engine_pool *p, const char *ser
     return root_name(p, server_id, tag, false, out);
 }
 
+const char *sw_storage_job_root_name(const struct sw_engine_pool *p,
+                                     const struct sw_msg_node_job *job, const char *tag,
+                                     char out[128])
+{
+    return root_name(p, job->server_id, tag, job->kind == SW_KIND_CONTAINER, out);
+}
+
 /* "sw-<id>-" into out[64]. */
 static const char *server_prefix(const char *server_id, char out[64])
 {

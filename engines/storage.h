@@ -57,6 +57,13 @@ virStoragePoolPtr sw_storage_root_pool(struct sw_engine *eng, long long bytes,
 const char *sw_storage_root_name(const struct sw_engine_pool *p, const char *server_id,
                                  const char *tag, char out[128]);
 
+/* The same for the root a job's kind boots from: a container's is a raw
+ * ext4 (".raw" in pools of files, the tag cut to 8 characters), as its
+ * create and reinstall make it. */
+const char *sw_storage_job_root_name(const struct sw_engine_pool *p,
+                                     const struct sw_msg_node_job *job, const char *tag,
+                                     char out[128]);
+
 /* Finds the root volume of server_id with tag in any of eng's pools (tag
  * NULL: any root of the server). 1 found (out filled), 0 none, -1 err. */
 int sw_storage_root_find(struct sw_engine *eng, const char *server_id, const char *tag,

@@ -6,7 +6,9 @@
 # the panel's node image route, and the container rootfs tarball of
 # tests/images/build.sh as the template's image. The engine's job path
 # (tests/integration/test_lxc_real.c) creates, checks and reinstalls a
-# container, and refuses a tarball with a "../" entry and a truncated one.
+# container, backs one up (running: paused for the clone) into a dir target
+# under the test's directory, twice, restores the first onto it, and refuses
+# a tarball with a "../" entry and a truncated one.
 # Everything it started is torn down. Skips (77), saying why, where the host
 # cannot run LXC containers.
 set -u
@@ -17,7 +19,7 @@ prog=$SW_BUILDDIR/tests/integration/test_lxc_real
 [ -x "$prog" ] || { echo "$prog is not built"; exit 99; }
 [ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_lxc.so ] ||
     skip "libvirt's LXC driver is not installed (apt-get install libvirt-daemon-driver-lxc)"
-for b in mkfs.ext4 timeout nsenter ip python3; do
+for b in mkfs.ext4 timeout nsenter ip python3 qemu-img; do
     command -v "$b" >/dev/null || skip "$b is not installed"
 done
 [ -d /sys/fs/cgroup/memory ] || skip "no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory (the checks read the container's limits there)"
@@ -45,7 +47,7 @@ trap cleanup EXIT
 bash "$SW_SRCDIR/tests/images/build.sh" "$SW_BUILDDIR/tests/images" >"$D/images.log" 2>&1 ||
     skip "the tiny guest images cannot be built here: $(tail -2 "$D/images.log")"
 F=$D/files
-mkdir -p "$F/by-sha" "$D/tmp"
+mkdir -p "$F/by-sha" "$D/tmp" "$D/bk/target"
 cp "$SW_BUILDDIR/tests/images/container-rootfs.tar.gz" "$F/container.tar.gz"
 python3 - "$F/evil.tar.gz" <<'PY' || exit 99
 import io, sys, tarfile
@@ -104,7 +106,7 @@ virsh -c "$SW_LV_LXC_URI" net-define "$D/net.xml" >/dev/null 2>&1 &&
 virsh -c "$SW_LV_LXC_URI" nwfilter-list 2>/dev/null | grep -qw clean-traffic ||
     skip "libvirt has no clean-traffic filter (apt-get install libvirt-daemon-config-nwfilter ebtables iptables)"
 
-TMPDIR=$D/tmp "$prog" "$SW_LV_LXC_URI" "$P" "http://127.0.0.1:$(cat "$D/port")" "$TOKEN" "$F"
+TMPDIR=$D/tmp "$prog" "$SW_LV_LXC_URI" "$P" "http://127.0.0.1:$(cat "$D/port")" "$TOKEN" "$F" "$D/bk/target"
 rc=$?
 [ $rc = 0 ] || { echo "---- libvirtd.log ----"; tail -20 "$D/lv/libvirtd.log"; }
 left=$(virsh -c "$SW_LV_LXC_URI" vol-list slipway 2>/dev/null | grep -c ' sw-')

@@ -128,7 +128,9 @@ static int do_read(struct sw_engine *eng, char **a, int n)
         return 1;
     }
     s.fd = fd;
-    struct sw_bkread_req req = {a[1], a[2], parent, a[3], sink_emit, sink_progress, &s, false};
+    struct sw_bkread_req req = {.server_id = a[1], .backup_id = a[2], .parent_checkpoint = parent,
+                                .sock_dir = a[3], .emit = sink_emit, .progress = sink_progress,
+                                .ctx = &s};
     double t0 = now();
     int rc = sw_bkread_run(eng, &req, &res, &err);
     double took = now() - t0;

@@ -109,7 +109,9 @@ static int volumes_named(struct sw_testnode *t, const char *needle)
 static void read_expect(struct sw_testnode *t, const char *parent, enum sw_errc code,
                         const char *words)
 {
-    struct sw_bkread_req req = {SERVER, BACKUP, parent, t->dir, count_emit, NULL, NULL, false};
+    struct sw_bkread_req req = {.server_id = SERVER, .backup_id = BACKUP,
+                                .parent_checkpoint = parent, .sock_dir = t->dir,
+                                .emit = count_emit};
     struct sw_bkread_result res;
     struct sw_err err;
     sw_err_clear(&err);
@@ -136,6 +138,37 @@ static void test_test_driver(void **state)
     sw_err_clear(&err);
     assert_int_equal(sw_bkread_cleanup(&t->eng, SERVER, NULL, note, sizeof note, &err), 0);
     assert_string_equal(note, "backup job none; 0 checkpoint(s) and 0 scratch volume(s) deleted");
+}
+
+/* A running guest read by a paused clone (containers): the test driver
+ * clones but cannot download; the guest runs again afterwards and no
+ * scratch is left. */
+static void test_pause_clone(void **state)
+{
+    struct sw_testnode *t = *state;
+    assert_int_equal(run_job(t, SW_JOB_CREATE), 0);
+    struct sw_bkread_req req = {.server_id = SERVER, .backup_id = BACKUP, .sock_dir = t->dir,
+                                .emit = count_emit, .pause_clone = true};
+    struct sw_bkread_result res;
+    struct sw_err err;
+    sw_err_clear(&err);
+    assert_int_equal(sw_bkread_run(&t->eng, &req, &res, &err), -1);
+    if (err.code != SW_EUNSUPPORTED || !strstr(err.msg, "virStorageVolDownload"))
+        fail_msg("%s: %s (%s)", sw_errc_name(err.code), err.msg, err.detail);
+    assert_true(res.paused_ms >= 0);
+    assert_int_equal(volumes_named(t, "-bk-"), 0);
+    virDomainPtr dom = virDomainLookupByUUIDString(t->conn, SERVER);
+    int st = VIR_DOMAIN_NOSTATE;
+    assert_non_null(dom);
+    assert_int_equal(virDomainGetState(dom, &st, NULL, 0), 0);
+    assert_int_equal(st, VIR_DOMAIN_RUNNING); /* resumed after the clone */
+    /* one suspended stays suspended, and is not counted as paused by the read */
+    assert_int_equal(run_job(t, SW_JOB_SUSPEND), 0);
+    assert_int_equal(sw_bkread_run(&t->eng, &req, &res, &err), -1);
+    assert_int_equal(res.paused_ms, -1);
+    assert_int_equal(virDomainGetState(dom, &st, NULL, 0), 0);
+    assert_int_equal(st, VIR_DOMAIN_PAUSED);
+    virDomainFree(dom);
 }
 
 static void test_writer_unsupported(void **state)
@@ -166,6 +199,7 @@ int main(void)
         cmocka_unit_test(test_chunks_round_out),
         cmocka_unit_test(test_names),
         SW_TESTNODE_TEST(test_test_driver),
+        SW_TESTNODE_TEST(test_pause_clone),
         SW_TESTNODE_TEST(test_writer_unsupported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

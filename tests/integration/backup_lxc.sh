@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# sw-test: real-guest (scripts/test runs it in the sanitizer half only)
+# backup_lxc.sh - backups of a container through the whole stack (issue 14):
+# the panel and provisioner of tests/lib/harness.sh, node lxc1 of
+# `scripts/up --qemu` (scripts/lib/qemu.sh; libvirt's LXC driver) and a dir
+# target. A container is ordered as a customer; through the API:
+#   1. a marker written into it, a backup (empty body): completed, full, the
+#      job's note saying it was paused for the clone and read in full;
+#   2. the marker changed, a second backup: completed, full again (a
+#      container leaves no checkpoint), storing a small part of the first's
+#      bytes;
+#   3. the first restored onto the server (target same): the job succeeds,
+#      the container runs from a new raw root named from the restore job in
+#      pool ct, the old one gone, and the first marker is back;
+#   4. a restore as a new server fails its create (not offered for
+#      containers), nothing of it left on the node.
+# Skips (77) where no private libvirtd or LXC driver can run.
+. "$(dirname "$0")/../lib/harness.sh"
+. "$SW_SRCDIR/scripts/lib/qemu.sh"
+sw_qemu_check || { echo "SKIP: $SW_QEMU_WHY"; exit 77; }
+T0=$(date +%s.%N)
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+trap 'rc=$?; sw_qemu_down "$SW_T_DIR"; (exit $rc); sw_t_cleanup' EXIT
+sw_t_stack
+slipwayctl migrate >/dev/null || exit 99
+OP=$(slipwayctl bootstrap) || exit 99
+export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8 SLIPWAY_ORDER_RATE=0
+export SLIPWAY_IMAGES_DIR=$SW_T_DIR/images SLIPWAY_USAGE_INTERVAL=5
+export SLIPWAY_BACKUP_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
+sw_t_panel
+sw_t_daemon prov slipway-provisioner
+sw_qemu_up "$SW_T_DIR" "$SW_URL" "$OP" "$SW_BUILDDIR" || { echo "FAIL - the real-guest stack: $SW_QEMU_WHY"; exit 1; }
+. "$SW_T_DIR/qemu/env"
+[ -n "${SW_QEMU_LXC_URI:-}" ] || { echo "SKIP: no LXC node here (libvirt's LXC driver is not installed)"; exit 77; }
+URI=$SW_QEMU_LXC_URI
+echo "# stack with node lxc1 up in $(since "$T0") s"
+
+j() { jq -r "$1" <<<"$SW_BODY"; }
+api() { sw_t_api "$@"; }
+job_done() { api GET "/v1/jobs/$1" "$SW_QEMU_CTOK"; case $(j .state) in succeeded | failed | dead) return 0 ;; esac; return 1; }
+ct_pid() { # the container's init: the child of its libvirt_lxc process
+    local p
+    p=$(pgrep -f "libvirt_lxc --name sw-$1 " | head -1) && [ -n "$p" ] && pgrep -P "$p" | head -1
+}
+ct_ready() { local p; p=$(ct_pid "$1") && [ -n "$p" ] && [ "$(nsenter -t "$p" -u hostname 2>/dev/null)" = bk-ct.example.com ]; }
+ct_vols() { virsh -c "$URI" vol-list ct 2>/dev/null | awk -v p="sw-$1-" 'index($1, p) == 1 { print $1 }' | tr '\n' ' '; }
+marker() { cat "/proc/$(ct_pid "$ID")/root/root/marker" 2>/dev/null; }
+# backup: POST an empty body, wait for the job; the backup's row in SW_BODY.
+backup() {
+    api POST "/v1/servers/$ID/backups" "$SW_QEMU_CTOK" ""
+    BK=$(j .backup.id) BJ=$(j .job.id) BSTATUS=$SW_STATUS
+    [ "$BJ" = null ] || sw_t_wait "backup $BK" 120 job_done "$BJ" >/dev/null
+    NOTE=$(j '.note // ""')
+    api GET "/v1/backups/$BK" "$SW_QEMU_CTOK"
+}
+
+T=$SW_T_DIR/backups
+mkdir -p "$T"
+api POST /v1/admin/backup-targets "$OP" "{\"name\":\"local\",\"kind\":\"dir\",\"config\":{\"path\":\"$T\"},\"on_node_ok\":true,\"is_default\":true}"
+sw_t_eq "the default dir target" 201 "$SW_STATUS"
+api POST /v1/orders "$SW_QEMU_CTOK" "{\"plan_id\":\"$SW_QEMU_PLAN_CT\",\"template_id\":\"$SW_QEMU_TPL_CT\",\"location_id\":\"$SW_QEMU_LOC\",\"hostname\":\"bk-ct.example.com\"}"
+sw_t_eq "the container order is accepted" 202 "$SW_STATUS"
+ID=$(j .server.id)
+sw_t_check "its init runs with the ordered hostname after $(since "$T0") s" sw_t_wait "container" 120 ct_ready "$ID"
+OLD=$(ct_vols "$ID")
+
+# 1. a backup of the running container
+echo "first backup" >"/proc/$(ct_pid "$ID")/root/root/marker"
+t=$(date +%s.%N)
+backup
+B1=$BK
+echo "# first backup in $(since "$t") s: $NOTE"
+sw_t_eq "a backup: 202, then completed, full" "202 completed full" \
+    "$BSTATUS $(j '[.state, .kind] | join(" ")')$(j 'if .error then " " + .error else "" end')"
+STORED1=$(j .bytes_stored)
+sw_t_check "its note says the container was paused for the clone and read in full ($NOTE)" \
+    sh -c "echo '$NOTE' | grep -q 'paused for [0-9]* ms while its root was cloned; full read; $STORED1 bytes new'"
+sw_t_eq "no scratch volume left, the root unchanged" "$OLD" "$(ct_vols "$ID")"
+
+# 2. the marker changed, a second backup
+echo "second backup" >"/proc/$(ct_pid "$ID")/root/root/marker"
+t=$(date +%s.%N)
+backup
+B2=$BK
+echo "# second backup in $(since "$t") s: $NOTE"
+STORED2=$(j .bytes_stored)
+sw_t_eq "the second backup completed, full (no checkpoint to be incremental to)" "completed full" \
+    "$(j '[.state, .kind] | join(" ")')"
+sw_t_check "it stored $STORED2 bytes, under 5% of the first's $STORED1" test "$((STORED2 * 20))" -lt "$STORED1"
+
+# 3. the first restored onto the server
+t=$(date +%s.%N)
+api POST "/v1/backups/$B1/restore" "$SW_QEMU_CTOK" '{"target":"same"}'
+sw_t_eq "restore (target same): 202 with a restore job" "202 restore" "$SW_STATUS $(j .job.type)"
+RJ=$(j .job.id)
+[ "$RJ" = null ] || sw_t_wait "restore" 180 job_done "$RJ" >/dev/null
+echo "# restore in $(since "$t") s"
+sw_t_eq "the restore succeeded" succeeded "$(j '.state + (if .error then ": " + (.error | tostring) else "" end)')"
+sw_t_eq "the container runs from a new raw root named from the restore job, the old one gone" \
+    "sw-$ID-root-${RJ:0:8}.raw " "$(ct_vols "$ID")"
+sw_t_check "it runs again" sw_t_wait "container after restore" 120 ct_ready "$ID"
+sw_t_eq "the first marker is back" "first backup" "$(marker)"
+
+# 4. a restore as a new server: not offered for containers
+api POST "/v1/backups/$B1/restore" "$SW_QEMU_CTOK" '{"target":"new","hostname":"bk-ct-2.example.com"}'
+sw_t_eq "a restore as a new server is an order" 202 "$SW_STATUS"
+NID=$(j .server.id) NJ=$(j .job.id)
+[ "$NJ" = null ] || sw_t_wait "restore as new" 120 job_done "$NJ" >/dev/null
+sw_t_eq "its create fails: not supported for containers" "failed true" \
+    "$(j .state) $(j '.error | tostring | contains("not supported for container servers")')"
+sw_t_eq "nothing of it left on the node" "" "$(ct_vols "$NID")"
+
+api DELETE "/v1/servers/$ID" "$SW_QEMU_CTOK"
+sw_t_wait "terminate" 120 job_done "$(j .job.id)" >/dev/null
+sw_t_eq "terminated, no volume left" "succeeded " "$(j .state) $(ct_vols "$ID")"
+echo "# whole test $(since "$T0") s"
+sw_t_done
