@@ -894,15 +894,19 @@ int sw_virt_resize(struct sw_engine *eng, const struct sw_engine_driver *drv,
         virResetLastError();
         sw_limits_apply_live(fresh, job, limits, sizeof limits);
     }
-    snprintf(out->note, sizeof out->note, "%s%s%s%s%s",
-             mem && cpu ? "memory and vcpus applied live"
-             : mem      ? "memory applied live; vcpus apply at next boot"
-             : cpu      ? "vcpus applied live; memory applies at next boot"
-                        : "memory and vcpus apply at next boot",
-             limits[0] ? "; " : "", limits, disk_note[0] ? "; " : "", disk_note);
-    sw_info("domain.resized", "server=%s vcpus=%lld ram_mb=%lld max_ram_mb=%lld note=\"%s\"",
+    /* Long plan limits beside a long disk note can pass the note's 160
+     * bytes: the end is cut, and the log line below says so. */
+    bool cut = snprintf(out->note, sizeof out->note, "%s%s%s%s%s",
+                        mem && cpu ? "memory and vcpus applied live"
+                        : mem      ? "memory applied live; vcpus apply at next boot"
+                        : cpu      ? "vcpus applied live; memory applies at next boot"
+                                   : "memory and vcpus apply at next boot",
+                        limits[0] ? "; " : "", limits, disk_note[0] ? "; " : "",
+                        disk_note) >= (int)sizeof out->note;
+    sw_info("domain.resized",
+            "server=%s vcpus=%lld ram_mb=%lld max_ram_mb=%lld note=\"%s\" note_cut=%d",
             job->server_id, (long long)job->vcpus, (long long)job->ram_mb,
-            (long long)job->max_ram_mb, out->note);
+            (long long)job->max_ram_mb, out->note, cut);
 done:
     if (fresh)
         virDomainFree(fresh);
