@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sw-test: full-size (scripts/test runs it at full size in the plain half, smaller under ASan)
 # Crashes during a stream of orders placed through the API, then poison.
 #
 # Three phases on one stack (2 provisioners, SW_CRASH_NODES test-driver nodes,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# sw-test: full-size (scripts/test runs it at full size in the plain half, smaller under ASan)
 # The race: SW_RACE_PROVS provisioners (4), SW_RACE_ORDERS orders (2000) placed
 # in parallel through the API by SW_RACE_CUSTOMERS customers, onto
 # SW_RACE_NODES libvirt test-driver nodes (50) of mixed sizes and kinds, each
