@@ -12,7 +12,7 @@ json_t *sw_data_servers_get(struct sw_db *db, const struct sw_principal *who, co
 {
     /* disks: as the server's engine last answered them (server_disks,
      * checked by the provisioner); a terminated server has none. */
-    return sw_data_json_row_scoped(
+    json_t *row = sw_data_json_row_scoped(
         db, err, "server", who,
         "SELECT (sw_server_json(t)::jsonb || jsonb_build_object('disks',"
         "  (SELECT coalesce(jsonb_agg(jsonb_build_object('role', d.role,"
@@ -21,9 +21,14 @@ json_t *sw_data_servers_get(struct sw_db *db, const struct sw_principal *who, co
         "   FROM server_disks d WHERE d.server_id = t.id AND t.state <> 'terminated'))"
         /* the mounted ISO and boot order (migration 0023, iso_actions.c) */
         " || jsonb_build_object('iso', (SELECT jsonb_build_object('id', i.id, 'name', i.name)"
-        "   FROM images i WHERE i.id = t.iso_id), 'boot', t.boot))::json"
+        "   FROM images i WHERE i.id = t.iso_id), 'boot', t.boot)"
+        " || jsonb_build_object('node_id', t.node_id))::json"
         " FROM servers t WHERE t.id = $2 AND %s",
         "t.owner_id", SW_PARAMS(who->account_id, id));
+    /* The node is the operators' to see (issue 15); a tenant's view is node-free. */
+    if (row && !(who->role & SW_ROLE_OPERATOR))
+        json_object_del(row, "node_id");
+    return row;
 }
 
 int sw_data_servers_visible(struct sw_db *db, const struct sw_principal *who, const char *id,

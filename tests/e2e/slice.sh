@@ -105,6 +105,13 @@ api GET "/v1/servers/${SRV[container]}" "$ALICE"
 sw_t_eq "a container server shows its raw root volume (no seed: its files are inside)" '[{"format":"raw","pool":"slipway","role":"root","size_gb":10}]' \
     "$(jq -cS .disks <<<"$SW_BODY")"
 
+# Its node: an operator sees it, its owner does not (a node-free view).
+api GET "/v1/servers/${SRV[hvm]}" "$ALICE"
+sw_t_eq "alice's view of her server names no node" "false" "$(j 'has("node_id")')"
+api GET "/v1/servers/${SRV[hvm]}" "$OP"
+sw_t_eq "an operator's view names the server's node" \
+    "$(sw_t_psql -c "select node_id from servers where id = '${SRV[hvm]}'")" "$(j .node_id)"
+
 # Tenancy: bob sees nothing of alice's.
 api GET "/v1/servers/${SRV[hvm]}" "$BOB"
 sw_t_eq "bob asking for alice's server gets 404" 404 "$SW_STATUS"
