@@ -24,58 +24,14 @@
 #      on the target.
 # Skips (77) where no private libvirtd or QEMU can run.
 . "$(dirname "$0")/../lib/harness.sh"
-. "$SW_SRCDIR/scripts/lib/qemu.sh"
-sw_qemu_check || { echo "SKIP: $SW_QEMU_WHY"; exit 77; }
-T0=$(date +%s.%N)
-since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-engine_log() { echo "---- the engine's backup lines ----"; grep -ah "backup\|progress\|job.failed" "$SW_T_DIR"/qemu/log/engine-*.log 2>/dev/null | tail -25; }
-trap 'rc=$?; [ $rc = 0 ] || engine_log; sw_qemu_down "$SW_T_DIR"; (exit $rc); sw_t_cleanup' EXIT
-sw_t_stack
-slipwayctl migrate >/dev/null || exit 99
-OP=$(slipwayctl bootstrap) || exit 99
-export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8 SLIPWAY_ORDER_RATE=0
-export SLIPWAY_IMAGES_DIR=$SW_T_DIR/images SLIPWAY_USAGE_INTERVAL=5
-export SLIPWAY_BACKUP_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
+. "$SW_SRCDIR/tests/lib/qstack.sh"
+sw_qs_on_fail() { echo "---- the engine's backup lines ----"; grep -ah "backup\|progress\|job.failed" "$SW_T_DIR"/qemu/log/engine-*.log 2>/dev/null | tail -25; }
 # A killed engine's pending job comes back to the restarted one this soon.
 export SLIPWAY_CLAIM_IDLE_MS=3000
-sw_t_panel
-sw_t_daemon prov slipway-provisioner
-sw_qemu_up "$SW_T_DIR" "$SW_URL" "$OP" "$SW_BUILDDIR" || { echo "FAIL - the real-guest stack: $SW_QEMU_WHY"; exit 1; }
-. "$SW_T_DIR/qemu/env"
-URI=$SW_QEMU_URI
+sw_qs_start
 Q=$SW_T_DIR/qemu
 echo "# stack with node qemu1 up in $(since "$T0") s"
 
-j() { jq -r "$1" <<<"$SW_BODY"; }
-api() { sw_t_api "$@"; }
-sql() { sw_t_psql -c "$1"; }
-agent() { virsh -c "$URI" qemu-agent-command "sw-$1" "$2" 2>/dev/null; }
-agent_up() { agent "$1" '{"execute":"guest-ping"}' >/dev/null; }
-# guest_run ID SECS ARG...: busybox ARG... in the guest, waited for (0 when it exited 0).
-guest_run() {
-    local id=$1 secs=$2 pid args; shift 2
-    args=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
-    pid=$(agent "$id" "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/busybox\",\"arg\":$args}}" | jq -r .return.pid) || return 1
-    for _ in $(seq $((secs * 10))); do
-        agent "$id" "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":$pid}}" |
-            jq -e '.return.exited and .return.exitcode == 0' >/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-# guest_write ID OFFSET TEXT: TEXT at OFFSET of /dev/vda, then `sync -d`.
-guest_write() {
-    local h
-    h=$(agent "$1" '{"execute":"guest-file-open","arguments":{"path":"/dev/vda","mode":"r+"}}' | jq -r .return) || return 1
-    agent "$1" "{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\":$h,\"offset\":$2,\"whence\":\"set\"}}" >/dev/null &&
-        agent "$1" "{\"execute\":\"guest-file-write\",\"arguments\":{\"handle\":$h,\"buf-b64\":\"$(printf %s "$3" | base64)\"}}" >/dev/null
-    agent "$1" "{\"execute\":\"guest-file-close\",\"arguments\":{\"handle\":$h}}" >/dev/null
-    guest_run "$1" 10 sync -d /dev/vda
-}
-job_done() { api GET "/v1/jobs/$1" "$SW_QEMU_CTOK"; case $(j .state) in succeeded | failed | dead) return 0 ;; esac; return 1; }
-root_of() { virsh -c "$URI" dumpxml "sw-$1" | grep -o "volume='sw-$1-root-[^']*'" | head -1 | sed "s/volume='//; s/'//"; }
-path_of() { virsh -c "$URI" vol-path --pool slipway "$1"; }
-scratch() { virsh -c "$URI" vol-list slipway | awk '{print $1}' | grep -c -- "-bk-"; }
 checkpoints() { virsh -c "$URI" checkpoint-list "sw-$1" --name | sed '/^$/d' | tr '\n' ' '; }
 engine_pid() { cat "$Q/run/engine-qemu1.pid"; }
 # The account's key, unwrapped with the master key (libsodium through
@@ -155,7 +111,7 @@ sw_t_eq "no scratch volume, no checkpoint but the completed backup's" "0 $WANT_C
 echo "# at $(since "$T0") s"
 # ---- 2. the next incremental is correct ----
 OFF2=$((700 * MB))
-guest_write "$ID" "$OFF2" "MARKERTWO"
+guest_write "$ID" /dev/vda "$OFF2" "MARKERTWO"
 root=$(path_of "$(root_of "$ID")")
 virsh -c "$URI" suspend "sw-$ID" >/dev/null
 qemu-img convert -U -O raw "$root" "$SW_T_DIR/t2.raw"

@@ -34,50 +34,13 @@
 #      is failed, its claim released, no volume of it left on the node.
 # Skips (77) where no private libvirtd or QEMU can run.
 . "$(dirname "$0")/../lib/harness.sh"
-. "$SW_SRCDIR/scripts/lib/qemu.sh"
-sw_qemu_check || { echo "SKIP: $SW_QEMU_WHY"; exit 77; }
-T0=$(date +%s.%N)
-since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-engine_log() { echo "---- the engine's backup lines ----"; grep -ah "backup\|job.failed" "$SW_T_DIR"/qemu/log/engine-*.log 2>/dev/null | tail -20; }
-trap 'rc=$?; [ $rc = 0 ] || engine_log; sw_qemu_down "$SW_T_DIR"; (exit $rc); sw_t_cleanup' EXIT
-sw_t_stack
-slipwayctl migrate >/dev/null || exit 99
-OP=$(slipwayctl bootstrap) || exit 99
-export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8 SLIPWAY_ORDER_RATE=0
-export SLIPWAY_IMAGES_DIR=$SW_T_DIR/images SLIPWAY_USAGE_INTERVAL=5
-export SLIPWAY_BACKUP_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
-sw_t_panel
-sw_t_daemon prov slipway-provisioner
-sw_qemu_up "$SW_T_DIR" "$SW_URL" "$OP" "$SW_BUILDDIR" || { echo "FAIL - the real-guest stack: $SW_QEMU_WHY"; exit 1; }
-. "$SW_T_DIR/qemu/env"
-URI=$SW_QEMU_URI
+. "$SW_SRCDIR/tests/lib/qstack.sh"
+sw_qs_on_fail() { echo "---- the engine's backup lines ----"; grep -ah "backup\|job.failed" "$SW_T_DIR"/qemu/log/engine-*.log 2>/dev/null | tail -20; }
+sw_qs_start
 echo "# stack with node qemu1 up in $(since "$T0") s"
 
-j() { jq -r "$1" <<<"$SW_BODY"; }
-api() { sw_t_api "$@"; }
-sql() { sw_t_psql -c "$1"; }
-agent() { virsh -c "$URI" qemu-agent-command "sw-$1" "$2" 2>/dev/null; }
-agent_up() { agent "$1" '{"execute":"guest-ping"}' >/dev/null; }
-# guest_write ID OFFSET TEXT: TEXT at OFFSET of /dev/vda, then `sync -d`.
-guest_write() {
-    local h pid
-    h=$(agent "$1" '{"execute":"guest-file-open","arguments":{"path":"/dev/vda","mode":"r+"}}' | jq -r .return) || return 1
-    agent "$1" "{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\":$h,\"offset\":$2,\"whence\":\"set\"}}" >/dev/null &&
-        agent "$1" "{\"execute\":\"guest-file-write\",\"arguments\":{\"handle\":$h,\"buf-b64\":\"$(printf %s "$3" | base64)\"}}" >/dev/null
-    agent "$1" "{\"execute\":\"guest-file-close\",\"arguments\":{\"handle\":$h}}" >/dev/null
-    pid=$(agent "$1" '{"execute":"guest-exec","arguments":{"path":"/bin/busybox","arg":["sync","-d","/dev/vda"]}}' | jq -r .return.pid)
-    for _ in $(seq 100); do
-        agent "$1" "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":$pid}}" | jq -e .return.exited >/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-job_done() { api GET "/v1/jobs/$1" "$SW_QEMU_CTOK"; case $(j .state) in succeeded | failed | dead) return 0 ;; esac; return 1; }
-root_of() { virsh -c "$URI" dumpxml "sw-$1" | grep -o "volume='sw-$1-root-[^']*'" | head -1 | sed "s/volume='//; s/'//"; }
-path_of() { virsh -c "$URI" vol-path --pool slipway "$1"; }
 # marker_at PATH OFFSET TEXT: TEXT when it is there (qemu-io's dump shows letters only)
 marker_at() { qemu-io -U -r -f qcow2 -c "read -v $2 16" "$1" 2>&1 | grep -o "$3" | head -1; }
-scratch() { virsh -c "$URI" vol-list slipway | awk '{print $1}' | grep -c -- "-bk-"; }
 
 T=$SW_T_DIR/backups
 mkdir -p "$T"
@@ -111,14 +74,14 @@ backup_at() {
 }
 
 # 1. full
-guest_write "$ID" "$OFF1" "MARKERONE"
+guest_write "$ID" /dev/vda "$OFF1" "MARKERONE"
 t=$(date +%s.%N)
 backup_at "$SW_T_DIR/t1.raw" ""
 B1=$BK
 echo "# full backup in $(since "$t") s"
 sw_t_eq "a full backup: 202, then completed with the disk's size" "202 completed full 1073741824" \
     "$BSTATUS $(j '[.state, .kind, (.bytes_logical | tostring)] | join(" ")')$(j 'if .error then " " + .error else "" end')"
-[ "$(j .state)" = completed ] || { engine_log; sw_t_done; }
+[ "$(j .state)" = completed ] || { sw_qs_on_fail; sw_t_done; }
 STORED1=$(j .bytes_stored)
 echo "# full: stored $STORED1 bytes"
 sw_t_check "its manifest is on the target" test -s "$T/$ACCOUNT/manifests/$B1"
@@ -130,7 +93,7 @@ sw_t_eq "the engine left one checkpoint (the backup's) and no scratch volume" \
 H=$(date -u +%H | sed 's/^0//')
 api PUT "/v1/servers/$ID/backup-policy" "$SW_QEMU_CTOK" "{\"keep_last\":1,\"keep_daily\":0,\"keep_weekly\":0,\"window_start\":$(( (H + 2) % 22 )),\"window_end\":$(( (H + 2) % 22 + 1 ))}"
 sw_t_eq "a policy keeping the last backup" "200 1" "$SW_STATUS $(j .keep_last)"
-guest_write "$ID" "$OFF2" "MARKERTWO"
+guest_write "$ID" /dev/vda "$OFF2" "MARKERTWO"
 t=$(date +%s.%N)
 backup_at "$SW_T_DIR/t2.raw" ""
 B2=$BK
@@ -146,7 +109,7 @@ api GET "/v1/backups/$B1" "$SW_QEMU_CTOK"
 sw_t_eq "a deleted backup is not found" 404 "$SW_STATUS"
 
 # 3. restore the incremental onto the server
-guest_write "$ID" "$OFF3" "MARKERTHREE"
+guest_write "$ID" /dev/vda "$OFF3" "MARKERTHREE"
 OLD=$(root_of "$ID")
 t=$(date +%s.%N)
 api POST "/v1/backups/$B2/restore" "$SW_QEMU_CTOK" '{"target":"same"}'
@@ -186,7 +149,7 @@ sw_t_eq "and leaves no scratch volume nor checkpoint of its own" "0 0" \
     "$(scratch) $(virsh -c "$URI" checkpoint-list "sw-$ID" --name | grep -c "$B3")"
 rm -f "$T" && mv "$T.away" "$T"
 OFF4=$((900 * MB))
-guest_write "$ID" "$OFF4" "MARKERFOUR"
+guest_write "$ID" /dev/vda "$OFF4" "MARKERFOUR"
 backup_at "$SW_T_DIR/t4.raw" ""
 B4=$BK
 sw_t_eq "with the target back the next backup completes, full after the restore" "completed full" \
@@ -217,16 +180,10 @@ sw_t_check "its root equals the disk at the backup's moment (qemu-img compare)" 
     qemu-img compare -q -U -f raw -F qcow2 "$SW_T_DIR/t4.raw" "$(path_of "$NROOT")"
 virsh -c "$URI" resume "sw-$NID" >/dev/null 2>&1
 sw_t_check "its guest boots (agent answers) after $(since "$t") s" sw_t_wait "agent of the new server" 240 agent_up "$NID"
-# guest_read ID OFFSET COUNT: COUNT bytes at OFFSET of /dev/vda, through the agent
-guest_read() {
-    local h
-    h=$(agent "$1" '{"execute":"guest-file-open","arguments":{"path":"/dev/vda","mode":"r"}}' | jq -r .return) || return 1
-    agent "$1" "{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\":$h,\"offset\":$2,\"whence\":\"set\"}}" >/dev/null &&
-        agent "$1" "{\"execute\":\"guest-file-read\",\"arguments\":{\"handle\":$h,\"count\":$3}}" | jq -r '.return."buf-b64"' | base64 -d | tr -d '\0'
-    agent "$1" "{\"execute\":\"guest-file-close\",\"arguments\":{\"handle\":$h}}" >/dev/null
-}
+# disk_read ID OFFSET COUNT: COUNT bytes at OFFSET of /dev/vda, NULs left out
+disk_read() { guest_read "$1" /dev/vda "$2" "$3" | tr -d '\0'; }
 sw_t_eq "the guest reads the fourth and second markers off its disk, not the third" "MARKERFOUR MARKERTWO ." \
-    "$(guest_read "$NID" "$OFF4" 10) $(guest_read "$NID" "$OFF2" 9) $(guest_read "$NID" "$OFF3" 11 | grep -c MARKERTHREE | sed 's/^0$/./')"
+    "$(disk_read "$NID" "$OFF4" 10) $(disk_read "$NID" "$OFF2" 9) $(disk_read "$NID" "$OFF3" 11 | grep -c MARKERTHREE | sed 's/^0$/./')"
 sw_t_eq "restore.completed for it, to the owner" "1" \
     "$(sql "select count(*) from events where type = 'restore.completed' and data->>'backup_id' = '$B4' and data->'job'->>'id' = '$NJ' and account_id = '$ACCOUNT'")"
 slipwayctl invoice run --draft >/dev/null

@@ -20,53 +20,10 @@
 # limit, and leaves no volume once terminated. Skips (77) where no private
 # libvirtd or QEMU can run.
 . "$(dirname "$0")/../lib/harness.sh"
-. "$SW_SRCDIR/scripts/lib/qemu.sh"
-sw_qemu_check || { echo "SKIP: $SW_QEMU_WHY"; exit 77; }
-T0=$(date +%s.%N)
-since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-trap 'rc=$?; sw_qemu_down "$SW_T_DIR"; (exit $rc); sw_t_cleanup' EXIT
-sw_t_stack
-slipwayctl migrate >/dev/null || exit 99
-OP=$(slipwayctl bootstrap) || exit 99
-export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8 SLIPWAY_ORDER_RATE=0
-export SLIPWAY_IMAGES_DIR=$SW_T_DIR/images SLIPWAY_USAGE_INTERVAL=5
-sw_t_panel
-sw_t_daemon prov slipway-provisioner
-sw_qemu_up "$SW_T_DIR" "$SW_URL" "$OP" "$SW_BUILDDIR" || { echo "FAIL - the real-guest stack: $SW_QEMU_WHY"; exit 1; }
-. "$SW_T_DIR/qemu/env"
-URI=$SW_QEMU_URI
+. "$SW_SRCDIR/tests/lib/qstack.sh"
+sw_qs_start
 echo "# stack with node qemu1 up in $(since "$T0") s"
 
-j() { jq -r "$1" <<<"$SW_BODY"; }
-api() { sw_t_api "$@"; }
-agent() { virsh -c "$URI" qemu-agent-command "sw-$1" "$2" 2>/dev/null; }
-# guest_read ID PATH OFFSET COUNT: bytes of a guest file, through the agent.
-guest_read() {
-    local h
-    h=$(agent "$1" "{\"execute\":\"guest-file-open\",\"arguments\":{\"path\":\"$2\",\"mode\":\"r\"}}" | jq -r .return) || return 1
-    agent "$1" "{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\":$h,\"offset\":$3,\"whence\":\"set\"}}" >/dev/null
-    agent "$1" "{\"execute\":\"guest-file-read\",\"arguments\":{\"handle\":$h,\"count\":$4}}" | jq -r '.return["buf-b64"]' | base64 -d
-    agent "$1" "{\"execute\":\"guest-file-close\",\"arguments\":{\"handle\":$h}}" >/dev/null
-}
-# guest_write ID PATH OFFSET TEXT, then `sync -d PATH` in the guest
-# (through guest-exec): fdatasync of the device writes the guest's cache and
-# flushes the disk, so QEMU writes the qcow2's metadata too (sync(2) alone
-# issues no flush: the host saw zeros).
-guest_write() {
-    local h pid
-    h=$(agent "$1" "{\"execute\":\"guest-file-open\",\"arguments\":{\"path\":\"$2\",\"mode\":\"r+\"}}" | jq -r .return) || return 1
-    agent "$1" "{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\":$h,\"offset\":$3,\"whence\":\"set\"}}" >/dev/null &&
-        agent "$1" "{\"execute\":\"guest-file-write\",\"arguments\":{\"handle\":$h,\"buf-b64\":\"$(printf %s "$4" | base64)\"}}" >/dev/null
-    agent "$1" "{\"execute\":\"guest-file-close\",\"arguments\":{\"handle\":$h}}" >/dev/null
-    pid=$(agent "$1" "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/busybox\",\"arg\":[\"sync\",\"-d\",\"$2\"]}}" | jq -r .return.pid)
-    for _ in $(seq 100); do
-        agent "$1" "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":$pid}}" | jq -e .return.exited >/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-agent_up() { agent "$1" '{"execute":"guest-ping"}' >/dev/null; }
-job_done() { api GET "/v1/jobs/$1" "$SW_QEMU_CTOK"; case $(j .state) in succeeded | failed | dead) return 0 ;; esac; return 1; }
 vols() { virsh -c "$URI" vol-list slipway 2>/dev/null | awk -v p="sw-$1-" 'index($1, p) == 1 { print $1 }' | sort | tr '\n' ' '; }
 said() { grep -aqF "SLIPWAY-GUEST: $2" "$SW_T_DIR/console-$1.log"; }
 
