@@ -17,7 +17,9 @@
 #     A has no domain;
 #  4. downtime and total time of sw_migrate_run and of a plain
 #     `virsh migrate --live --p2p` of the same guest, alternating directions,
-#     $SW_MIG_ROUNDS of each (default 3), medians printed.
+#     $SW_MIG_ROUNDS of each (default 3), medians printed;
+#  5. the guest stopped: an offline move of its definition (no boot);
+#  6. a test-driver node refuses (unsupported, naming why).
 # Exits 77 saying why where it cannot run.
 set -u
 SW_SRCDIR=${SW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -132,7 +134,7 @@ ok "$([ "$rc" = 4 ] && grep -q 'the target node is unreachable' "$D/mig.err" && 
 n_log=$((n_log + 1))
 t=$(date +%s.%N)
 mig "$B" "$P2P_A" "$D/console-$n_log.log" bandwidth=1 cancel_after=2; rc=$?
-ok "$([ "$rc" = 3 ] && grep -q 'the migration was cancelled' "$D/mig.err"; echo $?)" \
+ok "$([ "$rc" = 3 ] && grep -q 'cancelling after' "$D/mig.err" && grep -q 'the migration was cancelled' "$D/mig.err"; echo $?)" \
     "a slowed migration cancelled midway fails: exit $rc after $(since "$t") s, $(tr '\n' ' ' <"$D/mig.err" | cut -c1-220)"
 n0=$(last_tick "$LOG_B")
 wait_ticks "$LOG_B" $(($(ticks "$LOG_B" | wc -l) + 3))
@@ -178,9 +180,23 @@ wait_ticks "$log" 3
 ok "$(has_dom "$(uri_of "$at")" && ! has_dom "$(uri_of "$(other "$at")")" && [ "$(ticks "$log" | wc -l)" -ge 3 ] &&
     ! grep -aq 'SLIPWAY-GUEST' "$log"; echo $?)" \
     "after $n_log moves the guest runs once, on $at, still counting without a boot: $(last_tick "$log")"
+
+# 5. Stopped: an offline move of its definition, no boot.
+virsh -q -c "$(uri_of "$at")" destroy "$DOM" >/dev/null
+to=$(other "$at")
+n_log=$((n_log + 1))
+mig "$(uri_of "$at")" "$(p2p_of "$to")" "$D/console-$n_log.log"; rc=$?
+ok "$([ "$rc" = 0 ] && grep -q '^how=offline' "$D/mig.out" && ! has_dom "$(uri_of "$at")" &&
+    [ "$(state_of "$(uri_of "$to")")" = "shut off" ] && [ "$(persistent_on "$(uri_of "$to")")" = yes ]; echo $?)" \
+    "the stopped guest moves offline $at -> $to: defined there, shut off, gone from $at ($(cat "$D/mig.out" "$D/mig.err" | tr '\n' ' '))"
+# 6. The test driver (behind node A's daemon, its stock domain "test") refuses, naming why.
+"$prog" "$SW_LV_TEST_URI" 6695eb01-f6a4-8304-79aa-97f2502e193f "$P2P_B" >"$D/mig.out" 2>"$D/mig.err"; rc=$?
+ok "$([ "$rc" = 5 ] && grep -q "libvirt's test driver cannot migrate domains" "$D/mig.err"; echo $?)" \
+    "a test-driver node refuses: exit $rc, $(cut -c1-120 "$D/mig.err")"
+
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "-" }'; }
 echo "# sw_migrate_run: downtime ms [$mine_dt ] median $(median <<<"$mine_dt"), total ms [$mine_tt ] median $(median <<<"$mine_tt")"
 echo "# virsh migrate --live --p2p: downtime ms [$virsh_dt ] median $(median <<<"$virsh_dt"), total ms [$virsh_tt ] median $(median <<<"$virsh_tt")"
 echo "# $pass passed, $fail failed; whole test $(since "$T0") s"
-[ "$fail" = 0 ] || { tail -20 "$D/a/libvirtd.log" "$D/b/libvirtd.log"; exit 1; }
+[ "$fail" = 0 ] || { tail -n 20 "$D/a/libvirtd.log" "$D/b/libvirtd.log"; exit 1; }
 exit 0

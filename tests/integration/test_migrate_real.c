@@ -9,8 +9,9 @@
  * domain's XML on the target), bandwidth=MiB/s, downtime=ms, shared=0|1
  * (default 1), unsafe=0|1, live=0|1 (default 1), auto_converge=0|1
  * (default 1), cancel_after=N (another thread cancels once N progress
- * reports showed data moving). Prints "how=... downtime_ms=... total_ms=...
- * bytes=... seconds=... reports=... last=PROCESSED/TOTAL" on success.
+ * reports showed data moving, or after 15 s without). Prints "how=...
+ * downtime_ms=... total_ms=... bytes=... seconds=... reports=...
+ * last=PROCESSED/TOTAL" on success.
  * Exit 0; 1 failed otherwise; 3 conflict (cancelled, storage not shared);
  * 4 unavailable (target unreachable); 5 unsupported; 2 usage. */
 #include "config.h"
@@ -46,14 +47,18 @@ static void on_progress(void *ctx, uint64_t processed, uint64_t total, uint64_t 
     atomic_store(&w->total, total);
 }
 
-/* The other thread: cancels once enough reports showed data moving. */
+/* The other thread: cancels once enough reports showed data moving, or
+ * after 15 s without them (so a run whose reports never come cannot wait
+ * for a whole slowed transfer; the script sees "without reports"). */
 static void *canceller(void *arg)
 {
     struct watch *w = arg;
-    while (!atomic_load(&w->stop)) {
-        if (atomic_load(&w->moving) >= w->cancel_after) {
-            fprintf(stderr, "cancelling after %d reports, %llu of %llu bytes\n",
-                    atomic_load(&w->moving), (unsigned long long)atomic_load(&w->processed),
+    for (int waited_ms = 0; !atomic_load(&w->stop); waited_ms += 20) {
+        bool enough = atomic_load(&w->moving) >= w->cancel_after;
+        if (enough || waited_ms >= 15000) {
+            fprintf(stderr, "cancelling %s %d reports, %llu of %llu bytes\n",
+                    enough ? "after" : "without", atomic_load(&w->moving),
+                    (unsigned long long)atomic_load(&w->processed),
                     (unsigned long long)atomic_load(&w->total));
             sw_migrate_cancel(w->ctl);
             return NULL;
