@@ -9,7 +9,7 @@
  * domain's XML on the target), bandwidth=MiB/s, downtime=ms, shared=0|1
  * (default 1), unsafe=0|1, live=0|1 (default 1), auto_converge=0|1
  * (default 1), cancel_after=N (another thread cancels once N progress
- * reports showed data moving, or after 15 s without). Prints "how=...
+ * reports showed data moving, or after 60 s without). Prints "how=...
  * downtime_ms=... total_ms=... bytes=... seconds=... reports=...
  * last=PROCESSED/TOTAL" on success.
  * Exit 0; 1 failed otherwise; 3 conflict (cancelled, storage not shared);
@@ -48,14 +48,15 @@ static void on_progress(void *ctx, uint64_t processed, uint64_t total, uint64_t 
 }
 
 /* The other thread: cancels once enough reports showed data moving, or
- * after 15 s without them (so a run whose reports never come cannot wait
- * for a whole slowed transfer; the script sees "without reports"). */
+ * after 60 s without them (a loaded host can take seconds to start the
+ * target's QEMU; a run whose reports never come must not wait for a whole
+ * slowed transfer; the script sees "without"). */
 static void *canceller(void *arg)
 {
     struct watch *w = arg;
     for (int waited_ms = 0; !atomic_load(&w->stop); waited_ms += 20) {
         bool enough = atomic_load(&w->moving) >= w->cancel_after;
-        if (enough || waited_ms >= 15000) {
+        if (enough || waited_ms >= 60000) {
             fprintf(stderr, "cancelling %s %d reports, %llu of %llu bytes\n",
                     enough ? "after" : "without", atomic_load(&w->moving),
                     (unsigned long long)atomic_load(&w->processed),
@@ -80,7 +81,34 @@ static char *slurp(const char *path)
     return buf;
 }
 
-/* KEY=VALUE arguments into req and w; -1 on an unknown one. */
+/* One KEY=VALUE argument into req or w; -1 when unknown or unreadable. */
+static int parse_opt(const char *k, const char *v, struct sw_migrate_req *req, struct watch *w)
+{
+    long x = strtol(v, NULL, 10);
+    if (strcmp(k, "migrate_uri") == 0)
+        req->migrate_uri = v;
+    else if (strcmp(k, "xml") == 0)
+        return (req->dest_xml = slurp(v)) ? 0 : -1;
+    else if (strcmp(k, "bandwidth") == 0)
+        req->bandwidth_mib = (unsigned long)x;
+    else if (strcmp(k, "downtime") == 0)
+        req->downtime_ms = (unsigned)x;
+    else if (strcmp(k, "shared") == 0)
+        req->shared_storage = x != 0;
+    else if (strcmp(k, "unsafe") == 0)
+        req->unsafe = x != 0;
+    else if (strcmp(k, "live") == 0)
+        req->live = x != 0;
+    else if (strcmp(k, "auto_converge") == 0)
+        req->auto_converge = x != 0;
+    else if (strcmp(k, "cancel_after") == 0)
+        w->cancel_after = (int)x;
+    else
+        return -1;
+    return 0;
+}
+
+/* KEY=VALUE arguments into req and w; -1 on a bad one. */
 static int parse_opts(int n, char **a, struct sw_migrate_req *req, struct watch *w)
 {
     for (int i = 0; i < n; i++) {
@@ -88,27 +116,7 @@ static int parse_opts(int n, char **a, struct sw_migrate_req *req, struct watch 
         if (!eq)
             return -1;
         *eq = '\0';
-        const char *k = a[i], *v = eq + 1;
-        long x = atol(v);
-        if (strcmp(k, "migrate_uri") == 0)
-            req->migrate_uri = v;
-        else if (strcmp(k, "xml") == 0 && !(req->dest_xml = slurp(v)))
-            return -1;
-        else if (strcmp(k, "bandwidth") == 0)
-            req->bandwidth_mib = (unsigned long)x;
-        else if (strcmp(k, "downtime") == 0)
-            req->downtime_ms = (unsigned)x;
-        else if (strcmp(k, "shared") == 0)
-            req->shared_storage = x != 0;
-        else if (strcmp(k, "unsafe") == 0)
-            req->unsafe = x != 0;
-        else if (strcmp(k, "live") == 0)
-            req->live = x != 0;
-        else if (strcmp(k, "auto_converge") == 0)
-            req->auto_converge = x != 0;
-        else if (strcmp(k, "cancel_after") == 0)
-            w->cancel_after = (int)x;
-        else if (strcmp(k, "xml") != 0)
+        if (parse_opt(a[i], eq + 1, req, w) < 0)
             return -1;
     }
     return 0;
