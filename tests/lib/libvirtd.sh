@@ -119,3 +119,78 @@ sw_lv_stop() {
     done
     SW_LV_DIR= SW_LV_PID=
 }
+
+# A second private libvirtd beside the one sw_lv_start started, for live
+# migration between two nodes on one host (issue 15):
+#
+#   sw_lv_peer_start DIR     # 0, or 1 with $SW_LV_WHY (the caller skips)
+#   virsh -c "$SW_LV_PEER_URI" ...        # qemu:///system on its socket
+#   $SW_LV_P2P_URI, $SW_LV_PEER_P2P_URI   # how each daemon reaches the other
+#   sw_lv_shared_pool NAME DIR            # a dir pool NAME over DIR in both
+#   sw_lv_peer_stop          # before sw_lv_stop
+#
+# Its own mount namespace, socket, state, virtlogd and host_uuid (libvirt
+# refuses to migrate to a host with its own uuid), but the first's network
+# namespace, so the memory stream reaches it on 127.0.0.1. Its QEMU runs
+# without cgroups: both daemons number domains from 1, and the two copies
+# of a migrating guest would otherwise both be machine/qemu-1-<name>. The
+# p2p URIs are qemu+unix with socket=: with qemu:///system?socket= libvirt
+# takes the peer for the same host ("Attempt to migrate guest to the same
+# host"). ../shared/notes/real-guests.md Q6 has the recipe.
+SW_LV_PEER_DIR= SW_LV_PEER_URI= SW_LV_PEER_P2P_URI= SW_LV_P2P_URI= SW_LV_PEER_PID=
+
+sw_lv_peer_start() {
+    local d=$1 cache=${SW_LV_CACHE:-$1/cache} _
+    [ -n "$SW_LV_PID" ] || { SW_LV_WHY="sw_lv_start first"; return 1; }
+    mkdir -p "$d/etc/nwfilter" "$d/lib" "$d/log" "$cache" "$d/run"
+    chmod 755 "$d"
+    printf 'user = "root"\ngroup = "root"\ncgroup_controllers = [ ]\n' >"$d/etc/qemu.conf"
+    cp /usr/share/libvirt/nwfilter/*.xml "$d/etc/nwfilter/" 2>/dev/null
+    sed -e "s|^unix_sock_dir = .*|unix_sock_dir = \"$d/run\"|" \
+        -e "s|^host_uuid = .*|host_uuid = \"$(cat /proc/sys/kernel/random/uuid)\"|" \
+        -e "s|^log_outputs = .*|log_outputs = \"3:file:$d/libvirtd.log\"|" \
+        "$SW_LV_DIR/libvirtd.conf" >"$d/libvirtd.conf"
+    # set first: sw_lv_peer_stop stops what a failed start left
+    SW_LV_PEER_DIR=$d
+    SW_LV_PEER_URI="qemu:///system?socket=$d/run/libvirt-sock"
+    SW_LV_PEER_P2P_URI="qemu+unix:///system?socket=$d/run/libvirt-sock"
+    SW_LV_P2P_URI="qemu+unix:///system?socket=$SW_LV_DIR/run/libvirt-sock"
+    nsenter -t "$SW_LV_PID" -n unshare -m --propagation private -- sh -c "
+        mount -t tmpfs tmpfs /run && mkdir -p /run/libvirt /run/lock &&
+        mount --bind '$d/etc' /etc/libvirt && mount --bind '$d/lib' /var/lib/libvirt &&
+        mount --bind '$d/log' /var/log/libvirt && mount --bind '$cache' /var/cache/libvirt &&
+        virtlogd -d -p '$d/virtlogd.pid' &&
+        exec libvirtd -d --config '$d/libvirtd.conf' --pid-file '$d/libvirtd.pid'" \
+        >"$d/start.log" 2>&1 || { SW_LV_WHY="the second libvirtd cannot start: $(tail -2 "$d/start.log")"; return 1; }
+    for _ in $(seq 100); do
+        virsh -c "$SW_LV_PEER_URI" version >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    virsh -c "$SW_LV_PEER_URI" version >/dev/null 2>&1 ||
+        { SW_LV_WHY="the second libvirtd does not answer: $(tail -3 "$d/libvirtd.log" 2>/dev/null)"; return 1; }
+    SW_LV_PEER_PID=$(cat "$d/libvirtd.pid")
+}
+
+# sw_lv_shared_pool NAME DIR: the dir pool NAME over DIR in both daemons
+# (a folder both see, standing in for NFS: a `shared` pool in slipway's
+# node records). 0, or 1 with $SW_LV_WHY.
+sw_lv_shared_pool() {
+    local u
+    mkdir -p "$2"
+    for u in "$SW_LV_URI" "$SW_LV_PEER_URI"; do
+        virsh -c "$u" pool-define-as "$1" dir --target "$2" >/dev/null 2>&1 &&
+            virsh -c "$u" pool-start "$1" >/dev/null 2>&1 ||
+            { SW_LV_WHY="cannot make the dir pool $1 over $2"; return 1; }
+    done
+}
+
+# sw_lv_peer_stop: destroys the second daemon's domains and stops it
+# (sw_lv_stop with the second daemon's names).
+sw_lv_peer_stop() {
+    [ -n "$SW_LV_PEER_DIR" ] || return 0
+    local dir=$SW_LV_DIR uri=$SW_LV_URI lxc=$SW_LV_LXC_URI pid=$SW_LV_PID
+    SW_LV_DIR=$SW_LV_PEER_DIR SW_LV_URI=$SW_LV_PEER_URI SW_LV_LXC_URI=$SW_LV_PEER_URI SW_LV_PID=$SW_LV_PEER_PID
+    sw_lv_stop
+    SW_LV_DIR=$dir SW_LV_URI=$uri SW_LV_LXC_URI=$lxc SW_LV_PID=$pid
+    SW_LV_PEER_DIR= SW_LV_PEER_PID=
+}
