@@ -122,6 +122,8 @@ echo "# restore as a new server in $(since "$t") s; the engine: $(grep -ho 'even
 sw_t_eq "its create succeeded, the note naming the backup and the grown filesystem" \
     "succeeded: restored from backup $B2; root filesystem grown to 2 GB" \
     "$(j '.state + (if .error then " " + (.error | tostring) else "" end)'): $(j '.note // ""')"
+sw_t_eq "restore.completed for it, to the backup's owner" 1 \
+    "$(sql "select count(*) from events e join servers s on s.id = '$ID' where e.type = 'restore.completed' and e.data->>'backup_id' = '$B2' and e.data->'job'->>'id' = '$NJ' and e.account_id = s.owner_id")"
 sw_t_check "the new container runs with the new host name" sw_t_wait "new container" 120 ct_ready "$NID" bk-ct-2.example.com
 NR=/proc/$(ct_pid "$NID")/root
 api GET "/v1/servers/$NID" "$SW_QEMU_CTOK"
