@@ -493,6 +493,45 @@ int sw_engine_backup_restore_root(struct sw_engine *eng, const struct sw_msg_nod
     return rc;
 }
 
+/* sw_engine_backup_restore_each's chunks to its caller, with progress. */
+struct each_sink {
+    int (*emit)(void *ctx, uint64_t offset, const unsigned char *data, size_t len);
+    void *ctx;
+    struct sw_engine_progress *progress; /* NULL: no reports */
+    uint64_t total;
+};
+
+static int each_emit(void *arg, uint64_t offset, const unsigned char *data, size_t len)
+{
+    struct each_sink *s = arg;
+    if (s->emit(s->ctx, offset, data, len) != 0)
+        return -1;
+    sw_engine_progress_report(s->progress, offset + len, s->total);
+    return 0;
+}
+
+int sw_engine_backup_restore_each(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                                  int (*emit)(void *ctx, uint64_t offset,
+                                              const unsigned char *data, size_t len),
+                                  void *ctx, uint64_t *disk_size, struct sw_err *err)
+{
+    struct bk_repo r;
+    if (repo_open(&job->backup, &r, err) < 0)
+        return -1;
+    const struct sw_msg_backup *b = &job->backup;
+    struct sw_bk_manifest *m = sw_bk_manifest_load(r.target, r.key, b->account, b->id, err);
+    int rc = -1;
+    if (m) {
+        *disk_size = m->disk_size;
+        struct each_sink s = {emit, ctx, sw_engine_progress_new(eng, job), m->disk_size};
+        rc = sw_bk_restore(r.target, r.key, m, each_emit, &s, err);
+        sw_engine_progress_free(s.progress);
+    }
+    sw_bk_manifest_free(m);
+    repo_close(&r);
+    return rc;
+}
+
 int sw_engine_restore_run(struct sw_engine *eng, const struct sw_engine_driver *drv,
                           const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                           struct sw_err *err)

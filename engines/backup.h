@@ -6,6 +6,9 @@
 #ifndef SW_ENGINES_BACKUP_H
 #define SW_ENGINES_BACKUP_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "engines/kind.h"
 
 struct sw_err;
@@ -55,5 +58,16 @@ int sw_engine_restore_run(struct sw_engine *eng, const struct sw_engine_driver *
 int sw_engine_backup_restore_root(struct sw_engine *eng, const struct sw_msg_node_job *job,
                                   const struct sw_engine_pool *p, const char *tag,
                                   struct sw_msg_disk *disk, struct sw_err *err);
+
+/* The job's backup (its manifest, every chunk verified, as
+ * sw_engine_backup_restore_root) given to emit in order, the disk's size
+ * in *disk_size before the first call: data NULL means len zero bytes (a
+ * hole); a non-zero return stops it ("could not write the restored disk at
+ * offset N"). Progress is reported as a restore's. A container's root
+ * restored as a new server (engines/bkctnew.h). 0, or -1 with err. */
+int sw_engine_backup_restore_each(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                                  int (*emit)(void *ctx, uint64_t offset,
+                                              const unsigned char *data, size_t len),
+                                  void *ctx, uint64_t *disk_size, struct sw_err *err);
 
 #endif

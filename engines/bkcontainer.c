@@ -2,6 +2,7 @@
 #include "config.h"
 #include "engines/bkcontainer.h"
 #include "engines/backup.h"
+#include "engines/bkctnew.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,4 +23,5 @@ static int container_backup(struct sw_engine *eng, const struct sw_engine_driver
 const struct sw_engine_backups sw_bkcontainer_ops = {
     .backup = container_backup,
     .restore = sw_engine_restore_run,
+    .create = sw_bkctnew_create,
 };

@@ -11,9 +11,9 @@
 
 /* backup: sw_engine_backup_run_paused, the note ending "full read; N bytes
  * new"; restore (target same): backup.c's, into a new raw root that the
- * container's reinstall finds and boots, the old root removed after. No
- * create: a restore as a new server would boot the old server's host name
- * and addresses, which live in a container's root (engines/README.md). */
+ * container's reinstall finds and boots, the old root removed after;
+ * create (a restore as a new server): bkctnew.h's, which rewrites the host
+ * name and NoCloud files inside the restored root for the new server. */
 extern const struct sw_engine_backups sw_bkcontainer_ops;
 
 #endif

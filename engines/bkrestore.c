@@ -36,26 +36,36 @@ static const struct sw_engine_pool *restore_pool(struct sw_engine *eng, long lon
     return p;
 }
 
-/* The create's root from the backup, unless the server has it already (a
- * replay: bkwrite names only a whole volume). *made: this call wrote it;
- * grown[n] says when it was grown to the plan's disk. */
+/* The backup written into the create's root volume (hvm, pv), grown to
+ * the plan's disk when larger (a sw_bkrestore_root_fn). */
+static int volume_root(struct sw_engine *eng, const struct sw_msg_node_job *job,
+                       struct sw_msg_disk *root, char *note, size_t n, struct sw_err *err)
+{
+    const struct sw_engine_pool *p = restore_pool(eng, (long long)job->disk_gb * GIB, err);
+    if (!p || sw_engine_backup_restore_root(eng, job, p, SW_STORAGE_TAG_CREATE, root, err) < 0)
+        return -1;
+    sw_info("bkrestore.root", "server=%s backup=%s pool=%s volume=%s bytes=%lld",
+            job->server_id, job->backup.id, p->name, root->volume, (long long)root->capacity);
+    if (root->capacity >= (long long)job->disk_gb * GIB)
+        return 0;
+    return sw_storage_root_grow(eng, NULL, root, job, note, n, err);
+}
+
+/* The create's root from the backup (make), unless the server has it
+ * already (a replay: a root under that name is whole). *made: this call
+ * made it; note[n] says what else it did. */
 static int root_from_backup(struct sw_engine *eng, const struct sw_msg_node_job *job,
-                            struct sw_msg_disk *root, bool *made, char *grown, size_t n,
-                            struct sw_err *err)
+                            sw_bkrestore_root_fn make, struct sw_msg_disk *root, bool *made,
+                            char *note, size_t n, struct sw_err *err)
 {
     *made = false;
     int found = sw_storage_root_find(eng, job->server_id, SW_STORAGE_TAG_CREATE, root, err);
     if (found != 0)
         return found < 0 ? -1 : 0;
-    const struct sw_engine_pool *p = restore_pool(eng, (long long)job->disk_gb * GIB, err);
-    if (!p || sw_engine_backup_restore_root(eng, job, p, SW_STORAGE_TAG_CREATE, root, err) < 0)
-        return -1;
-    *made = true;
-    sw_info("bkrestore.root", "server=%s backup=%s pool=%s volume=%s bytes=%lld",
-            job->server_id, job->backup.id, p->name, root->volume, (long long)root->capacity);
-    if (root->capacity >= (long long)job->disk_gb * GIB)
-        return 0;
-    return sw_storage_root_grow(eng, NULL, root, job, grown, n, err);
+    /* a root the make left is deleted when it fails after making it */
+    int rc = make(eng, job, root, note, n, err);
+    *made = rc == 0 || root->volume[0];
+    return rc;
 }
 
 /* The ledger re-check before a byte is written (the create checks again). */
@@ -69,9 +79,9 @@ static int admit(struct sw_engine *eng, const struct sw_msg_node_job *job, struc
     return -1;
 }
 
-int sw_bkrestore_create(struct sw_engine *eng, const struct sw_engine_driver *drv,
-                        const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
-                        struct sw_err *err)
+int sw_bkrestore_create_with(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                             const struct sw_msg_node_job *job, sw_bkrestore_root_fn make,
+                             struct sw_engine_outcome *out, struct sw_err *err)
 {
     if (!drv->root_volume || !drv->lifecycle || !drv->lifecycle->create) {
         SW_ERR(err, SW_EUNSUPPORTED, "a restore as a new server is not supported for %s servers",
@@ -79,13 +89,14 @@ int sw_bkrestore_create(struct sw_engine *eng, const struct sw_engine_driver *dr
         return -1;
     }
     struct sw_msg_disk root;
+    memset(&root, 0, sizeof root);
     bool made = false;
-    char grown[96] = "";
+    char note[96] = "";
     int rc = 0;
     if (!domain_exists(eng, job->server_id))
         rc = admit(eng, job, err) < 0 ? -1
-                                       : root_from_backup(eng, job, &root, &made, grown,
-                                                          sizeof grown, err);
+                                       : root_from_backup(eng, job, make, &root, &made, note,
+                                                          sizeof note, err);
     if (rc == 0)
         rc = drv->lifecycle->create(eng, drv, job, out, err);
     if (rc < 0 && made && !domain_exists(eng, job->server_id) &&
@@ -93,6 +104,13 @@ int sw_bkrestore_create(struct sw_engine *eng, const struct sw_engine_driver *dr
         sw_warn("storage.cleanup_failed", "server=%s volume=%s", job->server_id, root.volume);
     if (rc == 0)
         snprintf(out->note, sizeof out->note, "restored from backup %s%s%s", job->backup.id,
-                 grown[0] ? "; " : "", grown);
+                 note[0] ? "; " : "", note);
     return rc;
+}
+
+int sw_bkrestore_create(struct sw_engine *eng, const struct sw_engine_driver *drv,
+                        const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
+                        struct sw_err *err)
+{
+    return sw_bkrestore_create_with(eng, drv, job, volume_root, out, err);
 }

@@ -281,46 +281,61 @@ int sw_rootfs_write_at(int dirfd, const char *rel, const char *text, int mode, s
     return rc;
 }
 
-static int write_seed_file(int root, const char *name, char *text, int mode, struct sw_err *err)
-{
-    if (!text)
-        return -1;
-    char rel[128];
-    snprintf(rel, sizeof rel, "var/lib/cloud/seed/nocloud/%s", name);
-    int rc = sw_rootfs_write_at(root, rel, text, mode, err);
-    sodium_memzero(text, strlen(text)); /* user-data holds the password hash */
-    free(text);
-    return rc;
-}
-
-int sw_rootfs_write_guest(const char *dir, const struct sw_msg_node_job *job, struct sw_err *err)
+int sw_rootfs_guest_files(const struct sw_msg_node_job *job,
+                          struct sw_rootfs_file out[SW_ROOTFS_GUEST_FILES], struct sw_err *err)
 {
     /* the same seed an hvm or pv server gets (seed.c), as files */
     struct sw_seed_job *sj = sw_malloc(sizeof *sj);
     sw_seed_of_job(job, NULL, sj);
     const struct sw_seed *s = &sj->seed;
-    int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
-    char *host = sw_asprintf("%s\n", job->hostname);
+    static const char *const seed = "var/lib/cloud/seed/nocloud/";
+    memset(out, 0, sizeof(struct sw_rootfs_file) * SW_ROOTFS_GUEST_FILES);
+    snprintf(out[0].rel, sizeof out[0].rel, "etc/hostname");
+    snprintf(out[1].rel, sizeof out[1].rel, "%smeta-data", seed);
+    snprintf(out[2].rel, sizeof out[2].rel, "%snetwork-config", seed);
+    snprintf(out[3].rel, sizeof out[3].rel, "%suser-data", seed);
+    out[0].mode = out[1].mode = out[2].mode = 0644;
+    out[3].mode = 0600; /* it may hold the root password's hash */
+    int rc = -1;
+    if (sw_seed_check(s, err) == 0 && (out[0].text = sw_asprintf("%s\n", job->hostname)) &&
+        (out[1].text = sw_seed_meta_data(s, err)) &&
+        (out[2].text = sw_seed_network_config(s, err)) && (out[3].text = sw_seed_user_data(s, err)))
+        rc = 0;
+    free(sj);
+    if (rc < 0)
+        sw_rootfs_guest_files_release(out);
+    return rc;
+}
+
+void sw_rootfs_guest_files_release(struct sw_rootfs_file f[SW_ROOTFS_GUEST_FILES])
+{
+    for (int i = 0; i < SW_ROOTFS_GUEST_FILES; i++) {
+        if (f[i].text)
+            sodium_memzero(f[i].text, strlen(f[i].text)); /* user-data holds the hash */
+        free(f[i].text);
+        f[i].text = NULL;
+    }
+}
+
+int sw_rootfs_write_guest(const char *dir, const struct sw_msg_node_job *job, struct sw_err *err)
+{
+    struct sw_rootfs_file f[SW_ROOTFS_GUEST_FILES];
+    if (sw_rootfs_guest_files(job, f, err) < 0)
+        return -1;
+    int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = root < 0 ? -1 : 0;
     if (root < 0)
         SW_ERR(err, SW_EINTERNAL, WHAT ": its root filesystem could not be written");
-    else if (sw_seed_check(s, err) == 0 &&
-             sw_rootfs_write_at(root, "etc/hostname", host, 0644, err) == 0 &&
-             write_seed_file(root, "meta-data", sw_seed_meta_data(s, err), 0644, err) == 0 &&
-             write_seed_file(root, "network-config", sw_seed_network_config(s, err), 0644,
-                             err) == 0 &&
-             write_seed_file(root, "user-data", sw_seed_user_data(s, err), 0600, err) == 0)
-        rc = 0;
+    for (int i = 0; rc == 0 && i < SW_ROOTFS_GUEST_FILES; i++)
+        rc = sw_rootfs_write_at(root, f[i].rel, f[i].text, f[i].mode, err);
     if (root >= 0)
         close(root);
-    free(host);
-    free(sj);
+    sw_rootfs_guest_files_release(f);
     return rc;
 }
 
 /* ---- the filesystem ---- */
 
-/* Runs argv (no shell), its output to the file log. Its exit code, or -1. */
-static int run(char *const argv[], const char *log)
+int sw_rootfs_run(char *const argv[], const char *log)
 {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -341,8 +356,7 @@ static int run(char *const argv[], const char *log)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* The last line of the file path into out[n]. */
-static void last_line(const char *path, char *out, size_t n)
+void sw_rootfs_last_line(const char *path, char *out, size_t n)
 {
     out[0] = '\0';
     FILE *f = fopen(path, "r");
@@ -370,10 +384,10 @@ int sw_rootfs_mkfs(const char *dir, const char *image, int64_t bytes, struct sw_
     snprintf(limit, sizeof limit, "%d", SW_ROOTFS_MKFS_TIMEOUT_S);
     char *const argv[] = {"timeout", "-k", "5", limit, "mkfs.ext4", "-q", "-F", "-t", "ext4",
                           "-d", (char *)dir, "--", (char *)image, NULL};
-    int code = run(argv, log);
+    int code = sw_rootfs_run(argv, log);
     if (code != 0) {
         char last[256];
-        last_line(log, last, sizeof last);
+        sw_rootfs_last_line(log, last, sizeof last);
         SW_ERR(err, code == 124 ? SW_EUNAVAILABLE : SW_EINVALID,
                WHAT ": its root filesystem could not be made%s",
                code == 124 ? " in time" : " (it may not fit the plan's disk)");
@@ -573,8 +587,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
     return 0;
 }
 
-/* A private 0700 directory for the build, its path resolved. Owned. */
-static char *work_dir(struct sw_err *err)
+char *sw_rootfs_work_dir(struct sw_err *err)
 {
     const char *base = getenv("TMPDIR");
     char *tmpl = sw_asprintf("%s/slipway-rootfs-XXXXXX", base && *base ? base : "/var/tmp");
@@ -587,10 +600,15 @@ static char *work_dir(struct sw_err *err)
     return real;
 }
 
+void sw_rootfs_work_remove(const char *dir)
+{
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
 int sw_rootfs_build(virStorageVolPtr tar, virStorageVolPtr vol, const struct sw_msg_node_job *job,
                     struct sw_err *err)
 {
-    char *work = work_dir(err);
+    char *work = sw_rootfs_work_dir(err);
     if (!work)
         return -1;
     int64_t bytes = (int64_t)job->disk_gb * 1024 * 1024 * 1024;
@@ -604,7 +622,7 @@ int sw_rootfs_build(virStorageVolPtr tar, virStorageVolPtr vol, const struct sw_
              sw_rootfs_write_guest(tree, job, err) == 0 &&
              sw_rootfs_mkfs(tree, image, bytes, err) == 0 && sw_rootfs_upload(vol, image, err) == 0)
         rc = 0;
-    nftw(work, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    sw_rootfs_work_remove(work);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     sw_info("rootfs.built", "server=%s ok=%d bytes=%lld ms=%lld", job->server_id, rc == 0,
             (long long)bytes,

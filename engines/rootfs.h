@@ -54,11 +54,42 @@ int sw_rootfs_unpack(sw_rootfs_read_fn *read, void *ctx, const char *dir, int64_
  * non-directory in the way is refused. 0, or -1 with err set. */
 int sw_rootfs_write_at(int dirfd, const char *rel, const char *text, int mode, struct sw_err *err);
 
-/* Writes job's guest configuration into the tree at dir: /etc/hostname and
- * /var/lib/cloud/seed/nocloud/{meta-data,user-data,network-config} (the
- * files engines/seed.c makes; user-data 0600, it may hold the root
- * password's hash). 0, or -1 with err set. */
+/* One of the guest's own files: its path relative to the root, its text
+ * (owned), its mode. */
+struct sw_rootfs_file {
+    char rel[64];
+    char *text;
+    int mode;
+};
+#define SW_ROOTFS_GUEST_FILES 4
+
+/* job's guest configuration as files, into out: etc/hostname and
+ * var/lib/cloud/seed/nocloud/{meta-data,network-config,user-data} (the
+ * documents engines/seed.c makes; user-data 0600, it may hold the root
+ * password's hash, the others 0644). 0 (release out with
+ * sw_rootfs_guest_files_release, which wipes the texts), or -1 with err
+ * set and nothing to release. */
+int sw_rootfs_guest_files(const struct sw_msg_node_job *job,
+                          struct sw_rootfs_file out[SW_ROOTFS_GUEST_FILES], struct sw_err *err);
+void sw_rootfs_guest_files_release(struct sw_rootfs_file f[SW_ROOTFS_GUEST_FILES]);
+
+/* Writes job's guest files (sw_rootfs_guest_files) into the tree at dir
+ * (sw_rootfs_write_at). 0, or -1 with err set. */
 int sw_rootfs_write_guest(const char *dir, const struct sw_msg_node_job *job, struct sw_err *err);
+
+/* Runs argv (no shell, stdin /dev/null), its output to the file log. Its
+ * exit code (128 + N when killed by signal N), or -1 (errno set). */
+int sw_rootfs_run(char *const argv[], const char *log);
+
+/* The last non-empty line of the file path into out[n] ("" when none). */
+void sw_rootfs_last_line(const char *path, char *out, size_t n);
+
+/* A private 0700 directory under $TMPDIR (else /var/tmp), its path
+ * resolved. Returns owned (free()), or NULL with err set. */
+char *sw_rootfs_work_dir(struct sw_err *err);
+
+/* Removes dir and everything under it, best effort (never follows a link). */
+void sw_rootfs_work_remove(const char *dir);
 
 /* Makes image, a sparse file of bytes, an ext4 filesystem holding dir's
  * tree (mkfs.ext4 -d, run with an argv under timeout(1), no shell). 0, or

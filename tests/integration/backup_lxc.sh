@@ -12,8 +12,15 @@
 #   3. the first restored onto the server (target same): the job succeeds,
 #      the container runs from a new raw root named from the restore job in
 #      pool ct, the old one gone, and the first marker is back;
-#   4. a restore as a new server fails its create (not offered for
-#      containers), nothing of it left on the node.
+#   4. the second backup restored as a new server on a plan of a 2 GB disk:
+#      the create succeeds, its note saying the filesystem was grown; the
+#      new container runs with the new host name in /etc/hostname, the new
+#      server's id as its seed's instance id and its addresses in the
+#      seed's network-config, the second marker in its root, and a root
+#      filesystem of the plan's disk;
+#   5. every chunk altered on the target: another restore as a new server
+#      fails its create naming a chunk, its claim released, nothing of it
+#      left on the node.
 # Skips (77) where no private libvirtd or LXC driver can run.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SW_SRCDIR/scripts/lib/qemu.sh"
@@ -42,9 +49,10 @@ ct_pid() { # the container's init: the child of its libvirt_lxc process
     local p
     p=$(pgrep -f "libvirt_lxc --name sw-$1 " | head -1) && [ -n "$p" ] && pgrep -P "$p" | head -1
 }
-ct_ready() { local p; p=$(ct_pid "$1") && [ -n "$p" ] && [ "$(nsenter -t "$p" -u hostname 2>/dev/null)" = bk-ct.example.com ]; }
+ct_ready() { local p; p=$(ct_pid "$1") && [ -n "$p" ] && [ "$(nsenter -t "$p" -u hostname 2>/dev/null)" = "${2:-bk-ct.example.com}" ]; }
 ct_vols() { virsh -c "$URI" vol-list ct 2>/dev/null | awk -v p="sw-$1-" 'index($1, p) == 1 { print $1 }' | tr '\n' ' '; }
-marker() { cat "/proc/$(ct_pid "$ID")/root/root/marker" 2>/dev/null; }
+marker() { cat "/proc/$(ct_pid "${1:-$ID}")/root/root/marker" 2>/dev/null; }
+sql() { sw_t_psql -c "$1"; }
 # backup: POST an empty body, wait for the job; the backup's row in SW_BODY.
 backup() {
     api POST "/v1/servers/$ID/backups" "$SW_QEMU_CTOK" ""
@@ -101,17 +109,61 @@ sw_t_eq "the container runs from a new raw root named from the restore job, the 
 sw_t_check "it runs again" sw_t_wait "container after restore" 120 ct_ready "$ID"
 sw_t_eq "the first marker is back" "first backup" "$(marker)"
 
-# 4. a restore as a new server: not offered for containers
-api POST "/v1/backups/$B1/restore" "$SW_QEMU_CTOK" '{"target":"new","hostname":"bk-ct-2.example.com"}'
-sw_t_eq "a restore as a new server is an order" 202 "$SW_STATUS"
+# 4. the second backup restored as a new server, on a plan of a larger disk
+T4=$(date +%s.%N)
+api POST /v1/admin/plans "$OP" '{"name":"small-container-bk","kind":"container","vcpus":1,"ram_mb":256,"disk_gb":2,"price_hourly":{"amount":1,"currency":"EUR"},"price_monthly":{"amount":500,"currency":"EUR"}}'
+PLAN2=$(j .id)
+t=$(date +%s.%N)
+api POST "/v1/backups/$B2/restore" "$SW_QEMU_CTOK" "{\"target\":\"new\",\"hostname\":\"bk-ct-2.example.com\",\"plan_id\":\"$PLAN2\"}"
+sw_t_eq "a restore as a new server is an order" "202 $B2" "$SW_STATUS $(j .restored_from)"
 NID=$(j .server.id) NJ=$(j .job.id)
-[ "$NJ" = null ] || sw_t_wait "restore as new" 120 job_done "$NJ" >/dev/null
-sw_t_eq "its create fails: not supported for containers" "failed true" \
-    "$(j .state) $(j '.error | tostring | contains("not supported for container servers")')"
-sw_t_eq "nothing of it left on the node" "" "$(ct_vols "$NID")"
+[ "$NJ" = null ] || sw_t_wait "restore as new" 180 job_done "$NJ" >/dev/null
+echo "# restore as a new server in $(since "$t") s; the engine: $(grep -ho 'event=bkctnew.root .*' "$SW_T_DIR/qemu/log/engine-lxc1.log" | tail -1)"
+sw_t_eq "its create succeeded, the note naming the backup and the grown filesystem" \
+    "succeeded: restored from backup $B2; root filesystem grown to 2 GB" \
+    "$(j '.state + (if .error then " " + (.error | tostring) else "" end)'): $(j '.note // ""')"
+sw_t_eq "restore.completed for it, to the backup's owner" 1 \
+    "$(sql "select count(*) from events e join servers s on s.id = '$ID' where e.type = 'restore.completed' and e.data->>'backup_id' = '$B2' and e.data->'job'->>'id' = '$NJ' and e.account_id = s.owner_id")"
+sw_t_check "the new container runs with the new host name" sw_t_wait "new container" 120 ct_ready "$NID" bk-ct-2.example.com
+NR=/proc/$(ct_pid "$NID")/root
+api GET "/v1/servers/$NID" "$SW_QEMU_CTOK"
+NIP=$(j .ipv4)
+sw_t_eq "its /etc/hostname is the new host name" bk-ct-2.example.com "$(cat "$NR/etc/hostname")"
+sw_t_eq "its seed's instance id is the new server's" "$NID" \
+    "$(jq -r '."instance-id"' "$NR/var/lib/cloud/seed/nocloud/meta-data")"
+sw_t_check "its seed's network-config holds its own address $NIP" \
+    grep -q "\"$NIP/" "$NR/var/lib/cloud/seed/nocloud/network-config"
+sw_t_eq "the second backup's marker is there" "second backup" "$(marker "$NID")"
+FS=$(stat -f -c '%b %S' "$NR/")
+sw_t_check "its root filesystem was grown to the plan's 2 GB ($FS: blocks, block size)" \
+    test "$((${FS% *} * ${FS#* }))" -gt 1610612736
+sw_t_eq "the original container still runs its own host name and first marker" \
+    "bk-ct.example.com first backup" "$(cat "/proc/$(ct_pid "$ID")/root/etc/hostname") $(marker)"
 
+# 5. a chunk altered on the target: the restoring create fails naming it
+ACCOUNT=$(sql "select owner_id from servers where id = '$ID'")
+for f in $(find "$T/$ACCOUNT/chunks" -type f); do
+    printf 'XY' | dd of="$f" bs=1 seek=$(($(stat -c %s "$f") - 2)) conv=notrunc status=none
+done
+api POST "/v1/backups/$B2/restore" "$SW_QEMU_CTOK" '{"target":"new","hostname":"bk-ct-3.example.com"}'
+FID=$(j .server.id)
+sw_t_wait "the failing create" 120 job_done "$(j .job.id)" >/dev/null
+sw_t_eq "an altered chunk fails the create, naming it" "failed true" \
+    "$(j .state) $(j '.error.message // "" | test("chunk [0-9a-f]{64} at offset [0-9]+ failed its checksum")')"
+echo "# its error: $(j .error.message)"
+sw_t_eq "the server failed, its claim released, no volume of it left" "failed 0 " \
+    "$(sql "select state from servers where id = '$FID'") $(sql "select count(*) from allocations where server_id = '$FID'") $(ct_vols "$FID")"
+
+echo "# steps 4 and 5 in $(since "$T4") s"
+
+# both servers terminated at once
+api DELETE "/v1/servers/$NID" "$SW_QEMU_CTOK"
+NTJ=$(j .job.id)
 api DELETE "/v1/servers/$ID" "$SW_QEMU_CTOK"
-sw_t_wait "terminate" 120 job_done "$(j .job.id)" >/dev/null
+TJ=$(j .job.id)
+sw_t_wait "terminate the new server" 120 job_done "$NTJ" >/dev/null
+sw_t_eq "the new server terminated, no volume left" "succeeded " "$(j .state) $(ct_vols "$NID")"
+sw_t_wait "terminate" 120 job_done "$TJ" >/dev/null
 sw_t_eq "terminated, no volume left" "succeeded " "$(j .state) $(ct_vols "$ID")"
 echo "# whole test $(since "$T0") s"
 sw_t_done

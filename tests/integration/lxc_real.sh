@@ -7,7 +7,9 @@
 # tests/images/build.sh as the template's image. The engine's job path
 # (tests/integration/test_lxc_real.c) creates, checks and reinstalls a
 # container, backs one up (running: paused for the clone) into a dir target
-# under the test's directory, twice, restores the first onto it, and refuses
+# under the test's directory, twice, restores the first onto it, makes a new
+# server's root of it (a restore as a new server: found again by a replay;
+# refused onto too small a plan), and refuses
 # a tarball with a "../" entry and a truncated one.
 # Everything it started is torn down. Skips (77), saying why, where the host
 # cannot run LXC containers.

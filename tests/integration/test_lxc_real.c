@@ -20,13 +20,18 @@
  * file equal to a copy of the root taken right after (qemu-img compare);
  * the marker changed, a second backup storing a small part of the first's
  * bytes; the first restored onto the server (a new root from the restore
- * job, the old one deleted): the first marker is back. Prints "ok - ..." / "FAIL - ..." lines and
+ * job, the old one deleted): the first marker is back; a new server's
+ * root assembled from the first (bkctnew.c) onto a 2 GB plan is found
+ * whole by a replay, and onto a plan smaller than the backup's disk it
+ * fails, no volume made. Prints "ok - ..." / "FAIL - ..." lines and
  * "N passed, M failed"; exit 0 when all passed. */
 #include "config.h"
+#include "engines/bkctnew.h"
 #include "engines/domdef.h"
 #include "engines/driver.h"
 #include "engines/image.h"
 #include "engines/nwfilter.h"
+#include "engines/storage.h"
 #include "engines/virt.h"
 #include "backup/repo.h"
 #include "core/enums.h"
@@ -689,11 +694,33 @@ static void test_backup(struct sw_engine *eng, const char *id)
               strcmp(out.domain_state, "stopped") == 0,
           "a stopped container's backup reads its root without a pause (\"%s\")", out.note);
 
+    /* A restore as a new server (bkctnew.c): the root made and found whole
+     * by a replay; the new container's boot is backup_lxc.sh's. */
     struct sw_msg_node_job n = bk_job(id, SW_JOB_CREATE, b1, "50000000-0000-4000-8000-000000000005");
     snprintf(n.server_id, sizeof n.server_id, "%s", "9e4f4253-6f70-4182-93a4-b5c6d7e8f9a0");
-    rc = run(eng, &n, &out, &err);
-    check(rc < 0 && err.code == SW_EUNSUPPORTED,
-          "a restore as a new server is not offered for containers yet: %s", err.msg);
+    struct sw_msg_disk nroot, again;
+    char nnote[96] = "";
+    memset(&nroot, 0, sizeof nroot);
+    sw_err_clear(&err);
+    n.disk_gb = 2;
+    t0 = mono();
+    rc = sw_bkctnew_root(eng, &n, &nroot, nnote, sizeof nnote, &err);
+    took = mono() - t0;
+    int found = rc == 0 ? sw_storage_root_find(eng, n.server_id, SW_STORAGE_TAG_CREATE, &again,
+                                               &err)
+                        : -1;
+    check(found == 1 && strcmp(again.volume, nroot.volume) == 0 &&
+              again.capacity == 2LL * 1024 * 1024 * 1024,
+          "a new server's root from the container's backup in %.2f s (\"%s\", %s), a replay "
+          "finds it whole: %s",
+          took, nroot.volume, nnote, err.msg);
+    n.disk_gb = 0; /* a plan smaller than the backup's disk */
+    rc = sw_storage_delete(eng, n.server_id, false, NULL, &err);
+    if (rc == 0)
+        rc = sw_bkctnew_root(eng, &n, &nroot, nnote, sizeof nnote, &err);
+    vols_of(eng->conn, n.server_id, vols, sizeof vols);
+    check(rc < 0 && err.code == SW_EUNPROCESSABLE && vols[0] == '\0',
+          "onto a plan's disk smaller than the backup's it fails, no volume made: %s", err.msg);
     struct sw_msg_node_job t = job_of(id, SW_JOB_TERMINATE, NULL);
     rc = run(eng, &t, &out, &err);
     vols_of(eng->conn, id, vols, sizeof vols);
