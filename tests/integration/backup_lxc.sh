@@ -23,36 +23,15 @@
 #      left on the node.
 # Skips (77) where no private libvirtd or LXC driver can run.
 . "$(dirname "$0")/../lib/harness.sh"
-. "$SW_SRCDIR/scripts/lib/qemu.sh"
-sw_qemu_check || { echo "SKIP: $SW_QEMU_WHY"; exit 77; }
-T0=$(date +%s.%N)
-since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-trap 'rc=$?; sw_qemu_down "$SW_T_DIR"; (exit $rc); sw_t_cleanup' EXIT
-sw_t_stack
-slipwayctl migrate >/dev/null || exit 99
-OP=$(slipwayctl bootstrap) || exit 99
-export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8 SLIPWAY_ORDER_RATE=0
-export SLIPWAY_IMAGES_DIR=$SW_T_DIR/images SLIPWAY_USAGE_INTERVAL=5
-export SLIPWAY_BACKUP_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
-sw_t_panel
-sw_t_daemon prov slipway-provisioner
-sw_qemu_up "$SW_T_DIR" "$SW_URL" "$OP" "$SW_BUILDDIR" || { echo "FAIL - the real-guest stack: $SW_QEMU_WHY"; exit 1; }
-. "$SW_T_DIR/qemu/env"
+. "$SW_SRCDIR/tests/lib/qstack.sh"
+sw_qs_start
 [ -n "${SW_QEMU_LXC_URI:-}" ] || { echo "SKIP: no LXC node here (libvirt's LXC driver is not installed)"; exit 77; }
 URI=$SW_QEMU_LXC_URI
 echo "# stack with node lxc1 up in $(since "$T0") s"
 
-j() { jq -r "$1" <<<"$SW_BODY"; }
-api() { sw_t_api "$@"; }
-job_done() { api GET "/v1/jobs/$1" "$SW_QEMU_CTOK"; case $(j .state) in succeeded | failed | dead) return 0 ;; esac; return 1; }
-ct_pid() { # the container's init: the child of its libvirt_lxc process
-    local p
-    p=$(pgrep -f "libvirt_lxc --name sw-$1 " | head -1) && [ -n "$p" ] && pgrep -P "$p" | head -1
-}
 ct_ready() { local p; p=$(ct_pid "$1") && [ -n "$p" ] && [ "$(nsenter -t "$p" -u hostname 2>/dev/null)" = "${2:-bk-ct.example.com}" ]; }
 ct_vols() { virsh -c "$URI" vol-list ct 2>/dev/null | awk -v p="sw-$1-" 'index($1, p) == 1 { print $1 }' | tr '\n' ' '; }
 marker() { cat "/proc/$(ct_pid "${1:-$ID}")/root/root/marker" 2>/dev/null; }
-sql() { sw_t_psql -c "$1"; }
 # backup: POST an empty body, wait for the job; the backup's row in SW_BODY.
 backup() {
     api POST "/v1/servers/$ID/backups" "$SW_QEMU_CTOK" ""

@@ -30,17 +30,10 @@ skip() { echo "SKIP: $*"; exit 77; }
 T0=$(date +%s.%N)
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
 
-[ "$(id -u)" = 0 ] || skip "needs root to run a private system libvirtd"
-for b in libvirtd virtlogd virsh qemu-system-x86_64 qemu-img unshare nsenter ip jq base64 python3; do
-    command -v "$b" >/dev/null || skip "$b is not installed"
-done
+. "$SW_SRCDIR/tests/lib/libvirtd.sh"
+sw_lv_need test_guest_boot qemu-img nsenter ip jq base64 python3
 [ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] ||
     skip "libvirt's qemu driver is not installed (libvirt-daemon-driver-qemu)"
-prog=$SW_BUILDDIR/tests/integration/test_guest_boot
-[ -x "$prog" ] || { echo "$prog is not built"; exit 99; }
-
-IMG=$SW_BUILDDIR/tests/images
-"$SW_SRCDIR/tests/images/build.sh" "$IMG" || skip "the tiny guest images cannot be built here"
 
 D=$(mktemp -d /tmp/sw-guest.XXXXXX)
 chmod 755 "$D"

@@ -29,16 +29,8 @@ skip() { echo "SKIP: $*"; exit 77; }
 T0=$(date +%s.%N)
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
 
-[ "$(id -u)" = 0 ] || skip "needs root to run a private system libvirtd"
-for b in libvirtd virtlogd virsh qemu-system-x86_64 unshare nsenter jq; do
-    command -v "$b" >/dev/null || skip "$b is not installed"
-done
-prog=$SW_BUILDDIR/tests/integration/test_migrate_real
-[ -x "$prog" ] || { echo "$prog is not built"; exit 99; }
-IMG=$SW_BUILDDIR/tests/images
-"$SW_SRCDIR/tests/images/build.sh" "$IMG" >/dev/null || skip "the tiny guest images cannot be built here"
-
 . "$SW_SRCDIR/tests/lib/libvirtd.sh"
+sw_lv_need test_migrate_real nsenter jq
 D=$(mktemp -d /tmp/sw-migrate.XXXXXX)
 chmod 755 "$D"
 cleanup() {

@@ -126,10 +126,6 @@ sw_t_eq "slipwayctl console on a terminated server: exit 1, saying so" "1 true" 
 # ordered like the others, it runs the template's init from its own root
 # volume in pool "ct", with the ordered hostname, its IPAM address and the
 # plan's memory limit in its cgroup; terminate leaves no volume.
-ct_pid() { # the container's init: the child of its libvirt_lxc process
-    local p
-    p=$(pgrep -f "libvirt_lxc --name sw-$1 " | head -1) && [ -n "$p" ] && pgrep -P "$p" | head -1
-}
 ct_running() { api GET "/v1/servers/$1" "$SW_QEMU_CTOK"; [ "$(j .state)" = running ]; }
 if [ -n "${SW_QEMU_LXC_URI:-}" ]; then
     t=$(date +%s.%N)

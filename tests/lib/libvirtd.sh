@@ -14,6 +14,7 @@
 #   sw_lv_bridge BRIDGE [NETWORK]        # a bridge and its libvirt network
 #   sw_lv_net CMD...                     # CMD in libvirtd's network namespace
 #   sw_lv_stop              # destroys every domain and stops the daemons
+#   sw_lv_need PROGRAM TOOL...  # a test's preflight (root, tools, program, images)
 #
 # "lxc" also unmounts /sys/fs/cgroup/unified in the namespace: libvirt's LXC
 # driver cannot start a container on this host's hybrid cgroup layout
@@ -193,4 +194,24 @@ sw_lv_peer_stop() {
     sw_lv_stop
     SW_LV_DIR=$dir SW_LV_URI=$uri SW_LV_LXC_URI=$lxc SW_LV_PID=$pid
     SW_LV_PEER_DIR= SW_LV_PEER_PID=
+}
+
+# sw_lv_need PROGRAM TOOL...: the preflight of a test that drives a C
+# program (tests/integration/PROGRAM) against a private libvirtd with the
+# tiny guest images. Exits 77 saying why unless run as root with libvirtd,
+# virtlogd, virsh, qemu-system-x86_64, unshare and every TOOL; 99 unless
+# the program is built. Sets prog (its path) and IMG (the images, built
+# by tests/images/build.sh when missing).
+sw_lv_need() {
+    local b p=$1
+    shift
+    [ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run a private system libvirtd"; exit 77; }
+    for b in libvirtd virtlogd virsh qemu-system-x86_64 unshare "$@"; do
+        command -v "$b" >/dev/null || { echo "SKIP: $b is not installed"; exit 77; }
+    done
+    prog=$SW_BUILDDIR/tests/integration/$p
+    [ -x "$prog" ] || { echo "$prog is not built"; exit 99; }
+    IMG=$SW_BUILDDIR/tests/images
+    "$SW_SRCDIR/tests/images/build.sh" "$IMG" >/dev/null ||
+        { echo "SKIP: the tiny guest images cannot be built here"; exit 77; }
 }

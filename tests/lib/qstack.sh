@@ -19,7 +19,8 @@
 # qemu-guest-agent command to server's domain), agent_up SERVER,
 # job_done JOB (finished in any way, asked as the demo customer), root_of
 # SERVER (its domain's root volume), path_of VOLUME (in pool slipway),
-# scratch (how many backup scratch volumes pool slipway holds), and
+# scratch (how many backup scratch volumes pool slipway holds), ct_pid
+# SERVER (a container's init, the child of its libvirt_lxc process), and
 # guest_run, guest_read, guest_write below.
 
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -34,6 +35,10 @@ root_of() {
 }
 path_of() { virsh -c "$URI" vol-path --pool slipway "$1"; }
 scratch() { virsh -c "$URI" vol-list slipway | awk '{print $1}' | grep -c -- "-bk-"; }
+ct_pid() {
+    local p
+    p=$(pgrep -f "libvirt_lxc --name sw-$1 " | head -1) && [ -n "$p" ] && pgrep -P "$p" | head -1
+}
 job_done() {
     api GET "/v1/jobs/$1" "$SW_QEMU_CTOK"
     case $(j .state) in succeeded | failed | dead) return 0 ;; esac
