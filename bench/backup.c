@@ -21,7 +21,8 @@
  * how, incremental, disk, read, chunks, zero, stored_new, seconds, and
  * emit_seconds (time the reader spent handing chunks to the writer,
  * i.e. waiting for the pipeline: the writer's share) and finish_seconds
- * (draining the pipeline and writing the manifest). */
+ * (draining the pipeline and writing the manifest; in backup, the
+ * reader's finish, while libvirt ends the backup job). */
 #include "config.h"
 #include "backup/repo.h"
 #include "core/alloc.h"
@@ -71,6 +72,7 @@ struct run {
     struct sw_bk_target *t;
     struct sw_bk_writer *w;
     struct sw_bk_manifest *parent;
+    struct sw_bk_manifest *m; /* the manifest written (backup: by finish_timed) */
     unsigned char key[SW_BK_KEY_BYTES];
     double emit_s, finish_s;
     uint64_t zero;
@@ -120,6 +122,13 @@ static int run_finish(struct run *r, struct sw_bk_manifest **m, struct sw_err *e
     for (size_t i = 0; i < (*m)->nchunks; i++)
         r->zero += (*m)->zero[i];
     return 0;
+}
+
+/* req.finish: the writer finished while the reader's backup job ends. */
+static int finish_timed(void *ctx, struct sw_err *err)
+{
+    struct run *r = ctx;
+    return run_finish(r, &r->m, err);
 }
 
 static int emit_timed(void *ctx, uint64_t offset, const void *data, size_t len,
@@ -177,14 +186,17 @@ static int do_backup(char **a, int n)
                                 .parent_checkpoint = parent_ckp,
                                 .sock_dir = a[4],
                                 .emit = emit_timed,
+                                .finish = finish_timed,
                                 .ctx = &r};
     struct sw_bkread_result res;
-    struct sw_bk_manifest *m = NULL;
     double t0 = now();
     int rc = sw_bkread_run(&eng, &req, &res, &err);
-    if (rc == 0)
-        rc = run_finish(&r, &m, &err);
     double took = now() - t0;
+    struct sw_bk_manifest *m = SW_STEAL(&r.m);
+    if (rc == 0 && !m) {
+        SW_ERR(&err, SW_EINTERNAL, "the reader did not call finish");
+        rc = -1;
+    }
     if (rc == 0)
         rc = sw_bkread_commit(&eng, a[2], res.checkpoint, &err);
     run_close(&r);

@@ -135,12 +135,20 @@ static int root_size(struct sw_engine *eng, const char *server_id, uint64_t *siz
 struct bk_sink {
     struct sw_bk_writer *w;
     struct sw_engine_progress *progress; /* NULL: no reports */
+    struct sw_bk_manifest **m;           /* the manifest finish wrote */
 };
 
 static int emit_chunk(void *ctx, uint64_t offset, const void *data, size_t len,
                       struct sw_err *err)
 {
     return sw_bk_writer_put(((struct bk_sink *)ctx)->w, offset, data, len, err);
+}
+
+/* bkread's finish: the manifest written while the backup job ends. */
+static int finish_writer(void *ctx, struct sw_err *err)
+{
+    struct bk_sink *sink = ctx;
+    return sw_bk_writer_finish(sink->w, sink->m, err);
 }
 
 static void read_progress(void *ctx, uint64_t done, uint64_t total)
@@ -175,7 +183,7 @@ static int read_into(struct sw_engine *eng, const struct sw_msg_node_job *job,
                                               b->id, parent, size, err);
     if (!w)
         return -1;
-    struct bk_sink sink = {w, sw_engine_progress_new(eng, job)};
+    struct bk_sink sink = {w, sw_engine_progress_new(eng, job), m};
     struct sw_bkread_req req = {
         .server_id = job->server_id,
         .backup_id = b->id,
@@ -186,11 +194,10 @@ static int read_into(struct sw_engine *eng, const struct sw_msg_node_job *job,
         .ctx = &sink,
         .freeze = true,
         .pause_clone = pause_clone,
+        .finish = finish_writer,
     };
     memset(res, 0, sizeof *res);
     int rc = sw_bkread_run(eng, &req, res, err);
-    if (rc == 0)
-        rc = sw_bk_writer_finish(w, m, err);
     sw_bk_writer_free(w);
     sw_engine_progress_free(sink.progress);
     return rc;

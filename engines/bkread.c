@@ -440,22 +440,58 @@ static int parent_check(struct bk *b, struct sw_err *err)
     return -1;
 }
 
-/* Ends dom's backup job and waits (up to 10 s) until libvirt has let go of
- * its scratch, so deleting it next leaves nothing half torn down. */
+/* Waits (up to 10 s) until libvirt has ended dom's backup job and let go
+ * of its scratch, so deleting it next leaves nothing half torn down. The
+ * first look mostly blocks until then (libvirt holds the domain's job). */
+static void job_wait(virDomainPtr dom)
+{
+    for (int i = 0; i < 200; i++) {
+        virDomainJobInfo info;
+        if (virDomainGetJobInfo(dom, &info) < 0 || info.type == VIR_DOMAIN_JOB_NONE)
+            return;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Ends dom's backup job and waits until it is gone. */
 static int job_end(virDomainPtr dom, struct sw_err *err)
 {
     if (virDomainAbortJob(dom) < 0) {
         vir_fail(err, "virDomainAbortJob");
         return -1;
     }
-    for (int i = 0; i < 200; i++) {
-        virDomainJobInfo info;
-        if (virDomainGetJobInfo(dom, &info) < 0 || info.type == VIR_DOMAIN_JOB_NONE)
-            return 0;
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    job_wait(dom);
     return 0;
+}
+
+/* The caller's finish (req->finish), after the last chunk. */
+static int finish(struct bk *b, struct sw_err *err)
+{
+    return b->req->finish ? b->req->finish(b->req->ctx, err) : 0;
+}
+
+/* Ends the backup job after a read that gave rc: once libvirt took the
+ * abort, the caller's finish runs while libvirt tears the job down (the
+ * export, the scratch's use), then the wait for the job to be gone.
+ * Seconds of the finish and of the wait after it into t[0], t[1]. */
+static int pull_end(struct bk *b, int rc, double t[2], struct sw_err *err)
+{
+    if (virDomainAbortJob(b->dom) < 0) {
+        if (rc == 0)
+            vir_fail(err, "virDomainAbortJob");
+        else /* the read's own error stays the one reported */
+            sw_warn("bkread.abort_failed", "server=%s", b->req->server_id);
+        return -1;
+    }
+    double t0 = now_s();
+    if (rc == 0)
+        rc = finish(b, err);
+    double t1 = now_s();
+    job_wait(b->dom);
+    t[0] = t1 - t0;
+    t[1] = now_s() - t1;
+    return rc;
 }
 
 static int read_running(struct bk *b, struct sw_err *err)
@@ -481,15 +517,16 @@ static int read_running(struct bk *b, struct sw_err *err)
     double t1 = now_s();
     if (pull_begin(b, dev, sock, err) < 0)
         return -1;
-    double t2 = now_s();
+    double t2 = now_s(), fw[2] = {0, 0};
     int rc = nbd_read(b, dev, sock, err);
     double t3 = now_s();
-    if (job_end(b->dom, err) < 0 && rc == 0)
-        rc = -1;
+    rc = pull_end(b, rc, fw, err);
     if (rc < 0) /* its bitmap merges back into the parent's */
         checkpoint_drop(b->dom, b->out->checkpoint);
-    sw_info("bkread.pull", "server=%s scratch_s=%.3f begin_s=%.3f read_s=%.3f end_s=%.3f",
-            b->req->server_id, t1 - t0, t2 - t1, t3 - t2, now_s() - t3);
+    sw_info("bkread.pull",
+            "server=%s scratch_s=%.3f begin_s=%.3f read_s=%.3f end_s=%.3f finish_s=%.3f "
+            "wait_s=%.3f",
+            b->req->server_id, t1 - t0, t2 - t1, t3 - t2, now_s() - t3, fw[0], fw[1]);
     return rc;
 }
 
@@ -581,9 +618,9 @@ static int read_stopped(struct bk *b, virStorageVolPtr rootvol, struct sw_err *e
 {
     snprintf(b->out->how, sizeof b->out->how, "download");
     b->out->incremental = false;
-    if (scratch_make(b, "raw", rootvol, err) < 0)
+    if (scratch_make(b, "raw", rootvol, err) < 0 || download(b, err) < 0)
         return -1;
-    return download(b, err);
+    return finish(b, err);
 }
 
 /* The node's libvirt runs on this host (no host in its URI), so sync(2)
@@ -635,7 +672,7 @@ static int read_paused(struct bk *b, virStorageVolPtr rootvol, int state, struct
     sw_info("bkread.paused", "server=%s paused_ms=%lld suspend_flush_ms=%.0f flushed=%d ok=%d",
             b->req->server_id, (long long)b->out->paused_ms, (t1 - t0) * 1000.0, flush ? 1 : 0,
             rc == 0);
-    return rc < 0 ? -1 : download(b, err);
+    return rc < 0 || download(b, err) < 0 ? -1 : finish(b, err);
 }
 
 /* ---- the reader ---- */

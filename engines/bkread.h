@@ -104,6 +104,14 @@ struct sw_bkread_req {
      * the pause and again inside it, so what the guest wrote is in the
      * clone. */
     bool pause_clone;
+    /* Called once after the last chunk was emitted, where the read's own
+     * teardown can overlap it: a running guest's backup job already told
+     * to end, libvirt letting go of its export and scratch meanwhile. The
+     * caller finishes its side there (drains its writer and writes the
+     * backup's manifest). Its failure fails the read (a pull read then
+     * deletes the checkpoint it made). Once it succeeded, sw_bkread_run
+     * returns 0. NULL: none. */
+    int (*finish)(void *ctx, struct sw_err *err);
 };
 
 /* What a read did, for the job's note and the repository's manifest. */
