@@ -3,7 +3,10 @@
  * put writes "<name>.tmp-<random>", fsyncs it and renames it over <name>,
  * so a reader sees the whole object or none; list skips those temporary
  * names (an interrupted put's leftovers stay until an operator removes
- * them, backup/README.md).
+ * them, backup/README.md). The rename, and any folder the put created,
+ * are made durable too (the folders holding them are fsynced), so a put
+ * that returned survives a power loss: a manifest never names a chunk a
+ * crash lost, and a backup recorded as completed keeps its manifest.
  */
 #include "config.h"
 #include "backup/target.h"
@@ -39,12 +42,31 @@ static int io_fail(struct sw_err *err, const char *what, const char *key)
     return -1;
 }
 
-/* mkdir -p of path's parent folders. */
+/* fsync of the folder holding path (what names it: a rename or a mkdir
+ * in it is durable once this returns). */
+static int sync_parent(char *path)
+{
+    char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    *slash = 0;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    *slash = '/';
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* mkdir -p of path's parent folders; each one made is made durable. */
 static int make_parents(char *path)
 {
     for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
         *s = 0;
         int rc = mkdir(path, 0700);
+        if (rc == 0)
+            rc = sync_parent(path);
         *s = '/';
         if (rc < 0 && errno != EEXIST)
             return -1;
@@ -88,6 +110,8 @@ static int dir_put(struct sw_bk_target *t, const char *key, const void *data, si
         unlink(tmp);
         return -1;
     }
+    if (sync_parent(path) < 0)
+        return io_fail(err, "sync the folder of", key);
     return 0;
 }
 

@@ -104,6 +104,16 @@ mkdir -p "$D/dir"
 jq -n --arg p "$D/dir" '{kind:"dir", path:$p}' >"$D/target.json"
 corrupt() { flip "$D/dir/$1"; }
 repo_checks dir
+# A dir put is durable once it returns: after each object's fdatasync and
+# rename, the folder holding it is fsynced (strace -y names each fd).
+if command -v strace >/dev/null; then
+    jq -n --arg p "$D/dir-sync" '{kind:"dir", path:$p}' >"$D/sync.json"
+    strace -f -y -e trace=fsync,fdatasync -o "$D/strace.out" \
+        "$T" "$D/sync.json" "$D/key" write $A $S $FULL "$D/v1.img" >/dev/null
+    puts=$(grep -c '^[0-9]* *fdatasync(' "$D/strace.out")
+    folders=$(grep '^[0-9]* *fsync(' "$D/strace.out" | grep -c "<$D/dir-sync/$A/\(chunks/..\|manifests\)>")
+    sw_t_eq "dir: every put (13 chunks, 1 manifest) fsyncs the folder it renamed into" "14 14" "$puts $folders"
+fi
 
 # s3: s3rver keeps an object's body in <name>._S3rver_object
 if sw_bk_s3rver "$D"; then
