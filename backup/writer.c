@@ -104,7 +104,11 @@ static int seal_chunk(void *ctx, struct sw_bk_slot *s, struct sw_err *err)
 /* On the storer, in order: the manifest's entry, and the sealed chunk put
  * unless the target has it whole. The sealed size is checked too: a store
  * that is not atomic (s3rver killed mid-PUT keeps the part it got) must
- * not pass a torn chunk off as the one already there. */
+ * not pass a torn chunk off as the one already there. A store that cannot
+ * answer for the object at all (s3rver answers 500 for one torn before its
+ * metadata was written; S3 may answer 500 at any time) gets it put again:
+ * rewriting a chunk is harmless, and a target that is really down fails
+ * the put, which says so. */
 static int store_chunk(void *ctx, struct sw_bk_slot *s, struct sw_err *err)
 {
     struct sw_bk_writer *w = ctx;
@@ -116,8 +120,10 @@ static int store_chunk(void *ctx, struct sw_bk_slot *s, struct sw_err *err)
     SW_AUTOFREE char *key = sw_bk_chunk_key(w->m->account, s->id);
     bool there = false;
     uint64_t size = 0;
-    if (sw_bk_target_exists(w->t, key, &there, &size, err) < 0)
-        return -1;
+    if (sw_bk_target_exists(w->t, key, &there, &size, err) < 0) {
+        sw_err_clear(err);
+        there = false;
+    }
     if (there && size == s->blob_len)
         return 0;
     if (sw_bk_target_put(w->t, key, s->blob, s->blob_len, err) < 0)
