@@ -191,9 +191,7 @@ sw_t_eq "the order is billed: its row, a server line on the draft invoice" "1 1"
     "$(sql "select count(*) from orders where id = '$ORD' and server_id = '$NID'") $(sql "select count(*) > 0 from invoice_lines where server_id = '$NID' and kind = 'server'" | sed 's/t/1/; s/f/0/')"
 
 # 6. a chunk altered on the target: the restoring create fails naming it
-for f in $(find "$T/$ACCOUNT/chunks" -type f); do
-    printf 'XY' | dd of="$f" bs=1 seek=$(($(stat -c %s "$f") - 2)) conv=notrunc status=none
-done
+tamper_chunks "$T/$ACCOUNT/chunks"
 api POST "/v1/backups/$B4/restore" "$SW_QEMU_CTOK" '{"target":"new","hostname":"bk-3.example.com"}'
 FID=$(j .server.id)
 sw_t_wait "the failing create" 120 job_done "$(j .job.id)" >/dev/null

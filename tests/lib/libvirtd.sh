@@ -26,6 +26,19 @@
 # Needs root, libvirtd, virtlogd, unshare.
 SW_LV_DIR= SW_LV_URI= SW_LV_LXC_URI= SW_LV_TEST_URI= SW_LV_PID= SW_LV_WHY=
 
+# sw_lv_answers URI DIR WHAT: waits up to 10 s for the daemon at URI to
+# answer; 1 with SW_LV_WHY (WHAT and the end of DIR/libvirtd.log) if not.
+sw_lv_answers() {
+    local _
+    for _ in $(seq 100); do
+        virsh -c "$1" version >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    virsh -c "$1" version >/dev/null 2>&1 && return 0
+    SW_LV_WHY="$3 does not answer: $(tail -3 "$2/libvirtd.log" 2>/dev/null)"
+    return 1
+}
+
 sw_lv_start() {
     SW_LV_DIR=$1
     local lxc=${2:-} d=$1 b
@@ -60,13 +73,7 @@ CONF
     SW_LV_URI="qemu:///system?socket=$d/run/libvirt-sock"
     SW_LV_LXC_URI="lxc:///system?socket=$d/run/libvirt-sock"
     SW_LV_TEST_URI="test+unix:///default?socket=$d/run/libvirt-sock"
-    local _
-    for _ in $(seq 100); do
-        virsh -c "$SW_LV_URI" version >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    virsh -c "$SW_LV_URI" version >/dev/null 2>&1 ||
-        { SW_LV_WHY="libvirtd does not answer: $(tail -3 "$d/libvirtd.log" 2>/dev/null)"; return 1; }
+    sw_lv_answers "$SW_LV_URI" "$d" libvirtd || return 1
     SW_LV_PID=$(cat "$d/libvirtd.pid")
     return 0
 }
@@ -141,7 +148,7 @@ sw_lv_stop() {
 SW_LV_PEER_DIR= SW_LV_PEER_URI= SW_LV_PEER_P2P_URI= SW_LV_P2P_URI= SW_LV_PEER_PID=
 
 sw_lv_peer_start() {
-    local d=$1 cache=${SW_LV_CACHE:-$1/cache} _
+    local d=$1 cache=${SW_LV_CACHE:-$1/cache}
     [ -n "$SW_LV_PID" ] || { SW_LV_WHY="sw_lv_start first"; return 1; }
     mkdir -p "$d/etc/nwfilter" "$d/lib" "$d/log" "$cache" "$d/run"
     chmod 755 "$d"
@@ -163,12 +170,7 @@ sw_lv_peer_start() {
         virtlogd -d -p '$d/virtlogd.pid' &&
         exec libvirtd -d --config '$d/libvirtd.conf' --pid-file '$d/libvirtd.pid'" \
         >"$d/start.log" 2>&1 || { SW_LV_WHY="the second libvirtd cannot start: $(tail -2 "$d/start.log")"; return 1; }
-    for _ in $(seq 100); do
-        virsh -c "$SW_LV_PEER_URI" version >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    virsh -c "$SW_LV_PEER_URI" version >/dev/null 2>&1 ||
-        { SW_LV_WHY="the second libvirtd does not answer: $(tail -3 "$d/libvirtd.log" 2>/dev/null)"; return 1; }
+    sw_lv_answers "$SW_LV_PEER_URI" "$d" "the second libvirtd" || return 1
     SW_LV_PEER_PID=$(cat "$d/libvirtd.pid")
 }
 

@@ -19,7 +19,8 @@
 # qemu-guest-agent command to server's domain), agent_up SERVER,
 # job_done JOB (finished in any way, asked as the demo customer), root_of
 # SERVER (its domain's root volume), path_of VOLUME (in pool slipway),
-# scratch (how many backup scratch volumes pool slipway holds), ct_pid
+# scratch (how many backup scratch volumes pool slipway holds),
+# tamper_chunks DIR (the last 2 bytes of every chunk under DIR altered), ct_pid
 # SERVER (a container's init, the child of its libvirt_lxc process), and
 # guest_run, guest_read, guest_write below.
 
@@ -35,6 +36,12 @@ root_of() {
 }
 path_of() { virsh -c "$URI" vol-path --pool slipway "$1"; }
 scratch() { virsh -c "$URI" vol-list slipway | awk '{print $1}' | grep -c -- "-bk-"; }
+tamper_chunks() {
+    local f
+    for f in $(find "$1" -type f); do
+        printf 'XY' | dd of="$f" bs=1 seek=$(($(stat -c %s "$f") - 2)) conv=notrunc status=none
+    done
+}
 ct_pid() {
     local p
     p=$(pgrep -f "libvirt_lxc --name sw-$1 " | head -1) && [ -n "$p" ] && pgrep -P "$p" | head -1
