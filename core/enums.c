@@ -22,7 +22,8 @@ static const char *const job_types[] = {
     [SW_JOB_SET_BOOT] = "set_boot",
     [SW_JOB_SNAPSHOT_CREATE] = "snapshot_create", [SW_JOB_SNAPSHOT_REVERT] = "snapshot_revert",
     [SW_JOB_SNAPSHOT_DELETE] = "snapshot_delete",
-    [SW_JOB_BACKUP] = "backup", [SW_JOB_RESTORE] = "restore"};
+    [SW_JOB_BACKUP] = "backup", [SW_JOB_RESTORE] = "restore",
+    [SW_JOB_MIGRATE] = "migrate", [SW_JOB_RECOVER] = "recover"};
 static const char *const job_states[] = {
     [SW_JOBST_QUEUED] = "queued",       [SW_JOBST_RUNNING] = "running",
     [SW_JOBST_SUCCEEDED] = "succeeded", [SW_JOBST_FAILED] = "failed",

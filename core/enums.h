@@ -42,6 +42,10 @@ enum sw_job_type {
     /* backups (engines/backup.c) */
     SW_JOB_BACKUP,
     SW_JOB_RESTORE,
+    /* issue 15: a server moved to another node, or restarted on one after
+     * its node failed (high availability) */
+    SW_JOB_MIGRATE,
+    SW_JOB_RECOVER,
     SW_JOB__COUNT
 };
 

@@ -217,6 +217,9 @@ static int run_lifecycle(struct sw_engine *eng, const struct sw_engine_driver *d
     case SW_JOB_BACKUP:
     case SW_JOB_RESTORE:
         return run_backups(drv, eng, job, out, err);
+    case SW_JOB_MIGRATE:
+    case SW_JOB_RECOVER:
+        return unsupported(drv, op, err);
     case SW_JOB__COUNT:
         break;
     }

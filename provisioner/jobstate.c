@@ -67,6 +67,12 @@ static const struct sw_job_effect effects[] = {
                        NULL, NULL, false, false},
     [SW_JOB_RESTORE] = {SW_JOB_RESTORE, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
                         SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
+    /* Issue 15 (migration 0030): placeholders until the migrate and
+     * recover jobs are built; the panel queues neither yet. */
+    [SW_JOB_MIGRATE] = {SW_JOB_MIGRATE, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
+                        LIVE, NULL, NULL, false, false},
+    [SW_JOB_RECOVER] = {SW_JOB_RECOVER, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
+                        LIVE, NULL, NULL, false, false},
 };
 
 _Static_assert(N(effects) == SW_JOB__COUNT, "one effect per job type");
