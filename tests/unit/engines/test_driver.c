@@ -196,6 +196,12 @@ static void test_dispatch(void **state)
             assert_false(err.retryable);
             assert_string_equal(err.msg, "reboot is not supported for hvm servers");
             assert_int_equal(ran, -1);
+        } else if (type == SW_JOB_RECOVER) {
+            /* engines/recover.c: define, then start; the stubs define nothing */
+            assert_int_equal(rc, -1);
+            assert_int_equal(err.code, SW_EUNSUPPORTED);
+            assert_string_equal(err.msg, "recover is not supported for hvm servers");
+            assert_int_equal(ran, -1);
         } else {
             assert_int_equal(rc, 0);
             assert_int_equal(ran, type);
