@@ -139,12 +139,16 @@ int sw_fence_parse(const char *agent, const char *config_json, const char *engin
 }
 
 /* The libvirt agent: every running sw-* domain destroyed, then none left
- * running. The URI is a positional argument, never part of the script. */
+ * running. A libvirt that does not answer is a failed fence, never an
+ * empty list. The URI is a positional argument, never part of the script. */
 static const char libvirt_script[] =
-    "set -e; for d in $(virsh -q -c \"$1\" list --name | grep '^sw-' || true); do"
-    " virsh -q -c \"$1\" destroy \"$d\" >/dev/null 2>&1 ||"
-    " ! virsh -q -c \"$1\" domstate \"$d\" 2>/dev/null | grep -q running; done;"
-    " ! virsh -q -c \"$1\" list --name | grep -q '^sw-'";
+    "list=$(virsh -q -c \"$1\" list --name) || exit 1;"
+    " for d in $list; do case $d in sw-*)"
+    "   virsh -q -c \"$1\" destroy \"$d\" >/dev/null 2>&1 && continue;"
+    "   st=$(virsh -q -c \"$1\" domstate \"$d\" 2>/dev/null) || exit 1;"
+    "   [ \"$st\" != running ] || exit 1;; esac; done;"
+    " left=$(virsh -q -c \"$1\" list --name) || exit 1;"
+    " for d in $left; do case $d in sw-*) exit 1;; esac; done; exit 0";
 
 int sw_fence_argv(const struct sw_fence_target *t, const char *keyfile, const char *hostsfile,
                   char *bufs, size_t bufsize, const char **argv, size_t max)

@@ -75,7 +75,7 @@ kill -STOP "$PA"
 T0=$SECONDS
 retried() { [ "$(q "select fence_attempts from nodes where id = '$A'")" -ge 2 ]; }
 sw_t_check "a is suspect and its failing fence is retried" sw_t_wait "two fence attempts" 60 retried
-sw_t_eq "a stays suspect, the fence's error recorded" "suspect t" \
+sw_t_eq "a stays suspect, the fence's error recorded" "suspect true" \
     "$(q "select health || ' ' || (fence_error like '%libvirt agent failed%') from nodes where id = '$A'")"
 sw_t_eq "node.suspect recorded, no node.fenced" "1 0" \
     "$(q "select count(*) filter (where type = 'node.suspect') || ' ' || count(*) filter (where type = 'node.fenced') from events")"
@@ -84,7 +84,7 @@ sw_t_check "with a failed fence nothing restarts ($((SECONDS - T0)) s after the 
 # ---- 2. manual: nothing until the operator confirms ----
 api PUT "/v1/admin/nodes/$A/fence" "$OP" '{"agent":"manual"}'
 sleep $((SUSPECT + 2)) # nothing to poll for: nothing may happen
-sw_t_eq "manual: a waits for an operator" "suspect t" \
+sw_t_eq "manual: a waits for an operator" "suspect true" \
     "$(q "select health || ' ' || (fence_error like '%operator%') from nodes where id = '$A'")"
 sw_t_check "manual: nothing restarts before the confirmation" nothing_moved
 api POST "/v1/admin/nodes/$B/fence-confirm" "$OP"
@@ -98,7 +98,7 @@ moved() {
 sw_t_check "after the confirmation the server runs on b, its epoch one more" \
     sw_t_wait "server on b" 60 moved
 sw_t_eq "a is failed and offline; node.fenced (by the operator) and node.failed recorded" \
-    "failed offline 1 1 t" \
+    "failed offline 1 1 true" \
     "$(q "select n.health || ' ' || n.state || ' ' ||
         (select count(*) from events where type = 'node.fenced') || ' ' ||
         (select count(*) from events where type = 'node.failed') || ' ' ||
