@@ -3,11 +3,11 @@
  * operator's fence confirmation, a server's own ha setting; and a plan's
  * ha (admin_ha.h). The fence secret is written, never read back: answers
  * say only whether one is set (sw_node_json, migrations/0033). */
+#include "panel/admin_ha.h"
 #include "config.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/json.h"
-#include "panel/admin_ha.h"
 #include "panel/data.h"
 #include "panel/handlers.h"
 
@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-json_t *sw_ha_plan_apply(struct sw_db *db, const char *plan_id, const json_t *body,
-                         json_t *plan, struct sw_err *err)
+json_t *sw_ha_plan_apply(struct sw_db *db, const char *plan_id, const json_t *body, json_t *plan,
+                         struct sw_err *err)
 {
     const json_t *v = json_object_get(body, "ha");
     if (!plan || !v)
@@ -172,11 +172,13 @@ SW_HANDLER(sw_h_admin_server_ha_put)
 const struct sw_route sw_routes_admin_ha[] = {
     {"PUT", "/v1/admin/nodes/{id}/fence", OP, SW_OWN_OPERATOR, sw_h_admin_node_fence_put,
      "a node's fence agent (ipmi, ssh, libvirt, manual or null), its settings and secret"
-     " (never shown)", 0},
+     " (never shown)",
+     0},
     {"POST", "/v1/admin/nodes/{id}/fence-confirm", OP, SW_OWN_OPERATOR,
      sw_h_admin_node_fence_confirm,
      "an operator's confirmation that a suspect node is off: fenced, then its ha servers"
-     " restart elsewhere", 0},
+     " restart elsewhere",
+     0},
     {"PUT", "/v1/admin/servers/{id}/ha", OP, SW_OWN_OPERATOR, sw_h_admin_server_ha_put,
      "a server's own high availability (true, false, or null: its plan's)", 0},
     SW_ROUTES_END,

@@ -12,7 +12,7 @@ struct sw_err;
  * sets plans.ha and answers the plan's JSON afresh; else plan as it is.
  * Takes plan (stolen); a new reference, or NULL with err (plan NULL:
  * NULL, err as the caller left it). */
-json_t *sw_ha_plan_apply(struct sw_db *db, const char *plan_id, const json_t *body,
-                         json_t *plan, struct sw_err *err);
+json_t *sw_ha_plan_apply(struct sw_db *db, const char *plan_id, const json_t *body, json_t *plan,
+                         struct sw_err *err);
 
 #endif

@@ -82,13 +82,12 @@ static int parse_fields(const json_t *cfg, const char *engine_uri, struct sw_fen
     bool remote = t->agent == SW_FENCE_IPMI || t->agent == SW_FENCE_SSH;
     const char *user_dflt = t->agent == SW_FENCE_SSH ? "root" : NULL;
     if (take(cfg, "host", t->host, sizeof t->host, NULL, remote, err) < 0 ||
-        take(cfg, "user", t->user, sizeof t->user, user_dflt, t->agent == SW_FENCE_IPMI, err) <
-            0 ||
+        take(cfg, "user", t->user, sizeof t->user, user_dflt, t->agent == SW_FENCE_IPMI, err) < 0 ||
         take(cfg, "uri", t->uri, sizeof t->uri, engine_uri, t->agent == SW_FENCE_LIBVIRT, err) <
             0 ||
         take(cfg, "command", t->command, sizeof t->command, "poweroff", false, err) < 0 ||
-        take(cfg, "known_host", t->known_host, sizeof t->known_host, NULL,
-             t->agent == SW_FENCE_SSH, err) < 0)
+        take(cfg, "known_host", t->known_host, sizeof t->known_host, NULL, t->agent == SW_FENCE_SSH,
+             err) < 0)
         return -1;
     if (not_option(t->host, "host", err) < 0 || not_option(t->user, "user", err) < 0 ||
         not_option(t->uri, "uri", err) < 0)
@@ -162,8 +161,8 @@ int sw_fence_argv(const struct sw_fence_target *t, const char *keyfile, const ch
     switch (t->agent) {
     case SW_FENCE_IPMI: {
         snprintf(b0, each, "%d", t->port ? t->port : 623);
-        const char *a[] = {"ipmitool", "-I", "lanplus", "-H", t->host,   "-p",    b0,
-                           "-U",       t->user, "-E", "chassis", "power", "off"};
+        const char *a[] = {"ipmitool", "-I",    "lanplus", "-H",      t->host, "-p", b0,
+                           "-U",       t->user, "-E",      "chassis", "power", "off"};
         memcpy(v, a, sizeof a), n = N(a);
         break;
     }
@@ -171,10 +170,12 @@ int sw_fence_argv(const struct sw_fence_target *t, const char *keyfile, const ch
         snprintf(b0, each, "%d", t->port ? t->port : 22);
         snprintf(b1, each, "UserKnownHostsFile=%s", hostsfile ? hostsfile : "/dev/null");
         snprintf(b2, each, "%s@%s", t->user, t->host);
+        /* clang-format off */
         const char *a[] = {"ssh", "-i", keyfile ? keyfile : "/dev/null", "-p", b0,
-                           "-o",  "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", b1,
-                           "-o",  "IdentitiesOnly=yes", "-o", "ConnectTimeout=5", "--", b2,
-                           t->command};
+                           "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                           "-o", b1, "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=5",
+                           "--", b2, t->command};
+        /* clang-format on */
         memcpy(v, a, sizeof a), n = N(a);
         break;
     }
@@ -265,8 +266,8 @@ static int write_private(const char *text, char *path, size_t size, struct sw_er
         return -1;
     }
     size_t len = strlen(text);
-    bool ok = write(fd, text, len) == (ssize_t)len && (len == 0 || text[len - 1] == '\n' ||
-                                                         write(fd, "\n", 1) == 1);
+    bool ok = write(fd, text, len) == (ssize_t)len &&
+              (len == 0 || text[len - 1] == '\n' || write(fd, "\n", 1) == 1);
     close(fd);
     if (!ok) {
         SW_ERR(err, SW_EINTERNAL, "could not write a temporary file for the fence agent");
@@ -340,8 +341,8 @@ static int run_ipmi(const struct sw_fence_target *t, const char *secret, long ti
     sw_err_clear(&e);
     if (write_private("", path, sizeof path, &e) < 0)
         return *status = 127, 0;
-    const char *sh[] = {"/bin/sh", "-c", "out=$1; shift; \"$@\" >\"$out\" 2>/dev/null", "sw-ipmi",
-                        path, NULL};
+    const char *sh[] = {"/bin/sh", "-c", "out=$1; shift; \"$@\" >\"$out\" 2>/dev/null",
+                        "sw-ipmi", path, NULL};
     const char *full[48];
     size_t k = 0;
     for (; sh[k]; k++)

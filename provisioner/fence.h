@@ -26,10 +26,10 @@ enum sw_fence_agent {
 struct sw_fence_target {
     int agent; /* enum sw_fence_agent */
     char host[256];
-    int port;         /* 0: the tool's default */
-    char user[64];    /* ipmi, ssh */
-    char uri[512];    /* libvirt: the URI to fence through (default: the engine's) */
-    char command[256]; /* ssh: what to run (default "poweroff") */
+    int port;              /* 0: the tool's default */
+    char user[64];         /* ipmi, ssh */
+    char uri[512];         /* libvirt: the URI to fence through (default: the engine's) */
+    char command[256];     /* ssh: what to run (default "poweroff") */
     char known_host[1024]; /* ssh: the host's key line ("[host]:port type key"), required */
 };
 

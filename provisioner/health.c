@@ -153,8 +153,7 @@ static int fence_one(struct sw_db *db, const struct sw_health_conf *c, struct sw
 /* Fenced nodes become failed, their ha servers' recoveries queued. */
 static int fail_fenced(struct sw_db *db, struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(db, err, "SELECT id FROM nodes WHERE health = 'fenced'", 0,
-                               NULL);
+    PGresult *res = sw_db_exec(db, err, "SELECT id FROM nodes WHERE health = 'fenced'", 0, NULL);
     if (!res)
         return -1;
     int rc = 0;
@@ -194,8 +193,8 @@ void *sw_health_main(void *arg)
         sw_log_err(SW_LOG_ERROR, "health.config", &err);
         return NULL;
     }
-    sw_info("thread.started", "thread=%s suspect_s=%ld check_ms=%ld fence_timeout_s=%ld",
-            t->name, c.suspect_s, c.check_ms, c.fence_timeout_s);
+    sw_info("thread.started", "thread=%s suspect_s=%ld check_ms=%ld fence_timeout_s=%ld", t->name,
+            c.suspect_s, c.check_ms, c.fence_timeout_s);
     bool down = false;
     while (!sw_prov_stopping()) {
         sw_err_clear(&err);

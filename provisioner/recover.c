@@ -33,8 +33,7 @@ struct rc_ctx {
 };
 
 /* The server is still where the job found it, and may be recovered. */
-static int rc_check(struct sw_db *db, struct rc_ctx *c, struct sw_job_row *r,
-                    struct sw_err *err)
+static int rc_check(struct sw_db *db, struct rc_ctx *c, struct sw_job_row *r, struct sw_err *err)
 {
     int found = sw_jobdb_load(db, c->job_id, true, r, err);
     if (found < 0)
@@ -106,14 +105,14 @@ static int rc_tx(struct sw_db *db, void *arg, struct sw_err *err)
 static int rc_eligible(struct sw_db *db, const char *server, const char *from,
                        struct sw_place_node *nodes, size_t n, struct sw_err *err)
 {
-    PGresult *res = sw_db_exec(
-        db, err,
-        "SELECT n.id FROM nodes n, nodes f WHERE f.id = $2 AND n.id <> f.id"
-        "   AND n.health = 'ok' AND n.location_id = f.location_id"
-        "   AND NOT EXISTS (SELECT 1 FROM server_disks d WHERE d.server_id = $1"
-        "       AND d.role <> 'other' AND NOT EXISTS (SELECT 1 FROM node_pools p"
-        "       WHERE p.node_id = n.id AND p.name = d.pool AND p.shared))",
-        SW_PARAMS(server, from));
+    PGresult *res =
+        sw_db_exec(db, err,
+                   "SELECT n.id FROM nodes n, nodes f WHERE f.id = $2 AND n.id <> f.id"
+                   "   AND n.health = 'ok' AND n.location_id = f.location_id"
+                   "   AND NOT EXISTS (SELECT 1 FROM server_disks d WHERE d.server_id = $1"
+                   "       AND d.role <> 'other' AND NOT EXISTS (SELECT 1 FROM node_pools p"
+                   "       WHERE p.node_id = n.id AND p.name = d.pool AND p.shared))",
+                   SW_PARAMS(server, from));
     if (!res)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -135,8 +134,7 @@ static void jitter(int attempt)
 }
 
 /* Tries the ranked candidates; c->outcome is the last try's. */
-static int rc_claim(struct sw_db *db, struct rc_ctx *c, struct sw_job_row *row,
-                    struct sw_err *err)
+static int rc_claim(struct sw_db *db, struct rc_ctx *c, struct sw_job_row *row, struct sw_err *err)
 {
     size_t n = 0;
     struct sw_place_node *nodes = sw_claim_load_nodes(db, NULL, &n, err);
@@ -145,8 +143,8 @@ static int rc_claim(struct sw_db *db, struct rc_ctx *c, struct sw_job_row *row,
         return -1;
     }
     size_t order[RECOVER_CANDIDATES];
-    size_t fit = sw_place_rank_top(nodes, n, c->req, randombytes_random(), order,
-                                   RECOVER_CANDIDATES, NULL);
+    size_t fit =
+        sw_place_rank_top(nodes, n, c->req, randombytes_random(), order, RECOVER_CANDIDATES, NULL);
     c->outcome = R_NO_ROOM;
     for (size_t i = 0; i < fit && i < RECOVER_CANDIDATES; i++) {
         c->target = nodes[order[i]].id;
@@ -186,8 +184,7 @@ static int fail_tx(struct sw_db *db, void *arg, struct sw_err *err)
 }
 
 /* Sends the (now running) job to its node, as the job is in PostgreSQL. */
-static enum sw_msg_outcome rc_send(struct sw_prov_thread *t, const char *job_id,
-                                   struct sw_err *err)
+static enum sw_msg_outcome rc_send(struct sw_prov_thread *t, const char *job_id, struct sw_err *err)
 {
     struct sw_job_row r;
     int found = sw_jobdb_load(t->db, job_id, false, &r, err);

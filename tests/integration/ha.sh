@@ -26,19 +26,13 @@ command -v sshd >/dev/null || command -v /usr/sbin/sshd >/dev/null || {
     echo "SKIP: sshd (openssh-server) is needed for the ssh fence agent"
     exit 77
 }
-sw_t_stack
-slipwayctl migrate >/dev/null || exit 99
-OP=$(slipwayctl bootstrap) || exit 99
-export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8
-HB=1 SUSPECT=3
-sw_t_panel
-sw_t_daemon provisioner env SLIPWAY_HEARTBEAT_INTERVAL=$HB SLIPWAY_HA_SUSPECT_S=$SUSPECT \
-    SLIPWAY_HA_CHECK_MS=200 SLIPWAY_CLAIM_IDLE_MS=1000 slipway-provisioner
+. "$SW_SRCDIR/tests/lib/hastack.sh"
+sw_ha_stack
 
-j() { jq -r "$1" <<<"$SW_BODY"; }
-api() { sw_t_api "$@"; }
 q() { sw_t_psql -c "$1"; }
 is() { [ "$(q "$1")" = "$2" ]; }
+j() { sw_ha_j "$1"; }
+api() { sw_t_api "$@"; }
 D=$SW_T_DIR
 
 # ---- the private sshd standing in for the hosts' power ----
@@ -75,31 +69,15 @@ sw_t_daemon sshd /usr/sbin/sshd -D -e -f "$D/sshd_config"
 KNOWN="[127.0.0.1]:$SSH_PORT $(cut -d' ' -f1,2 "$D/host_key.pub")"
 
 # ---- catalogue, nodes, engines ----
-api POST /v1/admin/locations "$OP" '{"code":"fra1","name":"Frankfurt"}'
-LOC=$(j .id)
-plan() { # NAME HA
-    api POST /v1/admin/plans "$OP" "{\"name\":\"$1\",\"kind\":\"hvm\",\"vcpus\":1,\"ram_mb\":1024,\"disk_gb\":10,\"price_hourly\":{\"amount\":1,\"currency\":\"EUR\"},\"price_monthly\":{\"amount\":100,\"currency\":\"EUR\"},\"ha\":$2}"
-    echo "$SW_STATUS $(j .id) $(j .ha)"
-}
-read -r st HAPLAN ha <<<"$(plan ha-1 true)"
+sw_ha_catalog
+read -r st HAPLAN ha <<<"$(sw_ha_plan ha-1 true)"
 sw_t_eq "a plan is created with ha: true, shown in its JSON" "201 true" "$st $ha"
-read -r st PLAINPLAN ha <<<"$(plan plain-1 false)"
+read -r st PLAINPLAN ha <<<"$(sw_ha_plan plain-1 false)"
 sw_t_eq "a plan without ha" "201 false" "$st $ha"
-api POST /v1/admin/templates "$OP" '{"name":"Debian 12","kind":"hvm","os":"debian-12"}'
-TPL=$(j .id)
-api POST /v1/admin/accounts "$OP" '{"kind":"customer","email":"ha@example.com","name":"ha","password":"ha-customer-pw"}'
-api POST /v1/auth/login "" '{"email":"ha@example.com","password":"ha-customer-pw"}'
-TOK=$(j .token)
 
-declare -A NODE
 NAMES=(n1 n2 n3 n4 loc)
 for n in "${NAMES[@]}"; do
-    slipwayctl node-file "$D/$n.xml" 8 8192
-    shared=true pool=shared
-    [ "$n" = loc ] && shared=false pool=local
-    api POST /v1/admin/nodes "$OP" "{\"name\":\"$n\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$D/$n.xml\",\"kinds\":[\"hvm\"],\"cpus\":8,\"ram_mb\":8192,\"disk_gb\":500,\"pools\":[{\"name\":\"$pool\",\"type\":\"dir\",\"path\":\"$D/pools/$pool\",\"shared\":$shared}]}"
-    [ "$SW_STATUS" = 201 ] || { echo "node $n: $SW_STATUS $SW_BODY"; exit 99; }
-    NODE[$n]=$(j .id)
+    if [ "$n" = loc ]; then sw_ha_node "$n" local false; else sw_ha_node "$n" shared true; fi
     key=$(jq -Rs . <"$D/fence_key")
     api PUT "/v1/admin/nodes/${NODE[$n]}/fence" "$OP" "{\"agent\":\"ssh\",\"config\":{\"host\":\"127.0.0.1\",\"port\":$SSH_PORT,\"command\":\"$n\",\"known_host\":\"$KNOWN\"},\"secret\":$key}"
     [ "$SW_STATUS" = 200 ] || { echo "fence of $n: $SW_STATUS $SW_BODY"; exit 99; }
@@ -109,17 +87,7 @@ sw_t_eq "the fence answer says a secret is set, and never shows it" "ssh true 0"
 api GET "/v1/admin/nodes/${NODE[n1]}" "$OP"
 sw_t_eq "a node shows its health" "ok" "$(j .health)"
 
-start_engine() { # NAME
-    if [ -z "$(eval echo "\${SW_T_PID_engine_$1:-}")" ]; then
-        sw_t_daemon "engine_$1" env SLIPWAY_NODE_ID="${NODE[$1]}" SLIPWAY_HEARTBEAT_INTERVAL=$HB \
-            SLIPWAY_USAGE_INTERVAL=5 SLIPWAY_RECONCILE_INTERVAL=2 \
-            SLIPWAY_DOMAINS_FILE="$D/domains-$1" slipway-engine
-    else
-        sw_t_respawn "engine_$1"
-    fi
-    eval "echo \$SW_T_PID_engine_$1" >"$D/engine-$1.pid"
-}
-for n in "${NAMES[@]}"; do start_engine "$n"; done
+for n in "${NAMES[@]}"; do sw_ha_engine "$n"; done
 
 # ---- servers: 12 ha and 4 plain on n1..n4, one ha on loc ----
 order() { # PLAN
@@ -206,7 +174,7 @@ for round in $(seq 10); do
     echo "# round $round: $n held ${#HA[@]} ha servers; back in ${TIMES[-1]} s"
     # the operator brings the host back: its engine restarted empty, then
     # the node active again (healthy)
-    start_engine "$n"
+    sw_ha_engine "$n"
     sw_t_wait "round $round: $n beats again" 20 \
         is "select last_heartbeat_at > now() - interval '2 s' from nodes where id = '$DEAD'" t >/dev/null
     is "select health from nodes where id = '$DEAD'" failed || sw_t_fail "round $round: $n's beats made it healthy by themselves"

@@ -16,38 +16,20 @@
 #      recorded), so exactly one copy runs, on b.
 # shellcheck source=../lib/harness.sh
 . "$(dirname "$0")/../lib/harness.sh"
-sw_t_stack
-slipwayctl migrate >/dev/null || exit 99
-OP=$(slipwayctl bootstrap) || exit 99
-export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8
-HB=1 SUSPECT=3
-sw_t_panel
-sw_t_daemon provisioner env SLIPWAY_HEARTBEAT_INTERVAL=$HB SLIPWAY_HA_SUSPECT_S=$SUSPECT \
-    SLIPWAY_HA_CHECK_MS=200 SLIPWAY_HA_FENCE_TIMEOUT_S=5 slipway-provisioner
+. "$SW_SRCDIR/tests/lib/hastack.sh"
+sw_ha_stack
 
-j() { jq -r "$1" <<<"$SW_BODY"; }
+j() { sw_ha_j "$1"; }
 api() { sw_t_api "$@"; }
 q() { sw_t_psql -c "$1"; }
 is() { [ "$(q "$1")" = "$2" ]; }
 D=$SW_T_DIR
 
-api POST /v1/admin/locations "$OP" '{"code":"fra1","name":"Frankfurt"}'
-LOC=$(j .id)
-api POST /v1/admin/plans "$OP" '{"name":"ha-1","kind":"hvm","vcpus":1,"ram_mb":1024,"disk_gb":10,"price_hourly":{"amount":1,"currency":"EUR"},"price_monthly":{"amount":100,"currency":"EUR"},"ha":true}'
-PLAN=$(j .id)
-api POST /v1/admin/templates "$OP" '{"name":"Debian 12","kind":"hvm","os":"debian-12"}'
-TPL=$(j .id)
-api POST /v1/admin/accounts "$OP" '{"kind":"customer","email":"sb@example.com","name":"sb","password":"sb-customer-pw"}'
-api POST /v1/auth/login "" '{"email":"sb@example.com","password":"sb-customer-pw"}'
-TOK=$(j .token)
-declare -A NODE
+sw_ha_catalog
+read -r _ PLAN _ <<<"$(sw_ha_plan ha-1 true)"
 for n in a b; do
-    slipwayctl node-file "$D/$n.xml" 8 8192
-    api POST /v1/admin/nodes "$OP" "{\"name\":\"$n\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$D/$n.xml\",\"kinds\":[\"hvm\"],\"cpus\":8,\"ram_mb\":8192,\"disk_gb\":500,\"pools\":[{\"name\":\"shared\",\"type\":\"dir\",\"path\":\"$D/pools/shared\",\"shared\":true}]}"
-    NODE[$n]=$(j .id)
-    sw_t_daemon "engine_$n" env SLIPWAY_NODE_ID="${NODE[$n]}" SLIPWAY_HEARTBEAT_INTERVAL=$HB \
-        SLIPWAY_USAGE_INTERVAL=5 SLIPWAY_RECONCILE_INTERVAL=2 SLIPWAY_DOMAINS_FILE="$D/domains-$n" \
-        slipway-engine
+    sw_ha_node "$n" shared true
+    sw_ha_engine "$n"
 done
 A=${NODE[a]} B=${NODE[b]}
 api PUT "/v1/admin/nodes/$A/fence" "$OP" "{\"agent\":\"libvirt\",\"config\":{\"uri\":\"qemu+unix:///system?socket=$D/nobody.sock\"}}"

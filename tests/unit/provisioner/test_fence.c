@@ -57,9 +57,8 @@ static void test_ipmi_password_never_on_the_command_line(void **state)
     struct sw_fence_target t;
     struct sw_err err;
     sw_err_clear(&err);
-    assert_int_equal(sw_fence_parse("ipmi", "{\"host\":\"bmc1\",\"user\":\"admin\"}", NULL, &t,
-                                    &err),
-                     0);
+    assert_int_equal(
+        sw_fence_parse("ipmi", "{\"host\":\"bmc1\",\"user\":\"admin\"}", NULL, &t, &err), 0);
     const char *argv[40];
     assert_true(sw_fence_argv(&t, NULL, NULL, bufs, sizeof bufs, argv, 40) > 0);
     assert_string_equal(joined(argv), "ipmitool -I lanplus -H bmc1 -p 623 -U admin -E chassis"
@@ -74,8 +73,7 @@ static void test_libvirt_uri_is_an_argument(void **state)
     struct sw_err err;
     sw_err_clear(&err);
     /* default: the node's engine URI; never part of the script */
-    assert_int_equal(sw_fence_parse("libvirt", "{}", "qemu+ssh://n1/system;rm -rf /", &t, &err),
-                     0);
+    assert_int_equal(sw_fence_parse("libvirt", "{}", "qemu+ssh://n1/system;rm -rf /", &t, &err), 0);
     const char *argv[16];
     assert_int_equal(sw_fence_argv(&t, NULL, NULL, bufs, sizeof bufs, argv, 16), 5);
     assert_string_equal(argv[0], "/bin/sh");
@@ -94,9 +92,9 @@ static void test_rejects(void **state)
                                     NULL, &t, &err),
                      -1);
     assert_int_equal(sw_fence_parse("manual", "{\"colour\":\"red\"}", NULL, &t, &err), -1);
-    assert_int_equal(sw_fence_parse("ipmi", "{\"host\":\"h\",\"user\":\"u\",\"port\":70000}",
-                                    NULL, &t, &err),
-                     -1);
+    assert_int_equal(
+        sw_fence_parse("ipmi", "{\"host\":\"h\",\"user\":\"u\",\"port\":70000}", NULL, &t, &err),
+        -1);
     assert_int_equal(sw_fence_parse("manual", NULL, NULL, &t, &err), 0);
     const char *argv[4];
     assert_int_equal(sw_fence_argv(&t, NULL, NULL, bufs, sizeof bufs, argv, 4), -1);
