@@ -4,7 +4,7 @@
 # (heartbeat HB s, threshold SUSPECT s), one location with an hvm template
 # and a customer, ha and plain plans, test-driver nodes with a pool each,
 # and their engines (each writing its domains file and a pid file).
-#   sw_ha_stack               stack, panel, provisioner; sets OP, HB, SUSPECT
+#   sw_ha_stack               stack, panel, two provisioners; sets OP, HB, SUSPECT
 #   sw_ha_catalog             sets LOC, TPL, TOK
 #   sw_ha_plan NAME HA        prints "STATUS ID HA" of a new hvm plan
 #   sw_ha_node NAME POOL SHARED  a node of 8 cpus, 8 GiB; sets NODE[NAME]
@@ -20,9 +20,14 @@ sw_ha_stack() {
     OP=$(slipwayctl bootstrap) || exit 99
     export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8
     sw_t_panel
-    sw_t_daemon provisioner env SLIPWAY_HEARTBEAT_INTERVAL=$HB SLIPWAY_HA_SUSPECT_S=$SUSPECT \
-        SLIPWAY_HA_CHECK_MS=200 SLIPWAY_HA_FENCE_TIMEOUT_S=5 SLIPWAY_CLAIM_IDLE_MS=1000 \
-        slipway-provisioner
+    # two provisioners: their health threads race for every transition and
+    # every fence (one fencer per node: ha.sh counts the fences)
+    local p
+    for p in provisioner provisioner2; do
+        sw_t_daemon "$p" env SLIPWAY_HEARTBEAT_INTERVAL=$HB SLIPWAY_HA_SUSPECT_S=$SUSPECT \
+            SLIPWAY_HA_CHECK_MS=200 SLIPWAY_HA_FENCE_TIMEOUT_S=5 SLIPWAY_CLAIM_IDLE_MS=1000 \
+            slipway-provisioner
+    done
 }
 
 sw_ha_catalog() {
