@@ -92,11 +92,16 @@ BEGIN
     FOR s IN SELECT sv.id, sv.owner_id, sv.state
                FROM servers sv JOIN plans p ON p.id = sv.plan_id
               WHERE sv.node_id = p_node AND coalesce(sv.ha, p.ha)
-                AND sv.state IN ('running', 'provisioning')
+                AND sv.state = 'running'
               ORDER BY sv.id FOR UPDATE OF sv LOOP
         IF sw_server_on_shared(s.id) THEN
             IF NOT EXISTS (SELECT 1 FROM jobs WHERE server_id = s.id AND type = 'recover'
                               AND state IN ('queued', 'running')) THEN
+                -- its jobs still waiting on the dead node will never be
+                -- answered: failed now, so the recovery is not held behind them
+                UPDATE jobs SET state = 'failed', finished_at = now(), progress = 100,
+                       error = 'the server''s node failed', error_code = 'node_failed'
+                 WHERE server_id = s.id AND node_id = p_node AND state = 'running';
                 PERFORM sw_server_job_with(s.id, s.owner_id, 'recover',
                                            jsonb_build_object('from_node', p_node));
                 n := n + 1;
@@ -112,11 +117,6 @@ BEGIN
             lost := lost + 1;
         END IF;
     END LOOP;
-    -- Jobs still waiting on the dead node will never be answered: they fail
-    -- now, so the servers' next jobs (the recoveries) are not held behind them.
-    UPDATE jobs SET state = 'failed', finished_at = now(), progress = 100,
-           error = 'the server''s node failed', error_code = 'node_failed'
-     WHERE node_id = p_node AND state = 'running' AND type <> 'recover';
     PERFORM sw_node_health_set(p_node, 'failed', 'node.failed',
                                jsonb_build_object('recovering', n, 'lost', lost));
     RETURN n;

@@ -213,6 +213,10 @@ enum sw_msg_outcome sw_recover_start(struct sw_prov_thread *t, struct sw_job_row
     }
     if (c.outcome == R_TAKEN)
         return rc_send(t, row->job_id, err);
+    if (c.outcome == R_CONFLICT) { /* every try collided with other claims: later */
+        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not claim a node for job %s", row->job_id);
+        return SW_MSG_RETRY;
+    }
     struct fail_ctx f = {row->job_id, c.outcome == R_GONE ? "conflict" : "no_capacity",
                          c.outcome == R_GONE
                              ? "the server is no longer running on its failed node"
