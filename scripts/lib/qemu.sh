@@ -31,6 +31,7 @@ SW_QEMU_ROOT=${SW_QEMU_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=../../tests/lib/libvirtd.sh
 . "$SW_QEMU_ROOT/tests/lib/libvirtd.sh"
 SW_QEMU_WHY=
+SW_QEMU_URI2=
 SW_QEMU_DRIVERS=/usr/lib/x86_64-linux-gnu/libvirt/connection-driver
 
 # sw_qemu_api METHOD PATH [BODY]: the panel's answer on stdout; fails on
