@@ -20,6 +20,7 @@
 #include "provisioner/jobdb.h"
 #include "provisioner/jobstate.h"
 #include "provisioner/prov.h"
+#include "provisioner/recover.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -260,6 +261,7 @@ static const route_fn routes[] = {
     [SW_ROUTE_NODE] = start_on_node,
     [SW_ROUTE_NODE_OR_DONE] = start_on_node,
     [SW_ROUTE_RESIZE] = start_resize,
+    [SW_ROUTE_RECOVER] = sw_recover_start,
 };
 
 /* ---- the handler ---- */

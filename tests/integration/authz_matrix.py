@@ -418,6 +418,11 @@ MATRIX = [
        extra_queries=[{"state": "open"}, {"period": "2024-01"}]),
     op("POST", "/v1/admin/payments",
        body=lambda c: {"invoice_id": c.invoice or str(uuid.uuid4()), "amount": MONEY}),
+    # high availability (panel/admin_ha.c)
+    op("PUT", "/v1/admin/nodes/{id}/fence", obj="node", body={"agent": "manual"}),
+    op("POST", "/v1/admin/nodes/{id}/fence-confirm", obj="node", body={},
+       note="a healthy node's confirmation is 409"),
+    op("PUT", "/v1/admin/servers/{id}/ha", obj="server", body={"ha": True}),
 ]
 
 
