@@ -204,13 +204,12 @@ int sw_nodedb_server_state(struct sw_nodedb *nd, const char *server_id, char sta
     struct sw_db *db = lock_db(nd, err);
     if (!db)
         return -1;
-    PGresult *res = sw_db_exec(db, err,
-                               "SELECT state FROM servers WHERE id = $1 AND node_id = $2",
+    PGresult *res = sw_db_exec(db, err, "SELECT sw_engine_server_state($2, $1)",
                                SW_PARAMS(server_id, nd->node_id));
     unlock_db(nd);
     if (!res)
         return -1;
-    if (PQntuples(res) == 1)
+    if (PQntuples(res) == 1 && sw_db_get(res, 0, 0))
         snprintf(state, 16, "%s", sw_db_get(res, 0, 0));
     PQclear(res);
     return 0;

@@ -43,7 +43,9 @@ struct sw_node_server {
  * (free()). */
 int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t *n,
                       struct sw_err *err);
-/* One server's state now, if it is still this node's ("" when not). */
+/* One server's state now, if it is still this node's ("" when not), or
+ * "moving" while a migrate or recover job of it runs (migration 0034: its
+ * domain is leaving or arriving, and is never restored meanwhile). */
 int sw_nodedb_server_state(struct sw_nodedb *nd, const char *server_id, char state[16],
                            struct sw_err *err);
 

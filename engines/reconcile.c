@@ -214,8 +214,8 @@ static bool orphan_reported(struct sw_reconciler *r, const char *uuid)
 /* The states of a server the node keeps (sw_nodedb_servers). */
 static bool live_state(const char *state)
 {
-    static const char *const live[] = {"provisioning", "running",     "stopped",
-                                       "suspended",    "terminating", NULL};
+    static const char *const live[] = {"provisioning", "running", "stopped", "suspended",
+                                       "terminating",  "moving",  NULL};
     for (const char *const *p = live; *p; p++)
         if (strcmp(state, *p) == 0)
             return true;

@@ -12,7 +12,8 @@
 # moves to another node while this engine is paused (SIGSTOP past 3
 # heartbeats, as a partitioned host): resumed, the engine finds its copy
 # stale by epoch, destroys and undefines it (its volume kept, its XML in a
-# domain.stale_copy event), and refuses a job for it.
+# domain.stale_copy event), and refuses a job for it. Last, a host reboot
+# while a server's migrate job runs does not bring that server back.
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
@@ -199,6 +200,25 @@ sw_t_eq "refused: the server lives elsewhere, nothing started" \
     "false conflict the server lives on another node now" \
     "$(moved_result | jq -r '[.ok, .error_code, .error] | join(" ")')"
 sw_t_eq "no copy of S2 came back" 0 "$(grep -c "^sw-$S2 " "$SW_T_DIR/domains")"
+
+# ---- a server being moved is never restored (migration 0034) ----
+# S3 is mid-migration (its migrate job runs) when the host reboots: its
+# domain is gone, and must stay gone until the move ends.
+MV=$(uuid)
+q "INSERT INTO jobs (id, server_id, account_id, type, state, node_id, started_at)
+   VALUES ('$MV', '$S3', '$CUST', 'migrate', 'running', '$NODE', now())" >/dev/null || exit 99
+before=$(q "select count(*) from node_events where kind = 'domain.restored' and detail->>'server_id' = '$S3'")
+{ kill -9 "$(engine_pid)" && wait "$(engine_pid)"; } 2>/dev/null
+start_engine
+sw_t_check "after the reboot, S1 is restored" sw_t_wait "S1 back" 20 \
+    bash -c "[ \$(psql '$SW_PG_URL' -qAt -c \"select count(*) from node_events where kind = 'domain.restored' and detail->>'server_id' = '$S1'\") -ge 2 ]"
+sw_t_check "two passes later" sw_t_wait "passes" 10 bash -c "[ \$(grep -c 'reconcile.done' '$SW_T_DIR/engine$ENGINE.log') -ge 3 ]"
+sw_t_eq "S3, whose migrate job runs, is not brought back" "$before" \
+    "$(q "select count(*) from node_events where kind = 'domain.restored' and detail->>'server_id' = '$S3'")"
+sw_t_eq "and has no domain here" 0 "$(grep -c "^sw-$S3 " "$SW_T_DIR/domains")"
+q "UPDATE jobs SET state = 'failed', finished_at = now() WHERE id = '$MV'" >/dev/null || exit 99
+sw_t_check "once the move has ended (failed: it stays here), S3 comes back suspended" \
+    sw_t_wait "S3 back" 15 bash -c "grep -q '^sw-$S3 .* suspended' '$SW_T_DIR/domains'"
 
 kill -TERM "$(engine_pid)"
 sw_t_check "SIGTERM stops the engine cleanly" wait "$(engine_pid)"
