@@ -146,6 +146,16 @@ sw_t_eq "during: the job waits for the target, the source released nothing, the 
     "running $TWO $ONE" "$(q "select state from jobs where id = '$JOB'") $(use "$N1") $(use "$N2")"
 sw_t_eq "during: the claim row is the job's" "$JOB $N2" \
     "$(q "select job_id || ' ' || node_id from migration_claims where server_id = '$A'")"
+# n2 shrunk to room for exactly one server: A's claim holds it, so B may not
+# come too (the claim's node read counts migration claims as use).
+RAM0=$(q "select ram_mb || ' ' || reserved_ram_mb from nodes where id = '$N2'")
+q "UPDATE nodes SET ram_mb = 1536, reserved_ram_mb = 512 WHERE id = '$N2'" >/dev/null
+must POST "/v1/admin/servers/$B/migrate" "$OP" "{\"node_id\":\"$N2\"}"
+JOBB=$(j .job.id)
+sw_t_wait "B's move is decided" 30 job_is "$JOBB" failed
+sw_t_eq "during: the held claim leaves no room for B: no_capacity, B untouched" \
+    "no_capacity $N1 running $ONE" "$(q "select error_code from jobs where id = '$JOBB'") $(q "select node_id || ' ' || state from servers where id = '$B'") $(use "$N2")"
+q "UPDATE nodes SET ram_mb = ${RAM0% *}, reserved_ram_mb = ${RAM0#* } WHERE id = '$N2'" >/dev/null
 
 # A forged answer: n1's stream (the source, whose dispatch is answered) and
 # n3's (never dispatched), each saying the move is done.
