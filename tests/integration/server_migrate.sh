@@ -202,13 +202,15 @@ sleep 2
 sw_t_eq "a replayed job and result: still on n2, epoch unchanged, one event" "$N2 $((EPOCH0 + 1)) 1" \
     "$(q "select node_id || ' ' || epoch from servers where id = '$A'") $(q "select count(*) from events where type = 'server.migrated'")"
 
-# ---- placement: no node named, the only other node of the location ----
-must POST "$M" "$OP" '{}'
-JOB2=$(j .job.id)
+# ---- placement: no node named, the only other node of the location; the
+# job queued from SQL as an evacuation queues it (no live given: it runs,
+# so live) ----
+JOB2=$(q "select sw_server_job_with('$A', (select account_id from jobs where id = '$JOB'), 'migrate', '{}')")
 sw_t_wait "the move back succeeded" 30 job_is "$JOB2" succeeded
 sw_t_eq "placement picked n1 (not n3: another location; not n4: no hvm)" "$N1 $((EPOCH0 + 2))" \
     "$(q "select node_id || ' ' || epoch from servers where id = '$A'")"
 sw_t_eq "ledgers exact again" "$TWO 0/0/0" "$(use "$N1") $(use "$N2")"
+sw_t_eq "a job without live: live, as the server ran" true "$(q "select params->>'live' from jobs where id = '$JOB2'")"
 
 # ---- a target that fails releases its claim ----
 stop_engine n2
