@@ -12,7 +12,8 @@
 #  1. POST /v1/admin/servers/{id}/migrate to qemu2 while it counts: the job
 #     reports progress and succeeds; the count goes on on qemu2 without a
 #     restart (the same loop, the uptime continues); qemu1 has no domain;
-#     the server is on qemu2 with epoch + 1; both nodes' ledgers are exact
+#     the server is on qemu2 with epoch + 1, and so is the copy there (its
+#     live and persistent <slipway:epoch>); both nodes' ledgers are exact
 #     before, while it moves (sampled) and after; the downtime is printed;
 #  2. a move back to qemu1 slowed to 1 MiB/s is cancelled once data moves
 #     (POST /v1/admin/jobs/{id}/cancel): the job fails "cancelled", the guest
@@ -94,6 +95,9 @@ sw_t_eq "after: ledgers exact, no claim left" "0/0/0 $ONE 0" "$(use "$QEMU1") $(
 sw_t_check "after: qemu1 has no domain" sh -c "! virsh -c '$URI' dominfo sw-$ID >/dev/null 2>&1"
 sw_t_eq "after: qemu2 runs it, persistent" "running yes" \
     "$(virsh -c "$URI2" domstate "sw-$ID" 2>/dev/null | head -1) $(virsh -c "$URI2" dominfo "sw-$ID" 2>/dev/null | awk '/^Persistent/ {print $2}')"
+epoch_on() { virsh -c "$URI2" metadata "sw-$ID" https://slipway.dev/xmlns/domain/1 $1 2>/dev/null | grep -o '<epoch>[0-9]*' | tr -dc 0-9; }
+sw_t_eq "after: the copy on qemu2 carries the new epoch, live and persistent" "$((EPOCH0 + 1)) $((EPOCH0 + 1))" \
+    "$(epoch_on --live) $(epoch_on --config)"
 sw_t_check "the job reported progress" test "$(sql "select coalesce(progress_bytes_total, 0) from jobs where id = '$JOB'")" -gt 0
 sleep 1
 AFTER=$(tick_on "$URI2")
