@@ -2,11 +2,11 @@
 # sw-test: real-guest (scripts/test runs it in the sanitizer half only)
 # migrate_stack.sh - live migration through the API on two real libvirtds
 # (issue 15, "Migration (operators)"): the real-guest stack of
-# tests/lib/qstack.sh (node qemu1), a second libvirtd beside it
-# (tests/lib/libvirtd.sh's peer, same network namespace) enrolled as node
-# qemu2, both nodes' pool "slipway" over one folder and marked shared (a
-# folder both see, standing in for NFS; the engines run with
-# SLIPWAY_MIGRATE_UNSAFE=1 for it). One tiny hvm guest for the whole test,
+# tests/lib/qstack.sh with scripts/lib/qemu.sh's second node (SW_QEMU_PEER=1:
+# qemu2 on a second libvirtd in the same network namespace, both nodes' pool
+# "slipway" over one folder and marked shared, standing in for NFS; their
+# migration URIs set; the engines run with SLIPWAY_MIGRATE_UNSAFE=1 for
+# it), as `scripts/up --qemu` makes it. One tiny hvm guest for the whole test,
 # ordered as the demo customer, counting in a loop (its count and uptime in
 # /tmp/tick, read through qemu-guest-agent):
 #  1. POST /v1/admin/servers/{id}/migrate to qemu2 while it counts: the job
@@ -21,28 +21,16 @@
 #     released.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SW_SRCDIR/tests/lib/qstack.sh"
-export SLIPWAY_MIGRATE_UNSAFE=1 # the engines qstack starts inherit it
+export SW_QEMU_PEER=1 # scripts/lib/qemu.sh's qemu2, sharing qemu1's pool folder
 sw_qs_start
-echo "# stack with node qemu1 up in $(since "$T0") s"
-Q=$SW_T_DIR/qemu
-stop_peer() { sw_lv_peer_stop; }
-trap 'rc=$?; [ $rc = 0 ] || sw_qs_on_fail; [ -f "$Q/run/engine-qemu2.pid" ] && kill "$(cat "$Q/run/engine-qemu2.pid")" 2>/dev/null
-      stop_peer; sw_qemu_down "$SW_T_DIR"; (exit $rc); sw_t_cleanup' EXIT
-sw_qs_on_fail() { tail -5 "$Q"/log/engine-*.log "$SW_T_DIR/prov.log"; }
-
-# ---- node qemu2: a second libvirtd sharing qemu1's pool folder ----
-sw_lv_peer_start "$Q/lv2" || { echo "SKIP: $SW_LV_WHY"; exit 77; }
-virsh -c "$SW_LV_PEER_URI" net-create "$Q/net.xml" >/dev/null || { echo "FAIL - network on qemu2"; exit 1; }
-URI2=$SW_LV_PEER_URI
-QEMU1=$(sql "select id from nodes where name = 'qemu1'")
-api PATCH "/v1/admin/nodes/$QEMU1" "$OP" "{\"migrate_uri\":\"$SW_LV_P2P_URI\",\"migrate_stream_uri\":\"tcp://127.0.0.1\",\"pools\":[{\"name\":\"slipway\",\"path\":\"$SW_QEMU_POOL\",\"shared\":true}]}"
-sw_t_eq "qemu1: its migration URI and a shared pool" 200 "$SW_STATUS"
-SW_QEMU_URL=$SW_URL SW_QEMU_TOKEN=$OP SW_QEMU_LOC=$SW_QEMU_LOC
-sw_qemu_node "$Q" "$SW_BUILDDIR" qemu2 "$URI2" '["hvm"]' slipway "$SW_QEMU_POOL" ||
-    { echo "FAIL - qemu2: $SW_QEMU_WHY"; exit 1; }
-QEMU2=$(sql "select id from nodes where name = 'qemu2'")
-api PATCH "/v1/admin/nodes/$QEMU2" "$OP" "{\"migrate_uri\":\"$SW_LV_PEER_P2P_URI\",\"migrate_stream_uri\":\"tcp://127.0.0.1\",\"state\":\"draining\",\"pools\":[{\"name\":\"slipway\",\"path\":\"$SW_QEMU_POOL\",\"shared\":true}]}"
-sw_t_eq "qemu2 enrolled beside it (draining until the guest is placed)" 200 "$SW_STATUS"
+echo "# stack with nodes qemu1 and qemu2 up in $(since "$T0") s"
+sw_qs_on_fail() { tail -5 "$SW_T_DIR"/qemu/log/engine-*.log "$SW_T_DIR/prov.log"; }
+[ -n "$SW_QEMU_URI2" ] || { echo "FAIL - no qemu2"; exit 1; }
+URI2=$SW_QEMU_URI2
+QEMU1=$(sql "select id from nodes where name = 'qemu1'") QEMU2=$(sql "select id from nodes where name = 'qemu2'")
+sw_t_eq "both nodes have their migration URIs and the shared pool" "2 2" \
+    "$(sql "select count(*) from nodes where name in ('qemu1', 'qemu2') and migrate_uri like 'qemu+unix:%' and migrate_stream_uri = 'tcp://127.0.0.1'") $(sql "select count(*) from node_pools where node_id in ('$QEMU1', '$QEMU2') and name = 'slipway' and shared")"
+sql "UPDATE nodes SET state = 'draining' WHERE id = '$QEMU2'" >/dev/null # the guest goes to qemu1
 
 # ---- the guest, counting ----
 api POST /v1/orders "$SW_QEMU_CTOK" "{\"plan_id\":\"$SW_QEMU_PLAN_HVM\",\"template_id\":\"$SW_QEMU_TPL_HVM\",\"location_id\":\"$SW_QEMU_LOC\",\"hostname\":\"mig.example.com\",\"password\":\"migrate-stack-pw\"}"
@@ -51,7 +39,6 @@ srv_is() { [ "$(sql "select state from servers where id = '$ID'")" = "$1" ]; }
 sw_t_check "the guest runs on qemu1, its agent answers ($(since "$T0") s)" sw_t_wait "agent" 300 agent_up "$ID"
 sw_t_wait "running" 60 srv_is running >/dev/null
 sql "UPDATE nodes SET state = 'active' WHERE id = '$QEMU2'" >/dev/null
-agent2() { virsh -c "$URI2" qemu-agent-command "sw-$ID" "$1" 2>/dev/null; }
 tick='i=0; while :; do i=$((i+1)); echo "$i $(cut -d" " -f1 /proc/uptime)" >/tmp/tick.new; mv /tmp/tick.new /tmp/tick; sleep 0.2; done'
 agent "$ID" "$(jq -nc --arg c "$tick" '{execute:"guest-exec",arguments:{path:"/bin/sh",arg:["-c",$c]}}')" >/dev/null
 # tick_on URI: "COUNT UPTIME" of the guest's loop, through the agent on URI
