@@ -75,7 +75,11 @@ int sw_data_nodes_used(struct sw_db *db, const char *id, struct sw_amounts *used
     PGresult *res = sw_db_exec(db, err,
                                "SELECT coalesce(sum(vcpus), 0), coalesce(sum(mem_guar_mb), 0),"
                                " coalesce(sum(mem_max_mb), 0), coalesce(sum(disk_gb), 0)"
-                               " FROM allocations WHERE node_id = $1",
+                               " FROM (SELECT vcpus, mem_guar_mb, mem_max_mb, disk_gb"
+                               "  FROM allocations WHERE node_id = $1"
+                               /* a migration's hold on its target (0031) */
+                               "  UNION ALL SELECT vcpus, mem_guar_mb, mem_max_mb, disk_gb"
+                               "  FROM migration_claims WHERE node_id = $1) u",
                                SW_PARAMS(id));
     if (!res)
         return -1;

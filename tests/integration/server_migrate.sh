@@ -153,6 +153,8 @@ sw_t_eq "during: the claim row is the job's" "$JOB $N2" \
     "$(q "select job_id || ' ' || node_id from migration_claims where server_id = '$A'")"
 sw_t_eq "during: the server's node is the target already (epoch + 1): the source's reconciliation leaves it alone" \
     "$N2 $((EPOCH0 + 1))" "$(q "select node_id || ' ' || epoch from servers where id = '$A'")"
+api PATCH "/v1/admin/nodes/$N2" "$OP" '{"ram_mb":1024,"reserved_ram_mb":512}'
+sw_t_check "during: n2 may not shrink below the claim it holds ($SW_STATUS)" test "$SW_STATUS" = 409 -o "$SW_STATUS" = 422
 # n2 shrunk to room for exactly one server: A's claim holds it, so B may not
 # come too (the claim's node read counts migration claims as use).
 RAM0=$(q "select ram_mb || ' ' || reserved_ram_mb from nodes where id = '$N2'")
