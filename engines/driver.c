@@ -3,6 +3,7 @@
 #include "config.h"
 #include "engines/driver.h"
 #include "engines/migjob.h"
+#include "engines/recover.h"
 #include "engines/storage.h"
 #include "engines/virt.h"
 #include "core/enums.h"
@@ -220,8 +221,8 @@ static int run_lifecycle(struct sw_engine *eng, const struct sw_engine_driver *d
         return run_backups(drv, eng, job, out, err);
     case SW_JOB_MIGRATE: /* migjob.c: live, offline, or a cold move's half */
         return sw_migjob_run(eng, drv, job, out, err);
-    case SW_JOB_RECOVER:
-        return unsupported(drv, op, err);
+    case SW_JOB_RECOVER: /* recover.c: from the server's shared volumes */
+        return sw_recover_run(eng, drv, job, out, err);
     case SW_JOB__COUNT:
         break;
     }

@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "panel/admin_catalog.h"
+#include "panel/admin_ha.h"
 #include "panel/admin_util.h"
 #include "panel/data_images.h"
 #include "panel/data_plans.h"
@@ -44,6 +45,7 @@ static const struct sw_jfield plan_fields[] = {
     {"max_snapshots", SW_JT_INT, false}, /* snapshots.c */
     {"price_snapshot_gb_month", SW_JT_OBJECT, false},
     {"price_backup_gb_month", SW_JT_OBJECT, false}, /* backups.c */
+    {"ha", SW_JT_BOOL, false},                      /* admin_ha.c */
     {NULL, 0, false},
 };
 
@@ -59,6 +61,7 @@ static const struct sw_jfield plan_patch_fields[] = {
     {"max_snapshots", SW_JT_INT, false}, /* snapshots.c */
     {"price_snapshot_gb_month", SW_JT_OBJECT, false},
     {"price_backup_gb_month", SW_JT_OBJECT, false}, /* backups.c */
+    {"ha", SW_JT_BOOL, false},                      /* admin_ha.c */
     {NULL, 0, false},
 };
 
@@ -284,6 +287,7 @@ SW_HANDLER(sw_h_admin_plans_create)
                        : sw_snapshots_plan_apply(req->db, id, b,
                                                  sw_data_plans_insert(req->db, id, &row, err), err);
     plan = gb_prices_apply(req->db, id, b, plan, err);
+    plan = sw_ha_plan_apply(req->db, id, b, plan, err);
     if (!plan) {
         if (err->code == SW_ECONFLICT)
             SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", row.name);
@@ -450,6 +454,7 @@ static int plan_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     p->answer = sw_snapshots_plan_apply(db, p->id, p->body,
                                         sw_data_plans_update(db, p->id, &row, err), err);
     p->answer = gb_prices_apply(db, p->id, p->body, p->answer, err);
+    p->answer = sw_ha_plan_apply(db, p->id, p->body, p->answer, err);
     if (!p->answer && err->code == SW_ECONFLICT)
         SW_ERR(err, SW_ECONFLICT, "a plan named \"%s\" exists", row.name);
     return p->answer ? 0 : -1;

@@ -25,7 +25,8 @@
 
 static const char sql_nodes[] =
     "SELECT n.id, n.location_id,"
-    "       CASE WHEN n.state = 'active' AND n.last_heartbeat_at IS NOT NULL"
+    "       CASE WHEN n.health <> 'ok' THEN 'offline'" /* suspect..failed (0033) */
+    "            WHEN n.state = 'active' AND n.last_heartbeat_at IS NOT NULL"
     "                 AND n.last_heartbeat_at < now() - make_interval(secs => 3 * $2::int)"
     "            THEN 'offline' ELSE n.state END,"
     "       n.kinds::text, n.cpus, n.ram_mb,"

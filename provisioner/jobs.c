@@ -21,6 +21,7 @@
 #include "provisioner/jobstate.h"
 #include "provisioner/migrate.h"
 #include "provisioner/prov.h"
+#include "provisioner/recover.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -262,6 +263,7 @@ static const route_fn routes[] = {
     [SW_ROUTE_NODE_OR_DONE] = start_on_node,
     [SW_ROUTE_RESIZE] = start_resize,
     [SW_ROUTE_MIGRATE] = sw_mig_route, /* migroute.c */
+    [SW_ROUTE_RECOVER] = sw_recover_start,
 };
 
 /* ---- the handler ---- */

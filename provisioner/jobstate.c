@@ -73,10 +73,12 @@ static const struct sw_job_effect effects[] = {
      * sw_mig_settle (jobdb.c's settles[]). */
     [SW_JOB_MIGRATE] = {SW_JOB_MIGRATE, SW_ROUTE_MIGRATE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
                         LIVE, NULL, NULL, false, false},
-    /* Issue 15 (migration 0030): a placeholder until the recover job is
-     * built. */
-    [SW_JOB_RECOVER] = {SW_JOB_RECOVER, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
-                        LIVE, NULL, NULL, false, false},
+    /* High availability (recover.c, README.md "High availability"): a
+     * running server of a failed node, claimed on a healthy node (its
+     * allocation moved there at the claim); running again, or failed
+     * with the engine's reason (a volume missing). */
+    [SW_JOB_RECOVER] = {SW_JOB_RECOVER, SW_ROUTE_RECOVER, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
+                        SW_SRV_FAILED, SW_SRVMASK(SW_SRV_RUNNING), NULL, NULL, false, false},
 };
 
 _Static_assert(N(effects) == SW_JOB__COUNT, "one effect per job type");

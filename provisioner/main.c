@@ -14,6 +14,7 @@
 #include "core/redis.h"
 #include "provisioner/backup_gc.h"
 #include "provisioner/backups.h"
+#include "provisioner/health.h"
 #include "provisioner/prov.h"
 
 #include <pthread.h>
@@ -30,6 +31,7 @@ static const struct {
     {"acl", sw_acl_main},
     {"backups", sw_backups_scheduler_main}, /* provisioner/backups.c */
     {"backup-gc", sw_backup_gc_main},       /* provisioner/backup_gc.c */
+    {"health", sw_health_main},             /* provisioner/health.c */
 };
 
 #define NTHREADS (sizeof threads / sizeof threads[0])

@@ -422,6 +422,11 @@ MATRIX = [
     op("POST", "/v1/admin/servers/{id}/migrate", obj="server", body={}),
     op("POST", "/v1/admin/jobs/{id}/cancel", obj="opjob",
        note="a job that is no running migrate is 409"),
+    # high availability (panel/admin_ha.c)
+    op("PUT", "/v1/admin/nodes/{id}/fence", obj="node", body={"agent": "manual"}),
+    op("POST", "/v1/admin/nodes/{id}/fence-confirm", obj="node", body={},
+       note="a healthy node's confirmation is 409"),
+    op("PUT", "/v1/admin/servers/{id}/ha", obj="server", body={"ha": True}),
 ]
 
 

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Never two running copies (issue 15, "High availability"; provisioner/README.md
+# "High availability"), on two test-driver nodes "a" and "b" sharing a pool,
+# with one ha server on a. a's engine is paused (SIGSTOP) past the
+# threshold: a hung host, or one cut off by a partition, whose domain
+# still runs.
+#   1. a's fence agent fails (libvirt, through a socket nobody serves): a is
+#      suspect, the fence is retried with backoff, and nothing restarts: no
+#      recover job, the server stays on a with its epoch, b runs no copy;
+#   2. the agent becomes manual: still nothing restarts until an operator
+#      confirms; then a is fenced and failed, and the server runs on b, its
+#      epoch one more; a confirmation for a healthy node is refused (409);
+#   3. a's engine resumes: its heartbeats do not make a healthy again, and
+#      it starts none of the moved domains: reconciliation destroys its stale
+#      copy (the domains file shows it gone or shut off, domain.stale_copy
+#      recorded), so exactly one copy runs, on b.
+# shellcheck source=../lib/harness.sh
+. "$(dirname "$0")/../lib/harness.sh"
+. "$SW_SRCDIR/tests/lib/hastack.sh"
+sw_ha_stack
+
+j() { sw_ha_j "$1"; }
+api() { sw_t_api "$@"; }
+q() { sw_t_psql -c "$1"; }
+is() { [ "$(q "$1")" = "$2" ]; }
+D=$SW_T_DIR
+
+sw_ha_catalog
+read -r _ PLAN _ <<<"$(sw_ha_plan ha-1 true)"
+for n in a b; do
+    sw_ha_node "$n" shared true
+    sw_ha_engine "$n"
+done
+A=${NODE[a]} B=${NODE[b]}
+api PUT "/v1/admin/nodes/$A/fence" "$OP" "{\"agent\":\"libvirt\",\"config\":{\"uri\":\"qemu+unix:///system?socket=$D/nobody.sock\"}}"
+sw_t_eq "a's fence agent set (libvirt, through a socket nobody serves)" "200 libvirt" "$SW_STATUS $(j .fence.agent)"
+
+api PATCH "/v1/admin/nodes/$B" "$OP" '{"state":"draining"}'
+api POST /v1/orders "$TOK" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"sb.example.com\",\"location_id\":\"$LOC\"}"
+S=$(j .server.id)
+sw_t_check "the ha server runs on a" sw_t_wait "server on a" 60 \
+    is "select state || ' ' || node_id from servers where id = '$S'" "running $A"
+api PATCH "/v1/admin/nodes/$B" "$OP" '{"state":"active"}'
+EPOCH=$(q "select epoch from servers where id = '$S'")
+a_runs() { grep -qi "$S.*running" "$D/domains-a"; }
+sw_t_check "a's engine runs its domain" sw_t_wait "a's domains file" 10 a_runs
+nothing_moved() {
+    is "select node_id || ' ' || epoch || ' ' || state || ' ' ||
+        (select count(*) from jobs where server_id = '$S' and type = 'recover')
+        from servers where id = '$S'" "$A $EPOCH running 0" &&
+        ! grep -qi "$S" "$D/domains-b" 2>/dev/null
+}
+
+# ---- 1. a hangs; its fence fails ----
+PA=$SW_T_PID_engine_a
+kill -STOP "$PA"
+T0=$SECONDS
+retried() { [ "$(q "select fence_attempts from nodes where id = '$A'")" -ge 2 ]; }
+sw_t_check "a is suspect and its failing fence is retried" sw_t_wait "two fence attempts" 60 retried
+sw_t_eq "a stays suspect, the fence's error recorded" "suspect true" \
+    "$(q "select health || ' ' || (fence_error like '%libvirt agent failed%') from nodes where id = '$A'")"
+sw_t_eq "node.suspect recorded, no node.fenced" "1 0" \
+    "$(q "select count(*) filter (where type = 'node.suspect') || ' ' || count(*) filter (where type = 'node.fenced') from events")"
+sw_t_check "with a failed fence nothing restarts ($((SECONDS - T0)) s after the pause)" nothing_moved
+
+# ---- 2. manual: nothing until the operator confirms ----
+api PUT "/v1/admin/nodes/$A/fence" "$OP" '{"agent":"manual"}'
+sleep $((SUSPECT + 2)) # nothing to poll for: nothing may happen
+sw_t_eq "manual: a waits for an operator" "suspect true" \
+    "$(q "select health || ' ' || (fence_error like '%operator%') from nodes where id = '$A'")"
+sw_t_check "manual: nothing restarts before the confirmation" nothing_moved
+api POST "/v1/admin/nodes/$B/fence-confirm" "$OP"
+sw_t_eq "a confirmation for a healthy node is refused" 409 "$SW_STATUS"
+api POST "/v1/admin/nodes/$A/fence-confirm" "$OP"
+sw_t_eq "the operator confirms a's fence" "200" "$SW_STATUS"
+moved() {
+    is "select node_id || ' ' || epoch || ' ' || state from servers where id = '$S'" \
+        "$B $((EPOCH + 1)) running" && grep -qi "$S.*running" "$D/domains-b"
+}
+sw_t_check "after the confirmation the server runs on b, its epoch one more" \
+    sw_t_wait "server on b" 60 moved
+sw_t_eq "a is failed and offline; node.fenced (by the operator) and node.failed recorded" \
+    "failed offline 1 1 true" \
+    "$(q "select n.health || ' ' || n.state || ' ' ||
+        (select count(*) from events where type = 'node.fenced') || ' ' ||
+        (select count(*) from events where type = 'node.failed') || ' ' ||
+        (n.fenced_by like 'operator:%') from nodes n where n.id = '$A'")"
+
+# ---- 3. a's engine comes back ----
+kill -CONT "$PA"
+beats() { is "select last_heartbeat_at > now() - interval '2 s' from nodes where id = '$A'" t; }
+sw_t_check "a's engine resumes and beats" sw_t_wait "a beats" 20 beats
+stale_gone() { ! grep -qi "$S.*running" "$D/domains-a"; }
+sw_t_check "a starts none of the moved domains (its stale copy is gone or shut off)" \
+    sw_t_wait "a's stale copy gone" 30 stale_gone
+sw_t_eq "the stale copy is recorded for the operator (domain.stale_copy)" 1 \
+    "$(q "select count(*) from node_events where node_id = '$A' and kind = 'domain.stale_copy'
+        and detail->>'server_id' = '$S'")"
+sw_t_eq "a's heartbeats do not make it healthy: failed until an operator says so" failed \
+    "$(q "select health from nodes where id = '$A'")"
+sleep 2 # one more reconciliation of a: nothing may come back
+sw_t_check "exactly one running copy, on b" bash -c \
+    "! grep -qi '$S.*running' '$D/domains-a' && [ \$(grep -ci '$S.*running' '$D/domains-b') = 1 ]"
+sw_t_done
