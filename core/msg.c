@@ -196,6 +196,7 @@ static const struct sw_jfield node_job_fields[] = {
     {"snapshot_id", SW_JT_STRING, false}, {"snapshot_memory", SW_JT_BOOL, false},
     {"backup", SW_JT_OBJECT, false}, /* backup and restore jobs (core/bkmsg.h) */
     {"epoch", SW_JT_INT, false},     /* the placement's epoch (issue 15) */
+    {"migrate", SW_JT_OBJECT, false}, /* migrate jobs (core/migmsg.h) */
     {NULL, 0, false},
 };
 
@@ -333,6 +334,7 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
     sw_bkmsg_job_encode(o, m->type, &m->backup);
     if (m->epoch > 0)
         json_object_set_new(o, "epoch", json_integer((json_int_t)m->epoch));
+    sw_migmsg_job_encode(o, m->type, &m->migrate);
     return dump_and_free(o);
 }
 
@@ -362,7 +364,8 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         decode_guest(o, m, err) < 0 || decode_iso(o, m, err) < 0 ||
         decode_snapshot(o, m, err) < 0 ||
         sw_bkmsg_job_decode(o, m->type, &m->backup, err) < 0 ||
-        get_count(o, "epoch", &m->epoch, err) < 0)
+        get_count(o, "epoch", &m->epoch, err) < 0 ||
+        sw_migmsg_job_decode(o, m->type, &m->migrate, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {
         SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");
@@ -559,6 +562,7 @@ static const struct sw_jfield result_fields[] = {
     {"nonce", SW_JT_STRING, false},      {"disks", SW_JT_ARRAY, false},
     {"snapshot_bytes", SW_JT_INT, false},
     {"backup", SW_JT_OBJECT, false},
+    {"migrate", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
 
@@ -646,6 +650,7 @@ char *sw_msg_result_encode(const struct sw_msg_result *m)
     if (m->type == SW_JOB_SNAPSHOT_CREATE && m->ok)
         json_object_set_new(o, "snapshot_bytes", json_integer((json_int_t)m->snapshot_bytes));
     sw_bkmsg_result_encode(o, &m->backup);
+    sw_migmsg_result_encode(o, &m->migrate);
     return dump_and_free(o);
 }
 
@@ -665,7 +670,8 @@ int sw_msg_result_decode(const char *s, struct sw_msg_result *m, struct sw_err *
               get_str(o, "domain_state", m->domain_state, sizeof m->domain_state, err) < 0 ||
               get_str(o, "note", m->note, sizeof m->note, err) < 0 ||
               get_nonce(o, m->nonce, err) < 0 || disks_decode(o, m, err) < 0 ||
-              sw_bkmsg_result_decode(o, &m->backup, err) < 0)
+              sw_bkmsg_result_decode(o, &m->backup, err) < 0 ||
+              sw_migmsg_result_decode(o, &m->migrate, err) < 0)
                  ? -1
                  : 0;
     m->snapshot_bytes = sw_json_int(o, "snapshot_bytes", -1);

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "core/bkmsg.h"
+#include "core/migmsg.h"
 #include "core/crypto.h"
 #include "core/seal.h"
 
@@ -181,6 +182,8 @@ struct sw_msg_node_job {
      * "epoch", absent (0 here) in messages from before epochs; the engine
      * then writes 1. */
     int64_t epoch;
+    /* ---- migration (issue 15, core/migmsg.h): migrate jobs ---- */
+    struct sw_msg_migrate migrate;
 };
 
 /* The engine's answer to one node job. */
@@ -226,6 +229,8 @@ struct sw_msg_result {
     int64_t snapshot_bytes;
     /* A backup that succeeded: what it did (core/bkmsg.h), "backup". */
     struct sw_msg_backup_result backup;
+    /* A migrate job's: what the move did (core/migmsg.h), "migrate". */
+    struct sw_msg_migrate_result migrate;
 };
 
 /* One usage sample of one server over [ts - period_s, ts). Counters are

@@ -75,7 +75,11 @@ int sw_data_nodes_used(struct sw_db *db, const char *id, struct sw_amounts *used
     PGresult *res = sw_db_exec(db, err,
                                "SELECT coalesce(sum(vcpus), 0), coalesce(sum(mem_guar_mb), 0),"
                                " coalesce(sum(mem_max_mb), 0), coalesce(sum(disk_gb), 0)"
-                               " FROM allocations WHERE node_id = $1",
+                               " FROM (SELECT vcpus, mem_guar_mb, mem_max_mb, disk_gb"
+                               "  FROM allocations WHERE node_id = $1"
+                               /* a migration's hold on its target (0031) */
+                               "  UNION ALL SELECT vcpus, mem_guar_mb, mem_max_mb, disk_gb"
+                               "  FROM migration_claims WHERE node_id = $1) u",
                                SW_PARAMS(id));
     if (!res)
         return -1;
@@ -266,7 +270,8 @@ json_t *sw_data_nodes_get(struct sw_db *db, const char *id, struct sw_err *err)
 {
     json_t *node = sw_data_json_row(
         db, err, "node",
-        "SELECT (sw_node_json(n)::jsonb || jsonb_build_object('pools', (SELECT"
+        "SELECT (sw_node_json(n)::jsonb || jsonb_build_object('migrate_uri', n.migrate_uri,"
+        " 'migrate_stream_uri', n.migrate_stream_uri) || jsonb_build_object('pools', (SELECT"
         " coalesce(jsonb_agg(jsonb_build_object('name', p.name, 'type', p.type, 'path', p.path,"
         " 'shared', p.shared, 'disk_ratio', p.disk_ratio, 'fill_threshold', p.fill_threshold,"
         " 'present', p.present, 'capacity_bytes', p.capacity_bytes, 'allocation_bytes',"

@@ -67,9 +67,11 @@ static const struct sw_job_effect effects[] = {
                        NULL, NULL, false, false},
     [SW_JOB_RESTORE] = {SW_JOB_RESTORE, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
                         SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
-    /* Issue 15 (migration 0030): placeholders until the migrate and
-     * recover jobs are built; the panel queues neither yet. */
-    [SW_JOB_MIGRATE] = {SW_JOB_MIGRATE, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
+    /* A move (migrate.h): the server keeps its state (running stays
+     * running on the target; a failed move leaves it as it was on the
+     * source); its node, allocation and the target's claim are settled by
+     * sw_mig_settle (jobdb.c's settles[]). */
+    [SW_JOB_MIGRATE] = {SW_JOB_MIGRATE, SW_ROUTE_MIGRATE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
                         LIVE, NULL, NULL, false, false},
     /* High availability (recover.c, README.md "High availability"): a
      * running server of a failed node, claimed on a healthy node (its

@@ -195,7 +195,11 @@ sw_qemu_node() {
     mkdir -p "$q/bksock"
     # The panel's address as it is now: a restarted stack listens on another
     # port than the one the kept enrolment names.
+    # A pool shared over a local folder: libvirt must be told to migrate anyway (issue 15).
+    local unsafe=0
+    [ "$shared" = true ] && unsafe=1
     nohup env "${env[@]}" SLIPWAY_NODE_ID="$id" SLIPWAY_PANEL_URL="$SW_QEMU_URL" SLIPWAY_BACKUP_SOCK_DIR="${SLIPWAY_BACKUP_SOCK_DIR:-$q/bksock}" \
+        SLIPWAY_MIGRATE_UNSAFE="$unsafe" \
         "$b/engines/slipway-engine" >>"$q/log/engine-$name.log" 2>&1 &
     echo $! >"$q/run/engine-$name.pid"
 }
@@ -211,6 +215,20 @@ sw_qemu_peer() {
     virsh -c "$SW_LV_PEER_URI" net-create "$q/net.xml" >/dev/null ||
         { SW_QEMU_WHY="cannot start the network in the second libvirtd"; return 1; }
     SW_QEMU_URI2=$SW_LV_PEER_URI
+}
+
+# sw_qemu_migrate_uris: qemu1 and qemu2 migrate to each other (issue 15,
+# POST /v1/admin/servers/{id}/migrate): each one's libvirt URI as the other's
+# libvirtd reaches it (qemu+unix: the peer is on this host) and the memory
+# stream on 127.0.0.1 (one network namespace).
+sw_qemu_migrate_uris() {
+    local n uri id
+    for n in "qemu1 $SW_LV_P2P_URI" "qemu2 $SW_LV_PEER_P2P_URI"; do
+        uri=${n#* }
+        id=$(sw_qemu_find /v1/admin/nodes ".name == \"${n%% *}\"") &&
+            sw_qemu_api PATCH "/v1/admin/nodes/$id" "{\"migrate_uri\":\"$uri\",\"migrate_stream_uri\":\"tcp://127.0.0.1\"}" >/dev/null ||
+            { SW_QEMU_WHY="cannot set the migration URIs of ${n%% *}"; return 1; }
+    done
 }
 
 # sw_qemu_customer Q: the demo customer (its password made once, kept in
@@ -263,7 +281,8 @@ sw_qemu_up() {
     fi
     sw_qemu_node "$q" "$b" qemu1 "$SW_LV_URI" '["hvm","pv"]' slipway "$q/pool" $shared || return 1
     if [ $shared = true ]; then
-        sw_qemu_node "$q" "$b" qemu2 "$SW_QEMU_URI2" '["hvm","pv"]' slipway "$q/pool" true || return 1
+        sw_qemu_node "$q" "$b" qemu2 "$SW_QEMU_URI2" '["hvm","pv"]' slipway "$q/pool" true &&
+            sw_qemu_migrate_uris || return 1
     fi
     if [ -n "$SW_LV_LXC_URI" ]; then
         sw_qemu_node "$q" "$b" lxc1 "$SW_LV_LXC_URI" '["container"]' ct /swct || return 1
