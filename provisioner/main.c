@@ -14,6 +14,7 @@
 #include "core/redis.h"
 #include "provisioner/backup_gc.h"
 #include "provisioner/backups.h"
+#include "provisioner/evac.h"
 #include "provisioner/prov.h"
 
 #include <pthread.h>
@@ -30,6 +31,7 @@ static const struct {
     {"acl", sw_acl_main},
     {"backups", sw_backups_scheduler_main}, /* provisioner/backups.c */
     {"backup-gc", sw_backup_gc_main},       /* provisioner/backup_gc.c */
+    {"evacuate", sw_evac_main},             /* provisioner/evac.c */
 };
 
 #define NTHREADS (sizeof threads / sizeof threads[0])
