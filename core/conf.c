@@ -118,6 +118,11 @@ static const struct sw_conf_key conf_keys[] = {
      "seconds a webhook request may take in all; a claimed delivery is leased for this plus 5"},
     {"SLIPWAY_BACKUP_GC_INTERVAL", "60", "provisioner",
      "seconds between passes of backup garbage collection over the accounts due for it; 0: none"},
+    {"SLIPWAY_MIGRATE_DOWNTIME_MS", "300", "engine",
+     "a live migration's switch-over limit in ms (the guest's pause); 0: the hypervisor's"},
+    {"SLIPWAY_MIGRATE_UNSAFE", "0", "engine",
+     "1: pools marked shared sit on a filesystem libvirt cannot tell is shared (tests' local "
+     "folder standing in for NFS); never on a real node"},
     {"SLIPWAY_EVACUATE_INTERVAL_MS", "250", "provisioner",
      "milliseconds between the evacuate thread's passes over running node evacuations; 0: none"},
     {NULL, NULL, NULL, NULL},

@@ -195,6 +195,7 @@ static const struct sw_jfield node_job_fields[] = {
     /* the snapshot a snapshot job acts on (encode_snapshot, decode_snapshot) */
     {"snapshot_id", SW_JT_STRING, false}, {"snapshot_memory", SW_JT_BOOL, false},
     {"backup", SW_JT_OBJECT, false}, /* backup and restore jobs (core/bkmsg.h) */
+    {"migrate", SW_JT_OBJECT, false}, /* migrate jobs (core/migmsg.h) */
     {NULL, 0, false},
 };
 
@@ -330,6 +331,7 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
     encode_iso(o, m);
     encode_snapshot(o, m);
     sw_bkmsg_job_encode(o, m->type, &m->backup);
+    sw_migmsg_job_encode(o, m->type, &m->migrate);
     return dump_and_free(o);
 }
 
@@ -358,7 +360,8 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         decode_images(o, m, err) < 0 ||
         decode_guest(o, m, err) < 0 || decode_iso(o, m, err) < 0 ||
         decode_snapshot(o, m, err) < 0 ||
-        sw_bkmsg_job_decode(o, m->type, &m->backup, err) < 0)
+        sw_bkmsg_job_decode(o, m->type, &m->backup, err) < 0 ||
+        sw_migmsg_job_decode(o, m->type, &m->migrate, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {
         SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");
@@ -555,6 +558,7 @@ static const struct sw_jfield result_fields[] = {
     {"nonce", SW_JT_STRING, false},      {"disks", SW_JT_ARRAY, false},
     {"snapshot_bytes", SW_JT_INT, false},
     {"backup", SW_JT_OBJECT, false},
+    {"migrate", SW_JT_OBJECT, false},
     {NULL, 0, false},
 };
 
@@ -642,6 +646,7 @@ char *sw_msg_result_encode(const struct sw_msg_result *m)
     if (m->type == SW_JOB_SNAPSHOT_CREATE && m->ok)
         json_object_set_new(o, "snapshot_bytes", json_integer((json_int_t)m->snapshot_bytes));
     sw_bkmsg_result_encode(o, &m->backup);
+    sw_migmsg_result_encode(o, &m->migrate);
     return dump_and_free(o);
 }
 
@@ -661,7 +666,8 @@ int sw_msg_result_decode(const char *s, struct sw_msg_result *m, struct sw_err *
               get_str(o, "domain_state", m->domain_state, sizeof m->domain_state, err) < 0 ||
               get_str(o, "note", m->note, sizeof m->note, err) < 0 ||
               get_nonce(o, m->nonce, err) < 0 || disks_decode(o, m, err) < 0 ||
-              sw_bkmsg_result_decode(o, &m->backup, err) < 0)
+              sw_bkmsg_result_decode(o, &m->backup, err) < 0 ||
+              sw_migmsg_result_decode(o, &m->migrate, err) < 0)
                  ? -1
                  : 0;
     m->snapshot_bytes = sw_json_int(o, "snapshot_bytes", -1);

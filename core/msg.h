@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "core/bkmsg.h"
+#include "core/migmsg.h"
 #include "core/crypto.h"
 #include "core/seal.h"
 
@@ -174,6 +175,8 @@ struct sw_msg_node_job {
     bool snapshot_memory;
     /* ---- backups (issue 14, core/bkmsg.h): backup and restore jobs ---- */
     struct sw_msg_backup backup;
+    /* ---- migration (issue 15, core/migmsg.h): migrate jobs ---- */
+    struct sw_msg_migrate migrate;
 };
 
 /* The engine's answer to one node job. */
@@ -219,6 +222,8 @@ struct sw_msg_result {
     int64_t snapshot_bytes;
     /* A backup that succeeded: what it did (core/bkmsg.h), "backup". */
     struct sw_msg_backup_result backup;
+    /* A migrate job's: what the move did (core/migmsg.h), "migrate". */
+    struct sw_msg_migrate_result migrate;
 };
 
 /* One usage sample of one server over [ts - period_s, ts). Counters are

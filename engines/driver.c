@@ -2,6 +2,7 @@
  * and sw_engine_run()/sw_engine_define() over them (driver.h). */
 #include "config.h"
 #include "engines/driver.h"
+#include "engines/migjob.h"
 #include "engines/storage.h"
 #include "engines/virt.h"
 #include "core/enums.h"
@@ -217,7 +218,8 @@ static int run_lifecycle(struct sw_engine *eng, const struct sw_engine_driver *d
     case SW_JOB_BACKUP:
     case SW_JOB_RESTORE:
         return run_backups(drv, eng, job, out, err);
-    case SW_JOB_MIGRATE:
+    case SW_JOB_MIGRATE: /* migjob.c: live, offline, or a cold move's half */
+        return sw_migjob_run(eng, drv, job, out, err);
     case SW_JOB_RECOVER:
         return unsupported(drv, op, err);
     case SW_JOB__COUNT:

@@ -710,6 +710,7 @@ static int run(struct engine *e)
     e->nodedb = sw_nodedb_new(e->db_url, e->node_id);
     e->eng.admit = sw_nodedb_admit;
     e->eng.admit_ctx = e->nodedb;
+    e->eng.cancelled = sw_nodedb_job_cancelled; /* a migration's cancel (migjob.c) */
     if (sw_nodedb_pools(e->nodedb, e->pools, SW_ENGINE_MAX_POOLS, &e->eng.npools, &err) < 0) {
         sw_log_err(SW_LOG_ERROR, "engine.node_unavailable", &err);
         return 1;

@@ -100,6 +100,7 @@ int sw_engine_job_handle(struct sw_engine *eng, struct sw_usage *usage, const ch
     memcpy(res->disks, out.disks, sizeof res->disks);
     res->snapshot_bytes = out.snapshot_bytes;
     res->backup = out.backup;
+    res->migrate = out.migrate;
 
     const char *type = sw_job_type_name(job.type);
     const char *kind = sw_plan_kind_name(job.kind);

@@ -106,6 +106,10 @@ struct sw_engine {
      * ones (driver.c). Tests put their own here: a NULL operation, an
      * operation that fails. */
     const struct sw_engine_driver *const *drivers;
+    /* Whether an operator cancelled job_id, running on this node (a
+     * migration polls it while it moves): 1 yes, 0 no or unknown. NULL:
+     * never (engines/nodedb.h: sw_nodedb_job_cancelled, ctx admit_ctx). */
+    int (*cancelled)(void *ctx, const char *job_id);
 };
 
 /* Domain states reported in results. */
@@ -130,6 +134,8 @@ struct sw_engine_outcome {
     int64_t snapshot_bytes;
     /* backup: what it did (the result's "backup", core/bkmsg.h) */
     struct sw_msg_backup_result backup;
+    /* migrate: what the move did (the result's "migrate", core/migmsg.h) */
+    struct sw_msg_migrate_result migrate;
 };
 
 /* One operation: 0, or -1 with err set. drv is the kind's table the

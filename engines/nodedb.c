@@ -112,6 +112,26 @@ int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err 
     return -1;
 }
 
+int sw_nodedb_job_cancelled(void *ctx, const char *job_id)
+{
+    struct sw_nodedb *nd = ctx;
+    struct sw_err err;
+    sw_err_clear(&err);
+    struct sw_db *db = lock_db(nd, &err);
+    PGresult *res = db ? sw_db_exec(db, &err, "SELECT sw_engine_job_cancelled($1, $2)",
+                                    SW_PARAMS(nd->node_id, job_id))
+                       : NULL;
+    if (db)
+        unlock_db(nd);
+    if (!res) {
+        sw_log_err(SW_LOG_WARN, "job.cancel_unknown", &err);
+        return 0;
+    }
+    int yes = PQntuples(res) == 1 && strcmp(sw_db_get(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return yes;
+}
+
 #define SERVER_COLS                                                                    \
     "s.id, s.state, s.hostname, p.kind, p.vcpus, p.ram_mb, p.burst_ram_mb, p.swap_mb," \
     " p.disk_gb, t.os, coalesce(host(s.ipv4), ''), coalesce(host(s.ipv6), '')," \

@@ -32,6 +32,11 @@ void sw_nodedb_free(struct sw_nodedb *nd);
  * sw_ledger_fits(). SW_EUNPROCESSABLE when it does not fit. */
 int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err);
 
+/* The cancelled hook of struct sw_engine (ctx: the struct sw_nodedb):
+ * sw_engine_job_cancelled(node, job) of migration 0031. 1 when an operator
+ * cancelled job_id, 0 when not or when it cannot be read (logged). */
+int sw_nodedb_job_cancelled(void *ctx, const char *job_id);
+
 /* A server the node should run: the node job that creates it (sizes as
  * the provisioner sends them) and its state in PostgreSQL. */
 struct sw_node_server {

@@ -13,6 +13,7 @@
 #include "core/seal.h"
 #include "core/conf.h"
 #include "panel/admin.h"
+#include "panel/admin_migrate.h"
 #include "panel/admin_evacuate.h"
 #include "panel/admin_util.h"
 #include "panel/data_catalog.h"
@@ -94,6 +95,7 @@ static const struct sw_jfield node_fields[] = {
     {"disk_gb", SW_JT_INT, true},       {"reserved_ram_mb", SW_JT_INT, false},
     {"cpu_ratio", SW_JT_NUMBER, false}, {"ram_ratio", SW_JT_NUMBER, false},
     {"state", SW_JT_STRING, false},     {"pools", SW_JT_ARRAY, false},
+    SW_NODE_MIGRATE_FIELDS, /* admin_migrate.h */
     {NULL, 0, false},
 };
 
@@ -105,7 +107,8 @@ static const struct sw_jfield node_patch_fields[] = {
     {"disk_gb", SW_JT_INT, false},       {"reserved_ram_mb", SW_JT_INT, false},
     {"cpu_ratio", SW_JT_NUMBER, false},  {"ram_ratio", SW_JT_NUMBER, false},
     {"state", SW_JT_STRING, false},      {"balloon", SW_JT_OBJECT, false},
-    {"pools", SW_JT_ARRAY, false},       {NULL, 0, false},
+    {"pools", SW_JT_ARRAY, false},       SW_NODE_MIGRATE_FIELDS, /* admin_migrate.h */
+    {NULL, 0, false},
 };
 
 static const struct sw_adm_int_rule node_ints[] = {
@@ -356,7 +359,9 @@ static json_t *node_insert(struct sw_db *db, const char *id, const char *name,
     if (!node)
         return NULL;
     json_decref(node);
-    return pools_apply(db, id, b, err) < 0 ? NULL : sw_data_nodes_get(db, id, err);
+    return pools_apply(db, id, b, err) < 0 || sw_migrate_node_apply(db, id, b, err) < 0
+               ? NULL
+               : sw_data_nodes_get(db, id, err);
 }
 
 SW_HANDLER(sw_h_admin_nodes_create)
@@ -560,7 +565,8 @@ static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     if (!updated)
         return -1;
     json_decref(updated);
-    if (pools_apply(db, p->id, p->body, err) < 0)
+    if (pools_apply(db, p->id, p->body, err) < 0 ||
+        sw_migrate_node_apply(db, p->id, p->body, err) < 0)
         return -1;
     p->answer = sw_data_nodes_get(db, p->id, err);
     return p->answer ? 0 : -1;

@@ -266,7 +266,8 @@ json_t *sw_data_nodes_get(struct sw_db *db, const char *id, struct sw_err *err)
 {
     json_t *node = sw_data_json_row(
         db, err, "node",
-        "SELECT (sw_node_json(n)::jsonb || jsonb_build_object('pools', (SELECT"
+        "SELECT (sw_node_json(n)::jsonb || jsonb_build_object('migrate_uri', n.migrate_uri,"
+        " 'migrate_stream_uri', n.migrate_stream_uri) || jsonb_build_object('pools', (SELECT"
         " coalesce(jsonb_agg(jsonb_build_object('name', p.name, 'type', p.type, 'path', p.path,"
         " 'shared', p.shared, 'disk_ratio', p.disk_ratio, 'fill_threshold', p.fill_threshold,"
         " 'present', p.present, 'capacity_bytes', p.capacity_bytes, 'allocation_bytes',"

@@ -28,6 +28,7 @@ extern const struct sw_route sw_routes_admin_catalog[];  /* admin_catalog.c */
 extern const struct sw_route sw_routes_admin_accounts[]; /* admin_accounts.c */
 extern const struct sw_route sw_routes_admin_ops[];      /* admin_ops.c */
 extern const struct sw_route sw_routes_admin_events[];   /* admin_events.c */
+extern const struct sw_route sw_routes_admin_migrate[];  /* admin_migrate.c */
 extern const struct sw_route sw_routes_reseller[]; /* reseller.c */
 extern const struct sw_route sw_routes_invoices[]; /* invoices.c */
 extern const struct sw_route sw_routes_webhooks[]; /* webhooks.c */

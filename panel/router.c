@@ -37,6 +37,7 @@ static const struct sw_route *const tables[] = {
     sw_routes_isos, /* ISO installs */
     sw_routes_snapshots, /* customers' snapshots */
     sw_routes_backups, /* backups */
+    sw_routes_admin_migrate, /* migration (issue 15) */
     sw_routes_admin_evacuate, /* node evacuation */
 };
 

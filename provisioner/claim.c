@@ -38,7 +38,11 @@ static const char sql_nodes[] =
     "  LEFT JOIN LATERAL ("
     "       SELECT sum(a.vcpus) AS vcpus, sum(a.mem_guar_mb) AS mem_guar,"
     "              sum(a.mem_max_mb) AS mem_max, sum(a.disk_gb) AS disk"
-    "         FROM allocations a WHERE a.node_id = n.id) u ON true"
+    "         FROM (SELECT vcpus, mem_guar_mb, mem_max_mb, disk_gb FROM allocations"
+    "                WHERE node_id = n.id"
+    /* a migration's hold on its target (0031, provisioner/migrate.c) */
+    "               UNION ALL SELECT vcpus, mem_guar_mb, mem_max_mb, disk_gb"
+    "                 FROM migration_claims WHERE node_id = n.id) a) u ON true"
     " WHERE $1::uuid IS NULL OR n.id = $1::uuid"
     " ORDER BY n.id";
 

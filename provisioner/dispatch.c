@@ -95,6 +95,7 @@ int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     /* A backup or restore: its backup, the keys sealed to the node. */
     if (sw_backups_seal(row, &out->backup, err) < 0)
         return -1;
+    out->migrate = row->migrate; /* a migrate job's move (migrate.h) */
     return guest_config(row, out, err);
 }
 

@@ -7,6 +7,7 @@
 #include "provisioner/backups.h"
 #include "provisioner/jobdb.h"
 #include "provisioner/jobstate.h"
+#include "provisioner/migrate.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -305,7 +306,7 @@ int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job
     }
     rc = load_images(db, row, err) < 0 || load_iso(db, row, err) < 0 ||
                  load_snapshot(db, row, err) < 0 ||
-                 sw_backups_load_job(db, row, err) < 0
+                 sw_backups_load_job(db, row, err) < 0 || sw_mig_load_job(db, row, err) < 0
              ? -1
              : 1;
 out:
@@ -454,6 +455,7 @@ static const settle_fn settles[SW_JOB__COUNT] = {
     [SW_JOB_RESIZE] = settle_resize,
     [SW_JOB_REINSTALL] = settle_reinstall,
     [SW_JOB_RESET_PASSWORD] = settle_password,
+    [SW_JOB_MIGRATE] = sw_mig_settle, /* migrate.c */
 };
 
 int sw_jobdb_finish_as(struct sw_db *db, const struct sw_job_row *row, int job_state,

@@ -92,6 +92,9 @@ struct sw_job_row {
     struct sw_msg_backup backup;
     char backup_key_wrapped[SW_BKKEY_WRAPPED_MAX];
     char backup_secret_wrapped[SW_BKKEY_WRAPPED_MAX];
+    /* migrate: the move as its node job carries it (provisioner/migrate.h;
+     * zeroed for other jobs, and before the claim names the target) */
+    struct sw_msg_migrate migrate;
 };
 
 /* Loads job_id. With lock, the job and server rows are locked FOR UPDATE

@@ -19,6 +19,7 @@
 #include "provisioner/dispatch.h"
 #include "provisioner/jobdb.h"
 #include "provisioner/jobstate.h"
+#include "provisioner/migrate.h"
 #include "provisioner/prov.h"
 
 #include <stdio.h>
@@ -260,6 +261,7 @@ static const route_fn routes[] = {
     [SW_ROUTE_NODE] = start_on_node,
     [SW_ROUTE_NODE_OR_DONE] = start_on_node,
     [SW_ROUTE_RESIZE] = start_resize,
+    [SW_ROUTE_MIGRATE] = sw_mig_route, /* migroute.c */
 };
 
 /* ---- the handler ---- */

@@ -67,10 +67,14 @@ static const struct sw_job_effect effects[] = {
                        NULL, NULL, false, false},
     [SW_JOB_RESTORE] = {SW_JOB_RESTORE, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
                         SW_SRV_FROM_DOMAIN, LIVE, NULL, NULL, false, false},
-    /* Issue 15 (migration 0030): placeholders until the migrate and
-     * recover jobs are built; the panel queues neither yet. */
-    [SW_JOB_MIGRATE] = {SW_JOB_MIGRATE, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
+    /* A move (migrate.h): the server keeps its state (running stays
+     * running on the target; a failed move leaves it as it was on the
+     * source); its node, allocation and the target's claim are settled by
+     * sw_mig_settle (jobdb.c's settles[]). */
+    [SW_JOB_MIGRATE] = {SW_JOB_MIGRATE, SW_ROUTE_MIGRATE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
                         LIVE, NULL, NULL, false, false},
+    /* Issue 15 (migration 0030): a placeholder until the recover job is
+     * built. */
     [SW_JOB_RECOVER] = {SW_JOB_RECOVER, SW_ROUTE_NODE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
                         LIVE, NULL, NULL, false, false},
 };

@@ -15,6 +15,7 @@ enum sw_job_route {
     SW_ROUTE_NODE,         /* dispatch to the server's node; fail without one */
     SW_ROUTE_NODE_OR_DONE, /* dispatch to the server's node; succeed at once without one */
     SW_ROUTE_RESIZE,       /* claim the new plan's difference on the server's node, dispatch */
+    SW_ROUTE_MIGRATE,      /* claim the target, dispatch to the source (migrate.h) */
 };
 
 /* Special values for server states in the table (else enum sw_server_state). */

@@ -24,6 +24,7 @@
 #include "provisioner/backups.h"
 #include "provisioner/jobdb.h"
 #include "provisioner/jobstate.h"
+#include "provisioner/migrate.h"
 #include "provisioner/progress.h"
 #include "provisioner/prov.h"
 
@@ -31,7 +32,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum result_outcome { RES_IGNORED, RES_FINISHED, RES_RETRY_LATER, RES_DEAD, RES_MOVED };
+enum result_outcome { RES_IGNORED, RES_FINISHED, RES_RETRY_LATER, RES_DEAD, RES_MOVED, RES_ADVANCED };
 
 struct result_ctx {
     const struct sw_msg_result *m;
@@ -71,9 +72,11 @@ static int load_dispatch(struct sw_db *db, const struct result_ctx *c, char answ
 
 /* The disks a result claims (storage): each must be the server's by name
  * ("sw-<server_id>-", lower case, as the engine names them) and lie in a
- * pool of the sending node. 1 when every one is, 0 when not. */
+ * pool of the sending node, or of a migrate job's TARGET (where they are
+ * once it moved). 1 when every one is, 0 when not. */
 static int disks_belong(struct sw_db *db, const struct result_ctx *c, struct sw_err *err)
 {
+    const char *node = c->row.type == SW_JOB_MIGRATE ? c->row.migrate.to_node_id : c->node_id;
     char prefix[64];
     snprintf(prefix, sizeof prefix, "sw-%s-", c->row.server_id);
     for (char *p = prefix; *p; p++)
@@ -84,7 +87,7 @@ static int disks_belong(struct sw_db *db, const struct result_ctx *c, struct sw_
             return 0;
         PGresult *res = sw_db_exec(db, err,
                                    "SELECT 1 FROM node_pools WHERE node_id = $1 AND name = $2",
-                                   SW_PARAMS(c->node_id, d->pool));
+                                   SW_PARAMS(node, d->pool));
         if (!res)
             return -1;
         int found = PQntuples(res) == 1;
@@ -178,6 +181,13 @@ static int result_tx(struct sw_db *db, void *arg, struct sw_err *err)
         return sw_jobdb_finish_as(db, row, SW_JOBST_DEAD, m->error_code, m->error, m->domain_state,
                                   err);
     }
+    if (row->type == SW_JOB_MIGRATE) { /* a cold move's second half (migrate.h) */
+        int advanced = sw_mig_result(db, row, m, err);
+        if (advanced != 0) {
+            c->outcome = RES_ADVANCED;
+            return advanced < 0 ? -1 : 0;
+        }
+    }
     if (!m->ok && row->type == SW_JOB_CREATE && row->srv_state == SW_SRV_PROVISIONING) {
         int moved = sw_jobdb_move_to_alternate(db, row, m->error_code, m->error, err);
         if (moved < 0)
@@ -240,6 +250,10 @@ enum sw_msg_outcome sw_results_handle(void *ctx, const struct sw_stream_entry *e
                 c.row.job_id, c.row.server_id, sw_job_type_name(c.row.type), c.row.job_node_id,
                 c.row.attempts + 1, c.delay_ms, m.error_code[0] ? m.error_code : "internal",
                 sw_log_quote(q, sizeof q, m.error));
+        return SW_MSG_DONE;
+    case RES_ADVANCED:
+        if (sw_mig_dispatch_target(t->db, t->redis, c.row.job_id, err) < 0)
+            return sw_prov_disposition(t, err);
         return SW_MSG_DONE;
     default:
         break;
