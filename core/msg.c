@@ -195,6 +195,7 @@ static const struct sw_jfield node_job_fields[] = {
     /* the snapshot a snapshot job acts on (encode_snapshot, decode_snapshot) */
     {"snapshot_id", SW_JT_STRING, false}, {"snapshot_memory", SW_JT_BOOL, false},
     {"backup", SW_JT_OBJECT, false}, /* backup and restore jobs (core/bkmsg.h) */
+    {"epoch", SW_JT_INT, false},     /* the placement's epoch (issue 15) */
     {"migrate", SW_JT_OBJECT, false}, /* migrate jobs (core/migmsg.h) */
     {NULL, 0, false},
 };
@@ -331,6 +332,8 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
     encode_iso(o, m);
     encode_snapshot(o, m);
     sw_bkmsg_job_encode(o, m->type, &m->backup);
+    if (m->epoch > 0)
+        json_object_set_new(o, "epoch", json_integer((json_int_t)m->epoch));
     sw_migmsg_job_encode(o, m->type, &m->migrate);
     return dump_and_free(o);
 }
@@ -361,6 +364,7 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         decode_guest(o, m, err) < 0 || decode_iso(o, m, err) < 0 ||
         decode_snapshot(o, m, err) < 0 ||
         sw_bkmsg_job_decode(o, m->type, &m->backup, err) < 0 ||
+        get_count(o, "epoch", &m->epoch, err) < 0 ||
         sw_migmsg_job_decode(o, m->type, &m->migrate, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {

@@ -175,6 +175,13 @@ struct sw_msg_node_job {
     bool snapshot_memory;
     /* ---- backups (issue 14, core/bkmsg.h): backup and restore jobs ---- */
     struct sw_msg_backup backup;
+    /* ---- placement epoch (issue 15, migration 0030) ---- */
+    /* servers.epoch when the job was dispatched: the engine writes it into
+     * every definition of the domain (<slipway:epoch>), and its
+     * reconciliation destroys a copy whose server moved on. On the wire
+     * "epoch", absent (0 here) in messages from before epochs; the engine
+     * then writes 1. */
+    int64_t epoch;
     /* ---- migration (issue 15, core/migmsg.h): migrate jobs ---- */
     struct sw_msg_migrate migrate;
 };

@@ -147,6 +147,8 @@ static void common_vars(const struct sw_engine *eng, const struct sw_msg_node_jo
     sw_domxml_set(v, "current_memory_kib", "%lld", (long long)job->max_ram_mb * 1024);
     sw_domxml_set(v, "cpu_shares", "%lld", (long long)job->vcpus * eng->hv->cpu_weight);
     sw_domxml_set(v, "state_dir", "%s", state);
+    /* the placement's epoch (issue 15): a job from before epochs is 1 */
+    sw_domxml_set(v, "epoch", "%lld", (long long)(job->epoch > 0 ? job->epoch : 1));
 }
 
 /* The root volume the domain boots from (storage.h names it); NULL: the

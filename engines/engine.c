@@ -91,6 +91,10 @@ struct engine {
 
     atomic_bool stopping;
     bool reconciled; /* the first reconciliation pass is done (under mu) */
+    /* A heartbeat found the node's beats had stopped (the engine paused, the
+     * database out of reach): the control plane may have moved its servers,
+     * so a pass runs at once (under mu). */
+    bool reconcile_now;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* broadcast when stopping, and after the first pass */
 };
@@ -214,8 +218,9 @@ static bool stopping(struct engine *e)
     return atomic_load(&e->stopping);
 }
 
-/* Sleeps ms or until the engine stops; false when it stops. */
-static bool nap(struct engine *e, long ms)
+/* Sleeps ms, until the engine stops, or (when kick is not NULL) until
+ * *kick is set, which it clears; all under mu. False when it stops. */
+static bool nap_until(struct engine *e, long ms, bool *kick)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -226,10 +231,18 @@ static bool nap(struct engine *e, long ms)
         ts.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&e->mu);
-    while (!stopping(e) && pthread_cond_timedwait(&e->cv, &e->mu, &ts) == 0)
+    while (!stopping(e) && !(kick && *kick) && pthread_cond_timedwait(&e->cv, &e->mu, &ts) == 0)
         ;
+    if (kick)
+        *kick = false;
     pthread_mutex_unlock(&e->mu);
     return !stopping(e);
+}
+
+/* Sleeps ms or until the engine stops; false when it stops. */
+static bool nap(struct engine *e, long ms)
+{
+    return nap_until(e, ms, NULL);
 }
 
 /* Logs the first failure of an outage as an error, the rest at debug. */
@@ -347,6 +360,7 @@ struct sampler {
     struct sw_redis *redis;
     struct usage_queue queue;
     bool redis_down, db_down, libvirt_down, node_missing, domfile_down;
+    long long last_beat_ms; /* the last heartbeat PostgreSQL took; 0 before one */
     /* per pool (e->eng.pools): reported missing, over its fill threshold */
     bool pool_missing[SW_ENGINE_MAX_POOLS], pool_full[SW_ENGINE_MAX_POOLS];
 };
@@ -408,6 +422,23 @@ static void write_domains(struct sampler *s)
     s->domfile_down = false;
 }
 
+/* After a heartbeat PostgreSQL took: when the one before was more than 3
+ * intervals ago (the control plane's offline threshold), asks for a
+ * reconciliation pass at once (reconcile_now). */
+static void beat_gap(struct sampler *s)
+{
+    struct engine *e = s->e;
+    long long now = sw_now_ms(), gap = s->last_beat_ms ? now - s->last_beat_ms : 0;
+    s->last_beat_ms = now;
+    if (gap <= 3 * e->heartbeat_interval_s * 1000)
+        return;
+    sw_warn("heartbeat.gap", "node=%s gap_ms=%lld", e->node_id, gap);
+    pthread_mutex_lock(&e->mu);
+    e->reconcile_now = true;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+}
+
 static void heartbeat(struct sampler *s)
 {
     struct engine *e = s->e;
@@ -423,6 +454,7 @@ static void heartbeat(struct sampler *s)
         log_outage(&s->db_down, "heartbeat.db_error", &err);
         return;
     }
+    beat_gap(s);
     if (s->db_down)
         sw_info("heartbeat.db_back", "node=%s", e->node_id);
     s->db_down = false;
@@ -559,10 +591,11 @@ static void *reconciler_main(void *arg)
         }
         pthread_mutex_unlock(&e->mu);
         sw_info("reconcile.done",
-                "servers=%zu domains=%zu restored=%zu failed=%zu orphans=%zu orphan_volumes=%zu",
+                "servers=%zu domains=%zu restored=%zu failed=%zu orphans=%zu orphan_volumes=%zu"
+                " stale=%zu",
                 rep.servers, rep.domains, rep.restored, rep.failed, rep.orphans,
-                rep.orphan_volumes);
-    } while (nap(e, e->reconcile_interval_s * 1000));
+                rep.orphan_volumes, rep.stale);
+    } while (nap_until(e, e->reconcile_interval_s * 1000, &e->reconcile_now));
     sw_reconciler_free(r);
     return NULL;
 }
@@ -710,6 +743,8 @@ static int run(struct engine *e)
     e->nodedb = sw_nodedb_new(e->db_url, e->node_id);
     e->eng.admit = sw_nodedb_admit;
     e->eng.admit_ctx = e->nodedb;
+    e->eng.placed = sw_nodedb_placed;
+    e->eng.placed_ctx = e->nodedb;
     e->eng.cancelled = sw_nodedb_job_cancelled; /* a migration's cancel (migjob.c) */
     if (sw_nodedb_pools(e->nodedb, e->pools, SW_ENGINE_MAX_POOLS, &e->eng.npools, &err) < 0) {
         sw_log_err(SW_LOG_ERROR, "engine.node_unavailable", &err);

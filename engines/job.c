@@ -55,7 +55,11 @@ static int run_job(struct sw_engine *eng, struct sw_msg_node_job *job,
                    struct sw_engine_outcome *out, struct sw_err *err)
 {
     memset(out, 0, sizeof *out);
-    int rc = open_secrets(eng, job, err);
+    /* never for a server that moved on (epoch.h); a migration is the move */
+    int rc = job->type != SW_JOB_MIGRATE && eng->placed ? eng->placed(eng->placed_ctx, job, err)
+                                                        : 0;
+    if (rc == 0)
+        rc = open_secrets(eng, job, err);
     if (rc == 0)
         rc = sw_engine_backup_open(eng, job, err);
     if (rc == 0)

@@ -102,6 +102,12 @@ struct sw_engine {
      * database). See engines/ledger.h. */
     int (*admit)(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err);
     void *admit_ctx;
+    /* Before any job but a migration runs: 0 when the job's server still
+     * lives on this node at the job's epoch, -1 with err set (SW_ECONFLICT:
+     * it moved; SW_EUNAVAILABLE + retryable: not known now). NULL: no check
+     * (unit tests without a database). See engines/epoch.h. */
+    int (*placed)(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err);
+    void *placed_ctx;
     /* The kinds' tables, indexed by kind (borrowed); NULL: the built-in
      * ones (driver.c). Tests put their own here: a NULL operation, an
      * operation that fails. */

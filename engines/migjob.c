@@ -11,6 +11,8 @@
 #include "core/log.h"
 
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,12 +79,10 @@ static int target_half(struct sw_engine *eng, const struct sw_engine_driver *drv
         SW_ERR(err, SW_EUNSUPPORTED, "%s servers cannot be moved here", drv->name);
         return -1;
     }
-    /* TODO(epoch, issue 15): once main's node jobs carry `epoch`, set it
-     * to job->migrate.epoch here so the definition's <slipway:epoch> is
-     * the target's. */
     struct sw_msg_node_job *def = sw_malloc(sizeof *def);
     *def = *job;
     def->job_id[0] = '\0';
+    def->epoch = job->migrate.epoch; /* the definition's <slipway:epoch> */
     int rc = drv->lifecycle->define(eng, drv, def, out, err);
     if (rc == 0 && job->migrate.was_running)
         rc = drv->lifecycle->start(eng, drv, def, out, err);
@@ -96,6 +96,75 @@ static int target_half(struct sw_engine *eng, const struct sw_engine_driver *drv
     snprintf(out->note, sizeof out->note, "cold move: defined on the target node%s",
              job->migrate.was_running ? " and started" : "");
     return 0;
+}
+
+/* ---- the epoch the domain carries on the target ---- */
+
+/* The first child element of n named name in slipway's namespace. */
+static xmlNodePtr ns_child(xmlNodePtr n, const char *name)
+{
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && c->ns && c->ns->href &&
+            strcmp((const char *)c->ns->href, SW_ENGINE_DOMAIN_NS) == 0 &&
+            strcmp((const char *)c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+static xmlNodePtr child(xmlNodePtr n, const char *name)
+{
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+char *sw_migjob_set_epoch(const char *xml, int64_t epoch)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+    xmlNodePtr server = doc ? ns_child(child(xmlDocGetRootElement(doc), "metadata"), "server")
+                            : NULL;
+    char *out = NULL;
+    if (server) {
+        char v[24];
+        snprintf(v, sizeof v, "%lld", (long long)epoch);
+        xmlNodePtr e = ns_child(server, "epoch");
+        if (e)
+            xmlNodeSetContent(e, BAD_CAST v);
+        else
+            xmlNewChild(server, server->ns, BAD_CAST "epoch", BAD_CAST v);
+        xmlChar *buf = NULL;
+        int len = 0;
+        xmlDocDumpMemory(doc, &buf, &len);
+        if (buf) {
+            out = sw_malloc((size_t)len + 1);
+            memcpy(out, buf, (size_t)len);
+            out[len] = '\0';
+            xmlFree(buf);
+        }
+    }
+    xmlFreeDoc(doc);
+    return out;
+}
+
+/* The domain's XML (flags: live or inactive) as the target gets it: its
+ * epoch the job's migrate.epoch, so that the copy that arrives is never
+ * taken for a stale one (engines/epoch.h) in the moment before the control
+ * plane records the move. Owned, or NULL with err set. */
+static char *target_xml(virDomainPtr dom, unsigned flags, int64_t epoch, struct sw_err *err)
+{
+    char *xml = virDomainGetXMLDesc(dom, flags | VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE);
+    if (!xml) {
+        sw_virt_error(err, "migrate the server");
+        return NULL;
+    }
+    char *out = sw_migjob_set_epoch(xml, epoch);
+    free(xml);
+    if (!out)
+        SW_ERR(err, SW_EINVALID, "could not migrate the server: its domain has no slipway "
+                                 "metadata");
+    return out;
 }
 
 /* ---- a hypervisor's own move ---- */
@@ -138,12 +207,24 @@ static int move(struct sw_engine *eng, const struct sw_msg_node_job *job,
                 struct sw_engine_outcome *out, struct sw_err *err)
 {
     const struct sw_msg_migrate *m = &job->migrate;
+    virDomainPtr dom = sw_virt_lookup(eng, job->server_id, "migrate the server", err);
+    if (!dom)
+        return -1;
+    bool running = virDomainIsActive(dom) == 1;
+    char *dest = target_xml(dom, running ? 0 : VIR_DOMAIN_XML_INACTIVE, m->epoch, err);
+    char *persist = dest && running ? target_xml(dom, VIR_DOMAIN_XML_INACTIVE, m->epoch, err)
+                                    : NULL;
+    virDomainFree(dom);
+    if (!dest || (running && !persist)) {
+        free(dest);
+        return -1;
+    }
     const char *unsafe = sw_conf_get("SLIPWAY_MIGRATE_UNSAFE");
     struct watch w = {eng, job, sw_engine_progress_new(eng, job), sw_migrate_ctl_new(), 0, false};
-    /* TODO(epoch, issue 15): dest_xml with <slipway:epoch> = m->epoch once
-     * main's domain templates carry it. */
     struct sw_migrate_req req = {
         .server_id = job->server_id,
+        .dest_xml = dest,
+        .persist_xml = persist,
         .target_uri = m->target_uri,
         .migrate_uri = m->migrate_uri[0] ? m->migrate_uri : NULL,
         .live = m->live,
@@ -157,6 +238,8 @@ static int move(struct sw_engine *eng, const struct sw_msg_node_job *job,
     };
     struct sw_migrate_result res;
     int rc = sw_migrate_run(eng, &req, w.ctl, &res, err);
+    free(dest);
+    free(persist);
     sw_migrate_ctl_free(w.ctl);
     sw_engine_progress_free(w.progress);
     if (rc < 0)

@@ -27,4 +27,10 @@ int sw_migjob_run(struct sw_engine *eng, const struct sw_engine_driver *drv,
                   const struct sw_msg_node_job *job, struct sw_engine_outcome *out,
                   struct sw_err *err);
 
+/* Pure: xml (a domain's) with <slipway:epoch> in its <slipway:server>
+ * metadata set to epoch (added when missing), through libxml2. Returns
+ * owned (free()), or NULL when xml does not parse or has no such metadata.
+ * A live move's destination and persistent XML carry the target's epoch. */
+char *sw_migjob_set_epoch(const char *xml, int64_t epoch);
+
 #endif

@@ -100,6 +100,8 @@ int sw_migrate_plan(const struct sw_migrate_req *req, const char *scheme, bool r
     if (req->unsafe)
         plan->flags |= VIR_MIGRATE_UNSAFE;
     int rc = add_string(plan, VIR_MIGRATE_PARAM_DEST_XML, req->dest_xml);
+    if (rc == 0 && plan->how == SW_MIGRATE_LIVE)
+        rc = add_string(plan, VIR_MIGRATE_PARAM_PERSIST_XML, req->persist_xml);
     if (plan->how == SW_MIGRATE_OFFLINE) {
         plan->flags |= VIR_MIGRATE_OFFLINE;
     } else {

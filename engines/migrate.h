@@ -46,6 +46,9 @@ struct sw_migrate_req {
     /* The domain's XML on the target (its node's own paths), or NULL: the
      * same as on the source. */
     const char *dest_xml;
+    /* The domain's persistent XML on the target (VIR_MIGRATE_PARAM_PERSIST_XML),
+     * or NULL: libvirt's choice (the source's persistent definition). */
+    const char *persist_xml;
     bool live;           /* false: refuse a running server instead of moving it live */
     bool shared_storage; /* every volume of the server is in a pool both nodes see */
     /* The shared pool sits on a filesystem libvirt cannot tell is shared

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "engines/nodedb.h"
+#include "engines/epoch.h"
 #include "engines/ledger.h"
 #include "core/alloc.h"
 #include "core/db.h"
@@ -140,9 +141,11 @@ int sw_nodedb_job_cancelled(void *ctx, const char *job_id)
     " p.disk_write_bytes_sec, p.net_average_kbyte_s, p.net_peak_kbyte_s,"          \
     " p.net_burst_kbyte, p.cpu_cap_pct,"                                        \
     /* the mounted ISO (0023_iso: sw_engine_isos) */                             \
-    " coalesce(iso.sha256, ''), coalesce(iso.size_bytes, 0), coalesce(iso.boot, 'disk')"
+    " coalesce(iso.sha256, ''), coalesce(iso.size_bytes, 0), coalesce(iso.boot, 'disk'),"  \
+    " s.epoch"
 #define SERVER_LIMITS_COL 12
 #define SERVER_ISO_COL 20
+#define SERVER_EPOCH_COL 23
 
 int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t *n,
                       struct sw_err *err)
@@ -204,6 +207,7 @@ int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t 
         j->iso_bytes = j->iso_sha256[0] ? sw_db_get_i64(res, i, SERVER_ISO_COL + 1) : 0;
         snprintf(j->boot, sizeof j->boot, "%s",
                  j->iso_sha256[0] ? sw_db_get(res, i, SERVER_ISO_COL + 2) : "disk");
+        j->epoch = sw_db_get_i64(res, i, SERVER_EPOCH_COL); /* a restore is the placement's */
         snprintf(s->state, sizeof s->state, "%s", sw_db_get(res, i, 1));
         k++;
     }
@@ -230,6 +234,40 @@ int sw_nodedb_server_state(struct sw_nodedb *nd, const char *server_id, char sta
         snprintf(state, 16, "%s", sw_db_get(res, 0, 0));
     PQclear(res);
     return 0;
+}
+
+int sw_nodedb_epoch(struct sw_nodedb *nd, const char *server_id, struct sw_epoch_record *rec,
+                    struct sw_err *err)
+{
+    memset(rec, 0, sizeof *rec);
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT elsewhere, epoch, state"
+                               "  FROM sw_engine_server_epochs($1, ARRAY[$2::uuid])",
+                               SW_PARAMS(nd->node_id, server_id));
+    unlock_db(nd);
+    if (!res) {
+        err->retryable = true;
+        return -1;
+    }
+    if (PQntuples(res) == 1) {
+        rec->found = true;
+        rec->elsewhere = strcmp(sw_db_get(res, 0, 0), "t") == 0;
+        rec->epoch = sw_db_get_i64(res, 0, 1);
+        snprintf(rec->state, sizeof rec->state, "%s", sw_db_get(res, 0, 2));
+    }
+    PQclear(res);
+    return 0;
+}
+
+int sw_nodedb_placed(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err)
+{
+    struct sw_epoch_record rec;
+    if (sw_nodedb_epoch(ctx, job->server_id, &rec, err) < 0)
+        return -1;
+    return sw_epoch_job_check(job, &rec, err);
 }
 
 int sw_nodedb_event(struct sw_nodedb *nd, const char *kind, const char *detail_json,

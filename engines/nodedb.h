@@ -52,6 +52,19 @@ int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t 
 int sw_nodedb_server_state(struct sw_nodedb *nd, const char *server_id, char state[16],
                            struct sw_err *err);
 
+struct sw_epoch_record;
+
+/* What the control plane says of a server once placed on this node: where
+ * it lives and its epoch (engines/epoch.h). rec->found is false when it was
+ * never placed here. */
+int sw_nodedb_epoch(struct sw_nodedb *nd, const char *server_id, struct sw_epoch_record *rec,
+                    struct sw_err *err);
+
+/* The placed hook of struct sw_engine (ctx: the struct sw_nodedb): the
+ * job's server must still live here at the job's epoch
+ * (sw_epoch_job_check); SW_ECONFLICT otherwise. */
+int sw_nodedb_placed(void *ctx, const struct sw_msg_node_job *job, struct sw_err *err);
+
 /* Records a node event: kind ("domain.restored"), detail a JSON object
  * text (built with jansson, never by hand). */
 int sw_nodedb_event(struct sw_nodedb *nd, const char *kind, const char *detail_json,

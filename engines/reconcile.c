@@ -2,6 +2,7 @@
 #include "engines/reconcile.h"
 #include "engines/storage.h"
 #include "engines/domdef.h"
+#include "engines/epoch.h"
 #include "engines/driver.h"
 #include "engines/usage.h"
 #include "engines/virt.h"
@@ -265,6 +266,72 @@ static void volume_seen(void *ctx, const char *pool, const char *volume)
     event(v->r, "volume.orphan", json_pack("{s:s, s:s}", "pool", pool, "volume", volume));
 }
 
+static void stale_event(struct sw_reconciler *r, const struct sw_reconcile_domain *o,
+                        int64_t epoch, const struct sw_epoch_record *rec, const char *state,
+                        const char *xml)
+{
+    sw_warn("reconcile.stale_copy", "domain=%s epoch=%lld current_epoch=%lld state=%s", o->name,
+            (long long)epoch, (long long)rec->epoch, state);
+    event(r, "domain.stale_copy",
+          json_pack("{s:s, s:s, s:I, s:I, s:s, s:s?}", "server_id", o->uuid, "domain", o->name,
+                    "epoch", (json_int_t)epoch, "current_epoch", (json_int_t)rec->epoch,
+                    "state", state, "xml", xml));
+}
+
+/* What an orphan (a sw-* domain of no server this node runs) is by its
+ * epoch (epoch.h). A stale copy is fenced here, under the job lock, before
+ * the pass starts anything. */
+static enum sw_epoch_verdict judge_orphan(struct sw_reconciler *r,
+                                          const struct sw_reconcile_domain *o,
+                                          struct sw_reconcile_report *rep)
+{
+    char want[64];
+    struct sw_epoch_record rec;
+    struct sw_err e;
+    sw_err_clear(&e);
+    if (strcmp(o->name, sw_domdef_name(o->uuid, want)) != 0 ||
+        sw_nodedb_epoch(r->nd, o->uuid, &rec, &e) < 0)
+        return SW_EPOCH_UNKNOWN; /* a misnamed domain is no server's copy */
+    pthread_mutex_lock(r->job_mu);
+    virDomainPtr dom = virDomainLookupByUUIDString(r->eng->conn, o->uuid);
+    int64_t epoch = dom ? sw_epoch_of_domain(dom) : 0;
+    enum sw_epoch_verdict v = dom ? sw_epoch_judge(epoch, &rec) : SW_EPOCH_UNKNOWN;
+    char state[24] = "", *xml = NULL;
+    int rc = 0;
+    if (v == SW_EPOCH_STALE) {
+        sw_virt_state_name(dom, state);
+        rc = sw_epoch_fence_copy(dom, &xml, &e);
+    }
+    if (dom)
+        virDomainFree(dom);
+    pthread_mutex_unlock(r->job_mu);
+    if (v == SW_EPOCH_STALE && rc == 0) {
+        rep->stale++;
+        stale_event(r, o, epoch, &rec, state, xml);
+    } else if (v == SW_EPOCH_STALE) {
+        sw_log_err(SW_LOG_ERROR, "reconcile.stale_copy_failed", &e);
+        event(r, "domain.stale_copy_failed",
+              json_pack("{s:s, s:s, s:s}", "server_id", o->uuid, "code", sw_errc_name(e.code),
+                        "error", e.msg));
+    }
+    free(xml);
+    return v;
+}
+
+static void report_orphan(struct sw_reconciler *r, const struct sw_reconcile_domain *o)
+{
+    if (orphan_reported(r, o->uuid))
+        return;
+    char state[24];
+    virDomainPtr dom = virDomainLookupByUUIDString(r->eng->conn, o->uuid);
+    sw_virt_state_name(dom, state);
+    if (dom)
+        virDomainFree(dom);
+    sw_warn("reconcile.orphan", "domain=%s uuid=%s state=%s", o->name, o->uuid, state);
+    event(r, "domain.orphan",
+          json_pack("{s:s, s:s, s:s}", "domain", o->name, "uuid", o->uuid, "state", state));
+}
+
 int sw_reconcile_pass(struct sw_reconciler *r, struct sw_reconcile_report *rep,
                       struct sw_err *err)
 {
@@ -284,6 +351,12 @@ int sw_reconcile_pass(struct sw_reconciler *r, struct sw_reconcile_report *rep,
     size_t *orphan_i = sw_calloc(nd + 1, sizeof *orphan_i);
     size_t nr, no;
     sw_reconcile_plan(d, nd, s, ns, restore_i, &nr, orphan_i, &no);
+    /* Stale copies first: nothing starts while a moved server runs here. */
+    size_t keep = 0;
+    for (size_t k = 0; k < no; k++)
+        if (judge_orphan(r, &d[orphan_i[k]], rep) == SW_EPOCH_UNKNOWN)
+            orphan_i[keep++] = orphan_i[k]; /* an incoming migration is no orphan */
+    no = keep;
 
     for (size_t k = 0; k < nr; k++) {
         struct sw_node_server *srv = &s[restore_i[k]];
@@ -327,18 +400,8 @@ int sw_reconcile_pass(struct sw_reconciler *r, struct sw_reconcile_report *rep,
         }
     }
     for (size_t k = 0; k < no; k++) {
-        const struct sw_reconcile_domain *o = &d[orphan_i[k]];
         rep->orphans++;
-        if (orphan_reported(r, o->uuid))
-            continue;
-        char state[24];
-        virDomainPtr dom = virDomainLookupByUUIDString(r->eng->conn, o->uuid);
-        sw_virt_state_name(dom, state);
-        if (dom)
-            virDomainFree(dom);
-        sw_warn("reconcile.orphan", "domain=%s uuid=%s state=%s", o->name, o->uuid, state);
-        event(r, "domain.orphan",
-              json_pack("{s:s, s:s, s:s}", "domain", o->name, "uuid", o->uuid, "state", state));
+        report_orphan(r, &d[orphan_i[k]]);
     }
     struct volume_pass vp = {r, s, ns, rep};
     struct sw_err e3;

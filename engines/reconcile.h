@@ -9,8 +9,13 @@
  *   defined and off (stopped). A terminating server is not brought back.
  *   Each is recorded as a node event "domain.restored" (or
  *   "domain.restore_failed").
- * - An orphan, a sw-* domain no such server owns, is reported as a node
- *   event "domain.orphan", once per engine process, and never touched.
+ * - A stale copy, a sw-* domain of a server that lives on another node now
+ *   at an epoch >= the domain's (engines/epoch.h), is destroyed and
+ *   undefined before anything is restored, its XML kept in the node event
+ *   "domain.stale_copy". A domain of a higher epoch than the control
+ *   plane's (a migration to this node in flight) is left alone.
+ * - An orphan, any other sw-* domain no such server owns, is reported as a
+ *   node event "domain.orphan", once per engine process, and never touched.
  * - An orphan volume, a sw-* volume in the node's pools that no such server
  *   owns by name ("sw-<server_id>-..."), is reported as "volume.orphan"
  *   {pool, volume} the same way (a terminate deletes its own volumes; a
@@ -51,6 +56,7 @@ bool sw_reconcile_volume_orphan(const char *volume, const struct sw_node_server 
 
 struct sw_reconcile_report {
     size_t domains, servers, restored, failed, orphans, orphan_volumes;
+    size_t stale; /* stale copies fenced (epoch.h) */
 };
 
 /* Returns owned; free with sw_reconciler_free(). Everything is borrowed;

@@ -24,7 +24,7 @@
 --   sw_engine_server_epochs(ids)
 --                   what an engine may know of servers it holds a domain of:
 --                   for each id ever placed on the engine's node, whether
---                   it lives there now and its epoch. Nothing else, and
+--                   it lives on another node now, its epoch and state. Nothing else, and
 --                   nothing of a server that never touched the node.
 --   sw_server_job_with(server, actor, type, params)
 --                   queues a job with parameters (an evacuation's migrations,
@@ -79,7 +79,7 @@ GRANT SELECT (epoch) ON servers TO slipway_engine;
 -- node: the caller's node. A node's role may ask only for its own (42501
 -- otherwise, as sw_engine_node_drain); the owner (the tests' engines) for any.
 CREATE FUNCTION sw_engine_server_epochs(node uuid, ids uuid[])
-RETURNS TABLE (id uuid, here boolean, epoch bigint, state text)
+RETURNS TABLE (id uuid, elsewhere boolean, epoch bigint, state text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
     IF node IS DISTINCT FROM public.sw_engine_node_id() AND EXISTS (
@@ -90,7 +90,7 @@ BEGIN
             USING ERRCODE = '42501';
     END IF;
     RETURN QUERY
-    SELECT s.id, s.node_id IS NOT DISTINCT FROM node, s.epoch, s.state
+    SELECT s.id, s.node_id IS NOT NULL AND s.node_id <> node, s.epoch, s.state
       FROM public.servers s
      WHERE s.id = ANY (ids)
        AND EXISTS (SELECT 1 FROM public.server_placements p

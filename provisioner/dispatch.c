@@ -99,18 +99,25 @@ int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     return guest_config(row, out, err);
 }
 
-/* A fresh nonce for m, recorded as sent to node_id for m's job. */
+/* A fresh nonce for m, recorded as sent to node_id for m's job; in the
+ * same statement, the server's placement epoch as it is now (after any
+ * claim that moved it), which the node job carries. */
 static int record_nonce(struct sw_db *db, struct sw_msg_node_job *m, const char *node_id,
                         struct sw_err *err)
 {
     unsigned char raw[SW_NONCE_LEN / 2];
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(m->nonce, sizeof m->nonce, raw, sizeof raw);
-    return sw_db_run(db, err,
-                     "INSERT INTO job_dispatches (nonce, job_id, node_id) VALUES ($1, $2, $3)",
-                     SW_PARAMS(m->nonce, m->job_id, node_id)) < 0
-               ? -1
-               : 0;
+    PGresult *res = sw_db_exec(db, err,
+                               "WITH d AS (INSERT INTO job_dispatches (nonce, job_id, node_id)"
+                               " VALUES ($1, $2, $3))"
+                               " SELECT epoch FROM servers WHERE id = $4",
+                               SW_PARAMS(m->nonce, m->job_id, node_id, m->server_id));
+    if (!res)
+        return -1;
+    m->epoch = PQntuples(res) == 1 ? sw_db_get_i64(res, 0, 0) : 0;
+    PQclear(res);
+    return 0;
 }
 
 int sw_dispatch_send(struct sw_db *db, struct sw_redis *r, const struct sw_job_row *row,

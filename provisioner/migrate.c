@@ -21,13 +21,17 @@
 #define SHARED_COL                                                                                 \
     " NOT EXISTS (SELECT 1 FROM server_disks d WHERE d.server_id = s.id AND NOT EXISTS ("          \
     "   SELECT 1 FROM node_pools a JOIN node_pools b ON b.name = a.name AND b.shared"              \
-    "    WHERE a.node_id = s.node_id AND a.shared AND a.name = d.pool AND b.node_id = n.id))"
+    "    WHERE a.node_id::text = coalesce(j.params->>'from_node_id', s.node_id::text)"            \
+    "      AND a.shared AND a.name = d.pool AND b.node_id = n.id))"
 
 static const char sql_load[] =
     "SELECT n.id, coalesce(n.migrate_uri, n.engine_uri), coalesce(n.migrate_stream_uri, ''),"
     "       coalesce((j.params->>'live')::boolean, false),"
     "       coalesce(j.params->>'phase', 'source'),"
-    "       coalesce((j.params->>'was_running')::boolean, false), s.epoch + 1,"
+    "       coalesce((j.params->>'was_running')::boolean, false),"
+    /* the target's epoch: one more than now, unless a cold move's source
+     * half handed the server over already (sw_mig_result) */
+    "       s.epoch + (s.node_id IS DISTINCT FROM n.id)::int,"
     "       coalesce((j.params->>'bandwidth_mib')::bigint, 0)," SHARED_COL
     "  FROM jobs j JOIN servers s ON s.id = j.server_id"
     "  JOIN nodes n ON n.id::text = j.params->>'to_node_id'"
@@ -79,11 +83,17 @@ int sw_mig_result(struct sw_db *db, const struct sw_job_row *row, const struct s
         !row->migrate.to_node_id[0])
         return 0;
     /* A cold move's source half: the domain is stopped and undefined there
-     * (its volumes kept); the target defines it now. */
+     * (its volumes kept); the target defines it now. The server's node is
+     * the target from here on (0030's trigger bumps the epoch), so the
+     * source's reconciliation no longer brings it back there: never two
+     * copies. Its allocation stays on the source and the claim on the
+     * target until the move ends (sw_mig_settle). */
     long n = sw_db_run(db, err,
-                       "UPDATE jobs SET node_id = $2::uuid, updated_at = now(),"
+                       "WITH s AS (UPDATE servers SET node_id = $2::uuid, updated_at = now()"
+                       "  WHERE id = $3)"
+                       " UPDATE jobs SET node_id = $2::uuid, updated_at = now(),"
                        " params = params || '{\"phase\": \"target\"}' WHERE id = $1",
-                       SW_PARAMS(row->job_id, row->migrate.to_node_id));
+                       SW_PARAMS(row->job_id, row->migrate.to_node_id, row->server_id));
     return n < 0 ? -1 : 1;
 }
 
@@ -107,14 +117,20 @@ static const char sql_moved[] =
     "   'total_ms', (j.params->>'total_ms')::bigint))"
     "  FROM s, jobs j WHERE j.id = $2";
 
+/* Failure: the claim goes; a cold move whose source half had handed the
+ * server over gives it back to the source (where its allocation still is;
+ * the epoch moves on again, so a definition the target may have left is
+ * stale there, and the source's reconciliation brings the domain back). */
+static const char sql_failed[] =
+    "WITH c AS (DELETE FROM migration_claims WHERE server_id = $1 AND job_id = $2)"
+    " UPDATE servers s SET node_id = (j.params->>'from_node_id')::uuid, updated_at = now()"
+    "  FROM jobs j WHERE j.id = $2 AND s.id = $1 AND j.params ? 'from_node_id'"
+    "   AND s.node_id::text = j.params->>'to_node_id'";
+
 int sw_mig_settle(struct sw_db *db, const struct sw_job_row *row, bool ok, struct sw_err *err)
 {
     if (!ok)
-        return sw_db_run(db, err,
-                         "DELETE FROM migration_claims WHERE server_id = $1 AND job_id = $2",
-                         SW_PARAMS(row->server_id, row->job_id)) < 0
-                   ? -1
-                   : 0;
+        return sw_db_run(db, err, sql_failed, SW_PARAMS(row->server_id, row->job_id)) < 0 ? -1 : 0;
     PGresult *res = sw_db_exec(db, err, sql_moved, SW_PARAMS(row->server_id, row->job_id));
     if (!res)
         return -1;

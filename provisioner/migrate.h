@@ -32,8 +32,9 @@ int sw_mig_load_job(struct sw_db *db, struct sw_job_row *row, struct sw_err *err
 /* A migrate job's result, in the result's transaction after the origin
  * check: records the measured times in jobs.params; 1 when it is a cold
  * move's source half that succeeded (the job now waits for its target:
- * jobs.node_id = target, params.phase = target; dispatch it with
- * sw_mig_dispatch_target after the commit), 0 when the job ends as usual. */
+ * jobs.node_id = target, params.phase = target, and the server's node is
+ * the target already; dispatch it with sw_mig_dispatch_target after the
+ * commit), 0 when the job ends as usual. */
 int sw_mig_result(struct sw_db *db, const struct sw_job_row *row, const struct sw_msg_result *m,
                   struct sw_err *err);
 
@@ -44,7 +45,8 @@ int sw_mig_dispatch_target(struct sw_db *db, struct sw_redis *r, const char *job
 /* jobdb.c's settle for a finished migrate job (row locked): success moves
  * the server and its allocation to the target (0030's trigger bumps the
  * epoch), drops the claim and emits server.migrated; failure, dead or a
- * cancel drops the claim only. */
+ * cancel drop the claim, and give a server a cold move had handed over back
+ * to its source. */
 int sw_mig_settle(struct sw_db *db, const struct sw_job_row *row, bool ok, struct sw_err *err);
 
 #endif

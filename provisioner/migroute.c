@@ -161,8 +161,10 @@ static int hold(struct sw_db *db, struct mig_ctx *c, const struct sw_amounts *wa
                   "  job_id = excluded.job_id, vcpus = excluded.vcpus,"
                   "  mem_guar_mb = excluded.mem_guar_mb, mem_max_mb = excluded.mem_max_mb,"
                   "  disk_gb = excluded.disk_gb, created_at = now())"
+                  /* live, when the job does not say: whether it runs */
                   " UPDATE jobs SET params = params || jsonb_build_object('to_node_id', $2::text,"
-                  "  'from_node_id', $8::text, 'phase', 'source', 'was_running', $9::boolean)"
+                  "  'from_node_id', $8::text, 'phase', 'source', 'was_running', $9::boolean,"
+                  "  'live', coalesce((params->>'live')::boolean, $9::boolean))"
                   " WHERE id = $3",
                   SW_PARAMS(c->row.server_id, c->target, c->row.job_id, v[SW_RC_VCPU],
                             v[SW_RC_MEM_GUAR], v[SW_RC_MEM_MAX], v[SW_RC_DISK], c->source,

@@ -20,11 +20,18 @@
 # IP pool, each engine started with its enrolment's configuration; the tiny
 # images (tests/images/build.sh) uploaded through /v1/admin/images; a
 # template and plans of each kind; a customer "demo@slipway.local".
+# With SW_QEMU_PEER=1 (scripts/up --qemu sets it; tests that want it too), a
+# second real-QEMU node "qemu2" on its own libvirtd (DIR/qemu/lv2: same
+# network namespace and bridge, its own mount namespace) whose pool
+# "slipway" is the same folder as qemu1's, both marked shared (a folder
+# both see, as NFS would be): what live migration between them needs
+# (issue 15).
 
 SW_QEMU_ROOT=${SW_QEMU_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # shellcheck source=../../tests/lib/libvirtd.sh
 . "$SW_QEMU_ROOT/tests/lib/libvirtd.sh"
 SW_QEMU_WHY=
+SW_QEMU_URI2=
 SW_QEMU_DRIVERS=/usr/lib/x86_64-linux-gnu/libvirt/connection-driver
 
 # sw_qemu_api METHOD PATH [BODY]: the panel's answer on stdout; fails on
@@ -162,30 +169,66 @@ sw_qemu_location() {
         sw_qemu_api POST /v1/admin/ip-pools "{\"location_id\":\"$SW_QEMU_LOC\",\"network\":\"2001:db8:5::/48\",\"family\":6}" >/dev/null
 }
 
-# sw_qemu_node Q BUILD NAME URI KINDS POOL PATH: enrols the node with one dir
-# pool POOL at PATH (as libvirtd sees it) once (its engine
+# sw_qemu_node Q BUILD NAME URI KINDS POOL PATH [SHARED]: enrols the node with one dir
+# pool POOL at PATH (as libvirtd sees it; SHARED true: a pool other nodes see too) once (its engine
 # configuration kept in Q/nodes/NAME.json, mode 600; rekeyed when lost)
 # and starts its engine (pid in Q/run, log in Q/log).
 sw_qemu_node() {
-    local q=$1 b=$2 name=$3 uri=$4 kinds=$5 pool=$6 path=$7 id conf=$1/nodes/$3.json
+    local q=$1 b=$2 name=$3 uri=$4 kinds=$5 pool=$6 path=$7 shared=${8:-false} id conf=$1/nodes/$3.json
     mkdir -p "$q/nodes" "$q/run" "$q/log"
     id=$(sw_qemu_find /v1/admin/nodes ".name == \"$name\"")
     if [ -z "$id" ]; then
-        (umask 077 && sw_qemu_api POST /v1/admin/nodes "{\"name\":\"$name\",\"location_id\":\"$SW_QEMU_LOC\",\"engine_uri\":\"$uri\",\"kinds\":$kinds,\"cpus\":2,\"ram_mb\":4096,\"disk_gb\":100,\"pools\":[{\"name\":\"$pool\",\"path\":\"$path\"}]}" |
+        (umask 077 && sw_qemu_api POST /v1/admin/nodes "{\"name\":\"$name\",\"location_id\":\"$SW_QEMU_LOC\",\"engine_uri\":\"$uri\",\"kinds\":$kinds,\"cpus\":2,\"ram_mb\":4096,\"disk_gb\":100,\"pools\":[{\"name\":\"$pool\",\"path\":\"$path\",\"shared\":$shared}]}" |
             jq -e .engine_config >"$conf") || { SW_QEMU_WHY="cannot enrol node $name"; return 1; }
         id=$(jq -r .SLIPWAY_NODE_ID "$conf")
     elif [ ! -s "$conf" ]; then
         (umask 077 && sw_qemu_api POST "/v1/admin/nodes/$id/rekey" | jq -e .engine_config >"$conf") ||
             { SW_QEMU_WHY="cannot rekey node $name"; return 1; }
     fi
+    # a kept node gets the pool as this run wants it (shared or not), before its engine starts
+    sw_qemu_api PATCH "/v1/admin/nodes/$id" "{\"pools\":[{\"name\":\"$pool\",\"path\":\"$path\",\"shared\":$shared}]}" >/dev/null ||
+        { SW_QEMU_WHY="cannot set the pool of node $name"; return 1; }
     local env
     mapfile -t env < <(jq -r 'to_entries[] | "\(.key)=\(.value)"' "$conf")
     # Backups: a running guest's NBD export where the engine and QEMU (in
     # libvirtd's namespace) see the same path (engines/README.md "Backup jobs").
     mkdir -p "$q/bksock"
-    nohup env "${env[@]}" SLIPWAY_NODE_ID="$id" SLIPWAY_BACKUP_SOCK_DIR="${SLIPWAY_BACKUP_SOCK_DIR:-$q/bksock}" \
+    # The panel's address as it is now: a restarted stack listens on another
+    # port than the one the kept enrolment names.
+    # A pool shared over a local folder: libvirt must be told to migrate anyway (issue 15).
+    local unsafe=0
+    [ "$shared" = true ] && unsafe=1
+    nohup env "${env[@]}" SLIPWAY_NODE_ID="$id" SLIPWAY_PANEL_URL="$SW_QEMU_URL" SLIPWAY_BACKUP_SOCK_DIR="${SLIPWAY_BACKUP_SOCK_DIR:-$q/bksock}" \
+        SLIPWAY_MIGRATE_UNSAFE="$unsafe" \
         "$b/engines/slipway-engine" >>"$q/log/engine-$name.log" 2>&1 &
     echo $! >"$q/run/engine-$name.pid"
+}
+
+# sw_qemu_peer Q: the second libvirtd (Q/lv2) beside the first, with the
+# same network "default" on the same bridge and Q/state on /var/lib/slipway
+# in its mount namespace (the pv kernels); SW_QEMU_URI2.
+sw_qemu_peer() {
+    local q=$1
+    sw_lv_peer_start "$q/lv2" || { SW_QEMU_WHY=$SW_LV_WHY; return 1; }
+    nsenter -t "$SW_LV_PEER_PID" -m mount --bind "$q/state" /var/lib/slipway ||
+        { SW_QEMU_WHY="cannot bind $q/state in the second libvirtd's namespace"; return 1; }
+    virsh -c "$SW_LV_PEER_URI" net-create "$q/net.xml" >/dev/null ||
+        { SW_QEMU_WHY="cannot start the network in the second libvirtd"; return 1; }
+    SW_QEMU_URI2=$SW_LV_PEER_URI
+}
+
+# sw_qemu_migrate_uris: qemu1 and qemu2 migrate to each other (issue 15,
+# POST /v1/admin/servers/{id}/migrate): each one's libvirt URI as the other's
+# libvirtd reaches it (qemu+unix: the peer is on this host) and the memory
+# stream on 127.0.0.1 (one network namespace).
+sw_qemu_migrate_uris() {
+    local n uri id
+    for n in "qemu1 $SW_LV_P2P_URI" "qemu2 $SW_LV_PEER_P2P_URI"; do
+        uri=${n#* }
+        id=$(sw_qemu_find /v1/admin/nodes ".name == \"${n%% *}\"") &&
+            sw_qemu_api PATCH "/v1/admin/nodes/$id" "{\"migrate_uri\":\"$uri\",\"migrate_stream_uri\":\"tcp://127.0.0.1\"}" >/dev/null ||
+            { SW_QEMU_WHY="cannot set the migration URIs of ${n%% *}"; return 1; }
+    done
 }
 
 # sw_qemu_customer Q: the demo customer (its password made once, kept in
@@ -206,6 +249,7 @@ sw_qemu_customer() {
 sw_qemu_env() {
     (umask 077 && cat >"$1/env" <<ENV
 SW_QEMU_URI='$SW_LV_URI'
+SW_QEMU_URI2='$SW_QEMU_URI2'
 SW_QEMU_LXC_URI='$SW_LV_LXC_URI'
 SW_QEMU_POOL=$1/pool
 SW_QEMU_LOC=$SW_QEMU_LOC
@@ -230,7 +274,16 @@ sw_qemu_up() {
     chmod 755 "$1" "$q"
     sw_qemu_images "$b" "$q" && sw_qemu_libvirtd "$q" && sw_qemu_location && sw_qemu_catalog &&
         sw_qemu_customer "$q" || return 1
-    sw_qemu_node "$q" "$b" qemu1 "$SW_LV_URI" '["hvm","pv"]' slipway "$q/pool" || return 1
+    local shared=false
+    if [ "${SW_QEMU_PEER:-0}" = 1 ]; then
+        sw_qemu_peer "$q" || return 1
+        shared=true
+    fi
+    sw_qemu_node "$q" "$b" qemu1 "$SW_LV_URI" '["hvm","pv"]' slipway "$q/pool" $shared || return 1
+    if [ $shared = true ]; then
+        sw_qemu_node "$q" "$b" qemu2 "$SW_QEMU_URI2" '["hvm","pv"]' slipway "$q/pool" true &&
+            sw_qemu_migrate_uris || return 1
+    fi
     if [ -n "$SW_LV_LXC_URI" ]; then
         sw_qemu_node "$q" "$b" lxc1 "$SW_LV_LXC_URI" '["container"]' ct /swct || return 1
     fi
@@ -265,6 +318,12 @@ sw_qemu_down() {
         rm -f "$f"
     done
     [ -f "$q/lv/libvirtd.pid" ] || return 0
+    if [ -f "$q/lv2/libvirtd.pid" ]; then
+        SW_LV_DIR=$q/lv2 SW_LV_URI="qemu:///system?socket=$q/lv2/run/libvirt-sock"
+        SW_LV_LXC_URI=$SW_LV_URI SW_LV_PID=$(cat "$q/lv2/libvirtd.pid")
+        sw_lv_stop
+        rm -f "$q/lv2/libvirtd.pid" "$q/lv2/virtlogd.pid"
+    fi
     SW_LV_DIR=$q/lv SW_LV_URI="qemu:///system?socket=$q/lv/run/libvirt-sock"
     SW_LV_LXC_URI="lxc:///system?socket=$q/lv/run/libvirt-sock"
     sw_lv_stop
@@ -282,7 +341,7 @@ sw_qemu_start() {
     local took
     took=$(awk -v a="$5" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
     cat <<TXT
-Real guests: node qemu1 (QEMU under TCG, kinds hvm and pv)${SW_LV_LXC_URI:+ and lxc1 (LXC, containers)} in location "qemu".
+Real guests: node qemu1 (QEMU under TCG, kinds hvm and pv)${SW_QEMU_URI2:+, qemu2 (the same, on a second libvirtd sharing the pool of qemu1)}${SW_LV_LXC_URI:+ and lxc1 (LXC, containers)} in location "qemu".
 Order one as the demo customer (its token and the ids are in var/qemu/env):
   . var/env; . var/qemu/env
   curl -s -H "Authorization: Bearer \$SW_QEMU_CTOK" -H 'Content-Type: application/json' \\

@@ -8,7 +8,11 @@
 # file, so there at every start) is reported as domain.orphan and kept;
 # usage across the restart is neither lost nor counted twice (disjoint
 # periods, unique sample ids); and the engine's own ledger check refuses a
-# create the node cannot guarantee, even one nobody claimed.
+# create the node cannot guarantee, even one nobody claimed. Then a server
+# moves to another node while this engine is paused (SIGSTOP past 3
+# heartbeats, as a partitioned host): resumed, the engine finds its copy
+# stale by epoch, destroys and undefines it (its volume kept, its XML in a
+# domain.stale_copy event), and refuses a job for it.
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
@@ -19,7 +23,7 @@ r() { sw_t_redis "$@"; }
 uuid() { cat /proc/sys/kernel/random/uuid; }
 is() { [ "$(q "$1")" = "$2" ]; }
 
-CUST=$(uuid) LOC=$(uuid) NODE=$(uuid) PLAN=$(uuid) TPL=$(uuid)
+CUST=$(uuid) LOC=$(uuid) NODE=$(uuid) PLAN=$(uuid) TPL=$(uuid) NODE2=$(uuid)
 ORPHAN=0bad0000-0000-4000-8000-$(printf '%012d' $$)
 cat >"$SW_T_DIR/node.xml" <<XML
 <node><cpu><nodes>1</nodes><sockets>1</sockets><cores>8</cores><threads>1</threads>
@@ -32,6 +36,9 @@ INSERT INTO accounts (id, kind, email) VALUES ('$CUST', 'customer', 'alice@examp
 INSERT INTO locations (id, code, name) VALUES ('$LOC', 'a', 'A');
 INSERT INTO nodes (id, name, location_id, engine_uri, kinds, cpus, ram_mb, disk_gb, ram_ratio)
     VALUES ('$NODE', 'n1', '$LOC', 'test://$SW_T_DIR/node.xml', '{hvm}', 8, 16384, 500, 1.5);
+-- where S2 moves at the end; offline, so no order is placed there
+INSERT INTO nodes (id, name, location_id, engine_uri, kinds, cpus, ram_mb, disk_gb, state)
+    VALUES ('$NODE2', 'n2', '$LOC', 'test:///default', '{hvm}', 8, 16384, 500, 'offline');
 INSERT INTO plans (id, name, kind, vcpus, ram_mb, burst_ram_mb, disk_gb, price_monthly)
     VALUES ('$PLAN', 'hvm-1', 'hvm', 1, 1024, 2048, 10, 500);
 INSERT INTO templates (id, name, kind, os) VALUES ('$TPL', 'Debian 12', 'hvm', 'debian-12');" \
@@ -76,7 +83,8 @@ ENGINE=0
 start_engine() {
     ENGINE=$((ENGINE + 1))
     sw_t_daemon "engine$ENGINE" env SLIPWAY_NODE_ID="$NODE" SLIPWAY_USAGE_INTERVAL=1 \
-        SLIPWAY_HEARTBEAT_INTERVAL=1 SLIPWAY_RECONCILE_INTERVAL=2 slipway-engine
+        SLIPWAY_HEARTBEAT_INTERVAL=1 SLIPWAY_RECONCILE_INTERVAL=2 \
+        SLIPWAY_DOMAINS_FILE="$SW_T_DIR/domains" slipway-engine
 }
 engine_pid() { eval "echo \$SW_T_PID_engine$ENGINE"; }
 engine_log() { cat "$SW_T_DIR/engine$ENGINE.log"; }
@@ -148,15 +156,49 @@ sw_t_check "the paused S3 is still sampled after the restart" \
 BIG=$(uuid) BJ=$(uuid)
 r XADD "node:$NODE" '*' m "{\"job_id\":\"$BJ\",\"server_id\":\"$BIG\",\"node_id\":\"$NODE\",\"type\":\"create\",\"kind\":\"hvm\",\"vcpus\":1,\"ram_mb\":15000,\"max_ram_mb\":15000,\"swap_mb\":0,\"disk_gb\":10,\"hostname\":\"big.example.com\",\"os\":\"debian-12\"}" >/dev/null
 # The provisioner knows no such job and dead-letters the result: look in both.
-big_result() {
+result_of() {
     { r --raw XRANGE "results:$NODE" - +; r --raw XRANGE "dead:results:$NODE" - +; } |
-        grep -F "\"job_id\":\"$BJ\"" | grep '^{' | head -1
+        grep -F "\"job_id\":\"$1\"" | grep '^{' | head -1
 }
+big_result() { result_of "$BJ"; }
 has_big_result() { [ -n "$(big_result)" ]; }
 sw_t_check "the engine answers it" sw_t_wait "result" 15 has_big_result
 sw_t_eq "refused: unprocessable, not retryable, nothing defined" "false unprocessable false absent" \
     "$(big_result | jq -r '[.ok, .error_code, .retryable, .domain_state] | join(" ")')"
 sw_t_check "the log says which class did not fit" grep -q "class MEM_GUAR" "$SW_T_DIR/engine$ENGINE.log"
+
+# ---- a server that moved on while the engine was paused: a stale copy ----
+sw_t_eq "S2 carries epoch 1 in its domain's metadata" 1 "$(q "select epoch from servers where id = '$S2'")"
+kill -STOP "$(engine_pid)"
+# what a migration or a recovery commits: S2 now lives on n2 (0030's trigger bumps the epoch)
+q "UPDATE servers SET node_id = '$NODE2' WHERE id = '$S2';
+   UPDATE allocations SET node_id = '$NODE2' WHERE server_id = '$S2'" >/dev/null || exit 99
+sw_t_eq "the move bumped S2's epoch" 2 "$(q "select epoch from servers where id = '$S2'")"
+sleep 4 # past 3 heartbeats of 1 s
+kill -CONT "$(engine_pid)"
+sw_t_check "resumed, the engine fences its stale copy of S2" \
+    sw_t_wait "stale copy" 15 events_are domain.stale_copy 1
+sw_t_eq "the event names S2, its copy's epoch and the current one, and the state it had" \
+    "$S2 1 2 running" \
+    "$(q "select concat_ws(' ', detail->>'server_id', detail->>'epoch', detail->>'current_epoch', detail->>'state') from node_events where kind = 'domain.stale_copy'")"
+sw_t_check "and keeps its definition for the operator" \
+    test "$(q "select detail->>'xml' from node_events where kind = 'domain.stale_copy'" | grep -c '<slipway:epoch>1</slipway:epoch>')" = 1
+sw_t_check "the heartbeat noticed the gap" grep -q "heartbeat.gap" "$SW_T_DIR/engine$ENGINE.log"
+domains_now() { grep -c "^sw-$S2 " "$SW_T_DIR/domains"; }
+sw_t_check "S2's domain is gone from the node" sw_t_wait "undefined" 10 bash -c "[ \$(grep -c '^sw-$S2 ' '$SW_T_DIR/domains') = 0 ]"
+sw_t_check "its root volume stays (shared storage would be the new copy's)" \
+    grep -q "^vol slipway sw-$S2-root-0.qcow2" "$SW_T_DIR/domains"
+sw_t_check "S1 and S3, still this node's, keep running here" \
+    bash -c "grep -q '^sw-$S1 .* stopped' '$SW_T_DIR/domains' && grep -q '^sw-$S3 .* suspended' '$SW_T_DIR/domains'"
+MJ=$(uuid)
+r XADD "node:$NODE" '*' m "{\"job_id\":\"$MJ\",\"server_id\":\"$S2\",\"node_id\":\"$NODE\",\"type\":\"start\",\"kind\":\"hvm\",\"vcpus\":1,\"ram_mb\":1024,\"max_ram_mb\":2048,\"swap_mb\":0,\"disk_gb\":10,\"hostname\":\"late.example.com\",\"os\":\"debian-12\",\"epoch\":1}" >/dev/null
+moved_result() { result_of "$MJ"; }
+has_moved_result() { [ -n "$(moved_result)" ]; }
+sw_t_check "a late start for S2 is answered" sw_t_wait "result" 15 has_moved_result
+sw_t_eq "refused: the server lives elsewhere, nothing started" \
+    "false conflict the server lives on another node now" \
+    "$(moved_result | jq -r '[.ok, .error_code, .error] | join(" ")')"
+sw_t_eq "no copy of S2 came back" 0 "$(grep -c "^sw-$S2 " "$SW_T_DIR/domains")"
 
 kill -TERM "$(engine_pid)"
 sw_t_check "SIGTERM stops the engine cleanly" wait "$(engine_pid)"

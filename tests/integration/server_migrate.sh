@@ -16,9 +16,12 @@
 #     refused and moves nothing; a replayed job and a replayed result do not
 #     move it twice;
 #   - placement picks the only other node of the location when none is named;
-#   - a move whose target fails (its ledger re-check refuses) releases the
-#     target's claim; one to a node without room fails no_capacity, claiming
-#     nothing.
+#   - from the source's half on, the server's node is the target (epoch + 1),
+#     so the source's reconciliation leaves it alone; a move whose target
+#     fails (its ledger re-check refuses) releases the target's claim and
+#     gives the server back to its source (epoch + 2); one to a node without
+#     room fails no_capacity, claiming nothing, and so does one to a node a
+#     held claim fills.
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
@@ -146,6 +149,18 @@ sw_t_eq "during: the job waits for the target, the source released nothing, the 
     "running $TWO $ONE" "$(q "select state from jobs where id = '$JOB'") $(use "$N1") $(use "$N2")"
 sw_t_eq "during: the claim row is the job's" "$JOB $N2" \
     "$(q "select job_id || ' ' || node_id from migration_claims where server_id = '$A'")"
+sw_t_eq "during: the server's node is the target already (epoch + 1): the source's reconciliation leaves it alone" \
+    "$N2 $((EPOCH0 + 1))" "$(q "select node_id || ' ' || epoch from servers where id = '$A'")"
+# n2 shrunk to room for exactly one server: A's claim holds it, so B may not
+# come too (the claim's node read counts migration claims as use).
+RAM0=$(q "select ram_mb || ' ' || reserved_ram_mb from nodes where id = '$N2'")
+q "UPDATE nodes SET ram_mb = 1536, reserved_ram_mb = 512 WHERE id = '$N2'" >/dev/null
+must POST "/v1/admin/servers/$B/migrate" "$OP" "{\"node_id\":\"$N2\"}"
+JOBB=$(j .job.id)
+sw_t_wait "B's move is decided" 30 job_is "$JOBB" failed
+sw_t_eq "during: the held claim leaves no room for B: no_capacity, B untouched" \
+    "no_capacity $N1 running $ONE" "$(q "select error_code from jobs where id = '$JOBB'") $(q "select node_id || ' ' || state from servers where id = '$B'") $(use "$N2")"
+q "UPDATE nodes SET ram_mb = ${RAM0% *}, reserved_ram_mb = ${RAM0#* } WHERE id = '$N2'" >/dev/null
 
 # A forged answer: n1's stream (the source, whose dispatch is answered) and
 # n3's (never dispatched), each saying the move is done.
@@ -157,7 +172,7 @@ forge "$N1" "$NONCE1"
 forge "$N3" "$NONCE1"
 rejected() { [ "$(q "select count(*) from rejected_messages where node_id in ('$N1', '$N3')")" -ge 2 ]; }
 sw_t_wait "both forgeries refused" 20 rejected
-sw_t_eq "forged results are refused and move nothing" "running $N1 $EPOCH0" \
+sw_t_eq "forged results are refused and change nothing" "running $N2 $((EPOCH0 + 1))" \
     "$(q "select state from jobs where id = '$JOB'") $(q "select node_id || ' ' || epoch from servers where id = '$A'")"
 sw_t_eq "the refusals' reasons" "not_dispatched replay" \
     "$(q "select string_agg(reason, ' ' order by reason) from rejected_messages where node_id in ('$N1', '$N3')")"
@@ -192,16 +207,19 @@ sleep 2
 sw_t_eq "a replayed job and result: still on n2, epoch unchanged, one event" "$N2 $((EPOCH0 + 1)) 1" \
     "$(q "select node_id || ' ' || epoch from servers where id = '$A'") $(q "select count(*) from events where type = 'server.migrated'")"
 
-# ---- placement: no node named, the only other node of the location ----
-must POST "$M" "$OP" '{}'
-JOB2=$(j .job.id)
+# ---- placement: no node named, the only other node of the location; the
+# job queued from SQL as an evacuation queues it (no live given: it runs,
+# so live) ----
+JOB2=$(q "select sw_server_job_with('$A', (select account_id from jobs where id = '$JOB'), 'migrate', '{}')")
 sw_t_wait "the move back succeeded" 30 job_is "$JOB2" succeeded
 sw_t_eq "placement picked n1 (not n3: another location; not n4: no hvm)" "$N1 $((EPOCH0 + 2))" \
     "$(q "select node_id || ' ' || epoch from servers where id = '$A'")"
 sw_t_eq "ledgers exact again" "$TWO 0/0/0" "$(use "$N1") $(use "$N2")"
+sw_t_eq "a job without live: live, as the server ran" true "$(q "select params->>'live' from jobs where id = '$JOB2'")"
 
 # ---- a target that fails releases its claim ----
 stop_engine n2
+EPOCHB=$(q "select epoch from servers where id = '$B'")
 must POST "/v1/admin/servers/$B/migrate" "$OP" "{\"node_id\":\"$N2\"}"
 JOB3=$(j .job.id)
 waits_target3() { [ "$(q "select node_id from jobs where id = '$JOB3'")" = "$N2" ]; }
@@ -210,8 +228,9 @@ sw_t_wait "B's source half done" 30 waits_target3
 q "UPDATE nodes SET ram_mb = 1024, reserved_ram_mb = 512 WHERE id = '$N2'" >/dev/null
 sw_t_respawn engine_n2
 sw_t_wait "B's move failed" 30 job_is "$JOB3" failed
-sw_t_eq "a failed move: the claim released, B stays on n1, epoch kept" "0 $N1 running" \
-    "$(q "select count(*) from migration_claims") $(q "select node_id || ' ' || state from servers where id = '$B'")"
+sw_t_eq "a failed move: the claim released, B given back to n1 (epoch + 2: a copy left on n2 is stale)" \
+    "0 $N1 running $((EPOCHB + 2))" \
+    "$(q "select count(*) from migration_claims") $(q "select node_id || ' ' || state || ' ' || epoch from servers where id = '$B'")"
 sw_t_eq "ledgers exact after the failure" "$TWO 0/0/0" "$(use "$N1") $(use "$N2")"
 must POST "/v1/admin/servers/$A/migrate" "$OP" "{\"node_id\":\"$N2\"}"
 JOB4=$(j .job.id)

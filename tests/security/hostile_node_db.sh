@@ -192,6 +192,9 @@ try "INSERT a job" "insert into jobs (id, server_id, account_id, type) select ge
 try "INSERT into the outbox" "insert into outbox (stream, payload) values ('jobs', '{}')"
 try "TRUNCATE node_events" "truncate node_events"
 try "drain B" "select sw_engine_node_drain('$NODE_B')"
+try "read epochs as B" "select count(*) from sw_engine_server_epochs('$NODE_B', ARRAY['$SB1']::uuid[])"
+try "read B's server's epoch as A" "select count(*) from sw_engine_server_epochs('$NODE_A', ARRAY['$SB1']::uuid[])"
+try "read epochs of every server" "select count(*) from sw_engine_server_epochs('$NODE_A', (select array_agg(id) from servers where node_id <> '$NODE_A'))"
 try "slipway_node_role_set(A)" "select slipway_node_role_set('$NODE_A', 'SCRAM-SHA-256\$4096:x')"
 try "slipway_node_role_set(B)" "select slipway_node_role_set('$NODE_B', 'SCRAM-SHA-256\$4096:x')"
 try "SET ROLE B's role" "set role $ROLE_B"
@@ -291,6 +294,7 @@ sw_t_eq "and it recorded nothing about B's servers" 0 \
 SA3=$(order "$LOC_A" "$PLAN_A" "$TPL_A")
 sw_t_check "a new order on A reaches running" sw_t_wait "SA3 running" 60 running "$SA3"
 sw_t_eq "A's role drains its own node" t "$(psql "$DB_A" -X -qAt -c "select sw_engine_node_drain('$NODE_A')")"
+sw_t_eq "A's role reads where its own server lives and its epoch" "f|1" "$(psql "$DB_A" -X -qAt -c "select elsewhere, epoch from sw_engine_server_epochs('$NODE_A', ARRAY['$SA1']::uuid[])")"
 sw_t_eq "and the node is draining" draining "$(q "select state from nodes where id = '$NODE_A'")"
 sw_t_check "a rekey gives A a new password: the old one is refused" bash -c "
     out=\$(curl -s -X POST -H 'Authorization: Bearer $OP' '$SW_URL/v1/admin/nodes/$NODE_A/rekey') &&

@@ -183,6 +183,8 @@ static void test_dispatch(void **state)
     struct sw_engine eng = offline_engine();
     eng.drivers = stub_drivers;
     for (int type = 0; type < SW_JOB__COUNT; type++) {
+        if (type == SW_JOB_MIGRATE || type == SW_JOB_RECOVER)
+            continue; /* issue 15: no driver operation yet (unsupported for every kind) */
         struct sw_msg_node_job job;
         job_for(&job, SW_KIND_HVM, type);
         struct sw_engine_outcome out;
