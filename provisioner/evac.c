@@ -55,7 +55,7 @@ static PGresult *load_entries(struct sw_db *db, const struct evac_row *ev, struc
         "       EXISTS (SELECT 1 FROM jobs o WHERE o.server_id = x.server_id"
         "                  AND o.state IN ('queued', 'running')"
         "                  AND o.id IS DISTINCT FROM x.job_id),"
-        "       x.reason_code, x.reason"
+        "       x.reason_code, x.reason, j.cancel_requested_at IS NOT NULL"
         "  FROM evacuation_servers x JOIN servers s ON s.id = x.server_id"
         "  LEFT JOIN jobs j ON j.id = x.job_id"
         " WHERE x.evacuation_id = $1 AND x.state IN ('pending', 'waiting', 'in_flight')"
@@ -73,6 +73,7 @@ static void entry_of(const PGresult *res, int i, struct sw_evac_entry *e)
     e->job_code = sw_db_get(res, i, 6);
     e->job_error = sw_db_get(res, i, 7);
     e->busy = sw_db_get_bool(res, i, 8);
+    e->cancelled = sw_db_get_bool(res, i, 11);
 }
 
 static bool same(const char *a, const char *b)

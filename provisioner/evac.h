@@ -39,6 +39,7 @@ struct sw_evac_entry {
     const char *job_error;    /* its error; NULL when none */
     bool busy;                /* another job of the server is queued or running */
     int tries;                /* migrate jobs queued for it by this evacuation */
+    bool cancelled;           /* an operator cancelled its migrate job (jobs.cancel_requested_at) */
 };
 
 struct sw_evac_verdict {

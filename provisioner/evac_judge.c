@@ -57,6 +57,10 @@ static void job_ended(const struct sw_evac_entry *e, struct sw_evac_verdict *v)
     const char *code = e->job_code ? e->job_code : "internal";
     if (eq(e->job_state, "succeeded"))
         code = "internal";
+    if (e->cancelled) { /* the operator's word: not tried again */
+        say(v, SW_EVAC_UNMOVABLE, "conflict", "an operator cancelled the server's migrate job");
+        return;
+    }
     if (e->tries < SW_EVAC_MAX_TRIES && (transient(code) || eq(e->job_state, "succeeded"))) {
         say(v, SW_EVAC_PENDING, code, e->job_error);
         return;

@@ -16,7 +16,7 @@
 
 static struct sw_evac_entry ready_entry(void)
 {
-    struct sw_evac_entry e = {SW_EVAC_PENDING, "running", true, NULL, NULL, NULL, false, 0};
+    struct sw_evac_entry e = {SW_EVAC_PENDING, "running", true, NULL, NULL, NULL, false, 0, false};
     return e;
 }
 
@@ -134,6 +134,18 @@ static void test_job_failed(void **state)
     v = judge(&e);
     assert_string_equal(v.code, "internal");
     assert_string_equal(v.reason, "the migrate job failed");
+    /* an operator's cancel is final, though its code (conflict) is transient */
+    e.tries = 1;
+    e.job_state = "failed";
+    e.job_code = "conflict";
+    e.job_error = "the migration was cancelled; the server keeps running on its node";
+    v = judge(&e);
+    assert_int_equal(v.state, SW_EVAC_PENDING);
+    e.cancelled = true;
+    v = judge(&e);
+    assert_int_equal(v.state, SW_EVAC_UNMOVABLE);
+    assert_string_equal(v.reason, "an operator cancelled the server's migrate job");
+    e.cancelled = false;
     /* a success that left the server on the node is tried again */
     e.tries = 1;
     e.job_state = "succeeded";
