@@ -418,6 +418,10 @@ MATRIX = [
        extra_queries=[{"state": "open"}, {"period": "2024-01"}]),
     op("POST", "/v1/admin/payments",
        body=lambda c: {"invoice_id": c.invoice or str(uuid.uuid4()), "amount": MONEY}),
+    # node evacuation (issue 15): a fresh node per write
+    op("POST", "/v1/admin/nodes/{id}/evacuate", obj="node", body={"parallel": 2}),
+    op("GET", "/v1/admin/evacuations/{id}", obj="node", allow_404=True,
+       note="exercised with ids that name no evacuation (a node's): 404 to operators"),
 ]
 
 
