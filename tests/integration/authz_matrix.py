@@ -418,6 +418,10 @@ MATRIX = [
        extra_queries=[{"state": "open"}, {"period": "2024-01"}]),
     op("POST", "/v1/admin/payments",
        body=lambda c: {"invoice_id": c.invoice or str(uuid.uuid4()), "amount": MONEY}),
+    # migration (issue 15): any tenant's server, operators only
+    op("POST", "/v1/admin/servers/{id}/migrate", obj="server", body={}),
+    op("POST", "/v1/admin/jobs/{id}/cancel", obj="opjob",
+       note="a job that is no running migrate is 409"),
     # node evacuation (issue 15): a fresh node per write
     op("POST", "/v1/admin/nodes/{id}/evacuate", obj="node", body={"parallel": 2}),
     op("GET", "/v1/admin/evacuations/{id}", obj="node", allow_404=True,

@@ -18,7 +18,10 @@
 #  2. a move back to qemu1 slowed to 1 MiB/s is cancelled once data moves
 #     (POST /v1/admin/jobs/{id}/cancel): the job fails "cancelled", the guest
 #     keeps counting on qemu2, qemu1 has no domain, the target's claim is
-#     released.
+#     released;
+#  3. with SW_MIG_ROUNDS=N (default 0), the figures of the closing note: N
+#     moves through the API beside 2N plain `virsh migrate --live --p2p` of
+#     the same guest, downtime and total time with their medians.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SW_SRCDIR/tests/lib/qstack.sh"
 export SW_QEMU_PEER=1 # scripts/lib/qemu.sh's qemu2, sharing qemu1's pool folder
@@ -111,5 +114,44 @@ sw_t_check "qemu1 has no domain" sh -c "! virsh -c '$URI' dominfo sw-$ID >/dev/n
 AFTER2=$(tick_on "$URI2")
 sw_t_check "it keeps counting on qemu2: $AFTER -> $AFTER2" \
     awk -v a="$AFTER" -v b="$AFTER2" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(y[1] > x[1] && y[2] > x[2]) }'
+# ---- 3. figures ($SW_MIG_ROUNDS, default 0: not in the suite's budget) ----
+# Moves through the API, alternating directions, beside as many plain
+# `virsh migrate --live --p2p` of the same guest (there and back, so the
+# guest ends where the control plane has it; its XML given the next epoch,
+# so a reconciliation meanwhile takes it for a move in flight, not a stale
+# copy). Downtime and total time in ms from the job (the engine's measure)
+# and from `virsh domjobinfo --completed` on the target; medians printed.
+median() { tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'; }
+R=${SW_MIG_ROUNDS:-0}
+if [ "$R" -gt 0 ]; then
+    a_down= a_total= v_down= v_total=
+    p2p() { sql "select migrate_uri from nodes where id = '$1'"; }
+    uri_of() { [ "$1" = "$QEMU1" ] && echo "$URI" || echo "$URI2"; }
+    for i in $(seq "$R"); do
+        from=$(sql "select node_id from servers where id = '$ID'")
+        to=$([ "$from" = "$QEMU1" ] && echo "$QEMU2" || echo "$QEMU1")
+        api POST "/v1/admin/servers/$ID/migrate" "$OP" "{\"node_id\":\"$to\"}"
+        J=$(j .job.id)
+        sw_t_wait "round $i" 180 finished "$J" >/dev/null
+        [ "$(job_state "$J")" = succeeded ] || { echo "FAIL - round $i: $(sql "select error from jobs where id = '$J'")"; break; }
+        a_down+="$(sql "select params->>'downtime_ms' from jobs where id = '$J'") "
+        a_total+="$(sql "select params->>'total_ms' from jobs where id = '$J'") "
+        epoch=$(sql "select epoch + 1 from servers where id = '$ID'")
+        for leg in there back; do
+            src=$([ $leg = there ] && echo "$to" || echo "$from") dst=$([ $leg = there ] && echo "$from" || echo "$to")
+            virsh -c "$(uri_of "$src")" dumpxml --migratable "sw-$ID" |
+                sed "s|<slipway:epoch>[0-9]*</slipway:epoch>|<slipway:epoch>$epoch</slipway:epoch>|" >"$SW_T_DIR/virsh.xml"
+            virsh -c "$(uri_of "$src")" migrate --live --p2p --persistent --undefinesource --unsafe \
+                --xml "$SW_T_DIR/virsh.xml" --migrateuri tcp://127.0.0.1 "sw-$ID" "$(p2p "$dst")" >/dev/null ||
+                { echo "FAIL - virsh migrate $leg in round $i"; break 2; }
+            info=$(virsh -c "$(uri_of "$dst")" domjobinfo "sw-$ID" --completed)
+            v_down+="$(awk -F: '/^Total downtime/ { print $2 + 0 }' <<<"$info") "
+            v_total+="$(awk -F: '/^Time elapsed:/ { print $2 + 0 }' <<<"$info") "
+        done
+    done
+    echo "# figures, $R rounds: the API's move downtime_ms [$a_down] median $(median <<<"$a_down"), total_ms [$a_total] median $(median <<<"$a_total")"
+    echo "# figures: virsh migrate --live --p2p downtime_ms [$v_down] median $(median <<<"$v_down"), total_ms [$v_total] median $(median <<<"$v_total")"
+    sw_t_check "after the figures' rounds the guest still counts" counts "$(uri_of "$(sql "select node_id from servers where id = '$ID'")")" 1
+fi
 echo "# the whole test: $(since "$T0") s"
 sw_t_done

@@ -21,7 +21,9 @@
 #     fails (its ledger re-check refuses) releases the target's claim and
 #     gives the server back to its source (epoch + 2); one to a node without
 #     room fails no_capacity, claiming nothing, and so does one to a node a
-#     held claim fills.
+#     held claim fills;
+#   - a node's database role learns whether its own job was cancelled
+#     (sw_engine_job_cancelled), never another node's.
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
@@ -177,6 +179,14 @@ sw_t_eq "forged results are refused and change nothing" "running $N2 $((EPOCH0 +
 sw_t_eq "the refusals' reasons" "not_dispatched replay" \
     "$(q "select string_agg(reason, ' ' order by reason) from rejected_messages where node_id in ('$N1', '$N3')")"
 
+# What an engine may ask of cancels (0031): its own node's jobs only.
+as_node() { # name sql: as the node's own database role
+    psql "$(sed -n 's/^SLIPWAY_DATABASE_URL=//p' "$SW_T_DIR/$1.env")" -qAt -c "$2" 2>&1
+}
+sw_t_eq "n2's role learns whether its own job was cancelled" f \
+    "$(as_node n2 "select sw_engine_job_cancelled('$N2', '$JOB')")"
+sw_t_eq "n1's role may not ask about n2's jobs" "permission denied" \
+    "$(as_node n1 "select sw_engine_job_cancelled('$N2', '$JOB')" | grep -o "permission denied" | head -1)"
 sw_t_respawn engine_n2
 sw_t_wait "the migrate job succeeded" 30 job_is "$JOB" succeeded
 sw_t_eq "after: the server is on n2, running, epoch + 1" "$N2 running $((EPOCH0 + 1))" \
