@@ -153,7 +153,14 @@ dom_ok() {
         done
     done
 }
-sw_t_check "every server's domain is on its node only (domains files)" sw_t_wait "domains" 15 dom_ok
+if sw_t_wait "domains" 15 dom_ok; then
+    sw_t_ok "every server's domain is on its node only (domains files)"
+else
+    sw_t_fail "every server's domain is on its node only (domains files): a: $(grep -c '^sw-' "$SW_T_DIR/a.domains"), b: $(grep -c '^sw-' "$SW_T_DIR/b.domains")"
+    for s in mid r1 r2 st big new; do
+        echo "# $s ${S[$s]}: $(q "select n.name from servers s join nodes n on n.id = s.node_id where s.id = '${S[$s]}'"), a: $(grep "^sw-${S[$s]} " "$SW_T_DIR/a.domains" | cut -d' ' -f3), b: $(grep "^sw-${S[$s]} " "$SW_T_DIR/b.domains" | cut -d' ' -f3)"
+    done
+fi
 
 ev=$(q "select data from events where type = 'node.evacuated'")
 sw_t_eq "event node.evacuated, operators only: node, evacuation, moved 4, the big server unmovable" \
