@@ -11,6 +11,8 @@
 #     (orders during the evacuation land on B);
 #   - progress is visible while it runs (total, in flight, the waiting
 #     server with its reason);
+#   - A's engine resumes after more than 3 missed heartbeats, so its
+#     reconciliation runs at once, beside its servers' migrate jobs;
 #   - the end: completed, four servers moved to B (epoch 2, running or
 #     stopped as before, each once in B's domains file and in no other
 #     domains file), the big one listed unmovable with the migrate job's
@@ -117,6 +119,9 @@ sw_t_eq "no server has two migrate jobs queued or running" 0 \
     "$(q "select count(*) from (select server_id from jobs where type = 'migrate' and state in ('queued', 'running') group by 1 having count(*) > 1) x")"
 # an order during the evacuation lands on B
 S[new]=$(order "$SMALL" new)
+# A's engine stays paused past 3 heartbeats, so it reconciles at once when
+# it resumes, while its migrate jobs run: no server may then run twice
+sleep "${SW_EV_PAUSE:-5}"
 kill -CONT "$SW_T_PID_engine_a"
 sw_t_check "an order during the evacuation runs on B, not on A" \
     sw_t_wait "new on B" 60 is "select state || ' ' || (node_id = '$B') from servers where id = '${S[new]}'" "running true"
