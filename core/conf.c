@@ -128,6 +128,8 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_MIGRATE_UNSAFE", "0", "engine",
      "1: pools marked shared sit on a filesystem libvirt cannot tell is shared (tests' local "
      "folder standing in for NFS); never on a real node"},
+    {"SLIPWAY_EVACUATE_INTERVAL_MS", "250", "provisioner",
+     "milliseconds between the evacuate thread's passes over running node evacuations; 0: none"},
     {NULL, NULL, NULL, NULL},
 };
 

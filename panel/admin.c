@@ -14,6 +14,7 @@
 #include "core/conf.h"
 #include "panel/admin.h"
 #include "panel/admin_migrate.h"
+#include "panel/admin_evacuate.h"
 #include "panel/admin_util.h"
 #include "panel/data_catalog.h"
 #include "panel/data_images.h"
@@ -85,7 +86,7 @@ out:
 
 /* ---- nodes ---- */
 
-static const char *const node_states[] = {"active", "draining", "offline", NULL};
+static const char *const node_states[] = {"active", "draining", "offline", "maintenance", NULL};
 
 static const struct sw_jfield node_fields[] = {
     {"name", SW_JT_STRING, true},       {"location_id", SW_JT_STRING, true},
@@ -410,6 +411,10 @@ SW_HANDLER(sw_h_admin_node_get)
     if (!id)
         return -1;
     json_t *node = sw_data_nodes_get(req->db, id, err);
+    if (node && sw_evac_attach_latest(req->db, id, node, err) < 0) { /* admin_evacuate.c */
+        json_decref(node);
+        return -1;
+    }
     return node ? sw_api_reply(resp, 200, node) : -1;
 }
 

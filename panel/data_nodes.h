@@ -23,7 +23,7 @@ struct sw_node_row {
     char engine_uri[1100];
     char kinds[64]; /* a PostgreSQL array literal: "{container,hvm}" */
     unsigned mask;  /* the same kinds as bits, 1u << enum sw_plan_kind */
-    char state[16]; /* active, draining or offline */
+    char state[16]; /* active, draining, offline or maintenance */
 };
 
 /* Reads node id into *row; sw_data_nodes_lock also locks it (FOR UPDATE)

@@ -35,6 +35,7 @@ extern const struct sw_route sw_routes_invoices[]; /* invoices.c */
 extern const struct sw_route sw_routes_webhooks[]; /* webhooks.c */
 extern const struct sw_route sw_routes_admin_images[]; /* admin_images.c */
 extern const struct sw_route sw_routes_node_images[];  /* node_images.c */
+extern const struct sw_route sw_routes_admin_evacuate[]; /* admin_evacuate.c */
 
 /* auth.c: resolves the bearer token into req->who; -1 with
  * SW_EUNAUTHENTICATED when missing, unknown, expired or revoked. */

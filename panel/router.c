@@ -39,6 +39,7 @@ static const struct sw_route *const tables[] = {
     sw_routes_backups, /* backups */
     sw_routes_admin_migrate, /* migration (issue 15) */
     sw_routes_admin_ha, /* high availability */
+    sw_routes_admin_evacuate, /* node evacuation */
 };
 
 static const struct sw_route **flat;

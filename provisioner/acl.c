@@ -55,7 +55,7 @@ static int apply_users(struct sw_prov_thread *t, char ***keep, size_t *nkeep, st
     PGresult *res = sw_db_exec(t->db, err,
                                "SELECT id, redis_password_sha256 FROM nodes"
                                " WHERE redis_password_sha256 IS NOT NULL"
-                               " AND state IN ('active', 'draining') ORDER BY id",
+                               " AND state IN ('active', 'draining', 'maintenance') ORDER BY id",
                                0, NULL);
     if (!res)
         return -1;

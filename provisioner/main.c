@@ -15,6 +15,7 @@
 #include "provisioner/backup_gc.h"
 #include "provisioner/backups.h"
 #include "provisioner/health.h"
+#include "provisioner/evac.h"
 #include "provisioner/prov.h"
 
 #include <pthread.h>
@@ -32,6 +33,7 @@ static const struct {
     {"backups", sw_backups_scheduler_main}, /* provisioner/backups.c */
     {"backup-gc", sw_backup_gc_main},       /* provisioner/backup_gc.c */
     {"health", sw_health_main},             /* provisioner/health.c */
+    {"evacuate", sw_evac_main},             /* provisioner/evac.c */
 };
 
 #define NTHREADS (sizeof threads / sizeof threads[0])

@@ -12,7 +12,8 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const node_states[] = {
-    [SW_NODE_ACTIVE] = "active", [SW_NODE_DRAINING] = "draining", [SW_NODE_OFFLINE] = "offline"};
+    [SW_NODE_ACTIVE] = "active", [SW_NODE_DRAINING] = "draining", [SW_NODE_OFFLINE] = "offline",
+    [SW_NODE_MAINTENANCE] = "maintenance"};
 
 static const char *const verdicts[] = {
     [SW_PLACE_FITS] = "fits",

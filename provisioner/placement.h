@@ -27,7 +27,13 @@
 #include "core/resource.h"
 
 /* nodes.state */
-enum sw_node_state { SW_NODE_ACTIVE = 0, SW_NODE_DRAINING, SW_NODE_OFFLINE, SW_NODE__COUNT };
+enum sw_node_state {
+    SW_NODE_ACTIVE = 0,
+    SW_NODE_DRAINING,
+    SW_NODE_OFFLINE,
+    SW_NODE_MAINTENANCE, /* evacuating (issue 15): takes no new servers */
+    SW_NODE__COUNT
+};
 
 const char *sw_node_state_name(int v);
 int sw_node_state_parse(const char *s);

@@ -311,6 +311,33 @@ for r in final_over:
     violate("node over capacity in a class (sampled during the run, and at the end)",
             "at the end: %s VCPU %s MEM_GUAR %s MEM_MAX %s DISK %s" % tuple(r))
 
+# ---- evacuations (issue 15) ----
+E_RUN = "evacuation: still running after the settle"
+E_LEFT = "evacuation: a live server left on a node in maintenance, not listed unmovable"
+E_TWO = "evacuation: two of its migrate jobs in flight at once for one server"
+for n in (E_RUN, E_LEFT, E_TWO):
+    invariant(n)
+for r in sql("select id, node_id from evacuations where state = 'running'"):
+    violate(E_RUN, "evacuation %s of %s" % (r[0], nodes.get(r[1])))
+# the latest evacuation of each node still in maintenance: every live server
+# on the node is one it could not move
+for r in sql("""select s.id, s.state, n.name, e.id from nodes n
+  join lateral (select * from evacuations e where e.node_id = n.id order by created_at desc limit 1) e on true
+  join servers s on s.node_id = n.id
+ where n.state = 'maintenance' and e.state = 'completed' and s.state in ('running', 'stopped', 'suspended')
+   and not exists (select 1 from evacuation_servers x where x.evacuation_id = e.id
+                     and x.server_id = s.id and x.state = 'unmovable')"""):
+    violate(E_LEFT, "server %s %s on %s after evacuation %s" % tuple(r))
+for r in sql("""select a.server_id, a.id, b.id from jobs a join jobs b on b.server_id = a.server_id
+                   and b.id > a.id and b.type = 'migrate' and b.params ? 'evacuation_id'
+ where a.type = 'migrate' and a.params ? 'evacuation_id'
+   and b.created_at < coalesce(a.finished_at, 'infinity') and a.created_at < coalesce(b.finished_at, 'infinity')"""):
+    violate(E_TWO, "server %s: jobs %s and %s" % tuple(r))
+ev = sql("select count(*), count(*) filter (where state = 'completed'), "
+         "(select count(*) from evacuation_servers where state = 'moved'), "
+         "(select count(*) from evacuation_servers where state = 'unmovable') from evacuations")[0]
+print("  evacuations: %s (completed %s), servers moved %s, unmovable %s" % tuple(ev))
+
 # ---- billing ----
 invariant("billing: sw_billing_check() rows (ledger balanced, samples billed once, ...)")
 for r in sql("select * from sw_billing_check()"):

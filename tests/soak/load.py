@@ -39,7 +39,10 @@ with u as (
          coalesce(sum(a.mem_max_mb), 0) m, coalesce(sum(a.disk_gb), 0) d,
          floor(n.cpus * n.cpu_ratio) cv, greatest(n.ram_mb - n.reserved_ram_mb, 0) cg,
          floor(greatest(n.ram_mb - n.reserved_ram_mb, 0) * n.ram_ratio) cm, n.disk_gb cd
-  from nodes n left join allocations a on a.node_id = n.id group by n.id)
+  from nodes n left join (select node_id, vcpus, mem_guar_mb, mem_max_mb, disk_gb from allocations
+                          union all  -- a migration's claim on its target is use too (issue 15)
+                          select node_id, vcpus, mem_guar_mb, mem_max_mb, disk_gb from migration_claims) a
+    on a.node_id = n.id group by n.id)
 select coalesce(json_agg(name || ': VCPU ' || v || '/' || cv || ' MEM_GUAR ' || g || '/' || cg
        || ' MEM_MAX ' || m || '/' || cm || ' DISK ' || d || '/' || cd), '[]'),
        (select count(*) from allocations)

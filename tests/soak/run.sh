@@ -217,11 +217,36 @@ pause_engine() {
     sleep $((3 * HB + 2 + RANDOM % 4))
     kill -CONT "$pid" 2>/dev/null
 }
+# An operator's call during the faults: panel 1, else panel 2 (one may be down).
+op_api() { # METHOD PATH BODY
+    local url
+    for url in "$SW_URL" "$URL2" "$SW_URL" "$URL2"; do
+        SW_STATUS=$(curl -s -o "$SW_T_DIR/.op" -w '%{http_code}' -m 10 -X "$1" \
+            -H "Authorization: Bearer $OP" -H 'Content-Type: application/json' --data-binary "$3" "$url$2")
+        case $SW_STATUS in 000 | 5??) sleep 0.5 ;; *) return 0 ;; esac
+    done
+}
+# A node evacuated (issue 15): a random node, 1-4 servers at a time. Nodes an
+# earlier evacuation left in maintenance go back to work first, so the
+# cluster keeps its size; the last one stays in maintenance for check.py.
+evacuate_node() {
+    local id line
+    for id in $(q "select n.id from nodes n where n.state = 'maintenance' and not exists
+                   (select 1 from evacuations e where e.node_id = n.id and e.state = 'running')"); do
+        op_api PATCH "/v1/admin/nodes/$id" '{"state":"active"}'
+        fault reactivate "$(awk -v id="$id" '$1 == id {print $3}' "$SW_T_DIR/nodes")" "$SW_STATUS"
+    done
+    line=$(sed -n "$((RANDOM % NODES + 1))p" "$SW_T_DIR/nodes")
+    op_api POST "/v1/admin/nodes/${line%% *}/evacuate" "{\"parallel\":$((RANDOM % 4 + 1))}"
+    fault evacuate "${line##* }" "$SW_STATUS"
+}
 while kill -0 "$LOAD_PID" 2>/dev/null && [ $((SECONDS - T0)) -lt $((DURATION + 900)) ]; do
     nap_ms "$(rand_ms "$GAP_MIN" "$GAP_MAX")"
     kill -0 "$LOAD_PID" 2>/dev/null || break
     r=$((RANDOM % 100))
-    if [ $r -lt 55 ]; then
+    # the first fault is an evacuation, so a short run has one at least
+    [ -s "$SW_T_DIR/faults.txt" ] || r=99
+    if [ $r -lt 50 ]; then
         # by kind first, so the 2 panels, 2 provisioners and billing are not
         # drowned by the engines: panel 25%, provisioner 25%, billing 15%, engine 35%
         k=$((RANDOM % 100))
@@ -229,12 +254,14 @@ while kill -0 "$LOAD_PID" 2>/dev/null && [ $((SECONDS - T0)) -lt $((DURATION + 9
         elif [ $k -lt 50 ]; then kill_restart "prov$((RANDOM % 2 + 1))"
         elif [ $k -lt 65 ]; then kill_restart billing
         else kill_restart "engine$((RANDOM % NODES + 1))"; fi
-    elif [ $r -lt 70 ]; then
+    elif [ $r -lt 65 ]; then
         restart_redis
-    elif [ $r -lt 85 ]; then
+    elif [ $r -lt 80 ]; then
         restart_pg
-    else
+    elif [ $r -lt 90 ]; then
         pause_engine
+    else
+        evacuate_node
     fi
 done
 wait "$LOAD_PID"
@@ -256,7 +283,8 @@ pending() {
             + (select count(*) from outbox where published_at is null)
             + (select count(*) from events where fanned_out_at is null)
             + (select count(*) from webhook_deliveries where state = 'pending')
-            + (select count(*) from servers where state in ('pending', 'provisioning', 'terminating'))"
+            + (select count(*) from servers where state in ('pending', 'provisioning', 'terminating'))
+            + (select count(*) from evacuations where state = 'running')"
 }
 settled() { [ "$(pending 2>/dev/null)" = 0 ]; }
 if sw_t_wait "the system to settle" "$SETTLE" settled; then
@@ -266,7 +294,8 @@ else
         || ' outbox ' || (select count(*) from outbox where published_at is null)
         || ' unfanned ' || (select count(*) from events where fanned_out_at is null)
         || ' deliveries ' || (select count(*) from webhook_deliveries where state = 'pending')
-        || ' servers ' || (select count(*) from servers where state in ('pending', 'provisioning', 'terminating'))")"
+        || ' servers ' || (select count(*) from servers where state in ('pending', 'provisioning', 'terminating'))
+        || ' evacuations ' || (select count(*) from evacuations where state = 'running'))")"
 fi
 # Fresh domain lists: written after the settle by the live engine of each node.
 NOW=$(date +%s)

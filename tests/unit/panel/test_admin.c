@@ -55,7 +55,7 @@ static void test_patch_check_refuses(void **state)
         {"{\"ram_mb\": 255}", "ram_mb must be from 256"},
         {"{\"disk_gb\": 1000001}", "disk_gb must be from 1 to 1000000"},
         {"{\"reserved_ram_mb\": -1}", "reserved_ram_mb must be from 0"},
-        {"{\"state\": \"asleep\"}", "state must be active, draining or offline"},
+        {"{\"state\": \"asleep\"}", "state must be active, draining, offline or maintenance"},
         {"{\"kinds\": []}", "kinds must not be empty"},
         {"{\"kinds\": [\"hvm\", \"hvm\"]}", "kinds must list distinct values"},
         {"{\"kinds\": [\"vz\"]}", "kinds must list distinct values"},
@@ -277,7 +277,7 @@ static void test_create_takes_what_is_given(void **state)
     assert_int_equal(create("[]", "", &row, &err), -1);
     ERR_IS(&err, SW_EINVALID, "kinds must not be empty");
     assert_int_equal(create("[\"pv\"]", ", \"state\": \"retired\"", &row, &err), -1);
-    ERR_IS(&err, SW_EINVALID, "state must be active, draining or offline");
+    ERR_IS(&err, SW_EINVALID, "state must be active, draining, offline or maintenance");
 }
 
 /* ---- the routes, without a database ---- */
