@@ -37,7 +37,12 @@ static void answer(struct sw_engine_outcome *out, bool moved, bool ran, long lon
 
 /* ---- a cold move's halves (test driver) ---- */
 
-/* Stops and undefines the domain, keeping its volumes. */
+/* Stops and undefines the domain. Its volumes go too: a test-driver
+ * node's volumes live in its engine's process, so they are no shared
+ * storage, and the target makes its own stand-ins (target_half); kept,
+ * they would be a second copy of the server's root on the node it left
+ * (the soak found them as orphans once the server was terminated on its
+ * new node). A replay deletes what a first run left. */
 static int source_half(struct sw_engine *eng, const struct sw_msg_node_job *job,
                        struct sw_engine_outcome *out, struct sw_err *err)
 {
@@ -49,7 +54,10 @@ static int source_half(struct sw_engine *eng, const struct sw_msg_node_job *job,
             sw_virt_error(err, what);
             return -1;
         }
-        answer(out, false, job->migrate.was_running, -1, -1); /* a replay: gone already */
+        /* a replay: gone already */
+        if (sw_storage_delete(eng, job->server_id, false, NULL, err) < 0)
+            return -1;
+        answer(out, false, job->migrate.was_running, -1, -1);
         return 0;
     }
     bool ran = virDomainIsActive(dom) == 1;
@@ -61,6 +69,8 @@ static int source_half(struct sw_engine *eng, const struct sw_msg_node_job *job,
     if (rc < 0)
         sw_virt_error(err, what);
     virDomainFree(dom);
+    if (rc == 0 && sw_storage_delete(eng, job->server_id, false, NULL, err) < 0)
+        rc = -1;
     if (rc == 0) {
         answer(out, false, ran, -1, -1);
         snprintf(out->note, sizeof out->note, "cold move: stopped on the source node");

@@ -76,19 +76,30 @@ ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_events_check
 
 GRANT SELECT (epoch) ON servers TO slipway_engine;
 
--- node: the caller's node. A node's role may ask only for its own (42501
--- otherwise, as sw_engine_node_drain); the owner (the tests' engines) for any.
-CREATE FUNCTION sw_engine_server_epochs(node uuid, ids uuid[])
-RETURNS TABLE (id uuid, elsewhere boolean, epoch bigint, state text)
+-- The node check every engine-facing function of issue 15 makes: a node's
+-- role may ask only about its own node (42501 naming what, otherwise, as
+-- 0018's sw_engine_node_drain); the owner (the tests' engines) about any.
+CREATE FUNCTION sw_engine_node_guard(node uuid, what text) RETURNS void
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
     IF node IS DISTINCT FROM public.sw_engine_node_id() AND EXISTS (
         SELECT 1 FROM pg_auth_members m
           JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
          WHERE g.rolname = 'slipway_engine' AND u.rolname = session_user) THEN
-        RAISE EXCEPTION 'permission denied to read epochs for node %', node
+        RAISE EXCEPTION 'permission denied to read % of node %', what, node
             USING ERRCODE = '42501';
     END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION sw_engine_node_guard(uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sw_engine_node_guard(uuid, text) TO slipway_engine;
+
+-- node: the caller's node (sw_engine_node_guard).
+CREATE FUNCTION sw_engine_server_epochs(node uuid, ids uuid[])
+RETURNS TABLE (id uuid, elsewhere boolean, epoch bigint, state text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+    PERFORM public.sw_engine_node_guard(node, 'server epochs');
     RETURN QUERY
     SELECT s.id, s.node_id IS NOT NULL AND s.node_id <> node, s.epoch, s.state
       FROM public.servers s

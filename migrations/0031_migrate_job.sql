@@ -46,13 +46,7 @@ ALTER TABLE jobs ADD COLUMN cancel_requested_at timestamptz;
 CREATE FUNCTION sw_engine_job_cancelled(node uuid, job uuid) RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
-    IF node IS DISTINCT FROM public.sw_engine_node_id() AND EXISTS (
-        SELECT 1 FROM pg_auth_members m
-          JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
-         WHERE g.rolname = 'slipway_engine' AND u.rolname = session_user) THEN
-        RAISE EXCEPTION 'permission denied to read jobs of node %', node
-            USING ERRCODE = '42501';
-    END IF;
+    PERFORM public.sw_engine_node_guard(node, 'jobs');
     RETURN coalesce((SELECT j.cancel_requested_at IS NOT NULL FROM public.jobs j
                       WHERE j.id = job AND j.node_id = node AND j.state = 'running'), false);
 END

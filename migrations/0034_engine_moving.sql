@@ -10,18 +10,12 @@
 --                   a restore in that window (evacuate.sh saw it 18 ms after
 --                   the source half, on a heartbeat gap's pass) would run a
 --                   second copy, on shared storage from the same disk.
---                   The same node check as sw_engine_server_epochs (0030).
+--                   The node check is sw_engine_node_guard (0030).
 
 CREATE FUNCTION sw_engine_server_state(node uuid, server uuid) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
-    IF node IS DISTINCT FROM public.sw_engine_node_id() AND EXISTS (
-        SELECT 1 FROM pg_auth_members m
-          JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
-         WHERE g.rolname = 'slipway_engine' AND u.rolname = session_user) THEN
-        RAISE EXCEPTION 'permission denied to read server states for node %', node
-            USING ERRCODE = '42501';
-    END IF;
+    PERFORM public.sw_engine_node_guard(node, 'server states');
     RETURN (SELECT CASE WHEN EXISTS (SELECT 1 FROM public.jobs j
                                       WHERE j.server_id = s.id AND j.state = 'running'
                                         AND j.type IN ('migrate', 'recover'))

@@ -291,6 +291,9 @@ sw_t_eq "A's role reads its own pool, not B's" "1 slipway" \
     "$(psql "$DB_A" -X -qAt -c "select count(*) || ' ' || min(name) from node_pools")"
 sw_t_eq "and it recorded nothing about B's servers" 0 \
     "$(q "select count(*) from node_events where detail->>'server_id' in ('$SB1', '$SB2')")"
+# silent while the first provisioner was stopped, A may have gone suspect
+# (provisioner/README.md "High availability"); its beats make it healthy again
+sw_t_wait "A healthy" 15 bash -c "[ \"\$(psql '$SW_PG_URL' -qAt -c \"select health from nodes where id = '$NODE_A'\")\" = ok ]"
 SA3=$(order "$LOC_A" "$PLAN_A" "$TPL_A")
 sw_t_check "a new order on A reaches running" sw_t_wait "SA3 running" 60 running "$SA3"
 sw_t_eq "A's role drains its own node" t "$(psql "$DB_A" -X -qAt -c "select sw_engine_node_drain('$NODE_A')")"
