@@ -28,7 +28,8 @@
 --                   nothing of a server that never touched the node.
 --   sw_server_job_with(server, actor, type, params)
 --                   queues a job with parameters (an evacuation's migrations,
---                   a recovery), as sw_server_job (0011) does without.
+--                   a recovery), as sw_server_job (0011) does without; sw_server_job
+--                   is restated on it, so one function writes both rows.
 
 ALTER TABLE servers ADD COLUMN epoch bigint NOT NULL DEFAULT 1 CHECK (epoch >= 1);
 ALTER TABLE servers ADD COLUMN ha boolean;
@@ -127,6 +128,21 @@ BEGIN
     VALUES ('jobs', json_build_object('job_id', jid, 'server_id', p_server,
                                       'type', p_type)::text);
     PERFORM pg_notify('outbox', '');
+    RETURN jid;
+END
+$$;
+
+-- sw_server_job (0011) is sw_server_job_with without parameters, and the
+-- server's state set: one place writes a job's row and outbox row.
+CREATE OR REPLACE FUNCTION sw_server_job(p_server uuid, p_actor uuid, p_type text, p_state text)
+RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE
+    jid uuid := sw_server_job_with(p_server, p_actor, p_type, NULL);
+BEGIN
+    IF p_state IS NOT NULL THEN
+        UPDATE servers SET state = p_state, updated_at = now() WHERE id = p_server;
+    END IF;
     RETURN jid;
 END
 $$;
