@@ -8,8 +8,9 @@
  *     operator's cancel polled while it moves; answers moved.
  *   phase source, libvirt's test driver (which cannot migrate): the first
  *     half of a cold move the control plane drives: the domain is stopped
- *     and undefined here, its volumes kept; answers not moved, and whether
- *     it ran.
+ *     and undefined here, its volumes deleted (a test node's live in its
+ *     engine's process: no shared storage; the target makes its own);
+ *     answers not moved, and whether it ran.
  *   phase target: the second half, on the target: the domain defined over
  *     the server's volumes (a test node, whose volumes live in its own
  *     process, makes them: a stand-in for shared storage) and started if

@@ -83,8 +83,8 @@ int sw_mig_result(struct sw_db *db, const struct sw_job_row *row, const struct s
         !row->migrate.to_node_id[0])
         return 0;
     /* A cold move's source half: the domain is stopped and undefined there
-     * (its volumes kept); the target defines it now. The server's node is
-     * the target from here on (0030's trigger bumps the epoch), so the
+     * (its test-driver volumes with it); the target defines it now. The
+     * server's node is the target from here on (0030's trigger bumps the epoch), so the
      * source's reconciliation no longer brings it back there: never two
      * copies. Its allocation stays on the source and the claim on the
      * target until the move ends (sw_mig_settle). */
