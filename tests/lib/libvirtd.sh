@@ -2,7 +2,10 @@
 # mount namespace (private /run, /etc/libvirt, /var/lib/libvirt,
 # /var/log/libvirt, /var/cache/libvirt under the test's directory) and its
 # own network namespace, its own virtlogd, so tests never share libvirt
-# state with each other or the host. QEMU runs as root there: with QEMU as
+# state with each other or the host. /dev/kvm is hidden there (/dev/null
+# bound over it), so guests run under TCG on every machine: on this one's
+# nested /dev/kvm a guest starts, then stops at its boot loader with "KVM
+# internal error. Suberror: 1" (emulation failure) and stays paused. QEMU runs as root there: with QEMU as
 # libvirt-qemu and a /dev/kvm only root may open, libvirt re-probes QEMU on
 # every domain start (about a minute each here; ../shared/notes/real-guests.md).
 #
@@ -48,6 +51,16 @@ sw_lv_start() {
     done
     local cache=${SW_LV_CACHE:-$d/cache}
     mkdir -p "$d/etc/nwfilter" "$d/lib" "$d/log" "$cache" "$d/run"
+    # the folders bound over: a fresh machine without libvirt-daemon-system
+    # has no /var/log/libvirt, and the bind fails there
+    mkdir -p /etc/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt
+    # Debian's QEMU driver parses its built-in user libvirt-qemu before it
+    # reads qemu.conf's "root", and refuses to start where it does not exist
+    getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu ||
+        { SW_LV_WHY="cannot add group libvirt-qemu"; return 1; }
+    id libvirt-qemu >/dev/null 2>&1 ||
+        useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu ||
+        { SW_LV_WHY="cannot add user libvirt-qemu"; return 1; }
     chmod 755 "$d"
     printf 'user = "root"\ngroup = "root"\n' >"$d/etc/qemu.conf"
     cp /usr/share/libvirt/nwfilter/*.xml "$d/etc/nwfilter/" 2>/dev/null
@@ -66,6 +79,7 @@ CONF
         mount -t tmpfs tmpfs /run && mkdir -p /run/libvirt /run/lock &&
         mount --bind '$d/etc' /etc/libvirt && mount --bind '$d/lib' /var/lib/libvirt &&
         mount --bind '$d/log' /var/log/libvirt && mount --bind '$cache' /var/cache/libvirt &&
+        { [ ! -e /dev/kvm ] || mount --bind /dev/null /dev/kvm; } &&
         ip link set lo up 2>/dev/null; $extra
         virtlogd -d -p '$d/virtlogd.pid' &&
         exec libvirtd -d --config '$d/libvirtd.conf' --pid-file '$d/libvirtd.pid'" \
@@ -167,6 +181,7 @@ sw_lv_peer_start() {
         mount -t tmpfs tmpfs /run && mkdir -p /run/libvirt /run/lock &&
         mount --bind '$d/etc' /etc/libvirt && mount --bind '$d/lib' /var/lib/libvirt &&
         mount --bind '$d/log' /var/log/libvirt && mount --bind '$cache' /var/cache/libvirt &&
+        { [ ! -e /dev/kvm ] || mount --bind /dev/null /dev/kvm; } &&
         virtlogd -d -p '$d/virtlogd.pid' &&
         exec libvirtd -d --config '$d/libvirtd.conf' --pid-file '$d/libvirtd.pid'" \
         >"$d/start.log" 2>&1 || { SW_LV_WHY="the second libvirtd cannot start: $(tail -2 "$d/start.log")"; return 1; }
