@@ -12,8 +12,11 @@ int sw_data_idempotency_claim(struct sw_db *db, const char *account_id, const ch
 {
     return sw_data_exists(
         db, err,
-        "INSERT INTO idempotency_keys (account_id, key, method, path, body_hash, state)"
-        " VALUES ($1, $2, $3, $4, $5, 'running') ON CONFLICT DO NOTHING RETURNING 1",
+        "INSERT INTO idempotency_keys (account_id, key, method, path, body_hash, state,"
+        "  owner_pid, owner_started)"
+        " VALUES ($1, $2, $3, $4, $5, 'running', pg_backend_pid(), (SELECT backend_start"
+        "  FROM pg_stat_activity WHERE pid = pg_backend_pid()))"
+        " ON CONFLICT DO NOTHING RETURNING 1",
         SW_PARAMS(account_id, key, method, path, body_hash));
 }
 
@@ -22,9 +25,14 @@ int sw_data_idempotency_read(struct sw_db *db, const char *account_id, const cha
 {
     PGresult *res =
         sw_db_exec(db, err,
-                   "WITH t AS (UPDATE idempotency_keys SET updated_at = now()"
-                   "  WHERE account_id = $1 AND key = $2 AND state = 'running' AND body_hash = $3"
-                   "  AND updated_at < now() - interval '10 minutes' RETURNING 1)"
+                   "WITH t AS (UPDATE idempotency_keys k SET updated_at = now(),"
+                   "  owner_pid = pg_backend_pid(), owner_started = (SELECT backend_start"
+                   "   FROM pg_stat_activity WHERE pid = pg_backend_pid())"
+                   "  WHERE k.account_id = $1 AND k.key = $2 AND k.state = 'running'"
+                   "  AND k.body_hash = $3 AND (k.updated_at < now() - interval '10 minutes'"
+                   "   OR (k.owner_started IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+                   "    WHERE a.pid = k.owner_pid AND a.backend_start = k.owner_started)))"
+                   "  RETURNING 1)"
                    " SELECT k.body_hash, k.state, k.status, k.response, EXISTS (SELECT 1 FROM t)"
                    " FROM idempotency_keys k WHERE k.account_id = $1 AND k.key = $2",
                    SW_PARAMS(account_id, key, body_hash));

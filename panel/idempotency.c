@@ -8,8 +8,11 @@
  * retry would fail the same way); a 5xx or 409 frees the key so the client
  * may try again. An answer's secret (sw_resp.secret_field: a new token, a
  * password) is kept as null: a replay says the request succeeded without
- * storing the secret. A 'running' row older than 10 minutes is taken over: its
- * request died before committing anything. Keys live at least 24 hours.
+ * storing the secret. A 'running' row is taken over when the PostgreSQL
+ * backend that claimed it is gone (its panel died: the request's connection,
+ * on which the effect would have committed, closed with it), or when it is
+ * older than 10 minutes: either way its request committed nothing. Keys live
+ * at least 24 hours.
  */
 #include "config.h"
 #include "panel/idempotency.h"

@@ -105,6 +105,44 @@ sw_t_check "each answered 202 (first or replay) or 409 (first still running)" \
 ids=$(cat "$SW_T_DIR"/par.[0-9]* | jq -r '.order.id // empty' | sort -u | wc -l)
 sw_t_eq "every 202 names the same order" 1 "$ids"
 
+# A row claimed by a backend that still lives (the checkpointer stands in
+# for a panel's connection mid-request): a retry is still 409.
+sw_t_psql -c "insert into idempotency_keys (account_id, key, method, path, body_hash, state, owner_pid, owner_started)
+    select '$CUST', 'k-live', 'POST', '/v1/orders', body_hash, 'running', a.pid, a.backend_start
+    from idempotency_keys, pg_stat_activity a where key = 'k1' and account_id = '$CUST' and a.backend_type = 'checkpointer'"
+idem k-live POST /v1/orders "$TOK" "$ORDER"
+sw_t_eq "a retry while its first request's connection lives: 409" 409 "$SW_STATUS"
+# A first request whose panel is killed mid-request (its order's insert
+# held up by a table lock): a retry to the panel started after it is
+# answered as soon as the dead panel's database connection is gone, not
+# after the 10 minutes a running key used to be kept (the soak's kill -9).
+DEAD=${ORDER/a.example.com/dead.example.com}
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+srv_named() { sw_t_psql -c "select count(*) from servers where hostname = '$1'"; }
+sw_t_psql -c "begin; lock table servers in exclusive mode; select pg_sleep(3); commit" >/dev/null &
+locker=$!
+sleep 0.3
+curl -s -o /dev/null --max-time 20 -X POST -H "Authorization: Bearer $TOK" -H "Idempotency-Key: k-dead" \
+    -H 'Content-Type: application/json' --data-binary "$DEAD" "$SW_URL/v1/orders" &
+held=$!
+key_running() { [ "$(sw_t_psql -c "select state from idempotency_keys where key = 'k-dead'")" = running ]; }
+sw_t_check "the first request holds its key, running" sw_t_wait "k-dead running" 10 key_running
+kill -9 "$SW_T_PID_panel"
+wait "$SW_T_PID_panel" "$held" 2>/dev/null
+sw_t_panel
+wait "$locker"
+t0=$(date +%s.%N) codes=
+for _ in $(seq 100); do
+    idem k-dead POST /v1/orders "$TOK" "$DEAD"
+    codes+="$SW_STATUS "
+    [ "$SW_STATUS" = 409 ] || break
+    sleep 0.2
+done
+sw_t_eq "a retry after the panel died is answered, not held for 10 minutes ($(since "$t0") s: $(tr ' ' '\n' <<<"$codes" | sed '/^$/d' | sort | uniq -c | awk '{printf "%sx%s ", $2, $1}'))" \
+    "202 1 done" "$SW_STATUS $(srv_named dead.example.com) $(sw_t_psql -c "select state from idempotency_keys where key = 'k-dead'")"
+idem k-dead POST /v1/orders "$TOK" "$DEAD"
+sw_t_eq "and its retries replay that answer: still one server" "202 1" "$SW_STATUS $(srv_named dead.example.com)"
+
 # ---- audit ----
 audit_rows() { sw_t_psql -c "select count(*) from audit_log where $1"; }
 sw_t_check "the order is in the audit log with actor, token and address" test "$(audit_rows \
