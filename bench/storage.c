@@ -14,6 +14,7 @@
 #include "engines/kind.h"
 #include "engines/storage.h"
 #include "engines/virt.h"
+#include "core/enums.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/msg.h"
@@ -65,7 +66,7 @@ static double creates(struct sw_engine *eng, const char *sha, int n, int disk_gb
 {
     double t0 = now_s();
     for (int i = 0; i < n; i++) {
-        struct sw_msg_node_job job = {.disk_gb = disk_gb};
+        struct sw_msg_node_job job = {.kind = SW_KIND_HVM, .disk_gb = disk_gb};
         server_id(i, job.server_id);
         snprintf(job.image_sha256, sizeof job.image_sha256, "%s", sha);
         snprintf(job.image_format, sizeof job.image_format, "qcow2");
