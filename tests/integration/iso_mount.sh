@@ -12,7 +12,7 @@
 #   - a node fetches the ISO mounted on its server, another node 404, and
 #     after the eject no node; a mounted ISO cannot be deleted;
 #   - an order with iso_id (an ISO install on a blank disk): its server
-#     boots the ISO and its create job carries it; on a pv plan 422.
+#     boots the ISO and its create job carries it; on a pv or container plan 422.
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
@@ -182,6 +182,10 @@ dispatched "second eject"; settle
 api POST /v1/orders "$C1" "{\"plan_id\":\"$PV_PLAN\",\"template_id\":\"$PV_TPL\",\"hostname\":\"pv2.example.com\",\"iso_id\":\"$ISO\"}"
 sw_t_eq "an order of a pv plan with an ISO: 422, nothing made" "422 ISO images can only be mounted on hvm servers 0" \
     "$SW_STATUS $(j .error.message) $(sql "select count(*) from servers where hostname = 'pv2.example.com'")"
+CT_PLAN=$(plan container) CT_TPL=$(template container)
+api POST /v1/orders "$C1" "{\"plan_id\":\"$CT_PLAN\",\"template_id\":\"$CT_TPL\",\"hostname\":\"ct2.example.com\",\"iso_id\":\"$ISO\"}"
+sw_t_eq "an order of a container plan with an ISO: 422, nothing made" "422 ISO images can only be mounted on hvm servers 0" \
+    "$SW_STATUS $(j .error.message) $(sql "select count(*) from servers where hostname = 'ct2.example.com'")"
 api POST /v1/orders "$C1" "{\"plan_id\":\"$HVM_PLAN\",\"template_id\":\"$HVM_TPL\",\"hostname\":\"inst.example.com\",\"iso_id\":\"x\"}"
 sw_t_eq "an order with an iso_id that is no UUID: 400" 400 "$SW_STATUS"
 api POST /v1/orders "$C1" "{\"plan_id\":\"$HVM_PLAN\",\"template_id\":\"$HVM_TPL\",\"hostname\":\"inst.example.com\",\"iso_id\":\"$ISO\"}"
