@@ -12,6 +12,7 @@
 #include "core/log.h"
 
 #include <libvirt/virterror.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -47,6 +48,17 @@ static const struct vir_errmap {
     {VIR_ERR_OPERATION_FAILED, SW_EINTERNAL, true, "the hypervisor reported a failure"},
 };
 
+/* A system error's errno (libvirt keeps it in int1, across RPC too) says
+ * more than "the hypervisor is unavailable" for these: a full pool is what
+ * an operator must act on, and another node may have room (retryable). */
+static const struct {
+    int errnum;
+    const char *why;
+} sys_errmap[] = {
+    {ENOSPC, "the node's storage is full"},
+    {EDQUOT, "the node's storage is full"},
+};
+
 void sw_virt_error(struct sw_err *err, const char *what)
 {
     virErrorPtr e = virGetLastError();
@@ -61,6 +73,10 @@ void sw_virt_error(struct sw_err *err, const char *what)
             break;
         }
     }
+    for (size_t i = 0;
+         e && e->code == VIR_ERR_SYSTEM_ERROR && i < sizeof sys_errmap / sizeof sys_errmap[0]; i++)
+        if (sys_errmap[i].errnum == e->int1)
+            why = sys_errmap[i].why;
     sw_err_set_at(err, __FILE__, __func__, __LINE__, code, retryable, "could not %s: %s", what,
                   why);
     if (e)

@@ -7,7 +7,8 @@
 # checksum's, a qcow2 whose backing file is /etc/shadow, a short body, an
 # unknown image, a wrong token, an unreachable panel, a malformed reference
 # (tests/integration/test_image_fetch.c); then a create's root volume made
-# as an overlay on an image fetched for it (engines/storage.c). Skips (77)
+# as an overlay on an image fetched for it (engines/storage.c); an image
+# that fills a 2 MiB pool midway fails with nothing left. Skips (77)
 # where no libvirtd can run.
 set -u
 SW_SRCDIR=${SW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -75,7 +76,13 @@ for _ in $(seq 50); do [ -s "$D/port" ] && break; sleep 0.1; done
 
 virsh -c "$SW_LV_URI" pool-define-as imgs dir --target "$D/pool" >/dev/null &&
     virsh -c "$SW_LV_URI" pool-start imgs >/dev/null || skip "cannot make a dir pool: $(tail -2 "$D/lv/libvirtd.log")"
-"$prog" "$SW_LV_URI" imgs "http://127.0.0.1:$(cat "$D/port")" "$TOKEN" "$F"
+# A 2 MiB pool, a tmpfs in libvirtd's mount namespace only: an image fetch
+# fills it midway.
+mkdir -p "$D/small"
+nsenter -t "$SW_LV_PID" -m mount -t tmpfs -o size=2m tmpfs "$D/small" &&
+    virsh -c "$SW_LV_URI" pool-define-as small dir --target "$D/small" >/dev/null &&
+    virsh -c "$SW_LV_URI" pool-start small >/dev/null || { echo "cannot make a 2 MiB pool"; exit 99; }
+"$prog" "$SW_LV_URI" imgs "http://127.0.0.1:$(cat "$D/port")" "$TOKEN" "$F" small
 rc=$?
 [ $rc = 0 ] || { echo "---- libvirtd.log ----"; tail -20 "$D/lv/libvirtd.log"; }
 exit $rc

@@ -7,12 +7,12 @@
  * exit 0 when all passed. Last, the engine's create path on a new image
  * (base.qcow2): engines/storage.c fetches it and overlays the root on it. */
 #include "config.h"
-#include "engines/image.h"
-#include "engines/storage.h"
 #include "core/enums.h"
-#include "core/msg.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "engines/image.h"
+#include "engines/storage.h"
+#include "core/msg.h"
 
 #include <libvirt/virterror.h>
 #include <pthread.h>
@@ -270,10 +270,33 @@ static void test_root_on_image(virConnectPtr conn, virStoragePoolPtr pool,
           "terminate deletes the server's volumes and keeps the node's images");
 }
 
+/* A pool without room for an image (a 2 MiB tmpfs, a 3 MiB raw image:
+ * libvirt allocates the volume whole before a byte moves): the fetch fails
+ * saying the node's storage is full, retryable on another node, nothing of
+ * it is left, and the image still arrives in a pool with room. */
+static void test_pool_fills(virConnectPtr conn, const char *name, virStoragePoolPtr roomy,
+                            const struct sw_image_source *src)
+{
+    virStoragePoolPtr tiny = virStoragePoolLookupByName(conn, name);
+    struct sw_image_ref r = ref_of("good.raw", "raw");
+    char vol[96];
+    struct sw_err err = {0};
+    int rc = tiny ? sw_image_ensure(tiny, src, &r, vol, &err) : 0;
+    check(rc == -1 && tiny && volumes(tiny, "") == 0 && err.retryable &&
+              strstr(err.msg, "storage is full"),
+          "an image larger than its pool's room: %s (\"%s\"; %s), no volume of it left",
+          sw_errc_name(err.code), err.msg, err.detail);
+    sw_err_clear(&err);
+    check(sw_image_ensure(roomy, src, &r, vol, &err) == 0,
+          "the same image in a pool with room: found or fetched (%s)", err.msg);
+    if (tiny)
+        virStoragePoolFree(tiny);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s URI POOL URL TOKEN DIR\n", argv[0]);
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: %s URI POOL URL TOKEN DIR [SMALLPOOL]\n", argv[0]);
         return 99;
     }
     dir = argv[5];
@@ -295,6 +318,8 @@ int main(int argc, char **argv)
     char pool_path[600];
     snprintf(pool_path, sizeof pool_path, "%s/../pool", dir);
     test_root_on_image(conn, pool, &src, pool_path);
+    if (argc == 7)
+        test_pool_fills(conn, argv[6], pool, &src);
     virStoragePoolFree(pool);
     virConnectClose(conn);
     printf("%d passed, %d failed\n", passed, failed);
