@@ -12,7 +12,8 @@
 # written on each disk through qemu-guest-agent and seen in the volume from
 # the host; `slipwayctl console` attaches to a live server's console and
 # refuses a terminated one; resize to a 2 GiB plan grows the disk the guest sees
-# (/sys/block/vda/size through the agent); reinstall of the hvm server gives
+# (/sys/block/vda/size through the agent); reset_password of the pv server
+# puts a hash of the answered password in its /etc/shadow; reinstall of the hvm server gives
 # it a fresh root volume without the marker; terminate leaves no volume of
 # either server in the pool (virsh vol-list). Where libvirt's LXC driver is
 # installed, a container ordered on node lxc1 runs the template's init from
@@ -93,6 +94,20 @@ for kind in hvm pv; do
     sw_t_check "$kind: the guest's /sys/block/vda/size grew from ${BEFORE[$kind]} to 4194304 sectors (2 GiB)" \
         sw_t_wait "vda size in $kind" 30 size_is "$id" 4194304
 done
+
+# reset_password through the API, on the running pv guest: the answer
+# holds the new password once; the job sets it through qemu-guest-agent, and
+# root's entry in the guest's /etc/shadow is a hash of it.
+id=${SRV[pv]}
+api POST "/v1/servers/$id/actions" "$SW_QEMU_CTOK" '{"type":"reset_password"}'
+PW=$(j .password)
+sw_t_check "pv: reset_password is accepted, with the new password once" test "$SW_STATUS" = 202 -a ${#PW} -ge 12
+sw_t_wait "reset_password of pv" 120 job_done "$(j .job.id)"
+sw_t_eq "pv: the reset_password job succeeded" succeeded "$(j '.state + (if .error then ": " + (.error | tostring) else "" end)')"
+HASH=$(guest_read "$id" /etc/shadow 0 4096 | awk -F: '$1 == "root" { print $2 }')
+# shellcheck disable=SC2016 # python's own $ (crypt(3) hashes)
+sw_t_eq "pv: root's hash in the guest's /etc/shadow is the new password's" True \
+    "$(PW=$PW H=$HASH python3 -W ignore -c 'import crypt, os; h = os.environ["H"]; print(len(h) > 20 and crypt.crypt(os.environ["PW"], h) == h)')"
 
 # Reinstall the hvm server: a fresh root volume, the marker gone.
 id=${SRV[hvm]}
