@@ -197,6 +197,7 @@ static const struct sw_jfield node_job_fields[] = {
     {"backup", SW_JT_OBJECT, false}, /* backup and restore jobs (core/bkmsg.h) */
     {"epoch", SW_JT_INT, false},     /* the placement's epoch (issue 15) */
     {"migrate", SW_JT_OBJECT, false}, /* migrate jobs (core/migmsg.h) */
+    {"recover_stopped", SW_JT_BOOL, false}, /* recover jobs (decode_recover) */
     {NULL, 0, false},
 };
 
@@ -296,6 +297,17 @@ static void encode_snapshot(json_t *o, const struct sw_msg_node_job *m)
         json_object_set_new(o, "snapshot_memory", json_true());
 }
 
+/* recover_stopped, true on a recover job only (false or absent elsewhere). */
+static int decode_recover(const json_t *o, struct sw_msg_node_job *m, struct sw_err *err)
+{
+    m->recover_stopped = sw_json_bool(o, "recover_stopped", false);
+    if (m->recover_stopped && m->type != SW_JOB_RECOVER) {
+        SW_ERR(err, SW_EINVALID, "field \"recover_stopped\" belongs to recover jobs");
+        return -1;
+    }
+    return 0;
+}
+
 /* A snapshot job names its snapshot; no other job names one. */
 static int decode_snapshot(const json_t *o, struct sw_msg_node_job *m, struct sw_err *err)
 {
@@ -335,6 +347,8 @@ char *sw_msg_node_job_encode(const struct sw_msg_node_job *m)
     if (m->epoch > 0)
         json_object_set_new(o, "epoch", json_integer((json_int_t)m->epoch));
     sw_migmsg_job_encode(o, m->type, &m->migrate);
+    if (m->recover_stopped)
+        json_object_set_new(o, "recover_stopped", json_true());
     return dump_and_free(o);
 }
 
@@ -365,7 +379,8 @@ int sw_msg_node_job_decode(const char *s, struct sw_msg_node_job *m, struct sw_e
         decode_snapshot(o, m, err) < 0 ||
         sw_bkmsg_job_decode(o, m->type, &m->backup, err) < 0 ||
         get_count(o, "epoch", &m->epoch, err) < 0 ||
-        sw_migmsg_job_decode(o, m->type, &m->migrate, err) < 0)
+        sw_migmsg_job_decode(o, m->type, &m->migrate, err) < 0 ||
+        decode_recover(o, m, err) < 0)
         goto out;
     if (m->max_ram_mb < m->ram_mb) {
         SW_ERR(err, SW_EINVALID, "max_ram_mb is below ram_mb");

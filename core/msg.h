@@ -184,6 +184,10 @@ struct sw_msg_node_job {
     int64_t epoch;
     /* ---- migration (issue 15, core/migmsg.h): migrate jobs ---- */
     struct sw_msg_migrate migrate;
+    /* A recover job of a server that was stopped on its failed node: the
+     * engine defines it and leaves it stopped. On the wire
+     * "recover_stopped", present (true) on such recover jobs only. */
+    bool recover_stopped;
 };
 
 /* The engine's answer to one node job. */

@@ -53,6 +53,10 @@ int sw_recover_run(struct sw_engine *eng, const struct sw_engine_driver *drv,
     memcpy(note, out->note, sizeof note);
     if (l->define(eng, drv, &restore, out, err) < 0)
         return -1;
+    if (job->recover_stopped) { /* it was stopped on its failed node: defined, left so */
+        snprintf(out->domain_state, sizeof out->domain_state, "%s", SW_DOMAIN_STOPPED);
+        return 0;
+    }
     int rc = l->start(eng, drv, job, out, err);
     if (note[0])
         memcpy(out->note, note, sizeof note);

@@ -74,11 +74,13 @@ static const struct sw_job_effect effects[] = {
     [SW_JOB_MIGRATE] = {SW_JOB_MIGRATE, SW_ROUTE_MIGRATE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
                         LIVE, NULL, NULL, false, false},
     /* High availability (recover.c, README.md "High availability"): a
-     * running server of a failed node, claimed on a healthy node (its
-     * allocation moved there at the claim); running again, or failed
-     * with the engine's reason (a volume missing). */
+     * running or stopped server of a failed node, claimed on a healthy node
+     * (its allocation moved there at the claim); running again (a stopped
+     * one defined there, stopped), or failed with the engine's reason (a
+     * volume missing). */
     [SW_JOB_RECOVER] = {SW_JOB_RECOVER, SW_ROUTE_RECOVER, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
-                        SW_SRV_FAILED, SW_SRVMASK(SW_SRV_RUNNING), NULL, NULL, false, false},
+                        SW_SRV_FAILED, SW_SRVMASK(SW_SRV_RUNNING) | SW_SRVMASK(SW_SRV_STOPPED),
+                        NULL, NULL, false, false},
 };
 
 _Static_assert(N(effects) == SW_JOB__COUNT, "one effect per job type");

@@ -10,6 +10,8 @@
 #   2. the agent becomes manual: still nothing restarts until an operator
 #      confirms; then a is fenced and failed, and the server runs on b, its
 #      epoch one more; a confirmation for a healthy node is refused (409);
+#      A second ha server, stopped on a by its customer, is then on b,
+#      defined there and still stopped, its epoch one more;
 #   3. a's engine resumes: its heartbeats do not make a healthy again, and
 #      it starts none of the moved domains: reconciliation destroys its stale
 #      copy (the domains file shows it gone or shut off, domain.stale_copy
@@ -40,15 +42,26 @@ api POST /v1/orders "$TOK" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"ho
 S=$(j .server.id)
 sw_t_check "the ha server runs on a" sw_t_wait "server on a" 60 \
     is "select state || ' ' || node_id from servers where id = '$S'" "running $A"
+# A second ha server on a, stopped by its customer: a failed node's stopped
+# ha servers are recovered too, defined on the new node and left stopped.
+api POST /v1/orders "$TOK" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"sb2.example.com\",\"location_id\":\"$LOC\"}"
+S2=$(j .server.id)
+sw_t_wait "second server on a" 60 is "select state || ' ' || node_id from servers where id = '$S2'" "running $A" >/dev/null
+api POST "/v1/servers/$S2/actions" "$TOK" '{"type":"stop"}'
+sw_t_check "the second ha server is stopped on a" sw_t_wait "second server stopped" 60 \
+    is "select state || ' ' || node_id from servers where id = '$S2'" "stopped $A"
 api PATCH "/v1/admin/nodes/$B" "$OP" '{"state":"active"}'
-EPOCH=$(q "select epoch from servers where id = '$S'")
+EPOCH=$(q "select epoch from servers where id = '$S'") EPOCH2=$(q "select epoch from servers where id = '$S2'")
 a_runs() { grep -qi "$S.*running" "$D/domains-a"; }
 sw_t_check "a's engine runs its domain" sw_t_wait "a's domains file" 10 a_runs
 nothing_moved() {
     is "select node_id || ' ' || epoch || ' ' || state || ' ' ||
         (select count(*) from jobs where server_id = '$S' and type = 'recover')
         from servers where id = '$S'" "$A $EPOCH running 0" &&
-        ! grep -qi "$S" "$D/domains-b" 2>/dev/null
+        is "select node_id || ' ' || state || ' ' ||
+        (select count(*) from jobs where server_id = '$S2' and type = 'recover')
+        from servers where id = '$S2'" "$A stopped 0" &&
+        ! grep -qi "$S" "$D/domains-b" 2>/dev/null && ! grep -qi "$S2" "$D/domains-b" 2>/dev/null
 }
 
 # ---- 1. a hangs; its fence fails ----
@@ -79,6 +92,14 @@ moved() {
 }
 sw_t_check "after the confirmation the server runs on b, its epoch one more" \
     sw_t_wait "server on b" 60 moved
+moved_stopped() {
+    is "select node_id || ' ' || epoch || ' ' || state from servers where id = '$S2'" \
+        "$B $((EPOCH2 + 1)) stopped" && grep -qi "$S2 stopped" "$D/domains-b"
+}
+sw_t_check "the stopped ha server is on b, defined there and stopped, its epoch one more" \
+    sw_t_wait "stopped server on b" 60 moved_stopped
+sw_t_eq "server.recovered for both" 2 \
+    "$(q "select count(*) from events where type = 'server.recovered' and data->>'server_id' in ('$S', '$S2')")"
 sw_t_eq "a is failed and offline; node.fenced (by the operator) and node.failed recorded" \
     "failed offline 1 1 true" \
     "$(q "select n.health || ' ' || n.state || ' ' ||
@@ -101,4 +122,6 @@ sw_t_eq "a's heartbeats do not make it healthy: failed until an operator says so
 sleep 2 # one more reconciliation of a: nothing may come back
 sw_t_check "exactly one running copy, on b" bash -c \
     "! grep -qi '$S.*running' '$D/domains-a' && [ \$(grep -ci '$S.*running' '$D/domains-b') = 1 ]"
+sw_t_check "the stopped server runs nowhere; b holds it, stopped" bash -c \
+    "! grep -qi '$S2.*running' '$D/domains-a' '$D/domains-b' && grep -qi '$S2 stopped' '$D/domains-b'"
 sw_t_done

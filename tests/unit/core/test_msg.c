@@ -535,9 +535,35 @@ static void test_node_job_iso(void **state)
     }
 }
 
+/* recover_stopped: on a recover job it travels; elsewhere it is refused. */
+static void test_node_job_recover_stopped(void **state)
+{
+    (void)state;
+    struct sw_msg_node_job a, b;
+    struct sw_err err = {0};
+    node_job(&a);
+    a.type = SW_JOB_RECOVER;
+    char *s = sw_msg_node_job_encode(&a);
+    assert_null(strstr(s, "recover_stopped"));
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
+    assert_false(b.recover_stopped);
+    free(s);
+    a.recover_stopped = true;
+    s = sw_msg_node_job_encode(&a);
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
+    assert_true(b.recover_stopped);
+    free(s);
+    a.type = SW_JOB_START;
+    s = sw_msg_node_job_encode(&a);
+    assert_int_equal(sw_msg_node_job_decode(s, &b, &err), -1);
+    assert_int_equal(err.code, SW_EINVALID);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_node_job_recover_stopped),
         cmocka_unit_test(test_job_roundtrip),
         cmocka_unit_test(test_node_job_roundtrip),
         cmocka_unit_test(test_node_job_addresses),
