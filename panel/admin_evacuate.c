@@ -2,7 +2,7 @@
  * provisioner/README.md "Evacuation"): POST /v1/admin/nodes/{id}/evacuate
  * sets the node to maintenance and records the evacuation, which the
  * provisioner's evacuate thread then drives; GET /v1/admin/evacuations/{id}
- * shows its progress, and a node's latest rides on GET /v1/admin/nodes/{id}
+ * shows its progress, GET /v1/admin/evacuations lists them, and a node's latest rides on GET /v1/admin/nodes/{id}
  * (sw_evac_attach_latest). */
 #include "config.h"
 #include "core/crypto.h"
@@ -115,6 +115,19 @@ SW_HANDLER(sw_h_admin_evacuation_get)
     return e ? sw_api_reply(resp, 200, e) : -1;
 }
 
+SW_HANDLER(sw_h_admin_evacuations_list)
+{
+    static const char *const states[] = {"running", "completed", "cancelled", NULL};
+    const char *node, *state;
+    if (sw_adm_query_uuid(req, "node_id", &node, err) < 0 ||
+        sw_adm_query_enum(req, "state", states, &state, err) < 0)
+        return -1;
+    return sw_api_list(req, resp, err, "sw_evacuation_json(t)", "evacuations",
+                       "$1::uuid IS NOT NULL AND ($2::uuid IS NULL OR t.node_id = $2)"
+                       " AND ($3::text IS NULL OR t.state = $3)",
+                       SW_PARAMS(req->who.account_id, node, state));
+}
+
 int sw_evac_attach_latest(struct sw_db *db, const char *node_id, json_t *node, struct sw_err *err)
 {
     PGresult *res = sw_db_exec(db, err,
@@ -133,6 +146,10 @@ const struct sw_route sw_routes_admin_evacuate[] = {
     {"POST", "/v1/admin/nodes/{id}/evacuate", OP, SW_OWN_OPERATOR, sw_h_admin_node_evacuate,
      "set a node to maintenance and move its servers away, `parallel` at a time (1..32,"
      " default 1), live where they run", 0},
+    {"GET", "/v1/admin/evacuations", OP, SW_OWN_NONE, sw_h_admin_evacuations_list,
+     "every evacuation, oldest first (?node_id=, ?state=running|completed|cancelled), with"
+     " its progress",
+     0},
     {"GET", "/v1/admin/evacuations/{id}", OP, SW_OWN_OPERATOR, sw_h_admin_evacuation_get,
      "an evacuation's progress: total, moved, in flight, waiting, failed, the unmovable"
      " servers with their reasons", 0},

@@ -429,6 +429,7 @@ MATRIX = [
     op("PUT", "/v1/admin/servers/{id}/ha", obj="server", body={"ha": True}),
     # node evacuation (issue 15): a fresh node per write
     op("POST", "/v1/admin/nodes/{id}/evacuate", obj="node", body={"parallel": 2}),
+    op("GET", "/v1/admin/evacuations"),
     op("GET", "/v1/admin/evacuations/{id}", obj="node", allow_404=True,
        note="exercised with ids that name no evacuation (a node's): 404 to operators"),
 ]

@@ -139,6 +139,13 @@ sw_t_eq "progress at the end: total 5, moved 4, failed 1, none in flight or wait
 sw_t_eq "the unmovable one is the big server, with the migrate job's error" "${S[big]} no_capacity" \
     "$(j '.unmovable[] | "\(.server_id) \(.code)"')"
 echo "# big's reason: $(j '.unmovable[0].reason')"
+api GET "/v1/admin/evacuations?node_id=$A" "$OP"
+sw_t_eq "GET /v1/admin/evacuations?node_id=A lists it, completed" "200 $EV completed" \
+    "$SW_STATUS $(j '[.items[] | "\(.id) \(.state)"] | join(",")')"
+api GET "/v1/admin/evacuations?state=running" "$OP"
+sw_t_eq "and ?state=running none" "200 0" "$SW_STATUS $(j '.items | length')"
+api GET "/v1/admin/evacuations?state=done" "$OP"
+sw_t_eq "an unknown state: 400" 400 "$SW_STATUS"
 moved=$(q "select string_agg(s.state || ' ' || (s.node_id = '$B') || ' ' || s.epoch, ',' order by s.hostname)
              from servers s where s.id in ('${S[mid]}', '${S[r1]}', '${S[r2]}', '${S[st]}')")
 sw_t_eq "moved: mid, r1, r2 running and st stopped on B, epoch 2" \
