@@ -40,7 +40,8 @@ void sw_diskpool_sum(const struct sw_diskpool *v, size_t n, int64_t fallback_gb,
         if (!v[i].reported)
             continue;
         out->reported++;
-        out->capacity_gb += sw_diskpool_capacity_gb(&v[i]);
+        int64_t gb = sw_diskpool_capacity_gb(&v[i]) - v[i].elsewhere_gb;
+        out->capacity_gb += gb > 0 ? gb : 0;
         if (sw_diskpool_full(&v[i]))
             out->full++;
     }
@@ -67,13 +68,16 @@ int sw_diskpool_parse(const char *s, struct sw_diskpool *v, size_t max)
 {
     size_t n = 0;
     while (s && *s) {
-        long long f[6]; /* reported, present, capacity, allocation, ratio, threshold */
+        /* reported, present, capacity, allocation, ratio, threshold, elsewhere */
+        long long f[7];
         if (n == max)
             return -1;
-        for (size_t i = 0; i < 6; i++)
+        for (size_t i = 0; i < 7; i++)
             if (next_ll(&s, &f[i]) < 0)
                 return -1;
-        v[n++] = (struct sw_diskpool){f[0] == 1, f[1] == 1, f[2], f[3], f[4], f[5]};
+        if (f[6] < 0)
+            return -1;
+        v[n++] = (struct sw_diskpool){f[0] == 1, f[1] == 1, f[2], f[3], f[4], f[5], f[6]};
         if (*s == ';')
             s++;
         else if (*s)

@@ -8,6 +8,12 @@
  * reported allocation is past fill_threshold percent of its capacity (the
  * engine's own test for node.pool_full, engines/engine.c); a node all of
  * whose reported pools are full takes no new servers at all.
+ *
+ * A shared pool (one storage several nodes of a location see, migration
+ * 0037) offers each of them what the others' servers leave of it: its
+ * capacity x ratio less elsewhere_gb, the disk of the servers placed on
+ * the other nodes that may live in it. Counted whole on every node, it was
+ * offered once per node.
  */
 #ifndef SW_DISKPOOL_H
 #define SW_DISKPOOL_H
@@ -23,6 +29,7 @@ struct sw_diskpool {
     int64_t capacity_bytes, allocation_bytes;
     int64_t ratio_milli;  /* disk_ratio in thousandths (1.0 is 1000) */
     int64_t fill_threshold; /* percent, 1..100 */
+    int64_t elsewhere_gb;   /* a shared pool: the other nodes' servers' disk in it; else 0 */
 };
 
 /* What a node's pools add up to. */
@@ -43,14 +50,15 @@ bool sw_diskpool_full(const struct sw_diskpool *p);
  * missing. */
 int64_t sw_diskpool_capacity_gb(const struct sw_diskpool *p);
 
-/* Sums v[n] into *out; fallback_gb (the node's disk_gb) is the capacity
- * when none of them has reported. */
+/* Sums v[n] into *out, each pool's capacity less its elsewhere_gb (not
+ * below 0); fallback_gb (the node's disk_gb) is the capacity when none of
+ * them has reported. */
 void sw_diskpool_sum(const struct sw_diskpool *v, size_t n, int64_t fallback_gb,
                      struct sw_diskpool_sum *out);
 
-/* Parses sw_node_pool_figures()'s text (migrations/0024): one group
- * "reported present capacity allocation ratio_milli fill_threshold" per
- * pool, ';' between, "" for none, into v[max]. Returns how many, or -1
+/* Parses sw_node_pool_figures()'s text (migrations/0024, 0037): one group
+ * "reported present capacity allocation ratio_milli fill_threshold
+ * elsewhere_gb" per pool, ';' between, "" for none, into v[max]. Returns how many, or -1
  * when it does not parse or holds more than max. */
 int sw_diskpool_parse(const char *s, struct sw_diskpool *v, size_t max);
 

@@ -93,9 +93,21 @@ static int parse_node(const PGresult *res, int i, struct sw_place_node *n)
     return node_disk(sw_db_get(res, i, 15), n);
 }
 
+/* A claim's re-read of one node, in its transaction: the node's shared
+ * pools locked first (one advisory lock per location and pool name, in
+ * order), so that claims on two nodes of one shared pool take turns and
+ * each counts what the other placed (migrations/0037). */
+static const char sql_lock_shared[] =
+    "SELECT count(pg_advisory_xact_lock(k)) FROM ("
+    "  SELECT DISTINCT hashtextextended(n.location_id::text || '/' || p.name, 37) AS k"
+    "    FROM node_pools p JOIN nodes n ON n.id = p.node_id"
+    "   WHERE p.node_id = $1 AND p.shared ORDER BY 1) x";
+
 struct sw_place_node *sw_claim_load_nodes(struct sw_db *db, const char *node_id, size_t *n,
                                           struct sw_err *err)
 {
+    if (node_id && sw_db_run(db, err, sql_lock_shared, SW_PARAMS(node_id)) < 0)
+        return NULL;
     char hb[16];
     snprintf(hb, sizeof hb, "%ld", sw_claim_heartbeat_s());
     PGresult *res = sw_db_exec(db, err, sql_nodes, SW_PARAMS(node_id, hb));

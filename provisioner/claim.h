@@ -40,7 +40,9 @@ struct sw_claim_result {
  * (core/diskpool.h): this one read serves placement, the claim's re-check
  * and resize. Returns owned (free()); *n is the count. NULL with err on
  * error; an empty list is a non-NULL pointer with *n = 0. Rows whose ratios
- * or pools do not parse are skipped with a warning. */
+ * or pools do not parse are skipped with a warning. With node_id, the
+ * node's shared pools are locked first, until the caller's transaction
+ * ends (migrations/0037). */
 struct sw_place_node *sw_claim_load_nodes(struct sw_db *db, const char *node_id, size_t *n,
                                           struct sw_err *err);
 

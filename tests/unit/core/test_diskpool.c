@@ -11,7 +11,7 @@
 
 static struct sw_diskpool pool(int64_t cap_gib, int64_t alloc_gib, int64_t ratio, int64_t fill)
 {
-    return (struct sw_diskpool){true, true, cap_gib * GIB, alloc_gib * GIB, ratio, fill};
+    return (struct sw_diskpool){true, true, cap_gib * GIB, alloc_gib * GIB, ratio, fill, 0};
 }
 
 static void test_full(void **state)
@@ -91,8 +91,8 @@ static void test_parse(void **state)
     struct sw_diskpool v[3];
     assert_int_equal(sw_diskpool_parse("", v, 3), 0);
     assert_int_equal(sw_diskpool_parse(NULL, v, 3), 0);
-    assert_int_equal(sw_diskpool_parse("1 1 107374182400 53687091200 1500 90;0 0 0 0 1000 80", v, 3),
-                     2);
+    assert_int_equal(
+        sw_diskpool_parse("1 1 107374182400 53687091200 1500 90 0;0 0 0 0 1000 80 7", v, 3), 2);
     assert_true(v[0].reported && v[0].present);
     assert_int_equal(v[0].capacity_bytes, 107374182400);
     assert_int_equal(v[0].allocation_bytes, 53687091200);
@@ -100,13 +100,23 @@ static void test_parse(void **state)
     assert_int_equal(v[0].fill_threshold, 90);
     assert_false(v[1].reported || v[1].present);
     assert_int_equal(v[1].fill_threshold, 80);
-    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000 90;1 1 1 1 1000 90", v, 1), -1); /* too many */
-    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000", v, 3), -1);
-    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000 90x", v, 3), -1);
-    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000 90;", v, 3), 1);
+    assert_int_equal(v[0].elsewhere_gb, 0);
+    assert_int_equal(v[1].elsewhere_gb, 7);
+    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000 90 0;1 1 1 1 1000 90 0", v, 1), -1); /* too many */
+    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000 90", v, 3), -1); /* no elsewhere */
+    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000 90 0x", v, 3), -1);
+    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000 90 -1", v, 3), -1);
+    assert_int_equal(sw_diskpool_parse("1 1 1 1 1000 90 0;", v, 3), 1);
     struct sw_diskpool_sum s;
-    assert_int_equal(sw_diskpool_node("1 1 107374182400 0 1500 90", 500, &s), 0);
+    assert_int_equal(sw_diskpool_node("1 1 107374182400 0 1500 90 0", 500, &s), 0);
     assert_int_equal(s.capacity_gb, 150);
+    /* a shared pool of 100 GiB x 1.5 whose other nodes' servers hold 60 GB
+     * of it, beside a local one of 10 GiB; a shared one they overfill adds 0 */
+    assert_int_equal(
+        sw_diskpool_node("1 1 107374182400 0 1500 90 60;1 1 10737418240 0 1000 90 0", 500, &s), 0);
+    assert_int_equal(s.capacity_gb, 90 + 10);
+    assert_int_equal(sw_diskpool_node("1 1 107374182400 0 1000 90 150", 500, &s), 0);
+    assert_int_equal(s.capacity_gb, 0);
     assert_int_equal(sw_diskpool_node("", 500, &s), 0);
     assert_int_equal(s.capacity_gb, 500);
     assert_int_equal(sw_diskpool_node("junk", 500, &s), -1);
