@@ -381,12 +381,38 @@ static void pool_event(struct engine *e, const char *kind, const struct sw_stora
     free(text);
 }
 
+/* Pools the operator declared since the engine started join its list,
+ * appended in their declared order, each published (npools) once written:
+ * the pools it has keep their place and settings until a restart, and an
+ * engine on the default pool (none declared at start) stays on it. */
+static void add_new_pools(struct engine *e)
+{
+    struct sw_engine_pool fresh[SW_ENGINE_MAX_POOLS];
+    size_t nf = 0, have = e->eng.npools;
+    struct sw_err err;
+    sw_err_clear(&err);
+    if (have == 0 || sw_nodedb_pools(e->nodedb, fresh, SW_ENGINE_MAX_POOLS, &nf, &err) < 0)
+        return; /* the declarations unreadable now: the next tick reads them */
+    for (size_t i = 0; i < nf && have < SW_ENGINE_MAX_POOLS; i++) {
+        bool known = false;
+        for (size_t k = 0; k < have && !known; k++)
+            known = strcmp(e->pools[k].name, fresh[i].name) == 0;
+        if (known)
+            continue;
+        e->pools[have] = fresh[i];
+        e->eng.npools = ++have;
+        sw_info("engine.pool_added", "pool=%s type=%s shared=%d", fresh[i].name, fresh[i].type,
+                fresh[i].shared);
+    }
+}
+
 /* Makes missing dir pools, refreshes every pool and writes its figures;
  * a pool that is missing, or passes its fill threshold, is a node event
  * once per episode. */
 static void report_pools(struct sampler *s)
 {
     struct engine *e = s->e;
+    add_new_pools(e);
     struct sw_storage_report r[SW_ENGINE_MAX_POOLS];
     size_t np, n = sw_storage_report(&e->eng, r, SW_ENGINE_MAX_POOLS);
     const struct sw_engine_pool *pools = sw_storage_pools(&e->eng, &np);
@@ -746,10 +772,12 @@ static int run(struct engine *e)
     e->eng.placed = sw_nodedb_placed;
     e->eng.placed_ctx = e->nodedb;
     e->eng.cancelled = sw_nodedb_job_cancelled; /* a migration's cancel (migjob.c) */
-    if (sw_nodedb_pools(e->nodedb, e->pools, SW_ENGINE_MAX_POOLS, &e->eng.npools, &err) < 0) {
+    size_t npools = 0;
+    if (sw_nodedb_pools(e->nodedb, e->pools, SW_ENGINE_MAX_POOLS, &npools, &err) < 0) {
         sw_log_err(SW_LOG_ERROR, "engine.node_unavailable", &err);
         return 1;
     }
+    e->eng.npools = npools;
     e->eng.pools = e->pools;
     e->usage = sw_usage_new(e->node_id, e->usage_interval_s);
 

@@ -88,10 +88,12 @@ struct sw_engine {
     /* Where the node fetches its servers' images (engines/image.h), or
      * NULL: a job's image must already be in the pool. Borrowed. */
     const struct sw_image_source *images;
-    /* The node's storage pools (borrowed, read at start); npools 0: the
-     * default dir pool "slipway" under <state_dir>/pools/slipway. */
+    /* The node's storage pools (borrowed, read at start; a pool declared
+     * later is appended by the engine's sampler, then npools published:
+     * entries below npools never change); npools 0: the default dir pool
+     * "slipway" under <state_dir>/pools/slipway. */
     const struct sw_engine_pool *pools;
-    size_t npools;
+    _Atomic size_t npools;
     unsigned kinds;                 /* bit (1u << kind) per kind the node hosts; 0: all */
     int stop_timeout_ms;            /* 0: SW_ENGINE_STOP_TIMEOUT_MS */
     /* The ledger re-check before anything is defined (create of an absent

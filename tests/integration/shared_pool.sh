@@ -10,7 +10,9 @@
 #     two fail no_capacity and leave no allocation; counted per node, the
 #     pool would have taken six;
 #   - each node's capacity view then offers 100 GiB less the other's
-#     servers' disk.
+#     servers' disk;
+#   - a pool declared on a while its engine runs is made and reported by
+#     that engine within seconds (engines/engine.c add_new_pools).
 # shellcheck source=../lib/harness.sh
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
@@ -38,7 +40,8 @@ for n in a b; do
 XML
     api POST /v1/admin/nodes "$OP" "{\"name\":\"$n\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$SW_T_DIR/$n.xml\",\"kinds\":[\"hvm\"],\"cpus\":8,\"ram_mb\":16384,\"disk_gb\":500,\"pools\":$POOLS}"
     NODE[$n]=$(j .id)
-    sw_t_daemon "engine_$n" env SLIPWAY_NODE_ID="${NODE[$n]}" SLIPWAY_HEARTBEAT_INTERVAL=1 slipway-engine
+    sw_t_daemon "engine_$n" env SLIPWAY_NODE_ID="${NODE[$n]}" SLIPWAY_HEARTBEAT_INTERVAL=1 \
+        SLIPWAY_USAGE_INTERVAL=1 slipway-engine
 done
 A=${NODE[a]} B=${NODE[b]}
 for n in a b; do
@@ -74,4 +77,12 @@ UA=$(q "select coalesce(sum(disk_gb), 0) from allocations where node_id = '$A'")
 UB=$(q "select coalesce(sum(disk_gb), 0) from allocations where node_id = '$B'")
 sw_t_eq "each node now offers 100 GiB less the other's servers' disk" \
     "$((100 - UB)) $UA,$((100 - UA)) $UB" "$(disk "$A"),$(disk "$B")"
+
+# ---- a pool declared while the engine runs ----
+PA=$SW_T_PID_engine_a
+api PATCH "/v1/admin/nodes/$A" "$OP" "{\"pools\":[{\"name\":\"vg0\",\"type\":\"logical\",\"path\":\"vg0\",\"shared\":true},{\"name\":\"extra\",\"type\":\"dir\",\"path\":\"$SW_T_DIR/extra\"}]}"
+sw_t_eq "a second pool declared on a" 200 "$SW_STATUS"
+sw_t_check "a's running engine makes and reports it within seconds, no restart" sw_t_wait "extra reported" 15 is \
+    "select count(*) from node_pools where node_id = '$A' and name = 'extra' and present and reported_at is not null" 1
+sw_t_check "the same engine process" kill -0 "$PA"
 sw_t_done
