@@ -359,7 +359,7 @@ struct sampler {
     struct engine *e;
     struct sw_redis *redis;
     struct usage_queue queue;
-    bool redis_down, db_down, libvirt_down, node_missing, domfile_down;
+    bool redis_down, db_down, libvirt_down, node_missing, domfile_down, held_down;
     long long last_beat_ms; /* the last heartbeat PostgreSQL took; 0 before one */
     /* per pool (e->eng.pools): reported missing, over its fill threshold */
     bool pool_missing[SW_ENGINE_MAX_POOLS], pool_full[SW_ENGINE_MAX_POOLS];
@@ -501,15 +501,27 @@ static void sample(struct sampler *s, int64_t ts)
         return;
     }
     s->libvirt_down = false;
-    if (sw_usage_read_disks(&e->eng, r, n, &err) < 0)
+    struct sw_usage_disks disks = {0};
+    bool have_disks = sw_usage_read_disks(&e->eng, &disks, &err) == 0;
+    if (!have_disks)
         sw_log_err(SW_LOG_WARN, "usage.disks_unread", &err);
+    sw_uuid_t *held = NULL;
+    size_t nheld = 0;
+    sw_err_clear(&err);
+    if (sw_nodedb_held(e->nodedb, &held, &nheld, &err) < 0)
+        log_outage(&s->held_down, "usage.held_unread", &err);
+    else
+        s->held_down = false;
+    n = sw_usage_select(&r, n, have_disks ? &disks : NULL, held, nheld);
+    sw_usage_disks_release(&disks);
+    free(held);
     struct sw_msg_usage *m;
     size_t k = sw_usage_step(e->usage, r, n, ts, &m);
     for (size_t i = 0; i < k; i++)
         queue_push(&s->queue, sw_msg_usage_encode(&m[i]));
     free(m);
     free(r);
-    sw_debug("usage.sampled", "ts=%lld domains=%zu samples=%zu", (long long)ts, n, k);
+    sw_debug("usage.sampled", "ts=%lld servers=%zu samples=%zu", (long long)ts, n, k);
 }
 
 /* Publishes queued samples in order; what fails stays for the next tick. */

@@ -147,6 +147,10 @@ int sw_nodedb_job_cancelled(void *ctx, const char *job_id)
 #define SERVER_ISO_COL 20
 #define SERVER_EPOCH_COL 23
 
+/* The states of a server the node holds (its domain and volumes are
+ * here): sw_nodedb_servers and sw_nodedb_held. */
+#define HELD_STATES "('provisioning', 'running', 'stopped', 'suspended', 'terminating')"
+
 int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t *n,
                       struct sw_err *err)
 {
@@ -160,9 +164,7 @@ int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t 
         "SELECT " SERVER_COLS " FROM servers s JOIN plans p ON p.id = s.plan_id"
         "  JOIN templates t ON t.id = s.template_id"
         "  LEFT JOIN sw_engine_isos($1) iso ON iso.server_id = s.id"
-        " WHERE s.node_id = $1"
-        "   AND s.state IN ('provisioning', 'running', 'stopped', 'suspended', 'terminating')"
-        " ORDER BY s.created_at, s.id",
+        " WHERE s.node_id = $1 AND s.state IN " HELD_STATES " ORDER BY s.created_at, s.id",
         SW_PARAMS(nd->node_id));
     unlock_db(nd);
     if (!res)
@@ -214,6 +216,37 @@ int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t 
     PQclear(res);
     *out = v;
     *n = k;
+    return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+int sw_nodedb_held(struct sw_nodedb *nd, sw_uuid_t **out, size_t *n, struct sw_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    struct sw_db *db = lock_db(nd, err);
+    if (!db)
+        return -1;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT s.id FROM servers s"
+                               " WHERE s.node_id = $1 AND s.state IN " HELD_STATES,
+                               SW_PARAMS(nd->node_id));
+    unlock_db(nd);
+    if (!res) {
+        err->retryable = true;
+        return -1;
+    }
+    int rows = PQntuples(res);
+    *out = sw_calloc(rows ? (size_t)rows : 1, sizeof **out);
+    for (int i = 0; i < rows; i++)
+        snprintf((*out)[i], sizeof(sw_uuid_t), "%s", sw_db_get(res, i, 0));
+    PQclear(res);
+    *n = (size_t)rows;
+    qsort(*out, *n, sizeof **out, cmp_id); /* the order sw_usage_select searches */
     return 0;
 }
 

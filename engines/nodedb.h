@@ -1,6 +1,7 @@
 /* nodedb.h - what the engine reads and writes in PostgreSQL beyond its
  * heartbeat: the node's ledger (the admit check, engines/ledger.h), the
- * servers it should run (reconciliation), its ballooning policy, node
+ * servers it should run (reconciliation) and holds (the usage sampler:
+ * stopped servers are billed for their disks), its ballooning policy, node
  * events (node_events) and the draining switch.
  *
  * One connection behind a mutex, shared by the engine's threads (the
@@ -48,6 +49,10 @@ struct sw_node_server {
  * (free()). */
 int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t *n,
                       struct sw_err *err);
+/* The ids of those servers (lower case, sorted by strcmp), for the usage
+ * sampler: what the node holds and is billed for, running or not. *out is
+ * owned (free()), never NULL on success. */
+int sw_nodedb_held(struct sw_nodedb *nd, sw_uuid_t **out, size_t *n, struct sw_err *err);
 /* One server's state now, if it is still this node's ("" when not), or
  * "moving" while a migrate or recover job of it runs (migration 0034: its
  * domain is leaving or arriving, and is never restored meanwhile). */

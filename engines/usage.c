@@ -158,7 +158,7 @@ size_t sw_usage_step(struct sw_usage *u, const struct sw_usage_reading *r, size_
         e->ts = ts;
         e->seen = true;
     }
-    /* Forget domains that did not run at ts (a seed newer than ts stays). */
+    /* Forget servers not sampled at ts (a seed newer than ts stays). */
     size_t keep = 0;
     for (size_t i = 0; i < u->n; i++)
         if (u->v[i].seen || u->v[i].ts >= ts)
@@ -212,9 +212,16 @@ int sw_usage_read_domain(virDomainPtr dom, struct sw_usage_reading *r, struct sw
         return -1;
     }
     snprintf(r->server_id, sizeof r->server_id, "%s", uuid);
+    /* A stopped domain runs nothing: its counters are 0, not unread. */
+    r->c.have_net = r->c.have_disk = true;
+    if (info.state == VIR_DOMAIN_SHUTOFF || info.state == VIR_DOMAIN_CRASHED ||
+        info.state == VIR_DOMAIN_NOSTATE)
+        return 0;
+    r->active = true;
     r->c.cpu_ns = info.cpuTime;
     r->c.mem_kib = (int64_t)info.memory;
     r->c.mem_max_kib = (int64_t)info.maxMem;
+    r->c.have_net = r->c.have_disk = false;
     char *xml = virDomainGetXMLDesc(dom, 0);
     if (xml) {
         r->c.have_net = read_net(dom, xml, &r->c);
@@ -234,7 +241,8 @@ int sw_usage_read_all(virConnectPtr conn, struct sw_usage_reading **out, size_t 
     *out = NULL;
     *n = 0;
     virDomainPtr *doms = NULL;
-    int nd = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+    /* 0: active and inactive (a stopped server's defined domain) alike */
+    int nd = virConnectListAllDomains(conn, &doms, 0);
     if (nd < 0) {
         sw_virt_error(err, "list the node's servers");
         return -1;
@@ -256,46 +264,122 @@ int sw_usage_read_all(virConnectPtr conn, struct sw_usage_reading **out, size_t 
 
 /* ---- disk space: its volumes' allocation ---- */
 
+static int cmp_disk(const void *a, const void *b)
+{
+    const struct sw_usage_disk *x = a, *y = b;
+    return strcmp(x->server_id, y->server_id);
+}
+
 static int cmp_reading(const void *a, const void *b)
 {
     const struct sw_usage_reading *x = a, *y = b;
     return strcmp(x->server_id, y->server_id);
 }
 
-struct disks_ctx {
-    struct sw_usage_reading *r;
-    size_t n;
-};
-
-/* A volume "sw-<server_id>-<rest>" adds to its server's reading, if any. */
-static void add_volume(void *ctx, const char *volume, int64_t allocation)
+static int cmp_id(const void *a, const void *b)
 {
-    struct disks_ctx *c = ctx;
-    size_t pre = strlen(SW_ENGINE_DOMAIN_PREFIX);
-    if (!volume || strlen(volume) <= pre + SW_UUID_LEN || volume[pre + SW_UUID_LEN] != '-')
-        return;
-    struct sw_usage_reading key;
-    memset(&key, 0, sizeof key);
-    memcpy(key.server_id, volume + pre, SW_UUID_LEN);
-    key.server_id[SW_UUID_LEN] = '\0';
-    struct sw_usage_reading *r = bsearch(&key, c->r, c->n, sizeof *c->r, cmp_reading);
-    if (r && allocation > 0 && r->c.disk_bytes <= INT64_MAX - allocation)
-        r->c.disk_bytes += allocation;
+    return strcmp(a, b);
 }
 
-int sw_usage_read_disks(struct sw_engine *eng, struct sw_usage_reading *r, size_t n,
-                        struct sw_err *err)
+void sw_usage_disks_add(struct sw_usage_disks *d, const char *volume, int64_t allocation)
 {
-    if (n == 0)
-        return 0;
-    qsort(r, n, sizeof *r, cmp_reading);
-    for (size_t i = 0; i < n; i++)
-        r[i].c.disk_bytes = 0;
-    struct disks_ctx c = {r, n};
-    if (sw_storage_each_allocation(eng, add_volume, &c, err) < 0) {
-        for (size_t i = 0; i < n; i++)
-            r[i].c.disk_bytes = 0;
+    size_t pre = strlen(SW_ENGINE_DOMAIN_PREFIX);
+    if (!volume || strncmp(volume, SW_ENGINE_DOMAIN_PREFIX, pre) != 0 ||
+        strlen(volume) <= pre + SW_UUID_LEN || volume[pre + SW_UUID_LEN] != '-')
+        return;
+    sw_uuid_t id;
+    memcpy(id, volume + pre, SW_UUID_LEN);
+    id[SW_UUID_LEN] = '\0';
+    if (!sw_uuid_valid(id))
+        return;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 16;
+        d->v = sw_realloc(d->v, d->cap * sizeof *d->v);
+    }
+    struct sw_usage_disk *e = &d->v[d->n++];
+    memcpy(e->server_id, id, sizeof id);
+    e->bytes = allocation > 0 ? allocation : 0;
+}
+
+void sw_usage_disks_finish(struct sw_usage_disks *d)
+{
+    if (d->n == 0)
+        return;
+    qsort(d->v, d->n, sizeof *d->v, cmp_disk);
+    size_t k = 0;
+    for (size_t i = 1; i < d->n; i++) {
+        if (strcmp(d->v[i].server_id, d->v[k].server_id) != 0)
+            d->v[++k] = d->v[i];
+        else if (d->v[k].bytes <= INT64_MAX - d->v[i].bytes)
+            d->v[k].bytes += d->v[i].bytes;
+    }
+    d->n = k + 1;
+}
+
+void sw_usage_disks_release(struct sw_usage_disks *d)
+{
+    free(d->v);
+    memset(d, 0, sizeof *d);
+}
+
+static void add_volume(void *ctx, const char *volume, int64_t allocation)
+{
+    sw_usage_disks_add(ctx, volume, allocation);
+}
+
+int sw_usage_read_disks(struct sw_engine *eng, struct sw_usage_disks *d, struct sw_err *err)
+{
+    if (sw_storage_each_allocation(eng, add_volume, d, err) < 0) {
+        sw_usage_disks_release(d);
         return -1;
     }
+    sw_usage_disks_finish(d);
     return 0;
+}
+
+static const struct sw_usage_disk *disk_of(const struct sw_usage_disks *d, const char *server_id)
+{
+    struct sw_usage_disk key;
+    memcpy(key.server_id, server_id, sizeof key.server_id);
+    return d && d->n ? bsearch(&key, d->v, d->n, sizeof *d->v, cmp_disk) : NULL;
+}
+
+static bool is_held(const sw_uuid_t *held, size_t nheld, const char *server_id)
+{
+    return held && nheld && bsearch(server_id, held, nheld, sizeof *held, cmp_id);
+}
+
+size_t sw_usage_select(struct sw_usage_reading **r, size_t n, const struct sw_usage_disks *d,
+                       const sw_uuid_t *held, size_t nheld)
+{
+    struct sw_usage_reading *v = *r;
+    if (n)
+        qsort(v, n, sizeof *v, cmp_reading);
+    size_t keep = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct sw_usage_disk *k = disk_of(d, v[i].server_id);
+        v[i].c.disk_bytes = k ? k->bytes : 0;
+        if (v[i].active || (d && is_held(held, nheld, v[i].server_id)))
+            v[keep++] = v[i];
+    }
+    /* Held servers with volumes and no domain: the domains are sorted, so
+     * v[0..had) is searched while new readings go after it. */
+    size_t had = keep;
+    for (size_t i = 0; d && i < d->n; i++) {
+        struct sw_usage_reading key;
+        memcpy(key.server_id, d->v[i].server_id, sizeof key.server_id);
+        if (!is_held(held, nheld, key.server_id) ||
+            (had && bsearch(&key, v, had, sizeof *v, cmp_reading)))
+            continue;
+        v = sw_realloc(v, (keep + 1) * sizeof *v);
+        memset(&v[keep], 0, sizeof v[keep]);
+        memcpy(v[keep].server_id, key.server_id, sizeof key.server_id);
+        v[keep].c.have_net = v[keep].c.have_disk = true;
+        v[keep].c.disk_bytes = d->v[i].bytes;
+        keep++;
+    }
+    if (keep > had)
+        qsort(v, keep, sizeof *v, cmp_reading);
+    *r = v;
+    return keep;
 }

@@ -5,14 +5,18 @@
 # is killed with -9 and restarted (the simulated host "rebooted", empty);
 # every server's domain comes back in its state, each recorded as a
 # domain.restored node event; an orphan sw-* domain (defined in the node
-# file, so there at every start) is reported as domain.orphan and kept;
+# file, so there at every start) is reported as domain.orphan and kept; a
+# stray sw-<uuid>-root-* volume of no server in the node's pool (also in
+# the node file) is reported as volume.orphan, kept, and never sampled;
 # usage across the restart is neither lost nor counted twice (disjoint
-# periods, unique sample ids); and the engine's own ledger check refuses a
+# periods, unique sample ids), and the stopped server's disk is sampled
+# while it is stopped; and the engine's own ledger check refuses a
 # create the node cannot guarantee, even one nobody claimed. Then a server
 # moves to another node while this engine is paused (SIGSTOP past 3
 # heartbeats, as a partitioned host): resumed, the engine finds its copy
 # stale by epoch, destroys and undefines it (its volume kept, its XML in a
-# domain.stale_copy event), and refuses a job for it. Last, a host reboot
+# domain.stale_copy event), refuses a job for it, and samples the volume it
+# keeps for nobody (S2 lives elsewhere now). Last, a host reboot
 # while a server's migrate job runs does not bring that server back.
 . "$(dirname "$0")/../lib/harness.sh"
 sw_t_stack
@@ -26,11 +30,19 @@ is() { [ "$(q "$1")" = "$2" ]; }
 
 CUST=$(uuid) LOC=$(uuid) NODE=$(uuid) PLAN=$(uuid) TPL=$(uuid) NODE2=$(uuid)
 ORPHAN=0bad0000-0000-4000-8000-$(printf '%012d' $$)
+STRAY=5a1e0000-0000-4000-8000-$(printf '%012d' $$)
+STRAY_VOL=sw-$STRAY-root-0.qcow2
+# The engine's default dir pool (engines/storage.c: <state dir>/pools/slipway),
+# here from the start with a stray root volume no server owns.
+POOL_DIR=/var/lib/slipway/pools/slipway
 cat >"$SW_T_DIR/node.xml" <<XML
 <node><cpu><nodes>1</nodes><sockets>1</sockets><cores>8</cores><threads>1</threads>
 <active>8</active><mhz>2400</mhz><model>x86_64</model></cpu><memory>16777216</memory>
 <domain type='test'><name>sw-$ORPHAN</name><uuid>$ORPHAN</uuid><memory>524288</memory>
-<os><type>hvm</type></os></domain></node>
+<os><type>hvm</type></os></domain>
+<pool type='dir'><name>slipway</name><target><path>$POOL_DIR</path></target>
+<volume><name>$STRAY_VOL</name><capacity unit='GiB'>10</capacity><allocation unit='MiB'>300</allocation>
+<target><path>$POOL_DIR/$STRAY_VOL</path></target></volume></pool></node>
 XML
 q "
 INSERT INTO accounts (id, kind, email) VALUES ('$CUST', 'customer', 'alice@example.com');
@@ -111,6 +123,17 @@ sw_t_check "a later pass still sees it, and does not report it again" \
     sw_t_wait "second pass" 10 bash -c "[ \$(grep -c 'reconcile.done.*orphans=1' '$SW_T_DIR/engine$ENGINE.log') -ge 2 ]"
 sw_t_eq "still one orphan event" 1 "$(events domain.orphan)"
 
+# ---- a stray volume: reported, kept, never billed ----
+sw_t_check "the stray volume is reported once" sw_t_wait "volume.orphan" 10 events_are volume.orphan 1
+sw_t_eq "with its pool and name" "slipway $STRAY_VOL" \
+    "$(q "select (detail->>'pool') || ' ' || (detail->>'volume') from node_events where kind = 'volume.orphan'")"
+sw_t_check "later passes count it and do not report it again" \
+    sw_t_wait "orphan volume pass" 10 bash -c "[ \$(grep -c 'reconcile.done.*orphan_volumes=1' '$SW_T_DIR/engine$ENGINE.log') -ge 2 ]"
+sw_t_eq "still one volume.orphan event" 1 "$(events volume.orphan)"
+sw_t_check "the volume is still in the pool" grep -q "^vol slipway $STRAY_VOL\$" "$SW_T_DIR/domains"
+sw_t_eq "and no usage sample names its server (nobody's to bill)" 0 \
+    "$(r --raw XRANGE "usage:$NODE" - + | grep -c "\"server_id\":\"$STRAY\"")"
+
 # ---- kill -9: the simulated host comes back empty ----
 # S1's IPAM record (no pool here: set directly) goes into its restored filter
 q "UPDATE servers SET ipv4 = '192.0.2.20' WHERE id = '$S1'" >/dev/null || exit 99
@@ -152,6 +175,13 @@ sw_t_eq "per server, sample periods never overlap" "[]" \
     "$(jq -sc 'group_by(.server_id) | map(sort_by(.ts) | . as $s | [range(1; length) | select($s[.].ts - $s[.].period_s < $s[. - 1].ts)]) | map(select(length > 0))' "$SW_T_DIR/usage.jsonl")"
 sw_t_check "the paused S3 is still sampled after the restart" \
     test "$(jq -s "[.[] | select(.server_id == \"$S3\")] | length" "$SW_T_DIR/usage.jsonl")" -ge 2
+# S2 stopped (before the crash, and restored defined and off) until its start job
+stopped_s2() { jq -c "select(.server_id == \"$S2\" and .mem_mb == 0)" "$SW_T_DIR/usage.jsonl"; }
+sw_t_check "the stopped S2 is sampled while stopped: $(stopped_s2 | wc -l) samples" \
+    test "$(stopped_s2 | wc -l)" -ge 2
+sw_t_eq "each with its volumes' allocation and nothing else" '[{"cpu":0,"disk":true,"io":0,"mem":0}]' \
+    "$(stopped_s2 | jq -Ssc 'map({cpu: .cpu_ns, mem: (.mem_mb + .mem_max_mb), disk: (.disk_bytes > 0),
+        io: (.net_rx_bytes + .net_tx_bytes + .disk_rd_bytes + .disk_wr_bytes)}) | unique')"
 
 # ---- the engine's ledger check: a create nobody claimed that breaks a guarantee ----
 BIG=$(uuid) BJ=$(uuid)
@@ -189,6 +219,12 @@ domains_now() { grep -c "^sw-$S2 " "$SW_T_DIR/domains"; }
 sw_t_check "S2's domain is gone from the node" sw_t_wait "undefined" 10 bash -c "[ \$(grep -c '^sw-$S2 ' '$SW_T_DIR/domains') = 0 ]"
 sw_t_check "its root volume stays (shared storage would be the new copy's)" \
     grep -q "^vol slipway sw-$S2-root-0.qcow2" "$SW_T_DIR/domains"
+# Fenced at FENCED: from the next full period on, this node sends nothing for S2
+# (its volume here is no longer the node's to bill; n2 would sample its own copy).
+FENCED=$(q "select extract(epoch from created_at)::bigint from node_events where kind = 'domain.stale_copy'")
+sleep 3
+sw_t_eq "the volume S2 left here is not sampled once its copy is fenced" 0 \
+    "$(r --raw XRANGE "usage:$NODE" - + | grep '^{' | jq -c "select(.server_id == \"$S2\" and .ts > $FENCED + 1)" | wc -l)"
 sw_t_check "S1 and S3, still this node's, keep running here" \
     bash -c "grep -q '^sw-$S1 .* stopped' '$SW_T_DIR/domains' && grep -q '^sw-$S3 .* suspended' '$SW_T_DIR/domains'"
 MJ=$(uuid)

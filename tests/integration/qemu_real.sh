@@ -8,7 +8,8 @@
 # else TCG) with a blank qcow2 disk that boots nothing: create, its NIC held
 # by the clean-traffic filter to its MAC and addresses, cpu time,
 # balloon stats, a balloon target, a live resize, reset_password without an
-# agent, stop, start, terminate (tests/integration/test_qemu_real.c).
+# agent, stop (its disk still sampled for billing), start, terminate
+# (tests/integration/test_qemu_real.c).
 # Everything it started is torn down. Skips (77), saying why, where a real
 # QEMU cannot run here.
 set -u

@@ -4,19 +4,21 @@
  * server's root volume in it): create (a qcow2 volume in the pool, the
  * domain booting from it), a disk grown live, a reinstall onto a new volume,
  * stats (real cpu time, balloon stats), a balloon target set and observed,
- * a live resize, reset_password without an agent in the guest, stop,
- * terminate. Prints "ok - ..." / "FAIL - ..." lines and "N passed, M
+ * a live resize, reset_password without an agent in the guest, stop (the
+ * usage sampler still bills the stopped server's disk: its volumes' real
+ * allocation), terminate. Prints "ok - ..." / "FAIL - ..." lines and "N passed, M
  * failed"; exit 0 when all passed. */
 #include "config.h"
+#include "core/enums.h"
+#include "core/err.h"
+#include "core/log.h"
 #include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "engines/driver.h"
 #include "engines/nwfilter.h"
 #include "engines/stats.h"
+#include "engines/usage.h"
 #include "engines/virt.h"
-#include "core/enums.h"
-#include "core/err.h"
-#include "core/log.h"
 
 #include <libvirt/virterror.h>
 #include <stdbool.h>
@@ -100,6 +102,58 @@ static void vols_of(virConnectPtr conn, const char *id, char *out, size_t n)
 }
 
 /* The capacity of a volume of the pool "slipway" in bytes, or -1. */
+/* The allocation of every volume of server id in pool "slipway". */
+static long long vols_allocation(virConnectPtr conn, const char *id)
+{
+    virStoragePoolPtr pool = virStoragePoolLookupByName(conn, "slipway");
+    virStorageVolPtr *v = NULL;
+    int n = pool ? virStoragePoolListAllVolumes(pool, &v, 0) : -1;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "sw-%s-", id);
+    long long sum = 0;
+    for (int i = 0; i < n; i++) {
+        virStorageVolInfo info;
+        if (strncmp(virStorageVolGetName(v[i]), prefix, strlen(prefix)) == 0 &&
+            virStorageVolGetInfo(v[i], &info) == 0)
+            sum += (long long)info.allocation;
+        virStorageVolFree(v[i]);
+    }
+    free(v);
+    if (pool)
+        virStoragePoolFree(pool);
+    return n < 0 ? -1 : sum;
+}
+
+/* What one sampler tick (engines/usage.h) reads of server id with held
+ * (or not) placed on the node: its reading, or active -1 when it is not
+ * sampled. */
+static void sampled(struct sw_engine *eng, const char *id, bool held, int *active,
+                    struct sw_usage_reading *got)
+{
+    struct sw_err err;
+    sw_err_clear(&err);
+    struct sw_usage_reading *r = NULL;
+    size_t n = 0;
+    struct sw_usage_disks d = {0};
+    *active = -1;
+    memset(got, 0, sizeof *got);
+    if (sw_usage_read_all(eng->conn, &r, &n, &err) < 0 || sw_usage_read_disks(eng, &d, &err) < 0) {
+        printf("# usage: %s (%s)\n", err.msg, err.detail);
+        free(r);
+        return;
+    }
+    sw_uuid_t ids[1];
+    snprintf(ids[0], sizeof ids[0], "%s", id);
+    n = sw_usage_select(&r, n, &d, held ? ids : NULL, held ? 1 : 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(r[i].server_id, id) == 0) {
+            *got = r[i];
+            *active = r[i].active;
+        }
+    sw_usage_disks_release(&d);
+    free(r);
+}
+
 static long long vol_capacity(virConnectPtr conn, const char *name)
 {
     virStoragePoolPtr pool = virStoragePoolLookupByName(conn, "slipway");
@@ -353,8 +407,27 @@ int main(int argc, char **argv)
           "stop: ACPI shutdown ignored by a guest that boots nothing, destroyed after the "
           "timeout (state %s)",
           out.domain_state);
+    /* The stopped server holds its disk: a tick samples it with its
+     * volumes' real allocation and nothing else, while it is placed here. */
+    int active;
+    struct sw_usage_reading u;
+    sampled(&eng, id, true, &active, &u);
+    long long alloc = vols_allocation(conn, id);
+    printf("# stopped: disk_bytes %lld, volumes' allocation %lld\n", (long long)u.c.disk_bytes,
+           alloc);
+    check(active == 0 && u.c.disk_bytes > 0 && u.c.disk_bytes == alloc && u.c.cpu_ns == 0 &&
+              u.c.mem_kib == 0 && u.c.mem_max_kib == 0,
+          "the usage sampler reads the stopped server (domain shut off): disk_bytes %lld = its "
+          "volumes' allocation, cpu and memory 0",
+          (long long)u.c.disk_bytes);
+    sampled(&eng, id, false, &active, &u);
+    check(active == -1, "and does not sample it when the control plane does not place it here");
     j = job_of(id, SW_JOB_START);
     rc = run(&eng, &j, &out, &err);
+    sampled(&eng, id, false, &active, &u);
+    check(active == 1 && u.c.mem_kib > 0 && u.c.disk_bytes > 0,
+          "started, it is sampled as running (memory %lld KiB, disk %lld bytes)",
+          (long long)u.c.mem_kib, (long long)u.c.disk_bytes);
     virDomainGetInfo(dom, &a);
     check(rc == 0 && out.booted && a.maxMem == 512 * 1024,
           "start boots it with the resized ceiling (%lu KiB)", a.maxMem);

@@ -22,6 +22,9 @@
 #define NODE "00000000-0000-4000-8000-00000000000a"
 #define S1 "c0000000-0000-4000-8000-000000000001"
 #define S2 "c0000000-0000-4000-8000-000000000002"
+#define S3 "c0000000-0000-4000-8000-000000000003"
+#define S4 "c0000000-0000-4000-8000-000000000004"
+#define S5 "c0000000-0000-4000-8000-000000000005"
 #define T0 1700000040 /* a multiple of 60 */
 
 static struct sw_usage_reading reading(const char *id, uint64_t cpu, uint64_t net, uint64_t disk)
@@ -37,6 +40,17 @@ static struct sw_usage_reading reading(const char *id, uint64_t cpu, uint64_t ne
     r.c.have_net = r.c.have_disk = true;
     r.c.mem_kib = 1048576;
     r.c.mem_max_kib = 2097152;
+    r.active = true;
+    return r;
+}
+
+/* What sw_usage_read_domain reads of a stopped server's domain. */
+static struct sw_usage_reading stopped(const char *id)
+{
+    struct sw_usage_reading r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.server_id, sizeof r.server_id, "%s", id);
+    r.c.have_net = r.c.have_disk = true;
     return r;
 }
 
@@ -145,7 +159,8 @@ static void test_booted_seed(void **state)
     sw_usage_free(u);
 }
 
-/* A domain not running at a tick is forgotten: its stopped time is never billed. */
+/* A server not sampled at a tick is forgotten: when it comes back it starts
+ * over, never with a period over the gap. */
 static void test_stopped_forgotten(void **state)
 {
     (void)state;
@@ -167,6 +182,155 @@ static void test_stopped_forgotten(void **state)
     sw_usage_free(u);
 }
 
+/* A server that stops: its next samples carry its disk for whole periods
+ * and nothing else (no cpu, network or memory); started again by a job,
+ * its first period runs from the boot, never over the stopped one. */
+static void test_stopped_disk(void **state)
+{
+    (void)state;
+    struct sw_usage *u = sw_usage_new(NODE, 60);
+    struct sw_usage_reading r = reading(S1, 5000, 800, 4000);
+    r.c.disk_bytes = 7000000000;
+    step1(u, r, T0);
+    struct sw_usage_reading off = stopped(S1);
+    off.c.disk_bytes = 7000000000;
+    struct sw_msg_usage m = step1(u, off, T0 + 60);
+    assert_int_equal(m.period_s, 60);
+    assert_int_equal(m.disk_bytes, 7000000000);
+    assert_int_equal(m.cpu_ns, 0);
+    assert_int_equal(m.net_rx_bytes + m.net_tx_bytes + m.disk_rd_bytes + m.disk_wr_bytes, 0);
+    assert_int_equal(m.mem_mb + m.mem_max_mb, 0);
+    m = step1(u, off, T0 + 120);
+    assert_int_equal(m.period_s, 60);
+    assert_int_equal(m.disk_bytes, 7000000000);
+    /* first seen stopped (an engine restart): a baseline of one interval */
+    struct sw_usage_reading other = stopped(S2);
+    other.c.disk_bytes = 1;
+    assert_int_equal(step1(u, other, T0 + 120).period_s, 60);
+    /* started by a job at T0 + 150: [boot, ts), counted from its boot */
+    struct sw_usage_reading at_boot = reading(S1, 100, 10, 10);
+    sw_usage_booted(u, &at_boot, T0 + 150);
+    r = reading(S1, 400, 30, 10);
+    r.c.disk_bytes = 7000000000;
+    m = step1(u, r, T0 + 180);
+    assert_int_equal(m.period_s, 30);
+    assert_int_equal(m.cpu_ns, 300);
+    assert_int_equal(m.net_rx_bytes, 20);
+    assert_int_equal(m.mem_mb, 1024);
+    sw_usage_free(u);
+}
+
+/* Volume names: "sw-<id>-<rest>" is the server's; several add up into one
+ * entry per server, sorted. */
+static void test_disks_add(void **state)
+{
+    (void)state;
+    struct sw_usage_disks d = {0};
+    sw_usage_disks_add(&d, "sw-" S2 "-root-0.qcow2", 300);
+    sw_usage_disks_add(&d, "sw-" S1 "-root-0.qcow2", 100);
+    sw_usage_disks_add(&d, "sw-" S2 "-seed.iso", 20);
+    sw_usage_disks_add(&d, "sw-" S1 "-data.raw", 5);
+    sw_usage_disks_add(&d, "sw-" S1, 1000);           /* no "-" after the id */
+    sw_usage_disks_add(&d, "xx-" S1 "-root-0", 1000); /* not slipway's */
+    sw_usage_disks_add(&d, "sw-c0000000-0000-4000-8000-00000000000g-root", 1000); /* no uuid */
+    sw_usage_disks_add(&d, "other-data", 1000);
+    sw_usage_disks_add(&d, NULL, 1000);
+    sw_usage_disks_add(&d, "sw-" S3 "-root-0", -1); /* unknown allocation: 0, still S3's */
+    sw_usage_disks_finish(&d);
+    assert_int_equal(d.n, 3);
+    assert_string_equal(d.v[0].server_id, S1);
+    assert_int_equal(d.v[0].bytes, 105);
+    assert_string_equal(d.v[1].server_id, S2);
+    assert_int_equal(d.v[1].bytes, 320);
+    assert_string_equal(d.v[2].server_id, S3);
+    assert_int_equal(d.v[2].bytes, 0);
+    sw_usage_disks_release(&d);
+    assert_int_equal(d.n, 0);
+    sw_usage_disks_finish(&d); /* empty: nothing */
+}
+
+/* Readings and ids into a fresh array, as sw_usage_read_all returns them. */
+static struct sw_usage_reading *readings(size_t n, const struct sw_usage_reading *src)
+{
+    struct sw_usage_reading *r = calloc(n, sizeof *r);
+    memcpy(r, src, n * sizeof *r);
+    return r;
+}
+
+/* Which servers a tick samples: running ones always; a stopped domain or
+ * volumes without a domain only for a server the control plane places
+ * here, and only when both the pools and the placements were read. */
+static void test_select(void **state)
+{
+    (void)state;
+    /* S1 runs; S2 is stopped and placed here; S3 is a stopped domain placed
+     * elsewhere (a copy left behind); S4 has volumes and no domain, placed
+     * here; S5 has volumes and no domain, placed elsewhere (an orphan) */
+    const struct sw_usage_reading doms[] = {stopped(S3), reading(S1, 1, 1, 1), stopped(S2)};
+    struct sw_usage_disks d = {0};
+    const char *vols[] = {"sw-" S5 "-root-0", "sw-" S4 "-root-0", "sw-" S3 "-root-0",
+                          "sw-" S2 "-root-0", "sw-" S2 "-seed",   "sw-" S1 "-root-0"};
+    for (size_t i = 0; i < 6; i++)
+        sw_usage_disks_add(&d, vols[i], (int64_t)(i + 1) * 1000);
+    sw_usage_disks_finish(&d);
+    const sw_uuid_t held[] = {S1, S2, S4}; /* sorted */
+
+    struct sw_usage_reading *r = readings(3, doms);
+    size_t n = sw_usage_select(&r, 3, &d, held, 3);
+    assert_int_equal(n, 3);
+    assert_string_equal(r[0].server_id, S1);
+    assert_true(r[0].active);
+    assert_int_equal(r[0].c.disk_bytes, 6000);
+    assert_int_equal(r[0].c.cpu_ns, 1);
+    assert_string_equal(r[1].server_id, S2);
+    assert_false(r[1].active);
+    assert_int_equal(r[1].c.disk_bytes, 4000 + 5000);
+    assert_string_equal(r[2].server_id, S4);
+    assert_false(r[2].active);
+    assert_int_equal(r[2].c.disk_bytes, 2000);
+    assert_int_equal(r[2].c.cpu_ns + r[2].c.mem_kib + r[2].c.mem_max_kib, 0);
+    assert_true(r[2].c.have_net && r[2].c.have_disk); /* zero, not unread */
+    /* the samples: S4's is a baseline of one interval with its disk alone */
+    struct sw_usage *u = sw_usage_new(NODE, 60);
+    struct sw_msg_usage *m;
+    assert_int_equal(sw_usage_step(u, r, n, T0, &m), 3);
+    assert_string_equal(m[2].sample_id, S4 ":1700000040");
+    assert_int_equal(m[2].period_s, 60);
+    assert_int_equal(m[2].disk_bytes, 2000);
+    assert_int_equal(m[2].mem_mb, 0);
+    free(m);
+    sw_usage_free(u);
+    free(r);
+
+    /* placements unknown (the database is down): running servers only */
+    r = readings(3, doms);
+    n = sw_usage_select(&r, 3, &d, NULL, 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].server_id, S1);
+    assert_int_equal(r[0].c.disk_bytes, 6000);
+    free(r);
+    /* nothing placed here: the same */
+    r = readings(3, doms);
+    assert_int_equal(sw_usage_select(&r, 3, &d, held, 0), 1);
+    free(r);
+    /* pools unread: running servers only, disk 0 */
+    r = readings(3, doms);
+    n = sw_usage_select(&r, 3, NULL, held, 3);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].server_id, S1);
+    assert_int_equal(r[0].c.disk_bytes, 0);
+    free(r);
+    /* no domain at all: the held servers' volumes alone */
+    r = NULL;
+    n = sw_usage_select(&r, 0, &d, held, 3);
+    assert_int_equal(n, 3);
+    assert_string_equal(r[0].server_id, S1);
+    assert_false(r[0].active);
+    assert_int_equal(r[0].c.disk_bytes, 6000);
+    free(r);
+    sw_usage_disks_release(&d);
+}
+
 /* Real counters from the test driver: only sw-* domains, memory non-zero,
  * and samples flow even where cpuTime is synthetic. */
 static void test_read_test_driver(void **state)
@@ -184,6 +348,12 @@ static void test_read_test_driver(void **state)
         fail_msg("create: %s (%s)", err.msg, err.detail);
     sw_testnode_job(&job, SW_KIND_CONTAINER, SW_JOB_CREATE, S2);
     assert_int_equal(sw_engine_run(&t.eng, &job, &out, &err), 0);
+    /* a stopped server: its domain defined and off */
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_CREATE, S3);
+    assert_int_equal(sw_engine_run(&t.eng, &job, &out, &err), 0);
+    sw_testnode_job(&job, SW_KIND_HVM, SW_JOB_STOP, S3);
+    if (sw_engine_run(&t.eng, &job, &out, &err) != 0)
+        fail_msg("stop: %s (%s)", err.msg, err.detail);
     /* someone else's domain on the node is not ours to bill */
     virDomainPtr other = virDomainCreateXML(
         t.conn,
@@ -195,8 +365,17 @@ static void test_read_test_driver(void **state)
     struct sw_usage_reading *r;
     size_t n;
     assert_int_equal(sw_usage_read_all(t.conn, &r, &n, &err), 0);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
+        if (strcmp(r[i].server_id, S3) == 0) { /* read, as off: nothing but its id */
+            assert_false(r[i].active);
+            assert_int_equal(r[i].c.cpu_ns + r[i].c.net_rx_bytes + r[i].c.disk_wr_bytes, 0);
+            assert_int_equal(r[i].c.mem_kib + r[i].c.mem_max_kib, 0);
+            continue;
+        }
+        r[k++] = r[i];
+        assert_true(r[i].active);
         assert_true(strcmp(r[i].server_id, S1) == 0 || strcmp(r[i].server_id, S2) == 0);
         assert_true(r[i].c.mem_kib > 0);
         assert_true(r[i].c.mem_max_kib >= r[i].c.mem_kib);
@@ -207,6 +386,7 @@ static void test_read_test_driver(void **state)
             assert_int_equal(r[i].c.mem_max_kib, 2048 * 1024);
         }
     }
+    n = k;
     struct sw_usage *u = sw_usage_new(NODE, 60);
     struct sw_msg_usage *m;
     assert_int_equal(sw_usage_step(u, r, n, T0, &m), 2);
@@ -245,9 +425,9 @@ static void volume(struct sw_testnode *t, const char *name, long long alloc)
     virStoragePoolFree(pool);
 }
 
-/* disk_bytes: the allocation of each running server's own volumes, every
- * "sw-<id>-*" added up; another server's, an orphan's or a short name
- * counts for nobody; the sample carries it. */
+/* disk_bytes: the allocation of each server's own volumes, every
+ * "sw-<id>-*" added up, running or stopped; another server's, an orphan's
+ * or a short name counts for nobody; the samples carry it. */
 static void test_read_disks(void **state)
 {
     (void)state;
@@ -263,28 +443,43 @@ static void test_read_disks(void **state)
     assert_int_equal(sw_engine_run(&t.eng, &job, &out, &err), 0);
     sw_testnode_job(&job, SW_KIND_PV, SW_JOB_CREATE, S2);
     assert_int_equal(sw_engine_run(&t.eng, &job, &out, &err), 0);
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_STOP, S2); /* stopped: still holds its disks */
+    assert_int_equal(sw_engine_run(&t.eng, &job, &out, &err), 0);
     volume(&t, "sw-" S1 "-data.raw", 3LL << 30);
     volume(&t, "sw-" S2 "-data.raw", 5LL << 30);
-    volume(&t, "sw-c0000000-0000-4000-8000-000000000009-root-0", 7LL << 30); /* not running */
-    volume(&t, "sw-" S1, 11LL << 30); /* no "-" after the id: not the server's */
+    volume(&t, "sw-" S4 "-root-0", 7LL << 30);  /* no domain, placed here */
+    volume(&t, "sw-" S5 "-root-0", 13LL << 30); /* no domain, no server of this node */
+    volume(&t, "sw-" S1, 11LL << 30);           /* no "-" after the id: not the server's */
 
     struct sw_usage_reading *r;
     size_t n;
     assert_int_equal(sw_usage_read_all(t.conn, &r, &n, &err), 0);
     assert_int_equal(n, 2);
-    assert_int_equal(sw_usage_read_disks(&t.eng, r, n, &err), 0);
+    struct sw_usage_disks d = {0};
+    assert_int_equal(sw_usage_read_disks(&t.eng, &d, &err), 0);
+    assert_int_equal(d.n, 4);
+    const sw_uuid_t held[] = {S1, S2, S4};
+    n = sw_usage_select(&r, n, &d, held, 3);
+    sw_usage_disks_release(&d);
+    assert_int_equal(n, 3);
     assert_string_equal(r[0].server_id, S1); /* sorted by id */
+    assert_true(r[0].active);
     assert_int_equal(r[0].c.disk_bytes, (3LL << 30) + (1LL << 20));
     assert_string_equal(r[1].server_id, S2);
+    assert_false(r[1].active);
     assert_int_equal(r[1].c.disk_bytes, (5LL << 30) + (1LL << 20));
+    assert_string_equal(r[2].server_id, S4);
+    assert_int_equal(r[2].c.disk_bytes, 7LL << 30);
 
     struct sw_usage *u = sw_usage_new(NODE, 60);
     struct sw_msg_usage *m;
-    assert_int_equal(sw_usage_step(u, r, n, T0, &m), 2);
+    assert_int_equal(sw_usage_step(u, r, n, T0, &m), 3);
     assert_int_equal(m[0].disk_bytes, (3LL << 30) + (1LL << 20)); /* a gauge, from the baseline on */
     free(m);
-    assert_int_equal(sw_usage_step(u, r, n, T0 + 60, &m), 2);
+    assert_int_equal(sw_usage_step(u, r, n, T0 + 60, &m), 3);
     assert_int_equal(m[1].disk_bytes, (5LL << 30) + (1LL << 20));
+    assert_int_equal(m[1].period_s, 60);
+    assert_int_equal(m[1].mem_mb + m[1].cpu_ns, 0);
     char *text = sw_msg_usage_encode(&m[1]);
     struct sw_msg_usage back;
     assert_int_equal(sw_msg_usage_decode(text, &back, &err), 0);
@@ -304,6 +499,9 @@ int main(void)
         cmocka_unit_test(test_unread_counters_kept),
         cmocka_unit_test(test_booted_seed),
         cmocka_unit_test(test_stopped_forgotten),
+        cmocka_unit_test(test_stopped_disk),
+        cmocka_unit_test(test_disks_add),
+        cmocka_unit_test(test_select),
         cmocka_unit_test(test_read_test_driver),
         cmocka_unit_test(test_read_disks),
     };
