@@ -273,7 +273,48 @@ static int draft_one(struct sw_db *db, const PGresult *r, const struct month *m,
     return 0;
 }
 
+/* One pass over a month at a time, whoever runs it (the billing daemon's
+ * cycle, slipwayctl invoice run): a pass rates what it loaded at its start,
+ * so two at once let the older store last, and its "no longer billed"
+ * sweep delete a draft the newer one had just made (seen: a customer's
+ * draft gone right after `invoice run --draft` made it). A session lock
+ * keyed by the period, released on every return and with the connection. */
+static int month_lock(struct sw_db *db, const char *period, bool take, struct sw_err *err)
+{
+    return sw_db_run(db, err,
+                     take ? "SELECT pg_advisory_lock(hashtextextended('sw-invoice-' || $1, 0))"
+                          : "SELECT pg_advisory_unlock(hashtextextended('sw-invoice-' || $1, 0))",
+                     SW_PARAMS(period)) < 0
+               ? -1
+               : 0;
+}
+
+static int draft_period(struct sw_db *db, const char *period, struct sw_err *err);
+static int finalize_period(struct sw_db *db, const char *period, int due_days,
+                           struct sw_err *err);
+
 int sw_invoice_draft_period(struct sw_db *db, const char *period, struct sw_err *err)
+{
+    if (month_lock(db, period, true, err) < 0)
+        return -1;
+    int rc = draft_period(db, period, err);
+    if (month_lock(db, period, false, rc < 0 ? NULL : err) < 0)
+        rc = -1;
+    return rc;
+}
+
+int sw_invoice_finalize_period(struct sw_db *db, const char *period, int due_days,
+                               struct sw_err *err)
+{
+    if (month_lock(db, period, true, err) < 0)
+        return -1;
+    int rc = finalize_period(db, period, due_days, err);
+    if (month_lock(db, period, false, rc < 0 ? NULL : err) < 0)
+        rc = -1;
+    return rc;
+}
+
+static int draft_period(struct sw_db *db, const char *period, struct sw_err *err)
 {
     struct month m;
     if (month_load(db, period, &m, err) < 0)
@@ -349,8 +390,8 @@ static int finalize_group(struct sw_db *db, const PGresult *r, const struct mont
     return 0;
 }
 
-int sw_invoice_finalize_period(struct sw_db *db, const char *period, int due_days,
-                               struct sw_err *err)
+static int finalize_period(struct sw_db *db, const char *period, int due_days,
+                           struct sw_err *err)
 {
     struct month m;
     if (month_load(db, period, &m, err) < 0)
