@@ -6,6 +6,7 @@
 #include "engines/virt.h"
 
 #include <curl/curl.h>
+#include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 #include <pthread.h>
@@ -330,6 +331,31 @@ static int publish(virStoragePoolPtr pool, const char *part, const char *name, c
     return to ? 0 : -1;
 }
 
+/* ref into pool under name, fetched when absent; the caller holds ref's
+ * in-flight slot. */
+static int fetch_locked(virStoragePoolPtr pool, const struct sw_image_source *src,
+                        const struct sw_image_ref *ref, const char *name, struct sw_err *err)
+{
+    virStorageVolPtr have = virStorageVolLookupByName(pool, name);
+    if (have) {
+        virStorageVolFree(have);
+        return 0;
+    }
+    virResetLastError();
+    char part[112];
+    snprintf(part, sizeof part, "%s.part", name);
+    const char *volfmt = formats[format_index(ref->format)].vol;
+    delete_volume(pool, part); /* what a crash in an earlier fetch left */
+    int rc = upload(pool, src, ref, part, volfmt, err);
+    if (rc == 0)
+        rc = publish(pool, part, name, volfmt, ref->bytes, err);
+    delete_volume(pool, part);
+    if (rc == 0)
+        sw_info("image.fetched", "sha256=%s format=%s bytes=%lld volume=%s", ref->sha256,
+                ref->format, (long long)ref->bytes, name);
+    return rc;
+}
+
 int sw_image_ensure(virStoragePoolPtr pool, const struct sw_image_source *src,
                     const struct sw_image_ref *ref, char name[96], struct sw_err *err)
 {
@@ -340,28 +366,101 @@ int sw_image_ensure(virStoragePoolPtr pool, const struct sw_image_source *src,
         virStorageVolFree(have);
         return 0;
     }
+    virResetLastError();
+    int slot = inflight_take(ref->sha256);
+    if (slot < 0) {
+        SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not fetch the image: too many images are being fetched");
+        return -1;
+    }
+    int rc = fetch_locked(pool, src, ref, name, err);
+    inflight_give(slot);
+    return rc;
+}
+
+/* ---- block pools: the image's raw content in a volume ---- */
+
+/* Makes name in block from the volume from (libvirt copies it, through
+ * qemu-img convert to raw when from is a file of another format). */
+static int block_copy(virStoragePoolPtr block, const char *name, virStorageVolPtr from,
+                      struct sw_err *err)
+{
+    virStorageVolInfo info;
+    if (virStorageVolGetInfo(from, &info) < 0) {
+        sw_virt_error(err, "read the image on the node");
+        return -1;
+    }
+    char xml[512];
+    snprintf(xml, sizeof xml,
+             "<volume><name>%s</name><capacity unit='bytes'>%llu</capacity>"
+             "<allocation unit='bytes'>%llu</allocation></volume>",
+             name, info.capacity, info.capacity);
+    virStorageVolPtr to = virStorageVolCreateXMLFrom(block, xml, from, 0);
+    if (!to) {
+        sw_virt_error(err, "store the image on the node");
+        return -1;
+    }
+    virStorageVolFree(to);
+    return 0;
+}
+
+/* The staged image converted into block's name.part, then copied to name
+ * (libvirt has no rename), so name only ever holds a whole image. */
+static int block_publish(virStoragePoolPtr block, virStoragePoolPtr stage, const char *staged,
+                         const char *name, struct sw_err *err)
+{
+    char part[112];
+    snprintf(part, sizeof part, "%s.part", name);
+    delete_volume(block, part); /* what a crash in an earlier copy left */
+    virStorageVolPtr from = virStorageVolLookupByName(stage, staged);
+    int rc = from ? block_copy(block, part, from, err) : -1;
+    if (!from)
+        sw_virt_error(err, "read the image on the node");
+    else
+        virStorageVolFree(from);
+    virStorageVolPtr p = rc == 0 ? virStorageVolLookupByName(block, part) : NULL;
+    if (rc == 0 && (!p || block_copy(block, name, p, err) < 0)) {
+        if (!p)
+            sw_virt_error(err, "store the image on the node");
+        rc = -1;
+    }
+    if (p)
+        virStorageVolFree(p);
+    delete_volume(block, part);
+    return rc;
+}
+
+int sw_image_ensure_block(virStoragePoolPtr block, virStoragePoolPtr stage, bool keep_stage,
+                          const struct sw_image_source *src, const struct sw_image_ref *ref,
+                          char name[96], struct sw_err *err)
+{
+    char staged[96];
+    if (sw_image_volname(ref, staged, err) < 0)
+        return -1;
+    snprintf(name, 96, "img-%s", ref->sha256);
+    virStorageVolPtr have = virStorageVolLookupByName(block, name);
+    if (have) {
+        virStorageVolFree(have);
+        return 0;
+    }
+    virResetLastError();
     int slot = inflight_take(ref->sha256);
     if (slot < 0) {
         SW_ERR_RETRY(err, SW_EUNAVAILABLE, "could not fetch the image: too many images are being fetched");
         return -1;
     }
     int rc = 0;
-    have = virStorageVolLookupByName(pool, name); /* another thread may have fetched it */
+    have = virStorageVolLookupByName(block, name); /* another thread may have made it */
     if (have) {
         virStorageVolFree(have);
-    } else {
-        char part[112];
-        snprintf(part, sizeof part, "%s.part", name);
-        const char *volfmt = formats[format_index(ref->format)].vol;
-        delete_volume(pool, part); /* what a crash in an earlier fetch left */
-        rc = upload(pool, src, ref, part, volfmt, err);
+    } else if ((rc = fetch_locked(stage, src, ref, staged, err)) == 0) {
+        rc = block_publish(block, stage, staged, name, err);
+        if (!keep_stage)
+            delete_volume(stage, staged);
         if (rc == 0)
-            rc = publish(pool, part, name, volfmt, ref->bytes, err);
-        delete_volume(pool, part);
-        if (rc == 0)
-            sw_info("image.fetched", "sha256=%s format=%s bytes=%lld volume=%s", ref->sha256,
-                    ref->format, (long long)ref->bytes, name);
+            sw_info("image.copied_to_block_pool", "sha256=%s format=%s volume=%s kept_staged=%d",
+                    ref->sha256, ref->format, name, keep_stage);
     }
+    virResetLastError();
     inflight_give(slot);
     return rc;
 }

@@ -14,6 +14,7 @@
 #ifndef SW_ENGINES_IMAGE_H
 #define SW_ENGINES_IMAGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <libvirt/libvirt.h>
@@ -63,5 +64,19 @@ int sw_image_volname(const struct sw_image_ref *ref, char out[96], struct sw_err
  * driver). Nothing is left in the pool on failure. */
 int sw_image_ensure(virStoragePoolPtr pool, const struct sw_image_source *src,
                     const struct sw_image_ref *ref, char name[96], struct sw_err *err);
+
+/* Makes sure ref's raw content is in the block pool block (logical, zfs,
+ * rbd: volumes hold no format of their own and name no backing file) as
+ * "img-<sha256>" (written into name[96]). When absent: ref is fetched into
+ * the pool of files stage as sw_image_ensure does (same checks), then
+ * libvirt copies it into block (virStorageVolCreateXMLFrom: a qcow2 is
+ * converted to raw by qemu-img on the node, a raw copied; its capacity is
+ * the image's virtual size) as img-<sha256>.part, then to its name, so a
+ * crash never leaves a partial image under it. The staged file is deleted
+ * afterwards unless keep_stage. One fetch per image in this process, as
+ * sw_image_ensure. 0, or -1 with err set as sw_image_ensure's. */
+int sw_image_ensure_block(virStoragePoolPtr block, virStoragePoolPtr stage, bool keep_stage,
+                          const struct sw_image_source *src, const struct sw_image_ref *ref,
+                          char name[96], struct sw_err *err);
 
 #endif

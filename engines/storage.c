@@ -355,22 +355,56 @@ static void root_xml(const struct sw_engine_pool *p, const char *name, long long
              name, bytes, store);
 }
 
-/* The base image img-<sha256> in pool. Returns owned, or NULL with err set. */
-/* The job's base image in pool: fetched into a pool of files first when
- * the engine knows where from (engines/image.c), else looked up. */
+/* Where a block pool's images are fetched before libvirt copies them in:
+ * the node's first pool of files (kept there: its own creates use them),
+ * else the engine's stage pool (emptied after each copy). Returns owned. */
+static virStoragePoolPtr stage_open(struct sw_engine *eng, bool *keep, struct sw_err *err)
+{
+    size_t np;
+    const struct sw_engine_pool *pools = sw_storage_pools(eng, &np);
+    for (size_t i = 0; i < np; i++)
+        if (pool_of_files(&pools[i])) {
+            *keep = true;
+            return sw_storage_pool_open(eng, &pools[i], err);
+        }
+    struct sw_engine_pool stage = {.name = SW_STORAGE_STAGE_POOL, .type = "dir"};
+    snprintf(stage.path, sizeof stage.path, "%s/pools/%s",
+             eng->state_dir ? eng->state_dir : SW_ENGINE_STATE_DIR, SW_STORAGE_STAGE_POOL);
+    *keep = false;
+    return sw_storage_pool_open(eng, &stage, err);
+}
+
+/* The job's image fetched into pool (engines/image.c): as it is into a
+ * pool of files, as raw content through the stage pool into a block pool. */
+static int base_fetch(struct sw_engine *eng, virStoragePoolPtr pool,
+                      const struct sw_engine_pool *p, const struct sw_msg_node_job *job,
+                      struct sw_err *err)
+{
+    struct sw_image_ref ref = {.bytes = job->image_bytes};
+    snprintf(ref.sha256, sizeof ref.sha256, "%s", job_image_sha256(job));
+    snprintf(ref.format, sizeof ref.format, "%s", job_image_format(job));
+    char vol[96];
+    if (pool_of_files(p))
+        return sw_image_ensure(pool, eng->images, &ref, vol, err);
+    bool keep = false;
+    virStoragePoolPtr stage = stage_open(eng, &keep, err);
+    if (!stage)
+        return -1;
+    int rc = sw_image_ensure_block(pool, stage, keep, eng->images, &ref, vol, err);
+    virStoragePoolFree(stage);
+    return rc;
+}
+
+/* The job's base image in pool, img-<sha256>.<format> in pools of files
+ * and img-<sha256> (raw) in block pools: fetched first when the engine
+ * knows where from, else looked up. Returns owned, or NULL with err set. */
 static virStorageVolPtr base_lookup(struct sw_engine *eng, virStoragePoolPtr pool,
                                     const struct sw_engine_pool *p,
                                     const struct sw_msg_node_job *job, struct sw_err *err)
 {
     char name[128];
-    if (eng->images && pool_of_files(p)) {
-        struct sw_image_ref ref = {.bytes = job->image_bytes};
-        snprintf(ref.sha256, sizeof ref.sha256, "%s", job_image_sha256(job));
-        snprintf(ref.format, sizeof ref.format, "%s", job_image_format(job));
-        char vol[96];
-        if (sw_image_ensure(pool, eng->images, &ref, vol, err) < 0)
-            return NULL;
-    }
+    if (eng->images && base_fetch(eng, pool, p, job, err) < 0)
+        return NULL;
     snprintf(name, sizeof name, "img-%s%s%s", job_image_sha256(job), pool_of_files(p) ? "." : "",
              pool_of_files(p) ? job_image_format(job) : "");
     virStorageVolPtr base = virStorageVolLookupByName(pool, name);

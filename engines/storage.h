@@ -27,6 +27,10 @@
 struct sw_err;
 
 #define SW_STORAGE_DEFAULT_POOL "slipway"
+/* The dir pool (under the engine's state directory) a node with no pool of
+ * files fetches images into before libvirt copies them into a block pool
+ * (engines/image.h sw_image_ensure_block); empty between fetches. */
+#define SW_STORAGE_STAGE_POOL "slipway-stage"
 #define SW_STORAGE_TAG_CREATE "0"
 
 /* The pools eng uses: eng->pools, or the one default pool (a dir pool

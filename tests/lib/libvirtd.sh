@@ -26,6 +26,8 @@
 # /etc/libvirt/nwfilter, so slipway-guest can reference them. SW_LV_CACHE,
 # when set, is bound as /var/cache/libvirt: QEMU's capabilities, probed once
 # (about 4 s here), are kept there across runs; give each test its own.
+# SW_LV_LVM_DIR, when set, is bound as /etc/lvm: the lvm.conf libvirt's
+# logical pools run vgs, lvcreate and lvremove under (tests/lib/lvm.sh).
 # Needs root, libvirtd, virtlogd, unshare.
 SW_LV_DIR= SW_LV_URI= SW_LV_LXC_URI= SW_LV_TEST_URI= SW_LV_PID= SW_LV_WHY=
 
@@ -80,6 +82,7 @@ CONF
         mount --bind '$d/etc' /etc/libvirt && mount --bind '$d/lib' /var/lib/libvirt &&
         mount --bind '$d/log' /var/log/libvirt && mount --bind '$cache' /var/cache/libvirt &&
         { [ ! -e /dev/kvm ] || mount --bind /dev/null /dev/kvm; } &&
+        { [ -z '${SW_LV_LVM_DIR:-}' ] || { mkdir -p /etc/lvm && mount --bind '${SW_LV_LVM_DIR:-}' /etc/lvm; }; } &&
         ip link set lo up 2>/dev/null; $extra
         virtlogd -d -p '$d/virtlogd.pid' &&
         exec libvirtd -d --config '$d/libvirtd.conf' --pid-file '$d/libvirtd.pid'" \
