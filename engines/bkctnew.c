@@ -3,6 +3,7 @@
 #include "engines/bkctnew.h"
 #include "engines/backup.h"
 #include "engines/bkrestore.h"
+#include "engines/ctdisk.h"
 #include "engines/rootfs.h"
 #include "engines/storage.h"
 #include "core/alloc.h"
@@ -85,161 +86,6 @@ static int image_restore(struct sw_engine *eng, const struct sw_msg_node_job *jo
     return rc;
 }
 
-/* ---- e2fsprogs ---- */
-
-/* Runs args (an e2fsprogs program and its arguments, at most 8) under
- * timeout(1); its exit code, the last line of its output in last[n]. */
-static int tool(const char *work, const char *const args[], char *last, size_t n)
-{
-    char limit[16], *log = sw_asprintf("%s/tool.log", work);
-    snprintf(limit, sizeof limit, "%d", SW_BKCTNEW_TOOL_TIMEOUT_S);
-    char *argv[13] = {"timeout", "-k", "5", limit};
-    for (size_t i = 0; i < 8 && args[i]; i++)
-        argv[4 + i] = (char *)args[i];
-    int code = sw_rootfs_run(argv, log);
-    sw_rootfs_last_line(log, last, n);
-    if (code < 0)
-        snprintf(last, n, "%s", strerror(errno));
-    unlink(log);
-    free(log);
-    return code;
-}
-
-static int tool_failed(const char *prog, int code, const char *last, const char *why,
-                       struct sw_err *err)
-{
-    SW_ERR(err, code == 124 ? SW_EUNAVAILABLE : SW_EINVALID, WHAT ": %s%s", why,
-           code == 124 ? " (timed out)" : "");
-    err->retryable = code == 124;
-    sw_err_detail(err, "%s exited %d: %s", prog, code, last);
-    return -1;
-}
-
-/* e2fsck -f -y: a root cloned from a running container was mounted, so
- * its journal is replayed here (debugfs would write beside it, and the
- * journal replayed at the container's mount would undo the new files);
- * resize2fs wants a checked filesystem too. Exit codes 1 and 2 say it
- * fixed something, which a crash-consistent clone may need. */
-static int image_check(const char *work, const char *image, struct sw_err *err)
-{
-    char last[256];
-    const char *const args[] = {"e2fsck", "-f", "-y", image, NULL};
-    int code = tool(work, args, last, sizeof last);
-    if (code >= 0 && code <= 2)
-        return 0;
-    return tool_failed("e2fsck", code, last, "the backup's root filesystem is damaged", err);
-}
-
-/* The image's file and filesystem grown to bytes (resize2fs to the file's
- * size). 0, or -1 with err set. */
-static int image_grow(const char *work, const char *image, long long bytes, struct sw_err *err)
-{
-    char last[256];
-    if (truncate(image, (off_t)bytes) < 0) {
-        SW_ERR(err, SW_EINTERNAL, WHAT ": the engine's host has no room to assemble it");
-        sw_err_detail(err, "truncate %s: %s", image, strerror(errno));
-        return -1;
-    }
-    const char *const args[] = {"resize2fs", image, NULL};
-    int code = tool(work, args, last, sizeof last);
-    if (code == 0)
-        return 0;
-    return tool_failed("resize2fs", code, last, "its root filesystem could not be grown", err);
-}
-
-/* ---- the new server's files ---- */
-
-/* Each directory above rel, then rel replaced by the local file src,
- * owned by root with mode, as debugfs requests. A directory that exists
- * makes mkdir complain, a missing file rm: both harmless (debugfs goes
- * on; the read-back decides). Links inside the image resolve inside it,
- * as they do for the container that boots it. */
-static void script_file(FILE *f, const char *rel, const char *src, int mode)
-{
-    for (const char *c = strchr(rel, '/'); c; c = strchr(c + 1, '/'))
-        fprintf(f, "mkdir /%.*s\n", (int)(c - rel), rel);
-    fprintf(f, "rm /%s\nwrite %s /%s\n", rel, src, rel);
-    fprintf(f, "sif /%s mode 0%o\nsif /%s uid 0\nsif /%s gid 0\n", rel, 0100000 | mode, rel, rel);
-}
-
-/* The texts into work/g<i>, the debugfs requests into work/write and
- * those that dump them back into work/read (as work/v<i>). */
-static int scripts(const char *work, const struct sw_rootfs_file *g, struct sw_err *err)
-{
-    int dir = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = dir < 0 ? -1 : 0;
-    char *w = sw_asprintf("%s/write", work), *r = sw_asprintf("%s/read", work);
-    FILE *fw = fopen(w, "we"), *fr = fopen(r, "we");
-    for (int i = 0; rc == 0 && i < SW_ROOTFS_GUEST_FILES; i++) {
-        char name[8], *src = sw_asprintf("%s/g%d", work, i);
-        snprintf(name, sizeof name, "g%d", i);
-        rc = sw_rootfs_write_at(dir, name, g[i].text, 0600, err);
-        if (fw && fr) {
-            script_file(fw, g[i].rel, src, g[i].mode);
-            fprintf(fr, "dump -p /%s %s/v%d\n", g[i].rel, work, i);
-        }
-        free(src);
-    }
-    if ((fw && fclose(fw) != 0) || (fr && fclose(fr) != 0) || !fw || !fr || rc < 0) {
-        SW_ERR(err, SW_EINTERNAL, WHAT ": the engine's host could not write its files");
-        rc = -1;
-    }
-    if (dir >= 0)
-        close(dir);
-    free(w);
-    free(r);
-    return rc;
-}
-
-/* The file path holds exactly text with mode. */
-static bool same_file(const char *path, const char *text, int mode)
-{
-    struct stat st;
-    size_t n = strlen(text);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    bool ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-              (st.st_mode & 07777) == (mode_t)mode && (size_t)st.st_size == n;
-    char *buf = ok ? sw_malloc(n + 1) : NULL;
-    ok = ok && read(fd, buf, n + 1) == (ssize_t)n && memcmp(buf, text, n) == 0;
-    if (buf)
-        sodium_memzero(buf, n + 1); /* user-data holds the password hash */
-    free(buf);
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-/* debugfs -w writes the files; debugfs dumps them back, and each must be
- * what was meant: debugfs's exit code does not say a request failed. */
-static int image_rewrite(const char *work, const char *image, const struct sw_rootfs_file *g,
-                         struct sw_err *err)
-{
-    if (strpbrk(work, " \t\n\"'\\#")) { /* debugfs requests split on blanks */
-        SW_ERR(err, SW_EINTERNAL, WHAT ": the engine's work directory has an unusable name");
-        sw_err_detail(err, "%s", work);
-        return -1;
-    }
-    char last[256] = "", *w = sw_asprintf("%s/write", work), *r = sw_asprintf("%s/read", work);
-    const char *const wargs[] = {"debugfs", "-w", "-f", w, image, NULL};
-    const char *const rargs[] = {"debugfs", "-f", r, image, NULL};
-    int rc = scripts(work, g, err), code = 0;
-    if (rc == 0 && ((code = tool(work, wargs, last, sizeof last)) != 0 ||
-                    (code = tool(work, rargs, last, sizeof last)) != 0))
-        rc = tool_failed("debugfs", code, last, "its root filesystem could not be written", err);
-    for (int i = 0; rc == 0 && i < SW_ROOTFS_GUEST_FILES; i++) {
-        char *v = sw_asprintf("%s/v%d", work, i);
-        if (!same_file(v, g[i].text, g[i].mode)) {
-            SW_ERR(err, SW_EINVALID, WHAT ": /%s could not be written into its root filesystem",
-                   g[i].rel);
-            sw_err_detail(err, "debugfs read back other content or mode than it wrote (%s)", last);
-            rc = -1;
-        }
-        free(v);
-    }
-    free(w);
-    free(r);
-    return rc;
-}
-
 /* ---- into the volume ---- */
 
 /* The create's blank raw root of the plan's disk (storage.c makes it as
@@ -290,10 +136,11 @@ static int image_assemble(struct sw_engine *eng, const struct sw_msg_node_job *j
         return -1;
     }
     *grown = (long long)size < bytes;
-    if (image_check(work, image, err) < 0 || (*grown && image_grow(work, image, bytes, err) < 0) ||
+    if (sw_ctdisk_check(work, image, WHAT, "the backup's root filesystem is damaged", err) < 0 ||
+        (*grown && sw_ctdisk_grow_image(work, image, bytes, WHAT, err) < 0) ||
         sw_rootfs_guest_files(job, g, err) < 0)
         return -1;
-    int rc = image_rewrite(work, image, g, err);
+    int rc = sw_ctdisk_write(work, image, g, SW_ROOTFS_GUEST_FILES, WHAT, err);
     sw_rootfs_guest_files_release(g);
     return rc;
 }

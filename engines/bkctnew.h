@@ -8,7 +8,7 @@
  * checked (e2fsck, which also replays the journal of a root cloned while
  * mounted), grown to the plan's disk (resize2fs), given the new server's
  * files (debugfs -w, the texts of sw_rootfs_guest_files: one behaviour in
- * one place) and uploaded into "sw-<server>-root-0.raw" as a rootfs build
+ * one place; the e2fsprogs steps are ctdisk.h's) and uploaded into "sw-<server>-root-0.raw" as a rootfs build
  * uploads (sw_rootfs_upload, its superblock last). Nothing is mounted.
  */
 #ifndef SW_ENGINES_BKCTNEW_H
@@ -19,10 +19,6 @@
 #include "engines/kind.h"
 
 struct sw_err;
-
-/* The e2fsprogs programs (e2fsck, resize2fs, debugfs) each run under
- * timeout(1) for at most this many seconds. */
-#define SW_BKCTNEW_TOOL_TIMEOUT_S 300
 
 /* The container's sw_bkrestore_root_fn (bkrestore.h): the root above, of
  * job->disk_gb (a backup's disk larger than that: unprocessable). note[n]

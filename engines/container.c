@@ -7,6 +7,7 @@
  * driver refuses <filesystem type='volume'>). */
 #include "config.h"
 #include "engines/bkcontainer.h"
+#include "engines/ctdisk.h"
 #include "engines/domxml.h"
 #include "engines/kind.h"
 #include "engines/rootfs.h"
@@ -73,13 +74,30 @@ static int container_live_memory(virDomainPtr dom, const struct sw_msg_node_job 
     return virDomainSetMemoryParameters(dom, p, 3, VIR_DOMAIN_AFFECT_LIVE) == 0;
 }
 
+/* The shared lifecycle, but a resize that also grows the root's ext4 and a
+ * password reset written into the root: both offline, on a stopped
+ * container (ctdisk.h). */
+static const struct sw_engine_lifecycle container_lifecycle = {
+    .create = sw_virt_create,
+    .start = sw_virt_start,
+    .stop = sw_virt_stop,
+    .reboot = sw_virt_reboot,
+    .suspend = sw_virt_suspend,
+    .unsuspend = sw_virt_unsuspend,
+    .terminate = sw_virt_terminate,
+    .reinstall = sw_virt_reinstall,
+    .resize = sw_ctdisk_resize,
+    .reset_password = sw_ctdisk_reset_password,
+    .define = sw_virt_define,
+};
+
 static const struct sw_engine_driver container_driver = {
     .kind = SW_KIND_CONTAINER,
     .name = "container",
     .domain_vars = container_domain_vars,
     .live_memory = container_live_memory,
     .root_volume = true,
-    .lifecycle = &sw_virt_lifecycle,
+    .lifecycle = &container_lifecycle,
     .backups = &sw_bkcontainer_ops,
 };
 

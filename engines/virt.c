@@ -932,9 +932,7 @@ done:
 
 /* ---- reset_password ---- */
 
-/* A crypt(3) hash: "$id$...", printable, no separators a guest's
- * chpasswd would split on. */
-static bool crypt_hash_valid(const char *h)
+bool sw_virt_crypt_hash_valid(const char *h)
 {
     if (h[0] != '$' || strlen(h) < 4)
         return false;
@@ -983,7 +981,7 @@ int sw_virt_reset_password(struct sw_engine *eng, const struct sw_engine_driver 
                            struct sw_err *err)
 {
     static const char what[] = "reset the password";
-    if (!crypt_hash_valid(job->password_hash)) {
+    if (!sw_virt_crypt_hash_valid(job->password_hash)) {
         SW_ERR(err, SW_EINVALID, "could not %s: the password hash is not a crypt(3) hash", what);
         return -1;
     }

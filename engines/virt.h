@@ -78,6 +78,10 @@ int sw_virt_reset_password(struct sw_engine *eng, const struct sw_engine_driver 
 /* The shared lifecycle table: the sw_virt_* operations above. */
 extern const struct sw_engine_lifecycle sw_virt_lifecycle;
 
+/* A crypt(3) hash: "$id$...", printable, no separators a guest's chpasswd
+ * (or its /etc/shadow) would split on. */
+bool sw_virt_crypt_hash_valid(const char *h);
+
 /* The new ceiling of job is within dom's live maximum, which only a boot
  * can raise (for the kinds' live_memory). */
 bool sw_virt_ceiling_fits(virDomainPtr dom, const struct sw_msg_node_job *job);

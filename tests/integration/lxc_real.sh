@@ -6,7 +6,8 @@
 # the panel's node image route, and the container rootfs tarball of
 # tests/images/build.sh as the template's image. The engine's job path
 # (tests/integration/test_lxc_real.c) creates, checks and reinstalls a
-# container, backs one up (running: paused for the clone) into a dir target
+# container, grows a stopped one's filesystem and resets its password
+# offline (engines/ctdisk.c), backs one up (running: paused for the clone) into a dir target
 # under the test's directory, twice, restores the first onto it, makes a new
 # server's root of it (a restore as a new server: found again by a replay;
 # refused onto too small a plan), and refuses

@@ -7,8 +7,12 @@
  * builds the raw ext4 root volume from it and boots the container; its init
  * runs from that rootfs and applies the hostname, address and password hash
  * the engine wrote in (read from the host: its UTS and network namespaces,
- * /proc/PID/root); its memory and CPU limits are in its cgroup; reset_password
- * and a live resize answer what LXC can do; a reinstall gives a fresh root
+ * /proc/PID/root); its memory and CPU limits are in its cgroup; while it
+ * runs reset_password and a resize that grows its disk are refused and a
+ * live resize moves its memory; stopped, a resize to 2 GB grows its ext4
+ * (dumpe2fs) and reset_password writes root's hash into its /etc/shadow
+ * (debugfs), each replayed, and started again it sees a 2 GiB / and the
+ * new hash (engines/ctdisk.c); a reinstall gives a fresh root
  * (a marker written before is gone, the old volume deleted); terminate
  * leaves no volume. Then bad tarballs (DIR/evil.tar.gz with a "../" entry,
  * DIR/trunc.tar.gz cut short) fail their create with a clear reason and
@@ -49,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -338,6 +343,8 @@ static int leftovers(void)
     return n;
 }
 
+static void root_path(virConnectPtr conn, const char *id, char *out, size_t n);
+
 static void test_lifecycle(struct sw_engine *eng, const char *id)
 {
     struct sw_engine_outcome out;
@@ -387,11 +394,14 @@ static void test_lifecycle(struct sw_engine *eng, const char *id)
         check_guest(&j, pid, "create");
     check_cgroup(&j);
 
-    /* reset_password: what LXC can do */
+    /* reset_password on a running container: refused, nothing changed */
     struct sw_msg_node_job rp = job_of(id, SW_JOB_RESET_PASSWORD, NULL);
+    snprintf(rp.password_hash, sizeof rp.password_hash, "%s",
+             "$6$newsalt$N3wHashForTheStoppedContainerReset0123456789abcdefghijklmnopqrstuvwxyzABCD");
     rc = run(eng, &rp, &out, &err);
-    check(rc < 0 && err.code == SW_EUNSUPPORTED && !err.retryable,
-          "reset_password on a container is unsupported, not retryable: %s", err.msg);
+    check(rc < 0 && err.code == SW_EUNSUPPORTED && !err.retryable &&
+              strstr(err.msg, "stop the container"),
+          "reset_password on a running container is unsupported, not retryable: %s", err.msg);
     int sp = dom ? virDomainSetUserPassword(dom, "root", rp.password_hash,
                                             VIR_DOMAIN_PASSWORD_ENCRYPTED)
                  : 0;
@@ -401,17 +411,83 @@ static void test_lifecycle(struct sw_engine *eng, const char *id)
           e && e->message ? e->message : "");
     virResetLastError();
 
-    /* a live resize: memory limits move, the disk as LXC allows */
+    /* a live resize: memory limits move; a disk that must grow is refused */
     struct sw_msg_node_job rs = job_of(id, SW_JOB_RESIZE, NULL);
     rs.ram_mb = 80;
     rs.max_ram_mb = 96;
-    rs.disk_gb = 2;
     rc = run(eng, &rs, &out, &err);
     char mem[512];
     cgroup_dir("memory", id, mem, sizeof mem);
     printf("# resize note: %s\n", out.note);
     check(rc == 0 && read_ll(mem, "memory.soft_limit_in_bytes") == 80LL << 20,
           "a live resize moves the guarantee in the cgroup to 80 MiB (note \"%s\")", out.note);
+    rs.ram_mb = 72;
+    rs.disk_gb = 2;
+    rc = run(eng, &rs, &out, &err);
+    check(rc < 0 && err.code == SW_EUNSUPPORTED && strstr(err.msg, "stop the container") &&
+              read_ll(mem, "memory.soft_limit_in_bytes") == 80LL << 20,
+          "a live resize that grows the disk is refused before anything changes: %s", err.msg);
+
+    /* stopped: the resize grows the volume and its ext4; a replay finds it grown */
+    struct sw_msg_node_job sj = job_of(id, SW_JOB_STOP, NULL);
+    rc = run(eng, &sj, &out, &err);
+    char rpath[256], got[256], cmd[512];
+    root_path(eng->conn, id, rpath, sizeof rpath);
+    snprintf(cmd, sizeof cmd,
+             "dumpe2fs -h %s 2>/dev/null | awk '/^Block count:/{c=$3} /^Block size:/{s=$3} "
+             "END{printf \"%%.0f\\n\", c*s}'",
+             rpath);
+    first_line(cmd, got, sizeof got);
+    check(rc == 0 && atoll(got) == 1LL << 30, "stopped; its filesystem is 1 GiB (%s bytes)", got);
+    t0 = mono();
+    rc = run(eng, &rs, &out, &err);
+    took = mono() - t0;
+    first_line(cmd, got, sizeof got);
+    check(rc == 0 && atoll(got) == 2LL << 30 && strstr(out.note, "filesystem grown to 2 GB"),
+          "a stopped container's resize grows its filesystem to 2 GiB in %.2f s (%s bytes, note "
+          "\"%s\")",
+          took, got, out.note);
+    rc = run(eng, &rs, &out, &err);
+    first_line(cmd, got, sizeof got);
+    check(rc == 0 && atoll(got) == 2LL << 30 && !strstr(out.note, "filesystem"),
+          "a replayed resize finds it grown and does nothing more (note \"%s\")", out.note);
+
+    /* stopped: reset_password writes root's hash into /etc/shadow */
+    snprintf(cmd, sizeof cmd, "debugfs -R 'cat /etc/shadow' %s 2>/dev/null | grep '^root:'",
+             rpath);
+    t0 = mono();
+    rc = run(eng, &rp, &out, &err);
+    took = mono() - t0;
+    first_line(cmd, got, sizeof got);
+    check(rc == 0 && strstr(got, rp.password_hash) != NULL,
+          "a stopped container's reset_password puts the new hash in its /etc/shadow in %.2f s "
+          "(note \"%s\")",
+          took, out.note);
+    rc = run(eng, &rp, &out, &err);
+    first_line(cmd, got, sizeof got);
+    snprintf(cmd, sizeof cmd, "e2fsck -f -n %s >/dev/null 2>&1", rpath);
+    check(rc == 0 && strstr(got, rp.password_hash) != NULL && system(cmd) == 0,
+          "a replayed reset_password succeeds the same, and e2fsck finds the root clean");
+
+    /* started again: the container sees the bigger filesystem and the hash */
+    struct sw_msg_node_job go = job_of(id, SW_JOB_START, NULL);
+    go.disk_gb = 2;
+    rc = run(eng, &go, &out, &err);
+    pid = rc == 0 ? wait_ready(id, j.hostname) : 0;
+    char proot[64];
+    snprintf(proot, sizeof proot, "/proc/%ld/root/", pid);
+    struct statvfs vfs;
+    memset(&vfs, 0, sizeof vfs);
+    bool big = pid > 0 && statvfs(proot, &vfs) == 0 &&
+               (long long)vfs.f_blocks * (long long)vfs.f_frsize > (3LL << 30) / 2;
+    check(big, "started again, the container's / is %lld MiB (df inside)",
+          (long long)vfs.f_blocks * (long long)vfs.f_frsize >> 20);
+    char sh[128];
+    snprintf(sh, sizeof sh, "/proc/%ld/root/etc/shadow", pid);
+    for (double t1 = mono(); pid > 0 && !file_has(sh, rp.password_hash) && mono() - t1 < 20;)
+        usleep(100000);
+    check(pid > 0 && file_has(sh, rp.password_hash),
+          "and root's hash in its /etc/shadow is the new one (its init applied user-data's too)");
 
     /* reinstall: a fresh rootfs */
     char marker[128];

@@ -655,7 +655,8 @@ static void test_resize_disk(void **state)
     ok(t, SW_KIND_HVM, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
 }
 
-/* No guest agent on the test driver: a clear, final refusal. */
+/* No guest agent on the test driver, no volume download for a stopped
+ * container: a clear, final refusal. */
 static void test_reset_password(void **state)
 {
     struct sw_testnode *t = *state;
@@ -667,9 +668,23 @@ static void test_reset_password(void **state)
         assert_int_equal(err.code, SW_EUNSUPPORTED);
         assert_false(err.retryable);
         assert_string_equal(err.msg,
-                            "password reset needs the guest agent, which this server does not run");
+                            kind == SW_KIND_CONTAINER
+                                ? "could not reset the password: stop the container to reset its "
+                                  "password (a running container has no guest agent, and its "
+                                  "root filesystem is mounted)"
+                                : "password reset needs the guest agent, which this server does "
+                                  "not run");
         assert_null(strstr(err.detail, "$6$"));
         assert_string_equal(out.domain_state, SW_DOMAIN_RUNNING);
+        if (kind == SW_KIND_CONTAINER) {
+            /* stopped: written offline, which the test driver's storage cannot */
+            ok(t, kind, SW_JOB_STOP, SW_DOMAIN_STOPPED, false);
+            assert_int_equal(run(t, kind, SW_JOB_RESET_PASSWORD, server_ids[kind], &out, &err),
+                             -1);
+            assert_int_equal(err.code, SW_EUNSUPPORTED);
+            assert_true(strncmp(err.msg, "could not reset the password: ", 30) == 0);
+            assert_null(strstr(err.detail, "$6$"));
+        }
         /* not a crypt(3) hash */
         struct sw_msg_node_job job;
         sw_testnode_job(&job, kind, SW_JOB_RESET_PASSWORD, server_ids[kind]);
