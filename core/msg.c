@@ -184,7 +184,8 @@ static const struct sw_jfield node_job_fields[] = {
     /* the template's images */
     {"image_sha256", SW_JT_STRING, false}, {"image_format", SW_JT_STRING, false},
     {"image_bytes", SW_JT_INT, false},     {"kernel_sha256", SW_JT_STRING, false},
-    {"initrd_sha256", SW_JT_STRING, false},
+    {"kernel_bytes", SW_JT_INT, false},    {"initrd_sha256", SW_JT_STRING, false},
+    {"initrd_bytes", SW_JT_INT, false},
     /* guest configuration and plan limits (encode_guest, decode_guest) */
     {"ipv4_prefix", SW_JT_INT, false}, {"ipv4_gateway", SW_JT_STRING, false},
     {"ipv6_gateway", SW_JT_STRING, false}, {"dns", SW_JT_ARRAY, false},
@@ -210,10 +211,14 @@ static void encode_images(json_t *o, const struct sw_msg_node_job *m)
         json_object_set_new(o, "image_format", json_string(m->image_format));
         json_object_set_new(o, "image_bytes", json_integer((json_int_t)m->image_bytes));
     }
-    if (m->kernel_sha256[0])
+    if (m->kernel_sha256[0]) {
         json_object_set_new(o, "kernel_sha256", json_string(m->kernel_sha256));
-    if (m->initrd_sha256[0])
+        json_object_set_new(o, "kernel_bytes", json_integer((json_int_t)m->kernel_bytes));
+    }
+    if (m->initrd_sha256[0]) {
         json_object_set_new(o, "initrd_sha256", json_string(m->initrd_sha256));
+        json_object_set_new(o, "initrd_bytes", json_integer((json_int_t)m->initrd_bytes));
+    }
 }
 
 /* An optional sha256: absent is "", else SW_MSG_SHA256_LEN lower-case hex
@@ -239,8 +244,18 @@ static int decode_images(const json_t *o, struct sw_msg_node_job *m, struct sw_e
         get_str(o, "image_format", m->image_format, sizeof m->image_format, err) < 0 ||
         get_count(o, "image_bytes", &m->image_bytes, err) < 0 ||
         get_sha256(o, "kernel_sha256", m->kernel_sha256, err) < 0 ||
-        get_sha256(o, "initrd_sha256", m->initrd_sha256, err) < 0)
+        get_count(o, "kernel_bytes", &m->kernel_bytes, err) < 0 ||
+        get_sha256(o, "initrd_sha256", m->initrd_sha256, err) < 0 ||
+        get_count(o, "initrd_bytes", &m->initrd_bytes, err) < 0)
         return -1;
+    /* a pv template boots its own kernel with its initrd, or neither */
+    bool kernel = m->kernel_sha256[0], initrd = m->initrd_sha256[0];
+    if (kernel != initrd || (kernel ? m->kernel_bytes <= 0 || m->initrd_bytes <= 0
+                                    : m->kernel_bytes != 0 || m->initrd_bytes != 0)) {
+        SW_ERR(err, SW_EINVALID,
+               "fields \"kernel_sha256\" and \"initrd_sha256\" go together, each with its size");
+        return -1;
+    }
     static const char *const formats[] = {"qcow2", "raw", "tar"};
     bool known = false;
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)

@@ -130,13 +130,17 @@ struct sw_msg_node_job {
      * the plan's size, an ISO install). Each sha256 is SW_MSG_SHA256_LEN
      * lower-case hex digits, the name the node fetches it by
      * (GET /v1/node/images/{sha256}, panel/README.md) and checks it
-     * against; image_format is qcow2, raw or tar; kernel and initrd are a
-     * pv template's own kernel. */
+     * against; image_format is qcow2, raw or tar. */
     char image_sha256[SW_MSG_SHA256_LEN + 1];
     char image_format[8];
     int64_t image_bytes;
+    /* A pv template's own kernel and initrd (every job of its server, as
+     * the ISO: any definition of the domain boots them; engines/kernel.h):
+     * both or neither, each with its size; "" and 0 for none. */
     char kernel_sha256[SW_MSG_SHA256_LEN + 1];
+    int64_t kernel_bytes;
     char initrd_sha256[SW_MSG_SHA256_LEN + 1];
+    int64_t initrd_bytes;
     /* ---- guest configuration and plan limits (issue 13) ---- */
     /* The guest's network beside ipv4/ipv6: the IPv4 pool's prefix length
      * (1..32; 0 when there is no ipv4 or no pool knows it) and gateway,

@@ -4,6 +4,7 @@
 #include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "engines/iso.h"
+#include "engines/kernel.h"
 #include "engines/seedvol.h"
 #include "core/alloc.h"
 #include "core/enums.h"
@@ -242,6 +243,7 @@ char *sw_domdef_xml_disk(const struct sw_engine *eng, const struct sw_engine_dri
     limit_vars(job, &vars);
     disk_vars(job, root, &vars);
     sw_iso_vars(eng, job, root, &vars); /* the cdrom and boot order (iso.h) */
+    sw_kernel_vars(eng, job, root, &vars); /* a pv template's own kernel (kernel.h) */
     sw_seedvol_vars(job->server_id, drv->root_volume, &vars); /* beside the root, its pool */
     if (drv->domain_vars)
         drv->domain_vars(eng, job, &vars);

@@ -38,23 +38,12 @@ static bool boots_cdrom(const struct sw_msg_node_job *job)
     return job->iso_sha256[0] && strcmp(job->boot, "cdrom") == 0;
 }
 
-/* The pool named name among eng's (NULL: the first). Borrowed, or NULL. */
-static const struct sw_engine_pool *pool_named(const struct sw_engine *eng, const char *name)
-{
-    size_t n = 0;
-    const struct sw_engine_pool *pools = sw_storage_pools(eng, &n);
-    for (size_t i = 0; i < n; i++)
-        if (!name || strcmp(pools[i].name, name) == 0)
-            return &pools[i];
-    return NULL;
-}
-
 void sw_iso_vars(const struct sw_engine *eng, const struct sw_msg_node_job *job,
                  const struct sw_msg_disk *root, struct sw_domxml_vars *v)
 {
     const char *marker[1] = {"customer ISO"};
     sw_domxml_set_list(v, "iso", marker, job->iso_sha256[0] ? 1 : 0);
-    const struct sw_engine_pool *p = pool_named(eng, root ? root->pool : NULL);
+    const struct sw_engine_pool *p = sw_storage_pool_named(eng, root ? root->pool : NULL);
     char vol[96];
     sw_domxml_set(v, "iso_pool", "%s", p ? p->name : SW_STORAGE_DEFAULT_POOL);
     sw_domxml_set(v, "iso_volume", "%s", sw_iso_volume(job, p ? p->type : NULL, vol));
@@ -74,35 +63,9 @@ int sw_iso_ensure(struct sw_engine *eng, const struct sw_msg_node_job *job,
 {
     if (!job->iso_sha256[0] || !eng->conn)
         return 0;
-    const struct sw_engine_pool *p = pool_named(eng, pool_name);
-    if (!p) {
-        SW_ERR(err, SW_EUNAVAILABLE, "could not mount the ISO: its node has no such pool");
-        sw_err_detail(err, "pool \"%s\"", pool_name ? pool_name : "(first)");
-        return -1;
-    }
-    virStoragePoolPtr pool = sw_storage_pool_open(eng, p, err);
-    if (!pool)
-        return -1;
-    int rc = 0;
-    char name[96];
-    sw_iso_volume(job, p->type, name);
-    if (eng->images && holds_files(p->type)) {
-        struct sw_image_ref ref = {.format = "iso", .bytes = job->iso_bytes};
-        snprintf(ref.sha256, sizeof ref.sha256, "%s", job->iso_sha256);
-        rc = sw_image_ensure(pool, eng->images, &ref, name, err);
-    } else {
-        virStorageVolPtr vol = virStorageVolLookupByName(pool, name);
-        if (vol) {
-            virStorageVolFree(vol);
-        } else {
-            virResetLastError();
-            SW_ERR(err, SW_EUNAVAILABLE, "could not mount the ISO: it is not on its node");
-            sw_err_detail(err, "volume \"%s\" missing in pool \"%s\"", name, p->name);
-            rc = -1;
-        }
-    }
-    virStoragePoolFree(pool);
-    return rc;
+    struct sw_image_ref ref = {.format = "iso", .bytes = job->iso_bytes};
+    snprintf(ref.sha256, sizeof ref.sha256, "%s", job->iso_sha256);
+    return sw_storage_image_ensure(eng, pool_name, &ref, "mount the ISO", err);
 }
 
 /* The <disk> of domain XML xml whose target is SW_ISO_TARGET, as an owned

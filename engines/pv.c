@@ -17,8 +17,13 @@ static void pv_domain_vars(const struct sw_engine *eng, const struct sw_msg_node
     const char *state = sw_domxml_get(v, "state_dir");
     sw_domxml_set(v, "current_memory_kib", "%lld", (long long)job->ram_mb * 1024);
     sw_domxml_set(v, "cpu_shares", "%lld", (long long)job->vcpus * 256);
-    sw_domxml_set(v, "kernel", "%s/kernels/%s/vmlinuz", state, job->os);
-    sw_domxml_set(v, "initrd", "%s/kernels/%s/initrd.img", state, job->os);
+    /* A template's own kernel and initrd are volumes in the root's pool
+     * (kernel.h, set by domdef.c); a template without them boots the
+     * node's kernel for its os, which the operator puts in state_dir. */
+    if (!job->kernel_sha256[0]) {
+        sw_domxml_set(v, "kernel", "%s/kernels/%s/vmlinuz", state, job->os);
+        sw_domxml_set(v, "initrd", "%s/kernels/%s/initrd.img", state, job->os);
+    }
     sw_domxml_set(v, "cmdline", "root=/dev/xvda ro console=hvc0");
 }
 

@@ -73,6 +73,57 @@ static void storage_error(struct sw_err *err, const char *what, const char *pool
     sw_err_detail(err, "pool \"%s\": %s", pool, d);
 }
 
+const struct sw_engine_pool *sw_storage_pool_named(const struct sw_engine *eng, const char *name)
+{
+    size_t n = 0;
+    const struct sw_engine_pool *pools = sw_storage_pools(eng, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!name || strcmp(pools[i].name, name) == 0)
+            return &pools[i];
+    return NULL;
+}
+
+const char *sw_storage_image_name(const struct sw_engine_pool *p, const char *sha256,
+                                  const char *format, char out[96])
+{
+    bool files = pool_of_files(p);
+    snprintf(out, 96, "img-%s%s%s", sha256, files ? "." : "", files ? format : "");
+    return out;
+}
+
+int sw_storage_image_ensure(struct sw_engine *eng, const char *pool_name,
+                            const struct sw_image_ref *ref, const char *what,
+                            struct sw_err *err)
+{
+    const struct sw_engine_pool *p = sw_storage_pool_named(eng, pool_name);
+    if (!p) {
+        SW_ERR(err, SW_EUNAVAILABLE, "could not %s: its node has no such pool", what);
+        sw_err_detail(err, "pool \"%s\"", pool_name ? pool_name : "(first)");
+        return -1;
+    }
+    virStoragePoolPtr pool = sw_storage_pool_open(eng, p, err);
+    if (!pool)
+        return -1;
+    int rc = 0;
+    char name[96];
+    sw_storage_image_name(p, ref->sha256, ref->format, name);
+    if (eng->images && pool_of_files(p)) {
+        rc = sw_image_ensure(pool, eng->images, ref, name, err);
+    } else {
+        virStorageVolPtr vol = virStorageVolLookupByName(pool, name);
+        if (vol) {
+            virStorageVolFree(vol);
+        } else {
+            virResetLastError();
+            SW_ERR(err, SW_EUNAVAILABLE, "could not %s: it is not on its node", what);
+            sw_err_detail(err, "volume \"%s\" missing in pool \"%s\"", name, p->name);
+            rc = -1;
+        }
+    }
+    virStoragePoolFree(pool);
+    return rc;
+}
+
 /* Defines, builds and starts the dir pool p (autostart). */
 static virStoragePoolPtr pool_make(struct sw_engine *eng, const struct sw_engine_pool *p,
                                    struct sw_err *err)

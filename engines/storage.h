@@ -25,6 +25,7 @@
 #include "engines/kind.h"
 
 struct sw_err;
+struct sw_image_ref;
 
 #define SW_STORAGE_DEFAULT_POOL "slipway"
 /* The dir pool (under the engine's state directory) a node with no pool of
@@ -41,6 +42,26 @@ const struct sw_engine_pool *sw_storage_pools(const struct sw_engine *eng, size_
 /* p holds files (dir, netfs): its volumes' names carry an extension and
  * their format; block pools (logical, zfs, rbd) hold raw volumes. */
 bool sw_storage_pool_of_files(const struct sw_engine_pool *p);
+
+/* The pool named name among eng's (NULL: the first). Borrowed, or NULL. */
+const struct sw_engine_pool *sw_storage_pool_named(const struct sw_engine *eng, const char *name);
+
+/* Writes an image's volume name in p into out[96]: "img-<sha256>.<format>"
+ * in pools of files (image.h's sw_image_volname), "img-<sha256>" in block
+ * pools. Returns out. Pure. */
+const char *sw_storage_image_name(const struct sw_engine_pool *p, const char *sha256,
+                                  const char *format, char out[96]);
+
+/* Makes sure image ref is in the pool named pool_name (NULL: eng's first)
+ * before a definition uses it, the one way every image but a root's base
+ * reaches its pool: fetched (image.h) when eng has an image source and the
+ * pool holds files, else it must be there already. what says what needs it
+ * ("mount the ISO") in the error. 0, or -1 with err set (SW_EUNAVAILABLE:
+ * no such pool, or the image is not on the node; image.h's codes for a
+ * fetch). */
+int sw_storage_image_ensure(struct sw_engine *eng, const char *pool_name,
+                            const struct sw_image_ref *ref, const char *what,
+                            struct sw_err *err);
 
 /* The pool p, started; a missing dir pool is defined (autostart), built
  * and started. Returns owned (virStoragePoolFree), or NULL with err set

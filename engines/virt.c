@@ -3,6 +3,7 @@
 #include "engines/domdef.h"
 #include "engines/domxml.h"
 #include "engines/iso.h"
+#include "engines/kernel.h"
 #include "engines/limits.h"
 #include "engines/seedvol.h"
 #include "engines/snapshot.h"
@@ -276,8 +277,9 @@ static virDomainPtr define_xml(struct sw_engine *eng, const struct sw_engine_dri
                                const struct sw_msg_disk *root, const char *what,
                                struct sw_err *err)
 {
-    /* the job's ISO in the root's pool first (iso.h) */
-    if (sw_iso_ensure(eng, job, root ? root->pool : NULL, err) < 0)
+    /* the job's ISO and own kernel in the root's pool first (iso.h, kernel.h) */
+    const char *pool = root ? root->pool : NULL;
+    if (sw_iso_ensure(eng, job, pool, err) < 0 || sw_kernel_ensure(eng, job, pool, err) < 0)
         return NULL;
     char *xml = sw_domdef_xml_disk(eng, drv, job, root, err);
     if (!xml)

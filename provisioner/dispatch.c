@@ -79,12 +79,16 @@ int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
      * resize, a restore) holds the guest to the addresses it has now. */
     memcpy(out->ipv4, row->ipv4, sizeof out->ipv4);
     memcpy(out->ipv6, row->ipv6, sizeof out->ipv6);
-    /* The template's images (create, reinstall), fetched by the node by sha256. */
+    /* The template's images, fetched by the node by sha256: its disk
+     * (create, reinstall) and a pv template's kernel and initrd (every
+     * job: a redefinition boots them). */
     memcpy(out->image_sha256, row->image_sha256, sizeof out->image_sha256);
     memcpy(out->image_format, row->image_format, sizeof out->image_format);
     out->image_bytes = row->image_bytes;
     memcpy(out->kernel_sha256, row->kernel_sha256, sizeof out->kernel_sha256);
+    out->kernel_bytes = row->kernel_bytes;
     memcpy(out->initrd_sha256, row->initrd_sha256, sizeof out->initrd_sha256);
+    out->initrd_bytes = row->initrd_bytes;
     /* The mounted ISO and boot order (every job: a redefinition keeps them). */
     memcpy(out->iso_sha256, row->iso_sha256, sizeof out->iso_sha256);
     out->iso_bytes = row->iso_bytes;

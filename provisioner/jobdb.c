@@ -125,38 +125,65 @@ static const struct str_col str_cols[] = {
     STR_COL(27, ipv4),       STR_COL(28, ipv6),       STR_COL(29, node_public_key),
 };
 
-/* The images of the template a create or reinstall installs (the
- * reinstall's new one, else the server's): ready ones only, the panel
- * refuses to order a template whose images are not. */
+/* The template a job's server runs: a reinstall's new one, else the
+ * server's (a reinstall's success records it). */
+#define JOB_TEMPLATE                                                                               \
+    "  FROM jobs j JOIN servers s ON s.id = j.server_id"                                          \
+    "  JOIN templates t ON t.id = coalesce(CASE WHEN j.type = 'reinstall' THEN "                   \
+    PARAM_UUID("template_id") " END, s.template_id)"
+
+/* The disk image of the template a create or reinstall installs: ready
+ * ones only, the panel refuses to order a template whose images are not. */
 static int load_images(struct sw_db *db, struct sw_job_row *row, struct sw_err *err)
 {
     if (row->type != SW_JOB_CREATE && row->type != SW_JOB_REINSTALL)
         return 0;
-    PGresult *res = sw_db_exec(
-        db, err,
-        "SELECT i.sha256, i.format, i.size_bytes, k.sha256, r.sha256"
-        "  FROM jobs j JOIN servers s ON s.id = j.server_id"
-        "  JOIN templates t ON t.id = coalesce(CASE WHEN j.type = 'reinstall' THEN "
-        PARAM_UUID("template_id") " END, s.template_id)"
-        "  LEFT JOIN images i ON i.id = t.image_id AND i.state = 'ready'"
-        "  LEFT JOIN images k ON k.id = t.kernel_image_id AND k.state = 'ready'"
-        "  LEFT JOIN images r ON r.id = t.initrd_image_id AND r.state = 'ready'"
-        " WHERE j.id = $1",
-        SW_PARAMS(row->job_id));
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT i.sha256, i.format, i.size_bytes" JOB_TEMPLATE
+                               "  LEFT JOIN images i ON i.id = t.image_id AND i.state = 'ready'"
+                               " WHERE j.id = $1",
+                               SW_PARAMS(row->job_id));
     if (!res)
         return -1;
     int rc = 0;
     if (PQntuples(res) > 0 &&
         (copy_col(res, 0, row->image_sha256, sizeof row->image_sha256) < 0 ||
-         copy_col(res, 1, row->image_format, sizeof row->image_format) < 0 ||
-         copy_col(res, 3, row->kernel_sha256, sizeof row->kernel_sha256) < 0 ||
-         copy_col(res, 4, row->initrd_sha256, sizeof row->initrd_sha256) < 0)) {
+         copy_col(res, 1, row->image_format, sizeof row->image_format) < 0)) {
         SW_ERR(err, SW_EINTERNAL, "job %s has an image reference too long for a node job",
                row->job_id);
         rc = -1;
     }
     if (PQntuples(res) > 0)
         row->image_bytes = sw_db_get_i64(res, 0, 2);
+    PQclear(res);
+    return rc;
+}
+
+/* A pv template's own kernel and initrd, for every job of its server (as
+ * the ISO: any definition of the domain boots them, engines/kernel.h);
+ * both ready or neither. */
+static int load_kernel(struct sw_db *db, struct sw_job_row *row, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT k.sha256, k.size_bytes, r.sha256, r.size_bytes" JOB_TEMPLATE
+                               "  JOIN images k ON k.id = t.kernel_image_id AND k.state = 'ready'"
+                               "  JOIN images r ON r.id = t.initrd_image_id AND r.state = 'ready'"
+                               " WHERE j.id = $1",
+                               SW_PARAMS(row->job_id));
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) > 0 &&
+        (copy_col(res, 0, row->kernel_sha256, sizeof row->kernel_sha256) < 0 ||
+         copy_col(res, 2, row->initrd_sha256, sizeof row->initrd_sha256) < 0)) {
+        SW_ERR(err, SW_EINTERNAL, "job %s has a kernel reference too long for a node job",
+               row->job_id);
+        rc = -1;
+    }
+    if (PQntuples(res) > 0) {
+        row->kernel_bytes = sw_db_get_i64(res, 0, 1);
+        row->initrd_bytes = sw_db_get_i64(res, 0, 3);
+    }
     PQclear(res);
     return rc;
 }
@@ -304,7 +331,8 @@ int sw_jobdb_load(struct sw_db *db, const char *job_id, bool lock, struct sw_job
                job_id);
         goto out;
     }
-    rc = load_images(db, row, err) < 0 || load_iso(db, row, err) < 0 ||
+    rc = load_images(db, row, err) < 0 || load_kernel(db, row, err) < 0 ||
+                 load_iso(db, row, err) < 0 ||
                  load_snapshot(db, row, err) < 0 ||
                  sw_backups_load_job(db, row, err) < 0 || sw_mig_load_job(db, row, err) < 0
              ? -1

@@ -50,14 +50,18 @@ struct sw_job_row {
      * server's), to which dispatch seals the job's secrets; "" when the
      * node has none (enrolled before keys, or inserted by hand). */
     char node_public_key[SW_SEAL_KEY_B64 + 1];
-    /* create and reinstall: the images of the template the job installs
-     * (reinstall: the new one), as the node job carries them; "" and 0
-     * when it has none (a blank disk) */
+    /* create and reinstall: the disk image of the template the job
+     * installs (reinstall: the new one), as the node job carries it; ""
+     * and 0 when it has none (a blank disk) */
     char image_sha256[SW_MSG_SHA256_LEN + 1];
     char image_format[8];
     int64_t image_bytes;
+    /* every job: that template's own kernel and initrd (pv), both ready
+     * or neither ("" and 0) */
     char kernel_sha256[SW_MSG_SHA256_LEN + 1];
+    int64_t kernel_bytes;
     char initrd_sha256[SW_MSG_SHA256_LEN + 1];
+    int64_t initrd_bytes;
     /* ---- guest configuration and plan limits (issue 13) ---- */
     /* The server's network beyond its addresses, from the IP pools its
      * addresses came from (ip_assignments): the IPv4 pool's prefix length

@@ -12,8 +12,8 @@
 # DIR/qemu holds it all: a private system libvirtd (tests/lib/libvirtd.sh:
 # its own mount and network namespaces, QEMU as root) whose network
 # "default" is a bridge with no uplink in its namespace; the node's dir pool
-# (pool/); the state directory QEMU sees as /var/lib/slipway (state/: the pv
-# kernels, bind-mounted in libvirtd's namespace only); one real-QEMU node
+# (pool/: root disks, seeds and every image, the pv template's kernel and
+# initrd included, which its engine fetches like the others); one real-QEMU node
 # "qemu1" (kinds hvm and pv) and, where libvirt's LXC driver is installed,
 # "lxc1" (container; its pool "ct" at /swct, bound to ctpool/ in libvirtd's
 # namespace: LXC's path limit), enrolled through the API in location "qemu" with an
@@ -61,8 +61,7 @@ sw_qemu_check() {
         { SW_QEMU_WHY="libvirt's qemu driver is not installed (libvirt-daemon-driver-qemu)"; return 1; }
 }
 
-# sw_qemu_libvirtd Q: libvirtd in Q/lv, its bridge and network "default",
-# Q/state bind-mounted on /var/lib/slipway in its mount namespace.
+# sw_qemu_libvirtd Q: libvirtd in Q/lv, its bridge and network "default".
 sw_qemu_libvirtd() {
     local q=$1 lxc=
     [ -e "$SW_QEMU_DRIVERS/libvirt_driver_lxc.so" ] && lxc=lxc
@@ -71,11 +70,7 @@ sw_qemu_libvirtd() {
     cp -a /etc/libvirt/nwfilter "$q/lv/etc/" 2>/dev/null ||
         { SW_QEMU_WHY="libvirt's stock nwfilters are missing (libvirt-daemon-config-nwfilter)"; return 1; }
     sw_lv_start "$q/lv" $lxc || { SW_QEMU_WHY=$SW_LV_WHY; return 1; }
-    # The engine's state directory is a constant (engines/README.md "Not
-    # yet"); only QEMU reads it (the pv kernels), in libvirtd's namespace.
-    mkdir -p /var/lib/slipway "$q/state/kernels" "$q/pool"
-    nsenter -t "$SW_LV_PID" -m mount --bind "$q/state" /var/lib/slipway ||
-        { SW_QEMU_WHY="cannot bind $q/state in libvirtd's namespace"; return 1; }
+    mkdir -p "$q/pool"
     nsenter -t "$SW_LV_PID" -n sh -c 'ip link add swbr0 type bridge && ip link set swbr0 up' ||
         { SW_QEMU_WHY="cannot make a bridge in libvirtd's network namespace"; return 1; }
     echo "<network><name>default</name><forward mode='bridge'/><bridge name='swbr0'/></network>" >"$q/net.xml"
@@ -93,15 +88,12 @@ sw_qemu_libvirtd() {
     fi
 }
 
-# sw_qemu_images BUILD Q: the tiny images, built or reused, and the pv
-# kernel where QEMU finds it for template os "tiny".
+# sw_qemu_images BUILD Q: the tiny images, built or reused (sw_qemu_catalog
+# uploads them, the pv kernel and initrd as the pv template's images).
 sw_qemu_images() {
     local img=$1/tests/images q=$2
     "$SW_QEMU_ROOT/tests/images/build.sh" "$img" >"$q/images.log" 2>&1 ||
         { SW_QEMU_WHY="the tiny images cannot be built: $(tail -2 "$q/images.log")"; return 1; }
-    mkdir -p "$q/state/kernels/tiny"
-    cp "$img/vmlinuz" "$q/state/kernels/tiny/vmlinuz"
-    cp "$img/initrd.gz" "$q/state/kernels/tiny/initrd.img"
     SW_QEMU_IMG=$img
 }
 
@@ -205,13 +197,10 @@ sw_qemu_node() {
 }
 
 # sw_qemu_peer Q: the second libvirtd (Q/lv2) beside the first, with the
-# same network "default" on the same bridge and Q/state on /var/lib/slipway
-# in its mount namespace (the pv kernels); SW_QEMU_URI2.
+# same network "default" on the same bridge; SW_QEMU_URI2.
 sw_qemu_peer() {
     local q=$1
     sw_lv_peer_start "$q/lv2" || { SW_QEMU_WHY=$SW_LV_WHY; return 1; }
-    nsenter -t "$SW_LV_PEER_PID" -m mount --bind "$q/state" /var/lib/slipway ||
-        { SW_QEMU_WHY="cannot bind $q/state in the second libvirtd's namespace"; return 1; }
     virsh -c "$SW_LV_PEER_URI" net-create "$q/net.xml" >/dev/null ||
         { SW_QEMU_WHY="cannot start the network in the second libvirtd"; return 1; }
     SW_QEMU_URI2=$SW_LV_PEER_URI

@@ -12,7 +12,9 @@
 # written on each disk through qemu-guest-agent and seen in the volume from
 # the host; `slipwayctl console` attaches to a live server's console and
 # refuses a terminated one; resize to a 2 GiB plan grows the disk the guest sees
-# (/sys/block/vda/size through the agent); reset_password of the pv server
+# (/sys/block/vda/size through the agent); the pv server boots its template's
+# kernel and initrd from volumes img-<sha256>.kernel and .initrd the engine
+# fetched into the pool; reset_password of the pv server
 # puts a hash of the answered password in its /etc/shadow; reinstall of the hvm server gives
 # it a fresh root volume without the marker; terminate leaves no volume of
 # either server in the pool (virsh vol-list). Where libvirt's LXC driver is
@@ -56,6 +58,14 @@ for kind in hvm pv; do
     sw_t_check "$kind: the console shows the ordered hostname" \
         sw_t_wait "hostname on $kind's console" 60 said "$id" "hostname=$kind-1.example.com"
     sw_t_check "$kind: and its IPAM address ${IP[$kind]}" said "$id" "addr=${IP[$kind]}/"
+done
+# The pv template's own kernel and initrd reached the node's pool like every
+# image (fetched by sha256, engines/kernel.h): the domain boots the volumes'
+# paths as libvirt gives them.
+boot_file() { virsh -c "$URI" dumpxml --inactive "sw-${SRV[pv]}" | sed -n "s|.*<$1>\(.*\)</$1>.*|\1|p"; }
+for f in kernel initrd; do
+    sha=$(sw_t_psql -c "SELECT i.sha256 FROM templates t JOIN images i ON i.id = t.${f}_image_id WHERE t.id = '$SW_QEMU_TPL_PV'")
+    sw_t_eq "pv: its $f is the template's image in pool slipway" "$(path_of "img-$sha.$f")" "$(boot_file "$f")"
 done
 
 # slipwayctl console: an operator's console on the server's node.

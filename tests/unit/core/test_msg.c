@@ -452,15 +452,36 @@ static void test_node_job_images(void **state)
     strcpy(a.image_format, "qcow2");
     a.image_bytes = 196616;
     strcpy(a.kernel_sha256, sha);
+    a.kernel_bytes = 5000000;
     strcpy(a.initrd_sha256, sha);
+    a.initrd_bytes = 700000;
     s = sw_msg_node_job_encode(&a);
     assert_int_equal(sw_msg_node_job_decode(s, &b, &err), 0);
     assert_string_equal(b.image_sha256, sha);
     assert_string_equal(b.image_format, "qcow2");
     assert_int_equal(b.image_bytes, 196616);
     assert_string_equal(b.kernel_sha256, sha);
+    assert_int_equal(b.kernel_bytes, 5000000);
     assert_string_equal(b.initrd_sha256, sha);
+    assert_int_equal(b.initrd_bytes, 700000);
     free(s);
+
+    /* a kernel without its initrd, or either without its size, is poison */
+    static const struct {
+        bool initrd;
+        int64_t kernel_bytes, initrd_bytes;
+    } half[] = {{false, 5000000, 0}, {true, 0, 700000}, {true, 5000000, 0}};
+    for (size_t i = 0; i < sizeof half / sizeof half[0]; i++) {
+        struct sw_msg_node_job c = a;
+        if (!half[i].initrd)
+            c.initrd_sha256[0] = '\0';
+        c.kernel_bytes = half[i].kernel_bytes;
+        c.initrd_bytes = half[i].initrd_bytes;
+        s = sw_msg_node_job_encode(&c);
+        assert_int_equal(sw_msg_node_job_decode(s, &b, &err), -1);
+        assert_int_equal(err.code, SW_EINVALID);
+        free(s);
+    }
 
     static const struct {
         const char *sha, *format;

@@ -399,6 +399,30 @@ static void assert_boots(const char *x, bool per_device, bool iso_first)
         assert_true(cd && cd < hd);
 }
 
+/* A pv template's own kernel and initrd (engines/kernel.h): volumes of the
+ * root's pool (without a connection, where the default dir pool keeps
+ * them), never the node's kernel for the os. */
+#define KERNEL_SHA "1111111111111111111111111111111111111111111111111111111111111111"
+#define INITRD_SHA "2222222222222222222222222222222222222222222222222222222222222222"
+#define POOL_DIR "/var/lib/slipway/pools/slipway"
+static void test_golden_own_kernel(void **state)
+{
+    (void)state;
+    struct sw_engine eng = engine_for("qemu:///system");
+    struct sw_msg_node_job job;
+    job_for(&job, SW_KIND_PV);
+    snprintf(job.kernel_sha256, sizeof job.kernel_sha256, "%s", KERNEL_SHA);
+    job.kernel_bytes = 5 << 20;
+    snprintf(job.initrd_sha256, sizeof job.initrd_sha256, "%s", INITRD_SHA);
+    job.initrd_bytes = 1 << 20;
+    check_golden_job(&eng, &job, "pv-qemu-kernel.xml");
+    SW_AUTOFREE char *path = sw_asprintf("%s/%s", GOLDEN_DIR, "pv-qemu-kernel.xml");
+    SW_AUTOFREE char *x = read_file(path);
+    assert_int_equal(count(x, "<kernel>" POOL_DIR "/img-" KERNEL_SHA ".kernel</kernel>"), 1);
+    assert_int_equal(count(x, "<initrd>" POOL_DIR "/img-" INITRD_SHA ".initrd</initrd>"), 1);
+    assert_int_equal(count(x, "/kernels/"), 0);
+}
+
 /* A customer's ISO (engines/iso.h): the {{iso}} section (a read-only IDE
  * cdrom hdd on img-<sha256>.iso in the root's pool) and the boot order,
  * the ISO first; without boot cdrom the disk stays first; pv
@@ -615,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_golden_limits),
         cmocka_unit_test(test_golden_hostile_hostname),
         cmocka_unit_test(test_golden_iso),
+        cmocka_unit_test(test_golden_own_kernel),
         cmocka_unit_test(test_golden_bridge),
         cmocka_unit_test(test_no_addresses),
         cmocka_unit_test(test_mac),

@@ -572,6 +572,109 @@ static void test_seed_failure_leaves_nothing(void **state)
     assert_vols(t, id, "root-0.qcow2 seed.iso");
 }
 
+/* The <kernel> or <initrd> element of the persistent definition of id, as
+ * an owned string ("" when absent). */
+static char *boot_file(struct sw_testnode *t, const char *id, const char *elem)
+{
+    virDomainPtr dom = virDomainLookupByUUIDString(t->conn, id);
+    assert_non_null(dom);
+    char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    virDomainFree(dom);
+    char open[16], close[16];
+    snprintf(open, sizeof open, "<%s>", elem);
+    snprintf(close, sizeof close, "</%s>", elem);
+    const char *a = strstr(xml, open), *b = a ? strstr(a, close) : NULL;
+    char *out = sw_strdup("");
+    if (a && b) {
+        a += strlen(open);
+        free(out);
+        out = sw_strndup(a, (size_t)(b - a));
+    }
+    free(xml);
+    return out;
+}
+
+/* The path libvirt gives volume name of the default pool. Owned. */
+static char *vol_path(struct sw_testnode *t, const char *name)
+{
+    virStoragePoolPtr pool = virStoragePoolLookupByName(t->conn, SW_STORAGE_DEFAULT_POOL);
+    assert_non_null(pool);
+    virStorageVolPtr vol = virStorageVolLookupByName(pool, name);
+    assert_non_null(vol);
+    char *path = virStorageVolGetPath(vol);
+    assert_non_null(path);
+    virStorageVolFree(vol);
+    virStoragePoolFree(pool);
+    return path;
+}
+
+/* A pv template's own kernel and initrd (kernel.h): a create whose images
+ * are not on the node fails clearly and leaves no volume; once they are
+ * (img-<sha256>.kernel, .initrd in the root's pool), the domain boots them
+ * by the paths libvirt gives, and a redefinition (a resize) keeps them. A
+ * pv job without them boots the node's kernel for its os, as before. */
+static void test_own_kernel(void **state)
+{
+    struct sw_testnode *t = *state;
+    const char *id = server_ids[SW_KIND_PV];
+    static const char k[] = "1111111111111111111111111111111111111111111111111111111111111111";
+    static const char r[] = "2222222222222222222222222222222222222222222222222222222222222222";
+    struct sw_msg_node_job job;
+    struct sw_engine_outcome out;
+    struct sw_err err;
+    sw_testnode_job(&job, SW_KIND_PV, SW_JOB_CREATE, id);
+    snprintf(job.kernel_sha256, sizeof job.kernel_sha256, "%s", k);
+    job.kernel_bytes = 1 << 20;
+    snprintf(job.initrd_sha256, sizeof job.initrd_sha256, "%s", r);
+    job.initrd_bytes = 1 << 19;
+    sw_err_clear(&err);
+    assert_int_equal(sw_engine_run(&t->eng, &job, &out, &err), -1);
+    assert_int_equal(err.code, SW_EUNAVAILABLE);
+    assert_string_equal(err.msg, "could not boot the server's kernel: it is not on its node");
+    char kname[96], rname[96];
+    snprintf(kname, sizeof kname, "img-%s.kernel", k);
+    snprintf(rname, sizeof rname, "img-%s.initrd", r);
+    assert_non_null(strstr(err.detail, kname));
+    assert_string_equal(out.domain_state, SW_DOMAIN_ABSENT);
+    assert_vols(t, id, "");
+
+    /* the kernel alone is not enough */
+    vol_by_hand(t, kname, 1 << 20, 1 << 20);
+    sw_err_clear(&err);
+    assert_int_equal(sw_engine_run(&t->eng, &job, &out, &err), -1);
+    assert_non_null(strstr(err.detail, rname));
+    assert_vols(t, id, "");
+
+    vol_by_hand(t, rname, 1 << 19, 1 << 19);
+    run_ok(t, &job, &out);
+    assert_vols(t, id, "root-0.qcow2 seed.iso");
+    char *kpath = vol_path(t, kname), *rpath = vol_path(t, rname);
+    char *got = boot_file(t, id, "kernel");
+    assert_string_equal(got, kpath);
+    free(got);
+    got = boot_file(t, id, "initrd");
+    assert_string_equal(got, rpath);
+    free(got);
+
+    /* a redefinition boots the same volumes */
+    job.type = SW_JOB_RESIZE;
+    job.ram_mb *= 2;
+    job.max_ram_mb *= 2;
+    run_ok(t, &job, &out);
+    got = boot_file(t, id, "kernel");
+    assert_string_equal(got, kpath);
+    free(got);
+    free(kpath);
+    free(rpath);
+    ok(t, SW_KIND_PV, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
+
+    /* without them: the node's kernel for the os, under state_dir */
+    ok(t, SW_KIND_PV, SW_JOB_CREATE, SW_DOMAIN_RUNNING, true);
+    got = boot_file(t, id, "kernel");
+    assert_non_null(strstr(got, "/kernels/"));
+    free(got);
+}
+
 /* A pool past its fill threshold takes no new volume: the create fails
  * with a tenant-safe reason and leaves neither domain nor volume. */
 static void test_pool_full(void **state)
@@ -778,6 +881,7 @@ int main(void)
         SW_TESTNODE_TEST(test_volumes),
         SW_TESTNODE_TEST(test_pool_full),
         SW_TESTNODE_TEST(test_seed_failure_leaves_nothing),
+        SW_TESTNODE_TEST(test_own_kernel),
         SW_TESTNODE_TEST(test_resize_disk),
         SW_TESTNODE_TEST(test_declared_pools),
         SW_TESTNODE_TEST(test_reset_password),
