@@ -142,10 +142,14 @@ int sw_nodedb_job_cancelled(void *ctx, const char *job_id)
     " p.net_burst_kbyte, p.cpu_cap_pct,"                                        \
     /* the mounted ISO (0023_iso: sw_engine_isos) */                             \
     " coalesce(iso.sha256, ''), coalesce(iso.size_bytes, 0), coalesce(iso.boot, 'disk'),"  \
-    " s.epoch"
+    " s.epoch,"                                                                    \
+    /* a pv template's own kernel (0038_engine_kernels: sw_engine_kernels) */     \
+    " coalesce(kr.kernel_sha256, ''), coalesce(kr.kernel_bytes, 0),"              \
+    " coalesce(kr.initrd_sha256, ''), coalesce(kr.initrd_bytes, 0)"
 #define SERVER_LIMITS_COL 12
 #define SERVER_ISO_COL 20
 #define SERVER_EPOCH_COL 23
+#define SERVER_KERNEL_COL 24
 
 /* The states of a server the node holds (its domain and volumes are
  * here): sw_nodedb_servers and sw_nodedb_held. */
@@ -164,6 +168,7 @@ int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t 
         "SELECT " SERVER_COLS " FROM servers s JOIN plans p ON p.id = s.plan_id"
         "  JOIN templates t ON t.id = s.template_id"
         "  LEFT JOIN sw_engine_isos($1) iso ON iso.server_id = s.id"
+        "  LEFT JOIN sw_engine_kernels($1) kr ON kr.server_id = s.id"
         " WHERE s.node_id = $1 AND s.state IN " HELD_STATES " ORDER BY s.created_at, s.id",
         SW_PARAMS(nd->node_id));
     unlock_db(nd);
@@ -210,6 +215,13 @@ int sw_nodedb_servers(struct sw_nodedb *nd, struct sw_node_server **out, size_t 
         snprintf(j->boot, sizeof j->boot, "%s",
                  j->iso_sha256[0] ? sw_db_get(res, i, SERVER_ISO_COL + 2) : "disk");
         j->epoch = sw_db_get_i64(res, i, SERVER_EPOCH_COL); /* a restore is the placement's */
+        /* and boots the template's own kernel, as every job does (kernel.h) */
+        snprintf(j->kernel_sha256, sizeof j->kernel_sha256, "%s",
+                 sw_db_get(res, i, SERVER_KERNEL_COL));
+        j->kernel_bytes = sw_db_get_i64(res, i, SERVER_KERNEL_COL + 1);
+        snprintf(j->initrd_sha256, sizeof j->initrd_sha256, "%s",
+                 sw_db_get(res, i, SERVER_KERNEL_COL + 2));
+        j->initrd_bytes = sw_db_get_i64(res, i, SERVER_KERNEL_COL + 3);
         snprintf(s->state, sizeof s->state, "%s", sw_db_get(res, i, 1));
         k++;
     }

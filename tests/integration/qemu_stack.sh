@@ -63,10 +63,17 @@ done
 # image (fetched by sha256, engines/kernel.h): the domain boots the volumes'
 # paths as libvirt gives them.
 boot_file() { virsh -c "$URI" dumpxml --inactive "sw-${SRV[pv]}" | sed -n "s|.*<$1>\(.*\)</$1>.*|\1|p"; }
+SHAS=
 for f in kernel initrd; do
     sha=$(sw_t_psql -c "SELECT i.sha256 FROM templates t JOIN images i ON i.id = t.${f}_image_id WHERE t.id = '$SW_QEMU_TPL_PV'")
     sw_t_eq "pv: its $f is the template's image in pool slipway" "$(path_of "img-$sha.$f")" "$(boot_file "$f")"
+    SHAS+="$sha "
 done
+# and reconciliation's restore of a missing domain names the same two
+# (migration 0038, read as the node's engine reads it)
+sw_t_eq "pv: a restore by reconciliation would boot the same kernel and initrd" "$SHAS" \
+    "$(sw_t_psql -c "SELECT k.kernel_sha256 || ' ' || k.initrd_sha256 || ' ' FROM nodes n,
+        sw_engine_kernels(n.id) k WHERE n.name = 'qemu1' AND k.server_id = '${SRV[pv]}'")"
 
 # slipwayctl console: an operator's console on the server's node.
 id=${SRV[hvm]}
