@@ -81,6 +81,9 @@ static const struct sw_conf_key conf_keys[] = {
      "folder of domain XML templates"},
     {"SLIPWAY_NETWORK", "default", "engine",
      "what guest NICs attach to: a libvirt network NAME, or bridge:NAME (a host bridge)"},
+    {"SLIPWAY_DOMAIN_TYPE", NULL, "engine",
+     "the <domain type> of a QEMU node's guests, kvm or qemu (TCG); unset: kvm where a probe "
+     "guest starts, else qemu"},
     {"SLIPWAY_MIGRATIONS_DIR", SW_DATADIR "/migrations", "slipwayctl",
      "folder of NNNN_name.sql migrations"},
     {"SLIPWAY_CONSUMER", NULL, "provisioner, engine, billing",

@@ -742,7 +742,8 @@ static const char usage_text[] =
     "SLIPWAY_DATABASE_URL, SLIPWAY_REDIS_URL, SLIPWAY_USAGE_INTERVAL,\n"
     "SLIPWAY_HEARTBEAT_INTERVAL, SLIPWAY_TEMPLATES_DIR, SLIPWAY_CONSUMER,\n"
     "SLIPWAY_CLAIM_IDLE_MS, SLIPWAY_RECONCILE_INTERVAL, SLIPWAY_BALLOON_INTERVAL,\n"
-    "SLIPWAY_BALLOON_SOURCE, SLIPWAY_DOMAINS_FILE, SLIPWAY_NETWORK, SLIPWAY_LOG_LEVEL\n"
+    "SLIPWAY_BALLOON_SOURCE, SLIPWAY_DOMAINS_FILE, SLIPWAY_NETWORK, SLIPWAY_DOMAIN_TYPE,\n"
+    "SLIPWAY_LOG_LEVEL\n"
     "(see slipwayctl config).\n";
 
 static int run(struct engine *e)
@@ -766,7 +767,14 @@ static int run(struct engine *e)
     }
     e->eng.conn = e->conn;
     e->eng.hv = hv;
-    e->eng.domain_type = sw_virt_domain_type(e->conn, hv);
+    /* A host whose /dev/kvm starts a guest but cannot run one (nested KVM
+     * that fails at the boot loader) passes the probe: the operator says. */
+    e->eng.domain_type =
+        sw_virt_domain_type_chosen(e->conn, hv, sw_conf_get("SLIPWAY_DOMAIN_TYPE"), &err);
+    if (!e->eng.domain_type) {
+        sw_log_err(SW_LOG_ERROR, "engine.config_invalid", &err);
+        return 1;
+    }
     e->eng.templates_dir = e->templates_dir;
     bool filtered;
     if (sw_nwfilter_define(e->conn, e->templates_dir, &filtered, &err) < 0) {

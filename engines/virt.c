@@ -152,6 +152,20 @@ const char *sw_virt_domain_type(virConnectPtr conn, const struct sw_hypervisor *
     return hv->domain_type;
 }
 
+const char *sw_virt_domain_type_chosen(virConnectPtr conn, const struct sw_hypervisor *hv,
+                                       const char *want, struct sw_err *err)
+{
+    if (!want || !*want)
+        return sw_virt_domain_type(conn, hv);
+    if (strcmp(want, hv->domain_type) == 0)
+        return hv->domain_type;
+    if (hv->fallback_type && strcmp(want, hv->fallback_type) == 0)
+        return hv->fallback_type;
+    SW_ERR(err, SW_EINVALID, "SLIPWAY_DOMAIN_TYPE \"%s\" is not a domain type of the %s driver",
+           want, hv->name);
+    return NULL;
+}
+
 /* ---- lookup and state ---- */
 
 virDomainPtr sw_virt_lookup(struct sw_engine *eng, const char *server_id, const char *what,

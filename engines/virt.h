@@ -26,6 +26,12 @@ virConnectPtr sw_virt_open(const char *uri, struct sw_err *err);
  * it, else hv->fallback_type (qemu without KVM runs TCG). Borrowed static. */
 const char *sw_virt_domain_type(virConnectPtr conn, const struct sw_hypervisor *hv);
 
+/* The operator's choice, want (SLIPWAY_DOMAIN_TYPE), when it is one of
+ * hv's two types; NULL want: sw_virt_domain_type(). NULL with err
+ * (SW_EINVALID) for another value. Borrowed static. */
+const char *sw_virt_domain_type_chosen(virConnectPtr conn, const struct sw_hypervisor *hv,
+                                       const char *want, struct sw_err *err);
+
 /* Maps libvirt's last error of this thread into err; what names the action
  * for the message: "start the server" -> "could not start the server". */
 void sw_virt_error(struct sw_err *err, const char *what);
