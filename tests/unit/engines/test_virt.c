@@ -6,6 +6,7 @@
 #include "engines/domdef.h"
 #include "engines/driver.h"
 #include "engines/storage.h"
+#include "engines/virt.h"
 #include "tests/unit/engines/testnode.h"
 #include "core/alloc.h"
 #include "core/enums.h"
@@ -865,9 +866,28 @@ static void test_admit(void **state)
     ok(t, SW_KIND_HVM, SW_JOB_TERMINATE, SW_DOMAIN_ABSENT, false);
 }
 
+/* SLIPWAY_DOMAIN_TYPE: either of the QEMU driver's two types, nothing else;
+ * unset, the probe (here the test driver, which has no fallback). */
+static void test_domain_type_chosen(void **state)
+{
+    (void)state;
+    struct sw_err err = {0};
+    const struct sw_hypervisor *q = sw_hypervisor_from_uri("qemu:///system", &err);
+    assert_non_null(q);
+    assert_string_equal(sw_virt_domain_type_chosen(NULL, q, "qemu", &err), "qemu");
+    assert_string_equal(sw_virt_domain_type_chosen(NULL, q, "kvm", &err), "kvm");
+    assert_null(sw_virt_domain_type_chosen(NULL, q, "xen", &err));
+    assert_int_equal(err.code, SW_EINVALID);
+    const struct sw_hypervisor *t = sw_hypervisor_from_uri("test:///default", &err);
+    assert_non_null(t);
+    assert_null(sw_virt_domain_type_chosen(NULL, t, "qemu", &err));
+    assert_string_equal(sw_virt_domain_type_chosen(NULL, t, NULL, &err), "test");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_domain_type_chosen),
         SW_TESTNODE_TEST(test_container),
         SW_TESTNODE_TEST(test_pv),
         SW_TESTNODE_TEST(test_hvm),
