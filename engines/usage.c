@@ -339,7 +339,7 @@ int sw_usage_read_disks(struct sw_engine *eng, struct sw_usage_disks *d, struct 
 
 static const struct sw_usage_disk *disk_of(const struct sw_usage_disks *d, const char *server_id)
 {
-    struct sw_usage_disk key;
+    struct sw_usage_disk key = {0};
     memcpy(key.server_id, server_id, sizeof key.server_id);
     return d && d->n ? bsearch(&key, d->v, d->n, sizeof *d->v, cmp_disk) : NULL;
 }
@@ -366,7 +366,7 @@ size_t sw_usage_select(struct sw_usage_reading **r, size_t n, const struct sw_us
      * v[0..had) is searched while new readings go after it. */
     size_t had = keep;
     for (size_t i = 0; d && i < d->n; i++) {
-        struct sw_usage_reading key;
+        struct sw_usage_reading key = {0};
         memcpy(key.server_id, d->v[i].server_id, sizeof key.server_id);
         if (!is_held(held, nheld, key.server_id) ||
             (had && bsearch(&key, v, had, sizeof *v, cmp_reading)))
