@@ -190,11 +190,14 @@ sw_qemu_node() {
     # A pool shared over a local folder: libvirt must be told to migrate anyway (issue 15).
     local unsafe=0
     [ "$shared" = true ] && unsafe=1
-    # Guests run under TCG (SW_QEMU_DOMAIN_TYPE=kvm where KVM really runs
-    # them): a nested /dev/kvm passes the engine's probe and then stops every
-    # guest at its boot loader ("KVM internal error. Suberror: 1").
+    # A QEMU node's guests run under TCG (SW_QEMU_DOMAIN_TYPE=kvm where KVM
+    # really runs them): a nested /dev/kvm passes the engine's probe and then
+    # stops every guest at its boot loader ("KVM internal error. Suberror: 1").
+    # The LXC node has no such choice (the engine refuses the setting there).
+    local dtype=
+    case $uri in qemu*) dtype=${SW_QEMU_DOMAIN_TYPE:-qemu} ;; esac
     nohup env "${env[@]}" SLIPWAY_NODE_ID="$id" SLIPWAY_PANEL_URL="$SW_QEMU_URL" SLIPWAY_BACKUP_SOCK_DIR="${SLIPWAY_BACKUP_SOCK_DIR:-$q/bksock}" \
-        SLIPWAY_MIGRATE_UNSAFE="$unsafe" SLIPWAY_DOMAIN_TYPE="${SW_QEMU_DOMAIN_TYPE:-qemu}" \
+        SLIPWAY_MIGRATE_UNSAFE="$unsafe" SLIPWAY_DOMAIN_TYPE="$dtype" \
         "$b/engines/slipway-engine" >>"$q/log/engine-$name.log" 2>&1 &
     echo $! >"$q/run/engine-$name.pid"
 }
