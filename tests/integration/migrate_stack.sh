@@ -72,8 +72,16 @@ finished() { case $(job_state "$1") in succeeded | failed | dead) return 0 ;; es
 api POST "/v1/admin/servers/$ID/migrate" "$OP" "{\"node_id\":\"$QEMU2\"}"
 sw_t_eq "202: a migrate job, live by default" "202 true" "$SW_STATUS $(sql "select params->>'live' from jobs where id = '$(j .job.id)'")"
 JOB=$(j .job.id) T1=$(date +%s.%N) during=
+# both ledgers and the job's state in one statement (one snapshot): read
+# apart, a sample could see the job running and the settle's commit after it
+use_sql() {
+    echo "(select coalesce(sum(vcpus), 0) || '/' || coalesce(sum(mem_guar_mb), 0) || '/' || coalesce(sum(disk_gb), 0)
+           from (select vcpus, mem_guar_mb, disk_gb from allocations where node_id = '$1'
+                 union all select vcpus, mem_guar_mb, disk_gb from migration_claims where node_id = '$1') u)"
+}
 while ! finished "$JOB" && [ "$(since "$T1" | cut -d. -f1)" -lt 180 ]; do
-    [ "$(job_state "$JOB")" = running ] && during+="$(use "$QEMU1") $(use "$QEMU2")"$'\n'
+    sample=$(sql "select $(use_sql "$QEMU1") || ' ' || $(use_sql "$QEMU2") from jobs where id = '$JOB' and state = 'running'")
+    [ -n "$sample" ] && during+="$sample"$'\n'
     sleep 0.2
 done
 sw_t_eq "the migrate job succeeded ($(since "$T1") s)" succeeded "$(job_state "$JOB")"

@@ -46,9 +46,12 @@ sw_ha_plan() {
     echo "$SW_STATUS $(sw_ha_j .id) $(sw_ha_j .ha)"
 }
 
+# The pool's disk_ratio 10: a test-driver pool reports 100 GiB, and a shared
+# one is offered once to all the nodes that declare it (migration 0037), so
+# disk, not RAM, would bound the servers otherwise (ha.sh's sixteen).
 sw_ha_node() {
     slipwayctl node-file "$SW_T_DIR/$1.xml" 8 8192
-    sw_t_api POST /v1/admin/nodes "$OP" "{\"name\":\"$1\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$SW_T_DIR/$1.xml\",\"kinds\":[\"hvm\"],\"cpus\":8,\"ram_mb\":8192,\"disk_gb\":500,\"pools\":[{\"name\":\"$2\",\"type\":\"dir\",\"path\":\"$SW_T_DIR/pools/$2\",\"shared\":$3}]}"
+    sw_t_api POST /v1/admin/nodes "$OP" "{\"name\":\"$1\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$SW_T_DIR/$1.xml\",\"kinds\":[\"hvm\"],\"cpus\":8,\"ram_mb\":8192,\"disk_gb\":500,\"pools\":[{\"name\":\"$2\",\"type\":\"dir\",\"path\":\"$SW_T_DIR/pools/$2\",\"shared\":$3,\"disk_ratio\":10}]}"
     [ "$SW_STATUS" = 201 ] || { echo "node $1: $SW_STATUS $SW_BODY"; exit 99; }
     NODE[$1]=$(sw_ha_j .id)
 }
