@@ -96,7 +96,8 @@ sw_t_eq "after: qemu2 runs it, persistent" "running yes" \
 epoch_on() { virsh -c "$URI2" metadata "sw-$ID" https://slipway.dev/xmlns/domain/1 $1 2>/dev/null | grep -o '<epoch>[0-9]*' | tr -dc 0-9; }
 sw_t_eq "after: the copy on qemu2 carries the new epoch, live and persistent" "$((EPOCH0 + 1)) $((EPOCH0 + 1))" \
     "$(epoch_on --live) $(epoch_on --config)"
-sw_t_check "the job reported progress" test "$(sql "select coalesce(progress_bytes_total, 0) from jobs where id = '$JOB'")" -gt 0
+# (progress is checked on the slowed move below: this one, under TCG with
+# QEMU probed once, can finish in 2 s, before its first report)
 sleep 1
 AFTER=$(tick_on "$URI2")
 sw_t_check "the count goes on on qemu2 without a restart: $BEFORE -> $AFTER" \
