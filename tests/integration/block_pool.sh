@@ -33,6 +33,7 @@ prog=$SW_BUILDDIR/tests/integration/test_block_pool
 command -v qemu-img >/dev/null || skip "qemu-img is not installed (qemu-utils)"
 command -v python3 >/dev/null || skip "python3 is not installed"
 . "$SW_SRCDIR/tests/lib/libvirtd.sh"
+. "$SW_SRCDIR/tests/lib/imgserver.sh"
 . "$SW_SRCDIR/tests/lib/lvm.sh"
 
 D=$(mktemp -d /tmp/sw-blockpool.XXXXXX)
@@ -69,32 +70,9 @@ for f in image.qcow2 other.raw; do
 done
 : >"$F/hits"
 TOKEN=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
-python3 - "$F" "$TOKEN" "$D/port" >"$D/http.log" 2>&1 <<'PY' &
-import http.server, os, re, sys
-root, token, portfile = sys.argv[1:]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        m = re.fullmatch(r"/v1/node/images/([0-9a-f]{64})", self.path)
-        if self.headers.get("Authorization") != "Bearer " + token:
-            return self.send_error(401)
-        if not m or not os.path.exists(os.path.join(root, "by-sha", m.group(1))):
-            return self.send_error(404)
-        with open(os.path.join(root, "hits"), "a") as h:
-            h.write(m.group(1) + "\n")
-        with open(os.path.join(root, "by-sha", m.group(1)), "rb") as f:
-            data = f.read()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-open(portfile, "w").write(str(s.server_address[1]))
-s.serve_forever()
-PY
-HTTP_PID=$!
-for _ in $(seq 50); do [ -s "$D/port" ] && break; sleep 0.1; done
-[ -s "$D/port" ] || { cat "$D/http.log"; exit 99; }
-URL="http://127.0.0.1:$(cat "$D/port")"
+sw_img_serve "$F" "$TOKEN" "$D" || exit 99
+HTTP_PID=$SW_IMG_PID
+URL="$SW_IMG_URL"
 
 POOL=vg
 if ! sw_vg_dm; then

@@ -18,6 +18,7 @@ prog=$SW_BUILDDIR/tests/integration/test_image_fetch
 [ -x "$prog" ] || { echo "$prog is not built"; exit 99; }
 command -v qemu-img >/dev/null || skip "qemu-img is not installed (qemu-utils)"
 . "$SW_SRCDIR/tests/lib/libvirtd.sh"
+. "$SW_SRCDIR/tests/lib/imgserver.sh"
 
 D=$(mktemp -d /tmp/sw-imgfetch.XXXXXX)
 HTTP_PID=
@@ -48,31 +49,8 @@ ln -s "$F/liar.raw" "$F/by-sha/$(sha256sum "$F/truth.raw" | cut -c1-64)"
 : >"$F/hits"
 
 TOKEN=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
-python3 - "$F" "$TOKEN" "$D/port" >"$D/http.log" 2>&1 <<'PY' &
-import http.server, os, re, sys
-root, token, portfile = sys.argv[1:]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        m = re.fullmatch(r"/v1/node/images/([0-9a-f]{64})", self.path)
-        if self.headers.get("Authorization") != "Bearer " + token:
-            return self.send_error(401)
-        if not m or not os.path.exists(os.path.join(root, "by-sha", m.group(1))):
-            return self.send_error(404)
-        with open(os.path.join(root, "hits"), "a") as h:
-            h.write(m.group(1) + "\n")
-        with open(os.path.join(root, "by-sha", m.group(1)), "rb") as f:
-            data = f.read()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-open(portfile, "w").write(str(s.server_address[1]))
-s.serve_forever()
-PY
-HTTP_PID=$!
-for _ in $(seq 50); do [ -s "$D/port" ] && break; sleep 0.1; done
-[ -s "$D/port" ] || { cat "$D/http.log"; exit 99; }
+sw_img_serve "$F" "$TOKEN" "$D" || exit 99
+HTTP_PID=$SW_IMG_PID
 
 virsh -c "$SW_LV_URI" pool-define-as imgs dir --target "$D/pool" >/dev/null &&
     virsh -c "$SW_LV_URI" pool-start imgs >/dev/null || skip "cannot make a dir pool: $(tail -2 "$D/lv/libvirtd.log")"
@@ -82,7 +60,7 @@ mkdir -p "$D/small"
 nsenter -t "$SW_LV_PID" -m mount -t tmpfs -o size=2m tmpfs "$D/small" &&
     virsh -c "$SW_LV_URI" pool-define-as small dir --target "$D/small" >/dev/null &&
     virsh -c "$SW_LV_URI" pool-start small >/dev/null || { echo "cannot make a 2 MiB pool"; exit 99; }
-"$prog" "$SW_LV_URI" imgs "http://127.0.0.1:$(cat "$D/port")" "$TOKEN" "$F" small
+"$prog" "$SW_LV_URI" imgs "$SW_IMG_URL" "$TOKEN" "$F" small
 rc=$?
 [ $rc = 0 ] || { echo "---- libvirtd.log ----"; tail -20 "$D/lv/libvirtd.log"; }
 exit $rc

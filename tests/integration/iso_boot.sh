@@ -24,6 +24,7 @@ done
 [ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] ||
     skip "libvirt's qemu driver is not installed (libvirt-daemon-driver-qemu)"
 . "$SW_SRCDIR/tests/lib/libvirtd.sh"
+. "$SW_SRCDIR/tests/lib/imgserver.sh"
 IMG=$SW_BUILDDIR/tests/images
 "$SW_SRCDIR/tests/images/build.sh" "$IMG" || skip "the tiny guest images cannot be built here"
 
@@ -53,31 +54,8 @@ SUM=$(sha256sum "$IMG/boot.iso" | cut -c1-64) SIZE=$(stat -c %s "$IMG/boot.iso")
 ln -s "$IMG/boot.iso" "$F/by-sha/$SUM"
 : >"$F/hits"
 TOKEN=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
-python3 - "$F" "$TOKEN" "$D/port" >"$D/http.log" 2>&1 <<'PY' &
-import http.server, os, re, sys
-root, token, portfile = sys.argv[1:]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        m = re.fullmatch(r"/v1/node/images/([0-9a-f]{64})", self.path)
-        if self.headers.get("Authorization") != "Bearer " + token:
-            return self.send_error(401)
-        if not m or not os.path.exists(os.path.join(root, "by-sha", m.group(1))):
-            return self.send_error(404)
-        with open(os.path.join(root, "hits"), "a") as h:
-            h.write(m.group(1) + "\n")
-        with open(os.path.join(root, "by-sha", m.group(1)), "rb") as f:
-            data = f.read()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-open(portfile, "w").write(str(s.server_address[1]))
-s.serve_forever()
-PY
-HTTP_PID=$!
-for _ in $(seq 50); do [ -s "$D/port" ] && break; sleep 0.1; done
-[ -s "$D/port" ] || { cat "$D/http.log"; exit 99; }
+sw_img_serve "$F" "$TOKEN" "$D" || exit 99
+HTTP_PID=$SW_IMG_PID
 
 # The shipped templates, the serial console logged (an operator may edit
 # SLIPWAY_TEMPLATES_DIR's files; the {{iso}} section is the shipped one).
@@ -86,7 +64,7 @@ sed -i "s|<serial type='pty'/>|<serial type='pty'><log file='$S/console.log' app
     "$D/templates/domain/hvm-qemu.xml"
 grep -q "console.log" "$D/templates/domain/hvm-qemu.xml" || { echo "hvm-qemu.xml has no serial line"; exit 99; }
 
-"$prog" "$SW_LV_URI" "$S" "$D/templates" "http://127.0.0.1:$(cat "$D/port")" "$TOKEN" \
+"$prog" "$SW_LV_URI" "$S" "$D/templates" "$SW_IMG_URL" "$TOKEN" \
     "$SUM" "$SIZE" "$(cat /proc/sys/kernel/random/uuid)"
 rc=$?
 hits=$(grep -c "$SUM" "$F/hits")
