@@ -47,6 +47,9 @@ static const char *const event_types[] = {
     "server.terminated", "job.failed",         "usage.hourly",     "invoice.finalized",
     "invoice.overdue",   "payment.received",
     "backup.completed",  "backup.failed",      "restore.completed", /* migration 0026 */
+    /* issue 15, migration 0030 (node.*: events of no account, the operator's) */
+    "server.migrated",   "server.recovered",   "server.lost",      "node.evacuated",
+    "node.suspect",      "node.fenced",        "node.failed",
 };
 #define N_EVENT_TYPES (sizeof event_types / sizeof event_types[0])
 

@@ -47,14 +47,16 @@ static void test_events(void **state)
 {
     (void)state;
     static const char url[] = "https://billing.example/hook";
-    hook_refused(url, "[]", 400, "events must list 1 to 13 event types");
+    hook_refused(url, "[]", 400, "events must list 1 to 20 event types");
     hook_refused(url,
                  "[\"order.created\", \"server.provisioned\", \"server.suspended\","
                  " \"server.unsuspended\", \"server.terminated\", \"job.failed\","
                  " \"usage.hourly\", \"invoice.finalized\", \"invoice.overdue\","
                  " \"payment.received\", \"backup.completed\", \"backup.failed\","
-                 " \"restore.completed\", \"order.created\"]",
-                 400, "events must list 1 to 13 event types");
+                 " \"restore.completed\", \"server.migrated\", \"server.recovered\","
+                 " \"server.lost\", \"node.evacuated\", \"node.suspect\", \"node.fenced\","
+                 " \"node.failed\", \"order.created\"]",
+                 400, "events must list 1 to 20 event types");
     hook_refused(url, "[\"order.created\", \"order.created\"]", 400,
                  "events lists order.created twice");
     hook_refused(url, "[\"job.failed\", \"order.deleted\"]", 400,
@@ -98,6 +100,11 @@ static void test_accepts(void **state)
     sw_testreq_accepted("POST", HOOKS, SW_ROLE_OPERATOR,
                         "{\"url\": \"http://10.1.2.3/hook\", \"events\": [\"job.failed\"]}");
     unsetenv("SLIPWAY_HOOKS_ALLOW_PRIVATE");
+    /* issue 15's events: a server's moves, and the nodes' (the operator's) */
+    sw_testreq_accepted("POST", HOOKS, SW_ROLE_OPERATOR,
+                        "{\"url\": \"https://billing.example/ops\", \"events\": [\"server.migrated\","
+                        " \"server.recovered\", \"server.lost\", \"node.evacuated\","
+                        " \"node.suspect\", \"node.fenced\", \"node.failed\"]}");
 }
 
 int main(void)
