@@ -1,0 +1,61 @@
+-- 0041_node_fail_queued.sql: a failed node's ha server's jobs queued before
+-- its recovery are failed with the running ones (issue 15, "High
+-- availability").
+--   sw_node_fail(node)
+--                   as in 0036, but the server's queued jobs are failed
+--                   (node_failed) too, not only its running ones on the
+--                   node. Before, a job queued before the recover job (a
+--                   stop, a reboot asked while the node was dying) came
+--                   first in the server's order: sent to the dead node, it
+--                   held the recovery behind it until the node came back,
+--                   or made it fail (conflict) when the server's state
+--                   changed meanwhile. Found by the soak (tests/soak).
+
+CREATE OR REPLACE FUNCTION sw_node_fail(p_node uuid) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    s record;
+    n integer := 0;
+    lost integer := 0;
+BEGIN
+    PERFORM 1 FROM nodes WHERE id = p_node AND health = 'fenced' FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    UPDATE nodes SET state = 'offline' WHERE id = p_node;
+    FOR s IN SELECT sv.id, sv.owner_id, sv.state
+               FROM servers sv JOIN plans p ON p.id = sv.plan_id
+              WHERE sv.node_id = p_node AND coalesce(sv.ha, p.ha)
+                AND sv.state IN ('running', 'stopped')
+              ORDER BY sv.id FOR UPDATE OF sv LOOP
+        IF sw_server_on_shared(s.id) THEN
+            IF NOT EXISTS (SELECT 1 FROM jobs WHERE server_id = s.id AND type = 'recover'
+                              AND state IN ('queued', 'running')) THEN
+                -- its jobs still waiting on the dead node will never be
+                -- answered, and the ones queued before the recovery would
+                -- be sent there first (one job at a time per server, in
+                -- order): failed now, so the recovery is not held behind them
+                UPDATE jobs SET state = 'failed', finished_at = now(), progress = 100,
+                       error = 'the server''s node failed', error_code = 'node_failed'
+                 WHERE server_id = s.id
+                   AND (state = 'queued' OR (state = 'running' AND node_id = p_node));
+                PERFORM sw_server_job_with(s.id, s.owner_id, 'recover',
+                                           jsonb_build_object('from_node', p_node));
+                n := n + 1;
+            END IF;
+        ELSE
+            UPDATE servers SET state = 'failed',
+                   error = 'its node failed and its volumes are on the node''s local storage:'
+                           ' it cannot be restarted elsewhere'
+             WHERE id = s.id;
+            PERFORM sw_event_emit('server.lost', s.owner_id, jsonb_build_object(
+                'server_id', s.id, 'node_id', p_node,
+                'reason', 'volumes on local storage'));
+            lost := lost + 1;
+        END IF;
+    END LOOP;
+    PERFORM sw_node_health_set(p_node, 'failed', 'node.failed',
+                               jsonb_build_object('recovering', n, 'lost', lost));
+    RETURN n;
+END
+$$;

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A dead node's ha server with jobs waiting (issue 15, "High availability";
+# migrations/0041): two test-driver nodes "a" and "b" share a pool, one ha
+# server runs on a, whose fence agent (libvirt, on the test driver's file)
+# succeeds. a's engine stops (SIGSTOP) and its customer asks a reboot (sent
+# to a, never answered) and then a stop (queued behind it: one job at a
+# time per server). a is suspect, fenced and failed:
+#   - the server runs on b, recovered, within the threshold and a little;
+#   - the reboot and the stop, both asked before the failure, are failed
+#     node_failed: none is sent to the dead node ahead of the recovery
+#     (before 0041 the stop was, and held the recovery until a came back);
+#   - a job asked after the recovery runs on b.
+# Found by the soak (tests/soak), whose customers act on servers while
+# their node dies.
+# shellcheck source=../lib/harness.sh
+. "$(dirname "$0")/../lib/harness.sh"
+. "$SW_SRCDIR/tests/lib/hastack.sh"
+sw_ha_stack
+
+j() { sw_ha_j "$1"; }
+api() { sw_t_api "$@"; }
+q() { sw_t_psql -c "$1"; }
+is() { [ "$(q "$1")" = "$2" ]; }
+
+sw_ha_catalog
+read -r _ PLAN _ <<<"$(sw_ha_plan ha-1 true)"
+for n in a b; do
+    sw_ha_node "$n" shared true
+    sw_ha_engine "$n"
+done
+A=${NODE[a]} B=${NODE[b]}
+api PUT "/v1/admin/nodes/$A/fence" "$OP" '{"agent":"libvirt"}'
+sw_t_eq "a's fence agent: libvirt, on its test-driver file" "200 libvirt" "$SW_STATUS $(j .fence.agent)"
+
+api PATCH "/v1/admin/nodes/$B" "$OP" '{"state":"draining"}'
+api POST /v1/orders "$TOK" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"hq.example.com\",\"location_id\":\"$LOC\"}"
+S=$(j .server.id)
+sw_t_check "the ha server runs on a" sw_t_wait "server on a" 60 \
+    is "select state || ' ' || node_id from servers where id = '$S'" "running $A"
+api PATCH "/v1/admin/nodes/$B" "$OP" '{"state":"active"}'
+
+kill -STOP "$(cat "$SW_T_DIR/engine-a.pid")"
+T0=$SECONDS
+api POST "/v1/servers/$S/actions" "$TOK" '{"type":"reboot"}'
+REBOOT=$(j .job.id)
+api POST "/v1/servers/$S/actions" "$TOK" '{"type":"stop"}'
+STOP=$(j .job.id)
+sw_t_check "the reboot is sent to a, the stop queued behind it" sw_t_wait "reboot running" 10 \
+    is "select string_agg(state, ' ' order by created_at) from jobs where id in ('$REBOOT', '$STOP')" "running queued"
+
+back() { is "select s.state || ' ' || s.node_id || ' ' || j.state from servers s
+              join jobs j on j.server_id = s.id and j.type = 'recover' where s.id = '$S'" "running $B succeeded"; }
+sw_t_check "a fails and the server runs on b, recovered" sw_t_wait "the recovery" 40 back
+echo "# recovered $((SECONDS - T0)) s after a's engine stopped (heartbeat $HB s, threshold $SUSPECT s)"
+sw_t_eq "the reboot and the stop asked before the failure: failed node_failed, neither sent to a after it" \
+    "failed node_failed $A|failed node_failed " \
+    "$(q "select string_agg(state || ' ' || error_code || ' ' || coalesce(node_id::text, ''), '|' order by created_at)
+           from jobs where id in ('$REBOOT', '$STOP')")"
+api POST "/v1/servers/$S/actions" "$TOK" '{"type":"stop"}'
+AFTER=$(j .job.id)
+sw_t_check "a stop asked after the recovery runs on b" sw_t_wait "stop on b" 30 \
+    is "select j.state || ' ' || j.node_id || ' ' || s.state from jobs j join servers s on s.id = j.server_id
+         where j.id = '$AFTER'" "succeeded $B stopped"
+kill -9 "$(cat "$SW_T_DIR/engine-a.pid")" 2>/dev/null
+sw_t_done
