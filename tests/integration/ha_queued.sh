@@ -17,34 +17,23 @@
 . "$SW_SRCDIR/tests/lib/hastack.sh"
 sw_ha_stack
 
-j() { sw_ha_j "$1"; }
-api() { sw_t_api "$@"; }
 q() { sw_t_psql -c "$1"; }
 is() { [ "$(q "$1")" = "$2" ]; }
 
-sw_ha_catalog
-read -r _ PLAN _ <<<"$(sw_ha_plan ha-1 true)"
-for n in a b; do
-    sw_ha_node "$n" shared true
-    sw_ha_engine "$n"
-done
-A=${NODE[a]} B=${NODE[b]}
-api PUT "/v1/admin/nodes/$A/fence" "$OP" '{"agent":"libvirt"}'
-sw_t_eq "a's fence agent: libvirt, on its test-driver file" "200 libvirt" "$SW_STATUS $(j .fence.agent)"
-
-api PATCH "/v1/admin/nodes/$B" "$OP" '{"state":"draining"}'
-api POST /v1/orders "$TOK" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"hq.example.com\",\"location_id\":\"$LOC\"}"
-S=$(j .server.id)
-sw_t_check "the ha server runs on a" sw_t_wait "server on a" 60 \
-    is "select state || ' ' || node_id from servers where id = '$S'" "running $A"
-api PATCH "/v1/admin/nodes/$B" "$OP" '{"state":"active"}'
+sw_ha_pair
+sw_t_api PUT "/v1/admin/nodes/$A/fence" "$OP" '{"agent":"libvirt"}'
+sw_t_eq "a's fence agent: libvirt, on its test-driver file" "200 libvirt" "$SW_STATUS $(sw_ha_j .fence.agent)"
+sw_t_api PATCH "/v1/admin/nodes/$B" "$OP" '{"state":"draining"}'
+S=$(sw_ha_order hq.example.com "$A")
+sw_t_check "the ha server runs on a" test -n "$S"
+sw_t_api PATCH "/v1/admin/nodes/$B" "$OP" '{"state":"active"}'
 
 kill -STOP "$(cat "$SW_T_DIR/engine-a.pid")"
 T0=$SECONDS
-api POST "/v1/servers/$S/actions" "$TOK" '{"type":"reboot"}'
-REBOOT=$(j .job.id)
-api POST "/v1/servers/$S/actions" "$TOK" '{"type":"stop"}'
-STOP=$(j .job.id)
+sw_t_api POST "/v1/servers/$S/actions" "$TOK" '{"type":"reboot"}'
+REBOOT=$(sw_ha_j .job.id)
+sw_t_api POST "/v1/servers/$S/actions" "$TOK" '{"type":"stop"}'
+STOP=$(sw_ha_j .job.id)
 sw_t_check "the reboot is sent to a, the stop queued behind it" sw_t_wait "reboot running" 10 \
     is "select string_agg(state, ' ' order by created_at) from jobs where id in ('$REBOOT', '$STOP')" "running queued"
 
@@ -56,8 +45,8 @@ sw_t_eq "the reboot and the stop asked before the failure: failed node_failed, n
     "failed node_failed $A|failed node_failed " \
     "$(q "select string_agg(state || ' ' || error_code || ' ' || coalesce(node_id::text, ''), '|' order by created_at)
            from jobs where id in ('$REBOOT', '$STOP')")"
-api POST "/v1/servers/$S/actions" "$TOK" '{"type":"stop"}'
-AFTER=$(j .job.id)
+sw_t_api POST "/v1/servers/$S/actions" "$TOK" '{"type":"stop"}'
+AFTER=$(sw_ha_j .job.id)
 sw_t_check "a stop asked after the recovery runs on b" sw_t_wait "stop on b" 30 \
     is "select j.state || ' ' || j.node_id || ' ' || s.state from jobs j join servers s on s.id = j.server_id
          where j.id = '$AFTER'" "succeeded $B stopped"

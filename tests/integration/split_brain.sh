@@ -27,26 +27,16 @@ q() { sw_t_psql -c "$1"; }
 is() { [ "$(q "$1")" = "$2" ]; }
 D=$SW_T_DIR
 
-sw_ha_catalog
-read -r _ PLAN _ <<<"$(sw_ha_plan ha-1 true)"
-for n in a b; do
-    sw_ha_node "$n" shared true
-    sw_ha_engine "$n"
-done
-A=${NODE[a]} B=${NODE[b]}
+sw_ha_pair
 api PUT "/v1/admin/nodes/$A/fence" "$OP" "{\"agent\":\"libvirt\",\"config\":{\"uri\":\"qemu+unix:///system?socket=$D/nobody.sock\"}}"
 sw_t_eq "a's fence agent set (libvirt, through a socket nobody serves)" "200 libvirt" "$SW_STATUS $(j .fence.agent)"
 
 api PATCH "/v1/admin/nodes/$B" "$OP" '{"state":"draining"}'
-api POST /v1/orders "$TOK" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"sb.example.com\",\"location_id\":\"$LOC\"}"
-S=$(j .server.id)
-sw_t_check "the ha server runs on a" sw_t_wait "server on a" 60 \
-    is "select state || ' ' || node_id from servers where id = '$S'" "running $A"
+S=$(sw_ha_order sb.example.com "$A")
+sw_t_check "the ha server runs on a" test -n "$S"
 # A second ha server on a, stopped by its customer: a failed node's stopped
 # ha servers are recovered too, defined on the new node and left stopped.
-api POST /v1/orders "$TOK" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"sb2.example.com\",\"location_id\":\"$LOC\"}"
-S2=$(j .server.id)
-sw_t_wait "second server on a" 60 is "select state || ' ' || node_id from servers where id = '$S2'" "running $A" >/dev/null
+S2=$(sw_ha_order sb2.example.com "$A")
 api POST "/v1/servers/$S2/actions" "$TOK" '{"type":"stop"}'
 sw_t_check "the second ha server is stopped on a" sw_t_wait "second server stopped" 60 \
     is "select state || ' ' || node_id from servers where id = '$S2'" "stopped $A"

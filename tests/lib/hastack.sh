@@ -10,6 +10,10 @@
 #   sw_ha_node NAME POOL SHARED  a node of 8 cpus, 8 GiB; sets NODE[NAME]
 #   sw_ha_engine NAME         starts (or restarts) the node's engine:
 #                             $SW_T_DIR/domains-NAME, $SW_T_DIR/engine-NAME.pid
+#   sw_ha_pair                catalog, an ha plan, nodes "a" and "b" on one shared
+#                             pool with their engines; sets PLAN, A, B
+#   sw_ha_order HOST NODE-ID  prints the id of a new server of PLAN once it runs
+#                             on NODE-ID (nothing after 60 s)
 declare -A NODE
 HB=1 SUSPECT=3
 sw_ha_j() { jq -r "$1" <<<"$SW_BODY"; }
@@ -65,4 +69,23 @@ sw_ha_engine() {
         sw_t_respawn "engine_$1"
     fi
     eval "echo \$SW_T_PID_engine_$1" >"$SW_T_DIR/engine-$1.pid"
+}
+
+sw_ha_pair() {
+    local n
+    sw_ha_catalog
+    read -r _ PLAN _ <<<"$(sw_ha_plan ha-1 true)"
+    for n in a b; do
+        sw_ha_node "$n" shared true
+        sw_ha_engine "$n"
+    done
+    A=${NODE[a]} B=${NODE[b]}
+}
+
+sw_ha_order() {
+    local s
+    sw_t_api POST /v1/orders "$TOK" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"$1\",\"location_id\":\"$LOC\"}"
+    s=$(sw_ha_j .server.id)
+    sw__ha_on() { [ "$(sw_t_psql -c "select state || ' ' || node_id from servers where id = '$s'")" = "running $2" ]; }
+    sw_t_wait "$1 running" 60 sw__ha_on "$s" "$2" >/dev/null && echo "$s"
 }
