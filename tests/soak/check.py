@@ -14,6 +14,7 @@ import collections
 import re
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -295,10 +296,14 @@ for sid, s in srv.items():
                 "server %s %s holds an allocation" % (sid, s["state"]))
 samples = jsonl("samples.jsonl")
 ok_samples = [x for x in samples if x.get("ok")]
+invariant("server moving twice at once: two migrate or recover jobs in flight (sampled)")
 for x in ok_samples:
     for o in x["over"]:
         violate("node over capacity in a class (sampled during the run, and at the end)",
                 "at %.0f: %s" % (x["t"], o))
+    for sid in x.get("moving_twice", []):
+        violate("server moving twice at once: two migrate or recover jobs in flight (sampled)",
+                "at %.0f: server %s" % (x["t"], sid))
 final_over = sql("""with u as (
   select n.name, coalesce(sum(a.vcpus), 0) v, coalesce(sum(a.mem_guar_mb), 0) g,
          coalesce(sum(a.mem_max_mb), 0) m, coalesce(sum(a.disk_gb), 0) d,
@@ -337,6 +342,134 @@ ev = sql("select count(*), count(*) filter (where state = 'completed'), "
          "(select count(*) from evacuation_servers where state = 'moved'), "
          "(select count(*) from evacuation_servers where state = 'unmovable') from evacuations")[0]
 print("  evacuations: %s (completed %s), servers moved %s, unmovable %s" % tuple(ev))
+
+# ---- node deaths, recoveries and their events (issue 15) ----
+D_FENCE = "node death: not suspect, then fenced once and failed once, before it came back"
+D_BACK = "node death: the node never came back (not failed, or not set active)"
+D_FALSE = "node fenced or failed while it was not dead (a pause or a late beat taken for a death)"
+D_ONCE = "ha server of a dead node: not run again exactly once (succeeded recover jobs)"
+D_WHERE = "ha server recovered onto its dead node or another dead one"
+D_LOST = "ha server lost (server.lost) not failed with its reason, or also recovered"
+D_EVENTS = "events: not one server.recovered per recovery, server.migrated per move, node.evacuated per evacuation"
+D_EVAC = "evacuation: completed with a server not moved, gone, nor unmovable with a reason"
+for n in (D_FENCE, D_BACK, D_FALSE, D_ONCE, D_WHERE, D_LOST, D_EVENTS, D_EVAC):
+    invariant(n)
+deaths = []  # {node, name, mode, t, at, ha, back}
+path = os.path.join(DIR, "deaths")
+for line in open(path) if os.path.exists(path) else []:
+    p = line.split()
+    if p[0] == "death":
+        deaths.append({"node": p[1], "name": p[2], "mode": p[3], "t": int(p[4]), "at": int(p[5]),
+                       "ha": None if p[6] == "?" else [x for x in p[6].split(",") if x != "-"],
+                       "back": None})
+    elif p[0] == "revive":
+        for d in deaths:
+            if d["node"] == p[1] and d["back"] is None:
+                d["back"] = int(p[3])
+
+
+def dead_at(node, t):
+    """The death of NODE whose window (killed .. set active again) holds T."""
+    for d in deaths:
+        if d["node"] == node and d["t"] <= t <= (d["back"] or float("inf")):
+            return d
+    return None
+
+
+hev = collections.defaultdict(list)  # (type, node or server) -> [(ms, data)]
+for typ, data, ms in sql("select type, data::text, (extract(epoch from created_at) * 1000)::bigint "
+                         "from events where type in ('node.suspect', 'node.fenced', 'node.failed', "
+                         "'node.evacuated', 'server.recovered', 'server.migrated', 'server.lost') "
+                         "order by created_at"):
+    data = json.loads(data)
+    hev[typ].append((int(ms), data))
+for typ in ("node.fenced", "node.failed"):
+    for ms, data in hev[typ]:
+        if dead_at(data["node_id"], ms) is None:
+            violate(D_FALSE, "%s of %s at %d" % (typ, nodes.get(data["node_id"]), ms))
+rjobs = [{"id": r[0], "server": r[1], "state": r[2], "code": r[3] or None, "from": r[4],
+          "t": int(r[5]), "end": int(r[6]) if r[6] else None}
+         for r in sql("select id, server_id, state, error_code, params->>'from_node', "
+                      "(extract(epoch from created_at) * 1000)::bigint, "
+                      "(extract(epoch from finished_at) * 1000)::bigint from jobs where type = 'recover'")]
+recovered_ev = collections.Counter(d.get("job_id") for _, d in hev["server.recovered"])
+lost_ev = {d["server_id"]: ms for ms, d in hev["server.lost"]}
+for ms, d in hev["server.recovered"]:
+    if d.get("node_id") == d.get("from_node") or dead_at(d.get("node_id"), ms):
+        violate(D_WHERE, "server %s at %d onto %s (from %s)" % (d["server_id"], ms, nodes.get(d.get("node_id")),
+                                                                nodes.get(d.get("from_node"))))
+death_rows = []
+back_s = []
+for d in deaths:
+    end = d["back"] or float("inf")
+
+    def inwin(typ):
+        return [ms for ms, x in hev[typ] if x.get("node_id") == d["node"] and d["t"] <= ms <= end]
+    sus, fen, fail = inwin("node.suspect"), inwin("node.fenced"), inwin("node.failed")
+    if d["back"] is None:
+        violate(D_BACK, "%s (%s) dead since %d s" % (d["name"], d["mode"], d["at"]))
+    if not sus or len(fen) != 1 or len(fail) != 1 or not sus[0] <= fen[0] <= fail[0]:
+        violate(D_FENCE, "%s: %d node.suspect, %d node.fenced, %d node.failed" % (d["name"], len(sus), len(fen), len(fail)))
+    mine = [j for j in rjobs if j["from"] == d["node"] and d["t"] <= j["t"] <= end]
+    outcome = collections.Counter()
+    last = None
+    for sid in d["ha"] if d["ha"] is not None else sorted({j["server"] for j in mine}):
+        s = srv.get(sid, {"state": "gone", "error": None})
+        ok = [j for j in mine if j["server"] == sid and j["state"] == "succeeded"]
+        failed = [j for j in mine if j["server"] == sid and j["state"] != "succeeded"]
+        if sid in lost_ev:
+            what = "lost"
+            if ok or s["state"] != "failed" or "local storage" not in (s["error"] or ""):
+                violate(D_LOST, "server %s: %s, %d recoveries, error %s" % (sid, s["state"], len(ok), s["error"]))
+        elif len(ok) == 1:
+            what = "recovered"
+            last = max(last or 0, ok[0]["end"])
+        elif len(ok) > 1:
+            what = "recovered %d times" % len(ok)
+            violate(D_ONCE, "server %s of %s: %d succeeded recover jobs" % (sid, d["name"], len(ok)))
+        elif s["state"] in ("terminated", "terminating"):
+            what = s["state"]  # its customer's terminate (a terminating one is a stuck server)
+        elif failed and s["state"] == "failed" and (s["error"] or failed[0]["code"]):
+            what = "failed (%s)" % failed[0]["code"]
+        else:
+            what = "not recovered"
+            violate(D_ONCE, "server %s of %s: no recovery, %s on %s" % (sid, d["name"], s["state"], nodes.get(s.get("node"))))
+        outcome[what] += 1
+    secs = lambda ms: "%.1f" % ((ms - d["t"]) / 1000.0) if ms else "-"
+    if last:
+        back_s.append((last - d["t"]) / 1000.0)
+    death_rows.append([d["name"], d["mode"], d["at"], "?" if d["ha"] is None else len(d["ha"]),
+                       secs(sus[0] if sus else None), secs(fen[0] if fen else None),
+                       secs(fail[0] if fail else None), secs(last),
+                       ", ".join("%s %d" % kv for kv in sorted(outcome.items())) or "-",
+                       secs(d["back"])])
+for j in rjobs:
+    want = 1 if j["state"] == "succeeded" else 0
+    if recovered_ev[j["id"]] != want:
+        violate(D_EVENTS, "recover job %s %s: %d server.recovered" % (j["id"], j["state"], recovered_ev[j["id"]]))
+migrated = collections.Counter(d["server_id"] for _, d in hev["server.migrated"])
+for sid, n in sql("select server_id, count(*) filter (where state = 'succeeded') from jobs "
+                  "where type = 'migrate' group by 1"):
+    if migrated[sid] != int(n):
+        violate(D_EVENTS, "server %s: %s migrate jobs succeeded, %d server.migrated" % (sid, n, migrated[sid]))
+evacuated = collections.Counter(d["evacuation_id"] for _, d in hev["node.evacuated"])
+for eid, state in sql("select id, state from evacuations"):
+    if evacuated[eid] != (1 if state == "completed" else 0):
+        violate(D_EVENTS, "evacuation %s %s: %d node.evacuated" % (eid, state, evacuated[eid]))
+for r in sql("""select e.id, x.server_id, x.state, coalesce(x.reason, '') from evacuations e
+                  join evacuation_servers x on x.evacuation_id = e.id
+                 where e.state = 'completed' and not (x.state in ('moved', 'gone')
+                       or (x.state = 'unmovable' and coalesce(x.reason, '') <> ''))"""):
+    violate(D_EVAC, "evacuation %s server %s: %s %s" % tuple(r))
+table("node deaths (seconds after the kill; back: the node set active again)",
+      ["node", "how", "at (s)", "ha servers", "suspect", "fenced", "failed", "all recovered",
+       "outcomes", "back"], death_rows or [["(none)"] + ["-"] * 9])
+if back_s:
+    print("  node death to its last ha server running elsewhere: median %.1f s of %d (heartbeat %s s, "
+          "suspect after %s s)" % (statistics.median(back_s), len(back_s),
+                                   os.environ.get("SLIPWAY_HEARTBEAT_INTERVAL", "?"),
+                                   os.environ.get("SLIPWAY_HA_SUSPECT_S", "?")))
+print("  events: " + ", ".join("%s %d" % (t, len(hev[t])) for t in sorted(hev)))
 
 # ---- billing ----
 invariant("billing: sw_billing_check() rows (ledger balanced, samples billed once, ...)")

@@ -18,9 +18,10 @@ OUT_DIR/ops.jsonl: {t, actor, op, status, code, server, order, job,
 hostname, tries}.
 
 A sampler thread runs one SQL every 3 s (through psql) that lists nodes over
-their capacity in any class, and writes one line per sample to
-OUT_DIR/samples.jsonl: {t, ok, over: [...]} (ok false: the database did not
-answer, e.g. during a restart). Standard library only.
+their capacity in any class and servers with two migrate or recover jobs
+queued or running at once, and writes one line per sample to
+OUT_DIR/samples.jsonl: {t, ok, over: [...], allocations, moving_twice: [...]}
+(ok false: the database did not answer, e.g. during a restart). Standard library only.
 """
 import http.client
 import json
@@ -45,7 +46,11 @@ with u as (
     on a.node_id = n.id group by n.id)
 select coalesce(json_agg(name || ': VCPU ' || v || '/' || cv || ' MEM_GUAR ' || g || '/' || cg
        || ' MEM_MAX ' || m || '/' || cm || ' DISK ' || d || '/' || cd), '[]'),
-       (select count(*) from allocations)
+       (select count(*) from allocations),
+       -- servers moving twice at once (issue 15): two migrate or recover jobs in flight
+       (select coalesce(json_agg(server_id), '[]') from (select server_id from jobs
+         where type in ('migrate', 'recover') and state in ('queued', 'running')
+         group by 1 having count(*) > 1) x)
 from u where v > cv or g > cg or m > cm or d > cd
 """
 
@@ -221,8 +226,9 @@ class Load:
                                     "ON_ERROR_STOP=1", "-c", OVER_SQL],
                                    capture_output=True, text=True, timeout=10)
                 if p.returncode == 0 and p.stdout.strip():
-                    over, allocs = p.stdout.strip().split("\t")
-                    rec.update(ok=True, over=json.loads(over), allocations=int(allocs))
+                    over, allocs, twice = p.stdout.strip().split("\t")
+                    rec.update(ok=True, over=json.loads(over), allocations=int(allocs),
+                               moving_twice=json.loads(twice))
             except (subprocess.SubprocessError, ValueError, OSError):
                 pass
             with self.lock:
