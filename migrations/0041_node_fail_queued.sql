@@ -1,15 +1,18 @@
 -- 0041_node_fail_queued.sql: a failed node's ha server's jobs queued before
--- its recovery are failed with the running ones (issue 15, "High
--- availability").
+-- its recovery are failed with the running ones, and a lost one holds
+-- nothing (issue 15, "High availability").
 --   sw_node_fail(node)
---                   as in 0036, but the server's queued jobs are failed
---                   (node_failed) too, not only its running ones on the
---                   node. Before, a job queued before the recover job (a
---                   stop, a reboot asked while the node was dying) came
---                   first in the server's order: sent to the dead node, it
---                   held the recovery behind it until the node came back,
---                   or made it fail (conflict) when the server's state
---                   changed meanwhile. Found by the soak (tests/soak).
+--                   as in 0036, with two changes. The server's queued jobs
+--                   are failed (node_failed) too, not only its running ones
+--                   on the node: before, a job queued before the recover job
+--                   (a stop, a reboot asked while the node was dying) came
+--                   first in the server's order, was sent to the dead node
+--                   and held the recovery behind it until the node came
+--                   back, or made it fail (conflict) when the server's
+--                   state changed meanwhile. And a lost server (local
+--                   storage) gives up its allocation and addresses, as any
+--                   failed server: before, the node's capacity and the
+--                   addresses leaked. Both found by the soak (tests/soak).
 
 CREATE OR REPLACE FUNCTION sw_node_fail(p_node uuid) RETURNS integer
 LANGUAGE plpgsql AS $$
@@ -48,6 +51,9 @@ BEGIN
                    error = 'its node failed and its volumes are on the node''s local storage:'
                            ' it cannot be restarted elsewhere'
              WHERE id = s.id;
+            -- failed: it holds nothing, as a failed create
+            DELETE FROM allocations WHERE server_id = s.id;
+            PERFORM sw_ipam_release(s.id);
             PERFORM sw_event_emit('server.lost', s.owner_id, jsonb_build_object(
                 'server_id', s.id, 'node_id', p_node,
                 'reason', 'volumes on local storage'));

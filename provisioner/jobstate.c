@@ -77,10 +77,11 @@ static const struct sw_job_effect effects[] = {
      * running or stopped server of a failed node, claimed on a healthy node
      * (its allocation moved there at the claim); running again (a stopped
      * one defined there, stopped), or failed with the engine's reason (a
-     * volume missing). */
+     * volume missing) or for want of a node (no_capacity): then its
+     * allocation and addresses go, as a failed create's do. */
     [SW_JOB_RECOVER] = {SW_JOB_RECOVER, SW_ROUTE_RECOVER, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
                         SW_SRV_FAILED, SW_SRVMASK(SW_SRV_RUNNING) | SW_SRVMASK(SW_SRV_STOPPED),
-                        NULL, NULL, false, false},
+                        NULL, NULL, false, true},
 };
 
 _Static_assert(N(effects) == SW_JOB__COUNT, "one effect per job type");

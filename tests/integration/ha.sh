@@ -18,8 +18,8 @@
 #   - an operator sets the node active again (health ok) and its engine
 #     comes back empty.
 # Then "loc" dies: its ha server is reported lost (server.lost, failed with
-# the reason), not restarted. Events: node.suspect, node.fenced,
-# node.failed, server.recovered for each.
+# the reason, holding no allocation and no address), not restarted.
+# Events: node.suspect, node.fenced, node.failed, server.recovered for each.
 # shellcheck source=../lib/harness.sh
 . "$(dirname "$0")/../lib/harness.sh"
 command -v sshd >/dev/null || command -v /usr/sbin/sshd >/dev/null || {
@@ -203,6 +203,10 @@ sw_t_eq "its ha server is failed with the reason, not moved, no recover job" \
         from servers s join nodes n on n.id = s.node_id where s.id = '$LOST'")"
 sw_t_eq "server.lost recorded for it" 1 \
     "$(q "select count(*) from events where type = 'server.lost' and data->>'server_id' = '$LOST'")"
+sw_t_eq "the lost server holds no allocation and no address (migrations/0041)" "0 0 " \
+    "$(q "select (select count(*) from allocations where server_id = '$LOST') || ' ' ||
+               (select count(*) from ip_assignments where server_id = '$LOST') || ' ' ||
+               coalesce(host(ipv4), '') || coalesce(host(ipv6), '') from servers where id = '$LOST'")"
 api GET "/v1/admin/nodes/$DEAD" "$OP"
 sw_t_eq "a failed node takes nothing: offline until an operator sets it active" "failed offline" \
     "$(j '"\(.health) \(.state)"')"

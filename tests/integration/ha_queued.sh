@@ -10,6 +10,10 @@
 #     node_failed: none is sent to the dead node ahead of the recovery
 #     (before 0041 the stop was, and held the recovery until a came back);
 #   - a job asked after the recovery runs on b.
+# Then b dies too (its engine stopped, its agent libvirt), with a still
+# failed: no healthy node is left, so the recovery fails no_capacity and
+# the server is failed: it holds no allocation and no address (a failed
+# recovery releases them as a failed create does; before, they leaked).
 # Found by the soak (tests/soak), whose customers act on servers while
 # their node dies.
 # shellcheck source=../lib/harness.sh
@@ -50,5 +54,16 @@ AFTER=$(sw_ha_j .job.id)
 sw_t_check "a stop asked after the recovery runs on b" sw_t_wait "stop on b" 30 \
     is "select j.state || ' ' || j.node_id || ' ' || s.state from jobs j join servers s on s.id = j.server_id
          where j.id = '$AFTER'" "succeeded $B stopped"
-kill -9 "$(cat "$SW_T_DIR/engine-a.pid")" 2>/dev/null
+
+sw_t_api PUT "/v1/admin/nodes/$B/fence" "$OP" '{"agent":"libvirt"}'
+kill -STOP "$(cat "$SW_T_DIR/engine-b.pid")"
+lost() { is "select s.state || ' ' || j.state || ' ' || j.error_code from servers s join jobs j on j.server_id = s.id
+              and j.type = 'recover' and j.params->>'from_node' = '$B' where s.id = '$S'" "failed failed no_capacity"; }
+sw_t_check "b fails with no healthy node left: the recovery fails no_capacity, the server is failed" \
+    sw_t_wait "the failed recovery" 40 lost
+sw_t_eq "the failed server holds no allocation and no address" "0 0 " \
+    "$(q "select (select count(*) from allocations where server_id = '$S') || ' ' ||
+               (select count(*) from ip_assignments where server_id = '$S') || ' ' ||
+               coalesce(host(ipv4), '') || coalesce(host(ipv6), '') from servers where id = '$S'")"
+kill -9 "$(cat "$SW_T_DIR/engine-a.pid")" "$(cat "$SW_T_DIR/engine-b.pid")" 2>/dev/null
 sw_t_done

@@ -122,6 +122,17 @@ static void test_power(void **state)
     }
 }
 
+/* A failed recovery leaves a failed server: it holds nothing, as a failed
+ * create (the soak found one holding its allocation and addresses). */
+static void test_recover(void **state)
+{
+    (void)state;
+    const struct sw_job_effect *e = sw_jobstate_effect(SW_JOB_RECOVER);
+    assert_int_equal(sw_jobstate_server_after(e, false, NULL, SW_SRV_RUNNING), SW_SRV_FAILED);
+    assert_false(e->release_ok);
+    assert_true(e->release_fail);
+}
+
 static void test_helpers(void **state)
 {
     (void)state;
@@ -171,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_terminate),
         cmocka_unit_test(test_power),
+        cmocka_unit_test(test_recover),
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_backoff),
     };
