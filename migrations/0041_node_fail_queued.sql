@@ -2,17 +2,19 @@
 -- its recovery are failed with the running ones, and a lost one holds
 -- nothing (issue 15, "High availability").
 --   sw_node_fail(node)
---                   as in 0036, with two changes. The server's queued jobs
---                   are failed (node_failed) too, not only its running ones
---                   on the node: before, a job queued before the recover job
---                   (a stop, a reboot asked while the node was dying) came
---                   first in the server's order, was sent to the dead node
---                   and held the recovery behind it until the node came
---                   back, or made it fail (conflict) when the server's
---                   state changed meanwhile. And a lost server (local
+--                   as in 0036, with two changes. The jobs of a recovered
+--                   or lost server that are queued are failed (node_failed)
+--                   too, not only its running ones on the node: before, a
+--                   job queued before the recover job (a stop, a reboot
+--                   asked while the node was dying) came first in the
+--                   server's order, was sent to the dead node and held the
+--                   recovery behind it until the node came back, or made it
+--                   fail (conflict) when the server's state changed
+--                   meanwhile; a lost server's job ran when the node came
+--                   back and failed not_found. And a lost server (local
 --                   storage) gives up its allocation and addresses, as any
 --                   failed server: before, the node's capacity and the
---                   addresses leaked. Both found by the soak (tests/soak).
+--                   addresses leaked. Found by the soak (tests/soak).
 
 CREATE OR REPLACE FUNCTION sw_node_fail(p_node uuid) RETURNS integer
 LANGUAGE plpgsql AS $$
@@ -31,21 +33,21 @@ BEGIN
               WHERE sv.node_id = p_node AND coalesce(sv.ha, p.ha)
                 AND sv.state IN ('running', 'stopped')
               ORDER BY sv.id FOR UPDATE OF sv LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM jobs WHERE server_id = s.id AND type = 'recover'
+                                 AND state IN ('queued', 'running'));
+        -- its jobs still waiting on the dead node will never be answered,
+        -- and the ones queued before the recovery would be sent there
+        -- first (one job at a time per server, in order): failed now, so
+        -- the recovery is not held behind them (a lost server has nothing
+        -- left to do)
+        UPDATE jobs SET state = 'failed', finished_at = now(), progress = 100,
+               error = 'the server''s node failed', error_code = 'node_failed'
+         WHERE server_id = s.id
+           AND (state = 'queued' OR (state = 'running' AND node_id = p_node));
         IF sw_server_on_shared(s.id) THEN
-            IF NOT EXISTS (SELECT 1 FROM jobs WHERE server_id = s.id AND type = 'recover'
-                              AND state IN ('queued', 'running')) THEN
-                -- its jobs still waiting on the dead node will never be
-                -- answered, and the ones queued before the recovery would
-                -- be sent there first (one job at a time per server, in
-                -- order): failed now, so the recovery is not held behind them
-                UPDATE jobs SET state = 'failed', finished_at = now(), progress = 100,
-                       error = 'the server''s node failed', error_code = 'node_failed'
-                 WHERE server_id = s.id
-                   AND (state = 'queued' OR (state = 'running' AND node_id = p_node));
-                PERFORM sw_server_job_with(s.id, s.owner_id, 'recover',
-                                           jsonb_build_object('from_node', p_node));
-                n := n + 1;
-            END IF;
+            PERFORM sw_server_job_with(s.id, s.owner_id, 'recover',
+                                       jsonb_build_object('from_node', p_node));
+            n := n + 1;
         ELSE
             UPDATE servers SET state = 'failed',
                    error = 'its node failed and its volumes are on the node''s local storage:'

@@ -79,13 +79,17 @@ sw_ha_pair() {
         sw_ha_node "$n" shared true
         sw_ha_engine "$n"
     done
+    # shellcheck disable=SC2034 # the sourcing test's
     A=${NODE[a]} B=${NODE[b]}
+}
+
+sw__ha_on() { # SERVER NODE-ID: the server runs there
+    [ "$(sw_t_psql -c "select state || ' ' || node_id from servers where id = '$1'")" = "running $2" ]
 }
 
 sw_ha_order() {
     local s
     sw_t_api POST /v1/orders "$TOK" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"$1\",\"location_id\":\"$LOC\"}"
     s=$(sw_ha_j .server.id)
-    sw__ha_on() { [ "$(sw_t_psql -c "select state || ' ' || node_id from servers where id = '$s'")" = "running $2" ]; }
     sw_t_wait "$1 running" 60 sw__ha_on "$s" "$2" >/dev/null && echo "$s"
 }

@@ -419,7 +419,9 @@ for d in deaths:
         failed = [j for j in mine if j["server"] == sid and j["state"] != "succeeded"]
         if sid in lost_ev:
             what = "lost"
-            if ok or s["state"] != "failed" or "local storage" not in (s["error"] or ""):
+            # failed with the reason, unless its customer terminated it since
+            if ok or (s["state"] != "failed" or "local storage" not in (s["error"] or "")) \
+                    and s["state"] not in ("terminated", "terminating"):
                 violate(D_LOST, "server %s: %s, %d recoveries, error %s" % (sid, s["state"], len(ok), s["error"]))
         elif len(ok) == 1:
             what = "recovered"
