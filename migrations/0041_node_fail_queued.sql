@@ -14,7 +14,12 @@
 --                   back and failed not_found. And a lost server (local
 --                   storage) gives up its allocation and addresses, as any
 --                   failed server: before, the node's capacity and the
---                   addresses leaked. Found by the soak (tests/soak).
+--                   addresses leaked. And a server whose recovery was
+--                   claimed on this node just before it died too (the
+--                   recover job running here) is recovered again: before,
+--                   that job was taken for a recovery under way elsewhere,
+--                   and the server waited for the node to come back. Found
+--                   by the soak (tests/soak).
 
 CREATE OR REPLACE FUNCTION sw_node_fail(p_node uuid) RETURNS integer
 LANGUAGE plpgsql AS $$
@@ -33,8 +38,11 @@ BEGIN
               WHERE sv.node_id = p_node AND coalesce(sv.ha, p.ha)
                 AND sv.state IN ('running', 'stopped')
               ORDER BY sv.id FOR UPDATE OF sv LOOP
+        -- a recovery under way elsewhere goes on; one sent to this node
+        -- (claimed here before it died) is failed below, and queued again
         CONTINUE WHEN EXISTS (SELECT 1 FROM jobs WHERE server_id = s.id AND type = 'recover'
-                                 AND state IN ('queued', 'running'));
+                                 AND (state = 'queued' OR (state = 'running'
+                                                           AND node_id IS DISTINCT FROM p_node)));
         -- its jobs still waiting on the dead node will never be answered,
         -- and the ones queued before the recovery would be sent there
         -- first (one job at a time per server, in order): failed now, so
