@@ -21,8 +21,6 @@
 . "$SW_SRCDIR/tests/lib/hastack.sh"
 sw_ha_stack
 
-q() { sw_t_psql -c "$1"; }
-is() { [ "$(q "$1")" = "$2" ]; }
 
 sw_ha_pair
 sw_t_api PUT "/v1/admin/nodes/$A/fence" "$OP" '{"agent":"libvirt"}'
@@ -39,30 +37,30 @@ REBOOT=$(sw_ha_j .job.id)
 sw_t_api POST "/v1/servers/$S/actions" "$TOK" '{"type":"stop"}'
 STOP=$(sw_ha_j .job.id)
 sw_t_check "the reboot is sent to a, the stop queued behind it" sw_t_wait "reboot running" 10 \
-    is "select string_agg(state, ' ' order by created_at) from jobs where id in ('$REBOOT', '$STOP')" "running queued"
+    sw_ha_is "select string_agg(state, ' ' order by created_at) from jobs where id in ('$REBOOT', '$STOP')" "running queued"
 
-back() { is "select s.state || ' ' || s.node_id || ' ' || j.state from servers s
+back() { sw_ha_is "select s.state || ' ' || s.node_id || ' ' || j.state from servers s
               join jobs j on j.server_id = s.id and j.type = 'recover' where s.id = '$S'" "running $B succeeded"; }
 sw_t_check "a fails and the server runs on b, recovered" sw_t_wait "the recovery" 40 back
 echo "# recovered $((SECONDS - T0)) s after a's engine stopped (heartbeat $HB s, threshold $SUSPECT s)"
 sw_t_eq "the reboot and the stop asked before the failure: failed node_failed, neither sent to a after it" \
     "failed node_failed $A|failed node_failed " \
-    "$(q "select string_agg(state || ' ' || error_code || ' ' || coalesce(node_id::text, ''), '|' order by created_at)
+    "$(sw_t_psql -c "select string_agg(state || ' ' || error_code || ' ' || coalesce(node_id::text, ''), '|' order by created_at)
            from jobs where id in ('$REBOOT', '$STOP')")"
 sw_t_api POST "/v1/servers/$S/actions" "$TOK" '{"type":"stop"}'
 AFTER=$(sw_ha_j .job.id)
 sw_t_check "a stop asked after the recovery runs on b" sw_t_wait "stop on b" 30 \
-    is "select j.state || ' ' || j.node_id || ' ' || s.state from jobs j join servers s on s.id = j.server_id
+    sw_ha_is "select j.state || ' ' || j.node_id || ' ' || s.state from jobs j join servers s on s.id = j.server_id
          where j.id = '$AFTER'" "succeeded $B stopped"
 
 sw_t_api PUT "/v1/admin/nodes/$B/fence" "$OP" '{"agent":"libvirt"}'
 kill -STOP "$(cat "$SW_T_DIR/engine-b.pid")"
-lost() { is "select s.state || ' ' || j.state || ' ' || j.error_code from servers s join jobs j on j.server_id = s.id
+lost() { sw_ha_is "select s.state || ' ' || j.state || ' ' || j.error_code from servers s join jobs j on j.server_id = s.id
               and j.type = 'recover' and j.params->>'from_node' = '$B' where s.id = '$S'" "failed failed no_capacity"; }
 sw_t_check "b fails with no healthy node left: the recovery fails no_capacity, the server is failed" \
     sw_t_wait "the failed recovery" 40 lost
 sw_t_eq "the failed server holds no allocation and no address" "0 0 " \
-    "$(q "select (select count(*) from allocations where server_id = '$S') || ' ' ||
+    "$(sw_t_psql -c "select (select count(*) from allocations where server_id = '$S') || ' ' ||
                (select count(*) from ip_assignments where server_id = '$S') || ' ' ||
                coalesce(host(ipv4), '') || coalesce(host(ipv6), '') from servers where id = '$S'")"
 kill -9 "$(cat "$SW_T_DIR/engine-a.pid")" "$(cat "$SW_T_DIR/engine-b.pid")" 2>/dev/null

@@ -14,6 +14,7 @@
 #                             pool with their engines; sets PLAN, A, B
 #   sw_ha_order HOST NODE-ID  prints the id of a new server of PLAN once it runs
 #                             on NODE-ID (nothing after 60 s)
+#   sw_ha_is SQL VALUE        the query's answer is VALUE
 declare -A NODE
 HB=1 SUSPECT=3
 sw_ha_j() { jq -r "$1" <<<"$SW_BODY"; }
@@ -93,3 +94,5 @@ sw_ha_order() {
     s=$(sw_ha_j .server.id)
     sw_t_wait "$1 running" 60 sw__ha_on "$s" "$2" >/dev/null && echo "$s"
 }
+
+sw_ha_is() { [ "$(sw_t_psql -c "$1")" = "$2" ]; }
