@@ -24,6 +24,11 @@ SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohtt
 # (systemd-analyze, from systemd; it needs no systemd running).
 SW_PACKAGING_PACKAGES="dpkg-dev debhelper systemd"
 
+# What tests/lint/openapi_tools.sh installs when missing, to run the
+# OpenAPI linter and TypeScript (pinned in tests/openapi/package-lock.json,
+# from the npm registry); Debian 12's node 18 runs them.
+SW_NODE_PACKAGES="nodejs npm"
+
 # What bench/scheduler.sh compares slipway with, installed by it when
 # missing (minutes; not needed to build, run or test): Ganeti's hspace, and
 # OpenStack Placement behind uwsgi on PostgreSQL.
