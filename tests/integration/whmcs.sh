@@ -25,12 +25,7 @@ for f in $(find "$SW_WHMCS_DIR" -name '*.php') "$HARNESS"; do
     sw_t_check "php -l ${f#"$SW_SRCDIR"/}" php -l "$f"
 done
 
-sw_t_stack
-slipwayctl migrate >/dev/null || exit 99
-OP=$(slipwayctl bootstrap) || exit 99
-sw_t_panel
-sw_t_daemon provisioner slipway-provisioner
-sw_t_daemon billing slipway-billing
+sw_t_slice
 
 j() { jq -r "$1" <<<"$SW_BODY"; }
 api() { sw_t_api "$@"; }
