@@ -6,11 +6,11 @@
 # (the server running), a retried create (no second server), suspend and
 # unsuspend (retries doing nothing twice), change package (a resize job to
 # the new plan), change password (the guest's refusal told, the service's
-# password kept), the power
-# buttons, usage into the service's usage fields, the client and admin
-# pages, terminate, the error paths (a plan that does not exist, a reseller
-# over quota: slipway's message is WHMCS's return string), the InvoicePaid
-# hook's signature, no secret in the module log, every WHMCS-facing function
+# password kept), the power buttons, usage into the service's usage fields,
+# the client and admin pages, the error paths (a plan that does not exist,
+# a reseller over quota: slipway's message is WHMCS's return string),
+# terminate and a create again (a new server), the InvoicePaid hook's
+# signature, no secret in the module log, every WHMCS-facing function
 # called, and php -l on every PHP file.
 . "$(dirname "$0")/../lib/harness.sh"
 command -v php >/dev/null || { echo "php-cli is not installed (scripts/lib/setup.sh installs it)"; exit 77; }
@@ -210,8 +210,8 @@ sw_t_check "the traffic counts the 3 GiB sample" test "$MB" -ge 3072
 # ---- the client's page and the admin's tab ----
 call ClientArea 101
 sw_t_eq "ClientArea shows the server's state, hostname and buttons; no console yet" \
-    "templates/clientarea running web1.example.com 4 null" \
-    "$(jq -r '"\(.templatefile) \(.vars.server.state) \(.vars.server.hostname) \(.vars.buttons | length) \(.vars.console_url)"' <<<"$OUT")"
+    "templates/clientarea running web1.example.com 4 null 101" \
+    "$(jq -r '"\(.templatefile) \(.vars.server.state) \(.vars.server.hostname) \(.vars.buttons | length) \(.vars.console_url) \(.vars.serviceid)"' <<<"$OUT")"
 sw_t_check "the client area template exists" test -f "$SW_WHMCS_DIR/modules/servers/slipway/templates/clientarea.tpl"
 call AdminServicesTabFields 101
 sw_t_eq "the admin's tab: the server's id, state and plan" "$S1 running ${PLAN[large]}" \
@@ -237,6 +237,22 @@ sw_t_eq "TerminateAccount answers success" '"success"' "$OUT"
 sw_t_check "the server is terminated" sw_t_wait "terminated" 30 is_state "$S1" terminated
 call TerminateAccount 101
 sw_t_eq "a retried TerminateAccount: success, one terminate job" '"success" 1' "$OUT $(jobs_of "$S1" terminate)"
+# Created again (WHMCS's admin: Create on a terminated service), the same
+# request as the first (product 1 again): a new server, within the quota of 1.
+whmcs set 101 packageid 1
+call CreateAccount 101
+whmcs get 101 username
+S2=$(jq -r . <<<"$OUT")
+sw_t_eq "a terminated service is created again: a new server" \
+    "true web1.example.com running" \
+    "$([ "$S2" != "$S1" ] && echo true) $(sql "select hostname from servers where id = '$S2'") $(sw_t_wait "S2 running" 30 is_state "$S2" running && echo running)"
+# A product that asks for no domain: the server is named after the service.
+sql "update reseller_quotas set max_servers = 2 where reseller_id = '$R1'"
+whmcs set 102 domain ""
+call CreateAccount 102
+whmcs get 102 username
+sw_t_eq "a service without a domain: hostname server-102" "server-102" \
+    "$(sql "select hostname from servers where id = '$(jq -r . <<<"$OUT")'")"
 
 # ---- the InvoicePaid hook: signed with r1's hook secret ----
 api POST /v1/account/hook-secret "$TOKEN"

@@ -144,6 +144,14 @@ function slipway_server(array $params): array
     return slipway_api($params, 'GET', '/v1/servers/' . slipway_server_id($params));
 }
 
+/* The server's hostname: the service's domain, or server-<service id>
+ * for a product that asks for none. */
+function slipway_hostname(array $params): string
+{
+    $domain = trim((string)($params['domain'] ?? ''));
+    return $domain !== '' ? $domain : 'server-' . (int)$params['serviceid'];
+}
+
 function slipway_CreateAccount(array $params)
 {
     return slipway_run(function () use ($params) {
@@ -157,7 +165,7 @@ function slipway_CreateAccount(array $params)
         $customer = slipway_customer($params);
         $order = ['plan_id' => (string)$params['configoption1'],
             'template_id' => (string)$params['configoption2'],
-            'hostname' => (string)$params['domain']];
+            'hostname' => slipway_hostname($params)];
         if ((string)($params['configoption3'] ?? '') !== '') {
             $order['location_id'] = (string)$params['configoption3'];
         }
@@ -381,6 +389,7 @@ function slipway_ClientArea(array $params)
             'server' => $s,
             'console_url' => slipway_console_url($params, $s['id']),
             'buttons' => slipway_ClientAreaCustomButtonArray(),
+            'serviceid' => (int)$params['serviceid'],
         ]];
     } catch (Exception $e) {
         return ['templatefile' => 'templates/error', 'vars' => ['error' => $e->getMessage()]];

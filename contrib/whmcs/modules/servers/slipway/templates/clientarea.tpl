@@ -3,8 +3,8 @@
   <table class="table">
     <tr><th>State</th><td>{$server.state|escape}</td></tr>
     <tr><th>Hostname</th><td>{$server.hostname|escape}</td></tr>
-    <tr><th>IPv4</th><td>{if is_array($server.ipv4)}{', '|implode:$server.ipv4|escape}{else}{$server.ipv4|escape}{/if}</td></tr>
-    <tr><th>IPv6</th><td>{if is_array($server.ipv6)}{', '|implode:$server.ipv6|escape}{else}{$server.ipv6|escape}{/if}</td></tr>
+    <tr><th>IPv4</th><td>{$server.ipv4|escape}</td></tr>
+    <tr><th>IPv6</th><td>{$server.ipv6|escape}</td></tr>
   </table>
   {foreach $buttons as $label => $action}
     <a class="btn btn-default" href="clientarea.php?action=productdetails&amp;id={$serviceid}&amp;modop=custom&amp;a={$action|escape:'url'}">{$label|escape}</a>
