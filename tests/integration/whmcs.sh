@@ -9,8 +9,8 @@
 # password kept), the power buttons, usage into the service's usage fields,
 # the client and admin pages, the error paths (a plan that does not exist,
 # a reseller over quota: slipway's message is WHMCS's return string),
-# terminate and a create again (a new server), the InvoicePaid hook's
-# signature, no secret in the module log, every WHMCS-facing function
+# terminate and a create again (a new server), the InvoicePaid hook (a
+# paid invoice is one signed payment of the operator's customer), no secret in the module log, every WHMCS-facing function
 # called, and php -l on every PHP file.
 . "$(dirname "$0")/../lib/harness.sh"
 command -v php >/dev/null || { echo "php-cli is not installed (scripts/lib/setup.sh installs it)"; exit 77; }
@@ -262,26 +262,39 @@ whmcs get 102 username
 sw_t_eq "a service without a domain: hostname server-102" "server-102" \
     "$(sql "select hostname from servers where id = '$(jq -r . <<<"$OUT")'")"
 
-# ---- the InvoicePaid hook: signed with r1's hook secret ----
-api POST /v1/account/hook-secret "$TOKEN"
+# ---- the InvoicePaid hook: the operator's, signed with its hook secret ----
+# Bob is the operator's own customer (slipway bills him), WHMCS client 8.
+api POST /v1/admin/accounts "$OP" '{"kind":"customer","email":"bob@example.com","name":"Bob"}'
+BOB=$(j .id)
+api GET /v1/account "$OP"
+OPID=$(j .id)
+api POST /v1/account/hook-secret "$OP"
 SECRET=$(j .secret)
 hook_conf() { # secret
-    jq --arg url "$SW_URL" --arg a "$R1" --arg s "$1" --arg t "$TOKEN" \
-        '.slipway_hook = {url: $url, account_id: $a, secret: $s, token: $t} | .activity = []' \
+    jq --arg url "$SW_URL" --arg a "$OPID" --arg s "$1" --arg t "$OP" \
+        '.slipway_hook = {url: $url, account_id: $a, secret: $s, token: $t} | .activity = []
+         | .clients["8"] = {email: "BOB@example.com", firstname: "Bob", lastname: "", currency_code: "EUR"}
+         | .invoices["9002"] = {userid: 8, total: "12.34"}' \
         "$STATE" >"$STATE.new" && mv "$STATE.new" "$STATE"
 }
+activity() { jq -r '.activity | join(" / ")' "$STATE"; }
+payments() { sql "select count(*) || ' ' || coalesce(sum(amount), 0) || ' ' || coalesce(max(currency), '-') from payments where account_id = '$BOB'"; }
 hook_conf "whsec_$(head -c 32 /dev/urandom | base64)"
-whmcs hook InvoicePaid '{"invoiceid":9001}'
-sw_t_eq "a wrong hook secret: slipway refuses the signature" \
-    "invoice 9001 not reported: slipway: no webhook-signature matches the message" \
-    "$(jq -r '.activity[0]' "$STATE" | sed 's/^slipway: //')"
+whmcs hook InvoicePaid '{"invoiceid":9002}'
+sw_t_eq "a wrong hook secret: slipway refuses the signature, and no payment is made" \
+    "slipway: invoice 9002 not reported: slipway: no webhook-signature matches the message 0 0 -" \
+    "$(activity) $(payments)"
 hook_conf "$SECRET"
+whmcs hook InvoicePaid '{"invoiceid":9002}'
+sw_t_check "with the operator's secret the paid invoice is reported ($(activity))" \
+    grep -q "^slipway: invoice 9002 reported as payment [0-9a-f-]\{36\}$" <<<"$(activity)"
+sw_t_eq "as one payment of 12.34 EUR from Bob" "1 1234 EUR" "$(payments)"
+whmcs hook InvoicePaid '{"invoiceid":9002}'
+sw_t_eq "the hook run again for the invoice is still one payment" "1 1234 EUR" "$(payments)"
 whmcs hook InvoicePaid '{"invoiceid":9001}'
-# Alice is r1's customer, and r1 bills her itself: the signed payment is
-# checked and refused for that reason, after its signature passed.
-sw_t_eq "with r1's secret the signature passes (and r1's own customer is r1's to bill)" \
-    "invoice 9001 not reported: slipway: the account is not billed by this installation (a reseller bills its customers)" \
-    "$(jq -r '.activity[0]' "$STATE" | sed 's/^slipway: //')"
+sw_t_eq "Alice is r1's customer, whom slipway does not bill: not reported" \
+    "slipway: invoice 9001 not reported: slipway bills no customer with the email alice@example.com" \
+    "$(jq -r '.activity[-1]' "$STATE")"
 
 # ---- the module log holds no secret WHMCS would not mask ----
 leaks=$(jq -r --arg t "$TOKEN" '.module_log[] | select(((.request + .response) | contains($t)))
