@@ -10,8 +10,9 @@
 # the client and admin pages, the error paths (a plan that does not exist,
 # a reseller over quota: slipway's message is WHMCS's return string),
 # terminate and a create again (a new server), the InvoicePaid hook (a
-# paid invoice is one signed payment of the operator's customer), no secret in the module log, every WHMCS-facing function
-# called, and php -l on every PHP file.
+# paid invoice is one signed payment of the operator's customer), no
+# secret in the module log, every WHMCS-facing function called, and php -l
+# on every PHP file.
 . "$(dirname "$0")/../lib/harness.sh"
 command -v php >/dev/null || { echo "php-cli is not installed (scripts/lib/setup.sh installs it)"; exit 77; }
 php -r 'exit(function_exists("curl_init") ? 0 : 1);' ||
