@@ -28,7 +28,7 @@
 export SW_QEMU_PEER=1 SW_QEMU_PEER_OWN_POOL=1
 sw_qs_start
 echo "# stack with nodes qemu1 and qemu2 (own pools) up in $(since "$T0") s"
-sw_qs_on_fail() { tail -8 "$SW_T_DIR"/qemu/log/engine-qemu*.log "$SW_T_DIR/prov.log"; }
+sw_qs_on_fail() { tail -n 8 "$SW_T_DIR"/qemu/log/engine-qemu*.log "$SW_T_DIR/prov.log"; }
 [ -n "$SW_QEMU_URI2" ] || { echo "FAIL - no qemu2"; exit 1; }
 URI1=$SW_QEMU_URI URI2=$SW_QEMU_URI2
 QEMU1=$(sql "select id from nodes where name = 'qemu1'") QEMU2=$(sql "select id from nodes where name = 'qemu2'")
