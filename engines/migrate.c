@@ -364,13 +364,17 @@ struct copy_watch {
     const struct sw_migrate_req *req;
     struct sw_migrate_ctl *ctl;
     struct sw_migrate_result *res;
+    /* the copy is the move's data (offline); before a live move (the seed)
+     * it is not told: the hypervisor's figures that follow start at 0,
+     * and progress never goes backwards */
+    bool report;
 };
 
 /* The copy's progress as the migration's; stops it once a cancel is asked. */
 static bool copy_tick(void *ctx, uint64_t done, uint64_t total)
 {
     struct copy_watch *w = ctx;
-    if (w->req->progress) {
+    if (w->report && w->req->progress) {
         w->req->progress(w->req->ctx, done, total, total > done ? total - done : 0);
         w->res->reports++;
     }
@@ -393,7 +397,7 @@ static int mig_copy_execute(struct sw_engine *eng, virDomainPtr dom,
         mig_error(err);
         return -1;
     }
-    struct copy_watch w = {req, ctl, res};
+    struct copy_watch w = {req, ctl, res, plan->how == SW_MIGRATE_OFFLINE};
     struct sw_volcopy c = {.eng = eng, .target = t, .server_id = req->server_id,
                            .role = plan->how == SW_MIGRATE_LIVE ? "seed" : NULL,
                            .bandwidth_mib = req->bandwidth_mib,
