@@ -55,7 +55,8 @@ finished() { case $(job_state "$1") in succeeded | failed | dead) return 0 ;; es
 # watch JOB SECS: waits for JOB, sampling both ledgers with its state in one
 # statement while it runs (SAMPLES: the distinct samples, one a line)
 watch() {
-    local t=$(date +%s.%N)
+    local t
+    t=$(date +%s.%N)
     SAMPLES=
     while ! finished "$1" && [ "$(since "$t" | cut -d. -f1)" -lt "$2" ]; do
         SAMPLES+="$(sql "select $(use "$QEMU1") || ' ' || $(use "$QEMU2") from jobs where id = '$1' and state = 'running'")"$'\n'
