@@ -41,6 +41,7 @@ static const struct sw_route *const tables[] = {
     sw_routes_admin_ha, /* high availability */
     sw_routes_admin_evacuate, /* node evacuation */
     sw_routes_openapi, /* the API's own description */
+    sw_routes_ptr, /* reverse DNS */
 };
 
 static const struct sw_route **flat;
