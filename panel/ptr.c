@@ -242,11 +242,16 @@ SW_HANDLER(sw_h_pool_rdns_put)
         SW_ERR(err, SW_EINVALID, "api_url must be an http or https URL without a final slash");
         goto out;
     }
-    if (ttl < 60 || ttl > 604800 || strlen(key) < 1 || strlen(key) > SW_BKKEY_PLAIN_MAX ||
-        sw_api_check_len(b, "api_server", 1, 64, err) < 0) {
-        if (!err->code)
-            SW_ERR(err, SW_EINVALID, "ttl must be 60 to 604800 and api_key 1 to %d bytes",
-                   SW_BKKEY_PLAIN_MAX);
+    if (sw_api_check_len(b, "api_server", 1, 64, err) < 0 ||
+        sw_api_check_len(b, "api_key", 1, SW_BKKEY_PLAIN_MAX, err) < 0)
+        goto out;
+    if (strspn(p.api_server, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+        strlen(p.api_server)) {
+        SW_ERR(err, SW_EINVALID, "api_server must be letters, digits, '.', '_' or '-'");
+        goto out;
+    }
+    if (ttl < 60 || ttl > 604800) {
+        SW_ERR(err, SW_EINVALID, "ttl must be 60 to 604800 seconds");
         goto out;
     }
     snprintf(ttl_s, sizeof ttl_s, "%lld", (long long)ttl);

@@ -71,6 +71,10 @@ zone "$P4" "$OP" "{\"api_url\":\"$SW_PDNS_API_URL\",\"zone\":\"3.0.192.in-addr.a
 sw_t_eq "a zone that does not hold the pool is 422" 422 "$SW_STATUS"
 zone "$P4" "$OP" "{\"api_url\":\"$SW_PDNS_API_URL\",\"zone\":\"2.0.192.in-addr.arpa\",\"api_key\":\"$KEY\",\"colour\":1}"
 sw_t_eq "an unknown field is 400" 400 "$SW_STATUS"
+zone "$P4" "$OP" "{\"api_url\":\"$SW_PDNS_API_URL\",\"zone\":\"2.0.192.in-addr.arpa\",\"api_key\":\"$KEY\",\"api_server\":\"a/b\"}"
+sw_t_eq "a server id that would change the URL's path is 400" 400 "$SW_STATUS"
+zone "$P4" "$OP" "{\"api_url\":\"file:///etc/passwd\",\"zone\":\"2.0.192.in-addr.arpa\",\"api_key\":\"$KEY\"}"
+sw_t_eq "an API URL that is not http(s) is 400" 400 "$SW_STATUS"
 zone "$P4" "$OP" "{\"api_url\":\"$SW_PDNS_API_URL\",\"zone\":\"2.0.192.in-addr.arpa\",\"api_key\":\"$KEY\"}"
 sw_t_eq "the IPv4 pool's zone: 200, the key never shown" "200 2.0.192.in-addr.arpa. true false" \
     "$SW_STATUS $(j '[.zone, .api_key_set, (tostring | contains("'"$KEY"'"))] | join(" ")')"
