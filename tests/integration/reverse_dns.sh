@@ -133,8 +133,28 @@ sw_t_eq "PowerDNS down: the PTR is still taken (202)" 202 "$SW_STATUS"
 failing() { ptr GET "$V4" "$TA"; [ "$(j .state)" = pending ] && [ "$(j .error)" != null ]; }
 sw_t_check "it stays pending with why" sw_t_wait "an error" 10 failing
 echo "# while down: $(j '.error') (attempts $(j .attempts))"
+# the panel that took it stops too: the intent is in PostgreSQL, not in it
+kill "$SW_T_PID_panel"; wait "$SW_T_PID_panel" 2>/dev/null
+rm -f "$SW_T_DIR/panel.addr"
+sw_t_respawn panel
+sw_t_wait "the panel again" 20 test -s "$SW_T_DIR/panel.addr" || exit 99
+SW_URL=$(cat "$SW_T_DIR/panel.addr")
 sw_t_respawn pdns
-sw_t_check "PowerDNS back: the PTR is written" sw_t_wait "the PTR after the outage" 30 served "$R4" while-down.example.com.
+sw_t_check "PowerDNS back (and the panel restarted): the PTR is written" \
+    sw_t_wait "the PTR after the outage" 30 served "$R4" while-down.example.com.
+
+# ---- how long from a PUT to PowerDNS serving it: 20 changes in a row ----
+ms=()
+for i in $(seq 20); do
+    t0=$(date +%s%N)
+    ptr PUT "$V4" "$TA" "{\"ptr\":\"n$i.example.com\"}"
+    sw_t_wait "n$i" 15 served "$R4" "n$i.example.com." || break
+    ms+=($((($(date +%s%N) - t0) / 1000000)))
+done
+sorted=$(printf '%s\n' "${ms[@]}" | sort -n)
+echo "# PUT to served by PowerDNS over ${#ms[@]} changes (ms, including dig's polling every 0.1 s):" \
+    "p50 $(sed -n 10p <<<"$sorted") max $(tail -1 <<<"$sorted")"
+sw_t_eq "20 changes in a row each reach PowerDNS" 20 "${#ms[@]}"
 
 # ---- removal ----
 ptr DELETE "$V4" "$TA"
