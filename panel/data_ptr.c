@@ -80,7 +80,10 @@ json_t *sw_data_ptr_pool_set(struct sw_db *db, const struct sw_data_ptr_pool *p,
 {
     return sw_data_json_row(
         db, err, "ip pool",
-        "INSERT INTO ip_pool_rdns AS r (pool_id, api_url, api_server, zone, api_key_wrapped,"
+        "WITH u AS (UPDATE ptr_records SET state = 'pending', version = version + 1,"
+        " attempts = 0, error = NULL, next_at = now(), updated_at = now()"
+        " WHERE pool_id = $1 AND ptr IS NOT NULL)"
+        " INSERT INTO ip_pool_rdns AS r (pool_id, api_url, api_server, zone, api_key_wrapped,"
         " forward_confirm, ttl) VALUES ($1, $2, $3, $4, $5, $6::boolean, $7::integer)"
         " ON CONFLICT (pool_id) DO UPDATE SET api_url = EXCLUDED.api_url,"
         " api_server = EXCLUDED.api_server, zone = EXCLUDED.zone,"

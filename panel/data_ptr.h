@@ -50,8 +50,9 @@ struct sw_data_ptr_pool {
 int sw_data_ptr_pool_first(struct sw_db *db, const char *pool_id, char first[48],
                            struct sw_err *err);
 
-/* Sets pool p's reverse zone; its answer (never the key), new reference,
- * or NULL. */
+/* Sets pool p's reverse zone, and makes its PTRs pending again (written
+ * anew to the server and zone now named); its answer (never the key), new
+ * reference, or NULL. */
 json_t *sw_data_ptr_pool_set(struct sw_db *db, const struct sw_data_ptr_pool *p,
                              struct sw_err *err);
 

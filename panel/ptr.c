@@ -260,6 +260,8 @@ SW_HANDLER(sw_h_pool_rdns_put)
     rc = sw_bkkey_wrap(master, (const unsigned char *)key, strlen(key), wrapped, err);
     sodium_memzero(master, sizeof master);
     json_t *answer = rc == 0 ? sw_data_ptr_pool_set(req->db, &p, err) : NULL;
+    if (answer)
+        sw_ptr_sync_wake();
     rc = answer ? sw_api_reply(resp, 200, answer) : -1;
 out:
     json_decref(b);

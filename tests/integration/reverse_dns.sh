@@ -156,6 +156,16 @@ echo "# PUT to served by PowerDNS over ${#ms[@]} changes (ms, including dig's po
     "p50 $(sed -n 10p <<<"$sorted") max $(tail -1 <<<"$sorted")"
 sw_t_eq "20 changes in a row each reach PowerDNS" 20 "${#ms[@]}"
 
+# ---- a pool's zone set again (another PowerDNS, or one that lost its
+# data): its PTRs are written anew ----
+curl -sf -X PATCH -H "X-API-Key: $KEY" -H 'Content-Type: application/json' -o /dev/null \
+    -d "{\"rrsets\": [{\"name\": \"$R4.\", \"type\": \"PTR\", \"changetype\": \"DELETE\"}]}" \
+    "$SW_PDNS_API_URL/api/v1/servers/localhost/zones/2.0.192.in-addr.arpa." || exit 99
+sw_t_check "PowerDNS lost the PTR behind the panel's back" absent "$R4"
+zone "$P4" "$OP" "{\"api_url\":\"$SW_PDNS_API_URL\",\"zone\":\"2.0.192.in-addr.arpa\",\"api_key\":\"$KEY\"}"
+sw_t_check "the pool's zone set again: its PTR is written again" \
+    sw_t_wait "the PTR rewritten" 15 served "$R4" n20.example.com.
+
 # ---- removal ----
 ptr DELETE "$V4" "$TA"
 sw_t_eq "removing a PTR: 202" "202 null" "$SW_STATUS $(j .ptr.ptr)"
