@@ -115,6 +115,9 @@ static const struct sw_conf_key conf_keys[] = {
      "largest image or ISO the library takes, uploaded or fetched, in bytes"},
     {"SLIPWAY_IMAGE_FETCH_TIMEOUT", "3600", "panel",
      "seconds a fetch of an image by URL may take before it fails"},
+    {"SLIPWAY_PTR_RESOLVER", NULL, "panel",
+     "IPv4:PORT of the DNS server that forward confirmation of PTRs asks (pools with "
+     "forward_confirm); unset: the system's resolver"},
     {"SLIPWAY_IMAGES_ALLOW_PRIVATE", "0", "panel",
      "1: images may be fetched from loopback, private and link-local addresses"},
     {"SLIPWAY_NODE_PANEL_URL", NULL, "panel",

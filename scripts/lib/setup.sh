@@ -17,6 +17,7 @@ SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohtt
  libarchive-dev e2fsprogs libvirt-daemon-driver-lxc
  libzstd-dev openssh-server
  libnbd-dev lvm2
+ pdns-server pdns-backend-sqlite3 bind9-dnsutils sqlite3
  php-cli php-curl"
 
 # What tests/packaging/deb.sh installs when missing, to build the Debian
