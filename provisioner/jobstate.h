@@ -26,6 +26,11 @@ enum sw_job_route {
 /* Bits (1u << enum sw_server_state). */
 #define SW_SRVMASK(s) (1u << (s))
 
+/* The states of a failed node's ha server that a recover job moves
+ * (migrations 0033, 0036, 0039 queue it for these). */
+#define SW_RECOVER_STATES                                                                          \
+    (SW_SRVMASK(SW_SRV_RUNNING) | SW_SRVMASK(SW_SRV_STOPPED) | SW_SRVMASK(SW_SRV_SUSPENDED))
+
 struct sw_job_effect {
     int type;         /* enum sw_job_type */
     int route;        /* enum sw_job_route */
@@ -39,6 +44,9 @@ struct sw_job_effect {
     const char *order_fail; /* on failure */
     bool release_ok;        /* DELETE the allocation on success */
     bool release_fail;      /* on failure */
+    /* on success a suspended server stays suspended, whatever its domain
+     * (recover: defined, stopped, on its new node; only unsuspend lifts it) */
+    bool keep_suspended;
 };
 
 /* Borrowed (static table); NULL for an out-of-range type. */
