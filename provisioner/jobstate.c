@@ -79,8 +79,9 @@ static const struct sw_job_effect effects[] = {
      * (a stopped one defined there, stopped; a suspended one the same, and
      * still suspended), or failed with the engine's reason (a volume
      * missing). */
-    [SW_JOB_RECOVER] = {SW_JOB_RECOVER, SW_ROUTE_RECOVER, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
-                        SW_SRV_FAILED, SW_RECOVER_STATES, NULL, NULL, false, false, true},
+    [SW_JOB_RECOVER] = {SW_JOB_RECOVER, SW_ROUTE_RECOVER, SW_SRV_KEEP,
+                        SW_SRV_FROM_DOMAIN_UNLESS_SUSPENDED, SW_SRV_FAILED, SW_RECOVER_STATES, NULL,
+                        NULL, false, false},
 };
 
 _Static_assert(N(effects) == SW_JOB__COUNT, "one effect per job type");
@@ -113,9 +114,12 @@ int sw_jobstate_server_after(const struct sw_job_effect *e, bool ok, const char 
     if (current_state < 0 || current_state >= SW_SRV__COUNT ||
         !(e->srv_from & SW_SRVMASK(current_state)))
         return SW_SRV_KEEP;
-    if (ok && e->keep_suspended && current_state == SW_SRV_SUSPENDED)
-        return SW_SRV_KEEP;
     int s = ok ? e->srv_ok : e->srv_fail;
+    if (s == SW_SRV_FROM_DOMAIN_UNLESS_SUSPENDED) {
+        if (current_state == SW_SRV_SUSPENDED)
+            return SW_SRV_KEEP;
+        s = SW_SRV_FROM_DOMAIN;
+    }
     if (s == SW_SRV_FROM_DOMAIN) {
         s = sw_jobstate_from_domain(domain_state);
         if (s < 0)

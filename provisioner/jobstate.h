@@ -22,6 +22,9 @@ enum sw_job_route {
 /* Special values for server states in the table (else enum sw_server_state). */
 #define SW_SRV_KEEP (-1)        /* leave the server's state as it is */
 #define SW_SRV_FROM_DOMAIN (-2) /* what the engine reports (sw_jobstate_from_domain) */
+/* The same, except that a suspended server stays suspended (recover: its
+ * domain defined, stopped, on its new node; only unsuspend lifts it). */
+#define SW_SRV_FROM_DOMAIN_UNLESS_SUSPENDED (-3)
 
 /* Bits (1u << enum sw_server_state). */
 #define SW_SRVMASK(s) (1u << (s))
@@ -44,17 +47,15 @@ struct sw_job_effect {
     const char *order_fail; /* on failure */
     bool release_ok;        /* DELETE the allocation on success */
     bool release_fail;      /* on failure */
-    /* on success a suspended server stays suspended, whatever its domain
-     * (recover: defined, stopped, on its new node; only unsuspend lifts it) */
-    bool keep_suspended;
 };
 
 /* Borrowed (static table); NULL for an out-of-range type. */
 const struct sw_job_effect *sw_jobstate_effect(int type);
 
 /* Server state after a job finished: the table's ok/fail state, resolved
- * through domain_state for SW_SRV_FROM_DOMAIN; SW_SRV_KEEP when the server
- * should not change (unknown domain state, or not in srv_from). */
+ * through domain_state for SW_SRV_FROM_DOMAIN (and _UNLESS_SUSPENDED);
+ * SW_SRV_KEEP when the server should not change (unknown domain state, or
+ * not in srv_from). */
 int sw_jobstate_server_after(const struct sw_job_effect *e, bool ok, const char *domain_state,
                              int current_state);
 

@@ -16,7 +16,7 @@ SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohtt
  libisofs-dev xorriso cpio dosfstools mtools syslinux syslinux-common isolinux kmod
  libarchive-dev e2fsprogs libvirt-daemon-driver-lxc
  libzstd-dev openssh-server
- libnbd-dev lvm2"
+ libnbd-dev lvm2 openipmi ipmitool"
 
 # What tests/packaging/deb.sh installs when missing, to build the Debian
 # packages (dpkg-buildpackage, debhelper) and check their systemd units

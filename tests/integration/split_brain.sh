@@ -24,20 +24,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SW_SRCDIR/tests/lib/hastack.sh"
 sw_ha_stack
-
-j() { sw_ha_j "$1"; }
-api() { sw_t_api "$@"; }
-q() { sw_t_psql -c "$1"; }
-is() { [ "$(q "$1")" = "$2" ]; }
-D=$SW_T_DIR
-
-sw_ha_catalog
-read -r _ PLAN _ <<<"$(sw_ha_plan ha-1 true)"
-for n in a b; do
-    sw_ha_node "$n" shared true
-    sw_ha_engine "$n"
-done
-A=${NODE[a]} B=${NODE[b]}
+sw_ha_pair
 api PUT "/v1/admin/nodes/$A/fence" "$OP" "{\"agent\":\"libvirt\",\"config\":{\"uri\":\"qemu+unix:///system?socket=$D/nobody.sock\"}}"
 sw_t_eq "a's fence agent set (libvirt, through a socket nobody serves)" "200 libvirt" "$SW_STATUS $(j .fence.agent)"
 
@@ -96,8 +83,7 @@ nothing_moved() {
 PA=$SW_T_PID_engine_a
 kill -STOP "$PA"
 T0=$SECONDS
-retried() { [ "$(q "select fence_attempts from nodes where id = '$A'")" -ge 2 ]; }
-sw_t_check "a is suspect and its failing fence is retried" sw_t_wait "two fence attempts" 60 retried
+sw_t_check "a is suspect and its failing fence is retried" sw_t_wait "two fence attempts" 60 sw_ha_retried "$A"
 sw_t_eq "a stays suspect, the fence's error recorded" "suspect true" \
     "$(q "select health || ' ' || (fence_error like '%libvirt agent failed%') from nodes where id = '$A'")"
 sw_t_eq "node.suspect recorded, no node.fenced" "1 0" \

@@ -74,7 +74,9 @@ static void test_recover(void **state)
                      SW_SRV_KEEP);
     /* no other job keeps a suspension against its domain */
     for (int t = 0; t < SW_JOB__COUNT; t++)
-        assert_true(t == SW_JOB_RECOVER || !sw_jobstate_effect(t)->keep_suspended);
+        assert_true(t == SW_JOB_RECOVER ||
+                    (sw_jobstate_effect(t)->srv_ok != SW_SRV_FROM_DOMAIN_UNLESS_SUSPENDED &&
+                     sw_jobstate_effect(t)->srv_fail != SW_SRV_FROM_DOMAIN_UNLESS_SUSPENDED));
 }
 
 static void test_create(void **state)
