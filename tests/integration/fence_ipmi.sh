@@ -98,6 +98,7 @@ sw_t_eq "nothing restarts: the server on a, its epoch, no recover job" "$A $EPOC
         (select count(*) from jobs where server_id = '$S' and type = 'recover') from servers where id = '$S'")"
 
 # ---- 2. the right password, stored as before 0039 ----
+T0=$(date +%s.%N)
 q "update nodes set fence_secret = '$RIGHT', fence_secret_wrapped = false where id = '$A'" >/dev/null
 moved() {
     is "select node_id || ' ' || epoch || ' ' || state from servers where id = '$S'" \
@@ -106,6 +107,7 @@ moved() {
 sw_t_check "the ipmi agent fences a: the server runs on b, its epoch one more" \
     sw_t_wait "server on b" 60 moved
 kill -CONT "$PA" 2>/dev/null # not fenced (a failed check): the teardown must end it
+echo "# ipmi: from the right password stored to the server running on b: $(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s (next fence attempt after the backoff, the fence, the recovery)"
 sw_t_eq "a was fenced by the agent and failed" "failed true 1" \
     "$(q "select n.health || ' ' || (n.fenced_by like '%ipmi%') || ' ' ||
         (select count(*) from events where type = 'node.fenced') from nodes n where n.id = '$A'")"
