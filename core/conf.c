@@ -45,8 +45,8 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_HTTP_MAX_PER_IP", "512", "panel",
      "client connections from one address at once; more are refused; 0: no limit"},
     {"SLIPWAY_BACKUP_MASTER_KEY", NULL, "panel, provisioner",
-     "base64 of 32 bytes: wraps the accounts' backup keys and the backup targets' secrets at "
-     "rest (core/bkkey.h); never logged"},
+     "base64 of 32 bytes: wraps the accounts' backup keys, the backup targets' secrets and the "
+     "nodes' fence secrets at rest (core/bkkey.h); never logged"},
     {"SLIPWAY_BACKUP_MASTER_KEY_FILE", NULL, "panel, provisioner",
      "a file holding SLIPWAY_BACKUP_MASTER_KEY (scripts/up makes var/backup-master.key)"},
     {"SLIPWAY_BACKUP_SCHEDULER_INTERVAL", "60", "provisioner",

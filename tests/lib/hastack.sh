@@ -1,21 +1,37 @@
 # shellcheck shell=bash
-# hastack.sh - sourced by the high availability tests (ha.sh, split_brain.sh)
+# hastack.sh - sourced by the high availability tests (ha.sh, split_brain.sh, fence_ipmi.sh)
 # after harness.sh: the stack with the provisioner's health thread fast
 # (heartbeat HB s, threshold SUSPECT s), one location with an hvm template
 # and a customer, ha and plain plans, test-driver nodes with a pool each,
 # and their engines (each writing its domains file and a pid file).
 #   sw_ha_stack               stack, panel, two provisioners; sets OP, HB, SUSPECT
+#                             and the control plane's master key (the fence
+#                             secrets are wrapped with it), which the engines
+#                             are not given
 #   sw_ha_catalog             sets LOC, TPL, TOK
 #   sw_ha_plan NAME HA        prints "STATUS ID HA" of a new hvm plan
 #   sw_ha_node NAME POOL SHARED  a node of 8 cpus, 8 GiB; sets NODE[NAME]
 #   sw_ha_engine NAME         starts (or restarts) the node's engine:
 #                             $SW_T_DIR/domains-NAME, $SW_T_DIR/engine-NAME.pid
+#   sw_ha_pair                catalog, an ha plan PLAN, nodes "a" and "b" sharing a
+#                             pool, with their engines; sets A and B (their ids)
+#   sw_ha_retried NODE_ID     true once the node's fence was tried twice
+# and the tests' short names: j FILTER (of the last answer), api (sw_t_api),
+# q SQL (one value), is SQL VALUE (q's answer is VALUE), D ($SW_T_DIR).
 declare -A NODE
 HB=1 SUSPECT=3
 sw_ha_j() { jq -r "$1" <<<"$SW_BODY"; }
+j() { sw_ha_j "$1"; }
+api() { sw_t_api "$@"; }
+q() { sw_t_psql -c "$1"; }
+is() { [ "$(q "$1")" = "$2" ]; }
+D=$SW_T_DIR
+sw_ha_retried() { [ "$(q "select fence_attempts from nodes where id = '$1'")" -ge 2 ]; }
 
 sw_ha_stack() {
     sw_t_stack
+    SLIPWAY_BACKUP_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
+    export SLIPWAY_BACKUP_MASTER_KEY
     slipwayctl migrate >/dev/null || exit 99
     OP=$(slipwayctl bootstrap) || exit 99
     export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8
@@ -58,11 +74,23 @@ sw_ha_node() {
 
 sw_ha_engine() {
     if [ -z "$(eval echo "\${SW_T_PID_engine_$1:-}")" ]; then
-        sw_t_daemon "engine_$1" env SLIPWAY_NODE_ID="${NODE[$1]}" SLIPWAY_HEARTBEAT_INTERVAL=$HB \
+        sw_t_daemon "engine_$1" env -u SLIPWAY_BACKUP_MASTER_KEY \
+            SLIPWAY_NODE_ID="${NODE[$1]}" SLIPWAY_HEARTBEAT_INTERVAL=$HB \
             SLIPWAY_USAGE_INTERVAL=5 SLIPWAY_RECONCILE_INTERVAL=2 \
             SLIPWAY_DOMAINS_FILE="$SW_T_DIR/domains-$1" slipway-engine
     else
         sw_t_respawn "engine_$1"
     fi
     eval "echo \$SW_T_PID_engine_$1" >"$SW_T_DIR/engine-$1.pid"
+}
+
+sw_ha_pair() {
+    sw_ha_catalog
+    read -r _ PLAN _ <<<"$(sw_ha_plan ha-1 true)"
+    local n
+    for n in a b; do
+        sw_ha_node "$n" shared true
+        sw_ha_engine "$n"
+    done
+    A=${NODE[a]} B=${NODE[b]}
 }
