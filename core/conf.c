@@ -45,8 +45,8 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_HTTP_MAX_PER_IP", "512", "panel",
      "client connections from one address at once; more are refused; 0: no limit"},
     {"SLIPWAY_BACKUP_MASTER_KEY", NULL, "panel, provisioner",
-     "base64 of 32 bytes: wraps the accounts' backup keys and the backup targets' secrets at "
-     "rest (core/bkkey.h); never logged"},
+     "base64 of 32 bytes: wraps the accounts' backup keys, the backup targets' secrets and the "
+     "nodes' fence secrets at rest (core/bkkey.h); never logged"},
     {"SLIPWAY_BACKUP_MASTER_KEY_FILE", NULL, "panel, provisioner",
      "a file holding SLIPWAY_BACKUP_MASTER_KEY (scripts/up makes var/backup-master.key)"},
     {"SLIPWAY_BACKUP_SCHEDULER_INTERVAL", "60", "provisioner",
@@ -115,6 +115,9 @@ static const struct sw_conf_key conf_keys[] = {
      "largest image or ISO the library takes, uploaded or fetched, in bytes"},
     {"SLIPWAY_IMAGE_FETCH_TIMEOUT", "3600", "panel",
      "seconds a fetch of an image by URL may take before it fails"},
+    {"SLIPWAY_PTR_RESOLVER", NULL, "panel",
+     "IPv4:PORT of the DNS server that forward confirmation of PTRs asks (pools with "
+     "forward_confirm); unset: the system's resolver"},
     {"SLIPWAY_IMAGES_ALLOW_PRIVATE", "0", "panel",
      "1: images may be fetched from loopback, private and link-local addresses"},
     {"SLIPWAY_NODE_PANEL_URL", NULL, "panel",

@@ -165,7 +165,7 @@ struct sw_engine_lifecycle {
     sw_engine_op_fn stop;      /* graceful shutdown, destroy after the timeout */
     sw_engine_op_fn reboot;    /* running afterwards, through a reboot */
     sw_engine_op_fn suspend;   /* paused afterwards (a stopped domain stays stopped) */
-    sw_engine_op_fn unsuspend; /* resumed afterwards (a stopped domain stays stopped) */
+    sw_engine_op_fn unsuspend; /* resumed afterwards (a stopped domain is booted) */
     sw_engine_op_fn terminate; /* destroyed and undefined; absent is success */
     sw_engine_op_fn reinstall; /* destroyed, storage freed, redefined with job->os, running */
     sw_engine_op_fn resize;    /* new sizes in the config; live where the hypervisor allows */

@@ -213,6 +213,21 @@ static unsigned conf_downtime_ms(void)
     return ms >= 0 && ms <= 60000 ? (unsigned)ms : 300;
 }
 
+/* The job's note: how it moved, and what a copy of its volumes took. */
+static void move_note(const struct sw_migrate_result *res, char *note, size_t n)
+{
+    int k = res->how == SW_MIGRATE_LIVE
+                ? snprintf(note, n, "moved live in %lld ms, downtime %lld ms", res->total_ms,
+                           res->downtime_ms)
+                : snprintf(note, n, "moved offline (stopped) in %.0f ms", res->seconds * 1000.0);
+    double mib = (double)res->copy_bytes / 1048576.0, data = (double)res->copy_data / 1048576.0;
+    if (res->ndisks > 0 && k > 0 && (size_t)k < n)
+        snprintf(note + k, n - (size_t)k,
+                 "; volumes copied: %.1f MiB (%.1f MiB of data) in %.2f s (%.1f MiB/s of data)",
+                 mib, data, res->copy_seconds,
+                 res->copy_seconds > 0 ? data / res->copy_seconds : 0.0);
+}
+
 static int move(struct sw_engine *eng, const struct sw_msg_node_job *job,
                 struct sw_engine_outcome *out, struct sw_err *err)
 {
@@ -256,12 +271,10 @@ static int move(struct sw_engine *eng, const struct sw_msg_node_job *job,
         return -1;
     bool live = res.how == SW_MIGRATE_LIVE;
     answer(out, true, live, live ? res.downtime_ms : -1, res.total_ms);
-    if (live)
-        snprintf(out->note, sizeof out->note, "moved live in %lld ms, downtime %lld ms",
-                 res.total_ms, res.downtime_ms);
-    else
-        snprintf(out->note, sizeof out->note, "moved offline (stopped) in %.0f ms",
-                 res.seconds * 1000.0);
+    move_note(&res, out->note, sizeof out->note);
+    /* copied: the server's volumes are the target's now (server_disks) */
+    memcpy(out->disks, res.disks, sizeof res.disks);
+    out->ndisks = res.ndisks;
     return 0;
 }
 

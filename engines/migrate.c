@@ -2,7 +2,9 @@
  * its run through libvirt's peer-to-peer migration (see migrate.h). */
 #include "config.h"
 #include "engines/migrate.h"
+#include "engines/storage.h"
 #include "engines/virt.h"
+#include "engines/volcopy.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -28,7 +30,8 @@ static const struct mig_limits {
     {"lxc", "libvirt's LXC driver cannot move a running container (its processes would restart)",
      "libvirt's LXC driver has no offline migration", "libvirt's LXC driver cannot copy disks"},
     {"xen", NULL, NULL,
-     "xen nodes cannot copy a running server's disks; its volumes must be in a shared pool"},
+     "xen nodes cannot copy a running server's disks; stop it first to move it cold (its "
+     "volumes copied), or keep its volumes in a shared pool"},
 };
 
 static const struct mig_limits *limits_of(const char *scheme)
@@ -66,11 +69,7 @@ static int plan_how(const struct sw_migrate_req *req, const char *scheme, bool r
     if (running)
         why = lim->live ? lim->live : !req->shared_storage ? lim->copy : NULL;
     else
-        why = lim->offline ? lim->offline
-              : !req->shared_storage
-                  ? "a stopped server's volumes are not in a shared pool, and copying them "
-                    "to the target is not built yet"
-                  : NULL;
+        why = lim->offline;
     if (why) {
         SW_ERR(err, SW_EUNSUPPORTED, "could not migrate the server: %s", why);
         return -1;
@@ -96,6 +95,7 @@ int sw_migrate_plan(const struct sw_migrate_req *req, const char *scheme, bool r
     if (how < 0)
         return -1;
     plan->how = (enum sw_migrate_how)how;
+    plan->copy = !req->shared_storage;
     plan->flags = VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
     if (req->unsafe)
         plan->flags |= VIR_MIGRATE_UNSAFE;
@@ -358,6 +358,68 @@ static int mig_execute(virDomainPtr dom, const struct sw_migrate_req *req,
     return call.rc < 0 ? -1 : 0;
 }
 
+/* ---- volumes not shared: copied around the migration call ---- */
+
+struct copy_watch {
+    const struct sw_migrate_req *req;
+    struct sw_migrate_ctl *ctl;
+    struct sw_migrate_result *res;
+    /* the copy is the move's data (offline); before a live move (the seed)
+     * it is not told: the hypervisor's figures that follow start at 0,
+     * and progress never goes backwards */
+    bool report;
+};
+
+/* The copy's progress as the migration's; stops it once a cancel is asked. */
+static bool copy_tick(void *ctx, uint64_t done, uint64_t total)
+{
+    struct copy_watch *w = ctx;
+    if (w->report && w->req->progress) {
+        w->req->progress(w->req->ctx, done, total, total > done ? total - done : 0);
+        w->res->reports++;
+    }
+    pthread_mutex_lock(&w->ctl->mu);
+    bool cancel = w->ctl->cancel;
+    pthread_mutex_unlock(&w->ctl->mu);
+    return cancel;
+}
+
+/* The migration call with the plan's volume copy before it: the copies
+ * removed from the target when it fails, the source's volumes after it
+ * succeeded (a failure to delete them is logged: the move is done). */
+static int mig_copy_execute(struct sw_engine *eng, virDomainPtr dom,
+                            const struct sw_migrate_req *req, const struct sw_migrate_plan *plan,
+                            struct sw_migrate_ctl *ctl, struct sw_migrate_result *res,
+                            struct sw_err *err)
+{
+    virConnectPtr t = virConnectOpen(req->target_uri);
+    if (!t) {
+        mig_error(err);
+        return -1;
+    }
+    struct copy_watch w = {req, ctl, res, plan->how == SW_MIGRATE_OFFLINE};
+    struct sw_volcopy c = {.eng = eng, .target = t, .server_id = req->server_id,
+                           .role = plan->how == SW_MIGRATE_LIVE ? "seed" : NULL,
+                           .bandwidth_mib = req->bandwidth_mib,
+                           .tick = copy_tick, .ctx = &w};
+    int rc = sw_volcopy_run(&c, err);
+    res->copy_seconds = c.seconds;
+    res->copy_bytes = (long long)c.total;
+    res->copy_data = (long long)c.data;
+    if (rc == 0 && (rc = mig_execute(dom, req, plan, ctl, res, err)) < 0)
+        sw_volcopy_undo(&c);
+    virConnectClose(t);
+    if (rc < 0)
+        return -1;
+    memcpy(res->disks, c.disks, sizeof c.disks);
+    res->ndisks = c.ndisks;
+    struct sw_err derr;
+    if (sw_storage_delete(eng, req->server_id, false, NULL, &derr) < 0)
+        SW_LOG(SW_LOG_WARN, "migrate.source_volumes", "server=%s why=\"%s\"", req->server_id,
+               derr.msg);
+    return 0;
+}
+
 int sw_migrate_run(struct sw_engine *eng, const struct sw_migrate_req *req,
                    struct sw_migrate_ctl *ctl, struct sw_migrate_result *res, struct sw_err *err)
 {
@@ -375,7 +437,8 @@ int sw_migrate_run(struct sw_engine *eng, const struct sw_migrate_req *req,
     else if (sw_migrate_plan(req, eng->hv ? eng->hv->scheme : NULL, active == 1, &plan, err) == 0) {
         struct sw_migrate_ctl *own = ctl ? NULL : sw_migrate_ctl_new();
         res->how = plan.how;
-        rc = mig_execute(dom, req, &plan, ctl ? ctl : own, res, err);
+        rc = plan.copy ? mig_copy_execute(eng, dom, req, &plan, ctl ? ctl : own, res, err)
+                       : mig_execute(dom, req, &plan, ctl ? ctl : own, res, err);
         sw_migrate_ctl_free(own);
         sw_migrate_plan_release(&plan);
     }
@@ -384,9 +447,11 @@ int sw_migrate_run(struct sw_engine *eng, const struct sw_migrate_req *req,
     if (rc == 0) {
         mig_figures(req, res);
         SW_LOG(SW_LOG_INFO, "migrate.done",
-               "server=%s how=%s downtime_ms=%lld total_ms=%lld bytes=%lld seconds=%.3f",
+               "server=%s how=%s downtime_ms=%lld total_ms=%lld bytes=%lld seconds=%.3f"
+               " copied_bytes=%lld copied_data=%lld copy_seconds=%.3f",
                req->server_id, res->how == SW_MIGRATE_LIVE ? "live" : "offline",
-               res->downtime_ms, res->total_ms, res->data_bytes, res->seconds);
+               res->downtime_ms, res->total_ms, res->data_bytes, res->seconds, res->copy_bytes,
+               res->copy_data, res->copy_seconds);
     }
     return rc;
 }

@@ -3,7 +3,7 @@
  *
  * Two halves. The pure one, sw_migrate_plan(), turns a request into what
  * virDomainMigrateToURI3 takes (flags and typed parameters), or refuses
- * with SW_EUNSUPPORTED naming why (the test driver, LXC, a stopped
+ * with SW_EUNSUPPORTED naming why (the test driver, LXC, a running xen
  * server's volumes outside a shared pool). The libvirt one,
  * sw_migrate_run(), runs the plan peer to peer (the source's libvirtd
  * talks to the target's): it reports progress from virDomainGetJobStats
@@ -76,6 +76,11 @@ struct sw_migrate_plan {
     int nparams;
     int maxparams;
     unsigned downtime_ms;        /* set on the job once it runs (no typed parameter for it) */
+    /* The volumes are not shared: copied to the target's pools of the same
+     * names (engines/volcopy.h), all of them before an offline move, the
+     * read-only ones (the seed) before a live one (QEMU copies the rest,
+     * NON_SHARED_DISK); the source's deleted after the move. */
+    bool copy;
 };
 
 /* Why a hypervisor (URI scheme: "qemu", "xen", "lxc", "test") cannot move
@@ -101,6 +106,13 @@ struct sw_migrate_result {
     long long data_bytes;  /* processed */
     double seconds;        /* wall time of sw_migrate_run */
     int reports;           /* progress reports made */
+    /* plan.copy: the volume copy through the storage API (before the
+     * migration call), and the server's volumes, now on the target */
+    double copy_seconds;
+    long long copy_bytes;  /* streamed, holes included */
+    long long copy_data;   /* of which data (holes are sent as their length only) */
+    struct sw_msg_disk disks[SW_MSG_MAX_DISKS];
+    int ndisks;
 };
 
 /* One migration's cancel switch, shared between the thread that runs it
@@ -118,10 +130,12 @@ void sw_migrate_ctl_free(struct sw_migrate_ctl *ctl); /* accepts NULL */
  * reporting progress through req->progress in the calling thread. ctl may
  * be NULL (not cancellable). 0 with res filled: the domain runs (or is
  * defined, offline) on the target, persistent, and is gone from the
- * source. -1 with err set: SW_ENOTFOUND (no such domain), SW_EUNSUPPORTED,
+ * source (with plan.copy its volumes too, copied to the target first).
+ * -1 with err set: SW_ENOTFOUND (no such domain), SW_EUNSUPPORTED,
  * SW_EUNAVAILABLE + retryable (the target is unreachable), SW_ECONFLICT
  * ("cancelled", or storage libvirt finds not shared); the domain is then
- * still on the source, running as before. */
+ * still on the source, running as before, its volumes whole, and no copy
+ * of them left on the target. */
 int sw_migrate_run(struct sw_engine *eng, const struct sw_migrate_req *req,
                    struct sw_migrate_ctl *ctl, struct sw_migrate_result *res, struct sw_err *err);
 

@@ -70,7 +70,9 @@ int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err 
         "       round(n.cpu_ratio * 1000)::bigint, round(n.ram_ratio * 1000)::bigint,"
         "       coalesce(sum(a.vcpus), 0)::bigint, coalesce(sum(a.mem_guar_mb), 0)::bigint,"
         "       coalesce(sum(a.mem_max_mb), 0)::bigint, coalesce(sum(a.disk_gb), 0)::bigint,"
-        "       coalesce(f.figures, '')" /* DISK from its pools, as placement counts it */
+        "       coalesce(f.figures, '')," /* DISK from its pools, as placement counts it */
+        /* a move's target: the server's disk its shared pool counts on the source (0044) */
+        "       sw_shared_disk_elsewhere_gb($1, $2::uuid)"
         "  FROM nodes n LEFT JOIN sw_node_pool_figures() f ON f.node_id = n.id"
         "  LEFT JOIN allocations a ON a.node_id = n.id AND a.server_id <> $2::uuid"
         " WHERE n.id = $1 GROUP BY n.id, f.figures",
@@ -95,7 +97,7 @@ int sw_nodedb_admit(void *ctx, const struct sw_msg_node_job *job, struct sw_err 
     };
     struct sw_diskpool_sum disk;
     if (sw_diskpool_node(sw_db_get(res, 0, 10), inv.disk_gb, &disk) == 0)
-        inv.disk_gb = disk.capacity_gb;
+        inv.disk_gb = disk.capacity_gb + sw_db_get_i64(res, 0, 11);
     struct sw_amounts others;
     for (int c = 0; c < SW_RC__COUNT; c++)
         others.v[c] = sw_db_get_i64(res, 0, 6 + c);

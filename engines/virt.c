@@ -567,14 +567,17 @@ int sw_virt_unsuspend(struct sw_engine *eng, const struct sw_engine_driver *drv,
 {
     static const char what[] = "unsuspend the server";
     (void)drv;
-    (void)out;
     virDomainPtr dom = sw_virt_lookup(eng, job->server_id, what, err);
     if (!dom)
         return -1;
     enum dstate st;
     int rc = get_state(dom, &st, what, err);
-    /* Running already, or stopped (it stays stopped): done. */
-    if (rc == 0 && st == DS_SUSPENDED && virDomainResume(dom) < 0) {
+    /* Running already: done. Stopped: booted, as the control plane records
+     * every unsuspended server running (a suspended server recovered from a
+     * failed node is defined, stopped, on its new node). */
+    if (rc == 0 && st == DS_STOPPED) {
+        rc = boot(dom, out, what, err);
+    } else if (rc == 0 && st == DS_SUSPENDED && virDomainResume(dom) < 0) {
         sw_virt_error(err, what);
         if (get_state(dom, &st, what, NULL) < 0 || st == DS_SUSPENDED)
             rc = -1;

@@ -2,7 +2,8 @@
 -- its recovery are failed with the running ones, and a lost one holds
 -- nothing (issue 15, "High availability").
 --   sw_node_fail(node)
---                   as in 0036, with two changes. The jobs of a recovered
+--                   as in 0039 (0036 and the suspended servers), with these
+--                   changes. The jobs of a recovered
 --                   or lost server that are queued are failed (node_failed)
 --                   too, not only its running ones on the node: before, a
 --                   job queued before the recover job (a stop, a reboot
@@ -36,7 +37,7 @@ BEGIN
     FOR s IN SELECT sv.id, sv.owner_id, sv.state
                FROM servers sv JOIN plans p ON p.id = sv.plan_id
               WHERE sv.node_id = p_node AND coalesce(sv.ha, p.ha)
-                AND sv.state IN ('running', 'stopped')
+                AND sv.state IN ('running', 'stopped', 'suspended')
               ORDER BY sv.id FOR UPDATE OF sv LOOP
         -- a recovery under way elsewhere goes on; one sent to this node
         -- (claimed here before it died) is failed below, and queued again

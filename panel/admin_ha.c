@@ -6,6 +6,7 @@
 #include "config.h"
 #include "panel/admin_ha.h"
 #include "core/alloc.h"
+#include "core/bkkey.h"
 #include "core/db.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -39,22 +40,28 @@ static const struct sw_jfield fence_fields[] = {
 
 static const char *const agents[] = {"ipmi", "ssh", "libvirt", "manual", NULL};
 
-/* config: known keys only, strings of printable text, port an integer. */
+/* config: known keys only, strings of printable text, port and cipher
+ * integers in their ranges (max 0: a string). */
 static int fence_config_check(const json_t *cfg, struct sw_err *err)
 {
-    static const char *const keys[] = {"host", "user", "uri", "command", "known_host", NULL};
+    static const struct {
+        const char *key;
+        long min, max;
+    } keys[] = {{"host", 0, 0},       {"user", 0, 0}, {"uri", 0, 0},       {"command", 0, 0},
+                {"known_host", 0, 0}, {"port", 1, 65535}, {"cipher", 0, 17}, {NULL, 0, 0}};
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)cfg, key, v) {
-        bool known = strcmp(key, "port") == 0;
-        for (int i = 0; keys[i] && !known; i++)
-            known = strcmp(key, keys[i]) == 0;
-        if (!known) {
+        int k = 0;
+        while (keys[k].key && strcmp(key, keys[k].key) != 0)
+            k++;
+        if (!keys[k].key) {
             SW_ERR(err, SW_EINVALID, "fence config has an unknown field \"%.40s\"", key);
             return -1;
         }
-        if (strcmp(key, "port") == 0
-                ? !json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65535
+        if (keys[k].max
+                ? !json_is_integer(v) || json_integer_value(v) < keys[k].min ||
+                      json_integer_value(v) > keys[k].max
                 : !json_is_string(v) || json_string_length(v) == 0 ||
                       json_string_length(v) > 1000 || json_string_value(v)[0] == '-') {
             SW_ERR(err, SW_EINVALID, "fence config.%s is not valid", key);
@@ -82,7 +89,10 @@ static int fence_check(const json_t *b, struct sw_err *err)
     return cfg ? fence_config_check(cfg, err) : 0;
 }
 
-/* PUT: the whole setting. A secret absent keeps the one set; null removes it. */
+/* PUT: the whole setting. A secret absent keeps the one set; null removes
+ * it; a new one is stored wrapped with the control plane's master key
+ * (core/bkkey.h; migration 0039), which only the provisioner's fence
+ * runner unwraps. */
 SW_HANDLER(sw_h_admin_node_fence_put)
 {
     const char *id = sw_api_param_uuid(req, 0, "node", err);
@@ -92,18 +102,24 @@ SW_HANDLER(sw_h_admin_node_fence_put)
     int rc = -1;
     if (fence_check(b, err) < 0)
         goto out;
+    const json_t *sec = json_object_get(b, "secret");
+    const char *secret = sw_json_str(b, "secret");
+    char *wrapped = secret ? sw_bkkey_wrap_new(secret, strlen(secret), err) : NULL;
+    if (secret && !wrapped)
+        goto out;
     const json_t *cfg = json_object_get(b, "config");
     /* no config: none (a json_object() here was never released: ASan's leak report) */
     char *cfg_text = cfg ? json_dumps(cfg, JSON_COMPACT) : sw_strdup("{}");
-    const json_t *sec = json_object_get(b, "secret");
-    const char *secret = sw_json_str(b, "secret");
     json_t *node = sw_data_json_row(
         req->db, err, "node",
         "UPDATE nodes n SET fence_agent = $2, fence_config = $3::jsonb,"
-        " fence_secret = CASE WHEN $4::boolean THEN $5 ELSE n.fence_secret END,"
+        " fence_secret = CASE WHEN $4::boolean THEN $5::text ELSE n.fence_secret END,"
+        " fence_secret_wrapped = CASE WHEN $4::boolean THEN $5::text IS NOT NULL"
+        "   ELSE n.fence_secret_wrapped END,"
         " fence_error = NULL WHERE n.id = $1 RETURNING sw_node_json(n)",
-        SW_PARAMS(id, sw_json_str(b, "agent"), cfg_text, sec ? "true" : "false", secret));
+        SW_PARAMS(id, sw_json_str(b, "agent"), cfg_text, sec ? "true" : "false", wrapped));
     free(cfg_text);
+    free(wrapped);
     if (node)
         rc = sw_api_reply(resp, 200, node);
 out:

@@ -62,6 +62,30 @@ int sw_data_accounts_set_password(struct sw_db *db, const char *id, const char *
                        SW_PARAMS(id, hash));
 }
 
+int sw_data_accounts_password(struct sw_db *db, const char *id,
+                              char hash[SW_PASSWORD_HASH_MAX], struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT password_hash FROM accounts WHERE id = $1"
+                               " AND password_hash IS NOT NULL",
+                               SW_PARAMS(id));
+    if (!res)
+        return -1;
+    int has = PQntuples(res) == 1;
+    snprintf(hash, SW_PASSWORD_HASH_MAX, "%s", has ? sw_db_get(res, 0, 0) : "");
+    PQclear(res);
+    return has;
+}
+
+json_t *sw_data_accounts_set_name(struct sw_db *db, const char *id, const char *name,
+                                  struct sw_err *err)
+{
+    return sw_data_json_row(db, err, "account",
+                            "UPDATE accounts a SET name = coalesce($2, a.name) WHERE a.id = $1"
+                            " RETURNING sw_account_json(a)",
+                            SW_PARAMS(id, name));
+}
+
 const struct sw_data_list sw_data_accounts_admin_list = {
     "sw_account_json(t)", "accounts",
     "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.kind = $2)"

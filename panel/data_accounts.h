@@ -46,6 +46,16 @@ int sw_data_accounts_by_email(struct sw_db *db, const char *email, struct sw_dat
 int sw_data_accounts_set_password(struct sw_db *db, const char *id, const char *hash,
                                   struct sw_err *err);
 
+/* Account id's password hash into hash: 1, 0 when it has none, -1. The
+ * caller wipes hash. */
+int sw_data_accounts_password(struct sw_db *db, const char *id,
+                              char hash[SW_PASSWORD_HASH_MAX], struct sw_err *err);
+
+/* Sets account id's name (NULL: unchanged); its sw_account_json (new
+ * reference) or NULL. */
+json_t *sw_data_accounts_set_name(struct sw_db *db, const char *id, const char *name,
+                                  struct sw_err *err);
+
 /* ---- the operator's side ---- */
 
 /* Every account: $1 the caller, $2 kind, $3 state, $4 reseller id (each

@@ -96,6 +96,12 @@ json_t *sw_data_jobs_last_terminate(struct sw_db *db, const char *server_id, str
     return job;
 }
 
+const struct sw_data_list sw_data_jobs_list = {
+    "sw_job_json(t)", "jobs",
+    "EXISTS (SELECT 1 FROM servers s WHERE s.id = t.server_id AND %s)"
+    " AND ($2::uuid IS NULL OR t.server_id = $2::uuid)",
+    "s.owner_id"};
+
 const struct sw_data_list sw_data_jobs_admin_list = {
     "sw_admin_job_json(t)", "jobs",
     "$1::uuid IS NOT NULL AND ($2::text IS NULL OR t.state = $2)"

@@ -43,6 +43,10 @@ json_t *sw_data_jobs_last_terminate(struct sw_db *db, const char *server_id, str
 int sw_data_jobs_count_by_state(struct sw_db *db, struct sw_data_count *out, int max,
                                 struct sw_err *err);
 
+/* The jobs of the servers the caller may see (sw_job_json): $1 the
+ * caller, $2 one server's id (NULL: every server's). */
+extern const struct sw_data_list sw_data_jobs_list;
+
 /* Every job, for operators: $1 the caller, $2 state, $3 type, $4 server id,
  * $5 node id (each NULL: any). */
 extern const struct sw_data_list sw_data_jobs_admin_list;

@@ -77,11 +77,34 @@ long sw_data_tokens_revoke(struct sw_db *db, const char *account_id, const char 
                      SW_PARAMS(account_id, id));
 }
 
+long sw_data_tokens_revoke_kind(struct sw_db *db, const char *account_id, const char *id,
+                                const char *kind, struct sw_err *err)
+{
+    return sw_db_run(db, err,
+                     "UPDATE api_tokens SET revoked_at = now()"
+                     " WHERE id = $2 AND account_id = $1 AND kind = $3 AND revoked_at IS NULL",
+                     SW_PARAMS(account_id, id, kind));
+}
+
+int sw_data_tokens_revoke_others(struct sw_db *db, const char *account_id, const char *keep,
+                                 struct sw_err *err)
+{
+    return sw_data_run(db, err,
+                       "UPDATE api_tokens SET revoked_at = now()"
+                       " WHERE account_id = $1 AND id <> $2 AND revoked_at IS NULL",
+                       SW_PARAMS(account_id, keep));
+}
+
+#define SW_TOKEN_LIVE "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"
+
+const struct sw_data_list sw_data_tokens_sessions = {
+    "json_build_object('id', t.id, 'current', t.id = $2::uuid, 'expires_at', sw_ts(t.expires_at),"
+    " 'last_used_at', sw_ts(t.last_used_at), 'created_at', sw_ts(t.created_at))",
+    "api_tokens", "t.account_id = $1::uuid AND t.kind = 'session' AND " SW_TOKEN_LIVE, NULL};
+
 const struct sw_data_list sw_data_tokens_list = {
     "json_build_object('id', t.id, 'name', t.name, 'kind', t.kind,"
     " 'scopes', json_build_array(t.scope), 'expires_at', sw_ts(t.expires_at),"
     " 'last_used_at', sw_ts(t.last_used_at), 'created_at', sw_ts(t.created_at))",
     "api_tokens",
-    "t.account_id = $1::uuid AND t.revoked_at IS NULL"
-    " AND (t.expires_at IS NULL OR t.expires_at > now())",
-    NULL};
+    "t.account_id = $1::uuid AND t.kind = 'api' AND " SW_TOKEN_LIVE, NULL};

@@ -44,7 +44,21 @@ int sw_data_tokens_visible(struct sw_db *db, const struct sw_principal *who, con
 long sw_data_tokens_revoke(struct sw_db *db, const char *account_id, const char *id,
                            struct sw_err *err);
 
-/* The caller's live tokens (never a secret or hash): $1 the caller. */
+/* The same for a token of kind ("session" or "api") only. */
+long sw_data_tokens_revoke_kind(struct sw_db *db, const char *account_id, const char *id,
+                                const char *kind, struct sw_err *err);
+
+/* Revokes every live token of account_id but keep (a new password ends
+ * the other sessions and tokens). 0 or -1. */
+int sw_data_tokens_revoke_others(struct sw_db *db, const char *account_id, const char *keep,
+                                 struct sw_err *err);
+
+/* The caller's live API tokens (kind api; never a secret or hash): $1 the
+ * caller. */
 extern const struct sw_data_list sw_data_tokens_list;
+
+/* The caller's live login sessions: $1 the caller, $2 the token asking
+ * (its session is "current"). */
+extern const struct sw_data_list sw_data_tokens_sessions;
 
 #endif

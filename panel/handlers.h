@@ -17,6 +17,7 @@
 
 extern const struct sw_route sw_routes_health[];   /* health.c */
 extern const struct sw_route sw_routes_auth[];     /* auth.c */
+extern const struct sw_route sw_routes_account[];  /* account.c */
 extern const struct sw_route sw_routes_catalog[];  /* catalog.c */
 extern const struct sw_route sw_routes_orders[];   /* orders.c */
 extern const struct sw_route sw_routes_servers[];  /* servers.c */
@@ -36,6 +37,8 @@ extern const struct sw_route sw_routes_webhooks[]; /* webhooks.c */
 extern const struct sw_route sw_routes_admin_images[]; /* admin_images.c */
 extern const struct sw_route sw_routes_node_images[];  /* node_images.c */
 extern const struct sw_route sw_routes_admin_evacuate[]; /* admin_evacuate.c */
+extern const struct sw_route sw_routes_openapi[];  /* openapi.c */
+extern const struct sw_route sw_routes_ptr[];      /* ptr.c */
 
 /* auth.c: resolves the bearer token into req->who; -1 with
  * SW_EUNAUTHENTICATED when missing, unknown, expired or revoked. */

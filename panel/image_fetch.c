@@ -1,6 +1,7 @@
 /* image_fetch.c - fetching images by URL (image_fetch.h). */
 #include "config.h"
 #include "panel/image_fetch.h"
+#include "panel/bgloop.h"
 #include "core/conf.h"
 #include "core/db.h"
 #include "core/err.h"
@@ -21,15 +22,13 @@
 
 #define FETCH_MAX_ATTEMPTS 3
 
+static int fetch_step(struct sw_db *db, struct sw_err *err);
+
 static struct {
-    pthread_t thread;
-    bool started, stopping, wake;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    char *db_url;
+    struct sw_bgloop loop;
     bool allow_private;
     long timeout_s;
-} F = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} F = {.loop = {"image.fetch_db", "image.fetch_claim", 5, fetch_step, SW_BGLOOP_INIT}};
 
 struct transfer {
     struct sw_image_sink *sink;
@@ -40,10 +39,7 @@ struct transfer {
 
 static bool stopping(void)
 {
-    pthread_mutex_lock(&F.mu);
-    bool s = F.stopping;
-    pthread_mutex_unlock(&F.mu);
-    return s;
+    return sw_bgloop_stopping(&F.loop);
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
@@ -199,46 +195,14 @@ static void fetch_one(struct sw_db *db, const struct sw_data_image_fetch *f)
         sw_log_err(SW_LOG_ERROR, "image.fetch_record", &err);
 }
 
-/* Waits up to 5 s for a wake-up or a stop. */
-static void nap(void)
+/* Fetches the next pending image, if any: 1, 0, or -1 (bgloop.h). */
+static int fetch_step(struct sw_db *db, struct sw_err *err)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 5;
-    pthread_mutex_lock(&F.mu);
-    while (!F.wake && !F.stopping)
-        if (pthread_cond_timedwait(&F.cv, &F.mu, &ts) != 0)
-            break;
-    F.wake = false;
-    pthread_mutex_unlock(&F.mu);
-}
-
-static void *run(void *arg)
-{
-    (void)arg;
-    struct sw_db *db = NULL;
-    while (!stopping()) {
-        struct sw_err err = {0};
-        if (!db && !(db = sw_db_connect(F.db_url, &err))) {
-            sw_log_err(SW_LOG_WARN, "image.fetch_db", &err);
-            nap();
-            continue;
-        }
-        struct sw_data_image_fetch f;
-        int found = sw_data_images_fetch_claim(db, F.timeout_s + 60, FETCH_MAX_ATTEMPTS, &f, &err);
-        if (found > 0) {
-            fetch_one(db, &f);
-            continue;
-        }
-        if (found < 0) {
-            sw_log_err(SW_LOG_WARN, "image.fetch_claim", &err);
-            sw_db_free(db);
-            db = NULL;
-        }
-        nap();
-    }
-    sw_db_free(db);
-    return NULL;
+    struct sw_data_image_fetch f;
+    int found = sw_data_images_fetch_claim(db, F.timeout_s + 60, FETCH_MAX_ATTEMPTS, &f, err);
+    if (found > 0)
+        fetch_one(db, &f);
+    return found;
 }
 
 int sw_image_fetch_start(const char *db_url, struct sw_err *err)
@@ -252,35 +216,18 @@ int sw_image_fetch_start(const char *db_url, struct sw_err *err)
         return -1;
     }
     F.timeout_s = timeout;
-    F.db_url = strdup(db_url);
-    F.stopping = false;
-    if (pthread_create(&F.thread, NULL, run, NULL) != 0) {
-        SW_ERR(err, SW_EINTERNAL, "could not start the image fetcher");
-        return -1;
-    }
-    F.started = true;
-    return 0;
+    return sw_bgloop_start(&F.loop, db_url, "image fetcher", err);
 }
 
 void sw_image_fetch_wake(void)
 {
-    pthread_mutex_lock(&F.mu);
-    F.wake = true;
-    pthread_cond_signal(&F.cv);
-    pthread_mutex_unlock(&F.mu);
+    sw_bgloop_wake(&F.loop);
 }
 
 void sw_image_fetch_stop(void)
 {
-    if (!F.started)
+    if (!F.loop.started)
         return;
-    pthread_mutex_lock(&F.mu);
-    F.stopping = true;
-    pthread_cond_signal(&F.cv);
-    pthread_mutex_unlock(&F.mu);
-    pthread_join(F.thread, NULL);
-    F.started = false;
-    free(F.db_url);
-    F.db_url = NULL;
+    sw_bgloop_stop(&F.loop);
     curl_global_cleanup();
 }

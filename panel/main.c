@@ -4,6 +4,7 @@
 #include "panel/authcache.h"
 #include "panel/http.h"
 #include "panel/image_fetch.h"
+#include "panel/ptr_sync.h"
 #include "panel/image_store.h"
 #include "panel/router.h"
 #include "core/conf.h"
@@ -96,7 +97,8 @@ int main(int argc, char **argv)
     if (sw_authcache_start(sw_conf_get("SLIPWAY_DATABASE_URL"), &err) < 0)
         return sw_daemon_fail(&err);
     if (sw_image_store_init(&err) < 0 ||
-        sw_image_fetch_start(sw_conf_get("SLIPWAY_DATABASE_URL"), &err) < 0)
+        sw_image_fetch_start(sw_conf_get("SLIPWAY_DATABASE_URL"), &err) < 0 ||
+        sw_ptr_sync_start(sw_conf_get("SLIPWAY_DATABASE_URL"), &err) < 0)
         return sw_daemon_fail(&err);
 
     unsigned port = 0;
@@ -126,6 +128,7 @@ int main(int argc, char **argv)
     sw_daemon_wait();
     sw_http_stop(http);
     sw_image_fetch_stop();
+    sw_ptr_sync_stop();
     sw_authcache_stop();
     sw_db_pool_free(app.pool);
     sw_redis_free(app.redis);

@@ -28,7 +28,7 @@
 
 /* Every resource file's table, in matching order. */
 static const struct sw_route *const tables[] = {
-    sw_routes_health, sw_routes_auth,  sw_routes_catalog,  sw_routes_orders,
+    sw_routes_health, sw_routes_auth, sw_routes_account, sw_routes_catalog,  sw_routes_orders,
     sw_routes_servers, sw_routes_admin, sw_routes_reseller,
     sw_routes_admin_catalog, sw_routes_admin_accounts, sw_routes_admin_ops,
     sw_routes_invoices, sw_routes_webhooks,
@@ -40,6 +40,8 @@ static const struct sw_route *const tables[] = {
     sw_routes_admin_migrate, /* migration (issue 15) */
     sw_routes_admin_ha, /* high availability */
     sw_routes_admin_evacuate, /* node evacuation */
+    sw_routes_openapi, /* the API's own description */
+    sw_routes_ptr, /* reverse DNS */
 };
 
 static const struct sw_route **flat;

@@ -3,6 +3,7 @@
  * is in data_servers.c, data_jobs.c and data_catalog.c. */
 #include "config.h"
 #include "panel/handlers.h"
+#include "panel/admin_util.h"
 #include "panel/data_catalog.h"
 #include "panel/data_images.h"
 #include "panel/data_jobs.h"
@@ -259,6 +260,18 @@ SW_HANDLER(sw_h_job_get)
     return job ? sw_api_reply(resp, 200, job) : -1;
 }
 
+/* The jobs of the servers the caller may see, oldest first, each with the
+ * progress its engine reported; ?server_id= one server's (another
+ * tenant's server lists nothing, as one that does not exist). */
+SW_HANDLER(sw_h_jobs_list)
+{
+    const char *server;
+    if (sw_adm_query_uuid(req, "server_id", &server, err) < 0)
+        return -1;
+    return sw_api_list_data(req, resp, err, &sw_data_jobs_list,
+                            SW_PARAMS(req->who.account_id, server));
+}
+
 const struct sw_route sw_routes_servers[] = {
     {"GET", "/v1/servers", ANY, SW_OWN_NONE, sw_h_servers_list, "servers", 0},
     {"GET", "/v1/servers/{id}", ANY, SW_OWN_SERVER, sw_h_server_get, "one server", 0},
@@ -268,6 +281,8 @@ const struct sw_route sw_routes_servers[] = {
      "eject an ISO and set its boot order (hvm)", 0},
     {"GET", "/v1/servers/{id}/usage", ANY, SW_OWN_SERVER, sw_h_server_usage,
      "a server's usage per hour", 0},
+    {"GET", "/v1/jobs", ANY, SW_OWN_NONE, sw_h_jobs_list,
+     "the jobs of the caller's servers, with progress (?server_id=)", 0},
     {"GET", "/v1/jobs/{id}", ANY, SW_OWN_JOB, sw_h_job_get, "one job", 0},
     SW_ROUTES_END,
 };

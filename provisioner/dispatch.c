@@ -100,8 +100,10 @@ int sw_dispatch_build(const struct sw_job_row *row, const char *node_id,
     if (sw_backups_seal(row, &out->backup, err) < 0)
         return -1;
     out->migrate = row->migrate; /* a migrate job's move (migrate.h) */
-    /* A recovery of a stopped server defines it without starting it. */
-    out->recover_stopped = row->type == SW_JOB_RECOVER && row->srv_state == SW_SRV_STOPPED;
+    /* A recovery of a stopped or suspended server defines it without
+     * starting it (a suspended one stays so: jobstate.c). */
+    out->recover_stopped = row->type == SW_JOB_RECOVER &&
+                           (row->srv_state == SW_SRV_STOPPED || row->srv_state == SW_SRV_SUSPENDED);
     return guest_config(row, out, err);
 }
 

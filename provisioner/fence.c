@@ -76,6 +76,23 @@ static int not_option(const char *v, const char *key, struct sw_err *err)
     return -1;
 }
 
+/* An integer config field within [min, max] into *out; absent or null
+ * leaves *out. */
+static int take_int(const json_t *cfg, const char *key, long min, long max, int *out,
+                    struct sw_err *err)
+{
+    json_t *v = json_object_get(cfg, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        SW_ERR(err, SW_EINVALID, "fence.config.%s must be an integer from %ld to %ld", key, min,
+               max);
+        return -1;
+    }
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
 static int parse_fields(const json_t *cfg, const char *engine_uri, struct sw_fence_target *t,
                         struct sw_err *err)
 {
@@ -92,24 +109,20 @@ static int parse_fields(const json_t *cfg, const char *engine_uri, struct sw_fen
     if (not_option(t->host, "host", err) < 0 || not_option(t->user, "user", err) < 0 ||
         not_option(t->uri, "uri", err) < 0)
         return -1;
-    json_t *port = json_object_get(cfg, "port");
-    if (port && !json_is_null(port)) {
-        if (!json_is_integer(port) || json_integer_value(port) < 1 ||
-            json_integer_value(port) > 65535) {
-            SW_ERR(err, SW_EINVALID, "fence.config.port must be an integer from 1 to 65535");
-            return -1;
-        }
-        t->port = (int)json_integer_value(port);
-    }
-    return 0;
+    return take_int(cfg, "port", 1, 65535, &t->port, err) < 0 ||
+                   take_int(cfg, "cipher", 0, 17, &t->cipher, err) < 0
+               ? -1
+               : 0;
 }
 
-static const char *const known_keys[] = {"host", "port", "user", "uri", "command", "known_host"};
+static const char *const known_keys[] = {"host", "port",       "user",  "uri",
+                                         "command", "known_host", "cipher"};
 
 int sw_fence_parse(const char *agent, const char *config_json, const char *engine_uri,
                    struct sw_fence_target *t, struct sw_err *err)
 {
     memset(t, 0, sizeof *t);
+    t->cipher = -1;
     t->agent = sw_fence_agent_parse(agent);
     if (t->agent < 0) {
         SW_ERR(err, SW_EINVALID, "fence.agent must be one of ipmi, ssh, libvirt, manual");
@@ -161,9 +174,14 @@ int sw_fence_argv(const struct sw_fence_target *t, const char *keyfile, const ch
     switch (t->agent) {
     case SW_FENCE_IPMI: {
         snprintf(b0, each, "%d", t->port ? t->port : 623);
-        const char *a[] = {"ipmitool", "-I",    "lanplus", "-H",      t->host, "-p", b0,
-                           "-U",       t->user, "-E",      "chassis", "power", "off"};
+        const char *a[] = {"ipmitool", "-I", "lanplus", "-H", t->host,
+                           "-p",       b0,   "-U",      t->user, "-E"};
         memcpy(v, a, sizeof a), n = N(a);
+        if (t->cipher >= 0) {
+            snprintf(b1, each, "%d", t->cipher);
+            v[n++] = "-C", v[n++] = b1;
+        }
+        v[n++] = "chassis", v[n++] = "power", v[n++] = "off";
         break;
     }
     case SW_FENCE_SSH: {

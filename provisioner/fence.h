@@ -27,6 +27,7 @@ struct sw_fence_target {
     int agent; /* enum sw_fence_agent */
     char host[256];
     int port;              /* 0: the tool's default */
+    int cipher;            /* ipmi: the RMCP+ cipher suite (ipmitool -C); -1: ipmitool's pick */
     char user[64];         /* ipmi, ssh */
     char uri[512];         /* libvirt: the URI to fence through (default: the engine's) */
     char command[256];     /* ssh: what to run (default "poweroff") */

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include "core/bkkey.h"
 #include "core/conf.h"
 #include "core/db.h"
 #include "core/err.h"
@@ -17,6 +18,7 @@
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int sw_health_conf_load(struct sw_health_conf *c, struct sw_err *err)
@@ -73,7 +75,10 @@ static const char sql_take_fence[] =
     "       AND fence_agent IN ('ipmi', 'ssh', 'libvirt') AND fence_next_at <= now()"
     "       ORDER BY fence_next_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
     " RETURNING n.id, n.name, n.fence_agent, n.fence_config::text, n.fence_secret,"
-    "           n.engine_uri, n.fence_attempts";
+    "           n.engine_uri, n.fence_attempts, n.fence_secret_wrapped";
+
+/* The largest fence secret (panel/admin_ha.c, migration 0033). */
+#define FENCE_SECRET_MAX 16384
 
 static int log_rows(struct sw_db *db, const char *sql, const char *event, const char *what,
                     const struct sw_health_conf *c, struct sw_err *err)
@@ -111,6 +116,31 @@ static int fence_done(struct sw_db *db, const char *node, bool ok, const char *a
     return 0;
 }
 
+/* The taken node's fence secret into secret[FENCE_SECRET_MAX + 1]:
+ * unwrapped with the master key (migration 0039), or as a row from before
+ * holds it (wrap_legacy wraps those). The result's copy is wiped. */
+static int fence_secret(PGresult *res, char *secret, struct sw_err *err)
+{
+    secret[0] = '\0';
+    if (PQgetisnull(res, 0, 4))
+        return 0;
+    char *s = PQgetvalue(res, 0, 4);
+    int rc = 0;
+    if (strcmp(sw_db_get(res, 0, 7), "t") == 0) {
+        char *plain = sw_bkkey_unwrap_new(s, FENCE_SECRET_MAX, err);
+        if (plain) {
+            snprintf(secret, FENCE_SECRET_MAX + 1, "%s", plain);
+            sodium_memzero(plain, strlen(plain));
+            free(plain);
+        }
+        rc = plain ? 0 : -1;
+    } else {
+        snprintf(secret, FENCE_SECRET_MAX + 1, "%s", s);
+    }
+    sodium_memzero(s, strlen(s));
+    return rc;
+}
+
 /* Takes one due fence and runs it. The secret is copied out of the
  * result, which is wiped before it is freed. */
 static int fence_one(struct sw_db *db, const struct sw_health_conf *c, struct sw_err *err)
@@ -124,20 +154,17 @@ static int fence_one(struct sw_db *db, const struct sw_health_conf *c, struct sw
         PQclear(res);
         return 0;
     }
-    char node[40], agent[16], secret[16385] = "";
+    char node[40], agent[16], secret[FENCE_SECRET_MAX + 1];
     snprintf(node, sizeof node, "%s", sw_db_get(res, 0, 0));
     snprintf(agent, sizeof agent, "%s", sw_db_get(res, 0, 2));
     int attempts = (int)sw_db_get_i64(res, 0, 6);
-    if (!PQgetisnull(res, 0, 4)) {
-        char *s = PQgetvalue(res, 0, 4);
-        snprintf(secret, sizeof secret, "%s", s);
-        sodium_memzero(s, strlen(s));
-    }
     struct sw_fence_target t;
     struct sw_err perr;
     sw_err_clear(&perr);
     char why[300];
-    int rc = sw_fence_parse(agent, sw_db_get(res, 0, 3), sw_db_get(res, 0, 5), &t, &perr);
+    int rc = fence_secret(res, secret, &perr);
+    if (rc == 0)
+        rc = sw_fence_parse(agent, sw_db_get(res, 0, 3), sw_db_get(res, 0, 5), &t, &perr);
     PQclear(res);
     sw_info("node.fencing", "node=%s agent=%s attempt=%d", node, agent, attempts);
     if (rc == 0)
@@ -148,6 +175,46 @@ static int fence_one(struct sw_db *db, const struct sw_health_conf *c, struct sw
     if (rc < 0)
         snprintf(why, sizeof why, "%s", perr.msg);
     return fence_done(db, node, rc == 1, agent, why, attempts, err);
+}
+
+/* Rows written before migration 0039 hold the fence secret as given: each
+ * is wrapped with the master key here (only when it is still the value
+ * read: a secret the panel set meanwhile is kept). Without the master key
+ * they stay as they are (fence_secret reads them so), said once (*told). */
+static int wrap_legacy(struct sw_db *db, bool *told, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT id, fence_secret FROM nodes"
+                               " WHERE fence_secret IS NOT NULL AND NOT fence_secret_wrapped",
+                               0, NULL);
+    if (!res)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        char *s = PQgetvalue(res, i, 1);
+        struct sw_err e;
+        sw_err_clear(&e);
+        char *w = sw_bkkey_wrap_new(s, strlen(s), &e);
+        if (!w) {
+            if (!*told)
+                sw_log_err(SW_LOG_WARN, "node.fence_secret_plain", &e);
+            *told = true;
+            break;
+        }
+        long n = sw_db_run(db, err,
+                           "UPDATE nodes SET fence_secret = $2, fence_secret_wrapped = true"
+                           " WHERE id = $1 AND NOT fence_secret_wrapped AND fence_secret = $3",
+                           SW_PARAMS(sw_db_get(res, i, 0), w, s));
+        free(w);
+        if (n < 0)
+            rc = -1;
+        else if (n == 1)
+            sw_info("node.fence_secret_wrapped", "node=%s", sw_db_get(res, i, 0));
+    }
+    for (int i = 0; i < PQntuples(res); i++)
+        sodium_memzero(PQgetvalue(res, i, 1), strlen(PQgetvalue(res, i, 1)));
+    PQclear(res);
+    return rc;
 }
 
 /* Fenced nodes become failed, their ha servers' recoveries queued. */
@@ -195,10 +262,11 @@ void *sw_health_main(void *arg)
     }
     sw_info("thread.started", "thread=%s suspect_s=%ld check_ms=%ld fence_timeout_s=%ld", t->name,
             c.suspect_s, c.check_ms, c.fence_timeout_s);
-    bool down = false;
+    bool down = false, told = false;
     while (!sw_prov_stopping()) {
         sw_err_clear(&err);
-        if (sw_prov_connect(t, &err) < 0 || sw_health_pass(t->db, &c, &err) < 0) {
+        if (sw_prov_connect(t, &err) < 0 || wrap_legacy(t->db, &told, &err) < 0 ||
+            sw_health_pass(t->db, &c, &err) < 0) {
             sw_prov_log_degraded(t->name, !down, &err);
             down = true;
         } else if (down) {

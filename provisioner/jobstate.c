@@ -74,14 +74,15 @@ static const struct sw_job_effect effects[] = {
     [SW_JOB_MIGRATE] = {SW_JOB_MIGRATE, SW_ROUTE_MIGRATE, SW_SRV_KEEP, SW_SRV_KEEP, SW_SRV_KEEP,
                         LIVE, NULL, NULL, false, false},
     /* High availability (recover.c, README.md "High availability"): a
-     * running or stopped server of a failed node, claimed on a healthy node
-     * (its allocation moved there at the claim); running again (a stopped
-     * one defined there, stopped), or failed with the engine's reason (a
-     * volume missing) or for want of a node (no_capacity): then its
-     * allocation and addresses go, as a failed create's do. */
-    [SW_JOB_RECOVER] = {SW_JOB_RECOVER, SW_ROUTE_RECOVER, SW_SRV_KEEP, SW_SRV_FROM_DOMAIN,
-                        SW_SRV_FAILED, SW_SRVMASK(SW_SRV_RUNNING) | SW_SRVMASK(SW_SRV_STOPPED),
-                        NULL, NULL, false, true},
+     * running, stopped or suspended server of a failed node, claimed on a
+     * healthy node (its allocation moved there at the claim); running again
+     * (a stopped one defined there, stopped; a suspended one the same, and
+     * still suspended), or failed with the engine's reason (a volume
+     * missing) or for want of a node (no_capacity): then its allocation and
+     * addresses go, as a failed create's do. */
+    [SW_JOB_RECOVER] = {SW_JOB_RECOVER, SW_ROUTE_RECOVER, SW_SRV_KEEP,
+                        SW_SRV_FROM_DOMAIN_UNLESS_SUSPENDED, SW_SRV_FAILED, SW_RECOVER_STATES, NULL,
+                        NULL, false, true},
 };
 
 _Static_assert(N(effects) == SW_JOB__COUNT, "one effect per job type");
@@ -115,6 +116,11 @@ int sw_jobstate_server_after(const struct sw_job_effect *e, bool ok, const char 
         !(e->srv_from & SW_SRVMASK(current_state)))
         return SW_SRV_KEEP;
     int s = ok ? e->srv_ok : e->srv_fail;
+    if (s == SW_SRV_FROM_DOMAIN_UNLESS_SUSPENDED) {
+        if (current_state == SW_SRV_SUSPENDED)
+            return SW_SRV_KEEP;
+        s = SW_SRV_FROM_DOMAIN;
+    }
     if (s == SW_SRV_FROM_DOMAIN) {
         s = sw_jobstate_from_domain(domain_state);
         if (s < 0)

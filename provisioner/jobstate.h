@@ -22,9 +22,17 @@ enum sw_job_route {
 /* Special values for server states in the table (else enum sw_server_state). */
 #define SW_SRV_KEEP (-1)        /* leave the server's state as it is */
 #define SW_SRV_FROM_DOMAIN (-2) /* what the engine reports (sw_jobstate_from_domain) */
+/* The same, except that a suspended server stays suspended (recover: its
+ * domain defined, stopped, on its new node; only unsuspend lifts it). */
+#define SW_SRV_FROM_DOMAIN_UNLESS_SUSPENDED (-3)
 
 /* Bits (1u << enum sw_server_state). */
 #define SW_SRVMASK(s) (1u << (s))
+
+/* The states of a failed node's ha server that a recover job moves
+ * (migrations 0033, 0036, 0039 queue it for these). */
+#define SW_RECOVER_STATES                                                                          \
+    (SW_SRVMASK(SW_SRV_RUNNING) | SW_SRVMASK(SW_SRV_STOPPED) | SW_SRVMASK(SW_SRV_SUSPENDED))
 
 struct sw_job_effect {
     int type;         /* enum sw_job_type */
@@ -45,8 +53,9 @@ struct sw_job_effect {
 const struct sw_job_effect *sw_jobstate_effect(int type);
 
 /* Server state after a job finished: the table's ok/fail state, resolved
- * through domain_state for SW_SRV_FROM_DOMAIN; SW_SRV_KEEP when the server
- * should not change (unknown domain state, or not in srv_from). */
+ * through domain_state for SW_SRV_FROM_DOMAIN (and _UNLESS_SUSPENDED);
+ * SW_SRV_KEEP when the server should not change (unknown domain state, or
+ * not in srv_from). */
 int sw_jobstate_server_after(const struct sw_job_effect *e, bool ok, const char *domain_state,
                              int current_state);
 

@@ -3,6 +3,7 @@
  * dispatched there (migrate.h, README.md "Migration"). */
 #include "config.h"
 
+#include "core/alloc.h"
 #include "core/db.h"
 #include "core/enums.h"
 #include "core/err.h"
@@ -125,6 +126,32 @@ static long pick(struct mig_ctx *c, struct sw_place_node *nodes, size_t n, const
     return (long)order[0];
 }
 
+/* The nodes that see every volume of the server in a pool shared with
+ * its source (0044's sw_shared_disk_elsewhere_gb, which the target's
+ * engine also asks): their offer of that pool already counts the server's
+ * disk as used on the source, so it is given back to their capacity here
+ * and their claim holds no disk (the disk is held once, by the source's
+ * allocation, until the move settles). */
+static const char sql_sharing[] =
+    "SELECT n.id FROM nodes n"
+    " WHERE n.id <> $2 AND sw_shared_disk_elsewhere_gb(n.id, $1::uuid) > 0";
+
+static int mark_sharing(struct sw_db *db, const struct mig_ctx *c, struct sw_place_node *nodes,
+                        size_t n, int64_t disk_gb, bool *sharing, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err, sql_sharing, SW_PARAMS(c->row.server_id, c->source));
+    if (!res)
+        return -1;
+    for (int r = 0; r < PQntuples(res); r++)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(nodes[i].id, sw_db_get(res, r, 0)) == 0) {
+                sharing[i] = true;
+                nodes[i].inv.disk_gb += disk_gb;
+            }
+    PQclear(res);
+    return 0;
+}
+
 /* Chooses the target and reads its generation: 1 chosen, 0 failed (c). */
 static int choose(struct sw_db *db, struct mig_ctx *c, struct sw_amounts *want,
                   struct sw_err *err)
@@ -137,13 +164,19 @@ static int choose(struct sw_db *db, struct mig_ctx *c, struct sw_amounts *want,
     struct sw_place_node *nodes = sw_claim_load_nodes(db, NULL, &n, err);
     if (!nodes)
         return -1;
-    long i = pick(c, nodes, n, wanted, &req);
+    bool *sharing = sw_calloc(n ? n : 1, sizeof *sharing);
+    long i = mark_sharing(db, c, nodes, n, want->v[SW_RC_DISK], sharing, err) < 0
+                 ? -2
+                 : pick(c, nodes, n, wanted, &req);
     if (i >= 0) {
         memcpy(c->target, nodes[i].id, sizeof c->target);
         c->generation = nodes[i].generation;
+        if (sharing[i])
+            want->v[SW_RC_DISK] = 0; /* held once, by the source's allocation */
     }
+    free(sharing);
     free(nodes);
-    return i >= 0;
+    return i == -2 ? -1 : i >= 0;
 }
 
 /* The target's share (0031) and the job started on the source. */

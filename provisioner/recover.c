@@ -40,8 +40,7 @@ static int rc_check(struct sw_db *db, struct rc_ctx *c, struct sw_job_row *r, st
         return -1;
     if (found == 0 || r->state != SW_JOBST_QUEUED)
         return c->outcome = R_TAKEN, 1;
-    if ((r->srv_state != SW_SRV_RUNNING && r->srv_state != SW_SRV_STOPPED) ||
-        strcmp(r->srv_node_id, c->from) != 0)
+    if (!(SW_SRVMASK(r->srv_state) & SW_RECOVER_STATES) || strcmp(r->srv_node_id, c->from) != 0)
         return c->outcome = R_GONE, 1;
     return 0;
 }
@@ -220,7 +219,8 @@ enum sw_msg_outcome sw_recover_start(struct sw_prov_thread *t, struct sw_job_row
     }
     struct fail_ctx f = {row->job_id, c.outcome == R_GONE ? "conflict" : "no_capacity",
                          c.outcome == R_GONE
-                             ? "the server is no longer running or stopped on its failed node"
+                             ? "the server is no longer running, stopped or suspended on its"
+                               " failed node"
                              : "no healthy node in the server's location has room for it and"
                                " sees its shared pools",
                          false};

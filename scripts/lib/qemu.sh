@@ -25,7 +25,9 @@
 # network namespace and bridge, its own mount namespace) whose pool
 # "slipway" is the same folder as qemu1's, both marked shared (a folder
 # both see, as NFS would be): what live migration between them needs
-# (issue 15).
+# (issue 15). With SW_QEMU_PEER_OWN_POOL=1 as well (tests/integration/
+# migrate_copy.sh), qemu2's pool "slipway" is a folder of its own (pool2/)
+# and neither is shared: a move copies the volumes.
 
 SW_QEMU_ROOT=${SW_QEMU_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # shellcheck source=../../tests/lib/libvirtd.sh
@@ -247,6 +249,7 @@ SW_QEMU_URI='$SW_LV_URI'
 SW_QEMU_URI2='$SW_QEMU_URI2'
 SW_QEMU_LXC_URI='$SW_LV_LXC_URI'
 SW_QEMU_POOL=$1/pool
+SW_QEMU_POOL2=$([ -d "$1/pool2" ] && echo "$1/pool2" || echo "$1/pool")
 SW_QEMU_LOC=$SW_QEMU_LOC
 SW_QEMU_TPL_HVM=$SW_QEMU_TPL_HVM
 SW_QEMU_TPL_PV=$SW_QEMU_TPL_PV
@@ -269,14 +272,16 @@ sw_qemu_up() {
     chmod 755 "$1" "$q"
     sw_qemu_images "$b" "$q" && sw_qemu_libvirtd "$q" && sw_qemu_location && sw_qemu_catalog &&
         sw_qemu_customer "$q" || return 1
-    local shared=false
+    local shared=false pool2=$q/pool
     if [ "${SW_QEMU_PEER:-0}" = 1 ]; then
         sw_qemu_peer "$q" || return 1
         shared=true
+        [ "${SW_QEMU_PEER_OWN_POOL:-0}" = 1 ] && shared=false pool2=$q/pool2
     fi
     sw_qemu_node "$q" "$b" qemu1 "$SW_LV_URI" '["hvm","pv"]' slipway "$q/pool" $shared || return 1
-    if [ $shared = true ]; then
-        sw_qemu_node "$q" "$b" qemu2 "$SW_QEMU_URI2" '["hvm","pv"]' slipway "$q/pool" true &&
+    if [ -n "$SW_QEMU_URI2" ]; then
+        mkdir -p "$pool2"
+        sw_qemu_node "$q" "$b" qemu2 "$SW_QEMU_URI2" '["hvm","pv"]' slipway "$pool2" $shared &&
             sw_qemu_migrate_uris || return 1
     fi
     if [ -n "$SW_LV_LXC_URI" ]; then

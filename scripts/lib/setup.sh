@@ -16,12 +16,19 @@ SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohtt
  libisofs-dev xorriso cpio dosfstools mtools syslinux syslinux-common isolinux kmod
  libarchive-dev e2fsprogs libvirt-daemon-driver-lxc
  libzstd-dev openssh-server
- libnbd-dev lvm2"
+ libnbd-dev lvm2 openipmi ipmitool
+ pdns-server pdns-backend-sqlite3 bind9-dnsutils sqlite3
+ php-cli php-curl"
 
 # What tests/packaging/deb.sh installs when missing, to build the Debian
 # packages (dpkg-buildpackage, debhelper) and check their systemd units
 # (systemd-analyze, from systemd; it needs no systemd running).
 SW_PACKAGING_PACKAGES="dpkg-dev debhelper systemd"
+
+# What tests/lint/openapi_tools.sh installs when missing, to run the
+# OpenAPI linter and TypeScript (pinned in tests/openapi/package-lock.json,
+# from the npm registry); Debian 12's node 18 runs them.
+SW_NODE_PACKAGES="nodejs npm"
 
 # What bench/scheduler.sh compares slipway with, installed by it when
 # missing (minutes; not needed to build, run or test): Ganeti's hspace, and

@@ -6,12 +6,7 @@
 # order that fits nowhere fails with no_capacity, resize/reinstall/password
 # reset go through the whole pipeline, terminate frees the claim.
 . "$(dirname "$0")/../lib/harness.sh"
-sw_t_stack
-slipwayctl migrate >/dev/null || exit 99
-OP=$(slipwayctl bootstrap) || exit 99
-sw_t_panel
-sw_t_daemon provisioner slipway-provisioner
-sw_t_daemon billing slipway-billing
+sw_t_slice
 
 j() { jq -r "$1" <<<"$SW_BODY"; }
 api() { sw_t_api "$@"; }

@@ -171,7 +171,7 @@ def visible(kind, caller, obj):
         return tenant_visible(caller, obj.owner)
     if kind == "invoice":  # the billed account's and operators', never a reseller's customers'
         return caller.kind == "operator" or caller.id == obj.owner.id
-    if kind == "token":  # one of the caller's own tokens, nobody else's
+    if kind in ("token", "session"):  # one of the caller's own, nobody else's
         return caller.id == obj.owner.id
     if kind == "customer":  # a customer account the caller administers
         return obj.owner.kind == "customer" and tenant_visible(caller, obj.owner)
@@ -260,6 +260,7 @@ MONEY = {"amount": 100, "currency": "EUR"}
 MATRIX = [
     # ---- public
     E("GET", "/healthz", public=True),
+    E("GET", "/v1/openapi.json", public=True),
     E("GET", "/metrics", public=True, note="public from this machine; scanned for tenant ids"),
     E("POST", "/v1/auth/login", public=True, body="login"),
     # authenticated by its Standard Webhooks signature, not a bearer token:
@@ -276,6 +277,9 @@ MATRIX = [
     E("GET", "/v1/account/tokens", lists="token", complete="self", probe=True),
     E("POST", "/v1/account/tokens", body=lambda c: {"name": f"matrix-{uniq()}"}),
     E("DELETE", "/v1/account/tokens/{id}", obj="token", owner="token"),
+    E("PATCH", "/v1/account", body={"name": "Renamed"}),
+    E("GET", "/v1/account/sessions", lists="session", complete="self", probe=True),
+    E("DELETE", "/v1/account/sessions/{id}", obj="session", owner="token"),
     rs("POST", "/v1/account/hook-secret", body={}),
     E("GET", "/v1/plans"),
     E("GET", "/v1/templates"),
@@ -314,6 +318,15 @@ MATRIX = [
     E("DELETE", "/v1/servers/{id}/backup-policy", obj="server", owner="server", allow_404=True,
       note="a server without a policy of its own is 404"),
     E("GET", "/v1/jobs/{id}", obj="job", owner="job"),
+    # reverse DNS (panel/ptr.c): the fixture servers hold no address, so the
+    # address (a second id no fixture makes) is 404 to allowed callers
+    E("GET", "/v1/servers/{id}/ips/{address}/ptr", obj="server", obj2="address", owner="server",
+      allow_404=True),
+    E("PUT", "/v1/servers/{id}/ips/{address}/ptr", obj="server", obj2="address", owner="server",
+      body={"ptr": "m.example.com"}, allow_404=True),
+    E("DELETE", "/v1/servers/{id}/ips/{address}/ptr", obj="server", obj2="address",
+      owner="server", allow_404=True),
+    E("GET", "/v1/jobs", lists="job", complete="scope", probe=True, filter=("server_id", "server")),
     E("GET", "/v1/invoices", lists="invoice", complete="self", probe=True,
       extra_queries=[{"state": "draft"}, {"period": "2024-01"}]),
     E("GET", "/v1/invoices/{id}", obj="invoice", owner="invoice"),
@@ -399,6 +412,9 @@ MATRIX = [
     op("GET", "/v1/admin/ip-pools"),
     op("POST", "/v1/admin/ip-pools",
        body=lambda c: {"location_id": c.loc, "network": f"198.18.{uniq() % 256}.0/24"}),
+    op("PUT", "/v1/admin/ip-pools/{id}/rdns", obj="node", allow_404=True,
+       body={"api_url": "http://127.0.0.1:1", "zone": "2.0.192.in-addr.arpa", "api_key": "k"},
+       note="exercised with ids that name no pool (a node's): 404 to operators"),
     op("GET", "/v1/admin/jobs", query={"state": "failed"}),
     op("POST", "/v1/admin/jobs/{id}/retry", obj="opjob", body={}),
     op("GET", "/v1/admin/audit"),
@@ -497,11 +513,11 @@ class Fixtures:
         OWNER[jid] = owner.id
         return jid
 
-    def token(self, owner):
+    def token(self, owner, kind="api"):
         tid = str(uuid.uuid4())
         self.sql.append(
             "INSERT INTO api_tokens (id, account_id, name, token_hash, kind, created_at)"
-            f" VALUES ({q(tid)}, {q(owner.id)}, 'matrix', {q(uuid.uuid4().hex * 2)}, 'api',"
+            f" VALUES ({q(tid)}, {q(owner.id)}, 'matrix', {q(uuid.uuid4().hex * 2)}, {q(kind)},"
             f" {self._ts()});")
         OWNER[tid] = owner.id
         return tid
@@ -640,6 +656,8 @@ def setup_shared(routes):
         SHARED.setdefault("order", []).append(Obj("order", FX.order(a), a, f"{a.label}'s order"))
         SHARED.setdefault("job", []).append(Obj("job", FX.job(a), a, f"{a.label}'s job"))
         SHARED.setdefault("token", []).append(Obj("token", FX.token(a), a, f"{a.label}'s token"))
+        SHARED.setdefault("session", []).append(
+            Obj("session", FX.token(a, "session"), a, f"{a.label}'s session"))
         SHARED.setdefault("backup", []).append(Obj("backup", FX.backup(a), a, f"{a.label}'s backup"))
         for kind in ACCOUNT_KINDS:
             SHARED.setdefault(kind, []).append(Obj(kind, a.id, a, f"account {a.label}"))
@@ -791,6 +809,9 @@ def fresh(kind, owner_or_class, state=None):
         return Obj(kind, sid, owner_or_class, f"fresh {state or 'running'} server of {owner_or_class.label}", True)
     if kind == "token":
         return Obj(kind, FX.token(owner_or_class), owner_or_class, f"fresh token of {owner_or_class.label}", True)
+    if kind == "session":
+        return Obj(kind, FX.token(owner_or_class, "session"), owner_or_class,
+                   f"fresh session of {owner_or_class.label}", True)
     if kind == "opjob":
         jid = FX.job(owner_or_class, "failed")
         return Obj(kind, jid, owner_or_class, f"fresh failed job of {owner_or_class.label}", True)
@@ -927,7 +948,7 @@ def build_cases(entry, route):
             targets = [fresh(kind, cls, entry.state) for cls in ACCOUNT_CLASSES[kind]]
         elif kind in ("node", "plan", "template", "image", "iso", "backup_target") and write:
             targets = [fresh(kind, None)]
-        elif write and kind in ("server", "token", "opjob", "webhook", "backup"):
+        elif write and kind in ("server", "token", "session", "opjob", "webhook", "backup"):
             owners = WEBHOOK_OWNERS if kind == "webhook" else ACTORS
             targets = [fresh(kind, a, entry.state) for a in owners]
         elif kind == "opjob":

@@ -16,13 +16,26 @@
 #     succeeded, none of the new ones on an evacuated node;
 #   - each moved server moved once (one succeeded migrate job, epoch 2),
 #     and no server ever had two migrate jobs queued or running.
-# Prints the figure for the closing note: n01's 100 servers evacuated,
+# Then the three go back to active and the engines of the five busiest
+# other nodes are killed (kill -9) while 40 more orders arrive; every node
+# has the libvirt fence agent and every plan is ha, on one shared pool:
+#   - the five nodes, and only they, are fenced and failed;
+#   - every server they held runs (or stays stopped) again exactly once on
+#     a live node, epoch one more, one recover job and one server.recovered
+#     each; none is left on a dead node;
+#   - the sampler, running again, finds no node over capacity;
+#   - every order placed meanwhile runs, none on a dead node;
+#   - every server's domain once, on its node, in its state, across the
+#     live engines' domains files.
+# Prints the figures for the closing note: n01's 100 servers evacuated,
 # seconds and servers moved per second (with two other nodes evacuating
-# and orders arriving meanwhile).
+# and orders arriving meanwhile), and the seconds from the five kills to
+# all their ha servers running elsewhere.
 # shellcheck source=../lib/harness.sh
 . "$(dirname "$0")/../lib/harness.sh"
 NODES=${SW_EVS_NODES:-30} BIG=${SW_EVS_BIG:-100} TOTAL=${SW_EVS_SERVERS:-300}
-PAR=${SW_EVS_PARALLEL:-8} LATE=${SW_EVS_LATE_ORDERS:-40}
+PAR=${SW_EVS_PARALLEL:-8} LATE=${SW_EVS_LATE_ORDERS:-40} KILL=${SW_EVS_KILL:-5}
+SUSPECT=10 # heartbeats every 2 s: a node silent this long is suspect, then fenced
 sw_t_stack
 slipwayctl migrate >/dev/null || exit 99
 OP=$(slipwayctl bootstrap) || exit 99
@@ -31,7 +44,8 @@ export SLIPWAY_LOG_LEVEL=warn
 sw_t_panel
 for p in 1 2; do
     sw_t_daemon "provisioner$p" env SLIPWAY_EVACUATE_INTERVAL_MS=100 SLIPWAY_CONSUMER="p$p" \
-        slipway-provisioner
+        SLIPWAY_HEARTBEAT_INTERVAL=2 SLIPWAY_HA_SUSPECT_S=$SUSPECT SLIPWAY_HA_CHECK_MS=300 \
+        SLIPWAY_HA_FENCE_TIMEOUT_S=5 slipway-provisioner
 done
 
 j() { jq -r "$1" <<<"$SW_BODY"; }
@@ -47,8 +61,9 @@ must POST /v1/admin/locations "$OP" '{"code":"fra1","name":"Frankfurt"}'
 LOC=$(j .id)
 declare -a NODE
 # the test driver's pools hold 100 GiB: thin-provisioned 20 times over, so
-# disk never binds before vcpus do
-POOLS='[{"name":"slipway","disk_ratio":20,"fill_threshold":100}]'
+# disk never binds before vcpus do; one storage all nodes see (shared), so
+# that a dead node's ha servers restart elsewhere from their volumes
+POOLS='[{"name":"slipway","disk_ratio":20,"fill_threshold":100,"shared":true}]'
 t0=$(ms)
 for i in $(seq 1 "$NODES"); do
     n=$(printf n%02d "$i")
@@ -59,6 +74,9 @@ for i in $(seq 1 "$NODES"); do
     slipwayctl node-file "$SW_T_DIR/$n.xml" "$cpus" "$mb" || exit 99
     must POST /v1/admin/nodes "$OP" "{\"name\":\"$n\",\"location_id\":\"$LOC\",\"engine_uri\":\"test://$SW_T_DIR/$n.xml\",\"kinds\":[\"hvm\"],\"cpus\":$cpus,\"ram_mb\":$mb,\"disk_gb\":5000,\"cpu_ratio\":$ratio,\"pools\":$POOLS,\"state\":\"$([ "$i" = 1 ] && echo active || echo draining)\"}"
     NODE[i]=$(j .id)
+    # the libvirt fence agent: on a test-driver node it opens a fresh copy
+    # of the node's file and succeeds; a node's death is its engine killed
+    must PUT "/v1/admin/nodes/${NODE[i]}/fence" "$OP" '{"agent":"libvirt"}'
     sw_t_daemon "engine_$n" env SLIPWAY_NODE_ID="${NODE[i]}" SLIPWAY_HEARTBEAT_INTERVAL=2 \
         SLIPWAY_DOMAINS_FILE="$SW_T_DIR/$n.domains" slipway-engine
 done
@@ -67,7 +85,7 @@ sw_t_wait "every engine's first domains file" 90 up || { echo "engines did not a
 echo "# $NODES engines up in $(($(ms) - t0)) ms; RSS of all engines: $(ps -o rss= -C slipway-engine | awk '{s+=$1} END {print int(s/1024)}') MiB"
 
 PRICES='"price_hourly":{"amount":1,"currency":"EUR"},"price_monthly":{"amount":500,"currency":"EUR"}'
-must POST /v1/admin/plans "$OP" "{\"name\":\"s\",\"kind\":\"hvm\",\"vcpus\":1,\"ram_mb\":1024,\"disk_gb\":1,$PRICES}"
+must POST /v1/admin/plans "$OP" "{\"name\":\"s\",\"kind\":\"hvm\",\"vcpus\":1,\"ram_mb\":1024,\"disk_gb\":1,\"ha\":true,$PRICES}"
 PLAN=$(j .id)
 must POST /v1/admin/templates "$OP" '{"name":"Debian 12","kind":"hvm","os":"debian-12"}'
 echo "$PLAN $(j .id)" >"$SW_T_DIR/choices"
@@ -172,11 +190,61 @@ late_ids=$(awk '$1 == 202 {printf "%s\x27%s\x27", sep, $2; sep=","}' "$SW_T_DIR/
 sw_t_eq "no order during the evacuations went to an evacuated node" 0 \
     "$(q "select count(*) from jobs where type = 'create' and server_id in ($late_ids) and node_id in ('${EV3[0]}', '${EV3[1]}', '${EV3[2]}')")"
 
+# ---- node deaths: engines killed, fenced by the libvirt agent, ha servers back ----
+# The evacuated nodes go back to active (room for the dead nodes' servers),
+# then the KILL busiest other nodes die (every server is ha).
+for id in "${EV3[@]}"; do must PATCH "/v1/admin/nodes/$id" "$OP" '{"state":"active"}'; done
+mapfile -t DEAD < <(q "select n.id from nodes n where n.id not in ('${EV3[0]}', '${EV3[1]}', '${EV3[2]}')
+                        order by (select count(*) from servers s where s.node_id = n.id) desc, n.name limit $KILL")
+DEADQ=$(printf "'%s'," "${DEAD[@]}") DEADQ=${DEADQ%,}
+q "create table victims as select id, state, epoch from servers where node_id in ($DEADQ)" >/dev/null
+NV=$(q "select count(*) from victims")
+rm -f "$SW_T_DIR/stop_sampling"
+sampler &
+SAMPLER=$!
+orders "$LATE" 4 4 "$SW_T_DIR/orders.4" &
+LATE_PID=$!
+t_kill=$(ms)
+for id in "${DEAD[@]}"; do
+    v="SW_T_PID_engine_$(q "select name from nodes where id = '$id'")"
+    kill -9 "${!v}"
+done
+back() { is "select count(*) from victims v join servers s using (id) join nodes n on n.id = s.node_id
+             where n.id not in ($DEADQ) and n.health = 'ok' and s.state = v.state and s.epoch = v.epoch + 1" "$NV"; }
+if sw_t_wait "the dead nodes' ha servers" 240 back; then
+    back_ms=$(($(ms) - t_kill))
+    echo "# figure: $KILL engines killed (kill -9) with $NV ha servers: all running elsewhere $back_ms ms later (heartbeat 2 s, suspect after ${SUSPECT} s, libvirt fence agent)"
+    sw_t_ok "every ha server of the $KILL dead nodes is back in its state on a live node, epoch one more ($NV servers)"
+else
+    sw_t_fail "ha servers not back: $(q "select s.state || ' ' || coalesce(n.health, '-') || ' ' || (s.node_id in ($DEADQ)) || ' ' || (s.epoch - v.epoch), count(*)
+                from victims v join servers s using (id) left join nodes n on n.id = s.node_id group by 1")"
+fi
+sw_t_eq "the $KILL dead nodes are failed, and only they" "$KILL $KILL" \
+    "$(q "select count(*) filter (where id in ($DEADQ) and health = 'failed') || ' ' || count(*) filter (where health <> 'ok') from nodes")"
+wait "$LATE_PID"
+touch "$SW_T_DIR/stop_sampling"
+wait "$SAMPLER"
+sw_t_wait "every job terminal" 120 terminal || echo "# jobs left: $(q "select type, state, count(*) from jobs where state in ('queued', 'running') group by 1, 2")"
+sw_t_eq "one recover job and one server.recovered per dead node's server, node.fenced per death" "$NV $NV $KILL" \
+    "$(q "select (select count(*) from jobs where type = 'recover' and state = 'succeeded') || ' ' ||
+                 (select count(*) from events where type = 'server.recovered') || ' ' ||
+                 (select count(*) from events where type = 'node.fenced')")"
+bad=$(grep -v '^sample  two=0$' "$SW_T_DIR/samples" | head -3)
+sw_t_eq "no node over capacity and no server moving twice in any sample, deaths included ($(grep -c . "$SW_T_DIR/samples") samples)" "" "$bad"
+late_ids=$(awk '$1 == 202 {printf "%s\x27%s\x27", sep, $2; sep=","}' "$SW_T_DIR/orders.4")
+sw_t_eq "every order during the deaths accepted and running, none on a dead node" "$LATE $LATE 0" \
+    "$(awk '$1 == 202' "$SW_T_DIR/orders.4" | wc -l) $(q "select count(*) from servers where id in ($late_ids) and state = 'running'") $(q "select count(*) from servers where id in ($late_ids) and node_id in ($DEADQ)")"
+sw_t_eq "no server on a dead node" 0 "$(q "select count(*) from servers where node_id in ($DEADQ) and state <> 'terminated'")"
+
 # every server's domain once, on its node, in the state PostgreSQL says
+# (a dead engine's domains went with it; its last file is stale)
+DEADN=" $(q "select string_agg(name, ' ') from nodes where id in ($DEADQ)") "
+dead() { [[ $DEADN == *" $(basename "$1" .domains) "* ]]; }
 beat() { # every domains file written after the last job ended
     local f last
     last=$(q "select extract(epoch from max(finished_at))::bigint + 1 from jobs")
     for f in "$SW_T_DIR"/n*.domains; do
+        dead "$f" && continue
         [ "$(sed -n 's/^# pid=[0-9]* at=\([0-9]*\).*/\1/p' "$f")" -gt "$last" ] || return 1
     done
 }
@@ -184,9 +252,10 @@ sw_t_wait "fresh domains files" 30 beat || true
 q "select 'sw-' || s.id || ' ' || n.name || ' ' || s.state from servers s join nodes n on n.id = s.node_id order by 1" \
     >"$SW_T_DIR/want"
 for f in "$SW_T_DIR"/n*.domains; do
+    dead "$f" && continue
     n=$(basename "$f" .domains)
     awk -v n="$n" '$1 ~ /^sw-/ && NF == 3 {print $1, n, $3}' "$f"
 done | sort >"$SW_T_DIR/have"
-sw_t_eq "every server's domain runs exactly once, on its node, in its state ($(grep -c . "$SW_T_DIR/want") servers, 30 domains files)" \
+sw_t_eq "every server's domain runs exactly once, on its node, in its state ($(grep -c . "$SW_T_DIR/want") servers, the live engines' domains files)" \
     "" "$(diff "$SW_T_DIR/want" "$SW_T_DIR/have" | head -5)"
 sw_t_done

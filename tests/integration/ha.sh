@@ -29,12 +29,6 @@ command -v sshd >/dev/null || command -v /usr/sbin/sshd >/dev/null || {
 . "$SW_SRCDIR/tests/lib/hastack.sh"
 sw_ha_stack
 
-q() { sw_t_psql -c "$1"; }
-is() { [ "$(q "$1")" = "$2" ]; }
-j() { sw_ha_j "$1"; }
-api() { sw_t_api "$@"; }
-D=$SW_T_DIR
-
 # ---- the private sshd standing in for the hosts' power ----
 mkdir -p /run/sshd
 ssh-keygen -q -t ed25519 -N '' -f "$D/host_key" && ssh-keygen -q -t ed25519 -N '' -f "$D/fence_key" || exit 99
@@ -84,6 +78,9 @@ for n in "${NAMES[@]}"; do
 done
 sw_t_eq "the fence answer says a secret is set, and never shows it" "ssh true 0" \
     "$(j '"\(.fence.agent) \(.fence.secret_set) \(tostring | test("PRIVATE KEY") | if . then 1 else 0 end)"')"
+sw_t_eq "the database holds the five fence keys wrapped, none as given" "5 5 0" \
+    "$(q "select count(fence_secret) || ' ' || count(*) filter (where fence_secret_wrapped) || ' ' ||
+        count(*) filter (where fence_secret like '%PRIVATE KEY%') from nodes")"
 api GET "/v1/admin/nodes/${NODE[n1]}" "$OP"
 sw_t_eq "a node shows its health" "ok" "$(j .health)"
 

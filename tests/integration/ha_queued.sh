@@ -37,9 +37,9 @@ REBOOT=$(sw_ha_j .job.id)
 sw_t_api POST "/v1/servers/$S/actions" "$TOK" '{"type":"stop"}'
 STOP=$(sw_ha_j .job.id)
 sw_t_check "the reboot is sent to a, the stop queued behind it" sw_t_wait "reboot running" 10 \
-    sw_ha_is "select string_agg(state, ' ' order by created_at) from jobs where id in ('$REBOOT', '$STOP')" "running queued"
+    is "select string_agg(state, ' ' order by created_at) from jobs where id in ('$REBOOT', '$STOP')" "running queued"
 
-back() { sw_ha_is "select s.state || ' ' || s.node_id || ' ' || j.state from servers s
+back() { is "select s.state || ' ' || s.node_id || ' ' || j.state from servers s
               join jobs j on j.server_id = s.id and j.type = 'recover' where s.id = '$S'" "running $B succeeded"; }
 sw_t_check "a fails and the server runs on b, recovered" sw_t_wait "the recovery" 40 back
 echo "# recovered $((SECONDS - T0)) s after a's engine stopped (heartbeat $HB s, threshold $SUSPECT s)"
@@ -50,12 +50,12 @@ sw_t_eq "the reboot and the stop asked before the failure: failed node_failed, n
 sw_t_api POST "/v1/servers/$S/actions" "$TOK" '{"type":"stop"}'
 AFTER=$(sw_ha_j .job.id)
 sw_t_check "a stop asked after the recovery runs on b" sw_t_wait "stop on b" 30 \
-    sw_ha_is "select j.state || ' ' || j.node_id || ' ' || s.state from jobs j join servers s on s.id = j.server_id
+    is "select j.state || ' ' || j.node_id || ' ' || s.state from jobs j join servers s on s.id = j.server_id
          where j.id = '$AFTER'" "succeeded $B stopped"
 
 sw_t_api PUT "/v1/admin/nodes/$B/fence" "$OP" '{"agent":"libvirt"}'
 kill -STOP "$(cat "$SW_T_DIR/engine-b.pid")"
-lost() { sw_ha_is "select s.state || ' ' || j.state || ' ' || j.error_code from servers s join jobs j on j.server_id = s.id
+lost() { is "select s.state || ' ' || j.state || ' ' || j.error_code from servers s join jobs j on j.server_id = s.id
               and j.type = 'recover' and j.params->>'from_node' = '$B' where s.id = '$S'" "failed failed no_capacity"; }
 sw_t_check "b fails with no healthy node left: the recovery fails no_capacity, the server is failed" \
     sw_t_wait "the failed recovery" 40 lost

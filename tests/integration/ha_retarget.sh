@@ -32,15 +32,15 @@ EPOCH=$(sw_t_psql -c "select epoch from servers where id = '$S'")
 
 kill -STOP "$(cat "$SW_T_DIR/engine-a.pid")"
 sw_t_check "a is suspect, waiting for the operator" sw_t_wait "a suspect" 20 \
-    sw_ha_is "select health from nodes where id = '$A'" suspect
+    is "select health from nodes where id = '$A'" suspect
 kill -STOP "$(cat "$SW_T_DIR/engine-b.pid")"
 sw_t_api POST "/v1/admin/nodes/$A/fence-confirm" "$OP"
-on_b() { sw_ha_is "select count(*) from jobs where server_id = '$S' and type = 'recover' and node_id = '$B'
+on_b() { is "select count(*) from jobs where server_id = '$S' and type = 'recover' and node_id = '$B'
               and params->>'from_node' = '$A'" 1; }
 sw_t_check "a fails; its server's recovery is claimed on b, whose engine has just stopped" \
     sw_t_wait "the claim on b" 10 on_b
 sw_t_api PATCH "/v1/admin/nodes/$C" "$OP" '{"state":"active"}'
-on_c() { sw_ha_is "select s.state || ' ' || s.node_id || ' ' || j.state from servers s join jobs j
+on_c() { is "select s.state || ' ' || s.node_id || ' ' || j.state from servers s join jobs j
               on j.server_id = s.id and j.type = 'recover' and j.params->>'from_node' = '$B'
               where s.id = '$S'" "running $C succeeded"; }
 sw_t_check "b fails too: the server is recovered again, from b onto c" sw_t_wait "the recovery on c" 40 on_c

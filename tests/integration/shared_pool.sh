@@ -11,6 +11,10 @@
 #     pool would have taken six;
 #   - each node's capacity view then offers 100 GiB less the other's
 #     servers' disk;
+#   - a server moved between them holds its disk once: the target's
+#     claim holds none (the pool counts it on the source), its view does
+#     not change while the move waits for its engine, and that engine's
+#     admission lets the server in (migration 0044);
 #   - a pool declared on a while its engine runs is made and reported by
 #     that engine within seconds (engines/engine.c add_new_pools).
 # shellcheck source=../lib/harness.sh
@@ -76,6 +80,37 @@ sw_t_eq "allocations: the three running servers' 90 GB, on the two nodes togethe
 UA=$(q "select coalesce(sum(disk_gb), 0) from allocations where node_id = '$A'")
 UB=$(q "select coalesce(sum(disk_gb), 0) from allocations where node_id = '$B'")
 sw_t_eq "each node now offers 100 GiB less the other's servers' disk" \
+    "$((100 - UB)) $UA,$((100 - UA)) $UB" "$(disk "$A"),$(disk "$B")"
+
+# ---- a move between the two nodes holds the disk once ----
+# From the node with more servers to the other (each test-driver node's
+# stand-in for the shared pool is its own, and must take the copy). The
+# target's engine is paused so that the move waits in its target half with
+# the claim held; the target's view of the pool must not change meanwhile.
+if [ "$(q "select count(*) from allocations where node_id = '$A'")" -ge 2 ]; then
+    SRC=$A DST=$B DPID=$SW_T_PID_engine_b
+else
+    SRC=$B DST=$A DPID=$SW_T_PID_engine_a
+fi
+MV=$(q "select id from servers where state = 'running' and node_id = '$SRC' limit 1")
+sw_t_eq "the server to move has its volumes recorded in vg0 only" "true 0" \
+    "$(q "select (count(*) > 0) || ' ' || count(*) filter (where pool <> 'vg0') from server_disks where server_id = '$MV'")"
+DVIEW=$(disk "$DST")
+kill -STOP "$DPID"
+api POST "/v1/admin/servers/$MV/migrate" "$OP" "{\"node_id\":\"$DST\"}"
+sw_t_eq "the move is accepted" 202 "$SW_STATUS"
+MJ=$(j .job.id)
+sw_t_check "the claim on the target is held" sw_t_wait "claim" 30 is \
+    "select count(*) from migration_claims where server_id = '$MV' and node_id = '$DST'" 1
+sw_t_eq "the target's claim holds no disk: the shared pool already counts it on the source" "0 30" \
+    "$(q "select c.disk_gb || ' ' || a.disk_gb from migration_claims c join allocations a using (server_id) where c.server_id = '$MV'")"
+sw_t_eq "the target's view of the pool is unchanged while the move waits" "$DVIEW" "$(disk "$DST")"
+kill -CONT "$DPID"
+sw_t_check "the move succeeds (the target's engine admits it)" sw_t_wait "moved" 60 is \
+    "select state || ' ' || (select node_id = '$DST' from servers where id = '$MV') from jobs where id = '$MJ'" "succeeded true"
+UA=$(q "select coalesce(sum(disk_gb), 0) from allocations where node_id = '$A'")
+UB=$(q "select coalesce(sum(disk_gb), 0) from allocations where node_id = '$B'")
+sw_t_eq "after the move each node still offers 100 GiB less the other's servers' disk" \
     "$((100 - UB)) $UA,$((100 - UA)) $UB" "$(disk "$A"),$(disk "$B")"
 
 # ---- a pool declared while the engine runs ----

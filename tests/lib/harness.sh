@@ -154,6 +154,18 @@ sw_t_panel() {
     export SW_URL
 }
 
+# The whole control plane on a migrated database: PostgreSQL, Redis, the
+# panel, the provisioner and billing; sets OP (the operator's token) and
+# SW_URL. Nodes and their engines are the test's own.
+sw_t_slice() {
+    sw_t_stack
+    slipwayctl migrate >/dev/null || exit 99
+    OP=$(slipwayctl bootstrap) || exit 99
+    sw_t_panel
+    sw_t_daemon provisioner slipway-provisioner
+    sw_t_daemon billing slipway-billing
+}
+
 # sw_t_api METHOD PATH TOKEN [BODY]: sets SW_STATUS and SW_BODY.
 sw_t_api() {
     local method=$1 path=$2 token=$3 body=${4:-}

@@ -1,26 +1,40 @@
 # shellcheck shell=bash
-# hastack.sh - sourced by the high availability tests (ha.sh, split_brain.sh)
+# hastack.sh - sourced by the high availability tests (ha.sh, split_brain.sh, fence_ipmi.sh,
+# ha_queued.sh, ha_retarget.sh)
 # after harness.sh: the stack with the provisioner's health thread fast
 # (heartbeat HB s, threshold SUSPECT s), one location with an hvm template
 # and a customer, ha and plain plans, test-driver nodes with a pool each,
 # and their engines (each writing its domains file and a pid file).
 #   sw_ha_stack               stack, panel, two provisioners; sets OP, HB, SUSPECT
+#                             and the control plane's master key (the fence
+#                             secrets are wrapped with it), which the engines
+#                             are not given
 #   sw_ha_catalog             sets LOC, TPL, TOK
 #   sw_ha_plan NAME HA        prints "STATUS ID HA" of a new hvm plan
 #   sw_ha_node NAME POOL SHARED  a node of 8 cpus, 8 GiB; sets NODE[NAME]
 #   sw_ha_engine NAME         starts (or restarts) the node's engine:
 #                             $SW_T_DIR/domains-NAME, $SW_T_DIR/engine-NAME.pid
-#   sw_ha_pair                catalog, an ha plan, nodes "a" and "b" on one shared
-#                             pool with their engines; sets PLAN, A, B
+#   sw_ha_pair                catalog, an ha plan PLAN, nodes "a" and "b" sharing a
+#                             pool, with their engines; sets A and B (their ids)
+#   sw_ha_retried NODE_ID     true once the node's fence was tried twice
 #   sw_ha_order HOST NODE-ID  prints the id of a new server of PLAN once it runs
 #                             on NODE-ID (nothing after 60 s)
-#   sw_ha_is SQL VALUE        the query's answer is VALUE
+# and the tests' short names: j FILTER (of the last answer), api (sw_t_api),
+# q SQL (one value), is SQL VALUE (q's answer is VALUE), D ($SW_T_DIR).
 declare -A NODE
 HB=1 SUSPECT=3
 sw_ha_j() { jq -r "$1" <<<"$SW_BODY"; }
+j() { sw_ha_j "$1"; }
+api() { sw_t_api "$@"; }
+q() { sw_t_psql -c "$1"; }
+is() { [ "$(q "$1")" = "$2" ]; }
+D=$SW_T_DIR
+sw_ha_retried() { [ "$(q "select fence_attempts from nodes where id = '$1'")" -ge 2 ]; }
 
 sw_ha_stack() {
     sw_t_stack
+    SLIPWAY_BACKUP_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
+    export SLIPWAY_BACKUP_MASTER_KEY
     slipwayctl migrate >/dev/null || exit 99
     OP=$(slipwayctl bootstrap) || exit 99
     export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8
@@ -63,7 +77,8 @@ sw_ha_node() {
 
 sw_ha_engine() {
     if [ -z "$(eval echo "\${SW_T_PID_engine_$1:-}")" ]; then
-        sw_t_daemon "engine_$1" env SLIPWAY_NODE_ID="${NODE[$1]}" SLIPWAY_HEARTBEAT_INTERVAL=$HB \
+        sw_t_daemon "engine_$1" env -u SLIPWAY_BACKUP_MASTER_KEY \
+            SLIPWAY_NODE_ID="${NODE[$1]}" SLIPWAY_HEARTBEAT_INTERVAL=$HB \
             SLIPWAY_USAGE_INTERVAL=5 SLIPWAY_RECONCILE_INTERVAL=2 \
             SLIPWAY_DOMAINS_FILE="$SW_T_DIR/domains-$1" slipway-engine
     else
@@ -73,26 +88,23 @@ sw_ha_engine() {
 }
 
 sw_ha_pair() {
-    local n
     sw_ha_catalog
     read -r _ PLAN _ <<<"$(sw_ha_plan ha-1 true)"
+    local n
     for n in a b; do
         sw_ha_node "$n" shared true
         sw_ha_engine "$n"
     done
-    # shellcheck disable=SC2034 # the sourcing test's
     A=${NODE[a]} B=${NODE[b]}
 }
 
 sw__ha_on() { # SERVER NODE-ID: the server runs there
-    [ "$(sw_t_psql -c "select state || ' ' || node_id from servers where id = '$1'")" = "running $2" ]
+    is "select state || ' ' || node_id from servers where id = '$1'" "running $2"
 }
 
 sw_ha_order() {
     local s
-    sw_t_api POST /v1/orders "$TOK" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"$1\",\"location_id\":\"$LOC\"}"
-    s=$(sw_ha_j .server.id)
+    api POST /v1/orders "$TOK" "{\"plan_id\":\"$PLAN\",\"template_id\":\"$TPL\",\"hostname\":\"$1\",\"location_id\":\"$LOC\"}"
+    s=$(j .server.id)
     sw_t_wait "$1 running" 60 sw__ha_on "$s" "$2" >/dev/null && echo "$s"
 }
-
-sw_ha_is() { [ "$(sw_t_psql -c "$1")" = "$2" ]; }

@@ -309,7 +309,8 @@ def case_enumeration(R1, A, R2, B, V):
     # Every id the API handed out is a random UUID v4.
     seen = set()
     for who, path in ((A, "/v1/servers"), (A, "/v1/orders"), (A, "/v1/invoices"),
-                      (A, "/v1/account/tokens"), (R1, "/v1/reseller/customers"),
+                      (A, "/v1/account/tokens"), (A, "/v1/account/sessions"),
+                      (R1, "/v1/reseller/customers"),
                       (R1, "/v1/webhooks"), (R1, "/v1/reseller/servers"), (OP, "/v1/admin/jobs"),
                       (OP, "/v1/admin/accounts")):
         st, t, _ = http("GET", path + "?limit=200", who if isinstance(who, str) else who.token)

@@ -196,6 +196,7 @@ try "read epochs as B" "select count(*) from sw_engine_server_epochs('$NODE_B', 
 try "read B's server's epoch as A" "select count(*) from sw_engine_server_epochs('$NODE_A', ARRAY['$SB1']::uuid[])"
 try "read B's kernels" "select count(*) from sw_engine_kernels('$NODE_B')"
 try "read shared pool use of B" "select sw_pool_used_elsewhere_gb('$NODE_B', 'slipway')"
+try "read a move's shared disk as B" "select sw_shared_disk_elsewhere_gb('$NODE_B', '$SB1')"
 try "read epochs of every server" "select count(*) from sw_engine_server_epochs('$NODE_A', (select array_agg(id) from servers where node_id <> '$NODE_A'))"
 try "slipway_node_role_set(A)" "select slipway_node_role_set('$NODE_A', 'SCRAM-SHA-256\$4096:x')"
 try "slipway_node_role_set(B)" "select slipway_node_role_set('$NODE_B', 'SCRAM-SHA-256\$4096:x')"
@@ -300,8 +301,8 @@ SA3=$(order "$LOC_A" "$PLAN_A" "$TPL_A")
 sw_t_check "a new order on A reaches running" sw_t_wait "SA3 running" 60 running "$SA3"
 sw_t_eq "A's role drains its own node" t "$(psql "$DB_A" -X -qAt -c "select sw_engine_node_drain('$NODE_A')")"
 sw_t_eq "A's role reads where its own server lives and its epoch" "f|1" "$(psql "$DB_A" -X -qAt -c "select elsewhere, epoch from sw_engine_server_epochs('$NODE_A', ARRAY['$SA1']::uuid[])")"
-sw_t_eq "A's role reads its own servers' kernels (none here) and its pools' shared use" "0|0" \
-    "$(psql "$DB_A" -X -qAt -c "select (select count(*) from sw_engine_kernels('$NODE_A')), sw_pool_used_elsewhere_gb('$NODE_A', 'slipway')")"
+sw_t_eq "A's role reads its own servers' kernels (none here), its pools' shared use and a move's shared disk" "0|0|0" \
+    "$(psql "$DB_A" -X -qAt -c "select (select count(*) from sw_engine_kernels('$NODE_A')), sw_pool_used_elsewhere_gb('$NODE_A', 'slipway'), sw_shared_disk_elsewhere_gb('$NODE_A', '$SA1')")"
 sw_t_eq "and the node is draining" draining "$(q "select state from nodes where id = '$NODE_A'")"
 sw_t_check "a rekey gives A a new password: the old one is refused" bash -c "
     out=\$(curl -s -X POST -H 'Authorization: Bearer $OP' '$SW_URL/v1/admin/nodes/$NODE_A/rekey') &&

@@ -445,10 +445,6 @@ for d in deaths:
             what = s["state"]  # its customer's terminate (a terminating one is a stuck server)
         elif failed and s["state"] == "failed" and (s["error"] or failed[0]["code"]):
             what = "failed (%s)" % failed[0]["code"]
-        elif s["state"] == "suspended" and not failed:
-            # suspended before its node failed: sw_node_fail leaves it where
-            # it is (provisioner/README.md "High availability", known gaps)
-            what = "suspended, left on its node"
         else:
             what = "not recovered"
             violate(D_ONCE, "server %s of %s: no recovery, %s on %s" % (sid, d["name"], s["state"], nodes.get(s.get("node"))))

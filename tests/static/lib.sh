@@ -43,7 +43,7 @@ sw_compdb_fresh() {
     [ -s "$SW_COMPDB" ] || return 1
     local f
     for f in "$SW_SRCDIR"/configure.ac "$SW_SRCDIR"/Makefile.am "$SW_SRCDIR"/*/Makefile.inc \
-        "$SW_SRCDIR"/tests/*/Makefile.inc "$SW_BUILDDIR"/Makefile; do
+        "$SW_SRCDIR"/tests/*/Makefile.inc "$SW_SRCDIR"/tests/static/compdb.py "$SW_BUILDDIR"/Makefile; do
         [ -e "$f" ] && [ "$f" -nt "$SW_COMPDB" ] && return 1
     done
     return 0

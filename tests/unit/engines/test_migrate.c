@@ -94,14 +94,24 @@ static void test_storage(void **state)
     assert_int_equal(sw_migrate_plan(&r, "qemu", true, &p, &err), 0);
     assert_true(p.flags & VIR_MIGRATE_NON_SHARED_DISK);
     assert_false(p.flags & VIR_MIGRATE_UNSAFE);
+    assert_true(p.copy); /* the read-only volumes (the seed) copied first */
     sw_migrate_plan_release(&p);
     assert_int_equal(sw_migrate_plan(&r, "xen", true, &p, &err), -1);
     assert_int_equal(err.code, SW_EUNSUPPORTED);
     assert_non_null(strstr(err.msg, "xen nodes cannot copy a running server's disks"));
-    assert_int_equal(sw_migrate_plan(&r, "qemu", false, &p, &err), -1);
-    assert_int_equal(err.code, SW_EUNSUPPORTED);
-    assert_non_null(strstr(err.msg, "not in a shared pool"));
+    /* stopped: moved offline, its volumes copied first (engines/volcopy.h) */
+    assert_int_equal(sw_migrate_plan(&r, "qemu", false, &p, &err), 0);
+    assert_int_equal(p.how, SW_MIGRATE_OFFLINE);
+    assert_int_equal(p.flags, BASE | VIR_MIGRATE_OFFLINE);
+    assert_true(p.copy);
+    sw_migrate_plan_release(&p);
+    assert_int_equal(sw_migrate_plan(&r, "xen", false, &p, &err), 0);
+    assert_true(p.copy);
+    sw_migrate_plan_release(&p);
     r = req_shared();
+    assert_int_equal(sw_migrate_plan(&r, "qemu", false, &p, &err), 0);
+    assert_false(p.copy);
+    sw_migrate_plan_release(&p);
     r.unsafe = true;
     assert_int_equal(sw_migrate_plan(&r, "qemu", true, &p, &err), 0);
     assert_int_equal(p.flags, BASE | VIR_MIGRATE_LIVE | VIR_MIGRATE_AUTO_CONVERGE | VIR_MIGRATE_UNSAFE);

@@ -104,11 +104,13 @@ static void lifecycle(struct sw_testnode *t, int kind)
     ok(t, kind, SW_JOB_UNSUSPEND, SW_DOMAIN_RUNNING, false);
     ok(t, kind, SW_JOB_UNSUSPEND, SW_DOMAIN_RUNNING, false);
 
-    /* stopped servers stay stopped through suspend and unsuspend */
+    /* a stopped server stays stopped through suspend; unsuspend boots it
+     * (the control plane records every unsuspended server running) */
     ok(t, kind, SW_JOB_STOP, SW_DOMAIN_STOPPED, false);
     ok(t, kind, SW_JOB_SUSPEND, SW_DOMAIN_STOPPED, false);
-    ok(t, kind, SW_JOB_UNSUSPEND, SW_DOMAIN_STOPPED, false);
+    ok(t, kind, SW_JOB_UNSUSPEND, SW_DOMAIN_RUNNING, true);
     /* a reboot of a stopped server starts it */
+    ok(t, kind, SW_JOB_STOP, SW_DOMAIN_STOPPED, false);
     ok(t, kind, SW_JOB_REBOOT, SW_DOMAIN_RUNNING, true);
 
     /* a suspended server can be stopped (destroyed: a paused guest cannot shut down) */

@@ -64,6 +64,17 @@ static void test_ipmi_password_never_on_the_command_line(void **state)
     assert_string_equal(joined(argv), "ipmitool -I lanplus -H bmc1 -p 623 -U admin -E chassis"
                                       " power off");
     assert_int_equal(sw_fence_parse("ipmi", "{\"host\":\"bmc1\"}", NULL, &t, &err), -1);
+    /* a cipher suite pinned (a BMC that does not list its suites) */
+    assert_int_equal(sw_fence_parse("ipmi", "{\"host\":\"bmc1\",\"user\":\"admin\",\"cipher\":3}",
+                                    NULL, &t, &err),
+                     0);
+    assert_true(sw_fence_argv(&t, NULL, NULL, bufs, sizeof bufs, argv, 40) > 0);
+    assert_string_equal(joined(argv), "ipmitool -I lanplus -H bmc1 -p 623 -U admin -E -C 3"
+                                      " chassis power off");
+    assert_int_equal(sw_fence_parse("ipmi", "{\"host\":\"h\",\"user\":\"u\",\"cipher\":18}", NULL,
+                                    &t, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "cipher"));
 }
 
 static void test_libvirt_uri_is_an_argument(void **state)

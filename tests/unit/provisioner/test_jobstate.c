@@ -55,6 +55,30 @@ static void test_resize_and_password(void **state)
     assert_int_equal(sw_jobstate_server_after(e, true, "stopped", SW_SRV_RUNNING), SW_SRV_KEEP);
 }
 
+/* A recovery: the domain as the engine reports it, except that a
+ * suspended server stays suspended (its domain defined, stopped); failed
+ * when it fails, from every state it recovers. */
+static void test_recover(void **state)
+{
+    (void)state;
+    const struct sw_job_effect *e = sw_jobstate_effect(SW_JOB_RECOVER);
+    assert_int_equal(e->route, SW_ROUTE_RECOVER);
+    assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_RUNNING), SW_SRV_KEEP);
+    assert_int_equal(sw_jobstate_server_after(e, true, "stopped", SW_SRV_STOPPED), SW_SRV_KEEP);
+    assert_int_equal(sw_jobstate_server_after(e, true, "stopped", SW_SRV_SUSPENDED), SW_SRV_KEEP);
+    assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_SUSPENDED), SW_SRV_KEEP);
+    assert_int_equal(sw_jobstate_server_after(e, false, "absent", SW_SRV_SUSPENDED),
+                     SW_SRV_FAILED);
+    assert_int_equal(sw_jobstate_server_after(e, false, "absent", SW_SRV_STOPPED), SW_SRV_FAILED);
+    assert_int_equal(sw_jobstate_server_after(e, true, "running", SW_SRV_TERMINATED),
+                     SW_SRV_KEEP);
+    /* no other job keeps a suspension against its domain */
+    for (int t = 0; t < SW_JOB__COUNT; t++)
+        assert_true(t == SW_JOB_RECOVER ||
+                    (sw_jobstate_effect(t)->srv_ok != SW_SRV_FROM_DOMAIN_UNLESS_SUSPENDED &&
+                     sw_jobstate_effect(t)->srv_fail != SW_SRV_FROM_DOMAIN_UNLESS_SUSPENDED));
+}
+
 static void test_create(void **state)
 {
     (void)state;
@@ -124,7 +148,7 @@ static void test_power(void **state)
 
 /* A failed recovery leaves a failed server: it holds nothing, as a failed
  * create (the soak found one holding its allocation and addresses). */
-static void test_recover(void **state)
+static void test_recover_releases(void **state)
 {
     (void)state;
     const struct sw_job_effect *e = sw_jobstate_effect(SW_JOB_RECOVER);
@@ -179,10 +203,11 @@ int main(void)
         cmocka_unit_test(test_every_type_has_an_effect),
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_resize_and_password),
+        cmocka_unit_test(test_recover),
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_terminate),
         cmocka_unit_test(test_power),
-        cmocka_unit_test(test_recover),
+        cmocka_unit_test(test_recover_releases),
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_backoff),
     };
