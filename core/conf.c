@@ -38,6 +38,9 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_LOGIN_FAILURES_PER_ADDRESS", "50", "panel",
      "failed logins per client address per 15 minutes before 429"},
     {"SLIPWAY_ORDER_RATE", "60", "panel", "orders per account per minute before 429; 0: no limit"},
+    {"SLIPWAY_2FA_ROLES", NULL, "panel",
+     "roles whose accounts must turn on two-factor login before anything else: a comma-separated"
+     " list of operator, reseller, customer; empty: none"},
     {"SLIPWAY_HTTP_TIMEOUT", "30", "panel",
      "seconds a client connection may stay idle (a slow or silent client) before it is closed"},
     {"SLIPWAY_HTTP_MAX_CONNECTIONS", "4096", "panel",
