@@ -98,7 +98,8 @@ int sw_tfa_verify(struct sw_req *req, const char *id, const char *code, bool rec
 }
 
 /* Wrong codes on the account routes count with wrong current passwords
- * (account.c): too many and the account gets 429 for 15 minutes. */
+ * (account.c): too many and the account gets 429 for 15 minutes. A wrong
+ * code is 422 (the caller is who it says; its input is wrong). */
 static int verify_counted(struct sw_req *req, const char *code, bool recovery_ok,
                           struct sw_err *err)
 {
@@ -109,8 +110,10 @@ static int verify_counted(struct sw_req *req, const char *code, bool recovery_ok
     }
     if (sw_tfa_verify(req, id, code, recovery_ok, err) == 0)
         return 0;
-    if (err->code == SW_EFORBIDDEN || err->code == SW_EINVALID)
+    if (err->code == SW_EFORBIDDEN || err->code == SW_EINVALID) {
         sw_api_rate_hit(req, "pwfail-acct", id, 900);
+        SW_ERR(err, SW_EUNPROCESSABLE, "code: the two-factor code is wrong, stale or used");
+    }
     return -1;
 }
 

@@ -62,9 +62,9 @@ sw_t_eq "a pending enrolment does not yet ask for a code" 200 "$SW_STATUS"
 
 fresh_step
 api POST /v1/account/2fa/confirm "$TA" "{\"code\":\"$(totp "$SECRET" -300)\"}"
-sw_t_eq "confirming with a stale code: 403" 403 "$SW_STATUS"
+sw_t_eq "confirming with a stale code: 422" 422 "$SW_STATUS"
 api POST /v1/account/2fa/confirm "$TA" '{"code":"12345"}'
-sw_t_eq "a code that is not 6 digits: refused" 403 "$SW_STATUS"
+sw_t_eq "a code that is not 6 digits: refused (422)" 422 "$SW_STATUS"
 api POST /v1/account/2fa/confirm "$TA" "{\"code\":\"$(totp "$SECRET" -30)\"}"
 sw_t_eq "confirming with the last step's code: 200, on, ten recovery codes" "200 true 10 10" \
     "$SW_STATUS $(j .two_factor) $(j '.recovery_codes | length') $(j '.recovery_codes | unique | length')"
@@ -119,7 +119,7 @@ sw_t_eq "B enrols" "200 true" "$SW_STATUS $(j .two_factor)"
 api DELETE /v1/account/2fa "$TB" '{}'
 sw_t_eq "off with neither code nor password: 400" 400 "$SW_STATUS"
 api DELETE /v1/account/2fa "$TB" "{\"code\":\"$(totp "$SB" 0)\"}"
-sw_t_eq "off with the code already used: 403" 403 "$SW_STATUS"
+sw_t_eq "off with the code already used: 422" 422 "$SW_STATUS"
 api DELETE /v1/account/2fa "$TB" '{"password":"wrong-password"}'
 sw_t_eq "off with a wrong password: 403" 403 "$SW_STATUS"
 api DELETE /v1/account/2fa "$TB" "{\"code\":\"$(totp "$SB" 30)\"}"
