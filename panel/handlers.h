@@ -19,6 +19,7 @@ extern const struct sw_route sw_routes_health[];   /* health.c */
 extern const struct sw_route sw_routes_auth[];     /* auth.c */
 extern const struct sw_route sw_routes_account[];  /* account.c */
 extern const struct sw_route sw_routes_twofactor[]; /* twofactor.c */
+extern const struct sw_route sw_routes_pwreset[];  /* pwreset.c */
 extern const struct sw_route sw_routes_catalog[];  /* catalog.c */
 extern const struct sw_route sw_routes_orders[];   /* orders.c */
 extern const struct sw_route sw_routes_servers[];  /* servers.c */

@@ -28,7 +28,7 @@
 
 /* Every resource file's table, in matching order. */
 static const struct sw_route *const tables[] = {
-    sw_routes_health, sw_routes_auth, sw_routes_account, sw_routes_twofactor, sw_routes_catalog,  sw_routes_orders,
+    sw_routes_health, sw_routes_auth, sw_routes_account, sw_routes_twofactor, sw_routes_pwreset, sw_routes_catalog,  sw_routes_orders,
     sw_routes_servers, sw_routes_admin, sw_routes_reseller,
     sw_routes_admin_catalog, sw_routes_admin_accounts, sw_routes_admin_ops,
     sw_routes_invoices, sw_routes_webhooks,

@@ -263,6 +263,9 @@ MATRIX = [
     E("GET", "/v1/openapi.json", public=True),
     E("GET", "/metrics", public=True, note="public from this machine; scanned for tenant ids"),
     E("POST", "/v1/auth/login", public=True, body="login"),
+    E("POST", "/v1/auth/password-reset", public=True, body={"email": "nobody@example.com"}),
+    E("POST", "/v1/auth/password-reset/confirm", public=True,
+      body={"token": "swt_nope", "password": "matrix-password"}),
     # authenticated by its Standard Webhooks signature, not a bearer token:
     # an unsigned request (whoever's token it carries) must be refused
     E("POST", "/v1/hooks/payments", public=True, public_denied=True,
