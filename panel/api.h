@@ -88,9 +88,10 @@ struct sw_resp {
     char *text;               /* owned; sent instead of body when set */
     const char *content_type; /* for text; static storage */
     const char *replayed;     /* "true" on an Idempotency-Key replay */
-    /* A top-level body field holding a secret shown once (a new token, a
-     * password): the answer an Idempotency-Key keeps has it null, so no
-     * secret is stored in the clear. Static storage; NULL: none. */
+    /* Top-level body fields holding a secret shown once (a new token, a
+     * password), space separated: the answer an Idempotency-Key keeps has
+     * them null, so no secret is stored in the clear. Static storage;
+     * NULL: none. */
     const char *secret_field;
     /* Sent instead of body when send_fd: fd_size bytes of fd (owned: the
      * adapter closes it) as application/octet-stream. */

@@ -151,7 +151,7 @@ SW_HANDLER(sw_h_tfa_enrol)
     free(t.wrapped);
     if (!out)
         return -1;
-    resp->secret_field = "secret";
+    resp->secret_field = "secret otpauth_uri qr_svg";
     return sw_api_reply(resp, 201, out);
 }
 

@@ -59,6 +59,12 @@ sw_t_check "the secret is stored wrapped, not in the clear" \
     test -n "$stored" -a "${stored/$SECRET/}" = "$stored"
 login a@example.com a-password-1
 sw_t_eq "a pending enrolment does not yet ask for a code" 200 "$SW_STATUS"
+curl -s -o "$SW_T_DIR/enrol.json" -X POST -H "Authorization: Bearer $TA" -H 'Idempotency-Key: enrol-1' \
+    "$SW_URL/v1/account/2fa"
+SECRET=$(jq -r .secret "$SW_T_DIR/enrol.json")
+sw_t_eq "an enrolment with an Idempotency-Key keeps no secret (secret, URI, QR code null)" \
+    "1 0 null null null" \
+    "$(sw_t_psql -F ' ' -c "select count(*), count(*) filter (where response::text like '%$SECRET%'), max((response::json->'secret')::text), max((response::json->'otpauth_uri')::text), max((response::json->'qr_svg')::text) from idempotency_keys where key = 'enrol-1'")"
 
 fresh_step
 api POST /v1/account/2fa/confirm "$TA" "{\"code\":\"$(totp "$SECRET" -300)\"}"
