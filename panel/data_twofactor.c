@@ -9,6 +9,7 @@
 int sw_data_tfa_get(struct sw_db *db, const char *id, struct sw_data_tfa *out,
                     struct sw_err *err)
 {
+    out->wrapped = NULL;
     PGresult *res = sw_db_exec(db, err,
                                "SELECT email, totp_secret, totp_enabled FROM accounts"
                                " WHERE id = $1",
@@ -16,7 +17,6 @@ int sw_data_tfa_get(struct sw_db *db, const char *id, struct sw_data_tfa *out,
     if (!res)
         return -1;
     int found = PQntuples(res) == 1;
-    out->wrapped = NULL;
     if (found) {
         const char *w = sw_db_get(res, 0, 1);
         snprintf(out->email, sizeof out->email, "%s", sw_db_get(res, 0, 0));

@@ -19,7 +19,8 @@ struct sw_data_tfa {
     bool enabled;
 };
 
-/* Reads account id's state: 1, 0 when no such account, -1 with err. */
+/* Reads account id's state: 1, 0 when no such account, -1 with err (wrapped
+ * is NULL or owned in every case). */
 int sw_data_tfa_get(struct sw_db *db, const char *id, struct sw_data_tfa *out,
                     struct sw_err *err);
 

@@ -137,15 +137,17 @@ SW_HANDLER(sw_h_tfa_enrol)
     char secret[SW_TOTP_SECRET_MAX];
     char *wrapped = NULL;
     json_t *out = NULL;
+    long set = 0;
     int found = sw_data_tfa_get(req->db, req->who.account_id, &t, err);
-    if (found > 0 && t.enabled)
-        SW_ERR(err, SW_ECONFLICT, "two-factor login is on already: turn it off first");
-    else if (found > 0 && sw_totp_secret_new(secret, err) == 0 &&
-             (wrapped = sw_bkkey_wrap_new(secret, strlen(secret), err)) &&
-             sw_data_tfa_set_pending(req->db, req->who.account_id, wrapped, err) > 0)
+    if (found > 0 && !t.enabled && sw_totp_secret_new(secret, err) == 0 &&
+        (wrapped = sw_bkkey_wrap_new(secret, strlen(secret), err)))
+        set = sw_data_tfa_set_pending(req->db, req->who.account_id, wrapped, err);
+    if (set > 0)
         out = enrolment(t.email, secret, err);
     else if (found == 0)
         SW_ERR(err, SW_ENOTFOUND, "account not found");
+    else if (found > 0 && (t.enabled || set == 0) && err->code == SW_OK)
+        SW_ERR(err, SW_ECONFLICT, "two-factor login is on already: turn it off first");
     sodium_memzero(secret, sizeof secret);
     free(wrapped);
     free(t.wrapped);
