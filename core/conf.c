@@ -38,6 +38,16 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_LOGIN_FAILURES_PER_ADDRESS", "50", "panel",
      "failed logins per client address per 15 minutes before 429"},
     {"SLIPWAY_ORDER_RATE", "60", "panel", "orders per account per minute before 429; 0: no limit"},
+    {"SLIPWAY_SMTP_URL", NULL, "panel",
+     "SMTP relay for password reset mail (smtp://HOST:PORT or smtps://; user:password@ if it"
+     " needs them); unset: no password reset"},
+    {"SLIPWAY_SMTP_FROM", NULL, "panel", "sender address of password reset mail"},
+    {"SLIPWAY_PUBLIC_URL", NULL, "panel",
+     "the panel's public base URL; a reset link is <it>/reset-password?token=..."},
+    {"SLIPWAY_PASSWORD_RESET_TTL", "1800", "panel", "seconds a password reset link works"},
+    {"SLIPWAY_2FA_ROLES", NULL, "panel",
+     "roles whose accounts must turn on two-factor login before anything else: a comma-separated"
+     " list of operator, reseller, customer; empty: none"},
     {"SLIPWAY_HTTP_TIMEOUT", "30", "panel",
      "seconds a client connection may stay idle (a slow or silent client) before it is closed"},
     {"SLIPWAY_HTTP_MAX_CONNECTIONS", "4096", "panel",

@@ -42,7 +42,7 @@ static int account_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
 /* The current password, checked as a login checks one: wrong ones are
  * counted per account (SLIPWAY_LOGIN_FAILURES_PER_ACCOUNT in 15 minutes,
  * then 429), so a stolen session cannot guess the password. */
-static int check_current(struct sw_req *req, const char *current, struct sw_err *err)
+int sw_account_check_password(struct sw_req *req, const char *current, struct sw_err *err)
 {
     const char *who = req->who.account_id;
     if (current && sw_api_rate_count(req, "pwfail-acct", who, 900) >= req->app->login_fail_account) {
@@ -81,7 +81,7 @@ SW_HANDLER(sw_h_account_patch)
         SW_ERR(err, SW_EINVALID, "give name or password");
         goto out;
     }
-    if (password && (check_current(req, sw_json_str(b, "current_password"), err) < 0 ||
+    if (password && (sw_account_check_password(req, sw_json_str(b, "current_password"), err) < 0 ||
                      sw_password_hash(password, hash, err) < 0))
         goto out;
     p.hash = password ? hash : NULL;

@@ -38,6 +38,7 @@ struct sw_principal {
     int kind;       /* enum sw_account_kind */
     unsigned role;  /* enum sw_role bit */
     bool read_only; /* token scope "read" */
+    bool two_factor; /* the account has two-factor login on */
 };
 
 /* Process-wide state of the panel. */
@@ -47,6 +48,7 @@ struct sw_panel {
     char *redis_url;
     long session_ttl_s;
     long login_fail_account, login_fail_address; /* per 15 minutes */
+    unsigned tfa_roles; /* enum sw_role bits that must have two-factor login */
     long order_rate;                             /* per minute; 0: none */
     /* One Redis connection for health checks, behind a lock. */
     pthread_mutex_t redis_mu;
@@ -86,9 +88,10 @@ struct sw_resp {
     char *text;               /* owned; sent instead of body when set */
     const char *content_type; /* for text; static storage */
     const char *replayed;     /* "true" on an Idempotency-Key replay */
-    /* A top-level body field holding a secret shown once (a new token, a
-     * password): the answer an Idempotency-Key keeps has it null, so no
-     * secret is stored in the clear. Static storage; NULL: none. */
+    /* Top-level body fields holding a secret shown once (a new token, a
+     * password), space separated: the answer an Idempotency-Key keeps has
+     * them null, so no secret is stored in the clear. Static storage;
+     * NULL: none. */
     const char *secret_field;
     /* Sent instead of body when send_fd: fd_size bytes of fd (owned: the
      * adapter closes it) as application/octet-stream. */

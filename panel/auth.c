@@ -63,6 +63,7 @@ int sw_auth_bearer(struct sw_req *req, struct sw_err *err)
     snprintf(req->who.token_id, sizeof req->who.token_id, "%s", t.id);
     snprintf(req->who.account_id, sizeof req->who.account_id, "%s", t.account_id);
     req->who.read_only = strcmp(t.scope, "read") == 0;
+    req->who.two_factor = t.two_factor;
     req->who.kind = kind;
     req->who.role = role_of_kind[kind];
     sw_authcache_put(hash, &req->who, t.reseller_id, t.expires_at, epoch);
@@ -72,6 +73,7 @@ int sw_auth_bearer(struct sw_req *req, struct sw_err *err)
 static const struct sw_jfield login_fields[] = {
     {"email", SW_JT_STRING, true},
     {"password", SW_JT_STRING, true},
+    {"code", SW_JT_STRING, false},
     {NULL, 0, false},
 };
 
@@ -102,6 +104,36 @@ static bool login_limited(struct sw_req *req, const char *name, const char *id, 
     return true;
 }
 
+/* Counts a failed login on the client's address and the account's email. */
+static void login_failed(struct sw_req *req, const char *folded)
+{
+    sw_api_rate_hit(req, "loginfail-addr", req->remote, 900);
+    sw_api_rate_hit(req, "loginfail-acct", folded, 900);
+}
+
+/* The second factor of an account that has it on, once the password was
+ * right: 1 passed; 0 when no code came (resp asks for one: 401 with
+ * two_factor_required); -1 with err, a wrong, stale or replayed code
+ * counted as a failed login. */
+static int second_factor(struct sw_req *req, struct sw_resp *resp,
+                         const struct sw_data_login *a, const char *code, struct sw_err *err)
+{
+    if (!code) {
+        sw_api_reply(resp, 401,
+                     json_pack("{s:{s:s, s:s}, s:b}", "error", "code", "unauthenticated",
+                               "message", "a two-factor code is required: send it as code",
+                               "two_factor_required", 1));
+        return 0;
+    }
+    if (sw_tfa_verify(req, a->id, code, true, err) == 0)
+        return 1;
+    if (err->code != SW_EFORBIDDEN && err->code != SW_EINVALID)
+        return -1;
+    login_failed(req, a->folded);
+    SW_ERR(err, SW_EUNAUTHENTICATED, "the two-factor code is wrong, stale or used");
+    return -1;
+}
+
 SW_HANDLER(sw_h_login)
 {
     json_t *b = sw_api_body(req, login_fields, err);
@@ -128,9 +160,13 @@ SW_HANDLER(sw_h_login)
     bool found = known && a.has_password;
     bool ok = sw_password_verify(found ? a.password_hash : dummy_hash(), password) && found;
     if (!ok || strcmp(a.state, "active") != 0) {
-        sw_api_rate_hit(req, "loginfail-addr", req->remote, 900);
-        sw_api_rate_hit(req, "loginfail-acct", a.folded, 900);
+        login_failed(req, a.folded);
         SW_ERR(err, SW_EUNAUTHENTICATED, "email or password is wrong");
+        goto out;
+    }
+    int second = a.two_factor ? second_factor(req, resp, &a, sw_json_str(b, "code"), err) : 1;
+    if (second <= 0) {
+        rc = second;
         goto out;
     }
     char token[SW_TOKEN_LEN + 1], tid[SW_UUID_LEN + 1], exp[40];
@@ -156,7 +192,12 @@ out:
 SW_HANDLER(sw_h_account_get)
 {
     json_t *account = sw_data_accounts_get(req->db, req->who.account_id, err);
-    return account ? sw_api_reply(resp, 200, account) : -1;
+    if (!account)
+        return -1;
+    json_object_set_new(account, "two_factor", json_boolean(req->who.two_factor));
+    json_object_set_new(account, "two_factor_required",
+                        json_boolean(req->app->tfa_roles & req->who.role));
+    return sw_api_reply(resp, 200, account);
 }
 
 static const struct sw_jfield token_fields[] = {
@@ -226,8 +267,10 @@ SW_HANDLER(sw_h_account_token_delete)
 }
 
 const struct sw_route sw_routes_auth[] = {
-    {"POST", "/v1/auth/login", PUBLIC, SW_OWN_NONE, sw_h_login, "log in with email and password", 0},
-    {"GET", "/v1/account", ANY, SW_OWN_NONE, sw_h_account_get, "the caller's account", 0},
+    {"POST", "/v1/auth/login", PUBLIC, SW_OWN_NONE, sw_h_login,
+     "log in with email and password (and a two-factor code when it is on)", 0},
+    {"GET", "/v1/account", ANY, SW_OWN_NONE, sw_h_account_get, "the caller's account",
+     SW_RF_ENROL},
     {"GET", "/v1/account/tokens", ANY, SW_OWN_NONE, sw_h_account_tokens_list,
      "the caller's API tokens (never the secrets)", 0},
     {"POST", "/v1/account/tokens", ANY, SW_OWN_NONE, sw_h_account_token_create,

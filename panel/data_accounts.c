@@ -36,7 +36,7 @@ int sw_data_accounts_by_email(struct sw_db *db, const char *email, struct sw_dat
     /* lower($1) folds with the database's collation, as the index's
      * lower(email) does: one row, with or without an account. */
     PGresult *res = sw_db_exec(db, err,
-                               "SELECT lower($1), a.id, a.password_hash, a.state"
+                               "SELECT lower($1), a.id, a.password_hash, a.state, a.totp_enabled, a.email"
                                " FROM (VALUES (1)) one"
                                " LEFT JOIN accounts a ON lower(a.email) = lower($1)",
                                SW_PARAMS(email));
@@ -50,6 +50,8 @@ int sw_data_accounts_by_email(struct sw_db *db, const char *email, struct sw_dat
         out->has_password = hash != NULL;
         snprintf(out->password_hash, sizeof out->password_hash, "%s", hash ? hash : "");
         snprintf(out->state, sizeof out->state, "%s", sw_db_get(res, 0, 3));
+        out->two_factor = sw_db_get_bool(res, 0, 4);
+        snprintf(out->email, sizeof out->email, "%s", sw_db_get(res, 0, 5));
     }
     PQclear(res);
     return found;

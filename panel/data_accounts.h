@@ -35,6 +35,8 @@ struct sw_data_login {
     bool has_password;
     char password_hash[SW_PASSWORD_HASH_MAX]; /* when has_password */
     char state[16];
+    char email[4 * SW_EMAIL_MAX + 1]; /* as stored */
+    bool two_factor; /* a login needs a second factor too */
 };
 
 /* Folds email (at most SW_EMAIL_MAX bytes) and finds its account, in one

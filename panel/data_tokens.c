@@ -19,7 +19,8 @@ int sw_data_tokens_lookup(struct sw_db *db, const char *hash, struct sw_data_tok
                    "SELECT k.id, k.account_id, k.scope, a.kind, a.state, k.token_hash,"
                    " (k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 s') AS stale,"
                    " a.reseller_id,"
-                   " coalesce(floor(extract(epoch FROM k.expires_at))::bigint, 0)"
+                   " coalesce(floor(extract(epoch FROM k.expires_at))::bigint, 0),"
+                   " a.totp_enabled"
                    " FROM api_tokens k JOIN accounts a ON a.id = k.account_id"
                    " WHERE k.token_hash = $1 AND k.revoked_at IS NULL"
                    " AND (k.expires_at IS NULL OR k.expires_at > now())",
@@ -38,6 +39,7 @@ int sw_data_tokens_lookup(struct sw_db *db, const char *hash, struct sw_data_tok
         const char *reseller = sw_db_get(res, 0, 7);
         snprintf(out->reseller_id, sizeof out->reseller_id, "%s", reseller ? reseller : "");
         out->expires_at = sw_db_get_i64(res, 0, 8);
+        out->two_factor = sw_db_get_bool(res, 0, 9);
     }
     PQclear(res);
     return found;

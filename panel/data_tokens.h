@@ -22,6 +22,7 @@ struct sw_data_token {
     bool stale;                             /* last_used_at is due for a refresh */
     char reseller_id[SW_UUID_LEN + 1];      /* the account's reseller; "" for none */
     int64_t expires_at;                     /* unix seconds, floored; 0: never */
+    bool two_factor;                        /* the account has two-factor login on */
 };
 
 /* Looks up the live token whose hash is hash: 1 found, 0 not, -1 with err. */

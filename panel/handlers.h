@@ -18,6 +18,8 @@
 extern const struct sw_route sw_routes_health[];   /* health.c */
 extern const struct sw_route sw_routes_auth[];     /* auth.c */
 extern const struct sw_route sw_routes_account[];  /* account.c */
+extern const struct sw_route sw_routes_twofactor[]; /* twofactor.c */
+extern const struct sw_route sw_routes_pwreset[];  /* pwreset.c */
 extern const struct sw_route sw_routes_catalog[];  /* catalog.c */
 extern const struct sw_route sw_routes_orders[];   /* orders.c */
 extern const struct sw_route sw_routes_servers[];  /* servers.c */
@@ -43,5 +45,17 @@ extern const struct sw_route sw_routes_ptr[];      /* ptr.c */
 /* auth.c: resolves the bearer token into req->who; -1 with
  * SW_EUNAUTHENTICATED when missing, unknown, expired or revoked. */
 int sw_auth_bearer(struct sw_req *req, struct sw_err *err);
+
+/* account.c: password, the caller's current password, checked as a login
+ * checks one and wrong ones counted per account; 0, or -1 with err (400
+ * when NULL, 403 when wrong, 429 after too many). */
+int sw_account_check_password(struct sw_req *req, const char *password, struct sw_err *err);
+
+/* twofactor.c: code (6 digits: TOTP, its time step taken once; else, when
+ * recovery_ok, an unused recovery code, then used) of account id; 0, or
+ * -1 with err (SW_EFORBIDDEN or SW_EINVALID: a wrong, stale or replayed
+ * code; SW_ECONFLICT: two-factor is not set up). */
+int sw_tfa_verify(struct sw_req *req, const char *id, const char *code, bool recovery_ok,
+                  struct sw_err *err);
 
 #endif

@@ -71,6 +71,22 @@ static void body_hash(const struct sw_req *req, char out[65], char *legacy)
 
 /* Claims the key. Returns 1 when this request owns it, 0 when resp was
  * filled from a finished first request, -1 with err (409, 422, ...). */
+/* A copy of body (new reference) with each field named in secrets (space
+ * separated; NULL: none) set to null. */
+static json_t *without_secrets(json_t *body, const char *secrets)
+{
+    json_t *kept = json_copy(body);
+    for (const char *p = secrets; p && *p;) {
+        size_t n = strcspn(p, " ");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        if (json_object_get(kept, name))
+            json_object_set_new(kept, name, json_null());
+        p += n + (p[n] == ' ');
+    }
+    return kept;
+}
+
 static int claim(struct sw_req *req, const char *hash, const char *legacy, struct sw_resp *resp,
                  struct sw_err *err)
 {
@@ -128,14 +144,10 @@ static int run_tx(struct sw_db *db, void *arg, struct sw_err *err)
     char status[8];
     snprintf(status, sizeof status, "%d", c->resp->status);
     char *text = NULL;
-    if (c->resp->body && c->resp->secret_field &&
-        json_object_get(c->resp->body, c->resp->secret_field)) {
-        json_t *kept = json_copy(c->resp->body);
-        json_object_set_new(kept, c->resp->secret_field, json_null());
+    if (c->resp->body) {
+        json_t *kept = without_secrets(c->resp->body, c->resp->secret_field);
         text = sw_json_dump(kept);
         json_decref(kept);
-    } else if (c->resp->body) {
-        text = sw_json_dump(c->resp->body);
     }
     int rc = sw_data_idempotency_finish(db, c->req->who.account_id, c->req->idempotency_key,
                                         status, text, err);

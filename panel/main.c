@@ -29,6 +29,37 @@ static const struct sw_daemon daemon_info = {
     "--routes prints the route table as JSON.\n",
 };
 
+static const struct {
+    const char *name;
+    unsigned role;
+} role_names[] = {
+    {"operator", SW_ROLE_OPERATOR},
+    {"reseller", SW_ROLE_RESELLER},
+    {"customer", SW_ROLE_CUSTOMER},
+};
+
+/* SLIPWAY_2FA_ROLES, a comma-separated list of role names, as role bits. */
+static int tfa_roles(unsigned *out, struct sw_err *err)
+{
+    const char *v = sw_conf_get("SLIPWAY_2FA_ROLES");
+    char *copy = sw_strdup(v ? v : ""), *save = NULL;
+    *out = 0;
+    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        size_t i = 0;
+        while (i < sizeof role_names / sizeof *role_names && strcmp(role_names[i].name, tok) != 0)
+            i++;
+        if (i == sizeof role_names / sizeof *role_names) {
+            SW_ERR(err, SW_EINVALID,
+                   "SLIPWAY_2FA_ROLES: %.32s is no role (operator, reseller, customer)", tok);
+            free(copy);
+            return -1;
+        }
+        *out |= role_names[i].role;
+    }
+    free(copy);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct sw_err err = {0};
@@ -59,7 +90,8 @@ int main(int argc, char **argv)
                      &app.login_fail_account, &err) < 0 ||
         sw_conf_long("SLIPWAY_LOGIN_FAILURES_PER_ADDRESS", 1, 1000000,
                      &app.login_fail_address, &err) < 0 ||
-        sw_conf_long("SLIPWAY_ORDER_RATE", 0, 1000000, &app.order_rate, &err) < 0)
+        sw_conf_long("SLIPWAY_ORDER_RATE", 0, 1000000, &app.order_rate, &err) < 0 ||
+        tfa_roles(&app.tfa_roles, &err) < 0)
         return sw_daemon_fail(&err);
     long http_timeout, http_max, http_per_ip;
     if (sw_conf_long("SLIPWAY_HTTP_TIMEOUT", 1, 3600, &http_timeout, &err) < 0 ||

@@ -28,7 +28,7 @@
 
 /* Every resource file's table, in matching order. */
 static const struct sw_route *const tables[] = {
-    sw_routes_health, sw_routes_auth, sw_routes_account, sw_routes_catalog,  sw_routes_orders,
+    sw_routes_health, sw_routes_auth, sw_routes_account, sw_routes_twofactor, sw_routes_pwreset, sw_routes_catalog,  sw_routes_orders,
     sw_routes_servers, sw_routes_admin, sw_routes_reseller,
     sw_routes_admin_catalog, sw_routes_admin_accounts, sw_routes_admin_ops,
     sw_routes_invoices, sw_routes_webhooks,
@@ -292,6 +292,13 @@ static int authorize(struct sw_req *req, bool write, struct sw_err *err)
                req->who.role == SW_ROLE_OPERATOR   ? "operator"
                : req->who.role == SW_ROLE_RESELLER ? "reseller"
                                                    : "customer");
+        rc = -1;
+    }
+    if (rc == 0 && (req->app->tfa_roles & req->who.role) && !req->who.two_factor &&
+        !(route->flags & SW_RF_ENROL)) {
+        SW_ERR(err, SW_EFORBIDDEN,
+               "two-factor login is required for this account: enrol with POST /v1/account/2fa"
+               " and POST /v1/account/2fa/confirm first");
         rc = -1;
     }
     if (rc == 0 && req->who.read_only && write) {

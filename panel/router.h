@@ -47,6 +47,9 @@ enum {
     /* Takes a multipart/form-data upload (api.h, req->upload): the adapter
      * asks sw_router_upload_begin() before it reads the body. */
     SW_RF_UPLOAD = 1u << 1,
+    /* Open to a caller whose role requires two-factor login before it has
+     * turned it on (SLIPWAY_2FA_ROLES): enrolment and its own account. */
+    SW_RF_ENROL = 1u << 2,
 };
 
 struct sw_route {

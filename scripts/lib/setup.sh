@@ -18,7 +18,8 @@ SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohtt
  libzstd-dev openssh-server
  libnbd-dev lvm2 openipmi ipmitool
  pdns-server pdns-backend-sqlite3 bind9-dnsutils sqlite3
- php-cli php-curl"
+ php-cli php-curl
+ liboath-dev libqrencode-dev oathtool python3-aiosmtpd"
 
 # What tests/packaging/deb.sh installs when missing, to build the Debian
 # packages (dpkg-buildpackage, debhelper) and check their systemd units

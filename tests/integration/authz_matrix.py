@@ -263,6 +263,9 @@ MATRIX = [
     E("GET", "/v1/openapi.json", public=True),
     E("GET", "/metrics", public=True, note="public from this machine; scanned for tenant ids"),
     E("POST", "/v1/auth/login", public=True, body="login"),
+    E("POST", "/v1/auth/password-reset", public=True, body={"email": "nobody@example.com"}),
+    E("POST", "/v1/auth/password-reset/confirm", public=True,
+      body={"token": "swt_nope", "password": "matrix-password"}),
     # authenticated by its Standard Webhooks signature, not a bearer token:
     # an unsigned request (whoever's token it carries) must be refused
     E("POST", "/v1/hooks/payments", public=True, public_denied=True,
@@ -280,6 +283,9 @@ MATRIX = [
     E("PATCH", "/v1/account", body={"name": "Renamed"}),
     E("GET", "/v1/account/sessions", lists="session", complete="self", probe=True),
     E("DELETE", "/v1/account/sessions/{id}", obj="session", owner="token"),
+    E("POST", "/v1/account/2fa"),
+    E("POST", "/v1/account/2fa/confirm", body={"code": "000000"}),
+    E("DELETE", "/v1/account/2fa", body={"code": "000000"}),
     rs("POST", "/v1/account/hook-secret", body={}),
     E("GET", "/v1/plans"),
     E("GET", "/v1/templates"),

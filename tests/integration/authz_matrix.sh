@@ -14,6 +14,13 @@ SW_OP_TOKEN=$(slipwayctl bootstrap) || exit 99
 export SW_OP_TOKEN
 # Cheap password hashes: the matrix logs in a handful of accounts.
 export SLIPWAY_PWHASH_OPSLIMIT=1 SLIPWAY_PWHASH_MEMLIMIT_MB=8 SLIPWAY_THREADS=8
+# The master key wraps two-factor secrets (POST /v1/account/2fa).
+SLIPWAY_BACKUP_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
+export SLIPWAY_BACKUP_MASTER_KEY
+# Password reset is configured (the matrix asks only for unknown emails:
+# nothing is mailed).
+export SLIPWAY_SMTP_URL=smtp://127.0.0.1:9 SLIPWAY_SMTP_FROM=panel@example.com \
+    SLIPWAY_PUBLIC_URL=https://panel.example.com
 sw_t_panel
 slipway-panel --routes >"$SW_T_DIR/routes.json" || exit 99
 export SW_ROUTES_FILE=$SW_T_DIR/routes.json
