@@ -37,6 +37,7 @@ struct mig_ctx {
     const char *code;      /* MIG_FAIL */
     char msg[200];
     sw_uuid_t source, target;
+    bool shared; /* the target sees every volume of the server (mark_sharing) */
     int64_t generation;
 };
 
@@ -152,6 +153,20 @@ static int mark_sharing(struct sw_db *db, const struct mig_ctx *c, struct sw_pla
     return 0;
 }
 
+/* Whether the server has a library ISO mounted (0023): 1, 0, or -1 with
+ * err set. A move that copies volumes leaves the ISO image behind, and
+ * the domain would not start on the target. */
+static int iso_mounted(struct sw_db *db, const char *server_id, struct sw_err *err)
+{
+    PGresult *res = sw_db_exec(db, err, "SELECT 1 FROM servers WHERE id = $1 AND iso_id IS NOT NULL",
+                               SW_PARAMS(server_id));
+    if (!res)
+        return -1;
+    int yes = PQntuples(res) == 1;
+    PQclear(res);
+    return yes;
+}
+
 /* Chooses the target and reads its generation: 1 chosen, 0 failed (c). */
 static int choose(struct sw_db *db, struct mig_ctx *c, struct sw_amounts *want,
                   struct sw_err *err)
@@ -171,6 +186,7 @@ static int choose(struct sw_db *db, struct mig_ctx *c, struct sw_amounts *want,
     if (i >= 0) {
         memcpy(c->target, nodes[i].id, sizeof c->target);
         c->generation = nodes[i].generation;
+        c->shared = sharing[i];
         if (sharing[i])
             want->v[SW_RC_DISK] = 0; /* held once, by the source's allocation */
     }
@@ -226,6 +242,12 @@ static int claim_tx(struct sw_db *db, void *arg, struct sw_err *err)
     int chosen = choose(db, c, &want, err);
     if (chosen <= 0)
         return chosen;
+    int iso = c->shared ? 0 : iso_mounted(db, c->row.server_id, err);
+    if (iso != 0)
+        return iso < 0 ? -1
+                       : fail(c, "conflict",
+                              "the server has an ISO mounted, and a move without shared storage "
+                              "copies the server's own volumes only: eject the ISO first");
     char gen[24];
     snprintf(gen, sizeof gen, "%lld", (long long)c->generation);
     /* The guard (README.md "Claim"): every insert of use for a node bumps

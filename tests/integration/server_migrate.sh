@@ -249,4 +249,17 @@ JOB4=$(j .job.id)
 sw_t_wait "a move to a node without room fails" 30 job_is "$JOB4" failed
 sw_t_eq "no room: no_capacity, nothing claimed, still on n1" "no_capacity 0 $N1" \
     "$(q "select error_code from jobs where id = '$JOB4'") $(q "select count(*) from migration_claims") $(q "select node_id from servers where id = '$A'")"
+# an ISO mounted (its row as the mount route leaves it): these nodes share
+# no storage, so the move, which would copy the server's own volumes only,
+# is refused before anything is claimed (n2 back to its size: room again)
+q "UPDATE nodes SET ram_mb = ${RAM0% *}, reserved_ram_mb = ${RAM0#* } WHERE id = '$N2'" >/dev/null
+q "INSERT INTO images (id, name, kind, format, sha256, size_bytes, state) VALUES
+   (gen_random_uuid(), 'rescue', 'hvm', 'iso', repeat('a', 64), 1048576, 'ready')" >/dev/null
+q "UPDATE servers SET iso_id = (SELECT id FROM images WHERE name = 'rescue') WHERE id = '$B'" >/dev/null
+must POST "/v1/admin/servers/$B/migrate" "$OP" "{\"node_id\":\"$N2\"}"
+JOB5=$(j .job.id)
+sw_t_wait "a move with an ISO mounted fails" 30 job_is "$JOB5" failed
+sw_t_eq "an ISO mounted, storage not shared: conflict naming the ISO, nothing claimed, still on n1" \
+    "conflict true 0 $N1" \
+    "$(q "select error_code || ' ' || (error like '%eject the ISO first%') from jobs where id = '$JOB5'") $(q "select count(*) from migration_claims") $(q "select node_id from servers where id = '$B'")"
 sw_t_done
