@@ -534,9 +534,35 @@ int sw_node_patch_fits(const struct sw_node_row *row, const struct sw_amounts *u
     return 0;
 }
 
+/* An operator's 'active' for a node whose ha servers are still being
+ * recovered elsewhere (0039/0041's recover jobs, params.from_node) is
+ * refused: its engine, back, could start a domain the recovery is about
+ * to start on another node, two copies until its next reconciliation. */
+static int recoveries_pending(struct sw_db *db, const char *id, const struct sw_node_row *cur,
+                              const struct sw_node_row *row, struct sw_err *err)
+{
+    if (strcmp(row->state, "active") != 0 || strcmp(cur->state, "active") == 0)
+        return 0;
+    PGresult *res = sw_db_exec(db, err,
+                               "SELECT count(*) FROM jobs WHERE type = 'recover'"
+                               " AND state IN ('queued', 'running') AND params->>'from_node' = $1",
+                               SW_PARAMS(id));
+    if (!res)
+        return -1;
+    long long n = sw_db_get_i64(res, 0, 0);
+    PQclear(res);
+    if (n == 0)
+        return 0;
+    SW_ERR(err, SW_ECONFLICT,
+           "the node's ha servers are still being recovered on other nodes (%lld); set it active "
+           "once they are",
+           n);
+    return -1;
+}
+
 /* One transaction: lock the node, merge the change into its row, refuse
  * what would leave its allocations without room or without a kind they
- * need, write it (the ballooning policy too) and bump the generation so
+ * need (or bring back a node whose recoveries still run), write it (the ballooning policy too) and bump the generation so
  * that a claim that read the old inventory re-checks (its "generation =
  * $read" guard fails). The node row is locked: no claim can add to its
  * ledger meanwhile. */
@@ -550,6 +576,7 @@ static int node_patch_tx(struct sw_db *db, void *ctx, struct sw_err *err)
     const json_t *balloon = json_object_get(p->body, "balloon");
     if (sw_data_nodes_lock(db, p->id, &cur, err) < 0 ||
         sw_node_patch_merge(&cur, p->body, &row, err) < 0 ||
+        recoveries_pending(db, p->id, &cur, &row, err) < 0 ||
         sw_data_nodes_used(db, p->id, &used, err) < 0 ||
         sw_data_nodes_live(db, p->id, live, err) < 0)
         return -1;

@@ -92,6 +92,7 @@ sw_t_eq "node.suspect recorded, no node.fenced" "1 0" \
 sw_t_check "with a failed fence nothing restarts ($((SECONDS - T0)) s after the pause)" nothing_moved
 
 # ---- 2. manual: nothing until the operator confirms ----
+# (and the node is not set active while its recoveries run)
 api PUT "/v1/admin/nodes/$A/fence" "$OP" '{"agent":"manual"}'
 sleep $((SUSPECT + 2)) # nothing to poll for: nothing may happen
 sw_t_eq "manual: a waits for an operator" "suspect true" \
@@ -99,8 +100,18 @@ sw_t_eq "manual: a waits for an operator" "suspect true" \
 sw_t_check "manual: nothing restarts before the confirmation" nothing_moved
 api POST "/v1/admin/nodes/$B/fence-confirm" "$OP"
 sw_t_eq "a confirmation for a healthy node is refused" 409 "$SW_STATUS"
+# b's engine held for a moment, so that a's recoveries are still pending
+# when an operator tries to bring a back (b stays under the threshold)
+PB=$SW_T_PID_engine_b
+kill -STOP "$PB"
 api POST "/v1/admin/nodes/$A/fence-confirm" "$OP"
 sw_t_eq "the operator confirms a's fence" "200" "$SW_STATUS"
+a_failed() { is "select health from nodes where id = '$A'" failed; }
+sw_t_wait "a failed" 5 a_failed
+api PATCH "/v1/admin/nodes/$A" "$OP" '{"state":"active"}'
+sw_t_eq "a set active while its recoveries run: 409, it stays failed and offline" "409 failed offline" \
+    "$SW_STATUS $(q "select health || ' ' || state from nodes where id = '$A'")"
+kill -CONT "$PB"
 moved() {
     is "select node_id || ' ' || epoch || ' ' || state from servers where id = '$S'" \
         "$B $((EPOCH + 1)) running" && grep -qi "$S.*running" "$D/domains-b"
