@@ -38,6 +38,8 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_LOGIN_FAILURES_PER_ADDRESS", "50", "panel",
      "failed logins per client address per 15 minutes before 429"},
     {"SLIPWAY_ORDER_RATE", "60", "panel", "orders per account per minute before 429; 0: no limit"},
+    {"SLIPWAY_CONSOLE_IDLE_S", "600", "panel",
+     "seconds a console WebSocket may pass with no byte either way before it is closed"},
     {"SLIPWAY_HTTP_TIMEOUT", "30", "panel",
      "seconds a client connection may stay idle (a slow or silent client) before it is closed"},
     {"SLIPWAY_HTTP_MAX_CONNECTIONS", "4096", "panel",
