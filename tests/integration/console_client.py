@@ -7,8 +7,10 @@ for console_serial.sh. Debian's python3-websockets (asyncio API, 10.x).
                                          keystrokes timed to their echo:
                                          prints "p50_ms P p99_ms Q"
   console_client.py refused URL          prints the HTTP status refusing it
-  console_client.py until_close URL      waits for the close: prints the
-                                         close code and the text messages
+  console_client.py until_close URL [KEEP]  waits for the close: prints the
+                                         close code and the text messages;
+                                         with KEEP, a Ctrl-U every KEEP s
+                                         (not idle)
   console_client.py virsh URI DOMAIN     the 200 keystrokes through
                                          `virsh console`, for comparison
 Exit 0 when the mode's checks hold, else 1 with why on stderr.
@@ -98,13 +100,19 @@ async def refused(url):
         print(e.status_code)
 
 
-async def until_close(url):
+async def until_close(url, keep):
     texts = []
     async with websockets.connect(url, open_timeout=10) as ws:
         print("open", flush=True)
         try:
             while True:
-                msg = await asyncio.wait_for(ws.recv(), 300)
+                try:
+                    msg = await asyncio.wait_for(ws.recv(), keep or 300)
+                except asyncio.TimeoutError:
+                    if not keep:
+                        raise
+                    await ws.send(b"\x15")  # kill the (empty) line
+                    continue
                 if isinstance(msg, str):
                     texts.append(msg.strip())
         except websockets.exceptions.ConnectionClosed as e:
@@ -152,7 +160,7 @@ def main():
     elif mode == "refused":
         asyncio.run(refused(sys.argv[2]))
     else:
-        asyncio.run(until_close(sys.argv[2]))
+        asyncio.run(until_close(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0))
 
 
 main()

@@ -6,13 +6,15 @@
 # (tests/integration/console_client.py, python3-websockets), presses Enter,
 # reads the guest's prompt, types `echo hello-N` and reads its output; the
 # ticket once used is refused, another account's ticket request is 404,
-# and a stop while connected closes the console saying so. Prints
+# a console with no byte either way for SLIPWAY_CONSOLE_IDLE_S closes saying
+# so, a stop while connected closes the console saying so, and the node's
+# Redis user may reach its own console lists only (ACL DRYRUN). Prints
 # keystroke-to-echo latency p50/p99 over 200 keystrokes through the
 # WebSocket and through `virsh console` on the same guest. Skips (77) where
 # no private libvirtd or QEMU can run.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$SW_SRCDIR/tests/lib/qstack.sh"
-export SLIPWAY_CONSOLE_IDLE_S=600
+export SLIPWAY_CONSOLE_IDLE_S=5
 sw_qs_start
 echo "# stack with node qemu1 up in $(since "$T0") s"
 client() { /usr/bin/python3 "$SW_SRCDIR/tests/integration/console_client.py" "$@"; }
@@ -51,8 +53,23 @@ vout=$(client virsh "$URI" "sw-$ID" 2>&1)
 echo "# virsh console keystroke to echo over 200 keystrokes: $vout"
 
 ticket "$ID" "$SW_QEMU_CTOK"
+t=$(date +%s.%N)
+client until_close "$(j .url)?ticket=$(j .ticket)" >"$SW_T_DIR/idle.out" 2>&1
+sw_t_check "an idle console closes after SLIPWAY_CONSOLE_IDLE_S (5 s; here $(since "$t") s), saying so" \
+    grep -q '^code 1000 reason idle for 5 s' "$SW_T_DIR/idle.out"
+
+NODE=$(sw_t_psql -c "SELECT id FROM nodes WHERE name = 'qemu1'")
+dry() { sw_t_redis ACL DRYRUN "node-$NODE" "$@" 2>&1; }
+sw_t_eq "node qemu1's Redis user may wait on its own console requests" OK "$(dry BLPOP "console:$NODE:open" 1)"
+sw_t_check "and push to its own sessions' lists" test "$(dry RPUSH "console:$NODE:0123:out" x)" = OK
+other=$(cat /proc/sys/kernel/random/uuid)
+sw_t_check "but not wait on another node's console requests" \
+    sh -c "! echo '$(dry BLPOP "console:$other:open" 1)' | grep -qx OK"
+sw_t_check "nor push to another node's sessions" sh -c "! echo '$(dry RPUSH "console:$other:0123:in" x)' | grep -qx OK"
+
+ticket "$ID" "$SW_QEMU_CTOK"
 URL="$(j .url)?ticket=$(j .ticket)"
-client until_close "$URL" >"$SW_T_DIR/close.out" 2>&1 &
+client until_close "$URL" 2 >"$SW_T_DIR/close.out" 2>&1 & # a keystroke every 2 s: not idle
 CPID=$!
 sw_t_check "a second console opens" sw_t_wait "open" 20 grep -q '^open' "$SW_T_DIR/close.out"
 api POST "/v1/servers/$ID/actions" "$SW_QEMU_CTOK" '{"type":"stop"}'
