@@ -79,7 +79,7 @@ int sw_conlink_pop(struct sw_redis *r, const char *key, int timeout_s, int *kind
     if (nv == 2) {
         char *item = v[1];
         rc = 1;
-        *kind = item[0];
+        *kind = (unsigned char)item[0];
         if (strlen(item) < 2 || item[1] != ':' || !(*data = payload(*kind, item + 2, n))) {
             SW_ERR(err, SW_EINTERNAL, "a console link item is malformed");
             rc = -1;

@@ -7,7 +7,10 @@
  *   console:<node>:<S>:in    panel -> engine: keystrokes, then a close
  *
  * Every item is one kind byte, ':', and a payload: 'd' data (base64 of the
- * bytes), 'e' end (why the console closed, text), 'c' close (no payload).
+ * bytes), 'e' end (why the console closed, text), 'c' close (no payload),
+ * 'p' the panel still there (every SW_CONLINK_PING_S; no payload): an
+ * engine ends a session whose in list stays empty for SW_CONLINK_TTL_S (a
+ * panel gone without its close).
  * Every push renews the list's expiry (SW_CONLINK_TTL_S), so nothing of a
  * dead session stays in Redis. The session id is 32 random hex digits.
  */
@@ -20,10 +23,11 @@ struct sw_redis;
 struct sw_err;
 
 #define SW_CONLINK_TTL_S 120
+#define SW_CONLINK_PING_S 30
 #define SW_CONLINK_SID_LEN 32
 #define SW_CONLINK_KEY_MAX 128
 
-enum { SW_CONLINK_DATA = 'd', SW_CONLINK_END = 'e', SW_CONLINK_CLOSE = 'c' };
+enum { SW_CONLINK_DATA = 'd', SW_CONLINK_END = 'e', SW_CONLINK_CLOSE = 'c', SW_CONLINK_PING = 'p' };
 
 /* A new random session id into out[SW_CONLINK_SID_LEN + 1]. */
 void sw_conlink_sid(char out[SW_CONLINK_SID_LEN + 1]);

@@ -70,7 +70,8 @@ static void *reader_main(void *arg)
 }
 
 /* Keystrokes from the panel to the guest until a close, the stream's end,
- * or the link going quiet for SW_CONLINK_TTL_S. */
+ * or the link going quiet for SW_CONLINK_TTL_S (the panel pings every
+ * SW_CONLINK_PING_S: a quiet link is a panel gone). */
 static void relay_in(struct session *s, struct sw_redis *r)
 {
     long quiet = 0;

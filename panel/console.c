@@ -114,6 +114,7 @@ struct sw_console {
     wslay_event_context_ptr ws;
     struct sw_redis *rin; /* the WebSocket thread's: keystrokes to the node */
     _Atomic long long last_ms;
+    long long ping_ms; /* the last ping to the node (core/conlink.h) */
     atomic_bool over;
     long long closing_ms; /* when the closing message was queued; 0: not closing */
     char why[128];        /* its reason, for the close frame once the message is out */
@@ -361,6 +362,17 @@ static int ask_node(struct sw_console *c, struct sw_err *err)
     return sw_conlink_push(c->rin, key, SW_CONLINK_DATA, req, (size_t)n, err);
 }
 
+/* Tells the node the panel is still there, every SW_CONLINK_PING_S. */
+static void ping_node(struct sw_console *c)
+{
+    struct sw_err err = {0};
+    if (now_ms() - c->ping_ms < SW_CONLINK_PING_S * 1000)
+        return;
+    c->ping_ms = now_ms();
+    if (sw_conlink_push(c->rin, c->in_key, SW_CONLINK_PING, "", 0, &err) < 0)
+        sw_log_err(SW_LOG_WARN, "panel.console_link_failed", &err);
+}
+
 static void *ws_main(void *arg)
 {
     struct sw_console *c = arg;
@@ -375,8 +387,9 @@ static void *ws_main(void *arg)
         pthread_create(&reader, NULL, reader_main, c) == 0) {
         reading = true;
         sw_info("panel.console_opened", "server=%s node=%s", c->server_id, c->node_id);
+        c->ping_ms = now_ms();
         while (ws_turn(c))
-            ;
+            ping_node(c);
     }
     if (err.code)
         sw_log_err(SW_LOG_WARN, "panel.console_failed", &err);
