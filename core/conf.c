@@ -48,6 +48,8 @@ static const struct sw_conf_key conf_keys[] = {
     {"SLIPWAY_2FA_ROLES", NULL, "panel",
      "roles whose accounts must turn on two-factor login before anything else: a comma-separated"
      " list of operator, reseller, customer; empty: none"},
+    {"SLIPWAY_CONSOLE_IDLE_S", "600", "panel",
+     "seconds a console WebSocket may pass with no byte either way before it is closed"},
     {"SLIPWAY_HTTP_TIMEOUT", "30", "panel",
      "seconds a client connection may stay idle (a slow or silent client) before it is closed"},
     {"SLIPWAY_HTTP_MAX_CONNECTIONS", "4096", "panel",

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "engines/balloon.h"
+#include "engines/console.h"
 #include "engines/domdef.h"
 #include "engines/domfile.h"
 #include "engines/driver.h"
@@ -565,6 +566,14 @@ static long long wall_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The node's serial consoles (console.h). */
+static void *console_main(void *arg)
+{
+    struct engine *e = arg;
+    sw_engine_console_serve(&e->eng, e->redis_url, stopping_cb, e);
+    return NULL;
+}
+
 static void *sampler_main(void *arg)
 {
     struct sampler s = {.e = arg};
@@ -843,6 +852,16 @@ static int run(struct engine *e)
         pthread_join(reconciler, NULL);
         return 1;
     }
+    pthread_t console;
+    if (pthread_create(&console, NULL, console_main, e) != 0) {
+        sw_error("engine.init_failed", "what=console_thread");
+        atomic_store(&e->stopping, true);
+        pthread_join(consumer, NULL);
+        pthread_join(sampler, NULL);
+        pthread_join(reconciler, NULL);
+        pthread_join(ballooner, NULL);
+        return 1;
+    }
     sw_daemon_wait();
     pthread_mutex_lock(&e->mu);
     atomic_store(&e->stopping, true);
@@ -852,6 +871,7 @@ static int run(struct engine *e)
     pthread_join(sampler, NULL);
     pthread_join(reconciler, NULL);
     pthread_join(ballooner, NULL);
+    pthread_join(console, NULL);
     sw_ballooner_free(bl->b);
     free(bl);
     sw_info("engine.stopped", "node=%s", e->node_id);

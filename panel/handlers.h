@@ -26,6 +26,7 @@ extern const struct sw_route sw_routes_servers[];  /* servers.c */
 extern const struct sw_route sw_routes_isos[];     /* iso_actions.c */
 extern const struct sw_route sw_routes_snapshots[]; /* snapshots.c */
 extern const struct sw_route sw_routes_backups[];  /* backups.c */
+extern const struct sw_route sw_routes_console[];  /* console.c */
 extern const struct sw_route sw_routes_admin[];    /* admin.c */
 extern const struct sw_route sw_routes_admin_catalog[];  /* admin_catalog.c */
 extern const struct sw_route sw_routes_admin_accounts[]; /* admin_accounts.c */

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "panel/http.h"
 #include "panel/api.h"
+#include "panel/console.h"
 #include "panel/image_store.h"
 #include "panel/router.h"
 #include "core/alloc.h"
@@ -243,6 +244,52 @@ static int form_end(struct req_ctx *c, struct sw_req *req)
     return 0;
 }
 
+static void upgrade_done(void *urh)
+{
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls,
+                       const char *extra_in, size_t extra_in_size, MHD_socket sock,
+                       struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)conn;
+    (void)req_cls;
+    sw_console_run(cls, sock, extra_in, extra_in_size, upgrade_done, urh);
+}
+
+/* GET /v1/console/ws?ticket=T (console.h): the ticket taken, 101 and the
+ * socket handed to the console's relay. */
+static enum MHD_Result console_upgrade(struct sw_http *h, struct MHD_Connection *conn)
+{
+    const char *up = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
+    char accept[SW_CONSOLE_ACCEPT_LEN + 1];
+    if (!up || strcasecmp(up, "websocket") != 0 ||
+        sw_console_accept(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key"),
+                          accept) < 0)
+        return send_error(conn, 400, "invalid_request", "the console needs a WebSocket upgrade");
+    struct sw_err err = {0};
+    struct sw_console *c = sw_console_take(
+        h->app, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "ticket"), &err);
+    if (!c) {
+        int status;
+        json_t *b = sw_errmap_body(&err, &status);
+        enum MHD_Result r = send_json(conn, status, b, NULL);
+        json_decref(b);
+        return r;
+    }
+    struct MHD_Response *r = MHD_create_response_for_upgrade(on_upgrade, c);
+    if (!r) {
+        sw_console_free(c);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket");
+    MHD_add_response_header(r, "Sec-WebSocket-Accept", accept);
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -281,6 +328,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     c->answered = true;
     if (c->too_large)
         return send_error(conn, 413, "payload_too_large", "request body is larger than 1 MiB");
+    if (strcmp(method, "GET") == 0 && strcmp(url, SW_CONSOLE_WS_PATH) == 0)
+        return console_upgrade(h, conn);
 
     char addr[INET6_ADDRSTRLEN + 1];
     struct sw_req req;
@@ -356,7 +405,7 @@ struct sw_http *sw_http_start(struct sw_panel *app, const char *listen, unsigned
     struct sw_http *h = sw_calloc(1, sizeof *h);
     h->app = app;
     h->d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE, 0, NULL, NULL, on_request, h,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, so every message goes through it */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, threads,

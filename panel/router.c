@@ -36,6 +36,7 @@ static const struct sw_route *const tables[] = {
     sw_routes_admin_images, sw_routes_node_images, /* the image library */
     sw_routes_isos, /* ISO installs */
     sw_routes_snapshots, /* customers' snapshots */
+    sw_routes_console, /* console tickets (the WebSocket itself: http.c, console.h) */
     sw_routes_backups, /* backups */
     sw_routes_admin_migrate, /* migration (issue 15) */
     sw_routes_admin_ha, /* high availability */

@@ -10,7 +10,9 @@
  * What a node's user may do (sw_acl_node_rules): on its own job stream
  * "node:<id>" read, ack, claim, delete and create the group; XADD only to
  * its own "results:<id>", "usage:<id>" and "dead:node:<id>" (a selector,
- * so it cannot XADD to its job stream); PING. Nothing else: no other key,
+ * so it cannot XADD to its job stream); its serial consoles' lists
+ * "console:<id>:*" (BLPOP, RPUSH, EXPIRE, another selector: panel/console.c
+ * and engines/console.c); PING. Nothing else: no other key,
  * no KEYS, SCAN, CONFIG, ACL, FLUSHALL, no pub/sub channel. The password
  * is given as its SHA-256 ("#<hex>"): the clear password exists only in
  * the engine's configuration.
@@ -41,9 +43,10 @@ void sw_acl_node_rules(const char *id, const char *sha256, struct sw_acl_rules *
     snprintf(out->keys, sizeof out->keys, "~node:%s", id);
     snprintf(out->writes, sizeof out->writes,
              "(+xadd %%W~results:%s %%W~usage:%s %%W~dead:node:%s)", id, id, id);
+    snprintf(out->console, sizeof out->console, "(+blpop +rpush +expire ~console:%s:*)", id);
     const char *argv[] = {"ACL", "SETUSER", out->user, "reset", "on", out->pass, out->keys,
                           "+ping", "+xreadgroup", "+xack", "+xautoclaim", "+xclaim", "+xdel",
-                          "+xpending", "+xgroup|create", out->writes};
+                          "+xpending", "+xgroup|create", out->writes, out->console};
     memcpy(out->argv, argv, sizeof argv);
     out->argc = (int)(sizeof argv / sizeof argv[0]);
 }

@@ -15,7 +15,8 @@ struct sw_acl_rules {
     char pass[72];
     char keys[48];
     char writes[192];
-    const char *argv[16];
+    char console[128];
+    const char *argv[17];
     int argc;
 };
 void sw_acl_node_rules(const char *id, const char *sha256, struct sw_acl_rules *out);

@@ -16,7 +16,7 @@ SW_PACKAGES="gcc make autoconf automake libtool pkg-config libpq-dev libmicrohtt
  libisofs-dev xorriso cpio dosfstools mtools syslinux syslinux-common isolinux kmod
  libarchive-dev e2fsprogs libvirt-daemon-driver-lxc
  libzstd-dev openssh-server
- libnbd-dev lvm2 openipmi ipmitool
+ libnbd-dev lvm2 openipmi ipmitool libwslay-dev python3-websockets
  pdns-server pdns-backend-sqlite3 bind9-dnsutils sqlite3
  php-cli php-curl
  liboath-dev libqrencode-dev oathtool python3-aiosmtpd"

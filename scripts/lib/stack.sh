@@ -176,7 +176,7 @@ sw_pg_stop() {
 sw__redis_roles() {
     cat <<'ROLES'
 admin ~* &* +@all
-panel ~rl:* -@all +ping +incr +expire +get
+panel ~rl:* ~console:* -@all +ping +incr +expire +get +rpush +blpop
 provisioner ~jobs ~node:* ~results:* ~dead:* -@all +@stream +ping +info +acl|setuser +acl|deluser +acl|users
 billing ~usage:* ~dead:usage:* -@all +@stream +ping
 ROLES

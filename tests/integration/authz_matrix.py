@@ -302,6 +302,8 @@ MATRIX = [
       body={"type": "reboot"}),
     E("GET", "/v1/servers/{id}/usage", obj="server", owner="server"),
     # snapshots (panel/snapshots.c): a second id no fixture makes is 404
+    # console tickets (panel/console.c)
+    E("POST", "/v1/servers/{id}/console", obj="server", owner="server", body={"type": "serial"}),
     E("POST", "/v1/servers/{id}/snapshots", obj="server", owner="server", body={"name": "m"}),
     E("GET", "/v1/servers/{id}/snapshots", obj="server", owner="server"),
     E("GET", "/v1/servers/{id}/snapshots/{sid}", obj="server", obj2="snapshot", owner="server",
