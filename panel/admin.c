@@ -535,7 +535,7 @@ int sw_node_patch_fits(const struct sw_node_row *row, const struct sw_amounts *u
 }
 
 /* An operator's 'active' for a node whose ha servers are still being
- * recovered elsewhere (0039/0041's recover jobs, params.from_node) is
+ * recovered elsewhere (0039's recover jobs, params.from_node) is
  * refused: its engine, back, could start a domain the recovery is about
  * to start on another node, two copies until its next reconciliation. */
 static int recoveries_pending(struct sw_db *db, const char *id, const struct sw_node_row *cur,

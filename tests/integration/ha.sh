@@ -200,7 +200,7 @@ sw_t_eq "its ha server is failed with the reason, not moved, no recover job" \
         from servers s join nodes n on n.id = s.node_id where s.id = '$LOST'")"
 sw_t_eq "server.lost recorded for it" 1 \
     "$(q "select count(*) from events where type = 'server.lost' and data->>'server_id' = '$LOST'")"
-sw_t_eq "the lost server holds no allocation and no address (migrations/0041)" "0 0 " \
+sw_t_eq "the lost server holds no allocation and no address (migrations/0039)" "0 0 " \
     "$(q "select (select count(*) from allocations where server_id = '$LOST') || ' ' ||
                (select count(*) from ip_assignments where server_id = '$LOST') || ' ' ||
                coalesce(host(ipv4), '') || coalesce(host(ipv6), '') from servers where id = '$LOST'")"

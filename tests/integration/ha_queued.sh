@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A dead node's ha server with jobs waiting (issue 15, "High availability";
-# migrations/0041): two test-driver nodes "a" and "b" share a pool, one ha
+# migrations/0039): two test-driver nodes "a" and "b" share a pool, one ha
 # server runs on a, whose fence agent (libvirt, on the test driver's file)
 # succeeds. a's engine stops (SIGSTOP) and its customer asks a reboot (sent
 # to a, never answered) and then a stop (queued behind it: one job at a
@@ -8,7 +8,7 @@
 #   - the server runs on b, recovered, within the threshold and a little;
 #   - the reboot and the stop, both asked before the failure, are failed
 #     node_failed: none is sent to the dead node ahead of the recovery
-#     (before 0041 the stop was, and held the recovery until a came back);
+#     (before 0039 the stop was, and held the recovery until a came back);
 #   - a job asked after the recovery runs on b.
 # Then b dies too (its engine stopped, its agent libvirt), with a still
 # failed: no healthy node is left, so the recovery fails no_capacity and

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A recovery whose target dies before it ran (issue 15, "High availability";
-# migrations/0041): three test-driver nodes "a", "b", "c" share a pool, one
+# migrations/0039): three test-driver nodes "a", "b", "c" share a pool, one
 # ha server runs on a (no fence agent: an operator confirms), b and c have
 # the libvirt agent (on the test driver's file, it succeeds), c draining.
 # a's engine stops; once a is suspect, b's engine stops too and the
@@ -8,7 +8,7 @@
 # heartbeats are not old yet), where nobody answers. Then c is set active
 # and b fails:
 #   - the recover job sent to b is failed node_failed, and the server is
-#     recovered again, from b, onto c (before 0041 that job was taken for a
+#     recovered again, from b, onto c (before 0039 that job was taken for a
 #     recovery under way and the server waited for b to come back);
 #   - it runs there once: one succeeded recover job, its epoch moved on.
 # Found by the soak (tests/soak), whose nodes die one after another.
